@@ -1,0 +1,81 @@
+#ifndef LLMLOAD_API_H
+#define LLMLOAD_API_H
+/* API adapters: what the fields of each server's request and events mean.
+ *
+ * An adapter never sees bytes split across reads: the decoders (sse.h,
+ * ndjson.h) hand it whole events.  It never allocates: JSON is tokenised
+ * with jsmn into a caller-provided token array, and text comes back as
+ * slices of the event (still JSON-escaped). */
+#include <stddef.h>
+#include <stdint.h>
+
+enum api_kind {
+    API_AUTO = 0,
+    API_OLLAMA_GENERATE,     /* POST /api/generate, NDJSON */
+    API_OLLAMA_CHAT,         /* POST /api/chat, NDJSON */
+    API_OPENAI_CHAT,         /* POST /v1/chat/completions, SSE */
+    API_OPENAI_COMPLETIONS,  /* POST /v1/completions, SSE */
+    API__COUNT
+};
+
+const char *api_name(enum api_kind k);                 /* "openai-chat" ... */
+int api_from_name(const char *s, enum api_kind *out);  /* -1 if unknown */
+const char *api_path(enum api_kind k);                 /* "/v1/chat/completions" ... */
+int api_is_ollama(enum api_kind k);
+
+/* One chat message (multi-turn workloads). */
+struct api_message { const char *role; const char *content; };
+
+/* What one request asks for.  Strings are UTF-8, not yet JSON-escaped. */
+struct api_request {
+    const char *model;
+    const char *prompt;            /* used when nmessages == 0 */
+    const char *system;            /* NULL: none */
+    const struct api_message *messages; size_t nmessages;
+    int64_t max_tokens;            /* < 0: not sent */
+    int64_t min_tokens;            /* > 0: ask for at least this many (vLLM, llama.cpp, SGLang) */
+    int ignore_eos;                /* ask the server not to stop early */
+    double temperature;            /* NaN: not sent */
+    int64_t seed;                  /* < 0: not sent */
+    int stream;
+    int include_usage;             /* OpenAI: stream_options.include_usage */
+};
+
+/* Writes the JSON body into buf.  Returns its length, or -1 when it does
+ * not fit (the caller may retry with a larger buffer). */
+long api_build_body(enum api_kind k, const struct api_request *r, char *buf, size_t cap);
+
+/* The meaning of one event (a streamed chunk, or a whole non-streamed
+ * body).  Integer fields are -1 when the event did not carry them. */
+struct api_event {
+    unsigned content : 1;     /* carries generated text of non-zero length
+                                 (content, text, response, message.content,
+                                 reasoning, reasoning_content, thinking) */
+    unsigned reasoning : 1;   /* that text was reasoning/thinking */
+    unsigned done : 1;        /* terminal: [DONE], done:true, llama.cpp stop:true */
+    unsigned error : 1;       /* in-stream error: {"error":...} in any form */
+    unsigned finish : 1;      /* carried a finish_reason / done_reason */
+    const char *text; size_t text_len;        /* escaped JSON string content */
+    const char *errmsg; size_t errmsg_len;    /* escaped; error.message or error string */
+    const char *finish_reason; size_t finish_reason_len;
+    int64_t completion_tokens;     /* usage.completion_tokens, eval_count, timings.predicted_n */
+    int64_t prompt_tokens;         /* usage.prompt_tokens, prompt_eval_count, timings.prompt_n */
+    int64_t total_duration_ns;     /* Ollama */
+    int64_t load_duration_ns;
+    int64_t prompt_eval_duration_ns;
+    int64_t eval_duration_ns;      /* Ollama eval_duration, llama.cpp predicted_ms*1e6 */
+};
+
+void api_event_clear(struct api_event *ev);
+
+/* Interprets one event's JSON (or the literal [DONE]).  tokens/ntokens is
+ * scratch space for jsmn (jsmntok_t is 16 bytes; 1024 is plenty for chunks;
+ * Ollama's final generate line with `context` needs one per context token,
+ * and when the array is too small the adapter still reads the fields that
+ * come before the overflow... see api_*.c).  Returns 0, or -1 when the JSON
+ * is malformed (a protocol error). */
+struct jsmntok;
+int api_parse_event(enum api_kind k, const char *data, size_t len,
+                    struct api_event *ev, void *tokens, unsigned ntokens);
+
+#endif

@@ -1,0 +1,53 @@
+#ifndef LLMLOAD_CONFIG_H
+#define LLMLOAD_CONFIG_H
+/* The effective settings of one `llmload run`.  Defaults are set in one
+ * place (config_defaults); cli_run.c fills it from flags; every field is
+ * echoed in the JSON result's "config". */
+#include <stdint.h>
+#include <stdio.h>
+#include "api.h"
+
+enum arrival { ARRIVAL_CLOSED = 0, ARRIVAL_POISSON, ARRIVAL_CONSTANT, ARRIVAL_GAMMA };
+
+struct run_config {
+    /* target */
+    char url[512];              /* as given; "" = start the built-in simulator */
+    enum api_kind api;
+    char model[256];
+    int stream;
+    const char *api_key;        /* never printed, never written */
+    /* request content (issue 6 adds datasets and sets) */
+    const char *prompt;
+    const char *system;
+    int64_t max_tokens;
+    double temperature;         /* NaN: not sent */
+    int64_t seed;               /* request seed sent to the server, -1 none */
+    /* load */
+    uint32_t concurrency;
+    uint64_t requests;          /* 0 with duration_ns: time-bound */
+    uint64_t duration_ns;
+    uint64_t warmup_requests;
+    uint64_t warmup_ns;
+    double rate;                /* open loop requests/s, 0 = closed loop */
+    enum arrival arrival;
+    double burstiness;
+    uint64_t schedule_seed;
+    uint64_t ramp_up_ns;
+    double stop_error_rate;     /* 0 = off */
+    /* timeouts (0 = none) */
+    uint64_t connect_timeout_ns;
+    uint64_t ttft_timeout_ns;
+    uint64_t idle_timeout_ns;
+    uint64_t request_timeout_ns;
+    uint64_t grace_ns;          /* first Ctrl-C: wait this long for in-flight */
+    /* outputs */
+    const char *json_path, *csv_path, *raw_path;
+    int quiet;
+    int progress;               /* resolved: stderr is a tty and !quiet */
+    /* simulator started by `run` when url is empty */
+    const char *mock_args;      /* extra flags for the child simulator */
+};
+
+void config_defaults(struct run_config *c);
+
+#endif

@@ -1,0 +1,2 @@
+/* hist: placeholder, replaced by its module */
+typedef int ll_placeholder_t;

@@ -1,0 +1,98 @@
+#ifndef LLMLOAD_RESULT_H
+#define LLMLOAD_RESULT_H
+/* What a run measured: one record per request while it is live, and the
+ * bounded aggregates (histograms, counters) that outlive it.
+ *
+ * Definitions of every metric are in docs/metrics.md; this file only holds
+ * them.  All times are uv_hrtime() nanoseconds; offsets are relative to the
+ * run's start. */
+#include <stdint.h>
+#include <stddef.h>
+#include "hist.h"
+
+/* Errors are counted by class (STYLE.md): one class per way a request fails. */
+enum err_class {
+    ERR_NONE = 0,
+    ERR_CONNECT,          /* connect refused/unreachable/DNS */
+    ERR_WRITE,            /* writing the request failed */
+    ERR_READ,             /* read error (ECONNRESET ...) */
+    ERR_CLOSED,           /* server closed before the response was complete */
+    ERR_STATUS,           /* HTTP status other than 2xx */
+    ERR_STREAM,           /* error event inside a 200 stream */
+    ERR_PROTOCOL,         /* malformed HTTP, framing or JSON */
+    ERR_TIMEOUT_CONNECT,
+    ERR_TIMEOUT_TTFT,
+    ERR_TIMEOUT_IDLE,
+    ERR_TIMEOUT_TOTAL,
+    ERR_ABORTED,          /* cut off by a second Ctrl-C */
+    ERR__COUNT
+};
+const char *err_class_name(enum err_class c);   /* "timeout_ttft" ... */
+
+/* Where a request's output token count came from (docs/metrics.md). */
+enum tok_source { TOK_NONE = 0, TOK_SERVER, TOK_TOKENIZER, TOK_CHUNKS };
+const char *tok_source_name(enum tok_source s);
+
+/* One request, filled in by the engine as its bytes arrive. */
+struct req_record {
+    uint64_t index;             /* 0-based, in issue order */
+    int warmup;                 /* kept out of the statistics */
+    uint64_t sched_ns;          /* when the schedule wanted it sent (offset) */
+    uint64_t start_ns;          /* first byte written (offset) */
+    uint64_t first_ns;          /* first content event read (offset), 0 none */
+    uint64_t last_ns;           /* last content event read (offset) */
+    uint64_t end_ns;            /* response complete or failed (offset) */
+    int status;                 /* HTTP status, 0 if none */
+    enum err_class err;
+    char errmsg[160];
+    int retried;                /* re-sent once on a fresh connection */
+    uint64_t events;            /* content events */
+    int64_t out_tokens;         /* final count, see tok_source */
+    enum tok_source tok_src;
+    int64_t server_tokens;      /* server's count, -1 if none */
+    int64_t local_tokens;       /* tokenizer's count, -1 if none */
+    int64_t in_tokens;          /* prompt tokens (server's or local), -1 */
+    int64_t total_duration_ns;  /* Ollama's server-side numbers, -1 if none */
+    int64_t eval_count;
+    int64_t eval_duration_ns;
+    /* Event times as microsecond deltas from start_ns (first) and from the
+     * previous event (rest): 4 bytes an event.  Owned by the engine. */
+    uint32_t *ev_us; size_t ev_n, ev_cap;
+};
+
+#define RESULT_ERR_SAMPLE 160
+
+/* Aggregates of a run.  Bounded memory whatever its length. */
+struct run_stats {
+    uint64_t requests;          /* finished (ok + failed), warm-up excluded */
+    uint64_t ok, failed;
+    uint64_t retries;           /* reused-connection retries */
+    uint64_t late;              /* open loop: arrivals that waited for the cap */
+    uint64_t warmup_requests;
+    uint64_t output_tokens, input_tokens;
+    uint64_t tok_src_count[4];  /* requests per tok_source */
+    uint64_t events;            /* content events */
+    uint64_t errors[ERR__COUNT];
+    char err_sample[ERR__COUNT][RESULT_ERR_SAMPLE];
+    struct hist *ttft, *itl, *tpot, *e2e;   /* ns */
+    struct hist *queue;                     /* ns: actual - scheduled start */
+    struct hist *ttft_sched, *e2e_sched;    /* ns, measured from the schedule */
+    struct hist *request_tps;               /* milli-tokens/s per request */
+    struct hist *tokens_per_event;          /* milli-tokens per content event */
+    int64_t ollama_eval_count, ollama_eval_duration_ns;  /* sums, for eval rate */
+    uint64_t start_ns, end_ns;  /* measured window (hrtime), warm-up excluded */
+    /* Self-check: the client's own event loop. */
+    double loop_busy_frac;      /* 1 - idle/elapsed */
+    uint64_t loop_lag_max_ns;   /* worst timer drift */
+    uint64_t loop_lag_p99_ns;
+    int interrupted;
+    char stop_reason[64];       /* "completed", "duration", "interrupted", "error-rate" */
+};
+
+int run_stats_init(struct run_stats *s);      /* -1 on allocation failure */
+void run_stats_free(struct run_stats *s);
+/* Adds one finished request to the aggregates. */
+void run_stats_add(struct run_stats *s, const struct req_record *r);
+double run_stats_wall_s(const struct run_stats *s);
+
+#endif
