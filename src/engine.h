@@ -1,0 +1,30 @@
+#ifndef LLMLOAD_ENGINE_H
+#define LLMLOAD_ENGINE_H
+/* The benchmark engine: one libuv loop on one thread drives the requests of
+ * one run (closed loop under an admission cap, or open loop on a schedule),
+ * and measures them.  Re-entrant: each call makes and closes its own loop,
+ * so `sweep` and `compare` call it once per level. */
+#include <stddef.h>
+#include "config.h"
+#include "result.h"
+
+/* Per-request sink: called once per finished request (warm-up included,
+ * flagged), before its record is recycled.  The CSV and raw writers use it. */
+typedef void (*engine_record_cb)(void *ud, const struct req_record *r, uint64_t t0_abs_ns);
+
+struct engine_hooks {
+    engine_record_cb on_record; void *ud;
+};
+
+/* Runs the benchmark in cfg.  stats must be run_stats_init()ed; it is
+ * filled in.  Returns 0 when the run took place (even if every request
+ * failed: look at stats), or -1 when it could not start (bad URL, name
+ * resolution failed, file descriptor limit): err says why in one line. */
+int engine_run(const struct run_config *cfg, struct run_stats *stats,
+               const struct engine_hooks *hooks, char *err, size_t errcap);
+
+/* Set by the SIGINT handler; engine_run checks it.  A caller running many
+ * levels stops when it is set. */
+int engine_interrupted(void);
+
+#endif
