@@ -1,2 +1,409 @@
-/* api: placeholder, replaced by its module */
-typedef int ll_placeholder_t;
+/* api: names and paths of the API kinds, the shared body writer, the
+ * error shapes every server uses, and dispatch to the adapters. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api_impl.h"
+
+static const char *const kind_names[API__COUNT] = {
+    [API_AUTO] = "auto",
+    [API_OLLAMA_GENERATE] = "ollama-generate",
+    [API_OLLAMA_CHAT] = "ollama-chat",
+    [API_OPENAI_CHAT] = "openai-chat",
+    [API_OPENAI_COMPLETIONS] = "openai-completions",
+};
+
+static const char *const kind_paths[API__COUNT] = {
+    [API_AUTO] = NULL,
+    [API_OLLAMA_GENERATE] = "/api/generate",
+    [API_OLLAMA_CHAT] = "/api/chat",
+    [API_OPENAI_CHAT] = "/v1/chat/completions",
+    [API_OPENAI_COMPLETIONS] = "/v1/completions",
+};
+
+const char *api_name(enum api_kind k)
+{
+    return (unsigned)k < API__COUNT ? kind_names[k] : "?";
+}
+
+int api_from_name(const char *s, enum api_kind *out)
+{
+    if (!s)
+        return -1;
+    for (unsigned k = 0; k < API__COUNT; k++) {
+        if (strcmp(s, kind_names[k]) == 0) {
+            *out = (enum api_kind)k;
+            return 0;
+        }
+    }
+    if (strcmp(s, "ollama") == 0) {
+        *out = API_OLLAMA_GENERATE;
+        return 0;
+    }
+    if (strcmp(s, "openai") == 0) {
+        *out = API_OPENAI_CHAT;
+        return 0;
+    }
+    return -1;
+}
+
+const char *api_path(enum api_kind k)
+{
+    return (unsigned)k < API__COUNT ? kind_paths[k] : NULL;
+}
+
+int api_is_ollama(enum api_kind k)
+{
+    return k == API_OLLAMA_GENERATE || k == API_OLLAMA_CHAT;
+}
+
+/* ---- body writer --------------------------------------------------------- */
+
+void api_w_raw(struct api_writer *w, const char *s)
+{
+    size_t n = strlen(s);
+
+    if (w->err)
+        return;
+    if (n > w->cap - w->pos) {
+        w->err = 1;
+        return;
+    }
+    memcpy(w->buf + w->pos, s, n);
+    w->pos += n;
+}
+
+void api_w_str(struct api_writer *w, const char *s)
+{
+    if (!w->err && json_put_string(w->buf, w->cap, &w->pos, s ? s : "") < 0)
+        w->err = 1;
+}
+
+void api_w_str_join(struct api_writer *w, const char *a, const char *sep, const char *b)
+{
+    const char *parts[3] = { a ? a : "", sep ? sep : "", b ? b : "" };
+
+    api_w_str(w, parts[0]);
+    for (int i = 1; i < 3 && !w->err; i++) {
+        size_t at = w->pos - 1;   /* the closing quote written last */
+
+        /* Escape the next part over the closing quote, then drop the
+         * opening quote it brought along. */
+        w->pos = at;
+        api_w_str(w, parts[i]);
+        if (w->err)
+            break;
+        memmove(w->buf + at, w->buf + at + 1, w->pos - at - 1);
+        w->pos--;
+    }
+}
+
+void api_w_elem(struct api_writer *w)
+{
+    if (!w->first)
+        api_w_raw(w, ",");
+    w->first = 0;
+}
+
+void api_w_key(struct api_writer *w, const char *key)
+{
+    api_w_elem(w);
+    api_w_str(w, key);
+    api_w_raw(w, ":");
+}
+
+void api_w_open(struct api_writer *w, char c)
+{
+    api_w_raw(w, c == '{' ? "{" : "[");
+    w->first = 1;
+}
+
+void api_w_close(struct api_writer *w, char c)
+{
+    api_w_raw(w, c == '}' ? "}" : "]");
+    w->first = 0;
+}
+
+void api_w_int(struct api_writer *w, const char *key, int64_t v)
+{
+    char tmp[32];
+
+    snprintf(tmp, sizeof tmp, "%lld", (long long)v);
+    api_w_key(w, key);
+    api_w_raw(w, tmp);
+}
+
+void api_w_double(struct api_writer *w, const char *key, double v)
+{
+    char tmp[40];
+
+    /* The shortest of %.15g/%.17g that reads back as the same double, so
+     * 0.7 is sent as 0.7 and not as 0.69999999999999996. */
+    snprintf(tmp, sizeof tmp, "%.15g", v);
+    if (strtod(tmp, NULL) != v)
+        snprintf(tmp, sizeof tmp, "%.17g", v);
+    api_w_key(w, key);
+    api_w_raw(w, tmp);
+}
+
+void api_w_bool(struct api_writer *w, const char *key, int v)
+{
+    api_w_key(w, key);
+    api_w_raw(w, v ? "true" : "false");
+}
+
+void api_w_kstr(struct api_writer *w, const char *key, const char *s)
+{
+    api_w_key(w, key);
+    api_w_str(w, s);
+}
+
+const char *api_req_prompt(const struct api_request *r)
+{
+    if (r->prompt || r->nmessages == 0 || !r->messages)
+        return r->prompt ? r->prompt : "";
+    return r->messages[r->nmessages - 1].content;
+}
+
+static void w_message(struct api_writer *w, const char *role, const char *content)
+{
+    api_w_elem(w);
+    api_w_open(w, '{');
+    api_w_kstr(w, "role", role ? role : "user");
+    api_w_kstr(w, "content", content);
+    api_w_close(w, '}');
+}
+
+void api_w_messages(struct api_writer *w, const struct api_request *r)
+{
+    api_w_key(w, "messages");
+    api_w_open(w, '[');
+    if (r->system && !(r->nmessages > 0 && r->messages && r->messages[0].role &&
+                       strcmp(r->messages[0].role, "system") == 0))
+        w_message(w, "system", r->system);
+    if (r->nmessages > 0 && r->messages) {
+        for (size_t i = 0; i < r->nmessages; i++)
+            w_message(w, r->messages[i].role, r->messages[i].content);
+    } else {
+        w_message(w, "user", r->prompt ? r->prompt : "");
+    }
+    api_w_close(w, ']');
+}
+
+long api_build_body(enum api_kind k, const struct api_request *r, char *buf, size_t cap)
+{
+    struct api_writer w = { .buf = buf, .cap = cap, .pos = 0, .err = 0, .first = 1 };
+
+    if (!r || !buf)
+        return -1;
+    switch (k) {
+    case API_OPENAI_CHAT:
+    case API_OPENAI_COMPLETIONS:
+        api_openai_build(k, r, &w);
+        break;
+    case API_OLLAMA_GENERATE:
+    case API_OLLAMA_CHAT:
+        api_ollama_build(k, r, &w);
+        break;
+    default:
+        return -1;
+    }
+    if (w.err)
+        return -1;
+    if (w.pos < cap)
+        buf[w.pos] = '\0';
+    return (long)w.pos;
+}
+
+/* ---- field readers ------------------------------------------------------- */
+
+void api_event_clear(struct api_event *ev)
+{
+    memset(ev, 0, sizeof *ev);
+    ev->completion_tokens = -1;
+    ev->prompt_tokens = -1;
+    ev->timings_predicted_n = -1;
+    ev->timings_prompt_n = -1;
+    ev->event_tokens = -1;
+    ev->total_duration_ns = -1;
+    ev->load_duration_ns = -1;
+    ev->prompt_eval_duration_ns = -1;
+    ev->eval_duration_ns = -1;
+}
+
+void api_take_text(struct api_event *ev, const char *js, const jsmntok_t *t, int i, int reasoning)
+{
+    /* llama.cpp sends "content":"" before its final event and vLLM sends it
+     * with the role: only non-empty text is generated output.  Content
+     * wins over reasoning because callers read content first. */
+    if (i < 0 || ev->content || t[i].type != JSMN_STRING || t[i].end <= t[i].start)
+        return;
+    ev->content = 1;
+    ev->reasoning = reasoning ? 1 : 0;
+    ev->text = js + t[i].start;
+    ev->text_len = (size_t)(t[i].end - t[i].start);
+}
+
+void api_take_int(const char *js, const jsmntok_t *t, int n, int obj, const char *key, int64_t *out)
+{
+    int i = json_find(js, t, n, obj, key);
+    int64_t v;
+
+    if (i >= 0 && json_int64(js, &t[i], &v) == 0)
+        *out = v;
+}
+
+void api_take_ms_as_ns(const char *js, const jsmntok_t *t, int n, int obj, const char *key, int64_t *out)
+{
+    int i = json_find(js, t, n, obj, key);
+    double ms;
+
+    if (i >= 0 && json_double(js, &t[i], &ms) == 0 && ms >= 0 && ms < 9.2e12)
+        *out = (int64_t)(ms * 1e6 + 0.5);
+}
+
+void api_take_finish(struct api_event *ev, const char *js, const jsmntok_t *t, int i)
+{
+    if (i < 0 || t[i].type != JSMN_STRING || t[i].end <= t[i].start)
+        return;
+    ev->finish = 1;
+    ev->finish_reason = js + t[i].start;
+    ev->finish_reason_len = (size_t)(t[i].end - t[i].start);
+}
+
+static void set_slice(const char *js, const jsmntok_t *t, const char **p, size_t *n)
+{
+    *p = js + t->start;
+    *n = (size_t)(t->end - t->start);
+}
+
+/* The error shapes: {"error":{"message","type",...}} (OpenAI, vLLM,
+ * llama.cpp, SGLang, TGI chat), {"error":"text","error_type":...} (TGI,
+ * Ollama), and the flat {"object":"error","message":...} of old vLLM. */
+static void read_error(const char *js, const jsmntok_t *t, int n, struct api_event *ev)
+{
+    int e = json_find(js, t, n, 0, "error");
+    int o = json_find(js, t, n, 0, "object");
+
+    if (e >= 0 && !json_is_null(js, &t[e]) && !json_eq(js, &t[e], "false") &&
+        !(t[e].type == JSMN_STRING && t[e].end == t[e].start)) {
+        int m, ty;
+
+        ev->error = 1;
+        if (t[e].type == JSMN_OBJECT) {
+            m = json_find(js, t, n, e, "message");
+            if (m >= 0 && t[m].type == JSMN_STRING)
+                set_slice(js, &t[m], &ev->errmsg, &ev->errmsg_len);
+            else
+                set_slice(js, &t[e], &ev->errmsg, &ev->errmsg_len);
+            ty = json_find(js, t, n, e, "type");
+            if (ty >= 0 && t[ty].type == JSMN_STRING)
+                set_slice(js, &t[ty], &ev->errtype, &ev->errtype_len);
+        } else {
+            set_slice(js, &t[e], &ev->errmsg, &ev->errmsg_len);
+        }
+        ty = json_find(js, t, n, 0, "error_type");
+        if (ty >= 0 && t[ty].type == JSMN_STRING)
+            set_slice(js, &t[ty], &ev->errtype, &ev->errtype_len);
+    } else if (o >= 0 && json_eq(js, &t[o], "error")) {
+        int m = json_find(js, t, n, 0, "message");
+        int ty = json_find(js, t, n, 0, "type");
+
+        ev->error = 1;
+        if (m >= 0 && t[m].type == JSMN_STRING)
+            set_slice(js, &t[m], &ev->errmsg, &ev->errmsg_len);
+        if (ty >= 0 && t[ty].type == JSMN_STRING)
+            set_slice(js, &t[ty], &ev->errtype, &ev->errtype_len);
+    }
+}
+
+static void trim(const char **data, size_t *len)
+{
+    const char *p = *data;
+    size_t n = *len;
+
+    while (n > 0 && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')) {
+        p++;
+        n--;
+    }
+    while (n > 0 && (p[n - 1] == ' ' || p[n - 1] == '\t' || p[n - 1] == '\r' || p[n - 1] == '\n'))
+        n--;
+    *data = p;
+    *len = n;
+}
+
+int api_parse_event(enum api_kind k, const char *data, size_t len,
+                    struct api_event *ev, void *tokens, unsigned ntokens)
+{
+    jsmntok_t *t = tokens;
+    int n;
+
+    api_event_clear(ev);
+    if (!data)
+        return len ? -1 : 0;
+    trim(&data, &len);
+    if (len == 0)
+        return 0;
+    if (len >= 6 && memcmp(data, "[DONE]", 6) == 0) {
+        ev->done = 1;
+        return 0;
+    }
+    if (!t || ntokens == 0)
+        return -2;
+    n = json_tokenize_elide(data, len, t, ntokens);
+    if (n == JSMN_ERROR_NOMEM)
+        return -2;
+    if (n <= 0 || t[0].type != JSMN_OBJECT)
+        return -1;
+    read_error(data, t, n, ev);
+    switch (k) {
+    case API_OLLAMA_GENERATE:
+    case API_OLLAMA_CHAT:
+        api_ollama_interpret(data, t, n, ev);
+        break;
+    case API_OPENAI_CHAT:
+    case API_OPENAI_COMPLETIONS:
+        api_openai_interpret(data, t, n, ev);
+        break;
+    default:
+        api_openai_interpret(data, t, n, ev);
+        api_ollama_interpret(data, t, n, ev);
+        break;
+    }
+    return 0;
+}
+
+int api_parse_error(const char *data, size_t len, struct api_event *ev,
+                    void *tokens, unsigned ntokens)
+{
+    jsmntok_t *t = tokens;
+    int n = -1;
+
+    api_event_clear(ev);
+    if (!data)
+        len = 0;
+    else
+        trim(&data, &len);
+    if (len > 0 && t && ntokens > 0)
+        n = json_tokenize_elide(data, len, t, ntokens);
+    if (n > 0 && t[0].type == JSMN_OBJECT) {
+        read_error(data, t, n, ev);
+        if (!ev->error) {
+            /* The bare error object old llama.cpp puts in its field. */
+            int m = json_find(data, t, n, 0, "message");
+            int ty = json_find(data, t, n, 0, "type");
+            if (m >= 0 && t[m].type == JSMN_STRING)
+                set_slice(data, &t[m], &ev->errmsg, &ev->errmsg_len);
+            if (ty >= 0 && t[ty].type == JSMN_STRING)
+                set_slice(data, &t[ty], &ev->errtype, &ev->errtype_len);
+        }
+    }
+    ev->error = 1;
+    if (!ev->errmsg) {
+        ev->errmsg = data ? data : "";
+        ev->errmsg_len = len;
+    }
+    return 0;
+}

@@ -5,7 +5,12 @@
  * An adapter never sees bytes split across reads: the decoders (sse.h,
  * ndjson.h) hand it whole events.  It never allocates: JSON is tokenised
  * with jsmn into a caller-provided token array, and text comes back as
- * slices of the event (still JSON-escaped). */
+ * slices of the event (still JSON-escaped: json_unescape() decodes them).
+ *
+ * The OpenAI adapter (api_openai.c) also understands llama.cpp's native
+ * /completion events (top-level content/stop/timings) and the error
+ * shapes of vLLM, TGI and SGLang; the Ollama adapter (api_ollama.c) reads
+ * /api/generate and /api/chat lines.  API_AUTO applies both. */
 #include <stddef.h>
 #include <stdint.h>
 
@@ -18,31 +23,37 @@ enum api_kind {
     API__COUNT
 };
 
-const char *api_name(enum api_kind k);                 /* "openai-chat" ... */
-int api_from_name(const char *s, enum api_kind *out);  /* -1 if unknown */
-const char *api_path(enum api_kind k);                 /* "/v1/chat/completions" ... */
+/* "auto", "ollama-generate", "ollama-chat", "openai-chat",
+ * "openai-completions"; "?" for a value out of range. */
+const char *api_name(enum api_kind k);
+/* Accepts the names above (and "ollama" = ollama-generate, "openai" =
+ * openai-chat); 0, or -1 if unknown (*out untouched). */
+int api_from_name(const char *s, enum api_kind *out);
+/* "/v1/chat/completions" ...; NULL for API_AUTO and out-of-range values. */
+const char *api_path(enum api_kind k);
 int api_is_ollama(enum api_kind k);
 
-/* One chat message (multi-turn workloads). */
+/* One chat message (multi-turn workloads).  role NULL means "user". */
 struct api_message { const char *role; const char *content; };
 
 /* What one request asks for.  Strings are UTF-8, not yet JSON-escaped. */
 struct api_request {
-    const char *model;
-    const char *prompt;            /* used when nmessages == 0 */
+    const char *model;             /* NULL: the key is not sent */
+    const char *prompt;            /* used when nmessages == 0; NULL = "" */
     const char *system;            /* NULL: none */
     const struct api_message *messages; size_t nmessages;
     int64_t max_tokens;            /* < 0: not sent */
     int64_t min_tokens;            /* > 0: ask for at least this many (vLLM, llama.cpp, SGLang) */
     int ignore_eos;                /* ask the server not to stop early */
-    double temperature;            /* NaN: not sent */
+    double temperature;            /* NaN (or inf): not sent */
     int64_t seed;                  /* < 0: not sent */
     int stream;
     int include_usage;             /* OpenAI: stream_options.include_usage */
 };
 
-/* Writes the JSON body into buf.  Returns its length, or -1 when it does
- * not fit (the caller may retry with a larger buffer). */
+/* Writes the JSON body into buf (NUL-terminated when room is left).
+ * Returns its length, or -1 when it does not fit (the caller may retry
+ * with a larger buffer) or k is not one of the four concrete kinds. */
 long api_build_body(enum api_kind k, const struct api_request *r, char *buf, size_t cap);
 
 /* The meaning of one event (a streamed chunk, or a whole non-streamed
@@ -54,28 +65,44 @@ struct api_event {
     unsigned reasoning : 1;   /* that text was reasoning/thinking */
     unsigned done : 1;        /* terminal: [DONE], done:true, llama.cpp stop:true */
     unsigned error : 1;       /* in-stream error: {"error":...} in any form */
-    unsigned finish : 1;      /* carried a finish_reason / done_reason */
+    unsigned finish : 1;      /* carried a finish_reason / done_reason / stop_type */
     const char *text; size_t text_len;        /* escaped JSON string content */
-    const char *errmsg; size_t errmsg_len;    /* escaped; error.message or error string */
+    const char *errmsg; size_t errmsg_len;    /* escaped; error.message or error string
+                                                 (the raw error JSON when it has no message) */
+    const char *errtype; size_t errtype_len;  /* error.type, TGI error_type; NULL if none */
     const char *finish_reason; size_t finish_reason_len;
-    int64_t completion_tokens;     /* usage.completion_tokens, eval_count, timings.predicted_n */
-    int64_t prompt_tokens;         /* usage.prompt_tokens, prompt_eval_count, timings.prompt_n */
+    int64_t completion_tokens;     /* usage.completion_tokens, eval_count, else timings.predicted_n */
+    int64_t prompt_tokens;         /* usage.prompt_tokens, prompt_eval_count, else timings.prompt_n */
+    int64_t timings_predicted_n;   /* llama.cpp timings.predicted_n */
+    int64_t timings_prompt_n;      /* llama.cpp timings.prompt_n (prompt tokens not from cache) */
+    int64_t event_tokens;          /* tokens in this event when the server says (llama.cpp
+                                      native `tokens` array length) */
     int64_t total_duration_ns;     /* Ollama */
     int64_t load_duration_ns;
-    int64_t prompt_eval_duration_ns;
+    int64_t prompt_eval_duration_ns; /* Ollama prompt_eval_duration, llama.cpp prompt_ms*1e6 */
     int64_t eval_duration_ns;      /* Ollama eval_duration, llama.cpp predicted_ms*1e6 */
 };
 
 void api_event_clear(struct api_event *ev);
 
 /* Interprets one event's JSON (or the literal [DONE]).  tokens/ntokens is
- * scratch space for jsmn (jsmntok_t is 16 bytes; 1024 is plenty for chunks;
- * Ollama's final generate line with `context` needs one per context token,
- * and when the array is too small the adapter still reads the fields that
- * come before the overflow... see api_*.c).  Returns 0, or -1 when the JSON
- * is malformed (a protocol error). */
-struct jsmntok;
+ * scratch space for jsmn (jsmntok_t is 16 bytes; 1024 is plenty for
+ * chunks).  When the array is too small for the event, top-level member
+ * values that do not fit are skipped (json_tokenize_elide), so Ollama's
+ * final generate line still yields its counts and durations however long
+ * its `context` array.  Data that is empty or only whitespace yields a
+ * cleared event.  Returns 0; -1 when the JSON is malformed or not an
+ * object (a protocol error); -2 when tokens is too small even for the
+ * top-level keys. */
 int api_parse_event(enum api_kind k, const char *data, size_t len,
                     struct api_event *ev, void *tokens, unsigned ntokens);
+
+/* Interprets the value of a non-standard SSE "error:" field (old
+ * llama.cpp: `error: {"code":500,"message":"...","type":"server_error"}`)
+ * or the data of an "event: error" event.  Always sets ev->error; errmsg
+ * is the message when the value is JSON that has one, else the raw value.
+ * Returns 0. */
+int api_parse_error(const char *data, size_t len, struct api_event *ev,
+                    void *tokens, unsigned ntokens);
 
 #endif

@@ -8,5 +8,8 @@ enum { EXIT_OK = 0, EXIT_CHECK = 1, EXIT_USAGE = 2, EXIT_RUN = 3, EXIT_INTERRUPT
 
 int cmd_run(int argc, char **argv);
 int cmd_mock(int argc, char **argv);
+int cmd_sweep(int argc, char **argv);     /* sweep.c */
+int cmd_compare(int argc, char **argv);   /* compare.c */
+int cmd_check(int argc, char **argv);     /* compare.c */
 
 #endif

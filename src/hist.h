@@ -19,8 +19,10 @@
 struct hist;
 struct cJSON;
 
-/* highest: largest value kept exactly (e.g. 3600e9 for one hour in ns).
- * Returns NULL on allocation failure. */
+/* highest: largest value kept (e.g. 3600e9 for one hour in ns), in
+ * [1, 2^53].  Memory is about 8 bytes * 1024 * (log2(highest) - 9) plus
+ * 8 bytes * HIST_EXACT_MAX (for 1 hour in ns: 296 KiB).  Returns NULL on
+ * allocation failure or when highest is out of range. */
 struct hist *hist_new(uint64_t highest);
 void hist_free(struct hist *h);              /* NULL is a no-op */
 void hist_reset(struct hist *h);
@@ -33,9 +35,13 @@ int hist_merge(struct hist *dst, const struct hist *src);
 uint64_t hist_count(const struct hist *h);
 uint64_t hist_min(const struct hist *h);     /* 0 when empty */
 uint64_t hist_max(const struct hist *h);
+uint64_t hist_saturated(const struct hist *h);  /* values clamped to highest */
+uint64_t hist_highest(const struct hist *h);
 double hist_mean(const struct hist *h);      /* NaN when empty */
-double hist_stdev(const struct hist *h);
-/* p in [0, 100].  Nearest-rank percentile; 0 when empty. */
+double hist_stdev(const struct hist *h);     /* sample (n-1); NaN empty, 0 for one */
+/* p in [0, 100].  Nearest-rank percentile; 0 when empty.  Exact while the
+ * raw values are kept; past that the midpoint of the value's bucket,
+ * clamped to [min, max] (relative error <= 1/2048). */
 uint64_t hist_percentile(const struct hist *h, double p);
 
 /* The statistics every report prints, already multiplied by `scale`

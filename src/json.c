@@ -1,2 +1,478 @@
-/* json: placeholder, replaced by its module */
-typedef int ll_placeholder_t;
+/* json: hot-path helpers over jsmn.  This is the one translation unit that
+ * instantiates jsmn, in strict mode, so that malformed chunks are reported
+ * as protocol errors instead of being half-understood. */
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define JSMN_STRICT
+#include <jsmn.h>
+
+#include "json.h"
+
+static int is_ws(char c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+static size_t skip_ws(const char *js, size_t len, size_t i)
+{
+    while (i < len && is_ws(js[i]))
+        i++;
+    return i;
+}
+
+/* End (exclusive) of the text of top-level token 0: jsmn's string tokens
+ * exclude their closing quote. */
+static size_t tok_text_end(const jsmntok_t *t)
+{
+    return (size_t)t->end + (t->type == JSMN_STRING ? 1 : 0);
+}
+
+int json_tokenize(const char *js, size_t len, jsmntok_t *toks, unsigned ntoks)
+{
+    jsmn_parser p;
+    int r;
+
+    if (len > INT_MAX)
+        return JSMN_ERROR_INVAL;
+    jsmn_init(&p);
+    r = jsmn_parse(&p, js, len, toks, ntoks);
+    if (r < 0)
+        return r;
+    if (r == 0)
+        return JSMN_ERROR_PART;
+    /* jsmn happily reads several values in a row and stops at a NUL;
+     * one event is one value, so anything after the first is an error. */
+    if (json_skip(toks, r, 0) != r || skip_ws(js, len, tok_text_end(&toks[0])) != len)
+        return JSMN_ERROR_INVAL;
+    return r;
+}
+
+/* Index of the closing quote of the string whose opening quote is at i, or
+ * len when it does not close. */
+static size_t scan_string(const char *js, size_t len, size_t i)
+{
+    for (i++; i < len; i++) {
+        if (js[i] == '\\')
+            i++;
+        else if (js[i] == '"')
+            return i;
+    }
+    return len;
+}
+
+/* End (exclusive) of the value starting at i, or 0 when it is cut short.
+ * Brackets are counted, not matched: jsmn checks them when the value is
+ * tokenised, and an elided value only needs its extent. */
+static size_t scan_value(const char *js, size_t len, size_t i)
+{
+    size_t depth = 0;
+
+    if (js[i] == '"') {
+        i = scan_string(js, len, i);
+        return i < len ? i + 1 : 0;
+    }
+    if (js[i] != '{' && js[i] != '[') {
+        while (i < len && !is_ws(js[i]) && js[i] != ',' && js[i] != '}' && js[i] != ']')
+            i++;
+        return i;
+    }
+    for (; i < len; i++) {
+        char c = js[i];
+        if (c == '"') {
+            i = scan_string(js, len, i);
+            if (i >= len)
+                return 0;
+        } else if (c == '{' || c == '[') {
+            depth++;
+        } else if (c == '}' || c == ']') {
+            if (--depth == 0)
+                return i + 1;
+        }
+    }
+    return 0;
+}
+
+static void tok_set(jsmntok_t *t, jsmntype_t type, size_t start, size_t end)
+{
+    t->type = type;
+    t->start = (int)start;
+    t->end = (int)end;
+    t->size = 0;
+}
+
+int json_tokenize_elide(const char *js, size_t len, jsmntok_t *toks, unsigned ntoks)
+{
+    unsigned k = 1;
+    size_t i;
+    int r = json_tokenize(js, len, toks, ntoks);
+
+    if (r != JSMN_ERROR_NOMEM)
+        return r;
+    i = skip_ws(js, len, 0);
+    if (i >= len || js[i] != '{' || ntoks < 1)
+        return JSMN_ERROR_NOMEM;
+    tok_set(&toks[0], JSMN_OBJECT, i, 0);
+    i = skip_ws(js, len, i + 1);
+    if (i < len && js[i] == '}')
+        goto close;
+    for (;;) {
+        size_t e, vend;
+
+        if (i >= len || js[i] != '"')
+            return i >= len ? JSMN_ERROR_PART : JSMN_ERROR_INVAL;
+        e = scan_string(js, len, i);
+        if (e >= len)
+            return JSMN_ERROR_PART;
+        if (k >= ntoks)
+            return JSMN_ERROR_NOMEM;
+        tok_set(&toks[k], JSMN_STRING, i + 1, e);
+        toks[k++].size = 1;
+        i = skip_ws(js, len, e + 1);
+        if (i >= len || js[i] != ':')
+            return i >= len ? JSMN_ERROR_PART : JSMN_ERROR_INVAL;
+        i = skip_ws(js, len, i + 1);
+        if (i >= len)
+            return JSMN_ERROR_PART;
+        vend = scan_value(js, len, i);
+        if (vend == 0 || vend == i)
+            return vend == 0 ? JSMN_ERROR_PART : JSMN_ERROR_INVAL;
+        if (k >= ntoks)
+            return JSMN_ERROR_NOMEM;
+        if (js[i] == '{' || js[i] == '[') {
+            jsmn_parser p;
+            int n;
+
+            jsmn_init(&p);
+            n = jsmn_parse(&p, js + i, vend - i, toks + k, ntoks - k);
+            if (n == JSMN_ERROR_NOMEM) {
+                /* The elision: one childless token stands for the value. */
+                tok_set(&toks[k++], js[i] == '{' ? JSMN_OBJECT : JSMN_ARRAY, i, vend);
+            } else if (n < 0) {
+                return n;
+            } else {
+                if (n == 0 || json_skip(toks + k, n, 0) != n)
+                    return JSMN_ERROR_INVAL;
+                for (int j = 0; j < n; j++) {
+                    toks[k + (unsigned)j].start += (int)i;
+                    toks[k + (unsigned)j].end += (int)i;
+                }
+                k += (unsigned)n;
+            }
+        } else if (js[i] == '"') {
+            tok_set(&toks[k++], JSMN_STRING, i + 1, vend - 1);
+        } else {
+            /* Same leniency as strict jsmn: the first byte decides. */
+            if (!strchr("-0123456789tfn", js[i]))
+                return JSMN_ERROR_INVAL;
+            tok_set(&toks[k++], JSMN_PRIMITIVE, i, vend);
+        }
+        toks[0].size++;
+        i = skip_ws(js, len, vend);
+        if (i < len && js[i] == ',') {
+            i = skip_ws(js, len, i + 1);
+            continue;
+        }
+        if (i < len && js[i] == '}')
+            break;
+        return i >= len ? JSMN_ERROR_PART : JSMN_ERROR_INVAL;
+    }
+close:
+    toks[0].end = (int)(i + 1);
+    if (skip_ws(js, len, i + 1) != len)
+        return JSMN_ERROR_INVAL;
+    return (int)k;
+}
+
+int json_skip(const jsmntok_t *t, int n, int i)
+{
+    /* Every token has `size` direct children (an object key has its value
+     * as its one child), so a subtree ends when no child is pending. */
+    int pending = 1;
+
+    while (pending > 0 && i < n) {
+        pending += t[i].size - 1;
+        i++;
+    }
+    return i;
+}
+
+int json_eq(const char *js, const jsmntok_t *t, const char *s)
+{
+    size_t n = strlen(s);
+
+    return t->end >= t->start && (size_t)(t->end - t->start) == n &&
+           memcmp(js + t->start, s, n) == 0;
+}
+
+int json_find(const char *js, const jsmntok_t *t, int n, int obj, const char *key)
+{
+    int i, k;
+
+    if (obj < 0 || obj >= n || t[obj].type != JSMN_OBJECT)
+        return -1;
+    i = obj + 1;
+    for (k = 0; k < t[obj].size && i + 1 < n; k++) {
+        if (t[i].type == JSMN_STRING && json_eq(js, &t[i], key))
+            return i + 1;
+        i = json_skip(t, n, i + 1);
+    }
+    return -1;
+}
+
+int json_index(const jsmntok_t *t, int n, int arr, int idx)
+{
+    int i, k;
+
+    if (arr < 0 || arr >= n || t[arr].type != JSMN_ARRAY || idx < 0 || idx >= t[arr].size)
+        return -1;
+    i = arr + 1;
+    for (k = 0; k < idx && i < n; k++)
+        i = json_skip(t, n, i);
+    return i < n ? i : -1;
+}
+
+/* Copies a primitive token into a NUL-terminated scratch buffer: strtod
+ * needs a terminator and the token text has none. */
+static int tok_copy(const char *js, const jsmntok_t *t, char *out, size_t cap)
+{
+    size_t n;
+
+    if (t->type != JSMN_PRIMITIVE || t->end <= t->start)
+        return -1;
+    n = (size_t)(t->end - t->start);
+    if (n >= cap)
+        return -1;
+    memcpy(out, js + t->start, n);
+    out[n] = '\0';
+    return 0;
+}
+
+int json_double(const char *js, const jsmntok_t *t, double *out)
+{
+    char tmp[64], *end;
+    double v;
+
+    if (tok_copy(js, t, tmp, sizeof tmp) < 0)
+        return -1;
+    if (!(tmp[0] == '-' || (tmp[0] >= '0' && tmp[0] <= '9')))
+        return -1;
+    errno = 0;
+    v = strtod(tmp, &end);
+    if (*end != '\0' || errno == ERANGE || !isfinite(v))
+        return -1;
+    *out = v;
+    return 0;
+}
+
+int json_int64(const char *js, const jsmntok_t *t, int64_t *out)
+{
+    const char *p, *e;
+    int neg = 0;
+    uint64_t v = 0;
+    double d;
+
+    if (t->type != JSMN_PRIMITIVE || t->end <= t->start)
+        return -1;
+    p = js + t->start;
+    e = js + t->end;
+    if (*p == '-') {
+        neg = 1;
+        p++;
+    }
+    if (p == e)
+        return -1;
+    for (; p < e && *p >= '0' && *p <= '9'; p++) {
+        if (v > (UINT64_MAX - 9) / 10)
+            goto as_double;
+        v = v * 10 + (uint64_t)(*p - '0');
+    }
+    if (p != e)
+        goto as_double;
+    if (neg ? v > (uint64_t)INT64_MAX + 1 : v > (uint64_t)INT64_MAX)
+        return -1;
+    *out = neg ? (int64_t)(0 - v) : (int64_t)v;
+    return 0;
+as_double:
+    /* A float, or an integer with more digits than int64 holds. */
+    if (json_double(js, t, &d) < 0 || d >= 9223372036854775808.0 || d < -9223372036854775808.0)
+        return -1;
+    *out = (int64_t)d;
+    return 0;
+}
+
+int json_is_null(const char *js, const jsmntok_t *t)
+{
+    return t->type == JSMN_PRIMITIVE && json_eq(js, t, "null");
+}
+
+int json_bool(const char *js, const jsmntok_t *t, int *out)
+{
+    if (t->type != JSMN_PRIMITIVE)
+        return -1;
+    if (json_eq(js, t, "true"))
+        *out = 1;
+    else if (json_eq(js, t, "false"))
+        *out = 0;
+    else
+        return -1;
+    return 0;
+}
+
+static int hex4(const char *s, unsigned *out)
+{
+    unsigned v = 0;
+
+    for (int i = 0; i < 4; i++) {
+        char c = s[i];
+        v <<= 4;
+        if (c >= '0' && c <= '9')
+            v |= (unsigned)(c - '0');
+        else if (c >= 'a' && c <= 'f')
+            v |= (unsigned)(c - 'a' + 10);
+        else if (c >= 'A' && c <= 'F')
+            v |= (unsigned)(c - 'A' + 10);
+        else
+            return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+static size_t utf8_put(unsigned cp, char *o)
+{
+    if (cp < 0x80) {
+        o[0] = (char)cp;
+        return 1;
+    }
+    if (cp < 0x800) {
+        o[0] = (char)(0xC0 | (cp >> 6));
+        o[1] = (char)(0x80 | (cp & 0x3F));
+        return 2;
+    }
+    if (cp < 0x10000) {
+        o[0] = (char)(0xE0 | (cp >> 12));
+        o[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
+        o[2] = (char)(0x80 | (cp & 0x3F));
+        return 3;
+    }
+    o[0] = (char)(0xF0 | (cp >> 18));
+    o[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
+    o[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
+    o[3] = (char)(0x80 | (cp & 0x3F));
+    return 4;
+}
+
+long json_unescape(const char *s, size_t len, char *out, size_t cap)
+{
+    size_t i = 0, o = 0;
+
+    while (i < len) {
+        char c = s[i], enc[4];
+        size_t n;
+        unsigned cp;
+
+        if (c != '\\') {
+            if (o >= cap)
+                return -1;
+            out[o++] = c;
+            i++;
+            continue;
+        }
+        if (i + 1 >= len)
+            return -1;
+        switch (s[i + 1]) {
+        case '"':  c = '"'; break;
+        case '\\': c = '\\'; break;
+        case '/':  c = '/'; break;
+        case 'b':  c = '\b'; break;
+        case 'f':  c = '\f'; break;
+        case 'n':  c = '\n'; break;
+        case 'r':  c = '\r'; break;
+        case 't':  c = '\t'; break;
+        case 'u':  c = 0; break;
+        default:   return -1;
+        }
+        if (s[i + 1] != 'u') {
+            if (o >= cap)
+                return -1;
+            out[o++] = c;
+            i += 2;
+            continue;
+        }
+        if (i + 6 > len || hex4(s + i + 2, &cp) < 0)
+            return -1;
+        i += 6;
+        if (cp >= 0xD800 && cp <= 0xDBFF) {
+            unsigned lo;
+            if (i + 6 <= len && s[i] == '\\' && s[i + 1] == 'u' &&
+                hex4(s + i + 2, &lo) == 0 && lo >= 0xDC00 && lo <= 0xDFFF) {
+                cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+                i += 6;
+            } else {
+                cp = 0xFFFD;
+            }
+        } else if (cp >= 0xDC00 && cp <= 0xDFFF) {
+            cp = 0xFFFD;
+        }
+        /* Encode into a scratch first: out may alias s. */
+        n = utf8_put(cp, enc);
+        if (o + n > cap)
+            return -1;
+        memcpy(out + o, enc, n);
+        o += n;
+    }
+    return (long)o;
+}
+
+int json_put_string(char *buf, size_t cap, size_t *pos, const char *s)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t o = *pos;
+
+    if (o >= cap)
+        return -1;
+    buf[o++] = '"';
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        char esc = 0;
+
+        switch (c) {
+        case '"':  esc = '"'; break;
+        case '\\': esc = '\\'; break;
+        case '\n': esc = 'n'; break;
+        case '\r': esc = 'r'; break;
+        case '\t': esc = 't'; break;
+        case '\b': esc = 'b'; break;
+        case '\f': esc = 'f'; break;
+        default: break;
+        }
+        if (esc) {
+            if (o + 2 > cap)
+                return -1;
+            buf[o++] = '\\';
+            buf[o++] = esc;
+        } else if (c < 0x20) {
+            if (o + 6 > cap)
+                return -1;
+            memcpy(buf + o, "\\u00", 4);
+            buf[o + 4] = hex[c >> 4];
+            buf[o + 5] = hex[c & 15];
+            o += 6;
+        } else {
+            if (o >= cap)
+                return -1;
+            buf[o++] = (char)c;
+        }
+    }
+    if (o >= cap)
+        return -1;
+    buf[o++] = '"';
+    if (o < cap)
+        buf[o] = '\0';
+    *pos = o;
+    return 0;
+}

@@ -1,7 +1,12 @@
 #ifndef LLMLOAD_JSON_H
 #define LLMLOAD_JSON_H
 /* Thin hot-path helpers over jsmn (zero allocation), plus JSON string
- * escaping for request bodies. */
+ * escaping for request bodies.
+ *
+ * jsmn is header-only: json.c is the one translation unit that instantiates
+ * it (strict mode); everyone else sees only the declarations below.  Token
+ * text is js[t->start .. t->end) and is NOT NUL-terminated: every helper
+ * here reads exactly that range and never past it. */
 #include <stddef.h>
 #include <stdint.h>
 
@@ -9,29 +14,54 @@
 #include <jsmn.h>
 #undef JSMN_HEADER
 
-/* Tokenise js into toks.  Returns the token count, or a negative jsmn error. */
+/* Tokenise js[0..len) into toks.  Returns the token count, or a negative
+ * jsmn error (JSMN_ERROR_NOMEM, _INVAL, _PART).  Exactly one top-level
+ * value is accepted: trailing non-space bytes give JSMN_ERROR_INVAL. */
 int json_tokenize(const char *js, size_t len, jsmntok_t *toks, unsigned ntoks);
 
-/* Index of the token just past the subtree starting at i. */
+/* Like json_tokenize, but when toks runs out (JSMN_ERROR_NOMEM) and the
+ * top-level value is an object, the object is tokenised member by member
+ * and every member value that does not fit in the tokens left is replaced
+ * by one childless token of its type (size 0, start/end still spanning the
+ * whole value).  This is how a 50,000-element Ollama `context` array is
+ * skipped while the scalar fields around it are still read, without
+ * allocating.  Returns the token count or a negative jsmn error. */
+int json_tokenize_elide(const char *js, size_t len, jsmntok_t *toks, unsigned ntoks);
+
+/* Index of the token just past the subtree starting at i (n when the
+ * subtree runs to the end). */
 int json_skip(const jsmntok_t *t, int n, int i);
 
-/* Index of the value of key `key` in the object at index obj, or -1. */
+/* Index of the value of key `key` in the object at index obj, or -1 (also
+ * when obj is not an object).  Keys are compared as raw (escaped) text. */
 int json_find(const char *js, const jsmntok_t *t, int n, int obj, const char *key);
 
-/* Token text equals s. */
+/* Index of element idx of the array at index arr, or -1. */
+int json_index(const jsmntok_t *t, int n, int arr, int idx);
+
+/* Token text equals s (raw text, no unescaping). */
 int json_eq(const char *js, const jsmntok_t *t, const char *s);
 
-/* Reads an integer (also accepts a float, truncated).  -1 on failure. */
+/* Reads a number token.  json_int64 also accepts a float and truncates it
+ * toward zero.  Both return 0, or -1 when the token is not a number (or is
+ * out of int64 range). */
 int json_int64(const char *js, const jsmntok_t *t, int64_t *out);
 int json_double(const char *js, const jsmntok_t *t, double *out);
 int json_is_null(const char *js, const jsmntok_t *t);
+/* 0 and *out set for true/false, -1 otherwise. */
 int json_bool(const char *js, const jsmntok_t *t, int *out);
 
 /* Decodes the JSON string escapes of s[0..len) into out (UTF-8).  Returns
- * the decoded length, or -1 on a bad escape or when out is too small. */
+ * the decoded length, or -1 on a bad escape or when out is too small.
+ * A lone UTF-16 surrogate decodes to U+FFFD (servers that cut a character
+ * in half emit them); out may equal s (decoding in place is safe, since the
+ * output is never longer than the input). */
 long json_unescape(const char *s, size_t len, char *out, size_t cap);
 
-/* Appends s as a quoted JSON string into buf at *pos; -1 if it does not fit. */
+/* Appends s as a quoted JSON string into buf at *pos; -1 if it does not
+ * fit (then *pos is unchanged).  Quotes, backslashes and control bytes are
+ * escaped; other bytes (UTF-8) pass through.  The result is NUL-terminated
+ * when room is left for it, but the NUL is not counted in *pos. */
 int json_put_string(char *buf, size_t cap, size_t *pos, const char *s);
 
 #endif

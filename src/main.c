@@ -16,6 +16,9 @@ struct subcommand {
 static const struct subcommand commands[] = {
     { "run",  cmd_run,  "benchmark a server (or the built-in simulator)" },
     { "mock", cmd_mock, "run the built-in streaming LLM simulator" },
+    { "sweep", cmd_sweep, "one parameter over a list of levels; finds the knee" },
+    { "compare", cmd_compare, "the same sweep against several servers, side by side" },
+    { "check", cmd_check, "is a server up: protocol, version, models" },
 };
 
 static void usage(FILE *f)

@@ -1,40 +1,80 @@
 #ifndef LLMLOAD_REPORT_H
 #define LLMLOAD_REPORT_H
 /* Outputs of a run: terminal summary, the JSON result document
- * (schema "llmload.result/1", docs/schema.md), per-request CSV, raw JSONL. */
+ * (schema "llmload.result/1", docs/schema.md), per-request CSV, raw JSONL.
+ * Metric definitions: docs/metrics.md. */
 #include <stdio.h>
 #include "config.h"
 #include "result.h"
 
 struct cJSON;
 
+#define REPORT_SCHEMA "llmload.result/1"
+#define REPORT_CSV_HEADER "index,start_s,status,ok,error,ttft_s,latency_s,output_tokens," \
+                          "input_tokens,request_tps,total_duration_s,events"
+
+/* Self-check limits: past either one the client, not the server, may be
+ * what the latencies measure. */
+#define REPORT_BUSY_LIMIT 0.9               /* fraction of loop time busy */
+#define REPORT_LAG_LIMIT_NS 10000000ull     /* 10 ms timer lag at p99 */
+
 /* The "summary" object: requests, ok, failed, error_rate, duration_s, rps,
  * output_tokens, input_tokens, output_tps, ttft, itl, tpot, e2e (each
- * {min,mean,p50,p90,p95,p99,max} in seconds), request_tps {mean,p05,p50,p95},
- * errors {class: count}, and the extras documented in docs/schema.md. */
+ * {n,min,mean,p50,p90,p95,p99,max,stdev} in seconds, null values when no
+ * samples), request_tps {mean,p05,p50,p95}, errors {class: count}, and the
+ * extras documented in docs/schema.md.  Never NaN.  NULL on out of memory;
+ * the caller frees the result. */
 struct cJSON *report_summary_json(const struct run_stats *s);
-struct cJSON *report_config_json(const struct run_config *c);   /* never the API key */
-struct cJSON *report_environment_json(void);                    /* version, host, kernel, start time */
-/* The whole result document; the caller frees it. */
+/* Every field of c, times in seconds, api by name; never the API key, only
+ * "api_key_set".  NULL on out of memory. */
+struct cJSON *report_config_json(const struct run_config *c);
+/* Version, hostname, os, kernel, machine, cpus, start_time (ISO-8601 UTC of
+ * s->start_wall_ns; now when s is NULL).  NULL on out of memory. */
+struct cJSON *report_environment_json(const struct run_stats *s);
+/* The whole result document: schema, config, environment, summary,
+ * interrupted, histograms (hist_to_json of each, for merging runs).
+ * NULL on out of memory; the caller frees it. */
 struct cJSON *report_result_json(const struct run_config *c, const struct run_stats *s);
 
-/* Terminal summary, human units. */
+/* Terminal summary, human units, every number with its unit. */
 void report_print_summary(FILE *f, const struct run_config *c, const struct run_stats *s);
 
-/* Writes doc to path (pretty, trailing LF).  0, or -1 with err set. */
+/* Writes doc to path (pretty, trailing LF) through a temp file in the same
+ * directory and a rename, so a crash never leaves half a file.  0, or -1
+ * with err naming the path and the system's reason. */
 int report_write_json(const char *path, const struct cJSON *doc, char *err, size_t errcap);
+/* Checks before a run that report_write_json(path) can succeed: path is not
+ * a directory, is writable if it exists, and its directory is writable.
+ * 0, or -1 with err.  Creates nothing. */
+int report_check_writable(const char *path, char *err, size_t errcap);
 
-/* Per-request CSV: opens path, appending when it exists with the same header
- * and refusing (-1, err) when the header differs.  Checked before the run. */
+/* Per-request CSV (REPORT_CSV_HEADER): opens path, appending when it exists
+ * with exactly this header, refusing (NULL, err names the file) when the
+ * header differs, creating it (header written at once) otherwise.  So an
+ * unwritable path fails here, before any run. */
 struct report_csv;
 struct report_csv *report_csv_open(const char *path, char *err, size_t errcap);
+/* One row per request; warm-up records are skipped.  A write error is kept
+ * and returned by report_csv_close. */
 void report_csv_row(struct report_csv *w, const struct req_record *r);
-int report_csv_close(struct report_csv *w);     /* NULL is a no-op */
+/* Flushes and closes.  0, or a negative errno of the first write error.
+ * NULL is a no-op. */
+int report_csv_close(struct report_csv *w);
 
-/* Raw JSONL: one line per request with every event's time offset. */
+/* Raw JSONL: truncates/creates path; one line per request (warm-up
+ * included, flagged) with every event's time offset (docs/schema.md).
+ * t0_abs_ns is the run's t0 on the uv_hrtime() clock. */
 struct report_raw;
 struct report_raw *report_raw_open(const char *path, char *err, size_t errcap);
 void report_raw_row(struct report_raw *w, const struct req_record *r, uint64_t t0_abs_ns);
-int report_raw_close(struct report_raw *w);
+int report_raw_close(struct report_raw *w);     /* as report_csv_close */
+
+/* Helpers shared by the outputs. */
+int report_client_bottleneck(const struct run_stats *s);  /* busy or lagging past limits */
+double report_eval_rate(const struct run_stats *s);       /* Ollama tokens/s, NaN if unknown */
+/* url with any userinfo ("user:pass@") replaced by "***", into buf. */
+const char *report_url_redacted(const char *url, char *buf, size_t cap);
+/* "2025-01-31T12:34:56.789Z".  Writes into buf (cap >= 32), returns buf. */
+const char *report_iso8601(int64_t unix_ns, char *buf, size_t cap);
 
 #endif

@@ -81,6 +81,9 @@ struct run_stats {
     struct hist *tokens_per_event;          /* milli-tokens per content event */
     int64_t ollama_eval_count, ollama_eval_duration_ns;  /* sums, for eval rate */
     uint64_t start_ns, end_ns;  /* measured window (hrtime), warm-up excluded */
+    int64_t start_wall_ns;      /* wall clock (Unix ns) at run_stats_init; the
+                                   engine may restamp it at the real start.  Only
+                                   for the report's timestamp, never for timing. */
     /* Self-check: the client's own event loop. */
     double loop_busy_frac;      /* 1 - idle/elapsed */
     uint64_t loop_lag_max_ns;   /* worst timer drift */
@@ -89,10 +92,27 @@ struct run_stats {
     char stop_reason[64];       /* "completed", "duration", "interrupted", "error-rate" */
 };
 
-int run_stats_init(struct run_stats *s);      /* -1 on allocation failure */
-void run_stats_free(struct run_stats *s);
-/* Adds one finished request to the aggregates. */
+/* Zeroes s, creates its histograms and stamps start_wall_ns.  -1 on
+ * allocation failure (s is then freed again: run_stats_free is safe). */
+int run_stats_init(struct run_stats *s);
+void run_stats_free(struct run_stats *s);      /* frees the histograms only */
+/* Adds one finished request to the aggregates, as docs/metrics.md defines:
+ * a warm-up record only bumps warmup_requests; a failed one (err != ERR_NONE)
+ * counts into failed and errors[err] and keeps the first message per class;
+ * latencies, tokens and token sources come from successful requests only. */
 void run_stats_add(struct run_stats *s, const struct req_record *r);
+/* Measured wall time (end_ns - start_ns) in seconds; 0 before the end. */
 double run_stats_wall_s(const struct run_stats *s);
+
+/* Copies src into dst (cap >= 1, always terminated) as valid UTF-8 with no
+ * control characters: invalid bytes become '?', controls a space, and a
+ * character cut by the cap is dropped.  Server error text is arbitrary
+ * bytes; outputs must stay valid JSON and readable.  dst may equal src.
+ * Returns the length. */
+size_t result_text_clean(char *dst, size_t cap, const char *src);
+
+/* Highest values the histograms keep (above: clamped, counted saturated). */
+#define RESULT_HIST_NS_MAX    3600000000000ull   /* 1 hour in ns */
+#define RESULT_HIST_MILLI_MAX 1000000000000ull   /* 1e9 tokens/s or tokens/event, in milli */
 
 #endif

@@ -7,10 +7,13 @@
  *
  * - Lines end in CRLF, LF or a lone CR, including a CR that ends one feed
  *   and an LF that starts the next (one line ending).
- * - One leading UTF-8 BOM is dropped.  ':' lines are comments (counted).
- * - "data" lines are joined with LF; "event" sets the type; "id"/"retry"
- *   are tracked as the spec says; unknown fields are ignored except the
- *   non-standard "error" field old llama.cpp sends, which is surfaced.
+ * - One leading UTF-8 BOM is dropped (also when split across feeds).
+ *   ':' lines are comments (counted in `comments`).
+ * - "data" lines are joined with LF; "event" sets the type; "id" is kept
+ *   in last_id (ignored when it contains NUL; truncated to 63 bytes);
+ *   "retry" is kept in retry_ms when it is ASCII digits only; unknown
+ *   fields are ignored except the non-standard "error" field old llama.cpp
+ *   sends, which is surfaced.  Field names are case-sensitive.
  * - An empty line dispatches; an event with no data and no error field is
  *   not dispatched.
  * - At EOF (sse_finish) a pending event is discarded, except that a
@@ -18,15 +21,19 @@
  *
  * Event slices point into the bytes just fed when the whole event lies in
  * one feed and has a single data line (the common case: zero copies);
- * otherwise into the carry buffer.  Slices are valid only during the
- * callback. */
+ * otherwise into the carry buffer, which holds the raw bytes of an event
+ * that spans feeds, and the joined data of a multi-line event.  Slices are
+ * valid only during the callback.  How much carry space is needed: the
+ * raw size of the largest event that spans feeds, plus the size of its
+ * data when it has several data lines. */
 #include <stddef.h>
 #include <stdint.h>
 
 struct sse_event {
-    const char *data;  size_t data_len;   /* joined data, last LF dropped */
-    const char *type;  size_t type_len;   /* "event:" value, 0 len if none */
-    const char *error; size_t error_len;  /* "error:" field value (llama.cpp) */
+    const char *data;  size_t data_len;   /* joined data, last LF dropped; never NULL */
+    const char *type;  size_t type_len;   /* "event:" value; NULL, 0 if none */
+    const char *error; size_t error_len;  /* "error:" field value (llama.cpp); NULL, 0 if none */
+    uint32_t ndata;                       /* data lines (0: an error-only event) */
 };
 
 /* Return 0 to go on, non-zero to stop feeding (sse_feed returns SSE_STOPPED). */
@@ -39,38 +46,41 @@ enum {
 };
 
 struct sse {
-    /* private: fields below are the decoder's, zero-initialised by sse_init */
+    /* private: fields below are the decoder's, set by sse_init */
     char *buf; size_t cap;        /* carry buffer, owned by the caller */
-    size_t len;                   /* bytes in buf */
-    size_t line_start;            /* start of the current line in buf */
-    size_t data_off, data_len;    /* data accumulated for this event (in buf) */
-    size_t type_off, type_len;
-    size_t err_off, err_len;
-    uint32_t ndata;               /* data lines in this event */
-    uint8_t cr;                   /* last byte seen was CR */
-    uint8_t bom;                  /* BOM check state */
-    uint8_t has_error;
+    size_t len;                   /* raw bytes of the pending event in buf */
+    size_t partial;               /* bytes of its last, unfinished line */
+    uint8_t cr;                   /* the last byte taken was a CR */
+    uint8_t bom;                  /* BOM bytes matched; 3 once decided */
+    /* public, read-only: */
     uint64_t comments;            /* comment lines seen (keep-alive pings) */
     uint64_t events;              /* events dispatched */
-    char last_id[64];
-    uint64_t retry_ms;
+    char last_id[64];             /* NUL-terminated */
+    uint64_t retry_ms;            /* 0 until a retry field */
 };
 
-/* buf/cap: caller-owned carry space for events that span feeds. */
+/* buf/cap: caller-owned carry space for events that span feeds (may be
+ * NULL/0: then any such event reports SSE_FULL). */
 void sse_init(struct sse *s, char *buf, size_t cap);
 
 /* Feed n bytes.  *consumed (may be NULL) is set to the bytes taken.
  * Returns SSE_OK when all were taken, SSE_STOPPED when the callback stopped
- * it, or SSE_FULL when an event does not fit the carry buffer: then the
- * caller may give a larger buffer with sse_rebuffer() and feed the rest
- * (p + *consumed), or treat the event as too large. */
+ * it (the bytes after that event are not taken), or SSE_FULL when an event
+ * does not fit the carry buffer: then the caller may give a larger buffer
+ * with sse_rebuffer() and feed the rest (p + *consumed), or treat the
+ * event as too large.  Either way the decoder state stays consistent. */
 int sse_feed(struct sse *s, const char *p, size_t n, size_t *consumed,
              sse_event_cb cb, void *ud);
 
-/* Moves the carried bytes into newbuf (newcap >= current length). */
-void sse_rebuffer(struct sse *s, char *newbuf, size_t newcap);
+/* Moves the carried bytes into newbuf.  Returns 0, or -1 (nothing changed)
+ * when newcap is smaller than the bytes carried.  The old buffer is no
+ * longer used after a successful call. */
+int sse_rebuffer(struct sse *s, char *newbuf, size_t newcap);
 
-/* End of stream: dispatches a trailing "data: [DONE]" (see above). */
+/* End of stream: dispatches a trailing "data: [DONE]" (see above), drops
+ * any other pending bytes, and resets the framing state (not the
+ * counters) so the struct can decode the next response.  Returns SSE_OK
+ * or SSE_STOPPED. */
 int sse_finish(struct sse *s, sse_event_cb cb, void *ud);
 
 #endif

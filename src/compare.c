@@ -1,0 +1,691 @@
+/* `llmload compare` (servers side by side, live or from saved results) and
+ * `llmload check` (is a server up, what does it speak, what has it loaded). */
+#include <errno.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+
+#include <cjson/cJSON.h>
+
+#include "cli.h"
+#include "engine.h"
+#include "knee.h"
+#include "report.h"
+#include "sweep.h"
+#include "target.h"
+#include "units.h"
+
+#define CHECK_BODY_MAX (256 * 1024)
+
+/* ---- probing a server ------------------------------------------------------- */
+
+/* Where the model list lives: Ollama's /api/tags, or the /v1/models next to
+ * the OpenAI-style base path ("/v1" of "http://h:8000/v1/chat/completions"). */
+static void models_path(const struct target *t, char *buf, size_t cap)
+{
+    if (api_is_ollama(t->api)) {
+        snprintf(buf, cap, "/api/tags");
+        return;
+    }
+    const char *v1 = strstr(t->base_path, "/v1");
+    if (v1)
+        snprintf(buf, cap, "%.*s/models", (int)(v1 - t->base_path + 3), t->base_path);
+    else
+        snprintf(buf, cap, "/v1/models");
+}
+
+/* GET path and parse the body as JSON; NULL when anything fails. */
+static cJSON *get_json(const struct target *t, const char *path, uint64_t timeout_ns,
+                       char *err, size_t errcap)
+{
+    char *body = malloc(CHECK_BODY_MAX);
+    int status = 0;
+    cJSON *j = NULL;
+    if (!body) {
+        snprintf(err, errcap, "out of memory");
+        return NULL;
+    }
+    if (target_http_get(t, path, timeout_ns, &status, body, CHECK_BODY_MAX, err, errcap) < 0)
+        goto out;
+    if (status != 200) {
+        snprintf(err, errcap, "GET %s: HTTP %d", path, status);
+        goto out;
+    }
+    if (!(j = cJSON_Parse(body)))
+        snprintf(err, errcap, "GET %s: the body is not JSON", path);
+out:
+    free(body);
+    return j;
+}
+
+/* Probes url.  Returns a new object {"url","up","protocol","api","version",
+ * "models":[...],"error"}, or NULL on allocation failure.  *usage is set when
+ * the URL itself is malformed (a usage error, not a down server). */
+static cJSON *probe(const char *url, enum api_kind api, uint64_t timeout_ns, int *usage)
+{
+    struct target t;
+    char err[512] = "";
+    cJSON *o = cJSON_CreateObject();
+    if (!o)
+        return NULL;
+    *usage = 0;
+    cJSON_AddStringToObject(o, "url", url);
+    int rc = target_resolve(&t, url, api, timeout_ns, err, sizeof err);
+    if (rc < 0) {
+        *usage = rc == -1;
+        cJSON_AddBoolToObject(o, "up", 0);
+        cJSON_AddStringToObject(o, "error", err);
+        return o;
+    }
+    cJSON_AddBoolToObject(o, "up", 1);
+    cJSON_AddStringToObject(o, "protocol", api_is_ollama(t.api) ? "ollama" : "openai");
+    cJSON_AddStringToObject(o, "api", api_name(t.api));
+    cJSON_AddStringToObject(o, "address", t.addr_text);
+
+    /* Version: Ollama's /api/version; vLLM and SGLang answer /version.  A
+     * server without one is still up. */
+    char verr[256];
+    cJSON *v = get_json(&t, api_is_ollama(t.api) ? "/api/version" : "/version", timeout_ns,
+                        verr, sizeof verr);
+    const cJSON *ver = cJSON_GetObjectItemCaseSensitive(v, "version");
+    if (cJSON_IsString(ver))
+        cJSON_AddStringToObject(o, "version", ver->valuestring);
+    else
+        cJSON_AddNullToObject(o, "version");
+    cJSON_Delete(v);
+
+    char path[600], merr[256] = "";
+    models_path(&t, path, sizeof path);
+    cJSON *m = get_json(&t, path, timeout_ns, merr, sizeof merr);
+    cJSON *models = cJSON_AddArrayToObject(o, "models");
+    const cJSON *list = cJSON_GetObjectItemCaseSensitive(m, api_is_ollama(t.api) ? "models" : "data");
+    const cJSON *it;
+    cJSON_ArrayForEach(it, list) {
+        const cJSON *n = cJSON_GetObjectItemCaseSensitive(it, api_is_ollama(t.api) ? "name" : "id");
+        if (cJSON_IsString(n))
+            cJSON_AddItemToArray(models, cJSON_CreateString(n->valuestring));
+    }
+    cJSON_Delete(m);
+    if (merr[0])
+        cJSON_AddStringToObject(o, "models_error", merr);
+    cJSON_AddNullToObject(o, "error");
+    return o;
+}
+
+static const char *jstr(const cJSON *o, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+/* "up, openai (openai-chat), version 0.6.1, models: a, b" or "DOWN: why". */
+static void probe_print(FILE *f, const char *name, const cJSON *info)
+{
+    fprintf(f, "%s: ", name);
+    if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(info, "up"))) {
+        fprintf(f, "down: %s\n", jstr(info, "error") ? jstr(info, "error") : "unreachable");
+        return;
+    }
+    const char *ver = jstr(info, "version");
+    fprintf(f, "up, protocol %s (%s), version %s, models: ", jstr(info, "protocol"),
+            jstr(info, "api"), ver ? ver : "unknown");
+    const cJSON *models = cJSON_GetObjectItemCaseSensitive(info, "models");
+    const cJSON *m;
+    int first = 1;
+    cJSON_ArrayForEach(m, models) {
+        fprintf(f, "%s%s", first ? "" : ", ", m->valuestring);
+        first = 0;
+    }
+    if (first)
+        fprintf(f, "none listed%s%s", jstr(info, "models_error") ? ": " : "",
+                jstr(info, "models_error") ? jstr(info, "models_error") : "");
+    fputc('\n', f);
+}
+
+/* ---- llmload check ----------------------------------------------------------- */
+
+static void check_usage(FILE *f)
+{
+    fprintf(f, "usage: llmload check --url URL [--api KIND] [--timeout TIME] [--json FILE] [--quiet]\n\n"
+               "Reports whether the server at URL is reachable, the protocol it speaks (ollama or\n"
+               "openai), its version when it tells, and the models it has loaded.\n\n"
+               "  --url URL        the server (http://host:11434, http://host:8000/v1)\n"
+               "  --api KIND       skip protocol detection: ollama-generate, ollama-chat,\n"
+               "                   openai-chat, openai-completions\n"
+               "  --timeout TIME   for connecting and for each request (default 5s)\n"
+               "  --json FILE      write the report as JSON\n"
+               "  -q, --quiet      print nothing; the exit code says it\n\n"
+               "Exit codes: 0 the server is up, 1 it is not, 2 usage error.\n");
+}
+
+int cmd_check(int argc, char **argv)
+{
+    const char *url = NULL, *json = NULL;
+    enum api_kind api = API_AUTO;
+    uint64_t timeout_ns = 5000000000ull;
+    int quiet = 0;
+    for (int i = 1; i < argc; i++) {
+        char name[64];
+        const char *a = argv[i], *v = NULL;
+        const char *eq = strncmp(a, "--", 2) == 0 ? strchr(a, '=') : NULL;
+        snprintf(name, sizeof name, "%.*s", eq ? (int)(eq - a) : (int)strlen(a), a);
+        if (!strcmp(name, "-h") || !strcmp(name, "--help")) {
+            check_usage(stdout);
+            return EXIT_OK;
+        }
+        if (!strcmp(name, "-q") || !strcmp(name, "--quiet")) {
+            quiet = 1;
+            continue;
+        }
+        if (strcmp(name, "--url") && strcmp(name, "--api") && strcmp(name, "--timeout") &&
+            strcmp(name, "--json")) {
+            fprintf(stderr, "llmload check: unknown %s '%s' (see --help)\n",
+                    a[0] == '-' ? "flag" : "argument", name);
+            return EXIT_USAGE;
+        }
+        if (eq)
+            v = eq + 1;
+        else if (i + 1 < argc)
+            v = argv[++i];
+        else {
+            fprintf(stderr, "llmload check: %s needs a value\n", name);
+            return EXIT_USAGE;
+        }
+        if (!strcmp(name, "--url"))
+            url = v;
+        else if (!strcmp(name, "--json"))
+            json = v;
+        else if (!strcmp(name, "--api")) {
+            if (api_from_name(v, &api) < 0) {
+                fprintf(stderr, "llmload check: --api %s: unknown API (auto, ollama-generate, "
+                                "ollama-chat, openai-chat, openai-completions)\n", v);
+                return EXIT_USAGE;
+            }
+        } else if (units_parse_duration(v, &timeout_ns) < 0 || timeout_ns == 0) {
+            fprintf(stderr, "llmload check: --timeout %s: not a duration > 0 (e.g. 500ms, 5s)\n", v);
+            return EXIT_USAGE;
+        }
+    }
+    char err[512];
+    if (!url || !*url) {
+        fprintf(stderr, "llmload check: --url is required\n");
+        return EXIT_USAGE;
+    }
+    if (json && report_check_writable(json, err, sizeof err) < 0) {
+        fprintf(stderr, "llmload check: --json %s\n", err);
+        return EXIT_USAGE;
+    }
+    int usage;
+    cJSON *info = probe(url, api, timeout_ns, &usage);
+    if (!info) {
+        fprintf(stderr, "llmload check: out of memory\n");
+        return EXIT_RUN;
+    }
+    if (usage) {
+        fprintf(stderr, "llmload check: %s\n", jstr(info, "error"));
+        cJSON_Delete(info);
+        return EXIT_USAGE;
+    }
+    int up = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(info, "up"));
+    if (!quiet)
+        probe_print(up ? stdout : stderr, url, info);
+    int code = up ? EXIT_OK : EXIT_CHECK;
+    if (json && report_write_json(json, info, err, sizeof err) < 0) {
+        fprintf(stderr, "llmload check: %s\n", err);
+        code = EXIT_USAGE;
+    }
+    cJSON_Delete(info);
+    return code;
+}
+
+/* ---- llmload compare ---------------------------------------------------------- */
+
+static cJSON *read_json_file(const char *path, char *err, size_t errcap)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        snprintf(err, errcap, "%s: %s", path, strerror(errno));
+        return NULL;
+    }
+    size_t cap = 1 << 16, len = 0;
+    char *buf = malloc(cap);
+    cJSON *j = NULL;
+    while (buf) {
+        if (len + 1 >= cap) {
+            if (cap >= ((size_t)1 << 30)) {
+                snprintf(err, errcap, "%s: larger than 1 GiB", path);
+                goto out;
+            }
+            char *nb = realloc(buf, cap * 2);
+            if (!nb)
+                break;
+            buf = nb;
+            cap *= 2;
+        }
+        size_t r = fread(buf + len, 1, cap - 1 - len, f);
+        len += r;
+        if (r == 0)
+            break;
+    }
+    if (!buf) {
+        snprintf(err, errcap, "%s: out of memory", path);
+        goto out;
+    }
+    if (ferror(f)) {
+        snprintf(err, errcap, "%s: read error", path);
+        goto out;
+    }
+    buf[len] = '\0';
+    if (!(j = cJSON_Parse(buf)))
+        snprintf(err, errcap, "%s: not valid JSON (near byte %ld)", path,
+                 cJSON_GetErrorPtr() ? (long)(cJSON_GetErrorPtr() - buf) : 0L);
+out:
+    free(buf);
+    fclose(f);
+    return j;
+}
+
+/* The targets being compared: names (owned), their sweep documents
+ * (borrowed from docs or owned by the compare document) and what the check
+ * said. */
+struct cmp_set {
+    char *names[SWEEP_MAX_TARGETS];
+    const cJSON *sweeps[SWEEP_MAX_TARGETS];
+    size_t n;
+    cJSON *docs[SWEEP_MAX_TARGETS];   /* loaded files */
+    size_t ndocs;
+};
+
+static void cmp_set_free(struct cmp_set *s)
+{
+    for (size_t i = 0; i < s->n; i++)
+        free(s->names[i]);
+    for (size_t i = 0; i < s->ndocs; i++)
+        cJSON_Delete(s->docs[i]);
+}
+
+/* Adds a target, making its name unique ("name", "name#2"). */
+static int cmp_add(struct cmp_set *s, const char *name, const cJSON *sweep, char *err, size_t errcap)
+{
+    if (s->n == SWEEP_MAX_TARGETS) {
+        snprintf(err, errcap, "more than %d results to compare", SWEEP_MAX_TARGETS);
+        return -1;
+    }
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s", name && *name ? name : "result");
+    for (int k = 2;; k++) {
+        int dup = 0;
+        for (size_t i = 0; i < s->n; i++)
+            dup |= !strcmp(s->names[i], buf);
+        if (!dup)
+            break;
+        snprintf(buf, sizeof buf, "%s#%d", name && *name ? name : "result", k);
+    }
+    if (!(s->names[s->n] = strdup(buf))) {
+        snprintf(err, errcap, "out of memory");
+        return -1;
+    }
+    s->sweeps[s->n++] = sweep;
+    return 0;
+}
+
+/* "runs/base.json" -> "base". */
+static void file_stem(const char *path, char *buf, size_t cap)
+{
+    const char *b = strrchr(path, '/');
+    b = b ? b + 1 : path;
+    size_t n = strlen(b);
+    if (n > 5 && !strcmp(b + n - 5, ".json"))
+        n -= 5;
+    snprintf(buf, cap, "%.*s", (int)n, b);
+}
+
+/* A run result as a one-level sweep of its concurrency. */
+static cJSON *run_as_sweep(const cJSON *doc)
+{
+    const cJSON *cfg = cJSON_GetObjectItemCaseSensitive(doc, "config");
+    const cJSON *c = cJSON_GetObjectItemCaseSensitive(cfg, "concurrency");
+    const cJSON *s = cJSON_GetObjectItemCaseSensitive(doc, "summary");
+    cJSON *sw = cJSON_CreateObject();
+    cJSON *levels = cJSON_AddArrayToObject(sw, "levels");
+    cJSON *lv = cJSON_CreateObject();
+    if (!sw || !levels || !lv || !cJSON_IsObject(s)) {
+        cJSON_Delete(sw);
+        cJSON_Delete(lv);
+        return NULL;
+    }
+    cJSON_AddStringToObject(sw, "parameter", "concurrency");
+    cJSON_AddNumberToObject(lv, "level", cJSON_IsNumber(c) ? c->valuedouble : 1);
+    cJSON_AddItemToObject(lv, "summary", cJSON_Duplicate(s, 1));
+    cJSON_AddItemToArray(levels, lv);
+    return sw;
+}
+
+/* Loads `compare a.json b.json`: sweep, compare and run documents. */
+static int load_files(const struct sweep_opts *o, struct cmp_set *s, char *param, size_t pcap,
+                      char *err, size_t errcap)
+{
+    param[0] = '\0';
+    for (size_t i = 0; i < o->nfiles; i++) {
+        const char *path = o->files[i];
+        cJSON *doc = read_json_file(path, err, errcap);
+        if (!doc)
+            return -1;
+        s->docs[s->ndocs++] = doc;
+        const char *schema = jstr(doc, "schema");
+        char stem[200];
+        file_stem(path, stem, sizeof stem);
+        const cJSON *sweeps[SWEEP_MAX_TARGETS];
+        const char *names[SWEEP_MAX_TARGETS];
+        size_t n = 0;
+        if (schema && !strcmp(schema, "llmload.sweep/1")) {
+            sweeps[n] = doc;
+            names[n++] = stem;
+        } else if (schema && !strcmp(schema, "llmload.compare/1")) {
+            const cJSON *t;
+            cJSON_ArrayForEach(t, cJSON_GetObjectItemCaseSensitive(doc, "targets")) {
+                const cJSON *sw = cJSON_GetObjectItemCaseSensitive(t, "sweep");
+                if (cJSON_IsObject(sw) && n < SWEEP_MAX_TARGETS) {
+                    sweeps[n] = sw;
+                    names[n++] = jstr(t, "name") ? jstr(t, "name") : stem;
+                }
+            }
+        } else if (schema && !strcmp(schema, "llmload.result/1")) {
+            cJSON *sw = run_as_sweep(doc);
+            if (!sw) {
+                snprintf(err, errcap, "%s: a result without a summary", path);
+                return -1;
+            }
+            if (s->ndocs == SWEEP_MAX_TARGETS * 2) {
+                cJSON_Delete(sw);
+                snprintf(err, errcap, "too many results");
+                return -1;
+            }
+            s->docs[s->ndocs++] = sw;
+            sweeps[n] = sw;
+            names[n++] = stem;
+        } else {
+            snprintf(err, errcap, "%s: not an llmload result (schema %s; expected llmload.sweep/1, "
+                     "llmload.compare/1 or llmload.result/1)", path, schema ? schema : "missing");
+            return -1;
+        }
+        if (n == 0) {
+            snprintf(err, errcap, "%s: holds no sweep", path);
+            return -1;
+        }
+        for (size_t k = 0; k < n; k++) {
+            const char *p = jstr(sweeps[k], "parameter");
+            struct knee_point pts[1];
+            if (!p || knee_points_from_levels(cJSON_GetObjectItemCaseSensitive(sweeps[k], "levels"),
+                                              pts, 1) < 0) {
+                snprintf(err, errcap, "%s: malformed sweep (no parameter or levels)", path);
+                return -1;
+            }
+            if (param[0] && strcmp(param, p)) {
+                snprintf(err, errcap, "%s sweeps %s but the results before it sweep %s: "
+                         "only sweeps of the same parameter can be compared", path, p, param);
+                return -1;
+            }
+            snprintf(param, pcap, "%s", p);
+            if (cmp_add(s, names[k], sweeps[k], err, errcap) < 0)
+                return -1;
+        }
+    }
+    return 0;
+}
+
+static void compare_usage(FILE *f)
+{
+    fprintf(f, "usage: llmload compare --target NAME=URL --target NAME=URL [...] [sweep options]\n"
+               "       llmload compare A.json B.json [...]\n\n"
+               "Checks each target (up or down, protocol, models), sends each a warm-up request,\n"
+               "then runs the same sweep against each target in turn, never at the same time.\n"
+               "Prints the levels side by side, the winner at each level with its speedup,\n"
+               "where each target saturates, and a recommendation with its reasons (throughput\n"
+               "under load, latency at high concurrency, single-user speed, success rate).\n"
+               "Saved results (sweep, compare or run JSON) are compared the same way.\n"
+               "Without --model each target is benchmarked with the first model it lists.\n\n");
+    sweep_help_flags(f, 1);
+    fprintf(f, "\nrun options (each level is a run with these):\n");
+    cli_run_help_flags(f);
+    fprintf(f, "\nExit codes: 0 ok, 2 usage error, 3 fewer than two targets gave results,\n"
+               "4 interrupted.\n");
+}
+
+/* The compare report and JSON, shared by the live and the saved-file paths. */
+static int compare_finish(const struct sweep_opts *o, const char *param, struct cmp_set *s,
+                          cJSON *targets, int interrupted)
+{
+    char err[512];
+    int code = EXIT_OK;
+    cJSON *an = knee_compare(param, (const char *const *)s->names, s->sweeps, s->n, o->threshold);
+    if (!an) {
+        fprintf(stderr, "llmload compare: out of memory\n");
+        cJSON_Delete(targets);
+        return EXIT_RUN;
+    }
+    putchar('\n');
+    knee_compare_print(stdout, param, (const char *const *)s->names, s->sweeps, s->n, an);
+    if (o->json_path) {
+        cJSON *doc = cJSON_CreateObject();
+        cJSON_AddStringToObject(doc, "schema", "llmload.compare/1");
+        cJSON_AddStringToObject(doc, "parameter", param);
+        cJSON_AddItemToObject(doc, "targets", targets);
+        targets = NULL;
+        const char *keys[] = { "levels", "saturation", "recommendation" };
+        for (size_t i = 0; i < 3; i++)
+            cJSON_AddItemToObject(doc, keys[i], cJSON_DetachItemFromObject(an, keys[i]));
+        cJSON_AddBoolToObject(doc, "interrupted", interrupted);
+        if (report_write_json(o->json_path, doc, err, sizeof err) < 0) {
+            fprintf(stderr, "llmload compare: %s\n", err);
+            code = EXIT_RUN;
+        }
+        cJSON_Delete(doc);
+    }
+    cJSON_Delete(targets);
+    cJSON_Delete(an);
+    size_t got = 0;
+    for (size_t i = 0; i < s->n; i++)
+        got += s->sweeps[i] != NULL;
+    if (interrupted)
+        return EXIT_INTERRUPTED;
+    if (got < 2) {
+        fprintf(stderr, "llmload compare: only %zu of %zu targets gave results\n", got, s->n);
+        return EXIT_RUN;
+    }
+    return code;
+}
+
+/* One warm-up request before the target's sweep.  0, or -1 with err. */
+static int warm_target(const struct run_config *base, char *err, size_t errcap)
+{
+    struct run_config c = *base;
+    c.concurrency = 1;
+    c.requests = 1;
+    c.duration_ns = 0;
+    c.rate = 0;
+    c.ramp_up_ns = 0;
+    c.warmup_requests = 0;
+    c.warmup_ns = 0;
+    c.stop_error_rate = 0;
+    c.progress = 0;
+    struct run_stats st;
+    if (run_stats_init(&st) < 0) {
+        snprintf(err, errcap, "out of memory");
+        return -1;
+    }
+    int rc = engine_run(&c, &st, NULL, err, errcap);
+    if (rc == 0 && st.ok == 0) {
+        const char *sample = "";
+        for (int i = 1; i < ERR__COUNT && !*sample; i++)
+            sample = st.err_sample[i];
+        snprintf(err, errcap, "the warm-up request failed%s%s", *sample ? ": " : "", sample);
+        rc = -1;
+    }
+    run_stats_free(&st);
+    return rc;
+}
+
+int cmd_compare(int argc, char **argv)
+{
+    struct sweep_opts o;
+    struct cmp_set s;
+    char err[1024];
+    memset(&s, 0, sizeof s);
+    if (sweep_opts_parse(&o, argc, argv, 1, err, sizeof err) < 0) {
+        fprintf(stderr, "llmload compare: %s\n", err);
+        sweep_opts_free(&o);
+        return EXIT_USAGE;
+    }
+    if (o.rc.help) {
+        compare_usage(stdout);
+        sweep_opts_free(&o);
+        return EXIT_OK;
+    }
+    if ((o.json_path && report_check_writable(o.json_path, err, sizeof err) < 0) ||
+        (o.csv_path && report_check_writable(o.csv_path, err, sizeof err) < 0)) {
+        fprintf(stderr, "llmload compare: %s\n", err);
+        sweep_opts_free(&o);
+        return EXIT_USAGE;
+    }
+    int code;
+    if (o.nfiles) {
+        char param[64];
+        if (load_files(&o, &s, param, sizeof param, err, sizeof err) < 0) {
+            fprintf(stderr, "llmload compare: %s\n", err);
+            cmp_set_free(&s);
+            sweep_opts_free(&o);
+            return EXIT_USAGE;
+        }
+        cJSON *targets = cJSON_CreateArray();
+        for (size_t i = 0; targets && i < s.n; i++) {
+            cJSON *t = cJSON_CreateObject();
+            cJSON_AddStringToObject(t, "name", s.names[i]);
+            cJSON_AddItemToObject(t, "sweep", cJSON_Duplicate(s.sweeps[i], 1));
+            cJSON_AddItemToArray(targets, t);
+        }
+        code = compare_finish(&o, param, &s, targets, 0);
+        cmp_set_free(&s);
+        sweep_opts_free(&o);
+        return code;
+    }
+    if (o.ntargets < 2)
+        fprintf(stderr, "llmload compare: note: one target only; its sweep is reported alone\n");
+
+    /* 1. Check every target first, so a down one is known before any load. */
+    uint64_t timeout = o.rc.cfg.connect_timeout_ns ? o.rc.cfg.connect_timeout_ns : 5000000000ull;
+    cJSON *targets = cJSON_CreateArray();
+    cJSON *tj[SWEEP_MAX_TARGETS];
+    int up[SWEEP_MAX_TARGETS];
+    for (size_t i = 0; i < o.ntargets; i++) {
+        int usage;
+        cJSON *info = probe(o.targets[i].url, o.rc.cfg.api, timeout, &usage);
+        if (!info || usage) {
+            fprintf(stderr, "llmload compare: --target %s=%s: %s\n", o.targets[i].name,
+                    o.targets[i].url, info ? jstr(info, "error") : "out of memory");
+            cJSON_Delete(info);
+            cJSON_Delete(targets);
+            sweep_opts_free(&o);
+            return EXIT_USAGE;
+        }
+        probe_print(stderr, o.targets[i].name, info);
+        up[i] = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(info, "up"));
+        tj[i] = cJSON_CreateObject();
+        cJSON_AddStringToObject(tj[i], "name", o.targets[i].name);
+        cJSON_AddStringToObject(tj[i], "url", o.targets[i].url);
+        cJSON_AddItemToObject(tj[i], "check", info);
+        cJSON_AddItemToArray(targets, tj[i]);
+    }
+
+    /* 2. Warm up and sweep each target in turn. */
+    int interrupted = 0;
+    for (size_t i = 0; i < o.ntargets; i++) {
+        const char *name = o.targets[i].name;
+        const cJSON *info = cJSON_GetObjectItemCaseSensitive(tj[i], "check");
+        char why[1200] = "";
+        cJSON *doc = NULL;
+        if (interrupted)
+            snprintf(why, sizeof why, "not run: interrupted");
+        else if (!up[i])
+            snprintf(why, sizeof why, "down: %s", jstr(info, "error"));
+        if (!why[0]) {
+            struct run_config *c = &o.rc.cfg;
+            snprintf(c->url, sizeof c->url, "%s", o.targets[i].url);
+            if (!o.rc.model_given) {
+                const cJSON *m = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(info, "models"), 0);
+                if (cJSON_IsString(m))
+                    snprintf(c->model, sizeof c->model, "%s", m->valuestring);
+                else
+                    snprintf(why, sizeof why, "it lists no model: pass --model");
+            }
+        }
+        if (!why[0]) {
+            if (warm_target(&o.rc.cfg, err, sizeof err) < 0)
+                snprintf(why, sizeof why, "%s", err);
+        }
+        if (!why[0]) {
+            enum sweep_status st;
+            doc = sweep_execute(&o, name, o.rc.cfg.quiet ? NULL : stderr, &st, err, sizeof err);
+            if (!doc)
+                snprintf(why, sizeof why, "%s", err);
+            else if (st == SWEEP_INTERRUPTED)
+                interrupted = 1;
+            else if (st == SWEEP_DOWN)
+                snprintf(why, sizeof why, "went down: %s", jstr(doc, "error"));
+        }
+        if (why[0])
+            fprintf(stderr, "llmload compare: %s: %s\n", name, why);
+        cJSON_AddItemToObject(tj[i], "error", why[0] ? cJSON_CreateString(why) : cJSON_CreateNull());
+        /* A target that went down mid-sweep keeps the levels it finished. */
+        int usable = doc && cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(doc, "levels")) > 0;
+        if (doc)
+            cJSON_AddItemToObject(tj[i], "sweep", doc);
+        else
+            cJSON_AddNullToObject(tj[i], "sweep");
+        if (cmp_add(&s, name, usable ? doc : NULL, err, sizeof err) < 0) {
+            fprintf(stderr, "llmload compare: %s\n", err);
+            cJSON_Delete(targets);
+            cmp_set_free(&s);
+            sweep_opts_free(&o);
+            return EXIT_RUN;
+        }
+    }
+    if (o.csv_path) {
+        /* One CSV for all targets: the target's name leads each row. */
+        FILE *f = fopen(o.csv_path, "w");
+        int bad = !f, header_done = 0;
+        for (size_t i = 0; f && i < s.n; i++) {
+            if (!s.sweeps[i])
+                continue;
+            char *buf = NULL;
+            size_t len = 0;
+            FILE *m = open_memstream(&buf, &len);
+            if (!m) {
+                bad = 1;
+                break;
+            }
+            knee_csv_write(m, jstr(s.sweeps[i], "parameter"),
+                           cJSON_GetObjectItemCaseSensitive(s.sweeps[i], "levels"));
+            fclose(m);
+            char *line = buf, *nl;
+            int first = 1;
+            for (; (nl = strchr(line, '\n')); line = nl + 1, first = 0) {
+                if (first && header_done)
+                    continue;   /* one header */
+                fprintf(f, "%s,%.*s\n", first ? "target" : s.names[i], (int)(nl - line), line);
+            }
+            header_done = 1;
+            free(buf);
+        }
+        if (f && fclose(f) != 0)
+            bad = 1;
+        if (bad)
+            fprintf(stderr, "llmload compare: --csv %s: cannot write\n", o.csv_path);
+    }
+    code = compare_finish(&o, sweep_param_name(o.param), &s, targets, interrupted);
+    cmp_set_free(&s);
+    sweep_opts_free(&o);
+    return code;
+}

@@ -1,0 +1,665 @@
+/* One HTTP/1.1 client connection: connect, write, parse the streamed
+ * response, time its events, enforce its deadlines.
+ *
+ * Flow of a response: read callback (one uv_hrtime() per read) -> llhttp ->
+ * on_body -> SSE/NDJSON framing -> API adapter -> the request record.  The
+ * parser callbacks only record what happened; the connection is finished or
+ * closed after llhttp_execute() returns (STYLE.md habit 4). */
+#include "conn.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "engine_int.h"
+#include "json.h"
+
+#define CARRY_INITIAL 4096
+#define CARRY_MAX (4u << 20)     /* an event or error body larger than this is a protocol error */
+#define STATUS_BODY_MAX 4096     /* bytes of an error body kept for its message */
+
+static void on_tcp_close(uv_handle_t *h);
+static void conn_finish(struct conn *c);
+static void conn_fail(struct conn *c, enum err_class cls, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* ------------------------------------------------------------------ */
+/* Failure bookkeeping: the first failure of a request wins.          */
+
+static void conn_fail(struct conn *c, enum err_class cls, const char *fmt, ...)
+{
+    if (c->fail != ERR_NONE)
+        return;
+    c->fail = cls;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(c->failmsg, sizeof c->failmsg, fmt, ap);
+    va_end(ap);
+}
+
+/* ------------------------------------------------------------------ */
+/* Deadlines.  One timer per connection, armed for the nearest deadline;
+ * when it fires it re-checks the request's state, so the idle deadline
+ * moves with every event without re-arming the timer per token.        */
+
+static uint64_t conn_next_deadline(const struct conn *c, enum err_class *which)
+{
+    const struct run_config *cfg = c->eng->cfg;
+    uint64_t best = UINT64_MAX;
+    enum err_class w = ERR_NONE;
+    uint64_t t0 = c->eng->t0;
+#define CONSIDER(when, cls) do { if ((when) < best) { best = (when); w = (cls); } } while (0)
+    if (c->state == CONN_CONNECTING) {
+        if (cfg->connect_timeout_ns)
+            CONSIDER(c->rec.start_ns + t0 + cfg->connect_timeout_ns, ERR_TIMEOUT_CONNECT);
+    } else if (c->state == CONN_BUSY) {
+        uint64_t start = c->rec.start_ns + t0;
+        if (cfg->request_timeout_ns)
+            CONSIDER(start + cfg->request_timeout_ns, ERR_TIMEOUT_TOTAL);
+        if (c->rec.first_ns == 0 && cfg->ttft_timeout_ns)
+            CONSIDER(start + cfg->ttft_timeout_ns, ERR_TIMEOUT_TTFT);
+        if (c->rec.first_ns != 0 && cfg->idle_timeout_ns)
+            CONSIDER(c->last_event_abs + cfg->idle_timeout_ns, ERR_TIMEOUT_IDLE);
+    }
+#undef CONSIDER
+    *which = w;
+    return best;
+}
+
+static void on_deadline(uv_timer_t *t);
+
+static void conn_arm(struct conn *c)
+{
+    enum err_class which;
+    uint64_t when = conn_next_deadline(c, &which);
+    if (when == UINT64_MAX) {
+        uv_timer_stop(&c->timer);
+        return;
+    }
+    uint64_t now = uv_hrtime();
+    uint64_t ms = when > now ? (when - now + 999999) / 1000000 : 0;
+    uv_timer_start(&c->timer, on_deadline, ms, 0);
+}
+
+static const char *timeout_what(enum err_class w)
+{
+    switch (w) {
+    case ERR_TIMEOUT_CONNECT: return "connect";
+    case ERR_TIMEOUT_TTFT: return "first token";
+    case ERR_TIMEOUT_IDLE: return "gap between tokens";
+    default: return "request";
+    }
+}
+
+static void on_deadline(uv_timer_t *t)
+{
+    struct conn *c = t->data;
+    enum err_class which;
+    uint64_t when = conn_next_deadline(c, &which);
+    if (when == UINT64_MAX)
+        return;
+    if (uv_hrtime() + 500000 < when) {   /* not yet (the idle deadline moved) */
+        conn_arm(c);
+        return;
+    }
+    const struct run_config *cfg = c->eng->cfg;
+    uint64_t lim = which == ERR_TIMEOUT_CONNECT ? cfg->connect_timeout_ns
+                 : which == ERR_TIMEOUT_TTFT ? cfg->ttft_timeout_ns
+                 : which == ERR_TIMEOUT_IDLE ? cfg->idle_timeout_ns : cfg->request_timeout_ns;
+    conn_fail(c, which, "no %s within %.3f s", timeout_what(which), lim / 1e9);
+    /* A timed-out socket may still deliver the rest of the response later:
+     * it cannot be reused, so close it. */
+    c->rec.end_ns = uv_hrtime() - c->eng->t0;
+    conn_finish(c);
+}
+
+/* ------------------------------------------------------------------ */
+/* Events: the decoders call these with whole events; the adapter tells
+ * what they mean; the read's timestamp is the event's time.            */
+
+static void conn_event_time(struct conn *c)
+{
+    struct req_record *r = &c->rec;
+    uint64_t ts = c->read_ts;
+    uint64_t off = ts - c->eng->t0;
+    uint64_t prev = r->ev_n == 0 ? r->start_ns : r->last_ns;
+    uint64_t d = off > prev ? (off - prev) / 1000 : 0;
+    if (r->ev_n == r->ev_cap) {
+        /* Grows only past the largest response this slot has seen: the
+         * buffer is kept across requests, so steady state never allocates. */
+        size_t nc = r->ev_cap ? r->ev_cap * 2 : 256;
+        uint32_t *p = realloc(r->ev_us, nc * sizeof *p);
+        if (!p) {
+            conn_fail(c, ERR_PROTOCOL, "out of memory for event times");
+            return;
+        }
+        r->ev_us = p;
+        r->ev_cap = nc;
+    }
+    r->ev_us[r->ev_n++] = d > UINT32_MAX ? UINT32_MAX : (uint32_t)d;
+    if (r->first_ns == 0)
+        r->first_ns = off ? off : 1;
+    r->last_ns = off;
+    r->events++;
+    c->last_event_abs = ts;
+}
+
+static void conn_take_event(struct conn *c, const char *data, size_t len)
+{
+    if (c->fail != ERR_NONE || c->stream_done)
+        return;   /* after an error or the end, later events do not count */
+    if (len == 6 && memcmp(data, "[DONE]", 6) == 0) {
+        c->stream_done = 1;
+        return;
+    }
+    struct api_event ev;
+    struct engine *e = c->eng;
+    if (api_parse_event(e->tgt.api, data, len, &ev, e->toks, ENGINE_JSON_TOKENS) < 0) {
+        conn_fail(c, ERR_PROTOCOL, "malformed JSON event: %.60s", data);
+        return;
+    }
+    if (ev.error) {
+        conn_fail(c, ERR_STREAM, "%.*s", (int)(ev.errmsg_len > 150 ? 150 : ev.errmsg_len),
+                  ev.errmsg ? ev.errmsg : "error event");
+        return;
+    }
+    if (ev.content)
+        conn_event_time(c);
+    if (ev.completion_tokens >= 0)
+        c->rec.server_tokens = ev.completion_tokens;
+    if (ev.prompt_tokens >= 0)
+        c->rec.in_tokens = ev.prompt_tokens;
+    if (ev.total_duration_ns >= 0)
+        c->rec.total_duration_ns = ev.total_duration_ns;
+    if (api_is_ollama(e->tgt.api)) {
+        if (ev.completion_tokens >= 0)
+            c->rec.eval_count = ev.completion_tokens;
+        if (ev.eval_duration_ns >= 0)
+            c->rec.eval_duration_ns = ev.eval_duration_ns;
+    }
+    if (ev.done)
+        c->stream_done = 1;
+}
+
+static int on_sse(void *ud, const struct sse_event *ev)
+{
+    struct conn *c = ud;
+    if (ev->error_len) {   /* old llama.cpp: `error: {json}` */
+        conn_fail(c, ERR_STREAM, "%.*s", (int)(ev->error_len > 150 ? 150 : ev->error_len), ev->error);
+        return 0;
+    }
+    if (ev->type_len == 5 && memcmp(ev->type, "error", 5) == 0) {
+        conn_fail(c, ERR_STREAM, "%.*s", (int)(ev->data_len > 150 ? 150 : ev->data_len), ev->data);
+        return 0;
+    }
+    conn_take_event(c, ev->data, ev->data_len);
+    return 0;
+}
+
+static int on_line(void *ud, const char *line, size_t len)
+{
+    conn_take_event(ud, line, len);
+    return 0;
+}
+
+/* Grows the carry buffer; a decoder that reported FULL gets it back. */
+static int conn_grow_carry(struct conn *c)
+{
+    size_t nc = c->carry_cap ? c->carry_cap * 2 : CARRY_INITIAL;
+    if (nc > CARRY_MAX)
+        return -1;
+    char *p = malloc(nc);
+    if (!p)
+        return -1;
+    if (c->framing == FRAME_SSE)
+        sse_rebuffer(&c->dec.sse, p, nc);
+    else if (c->framing == FRAME_NDJSON)
+        ndjson_rebuffer(&c->dec.nd, p, nc);
+    else if (c->body_len)
+        memcpy(p, c->carry, c->body_len);
+    free(c->carry);
+    c->carry = p;
+    c->carry_cap = nc;
+    return 0;
+}
+
+static void conn_feed(struct conn *c, const char *p, size_t n)
+{
+    while (n > 0) {
+        size_t used = 0;
+        int rc;
+        if (c->framing == FRAME_SSE)
+            rc = sse_feed(&c->dec.sse, p, n, &used, on_sse, c);
+        else if (c->framing == FRAME_NDJSON)
+            rc = ndjson_feed(&c->dec.nd, p, n, &used, on_line, c);
+        else {   /* whole body: kept for the end (non-stream reply or error body) */
+            size_t room = c->carry_cap - c->body_len;
+            used = n < room ? n : room;
+            if (used)
+                memcpy(c->carry + c->body_len, p, used);
+            c->body_len += used;
+            rc = used < n ? -1 : 0;
+            if (rc < 0 && c->rec.status >= 300 && c->carry_cap >= STATUS_BODY_MAX)
+                return;   /* enough of an error body for its message */
+        }
+        if (rc >= 0)
+            return;
+        p += used;
+        n -= used;
+        if (conn_grow_carry(c) < 0) {
+            conn_fail(c, ERR_PROTOCOL, "an event is larger than %u bytes", CARRY_MAX);
+            return;
+        }
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* llhttp callbacks: record only.                                       */
+
+static int on_header_field(llhttp_t *p, const char *at, size_t len)
+{
+    struct conn *c = p->data;
+    /* Header names can arrive in pieces; Content-Type is short enough that a
+     * split name is simply compared on its complete first piece. */
+    c->ctype_next = len == 12 && strncasecmp(at, "content-type", 12) == 0;
+    return 0;
+}
+
+static int on_header_value(llhttp_t *p, const char *at, size_t len)
+{
+    struct conn *c = p->data;
+    if (c->ctype_next) {
+        size_t room = sizeof c->ctype - 1 - c->ctype_len;
+        size_t k = len < room ? len : room;
+        memcpy(c->ctype + c->ctype_len, at, k);
+        c->ctype_len += k;
+        c->ctype[c->ctype_len] = 0;
+    }
+    return 0;
+}
+
+static int on_headers_complete(llhttp_t *p)
+{
+    struct conn *c = p->data;
+    c->rec.status = p->status_code;
+    if (p->status_code < 200 || p->status_code >= 300) {
+        c->framing = FRAME_BODY;
+    } else if (strcasestr(c->ctype, "text/event-stream")) {
+        c->framing = FRAME_SSE;
+        sse_init(&c->dec.sse, c->carry, c->carry_cap);
+    } else if (strcasestr(c->ctype, "ndjson")) {
+        c->framing = FRAME_NDJSON;
+        ndjson_init(&c->dec.nd, c->carry, c->carry_cap);
+    } else {
+        c->framing = FRAME_BODY;
+    }
+    c->body_len = 0;
+    return 0;
+}
+
+static int on_body(llhttp_t *p, const char *at, size_t len)
+{
+    conn_feed(p->data, at, len);
+    return 0;
+}
+
+static int on_message_complete(llhttp_t *p)
+{
+    struct conn *c = p->data;
+    c->msg_complete = 1;
+    return HPE_PAUSED;   /* nothing after the response belongs to this request */
+}
+
+static const llhttp_settings_t http_settings = {
+    .on_header_field = on_header_field,
+    .on_header_value = on_header_value,
+    .on_headers_complete = on_headers_complete,
+    .on_body = on_body,
+    .on_message_complete = on_message_complete,
+};
+
+/* ------------------------------------------------------------------ */
+/* End of a response.                                                   */
+
+/* Interprets what ended: the decoders' tail, a whole JSON body, a status. */
+static void conn_complete_body(struct conn *c)
+{
+    if (c->framing == FRAME_SSE)
+        sse_finish(&c->dec.sse, on_sse, c);
+    else if (c->framing == FRAME_NDJSON)
+        ndjson_finish(&c->dec.nd, on_line, c);
+
+    if (c->rec.status < 200 || c->rec.status >= 300) {
+        struct api_event ev;
+        const char *msg = "";
+        int mlen = 0;
+        if (c->body_len && api_parse_event(c->eng->tgt.api, c->carry, c->body_len, &ev,
+                                           c->eng->toks, ENGINE_JSON_TOKENS) == 0 && ev.errmsg) {
+            msg = ev.errmsg;
+            mlen = (int)(ev.errmsg_len > 120 ? 120 : ev.errmsg_len);
+        } else if (c->body_len) {
+            msg = c->carry;
+            mlen = (int)(c->body_len > 120 ? 120 : c->body_len);
+        }
+        conn_fail(c, ERR_STATUS, "HTTP %d%s%.*s", c->rec.status, mlen ? ": " : "", mlen, msg);
+        return;
+    }
+    if (c->framing == FRAME_BODY && c->fail == ERR_NONE) {
+        /* A non-streamed reply: one event that is the whole body.  Its
+         * "first token" is the end of the body. */
+        if (c->body_len == 0) {
+            conn_fail(c, ERR_PROTOCOL, "empty response body");
+            return;
+        }
+        conn_take_event(c, c->carry, c->body_len);
+        if (c->rec.first_ns == 0 && c->fail == ERR_NONE)
+            conn_fail(c, ERR_PROTOCOL, "response carries no generated text");
+    }
+}
+
+/* Retry rule (PROTOCOLS.md §5): a reused connection that fails before any
+ * byte of the response arrived most likely hit the server's idle close;
+ * send once more on a fresh connection, and count it. */
+static int conn_should_retry(const struct conn *c)
+{
+    return c->reused && !c->got_bytes && !c->rec.retried && !c->eng->aborting &&
+           (c->fail == ERR_CLOSED || c->fail == ERR_READ || c->fail == ERR_WRITE);
+}
+
+static void conn_finish(struct conn *c)
+{
+    struct engine *e = c->eng;
+    uv_timer_stop(&c->timer);
+    if (conn_should_retry(c)) {
+        c->retry_pending = 1;
+        c->rec.retried = 1;
+        e->stats->retries++;
+        conn_close(c);
+        return;
+    }
+    if (c->rec.end_ns == 0)
+        c->rec.end_ns = uv_hrtime() - e->t0;
+    c->rec.err = c->fail;
+    if (c->fail != ERR_NONE)
+        memcpy(c->rec.errmsg, c->failmsg, sizeof c->rec.errmsg);
+    int keep = c->fail == ERR_NONE && c->msg_complete && llhttp_should_keep_alive(&c->parser);
+    c->served++;
+    /* Record first (the next request may reuse this slot's record), then
+     * pool or close the socket, then admit more work. */
+    engine_request_done(e, c);
+    if (keep && !e->aborting) {
+        c->state = CONN_IDLE;
+        c->next_idle = e->idle;
+        e->idle = c;
+    } else {
+        conn_close(c);
+    }
+    engine_fill(e);
+}
+
+/* ------------------------------------------------------------------ */
+/* Transport: the only functions that touch the socket's bytes.        */
+
+static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
+{
+    struct conn *c = h->data;
+    /* One read buffer for the whole loop: a read callback consumes its bytes
+     * before the next read is allocated. */
+    buf->base = c->eng->rbuf;
+    buf->len = ENGINE_READ_BUF;
+}
+
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+    struct conn *c = s->data;
+    if (nread == 0)
+        return;
+    if (c->state == CONN_IDLE) {
+        /* The server closed (or wrote to) a pooled connection: drop it. */
+        engine_idle_remove(c->eng, c);
+        conn_close(c);
+        return;
+    }
+    if (c->state != CONN_BUSY)
+        return;
+    c->read_ts = uv_hrtime();
+    if (nread < 0) {
+        if (nread == UV_EOF) {
+            /* A body delimited by close ends here (llhttp_finish completes
+             * it); anything else was cut short. */
+            if (!c->msg_complete && c->rec.status)
+                llhttp_finish(&c->parser);
+            if (!c->msg_complete)
+                conn_fail(c, ERR_CLOSED, "server closed the connection %s",
+                          c->got_bytes ? "before the response was complete" : "before responding");
+        } else {
+            conn_fail(c, ERR_READ, "read: %s", uv_strerror((int)nread));
+        }
+        if (c->msg_complete && c->fail == ERR_NONE)
+            conn_complete_body(c);
+        c->rec.end_ns = c->read_ts - c->eng->t0;
+        conn_finish(c);
+        return;
+    }
+    c->got_bytes = 1;
+    llhttp_errno_t rc = llhttp_execute(&c->parser, buf->base, (size_t)nread);
+    if (rc == HPE_PAUSED) {
+        llhttp_resume(&c->parser);
+    } else if (rc != HPE_OK) {
+        conn_fail(c, ERR_PROTOCOL, "bad HTTP response: %s", llhttp_get_error_reason(&c->parser));
+        c->rec.end_ns = c->read_ts - c->eng->t0;
+        conn_finish(c);
+        return;
+    }
+    if (c->msg_complete) {
+        conn_complete_body(c);
+        c->rec.end_ns = c->read_ts - c->eng->t0;
+        conn_finish(c);
+    }
+}
+
+static void on_write(uv_write_t *w, int status)
+{
+    struct conn *c = w->data;
+    if (status < 0 && c->state == CONN_BUSY && status != UV_ECANCELED) {
+        conn_fail(c, ERR_WRITE, "write: %s", uv_strerror(status));
+        c->rec.end_ns = uv_hrtime() - c->eng->t0;
+        conn_finish(c);
+    }
+}
+
+static void conn_send(struct conn *c)
+{
+    struct engine *e = c->eng;
+    c->state = CONN_BUSY;
+    llhttp_init(&c->parser, HTTP_RESPONSE, &http_settings);
+    c->parser.data = c;
+    /* TTFT and E2E start at the first byte written. */
+    c->rec.start_ns = uv_hrtime() - e->t0;
+    conn_arm(c);
+    uv_buf_t b = uv_buf_init(c->wbuf, (unsigned)c->wlen);
+    int n = uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
+    if (n == (int)c->wlen)
+        return;
+    if (n < 0 && n != UV_EAGAIN) {
+        conn_fail(c, ERR_WRITE, "write: %s", uv_strerror(n));
+        c->rec.end_ns = uv_hrtime() - e->t0;
+        conn_finish(c);
+        return;
+    }
+    if (n < 0)
+        n = 0;
+    b = uv_buf_init(c->wbuf + n, (unsigned)(c->wlen - (size_t)n));
+    c->write_req.data = c;
+    int rc = uv_write(&c->write_req, (uv_stream_t *)&c->tcp, &b, 1, on_write);
+    if (rc < 0) {
+        conn_fail(c, ERR_WRITE, "write: %s", uv_strerror(rc));
+        c->rec.end_ns = uv_hrtime() - e->t0;
+        conn_finish(c);
+    }
+}
+
+static void on_connect(uv_connect_t *req, int status)
+{
+    struct conn *c = req->data;
+    if (c->state != CONN_CONNECTING)
+        return;   /* timed out and closed meanwhile */
+    if (status < 0) {
+        conn_fail(c, status == UV_ECANCELED ? ERR_TIMEOUT_CONNECT : ERR_CONNECT,
+                  "connect: %s", uv_strerror(status));
+        c->rec.end_ns = uv_hrtime() - c->eng->t0;
+        c->state = CONN_BUSY;   /* so conn_finish treats it as a finished request */
+        conn_finish(c);
+        return;
+    }
+    uv_tcp_nodelay(&c->tcp, 1);
+    int rc = uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+    if (rc < 0) {
+        conn_fail(c, ERR_CONNECT, "read start: %s", uv_strerror(rc));
+        c->rec.end_ns = uv_hrtime() - c->eng->t0;
+        c->state = CONN_BUSY;
+        conn_finish(c);
+        return;
+    }
+    c->reused = 0;
+    conn_send(c);
+}
+
+static void conn_tp_connect(struct conn *c)
+{
+    struct engine *e = c->eng;
+    int rc = uv_tcp_init(&e->loop, &c->tcp);
+    if (rc < 0) {
+        conn_fail(c, ERR_CONNECT, "socket: %s", uv_strerror(rc));
+        c->state = CONN_BUSY;
+        c->rec.end_ns = uv_hrtime() - e->t0;
+        conn_finish(c);   /* the slot has no handle: conn_close knows */
+        return;
+    }
+    c->tcp.data = c;
+    c->state = CONN_CONNECTING;
+    c->served = 0;
+    c->connect_req.data = c;
+    c->rec.start_ns = uv_hrtime() - e->t0;   /* connect deadline base; reset at send */
+    rc = uv_tcp_connect(&c->connect_req, &c->tcp, (const struct sockaddr *)&e->tgt.addr, on_connect);
+    if (rc < 0) {
+        /* EMFILE and friends: the socket exists, so it must be closed. */
+        conn_fail(c, ERR_CONNECT, "connect: %s", uv_strerror(rc));
+        c->state = CONN_BUSY;
+        c->rec.end_ns = uv_hrtime() - e->t0;
+        conn_finish(c);
+        return;
+    }
+    conn_arm(c);
+}
+
+/* ------------------------------------------------------------------ */
+
+int conn_init(struct conn *c, struct engine *e, uint32_t slot)
+{
+    memset(c, 0, sizeof *c);
+    c->eng = e;
+    c->slot = slot;
+    c->state = CONN_FREE;
+    int rc = uv_timer_init(&e->loop, &c->timer);
+    if (rc < 0)
+        return rc;
+    c->timer.data = c;
+    c->tcp.data = c;
+    return 0;
+}
+
+void conn_start(struct conn *c)
+{
+    c->got_bytes = 0;
+    c->msg_complete = 0;
+    c->stream_done = 0;
+    c->fail = ERR_NONE;
+    c->failmsg[0] = 0;
+    c->framing = FRAME_NONE;
+    c->ctype_len = 0;
+    c->ctype[0] = 0;
+    c->body_len = 0;
+    c->ctype_next = 0;
+    if (!c->carry) {
+        c->carry = malloc(CARRY_INITIAL);
+        c->carry_cap = c->carry ? CARRY_INITIAL : 0;
+    }
+    if (c->state == CONN_IDLE) {
+        c->reused = 1;
+        conn_send(c);
+    } else {
+        c->reused = 0;
+        conn_tp_connect(c);
+    }
+}
+
+void conn_close(struct conn *c)
+{
+    uv_timer_stop(&c->timer);
+    if (c->state == CONN_CLOSING || c->state == CONN_FREE)
+        return;
+    c->state = CONN_CLOSING;
+    if (uv_is_closing((uv_handle_t *)&c->tcp) || c->tcp.loop == NULL) {
+        c->state = CONN_FREE;
+        engine_conn_closed(c->eng, c);
+        return;
+    }
+    uv_close((uv_handle_t *)&c->tcp, on_tcp_close);
+}
+
+static void on_tcp_close(uv_handle_t *h)
+{
+    struct conn *c = h->data;
+    c->state = CONN_FREE;
+    memset(&c->tcp, 0, sizeof c->tcp);
+    c->tcp.data = c;
+    if (c->retry_pending && (c->eng->aborting || c->eng->phase == PHASE_DONE)) {
+        /* No retry during shutdown: the request ends with its failure. */
+        c->retry_pending = 0;
+        c->rec.err = c->eng->aborting ? ERR_ABORTED : c->fail;
+        memcpy(c->rec.errmsg, c->failmsg, sizeof c->rec.errmsg);
+        if (c->rec.end_ns == 0)
+            c->rec.end_ns = uv_hrtime() - c->eng->t0;
+        engine_request_done(c->eng, c);
+    }
+    if (c->retry_pending) {
+        c->retry_pending = 0;
+        /* Same record, fresh connection: keep index and schedule times. */
+        c->rec.first_ns = c->rec.last_ns = c->rec.end_ns = 0;
+        c->rec.events = 0;
+        c->rec.ev_n = 0;
+        c->rec.status = 0;
+        conn_start(c);
+        return;
+    }
+    engine_conn_closed(c->eng, c);
+}
+
+void conn_abort(struct conn *c)
+{
+    if (c->state != CONN_BUSY && c->state != CONN_CONNECTING)
+        return;
+    conn_fail(c, ERR_ABORTED, "aborted by a second interrupt");
+    c->rec.end_ns = uv_hrtime() - c->eng->t0;
+    c->state = CONN_BUSY;
+    conn_finish(c);
+}
+
+void conn_release(struct conn *c)
+{
+    if (!uv_is_closing((uv_handle_t *)&c->timer))
+        uv_close((uv_handle_t *)&c->timer, NULL);
+}
+
+void conn_free_buffers(struct conn *c)
+{
+    free(c->carry);
+    free(c->wbuf);
+    free(c->rec.ev_us);
+    c->carry = c->wbuf = NULL;
+    c->rec.ev_us = NULL;
+}

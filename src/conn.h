@@ -1,0 +1,92 @@
+#ifndef LLMLOAD_CONN_H
+#define LLMLOAD_CONN_H
+/* One HTTP/1.1 client connection of the engine.
+ *
+ * A connection owns its libuv handles (socket, timer), its llhttp parser,
+ * its request bytes, its decoder state and carry buffer, and the record of
+ * the request in flight on it (STYLE.md).  It serves one request at a time
+ * and is kept alive between requests when the server allows it.
+ *
+ * The byte transport (connect, write, read, close) is confined to the
+ * conn_tp_* functions of conn.c, so a TLS transport can replace them
+ * without touching parsing or metrics. */
+#include <stdint.h>
+#include <stddef.h>
+#include <uv.h>
+#include <llhttp.h>
+
+#include "api.h"
+#include "ndjson.h"
+#include "result.h"
+#include "sse.h"
+
+struct engine;
+
+enum conn_state {
+    CONN_FREE = 0,     /* no socket: the slot can connect */
+    CONN_CONNECTING,
+    CONN_IDLE,         /* connected, in the keep-alive pool */
+    CONN_BUSY,         /* a request is in flight */
+    CONN_CLOSING,      /* waiting for the socket's close callback */
+};
+
+enum conn_framing { FRAME_NONE = 0, FRAME_SSE, FRAME_NDJSON, FRAME_BODY };
+
+struct conn {
+    struct engine *eng;
+    uint32_t slot;                 /* index in the engine's array */
+    enum conn_state state;
+    uv_tcp_t tcp;
+    uv_connect_t connect_req;
+    uv_write_t write_req;
+    uv_timer_t timer;              /* the nearest deadline of the request */
+    llhttp_t parser;
+    struct conn *next_idle;        /* keep-alive pool link */
+
+    /* The request in flight. */
+    struct req_record rec;
+    uint32_t user;                 /* virtual user (for multi-turn workloads) */
+    int reused;                    /* sent on a connection that served before */
+    int got_bytes;                 /* any response byte arrived */
+    int retry_pending;             /* reconnect and send rec again */
+    int served;                    /* responses completed on this socket */
+    uint64_t last_event_abs;       /* hrtime of the last content event */
+    uint64_t read_ts;              /* hrtime of the read being parsed */
+
+    /* Parser outcome, recorded in callbacks and acted on after execute. */
+    int msg_complete;
+    int stream_done;               /* [DONE] / done:true seen */
+    enum err_class fail;           /* first failure seen, ERR_NONE if none */
+    char failmsg[160];
+    enum conn_framing framing;
+    int ctype_next;                /* the header value being read is Content-Type */
+    char ctype[64];
+    size_t ctype_len;
+    union { struct sse sse; struct ndjson nd; } dec;
+    char *carry; size_t carry_cap; size_t body_len;   /* decoder carry / whole body */
+
+    /* Request bytes. */
+    char *wbuf; size_t wlen, wcap;
+};
+
+/* Sets up a slot (timer handle, back pointers).  0 or a negative uv error. */
+int conn_init(struct conn *c, struct engine *e, uint32_t slot);
+
+/* Starts the request already placed in c->rec: connects first when the
+ * slot has no socket.  Failures are reported through engine_request_done. */
+void conn_start(struct conn *c);
+
+/* Closes the socket (if any); the slot becomes FREE in the close callback,
+ * which then calls engine_conn_closed(). */
+void conn_close(struct conn *c);
+
+/* Closes the timer handle too: the last call on a slot, at engine end. */
+void conn_release(struct conn *c);
+
+/* Releases the heap buffers of a slot once its handles are closed. */
+void conn_free_buffers(struct conn *c);
+
+/* Aborts the request in flight (second Ctrl-C): records ERR_ABORTED. */
+void conn_abort(struct conn *c);
+
+#endif

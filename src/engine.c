@@ -1,0 +1,671 @@
+/* The engine: one libuv loop, an admission counter, a closed-loop or
+ * open-loop scheduler, the run's phases (warm-up, measure, drain), signals,
+ * and the loop's self-check.  Connections live in conn.c. */
+#include "engine.h"
+
+#include <errno.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "engine_int.h"
+#include "units.h"
+
+#ifndef LLMLOAD_VERSION
+#define LLMLOAD_VERSION "unknown"
+#endif
+
+#define LAG_TICK_MS 10
+#define PROGRESS_MS 500
+#define ERR_WINDOW 64          /* results in the --stop-on-error-rate window */
+#define ERR_WINDOW_MIN 16      /* ...and how many it needs before it may stop a run */
+
+static volatile sig_atomic_t g_interrupted;
+
+int engine_interrupted(void)
+{
+    return g_interrupted != 0;
+}
+
+static uint64_t now_off(const struct engine *e)
+{
+    return uv_hrtime() - e->t0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Requests                                                             */
+
+/* The body of one request.  Today every request carries the same content;
+ * workloads (datasets, nonces) plug in here. */
+static long engine_build_body(struct engine *e)
+{
+    for (;;) {
+        long n = api_build_body(e->tgt.api, &e->req, e->body, e->body_cap);
+        if (n >= 0)
+            return n;
+        size_t nc = e->body_cap * 2;
+        char *p = realloc(e->body, nc);
+        if (!p || nc > (64u << 20))
+            return -1;
+        e->body = p;
+        e->body_cap = nc;
+    }
+}
+
+static int engine_prepare_request(struct engine *e, struct conn *c)
+{
+    long blen = engine_build_body(e);
+    if (blen < 0)
+        return -1;
+    size_t need = e->hdr_fixed_len + 128 + (size_t)blen;
+    if (c->wcap < need) {
+        char *p = realloc(c->wbuf, need);
+        if (!p)
+            return -1;
+        c->wbuf = p;
+        c->wcap = need;
+    }
+    memcpy(c->wbuf, e->hdr_fixed, e->hdr_fixed_len);
+    int n = snprintf(c->wbuf + e->hdr_fixed_len, 128,
+                     "X-Request-Id: llmload-%llu\r\nContent-Length: %ld\r\n\r\n",
+                     (unsigned long long)c->rec.index, blen);
+    c->wlen = e->hdr_fixed_len + (size_t)n;
+    memcpy(c->wbuf + c->wlen, e->body, (size_t)blen);
+    c->wlen += (size_t)blen;
+    return 0;
+}
+
+static void rec_reset(struct req_record *r)
+{
+    uint32_t *ev = r->ev_us;
+    size_t cap = r->ev_cap;
+    memset(r, 0, sizeof *r);
+    r->ev_us = ev;
+    r->ev_cap = cap;
+    r->out_tokens = r->server_tokens = r->local_tokens = r->in_tokens = -1;
+    r->total_duration_ns = r->eval_count = r->eval_duration_ns = -1;
+}
+
+/* A slot for the next request: an idle keep-alive connection first (most
+ * recently used, so the least likely to have been closed by the server),
+ * else a free slot that will connect.  NULL when every slot is busy or
+ * closing. */
+static struct conn *engine_take_conn(struct engine *e)
+{
+    if (e->idle) {
+        struct conn *c = e->idle;
+        e->idle = c->next_idle;
+        c->next_idle = NULL;
+        return c;
+    }
+    for (uint32_t i = 0; i < e->nconns; i++)
+        if (e->conns[i].state == CONN_FREE)
+            return &e->conns[i];
+    return NULL;
+}
+
+void engine_idle_remove(struct engine *e, struct conn *c)
+{
+    for (struct conn **pp = &e->idle; *pp; pp = &(*pp)->next_idle) {
+        if (*pp == c) {
+            *pp = c->next_idle;
+            c->next_idle = NULL;
+            return;
+        }
+    }
+}
+
+static void engine_start_on(struct engine *e, struct conn *c, uint64_t sched_off)
+{
+    rec_reset(&c->rec);
+    c->rec.index = e->next_index++;
+    c->rec.warmup = e->phase == PHASE_WARMUP;
+    c->rec.sched_ns = sched_off;
+    c->user = c->slot;
+    e->issued++;
+    e->inflight++;
+    if (engine_prepare_request(e, c) < 0) {
+        /* Only an absurd prompt can get here; fail the request, not the run. */
+        if (c->state == CONN_IDLE) {   /* back to the pool it came from */
+            c->next_idle = e->idle;
+            e->idle = c;
+        }
+        c->rec.err = ERR_PROTOCOL;
+        snprintf(c->rec.errmsg, sizeof c->rec.errmsg, "request body too large");
+        c->rec.start_ns = c->rec.end_ns = now_off(e);
+        engine_request_done(e, c);
+        return;
+    }
+    conn_start(c);
+}
+
+/* ------------------------------------------------------------------ */
+/* Admission                                                            */
+
+static int engine_closed_loop_can_issue(struct engine *e)
+{
+    const struct run_config *cfg = e->cfg;
+    if (e->stopping)
+        return 0;
+    if (e->phase == PHASE_WARMUP) {
+        if (cfg->warmup_requests)
+            return e->issued < cfg->warmup_requests;
+        return uv_hrtime() - e->warmup_t0 < cfg->warmup_ns;
+    }
+    if (e->phase != PHASE_MEASURE)
+        return 0;
+    if (cfg->requests && e->issued >= cfg->requests)
+        return 0;
+    if (cfg->duration_ns && now_off(e) >= cfg->duration_ns)
+        return 0;
+    return 1;
+}
+
+static int engine_open_loop(const struct engine *e)
+{
+    return e->cfg->rate > 0 && e->phase == PHASE_MEASURE;
+}
+
+/* Open loop: no more arrivals will be generated. */
+static int engine_arrivals_over(const struct engine *e)
+{
+    const struct run_config *cfg = e->cfg;
+    if (e->stopping)
+        return 1;
+    if (cfg->requests && e->arrivals >= cfg->requests)
+        return 1;
+    if (cfg->duration_ns && e->next_arrival >= cfg->duration_ns)
+        return 1;
+    return 0;
+}
+
+static void backlog_push(struct engine *e, uint64_t sched)
+{
+    if (e->bl_len == e->bl_cap) {
+        size_t nc = e->bl_cap ? e->bl_cap * 2 : 1024;
+        uint64_t *p = malloc(nc * sizeof *p);
+        if (!p)
+            return;   /* counted as late already; the arrival is lost only on OOM */
+        for (size_t i = 0; i < e->bl_len; i++)
+            p[i] = e->backlog[(e->bl_head + i) % e->bl_cap];
+        free(e->backlog);
+        e->backlog = p;
+        e->bl_cap = nc;
+        e->bl_head = 0;
+    }
+    e->backlog[(e->bl_head + e->bl_len) % e->bl_cap] = sched;
+    e->bl_len++;
+}
+
+static uint64_t backlog_pop(struct engine *e)
+{
+    uint64_t v = e->backlog[e->bl_head];
+    e->bl_head = (e->bl_head + 1) % e->bl_cap;
+    e->bl_len--;
+    return v;
+}
+
+static void engine_begin_measure(struct engine *e);
+static void engine_done(struct engine *e);
+
+static void engine_check_phase(struct engine *e)
+{
+    if (e->phase == PHASE_WARMUP) {
+        if (e->inflight == 0 && (e->stopping || !engine_closed_loop_can_issue(e))) {
+            if (e->stopping)
+                engine_done(e);
+            else
+                engine_begin_measure(e);
+        }
+        return;
+    }
+    if (e->phase == PHASE_MEASURE) {
+        int more = engine_open_loop(e) ? (!engine_arrivals_over(e) || e->bl_len > 0)
+                                       : engine_closed_loop_can_issue(e);
+        if (!more)
+            e->phase = PHASE_DRAIN;
+    }
+    if (e->phase == PHASE_DRAIN && e->inflight == 0)
+        engine_done(e);
+}
+
+void engine_fill(struct engine *e)
+{
+    if (e->phase == PHASE_DONE)
+        return;
+    while (!e->aborting && e->inflight < e->cap) {
+        uint64_t sched;
+        if (engine_open_loop(e)) {
+            if (e->bl_len == 0 || e->stopping)
+                break;
+            sched = e->backlog[e->bl_head];
+        } else {
+            if (!engine_closed_loop_can_issue(e))
+                break;
+            sched = now_off(e);
+        }
+        struct conn *c = engine_take_conn(e);
+        if (!c)
+            break;   /* slots are closing; their close callback fills again */
+        if (engine_open_loop(e))
+            backlog_pop(e);
+        engine_start_on(e, c, sched);
+        if (e->phase == PHASE_DONE)
+            return;
+    }
+    engine_check_phase(e);
+}
+
+/* ------------------------------------------------------------------ */
+/* Results                                                              */
+
+static void engine_error_window(struct engine *e, int failed)
+{
+    const struct run_config *cfg = e->cfg;
+    if (cfg->stop_error_rate <= 0)
+        return;
+    if (e->win_n == ERR_WINDOW)
+        e->win_err -= e->win[e->win_pos];
+    else
+        e->win_n++;
+    e->win[e->win_pos] = (uint8_t)failed;
+    e->win_err += (uint32_t)failed;
+    e->win_pos = (e->win_pos + 1) % ERR_WINDOW;
+    if (e->win_n >= ERR_WINDOW_MIN && !e->stopping &&
+        (double)e->win_err / e->win_n > cfg->stop_error_rate) {
+        e->stopping = 1;
+        snprintf(e->stats->stop_reason, sizeof e->stats->stop_reason, "error-rate");
+    }
+}
+
+void engine_request_done(struct engine *e, struct conn *c)
+{
+    struct req_record *r = &c->rec;
+    if (r->server_tokens >= 0) {
+        r->out_tokens = r->server_tokens;
+        r->tok_src = TOK_SERVER;
+    } else {
+        r->out_tokens = (int64_t)r->events;
+        r->tok_src = TOK_CHUNKS;
+    }
+    if (r->err == ERR_ABORTED) {
+        /* Cut off by the user, not failed by the server: kept out of the
+         * error rate, still written to the per-request outputs. */
+        e->stats->errors[ERR_ABORTED]++;
+    } else {
+        run_stats_add(e->stats, r);
+        if (!r->warmup) {
+            e->stats->end_ns = uv_hrtime();
+            engine_error_window(e, r->err != ERR_NONE);
+        }
+    }
+    if (e->hooks && e->hooks->on_record)
+        e->hooks->on_record(e->hooks->ud, r, e->t0);
+    e->inflight--;
+}
+
+void engine_conn_closed(struct engine *e, struct conn *c)
+{
+    (void)c;
+    if (e->phase != PHASE_DONE)
+        engine_fill(e);
+}
+
+/* ------------------------------------------------------------------ */
+/* Timers: open-loop arrivals, ramp-up, the end of a timed run.         */
+
+static void on_tick(uv_timer_t *t);
+
+static void engine_arm_tick(struct engine *e)
+{
+    const struct run_config *cfg = e->cfg;
+    uint64_t now = now_off(e);
+    uint64_t next = UINT64_MAX;
+    if (engine_open_loop(e) && !engine_arrivals_over(e))
+        next = e->next_arrival;
+    if (!engine_open_loop(e) && cfg->ramp_up_ns && e->cap < cfg->concurrency) {
+        uint64_t step = cfg->ramp_up_ns / cfg->concurrency;
+        uint64_t at = step * e->cap;
+        if (at < next)
+            next = at;
+    }
+    if (cfg->duration_ns && !e->stopping && now < cfg->duration_ns && cfg->duration_ns < next)
+        next = cfg->duration_ns;
+    if (next == UINT64_MAX || e->phase != PHASE_MEASURE) {
+        uv_timer_stop(&e->tick);
+        return;
+    }
+    /* Round up: an arrival is never sent before its scheduled time. */
+    uint64_t ms = next > now ? (next - now + 999999) / 1000000 : 0;
+    uv_timer_start(&e->tick, on_tick, ms, 0);
+}
+
+static void on_tick(uv_timer_t *t)
+{
+    struct engine *e = t->data;
+    const struct run_config *cfg = e->cfg;
+    if (e->phase != PHASE_MEASURE)
+        return;
+    uint64_t now = now_off(e);
+    if (engine_open_loop(e)) {
+        /* Every arrival that is due: sent now if the cap allows, else queued
+         * and counted late.  None is dropped. */
+        while (!engine_arrivals_over(e) && e->next_arrival <= now) {
+            uint64_t sched = e->next_arrival;
+            e->arrivals++;
+            e->next_arrival = schedule_next(&e->sched);
+            struct conn *c = e->inflight < e->cap && e->bl_len == 0 ? engine_take_conn(e) : NULL;
+            if (c) {
+                engine_start_on(e, c, sched);
+            } else {
+                e->stats->late++;
+                backlog_push(e, sched);
+            }
+        }
+    } else if (cfg->ramp_up_ns && e->cap < cfg->concurrency) {
+        uint64_t c = cfg->ramp_up_ns ? (uint64_t)ceil((double)cfg->concurrency * now / cfg->ramp_up_ns) : cfg->concurrency;
+        e->cap = c >= cfg->concurrency ? cfg->concurrency : (c < 1 ? 1 : (uint32_t)c);
+    }
+    if (cfg->duration_ns && now >= cfg->duration_ns && !e->stopping) {
+        e->stopping = 1;
+        snprintf(e->stats->stop_reason, sizeof e->stats->stop_reason, "duration");
+    }
+    engine_fill(e);
+    if (e->phase == PHASE_MEASURE)
+        engine_arm_tick(e);
+}
+
+/* Self-check: how late a 10 ms timer fires is how long the loop was busy
+ * elsewhere; the busy fraction comes from libuv's idle-time metric. */
+static void on_lag(uv_timer_t *t)
+{
+    struct engine *e = t->data;
+    uint64_t now = uv_hrtime();
+    if (e->lag_expected && now > e->lag_expected)
+        hist_record(e->lag_hist, now - e->lag_expected);
+    else if (e->lag_expected)
+        hist_record(e->lag_hist, 0);
+    e->lag_expected = now + LAG_TICK_MS * 1000000ull;
+}
+
+static void on_progress(uv_timer_t *t)
+{
+    struct engine *e = t->data;
+    const struct run_stats *s = e->stats;
+    if (e->phase != PHASE_MEASURE && e->phase != PHASE_DRAIN) {
+        fprintf(stderr, "\r\033[Kwarm-up: %llu requests done", (unsigned long long)s->warmup_requests);
+        return;
+    }
+    double el = (uv_hrtime() - e->t0) / 1e9;
+    double rate = el > 0 ? s->requests / el : 0;
+    char eta[32] = "-", elb[32];
+    const struct run_config *cfg = e->cfg;
+    if (cfg->requests && rate > 0)
+        units_fmt_seconds((cfg->requests - s->requests) / rate, eta, sizeof eta);
+    else if (cfg->duration_ns)
+        units_fmt_seconds(el < cfg->duration_ns / 1e9 ? cfg->duration_ns / 1e9 - el : 0, eta, sizeof eta);
+    if (cfg->requests)
+        fprintf(stderr, "\r\033[K%llu/%llu done  %.1f req/s  %s  ETA %s  errors %llu  in flight %llu",
+                (unsigned long long)s->requests, (unsigned long long)cfg->requests, rate,
+                units_fmt_seconds(el, elb, sizeof elb), eta, (unsigned long long)s->failed,
+                (unsigned long long)e->inflight);
+    else
+        fprintf(stderr, "\r\033[K%llu done  %.1f req/s  %s  left %s  errors %llu  in flight %llu",
+                (unsigned long long)s->requests, rate, units_fmt_seconds(el, elb, sizeof elb), eta,
+                (unsigned long long)s->failed, (unsigned long long)e->inflight);
+}
+
+/* ------------------------------------------------------------------ */
+/* Ctrl-C: the first stops admitting and gives in-flight requests a grace
+ * period; the second (or the end of the grace) aborts them.  Either way
+ * the outputs are written by the caller from what was measured.        */
+
+static void engine_abort_all(struct engine *e)
+{
+    if (e->aborting)
+        return;
+    e->aborting = 1;
+    for (uint32_t i = 0; i < e->nconns; i++)
+        conn_abort(&e->conns[i]);
+    engine_check_phase(e);
+}
+
+static void on_grace(uv_timer_t *t)
+{
+    engine_abort_all(t->data);
+}
+
+static void on_signal(uv_signal_t *h, int signum)
+{
+    struct engine *e = h->data;
+    g_interrupted = 1;
+    e->stats->interrupted = 1;
+    snprintf(e->stats->stop_reason, sizeof e->stats->stop_reason, "interrupted");
+    if (e->stopping && uv_is_active((uv_handle_t *)&e->grace)) {
+        fprintf(stderr, "%s again: aborting requests in flight\n", signum == SIGINT ? "Ctrl-C" : "SIGTERM");
+        engine_abort_all(e);
+        return;
+    }
+    e->stopping = 1;
+    e->bl_len = 0;
+    {   /* said even with --quiet: the user needs to know a second Ctrl-C aborts */
+        char g[32];
+        fprintf(stderr, "\n%s: no new requests; waiting up to %s for %llu in flight "
+                "(press Ctrl-C again to abort them)\n", signum == SIGINT ? "interrupted" : "terminated",
+                units_fmt_seconds(e->cfg->grace_ns / 1e9, g, sizeof g), (unsigned long long)e->inflight);
+    }
+    if (e->phase == PHASE_WARMUP)
+        engine_abort_all(e);
+    uv_timer_start(&e->grace, on_grace, e->cfg->grace_ns / 1000000, 0);
+    if (e->phase == PHASE_MEASURE)
+        e->phase = PHASE_DRAIN;
+    engine_check_phase(e);
+}
+
+/* ------------------------------------------------------------------ */
+/* Lifecycle                                                            */
+
+static void engine_begin_measure(struct engine *e)
+{
+    const struct run_config *cfg = e->cfg;
+    e->phase = PHASE_MEASURE;
+    e->t0 = uv_hrtime();
+    e->stats->start_ns = e->stats->end_ns = e->t0;
+    e->issued = 0;
+    e->cap = cfg->concurrency;
+    e->idle_base = uv_metrics_idle_time(&e->loop);
+    hist_reset(e->lag_hist);
+    if (cfg->rate > 0) {
+        schedule_init(&e->sched, cfg->arrival, cfg->rate, cfg->burstiness, cfg->schedule_seed, cfg->ramp_up_ns);
+        e->next_arrival = schedule_next(&e->sched);
+    } else if (cfg->ramp_up_ns) {
+        e->cap = 1;
+    }
+    engine_arm_tick(e);
+    if (engine_open_loop(e))
+        on_tick(&e->tick);
+    else
+        engine_fill(e);
+}
+
+static void engine_done(struct engine *e)
+{
+    if (e->phase == PHASE_DONE)
+        return;
+    e->phase = PHASE_DONE;
+    struct run_stats *s = e->stats;
+    if (s->start_ns == 0)
+        s->start_ns = s->end_ns = uv_hrtime();
+    uint64_t elapsed = uv_hrtime() - s->start_ns;
+    uint64_t idle = uv_metrics_idle_time(&e->loop) - e->idle_base;
+    s->loop_busy_frac = elapsed ? 1.0 - (double)idle / (double)elapsed : 0;
+    if (s->loop_busy_frac < 0)
+        s->loop_busy_frac = 0;
+    s->loop_lag_max_ns = hist_max(e->lag_hist);
+    s->loop_lag_p99_ns = hist_percentile(e->lag_hist, 99);
+    if (!s->stop_reason[0])
+        snprintf(s->stop_reason, sizeof s->stop_reason, "completed");
+    uv_stop(&e->loop);
+}
+
+static void close_walk(uv_handle_t *h, void *arg)
+{
+    (void)arg;
+    if (!uv_is_closing(h))
+        uv_close(h, NULL);
+}
+
+/* Raises the descriptor limit to what the concurrency needs, or says why
+ * it cannot before anything starts. */
+static int engine_raise_nofile(uint32_t conc, char *err, size_t errcap)
+{
+    struct rlimit rl;
+    rlim_t need = (rlim_t)conc + 64;
+    if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+        return 0;
+    if (rl.rlim_cur >= need)
+        return 0;
+    if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < need) {
+        snprintf(err, errcap, "-c %u needs %llu file descriptors but the hard limit is %llu; "
+                 "raise it (ulimit -Hn, /etc/security/limits.conf) or lower -c",
+                 conc, (unsigned long long)need, (unsigned long long)rl.rlim_max);
+        return -1;
+    }
+    rl.rlim_cur = need;
+    if (setrlimit(RLIMIT_NOFILE, &rl) < 0) {
+        snprintf(err, errcap, "-c %u needs %llu file descriptors and the limit could not be raised: %s",
+                 conc, (unsigned long long)need, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+static void engine_request_setup(struct engine *e)
+{
+    const struct run_config *cfg = e->cfg;
+    struct api_request *r = &e->req;
+    memset(r, 0, sizeof *r);
+    r->model = cfg->model;
+    r->prompt = cfg->prompt;
+    r->system = cfg->system;
+    r->max_tokens = cfg->max_tokens;
+    r->min_tokens = 0;
+    r->temperature = cfg->temperature;
+    r->seed = cfg->seed;
+    r->stream = cfg->stream;
+    r->include_usage = cfg->stream;
+    const char *accept = !cfg->stream ? "application/json"
+                         : api_is_ollama(e->tgt.api) ? "application/x-ndjson" : "text/event-stream";
+    int n = snprintf(e->hdr_fixed, sizeof e->hdr_fixed,
+                     "POST %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: llmload/%s\r\n"
+                     "Content-Type: application/json\r\nAccept: %s\r\n%s%s%s",
+                     e->tgt.path, e->tgt.host, LLMLOAD_VERSION, accept,
+                     cfg->api_key ? "Authorization: Bearer " : "", cfg->api_key ? cfg->api_key : "",
+                     cfg->api_key ? "\r\n" : "");
+    e->hdr_fixed_len = n > 0 && (size_t)n < sizeof e->hdr_fixed ? (size_t)n : 0;
+}
+
+int engine_run(const struct run_config *cfg, struct run_stats *stats,
+               const struct engine_hooks *hooks, char *err, size_t errcap)
+{
+    int rc = -1;
+    if (engine_raise_nofile(cfg->concurrency, err, errcap) < 0)
+        return -1;
+    struct engine *e = calloc(1, sizeof *e);
+    if (!e) {
+        snprintf(err, errcap, "out of memory");
+        return -1;
+    }
+    e->cfg = cfg;
+    e->stats = stats;
+    e->hooks = hooks;
+    int trc = target_resolve(&e->tgt, cfg->url, cfg->api, cfg->connect_timeout_ns, err, errcap);
+    if (trc < 0) {
+        free(e);
+        return trc;
+    }
+    if (strlen(e->tgt.hostname) + strlen(e->tgt.path) > 700 ||
+        (cfg->api_key && strlen(cfg->api_key) > 200)) {
+        snprintf(err, errcap, "URL or API key too long");
+        free(e);
+        return -1;
+    }
+    engine_request_setup(e);
+    e->body_cap = 16384;
+    e->body = malloc(e->body_cap);
+    e->nconns = cfg->concurrency;
+    e->conns = calloc(e->nconns, sizeof *e->conns);
+    e->lag_hist = hist_new(3600000000000ull);
+    if (!e->body || !e->conns || !e->lag_hist || uv_loop_init(&e->loop) < 0) {
+        snprintf(err, errcap, "out of memory");
+        free(e->body);
+        free(e->conns);
+        hist_free(e->lag_hist);
+        free(e);
+        return -1;
+    }
+    uv_loop_configure(&e->loop, UV_METRICS_IDLE_TIME);
+    for (uint32_t i = 0; i < e->nconns; i++)
+        conn_init(&e->conns[i], e, i);
+    uv_timer_init(&e->loop, &e->tick);
+    uv_timer_init(&e->loop, &e->lag);
+    uv_timer_init(&e->loop, &e->progress);
+    uv_timer_init(&e->loop, &e->grace);
+    e->tick.data = e->lag.data = e->progress.data = e->grace.data = e;
+    uv_unref((uv_handle_t *)&e->lag);
+    uv_unref((uv_handle_t *)&e->progress);
+    uv_signal_init(&e->loop, &e->sigint);
+    uv_signal_init(&e->loop, &e->sigterm);
+    e->sigint.data = e->sigterm.data = e;
+    uv_signal_start(&e->sigint, on_signal, SIGINT);
+    uv_signal_start(&e->sigterm, on_signal, SIGTERM);
+    uv_unref((uv_handle_t *)&e->sigint);
+    uv_unref((uv_handle_t *)&e->sigterm);
+    uv_timer_start(&e->lag, on_lag, LAG_TICK_MS, LAG_TICK_MS);
+    if (cfg->progress)
+        uv_timer_start(&e->progress, on_progress, PROGRESS_MS, PROGRESS_MS);
+
+    stats->stop_reason[0] = 0;
+    e->cap = cfg->concurrency;
+    if (g_interrupted) {
+        /* A sweep that was interrupted between levels runs nothing more. */
+        e->stopping = 1;
+        stats->interrupted = 1;
+    }
+    if (cfg->warmup_requests || cfg->warmup_ns) {
+        e->phase = PHASE_WARMUP;
+        e->warmup_t0 = e->t0 = uv_hrtime();
+        engine_fill(e);
+    } else {
+        engine_begin_measure(e);
+    }
+    if (e->phase != PHASE_DONE)
+        uv_run(&e->loop, UV_RUN_DEFAULT);
+    if (e->phase != PHASE_DONE)
+        engine_done(e);
+    if (cfg->progress)
+        fprintf(stderr, "\r\033[K");
+    rc = 0;
+
+    /* Close every handle, let the close callbacks run, then free. */
+    for (uint32_t i = 0; i < e->nconns; i++) {
+        conn_close(&e->conns[i]);
+        conn_release(&e->conns[i]);
+    }
+    uv_walk(&e->loop, close_walk, NULL);
+    while (uv_run(&e->loop, UV_RUN_DEFAULT) != 0)
+        ;
+    uv_loop_close(&e->loop);
+    for (uint32_t i = 0; i < e->nconns; i++)
+        conn_free_buffers(&e->conns[i]);
+    free(e->conns);
+    free(e->body);
+    free(e->backlog);
+    hist_free(e->lag_hist);
+    free(e);
+    return rc;
+}

@@ -1,0 +1,113 @@
+#ifndef LLMLOAD_GATE_INT_H
+#define LLMLOAD_GATE_INT_H
+/* Internals shared by gate.c, baseline.c and gate_report.c; not an API for
+ * other modules (use gate.h). */
+#include <stddef.h>
+#include <stdio.h>
+#include "gate.h"
+
+struct cJSON;
+
+/* Which way is worse for a metric: a latency going up, a throughput going
+ * down; 0 for settings-like numbers (requests, duration_s) where any change
+ * beyond the tolerance counts. */
+enum { GATE_DIR_NONE = 0, GATE_DIR_UP = 1, GATE_DIR_DOWN = -1 };
+
+/* A reference to one number of a summary: "error_rate", "p95(ttft)". */
+struct gate_ref {
+    char metric[48];
+    char stat[8];
+    enum gate_kind kind;
+    int dir;
+};
+
+/* Parses a ref at text[*pos] (leading blanks skipped), advancing *pos.
+ * -1 with the caret message in err. */
+int gate_ref_parse(const char *text, size_t *pos, struct gate_ref *ref,
+                   char *err, size_t errcap);
+
+/* Parses "VALUE[UNIT]" at text[*pos] for a metric of kind k, advancing *pos
+ * past the value and its unit.  *pct is set when the unit was "%".  When
+ * pct_relative, "%" is accepted for any kind (a relative tolerance) and v is
+ * then the bare number / 100.  -1 with the caret message in err. */
+int gate_value_parse(const char *text, size_t *pos, const struct gate_ref *ref,
+                     int pct_relative, double *v, int *pct, char *err, size_t errcap);
+
+/* The number ref names in summary.  0, or -1 when missing or null. */
+int gate_ref_get(const struct gate_ref *ref, const struct cJSON *summary, double *v);
+
+/* "p95(ttft)" or "error_rate" into buf; returns buf. */
+const char *gate_ref_name(const struct gate_ref *ref, char *buf, size_t cap);
+
+/* err = "msg\n  text\n  ^" with the caret under byte offset pos of text. */
+void gate_caret_err(char *err, size_t errcap, const char *text, size_t pos,
+                    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+/* One --max-regression item. */
+struct gate_regress {
+    struct gate_ref ref;
+    double tol;         /* >= 0: a fraction when relative, else in ref.kind's unit */
+    int relative;
+    char text[96];      /* "p95(ttft)=10%" as given, for reports */
+};
+
+/* Parses "p95(ttft)=10%,output_tps=5%" and appends (or replaces, for a ref
+ * already present) items into *arr.  -1 with the caret message in err. */
+int gate_regress_parse(const char *spec, struct gate_regress **arr, size_t *n,
+                       char *err, size_t errcap);
+
+/* Used when --baseline comes without --max-regression (docs/ci.md). */
+#define GATE_DEFAULT_REGRESSION \
+    "p95(ttft)=10%,p95(tpot)=10%,p95(e2e)=10%,output_tps=10%,error_rate=1%"
+
+/* ---- outcome of an evaluation, for the console and the reports ------------ */
+
+enum gate_status {
+    GATE_PASS = 0,
+    GATE_NOISE,         /* pass: point estimate beyond the tolerance, CI is not */
+    GATE_FAIL,
+    GATE_SKIP           /* regression: the baseline has no value */
+};
+
+struct gate_check {
+    int is_regress;
+    char name[160];         /* the assertion text, or "p95(ttft)" */
+    enum gate_kind kind;
+    enum gate_status status;
+    double measured;        /* median over the runs; NaN when none */
+    double lo, hi;          /* bootstrap CI of the median (== measured for 1 run) */
+    /* assertion */
+    enum gate_op op;
+    double limit;
+    /* regression */
+    double base;            /* the baseline's median */
+    double change, change_lo, change_hi;   /* fraction when relative, else in kind's unit */
+    double tol;
+    int relative, dir;
+    char message[512];      /* one line: "measured 612 ms, limit < 500 ms" */
+};
+
+struct gate_outcome {
+    struct gate_check *checks; size_t n;
+    size_t failed;
+    size_t runs;
+    const char *baseline_path;
+    size_t baseline_runs;
+    double time_s;                  /* sum of the runs' duration_s */
+    struct cJSON *median;           /* median summary (owned by the evaluator) */
+    const char *version;            /* llmload version, may be NULL */
+};
+
+/* Console lines: one per check, PASS/FAIL with measured value and limit. */
+void gate_report_text(FILE *f, const struct gate_outcome *o);
+/* JUnit XML (PROTOCOLS.md §6) and the Markdown summary.  Written to a
+ * temporary file and renamed.  0, or -1 with err. */
+int gate_report_junit(const char *path, const struct gate_outcome *o, char *err, size_t errcap);
+int gate_report_markdown(const char *path, const struct gate_outcome *o, char *err, size_t errcap);
+/* A JUnit file with one <error> testcase, for a run that could not be done. */
+int gate_report_junit_error(const char *path, const char *what, char *err, size_t errcap);
+
+/* Writes the text in buf to path through path.tmp + rename.  0 or -1 with err. */
+int gate_write_file(const char *path, const char *buf, size_t len, char *err, size_t errcap);
+
+#endif

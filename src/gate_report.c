@@ -1,0 +1,469 @@
+/* The gate's outputs: console lines, JUnit XML (PROTOCOLS.md §6) and a
+ * Markdown summary for GitHub job summaries and merge-request comments. */
+#include "gate_int.h"
+
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* ---- a growing string ---------------------------------------------------------- */
+
+struct sb {
+    char *buf;
+    size_t len, cap;
+    int oom;
+};
+
+static void sb_grow(struct sb *b, size_t need)
+{
+    if (b->oom || b->len + need + 1 <= b->cap)
+        return;
+    size_t nc = b->cap ? b->cap : 4096;
+    while (nc < b->len + need + 1)
+        nc *= 2;
+    char *n = realloc(b->buf, nc);
+    if (!n) {
+        b->oom = 1;
+        return;
+    }
+    b->buf = n;
+    b->cap = nc;
+}
+
+static void sb_put(struct sb *b, const char *s, size_t n)
+{
+    sb_grow(b, n);
+    if (b->oom)
+        return;
+    memcpy(b->buf + b->len, s, n);
+    b->len += n;
+    b->buf[b->len] = '\0';
+}
+
+static void sb_printf(struct sb *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void sb_printf(struct sb *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0) {
+        b->oom = 1;
+        return;
+    }
+    sb_grow(b, (size_t)n);
+    if (b->oom)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(b->buf + b->len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    b->len += (size_t)n;
+}
+
+static int sb_write(struct sb *b, const char *flag, const char *path, char *err, size_t errcap)
+{
+    int rc;
+    if (b->oom) {
+        snprintf(err, errcap, "%s %s: out of memory", flag, path);
+        rc = -1;
+    } else {
+        char e[512];
+        rc = gate_write_file(path, b->buf ? b->buf : "", b->len, e, sizeof e);
+        if (rc < 0)
+            snprintf(err, errcap, "%s %s", flag, e);
+    }
+    free(b->buf);
+    b->buf = NULL;
+    return rc;
+}
+
+/* ---- wording shared by the outputs --------------------------------------------- */
+
+static const char *status_word(enum gate_status s)
+{
+    switch (s) {
+    case GATE_PASS:  return "PASS";
+    case GATE_NOISE: return "PASS";
+    case GATE_FAIL:  return "FAIL";
+    case GATE_SKIP:  return "SKIP";
+    }
+    return "?";
+}
+
+/* The tolerance of a regression check: "+10.0%", "-5.0%", "+/-2 ms". */
+static void tol_str(const struct gate_check *c, char *buf, size_t cap)
+{
+    char v[32];
+    const char *sign = c->dir == GATE_DIR_UP ? "+" : c->dir == GATE_DIR_DOWN ? "-" : "+/-";
+    if (c->relative)
+        snprintf(v, sizeof v, "%.1f%%", c->tol * 100);
+    else
+        gate_value_fmt(c->kind, c->tol, v, sizeof v);
+    snprintf(buf, cap, "%s%s", sign, v);
+}
+
+static void change_str(double ch, const struct gate_check *c, char *buf, size_t cap)
+{
+    if (isnan(ch)) {
+        snprintf(buf, cap, "none");
+    } else if (isinf(ch)) {
+        snprintf(buf, cap, "%s", ch > 0 ? "+inf%" : "-inf%");
+    } else if (c->relative) {
+        snprintf(buf, cap, "%+.1f%%", ch * 100);
+    } else {
+        char v[32];
+        gate_value_fmt(c->kind, fabs(ch), v, sizeof v);
+        snprintf(buf, cap, "%s%s", ch < 0 ? "-" : "+", v);
+    }
+}
+
+/* The unit a kind's raw numbers are in, for the JUnit failure text. */
+static const char *base_unit(enum gate_kind k)
+{
+    switch (k) {
+    case GATE_SECONDS:  return "s";
+    case GATE_FRACTION: return "fraction (1 = 100%)";
+    case GATE_TOKRATE:  return "tok/s";
+    case GATE_REQRATE:  return "req/s";
+    case GATE_COUNT:    return "count";
+    }
+    return "";
+}
+
+/* ---- console ------------------------------------------------------------------- */
+
+void gate_report_text(FILE *f, const struct gate_outcome *o)
+{
+    int header_a = 0, header_r = 0;
+    if (!f)
+        return;
+    for (size_t i = 0; i < o->n; i++) {
+        const struct gate_check *c = &o->checks[i];
+        if (!c->is_regress && !header_a++) {
+            if (o->runs > 1)
+                fprintf(f, "\nchecks (median of %zu runs, 95%% bootstrap CI):\n", o->runs);
+            else
+                fprintf(f, "\nchecks:\n");
+        }
+        if (c->is_regress && !header_r++)
+            fprintf(f, "\nbaseline %s (%zu run%s):\n", o->baseline_path ? o->baseline_path : "?",
+                    o->baseline_runs, o->baseline_runs == 1 ? "" : "s");
+        fprintf(f, "  %s  %s: %s\n", status_word(c->status), c->name, c->message);
+    }
+    if (!o->n)
+        fprintf(f, "\ngate: no checks\n");
+    else if (o->failed)
+        fprintf(f, "\ngate: FAIL, %zu of %zu checks failed\n", o->failed, o->n);
+    else
+        fprintf(f, "\ngate: PASS, %zu check%s passed\n", o->n, o->n == 1 ? "" : "s");
+    fflush(f);
+}
+
+/* ---- JUnit XML ------------------------------------------------------------------- */
+
+/* Length of the valid UTF-8 sequence at s, or 0 when it is not one. */
+static size_t utf8_len(const unsigned char *s)
+{
+    if (s[0] < 0x80)
+        return 1;
+    size_t n = (s[0] & 0xe0) == 0xc0 ? 2 : (s[0] & 0xf0) == 0xe0 ? 3 : (s[0] & 0xf8) == 0xf0 ? 4 : 0;
+    if (!n || s[0] == 0xc0 || s[0] == 0xc1 || s[0] > 0xf4)
+        return 0;
+    for (size_t i = 1; i < n; i++)
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+    return n;
+}
+
+/* XML text or attribute value: & < > " ' escaped, newlines kept as
+ * character references in attributes, other control characters and bytes
+ * that are not UTF-8 replaced by '?', which XML 1.0 cannot carry. */
+static void xml_esc(struct sb *b, const char *s, int attr)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p) {
+        switch (*p) {
+        case '&': sb_put(b, "&amp;", 5); p++; continue;
+        case '<': sb_put(b, "&lt;", 4); p++; continue;
+        case '>': sb_put(b, "&gt;", 4); p++; continue;
+        case '"': sb_put(b, "&quot;", 6); p++; continue;
+        case '\'': sb_put(b, "&apos;", 6); p++; continue;
+        case '\n':
+            if (attr)
+                sb_put(b, "&#10;", 5);
+            else
+                sb_put(b, "\n", 1);
+            p++;
+            continue;
+        case '\t': sb_put(b, attr ? "&#9;" : "\t", attr ? 4 : 1); p++; continue;
+        default: break;
+        }
+        if (*p < 0x20 || *p == 0x7f) {
+            sb_put(b, "?", 1);
+            p++;
+            continue;
+        }
+        size_t n = utf8_len(p);
+        if (!n) {
+            sb_put(b, "?", 1);
+            p++;
+            continue;
+        }
+        sb_put(b, (const char *)p, n);
+        p += n;
+    }
+}
+
+static void iso_now(char *buf, size_t cap)
+{
+    time_t t = time(NULL);
+    struct tm tm;
+    if (t == (time_t)-1 || !gmtime_r(&t, &tm) || !strftime(buf, cap, "%Y-%m-%dT%H:%M:%SZ", &tm))
+        snprintf(buf, cap, "1970-01-01T00:00:00Z");
+}
+
+static void junit_case(struct sb *b, const struct gate_check *c, size_t runs)
+{
+    char name[256], tol[48];
+    if (c->is_regress) {
+        tol_str(c, tol, sizeof tol);
+        snprintf(name, sizeof name, "%s vs baseline (tolerance %s)", c->name, tol);
+    } else {
+        snprintf(name, sizeof name, "%s", c->name);
+    }
+    sb_printf(b, "    <testcase name=\"");
+    xml_esc(b, name, 1);
+    sb_printf(b, "\" classname=\"%s\" time=\"0\"", c->is_regress ? "llmload.regression" : "llmload.assert");
+    if (c->status == GATE_PASS) {
+        sb_printf(b, "/>\n");
+        return;
+    }
+    sb_printf(b, ">\n");
+    if (c->status == GATE_SKIP) {
+        sb_printf(b, "      <skipped message=\"");
+        xml_esc(b, c->message, 1);
+        sb_printf(b, "\"/>\n");
+    } else if (c->status == GATE_NOISE) {
+        sb_printf(b, "      <system-out>");
+        xml_esc(b, c->message, 0);
+        sb_printf(b, "</system-out>\n");
+    } else {
+        struct sb t = { 0 };
+        /* The body repeats the numbers raw, in the summary's units, for
+         * tools that parse it. */
+        sb_printf(&t, "measured: %.9g %s\n", c->measured, base_unit(c->kind));
+        if (runs > 1 && !isnan(c->lo))
+            sb_printf(&t, "ci95: %.9g .. %.9g %s (median of %zu runs)\n", c->lo, c->hi,
+                      base_unit(c->kind), runs);
+        if (c->is_regress) {
+            sb_printf(&t, "baseline: %.9g %s\n", c->base, base_unit(c->kind));
+            if (c->relative)
+                sb_printf(&t, "change: %.6g (fraction of the baseline)\nlimit: %s%.6g (fraction of the baseline)\n",
+                          c->change, c->dir == GATE_DIR_DOWN ? "-" : "+", c->tol);
+            else
+                sb_printf(&t, "change: %.9g %s\nlimit: %s%.9g %s\n", c->change, base_unit(c->kind),
+                          c->dir == GATE_DIR_DOWN ? "-" : "+", c->tol, base_unit(c->kind));
+        } else {
+            sb_printf(&t, "limit: %s %.9g %s\n", gate_op_str(c->op), c->limit, base_unit(c->kind));
+        }
+        sb_printf(b, "      <failure message=\"");
+        xml_esc(b, c->message, 1);
+        sb_printf(b, "\" type=\"%s\">", c->is_regress ? "regression" : "assertion");
+        if (t.oom)
+            b->oom = 1;
+        else
+            xml_esc(b, t.buf ? t.buf : "", 0);
+        free(t.buf);
+        sb_printf(b, "</failure>\n");
+    }
+    sb_printf(b, "    </testcase>\n");
+}
+
+int gate_report_junit(const char *path, const struct gate_outcome *o, char *err, size_t errcap)
+{
+    struct sb b = { 0 };
+    char ts[32];
+    size_t skipped = 0;
+    for (size_t i = 0; i < o->n; i++)
+        skipped += o->checks[i].status == GATE_SKIP;
+    iso_now(ts, sizeof ts);
+    sb_printf(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    sb_printf(&b, "<testsuites name=\"llmload\" tests=\"%zu\" failures=\"%zu\" errors=\"0\" "
+                  "skipped=\"%zu\" time=\"%.3f\" timestamp=\"%s\">\n",
+              o->n, o->failed, skipped, o->time_s, ts);
+    sb_printf(&b, "  <testsuite name=\"llmload gate\" tests=\"%zu\" failures=\"%zu\" errors=\"0\" "
+                  "skipped=\"%zu\" time=\"%.3f\" timestamp=\"%s\">\n",
+              o->n, o->failed, skipped, o->time_s, ts);
+    sb_printf(&b, "    <properties>\n      <property name=\"runs\" value=\"%zu\"/>\n", o->runs);
+    if (o->baseline_path) {
+        sb_printf(&b, "      <property name=\"baseline\" value=\"");
+        xml_esc(&b, o->baseline_path, 1);
+        sb_printf(&b, "\"/>\n");
+    }
+    if (o->version) {
+        sb_printf(&b, "      <property name=\"llmload_version\" value=\"");
+        xml_esc(&b, o->version, 1);
+        sb_printf(&b, "\"/>\n");
+    }
+    sb_printf(&b, "    </properties>\n");
+    for (size_t i = 0; i < o->n; i++)
+        junit_case(&b, &o->checks[i], o->runs);
+    sb_printf(&b, "  </testsuite>\n</testsuites>\n");
+    return sb_write(&b, "--junit", path, err, errcap);
+}
+
+int gate_report_junit_error(const char *path, const char *what, char *err, size_t errcap)
+{
+    struct sb b = { 0 };
+    char ts[32];
+    iso_now(ts, sizeof ts);
+    sb_printf(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+                  "<testsuites name=\"llmload\" tests=\"1\" failures=\"0\" errors=\"1\" skipped=\"0\" "
+                  "time=\"0\" timestamp=\"%s\">\n"
+                  "  <testsuite name=\"llmload gate\" tests=\"1\" failures=\"0\" errors=\"1\" "
+                  "skipped=\"0\" time=\"0\" timestamp=\"%s\">\n"
+                  "    <testcase name=\"run\" classname=\"llmload.run\" time=\"0\">\n"
+                  "      <error message=\"", ts, ts);
+    xml_esc(&b, what, 1);
+    sb_printf(&b, "\" type=\"run\"/>\n    </testcase>\n  </testsuite>\n</testsuites>\n");
+    return sb_write(&b, "--junit", path, err, errcap);
+}
+
+/* ---- Markdown -------------------------------------------------------------------- */
+
+/* Table cell text: a pipe would end the cell, a newline the row. */
+static void md_esc(struct sb *b, const char *s)
+{
+    for (; *s; s++) {
+        if (*s == '|')
+            sb_put(b, "\\|", 2);
+        else if (*s == '\n' || *s == '\r')
+            sb_put(b, " ", 1);
+        else if (*s == '`')
+            sb_put(b, "'", 1);
+        else
+            sb_put(b, s, 1);
+    }
+}
+
+static const char *md_status(enum gate_status s)
+{
+    switch (s) {
+    case GATE_PASS:  return "\xe2\x9c\x85 pass";                    /* ✅ */
+    case GATE_NOISE: return "\xe2\x9c\x85 pass, within noise";      /* ✅ */
+    case GATE_FAIL:  return "\xe2\x9d\x8c fail";                    /* ❌ */
+    case GATE_SKIP:  return "\xe2\x9e\x96 skipped";                 /* ➖ */
+    }
+    return "?";
+}
+
+static void md_value_ci(struct sb *b, enum gate_kind k, double v, double lo, double hi, size_t runs)
+{
+    char a[48], l[48], h[48];
+    gate_value_fmt(k, v, a, sizeof a);
+    if (runs > 1 && !isnan(lo))
+        sb_printf(b, "%s (%s .. %s)", a, gate_value_fmt(k, lo, l, sizeof l),
+                  gate_value_fmt(k, hi, h, sizeof h));
+    else
+        sb_printf(b, "%s", a);
+}
+
+static void md_row(struct sb *b, const struct gate_check *c, size_t runs, size_t base_runs)
+{
+    char v[48], ch[48], lo[48], hi[48], tol[48];
+    sb_printf(b, "| %s | `", md_status(c->status));
+    md_esc(b, c->name);
+    if (!c->is_regress) {
+        sb_printf(b, "` | ");
+        md_value_ci(b, c->kind, c->measured, c->lo, c->hi, runs);
+        sb_printf(b, " | %s %s |\n", gate_op_str(c->op), gate_value_fmt(c->kind, c->limit, v, sizeof v));
+        return;
+    }
+    sb_printf(b, "` vs baseline | ");
+    if (c->status == GATE_SKIP) {
+        sb_printf(b, "none | ");
+        md_esc(b, c->message);
+        sb_printf(b, " |\n");
+        return;
+    }
+    change_str(c->change, c, ch, sizeof ch);
+    md_value_ci(b, c->kind, c->measured, NAN, NAN, 1);
+    sb_printf(b, " vs %s: %s", gate_value_fmt(c->kind, c->base, v, sizeof v), ch);
+    if ((runs > 1 || base_runs > 1) && !isnan(c->change_lo)) {
+        change_str(c->change_lo, c, lo, sizeof lo);
+        change_str(c->change_hi, c, hi, sizeof hi);
+        sb_printf(b, " (%s .. %s)", lo, hi);
+    }
+    tol_str(c, tol, sizeof tol);
+    sb_printf(b, " | %s %s |\n", c->dir == GATE_DIR_DOWN ? "at least" : c->dir == GATE_DIR_UP ? "at most" : "within",
+              tol);
+}
+
+static int md_get(const cJSON *sum, const char *metric, const char *stat, double *v)
+{
+    const cJSON *n = cJSON_GetObjectItemCaseSensitive(sum, metric);
+    if (stat)
+        n = cJSON_GetObjectItemCaseSensitive(n, stat);
+    if (!cJSON_IsNumber(n))
+        return -1;
+    *v = n->valuedouble;
+    return 0;
+}
+
+static void md_overview(struct sb *b, const cJSON *sum)
+{
+    static const struct { const char *label, *metric; } lat[] = {
+        { "TTFT", "ttft" }, { "TPOT", "tpot" }, { "ITL", "itl" }, { "E2E latency", "e2e" },
+    };
+    char x[48], y[48];
+    double v, w;
+    sb_printf(b, "| Metric | Value |\n|:--|--:|\n");
+    if (md_get(sum, "requests", NULL, &v) == 0)
+        sb_printf(b, "| Requests | %s |\n", gate_value_fmt(GATE_COUNT, v, x, sizeof x));
+    if (md_get(sum, "failed", NULL, &v) == 0 && md_get(sum, "error_rate", NULL, &w) == 0)
+        sb_printf(b, "| Failed | %s (%s) |\n", gate_value_fmt(GATE_COUNT, v, x, sizeof x),
+                  gate_value_fmt(GATE_FRACTION, w, y, sizeof y));
+    if (md_get(sum, "rps", NULL, &v) == 0)
+        sb_printf(b, "| Request rate | %s |\n", gate_value_fmt(GATE_REQRATE, v, x, sizeof x));
+    if (md_get(sum, "output_tps", NULL, &v) == 0)
+        sb_printf(b, "| Output throughput | %s |\n", gate_value_fmt(GATE_TOKRATE, v, x, sizeof x));
+    for (size_t i = 0; i < sizeof lat / sizeof lat[0]; i++)
+        if (md_get(sum, lat[i].metric, "p50", &v) == 0 && md_get(sum, lat[i].metric, "p95", &w) == 0)
+            sb_printf(b, "| %s p50 / p95 | %s / %s |\n", lat[i].label,
+                      gate_value_fmt(GATE_SECONDS, v, x, sizeof x),
+                      gate_value_fmt(GATE_SECONDS, w, y, sizeof y));
+}
+
+int gate_report_markdown(const char *path, const struct gate_outcome *o, char *err, size_t errcap)
+{
+    struct sb b = { 0 };
+    if (!o->n)
+        sb_printf(&b, "### llmload gate: no checks\n\n");
+    else if (o->failed)
+        sb_printf(&b, "### llmload gate: \xe2\x9d\x8c %zu of %zu checks failed\n\n", o->failed, o->n);
+    else
+        sb_printf(&b, "### llmload gate: \xe2\x9c\x85 all %zu checks passed\n\n", o->n);
+    if (o->n) {
+        sb_printf(&b, "| Result | Check | Measured | Limit |\n|:--|:--|:--|:--|\n");
+        for (size_t i = 0; i < o->n; i++)
+            md_row(&b, &o->checks[i], o->runs, o->baseline_runs);
+        sb_printf(&b, "\n");
+    }
+    if (o->runs > 1)
+        sb_printf(&b, "Median of %zu runs; in parentheses, the 95%% bootstrap confidence interval.", o->runs);
+    else
+        sb_printf(&b, "One run.");
+    if (o->baseline_path) {
+        sb_printf(&b, " Baseline: `");
+        md_esc(&b, o->baseline_path);
+        sb_printf(&b, "` (%zu run%s).", o->baseline_runs, o->baseline_runs == 1 ? "" : "s");
+    }
+    sb_printf(&b, "\n\n");
+    if (o->median)
+        md_overview(&b, o->median);
+    return sb_write(&b, "--markdown", path, err, errcap);
+}

@@ -1,0 +1,146 @@
+#ifndef LLMLOAD_KNEE_H
+#define LLMLOAD_KNEE_H
+/* Sweep analysis: the pure parts of `sweep` and `compare`, with no I/O
+ * besides the FILE they print to, so they are tested on synthetic data.
+ *
+ *   level lists    "1,2,5,10,20" -> {1, 2, 5, 10, 20}
+ *   knee           where throughput stops growing, or an SLO first fails
+ *   find-max       the largest level meeting every SLO (bracket, bisect),
+ *                  with the evaluation of a level injected by the caller
+ *   tables, CSV    one row per level, from "summary" objects
+ *   compare        winner and speedup per level, saturation, and a
+ *                  recommendation with its reasons
+ *
+ * A "levels" array is what `llmload sweep --json` writes:
+ *   [{"level": 4, "summary": {...llmload.result/1 summary...}}, ...]
+ * or, for prompt sets, a string "level" with a numeric "index". */
+#include <stddef.h>
+#include <stdio.h>
+
+struct cJSON;
+
+#define KNEE_MAX_LEVELS 64
+
+/* ---- level lists ---------------------------------------------------------- */
+
+/* Parses a comma-separated list of numbers into out[0..cap).  integer:
+ * whole numbers >= 1 only (concurrency, max tokens); otherwise finite
+ * numbers >= 0 (minimum > 0 when positive is set: rates).  Levels must be
+ * strictly increasing, so a knee is well defined.  Returns the count, or -1
+ * with a one-line err naming the bad item and its position ("item 3 'x'"). */
+int knee_list_parse(const char *s, int integer, int positive, double *out, size_t cap,
+                    char *err, size_t errcap);
+
+/* ---- knee ------------------------------------------------------------------- */
+
+/* What one level measured, as the knee needs it.  NaN when unknown. */
+struct knee_point {
+    double level;
+    double tps;          /* output tokens/s */
+    double p95_e2e;      /* s */
+    double p95_ttft;     /* s */
+    int slo_ok;          /* 1 meets every SLO, 0 fails one, -1 no SLO */
+};
+
+enum knee_reason { KNEE_NONE = 0, KNEE_THROUGHPUT, KNEE_SLO };
+
+struct knee {
+    enum knee_reason reason;
+    long index;          /* the knee level, -1 none (also: SLO fails at the first level) */
+    long tput_index;     /* throughput knee, -1 none */
+    long slo_fail;       /* first level failing the SLO, -1 none */
+    long lat_double;     /* first level whose p95 e2e is >= 2x the previous, -1 none */
+    double gain;         /* relative throughput gain of the step after the knee */
+};
+
+/* Finds the knee of pts[0..n) (in level order).  The throughput knee is the
+ * last level whose step up still gained at least `threshold` (0.10 = 10%):
+ * the level before the first step that gained less.  The SLO knee is the
+ * last level before the first one that fails the SLO.  The knee is the
+ * lower of the two; none when throughput grows at every step and every
+ * level meets the SLO.  Always succeeds. */
+void knee_detect(const struct knee_point *pts, size_t n, double threshold, struct knee *k);
+
+/* The knee in words, e.g. "throughput saturates at concurrency 4 (412 tok/s):
+ * the step to 8 gains 1.2% (< 10%); p95 latency doubles from 4 to 8".
+ * names: level labels (NULL: the numbers).  slo: the SLO text or NULL. */
+void knee_describe(const struct knee *k, const struct knee_point *pts, size_t n,
+                   const char *parameter, const char *const *names, double threshold,
+                   const char *slo, char *buf, size_t cap);
+
+/* {"parameter","level","reason","text", "output_tps"} or a cJSON null when
+ * there is no knee.  level is the number (or the name when names != NULL),
+ * null when the SLO fails at the first level. */
+struct cJSON *knee_to_json(const struct knee *k, const struct knee_point *pts, size_t n,
+                           const char *parameter, const char *const *names, double threshold,
+                           const char *slo);
+
+/* Fills pts from a levels array (see above); slo_ok is -1.  Returns the
+ * count (at most cap), or -1 when levels is not an array of objects with a
+ * "summary". */
+int knee_points_from_levels(const struct cJSON *levels, struct knee_point *pts, size_t cap);
+
+/* ---- find-max ---------------------------------------------------------------- */
+
+/* Runs one level and says whether it met every SLO.  Returns 0 with *ok set,
+ * or a negative code to abort the search (run failed, interrupted). */
+typedef int (*knee_eval_fn)(void *ud, double level, int *ok);
+
+struct knee_findmax_opts {
+    double start;        /* first level tried (> 0) */
+    double limit;        /* never try above this */
+    double step;         /* resolution: stop when hi - lo <= step; 0: 1 for
+                            integer levels, 5% of the passing level otherwise */
+    int integer;         /* levels are whole numbers (concurrency) */
+    int max_runs;        /* give up after this many levels (0: 32) */
+};
+
+struct knee_try { double level; int ok; };
+
+struct knee_findmax {
+    struct knee_try tried[KNEE_MAX_LEVELS];
+    size_t ntried;
+    double best;         /* largest level that met every SLO, NaN none */
+    double first_fail;   /* smallest level that failed, NaN none */
+    int at_limit;        /* best == limit: the true maximum may be higher */
+    int exhausted;       /* stopped by max_runs before the resolution */
+};
+
+/* Brackets (doubling from start until a level fails, or halving down when
+ * start already fails), then bisects between the last pass and the first
+ * fail until they are one step apart.  Assumes that meeting the SLO is
+ * monotonic in the level.  Returns 0, or the negative code of eval (r holds
+ * what was tried so far). */
+int knee_findmax_run(const struct knee_findmax_opts *o, knee_eval_fn eval, void *ud,
+                     struct knee_findmax *r);
+
+/* ---- tables ------------------------------------------------------------------- */
+
+/* The terminal table of a sweep: one row per level with throughput
+ * (tok/s), tok/s per user, RPS, avg/p95/p99 latency, TTFT p50/p95, success
+ * rate; queue p95 and late arrivals too when open_loop. */
+void knee_table_print(FILE *f, const char *parameter, const struct cJSON *levels, int open_loop);
+
+/* CSV: a header and one row per level (units in the header: _s seconds,
+ * _tps tokens/s).  0, or -1 on a write error. */
+int knee_csv_write(FILE *f, const char *parameter, const struct cJSON *levels);
+
+/* ---- compare ------------------------------------------------------------------- */
+
+/* Analyses n sweeps of the same parameter (sweeps[i] NULL: target i gave no
+ * result, e.g. it was down).  Returns a new object:
+ *   {"levels":[{"level","output_tps":{name:v},"winner","speedup"}],
+ *    "saturation":{name: knee or null},
+ *    "recommendation":{"target","wins","reasons":[...]}}
+ * speedup is the winner's throughput over the runner-up's.  NULL only on
+ * allocation failure. */
+struct cJSON *knee_compare(const char *parameter, const char *const *names,
+                           const struct cJSON *const *sweeps, size_t n, double threshold);
+
+/* Side-by-side table, winners, saturation and recommendation, from the
+ * sweeps and the object knee_compare returned. */
+void knee_compare_print(FILE *f, const char *parameter, const char *const *names,
+                        const struct cJSON *const *sweeps, size_t n,
+                        const struct cJSON *analysis);
+
+#endif

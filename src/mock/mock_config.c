@@ -1,0 +1,376 @@
+/* `llmload mock` flags: defaults, profiles, parsing and --help. */
+#include "mock.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "units.h"
+
+struct profile {
+    const char *name;
+    const char *what;
+    uint32_t slots;
+    uint64_t ttft_base_ns;
+    double prefill_rate, decode_rate, batch_slowdown;
+};
+
+/* `default` imitates a mid-size model on one GPU (the issue's numbers);
+ * `fast` is for demos and tests; `large` a 70B-class model on a shared GPU. */
+static const struct profile profiles[] = {
+    { "default", "mid-size model on one GPU", 8, 20000000, 4000, 45, 0.05 },
+    { "fast", "demos and tests", 8, 1000000, 100000, 1000, 0.05 },
+    { "large", "70B-class model", 4, 80000000, 1500, 15, 0.08 },
+};
+
+static const char *const fault_names[MOCK_FAULT_COUNT] = {
+    "none", "429", "500", "503", "midstream", "close", "stall", "malformed",
+};
+
+const char *mock_fault_name(enum mock_fault f)
+{
+    return (unsigned)f < MOCK_FAULT_COUNT ? fault_names[f] : "unknown";
+}
+
+int mock_config_profile(struct mock_config *c, const char *name)
+{
+    for (size_t i = 0; i < sizeof profiles / sizeof profiles[0]; i++) {
+        const struct profile *p = &profiles[i];
+        if (strcmp(name, p->name) != 0)
+            continue;
+        snprintf(c->profile, sizeof c->profile, "%s", p->name);
+        c->slots = p->slots;
+        c->ttft_base_ns = p->ttft_base_ns;
+        c->prefill_rate = p->prefill_rate;
+        c->decode_rate = p->decode_rate;
+        c->batch_slowdown = p->batch_slowdown;
+        return 0;
+    }
+    return -1;
+}
+
+void mock_config_defaults(struct mock_config *c)
+{
+    memset(c, 0, sizeof *c);
+    snprintf(c->host, sizeof c->host, "127.0.0.1");
+    c->port = 8000;
+    snprintf(c->models[0], sizeof c->models[0], "llmload-mock");
+    c->nmodels = 1;
+    (void)mock_config_profile(c, "default");
+    c->default_max_tokens = 128;
+    c->eos_fraction = 0;
+    c->tokens_per_chunk = 1;
+    c->retry_after_s = 1;
+    c->stall_ns = 10000000000ull;
+    c->seed = 1;
+    c->truth_path = NULL;
+    c->idle_timeout_ns = 5000000000ull;
+    c->max_body = 1048576;
+    c->verbose = 0;
+}
+
+void mock_config_help(void *file)
+{
+    FILE *f = file;
+    fprintf(f,
+"usage: llmload mock [options]\n"
+"\n"
+"A streaming LLM server for demos and tests: Ollama (/api/generate, /api/chat)\n"
+"and OpenAI (/v1/chat/completions, /v1/completions) endpoints with a timing\n"
+"model and fault injection.  The first stdout line is the bound URL.\n"
+"SIGTERM or SIGINT stops it cleanly (and writes --truth).\n"
+"\n"
+"Server:\n"
+"  --listen HOST:PORT     address to listen on; port 0 lets the kernel pick\n"
+"                         (default 127.0.0.1:8000; IPv6 as [::1]:PORT)\n"
+"  --model NAME[,NAME..]  model names served (default llmload-mock); others 404\n"
+"  --idle-timeout DUR     close a keep-alive connection idle this long\n"
+"                         (default 5s, like uvicorn; 0 = never)\n"
+"  --max-body BYTES       larger request bodies get 413 (default 1048576)\n"
+"  --truth FILE           on exit, FILE holds one JSON line per request with\n"
+"                         its CLOCK_MONOTONIC times in ns (docs/mock.md)\n"
+"  --verbose, -v          log connections and requests to stderr\n"
+"\n"
+"Timing model (durations take ns/us/ms/s/m suffixes; a bare number is s):\n"
+"  --profile NAME         preset below; explicit flags override it\n");
+    for (size_t i = 0; i < sizeof profiles / sizeof profiles[0]; i++) {
+        const struct profile *p = &profiles[i];
+        fprintf(f, "      %-8s %-26s slots %u, ttft-base %g ms, prefill %g tok/s,\n"
+                   "               decode %g tok/s, batch-slowdown %g\n",
+                p->name, p->what, p->slots, (double)p->ttft_base_ns / 1e6,
+                p->prefill_rate, p->decode_rate, p->batch_slowdown);
+    }
+    fprintf(f,
+"  --slots N              concurrent generations (default 8); later requests\n"
+"                         wait in a FIFO queue, like OLLAMA_NUM_PARALLEL\n"
+"  --ttft-base DUR        fixed delay after a slot is granted (default 20ms)\n"
+"  --prefill-rate TOK/S   prompt processing rate (default 4000 tokens/s);\n"
+"                         TTFT = queue wait + ttft-base + prompt_tokens/prefill-rate\n"
+"  --decode-rate TOK/S    tokens/s of a stream decoding alone (default 45)\n"
+"  --batch-slowdown A     with b streams holding slots, each decodes at\n"
+"                           decode-rate / (1 + A*(b-1))  tokens/s\n"
+"                         (default 0.05); aggregate throughput grows up to\n"
+"                         --slots streams and is flat beyond: the knee is at --slots\n"
+"\n"
+"Output:\n"
+"  --default-max-tokens N tokens when the request sets no max_tokens,\n"
+"                         max_completion_tokens or options.num_predict (default 128)\n"
+"  --eos-fraction F       fraction of requests that stop early with \"stop\"\n"
+"                         (default 0); ignore_eos:true or min_tokens prevent it\n"
+"  --tokens-per-chunk K   tokens per streamed event after the first (default 1)\n"
+"  Prompt tokens are counted as ceil(bytes/4); one word is one token.\n"
+"\n"
+"Faults (each F is a fraction of generation requests, 0..1 or N%%; default 0;\n"
+"the fractions together must not exceed 1):\n"
+"  --fault-429 F          429 with Retry-After before the stream\n"
+"  --retry-after SECONDS  Retry-After value for 429 and 503 (default 1)\n"
+"  --fault-500 F          500 before the stream\n"
+"  --fault-503 F          503 with Retry-After before the stream\n"
+"  --fault-midstream F    an error event after some tokens, then end of stream\n"
+"  --fault-close F        close the connection after some tokens (no last chunk)\n"
+"  --fault-stall F        pause --stall after some tokens, then continue\n"
+"  --stall DUR            length of a stall (default 10s)\n"
+"  --fault-malformed F    one event is not valid JSON\n"
+"  --seed N               seed of faults, early stops and text (default 1)\n");
+}
+
+static int fail(char *err, size_t cap, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, cap, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+static int parse_listen(struct mock_config *c, const char *v)
+{
+    const char *colon;
+    size_t hlen;
+    if (v[0] == '[') {
+        const char *close = strchr(v, ']');
+        if (!close || close[1] != ':')
+            return -1;
+        hlen = (size_t)(close - v - 1);
+        v++;
+        colon = close + 1;
+    } else {
+        colon = strrchr(v, ':');
+        if (!colon)
+            return -1;
+        hlen = (size_t)(colon - v);
+    }
+    if (hlen >= sizeof c->host)
+        return -1;
+    if (hlen == 0) {
+        snprintf(c->host, sizeof c->host, "127.0.0.1");
+    } else {
+        memcpy(c->host, v, hlen);
+        c->host[hlen] = 0;
+        if (!strcmp(c->host, "localhost"))
+            snprintf(c->host, sizeof c->host, "127.0.0.1");
+    }
+    char *end;
+    long port = strtol(colon + 1, &end, 10);
+    if (!colon[1] || *end || port < 0 || port > 65535)
+        return -1;
+    c->port = (int)port;
+    return 0;
+}
+
+static int parse_models(struct mock_config *c, const char *v, char *err, size_t cap)
+{
+    size_t n = 0;
+    const char *p = v;
+    while (1) {
+        const char *e = strchr(p, ',');
+        size_t len = e ? (size_t)(e - p) : strlen(p);
+        if (len == 0)
+            return fail(err, cap, "--model: empty model name in '%s'", v);
+        if (len >= MOCK_MODEL_NAME_MAX)
+            return fail(err, cap, "--model: name longer than %d bytes", MOCK_MODEL_NAME_MAX - 1);
+        if (n == MOCK_MAX_MODELS)
+            return fail(err, cap, "--model: more than %d models", MOCK_MAX_MODELS);
+        /* Names are echoed into JSON unescaped, so keep them to printable
+         * characters that need no escaping. */
+        for (size_t i = 0; i < len; i++) {
+            unsigned char ch = (unsigned char)p[i];
+            if (ch < 0x21 || ch == '"' || ch == '\\' || ch == 0x7f)
+                return fail(err, cap, "--model: bad character in model name '%.*s'", (int)len, p);
+        }
+        memcpy(c->models[n], p, len);
+        c->models[n][len] = 0;
+        n++;
+        if (!e)
+            break;
+        p = e + 1;
+    }
+    c->nmodels = n;
+    return 0;
+}
+
+static int parse_rate(const char *flag, const char *v, double *out, char *err, size_t cap)
+{
+    if (units_parse_double(v, out) < 0 || *out <= 0 || *out > 1e9)
+        return fail(err, cap, "%s: expected a rate in tokens/s above 0, got '%s'", flag, v);
+    return 0;
+}
+
+static int parse_frac(const char *flag, const char *v, double *out, char *err, size_t cap)
+{
+    if (units_parse_fraction(v, out) < 0 || *out < 0 || *out > 1)
+        return fail(err, cap, "%s: expected a fraction between 0 and 1 (or 0%%..100%%), got '%s'",
+                    flag, v);
+    return 0;
+}
+
+static int parse_u64(const char *flag, const char *v, uint64_t lo, uint64_t hi, uint64_t *out,
+                     char *err, size_t cap)
+{
+    if (units_parse_count(v, out) < 0 || *out < lo || *out > hi)
+        return fail(err, cap, "%s: expected a whole number from %llu to %llu, got '%s'", flag,
+                    (unsigned long long)lo, (unsigned long long)hi, v);
+    return 0;
+}
+
+static int parse_dur(const char *flag, const char *v, uint64_t *out, char *err, size_t cap)
+{
+    if (units_parse_duration(v, out) < 0 || *out > 86400000000000ull)
+        return fail(err, cap, "%s: expected a duration such as 20ms or 1.5s, got '%s'", flag, v);
+    return 0;
+}
+
+/* Splits "--flag=value" or "--flag value"; *val is NULL for a flag with no
+ * value left.  Returns the flag name length. */
+static size_t split_flag(char **argv, int argc, int *i, const char **val)
+{
+    const char *a = argv[*i];
+    const char *eq = strchr(a, '=');
+    if (eq) {
+        *val = eq + 1;
+        return (size_t)(eq - a);
+    }
+    *val = NULL;
+    return strlen(a);
+}
+
+static int flag_is(const char *a, size_t len, const char *name)
+{
+    return strlen(name) == len && !strncmp(a, name, len);
+}
+
+int mock_config_parse(struct mock_config *c, int argc, char **argv, char *err, size_t cap)
+{
+    static const char *const fault_flags[MOCK_FAULT_COUNT] = {
+        NULL, "--fault-429", "--fault-500", "--fault-503", "--fault-midstream",
+        "--fault-close", "--fault-stall", "--fault-malformed",
+    };
+    mock_config_defaults(c);
+    err[0] = 0;
+
+    /* First pass: --help and --profile, so a profile never overrides an
+     * explicit flag that came before it. */
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v;
+        if (!strcmp(a, "-h") || !strcmp(a, "--help"))
+            return 1;
+        size_t len = split_flag(argv, argc, &i, &v);
+        if (flag_is(a, len, "--profile")) {
+            if (!v) {
+                if (i + 1 >= argc)
+                    return fail(err, cap, "--profile: missing value");
+                v = argv[++i];
+            }
+            if (mock_config_profile(c, v) < 0)
+                return fail(err, cap, "--profile: unknown profile '%s' (default, fast, large)", v);
+        }
+    }
+
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v;
+        size_t len = split_flag(argv, argc, &i, &v);
+        char name[40];
+        snprintf(name, sizeof name, "%.*s", (int)(len < 39 ? len : 39), a);
+        if (flag_is(a, len, "--verbose") || flag_is(a, len, "-v")) {
+            if (v)
+                return fail(err, cap, "%s takes no value", name);
+            c->verbose = 1;
+            continue;
+        }
+        if (a[0] != '-')
+            return fail(err, cap, "unexpected argument '%s' (llmload mock takes only flags)", a);
+        if (!v) {
+            if (i + 1 >= argc)
+                return fail(err, cap, "%s: missing value", name);
+            v = argv[++i];
+        }
+        uint64_t u;
+        int r = 0;
+        if (flag_is(a, len, "--profile")) {
+            continue;
+        } else if (flag_is(a, len, "--listen")) {
+            if (parse_listen(c, v) < 0)
+                r = fail(err, cap, "--listen: expected HOST:PORT such as 127.0.0.1:0 or [::1]:8000, got '%s'", v);
+        } else if (flag_is(a, len, "--model")) {
+            r = parse_models(c, v, err, cap);
+        } else if (flag_is(a, len, "--slots")) {
+            if ((r = parse_u64(name, v, 1, 1000000, &u, err, cap)) == 0)
+                c->slots = (uint32_t)u;
+        } else if (flag_is(a, len, "--ttft-base")) {
+            r = parse_dur(name, v, &c->ttft_base_ns, err, cap);
+        } else if (flag_is(a, len, "--prefill-rate")) {
+            r = parse_rate(name, v, &c->prefill_rate, err, cap);
+        } else if (flag_is(a, len, "--decode-rate")) {
+            r = parse_rate(name, v, &c->decode_rate, err, cap);
+        } else if (flag_is(a, len, "--batch-slowdown")) {
+            if (units_parse_double(v, &c->batch_slowdown) < 0 || c->batch_slowdown < 0 ||
+                c->batch_slowdown > 1000)
+                r = fail(err, cap, "--batch-slowdown: expected a number from 0 to 1000, got '%s'", v);
+        } else if (flag_is(a, len, "--default-max-tokens")) {
+            r = parse_u64(name, v, 1, MOCK_MAX_TOKENS, &c->default_max_tokens, err, cap);
+        } else if (flag_is(a, len, "--eos-fraction")) {
+            r = parse_frac(name, v, &c->eos_fraction, err, cap);
+        } else if (flag_is(a, len, "--tokens-per-chunk")) {
+            if ((r = parse_u64(name, v, 1, 1024, &u, err, cap)) == 0)
+                c->tokens_per_chunk = (uint32_t)u;
+        } else if (flag_is(a, len, "--retry-after")) {
+            r = parse_u64(name, v, 0, 86400, &c->retry_after_s, err, cap);
+        } else if (flag_is(a, len, "--stall")) {
+            r = parse_dur(name, v, &c->stall_ns, err, cap);
+        } else if (flag_is(a, len, "--seed")) {
+            char *e;
+            c->seed = strtoull(v, &e, 10);
+            if (!*v || *e || v[0] == '-')
+                r = fail(err, cap, "--seed: expected a whole number, got '%s'", v);
+        } else if (flag_is(a, len, "--truth")) {
+            if (!*v)
+                r = fail(err, cap, "--truth: empty file name");
+            c->truth_path = v;
+        } else if (flag_is(a, len, "--idle-timeout")) {
+            r = parse_dur(name, v, &c->idle_timeout_ns, err, cap);
+        } else if (flag_is(a, len, "--max-body")) {
+            r = parse_u64(name, v, 1, 1ull << 30, &c->max_body, err, cap);
+        } else {
+            int found = 0;
+            for (int k = 1; k < MOCK_FAULT_COUNT; k++) {
+                if (flag_is(a, len, fault_flags[k])) {
+                    r = parse_frac(name, v, &c->fault[k], err, cap);
+                    found = 1;
+                    break;
+                }
+            }
+            if (!found)
+                r = fail(err, cap, "unknown option '%s' (see llmload mock --help)", name);
+        }
+        if (r < 0)
+            return -1;
+    }
+
+    double sum = 0;
+    for (int k = 1; k < MOCK_FAULT_COUNT; k++)
+        sum += c->fault[k];
+    if (sum > 1.0 + 1e-9)
+        return fail(err, cap, "--fault-*: the fault fractions add up to %.3f, more than 1", sum);
+    return 0;
+}

@@ -1,0 +1,281 @@
+/* Per-request outputs: the CSV (one row per measured request) and the raw
+ * JSONL (one line per request with every event's time).  Both are written
+ * as requests finish, so their writers are cheap and never allocate. */
+#include "report.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+struct report_csv {
+    FILE *f;
+    int err;        /* first write error (errno), 0 none */
+};
+
+struct report_raw {
+    FILE *f;
+    int err;
+};
+
+/* Reads the first line of fd (without its CR LF) into buf.  -1 on error. */
+static int first_line(int fd, char *buf, size_t cap)
+{
+    ssize_t n;
+    do
+        n = pread(fd, buf, cap - 1, 0);
+    while (n < 0 && errno == EINTR);
+    if (n < 0)
+        return -1;
+    buf[n] = '\0';
+    buf[strcspn(buf, "\r\n")] = '\0';
+    return 0;
+}
+
+static int write_all(int fd, const char *p, size_t n)
+{
+    while (n) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+struct report_csv *report_csv_open(const char *path, char *err, size_t errcap)
+{
+    struct stat st;
+    char line[1024];
+    struct report_csv *w = NULL;
+    int fd = open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0666);
+    if (fd < 0) {
+        snprintf(err, errcap, "cannot open csv file %s: %s", path, strerror(errno));
+        return NULL;
+    }
+    if (fstat(fd, &st) < 0) {
+        snprintf(err, errcap, "cannot open csv file %s: %s", path, strerror(errno));
+        goto fail;
+    }
+    if (st.st_size == 0) {
+        /* New (or empty): the header goes in now, so a full disk or a
+         * read-only mount shows before the run rather than after it. */
+        if (write_all(fd, REPORT_CSV_HEADER "\n", strlen(REPORT_CSV_HEADER) + 1) < 0) {
+            snprintf(err, errcap, "cannot write csv file %s: %s", path, strerror(errno));
+            goto fail;
+        }
+    } else {
+        if (first_line(fd, line, sizeof line) < 0) {
+            snprintf(err, errcap, "cannot read csv file %s: %s", path, strerror(errno));
+            goto fail;
+        }
+        if (strcmp(line, REPORT_CSV_HEADER) != 0) {
+            snprintf(err, errcap, "csv file %s exists with a different header; refusing to "
+                     "append (expected \"%.40s...\"): choose another file", path,
+                     REPORT_CSV_HEADER);
+            goto fail;
+        }
+        /* A previous writer killed mid-row leaves no final LF: end that
+         * line so our first row does not glue onto it. */
+        char last;
+        if (pread(fd, &last, 1, st.st_size - 1) == 1 && last != '\n' &&
+            write_all(fd, "\n", 1) < 0) {
+            snprintf(err, errcap, "cannot write csv file %s: %s", path, strerror(errno));
+            goto fail;
+        }
+    }
+    if (!(w = calloc(1, sizeof *w)) || !(w->f = fdopen(fd, "a"))) {
+        snprintf(err, errcap, "cannot open csv file %s: %s", path, strerror(errno));
+        free(w);
+        goto fail;
+    }
+    return w;
+fail:
+    close(fd);
+    return NULL;
+}
+
+/* A CSV field quoted per RFC 4180 when it holds a comma, quote or newline. */
+static void csv_field(FILE *f, const char *s)
+{
+    if (!s[strcspn(s, ",\"\r\n")]) {
+        fputs(s, f);
+        return;
+    }
+    fputc('"', f);
+    for (; *s; s++) {
+        if (*s == '"')
+            fputc('"', f);
+        fputc(*s, f);
+    }
+    fputc('"', f);
+}
+
+static double ns_s(uint64_t ns) { return (double)ns / 1e9; }
+
+void report_csv_row(struct report_csv *w, const struct req_record *r)
+{
+    if (!w || r->warmup)
+        return;
+    FILE *f = w->f;
+    int ok = r->err == ERR_NONE;
+    int have_e2e = r->end_ns >= r->start_ns;
+    fprintf(f, "%" PRIu64 ",%.6f,", r->index, ns_s(r->start_ns));
+    if (r->status)
+        fprintf(f, "%d", r->status);
+    fprintf(f, ",%d,", ok);
+    if (!ok)
+        csv_field(f, err_class_name(r->err));
+    fputc(',', f);
+    if (r->first_ns && r->first_ns >= r->start_ns)
+        fprintf(f, "%.6f", ns_s(r->first_ns - r->start_ns));
+    fputc(',', f);
+    if (have_e2e)
+        fprintf(f, "%.6f", ns_s(r->end_ns - r->start_ns));
+    fputc(',', f);
+    if (r->out_tokens >= 0)
+        fprintf(f, "%" PRId64, r->out_tokens);
+    fputc(',', f);
+    if (r->in_tokens >= 0)
+        fprintf(f, "%" PRId64, r->in_tokens);
+    fputc(',', f);
+    if (ok && r->out_tokens >= 0 && have_e2e && r->end_ns > r->start_ns)
+        fprintf(f, "%.3f", (double)r->out_tokens / ns_s(r->end_ns - r->start_ns));
+    fputc(',', f);
+    if (r->total_duration_ns >= 0)
+        fprintf(f, "%.6f", (double)r->total_duration_ns / 1e9);
+    if (fprintf(f, ",%" PRIu64 "\n", r->events) < 0 && !w->err)
+        w->err = errno ? errno : EIO;
+}
+
+static int close_file(FILE *f, int err)
+{
+    if (fflush(f) != 0 && !err)
+        err = errno ? errno : EIO;
+    if (ferror(f) && !err)
+        err = EIO;
+    if (fclose(f) != 0 && !err)
+        err = errno ? errno : EIO;
+    return err ? -err : 0;
+}
+
+int report_csv_close(struct report_csv *w)
+{
+    if (!w)
+        return 0;
+    int rc = close_file(w->f, w->err);
+    free(w);
+    return rc;
+}
+
+/* --- raw JSONL ----------------------------------------------------------- */
+
+struct report_raw *report_raw_open(const char *path, char *err, size_t errcap)
+{
+    struct report_raw *w = calloc(1, sizeof *w);
+    if (!w) {
+        snprintf(err, errcap, "cannot open raw file %s: out of memory", path);
+        return NULL;
+    }
+    if (!(w->f = fopen(path, "we"))) {
+        snprintf(err, errcap, "cannot open raw file %s: %s", path, strerror(errno));
+        free(w);
+        return NULL;
+    }
+    return w;
+}
+
+/* A JSON string, from text already made valid UTF-8 without controls. */
+static void json_str(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (; *s; s++) {
+        if (*s == '"' || *s == '\\')
+            fputc('\\', f);
+        fputc(*s, f);
+    }
+    fputc('"', f);
+}
+
+/* An offset in seconds, or null when the event did not happen. */
+static void json_offset(FILE *f, const char *key, int have, uint64_t ns)
+{
+    if (have)
+        fprintf(f, ",\"%s\":%.9f", key, ns_s(ns));
+    else
+        fprintf(f, ",\"%s\":null", key);
+}
+
+static void json_i64(FILE *f, const char *key, int64_t v)
+{
+    if (v >= 0)
+        fprintf(f, ",\"%s\":%" PRId64, key, v);
+    else
+        fprintf(f, ",\"%s\":null", key);
+}
+
+void report_raw_row(struct report_raw *w, const struct req_record *r, uint64_t t0_abs_ns)
+{
+    if (!w)
+        return;
+    FILE *f = w->f;
+    int ok = r->err == ERR_NONE;
+    char msg[sizeof r->errmsg + 1];
+    fprintf(f, "{\"index\":%" PRIu64 ",\"warmup\":%s", r->index, r->warmup ? "true" : "false");
+    json_offset(f, "scheduled_s", 1, r->sched_ns);
+    json_offset(f, "start_s", 1, r->start_ns);
+    json_offset(f, "first_token_s", r->first_ns != 0, r->first_ns);
+    json_offset(f, "last_token_s", r->first_ns != 0, r->last_ns);
+    json_offset(f, "end_s", 1, r->end_ns);
+    fprintf(f, ",\"status\":%d,\"ok\":%s,\"error\":", r->status, ok ? "true" : "false");
+    if (ok) {
+        fputs("null,\"error_message\":null", f);
+    } else {
+        json_str(f, err_class_name(r->err));
+        size_t n = strnlen(r->errmsg, sizeof r->errmsg);
+        memcpy(msg, r->errmsg, n);
+        msg[n] = '\0';
+        result_text_clean(msg, sizeof msg, msg);
+        fputs(",\"error_message\":", f);
+        json_str(f, msg);
+    }
+    json_i64(f, "output_tokens", r->out_tokens);
+    fputs(",\"token_source\":", f);
+    if (r->tok_src != TOK_NONE)
+        json_str(f, tok_source_name(r->tok_src));
+    else
+        fputs("null", f);
+    json_i64(f, "input_tokens", r->in_tokens);
+    json_i64(f, "server_tokens", r->server_tokens);
+    json_i64(f, "local_tokens", r->local_tokens);
+    json_i64(f, "total_duration_ns", r->total_duration_ns);
+    json_i64(f, "eval_count", r->eval_count);
+    json_i64(f, "eval_duration_ns", r->eval_duration_ns);
+    fprintf(f, ",\"retried\":%s,\"events\":%" PRIu64 ",\"t0_mono_ns\":%" PRIu64
+            ",\"events_s\":[", r->retried ? "true" : "false", r->events, t0_abs_ns);
+    /* ev_us holds deltas (first from start, then from the previous event);
+     * the sum restores each event's offset from the request's start. */
+    uint64_t us = 0;
+    for (size_t i = 0; i < r->ev_n; i++) {
+        us += r->ev_us[i];
+        fprintf(f, i ? ",%.6f" : "%.6f", (double)us / 1e6);
+    }
+    if (fputs("]}\n", f) < 0 && !w->err)
+        w->err = errno ? errno : EIO;
+}
+
+int report_raw_close(struct report_raw *w)
+{
+    if (!w)
+        return 0;
+    int rc = close_file(w->f, w->err);
+    free(w);
+    return rc;
+}

@@ -1,0 +1,456 @@
+/* The JSON result document (schema "llmload.result/1", docs/schema.md) and
+ * its crash-safe writer. */
+#include "report.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifndef LLMLOAD_VERSION
+#define LLMLOAD_VERSION "unknown"
+#endif
+
+/* Builders: every cJSON allocation is checked once, through `fail`, so the
+ * document is either whole or NULL. */
+struct jb { int fail; };
+
+static cJSON *jb_check(struct jb *b, cJSON *item)
+{
+    if (!item)
+        b->fail = 1;
+    return item;
+}
+
+/* A finite number, or null: JSON has no NaN, and "no samples" is null. */
+static void put_num(struct jb *b, cJSON *o, const char *k, double v)
+{
+    if (isfinite(v))
+        jb_check(b, cJSON_AddNumberToObject(o, k, v));
+    else
+        jb_check(b, cJSON_AddNullToObject(o, k));
+}
+
+static void put_str(struct jb *b, cJSON *o, const char *k, const char *v)
+{
+    if (v)
+        jb_check(b, cJSON_AddStringToObject(o, k, v));
+    else
+        jb_check(b, cJSON_AddNullToObject(o, k));
+}
+
+static void put_bool(struct jb *b, cJSON *o, const char *k, int v)
+{
+    jb_check(b, cJSON_AddBoolToObject(o, k, v != 0));
+}
+
+static cJSON *put_obj(struct jb *b, cJSON *o, const char *k)
+{
+    cJSON *c = cJSON_CreateObject();
+    if (!jb_check(b, c) || !cJSON_AddItemToObject(o, k, c)) {
+        cJSON_Delete(c);
+        b->fail = 1;
+        return NULL;
+    }
+    return c;
+}
+
+/* {n, min, mean, p50, p90, p95, p99, max, stdev} in seconds; null values
+ * when there are no samples. */
+static void put_latency(struct jb *b, cJSON *o, const char *k, const struct hist *h)
+{
+    struct hist_stats st;
+    cJSON *l = put_obj(b, o, k);
+    if (!l)
+        return;
+    hist_stats(h, 1e-9, &st);
+    put_num(b, l, "n", (double)st.n);
+    put_num(b, l, "min", st.min);
+    put_num(b, l, "mean", st.mean);
+    put_num(b, l, "p50", st.p50);
+    put_num(b, l, "p90", st.p90);
+    put_num(b, l, "p95", st.p95);
+    put_num(b, l, "p99", st.p99);
+    put_num(b, l, "max", st.max);
+    put_num(b, l, "stdev", st.stdev);
+}
+
+/* A percentile scaled, or NaN when there are no samples. */
+static double pct(const struct hist *h, double p, double scale)
+{
+    return hist_count(h) ? (double)hist_percentile(h, p) * scale : NAN;
+}
+
+int report_client_bottleneck(const struct run_stats *s)
+{
+    /* A busy fraction over a few milliseconds says nothing about a
+     * bottleneck (one burst of replies fills it): it counts from one second
+     * of measurement on.  Timer lag counts at any length. */
+    return (s->loop_busy_frac > REPORT_BUSY_LIMIT && run_stats_wall_s(s) >= 1.0) ||
+           s->loop_lag_p99_ns > REPORT_LAG_LIMIT_NS;
+}
+
+double report_eval_rate(const struct run_stats *s)
+{
+    if (s->ollama_eval_duration_ns <= 0)
+        return NAN;
+    return (double)s->ollama_eval_count / ((double)s->ollama_eval_duration_ns / 1e9);
+}
+
+cJSON *report_summary_json(const struct run_stats *s)
+{
+    struct jb b = { 0 };
+    cJSON *o = cJSON_CreateObject(), *x;
+    if (!o)
+        return NULL;
+    double wall = run_stats_wall_s(s);
+    put_num(&b, o, "requests", (double)s->requests);
+    put_num(&b, o, "ok", (double)s->ok);
+    put_num(&b, o, "failed", (double)s->failed);
+    put_num(&b, o, "error_rate", s->requests ? (double)s->failed / (double)s->requests : 0.0);
+    put_num(&b, o, "duration_s", wall);
+    put_num(&b, o, "rps", wall > 0 ? (double)s->ok / wall : NAN);
+    put_num(&b, o, "output_tokens", (double)s->output_tokens);
+    put_num(&b, o, "input_tokens", (double)s->input_tokens);
+    put_num(&b, o, "output_tps", wall > 0 ? (double)s->output_tokens / wall : NAN);
+    put_latency(&b, o, "ttft", s->ttft);
+    put_latency(&b, o, "itl", s->itl);
+    put_latency(&b, o, "tpot", s->tpot);
+    put_latency(&b, o, "e2e", s->e2e);
+    if ((x = put_obj(&b, o, "request_tps"))) {
+        put_num(&b, x, "mean", hist_mean(s->request_tps) * 1e-3);
+        put_num(&b, x, "p05", pct(s->request_tps, 5, 1e-3));
+        put_num(&b, x, "p50", pct(s->request_tps, 50, 1e-3));
+        put_num(&b, x, "p95", pct(s->request_tps, 95, 1e-3));
+    }
+    cJSON *samples = NULL;
+    if ((x = put_obj(&b, o, "errors")) && (samples = put_obj(&b, o, "error_samples"))) {
+        for (int c = ERR_NONE + 1; c < ERR__COUNT; c++) {
+            if (!s->errors[c])
+                continue;
+            put_num(&b, x, err_class_name(c), (double)s->errors[c]);
+            if (s->err_sample[c][0])
+                put_str(&b, samples, err_class_name(c), s->err_sample[c]);
+        }
+    }
+    put_num(&b, o, "retries", (double)s->retries);
+    put_num(&b, o, "late", (double)s->late);
+    put_num(&b, o, "warmup_requests", (double)s->warmup_requests);
+    put_num(&b, o, "events", (double)s->events);
+    put_latency(&b, o, "queue_time", s->queue);
+    put_latency(&b, o, "ttft_from_schedule", s->ttft_sched);
+    put_latency(&b, o, "e2e_from_schedule", s->e2e_sched);
+    if ((x = put_obj(&b, o, "tokens_per_event"))) {
+        put_num(&b, x, "mean", hist_mean(s->tokens_per_event) * 1e-3);
+        put_num(&b, x, "p50", pct(s->tokens_per_event, 50, 1e-3));
+        put_num(&b, x, "max", hist_count(s->tokens_per_event)
+                                  ? (double)hist_max(s->tokens_per_event) * 1e-3 : NAN);
+    }
+    if ((x = put_obj(&b, o, "token_source"))) {
+        for (int t = TOK_SERVER; t <= TOK_CHUNKS; t++)
+            put_num(&b, x, tok_source_name(t), (double)s->tok_src_count[t]);
+    }
+    put_bool(&b, o, "chunk_counted", s->tok_src_count[TOK_CHUNKS] > 0);
+    put_num(&b, o, "server_eval_rate", report_eval_rate(s));
+    if ((x = put_obj(&b, o, "client"))) {
+        put_num(&b, x, "loop_busy_frac", s->loop_busy_frac);
+        put_num(&b, x, "loop_lag_max_s", (double)s->loop_lag_max_ns / 1e9);
+        put_num(&b, x, "loop_lag_p99_s", (double)s->loop_lag_p99_ns / 1e9);
+        put_bool(&b, x, "bottleneck", report_client_bottleneck(s));
+    }
+    put_bool(&b, o, "interrupted", s->interrupted);
+    put_str(&b, o, "stop_reason", s->stop_reason[0] ? s->stop_reason : "completed");
+    if (b.fail) {
+        cJSON_Delete(o);
+        return NULL;
+    }
+    return o;
+}
+
+static const char *arrival_name(enum arrival a)
+{
+    switch (a) {
+    case ARRIVAL_CLOSED: return "closed";
+    case ARRIVAL_POISSON: return "poisson";
+    case ARRIVAL_CONSTANT: return "constant";
+    case ARRIVAL_GAMMA: return "gamma";
+    }
+    return "unknown";
+}
+
+static double ns_s(uint64_t ns) { return (double)ns / 1e9; }
+
+const char *report_url_redacted(const char *url, char *buf, size_t cap)
+{
+    /* "http://user:secret@host/" carries a credential like --api-key does:
+     * keep the scheme and host, hide the userinfo. */
+    const char *auth = strstr(url, "://");
+    const char *start = auth ? auth + 3 : url;
+    size_t hostlen = strcspn(start, "/?#");
+    const char *at = memchr(start, '@', hostlen);
+    if (!at)
+        snprintf(buf, cap, "%s", url);
+    else
+        snprintf(buf, cap, "%.*s***%s", (int)(start - url), url, at);
+    return buf;
+}
+
+cJSON *report_config_json(const struct run_config *c)
+{
+    struct jb b = { 0 };
+    char url[sizeof c->url + 8];
+    cJSON *o = cJSON_CreateObject();
+    if (!o)
+        return NULL;
+    put_str(&b, o, "url", report_url_redacted(c->url, url, sizeof url));
+    put_str(&b, o, "api", api_name(c->api));
+    put_str(&b, o, "model", c->model);
+    put_bool(&b, o, "stream", c->stream);
+    /* The key itself never leaves the process; only whether one was set. */
+    put_bool(&b, o, "api_key_set", c->api_key && c->api_key[0]);
+    put_str(&b, o, "prompt", c->prompt);
+    put_str(&b, o, "system", c->system);
+    put_num(&b, o, "max_tokens", (double)c->max_tokens);
+    put_num(&b, o, "temperature", c->temperature);         /* NaN: not sent -> null */
+    put_num(&b, o, "seed", c->seed >= 0 ? (double)c->seed : NAN);
+    put_num(&b, o, "concurrency", c->concurrency);
+    put_num(&b, o, "requests", (double)c->requests);
+    put_num(&b, o, "duration_s", ns_s(c->duration_ns));
+    put_num(&b, o, "warmup_requests", (double)c->warmup_requests);
+    put_num(&b, o, "warmup_s", ns_s(c->warmup_ns));
+    put_num(&b, o, "rate", c->rate);
+    put_str(&b, o, "arrival", arrival_name(c->arrival));
+    put_num(&b, o, "burstiness", c->burstiness);
+    put_num(&b, o, "schedule_seed", (double)c->schedule_seed);
+    put_num(&b, o, "ramp_up_s", ns_s(c->ramp_up_ns));
+    put_num(&b, o, "stop_error_rate", c->stop_error_rate);
+    put_num(&b, o, "connect_timeout_s", ns_s(c->connect_timeout_ns));
+    put_num(&b, o, "ttft_timeout_s", ns_s(c->ttft_timeout_ns));
+    put_num(&b, o, "idle_timeout_s", ns_s(c->idle_timeout_ns));
+    put_num(&b, o, "request_timeout_s", ns_s(c->request_timeout_ns));
+    put_num(&b, o, "grace_s", ns_s(c->grace_ns));
+    put_str(&b, o, "json_path", c->json_path);
+    put_str(&b, o, "csv_path", c->csv_path);
+    put_str(&b, o, "raw_path", c->raw_path);
+    put_bool(&b, o, "quiet", c->quiet);
+    put_bool(&b, o, "progress", c->progress);
+    put_str(&b, o, "mock_args", c->mock_args);
+    if (b.fail) {
+        cJSON_Delete(o);
+        return NULL;
+    }
+    return o;
+}
+
+const char *report_iso8601(int64_t unix_ns, char *buf, size_t cap)
+{
+    struct tm tm;
+    time_t t = (time_t)(unix_ns / 1000000000);
+    int ms = (int)(unix_ns % 1000000000 / 1000000);
+    char day[32];
+    if (unix_ns < 0 || !gmtime_r(&t, &tm) ||
+        !strftime(day, sizeof day, "%Y-%m-%dT%H:%M:%S", &tm))
+        snprintf(buf, cap, "unknown");
+    else
+        snprintf(buf, cap, "%s.%03dZ", day, ms);
+    return buf;
+}
+
+cJSON *report_environment_json(const struct run_stats *s)
+{
+    struct jb b = { 0 };
+    struct utsname u;
+    char host[256], when[48];
+    int64_t wall = s ? s->start_wall_ns : 0;
+    cJSON *o = cJSON_CreateObject();
+    if (!o)
+        return NULL;
+    if (!s) {
+        struct timespec ts;
+        if (clock_gettime(CLOCK_REALTIME, &ts) == 0)
+            wall = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+    }
+    int have_uname = uname(&u) == 0;
+    if (gethostname(host, sizeof host) < 0)
+        host[0] = '\0';
+    host[sizeof host - 1] = '\0';
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    put_str(&b, o, "llmload_version", LLMLOAD_VERSION);
+    put_str(&b, o, "hostname", host[0] ? host : NULL);
+    put_str(&b, o, "os", have_uname ? u.sysname : NULL);
+    put_str(&b, o, "kernel", have_uname ? u.release : NULL);
+    put_str(&b, o, "machine", have_uname ? u.machine : NULL);
+    put_num(&b, o, "cpus", cpus > 0 ? (double)cpus : NAN);
+    put_str(&b, o, "start_time", wall > 0 ? report_iso8601(wall, when, sizeof when) : NULL);
+    if (b.fail) {
+        cJSON_Delete(o);
+        return NULL;
+    }
+    return o;
+}
+
+/* The serialised histograms, so runs can be merged later (hist_from_json). */
+static void put_histograms(struct jb *b, cJSON *doc, const struct run_stats *s)
+{
+    const struct { const char *k; const struct hist *h; } tab[] = {
+        { "ttft_ns", s->ttft }, { "itl_ns", s->itl }, { "tpot_ns", s->tpot },
+        { "e2e_ns", s->e2e }, { "queue_time_ns", s->queue },
+        { "ttft_from_schedule_ns", s->ttft_sched }, { "e2e_from_schedule_ns", s->e2e_sched },
+        { "request_tps_milli", s->request_tps },
+        { "tokens_per_event_milli", s->tokens_per_event },
+    };
+    cJSON *o = put_obj(b, doc, "histograms");
+    for (size_t i = 0; o && i < sizeof tab / sizeof tab[0]; i++) {
+        cJSON *h = tab[i].h ? hist_to_json(tab[i].h) : NULL;
+        if (!jb_check(b, h) || !cJSON_AddItemToObject(o, tab[i].k, h)) {
+            cJSON_Delete(h);
+            b->fail = 1;
+        }
+    }
+}
+
+cJSON *report_result_json(const struct run_config *c, const struct run_stats *s)
+{
+    struct jb b = { 0 };
+    cJSON *doc = cJSON_CreateObject();
+    if (!doc)
+        return NULL;
+    put_str(&b, doc, "schema", REPORT_SCHEMA);
+    cJSON *parts[3] = { report_config_json(c), report_environment_json(s),
+                        report_summary_json(s) };
+    static const char *const names[3] = { "config", "environment", "summary" };
+    for (int i = 0; i < 3; i++) {
+        if (!jb_check(&b, parts[i]) || !cJSON_AddItemToObject(doc, names[i], parts[i])) {
+            cJSON_Delete(parts[i]);
+            b.fail = 1;
+        }
+    }
+    put_bool(&b, doc, "interrupted", s->interrupted);
+    put_histograms(&b, doc, s);
+    if (b.fail) {
+        cJSON_Delete(doc);
+        return NULL;
+    }
+    return doc;
+}
+
+/* --- writing ------------------------------------------------------------- */
+
+static int write_all(int fd, const char *p, size_t n)
+{
+    while (n) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+int report_write_json(const char *path, const cJSON *doc, char *err, size_t errcap)
+{
+    char tmp[4096];
+    int fd = -1, rc = -1;
+    char *text = cJSON_Print(doc);
+    if (!text) {
+        snprintf(err, errcap, "cannot write %s: out of memory", path);
+        return -1;
+    }
+    /* Write beside the target and rename over it: rename is atomic within
+     * a directory, so a crash leaves either the old file or the new one,
+     * never half a document.  O_EXCL with the pid avoids clobbering a
+     * concurrent writer's temp file; the mode honours the umask. */
+    for (int attempt = 0; fd < 0 && attempt < 100; attempt++) {
+        if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp.%ld.%d", path, (long)getpid(), attempt)
+            >= sizeof tmp) {
+            snprintf(err, errcap, "cannot write %s: path too long", path);
+            goto out;
+        }
+        fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+        if (fd < 0 && errno != EEXIST)
+            break;
+    }
+    if (fd < 0) {
+        snprintf(err, errcap, "cannot write %s: %s", path, strerror(errno));
+        goto out;
+    }
+    if (write_all(fd, text, strlen(text)) < 0 || write_all(fd, "\n", 1) < 0 ||
+        fsync(fd) < 0) {
+        snprintf(err, errcap, "cannot write %s: %s", path, strerror(errno));
+        close(fd);
+        unlink(tmp);
+        goto out;
+    }
+    if (close(fd) < 0) {
+        snprintf(err, errcap, "cannot write %s: %s", path, strerror(errno));
+        unlink(tmp);
+        goto out;
+    }
+    if (rename(tmp, path) < 0) {
+        snprintf(err, errcap, "cannot write %s: %s", path, strerror(errno));
+        unlink(tmp);
+        goto out;
+    }
+    rc = 0;
+out:
+    free(text);
+    return rc;
+}
+
+int report_check_writable(const char *path, char *err, size_t errcap)
+{
+    struct stat st;
+    char dir[4096];
+    if (!path || !*path) {
+        snprintf(err, errcap, "empty output file name");
+        return -1;
+    }
+    if (stat(path, &st) == 0) {
+        if (S_ISDIR(st.st_mode)) {
+            snprintf(err, errcap, "cannot write %s: %s", path, strerror(EISDIR));
+            return -1;
+        }
+        if (access(path, W_OK) < 0) {
+            snprintf(err, errcap, "cannot write %s: %s", path, strerror(errno));
+            return -1;
+        }
+    } else if (errno != ENOENT) {
+        snprintf(err, errcap, "cannot write %s: %s", path, strerror(errno));
+        return -1;
+    }
+    /* The temp file and the rename need the directory to be writable. */
+    const char *slash = strrchr(path, '/');
+    if (!slash)
+        snprintf(dir, sizeof dir, ".");
+    else if (slash == path)
+        snprintf(dir, sizeof dir, "/");
+    else if ((size_t)(slash - path) < sizeof dir)
+        snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
+    else {
+        snprintf(err, errcap, "cannot write %s: path too long", path);
+        return -1;
+    }
+    int e = 0;
+    if (stat(dir, &st) < 0)
+        e = errno;
+    else if (!S_ISDIR(st.st_mode))
+        e = ENOTDIR;
+    else if (access(dir, W_OK | X_OK) < 0)
+        e = errno;
+    if (e) {
+        snprintf(err, errcap, "cannot write %s: directory %s: %s", path, dir, strerror(e));
+        return -1;
+    }
+    return 0;
+}

@@ -1,0 +1,211 @@
+/* Run aggregates: how each finished request feeds the counters and
+ * histograms.  The definitions are docs/metrics.md; this file applies them. */
+#include "result.h"
+
+#include <string.h>
+#include <time.h>
+
+const char *err_class_name(enum err_class c)
+{
+    static const char *const names[ERR__COUNT] = {
+        [ERR_NONE] = "none",
+        [ERR_CONNECT] = "connect",
+        [ERR_WRITE] = "write",
+        [ERR_READ] = "read",
+        [ERR_CLOSED] = "closed",
+        [ERR_STATUS] = "status",
+        [ERR_STREAM] = "stream",
+        [ERR_PROTOCOL] = "protocol",
+        [ERR_TIMEOUT_CONNECT] = "timeout_connect",
+        [ERR_TIMEOUT_TTFT] = "timeout_ttft",
+        [ERR_TIMEOUT_IDLE] = "timeout_idle",
+        [ERR_TIMEOUT_TOTAL] = "timeout_total",
+        [ERR_ABORTED] = "aborted",
+    };
+    return (unsigned)c < ERR__COUNT ? names[c] : "unknown";
+}
+
+const char *tok_source_name(enum tok_source s)
+{
+    static const char *const names[] = { "none", "server", "tokenizer", "chunks" };
+    return (unsigned)s < sizeof names / sizeof names[0] ? names[s] : "unknown";
+}
+
+/* Length of the valid UTF-8 sequence at p (at most avail bytes), or 0. */
+static size_t utf8_len(const unsigned char *p, size_t avail)
+{
+    size_t n;
+    unsigned min;
+    unsigned cp;
+    if (p[0] < 0x80)
+        return 1;
+    if (p[0] >= 0xC2 && p[0] <= 0xDF) { n = 2; cp = p[0] & 0x1F; min = 0x80; }
+    else if (p[0] >= 0xE0 && p[0] <= 0xEF) { n = 3; cp = p[0] & 0x0F; min = 0x800; }
+    else if (p[0] >= 0xF0 && p[0] <= 0xF4) { n = 4; cp = p[0] & 0x07; min = 0x10000; }
+    else
+        return 0;
+    if (n > avail)
+        return 0;
+    for (size_t i = 1; i < n; i++) {
+        if ((p[i] & 0xC0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (p[i] & 0x3F);
+    }
+    /* Overlong forms, UTF-16 surrogates and values past U+10FFFF are not
+     * valid UTF-8, and strict JSON readers reject them. */
+    if (cp < min || (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF)
+        return 0;
+    return n;
+}
+
+size_t result_text_clean(char *dst, size_t cap, const char *src)
+{
+    const unsigned char *p = (const unsigned char *)src;
+    size_t len = strlen(src), o = 0;
+    for (size_t i = 0; i < len && o + 1 < cap;) {
+        size_t n = utf8_len(p + i, len - i);
+        if (n == 0) {
+            dst[o++] = '?';
+            i++;
+        } else if (n == 1) {
+            dst[o++] = (p[i] < 0x20 || p[i] == 0x7F) ? ' ' : (char)p[i];
+            i++;
+        } else {
+            if (o + n >= cap)
+                break;
+            memmove(dst + o, p + i, n);   /* dst may be src */
+            o += n;
+            i += n;
+        }
+    }
+    dst[o] = '\0';
+    return o;
+}
+
+/* The histograms of a run_stats, so init and free cannot drift apart. */
+static struct hist **stats_hists(struct run_stats *s, size_t i, uint64_t *highest)
+{
+    struct { struct hist **h; uint64_t highest; } tab[] = {
+        { &s->ttft, RESULT_HIST_NS_MAX }, { &s->itl, RESULT_HIST_NS_MAX },
+        { &s->tpot, RESULT_HIST_NS_MAX }, { &s->e2e, RESULT_HIST_NS_MAX },
+        { &s->queue, RESULT_HIST_NS_MAX }, { &s->ttft_sched, RESULT_HIST_NS_MAX },
+        { &s->e2e_sched, RESULT_HIST_NS_MAX },
+        { &s->request_tps, RESULT_HIST_MILLI_MAX },
+        { &s->tokens_per_event, RESULT_HIST_MILLI_MAX },
+    };
+    if (i >= sizeof tab / sizeof tab[0])
+        return NULL;
+    if (highest)
+        *highest = tab[i].highest;
+    return tab[i].h;
+}
+
+int run_stats_init(struct run_stats *s)
+{
+    struct hist **h;
+    uint64_t highest;
+    struct timespec ts;
+    memset(s, 0, sizeof *s);
+    for (size_t i = 0; (h = stats_hists(s, i, &highest)); i++) {
+        if (!(*h = hist_new(highest))) {
+            run_stats_free(s);
+            return -1;
+        }
+    }
+    if (clock_gettime(CLOCK_REALTIME, &ts) == 0)
+        s->start_wall_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+    strcpy(s->stop_reason, "completed");
+    return 0;
+}
+
+void run_stats_free(struct run_stats *s)
+{
+    struct hist **h;
+    for (size_t i = 0; (h = stats_hists(s, i, NULL)); i++) {
+        hist_free(*h);
+        *h = NULL;
+    }
+}
+
+/* b - a for offsets that must be ordered; a broken order (a record the
+ * engine never filled in) gives -1 so nothing wrong is recorded. */
+static int64_t span(uint64_t a, uint64_t b)
+{
+    return b >= a ? (int64_t)(b - a) : -1;
+}
+
+static void add_failure(struct run_stats *s, const struct req_record *r)
+{
+    enum err_class c = (unsigned)r->err < ERR__COUNT ? r->err : ERR_PROTOCOL;
+    s->failed++;
+    s->errors[c]++;
+    /* One sample per class, the first: later ones are nearly always the
+     * same message, and printing each would drown the summary. */
+    if (!s->err_sample[c][0] && r->errmsg[0]) {
+        char msg[sizeof r->errmsg + 1];
+        size_t n = strnlen(r->errmsg, sizeof r->errmsg);
+        memcpy(msg, r->errmsg, n);
+        msg[n] = '\0';
+        result_text_clean(s->err_sample[c], RESULT_ERR_SAMPLE, msg);
+    }
+}
+
+void run_stats_add(struct run_stats *s, const struct req_record *r)
+{
+    if (r->warmup) {
+        s->warmup_requests++;
+        return;
+    }
+    s->requests++;
+    if (r->retried)
+        s->retries++;
+    if (r->err != ERR_NONE) {
+        add_failure(s, r);
+        return;
+    }
+    s->ok++;
+
+    int64_t e2e = span(r->start_ns, r->end_ns);
+    int64_t ttft = r->first_ns ? span(r->start_ns, r->first_ns) : -1;
+    if (e2e >= 0)
+        hist_record(s->e2e, (uint64_t)e2e);
+    if (ttft >= 0)
+        hist_record(s->ttft, (uint64_t)ttft);
+    /* ev_us[0] is the first event's offset from start; the rest are the
+     * gaps between successive content events: the ITL samples. */
+    for (size_t i = 1; i < r->ev_n; i++)
+        hist_record(s->itl, (uint64_t)r->ev_us[i] * 1000u);
+
+    int64_t d;
+    if ((d = span(r->sched_ns, r->start_ns)) >= 0)
+        hist_record(s->queue, (uint64_t)d);
+    if (r->first_ns && (d = span(r->sched_ns, r->first_ns)) >= 0)
+        hist_record(s->ttft_sched, (uint64_t)d);
+    if ((d = span(r->sched_ns, r->end_ns)) >= 0)
+        hist_record(s->e2e_sched, (uint64_t)d);
+
+    s->events += r->events;
+    if (r->out_tokens >= 0) {
+        uint64_t out = (uint64_t)r->out_tokens;
+        s->output_tokens += out;
+        if (out > 1 && ttft >= 0 && e2e >= ttft)
+            hist_record(s->tpot, (uint64_t)((double)(e2e - ttft) / (double)(out - 1) + 0.5));
+        if (e2e > 0)
+            hist_record(s->request_tps, (uint64_t)((double)out * 1e12 / (double)e2e + 0.5));
+        if (r->events > 0)
+            hist_record(s->tokens_per_event,
+                        (uint64_t)((double)out * 1e3 / (double)r->events + 0.5));
+    }
+    if (r->in_tokens >= 0)
+        s->input_tokens += (uint64_t)r->in_tokens;
+    s->tok_src_count[(unsigned)r->tok_src < 4 ? r->tok_src : TOK_NONE]++;
+    if (r->eval_count >= 0 && r->eval_duration_ns > 0) {
+        s->ollama_eval_count += r->eval_count;
+        s->ollama_eval_duration_ns += r->eval_duration_ns;
+    }
+}
+
+double run_stats_wall_s(const struct run_stats *s)
+{
+    return s->end_ns > s->start_ns ? (double)(s->end_ns - s->start_ns) / 1e9 : 0.0;
+}

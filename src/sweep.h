@@ -1,0 +1,89 @@
+#ifndef LLMLOAD_SWEEP_H
+#define LLMLOAD_SWEEP_H
+/* The sweep driver shared by `llmload sweep` (sweep.c) and `llmload
+ * compare` (compare.c): the sweep flags on top of the `run` flags, and the
+ * loop that runs one full benchmark (with warm-up) per level through
+ * engine_run() and gathers the summaries into a sweep document:
+ *
+ *   {"schema":"llmload.sweep/1", "parameter":"concurrency",
+ *    "target":{"name","url","model"}, "config":{...run config...},
+ *    "environment":{...}, "threshold":0.1, "slo":["p99(ttft)<=500ms"],
+ *    "levels":[{"level":4, "summary":{...}}, ...],
+ *    "knee":{"parameter","level","reason","text","output_tps"} | null,
+ *    "find_max":{...} (with --find-max), "error":"..." (target went down)}
+ *
+ * docs/sweep.md describes the flags and the document. */
+#include <stddef.h>
+#include <stdio.h>
+
+#include "cli_run.h"
+#include "knee.h"
+
+struct cJSON;
+struct gate_expr;
+
+enum sweep_param {
+    SWEEP_CONCURRENCY = 0, SWEEP_RATE, SWEEP_TEMPERATURE, SWEEP_MAX_TOKENS, SWEEP_PROMPT_SET,
+    SWEEP__N
+};
+
+/* "concurrency", "rate", "temperature", "max-tokens", "prompt-set". */
+const char *sweep_param_name(enum sweep_param p);
+
+#define SWEEP_MAX_SLO 16
+#define SWEEP_MAX_TARGETS 16
+
+struct sweep_target { char *name; const char *url; };
+
+struct sweep_opts {
+    struct run_cli rc;                      /* the run flags: the base config */
+    enum sweep_param param;
+    double levels[KNEE_MAX_LEVELS];
+    char *names[KNEE_MAX_LEVELS];           /* prompt-set levels (owned), else NULL */
+    size_t nlevels;
+    double threshold;                       /* --knee-threshold, default 0.10 */
+    struct gate_expr *slo[SWEEP_MAX_SLO];   /* --slo, repeatable (owned) */
+    size_t nslo;
+    int find_max;                           /* --find-max concurrency|rate */
+    struct knee_findmax_opts fm;
+    int warmup_given;                       /* else each level warms up by itself */
+    const char *json_path, *csv_path;       /* the sweep's own outputs */
+    /* compare only */
+    struct sweep_target targets[SWEEP_MAX_TARGETS];
+    size_t ntargets;
+    const char *files[SWEEP_MAX_TARGETS];   /* `compare a.json b.json` */
+    size_t nfiles;
+    /* internal */
+    char **argv;                            /* the run flags handed to cli_run_parse */
+    char *prompt_list;                      /* storage of the prompt-set names */
+};
+
+/* Parses argv[1..argc) (argv[0] is the subcommand).  compare: also accepts
+ * --target NAME=URL and leading result files.  Returns 0, or -1 with a
+ * one-line err naming the flag, the value and what is wrong (the caller
+ * exits 2).  o must be sweep_opts_free()d either way. */
+int sweep_opts_parse(struct sweep_opts *o, int argc, char **argv, int compare,
+                     char *err, size_t errcap);
+void sweep_opts_free(struct sweep_opts *o);
+
+/* The sweep flags' help lines (the run flags come from cli_run_help_flags). */
+void sweep_help_flags(FILE *f, int compare);
+
+enum sweep_status { SWEEP_DONE = 0, SWEEP_DOWN, SWEEP_INTERRUPTED };
+
+/* Runs every level (or the find-max search) against o->rc.cfg.url with
+ * o->rc.cfg.model, printing one progress line per level on log (NULL:
+ * silent).  label names the target in those lines ("" for none).  Returns
+ * the sweep document (the caller frees it) with *status, or NULL with err
+ * when nothing could be run (out of memory, bad URL). */
+struct cJSON *sweep_execute(struct sweep_opts *o, const char *label, FILE *log,
+                            enum sweep_status *status, char *err, size_t errcap);
+
+/* Terminal report of a sweep document: the table, then the knee or the
+ * find-max outcome in words. */
+void sweep_print(FILE *f, const struct cJSON *doc);
+
+/* Writes the per-level CSV of doc to path.  0, or -1 with err. */
+int sweep_write_csv(const char *path, const struct cJSON *doc, char *err, size_t errcap);
+
+#endif

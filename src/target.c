@@ -1,0 +1,337 @@
+/* The server a run talks to: URL, address, protocol. */
+#include "target.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <llhttp.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+int target_parse_url(struct target *t, const char *url, char *err, size_t errcap)
+{
+    memset(t, 0, sizeof *t);
+    const char *p = url;
+    if (!strncmp(p, "https://", 8)) {
+        snprintf(err, errcap, "--url %s: https is not supported yet (TLS is not built in); use http://", url);
+        return -1;
+    }
+    if (!strncmp(p, "http://", 7))
+        p += 7;
+    else if (strstr(p, "://")) {
+        snprintf(err, errcap, "--url %s: only http:// URLs are supported", url);
+        return -1;
+    }
+    const char *host_end;
+    if (*p == '[') {
+        host_end = strchr(p, ']');
+        if (!host_end) {
+            snprintf(err, errcap, "--url %s: unterminated [IPv6] address", url);
+            return -1;
+        }
+        if ((size_t)(host_end - p - 1) >= sizeof t->hostname)
+            goto toolong;
+        memcpy(t->hostname, p + 1, (size_t)(host_end - p - 1));
+        host_end++;
+    } else {
+        host_end = p + strcspn(p, ":/?#");
+        if ((size_t)(host_end - p) >= sizeof t->hostname)
+            goto toolong;
+        memcpy(t->hostname, p, (size_t)(host_end - p));
+    }
+    if (!t->hostname[0]) {
+        snprintf(err, errcap, "--url %s: no host", url);
+        return -1;
+    }
+    t->port = 80;
+    p = host_end;
+    if (*p == ':') {
+        char *e;
+        long port = strtol(p + 1, &e, 10);
+        if (e == p + 1 || port <= 0 || port > 65535 || (*e && *e != '/' && *e != '?')) {
+            snprintf(err, errcap, "--url %s: bad port", url);
+            return -1;
+        }
+        t->port = (int)port;
+        p = e;
+    } else if (*p && *p != '/' && *p != '?') {
+        snprintf(err, errcap, "--url %s: unexpected '%c' after the host", url, *p);
+        return -1;
+    }
+    if (strlen(p) >= sizeof t->base_path)
+        goto toolong;
+    snprintf(t->base_path, sizeof t->base_path, "%s", p);
+    /* Trailing slashes carry no meaning for a base URL. */
+    size_t n = strlen(t->base_path);
+    while (n > 0 && t->base_path[n - 1] == '/')
+        t->base_path[--n] = 0;
+    if (strchr(t->hostname, ':'))
+        snprintf(t->host, sizeof t->host, "[%s]:%d", t->hostname, t->port);
+    else
+        snprintf(t->host, sizeof t->host, "%s:%d", t->hostname, t->port);
+    return 0;
+toolong:
+    snprintf(err, errcap, "--url: too long");
+    return -1;
+}
+
+static int ends_with(const char *s, const char *suffix)
+{
+    size_t a = strlen(s), b = strlen(suffix);
+    return a >= b && !strcmp(s + a - b, suffix);
+}
+
+/* The API a full endpoint URL names, or API_AUTO. */
+static enum api_kind api_from_endpoint(const char *path)
+{
+    if (ends_with(path, "/chat/completions"))
+        return API_OPENAI_CHAT;
+    if (ends_with(path, "/completions"))
+        return API_OPENAI_COMPLETIONS;
+    if (ends_with(path, "/api/generate"))
+        return API_OLLAMA_GENERATE;
+    if (ends_with(path, "/api/chat"))
+        return API_OLLAMA_CHAT;
+    return API_AUTO;
+}
+
+/* Request path from the base path and the API: a full endpoint is used as
+ * it is; a base ending in /v1 (or /api) gets the endpoint's tail. */
+static void target_set_path(struct target *t)
+{
+    const char *b = t->base_path;
+    if (api_from_endpoint(b) != API_AUTO) {
+        snprintf(t->path, sizeof t->path, "%s", b);
+        return;
+    }
+    const char *ep = api_path(t->api);            /* "/v1/chat/completions", "/api/generate" */
+    if (ends_with(b, "/v1") && !strncmp(ep, "/v1", 3))
+        snprintf(t->path, sizeof t->path, "%.*s%s", (int)(strlen(b) - 3), b, ep);
+    else if (ends_with(b, "/api") && !strncmp(ep, "/api", 4))
+        snprintf(t->path, sizeof t->path, "%.*s%s", (int)(strlen(b) - 4), b, ep);
+    else
+        snprintf(t->path, sizeof t->path, "%s%s", b, ep);
+}
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static int wait_fd(int fd, short ev, uint64_t deadline)
+{
+    for (;;) {
+        uint64_t now = now_ns();
+        if (now >= deadline)
+            return -ETIMEDOUT;
+        struct pollfd pfd = { .fd = fd, .events = ev };
+        int ms = (int)((deadline - now + 999999) / 1000000);
+        int rc = poll(&pfd, 1, ms);
+        if (rc > 0)
+            return 0;
+        if (rc == 0)
+            return -ETIMEDOUT;
+        if (errno != EINTR)
+            return -errno;
+    }
+}
+
+/* Non-blocking connect with a deadline.  Returns the fd or -errno. */
+static int connect_deadline(const struct target *t, uint64_t deadline)
+{
+    int fd = socket(t->addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0)
+        return -errno;
+    int rc = connect(fd, (const struct sockaddr *)&t->addr, t->addrlen);
+    if (rc < 0 && errno != EINPROGRESS) {
+        rc = -errno;
+        close(fd);
+        return rc;
+    }
+    if (rc < 0) {
+        rc = wait_fd(fd, POLLOUT, deadline);
+        int soerr = 0;
+        socklen_t sl = sizeof soerr;
+        if (rc == 0 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) == 0 && soerr)
+            rc = -soerr;
+        if (rc < 0) {
+            close(fd);
+            return rc;
+        }
+    }
+    return fd;
+}
+
+struct get_state {
+    char *body; size_t cap, len;
+    int done;
+};
+
+static int get_on_body(llhttp_t *p, const char *at, size_t n)
+{
+    struct get_state *g = p->data;
+    size_t room = g->cap - 1 - g->len;
+    size_t k = n < room ? n : room;
+    memcpy(g->body + g->len, at, k);
+    g->len += k;
+    g->body[g->len] = 0;
+    return 0;
+}
+
+static int get_on_complete(llhttp_t *p)
+{
+    ((struct get_state *)p->data)->done = 1;
+    return 0;
+}
+
+int target_http_get(const struct target *t, const char *path, uint64_t timeout_ns,
+                    int *status, char *body, size_t cap, char *err, size_t errcap)
+{
+    static const llhttp_settings_t settings = {
+        .on_body = get_on_body, .on_message_complete = get_on_complete,
+    };
+    uint64_t deadline = now_ns() + timeout_ns;
+    int fd = connect_deadline(t, deadline);
+    if (fd < 0) {
+        snprintf(err, errcap, "cannot connect to %s (%s): %s", t->host, t->addr_text, strerror(-fd));
+        return -1;
+    }
+    char req[1024];
+    int n = snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: llmload\r\n"
+                     "Accept: application/json\r\nConnection: close\r\n\r\n", path, t->host);
+    int rc = -1;
+    if (n < 0 || (size_t)n >= sizeof req || send(fd, req, (size_t)n, MSG_NOSIGNAL) != n) {
+        snprintf(err, errcap, "GET %s on %s: cannot send the request", path, t->host);
+        goto out;
+    }
+    struct get_state g = { .body = body, .cap = cap };
+    body[0] = 0;
+    llhttp_t parser;
+    llhttp_init(&parser, HTTP_RESPONSE, &settings);
+    parser.data = &g;
+    char buf[8192];
+    while (!g.done) {
+        int w = wait_fd(fd, POLLIN, deadline);
+        if (w < 0) {
+            snprintf(err, errcap, "GET %s on %s: %s", path, t->host, strerror(-w));
+            goto out;
+        }
+        ssize_t r = recv(fd, buf, sizeof buf, 0);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            snprintf(err, errcap, "GET %s on %s: %s", path, t->host, strerror(errno));
+            goto out;
+        }
+        if (r == 0) {
+            llhttp_finish(&parser);
+            if (!g.done) {
+                snprintf(err, errcap, "GET %s on %s: connection closed before the reply was complete", path, t->host);
+                goto out;
+            }
+            break;
+        }
+        llhttp_errno_t e = llhttp_execute(&parser, buf, (size_t)r);
+        if (e != HPE_OK) {
+            snprintf(err, errcap, "GET %s on %s: bad HTTP reply (%s)", path, t->host, llhttp_get_error_reason(&parser));
+            goto out;
+        }
+    }
+    *status = parser.status_code;
+    rc = 0;
+out:
+    close(fd);
+    return rc;
+}
+
+/* --api auto: from the URL when it says, else ask the server. */
+static int target_infer_api(struct target *t, uint64_t timeout_ns, char *err, size_t errcap)
+{
+    enum api_kind k = api_from_endpoint(t->base_path);
+    if (k != API_AUTO) {
+        t->api = k;
+        return 0;
+    }
+    if (strstr(t->base_path, "/v1")) {
+        t->api = API_OPENAI_CHAT;
+        return 0;
+    }
+    if (t->port == 11434 || !strncmp(t->base_path, "/api", 4)) {
+        t->api = API_OLLAMA_GENERATE;
+        return 0;
+    }
+    char body[2048], e1[256];
+    int status = 0;
+    if (target_http_get(t, "/api/version", timeout_ns, &status, body, sizeof body, e1, sizeof e1) < 0) {
+        snprintf(err, errcap, "%s", e1);
+        return -2;
+    }
+    if (status == 200 && strstr(body, "\"version\"")) {
+        t->api = API_OLLAMA_GENERATE;
+        return 0;
+    }
+    if (target_http_get(t, "/v1/models", timeout_ns, &status, body, sizeof body, e1, sizeof e1) == 0 &&
+        status == 200) {
+        t->api = API_OPENAI_CHAT;
+        return 0;
+    }
+    snprintf(err, errcap, "cannot tell the protocol of %s: neither GET /api/version nor GET /v1/models "
+             "answered; pass --api", t->host);
+    return -2;
+}
+
+int target_resolve(struct target *t, const char *url, enum api_kind api,
+                   uint64_t timeout_ns, char *err, size_t errcap)
+{
+    if (target_parse_url(t, url, err, errcap) < 0)
+        return -1;
+    if (!timeout_ns)
+        timeout_ns = 10000000000ull;
+    struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM }, *res = NULL;
+    char port[16];
+    snprintf(port, sizeof port, "%d", t->port);
+    int rc = getaddrinfo(t->hostname, port, &hints, &res);
+    if (rc != 0 || !res) {
+        snprintf(err, errcap, "cannot resolve %s: %s", t->hostname, gai_strerror(rc));
+        return -2;
+    }
+    /* Take the first address that accepts a connection. */
+    int lasterr = ECONNREFUSED;
+    int ok = 0;
+    for (struct addrinfo *a = res; a && !ok; a = a->ai_next) {
+        memcpy(&t->addr, a->ai_addr, a->ai_addrlen);
+        t->addrlen = a->ai_addrlen;
+        void *ip = a->ai_family == AF_INET6 ? (void *)&((struct sockaddr_in6 *)a->ai_addr)->sin6_addr
+                                            : (void *)&((struct sockaddr_in *)a->ai_addr)->sin_addr;
+        char ipbuf[INET6_ADDRSTRLEN];
+        inet_ntop(a->ai_family, ip, ipbuf, sizeof ipbuf);
+        snprintf(t->addr_text, sizeof t->addr_text, a->ai_family == AF_INET6 ? "[%s]:%d" : "%s:%d", ipbuf, t->port);
+        int fd = connect_deadline(t, now_ns() + timeout_ns);
+        if (fd >= 0) {
+            close(fd);
+            ok = 1;
+        } else {
+            lasterr = -fd;
+        }
+    }
+    freeaddrinfo(res);
+    if (!ok) {
+        snprintf(err, errcap, "cannot connect to %s (%s): %s", t->host, t->addr_text, strerror(lasterr));
+        return -2;
+    }
+    if (api != API_AUTO)
+        t->api = api;
+    else if ((rc = target_infer_api(t, timeout_ns, err, errcap)) < 0)
+        return rc;
+    target_set_path(t);
+    return 0;
+}

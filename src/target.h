@@ -1,0 +1,42 @@
+#ifndef LLMLOAD_TARGET_H
+#define LLMLOAD_TARGET_H
+/* The server a run talks to: URL parsing, name resolution, protocol
+ * inference (--api auto), and a small blocking HTTP GET used before the
+ * run (probes, `llmload check`), when no event loop is running yet. */
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include "api.h"
+
+struct target {
+    struct sockaddr_storage addr;
+    socklen_t addrlen;
+    char hostname[256];          /* as in the URL, without brackets */
+    int port;
+    char host[300];              /* Host header value */
+    char base_path[512];         /* path of the URL as given ("" for none) */
+    char path[512];              /* request path for the chosen API */
+    char addr_text[80];          /* resolved address, for messages */
+    enum api_kind api;
+};
+
+/* Splits http://host[:port][/path].  -1 with a one-line err on a bad URL
+ * (https is refused: TLS is not built in yet). */
+int target_parse_url(struct target *t, const char *url, char *err, size_t errcap);
+
+/* Parses, resolves (IPv4/IPv6), checks the server accepts connections
+ * (within timeout_ns), and settles the API: explicit `api`, else inferred
+ * from the URL (a /v1 path means OpenAI; port 11434 or an /api path means
+ * Ollama), else probed with GET /api/version then GET /v1/models.  Returns
+ * 0, -1 for a usage problem (bad URL), or -2 when the server cannot be
+ * reached or identified; err says which in one line. */
+int target_resolve(struct target *t, const char *url, enum api_kind api,
+                   uint64_t timeout_ns, char *err, size_t errcap);
+
+/* Blocking GET of path on the resolved target, Connection: close.  Fills
+ * status and up to cap-1 bytes of de-chunked body (NUL-terminated).
+ * 0, or -1 with err set (connect/read failure, timeout, bad reply). */
+int target_http_get(const struct target *t, const char *path, uint64_t timeout_ns,
+                    int *status, char *body, size_t cap, char *err, size_t errcap);
+
+#endif

@@ -1,0 +1,498 @@
+"""End-to-end tests of `llmload run` against `llmload mock` and small
+hand-made servers on loopback (for replies the simulator never sends)."""
+import csv
+import json
+import os
+import signal
+import socket
+import subprocess
+import threading
+import time
+import unittest
+
+import harness
+from harness import FAST, Mock, run_llmload, tmpdir
+
+
+def run_json(url, *args, model="llmload-mock", timeout=300):
+    d = tmpdir()
+    out = os.path.join(d, "r.json")
+    p = run_llmload("run", "--url", url, "--model", model, "--quiet", "--json", out, *args,
+                    timeout=timeout)
+    doc = json.load(open(out)) if os.path.exists(out) else None
+    return p, doc
+
+
+def lat_ok(t, obj):
+    """A latency object is complete and ordered."""
+    for k in ("min", "mean", "p50", "p90", "p95", "p99", "max"):
+        t.assertIsInstance(obj[k], (int, float), k)
+    t.assertLessEqual(obj["min"], obj["p50"])
+    t.assertLessEqual(obj["p50"], obj["p90"])
+    t.assertLessEqual(obj["p90"], obj["p95"])
+    t.assertLessEqual(obj["p95"], obj["p99"])
+    t.assertLessEqual(obj["p99"], obj["max"])
+
+
+def wait_active_streams(port, n, timeout=30):
+    """Polls the simulator's /metrics until n streams are being generated."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        text = harness.http(port, "GET", "/metrics").body.decode()
+        for line in text.splitlines():
+            if line.startswith(ACTIVE_METRIC) and float(line.split()[-1]) >= n:
+                return
+        time.sleep(0.02)
+    raise AssertionError("the simulator never had %d active streams" % n)
+
+
+ACTIVE_METRIC = "llmload_mock_active_streams"
+
+
+class OneShotServer:
+    """A loopback TCP server whose handler gets each accepted socket; for
+    replies the simulator never sends (garbage, replayed captures)."""
+
+    def __init__(self, handler):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(64)
+        self.port = self.sock.getsockname()[1]
+        self.url = "http://127.0.0.1:%d" % self.port
+        self.handler = handler
+        self.conns = 0
+        self.stop = False
+        self.t = threading.Thread(target=self.loop, daemon=True)
+        self.t.start()
+
+    def loop(self):
+        while not self.stop:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            self.conns += 1
+            threading.Thread(target=self.serve, args=(c, self.conns), daemon=True).start()
+
+    def serve(self, c, n):
+        try:
+            self.handler(c, n)
+        except OSError:
+            pass
+        finally:
+            c.close()
+
+    def close(self):
+        self.stop = True
+        self.sock.close()
+
+
+def read_request(c):
+    """Reads one HTTP request (headers + Content-Length body); None on EOF."""
+    buf = b""
+    while b"\r\n\r\n" not in buf:
+        b = c.recv(65536)
+        if not b:
+            return None
+        buf += b
+    head, _, body = buf.partition(b"\r\n\r\n")
+    n = 0
+    for line in head.split(b"\r\n")[1:]:
+        k, _, v = line.partition(b":")
+        if k.strip().lower() == b"content-length":
+            n = int(v)
+    while len(body) < n:
+        body += c.recv(65536)
+    return head, body
+
+
+class TestRun(unittest.TestCase):
+
+    def test_openai_chat_stream_counts(self):
+        with Mock(*FAST) as m:
+            p, doc = run_json(m.url + "/v1", "--api", "openai-chat", "-n", "24", "-c", "4",
+                              "--max-tokens", "16")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        s = doc["summary"]
+        self.assertEqual(doc["schema"], "llmload.result/1")
+        self.assertEqual(s["requests"], 24)
+        self.assertEqual(s["ok"], 24)
+        self.assertEqual(s["failed"], 0)
+        self.assertEqual(s["error_rate"], 0)
+        self.assertEqual(s["output_tokens"], 24 * 16)
+        self.assertEqual(s["token_source"]["server"], 24)
+        for k in ("ttft", "itl", "tpot", "e2e"):
+            lat_ok(self, s[k])
+        self.assertGreater(s["output_tps"], 0)
+        self.assertGreater(s["rps"], 0)
+        self.assertFalse(doc["interrupted"])
+        # Every number on the terminal has its unit.
+        self.assertIn("Samples: 24 ok / 0 failed", p.stdout)
+
+    def test_ollama_generate_stream(self):
+        with Mock(*FAST) as m:
+            p, doc = run_json(m.url, "--api", "ollama-generate", "-n", "10", "-c", "5",
+                              "--max-tokens", "12")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        s = doc["summary"]
+        self.assertEqual(s["ok"], 10)
+        self.assertEqual(s["output_tokens"], 120)
+        self.assertIsNotNone(s["server_eval_rate"])
+        self.assertGreater(s["server_eval_rate"], 0)
+
+    def test_ollama_chat_and_openai_completions(self):
+        with Mock(*FAST) as m:
+            for api, url in (("ollama-chat", m.url), ("openai-completions", m.url + "/v1")):
+                p, doc = run_json(url, "--api", api, "-n", "6", "-c", "3", "--max-tokens", "7")
+                self.assertEqual(p.returncode, 0, api + p.stderr)
+                self.assertEqual(doc["summary"]["ok"], 6, api)
+                self.assertEqual(doc["summary"]["output_tokens"], 42, api)
+
+    def test_api_auto_detection(self):
+        with Mock(*FAST) as m:
+            # /v1 in the URL means OpenAI; a bare URL is probed (the simulator
+            # answers /api/version, so it is taken as Ollama).
+            p, doc = run_json(m.url + "/v1", "-n", "3", "-c", "1", "--max-tokens", "4")
+            self.assertEqual(p.returncode, 0, p.stderr)
+            self.assertEqual(doc["config"]["api"], "openai-chat")
+            p, doc = run_json(m.url, "-n", "3", "-c", "1", "--max-tokens", "4")
+            self.assertEqual(p.returncode, 0, p.stderr)
+            self.assertEqual(doc["config"]["api"], "ollama-generate")
+            # A full endpoint URL is used as it is.
+            p, doc = run_json(m.url + "/v1/completions", "-n", "2", "-c", "1", "--max-tokens", "4")
+            self.assertEqual(p.returncode, 0, p.stderr)
+            self.assertEqual(doc["config"]["api"], "openai-completions")
+
+    def test_no_stream(self):
+        with Mock(*FAST) as m:
+            for api, url in (("openai-chat", m.url + "/v1"), ("ollama-generate", m.url)):
+                p, doc = run_json(url, "--api", api, "--no-stream", "-n", "5", "-c", "2",
+                                  "--max-tokens", "9")
+                self.assertEqual(p.returncode, 0, api + p.stderr)
+                s = doc["summary"]
+                self.assertEqual(s["ok"], 5, api)
+                self.assertEqual(s["output_tokens"], 45, api)
+                lat_ok(self, s["e2e"])
+
+    def test_timing_matches_simulator_rate(self):
+        # One stream at 200 tokens/s with no batch slowdown: ITL ~ 5 ms, and
+        # TPOT ~ 5 ms; TTFT ~ the simulator's 30 ms base.
+        with Mock("--decode-rate", "200", "--batch-slowdown", "0", "--ttft-base", "30ms",
+                  "--prefill-rate", "1000000") as m:
+            p, doc = run_json(m.url + "/v1", "--api", "openai-chat", "-n", "4", "-c", "1",
+                              "--max-tokens", "40")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        s = doc["summary"]
+        self.assertAlmostEqual(s["itl"]["p50"], 0.005, delta=0.0015)
+        self.assertAlmostEqual(s["tpot"]["mean"], 0.005, delta=0.0015)
+        self.assertGreaterEqual(s["ttft"]["p50"], 0.030)
+        self.assertLess(s["ttft"]["p50"], 0.045)
+        # E2E = TTFT + 39 gaps of 5 ms.
+        self.assertAlmostEqual(s["e2e"]["p50"], s["ttft"]["p50"] + 39 * 0.005, delta=0.03)
+
+    def test_tokens_per_chunk(self):
+        with Mock(*(FAST + ["--tokens-per-chunk", "4"])) as m:
+            p, doc = run_json(m.url + "/v1", "--api", "openai-chat", "-n", "4", "-c", "2",
+                              "--max-tokens", "32")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        s = doc["summary"]
+        self.assertEqual(s["output_tokens"], 128)   # server's count, not chunks
+        self.assertAlmostEqual(s["tokens_per_event"]["mean"], 4.0, delta=0.01)
+
+    def test_csv_and_raw_outputs(self):
+        d = tmpdir()
+        csvp, rawp = os.path.join(d, "r.csv"), os.path.join(d, "r.jsonl")
+        with Mock(*FAST) as m:
+            p = run_llmload("run", "--url", m.url + "/v1", "--model", "llmload-mock", "--quiet",
+                            "-n", "8", "-c", "2", "--max-tokens", "5", "--csv", csvp, "--raw", rawp)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            rows = list(csv.DictReader(open(csvp)))
+            self.assertEqual(len(rows), 8)
+            self.assertEqual(sorted(int(r["index"]) for r in rows), list(range(8)))
+            for r in rows:
+                self.assertEqual(r["status"], "200")
+                self.assertEqual(r["output_tokens"], "5")
+                self.assertEqual(r["events"], "5")
+                self.assertGreater(float(r["latency_s"]), float(r["ttft_s"]))
+            lines = [json.loads(l) for l in open(rawp)]
+            self.assertEqual(len(lines), 8)
+            for l in lines:
+                ev = l["events_s"]
+                self.assertEqual(len(ev), 5)
+                self.assertEqual(ev, sorted(ev))
+                self.assertAlmostEqual(ev[0], l["first_token_s"] - l["start_s"], delta=2e-6)
+            # Same header: appends.
+            p = run_llmload("run", "--url", m.url + "/v1", "--model", "llmload-mock", "--quiet",
+                            "-n", "3", "-c", "1", "--max-tokens", "5", "--csv", csvp)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            self.assertEqual(len(list(csv.DictReader(open(csvp)))), 11)
+        # A different header is refused before the run, naming the file.
+        other = os.path.join(d, "other.csv")
+        open(other, "w").write("a,b\n1,2\n")
+        p = run_llmload("run", "--url", "http://127.0.0.1:9/v1", "--model", "m", "--csv", other)
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("other.csv", p.stderr)
+
+    def test_unwritable_output_reported_before_run(self):
+        p = run_llmload("run", "--url", "http://127.0.0.1:9/v1", "--model", "m",
+                        "--json", "/nonexistent-dir/x.json")
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("--json", p.stderr)
+        self.assertEqual(len(p.stderr.strip().splitlines()), 1)
+
+    def test_unreachable_server_exit_3(self):
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+        s.close()   # nothing listens there now
+        p = run_llmload("run", "--url", "http://127.0.0.1:%d/v1" % port, "--model", "m", "-n", "2")
+        self.assertEqual(p.returncode, 3)
+        self.assertIn("cannot connect", p.stderr)
+
+    def test_bad_flags_exit_2(self):
+        for args, word in ((["-c", "zero"], "-c"), (["--duration", "5 parsecs"], "--duration"),
+                           (["--api", "grpc"], "--api"), (["--bogus"], "--bogus"),
+                           (["--url", "https://x/v1", "--model", "m"], "https"),
+                           (["--temperature"], "--temperature")):
+            p = run_llmload("run", *args)
+            self.assertEqual(p.returncode, 2, args)
+            self.assertIn(word, p.stderr, args)
+            self.assertEqual(len(p.stderr.strip().splitlines()), 1, p.stderr)
+
+    def test_model_required_for_real_server(self):
+        p = run_llmload("run", "--url", "http://127.0.0.1:9/v1")
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("--model", p.stderr)
+
+    def test_help(self):
+        p = run_llmload("run", "--help")
+        self.assertEqual(p.returncode, 0)
+        for flag in ("--url", "--concurrency", "--requests", "--duration", "--rate", "--json",
+                     "--csv", "--raw", "--ttft-timeout", "--idle-timeout", "--api-key"):
+            self.assertIn(flag, p.stdout)
+
+    def test_builtin_simulator_when_no_url(self):
+        p = run_llmload("run", "-n", "6", "-c", "3", "--max-tokens", "4",
+                        "--mock-arg=--profile=fast")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("built-in simulator", p.stderr)
+        self.assertIn("Samples: 6 ok / 0 failed", p.stdout)
+
+    def test_api_key_never_written(self):
+        secret = "sk-test-SECRET-123456"
+        with Mock(*FAST) as m:
+            d = tmpdir()
+            out, rawp = os.path.join(d, "r.json"), os.path.join(d, "r.jsonl")
+            p = run_llmload("run", "--url", m.url + "/v1", "--model", "llmload-mock", "-n", "2",
+                            "--max-tokens", "3", "--json", out, "--raw", rawp,
+                            env={"OPENAI_API_KEY": secret})
+            self.assertEqual(p.returncode, 0, p.stderr)
+            for text in (p.stdout, p.stderr, open(out).read(), open(rawp).read()):
+                self.assertNotIn(secret, text)
+            self.assertTrue(json.load(open(out))["config"]["api_key_set"])
+
+
+class TestRunFaults(unittest.TestCase):
+    """Every fault of the simulator yields errors of the right class."""
+
+    def fault(self, flag, extra=(), run_extra=(), api="openai-chat"):
+        url_suffix = "/v1" if api.startswith("openai") else ""
+        with Mock(*(FAST + [flag, "1.0"] + list(extra))) as m:
+            p, doc = run_json(m.url + url_suffix, "--api", api, "-n", "6", "-c", "3",
+                              "--max-tokens", "8", *run_extra)
+        return p, doc
+
+    def test_status_500_all_fail_exit_3(self):
+        p, doc = self.fault("--fault-500")
+        self.assertEqual(p.returncode, 3)
+        self.assertEqual(doc["summary"]["errors"], {"status": 6})
+        self.assertEqual(doc["summary"]["error_rate"], 1.0)
+        self.assertIn("500", doc["summary"]["error_samples"]["status"])
+
+    def test_429_counted_as_status(self):
+        p, doc = self.fault("--fault-429")
+        self.assertEqual(doc["summary"]["errors"], {"status": 6})
+        self.assertIn("429", doc["summary"]["error_samples"]["status"])
+
+    def test_midstream_error_openai_and_ollama(self):
+        for api in ("openai-chat", "ollama-generate"):
+            p, doc = self.fault("--fault-midstream", api=api)
+            self.assertEqual(doc["summary"]["errors"], {"stream": 6}, api)
+            self.assertEqual(doc["summary"]["ok"], 0, api)
+
+    def test_close_midstream(self):
+        p, doc = self.fault("--fault-close")
+        self.assertEqual(doc["summary"]["errors"], {"closed": 6})
+
+    def test_malformed_event(self):
+        p, doc = self.fault("--fault-malformed")
+        self.assertEqual(doc["summary"]["errors"], {"protocol": 6})
+
+    def test_stall_hits_idle_timeout(self):
+        p, doc = self.fault("--fault-stall", extra=["--stall", "5s"],
+                            run_extra=["--idle-timeout", "300ms"])
+        self.assertEqual(doc["summary"]["errors"], {"timeout_idle": 6})
+        # The run did not wait for the 5 s stalls.
+        self.assertLess(doc["summary"]["duration_s"], 4.0)
+
+    def test_ttft_timeout(self):
+        with Mock("--ttft-base", "3s", "--decode-rate", "1000") as m:
+            p, doc = run_json(m.url + "/v1", "--api", "openai-chat", "-n", "2", "-c", "2",
+                              "--ttft-timeout", "200ms", "--max-tokens", "4")
+        self.assertEqual(doc["summary"]["errors"], {"timeout_ttft": 2})
+        self.assertEqual(p.returncode, 3)
+
+
+class TestRunWire(unittest.TestCase):
+    """Hand-made servers: garbage, resets, idle-close races, real captures."""
+
+    def test_garbage_reply_is_protocol_error(self):
+        def handler(c, n):
+            while read_request(c):
+                c.sendall(b"SPDY/9 banana\r\n\r\n\x00\x01garbage")
+                return
+        srv = OneShotServer(handler)
+        try:
+            p, doc = run_json(srv.url + "/v1", "--api", "openai-chat", "-n", "4", "-c", "2")
+        finally:
+            srv.close()
+        self.assertEqual(p.returncode, 3)
+        self.assertEqual(doc["summary"]["errors"], {"protocol": 4})
+
+    def test_reused_connection_closed_is_retried_once(self):
+        # The first connection serves one response with keep-alive, then
+        # closes when the next request arrives without answering it (the idle
+        # race of uvicorn's 5 s keep-alive).  That request must be retried on
+        # a fresh connection, succeed, and be counted as a retry.
+        body = (b'data: {"choices":[{"index":0,"delta":{"content":"hi"},"finish_reason":null}]}\n\n'
+                b'data: {"choices":[],"usage":{"prompt_tokens":3,"completion_tokens":1,"total_tokens":4}}\n\n'
+                b'data: [DONE]\n\n')
+        resp = (b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nContent-Length: %d\r\n\r\n"
+                % len(body)) + body
+
+        def handler(c, n):
+            if read_request(c) is None:
+                return
+            c.sendall(resp)
+            if n == 1:
+                read_request(c)   # the reused request: dropped unanswered
+                return
+            while read_request(c):
+                c.sendall(resp)
+        srv = OneShotServer(handler)
+        try:
+            p, doc = run_json(srv.url + "/v1", "--api", "openai-chat", "-n", "3", "-c", "1")
+        finally:
+            srv.close()
+        self.assertEqual(p.returncode, 0, p.stderr)
+        s = doc["summary"]
+        self.assertEqual(s["ok"], 3)
+        self.assertEqual(s["retries"], 1)
+        self.assertEqual(s["output_tokens"], 3)
+
+    def test_replay_llama_cpp_capture(self):
+        raw = open(os.path.join(harness.FIXTURES, "llama-server-b4748", "chat_stream_raw.txt"), "rb").read()
+
+        def handler(c, n):
+            while read_request(c):
+                c.sendall(raw)
+        srv = OneShotServer(handler)
+        try:
+            p, doc = run_json(srv.url + "/v1", "--api", "openai-chat", "-n", "4", "-c", "2",
+                              model="tiny")
+        finally:
+            srv.close()
+        self.assertEqual(p.returncode, 0, p.stderr)
+        s = doc["summary"]
+        self.assertEqual(s["ok"], 4)
+        # The capture's final event reports its usage; that is the count.
+        final = [l for l in raw.decode(errors="replace").split("\n") if '"usage"' in l][-1]
+        usage = json.loads(final[len("data: "):])["usage"]
+        self.assertEqual(s["output_tokens"], 4 * usage["completion_tokens"])
+        self.assertEqual(s["token_source"]["server"], 4)
+
+
+class TestRunLifecycle(unittest.TestCase):
+
+    def test_ctrl_c_writes_outputs_and_exits_4(self):
+        d = tmpdir()
+        out, rawp = os.path.join(d, "r.json"), os.path.join(d, "r.jsonl")
+        with Mock("--decode-rate", "50", "--ttft-base", "1ms", "--slots", "4") as m:
+            proc = subprocess.Popen([harness.LLMLOAD, "run", "--url", m.url + "/v1", "--model",
+                                     "llmload-mock", "-n", "1000", "-c", "4", "--max-tokens", "10",
+                                     "--quiet", "--json", out, "--raw", rawp, "--grace", "10s"],
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            # Wait (with a deadline) until some requests have finished.
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                if os.path.exists(rawp) and open(rawp).read().count("\n") >= 1:
+                    break
+                time.sleep(0.02)
+            proc.send_signal(signal.SIGINT)
+            o, e = proc.communicate(timeout=60)
+        self.assertEqual(proc.returncode, 4, e)
+        doc = json.load(open(out))
+        self.assertTrue(doc["interrupted"])
+        s = doc["summary"]
+        self.assertGreater(s["ok"], 0)
+        self.assertLess(s["requests"], 1000)
+        # The grace period let the in-flight requests finish: none aborted.
+        self.assertNotIn("aborted", s["errors"])
+        self.assertEqual(s["failed"], 0)
+        # Everything measured is in the outputs.
+        self.assertEqual(len(open(rawp).read().splitlines()), s["requests"])
+
+    def test_second_ctrl_c_aborts(self):
+        d = tmpdir()
+        out = os.path.join(d, "r.json")
+        with Mock("--decode-rate", "5", "--ttft-base", "1ms", "--slots", "4") as m:
+            proc = subprocess.Popen([harness.LLMLOAD, "run", "--url", m.url + "/v1", "--model",
+                                     "llmload-mock", "-n", "100", "-c", "4", "--max-tokens", "100",
+                                     "--quiet", "--json", out, "--grace", "60s"],
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            wait_active_streams(m.port, 4)
+            proc.send_signal(signal.SIGINT)
+            err = harness._readline(proc.stderr, 30)
+            self.assertIn(b"interrupted", err or b"")
+            proc.send_signal(signal.SIGINT)
+            o, e = proc.communicate(timeout=30)
+        self.assertEqual(proc.returncode, 4)
+        doc = json.load(open(out))
+        self.assertTrue(doc["interrupted"])
+        self.assertEqual(doc["summary"]["errors"].get("aborted"), 4)
+
+    def test_fidelity_against_truth(self):
+        # TTFT measured by the client vs the simulator's own record of the
+        # same requests (same CLOCK_MONOTONIC): delivery adds only loopback
+        # and scheduling time.  Modest scale here; bench/ measures 1k/10k.
+        d = tmpdir()
+        truth, rawp = os.path.join(d, "truth.jsonl"), os.path.join(d, "raw.jsonl")
+        m = Mock("--decode-rate", "100", "--ttft-base", "20ms", "--slots", "200",
+                 "--batch-slowdown", "0", "--truth", truth)
+        try:
+            p = run_llmload("run", "--url", m.url + "/v1", "--model", "llmload-mock", "--quiet",
+                            "-n", "200", "-c", "100", "--max-tokens", "8", "--raw", rawp)
+            self.assertEqual(p.returncode, 0, p.stderr)
+        finally:
+            m.stop()
+        t = {}
+        for l in open(truth):
+            r = json.loads(l)
+            if r.get("id"):
+                t[r["id"]] = r
+        diffs = []
+        for l in open(rawp):
+            r = json.loads(l)
+            tr = t["llmload-%d" % r["index"]]
+            first_abs = r["t0_mono_ns"] + r["first_token_s"] * 1e9
+            diffs.append((first_abs - tr["first_token_ns"]) / 1e6)   # ms, delivery of token 1
+        self.assertEqual(len(diffs), 200)
+        diffs.sort()
+        p50, p99 = diffs[len(diffs) // 2], diffs[int(len(diffs) * 0.99) - 1]
+        self.assertGreaterEqual(diffs[0], -0.05)   # never read before it was written
+        self.assertLess(p50, 1.0)
+        self.assertLess(p99, 5.0)
+
+
+if __name__ == "__main__":
+    harness.main()
