@@ -246,18 +246,16 @@ void api_take_text(struct api_event *ev, const char *js, const jsmntok_t *t, int
     ev->text_len = (size_t)(t[i].end - t[i].start);
 }
 
-void api_take_int(const char *js, const jsmntok_t *t, int n, int obj, const char *key, int64_t *out)
+void api_take_int(const char *js, const jsmntok_t *t, int i, int64_t *out)
 {
-    int i = json_find(js, t, n, obj, key);
     int64_t v;
 
     if (i >= 0 && json_int64(js, &t[i], &v) == 0)
         *out = v;
 }
 
-void api_take_ms_as_ns(const char *js, const jsmntok_t *t, int n, int obj, const char *key, int64_t *out)
+void api_take_ms_as_ns(const char *js, const jsmntok_t *t, int i, int64_t *out)
 {
-    int i = json_find(js, t, n, obj, key);
     double ms;
 
     if (i >= 0 && json_double(js, &t[i], &ms) == 0 && ms >= 0 && ms < 9.2e12)
@@ -273,49 +271,73 @@ void api_take_finish(struct api_event *ev, const char *js, const jsmntok_t *t, i
     ev->finish_reason_len = (size_t)(t[i].end - t[i].start);
 }
 
-static void set_slice(const char *js, const jsmntok_t *t, const char **p, size_t *n)
+static const struct json_key top_keys[K__COUNT] = {
+    [K_ERROR] = JSON_KEY("error"),
+    [K_OBJECT] = JSON_KEY("object"),
+    [K_ERROR_TYPE] = JSON_KEY("error_type"),
+    [K_MESSAGE] = JSON_KEY("message"),
+    [K_TYPE] = JSON_KEY("type"),
+    [K_CHOICES] = JSON_KEY("choices"),
+    [K_USAGE] = JSON_KEY("usage"),
+    [K_TIMINGS] = JSON_KEY("timings"),
+    [K_CONTENT] = JSON_KEY("content"),
+    [K_TOKENS] = JSON_KEY("tokens"),
+    [K_STOP] = JSON_KEY("stop"),
+    [K_STOP_TYPE] = JSON_KEY("stop_type"),
+    [K_RESPONSE] = JSON_KEY("response"),
+    [K_THINKING] = JSON_KEY("thinking"),
+    [K_DONE] = JSON_KEY("done"),
+    [K_DONE_REASON] = JSON_KEY("done_reason"),
+    [K_EVAL_COUNT] = JSON_KEY("eval_count"),
+    [K_PROMPT_EVAL_COUNT] = JSON_KEY("prompt_eval_count"),
+    [K_TOTAL_DURATION] = JSON_KEY("total_duration"),
+    [K_LOAD_DURATION] = JSON_KEY("load_duration"),
+    [K_PROMPT_EVAL_DURATION] = JSON_KEY("prompt_eval_duration"),
+    [K_EVAL_DURATION] = JSON_KEY("eval_duration"),
+};
+
+static void take_string(const char *js, const jsmntok_t *t, int i, const char **p, size_t *n)
 {
-    *p = js + t->start;
-    *n = (size_t)(t->end - t->start);
+    if (i >= 0 && t[i].type == JSMN_STRING) {
+        *p = js + t[i].start;
+        *n = (size_t)(t[i].end - t[i].start);
+    }
+}
+
+/* The message and type of an error object: {"message","type",...}. */
+static void error_object(const char *js, const jsmntok_t *t, int n, int obj, struct api_event *ev)
+{
+    static const struct json_key keys[] = { JSON_KEY("message"), JSON_KEY("type") };
+    int at[2];
+
+    json_members(js, t, n, obj, keys, 2, at);
+    take_string(js, t, at[0], &ev->errmsg, &ev->errmsg_len);
+    take_string(js, t, at[1], &ev->errtype, &ev->errtype_len);
 }
 
 /* The error shapes: {"error":{"message","type",...}} (OpenAI, vLLM,
  * llama.cpp, SGLang, TGI chat), {"error":"text","error_type":...} (TGI,
- * Ollama), and the flat {"object":"error","message":...} of old vLLM. */
-static void read_error(const char *js, const jsmntok_t *t, int n, struct api_event *ev)
+ * Ollama), and the flat {"object":"error","message":...} of old vLLM.
+ * "error": null, false or "" is no error. */
+static void read_error(const char *js, const jsmntok_t *t, int n, const int *top, struct api_event *ev)
 {
-    int e = json_find(js, t, n, 0, "error");
-    int o = json_find(js, t, n, 0, "object");
+    int e = top[K_ERROR], o = top[K_OBJECT];
 
     if (e >= 0 && !json_is_null(js, &t[e]) && !json_eq(js, &t[e], "false") &&
         !(t[e].type == JSMN_STRING && t[e].end == t[e].start)) {
-        int m, ty;
-
         ev->error = 1;
-        if (t[e].type == JSMN_OBJECT) {
-            m = json_find(js, t, n, e, "message");
-            if (m >= 0 && t[m].type == JSMN_STRING)
-                set_slice(js, &t[m], &ev->errmsg, &ev->errmsg_len);
-            else
-                set_slice(js, &t[e], &ev->errmsg, &ev->errmsg_len);
-            ty = json_find(js, t, n, e, "type");
-            if (ty >= 0 && t[ty].type == JSMN_STRING)
-                set_slice(js, &t[ty], &ev->errtype, &ev->errtype_len);
-        } else {
-            set_slice(js, &t[e], &ev->errmsg, &ev->errmsg_len);
+        if (t[e].type == JSMN_OBJECT)
+            error_object(js, t, n, e, ev);
+        if (!ev->errmsg) {
+            /* A string error, or an error object with no message. */
+            ev->errmsg = js + t[e].start;
+            ev->errmsg_len = (size_t)(t[e].end - t[e].start);
         }
-        ty = json_find(js, t, n, 0, "error_type");
-        if (ty >= 0 && t[ty].type == JSMN_STRING)
-            set_slice(js, &t[ty], &ev->errtype, &ev->errtype_len);
+        take_string(js, t, top[K_ERROR_TYPE], &ev->errtype, &ev->errtype_len);
     } else if (o >= 0 && json_eq(js, &t[o], "error")) {
-        int m = json_find(js, t, n, 0, "message");
-        int ty = json_find(js, t, n, 0, "type");
-
         ev->error = 1;
-        if (m >= 0 && t[m].type == JSMN_STRING)
-            set_slice(js, &t[m], &ev->errmsg, &ev->errmsg_len);
-        if (ty >= 0 && t[ty].type == JSMN_STRING)
-            set_slice(js, &t[ty], &ev->errtype, &ev->errtype_len);
+        take_string(js, t, top[K_MESSAGE], &ev->errmsg, &ev->errmsg_len);
+        take_string(js, t, top[K_TYPE], &ev->errtype, &ev->errtype_len);
     }
 }
 
@@ -338,7 +360,7 @@ int api_parse_event(enum api_kind k, const char *data, size_t len,
                     struct api_event *ev, void *tokens, unsigned ntokens)
 {
     jsmntok_t *t = tokens;
-    int n;
+    int n, top[K__COUNT];
 
     api_event_clear(ev);
     if (!data)
@@ -357,19 +379,20 @@ int api_parse_event(enum api_kind k, const char *data, size_t len,
         return -2;
     if (n <= 0 || t[0].type != JSMN_OBJECT)
         return -1;
-    read_error(data, t, n, ev);
+    json_members(data, t, n, 0, top_keys, K__COUNT, top);
+    read_error(data, t, n, top, ev);
     switch (k) {
     case API_OLLAMA_GENERATE:
     case API_OLLAMA_CHAT:
-        api_ollama_interpret(data, t, n, ev);
+        api_ollama_interpret(data, t, n, top, ev);
         break;
     case API_OPENAI_CHAT:
     case API_OPENAI_COMPLETIONS:
-        api_openai_interpret(data, t, n, ev);
+        api_openai_interpret(data, t, n, top, ev);
         break;
     default:
-        api_openai_interpret(data, t, n, ev);
-        api_ollama_interpret(data, t, n, ev);
+        api_openai_interpret(data, t, n, top, ev);
+        api_ollama_interpret(data, t, n, top, ev);
         break;
     }
     return 0;
@@ -389,16 +412,13 @@ int api_parse_error(const char *data, size_t len, struct api_event *ev,
     if (len > 0 && t && ntokens > 0)
         n = json_tokenize_elide(data, len, t, ntokens);
     if (n > 0 && t[0].type == JSMN_OBJECT) {
-        read_error(data, t, n, ev);
-        if (!ev->error) {
-            /* The bare error object old llama.cpp puts in its field. */
-            int m = json_find(data, t, n, 0, "message");
-            int ty = json_find(data, t, n, 0, "type");
-            if (m >= 0 && t[m].type == JSMN_STRING)
-                set_slice(data, &t[m], &ev->errmsg, &ev->errmsg_len);
-            if (ty >= 0 && t[ty].type == JSMN_STRING)
-                set_slice(data, &t[ty], &ev->errtype, &ev->errtype_len);
-        }
+        int top[K__COUNT];
+
+        json_members(data, t, n, 0, top_keys, K__COUNT, top);
+        read_error(data, t, n, top, ev);
+        /* Else the bare error object old llama.cpp puts in its field. */
+        if (!ev->error)
+            error_object(data, t, n, 0, ev);
     }
     ev->error = 1;
     if (!ev->errmsg) {

@@ -86,8 +86,8 @@ struct api_event {
 void api_event_clear(struct api_event *ev);
 
 /* Interprets one event's JSON (or the literal [DONE]).  tokens/ntokens is
- * scratch space for jsmn (jsmntok_t is 16 bytes; 1024 is plenty for
- * chunks).  When the array is too small for the event, top-level member
+ * scratch space for jsmn (jsmntok_t of json.h, 20 bytes; 1024 is plenty
+ * for chunks).  When the array is too small for the event, top-level member
  * values that do not fit are skipped (json_tokenize_elide), so Ollama's
  * final generate line still yields its counts and durations however long
  * its `context` array.  Data that is empty or only whitespace yields a

@@ -31,16 +31,26 @@ const char *api_req_prompt(const struct api_request *r);
 /* Writes "messages":[...] (system first when set and not already there). */
 void api_w_messages(struct api_writer *w, const struct api_request *r);
 
+/* The top-level keys any adapter reads, found in one pass by
+ * api_parse_event; top[K_x] is the value's token index or -1. */
+enum api_top_key {
+    K_ERROR, K_OBJECT, K_ERROR_TYPE, K_MESSAGE, K_TYPE,
+    K_CHOICES, K_USAGE, K_TIMINGS, K_CONTENT, K_TOKENS, K_STOP, K_STOP_TYPE,
+    K_RESPONSE, K_THINKING, K_DONE, K_DONE_REASON, K_EVAL_COUNT, K_PROMPT_EVAL_COUNT,
+    K_TOTAL_DURATION, K_LOAD_DURATION, K_PROMPT_EVAL_DURATION, K_EVAL_DURATION,
+    K__COUNT
+};
+
 /* Field readers over a tokenised event: each sets its outputs only when
- * the field is present with the right type. */
+ * the token (index i, -1 for absent) is present with the right type. */
 void api_take_text(struct api_event *ev, const char *js, const jsmntok_t *t, int i, int reasoning);
-void api_take_int(const char *js, const jsmntok_t *t, int n, int obj, const char *key, int64_t *out);
-void api_take_ms_as_ns(const char *js, const jsmntok_t *t, int n, int obj, const char *key, int64_t *out);
+void api_take_int(const char *js, const jsmntok_t *t, int i, int64_t *out);
+void api_take_ms_as_ns(const char *js, const jsmntok_t *t, int i, int64_t *out);
 void api_take_finish(struct api_event *ev, const char *js, const jsmntok_t *t, int i);
 
 void api_openai_build(enum api_kind k, const struct api_request *r, struct api_writer *w);
 void api_ollama_build(enum api_kind k, const struct api_request *r, struct api_writer *w);
-void api_openai_interpret(const char *js, const jsmntok_t *t, int n, struct api_event *ev);
-void api_ollama_interpret(const char *js, const jsmntok_t *t, int n, struct api_event *ev);
+void api_openai_interpret(const char *js, const jsmntok_t *t, int n, const int *top, struct api_event *ev);
+void api_ollama_interpret(const char *js, const jsmntok_t *t, int n, const int *top, struct api_event *ev);
 
 #endif

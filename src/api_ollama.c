@@ -34,25 +34,24 @@ void api_ollama_build(enum api_kind k, const struct api_request *r, struct api_w
     api_w_close(w, '}');
 }
 
-void api_ollama_interpret(const char *js, const jsmntok_t *t, int n, struct api_event *ev)
+void api_ollama_interpret(const char *js, const jsmntok_t *t, int n, const int *top, struct api_event *ev)
 {
-    int m = json_find(js, t, n, 0, "message");
-    int i, done;
+    static const struct json_key msg_keys[] = { JSON_KEY("content"), JSON_KEY("thinking") };
+    int m[2], done;
 
-    api_take_text(ev, js, t, json_find(js, t, n, 0, "response"), 0);
-    if (m >= 0 && t[m].type == JSMN_OBJECT) {
-        api_take_text(ev, js, t, json_find(js, t, n, m, "content"), 0);
-        api_take_text(ev, js, t, json_find(js, t, n, m, "thinking"), 1);
+    api_take_text(ev, js, t, top[K_RESPONSE], 0);
+    if (json_members(js, t, n, top[K_MESSAGE], msg_keys, 2, m) > 0) {
+        api_take_text(ev, js, t, m[0], 0);
+        api_take_text(ev, js, t, m[1], 1);
     }
-    api_take_text(ev, js, t, json_find(js, t, n, 0, "thinking"), 1);
-    i = json_find(js, t, n, 0, "done");
-    if (i >= 0 && json_bool(js, &t[i], &done) == 0 && done)
+    api_take_text(ev, js, t, top[K_THINKING], 1);
+    if (top[K_DONE] >= 0 && json_bool(js, &t[top[K_DONE]], &done) == 0 && done)
         ev->done = 1;
-    api_take_finish(ev, js, t, json_find(js, t, n, 0, "done_reason"));
-    api_take_int(js, t, n, 0, "eval_count", &ev->completion_tokens);
-    api_take_int(js, t, n, 0, "prompt_eval_count", &ev->prompt_tokens);
-    api_take_int(js, t, n, 0, "total_duration", &ev->total_duration_ns);
-    api_take_int(js, t, n, 0, "load_duration", &ev->load_duration_ns);
-    api_take_int(js, t, n, 0, "prompt_eval_duration", &ev->prompt_eval_duration_ns);
-    api_take_int(js, t, n, 0, "eval_duration", &ev->eval_duration_ns);
+    api_take_finish(ev, js, t, top[K_DONE_REASON]);
+    api_take_int(js, t, top[K_EVAL_COUNT], &ev->completion_tokens);
+    api_take_int(js, t, top[K_PROMPT_EVAL_COUNT], &ev->prompt_tokens);
+    api_take_int(js, t, top[K_TOTAL_DURATION], &ev->total_duration_ns);
+    api_take_int(js, t, top[K_LOAD_DURATION], &ev->load_duration_ns);
+    api_take_int(js, t, top[K_PROMPT_EVAL_DURATION], &ev->prompt_eval_duration_ns);
+    api_take_int(js, t, top[K_EVAL_DURATION], &ev->eval_duration_ns);
 }

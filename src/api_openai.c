@@ -43,52 +43,82 @@ void api_openai_build(enum api_kind k, const struct api_request *r, struct api_w
     api_w_close(w, '}');
 }
 
-void api_openai_interpret(const char *js, const jsmntok_t *t, int n, struct api_event *ev)
+enum { C_DELTA, C_MESSAGE, C_TEXT, C_FINISH_REASON, C__COUNT };
+static const struct json_key choice_keys[C__COUNT] = {
+    [C_DELTA] = JSON_KEY("delta"),
+    [C_MESSAGE] = JSON_KEY("message"),
+    [C_TEXT] = JSON_KEY("text"),
+    [C_FINISH_REASON] = JSON_KEY("finish_reason"),
+};
+
+enum { D_CONTENT, D_REASONING_CONTENT, D_REASONING, D__COUNT };
+static const struct json_key delta_keys[D__COUNT] = {
+    [D_CONTENT] = JSON_KEY("content"),
+    [D_REASONING_CONTENT] = JSON_KEY("reasoning_content"),
+    [D_REASONING] = JSON_KEY("reasoning"),
+};
+
+enum { U_COMPLETION_TOKENS, U_PROMPT_TOKENS, U__COUNT };
+static const struct json_key usage_keys[U__COUNT] = {
+    [U_COMPLETION_TOKENS] = JSON_KEY("completion_tokens"),
+    [U_PROMPT_TOKENS] = JSON_KEY("prompt_tokens"),
+};
+
+enum { T_PREDICTED_N, T_PROMPT_N, T_PREDICTED_MS, T_PROMPT_MS, T__COUNT };
+static const struct json_key timing_keys[T__COUNT] = {
+    [T_PREDICTED_N] = JSON_KEY("predicted_n"),
+    [T_PROMPT_N] = JSON_KEY("prompt_n"),
+    [T_PREDICTED_MS] = JSON_KEY("predicted_ms"),
+    [T_PROMPT_MS] = JSON_KEY("prompt_ms"),
+};
+
+void api_openai_interpret(const char *js, const jsmntok_t *t, int n, const int *top, struct api_event *ev)
 {
-    int ch = json_find(js, t, n, 0, "choices");
-    int c0 = json_index(t, n, ch, 0);
-    int u = json_find(js, t, n, 0, "usage");
-    int tm = json_find(js, t, n, 0, "timings");
-    int i, stop;
+    int c0 = json_index(t, n, top[K_CHOICES], 0);
+    int stop;
 
     if (c0 >= 0 && t[c0].type == JSMN_OBJECT) {
+        int c[C__COUNT], d[D__COUNT], at;
+
+        json_members(js, t, n, c0, choice_keys, C__COUNT, c);
         /* delta in chunks, message in a non-streamed chat body. */
-        int d = json_find(js, t, n, c0, "delta");
-        if (d < 0 || t[d].type != JSMN_OBJECT)
-            d = json_find(js, t, n, c0, "message");
-        if (d >= 0 && t[d].type == JSMN_OBJECT) {
-            api_take_text(ev, js, t, json_find(js, t, n, d, "content"), 0);
-            api_take_text(ev, js, t, json_find(js, t, n, d, "reasoning_content"), 1);
-            api_take_text(ev, js, t, json_find(js, t, n, d, "reasoning"), 1);
+        at = c[C_DELTA] >= 0 && t[c[C_DELTA]].type == JSMN_OBJECT ? c[C_DELTA] : c[C_MESSAGE];
+        if (json_members(js, t, n, at, delta_keys, D__COUNT, d) > 0) {
+            api_take_text(ev, js, t, d[D_CONTENT], 0);
+            api_take_text(ev, js, t, d[D_REASONING_CONTENT], 1);
+            api_take_text(ev, js, t, d[D_REASONING], 1);
         }
-        api_take_text(ev, js, t, json_find(js, t, n, c0, "text"), 0);
-        api_take_finish(ev, js, t, json_find(js, t, n, c0, "finish_reason"));
+        api_take_text(ev, js, t, c[C_TEXT], 0);
+        api_take_finish(ev, js, t, c[C_FINISH_REASON]);
     }
-    if (tm >= 0 && t[tm].type == JSMN_OBJECT) {
-        api_take_int(js, t, n, tm, "predicted_n", &ev->timings_predicted_n);
-        api_take_int(js, t, n, tm, "prompt_n", &ev->timings_prompt_n);
-        api_take_ms_as_ns(js, t, n, tm, "predicted_ms", &ev->eval_duration_ns);
-        api_take_ms_as_ns(js, t, n, tm, "prompt_ms", &ev->prompt_eval_duration_ns);
+    if (top[K_TIMINGS] >= 0) {
+        int tm[T__COUNT];
+
+        json_members(js, t, n, top[K_TIMINGS], timing_keys, T__COUNT, tm);
+        api_take_int(js, t, tm[T_PREDICTED_N], &ev->timings_predicted_n);
+        api_take_int(js, t, tm[T_PROMPT_N], &ev->timings_prompt_n);
+        api_take_ms_as_ns(js, t, tm[T_PREDICTED_MS], &ev->eval_duration_ns);
+        api_take_ms_as_ns(js, t, tm[T_PROMPT_MS], &ev->prompt_eval_duration_ns);
         ev->completion_tokens = ev->timings_predicted_n;
         ev->prompt_tokens = ev->timings_prompt_n;
     }
     /* usage (null until the last chunk, or on every chunk with vLLM's
      * continuous_usage_stats) outranks timings in the same event. */
-    if (u >= 0 && t[u].type == JSMN_OBJECT) {
-        api_take_int(js, t, n, u, "completion_tokens", &ev->completion_tokens);
-        api_take_int(js, t, n, u, "prompt_tokens", &ev->prompt_tokens);
+    if (top[K_USAGE] >= 0) {
+        int u[U__COUNT];
+
+        json_members(js, t, n, top[K_USAGE], usage_keys, U__COUNT, u);
+        api_take_int(js, t, u[U_COMPLETION_TOKENS], &ev->completion_tokens);
+        api_take_int(js, t, u[U_PROMPT_TOKENS], &ev->prompt_tokens);
     }
     /* llama.cpp native /completion: {"content","tokens":[..],"stop":bool}. */
-    i = json_find(js, t, n, 0, "content");
-    if (i >= 0) {
-        int tk = json_find(js, t, n, 0, "tokens");
-        api_take_text(ev, js, t, i, 0);
-        if (tk >= 0 && t[tk].type == JSMN_ARRAY)
-            ev->event_tokens = t[tk].size;
+    if (top[K_CONTENT] >= 0) {
+        api_take_text(ev, js, t, top[K_CONTENT], 0);
+        if (top[K_TOKENS] >= 0 && t[top[K_TOKENS]].type == JSMN_ARRAY)
+            ev->event_tokens = t[top[K_TOKENS]].size;
     }
-    i = json_find(js, t, n, 0, "stop");
-    if (i >= 0 && json_bool(js, &t[i], &stop) == 0 && stop) {
+    if (top[K_STOP] >= 0 && json_bool(js, &t[top[K_STOP]], &stop) == 0 && stop) {
         ev->done = 1;
-        api_take_finish(ev, js, t, json_find(js, t, n, 0, "stop_type"));
+        api_take_finish(ev, js, t, top[K_STOP_TYPE]);
     }
 }

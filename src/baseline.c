@@ -376,6 +376,13 @@ static void diff_one(const char *key, const cJSON *here, const cJSON *there,
         *pos += (size_t)w;
 }
 
+/* Before the run the API may still be "auto" (resolved by probing the
+ * server, which is a request): it is compared again after the run. */
+static int api_unresolved(const cJSON *it)
+{
+    return !strcmp(it->string, "api") && cJSON_IsString(it) && !strcmp(it->valuestring, "auto");
+}
+
 int baseline_config_diff(const struct cJSON *base, const struct cJSON *cur,
                          char *err, size_t errcap)
 {
@@ -385,7 +392,7 @@ int baseline_config_diff(const struct cJSON *base, const struct cJSON *cur,
     if (errcap)
         err[0] = '\0';
     cJSON_ArrayForEach(it, cur) {
-        if (!it->string || baseline_config_ignored(it->string))
+        if (!it->string || baseline_config_ignored(it->string) || api_unresolved(it))
             continue;
         const cJSON *o = cJSON_GetObjectItemCaseSensitive(base, it->string);
         if (!o || !values_equal(it, o))
@@ -564,13 +571,11 @@ int baseline_save(const char *path, struct cJSON *const *results, size_t n,
     text = t2;
     text[len++] = '\n';
     text[len] = '\0';
-    rc = gate_write_file(path, text, len, err, errcap);
-    if (rc < 0) {
-        size_t l = strlen(err);
-        if (l + 20 < errcap) {
-            memmove(err + 16, err, l + 1);
-            memcpy(err, "--save-baseline ", 16);
-        }
+    {
+        char e[512];
+        rc = gate_write_file(path, text, len, e, sizeof e);
+        if (rc < 0)
+            snprintf(err, errcap, "--save-baseline %s", e);
     }
     goto done;
 oom:

@@ -33,7 +33,8 @@ int baseline_config_ignored(const char *key);
 /* Compares the workload settings of two "config" objects.  Returns the
  * number of differing settings and, when > 0, err lists them all
  * ("concurrency is 8 here but 4 in the baseline; ...").  A NULL object
- * compares as empty. */
+ * compares as empty.  A current "api" of "auto" (not yet resolved) matches
+ * any. */
 int baseline_config_diff(const struct cJSON *base, const struct cJSON *cur,
                          char *err, size_t errcap);
 

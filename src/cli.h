@@ -11,5 +11,6 @@ int cmd_mock(int argc, char **argv);
 int cmd_sweep(int argc, char **argv);     /* sweep.c */
 int cmd_compare(int argc, char **argv);   /* compare.c */
 int cmd_check(int argc, char **argv);     /* compare.c */
+int cmd_tokenize(int argc, char **argv);  /* cli_tokenize.c */
 
 #endif

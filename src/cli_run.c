@@ -18,7 +18,9 @@
 
 #include "cli.h"
 #include "engine.h"
+#include "gate.h"
 #include "report.h"
+#include "target.h"
 #include "units.h"
 
 #define DEFAULT_PROMPT "Say 'hello, world!' in Korean."
@@ -357,6 +359,18 @@ int cli_run_validate(const struct run_cli *rc, char *err, size_t errcap)
     return 0;
 }
 
+int cli_run_resolve(struct run_cli *rc, char *err, size_t errcap)
+{
+    struct target t;
+    int r = target_resolve(&t, rc->cfg.url, rc->cfg.api, rc->cfg.connect_timeout_ns, err, errcap);
+    if (r == -1)
+        return EXIT_USAGE;
+    if (r < 0)
+        return EXIT_RUN;
+    rc->cfg.api = t.api;
+    return 0;
+}
+
 /* ------------------------------------------------------------------ */
 /* The built-in simulator as a child process.                           */
 
@@ -500,24 +514,74 @@ static void run_usage(FILE *f)
                "1 a check failed, 2 usage error, 3 the run could not be done, 4 interrupted.\n");
 }
 
+/* --- gate (issue 5): the regression gate's flags, through cli_extra --- */
+static int gate_extra_takes(void *ud, const char *flag)
+{
+    (void)ud;
+    return gate_flag_takes_value(flag) ? 1 : -1;
+}
+
+static int gate_extra_opt(void *ud, const char *flag, const char *value, char *err, size_t errcap)
+{
+    return gate_opt(ud, flag, value, err, errcap);
+}
+
+static void gate_extra_help(void *ud, FILE *f)
+{
+    (void)ud;
+    gate_help(f);
+}
+
+/* A baseline made with another workload is refused before any request:
+ * 0, or -1 with err. */
+static int gate_config_ok(const struct gate_opts *gate, const struct run_config *cfg,
+                          char *err, size_t errcap)
+{
+    if (!gate->baseline)
+        return 0;
+    cJSON *c = report_config_json(cfg);
+    if (!c) {
+        snprintf(err, errcap, "out of memory");
+        return -1;
+    }
+    int r = gate_check_config(gate, c, err, errcap);
+    cJSON_Delete(c);
+    return r;
+}
+
+static int run_gated(int argc, char **argv, struct gate_opts *gate);
+
 int cmd_run(int argc, char **argv)
+{
+    struct gate_opts gate;
+    gate_opts_init(&gate);
+    int code = run_gated(argc, argv, &gate);
+    gate_opts_free(&gate);
+    return code;
+}
+/* --- end gate --- */
+
+static int run_gated(int argc, char **argv, struct gate_opts *gate)
 {
     struct run_cli rc;
     char err[1024];
     int code = EXIT_OK;
-    if (cli_run_parse(&rc, argc, argv, 1, NULL, 0, err, sizeof err) < 0) {
+    struct cli_extra gate_extra = { gate_extra_takes, gate_extra_opt, gate_extra_help, gate };
+    if (cli_run_parse(&rc, argc, argv, 1, &gate_extra, 1, err, sizeof err) < 0) {
         fprintf(stderr, "llmload run: %s\n", err);
         return EXIT_USAGE;
     }
     if (rc.help) {
         run_usage(stdout);
+        gate_help(stdout);
         return EXIT_OK;
     }
     struct run_config *cfg = &rc.cfg;
     if (cli_run_validate(&rc, err, sizeof err) < 0 ||
         check_output(cfg->json_path, "--json", err, sizeof err) < 0 ||
         check_output(cfg->csv_path, "--csv", err, sizeof err) < 0 ||
-        check_output(cfg->raw_path, "--raw", err, sizeof err) < 0) {
+        check_output(cfg->raw_path, "--raw", err, sizeof err) < 0 ||
+        gate_check_files(gate, err, sizeof err) < 0) {
         fprintf(stderr, "llmload run: %s\n", err);
         return EXIT_USAGE;
     }
@@ -544,43 +608,93 @@ int cmd_run(int argc, char **argv)
         fprintf(stderr, "no --url given: benchmarking the built-in simulator at %s (llmload mock%s%s)\n",
                 cfg->url, rc.nmock ? " with --mock-arg flags" : "", "");
 
-    struct run_stats stats;
-    if (run_stats_init(&stats) < 0) {
+    int rrc = gate_config_ok(gate, cfg, err, sizeof err) < 0 ? EXIT_USAGE : 0;
+    if (!rrc)
+        rrc = cli_run_resolve(&rc, err, sizeof err);
+    if (!rrc && gate_config_ok(gate, cfg, err, sizeof err) < 0)
+        rrc = EXIT_USAGE;
+    if (rrc) {
+        fprintf(stderr, "llmload run: %s\n", err);
+        if (rrc == EXIT_RUN)
+            gate_run_failed(gate, err);
+        cli_run_stop_mock(mock);
+        report_csv_close(out.csv);
+        report_raw_close(out.raw);
+        return rrc;
+    }
+    /* --repeat K (gate): K runs of the same benchmark against the same
+     * server; the gate decides on the median of their result documents. */
+    int repeat = gate_repeat(gate);
+    size_t nruns = 0;
+    cJSON **docs = calloc((size_t)repeat, sizeof *docs);
+    if (!docs) {
         fprintf(stderr, "llmload run: out of memory\n");
         cli_run_stop_mock(mock);
+        report_csv_close(out.csv);
+        report_raw_close(out.raw);
         return EXIT_RUN;
     }
     struct engine_hooks hooks = { on_record, &out };
-    int erc = engine_run(cfg, &stats, &hooks, err, sizeof err);
+    for (int k = 0; k < repeat && code == EXIT_OK; k++) {
+        struct run_stats stats;
+        if (run_stats_init(&stats) < 0) {
+            fprintf(stderr, "llmload run: out of memory\n");
+            code = EXIT_RUN;
+            break;
+        }
+        int erc = engine_run(cfg, &stats, &hooks, err, sizeof err);
+        if (erc < 0) {
+            fprintf(stderr, "llmload run: %s\n", err);
+            gate_run_failed(gate, err);
+            run_stats_free(&stats);
+            code = EXIT_RUN;
+            break;
+        }
+        if (repeat > 1)
+            printf("%srun %d of %d\n", k ? "\n" : "", k + 1, repeat);
+        report_print_summary(stdout, cfg, &stats);
+        if (!(docs[nruns] = report_result_json(cfg, &stats))) {
+            fprintf(stderr, "llmload run: out of memory\n");
+            code = EXIT_RUN;
+        } else {
+            nruns++;
+        }
+        if (stats.interrupted)
+            code = EXIT_INTERRUPTED;
+        else if (code == EXIT_OK && stats.ok == 0) {
+            const char *sample = "";
+            for (int i = 1; i < ERR__COUNT; i++)
+                if (stats.err_sample[i][0]) {
+                    sample = stats.err_sample[i];
+                    break;
+                }
+            fprintf(stderr, "llmload run: every request failed%s%s\n", *sample ? ": " : "", sample);
+            code = EXIT_RUN;
+        }
+        run_stats_free(&stats);
+    }
     cli_run_stop_mock(mock);
     if (report_csv_close(out.csv) < 0 || report_raw_close(out.raw) < 0)
         fprintf(stderr, "llmload run: could not finish writing the per-request files\n");
-    if (erc < 0) {
+    /* --json holds the last run (with --repeat, each run's summary was printed). */
+    if (cfg->json_path && nruns &&
+        report_write_json(cfg->json_path, docs[nruns - 1], err, sizeof err) < 0) {
         fprintf(stderr, "llmload run: %s\n", err);
-        run_stats_free(&stats);
-        return erc == -1 && !strstr(err, "connect") && !strstr(err, "resolve") ? EXIT_USAGE : EXIT_RUN;
-    }
-    report_print_summary(stdout, cfg, &stats);
-    if (cfg->json_path) {
-        cJSON *doc = report_result_json(cfg, &stats);
-        if (!doc || report_write_json(cfg->json_path, doc, err, sizeof err) < 0) {
-            fprintf(stderr, "llmload run: %s\n", doc ? err : "out of memory");
+        if (code == EXIT_OK)
             code = EXIT_RUN;
+    }
+    /* The gate also sees failed and interrupted runs: it writes a JUnit
+     * error for the former and saves no baseline from the latter. */
+    if (gate_active(gate) && nruns) {
+        int gc = gate_evaluate(gate, docs, nruns, stdout, err, sizeof err);
+        if (code == EXIT_OK) {
+            code = gc;
+            if (gc >= EXIT_USAGE)
+                fprintf(stderr, "llmload run: %s\n", err);
         }
-        cJSON_Delete(doc);
     }
-    if (stats.interrupted)
-        code = EXIT_INTERRUPTED;
-    else if (code == EXIT_OK && stats.ok == 0) {
-        const char *sample = "";
-        for (int i = 1; i < ERR__COUNT; i++)
-            if (stats.err_sample[i][0]) {
-                sample = stats.err_sample[i];
-                break;
-            }
-        fprintf(stderr, "llmload run: every request failed%s%s\n", *sample ? ": " : "", sample);
-        code = EXIT_RUN;
-    }
-    run_stats_free(&stats);
+    for (size_t i = 0; i < nruns; i++)
+        cJSON_Delete(docs[i]);
+    free(docs);
     return code;
 }

@@ -35,6 +35,12 @@ int cli_run_parse(struct run_cli *rc, int argc, char **argv, int first,
 /* Checks what needs the whole command line (a model for a real server). */
 int cli_run_validate(const struct run_cli *rc, char *err, size_t errcap);
 
+/* Resolves --url and settles --api auto (probing the server once), so the
+ * outputs name the API actually used.  0, or the exit code to return
+ * (EXIT_USAGE for a bad URL, EXIT_RUN when the server cannot be reached or
+ * identified) with err set. */
+int cli_run_resolve(struct run_cli *rc, char *err, size_t errcap);
+
 /* The run flags' help text (not the usage line). */
 void cli_run_help_flags(FILE *f);
 

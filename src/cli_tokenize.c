@@ -1,5 +1,6 @@
 /* `llmload tokenize`: prints the token ids of a text and their count, for
  * users checking counts against a server and for the tests. */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,7 +11,7 @@
 static void tokenize_usage(FILE *f)
 {
     fprintf(f,
-        "usage: llmload tokenize --tokenizer FILE [--encoding E] [--count|--json] [TEXT | -]\n\n"
+        "usage: llmload tokenize --tokenizer FILE [--encoding E] [--count|--json|--decode] [TEXT | -]\n\n"
         "Prints the token ids of TEXT (or of standard input with `-` or no TEXT)\n"
         "on one line, then the count (\"N tokens\").\n\n"
         "  --tokenizer FILE   a tiktoken ranks file (.tiktoken) or a Hugging Face\n"
@@ -19,6 +20,8 @@ static void tokenize_usage(FILE *f)
         "                     (guessed from the rank count or file name when omitted)\n"
         "  --count            print only the count\n"
         "  --json             print {\"count\":N,\"ids\":[...]}\n"
+        "  --decode           TEXT is token ids (separated by spaces or commas):\n"
+        "                     print their bytes\n"
         "  -h, --help         this help\n");
 }
 
@@ -52,10 +55,62 @@ static char *read_stdin(size_t *len)
     return buf;
 }
 
+/* --decode: parses ids from text and writes their bytes to stdout. */
+static int tokenize_decode(const struct tokenizer *t, const char *text, size_t len)
+{
+    size_t n = 0, cap = 0;
+    uint32_t *ids = NULL;
+    int rc = EXIT_USAGE;
+    for (size_t i = 0; i < len; ) {
+        if (text[i] == ' ' || text[i] == ',' || text[i] == '\n' || text[i] == '\t' || text[i] == '\r' ||
+            text[i] == '[' || text[i] == ']') {
+            i++;
+            continue;
+        }
+        uint64_t v = 0;
+        size_t start = i;
+        while (i < len && text[i] >= '0' && text[i] <= '9' && v <= UINT32_MAX)
+            v = v * 10 + (uint64_t)(text[i++] - '0');
+        if (i == start || v > UINT32_MAX) {
+            fprintf(stderr, "llmload tokenize: --decode: '%.20s' is not a token id\n", text + start);
+            goto out;
+        }
+        if (n == cap) {
+            cap = cap ? cap * 2 : 256;
+            uint32_t *ni = realloc(ids, cap * sizeof *ni);
+            if (!ni) {
+                fprintf(stderr, "llmload tokenize: out of memory\n");
+                rc = EXIT_RUN;
+                goto out;
+            }
+            ids = ni;
+        }
+        ids[n++] = (uint32_t)v;
+    }
+    long bl = tokenizer_decode(t, ids, n, NULL, 0);
+    if (bl < 0) {
+        fprintf(stderr, "llmload tokenize: --decode: an id is not in the vocabulary (%zu ids)\n",
+                tokenizer_vocab_size(t));
+        goto out;
+    }
+    char *buf = malloc((size_t)bl + 1);
+    if (!buf || tokenizer_decode(t, ids, n, buf, (size_t)bl) != bl) {
+        free(buf);
+        fprintf(stderr, "llmload tokenize: out of memory\n");
+        rc = EXIT_RUN;
+        goto out;
+    }
+    rc = fwrite(buf, 1, (size_t)bl, stdout) == (size_t)bl && fflush(stdout) == 0 ? EXIT_OK : EXIT_RUN;
+    free(buf);
+out:
+    free(ids);
+    return rc;
+}
+
 int cmd_tokenize(int argc, char **argv)
 {
     const char *path = NULL, *encoding = NULL, *text = NULL;
-    int count_only = 0, json = 0, rc = EXIT_RUN;
+    int count_only = 0, json = 0, decode = 0, rc = EXIT_RUN;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *eq = strchr(a, '=');
@@ -77,6 +132,8 @@ int cmd_tokenize(int argc, char **argv)
             count_only = 1;
         } else if (!strcmp(a, "--json")) {
             json = 1;
+        } else if (!strcmp(a, "--decode")) {
+            decode = 1;
         } else if (!strcmp(a, "--")) {
             if (i + 2 < argc || (i + 1 < argc && text)) {
                 fprintf(stderr, "llmload tokenize: give one TEXT argument (quote it)\n");
@@ -119,6 +176,10 @@ missing:
         text = owned;
     } else {
         len = strlen(text);
+    }
+    if (decode) {
+        rc = tokenize_decode(t, text, len);
+        goto out;
     }
     long n = tokenizer_count(t, text, len);
     uint32_t *ids = n > 0 ? malloc((size_t)n * sizeof *ids) : NULL;

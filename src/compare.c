@@ -633,7 +633,7 @@ int cmd_compare(int argc, char **argv)
             else if (st == SWEEP_INTERRUPTED)
                 interrupted = 1;
             else if (st == SWEEP_DOWN)
-                snprintf(why, sizeof why, "went down: %s", jstr(doc, "error"));
+                snprintf(why, sizeof why, "went down %s", jstr(doc, "error"));
         }
         if (why[0])
             fprintf(stderr, "llmload compare: %s: %s\n", name, why);

@@ -140,11 +140,15 @@ static void conn_event_time(struct conn *c)
         r->ev_cap = nc;
     }
     r->ev_us[r->ev_n++] = d > UINT32_MAX ? UINT32_MAX : (uint32_t)d;
-    if (r->first_ns == 0)
+    c->last_event_abs = ts;
+    if (r->first_ns == 0) {
         r->first_ns = off ? off : 1;
+        /* From now on the idle deadline (which moves with every event, see
+         * on_deadline) replaces the first-token one. */
+        conn_arm(c);
+    }
     r->last_ns = off;
     r->events++;
-    c->last_event_abs = ts;
 }
 
 static void conn_take_event(struct conn *c, const char *data, size_t len)
@@ -187,12 +191,16 @@ static void conn_take_event(struct conn *c, const char *data, size_t len)
 static int on_sse(void *ud, const struct sse_event *ev)
 {
     struct conn *c = ud;
-    if (ev->error_len) {   /* old llama.cpp: `error: {json}` */
-        conn_fail(c, ERR_STREAM, "%.*s", (int)(ev->error_len > 150 ? 150 : ev->error_len), ev->error);
-        return 0;
-    }
-    if (ev->type_len == 5 && memcmp(ev->type, "error", 5) == 0) {
-        conn_fail(c, ERR_STREAM, "%.*s", (int)(ev->data_len > 150 ? 150 : ev->data_len), ev->data);
+    int field = ev->error != NULL;   /* old llama.cpp: `error: {json}` */
+    if (field || (ev->type_len == 5 && memcmp(ev->type, "error", 5) == 0)) {
+        const char *d = field ? ev->error : ev->data;
+        size_t n = field ? ev->error_len : ev->data_len;
+        struct api_event ae;
+        if (api_parse_error(d, n, &ae, c->eng->toks, ENGINE_JSON_TOKENS) == 0 && ae.errmsg) {
+            d = ae.errmsg;
+            n = ae.errmsg_len;
+        }
+        conn_fail(c, ERR_STREAM, "%.*s", (int)(n > 150 ? 150 : n), n ? d : "error event");
         return 0;
     }
     conn_take_event(c, ev->data, ev->data_len);
@@ -214,12 +222,17 @@ static int conn_grow_carry(struct conn *c)
     char *p = malloc(nc);
     if (!p)
         return -1;
+    int rc = 0;
     if (c->framing == FRAME_SSE)
-        sse_rebuffer(&c->dec.sse, p, nc);
+        rc = sse_rebuffer(&c->dec.sse, p, nc);
     else if (c->framing == FRAME_NDJSON)
-        ndjson_rebuffer(&c->dec.nd, p, nc);
+        rc = ndjson_rebuffer(&c->dec.nd, p, nc);
     else if (c->body_len)
         memcpy(p, c->carry, c->body_len);
+    if (rc < 0) {   /* cannot happen: the new buffer is larger */
+        free(p);
+        return -1;
+    }
     free(c->carry);
     c->carry = p;
     c->carry_cap = nc;
@@ -376,7 +389,6 @@ static void conn_finish(struct conn *c)
     if (conn_should_retry(c)) {
         c->retry_pending = 1;
         c->rec.retried = 1;
-        e->stats->retries++;
         conn_close(c);
         return;
     }

@@ -24,7 +24,7 @@
 
 #define DS_MAX_ENTRY   ((size_t)1 << 30)   /* jsmn offsets are int */
 #define DS_MAX_TOKENS  (1u << 24)
-#define DS_RELEASE     ((size_t)64 << 20)  /* drop scanned pages every 64 MiB */
+#define DS_RELEASE     ((size_t)16 << 20)  /* drop scanned pages every 16 MiB */
 
 enum entry_kind { ENTRY_PROMPT = 0, ENTRY_MESSAGES, ENTRY_LINE };
 
@@ -40,6 +40,7 @@ struct entry {
 
 struct dataset {
     const char *data; size_t len;
+    size_t start;                /* after a UTF-8 byte order mark */
     void *map; size_t map_len;   /* mmap'd file, or NULL */
     char *owned;                 /* file read into memory when mmap failed */
     char name[256];
@@ -175,9 +176,10 @@ static long unescape(const char *s, size_t n, char *out)
 static int tok_skip(const jsmntok_t *t, int n, int i)
 {
     int todo = 1;
+    /* size counts the children: keys for an object, elements for an
+     * array, and 1 for a key (its value). */
     while (todo > 0 && i < n) {
-        if (t[i].type == JSMN_OBJECT || t[i].type == JSMN_ARRAY)
-            todo += t[i].size;
+        todo += t[i].size;
         todo--;
         i++;
     }
@@ -188,6 +190,24 @@ static int tok_eq(const char *js, const jsmntok_t *t, const char *s)
 {
     size_t l = strlen(s);
     return t->type == JSMN_STRING && (size_t)(t->end - t->start) == l && !memcmp(js + t->start, s, l);
+}
+
+/* jsmn does not check that object members are `key: value` pairs (it takes
+ * {"a" "b"} as an object of two strings): each key must be a string with
+ * exactly one child.  Returns 0 when every object is well formed. */
+static int tok_check_objects(const jsmntok_t *t, int n)
+{
+    for (int i = 0; i < n; i++) {
+        if (t[i].type != JSMN_OBJECT)
+            continue;
+        int k = i + 1;
+        for (int c = 0; c < t[i].size; c++) {
+            if (k >= n || t[k].type != JSMN_STRING || t[k].size != 1)
+                return -1;
+            k = tok_skip(t, n, k);
+        }
+    }
+    return 0;
 }
 
 /* The value index of key in the object at obj, or -1. */
@@ -284,7 +304,7 @@ static int parse_entry(struct dataset *d, const char *js, size_t len, uint64_t b
         *why = "entry too large (or out of memory)";
         return -1;
     }
-    if (n <= 0 || t[0].type != JSMN_OBJECT || tok_skip(t, n, 0) != n) {
+    if (n <= 0 || t[0].type != JSMN_OBJECT || tok_skip(t, n, 0) != n || tok_check_objects(t, n) < 0) {
         *why = "not a valid JSON object";
         return -1;
     }
@@ -429,7 +449,7 @@ static int take(struct dataset *d, int rc, const struct entry *e, size_t line, c
 static int load_lines(struct dataset *d, int json, char *err, size_t errcap)
 {
     size_t line = 0, released = 0;
-    for (size_t pos = 0; pos < d->len; ) {
+    for (size_t pos = d->start; pos < d->len; ) {
         const char *nl = memchr(d->data + pos, '\n', d->len - pos);
         size_t end = nl ? (size_t)(nl - d->data) : d->len;
         size_t start = pos, l = end - pos;
@@ -507,7 +527,7 @@ static size_t scan_value(const char *s, size_t n, size_t pos, size_t *line)
 static int load_sharegpt(struct dataset *d, char *err, size_t errcap)
 {
     size_t line = 1, released = 0;
-    size_t pos = skip_ws(d->data, d->len, 0, &line);
+    size_t pos = skip_ws(d->data, d->len, d->start, &line);
     if (pos >= d->len || d->data[pos] != '[') {
         set_err(err, errcap, "%s:%zu: a ShareGPT file is a JSON array ('[' expected)", d->name, line);
         return -1;
@@ -560,7 +580,7 @@ static struct dataset *open_common(struct dataset *d, enum dataset_format fmt, i
 {
     size_t pos = 0;
     if (d->len >= 3 && !memcmp(d->data, "\xef\xbb\xbf", 3))
-        pos = 3;   /* a UTF-8 byte order mark */
+        pos = d->start = 3;   /* a UTF-8 byte order mark */
     size_t line = 1;
     pos = skip_ws(d->data, d->len, pos, &line);
     if (fmt == DATASET_AUTO) {

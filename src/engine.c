@@ -454,8 +454,8 @@ static void on_signal(uv_signal_t *h, int signum)
     e->bl_len = 0;
     {   /* said even with --quiet: the user needs to know a second Ctrl-C aborts */
         char g[32];
-        fprintf(stderr, "\n%s: no new requests; waiting up to %s for %llu in flight "
-                "(press Ctrl-C again to abort them)\n", signum == SIGINT ? "interrupted" : "terminated",
+        fprintf(stderr, "%s%s: no new requests; waiting up to %s for %llu in flight "
+                "(press Ctrl-C again to abort them)\n", e->cfg->progress ? "\n" : "", signum == SIGINT ? "interrupted" : "terminated",
                 units_fmt_seconds(e->cfg->grace_ns / 1e9, g, sizeof g), (unsigned long long)e->inflight);
     }
     if (e->phase == PHASE_WARMUP)

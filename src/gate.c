@@ -871,7 +871,7 @@ void gate_help(FILE *f)
     for (size_t i = 0; i < N_GATE_FLAGS; i++) {
         char left[40];
         snprintf(left, sizeof left, "%s %s", gate_flags[i].flag, gate_flags[i].arg);
-        fprintf(f, "  %-24s %s\n", left, gate_flags[i].help);
+        fprintf(f, "  %-26s %s\n", left, gate_flags[i].help);
     }
     fprintf(f, "  exit codes: 0 passed, 1 a check failed, 2 usage, 3 run not done, 4 interrupted\n");
 }
@@ -1284,9 +1284,12 @@ int gate_evaluate(const struct gate_opts *g, struct cJSON *const *results, size_
     if (code != EXIT_USAGE && g->markdown_path &&
         gate_report_markdown(g->markdown_path, &o, err, errcap) < 0)
         code = EXIT_USAGE;
-    if (code != EXIT_USAGE && g->save_baseline_path &&
-        baseline_save(g->save_baseline_path, results, n, err, errcap) < 0)
-        code = EXIT_USAGE;
+    if (code != EXIT_USAGE && g->save_baseline_path) {
+        if (baseline_save(g->save_baseline_path, results, n, err, errcap) < 0)
+            code = EXIT_USAGE;
+        else if (out)
+            fprintf(out, "baseline saved to %s (%zu run%s)\n", g->save_baseline_path, n, n == 1 ? "" : "s");
+    }
 out:
     if (code == EXIT_RUN && g->junit_path) {
         char e2[256];
@@ -1296,4 +1299,11 @@ out:
     free(o.checks);
     free(sums);
     return code;
+}
+
+void gate_run_failed(const struct gate_opts *g, const char *what)
+{
+    char e[256];
+    if (g->junit_path)
+        (void)gate_report_junit_error(g->junit_path, what, e, sizeof e);
 }

@@ -146,4 +146,10 @@ int gate_check_config(const struct gate_opts *g, const struct cJSON *config,
 int gate_evaluate(const struct gate_opts *g, struct cJSON *const *results, size_t n,
                   FILE *out, char *err, size_t errcap);
 
+/* When no run completed (the engine could not start or reach the server):
+ * writes --junit, if given, as one <error> test case saying what (so the CI
+ * job still shows why).  Best effort: a write error is ignored, the caller
+ * is already failing with exit 3. */
+void gate_run_failed(const struct gate_opts *g, const char *what);
+
 #endif

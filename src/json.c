@@ -8,6 +8,7 @@
 #include <string.h>
 
 #define JSMN_STRICT
+#define JSMN_PARENT_LINKS
 #include <jsmn.h>
 
 #include "json.h"
@@ -96,12 +97,13 @@ static size_t scan_value(const char *js, size_t len, size_t i)
     return 0;
 }
 
-static void tok_set(jsmntok_t *t, jsmntype_t type, size_t start, size_t end)
+static void tok_set(jsmntok_t *t, jsmntype_t type, size_t start, size_t end, int parent)
 {
     t->type = type;
     t->start = (int)start;
     t->end = (int)end;
     t->size = 0;
+    t->parent = parent;
 }
 
 int json_tokenize_elide(const char *js, size_t len, jsmntok_t *toks, unsigned ntoks)
@@ -115,7 +117,7 @@ int json_tokenize_elide(const char *js, size_t len, jsmntok_t *toks, unsigned nt
     i = skip_ws(js, len, 0);
     if (i >= len || js[i] != '{' || ntoks < 1)
         return JSMN_ERROR_NOMEM;
-    tok_set(&toks[0], JSMN_OBJECT, i, 0);
+    tok_set(&toks[0], JSMN_OBJECT, i, 0, -1);
     i = skip_ws(js, len, i + 1);
     if (i < len && js[i] == '}')
         goto close;
@@ -129,7 +131,7 @@ int json_tokenize_elide(const char *js, size_t len, jsmntok_t *toks, unsigned nt
             return JSMN_ERROR_PART;
         if (k >= ntoks)
             return JSMN_ERROR_NOMEM;
-        tok_set(&toks[k], JSMN_STRING, i + 1, e);
+        tok_set(&toks[k], JSMN_STRING, i + 1, e, 0);
         toks[k++].size = 1;
         i = skip_ws(js, len, e + 1);
         if (i >= len || js[i] != ':')
@@ -150,25 +152,31 @@ int json_tokenize_elide(const char *js, size_t len, jsmntok_t *toks, unsigned nt
             n = jsmn_parse(&p, js + i, vend - i, toks + k, ntoks - k);
             if (n == JSMN_ERROR_NOMEM) {
                 /* The elision: one childless token stands for the value. */
-                tok_set(&toks[k++], js[i] == '{' ? JSMN_OBJECT : JSMN_ARRAY, i, vend);
+                tok_set(&toks[k], js[i] == '{' ? JSMN_OBJECT : JSMN_ARRAY, i, vend, (int)k - 1);
+                k++;
             } else if (n < 0) {
                 return n;
             } else {
                 if (n == 0 || json_skip(toks + k, n, 0) != n)
                     return JSMN_ERROR_INVAL;
                 for (int j = 0; j < n; j++) {
-                    toks[k + (unsigned)j].start += (int)i;
-                    toks[k + (unsigned)j].end += (int)i;
+                    jsmntok_t *sub = &toks[k + (unsigned)j];
+                    sub->start += (int)i;
+                    sub->end += (int)i;
+                    /* The sub-parse's root hangs off the key before it. */
+                    sub->parent = sub->parent < 0 ? (int)k - 1 : sub->parent + (int)k;
                 }
                 k += (unsigned)n;
             }
         } else if (js[i] == '"') {
-            tok_set(&toks[k++], JSMN_STRING, i + 1, vend - 1);
+            tok_set(&toks[k], JSMN_STRING, i + 1, vend - 1, (int)k - 1);
+            k++;
         } else {
             /* Same leniency as strict jsmn: the first byte decides. */
             if (!strchr("-0123456789tfn", js[i]))
                 return JSMN_ERROR_INVAL;
-            tok_set(&toks[k++], JSMN_PRIMITIVE, i, vend);
+            tok_set(&toks[k], JSMN_PRIMITIVE, i, vend, (int)k - 1);
+            k++;
         }
         toks[0].size++;
         i = skip_ws(js, len, vend);
@@ -221,6 +229,35 @@ int json_find(const char *js, const jsmntok_t *t, int n, int obj, const char *ke
         i = json_skip(t, n, i + 1);
     }
     return -1;
+}
+
+int json_members(const char *js, const jsmntok_t *t, int n, int obj,
+                 const struct json_key *keys, int nkeys, int *out)
+{
+    int i, k, m, found = 0;
+
+    for (k = 0; k < nkeys; k++)
+        out[k] = -1;
+    if (obj < 0 || obj >= n || t[obj].type != JSMN_OBJECT)
+        return 0;
+    i = obj + 1;
+    for (m = 0; m < t[obj].size && i + 1 < n; m++) {
+        const char *name = js + t[i].start;
+        unsigned len = (unsigned)(t[i].end - t[i].start);
+
+        for (k = 0; k < nkeys; k++) {
+            if (keys[k].len == len && t[i].type == JSMN_STRING &&
+                memcmp(keys[k].name, name, len) == 0) {
+                if (out[k] < 0) {
+                    out[k] = i + 1;
+                    found++;
+                }
+                break;
+            }
+        }
+        i = json_skip(t, n, i + 1);
+    }
+    return found;
 }
 
 int json_index(const jsmntok_t *t, int n, int arr, int idx)

@@ -203,20 +203,20 @@ void knee_describe(const struct knee *k, const struct knee_point *pts, size_t n,
         appendf(buf, cap, "throughput saturates at %s %s (%.0f tok/s): the step to %s gains %.1f%% (< %.0f%%)",
                 parameter, point_label(pts, names, i, a, sizeof a), pts[i].tps,
                 point_label(pts, names, i + 1, b, sizeof b), k->gain * 100, threshold * 100);
-    } else {
+    } else if (isfinite(pts[n - 1].tps)) {
         long i = (long)n - 1;
         appendf(buf, cap, "throughput still grows by >= %.0f%% at every step (%.0f tok/s at %s %s)",
                 threshold * 100, pts[i].tps, parameter, point_label(pts, names, i, a, sizeof a));
     }
     if (k->slo_fail >= 0) {
         long i = k->slo_fail;
-        appendf(buf, cap, "; SLO '%s' first fails at %s %s", slo ? slo : "?", parameter,
+        appendf(buf, cap, "%sSLO '%s' first fails at %s %s", *buf ? "; " : "", slo ? slo : "?", parameter,
                 point_label(pts, names, i, a, sizeof a));
         if (i > 0)
             appendf(buf, cap, ", the last level that meets it is %s",
                     point_label(pts, names, i - 1, a, sizeof a));
     } else if (slo) {
-        appendf(buf, cap, "; every level meets SLO '%s'", slo);
+        appendf(buf, cap, "%severy level meets SLO '%s'", *buf ? "; " : "", slo);
     }
     if (k->lat_double > 0) {
         long i = k->lat_double;
@@ -224,9 +224,9 @@ void knee_describe(const struct knee *k, const struct knee_point *pts, size_t n,
         point_label(pts, names, i - 1, a, sizeof a);
         point_label(pts, names, i, b, sizeof b);
         if (ratio < 2.5)
-            appendf(buf, cap, "; p95 latency doubles from %s to %s", a, b);
+            appendf(buf, cap, "%sp95 latency doubles from %s to %s", *buf ? "; " : "", a, b);
         else
-            appendf(buf, cap, "; p95 latency grows %.1fx from %s to %s", ratio, a, b);
+            appendf(buf, cap, "%sp95 latency grows %.1fx from %s to %s", *buf ? "; " : "", ratio, a, b);
     }
 }
 
@@ -373,21 +373,28 @@ int knee_findmax_run(const struct knee_findmax_opts *o, knee_eval_fn eval, void 
 
 void knee_table_print(FILE *f, const char *parameter, const cJSON *levels, int open_loop)
 {
-    char c[12][32];
-    fprintf(f, "%-12s %10s %10s %8s %9s %9s %9s %9s %9s %8s", parameter, "tok/s",
+    char c[12][32], lab[128];
+    /* The first column fits the longest label (prompt-set names). */
+    int w = (int)strlen(parameter) > 12 ? (int)strlen(parameter) : 12;
+    const cJSON *lv;
+    cJSON_ArrayForEach(lv, levels) {
+        int len = (int)strlen(level_label(lv, lab, sizeof lab));
+        if (len > w)
+            w = len;
+    }
+    fprintf(f, "%-*s %10s %10s %8s %9s %9s %9s %9s %9s %8s", w, parameter, "tok/s",
             "tok/s/user", "RPS", "avg", "p95", "p99", "TTFT p50", "TTFT p95", "success");
     if (open_loop)
         fprintf(f, " %9s %6s", "queue p95", "late");
     fputc('\n', f);
-    const cJSON *lv;
     cJSON_ArrayForEach(lv, levels) {
         const cJSON *s = level_summary(lv);
-        level_label(lv, c[0], sizeof c[0]);
+        level_label(lv, lab, sizeof lab);
         if (!s) {
-            fprintf(f, "%-12s (no result)\n", c[0]);
+            fprintf(f, "%-*s (no result)\n", w, lab);
             continue;
         }
-        fprintf(f, "%-12s %10s %10s %8s %9s %9s %9s %9s %9s %8s", c[0],
+        fprintf(f, "%-*s %10s %10s %8s %9s %9s %9s %9s %9s %8s", w, lab,
                 fmt_num(jnum(s, "output_tps"), "%.1f", c[1], sizeof c[1]),
                 fmt_num(jstat(s, "request_tps", "mean"), "%.1f", c[2], sizeof c[2]),
                 fmt_num(jnum(s, "rps"), "%.2f", c[3], sizeof c[3]),
@@ -554,6 +561,15 @@ cJSON *knee_compare(const char *parameter, const char *const *names,
         return NULL;
     }
 
+    /* A sweep with an "error" stopped early (its target went down): it
+     * does not decide which levels all targets share, and it is not
+     * recommended while another target finished. */
+    int complete[16] = { 0 }, ncomplete = 0;
+    for (size_t i = 0; i < n && i < 16; i++) {
+        complete[i] = sweeps[i] && !cJSON_IsString(cJSON_GetObjectItemCaseSensitive(sweeps[i], "error"));
+        ncomplete += complete[i];
+    }
+
     /* Per level: throughput of each target, winner, speedup. */
     const cJSON *ul;
     const cJSON *common_lo = NULL, *common_hi = NULL;
@@ -570,7 +586,7 @@ cJSON *knee_compare(const char *parameter, const char *const *names,
                 cJSON_AddNumberToObject(tps, names[i], v[i]);
             else
                 cJSON_AddNullToObject(tps, names[i]);
-            all &= lv != NULL || !sweeps[i];
+            all &= lv != NULL || !sweeps[i] || (ncomplete > 0 && i < 16 && !complete[i]);
         }
         double best, second;
         int w = best_of(v, n, 1, &best, &second);
@@ -621,17 +637,28 @@ cJSON *knee_compare(const char *parameter, const char *const *names,
     double crit[CRIT__N][16];
     size_t nt = n < 16 ? n : 16;
     for (size_t i = 0; i < nt; i++) {
-        const cJSON *levs = sweeps[i] ? sweep_levels(sweeps[i]) : NULL;
         double peak = NAN, ok = 0, req = 0;
-        const cJSON *lv;
-        cJSON_ArrayForEach(lv, levs) {
-            const cJSON *s = level_summary(lv);
+        /* Success over every level of the comparison: a level a target did
+         * not serve (it went down) counts as that many failed requests as
+         * the others sent there. */
+        cJSON_ArrayForEach(ul, u) {
+            const cJSON *lv = sweeps[i] ? find_level(sweeps[i], ul) : NULL;
+            const cJSON *s = lv ? level_summary(lv) : NULL;
             double t = jnum(s, "output_tps");
             if (isfinite(t) && (isnan(peak) || t > peak))
                 peak = t;
-            if (isfinite(jnum(s, "requests"))) {
+            if (s && isfinite(jnum(s, "requests"))) {
                 req += jnum(s, "requests");
                 ok += fmax(0, jnum(s, "ok"));
+            } else if (sweeps[i]) {
+                double most = 0;
+                for (size_t k = 0; k < n; k++) {
+                    const cJSON *o = sweeps[k] ? find_level(sweeps[k], ul) : NULL;
+                    double r = o ? jnum(level_summary(o), "requests") : NAN;
+                    if (isfinite(r) && r > most)
+                        most = r;
+                }
+                req += most;
             }
         }
         crit[CRIT_TPUT][i] = peak;
@@ -650,28 +677,43 @@ cJSON *knee_compare(const char *parameter, const char *const *names,
     }
     cJSON *rec = cJSON_AddObjectToObject(out, "recommendation");
     cJSON *reasons = cJSON_AddArrayToObject(rec, "reasons");
-    int wins[16] = { 0 }, crit_winner[CRIT__N];
+    int wins[16] = { 0 };
+    int lead[CRIT__N][16];
     char lab_lo[64] = "", lab_hi[64] = "";
     if (common_lo)
         level_label(common_lo, lab_lo, sizeof lab_lo);
     if (common_hi)
         level_label(common_hi, lab_hi, sizeof lab_hi);
+    memset(lead, 0, sizeof lead);
     for (int c = 0; c < CRIT__N; c++) {
         double best, second;
         int higher = c != CRIT_LATENCY;
         int w = best_of(crit[c], nt, higher, &best, &second);
-        char line[512];
-        crit_winner[c] = -1;
+        char line[768];
         if (w < 0) {
             snprintf(line, sizeof line, "%s: no target has a measurement", crit_name[c]);
             cJSON_AddItemToArray(reasons, cJSON_CreateString(line));
             continue;
         }
-        /* Differences inside measurement noise are ties: 2% for the
-         * rates and latencies, half a point of success rate. */
-        int tie = isfinite(second) &&
-                  (c == CRIT_SUCCESS ? best - second < 0.005
-                                     : fabs(best - second) <= 0.02 * fmax(fabs(best), fabs(second)));
+        /* Every target within measurement noise of the best leads this
+         * criterion: 2% for rates and latencies, half a point of success
+         * rate.  The runner-up is the best of the others. */
+        int nlead = 0;
+        double runner = NAN;
+        for (size_t i = 0; i < nt; i++) {
+            double x = crit[c][i];
+            if (!isfinite(x))
+                continue;
+            int near = c == CRIT_SUCCESS ? best - x < 0.005
+                                         : fabs(best - x) <= 0.02 * fmax(fabs(best), fabs(x));
+            if (near) {
+                lead[c][i] = 1;
+                wins[i]++;
+                nlead++;
+            } else if (isnan(runner) || (higher ? x > runner : x < runner)) {
+                runner = x;
+            }
+        }
         snprintf(line, sizeof line, "%s: ", crit_name[c]);
         for (size_t i = 0; i < nt; i++) {
             char val[48];
@@ -695,25 +737,32 @@ cJSON *knee_compare(const char *parameter, const char *const *names,
             appendf(line, sizeof line, " (p95 at %s %s)", parameter, lab_hi);
         else if (c == CRIT_SINGLE)
             appendf(line, sizeof line, " (per user at %s %s)", parameter, lab_lo);
-        if (tie) {
-            appendf(line, sizeof line, ": a tie");
+        if (nlead > 1) {
+            appendf(line, sizeof line, ": a tie between");
+            int k = 0;
+            for (size_t i = 0; i < nt; i++)
+                if (lead[c][i])
+                    appendf(line, sizeof line, "%s %s", k++ ? (k == nlead ? " and" : ",") : "",
+                            names[i]);
+        } else if (isfinite(runner) && runner > 0 && c != CRIT_SUCCESS) {
+            appendf(line, sizeof line, ": %s is %.2fx %s", names[w],
+                    higher ? best / runner : runner / best,
+                    c == CRIT_LATENCY ? "lower" : "higher");
         } else {
-            crit_winner[c] = w;
-            wins[w]++;
-            if (isfinite(second) && second > 0 && c != CRIT_SUCCESS)
-                appendf(line, sizeof line, ": %s is %.2fx %s", names[w],
-                        higher ? best / second : second / best,
-                        c == CRIT_LATENCY ? "lower" : "higher");
-            else
-                appendf(line, sizeof line, ": %s is best", names[w]);
+            appendf(line, sizeof line, ": %s is best", names[w]);
         }
         cJSON_AddItemToArray(reasons, cJSON_CreateString(line));
     }
+    /* Most criteria led wins; between equals, the higher peak throughput. */
     int pick = -1;
-    for (size_t i = 0; i < nt; i++)
-        if (sweeps[i] && (pick < 0 || wins[i] > wins[pick] ||
-                          (wins[i] == wins[pick] && crit_winner[CRIT_TPUT] == (int)i)))
+    for (size_t i = 0; i < nt; i++) {
+        if (!sweeps[i] || (ncomplete > 0 && !complete[i]))
+            continue;
+        if (pick < 0 || wins[i] > wins[pick] ||
+            (wins[i] == wins[pick] && isfinite(crit[CRIT_TPUT][i]) &&
+             (!isfinite(crit[CRIT_TPUT][pick]) || crit[CRIT_TPUT][i] > crit[CRIT_TPUT][pick])))
             pick = (int)i;
+    }
     if (pick >= 0) {
         cJSON_AddStringToObject(rec, "target", names[pick]);
         cJSON_AddNumberToObject(rec, "wins", wins[pick]);
@@ -721,19 +770,25 @@ cJSON *knee_compare(const char *parameter, const char *const *names,
         cJSON_AddNullToObject(rec, "target");
         cJSON_AddNumberToObject(rec, "wins", 0);
     }
-    for (size_t i = 0; i < n; i++)
-        if (!sweeps[i]) {
-            char line[256];
+    for (size_t i = 0; i < n; i++) {
+        char line[768];
+        const cJSON *e = sweeps[i] ? cJSON_GetObjectItemCaseSensitive(sweeps[i], "error") : NULL;
+        if (!sweeps[i])
             snprintf(line, sizeof line, "%s gave no result (down or failed)", names[i]);
-            cJSON_AddItemToArray(reasons, cJSON_CreateString(line));
-        }
+        else if (cJSON_IsString(e))
+            snprintf(line, sizeof line, "%s went down during the comparison (%s)", names[i],
+                     e->valuestring);
+        else
+            continue;
+        cJSON_AddItemToArray(reasons, cJSON_CreateString(line));
+    }
     char text[512] = "";
     if (pick >= 0) {
         appendf(text, sizeof text, "recommend %s: best on %d of %d criteria", names[pick],
                 wins[pick], CRIT__N);
         int first = 1;
         for (int c = 0; c < CRIT__N; c++)
-            if (crit_winner[c] == pick) {
+            if (lead[c][pick]) {
                 appendf(text, sizeof text, "%s%s", first ? " (" : ", ", crit_name[c]);
                 first = 0;
             }

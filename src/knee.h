@@ -36,7 +36,7 @@ int knee_list_parse(const char *s, int integer, int positive, double *out, size_
 /* What one level measured, as the knee needs it.  NaN when unknown. */
 struct knee_point {
     double level;
-    double tps;          /* output tokens/s */
+    double tps;          /* output tokens/s; NaN everywhere: no throughput knee */
     double p95_e2e;      /* s */
     double p95_ttft;     /* s */
     int slo_ok;          /* 1 meets every SLO, 0 fails one, -1 no SLO */

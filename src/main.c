@@ -19,6 +19,7 @@ static const struct subcommand commands[] = {
     { "sweep", cmd_sweep, "one parameter over a list of levels; finds the knee" },
     { "compare", cmd_compare, "the same sweep against several servers, side by side" },
     { "check", cmd_check, "is a server up: protocol, version, models" },
+    { "tokenize", cmd_tokenize, "print the token ids and count of a text" },
 };
 
 static void usage(FILE *f)

@@ -261,7 +261,7 @@ int sweep_opts_parse(struct sweep_opts *o, int argc, char **argv, int compare,
 {
     memset(o, 0, sizeof *o);
     o->threshold = 0.10;
-    o->argv = calloc((size_t)argc + 1, sizeof *o->argv);
+    o->argv = calloc(3 * (size_t)argc + 1, sizeof *o->argv);   /* room for --rate 1 */
     if (!o->argv) {
         snprintf(err, errcap, "out of memory");
         return -1;
@@ -279,7 +279,7 @@ int sweep_opts_parse(struct sweep_opts *o, int argc, char **argv, int compare,
     /* Take out the level lists before the run parser sees them: for it,
      * -c and --rate take one number. */
     const char *list = NULL, *list_flag = NULL, *single_c = NULL;
-    int have_list = 0;
+    int have_list = 0, find_rate = 0;
     enum sweep_param list_param = SWEEP_CONCURRENCY;
     for (; i < argc; i++) {
         char name[64];
@@ -288,6 +288,9 @@ int sweep_opts_parse(struct sweep_opts *o, int argc, char **argv, int compare,
         split_flag(argv[i], name, sizeof name, &val);
         if (!strcmp(name, "--warmup"))
             o->warmup_given = 1;
+        if (!strcmp(name, "--find-max") && ((val && !strcmp(val, "rate")) ||
+                                            (!val && i + 1 < argc && !strcmp(argv[i + 1], "rate"))))
+            find_rate = 1;
         if (!strcmp(name, "--raw")) {
             snprintf(err, errcap, "--raw is not available in %s (use run for per-request files)",
                      compare ? "compare" : "sweep");
@@ -316,6 +319,12 @@ int sweep_opts_parse(struct sweep_opts *o, int argc, char **argv, int compare,
             list = val;
             list_flag = argv[i][1] == '-' ? param_names[p] : name;
             i += sep;
+            /* The run parser checks that --arrival comes with a rate; each
+             * level sets the real one. */
+            if (p == SWEEP_RATE) {
+                o->argv[n++] = (char *)"--rate";
+                o->argv[n++] = (char *)"1";
+            }
             continue;
         }
         if (p == SWEEP_CONCURRENCY)
@@ -323,6 +332,10 @@ int sweep_opts_parse(struct sweep_opts *o, int argc, char **argv, int compare,
         o->argv[n++] = argv[i];
         if (sep)
             o->argv[n++] = argv[++i];
+    }
+    if (find_rate) {
+        o->argv[n++] = (char *)"--rate";     /* as for a rate list, above */
+        o->argv[n++] = (char *)"1";
     }
     o->argv[n] = NULL;
 
@@ -489,7 +502,7 @@ static int run_level(struct sweep_ctx *x, size_t idx, double level, const cJSON 
     char eerr[256];
     int rc = engine_run(&c, &st, NULL, eerr, sizeof eerr);
     if (rc < 0) {
-        snprintf(x->down, sizeof x->down, "%s %s: %s", param_names[o->param], lab, eerr);
+        snprintf(x->down, sizeof x->down, "at %s %s: %s", param_names[o->param], lab, eerr);
         run_stats_free(&st);
         x->status = SWEEP_DOWN;
         return 1;
@@ -541,7 +554,7 @@ static int run_level(struct sweep_ctx *x, size_t idx, double level, const cJSON 
     if (st.requests > 0 && st.ok == 0 && conn_fail == st.failed) {
         const char *sample = st.err_sample[ERR_CONNECT][0] ? st.err_sample[ERR_CONNECT]
                                                            : st.err_sample[ERR_TIMEOUT_CONNECT];
-        snprintf(x->down, sizeof x->down, "every request failed to connect at %s %s%s%s",
+        snprintf(x->down, sizeof x->down, "at %s %s: every request failed to connect%s%s",
                  param_names[o->param], lab, *sample ? ": " : "", sample);
         x->status = SWEEP_DOWN;
         run_stats_free(&st);
@@ -644,6 +657,11 @@ static cJSON *sweep_knee(const struct sweep_opts *o, const cJSON *levels)
         size_t len = strlen(slo);
         snprintf(slo + len, sizeof slo - len, "%s%s", k ? " and " : "", o->slo[k]->text);
     }
+    /* Throughput saturates with load; across temperatures, lengths or
+     * prompts a flat throughput is no knee, so only the SLO counts there. */
+    if (o->param != SWEEP_CONCURRENCY && o->param != SWEEP_RATE)
+        for (int j = 0; j < n; j++)
+            pts[j].tps = NAN;
     struct knee k;
     knee_detect(pts, (size_t)n, o->threshold, &k);
     return knee_to_json(&k, pts, (size_t)n, param_names[o->param],
@@ -762,12 +780,13 @@ void sweep_print(FILE *f, const cJSON *doc)
         const cJSON *text = cJSON_GetObjectItemCaseSensitive(k, "text");
         if (cJSON_IsString(text))
             fprintf(f, "knee: %s\n", text->valuestring);
-        else if (cJSON_GetArraySize(levels) > 1)
+        else if (cJSON_GetArraySize(levels) > 1 && cJSON_IsString(p) &&
+                 (!strcmp(p->valuestring, "concurrency") || !strcmp(p->valuestring, "rate")))
             fprintf(f, "knee: none (throughput grows at every step)\n");
     }
     const cJSON *e = cJSON_GetObjectItemCaseSensitive(doc, "error");
     if (cJSON_IsString(e))
-        fprintf(f, "stopped early: %s\n", e->valuestring);
+        fprintf(f, "stopped early: the target went down %s\n", e->valuestring);
 }
 
 int sweep_write_csv(const char *path, const cJSON *doc, char *err, size_t errcap)
@@ -855,7 +874,8 @@ int cmd_sweep(int argc, char **argv)
         code = EXIT_INTERRUPTED;
     else if (st == SWEEP_DOWN) {
         const cJSON *e = cJSON_GetObjectItemCaseSensitive(doc, "error");
-        fprintf(stderr, "llmload sweep: %s\n", cJSON_IsString(e) ? e->valuestring : "target down");
+        fprintf(stderr, "llmload sweep: the target went down %s\n",
+                cJSON_IsString(e) ? e->valuestring : "");
         code = EXIT_RUN;
     }
     cJSON_Delete(doc);

@@ -46,6 +46,13 @@ static const char PAT_GPT2[] =
 
 struct tok_slice { uint32_t off, len; };   /* len 0: no token has this id */
 
+#define TOK_CACHE 4096                     /* piece cache slots, a power of two */
+struct piece_cache {                       /* len 0: empty */
+    uint8_t len, nids;
+    char bytes[22];
+    uint32_t ids[8];
+};
+
 struct regex {
     pcre2_code *code;
     pcre2_match_data *md;
@@ -73,6 +80,7 @@ struct tokenizer {
     struct added *added; size_t nadded;
     uint8_t added_first[256];              /* first bytes that may start one */
     size_t heap_threshold;
+    struct piece_cache *cache;             /* NULL: none (out of memory) */
     /* encode scratch, reused: one thread at a time */
     uint32_t *h_id, *h_new, *h_rank, *h_prev, *h_next, *h_ver;
     uint64_t *heap; size_t heap_len, h_cap, heap_cap;
@@ -105,7 +113,13 @@ static uint64_t hash_bytes(const char *p, size_t n)
         h ^= (unsigned char)p[i];
         h *= 1099511628211ull;
     }
-    return h ^ (h >> 29);
+    /* FNV's low bits are weak for short keys, and linear probing punishes
+     * clusters: finish with a full avalanche (murmur3's fmix64). */
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdull;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ull;
+    return h ^ (h >> 33);
 }
 
 static uint32_t table_find(const struct tokenizer *t, const char *p, size_t n)
@@ -305,7 +319,9 @@ static uint64_t merge_rank(const struct tokenizer *t, const char *piece,
     return id == TOK_NONE ? UINT64_MAX : ((uint64_t)id << 32 | id);
 }
 
-static void bpe_small(struct tokenizer *t, const unsigned char *p, size_t n)
+/* Merges a piece of at most TOK_SMALL_MAX bytes; writes the ids into out
+ * (room for n) and returns their number. */
+static size_t bpe_small(const struct tokenizer *t, const unsigned char *p, size_t n, uint32_t *out)
 {
     uint32_t start[TOK_SMALL_MAX + 1], id[TOK_SMALL_MAX];
     uint64_t rk[TOK_SMALL_MAX];   /* rank << 32 | merged id */
@@ -338,8 +354,8 @@ static void bpe_small(struct tokenizer *t, const unsigned char *p, size_t n)
         if (k > 0)
             rk[k - 1] = merge_rank(t, (const char *)p, start[k - 1], start[k + 1], id[k - 1], id[k]);
     }
-    for (size_t i = 0; i < m; i++)
-        emit(t, id[i]);
+    memcpy(out, id, m * sizeof id[0]);
+    return m;
 }
 
 /* Heap entries pack (rank, node, version) so that comparing the integers
@@ -492,10 +508,32 @@ static void encode_piece(struct tokenizer *t, const char *p, size_t n)
             return;
         }
     }
-    if (n < t->heap_threshold && n <= TOK_SMALL_MAX)
-        bpe_small(t, (const unsigned char *)p, n);
-    else if (bpe_large(t, (const unsigned char *)p, n) < 0)
+    if (n < t->heap_threshold && n <= TOK_SMALL_MAX) {
+        /* Words repeat: a direct-mapped cache of short pieces saves the
+         * merge loop for most of them (HF tokenizers, which merge every
+         * piece, gain the most). */
+        struct piece_cache *c = NULL;
+        if (n <= sizeof c->bytes && t->cache) {
+            c = &t->cache[hash_bytes(p, n) & (TOK_CACHE - 1)];
+            if (c->len == n && !memcmp(c->bytes, p, n)) {
+                for (unsigned i = 0; i < c->nids; i++)
+                    emit(t, c->ids[i]);
+                return;
+            }
+        }
+        uint32_t ids[TOK_SMALL_MAX];
+        size_t m = bpe_small(t, (const unsigned char *)p, n, ids);
+        for (size_t i = 0; i < m; i++)
+            emit(t, ids[i]);
+        if (c && m <= sizeof c->ids / sizeof c->ids[0]) {
+            c->len = (uint8_t)n;
+            c->nids = (uint8_t)m;
+            memcpy(c->bytes, p, n);
+            memcpy(c->ids, ids, m * sizeof ids[0]);
+        }
+    } else if (bpe_large(t, (const unsigned char *)p, n) < 0) {
         t->failed = 1;
+    }
 }
 
 static size_t utf8_len(unsigned char c)
@@ -647,6 +685,7 @@ void tokenizer_free(struct tokenizer *t)
     free(t->h_prev); free(t->h_next); free(t->h_ver);
     free(t->heap);
     free(t->pbuf);
+    free(t->cache);
     free(t);
 }
 
@@ -1191,6 +1230,7 @@ struct tokenizer *tokenizer_load_mem(const char *data, size_t len, const char *n
         return NULL;
     }
     t->heap_threshold = TOK_HEAP_DEFAULT;
+    t->cache = calloc(TOK_CACHE, sizeof *t->cache);   /* optional: NULL only slows down */
     size_t i = 0;
     while (i < len && (data[i] == ' ' || data[i] == '\n' || data[i] == '\r' || data[i] == '\t'))
         i++;

@@ -1349,6 +1349,11 @@ static void conn_process(struct conn *c)
             c->head = c->method == HTTP_HEAD;
             mtimer_stop(&c->srv->timers, &c->idle);
             conn_dispatch(c);
+            /* The body has been read into the plan; an open stream keeps
+             * nothing but its struct. */
+            free(c->body);
+            c->body = NULL;
+            c->body_len = c->body_cap = 0;
             continue;
         }
         c->pend_len = 0;
@@ -1356,7 +1361,7 @@ static void conn_process(struct conn *c)
         conn_bad_request(c);
         break;
     }
-    if (c->pend_len == 0 && c->pend_cap > 4096) {
+    if (c->pend_len == 0 && c->pend) {
         free(c->pend);
         c->pend = NULL;
         c->pend_cap = 0;
@@ -1747,6 +1752,10 @@ int mock_server_run(const struct mock_config *cfg)
         uv_run(&s->loop, UV_RUN_DEFAULT);
         goto out_truth;
     }
+    /* Handlers go in before the address is printed: whoever reads it may
+     * signal at once. */
+    uv_signal_start(&s->sigterm, on_signal, SIGTERM);
+    uv_signal_start(&s->sigint, on_signal, SIGINT);
     int len = sizeof ss;
     char host[64];
     uv_tcp_getsockname(&s->listener, (struct sockaddr *)&ss, &len);
@@ -1758,8 +1767,6 @@ int mock_server_run(const struct mock_config *cfg)
         printf("http://%s:%d\n", host, ntohs(((struct sockaddr_in *)&ss)->sin_port));
     }
     fflush(stdout);
-    uv_signal_start(&s->sigterm, on_signal, SIGTERM);
-    uv_signal_start(&s->sigint, on_signal, SIGINT);
     logv(s, "profile %s, %u slots, decode %g tok/s", cfg->profile, cfg->slots, cfg->decode_rate);
 
     uv_run(&s->loop, UV_RUN_DEFAULT);

@@ -7,48 +7,43 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
-static int earlier(const struct mtimer *a, const struct mtimer *b)
+static void heap_set(struct mtimers *ts, size_t i, struct mtimer_slot e)
 {
-    return a->due < b->due;
-}
-
-static void heap_set(struct mtimers *ts, size_t i, struct mtimer *t)
-{
-    ts->heap[i] = t;
-    t->idx = i + 1;
+    ts->heap[i] = e;
+    e.t->idx = i + 1;
 }
 
 static void sift_up(struct mtimers *ts, size_t i)
 {
-    struct mtimer *t = ts->heap[i];
+    struct mtimer_slot e = ts->heap[i];
     while (i > 0) {
         size_t parent = (i - 1) / 2;
-        if (!earlier(t, ts->heap[parent]))
+        if (e.due >= ts->heap[parent].due)
             break;
         heap_set(ts, i, ts->heap[parent]);
         i = parent;
     }
-    heap_set(ts, i, t);
+    heap_set(ts, i, e);
 }
 
 static void sift_down(struct mtimers *ts, size_t i)
 {
-    struct mtimer *t = ts->heap[i];
+    struct mtimer_slot e = ts->heap[i];
     for (;;) {
         size_t l = 2 * i + 1, m = i;
-        const struct mtimer *best = t;
-        if (l < ts->n && earlier(ts->heap[l], best)) {
+        uint64_t best = e.due;
+        if (l < ts->n && ts->heap[l].due < best) {
             m = l;
-            best = ts->heap[l];
+            best = ts->heap[l].due;
         }
-        if (l + 1 < ts->n && earlier(ts->heap[l + 1], best))
+        if (l + 1 < ts->n && ts->heap[l + 1].due < best)
             m = l + 1;
         if (m == i)
             break;
         heap_set(ts, i, ts->heap[m]);
         i = m;
     }
-    heap_set(ts, i, t);
+    heap_set(ts, i, e);
 }
 
 /* Sets the timerfd to the earliest deadline.  Runs once per loop iteration
@@ -56,7 +51,7 @@ static void sift_down(struct mtimers *ts, size_t i)
  * one syscall per iteration. */
 static void timers_arm(struct mtimers *ts)
 {
-    uint64_t want = ts->n ? ts->heap[0]->due : 0;
+    uint64_t want = ts->n ? ts->heap[0].due : 0;
     if (want == ts->armed)
         return;
     struct itimerspec its;
@@ -85,8 +80,8 @@ static void on_poll(uv_poll_t *h, int status, int events)
         return;
     ts->armed = 0;
     uint64_t now = uv_hrtime();
-    while (ts->n && !ts->closing && ts->heap[0]->due <= now) {
-        struct mtimer *t = ts->heap[0];
+    while (ts->n && !ts->closing && ts->heap[0].due <= now) {
+        struct mtimer *t = ts->heap[0].t;
         mtimer_stop(ts, t);
         t->cb(t);
     }
@@ -129,7 +124,7 @@ int mtimer_start(struct mtimers *ts, struct mtimer *t, uint64_t due)
         mtimer_stop(ts, t);
     if (ts->n == ts->cap) {
         size_t cap = ts->cap ? ts->cap * 2 : 1024;
-        struct mtimer **h = realloc(ts->heap, cap * sizeof *h);
+        struct mtimer_slot *h = realloc(ts->heap, cap * sizeof *h);
         if (!h)
             return UV_ENOMEM;
         ts->heap = h;
@@ -137,7 +132,7 @@ int mtimer_start(struct mtimers *ts, struct mtimer *t, uint64_t due)
     }
     /* The timerfd reads an all-zero deadline as "disarm". */
     t->due = due ? due : 1;
-    heap_set(ts, ts->n++, t);
+    heap_set(ts, ts->n++, (struct mtimer_slot){ t->due, t });
     sift_up(ts, ts->n - 1);
     return 0;
 }
@@ -152,7 +147,7 @@ void mtimer_stop(struct mtimers *ts, struct mtimer *t)
     if (i == ts->n)
         return;
     heap_set(ts, i, ts->heap[ts->n]);
-    if (i > 0 && earlier(ts->heap[i], ts->heap[(i - 1) / 2]))
+    if (i > 0 && ts->heap[i].due < ts->heap[(i - 1) / 2].due)
         sift_up(ts, i);
     else
         sift_down(ts, i);
@@ -173,7 +168,7 @@ void mtimers_close(struct mtimers *ts)
         return;
     ts->closing = 1;
     for (size_t i = 0; i < ts->n; i++)
-        ts->heap[i]->idx = 0;
+        ts->heap[i].t->idx = 0;
     ts->n = 0;
     free(ts->heap);
     ts->heap = NULL;

@@ -22,8 +22,15 @@ struct mtimer {
     mtimer_cb cb;
 };
 
+/* Heap entries carry the deadline inline, so sifting compares without
+ * touching the (scattered) connection structs. */
+struct mtimer_slot {
+    uint64_t due;
+    struct mtimer *t;
+};
+
 struct mtimers {
-    struct mtimer **heap;
+    struct mtimer_slot *heap;
     size_t n, cap;
     int fd;             /* timerfd */
     uint64_t armed;     /* deadline the timerfd is set to; 0 = disarmed */

@@ -66,7 +66,7 @@ static int evaluate(cJSON **docs, size_t n, char **out, char *err, size_t errcap
     while ((flag = va_arg(ap, const char *))) {
         const char *value = va_arg(ap, const char *);
         if (gate_opt(&g, flag, value, e, sizeof e) != 1)
-            fail_msg("gate_opt %s %s: %s", flag, value, e);
+            fail_msg("gate_opt %s %s: %s", flag, value ? value : "(null)", e);
     }
     va_end(ap);
     if (gate_check_files(&g, e, sizeof e) < 0)
@@ -106,7 +106,9 @@ static int xmllint_ok(const char *path)
 
 static void assert_contains(const char *hay, const char *needle)
 {
-    if (!strstr(hay, needle))
+    if (!hay)
+        fail_msg("expected to find '%s' in nothing", needle);
+    else if (!strstr(hay, needle))
         fail_msg("expected to find\n  %s\nin\n%s", needle, hay);
 }
 

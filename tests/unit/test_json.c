@@ -224,8 +224,11 @@ static void test_elide_huge_context(void **state)
     assert_true(v == 10706818083LL);
     i = json_find(js, toks, r, 0, "message");
     assert_int_equal(toks[i].size, 1);
+    assert_int_equal(toks[i].parent, i - 1);          /* its key */
+    assert_int_equal(toks[i - 1].parent, 0);          /* the top object */
     i = json_find(js, toks, r, i, "role");
     assert_true(json_eq(js, &toks[i], "a"));
+    assert_int_equal(toks[toks[i].parent].parent, i - 2);   /* role -> message */
     /* Elision with as few tokens as the top level needs. */
     r = json_tokenize_elide(js, n, toks, 17);
     assert_int_equal(r, 17);

@@ -404,6 +404,22 @@ static void test_compare_two(void **state)
     assert_non_null(strstr(buf, "| fast         4.02x\n"));
     free(buf);
     cJSON_Delete(an);
+
+    /* Two equal leaders tie on every criterion; the slow one leads none. */
+    cJSON *a2 = make_sweep(lv, fast, pf, okf, 4);
+    const char *names3[] = { "slow", "fast", "fast2" };
+    const cJSON *sw3[] = { b, a, a2 };
+    an = knee_compare("concurrency", names3, sw3, 3, 0.10);
+    rec = cJSON_GetObjectItem(an, "recommendation");
+    assert_string_equal(cJSON_GetObjectItem(rec, "target")->valuestring, "fast");
+    assert_int_equal(cJSON_GetObjectItem(rec, "wins")->valueint, 4);
+    assert_string_equal(cJSON_GetArrayItem(cJSON_GetObjectItem(rec, "reasons"), 0)->valuestring,
+        "throughput under load: slow 102.0 tok/s, fast 410.0 tok/s, fast2 410.0 tok/s (peak): "
+        "a tie between fast and fast2");
+    cJSON *r0 = cJSON_GetArrayItem(cJSON_GetObjectItem(an, "levels"), 0);
+    assert_true(cJSON_GetObjectItem(r0, "speedup")->valuedouble == 1.0);
+    cJSON_Delete(an);
+    cJSON_Delete(a2);
     cJSON_Delete(a);
     cJSON_Delete(b);
 }
@@ -429,6 +445,29 @@ static void test_compare_one_down(void **state)
     assert_true(found);
     cJSON_Delete(an);
     cJSON_Delete(a);
+
+    /* A target that went down after its first level: its missing level
+     * counts as failed requests, the shared levels are those of the target
+     * that finished, and it is not recommended even when faster. */
+    double lv1[] = { 1 }, quick[] = { 300 }, p1[] = { 0.5 }, ok1[] = { 1 };
+    cJSON *d = make_sweep(lv1, quick, p1, ok1, 1);
+    cJSON_AddStringToObject(d, "error", "at concurrency 2: cannot connect");
+    const char *names2[] = { "dying", "steady" };
+    cJSON *st = make_sweep(lv, tps, p95, ok, 2);
+    const cJSON *sw2[] = { d, st };
+    an = knee_compare("concurrency", names2, sw2, 2, 0.10);
+    rec = cJSON_GetObjectItem(an, "recommendation");
+    assert_string_equal(cJSON_GetObjectItem(rec, "target")->valuestring, "steady");
+    cJSON *reasons = cJSON_GetObjectItem(rec, "reasons");
+    assert_string_equal(cJSON_GetArrayItem(reasons, 1)->valuestring,
+        "latency at high concurrency: dying -, steady 1.20 s (p95 at concurrency 2): steady is best");
+    assert_string_equal(cJSON_GetArrayItem(reasons, 3)->valuestring,
+        "success rate: dying 50.0%, steady 100.0%: steady is best");
+    assert_string_equal(cJSON_GetArrayItem(reasons, 4)->valuestring,
+        "dying went down during the comparison (at concurrency 2: cannot connect)");
+    cJSON_Delete(an);
+    cJSON_Delete(d);
+    cJSON_Delete(st);
 
     /* Nobody answered. */
     const cJSON *none[] = { NULL, NULL };

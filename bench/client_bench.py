@@ -1,0 +1,227 @@
+#!/usr/bin/env python3
+"""Client performance of `llmload run` (issue 3's targets), measured on
+loopback with the client pinned to one core and the server to the other.
+
+  python3 bench/client_bench.py [--llmload build/src/llmload] [--only NAME]
+
+Scenarios (each prints one result line; docs/performance.md records them):
+  streams    10,000 concurrent streams from one core: client RSS per stream,
+             CPU per token, and TTFT fidelity against the simulator's truth.
+  fidelity   1,000 concurrent streams: TTFT p50/p99 vs the simulator's truth.
+  per-token  every token in its own TCP segment: client CPU per token.
+  burst      many events per read (a replay server sends whole responses at
+             once): events/s per client CPU second.
+
+Client CPU is the child's user+sys time from wait4(); RSS is its ru_maxrss.
+Only loopback (127.0.0.1) is used.
+"""
+import argparse
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+CLIENT_CPU, SERVER_CPU = "0", "1"
+
+
+def start_mock(llmload, args, truth=None):
+    cmd = ["taskset", "-c", SERVER_CPU, llmload, "mock", "--listen", "127.0.0.1:0"] + args
+    if truth:
+        cmd += ["--truth", truth]
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE)
+    url = p.stdout.readline().decode().strip()
+    if not url.startswith("http://"):
+        raise SystemExit("mock did not start")
+    return p, url
+
+
+def stop(p):
+    p.terminate()
+    p.wait(60)
+
+
+def run_client(llmload, url, args):
+    """Runs the client pinned to one core; returns (result doc, rusage, wall)."""
+    d = tempfile.mkdtemp(prefix="llmload-bench-")
+    out = os.path.join(d, "r.json")
+    cmd = ["taskset", "-c", CLIENT_CPU, llmload, "run", "--url", url, "--model", "llmload-mock",
+           "--quiet", "--json", out] + args
+    t0 = time.monotonic()
+    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL)
+    _, status, ru = os.wait4(p.pid, 0)
+    wall = time.monotonic() - t0
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit("client failed: %s" % " ".join(cmd))
+    return json.load(open(out)), ru, wall
+
+
+def pct(xs, q):
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, max(0, int(round(q / 100 * len(xs))) - 1))]
+
+
+def fidelity(raw, truth):
+    t = {}
+    for l in open(truth):
+        r = json.loads(l)
+        if r.get("id") and r.get("first_token_ns"):
+            t[r["id"]] = r
+    client, server, diff = [], [], []
+    for l in open(raw):
+        r = json.loads(l)
+        tr = t.get("llmload-%d" % r["index"])
+        if not tr or r["first_token_s"] is None:
+            continue
+        c = r["first_token_s"] - r["start_s"]
+        s = (tr["first_token_ns"] - tr["recv_ns"]) / 1e9
+        client.append(c)
+        server.append(s)
+        diff.append(c - s)
+    return {
+        "n": len(diff),
+        "client_p50_ms": pct(client, 50) * 1e3, "truth_p50_ms": pct(server, 50) * 1e3,
+        "client_p99_ms": pct(client, 99) * 1e3, "truth_p99_ms": pct(server, 99) * 1e3,
+        "p50_gap_ms": abs(pct(client, 50) - pct(server, 50)) * 1e3,
+        "p99_gap_ms": abs(pct(client, 99) - pct(server, 99)) * 1e3,
+        "per_request_diff_p50_ms": pct(diff, 50) * 1e3,
+        "per_request_diff_p99_ms": pct(diff, 99) * 1e3,
+    }
+
+
+def scenario_streams(llmload, n=10000, tokens=20, rate=2.0):
+    d = tempfile.mkdtemp(prefix="llmload-bench-")
+    truth, raw = os.path.join(d, "truth.jsonl"), os.path.join(d, "raw.jsonl")
+    m, url = start_mock(llmload, ["--slots", str(n), "--decode-rate", str(rate), "--ttft-base", "50ms",
+                                  "--prefill-rate", "1000000", "--batch-slowdown", "0"], truth)
+    try:
+        doc, ru, wall = run_client(llmload, url + "/v1", ["-c", str(n), "-n", str(n), "--max-tokens",
+                                                           str(tokens), "--raw", raw,
+                                                           "--ttft-timeout", "120s"])
+    finally:
+        stop(m)
+    s = doc["summary"]
+    cpu = ru.ru_utime + ru.ru_stime
+    f = fidelity(raw, truth)
+    return {
+        "scenario": "streams", "streams": n, "ok": s["ok"], "failed": s["failed"],
+        "tokens": s["output_tokens"], "wall_s": round(wall, 2),
+        "client_cpu_s": round(cpu, 2),
+        "cpu_per_token_us": round(cpu / max(1, s["output_tokens"]) * 1e6, 2),
+        "max_rss_mib": round(ru.ru_maxrss / 1024, 1),
+        "rss_per_stream_kib": round(ru.ru_maxrss / n, 2),
+        "loop_busy": s["client"]["loop_busy_frac"], **f,
+    }
+
+
+def scenario_fidelity(llmload, n=1000):
+    d = tempfile.mkdtemp(prefix="llmload-bench-")
+    truth, raw = os.path.join(d, "truth.jsonl"), os.path.join(d, "raw.jsonl")
+    m, url = start_mock(llmload, ["--slots", str(n), "--decode-rate", "20", "--ttft-base", "20ms",
+                                  "--prefill-rate", "1000000", "--batch-slowdown", "0"], truth)
+    try:
+        doc, ru, wall = run_client(llmload, url + "/v1", ["-c", str(n), "-n", str(3 * n),
+                                                           "--max-tokens", "10", "--raw", raw])
+    finally:
+        stop(m)
+    return {"scenario": "fidelity", "streams": n, "ok": doc["summary"]["ok"], **fidelity(raw, truth)}
+
+
+def scenario_per_token(llmload, streams=100, rate=200.0, tokens=400):
+    # Each token is written alone with TCP_NODELAY, 5 ms apart per stream:
+    # the client does one read per token.
+    m, url = start_mock(llmload, ["--slots", str(streams), "--decode-rate", str(rate),
+                                  "--ttft-base", "1ms", "--prefill-rate", "1000000",
+                                  "--batch-slowdown", "0"])
+    try:
+        doc, ru, wall = run_client(llmload, url + "/v1", ["-c", str(streams), "-n", str(streams * 2),
+                                                           "--max-tokens", str(tokens)])
+    finally:
+        stop(m)
+    s = doc["summary"]
+    cpu = ru.ru_utime + ru.ru_stime
+    return {"scenario": "per-token", "streams": streams, "tokens": s["output_tokens"],
+            "events": s["events"], "client_cpu_s": round(cpu, 3),
+            "cpu_per_token_us": round(cpu / s["output_tokens"] * 1e6, 2),
+            "user_s": round(ru.ru_utime, 3), "sys_s": round(ru.ru_stime, 3)}
+
+
+class BurstServer:
+    """Answers every request with one whole streamed response of `events`
+    SSE events in a single send, so the client reads many events per read."""
+
+    def __init__(self, events):
+        ev = b'data: {"choices":[{"index":0,"delta":{"content":" tok"},"finish_reason":null}]}\n\n'
+        body = ev * events + (b'data: {"choices":[],"usage":{"prompt_tokens":1,"completion_tokens":%d,'
+                              b'"total_tokens":%d}}\n\ndata: [DONE]\n\n' % (events, events + 1))
+        self.resp = (b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nContent-Length: %d\r\n\r\n"
+                     % len(body)) + body
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(128)
+        self.url = "http://127.0.0.1:%d" % self.sock.getsockname()[1]
+        threading.Thread(target=self.loop, daemon=True).start()
+
+    def loop(self):
+        while True:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self.serve, args=(c,), daemon=True).start()
+
+    def serve(self, c):
+        buf = b""
+        try:
+            while True:
+                while b"\r\n\r\n" not in buf:
+                    b = c.recv(65536)
+                    if not b:
+                        return
+                    buf += b
+                head, _, rest = buf.partition(b"\r\n\r\n")
+                n = 0
+                for l in head.split(b"\r\n"):
+                    if l.lower().startswith(b"content-length"):
+                        n = int(l.split(b":")[1])
+                while len(rest) < n:
+                    rest += c.recv(65536)
+                buf = rest[n:]
+                c.sendall(self.resp)
+        except OSError:
+            pass
+        finally:
+            c.close()
+
+
+def scenario_burst(llmload, events=20000, requests=200, conc=4):
+    srv = BurstServer(events)
+    os.sched_setaffinity(0, {int(SERVER_CPU)})
+    doc, ru, wall = run_client(llmload, srv.url + "/v1", ["--api", "openai-chat", "-c", str(conc),
+                                                           "-n", str(requests)])
+    s = doc["summary"]
+    cpu = ru.ru_utime + ru.ru_stime
+    return {"scenario": "burst", "events": s["events"], "client_cpu_s": round(cpu, 3),
+            "events_per_cpu_s": round(s["events"] / cpu), "wall_s": round(wall, 2),
+            "events_per_wall_s": round(s["events"] / wall)}
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--llmload", default=os.path.join(HERE, "..", "build", "src", "llmload"))
+    ap.add_argument("--only", choices=["streams", "fidelity", "per-token", "burst"])
+    a = ap.parse_args()
+    runs = {"fidelity": scenario_fidelity, "per-token": scenario_per_token,
+            "burst": scenario_burst, "streams": scenario_streams}
+    for name, fn in runs.items():
+        if a.only and a.only != name:
+            continue
+        print(json.dumps(fn(a.llmload)), flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,416 @@
+"""End-to-end tests of `llmload sweep`, `compare` and `check` (issue 4), and
+of the open-loop arithmetic of `llmload run`.
+
+Servers are `llmload mock` children (harness.Mock) on 127.0.0.1 port 0, or,
+where a test needs a server that answers and then goes away at a known
+moment, a small Ollama-speaking server in this process (FakeOllama).  Every
+wait has a deadline; nothing sleeps and hopes.
+"""
+import csv
+import http.server
+import json
+import os
+import socket
+import threading
+import unittest
+
+import harness
+
+# The simulator shaped for sweeps: fast enough for seconds-long tests, and
+# with tokens 2.5 ms apart, so that timer jitter on a busy 2-core CI machine
+# stays small next to a request's 50 ms (20 tokens).
+SWEEP_MOCK = ["--decode-rate", "400", "--prefill-rate", "1000000", "--ttft-base", "0",
+              "--batch-slowdown", "0.05"]
+SWEEP_TOKENS = "20"
+
+
+def llmload(*args, timeout=240):
+    return harness.run_llmload(*args, timeout=timeout)
+
+
+def free_port():
+    """A loopback port nobody listens on (bound, then released)."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+class FakeOllama:
+    """A minimal Ollama server in a thread: /api/version, /api/tags and a
+    streamed /api/generate of `tokens` NDJSON lines.  After `limit`
+    generate requests it closes its listening socket, so the next connect is
+    refused: a server that goes down at a known point."""
+
+    def __init__(self, tokens=8, limit=None, version="0.9.1", models=("fake:1b",)):
+        self.tokens, self.limit, self.version, self.models = tokens, limit, version, models
+        self.generated = 0
+        self.lock = threading.Lock()
+        fake = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *a):
+                pass
+
+            def send_json(self, obj):
+                body = json.dumps(obj).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.send_header("Connection", "close")
+                self.end_headers()
+                self.wfile.write(body)
+                self.close_connection = True
+
+            def do_GET(self):
+                if self.path == "/api/version":
+                    self.send_json({"version": fake.version})
+                elif self.path == "/api/tags":
+                    self.send_json({"models": [{"name": m, "model": m} for m in fake.models]})
+                else:
+                    self.send_response(404)
+                    self.send_header("Content-Length", "0")
+                    self.send_header("Connection", "close")
+                    self.end_headers()
+                    self.close_connection = True
+
+            def do_POST(self):
+                n = int(self.headers.get("Content-Length", "0"))
+                self.rfile.read(n)
+                self.send_response(200)
+                self.send_header("Content-Type", "application/x-ndjson")
+                self.send_header("Transfer-Encoding", "chunked")
+                self.send_header("Connection", "close")
+                self.end_headers()
+                lines = [{"model": fake.models[0], "response": " w", "done": False}
+                         for _ in range(fake.tokens)]
+                lines.append({"model": fake.models[0], "response": "", "done": True,
+                              "done_reason": "length", "eval_count": fake.tokens,
+                              "eval_duration": 1000000, "prompt_eval_count": 3})
+                for l in lines:
+                    data = (json.dumps(l) + "\n").encode()
+                    self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+                self.wfile.write(b"0\r\n\r\n")
+                self.wfile.flush()
+                self.close_connection = True
+                with fake.lock:
+                    fake.generated += 1
+                    if fake.limit is not None and fake.generated >= fake.limit:
+                        # Stop listening: later connects are refused.
+                        fake.server.socket.close()
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        self.url = "http://127.0.0.1:%d" % self.port
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def write_sweep(path, parameter, levels, name=""):
+    """A saved `sweep --json` document from (level, tok/s, p95 s, ok, per-user tok/s)."""
+    doc = {"schema": "llmload.sweep/1", "parameter": parameter,
+           "target": {"name": name, "url": "", "model": "m"}, "levels": []}
+    for level, tps, p95, ok, user in levels:
+        doc["levels"].append({"level": level, "summary": {
+            "requests": 100, "ok": ok, "failed": 100 - ok, "output_tps": tps, "rps": tps / 64,
+            "e2e": {"mean": p95 * 0.8, "p95": p95, "p99": p95 * 1.2},
+            "ttft": {"p50": 0.01, "p95": 0.02}, "request_tps": {"mean": user}}})
+    with open(path, "w") as f:
+        json.dump(doc, f)
+
+
+class TestSweepOffline(unittest.TestCase):
+    """What needs no simulator: bad input, check, compare of saved files."""
+
+    def assert_usage(self, args, *words):
+        r = llmload(*args)
+        self.assertEqual(r.returncode, 2, (args, r.stdout, r.stderr))
+        first = r.stderr.strip().splitlines()[0]
+        for w in words:
+            self.assertIn(w, first, (args, r.stderr))
+        return r
+
+    def test_bad_input(self):
+        self.assert_usage(["sweep", "--concurrency", "1,x,3"], "--concurrency", "item 2 'x'")
+        self.assert_usage(["sweep", "--concurrency", "1,,3"], "item 2 is empty")
+        self.assert_usage(["sweep", "--concurrency", "8,4"], "item 2 '4' is not greater")
+        self.assert_usage(["sweep", "--concurrency", "1,2.5"], "'2.5' is not a whole number")
+        self.assert_usage(["sweep", "--rate", "1,0"], "--rate", "must be > 0")
+        self.assert_usage(["sweep", "--rate", "1,2", "-c", "1,2"], "only one parameter")
+        self.assert_usage(["sweep", "--top-p", "0.1,0.2"], "unknown flag '--top-p'")
+        self.assert_usage(["sweep", "--find-max", "tokens", "--slo", "p99(ttft)<=1s"],
+                          "--find-max tokens", "unknown parameter")
+        self.assert_usage(["sweep", "--find-max", "rate"], "needs at least one --slo")
+        self.assert_usage(["sweep", "--slo", "p99(ttft)<="], "--slo", "p99(ttft)<=")
+        self.assert_usage(["sweep", "--slo", "p99(nope)<=1s"], "--slo", "nope")
+        self.assert_usage(["sweep", "--knee-threshold", "x"], "--knee-threshold x")
+        self.assert_usage(["compare"], "nothing to compare")
+        self.assert_usage(["compare", "--target", "=http://127.0.0.1:1"], "NAME=URL")
+        self.assert_usage(["compare", "--target", "a=http://127.0.0.1:1",
+                           "--target", "a=http://127.0.0.1:2"], "used twice")
+        self.assert_usage(["check"], "--url is required")
+        self.assert_usage(["check", "--url", "ftp://127.0.0.1/"], "only http://")
+        self.assert_usage(["check", "--url", "http://127.0.0.1:1", "--timeout", "soon"],
+                          "--timeout soon")
+
+    def test_check_down(self):
+        port = free_port()
+        r = llmload("check", "--url", "http://127.0.0.1:%d" % port, "--timeout", "2s")
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertIn("down", r.stderr)
+        self.assertIn("refused", r.stderr)
+
+    def test_check_up(self):
+        d = harness.tmpdir()
+        with FakeOllama(models=("llama3.2:1b", "qwen3:0.6b")) as fake:
+            out = os.path.join(d, "check.json")
+            r = llmload("check", "--url", fake.url, "--json", out)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertIn("up, protocol ollama", r.stdout)
+            self.assertIn("version 0.9.1", r.stdout)
+            self.assertIn("models: llama3.2:1b, qwen3:0.6b", r.stdout)
+            with open(out) as f:
+                info = json.load(f)
+            self.assertEqual(info["up"], True)
+            self.assertEqual(info["protocol"], "ollama")
+            self.assertEqual(info["version"], "0.9.1")
+            self.assertEqual(info["models"], ["llama3.2:1b", "qwen3:0.6b"])
+            r = llmload("check", "--url", fake.url, "--quiet")
+            self.assertEqual((r.returncode, r.stdout), (0, ""))
+
+    def test_compare_files(self):
+        d = harness.tmpdir()
+        a, b = os.path.join(d, "fast.json"), os.path.join(d, "slow.json")
+        write_sweep(a, "concurrency", [(1, 100, 1.0, 100, 100), (2, 200, 1.0, 100, 100),
+                                       (4, 400, 1.1, 100, 100), (8, 404, 2.2, 100, 100)])
+        write_sweep(b, "concurrency", [(1, 50, 2.0, 100, 50), (2, 100, 2.0, 100, 50),
+                                       (4, 101, 4.0, 95, 50), (8, 100, 8.0, 90, 50)])
+        out = os.path.join(d, "cmp.json")
+        r = llmload("compare", b, a, "--json", out)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        with open(out) as f:
+            doc = json.load(f)
+        self.assertEqual(doc["schema"], "llmload.compare/1")
+        self.assertEqual([t["name"] for t in doc["targets"]], ["slow", "fast"])
+        want = {1: 2.0, 2: 2.0, 4: 400 / 101, 8: 404 / 100}
+        for row in doc["levels"]:
+            self.assertEqual(row["winner"], "fast")
+            self.assertAlmostEqual(row["speedup"], want[row["level"]], places=6)
+        self.assertEqual(doc["saturation"]["fast"]["level"], 4)
+        self.assertEqual(doc["saturation"]["slow"]["level"], 2)
+        self.assertEqual(doc["recommendation"]["target"], "fast")
+        self.assertEqual(doc["recommendation"]["wins"], 4)
+        self.assertIn("recommend fast: best on 4 of 4 criteria", r.stdout)
+        self.assertIn("fast: throughput saturates at concurrency 4 (400 tok/s)", r.stdout)
+        self.assertIn("slow: throughput saturates at concurrency 2 (100 tok/s)", r.stdout)
+        # Saved compare documents compare again, with the same verdict.
+        r2 = llmload("compare", out, a)
+        self.assertEqual(r2.returncode, 0, r2.stderr)
+        self.assertIn("recommend fast", r2.stdout)
+
+    def test_compare_files_bad(self):
+        d = harness.tmpdir()
+        a, b, c = (os.path.join(d, n) for n in ("a.json", "b.json", "c.json"))
+        write_sweep(a, "concurrency", [(1, 10, 1, 100, 10)])
+        write_sweep(b, "rate", [(1, 10, 1, 100, 10)])
+        with open(c, "w") as f:
+            f.write("{not json")
+        self.assert_usage(["compare", a, b], "b.json sweeps rate", "concurrency")
+        self.assert_usage(["compare", a, c], "c.json", "not valid JSON")
+        self.assert_usage(["compare", a, os.path.join(d, "missing.json")], "missing.json")
+        self.assert_usage(["compare", a], "at least two")
+
+    def test_compare_target_down(self):
+        """One target is down from the start, one goes down after its first
+        level: both are reported, the third still runs, and the JSON holds
+        what each did."""
+        d = harness.tmpdir()
+        out = os.path.join(d, "cmp.json")
+        dead = "http://127.0.0.1:%d" % free_port()
+        # Requests the dying server serves: the compare's warm-up request,
+        # the first level's warm-up (--warmup 1) and its 4 requests.
+        with FakeOllama(tokens=8, limit=6) as dying, FakeOllama(tokens=8) as steady:
+            r = llmload("compare", "--target", "dead=" + dead, "--target", "dying=" + dying.url,
+                        "--target", "steady=" + steady.url, "--concurrency", "1,2",
+                        "-n", "4", "--warmup", "1", "--json", out)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertEqual(dying.generated, 6)
+        self.assertIn("dead: down", r.stderr)
+        self.assertIn("dying: went down at concurrency 2: ", r.stderr)
+        with open(out) as f:
+            doc = json.load(f)
+        t = {x["name"]: x for x in doc["targets"]}
+        self.assertFalse(t["dead"]["check"]["up"])
+        self.assertIsNone(t["dead"]["sweep"])
+        self.assertTrue(t["dying"]["check"]["up"])
+        # Level 2 either could not start or had every connect refused: its
+        # summary, if any, counts no success.
+        levels = t["dying"]["sweep"]["levels"]
+        self.assertEqual(levels[0]["level"], 1)
+        self.assertEqual(levels[0]["summary"]["ok"], 4)
+        self.assertTrue(all(l["summary"]["ok"] == 0 for l in levels[1:]), levels)
+        self.assertIn("went down at concurrency 2", t["dying"]["error"])
+        self.assertIsNone(t["steady"]["error"])
+        self.assertEqual([l["summary"]["ok"] for l in t["steady"]["sweep"]["levels"]], [4, 4])
+        self.assertEqual(doc["recommendation"]["target"], "steady")
+
+
+def sweep_doc(path):
+    with open(path) as f:
+        return json.load(f)
+
+
+class TestSweepMock(unittest.TestCase):
+    """Against `llmload mock`."""
+
+    def sweep(self, mock, *args):
+        d = harness.tmpdir()
+        out, csvp = os.path.join(d, "sweep.json"), os.path.join(d, "sweep.csv")
+        r = llmload("sweep", "--url", mock.url, "--model", "llmload-mock", "--json", out,
+                    "--csv", csvp, *args)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        with open(csvp) as f:
+            rows = list(csv.DictReader(f))
+        return r, sweep_doc(out), rows
+
+    def test_sweep_knee_slots(self):
+        """The knee is the simulator's --slots: 4 for one, 2 for another.
+        Below the knee a step doubles throughput (+80-100%), above it a step
+        gains nothing; the 25% threshold keeps CI noise (+-10%) from moving
+        the knee.  The default 10% is tested on exact data in test_knee.c."""
+        for slots, want in ((4, 4), (2, 2)):
+            with harness.Mock("--slots", str(slots), *SWEEP_MOCK) as m:
+                r, doc, rows = self.sweep(m, "--concurrency", "1,2,4,8,16", "-n", "16",
+                                          "--max-tokens", SWEEP_TOKENS, "--knee-threshold", "25%")
+            self.assertEqual(doc["schema"], "llmload.sweep/1")
+            self.assertEqual(doc["parameter"], "concurrency")
+            self.assertEqual([l["level"] for l in doc["levels"]], [1, 2, 4, 8, 16])
+            for l in doc["levels"]:
+                self.assertEqual(l["summary"]["ok"], 16)
+                self.assertGreater(l["summary"]["warmup_requests"], 0)
+            knee = doc["knee"]
+            self.assertEqual((knee["parameter"], knee["level"], knee["reason"]),
+                             ("concurrency", want, "throughput"), knee)
+            self.assertIn("throughput saturates at concurrency %d" % want, r.stdout)
+            # One CSV row per level, matching the JSON.
+            self.assertEqual([int(x["level"]) for x in rows], [1, 2, 4, 8, 16])
+            for x, l in zip(rows, doc["levels"]):
+                self.assertAlmostEqual(float(x["output_tps"]), l["summary"]["output_tps"], places=3)
+            # Throughput at the knee: slots streams at 400/(1+0.05(slots-1)) tok/s each.
+            expect = slots * 400 / (1 + 0.05 * (slots - 1))
+            at_knee = doc["levels"][[1, 2, 4, 8, 16].index(want)]["summary"]["output_tps"]
+            self.assertGreater(at_knee, 0.7 * expect)
+            self.assertLess(at_knee, 1.05 * expect)
+
+    def test_sweep_slo_knee(self):
+        """--slo moves the knee below the throughput knee: with 2 slots,
+        concurrency 4 makes half the requests wait a whole request for a
+        slot, so p95 TTFT jumps past 20 ms (a request takes 50 ms)."""
+        with harness.Mock("--slots", "2", *SWEEP_MOCK) as m:
+            r, doc, rows = self.sweep(m, "--concurrency", "1,2,4", "-n", "16",
+                                      "--max-tokens", SWEEP_TOKENS, "--slo", "p95(ttft)<=20ms")
+        self.assertEqual([l["slo_ok"] for l in doc["levels"]], [True, True, False])
+        self.assertEqual(doc["knee"]["level"], 2)
+        self.assertEqual(doc["slo"], ["p95(ttft)<=20ms"])
+        self.assertIn("SLO 'p95(ttft)<=20ms' first fails at concurrency 4", r.stdout)
+
+    def test_find_max(self):
+        """--find-max lands within one step of the true limit (the slots):
+        at 6 in flight, one request in 6 waits a whole request (50 ms) for a
+        slot, which puts p95 TTFT far above 20 ms."""
+        with harness.Mock("--slots", "5", *SWEEP_MOCK) as m:
+            r, doc, rows = self.sweep(m, "--find-max", "concurrency", "--slo", "p95(ttft)<=20ms",
+                                      "-n", "30", "--max-tokens", SWEEP_TOKENS,
+                                      "--find-max-limit", "64")
+        fm = doc["find_max"]
+        self.assertLessEqual(abs(fm["max"] - 5), 1, fm)
+        self.assertEqual(fm["first_fail"], fm["max"] + 1)
+        tried = [t["level"] for t in fm["tried"]]
+        self.assertEqual(tried[:4], [1, 2, 4, 8])
+        self.assertEqual(len(tried), len(set(tried)))
+        self.assertEqual(sorted(l["level"] for l in doc["levels"]), sorted(tried))
+        self.assertIn("largest concurrency meeting every SLO (p95(ttft)<=20ms): %g" % fm["max"],
+                      r.stdout)
+        self.assertIn("levels tried: 1 ok 2 ok 4 ok 8 fail", r.stdout)
+
+    def test_open_loop_queue(self):
+        """Constant arrivals at 20/s against one slot that needs about 100 ms
+        (40 tokens at 400 tok/s), with at most one request in flight: every
+        arrival after the first finds the cap full and is late, and request k
+        waits (k-1)(S - 1/rate) for its turn, S the service time."""
+        d = harness.tmpdir()
+        out = os.path.join(d, "run.json")
+        n, rate = 16, 20.0
+        with harness.Mock("--slots", "1", *SWEEP_MOCK) as m:
+            r = llmload("run", "--url", m.url, "--model", "llmload-mock", "--rate", str(rate),
+                        "--arrival", "constant", "-c", "1", "-n", str(n), "--max-tokens", "40",
+                        "--json", out, "-q")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        s = sweep_doc(out)["summary"]
+        self.assertEqual(s["ok"], n)
+        self.assertGreaterEqual(s["late"], n - 2)
+        self.assertLessEqual(s["late"], n - 1)
+        service = s["e2e"]["mean"]
+        self.assertGreater(service, 0.09)
+        want_max = (n - 1) * (service - 1 / rate)
+        want_mean = want_max / 2
+        q = s["queue_time"]
+        self.assertAlmostEqual(q["max"], want_max, delta=0.15 * want_max)
+        self.assertAlmostEqual(q["mean"], want_mean, delta=0.15 * want_mean)
+        # Latency measured from the schedule includes the wait.
+        self.assertAlmostEqual(s["e2e_from_schedule"]["max"], want_max + service,
+                               delta=0.15 * want_max)
+
+    def test_rate_sweep_table(self):
+        """A rate sweep shows queue p95 and late arrivals in its table."""
+        with harness.Mock("--slots", "1", *SWEEP_MOCK) as m:
+            r, doc, rows = self.sweep(m, "--rate", "4,20", "--arrival", "constant", "-c", "1",
+                                      "-n", "6", "--max-tokens", "40", "--warmup", "1")
+        self.assertIn("queue p95", r.stdout)
+        self.assertEqual([l["level"] for l in doc["levels"]], [4, 20])
+        slow, fast = (l["summary"] for l in doc["levels"])
+        # 4/s leaves 250 ms between arrivals for a 100 ms request: nobody
+        # waits.  20/s sends every 50 ms: all but the first wait.
+        self.assertEqual(slow["late"], 0)
+        self.assertGreaterEqual(fast["late"], 4)
+        self.assertGreater(float(rows[1]["queue_p95_s"]), 0.1)
+
+    def test_compare_winner(self):
+        """Two simulators, one decoding twice as fast: the fast one wins
+        every level with a speedup of 2 (+-10%)."""
+        d = harness.tmpdir()
+        out = os.path.join(d, "cmp.json")
+        with harness.Mock("--slots", "4", "--decode-rate", "400", "--prefill-rate", "1000000",
+                          "--ttft-base", "0") as fast, \
+             harness.Mock("--slots", "4", "--decode-rate", "200", "--prefill-rate", "1000000",
+                          "--ttft-base", "0") as slow:
+            r = llmload("compare", "--target", "slow=" + slow.url, "--target", "fast=" + fast.url,
+                        "--concurrency", "1,2", "-n", "8", "--max-tokens", "20", "--json", out)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("slow: up, protocol", r.stderr)
+        doc = sweep_doc(out)
+        for row in doc["levels"]:
+            self.assertEqual(row["winner"], "fast", row)
+            self.assertAlmostEqual(row["speedup"], 2.0, delta=0.2)
+        self.assertEqual(doc["recommendation"]["target"], "fast")
+        self.assertIn("recommend fast", r.stdout)
+        names = [t["name"] for t in doc["targets"]]
+        self.assertEqual(names, ["slow", "fast"])
+        for t in doc["targets"]:
+            self.assertEqual(t["check"]["models"][0], "llmload-mock")
+            self.assertEqual(len(t["sweep"]["levels"]), 2)
+
+
+if __name__ == "__main__":
+    harness.main()
