@@ -11,6 +11,8 @@ Scenarios (each prints one result line; docs/performance.md records them):
   per-token  every token in its own TCP segment: client CPU per token.
   burst      many events per read (a replay server sends whole responses at
              once): events/s per client CPU second.
+  burst-varied  the same, but every event differs (usage on every chunk), so
+             each one takes the full JSON parse.
 
 Client CPU is the child's user+sys time from wait4(); RSS is its ru_maxrss.
 Only loopback (127.0.0.1) is used.
@@ -66,34 +68,41 @@ def pct(xs, q):
 
 
 def fidelity(raw, truth):
+    """Client timestamps against the simulator's (the same CLOCK_MONOTONIC).
+
+    read_lag: client's read of token 1 minus the simulator's write of it,
+    the client's own timing error plus loopback delivery.  send_lag: the
+    simulator's full read of the request minus the client's write, which is
+    the simulator's own accept/read queueing, part of the TTFT the client
+    sees (and that a real server would impose too).  ttft_*: the two TTFTs,
+    the client's from its write, the truth's from the simulator's read."""
     t = {}
     for l in open(truth):
         r = json.loads(l)
         if r.get("id") and r.get("first_token_ns"):
             t[r["id"]] = r
-    client, server, diff = [], [], []
+    client, server, read_lag, send_lag = [], [], [], []
     for l in open(raw):
         r = json.loads(l)
         tr = t.get("llmload-%d" % r["index"])
         if not tr or r["first_token_s"] is None:
             continue
-        c = r["first_token_s"] - r["start_s"]
-        s = (tr["first_token_ns"] - tr["recv_ns"]) / 1e9
-        client.append(c)
-        server.append(s)
-        diff.append(c - s)
+        t0 = r["t0_mono_ns"]
+        client.append(r["first_token_s"] - r["start_s"])
+        server.append((tr["first_token_ns"] - tr["recv_ns"]) / 1e9)
+        read_lag.append((t0 + r["first_token_s"] * 1e9 - tr["first_token_ns"]) / 1e9)
+        send_lag.append((tr["recv_ns"] - (t0 + r["start_s"] * 1e9)) / 1e9)
+    ms = lambda v: round(v * 1e3, 3)
     return {
-        "n": len(diff),
-        "client_p50_ms": pct(client, 50) * 1e3, "truth_p50_ms": pct(server, 50) * 1e3,
-        "client_p99_ms": pct(client, 99) * 1e3, "truth_p99_ms": pct(server, 99) * 1e3,
-        "p50_gap_ms": abs(pct(client, 50) - pct(server, 50)) * 1e3,
-        "p99_gap_ms": abs(pct(client, 99) - pct(server, 99)) * 1e3,
-        "per_request_diff_p50_ms": pct(diff, 50) * 1e3,
-        "per_request_diff_p99_ms": pct(diff, 99) * 1e3,
+        "n": len(client),
+        "ttft_client_p50_ms": ms(pct(client, 50)), "ttft_truth_p50_ms": ms(pct(server, 50)),
+        "ttft_client_p99_ms": ms(pct(client, 99)), "ttft_truth_p99_ms": ms(pct(server, 99)),
+        "read_lag_p50_ms": ms(pct(read_lag, 50)), "read_lag_p99_ms": ms(pct(read_lag, 99)),
+        "send_lag_p50_ms": ms(pct(send_lag, 50)), "send_lag_p99_ms": ms(pct(send_lag, 99)),
     }
 
 
-def scenario_streams(llmload, n=10000, tokens=20, rate=2.0):
+def scenario_streams(llmload, n=10000, tokens=20, rate=2.0, ramp="2s"):
     d = tempfile.mkdtemp(prefix="llmload-bench-")
     truth, raw = os.path.join(d, "truth.jsonl"), os.path.join(d, "raw.jsonl")
     m, url = start_mock(llmload, ["--slots", str(n), "--decode-rate", str(rate), "--ttft-base", "50ms",
@@ -101,14 +110,14 @@ def scenario_streams(llmload, n=10000, tokens=20, rate=2.0):
     try:
         doc, ru, wall = run_client(llmload, url + "/v1", ["-c", str(n), "-n", str(n), "--max-tokens",
                                                            str(tokens), "--raw", raw,
-                                                           "--ttft-timeout", "120s"])
+                                                           "--ttft-timeout", "120s", "--ramp-up", ramp])
     finally:
         stop(m)
     s = doc["summary"]
     cpu = ru.ru_utime + ru.ru_stime
     f = fidelity(raw, truth)
     return {
-        "scenario": "streams", "streams": n, "ok": s["ok"], "failed": s["failed"],
+        "scenario": "streams", "streams": n, "ramp_up": ramp, "ok": s["ok"], "failed": s["failed"],
         "tokens": s["output_tokens"], "wall_s": round(wall, 2),
         "client_cpu_s": round(cpu, 2),
         "cpu_per_token_us": round(cpu / max(1, s["output_tokens"]) * 1e6, 2),
@@ -154,9 +163,17 @@ class BurstServer:
     """Answers every request with one whole streamed response of `events`
     SSE events in a single send, so the client reads many events per read."""
 
-    def __init__(self, events):
+    def __init__(self, events, varied=False):
         ev = b'data: {"choices":[{"index":0,"delta":{"content":" tok"},"finish_reason":null}]}\n\n'
-        body = ev * events + (b'data: {"choices":[],"usage":{"prompt_tokens":1,"completion_tokens":%d,'
+        if varied:
+            # vLLM's continuous_usage_stats: every chunk differs in its usage,
+            # so every event takes the full JSON parse (no shape fast path).
+            body = b"".join(b'data: {"choices":[{"index":0,"delta":{"content":" tok"},"finish_reason":null}],'
+                            b'"usage":{"prompt_tokens":1,"completion_tokens":%d,"total_tokens":%d}}\n\n'
+                            % (i + 1, i + 2) for i in range(events))
+        else:
+            body = ev * events
+        body = body + (b'data: {"choices":[],"usage":{"prompt_tokens":1,"completion_tokens":%d,'
                               b'"total_tokens":%d}}\n\ndata: [DONE]\n\n' % (events, events + 1))
         self.resp = (b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nContent-Length: %d\r\n\r\n"
                      % len(body)) + body
@@ -198,14 +215,14 @@ class BurstServer:
             c.close()
 
 
-def scenario_burst(llmload, events=20000, requests=200, conc=4):
-    srv = BurstServer(events)
+def scenario_burst(llmload, events=20000, requests=200, conc=4, varied=False):
+    srv = BurstServer(events, varied)
     os.sched_setaffinity(0, {int(SERVER_CPU)})
     doc, ru, wall = run_client(llmload, srv.url + "/v1", ["--api", "openai-chat", "-c", str(conc),
                                                            "-n", str(requests)])
     s = doc["summary"]
     cpu = ru.ru_utime + ru.ru_stime
-    return {"scenario": "burst", "events": s["events"], "client_cpu_s": round(cpu, 3),
+    return {"scenario": "burst-varied" if varied else "burst", "events": s["events"], "client_cpu_s": round(cpu, 3),
             "events_per_cpu_s": round(s["events"] / cpu), "wall_s": round(wall, 2),
             "events_per_wall_s": round(s["events"] / wall)}
 
@@ -213,10 +230,11 @@ def scenario_burst(llmload, events=20000, requests=200, conc=4):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--llmload", default=os.path.join(HERE, "..", "build", "src", "llmload"))
-    ap.add_argument("--only", choices=["streams", "fidelity", "per-token", "burst"])
+    ap.add_argument("--only", choices=["streams", "fidelity", "per-token", "burst", "burst-varied"])
     a = ap.parse_args()
     runs = {"fidelity": scenario_fidelity, "per-token": scenario_per_token,
-            "burst": scenario_burst, "streams": scenario_streams}
+            "burst": scenario_burst, "burst-varied": lambda l: scenario_burst(l, varied=True),
+            "streams": scenario_streams}
     for name, fn in runs.items():
         if a.only and a.only != name:
             continue

@@ -427,3 +427,86 @@ int api_parse_error(const char *data, size_t len, struct api_event *ev,
     }
     return 0;
 }
+
+/* ------------------------------------------------------------------ */
+/* Shapes of plain content events (api.h).                             */
+
+void api_shape_reset(struct api_shape *s)
+{
+    s->pre = s->post = 0;
+}
+
+void api_shape_learn(struct api_shape *s, const char *data, size_t len, const struct api_event *ev)
+{
+    s->pre = s->post = 0;
+    if (!ev->content || ev->done || ev->error || ev->finish || ev->errmsg || ev->finish_reason ||
+        ev->completion_tokens >= 0 || ev->prompt_tokens >= 0 || ev->timings_predicted_n >= 0 ||
+        ev->timings_prompt_n >= 0 || ev->event_tokens >= 0 || ev->total_duration_ns >= 0 ||
+        ev->load_duration_ns >= 0 || ev->prompt_eval_duration_ns >= 0 || ev->eval_duration_ns >= 0)
+        return;
+    if (!ev->text || ev->text < data || ev->text + ev->text_len > data + len)
+        return;
+    size_t pre = (size_t)(ev->text - data), post = len - pre - ev->text_len;
+    /* The text must be a JSON string's body: a quote on each side. */
+    if (pre == 0 || post == 0 || data[pre - 1] != '"' || data[pre + ev->text_len] != '"')
+        return;
+    if (pre + post > API_SHAPE_MAX)
+        return;
+    memcpy(s->b, data, pre);
+    memcpy(s->b + pre, data + pre + ev->text_len, post);
+    s->pre = (uint16_t)pre;
+    s->post = (uint16_t)post;
+    s->reasoning = (uint8_t)ev->reasoning;
+}
+
+static int hexdig(char c)
+{
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+/* A JSON string body (between the quotes): no bare quote or control
+ * character, and only valid escapes. */
+static int json_string_body_ok(const char *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)p[i];
+        if (c == '"' || c < 0x20)
+            return 0;
+        if (c != '\\')
+            continue;
+        if (++i >= n)
+            return 0;
+        switch (p[i]) {
+        case '"': case '\\': case '/': case 'b': case 'f': case 'n': case 'r': case 't':
+            break;
+        case 'u':
+            if (i + 4 >= n || !hexdig(p[i + 1]) || !hexdig(p[i + 2]) || !hexdig(p[i + 3]) ||
+                !hexdig(p[i + 4]))
+                return 0;
+            i += 4;
+            break;
+        default:
+            return 0;
+        }
+    }
+    return 1;
+}
+
+int api_shape_match(const struct api_shape *s, const char *data, size_t len, struct api_event *ev)
+{
+    size_t pre = s->pre, post = s->post;
+    if (pre == 0 || len < pre + post)
+        return 0;
+    if (memcmp(data, s->b, pre) != 0 || memcmp(data + len - post, s->b + pre, post) != 0)
+        return 0;
+    const char *text = data + pre;
+    size_t n = len - pre - post;
+    if (!json_string_body_ok(text, n))
+        return 0;
+    api_event_clear(ev);
+    ev->text = text;
+    ev->text_len = n;
+    ev->content = n > 0;
+    ev->reasoning = n > 0 && s->reasoning;
+    return 1;
+}

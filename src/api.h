@@ -105,4 +105,29 @@ int api_parse_event(enum api_kind k, const char *data, size_t len,
 int api_parse_error(const char *data, size_t len, struct api_event *ev,
                     void *tokens, unsigned ntokens);
 
+/* The shape of a stream's plain content events, to skip JSON work.
+ *
+ * Successive content chunks of one stream are byte-identical except for
+ * their text (same id, created, model, keys and order).  After a full parse
+ * of a plain content event (text and nothing else of meaning: no usage,
+ * finish, error or counts), api_shape_learn keeps the bytes before and
+ * after the text.  api_shape_match then accepts an event only when it has
+ * exactly those bytes around a valid JSON string body; the full parse of
+ * such an event would give the same fields with this text, so the match
+ * fills ev as api_parse_event would.  Anything else (usage on every chunk,
+ * a finish, an Ollama line with a new created_at) falls back to the parse.
+ * This is hand-written because no JSON library offers template matching;
+ * it only ever answers "same as before", never interprets JSON itself. */
+#define API_SHAPE_MAX 256
+struct api_shape {
+    uint16_t pre, post;          /* 0/0: nothing learned */
+    uint8_t reasoning;
+    char b[API_SHAPE_MAX];       /* pre bytes, then post bytes */
+};
+
+void api_shape_reset(struct api_shape *s);
+void api_shape_learn(struct api_shape *s, const char *data, size_t len, const struct api_event *ev);
+/* 1 and ev filled when data has the learned shape, else 0 (ev untouched). */
+int api_shape_match(const struct api_shape *s, const char *data, size_t len, struct api_event *ev);
+
 #endif

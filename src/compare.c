@@ -571,8 +571,11 @@ int cmd_compare(int argc, char **argv)
         sweep_opts_free(&o);
         return code;
     }
-    if (o.ntargets < 2)
-        fprintf(stderr, "llmload compare: note: one target only; its sweep is reported alone\n");
+    if (o.ntargets < 2) {
+        fprintf(stderr, "llmload compare: one --target only: give at least two (or use sweep)\n");
+        sweep_opts_free(&o);
+        return EXIT_USAGE;
+    }
 
     /* 1. Check every target first, so a down one is known before any load. */
     uint64_t timeout = o.rc.cfg.connect_timeout_ns ? o.rc.cfg.connect_timeout_ns : 5000000000ull;

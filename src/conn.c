@@ -161,9 +161,12 @@ static void conn_take_event(struct conn *c, const char *data, size_t len)
     }
     struct api_event ev;
     struct engine *e = c->eng;
-    if (api_parse_event(e->tgt.api, data, len, &ev, e->toks, ENGINE_JSON_TOKENS) < 0) {
-        conn_fail(c, ERR_PROTOCOL, "malformed JSON event: %.60s", data);
-        return;
+    if (!api_shape_match(&c->shape, data, len, &ev)) {
+        if (api_parse_event(e->tgt.api, data, len, &ev, e->toks, ENGINE_JSON_TOKENS) < 0) {
+            conn_fail(c, ERR_PROTOCOL, "malformed JSON event: %.*s", (int)(len > 60 ? 60 : len), data);
+            return;
+        }
+        api_shape_learn(&c->shape, data, len, &ev);
     }
     if (ev.error) {
         conn_fail(c, ERR_STREAM, "%.*s", (int)(ev.errmsg_len > 150 ? 150 : ev.errmsg_len),
@@ -596,6 +599,7 @@ void conn_start(struct conn *c)
     c->ctype[0] = 0;
     c->body_len = 0;
     c->ctype_next = 0;
+    api_shape_reset(&c->shape);
     if (!c->carry) {
         c->carry = malloc(CARRY_INITIAL);
         c->carry_cap = c->carry ? CARRY_INITIAL : 0;

@@ -63,6 +63,7 @@ struct conn {
     char ctype[64];
     size_t ctype_len;
     union { struct sse sse; struct ndjson nd; } dec;
+    struct api_shape shape;        /* this stream's plain content events (api.h) */
     char *carry; size_t carry_cap; size_t body_len;   /* decoder carry / whole body */
 
     /* Request bytes. */

@@ -20,6 +20,11 @@
 #endif
 
 #define LAG_TICK_MS 10
+/* Requests started per loop iteration at most.  Starting 10,000 streams in
+ * one callback would keep the loop from reading for tens of milliseconds,
+ * and first tokens arriving meanwhile would be timestamped late; in
+ * batches, reads are served between them. */
+#define FILL_BATCH 64
 #define PROGRESS_MS 500
 #define ERR_WINDOW 64          /* results in the --stop-on-error-rate window */
 #define ERR_WINDOW_MIN 16      /* ...and how many it needs before it may stop a run */
@@ -233,11 +238,23 @@ static void engine_check_phase(struct engine *e)
         engine_done(e);
 }
 
+static void on_more(uv_idle_t *h)
+{
+    struct engine *e = h->data;
+    uv_idle_stop(h);
+    engine_fill(e);
+}
+
 void engine_fill(struct engine *e)
 {
     if (e->phase == PHASE_DONE)
         return;
+    unsigned started = 0;
     while (!e->aborting && e->inflight < e->cap) {
+        if (started == FILL_BATCH) {
+            uv_idle_start(&e->more, on_more);   /* the rest after this iteration's I/O */
+            return;
+        }
         uint64_t sched;
         if (engine_open_loop(e)) {
             if (e->bl_len == 0 || e->stopping)
@@ -254,6 +271,7 @@ void engine_fill(struct engine *e)
         if (engine_open_loop(e))
             backlog_pop(e);
         engine_start_on(e, c, sched);
+        started++;
         if (e->phase == PHASE_DONE)
             return;
     }
@@ -612,6 +630,8 @@ int engine_run(const struct run_config *cfg, struct run_stats *stats,
     for (uint32_t i = 0; i < e->nconns; i++)
         conn_init(&e->conns[i], e, i);
     uv_timer_init(&e->loop, &e->tick);
+    uv_idle_init(&e->loop, &e->more);
+    e->more.data = e;
     uv_timer_init(&e->loop, &e->lag);
     uv_timer_init(&e->loop, &e->progress);
     uv_timer_init(&e->loop, &e->grace);

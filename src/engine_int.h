@@ -52,6 +52,7 @@ struct engine {
     /* Sliding error window for --stop-on-error-rate. */
     uint8_t win[64]; uint32_t win_n, win_pos, win_err;
 
+    uv_idle_t more;              /* continues a fill cut short by FILL_BATCH */
     uv_timer_t tick;             /* open-loop arrivals, ramp-up, duration end */
     uv_timer_t lag;              /* self-check: timer drift */
     uv_timer_t progress;

@@ -784,12 +784,16 @@ cJSON *knee_compare(const char *parameter, const char *const *names,
     }
     char text[512] = "";
     if (pick >= 0) {
-        appendf(text, sizeof text, "recommend %s: best on %d of %d criteria", names[pick],
+        appendf(text, sizeof text, "recommend %s: leads %d of %d criteria", names[pick],
                 wins[pick], CRIT__N);
         int first = 1;
         for (int c = 0; c < CRIT__N; c++)
             if (lead[c][pick]) {
-                appendf(text, sizeof text, "%s%s", first ? " (" : ", ", crit_name[c]);
+                int nl = 0;
+                for (size_t i = 0; i < nt; i++)
+                    nl += lead[c][i];
+                appendf(text, sizeof text, "%s%s%s", first ? " (" : ", ", crit_name[c],
+                        nl > 1 ? " (tied)" : "");
                 first = 0;
             }
         if (!first)

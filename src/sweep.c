@@ -15,6 +15,7 @@
 #include "cli.h"
 #include "engine.h"
 #include "gate.h"
+#include "prompts.h"
 #include "report.h"
 #include "units.h"
 
@@ -223,6 +224,13 @@ static int parse_names(struct sweep_opts *o, const char *list, char *err, size_t
         }
         o->names[n] = p;
         o->levels[n] = (double)n;
+        /* A built-in set's name stands for its first prompt, so every level
+         * of a length sweep asks the same question at its own length. */
+        enum prompt_set ps;
+        if (prompts_set_from_name(p, &ps) == 0 && !(o->prompts[n] = prompts_build(ps, 0))) {
+            snprintf(err, cap, "out of memory");
+            return -1;
+        }
         n++;
         if (!comma)
             break;
@@ -414,6 +422,8 @@ void sweep_opts_free(struct sweep_opts *o)
         gate_expr_free(o->slo[i]);
     for (size_t i = 0; i < o->ntargets; i++)
         free(o->targets[i].name);
+    for (size_t i = 0; i < KNEE_MAX_LEVELS; i++)
+        free(o->prompts[i]);
     free(o->argv);
     free(o->prompt_list);
     memset(o, 0, sizeof *o);
@@ -431,7 +441,7 @@ static void level_config(const struct sweep_opts *o, size_t idx, double level,
     case SWEEP_RATE:        c->rate = level; break;
     case SWEEP_TEMPERATURE: c->temperature = level; break;
     case SWEEP_MAX_TOKENS:  c->max_tokens = (int64_t)level; break;
-    case SWEEP_PROMPT_SET:  c->prompt = o->names[idx]; break;
+    case SWEEP_PROMPT_SET:  c->prompt = o->prompts[idx] ? o->prompts[idx] : o->names[idx]; break;
     case SWEEP__N:          break;
     }
     /* Each level is a full run with warm-up: unless --warmup says

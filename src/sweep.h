@@ -39,7 +39,10 @@ struct sweep_opts {
     struct run_cli rc;                      /* the run flags: the base config */
     enum sweep_param param;
     double levels[KNEE_MAX_LEVELS];
-    char *names[KNEE_MAX_LEVELS];           /* prompt-set levels (owned), else NULL */
+    char *names[KNEE_MAX_LEVELS];           /* prompt-set levels, else NULL */
+    char *prompts[KNEE_MAX_LEVELS];         /* their text when a name is a built-in
+                                               set (owned), else NULL: the name is
+                                               the prompt */
     size_t nlevels;
     double threshold;                       /* --knee-threshold, default 0.10 */
     struct gate_expr *slo[SWEEP_MAX_SLO];   /* --slo, repeatable (owned) */

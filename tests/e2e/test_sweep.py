@@ -157,6 +157,7 @@ class TestSweepOffline(unittest.TestCase):
         self.assert_usage(["sweep", "--knee-threshold", "x"], "--knee-threshold x")
         self.assert_usage(["compare"], "nothing to compare")
         self.assert_usage(["compare", "--target", "=http://127.0.0.1:1"], "NAME=URL")
+        self.assert_usage(["compare", "--target", "a=http://127.0.0.1:1"], "at least two")
         self.assert_usage(["compare", "--target", "a=http://127.0.0.1:1",
                            "--target", "a=http://127.0.0.1:2"], "used twice")
         self.assert_usage(["check"], "--url is required")
@@ -211,7 +212,7 @@ class TestSweepOffline(unittest.TestCase):
         self.assertEqual(doc["saturation"]["slow"]["level"], 2)
         self.assertEqual(doc["recommendation"]["target"], "fast")
         self.assertEqual(doc["recommendation"]["wins"], 4)
-        self.assertIn("recommend fast: best on 4 of 4 criteria", r.stdout)
+        self.assertIn("recommend fast: leads 4 of 4 criteria", r.stdout)
         self.assertIn("fast: throughput saturates at concurrency 4 (400 tok/s)", r.stdout)
         self.assertIn("slow: throughput saturates at concurrency 2 (100 tok/s)", r.stdout)
         # Saved compare documents compare again, with the same verdict.
@@ -385,6 +386,31 @@ class TestSweepMock(unittest.TestCase):
         self.assertEqual(slow["late"], 0)
         self.assertGreaterEqual(fast["late"], 4)
         self.assertGreater(float(rows[1]["queue_p95_s"]), 0.1)
+
+    def test_other_parameters(self):
+        """Sweeps of --max-tokens, --temperature and --prompt-set: each level
+        really changes the requests, and a flat throughput is no knee."""
+        with harness.Mock("--slots", "4", "--decode-rate", "2000", "--prefill-rate", "20000",
+                          "--ttft-base", "0") as m:
+            r, doc, rows = self.sweep(m, "--max-tokens", "5,10,20", "-n", "4")
+            self.assertEqual([l["summary"]["output_tokens"] for l in doc["levels"]], [20, 40, 80])
+            r, doc, rows = self.sweep(m, "--temperature", "0,0.7,1.5", "-n", "4",
+                                      "--max-tokens", "5")
+            self.assertEqual([l["level"] for l in doc["levels"]], [0, 0.7, 1.5])
+            self.assertIsNone(doc["knee"])
+            self.assertEqual(doc["config"]["max_tokens"], 5)
+            r, doc, rows = self.sweep(m, "--prompt-set", "tiny,short,medium,long", "-n", "4",
+                                      "--max-tokens", "5")
+        self.assertEqual([l["level"] for l in doc["levels"]], ["tiny", "short", "medium", "long"])
+        self.assertEqual([l["index"] for l in doc["levels"]], [0, 1, 2, 3])
+        # Built-in sets grow about 4x per step; the simulator's prefill
+        # (20000 tok/s) makes the first token come later for longer prompts.
+        inp = [l["summary"]["input_tokens"] for l in doc["levels"]]
+        self.assertEqual(inp, sorted(inp))
+        self.assertGreater(inp[3], 10 * inp[1])
+        ttft = [l["summary"]["ttft"]["p50"] for l in doc["levels"]]
+        self.assertGreater(ttft[3], ttft[0] + 0.05)
+        self.assertEqual([x["level"] for x in rows], ["tiny", "short", "medium", "long"])
 
     def test_compare_winner(self):
         """Two simulators, one decoding twice as fast: the fast one wins

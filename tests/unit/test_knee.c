@@ -399,7 +399,7 @@ static void test_compare_two(void **state)
     FILE *f = open_memstream(&buf, &len);
     knee_compare_print(f, "concurrency", names, sw, 2, an);
     fclose(f);
-    assert_non_null(strstr(buf, "recommend fast: best on 4 of 4 criteria"));
+    assert_non_null(strstr(buf, "recommend fast: leads 4 of 4 criteria"));
     assert_non_null(strstr(buf, "fast: throughput saturates at concurrency 4"));
     assert_non_null(strstr(buf, "| fast         4.02x\n"));
     free(buf);
