@@ -51,7 +51,7 @@ void config_defaults(struct run_config *c)
 
 /* The option table: one line per flag, so --help and parsing agree. */
 enum opt_id {
-    O_URL, O_API, O_MODEL, O_KEY, O_PROMPT, O_SYSTEM, O_MAXTOK, O_TEMP, O_SEED, O_NOSTREAM,
+    O_URL, O_API, O_MODEL, O_KEY, O_MAXTOK, O_TEMP, O_SEED, O_NOSTREAM,
     O_CONC, O_REQS, O_DUR, O_WARMUP, O_RATE, O_ARRIVAL, O_BURST, O_RAMP, O_STOPERR,
     O_CTO, O_TTFTTO, O_IDLETO, O_TO, O_GRACE, O_JSON, O_CSV, O_RAW, O_QUIET, O_MOCKARG, O_HELP,
 };
@@ -72,8 +72,6 @@ static const struct opt opts[] = {
     { O_MODEL, "--model", "-m", NULL, 1, "NAME", "model name (required, except for the built-in simulator)" },
     { O_KEY, "--api-key", NULL, NULL, 1, "KEY",
       "sent as Authorization: Bearer (default: $OPENAI_API_KEY); never printed or saved" },
-    { O_PROMPT, "--prompt", "-p", NULL, 1, "TEXT", "prompt (default: \"" DEFAULT_PROMPT "\")" },
-    { O_SYSTEM, "--system", NULL, NULL, 1, "TEXT", "system prompt (default: none)" },
     { O_MAXTOK, "--max-tokens", "--tokens", NULL, 1, "N", "maximum output tokens per request (default 128)" },
     { O_TEMP, "--temperature", NULL, NULL, 1, "T", "sampling temperature (default: the server's)" },
     { O_SEED, "--seed", NULL, NULL, 1, "N",
@@ -183,8 +181,6 @@ static int apply(struct run_cli *rc, const struct opt *o, const char *flag, cons
         rc->model_given = 1;
         return 0;
     case O_KEY: c->api_key = *v ? v : NULL; return 0;
-    case O_PROMPT: c->prompt = v; return 0;
-    case O_SYSTEM: c->system = *v ? v : NULL; return 0;
     case O_MAXTOK:
         if (set_count(&u, flag, v, 1, 10000000, err, cap) < 0)
             return -1;
@@ -267,6 +263,8 @@ int cli_run_parse(struct run_cli *rc, int argc, char **argv, int first,
 {
     memset(rc, 0, sizeof *rc);
     config_defaults(&rc->cfg);
+    workload_opts_defaults(&rc->wopts);
+    rc->wopts.default_prompt = DEFAULT_PROMPT;
     int duration_set = 0, requests_set = 0;
     for (int i = first; i < argc; i++) {
         char *arg = argv[i];
@@ -290,6 +288,9 @@ int cli_run_parse(struct run_cli *rc, int argc, char **argv, int first,
         const struct opt *o = opt_find(name);
         int takes = o ? o->takes : -1;
         const struct cli_extra *x = NULL;
+        int wflag = 0;
+        if (takes < 0 && (takes = workload_flag_takes_value(name)) >= 0)
+            wflag = 1;
         for (size_t k = 0; takes < 0 && k < nextra; k++) {
             int t = extras[k].takes_value(extras[k].ud, name);
             if (t >= 0) {
@@ -312,7 +313,13 @@ int cli_run_parse(struct run_cli *rc, int argc, char **argv, int first,
             return -1;
         }
         int r;
-        if (o) {
+        if (wflag) {
+            r = workload_opt(&rc->wopts, name, val, err, errcap);
+            if (r == 0) {
+                snprintf(err, errcap, "unknown flag '%s' (see --help)", name);
+                r = -1;
+            }
+        } else if (o) {
             r = apply(rc, o, name, val, err, errcap);
             if (o->id == O_DUR)
                 duration_set = 1;
@@ -329,6 +336,8 @@ int cli_run_parse(struct run_cli *rc, int argc, char **argv, int first,
             return -1;
     }
     struct run_config *c = &rc->cfg;
+    c->prompt = rc->wopts.prompt ? rc->wopts.prompt : DEFAULT_PROMPT;
+    c->system = rc->wopts.system;
     if (duration_set && !requests_set)
         c->requests = 0;   /* -d alone is time-bound */
     if (!duration_set && c->requests == 0) {
@@ -345,6 +354,18 @@ int cli_run_parse(struct run_cli *rc, int argc, char **argv, int first,
     }
     if (!c->stream)
         c->api = c->api;   /* non-streamed mode uses the same adapters on the whole body */
+    return 0;
+}
+
+int cli_run_open_workload(struct run_cli *rc, char *err, size_t errcap)
+{
+    if (rc->cfg.workload)
+        return 0;
+    rc->cfg.workload = workload_open(&rc->wopts, rc->cfg.schedule_seed, err, errcap);
+    if (!rc->cfg.workload)
+        return -1;
+    rc->cfg.workload_desc = workload_describe(rc->cfg.workload);
+    rc->cfg.multi_turn = rc->wopts.turns > 1;
     return 0;
 }
 
@@ -510,6 +531,8 @@ static void run_usage(FILE *f)
                "the built-in simulator (llmload mock) on a free loopback port and benchmarks it.\n\n"
                "options:\n");
     cli_run_help_flags(f);
+    fprintf(f, "\nprompts and workloads (docs/workloads.md):\n");
+    workload_help(f);
     fprintf(f, "\nTimes take units (500ms, 30s, 5m); counts take k/M (1k).  Exit codes: 0 ok,\n"
                "1 a check failed, 2 usage error, 3 the run could not be done, 4 interrupted.\n");
 }
@@ -611,12 +634,15 @@ static int run_gated(int argc, char **argv, struct gate_opts *gate)
     int rrc = gate_config_ok(gate, cfg, err, sizeof err) < 0 ? EXIT_USAGE : 0;
     if (!rrc)
         rrc = cli_run_resolve(&rc, err, sizeof err);
+    if (!rrc && cli_run_open_workload(&rc, err, sizeof err) < 0)
+        rrc = EXIT_USAGE;   /* prompt files and datasets are read before any request */
     if (!rrc && gate_config_ok(gate, cfg, err, sizeof err) < 0)
         rrc = EXIT_USAGE;
     if (rrc) {
         fprintf(stderr, "llmload run: %s\n", err);
         if (rrc == EXIT_RUN)
             gate_run_failed(gate, err);
+        workload_free(cfg->workload);
         cli_run_stop_mock(mock);
         report_csv_close(out.csv);
         report_raw_close(out.raw);
@@ -629,6 +655,7 @@ static int run_gated(int argc, char **argv, struct gate_opts *gate)
     cJSON **docs = calloc((size_t)repeat, sizeof *docs);
     if (!docs) {
         fprintf(stderr, "llmload run: out of memory\n");
+        workload_free(cfg->workload);
         cli_run_stop_mock(mock);
         report_csv_close(out.csv);
         report_raw_close(out.raw);
@@ -696,5 +723,6 @@ static int run_gated(int argc, char **argv, struct gate_opts *gate)
     for (size_t i = 0; i < nruns; i++)
         cJSON_Delete(docs[i]);
     free(docs);
+    workload_free(cfg->workload);
     return code;
 }

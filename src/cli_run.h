@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <sys/types.h>
 #include "config.h"
+#include "workload.h"
 
 /* Flags owned by another module (gate, workloads, sweep).  takes_value:
  * 1 the flag takes a value, 0 it does not, -1 not this module's flag.
@@ -25,7 +26,12 @@ struct run_cli {
     int nmock;
     int help;                               /* --help was given */
     int model_given;
+    struct workload_opts wopts;             /* prompt source flags (workload.h) */
 };
+
+/* Opens rc->wopts into rc->cfg.workload (loads files before any request).
+ * 0, or -1 with err (a usage error). */
+int cli_run_open_workload(struct run_cli *rc, char *err, size_t errcap);
 
 /* Defaults, then argv[first..argc).  Returns 0, or -1 with a one-line err
  * naming the flag and the value (the caller exits 2).  Never exits. */

@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include "api.h"
 
+struct workload;
+
 enum arrival { ARRIVAL_CLOSED = 0, ARRIVAL_POISSON, ARRIVAL_CONSTANT, ARRIVAL_GAMMA };
 
 struct run_config {
@@ -16,7 +18,11 @@ struct run_config {
     char model[256];
     int stream;
     const char *api_key;        /* never printed, never written */
-    /* request content (issue 6 adds datasets and sets) */
+    /* request content: the workload (workload.h) gives each request its
+     * prompt or messages; prompt/system here are for reports */
+    struct workload *workload;  /* opened by the CLI before the run; NULL: prompt as is */
+    const char *workload_desc;  /* one line for reports */
+    int multi_turn;             /* --turns > 1: replies are kept for the next turn */
     const char *prompt;
     const char *system;
     int64_t max_tokens;

@@ -16,6 +16,7 @@
 
 #include "engine_int.h"
 #include "json.h"
+#include "workload.h"
 
 #define CARRY_INITIAL 4096
 #define CARRY_MAX (4u << 20)     /* an event or error body larger than this is a protocol error */
@@ -151,6 +152,35 @@ static void conn_event_time(struct conn *c)
     r->events++;
 }
 
+/* Appends an event's text, unescaped, for the tokenizer and multi-turn
+ * replies.  Off the timestamp path: the event was timed already. */
+static void conn_keep_text(struct conn *c, const char *esc, size_t n)
+{
+    if (c->text_overflow || n == 0)
+        return;
+    if (c->text_cap - c->text_len < n + 1) {
+        size_t nc = c->text_cap ? c->text_cap : 4096;
+        while (nc - c->text_len < n + 1)
+            nc *= 2;
+        if (nc > (64u << 20)) {
+            c->text_overflow = 1;
+            return;
+        }
+        char *p = realloc(c->text, nc);
+        if (!p) {
+            c->text_overflow = 1;
+            return;
+        }
+        c->text = p;
+        c->text_cap = nc;
+    }
+    long k = json_unescape(esc, n, c->text + c->text_len, c->text_cap - c->text_len);
+    if (k < 0)
+        c->text_overflow = 1;   /* a bad escape: no local count for this request */
+    else
+        c->text_len += (size_t)k;
+}
+
 static void conn_take_event(struct conn *c, const char *data, size_t len)
 {
     if (c->fail != ERR_NONE || c->stream_done)
@@ -173,8 +203,11 @@ static void conn_take_event(struct conn *c, const char *data, size_t len)
                   ev.errmsg ? ev.errmsg : "error event");
         return;
     }
-    if (ev.content)
+    if (ev.content) {
         conn_event_time(c);
+        if (e->collect_text)
+            conn_keep_text(c, ev.text, ev.text_len);
+    }
     if (ev.completion_tokens >= 0)
         c->rec.server_tokens = ev.completion_tokens;
     if (ev.prompt_tokens >= 0)
@@ -599,6 +632,8 @@ void conn_start(struct conn *c)
     c->ctype[0] = 0;
     c->body_len = 0;
     c->ctype_next = 0;
+    c->text_len = 0;
+    c->text_overflow = 0;
     api_shape_reset(&c->shape);
     if (!c->carry) {
         c->carry = malloc(CARRY_INITIAL);
@@ -676,6 +711,8 @@ void conn_free_buffers(struct conn *c)
     free(c->carry);
     free(c->wbuf);
     free(c->rec.ev_us);
+    free(c->text);
+    c->text = NULL;
     c->carry = c->wbuf = NULL;
     c->rec.ev_us = NULL;
 }

@@ -66,6 +66,11 @@ struct conn {
     struct api_shape shape;        /* this stream's plain content events (api.h) */
     char *carry; size_t carry_cap; size_t body_len;   /* decoder carry / whole body */
 
+    /* Generated text, unescaped, kept only when the workload needs it
+     * (local token counts, multi-turn replies).  Grows, never shrinks. */
+    char *text; size_t text_len, text_cap;
+    int text_overflow;
+
     /* Request bytes. */
     char *wbuf; size_t wlen, wcap;
 };

@@ -13,7 +13,9 @@
 #include <unistd.h>
 
 #include "engine_int.h"
+#include "tokenizer.h"
 #include "units.h"
+#include "workload.h"
 
 #ifndef LLMLOAD_VERSION
 #define LLMLOAD_VERSION "unknown"
@@ -44,12 +46,12 @@ static uint64_t now_off(const struct engine *e)
 /* ------------------------------------------------------------------ */
 /* Requests                                                             */
 
-/* The body of one request.  Today every request carries the same content;
- * workloads (datasets, nonces) plug in here. */
-static long engine_build_body(struct engine *e)
+/* The body of one request: the shared settings, with the content the
+ * workload chose for this user and request (prompt set, dataset, nonce). */
+static long engine_build_body(struct engine *e, const struct api_request *req)
 {
     for (;;) {
-        long n = api_build_body(e->tgt.api, &e->req, e->body, e->body_cap);
+        long n = api_build_body(e->tgt.api, req, e->body, e->body_cap);
         if (n >= 0)
             return n;
         size_t nc = e->body_cap * 2;
@@ -63,7 +65,10 @@ static long engine_build_body(struct engine *e)
 
 static int engine_prepare_request(struct engine *e, struct conn *c)
 {
-    long blen = engine_build_body(e);
+    struct api_request req = e->req;
+    if (e->cfg->workload && workload_next(e->cfg->workload, c->user, c->rec.index, &req) < 0)
+        return -1;
+    long blen = engine_build_body(e, &req);
     if (blen < 0)
         return -1;
     size_t need = e->hdr_fixed_len + 128 + (size_t)blen;
@@ -303,13 +308,27 @@ static void engine_error_window(struct engine *e, int failed)
 void engine_request_done(struct engine *e, struct conn *c)
 {
     struct req_record *r = &c->rec;
-    if (r->server_tokens >= 0) {
+    struct workload *w = e->cfg->workload;
+    struct tokenizer *tok = w ? workload_tokenizer(w) : NULL;
+    /* Output tokens: the server's count, else the tokenizer's, else the
+     * number of content events (docs/metrics.md); --force-tokenizer puts
+     * the tokenizer first. */
+    if (tok && !c->text_overflow && r->err == ERR_NONE)
+        r->local_tokens = tokenizer_count(tok, c->text ? c->text : "", c->text_len);
+    if (r->local_tokens >= 0 && (r->server_tokens < 0 || workload_force_tokenizer(w))) {
+        r->out_tokens = r->local_tokens;
+        r->tok_src = TOK_TOKENIZER;
+    } else if (r->server_tokens >= 0) {
         r->out_tokens = r->server_tokens;
         r->tok_src = TOK_SERVER;
     } else {
         r->out_tokens = (int64_t)r->events;
         r->tok_src = TOK_CHUNKS;
     }
+    if (w && r->in_tokens < 0)
+        r->in_tokens = workload_prompt_tokens(w, c->user);
+    if (w && r->err == ERR_NONE && e->collect_text)
+        workload_turn_done(w, c->user, c->text ? c->text : "", c->text_len);
     if (r->err == ERR_ABORTED) {
         /* Cut off by the user, not failed by the server: kept out of the
          * error rate, still written to the per-request outputs. */
@@ -576,6 +595,7 @@ static void engine_request_setup(struct engine *e)
     r->seed = cfg->seed;
     r->stream = cfg->stream;
     r->include_usage = cfg->stream;
+    e->collect_text = cfg->workload && (workload_tokenizer(cfg->workload) || cfg->multi_turn);
     const char *accept = !cfg->stream ? "application/json"
                          : api_is_ollama(e->tgt.api) ? "application/x-ndjson" : "text/event-stream";
     int n = snprintf(e->hdr_fixed, sizeof e->hdr_fixed,

@@ -24,7 +24,8 @@ struct engine {
     struct run_stats *stats;
     const struct engine_hooks *hooks;
     struct target tgt;
-    struct api_request req;      /* the request every conn sends (workloads vary it later) */
+    struct api_request req;      /* what every request shares; the workload fills the content */
+    int collect_text;            /* keep generated text (tokenizer, multi-turn) */
     char *body; size_t body_cap; /* scratch for building request bodies */
     char hdr_fixed[1024];        /* request line and headers common to every request */
     size_t hdr_fixed_len;

@@ -502,5 +502,129 @@ class TestRunLifecycle(unittest.TestCase):
         self.assertLess(p99, 5.0)
 
 
+class CapturingServer(OneShotServer):
+    """Records every request body (parsed JSON) and answers with a fixed
+    stream whose text is `reply`, without usage (so local counting shows)."""
+
+    def __init__(self, reply="hello ab", ollama=False):
+        self.bodies = []
+        self.lock = threading.Lock()
+        if ollama:
+            body = (json.dumps({"model": "m", "created_at": "t", "response": reply, "done": False}) + "\n" +
+                    json.dumps({"model": "m", "created_at": "t", "response": "", "done": True,
+                                "done_reason": "stop"}) + "\n").encode()
+            ctype = b"application/x-ndjson"
+        else:
+            body = (b'data: ' + json.dumps({"choices": [{"index": 0, "delta": {"content": reply},
+                                                         "finish_reason": None}]}).encode() +
+                    b'\n\ndata: [DONE]\n\n')
+            ctype = b"text/event-stream"
+        self.resp = (b"HTTP/1.1 200 OK\r\nContent-Type: " + ctype + b"\r\nContent-Length: %d\r\n\r\n"
+                     % len(body)) + body
+        super().__init__(self.handle)
+
+    def handle(self, c, n):
+        while True:
+            r = read_request(c)
+            if r is None:
+                return
+            with self.lock:
+                self.bodies.append(json.loads(r[1]))
+            c.sendall(self.resp)
+
+
+def user_text(body):
+    if "messages" in body:
+        return [m["content"] for m in body["messages"] if m["role"] == "user"][-1]
+    return body["prompt"]
+
+
+class TestRunWorkload(unittest.TestCase):
+    """What the workload flags put on the wire (issue 6 through `run`)."""
+
+    def capture(self, *args, ollama=False, reply="hello ab", api="openai-chat"):
+        srv = CapturingServer(reply, ollama)
+        try:
+            url = srv.url + ("" if ollama else "/v1")
+            p, doc = run_json(url, "--api", api, *args, model="m")
+        finally:
+            srv.close()
+        self.assertEqual(p.returncode, 0, p.stderr)
+        return srv.bodies, doc
+
+    def test_nonce_default_and_no_nonce(self):
+        bodies, _ = self.capture("-n", "6", "-c", "2", "--prompt", "Tell me a story")
+        texts = [user_text(b) for b in bodies]
+        self.assertEqual(len(set(texts)), 6)          # every prompt differs
+        for t in texts:
+            self.assertIn("Tell me a story", t)
+        bodies, doc = self.capture("-n", "4", "-c", "2", "--prompt", "Tell me a story", "--no-nonce")
+        self.assertEqual({user_text(b) for b in bodies}, {"Tell me a story"})
+        self.assertEqual(doc["config"]["prompt"], "Tell me a story")
+
+    def test_prompt_file_and_dataset(self):
+        d = tmpdir()
+        pf = os.path.join(d, "prompts.txt")
+        open(pf, "w").write("alpha one\nbeta two\ngamma three\n")
+        bodies, _ = self.capture("-n", "30", "-c", "3", "--prompt-file", pf, "--no-nonce")
+        self.assertTrue({user_text(b) for b in bodies} <= {"alpha one", "beta two", "gamma three"})
+        self.assertGreater(len({user_text(b) for b in bodies}), 1)
+        ds = os.path.join(d, "data.jsonl")
+        open(ds, "w").write(json.dumps({"prompt": "p1", "max_tokens": 7}) + "\n" +
+                            json.dumps({"messages": [{"role": "user", "content": "p2"}], "max_tokens": 9}) + "\n")
+        bodies, _ = self.capture("-n", "10", "-c", "2", "--dataset", ds, "--no-nonce")
+        for b in bodies:
+            self.assertEqual(b["max_tokens"], 7 if user_text(b) == "p1" else 9)
+        # A bad line stops the run before any request, naming file:line.
+        open(ds, "a").write("{not json\n")
+        srv = CapturingServer()
+        try:
+            p = run_llmload("run", "--url", srv.url + "/v1", "--model", "m", "--dataset", ds)
+        finally:
+            srv.close()
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("data.jsonl:3", p.stderr)
+        self.assertEqual(srv.bodies, [])
+
+    def test_output_tokens_fixed_length(self):
+        bodies, _ = self.capture("-n", "2", "-c", "1", "--output-tokens", "50")
+        for b in bodies:
+            self.assertEqual(b["max_tokens"], 50)
+            self.assertEqual(b["min_tokens"], 50)
+            self.assertTrue(b["ignore_eos"])
+        bodies, _ = self.capture("-n", "2", "-c", "1", "--output-tokens", "40", ollama=True,
+                                 api="ollama-generate")
+        for b in bodies:
+            self.assertEqual(b["options"]["num_predict"], 40)
+
+    def test_multi_turn_carries_history(self):
+        bodies, _ = self.capture("-n", "4", "-c", "1", "--turns", "2", "--no-nonce",
+                                 "--prompt", "Hi", reply="first answer")
+        self.assertEqual(len(bodies), 4)
+        second = bodies[1]["messages"]
+        roles = [m["role"] for m in second]
+        self.assertIn("assistant", roles)
+        self.assertEqual([m["content"] for m in second if m["role"] == "assistant"][0], "first answer")
+        self.assertNotIn("assistant", [m["role"] for m in bodies[0]["messages"]])
+
+    def test_tokenizer_counts_when_server_does_not(self):
+        d = tmpdir()
+        lines = ["%s %d" % (__import__("base64").b64encode(bytes([i])).decode(), i) for i in range(256)]
+        for i, t in enumerate([b"ab", b" ab", b"hello"]):
+            lines.append("%s %d" % (__import__("base64").b64encode(t).decode(), 256 + i))
+        ranks = os.path.join(d, "synth.tiktoken")
+        open(ranks, "w").write("\n".join(lines) + "\n")
+        # "hello ab" is 2 tokens of the synthetic vocabulary, in 1 event.
+        _, doc = self.capture("-n", "3", "-c", "1", "--tokenizer", ranks, "--encoding", "cl100k_base",
+                              reply="hello ab")
+        s = doc["summary"]
+        self.assertEqual(s["output_tokens"], 6)
+        self.assertEqual(s["token_source"]["tokenizer"], 3)
+        # Without a tokenizer the count falls back to chunks, flagged.
+        _, doc = self.capture("-n", "3", "-c", "1", reply="hello ab")
+        self.assertEqual(doc["summary"]["output_tokens"], 3)
+        self.assertTrue(doc["summary"]["chunk_counted"])
+
+
 if __name__ == "__main__":
     harness.main()
