@@ -545,7 +545,9 @@ int cmd_compare(int argc, char **argv)
         return EXIT_OK;
     }
     if ((o.json_path && report_check_writable(o.json_path, err, sizeof err) < 0) ||
-        (o.csv_path && report_check_writable(o.csv_path, err, sizeof err) < 0)) {
+        (o.csv_path && report_check_writable(o.csv_path, err, sizeof err) < 0) ||
+        (o.nfiles == 0 && o.param != SWEEP_PROMPT_SET &&
+         cli_run_open_workload(&o.rc, err, sizeof err) < 0)) {
         fprintf(stderr, "llmload compare: %s\n", err);
         sweep_opts_free(&o);
         return EXIT_USAGE;

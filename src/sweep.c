@@ -2,6 +2,7 @@
  * level, the knee, and the SLO search (--find-max).  The flag handling and
  * the level loop are shared with `compare` through sweep.h. */
 #include "sweep.h"
+#include "workload.h"
 
 #include <errno.h>
 #include <math.h>
@@ -286,7 +287,8 @@ int sweep_opts_parse(struct sweep_opts *o, int argc, char **argv, int compare,
     }
     /* Take out the level lists before the run parser sees them: for it,
      * -c and --rate take one number. */
-    const char *list = NULL, *list_flag = NULL, *single_c = NULL;
+    const char *list = NULL, *single_c = NULL;
+    char list_flag[80] = "";      /* the list's flag as given, for messages */
     int have_list = 0, find_rate = 0;
     enum sweep_param list_param = SWEEP_CONCURRENCY;
     for (; i < argc; i++) {
@@ -325,7 +327,8 @@ int sweep_opts_parse(struct sweep_opts *o, int argc, char **argv, int compare,
             have_list = 1;
             list_param = p;
             list = val;
-            list_flag = argv[i][1] == '-' ? param_names[p] : name;
+            snprintf(list_flag, sizeof list_flag, "%s%s", argv[i][1] == '-' ? "--" : "",
+                     argv[i][1] == '-' ? param_names[p] : name);
             i += sep;
             /* The run parser checks that --arrival comes with a rate; each
              * level sets the real one. */
@@ -388,9 +391,7 @@ int sweep_opts_parse(struct sweep_opts *o, int argc, char **argv, int compare,
         }
     } else if (have_list) {
         o->param = list_param;
-        char flag[80];
-        snprintf(flag, sizeof flag, "%s%s", list_flag[0] == '-' ? "" : "--", list_flag);
-        if (parse_levels(o, flag, list, err, errcap) < 0)
+        if (parse_levels(o, list_flag, list, err, errcap) < 0)
             return -1;
     } else {
         o->param = SWEEP_CONCURRENCY;
@@ -424,6 +425,7 @@ void sweep_opts_free(struct sweep_opts *o)
         free(o->targets[i].name);
     for (size_t i = 0; i < KNEE_MAX_LEVELS; i++)
         free(o->prompts[i]);
+    workload_free(o->rc.cfg.workload);
     free(o->argv);
     free(o->prompt_list);
     memset(o, 0, sizeof *o);
@@ -504,13 +506,27 @@ static int run_level(struct sweep_ctx *x, size_t idx, double level, const cJSON 
         x->status = SWEEP_INTERRUPTED;
         return 1;
     }
+    /* A prompt-set level gets a workload of its own (its prompt, with the
+     * run's nonce and other workload flags); other levels share one. */
+    struct workload *lw = NULL;
+    if (o->param == SWEEP_PROMPT_SET) {
+        struct workload_opts wo = o->rc.wopts;
+        wo.prompt = c.prompt;
+        wo.prompt_set = -1;
+        if (!(lw = workload_open(&wo, c.schedule_seed, x->err, x->errcap)))
+            return -1;
+        c.workload = lw;
+        c.workload_desc = workload_describe(lw);
+    }
     struct run_stats st;
     if (run_stats_init(&st) < 0) {
         snprintf(x->err, x->errcap, "out of memory");
+        workload_free(lw);
         return -1;
     }
     char eerr[256];
     int rc = engine_run(&c, &st, NULL, eerr, sizeof eerr);
+    workload_free(lw);
     if (rc < 0) {
         snprintf(x->down, sizeof x->down, "at %s %s: %s", param_names[o->param], lab, eerr);
         run_stats_free(&st);
@@ -850,7 +866,8 @@ int cmd_sweep(int argc, char **argv)
     }
     if (cli_run_validate(&o.rc, err, sizeof err) < 0 ||
         (o.json_path && report_check_writable(o.json_path, err, sizeof err) < 0) ||
-        (o.csv_path && report_check_writable(o.csv_path, err, sizeof err) < 0)) {
+        (o.csv_path && report_check_writable(o.csv_path, err, sizeof err) < 0) ||
+        (o.param != SWEEP_PROMPT_SET && cli_run_open_workload(&o.rc, err, sizeof err) < 0)) {
         fprintf(stderr, "llmload sweep: %s\n", err);
         sweep_opts_free(&o);
         return EXIT_USAGE;
@@ -871,7 +888,8 @@ int cmd_sweep(int argc, char **argv)
         sweep_opts_free(&o);
         return EXIT_RUN;
     }
-    sweep_print(stdout, doc);
+    if (cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(doc, "levels")) > 0)
+        sweep_print(stdout, doc);
     if (o.json_path && report_write_json(o.json_path, doc, err, sizeof err) < 0) {
         fprintf(stderr, "llmload sweep: %s\n", err);
         code = EXIT_RUN;

@@ -850,6 +850,10 @@ static void gen_tick(struct mtimer *t)
             gen_finish_body(c);
         return;
     }
+    /* Decode starts from the first token as it really went out: a late
+     * first token shifts the schedule instead of squeezing the next gap. */
+    if (q->sent == 1)
+        q->next_due = now;
     uint64_t next = q->next_due + token_interval(s);
     if (next < now)
         next = now;     /* behind schedule: no bursts to catch up */
@@ -1737,10 +1741,20 @@ int mock_server_run(const struct mock_config *cfg)
         fprintf(stderr, "llmload mock: cannot create the timer: %s\n", uv_strerror(r));
         goto out_truth;
     }
-    uv_tcp_init(&s->loop, &s->listener);
+    /* These init calls cannot fail on Linux for a live loop, but their
+     * handles must exist before server_stop closes them, so a failure is
+     * still reported through the same path as bind/listen. */
+    int r1 = uv_tcp_init(&s->loop, &s->listener);
+    int r2 = uv_signal_init(&s->loop, &s->sigterm);
+    int r3 = uv_signal_init(&s->loop, &s->sigint);
+    if (r1 < 0 || r2 < 0 || r3 < 0) {
+        fprintf(stderr, "llmload mock: cannot create libuv handles\n");
+        r = r1 < 0 ? r1 : r2 < 0 ? r2 : r3;
+        mtimers_close(&s->timers);
+        uv_run(&s->loop, UV_RUN_DEFAULT);
+        goto out_truth;
+    }
     s->listener.data = s;
-    uv_signal_init(&s->loop, &s->sigterm);
-    uv_signal_init(&s->loop, &s->sigint);
     s->sigterm.data = s->sigint.data = s;
     r = uv_tcp_bind(&s->listener, (const struct sockaddr *)&ss, 0);
     if (r == 0)
@@ -1754,11 +1768,16 @@ int mock_server_run(const struct mock_config *cfg)
     }
     /* Handlers go in before the address is printed: whoever reads it may
      * signal at once. */
-    uv_signal_start(&s->sigterm, on_signal, SIGTERM);
-    uv_signal_start(&s->sigint, on_signal, SIGINT);
     int len = sizeof ss;
     char host[64];
-    uv_tcp_getsockname(&s->listener, (struct sockaddr *)&ss, &len);
+    if ((r = uv_signal_start(&s->sigterm, on_signal, SIGTERM)) < 0 ||
+        (r = uv_signal_start(&s->sigint, on_signal, SIGINT)) < 0 ||
+        (r = uv_tcp_getsockname(&s->listener, (struct sockaddr *)&ss, &len)) < 0) {
+        fprintf(stderr, "llmload mock: cannot start: %s\n", uv_strerror(r));
+        server_stop(s);
+        uv_run(&s->loop, UV_RUN_DEFAULT);
+        goto out_truth;
+    }
     if (ss.ss_family == AF_INET6) {
         uv_ip6_name((struct sockaddr_in6 *)&ss, host, sizeof host);
         printf("http://[%s]:%d\n", host, ntohs(((struct sockaddr_in6 *)&ss)->sin6_port));

@@ -154,14 +154,14 @@ class Endpoints(unittest.TestCase):
             parts = (final["load_duration"] + final["prompt_eval_duration"] +
                      final["eval_duration"])
             self.assertGreaterEqual(final["total_duration"], parts)
-            self.assertLess(final["total_duration"] - parts, 5_000_000)
+            self.assertLess(final["total_duration"] - parts, 50_000_000)
             # The durations are the simulated ones and fit in the wall time
             # this client saw: TTFT >= 30ms base + 11/1e6 s prefill, 11 more
             # tokens at 500 tok/s >= 22ms.
             self.assertLessEqual(final["total_duration"], t_end - t0)
             self.assertGreaterEqual(final["prompt_eval_duration"], 30_000_000)
-            self.assertGreaterEqual(final["eval_duration"], 11 * 2_000_000 * 0.95)
-            self.assertLess(final["eval_duration"], 11 * 2_000_000 * 4)
+            self.assertGreaterEqual(final["eval_duration"], 11 * 2_000_000)
+            self.assertLess(final["eval_duration"], 11 * 2_000_000 + 500_000_000)
             # Each line came in its own chunk: one chunk per event.
             self.assertEqual(r.raw_body.count(b"\r\n0\r\n\r\n"), 1)
             self.assertEqual(len(re.findall(rb"(?m)^[0-9a-f]+\r\n\{", r.raw_body)), 13)
@@ -349,14 +349,14 @@ class Output(unittest.TestCase):
         t = read_truth(truth)[0]
         ttft = t["first_token_ns"] - t["recv_ns"]
         self.assertGreaterEqual(ttft, 120_000_000)
-        self.assertLess(ttft, 120_000_000 + 60_000_000)
+        self.assertLess(ttft, 120_000_000 + 500_000_000)    # generous: shared CI machines
         self.assertEqual(final["prompt_eval_duration"] + final["load_duration"], ttft)
         decode = t["last_token_ns"] - t["first_token_ns"]
         self.assertEqual(decode, final["eval_duration"])
-        # Tokens follow an ideal schedule from the first one's due time, so
-        # a late wake-up for the first token shortens the span a little.
-        self.assertGreaterEqual(decode, 39 * 2_500_000 * 0.95)
-        self.assertLess(decode, 39 * 2_500_000 * 1.5)
+        # Tokens follow an ideal schedule from the first token's real time,
+        # so late wake-ups can stretch the span but never shorten it.
+        self.assertGreaterEqual(decode, 39 * 2_500_000)
+        self.assertLess(decode, 39 * 2_500_000 * 5)
 
     def test_batch_slowdown(self):
         # --batch-slowdown 1 with 4 streams: each decodes at rate/4.
@@ -386,10 +386,12 @@ class Output(unittest.TestCase):
         spans = [(r["last_token_ns"] - r["first_token_ns"]) / 29 for r in rows]
         # All four overlapped (they were sent together), so the middle of
         # their decode ran at b=4: 4 ms per token instead of 1 ms.
+        # The model guarantees the lower bounds; the alone/batch comparison
+        # has a 2x margin for a loaded machine.
         batch = sorted(spans[:4])
-        self.assertGreater(batch[0], 2.5e6)
-        self.assertLess(spans[4], 2.0e6)
-        self.assertGreater(batch[0] / spans[4], 2.5)
+        self.assertGreater(batch[0], 4e6 * 0.85)
+        self.assertGreaterEqual(spans[4], 1e6)
+        self.assertLess(spans[4], batch[0] / 2)
 
 
 class Errors(unittest.TestCase):

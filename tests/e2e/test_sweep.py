@@ -144,6 +144,7 @@ class TestSweepOffline(unittest.TestCase):
     def test_bad_input(self):
         self.assert_usage(["sweep", "--concurrency", "1,x,3"], "--concurrency", "item 2 'x'")
         self.assert_usage(["sweep", "--concurrency", "1,,3"], "item 2 is empty")
+        self.assert_usage(["sweep", "-c", "1,x"], "-c 1,x", "item 2 'x'")
         self.assert_usage(["sweep", "--concurrency", "8,4"], "item 2 '4' is not greater")
         self.assert_usage(["sweep", "--concurrency", "1,2.5"], "'2.5' is not a whole number")
         self.assert_usage(["sweep", "--rate", "1,0"], "--rate", "must be > 0")
