@@ -555,6 +555,12 @@ static void gate_extra_help(void *ud, FILE *f)
     gate_help(f);
 }
 
+struct cli_extra cli_gate_extra(struct gate_opts *g)
+{
+    struct cli_extra x = { gate_extra_takes, gate_extra_opt, gate_extra_help, g };
+    return x;
+}
+
 /* A baseline made with another workload is refused before any request:
  * 0, or -1 with err. */
 static int gate_config_ok(const struct gate_opts *gate, const struct run_config *cfg,
@@ -589,7 +595,7 @@ static int run_gated(int argc, char **argv, struct gate_opts *gate)
     struct run_cli rc;
     char err[1024];
     int code = EXIT_OK;
-    struct cli_extra gate_extra = { gate_extra_takes, gate_extra_opt, gate_extra_help, gate };
+    struct cli_extra gate_extra = cli_gate_extra(gate);
     if (cli_run_parse(&rc, argc, argv, 1, &gate_extra, 1, err, sizeof err) < 0) {
         fprintf(stderr, "llmload run: %s\n", err);
         return EXIT_USAGE;

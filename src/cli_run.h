@@ -38,6 +38,11 @@ int cli_run_open_workload(struct run_cli *rc, char *err, size_t errcap);
 int cli_run_parse(struct run_cli *rc, int argc, char **argv, int first,
                   const struct cli_extra *extras, size_t nextra, char *err, size_t errcap);
 
+struct gate_opts;
+/* The regression gate's flags (gate.h) as a cli_extra, for run, sweep and
+ * compare. */
+struct cli_extra cli_gate_extra(struct gate_opts *g);
+
 /* Checks what needs the whole command line (a model for a real server). */
 int cli_run_validate(const struct run_cli *rc, char *err, size_t errcap);
 

@@ -468,6 +468,21 @@ static int compare_finish(const struct sweep_opts *o, const char *param, struct 
     }
     putchar('\n');
     knee_compare_print(stdout, param, (const char *const *)s->names, s->sweeps, s->n, an);
+    /* --assert, while the sweeps are still alive (they live in targets). */
+    int gate_code = EXIT_OK;
+    if (!interrupted && o->gate.n_asserts) {
+        const char *names[SWEEP_MAX_TARGETS];
+        const cJSON *sw[SWEEP_MAX_TARGETS];
+        size_t k = 0;
+        for (size_t i = 0; i < s->n; i++)
+            if (s->sweeps[i]) {
+                names[k] = s->names[i];
+                sw[k++] = s->sweeps[i];
+            }
+        gate_code = sweep_gate_check(o, names, sw, k, stdout, err, sizeof err);
+        if (gate_code >= EXIT_USAGE)
+            fprintf(stderr, "llmload compare: %s\n", err);
+    }
     if (o->json_path) {
         cJSON *doc = cJSON_CreateObject();
         cJSON_AddStringToObject(doc, "schema", "llmload.compare/1");
@@ -495,7 +510,7 @@ static int compare_finish(const struct sweep_opts *o, const char *param, struct 
         fprintf(stderr, "llmload compare: only %zu of %zu targets gave results\n", got, s->n);
         return EXIT_RUN;
     }
-    return code;
+    return code == EXIT_OK ? gate_code : code;
 }
 
 /* One warm-up request before the target's sweep.  0, or -1 with err. */

@@ -1307,3 +1307,59 @@ void gate_run_failed(const struct gate_opts *g, const char *what)
     if (g->junit_path)
         (void)gate_report_junit_error(g->junit_path, what, e, sizeof e);
 }
+
+int gate_evaluate_levels(const struct gate_opts *g, const char *const *labels,
+                         const struct cJSON *const *summaries, size_t n,
+                         FILE *out, char *err, size_t errcap)
+{
+    struct gate_outcome o;
+    memset(&o, 0, sizeof o);
+    if (!n) {
+        snprintf(err, errcap, "no level completed; nothing to check");
+        if (g->junit_path) {
+            char e2[256];
+            (void)gate_report_junit_error(g->junit_path, err, e2, sizeof e2);
+        }
+        return EXIT_RUN;
+    }
+    o.checks = calloc(n * g->n_asserts + 1, sizeof *o.checks);
+    /* The overview of the Markdown report shows the last level. */
+    o.median = cJSON_Duplicate(summaries[n - 1], 1);
+    if (!o.checks || !o.median) {
+        free(o.checks);
+        cJSON_Delete(o.median);
+        snprintf(err, errcap, "out of memory");
+        return EXIT_RUN;
+    }
+    o.runs = 1;   /* each level is one run: no medians, no intervals */
+    for (size_t l = 0; l < n; l++) {
+        const cJSON *d = cJSON_GetObjectItemCaseSensitive(summaries[l], "duration_s");
+        if (cJSON_IsNumber(d) && d->valuedouble > 0)
+            o.time_s += d->valuedouble;
+        for (size_t i = 0; i < g->n_asserts; i++) {
+            struct gate_check *c = &o.checks[o.n];
+            if (eval_assert(g->asserts[i], &summaries[l], 1, c) < 0) {
+                free(o.checks);
+                cJSON_Delete(o.median);
+                snprintf(err, errcap, "out of memory");
+                return EXIT_RUN;
+            }
+            char name[sizeof c->name];
+            snprintf(name, sizeof name, "%s: %s", labels[l], g->asserts[i]->text);
+            memcpy(c->name, name, sizeof c->name);
+            if (c->status == GATE_FAIL)
+                o.failed++;
+            o.n++;
+        }
+    }
+    gate_report_text(out, &o);
+    int code = o.failed ? EXIT_CHECK : EXIT_OK;
+    if (g->junit_path && gate_report_junit(g->junit_path, &o, err, errcap) < 0)
+        code = EXIT_USAGE;
+    if (code != EXIT_USAGE && g->markdown_path &&
+        gate_report_markdown(g->markdown_path, &o, err, errcap) < 0)
+        code = EXIT_USAGE;
+    free(o.checks);
+    cJSON_Delete(o.median);
+    return code;
+}

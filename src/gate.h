@@ -152,4 +152,14 @@ int gate_evaluate(const struct gate_opts *g, struct cJSON *const *results, size_
  * is already failing with exit 3. */
 void gate_run_failed(const struct gate_opts *g, const char *what);
 
+/* sweep and compare: every --assert is checked against every level's
+ * summary (labels[i] names level i, e.g. "concurrency 8" or "vllm c=8"),
+ * printed, and written to --junit / --markdown as one check per level and
+ * assertion.  Baselines and --repeat are for `run` only (the caller refuses
+ * them).  Returns EXIT_OK, EXIT_CHECK, EXIT_USAGE (a report could not be
+ * written) or EXIT_RUN (no level). */
+int gate_evaluate_levels(const struct gate_opts *g, const char *const *labels,
+                         const struct cJSON *const *summaries, size_t n,
+                         FILE *out, char *err, size_t errcap);
+
 #endif

@@ -269,6 +269,7 @@ int sweep_opts_parse(struct sweep_opts *o, int argc, char **argv, int compare,
                      char *err, size_t errcap)
 {
     memset(o, 0, sizeof *o);
+    gate_opts_init(&o->gate);
     o->threshold = 0.10;
     o->argv = calloc(3 * (size_t)argc + 1, sizeof *o->argv);   /* room for --rate 1 */
     if (!o->argv) {
@@ -351,8 +352,19 @@ int sweep_opts_parse(struct sweep_opts *o, int argc, char **argv, int compare,
     o->argv[n] = NULL;
 
     struct extra_ctx xc = { o, compare };
-    struct cli_extra extra = { x_takes_value, x_opt, x_help, &xc };
-    if (cli_run_parse(&o->rc, n, o->argv, 1, &extra, 1, err, errcap) < 0)
+    struct cli_extra extra[2] = { { x_takes_value, x_opt, x_help, &xc }, cli_gate_extra(&o->gate) };
+    if (cli_run_parse(&o->rc, n, o->argv, 1, extra, 2, err, errcap) < 0)
+        return -1;
+    /* Baselines compare one benchmark with another; a sweep has many
+     * levels, so they stay with `run`. */
+    if (o->gate.baseline_path || o->gate.save_baseline_path || o->gate.regress_given ||
+        o->gate.repeat > 1) {
+        snprintf(err, errcap, "--baseline, --max-regression, --save-baseline and --repeat are for "
+                 "llmload run; %s takes --assert, --junit and --markdown",
+                 compare ? "compare" : "sweep");
+        return -1;
+    }
+    if (gate_check_files(&o->gate, err, errcap) < 0)
         return -1;
     if (o->rc.help)
         return 0;
@@ -426,6 +438,7 @@ void sweep_opts_free(struct sweep_opts *o)
     for (size_t i = 0; i < KNEE_MAX_LEVELS; i++)
         free(o->prompts[i]);
     workload_free(o->rc.cfg.workload);
+    gate_opts_free(&o->gate);
     free(o->argv);
     free(o->prompt_list);
     memset(o, 0, sizeof *o);
@@ -898,6 +911,12 @@ int cmd_sweep(int argc, char **argv)
         fprintf(stderr, "llmload sweep: %s\n", err);
         code = EXIT_RUN;
     }
+    if (st == SWEEP_DONE && code == EXIT_OK && o.gate.n_asserts) {
+        const cJSON *one = doc;
+        code = sweep_gate_check(&o, NULL, &one, 1, stdout, err, sizeof err);
+        if (code >= EXIT_USAGE)
+            fprintf(stderr, "llmload sweep: %s\n", err);
+    }
     if (st == SWEEP_INTERRUPTED)
         code = EXIT_INTERRUPTED;
     else if (st == SWEEP_DOWN) {
@@ -908,5 +927,54 @@ int cmd_sweep(int argc, char **argv)
     }
     cJSON_Delete(doc);
     sweep_opts_free(&o);
+    return code;
+}
+
+int sweep_gate_check(const struct sweep_opts *o, const char *const *names,
+                     const cJSON *const *sweeps, size_t n, FILE *out,
+                     char *err, size_t errcap)
+{
+    if (!o->gate.n_asserts)
+        return EXIT_OK;
+    size_t total = 0;
+    for (size_t i = 0; i < n; i++)
+        total += (size_t)cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(sweeps[i], "levels"));
+    const char **labels = calloc(total + 1, sizeof *labels);
+    const cJSON **sums = calloc(total + 1, sizeof *sums);
+    char *store = calloc(total + 1, 160);
+    int code = EXIT_RUN;
+    size_t k = 0;
+    if (!labels || !sums || !store) {
+        snprintf(err, errcap, "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const cJSON *param = cJSON_GetObjectItemCaseSensitive(sweeps[i], "parameter");
+        const cJSON *lv;
+        cJSON_ArrayForEach(lv, cJSON_GetObjectItemCaseSensitive(sweeps[i], "levels")) {
+            const cJSON *sum = cJSON_GetObjectItemCaseSensitive(lv, "summary");
+            const cJSON *level = cJSON_GetObjectItemCaseSensitive(lv, "level");
+            if (!cJSON_IsObject(sum))
+                continue;
+            char *lab = store + k * 160;
+            char lvl[64];
+            if (cJSON_IsString(level))
+                snprintf(lvl, sizeof lvl, "%s", level->valuestring);
+            else
+                snprintf(lvl, sizeof lvl, "%g", cJSON_IsNumber(level) ? level->valuedouble : 0.0);
+            snprintf(lab, 160, "%s%s%s %s", names ? names[i] : "", names ? " " : "",
+                     cJSON_IsString(param) ? param->valuestring : "level", lvl);
+            labels[k] = lab;
+            sums[k] = sum;
+            k++;
+        }
+    }
+    if (out)
+        fputc('\n', out);
+    code = gate_evaluate_levels(&o->gate, labels, sums, k, out, err, errcap);
+out:
+    free(labels);
+    free(sums);
+    free(store);
     return code;
 }

@@ -17,6 +17,7 @@
 #include <stdio.h>
 
 #include "cli_run.h"
+#include "gate.h"
 #include "knee.h"
 
 struct cJSON;
@@ -51,6 +52,7 @@ struct sweep_opts {
     struct knee_findmax_opts fm;
     int warmup_given;                       /* else each level warms up by itself */
     const char *json_path, *csv_path;       /* the sweep's own outputs */
+    struct gate_opts gate;                  /* --assert, --junit, --markdown */
     /* compare only */
     struct sweep_target targets[SWEEP_MAX_TARGETS];
     size_t ntargets;
@@ -88,5 +90,12 @@ void sweep_print(FILE *f, const struct cJSON *doc);
 
 /* Writes the per-level CSV of doc to path.  0, or -1 with err. */
 int sweep_write_csv(const char *path, const struct cJSON *doc, char *err, size_t errcap);
+
+/* --assert on every level of each sweep document (names: the compare
+ * targets, NULL for one sweep).  Prints the checks, writes --junit and
+ * --markdown.  Returns an exit code (EXIT_OK when no --assert was given). */
+int sweep_gate_check(const struct sweep_opts *o, const char *const *names,
+                     const struct cJSON *const *sweeps, size_t n, FILE *out,
+                     char *err, size_t errcap);
 
 #endif

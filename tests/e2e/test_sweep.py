@@ -11,6 +11,7 @@ import http.server
 import json
 import os
 import socket
+import subprocess
 import threading
 import unittest
 
@@ -437,6 +438,38 @@ class TestSweepMock(unittest.TestCase):
         for t in doc["targets"]:
             self.assertEqual(t["check"]["models"][0], "llmload-mock")
             self.assertEqual(len(t["sweep"]["levels"]), 2)
+
+    def test_sweep_and_compare_assertions(self):
+        """--assert on sweep and compare: every level is checked, the
+        JUnit file has one testcase per level and assertion, exit 1 when
+        one fails and 0 when all hold; run-only gate flags are refused."""
+        d = harness.tmpdir()
+        junit = os.path.join(d, "j.xml")
+        with harness.Mock("--slots", "4", *SWEEP_MOCK) as m, \
+             harness.Mock("--slots", "4", *SWEEP_MOCK) as m2:
+            base = ["--url", m.url, "--model", "llmload-mock", "-n", "8", "--max-tokens", SWEEP_TOKENS,
+                    "--concurrency", "1,2"]
+            r = llmload("sweep", *base, "--assert", "error_rate == 0", "--assert", "p95(ttft) < 10s",
+                        "--junit", junit)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertIn("PASS  concurrency 1: error_rate == 0", r.stdout)
+            self.assertIn("PASS  concurrency 2: p95(ttft) < 10s", r.stdout)
+            x = subprocess.run(["xmllint", "--noout", junit], capture_output=True)
+            self.assertEqual(x.returncode, 0, x.stderr)
+            self.assertEqual(open(junit).read().count("<testcase"), 4)
+            # 10^9 tok/s cannot be met at any level: exit 1.
+            r = llmload("sweep", *base, "--assert", "output_tps > 1G")
+            self.assertEqual(r.returncode, 1, r.stderr)
+            self.assertEqual(r.stdout.count("FAIL  concurrency"), 2)
+            r = llmload("sweep", *base, "--baseline", os.path.join(d, "b.json"))
+            self.assertEqual(r.returncode, 2)
+            self.assertIn("--baseline", r.stderr)
+            r = llmload("compare", "--target", "a=" + m.url, "--target", "b=" + m2.url,
+                        "--concurrency", "1", "-n", "4", "--max-tokens", SWEEP_TOKENS,
+                        "--assert", "error_rate <= 1%")
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertIn("PASS  a concurrency 1: error_rate <= 1%", r.stdout)
+            self.assertIn("PASS  b concurrency 1: error_rate <= 1%", r.stdout)
 
 
 if __name__ == "__main__":
