@@ -620,6 +620,7 @@ int cmd_compare(int argc, char **argv)
     }
 
     /* 2. Warm up and sweep each target in turn. */
+    engine_catch_signals();
     int interrupted = 0;
     for (size_t i = 0; i < o.ntargets; i++) {
         const char *name = o.targets[i].name;

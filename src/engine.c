@@ -38,6 +38,25 @@ int engine_interrupted(void)
     return g_interrupted != 0;
 }
 
+static volatile sig_atomic_t g_catch;
+
+static void on_signal_between(int sig)
+{
+    (void)sig;
+    g_interrupted = 1;
+}
+
+void engine_catch_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal_between;
+    sigemptyset(&sa.sa_mask);
+    g_catch = 1;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
 static uint64_t now_off(const struct engine *e)
 {
     return uv_hrtime() - e->t0;
@@ -700,6 +719,8 @@ int engine_run(const struct run_config *cfg, struct run_stats *stats,
     while (uv_run(&e->loop, UV_RUN_DEFAULT) != 0)
         ;
     uv_loop_close(&e->loop);
+    if (g_catch)   /* libuv restored the default handlers: catch again */
+        engine_catch_signals();
     for (uint32_t i = 0; i < e->nconns; i++)
         conn_free_buffers(&e->conns[i]);
     free(e->conns);

@@ -27,4 +27,9 @@ int engine_run(const struct run_config *cfg, struct run_stats *stats,
  * levels stops when it is set. */
 int engine_interrupted(void);
 
+/* For commands that run the engine many times (sweep, compare): Ctrl-C or
+ * SIGTERM between two runs also sets engine_interrupted() instead of
+ * killing the process, so what was measured is still written. */
+void engine_catch_signals(void);
+
 #endif

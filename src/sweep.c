@@ -894,6 +894,7 @@ int cmd_sweep(int argc, char **argv)
     if (mock > 0 && !o.rc.cfg.quiet)
         fprintf(stderr, "no --url given: sweeping the built-in simulator at %s\n", o.rc.cfg.url);
     enum sweep_status st = SWEEP_DONE;
+    engine_catch_signals();
     cJSON *doc = sweep_execute(&o, "", o.rc.cfg.quiet ? NULL : stderr, &st, err, sizeof err);
     cli_run_stop_mock(mock);
     if (!doc) {

@@ -10,6 +10,7 @@ import csv
 import http.server
 import json
 import os
+import signal
 import socket
 import subprocess
 import threading
@@ -470,6 +471,31 @@ class TestSweepMock(unittest.TestCase):
             self.assertEqual(r.returncode, 0, r.stderr)
             self.assertIn("PASS  a concurrency 1: error_rate <= 1%", r.stdout)
             self.assertIn("PASS  b concurrency 1: error_rate <= 1%", r.stdout)
+
+    def test_sweep_ctrl_c_keeps_levels(self):
+        """Ctrl-C during a sweep: the levels measured so far are written,
+        marked interrupted, and the exit code is 4."""
+        d = harness.tmpdir()
+        out = os.path.join(d, "s.json")
+        with harness.Mock("--slots", "4", "--decode-rate", "100", "--prefill-rate", "1000000",
+                          "--ttft-base", "0") as m:
+            p = subprocess.Popen([harness.LLMLOAD, "sweep", "--url", m.url, "--model", "llmload-mock",
+                                  "--concurrency", "1,2,4,8", "-n", "8", "--max-tokens", "20",
+                                  "--json", out], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            # The first level's line on stderr says it is measured.
+            while True:
+                line = harness._readline(p.stderr, 120)
+                self.assertIsNotNone(line, "the sweep never finished a level")
+                if line.startswith(b"concurrency 1:"):
+                    break
+            p.send_signal(signal.SIGINT)
+            o, e = p.communicate(timeout=120)
+        self.assertEqual(p.returncode, 4, e)
+        doc = sweep_doc(out)
+        self.assertTrue(doc["interrupted"])
+        self.assertGreaterEqual(len(doc["levels"]), 1)
+        self.assertLess(len(doc["levels"]), 4)
+        self.assertEqual(doc["levels"][0]["summary"]["ok"], 8)
 
 
 if __name__ == "__main__":
