@@ -6,6 +6,7 @@
  * files are one huge array, so they are never handed to jsmn whole: a small
  * scanner finds each element's extent (strings and nesting only), and jsmn
  * parses one element at a time. */
+#include "util.h"
 #include "dataset.h"
 
 #include <errno.h>
@@ -70,15 +71,6 @@ const char *dataset_format_name(enum dataset_format f)
     return (unsigned)f < 4 ? fmt_names[f] : "?";
 }
 
-static void set_err(char *err, size_t cap, const char *fmt, ...)
-{
-    if (!err || !cap)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, cap, fmt, ap);
-    va_end(ap);
-}
 
 /* ------------------------------------------------------------- strings */
 
@@ -432,7 +424,7 @@ static int take(struct dataset *d, int rc, const struct entry *e, size_t line, c
 {
     if (rc > 0) {
         if (push_entry(d, e) < 0) {
-            set_err(err, errcap, "%s: out of memory", d->name);
+            util_errf(err, errcap, "%s: out of memory", d->name);
             return -1;
         }
     } else if (rc == 0) {
@@ -440,7 +432,7 @@ static int take(struct dataset *d, int rc, const struct entry *e, size_t line, c
     } else if (d->skip_bad) {
         d->skipped++;
     } else {
-        set_err(err, errcap, "%s:%zu: %s (--skip-bad-lines skips such lines)", d->name, line, why);
+        util_errf(err, errcap, "%s:%zu: %s (--skip-bad-lines skips such lines)", d->name, line, why);
         return -1;
     }
     return 0;
@@ -529,7 +521,7 @@ static int load_sharegpt(struct dataset *d, char *err, size_t errcap)
     size_t line = 1, released = 0;
     size_t pos = skip_ws(d->data, d->len, d->start, &line);
     if (pos >= d->len || d->data[pos] != '[') {
-        set_err(err, errcap, "%s:%zu: a ShareGPT file is a JSON array ('[' expected)", d->name, line);
+        util_errf(err, errcap, "%s:%zu: a ShareGPT file is a JSON array ('[' expected)", d->name, line);
         return -1;
     }
     pos = skip_ws(d->data, d->len, pos + 1, &line);
@@ -539,12 +531,12 @@ static int load_sharegpt(struct dataset *d, char *err, size_t errcap)
         for (size_t idx = 0;; idx++) {
             size_t start = pos, start_line = line;
             if (pos >= d->len || d->data[pos] != '{') {
-                set_err(err, errcap, "%s:%zu: entry %zu: '{' expected", d->name, line, idx);
+                util_errf(err, errcap, "%s:%zu: entry %zu: '{' expected", d->name, line, idx);
                 return -1;
             }
             size_t end = scan_value(d->data, d->len, pos, &line);
             if (!end) {
-                set_err(err, errcap, "%s:%zu: entry %zu: unterminated (truncated file?)", d->name, start_line, idx);
+                util_errf(err, errcap, "%s:%zu: entry %zu: unterminated (truncated file?)", d->name, start_line, idx);
                 return -1;
             }
             struct entry e;
@@ -563,13 +555,13 @@ static int load_sharegpt(struct dataset *d, char *err, size_t errcap)
                 pos++;
                 break;
             }
-            set_err(err, errcap, "%s:%zu: ',' or ']' expected after entry %zu", d->name, line, idx);
+            util_errf(err, errcap, "%s:%zu: ',' or ']' expected after entry %zu", d->name, line, idx);
             return -1;
         }
     }
     pos = skip_ws(d->data, d->len, pos, &line);
     if (pos < d->len) {
-        set_err(err, errcap, "%s:%zu: data after the end of the array", d->name, line);
+        util_errf(err, errcap, "%s:%zu: data after the end of the array", d->name, line);
         return -1;
     }
     return 0;
@@ -589,7 +581,7 @@ static struct dataset *open_common(struct dataset *d, enum dataset_format fmt, i
         else if (pos < d->len && d->data[pos] == '{')
             fmt = DATASET_JSONL;
         else {
-            set_err(err, errcap, "%s: cannot tell the dataset format (JSONL lines or a ShareGPT array "
+            util_errf(err, errcap, "%s: cannot tell the dataset format (JSONL lines or a ShareGPT array "
                     "expected); use --dataset-format", d->name);
             goto fail;
         }
@@ -601,7 +593,7 @@ static struct dataset *open_common(struct dataset *d, enum dataset_format fmt, i
     if (rc < 0)
         goto fail;
     if (!d->n) {
-        set_err(err, errcap, "%s: no usable prompt (%zu bad entries skipped, %zu without a prompt)",
+        util_errf(err, errcap, "%s: no usable prompt (%zu bad entries skipped, %zu without a prompt)",
                 d->name, d->skipped, d->unusable);
         goto fail;
     }
@@ -622,7 +614,7 @@ struct dataset *dataset_open_mem(const char *data, size_t len, const char *name,
 {
     struct dataset *d = calloc(1, sizeof *d);
     if (!d) {
-        set_err(err, errcap, "%s: out of memory", name);
+        util_errf(err, errcap, "%s: out of memory", name);
         return NULL;
     }
     snprintf(d->name, sizeof d->name, "%s", name);
@@ -636,18 +628,18 @@ struct dataset *dataset_open(const char *path, enum dataset_format fmt, int skip
 {
     struct dataset *d = calloc(1, sizeof *d);
     if (!d) {
-        set_err(err, errcap, "%s: out of memory", path);
+        util_errf(err, errcap, "%s: out of memory", path);
         return NULL;
     }
     snprintf(d->name, sizeof d->name, "%s", path);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     struct stat st;
     if (fd < 0 || fstat(fd, &st) < 0) {
-        set_err(err, errcap, "%s: %s", path, strerror(errno));
+        util_errf(err, errcap, "%s: %s", path, strerror(errno));
         goto fail;
     }
     if (S_ISDIR(st.st_mode)) {
-        set_err(err, errcap, "%s: is a directory", path);
+        util_errf(err, errcap, "%s: is a directory", path);
         goto fail;
     }
     if (S_ISREG(st.st_mode) && st.st_size > 0) {
@@ -669,7 +661,7 @@ struct dataset *dataset_open(const char *path, enum dataset_format fmt, int skip
                     cap *= 2;
                 char *b = realloc(d->owned, cap);
                 if (!b) {
-                    set_err(err, errcap, "%s: out of memory", path);
+                    util_errf(err, errcap, "%s: out of memory", path);
                     goto fail;
                 }
                 d->owned = b;
@@ -678,7 +670,7 @@ struct dataset *dataset_open(const char *path, enum dataset_format fmt, int skip
             if (r < 0 && errno == EINTR)
                 continue;
             if (r < 0) {
-                set_err(err, errcap, "%s: %s", path, strerror(errno));
+                util_errf(err, errcap, "%s: %s", path, strerror(errno));
                 goto fail;
             }
             if (r == 0)
@@ -691,7 +683,7 @@ struct dataset *dataset_open(const char *path, enum dataset_format fmt, int skip
     close(fd);
     fd = -1;
     if (!d->len) {
-        set_err(err, errcap, "%s: empty file", path);
+        util_errf(err, errcap, "%s: empty file", path);
         goto fail;
     }
     return open_common(d, fmt, skip_bad, err, errcap);

@@ -1,6 +1,7 @@
 /* Per-request outputs: the CSV (one row per measured request) and the raw
  * JSONL (one line per request with every event's time).  Both are written
  * as requests finish, so their writers are cheap and never allocate. */
+#include "util.h"
 #include "report.h"
 
 #include <errno.h>
@@ -35,20 +36,6 @@ static int first_line(int fd, char *buf, size_t cap)
     return 0;
 }
 
-static int write_all(int fd, const char *p, size_t n)
-{
-    while (n) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            return -1;
-        }
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
 
 struct report_csv *report_csv_open(const char *path, char *err, size_t errcap)
 {
@@ -67,7 +54,7 @@ struct report_csv *report_csv_open(const char *path, char *err, size_t errcap)
     if (st.st_size == 0) {
         /* New (or empty): the header goes in now, so a full disk or a
          * read-only mount shows before the run rather than after it. */
-        if (write_all(fd, REPORT_CSV_HEADER "\n", strlen(REPORT_CSV_HEADER) + 1) < 0) {
+        if (util_write_all(fd, REPORT_CSV_HEADER "\n", strlen(REPORT_CSV_HEADER) + 1) < 0) {
             snprintf(err, errcap, "cannot write csv file %s: %s", path, strerror(errno));
             goto fail;
         }
@@ -86,7 +73,7 @@ struct report_csv *report_csv_open(const char *path, char *err, size_t errcap)
          * line so our first row does not glue onto it. */
         char last;
         if (pread(fd, &last, 1, st.st_size - 1) == 1 && last != '\n' &&
-            write_all(fd, "\n", 1) < 0) {
+            util_write_all(fd, "\n", 1) < 0) {
             snprintf(err, errcap, "cannot write csv file %s: %s", path, strerror(errno));
             goto fail;
         }

@@ -15,6 +15,7 @@
  * long ones a heap with lazy invalidation, so a megabyte of letters without
  * a space costs n log n, not n^2. */
 #define PCRE2_CODE_UNIT_WIDTH 8
+#include "util.h"
 #include "tokenizer.h"
 
 #include <cjson/cJSON.h>
@@ -92,15 +93,6 @@ struct tokenizer {
 
 /* ---------------------------------------------------------------- errors */
 
-static void set_err(char *err, size_t cap, const char *fmt, ...)
-{
-    if (!err || !cap)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, cap, fmt, ap);
-    va_end(ap);
-}
 
 /* ----------------------------------------------------------- byte table */
 
@@ -267,7 +259,7 @@ static void pair_insert(struct tokenizer *t, uint32_t a, uint32_t b, uint32_t ra
 static int regex_add(struct tokenizer *t, const char *pat, size_t len, char *err, size_t errcap)
 {
     if (t->nre >= TOK_MAX_REGEX) {
-        set_err(err, errcap, "more than %d pre-tokenizer splits", TOK_MAX_REGEX);
+        util_errf(err, errcap, "more than %d pre-tokenizer splits", TOK_MAX_REGEX);
         return -1;
     }
     int ec;
@@ -282,7 +274,7 @@ static int regex_add(struct tokenizer *t, const char *pat, size_t len, char *err
     if (!code) {
         PCRE2_UCHAR msg[160];
         pcre2_get_error_message(ec, msg, sizeof msg);
-        set_err(err, errcap, "bad pre-tokenizer regex at offset %zu: %s", (size_t)eo, (char *)msg);
+        util_errf(err, errcap, "bad pre-tokenizer regex at offset %zu: %s", (size_t)eo, (char *)msg);
         return -1;
     }
     struct regex *r = &t->re[t->nre];
@@ -291,7 +283,7 @@ static int regex_add(struct tokenizer *t, const char *pat, size_t len, char *err
     r->md = pcre2_match_data_create_from_pattern(code, NULL);
     if (!r->md) {
         pcre2_code_free(code);
-        set_err(err, errcap, "out of memory");
+        util_errf(err, errcap, "out of memory");
         return -1;
     }
     t->nre++;
@@ -753,29 +745,29 @@ static int load_tiktoken(struct tokenizer *t, const char *d, size_t len, const c
             continue;
         const char *sp = memchr(l, ' ', ll);
         if (!sp) {
-            set_err(err, errcap, "%s:%zu: not a tiktoken ranks line (want `base64 rank`)", name, line);
+            util_errf(err, errcap, "%s:%zu: not a tiktoken ranks line (want `base64 rank`)", name, line);
             return -1;
         }
         long tl = b64_decode(l, (size_t)(sp - l), tokbuf, sizeof tokbuf);
         if (tl <= 0) {
-            set_err(err, errcap, "%s:%zu: bad base64 token", name, line);
+            util_errf(err, errcap, "%s:%zu: bad base64 token", name, line);
             return -1;
         }
         uint64_t rank = 0;
         const char *r = sp + 1, *re = l + ll;
         if (r == re) {
-            set_err(err, errcap, "%s:%zu: missing rank", name, line);
+            util_errf(err, errcap, "%s:%zu: missing rank", name, line);
             return -1;
         }
         for (; r < re; r++) {
             if (*r < '0' || *r > '9' || rank >= TOK_MAX_IDS) {
-                set_err(err, errcap, "%s:%zu: bad rank (want an integer below %u)", name, line, TOK_MAX_IDS);
+                util_errf(err, errcap, "%s:%zu: bad rank (want an integer below %u)", name, line, TOK_MAX_IDS);
                 return -1;
             }
             rank = rank * 10 + (uint64_t)(*r - '0');
         }
         if (rank >= TOK_MAX_IDS) {
-            set_err(err, errcap, "%s:%zu: bad rank (want an integer below %u)", name, line, TOK_MAX_IDS);
+            util_errf(err, errcap, "%s:%zu: bad rank (want an integer below %u)", name, line, TOK_MAX_IDS);
             return -1;
         }
         if (rank >= t->ntok) {
@@ -786,7 +778,7 @@ static int load_tiktoken(struct tokenizer *t, const char *d, size_t len, const c
                 goto oom;
         }
         if (t->tok[rank].len) {
-            set_err(err, errcap, "%s:%zu: rank %llu appears twice", name, line, (unsigned long long)rank);
+            util_errf(err, errcap, "%s:%zu: rank %llu appears twice", name, line, (unsigned long long)rank);
             return -1;
         }
         uint32_t off;
@@ -795,7 +787,7 @@ static int load_tiktoken(struct tokenizer *t, const char *d, size_t len, const c
         t->tok[rank].off = off;
         t->tok[rank].len = (uint32_t)tl;
         if (table_insert(t, (uint32_t)rank) != TOK_NONE) {
-            set_err(err, errcap, "%s:%zu: token bytes appear twice", name, line);
+            util_errf(err, errcap, "%s:%zu: token bytes appear twice", name, line);
             return -1;
         }
         nranks++;
@@ -803,7 +795,7 @@ static int load_tiktoken(struct tokenizer *t, const char *d, size_t len, const c
             maxrank = (uint32_t)rank;
     }
     if (!nranks) {
-        set_err(err, errcap, "%s: empty ranks file", name);
+        util_errf(err, errcap, "%s: empty ranks file", name);
         return -1;
     }
     if (tok_reserve(t, (size_t)maxrank + 1) < 0)
@@ -813,7 +805,7 @@ static int load_tiktoken(struct tokenizer *t, const char *d, size_t len, const c
         char c = (char)b;
         uint32_t id = table_find(t, &c, 1);
         if (id == TOK_NONE) {
-            set_err(err, errcap, "%s: no rank for the single byte 0x%02x (not a byte-level BPE ranks file)", name, b);
+            util_errf(err, errcap, "%s: no rank for the single byte 0x%02x (not a byte-level BPE ranks file)", name, b);
             return -1;
         }
         t->byte_id[b] = id;
@@ -824,7 +816,7 @@ static int load_tiktoken(struct tokenizer *t, const char *d, size_t len, const c
         else if (nranks == 199998 || strstr(name, "o200k"))
             encoding = "o200k_base";
         else {
-            set_err(err, errcap, "%s: cannot tell the encoding of %zu ranks: give --encoding cl100k_base or o200k_base",
+            util_errf(err, errcap, "%s: cannot tell the encoding of %zu ranks: give --encoding cl100k_base or o200k_base",
                     name, nranks);
             return -1;
         }
@@ -835,7 +827,7 @@ static int load_tiktoken(struct tokenizer *t, const char *d, size_t len, const c
     else if (!strcmp(encoding, "o200k_base"))
         pat = PAT_O200K;
     else {
-        set_err(err, errcap, "unknown --encoding '%s' (cl100k_base or o200k_base)", encoding);
+        util_errf(err, errcap, "unknown --encoding '%s' (cl100k_base or o200k_base)", encoding);
         return -1;
     }
     if (regex_add(t, pat, strlen(pat), err, errcap) < 0)
@@ -844,7 +836,7 @@ static int load_tiktoken(struct tokenizer *t, const char *d, size_t len, const c
     snprintf(t->name, sizeof t->name, "%s (tiktoken, %zu ranks)", encoding, nranks);
     return 0;
 oom:
-    set_err(err, errcap, "%s: out of memory", name);
+    util_errf(err, errcap, "%s: out of memory", name);
     return -1;
 }
 
@@ -980,7 +972,7 @@ static int hf_pretok_step(struct tokenizer *t, const cJSON *p, int after_split, 
         const cJSON *lit = cJSON_GetObjectItemCaseSensitive(pat, "String");
         const cJSON *beh = cJSON_GetObjectItemCaseSensitive(p, "behavior");
         if (!cJSON_IsString(beh) || strcmp(beh->valuestring, "Isolated") || json_true(p, "invert", 0)) {
-            set_err(err, errcap, "%s: unsupported Split pre_tokenizer (only behavior Isolated, invert false)", name);
+            util_errf(err, errcap, "%s: unsupported Split pre_tokenizer (only behavior Isolated, invert false)", name);
             return -1;
         }
         if (cJSON_IsString(rx)) {
@@ -991,26 +983,26 @@ static int hf_pretok_step(struct tokenizer *t, const cJSON *p, int after_split, 
             size_t n = strlen(lit->valuestring);
             char *q = malloc(n + 5);
             if (!q) {
-                set_err(err, errcap, "%s: out of memory", name);
+                util_errf(err, errcap, "%s: out of memory", name);
                 return -1;
             }
             snprintf(q, n + 5, "\\Q%s\\E", lit->valuestring);
             int rc = strstr(lit->valuestring, "\\E") ? -1 : regex_add(t, q, strlen(q), e2, sizeof e2);
             free(q);
             if (rc < 0) {
-                set_err(err, errcap, "%s: unsupported Split string pattern", name);
+                util_errf(err, errcap, "%s: unsupported Split string pattern", name);
                 return -1;
             }
         } else {
-            set_err(err, errcap, "%s: Split pre_tokenizer without a Regex or String pattern", name);
+            util_errf(err, errcap, "%s: Split pre_tokenizer without a Regex or String pattern", name);
             return -1;
         }
         return 0;
     }
-    set_err(err, errcap, "%s: unsupported pre_tokenizer type '%s'", name, ty);
+    util_errf(err, errcap, "%s: unsupported pre_tokenizer type '%s'", name, ty);
     return -1;
 bad_regex:
-    set_err(err, errcap, "%s: %s", name, e2);
+    util_errf(err, errcap, "%s: %s", name, e2);
     return -1;
 }
 
@@ -1022,12 +1014,12 @@ static int load_hf(struct tokenizer *t, const char *d, size_t len, const char *n
     unsigned char *buf = NULL;
     int inv[512];
     if (encoding) {
-        set_err(err, errcap, "%s: --encoding applies to tiktoken ranks files, not tokenizer.json", name);
+        util_errf(err, errcap, "%s: --encoding applies to tiktoken ranks files, not tokenizer.json", name);
         return -1;
     }
     cJSON *root = cJSON_ParseWithLength(d, len);
     if (!root || !cJSON_IsObject(root)) {
-        set_err(err, errcap, "%s: not valid JSON (tokenizer.json expected)", name);
+        util_errf(err, errcap, "%s: not valid JSON (tokenizer.json expected)", name);
         goto out;
     }
     for (int i = 0; i < 512; i++)
@@ -1037,24 +1029,24 @@ static int load_hf(struct tokenizer *t, const char *d, size_t len, const char *n
     const cJSON *merges = cJSON_GetObjectItemCaseSensitive(model, "merges");
     const cJSON *mtype = cJSON_GetObjectItemCaseSensitive(model, "type");
     if (!cJSON_IsObject(model) || !cJSON_IsObject(vocab) || !cJSON_IsArray(merges)) {
-        set_err(err, errcap, "%s: no BPE model (model.vocab object and model.merges array)", name);
+        util_errf(err, errcap, "%s: no BPE model (model.vocab object and model.merges array)", name);
         goto out;
     }
     if (mtype && (!cJSON_IsString(mtype) || strcmp(mtype->valuestring, "BPE"))) {
-        set_err(err, errcap, "%s: model type '%s' is not supported (byte-level BPE only)", name,
+        util_errf(err, errcap, "%s: model type '%s' is not supported (byte-level BPE only)", name,
                 cJSON_IsString(mtype) ? mtype->valuestring : "?");
         goto out;
     }
     const cJSON *csp = cJSON_GetObjectItemCaseSensitive(model, "continuing_subword_prefix");
     const cJSON *eow = cJSON_GetObjectItemCaseSensitive(model, "end_of_word_suffix");
     if ((cJSON_IsString(csp) && csp->valuestring[0]) || (cJSON_IsString(eow) && eow->valuestring[0])) {
-        set_err(err, errcap, "%s: subword prefixes/suffixes are not supported (byte-level BPE only)", name);
+        util_errf(err, errcap, "%s: subword prefixes/suffixes are not supported (byte-level BPE only)", name);
         goto out;
     }
     t->ignore_merges = json_true(model, "ignore_merges", 0);
     const cJSON *norm = cJSON_GetObjectItemCaseSensitive(root, "normalizer");
     if (norm && !cJSON_IsNull(norm) && strcmp(json_type_of(norm), "NFC")) {
-        set_err(err, errcap, "%s: unsupported normalizer '%s'", name, json_type_of(norm));
+        util_errf(err, errcap, "%s: unsupported normalizer '%s'", name, json_type_of(norm));
         goto out;
     }
     /* Pre-tokenizer: ByteLevel alone, or a Sequence of Splits + ByteLevel. */
@@ -1075,13 +1067,13 @@ static int load_hf(struct tokenizer *t, const char *d, size_t len, const char *n
     }
     const cJSON *dec = cJSON_GetObjectItemCaseSensitive(root, "decoder");
     if (!bytelevel && strcmp(json_type_of(dec), "ByteLevel")) {
-        set_err(err, errcap, "%s: not a byte-level BPE tokenizer (no ByteLevel pre_tokenizer or decoder)", name);
+        util_errf(err, errcap, "%s: not a byte-level BPE tokenizer (no ByteLevel pre_tokenizer or decoder)", name);
         goto out;
     }
     /* Vocabulary. */
     size_t nv = (size_t)cJSON_GetArraySize(vocab);
     if (!nv) {
-        set_err(err, errcap, "%s: empty vocabulary", name);
+        util_errf(err, errcap, "%s: empty vocabulary", name);
         goto out;
     }
     buf = malloc(4096);
@@ -1092,7 +1084,7 @@ static int load_hf(struct tokenizer *t, const char *d, size_t len, const char *n
     cJSON_ArrayForEach(v, vocab) {
         double dv = cJSON_IsNumber(v) ? v->valuedouble : -1;
         if (dv < 0 || dv >= TOK_MAX_IDS || dv != (double)(uint32_t)dv) {
-            set_err(err, errcap, "%s: vocab entry has a bad id (want an integer below %u)", name, TOK_MAX_IDS);
+            util_errf(err, errcap, "%s: vocab entry has a bad id (want an integer below %u)", name, TOK_MAX_IDS);
             goto out;
         }
         uint32_t id = (uint32_t)dv;
@@ -1103,7 +1095,7 @@ static int load_hf(struct tokenizer *t, const char *d, size_t len, const char *n
         if (id >= t->ntok && tok_reserve(t, id + 1 > t->ntok * 2 ? id + 1 : t->ntok * 2) < 0)
             goto oom;
         if (t->tok[id].len) {
-            set_err(err, errcap, "%s: vocab id %u appears twice", name, id);
+            util_errf(err, errcap, "%s: vocab id %u appears twice", name, id);
             goto out;
         }
         uint32_t off;
@@ -1120,7 +1112,7 @@ static int load_hf(struct tokenizer *t, const char *d, size_t len, const char *n
         char c = (char)b;
         uint32_t id = table_find(t, &c, 1);
         if (id == TOK_NONE) {
-            set_err(err, errcap, "%s: vocabulary lacks the byte 0x%02x (not a byte-level BPE)", name, b);
+            util_errf(err, errcap, "%s: vocabulary lacks the byte 0x%02x (not a byte-level BPE)", name, b);
             goto out;
         }
         t->byte_id[b] = id;
@@ -1137,7 +1129,7 @@ static int load_hf(struct tokenizer *t, const char *d, size_t len, const char *n
         if (cJSON_IsString(m)) {
             const char *sp = strchr(m->valuestring, ' ');
             if (!sp || strchr(sp + 1, ' ')) {
-                set_err(err, errcap, "%s: merges[%u] is not \"a b\"", name, rank);
+                util_errf(err, errcap, "%s: merges[%u] is not \"a b\"", name, rank);
                 goto out;
             }
             a = m->valuestring; al = (size_t)(sp - a);
@@ -1147,19 +1139,19 @@ static int load_hf(struct tokenizer *t, const char *d, size_t len, const char *n
             a = m->child->valuestring; al = strlen(a);
             b = m->child->next->valuestring; bl = strlen(b);
         } else {
-            set_err(err, errcap, "%s: merges[%u] is neither \"a b\" nor [\"a\",\"b\"]", name, rank);
+            util_errf(err, errcap, "%s: merges[%u] is neither \"a b\" nor [\"a\",\"b\"]", name, rank);
             goto out;
         }
         uint32_t ia = strmap_get(&sm, a, al), ib = strmap_get(&sm, b, bl);
         if (ia == TOK_NONE || ib == TOK_NONE || al + bl >= 4096) {
-            set_err(err, errcap, "%s: merges[%u] names a token that is not in the vocabulary", name, rank);
+            util_errf(err, errcap, "%s: merges[%u] names a token that is not in the vocabulary", name, rank);
             goto out;
         }
         memcpy(buf, a, al);
         memcpy(buf + al, b, bl);
         uint32_t im = strmap_get(&sm, (const char *)buf, al + bl);
         if (im == TOK_NONE) {
-            set_err(err, errcap, "%s: merges[%u] makes a token that is not in the vocabulary", name, rank);
+            util_errf(err, errcap, "%s: merges[%u] makes a token that is not in the vocabulary", name, rank);
             goto out;
         }
         pair_insert(t, ia, ib, rank, im);
@@ -1178,7 +1170,7 @@ static int load_hf(struct tokenizer *t, const char *d, size_t len, const char *n
             const cJSON *id = cJSON_GetObjectItemCaseSensitive(a, "id");
             if (!cJSON_IsString(c) || !c->valuestring[0] || !cJSON_IsNumber(id) ||
                 id->valuedouble < 0 || id->valuedouble >= TOK_MAX_IDS) {
-                set_err(err, errcap, "%s: added_tokens[%zu] needs a content string and an id", name, t->nadded);
+                util_errf(err, errcap, "%s: added_tokens[%zu] needs a content string and an id", name, t->nadded);
                 goto out;
             }
             uint32_t aid = (uint32_t)id->valuedouble;
@@ -1210,7 +1202,7 @@ static int load_hf(struct tokenizer *t, const char *d, size_t len, const char *n
     rc = 0;
     goto out;
 oom:
-    set_err(err, errcap, "%s: out of memory", name);
+    util_errf(err, errcap, "%s: out of memory", name);
 out:
     free(sm.keys);
     free(sm.vals);
@@ -1226,7 +1218,7 @@ struct tokenizer *tokenizer_load_mem(const char *data, size_t len, const char *n
 {
     struct tokenizer *t = calloc(1, sizeof *t);
     if (!t) {
-        set_err(err, errcap, "%s: out of memory", name);
+        util_errf(err, errcap, "%s: out of memory", name);
         return NULL;
     }
     t->heap_threshold = TOK_HEAP_DEFAULT;
@@ -1248,7 +1240,7 @@ struct tokenizer *tokenizer_load(const char *path, const char *encoding, char *e
 {
     FILE *f = fopen(path, "rb");
     if (!f) {
-        set_err(err, errcap, "%s: %s", path, strerror(errno));
+        util_errf(err, errcap, "%s: %s", path, strerror(errno));
         return NULL;
     }
     char *buf = NULL;
@@ -1258,12 +1250,12 @@ struct tokenizer *tokenizer_load(const char *path, const char *encoding, char *e
         if (len == cap) {
             cap = cap ? cap * 2 : 1 << 20;
             if (cap > TOK_MAX_FILE) {
-                set_err(err, errcap, "%s: larger than 1 GiB: not a tokenizer file", path);
+                util_errf(err, errcap, "%s: larger than 1 GiB: not a tokenizer file", path);
                 goto out;
             }
             char *nb = realloc(buf, cap);
             if (!nb) {
-                set_err(err, errcap, "%s: out of memory", path);
+                util_errf(err, errcap, "%s: out of memory", path);
                 goto out;
             }
             buf = nb;
@@ -1274,11 +1266,11 @@ struct tokenizer *tokenizer_load(const char *path, const char *encoding, char *e
             break;
     }
     if (ferror(f)) {
-        set_err(err, errcap, "%s: read error", path);
+        util_errf(err, errcap, "%s: read error", path);
         goto out;
     }
     if (len == 0) {
-        set_err(err, errcap, "%s: empty file", path);
+        util_errf(err, errcap, "%s: empty file", path);
         goto out;
     }
     t = tokenizer_load_mem(buf, len, path, encoding, err, errcap);

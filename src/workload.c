@@ -1,5 +1,6 @@
 /* Workloads: prompt sources, output lengths, nonce, shared prefix,
  * multi-turn history and local token counts (workload.h). */
+#include "util.h"
 #include "workload.h"
 
 #include <math.h>
@@ -53,15 +54,6 @@ static const struct {
 };
 #define NWFLAGS (sizeof wflags / sizeof wflags[0])
 
-static void set_err(char *err, size_t cap, const char *fmt, ...)
-{
-    if (!err || !cap)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, cap, fmt, ap);
-    va_end(ap);
-}
 
 void workload_opts_defaults(struct workload_opts *o)
 {
@@ -124,15 +116,15 @@ int workload_opt(struct workload_opts *o, const char *flag, const char *value,
     if (i < 0)
         return 0;
     if (wflags[i].takes && !value) {
-        set_err(err, errcap, "%s needs a value (%s)", flag, wflags[i].arg);
+        util_errf(err, errcap, "%s needs a value (%s)", flag, wflags[i].arg);
         return -1;
     }
     if (!wflags[i].takes && value) {
-        set_err(err, errcap, "%s takes no value (got '%s')", flag, value);
+        util_errf(err, errcap, "%s takes no value (got '%s')", flag, value);
         return -1;
     }
     if (wflags[i].takes && !*value && wflags[i].id != F_SYSTEM) {
-        set_err(err, errcap, "%s: empty value", flag);
+        util_errf(err, errcap, "%s: empty value", flag);
         return -1;
     }
     uint64_t u;
@@ -142,7 +134,7 @@ int workload_opt(struct workload_opts *o, const char *flag, const char *value,
     case F_DATASET: o->dataset = value; break;
     case F_DATASET_FORMAT:
         if (dataset_format_from_name(value, &o->dataset_format) < 0) {
-            set_err(err, errcap, "--dataset-format: '%s' is not auto, jsonl, sharegpt or lines", value);
+            util_errf(err, errcap, "--dataset-format: '%s' is not auto, jsonl, sharegpt or lines", value);
             return -1;
         }
         break;
@@ -150,7 +142,7 @@ int workload_opt(struct workload_opts *o, const char *flag, const char *value,
     case F_PROMPT_SET: {
         enum prompt_set s;
         if (prompts_set_from_name(value, &s) < 0) {
-            set_err(err, errcap, "--prompt-set: '%s' is not tiny, short, medium, long or very_long", value);
+            util_errf(err, errcap, "--prompt-set: '%s' is not tiny, short, medium, long or very_long", value);
             return -1;
         }
         o->prompt_set = (int)s;
@@ -161,7 +153,7 @@ int workload_opt(struct workload_opts *o, const char *flag, const char *value,
         uint32_t n;
         double sd;
         if (parse_len(value, &n, &sd) < 0) {
-            set_err(err, errcap, "%s: '%s' is not N or N:STDDEV (N tokens from 1 to 10M, STDDEV >= 0)",
+            util_errf(err, errcap, "%s: '%s' is not N or N:STDDEV (N tokens from 1 to 10M, STDDEV >= 0)",
                     flag, value);
             return -1;
         }
@@ -178,14 +170,14 @@ int workload_opt(struct workload_opts *o, const char *flag, const char *value,
     case F_NO_NONCE: o->nonce = 0; break;
     case F_SHARED_PREFIX:
         if (units_parse_count(value, &u) < 0 || u > WL_MAX_TOKENS) {
-            set_err(err, errcap, "--shared-prefix: '%s' is not a token count from 0 to 10M", value);
+            util_errf(err, errcap, "--shared-prefix: '%s' is not a token count from 0 to 10M", value);
             return -1;
         }
         o->shared_prefix = (uint32_t)u;
         break;
     case F_TURNS:
         if (units_parse_count(value, &u) < 0 || u < 1 || u > WL_MAX_TURNS) {
-            set_err(err, errcap, "--turns: '%s' is not a turn count from 1 to %u", value, WL_MAX_TURNS);
+            util_errf(err, errcap, "--turns: '%s' is not a turn count from 1 to %u", value, WL_MAX_TURNS);
             return -1;
         }
         o->turns = (uint32_t)u;
@@ -193,7 +185,7 @@ int workload_opt(struct workload_opts *o, const char *flag, const char *value,
     case F_TOKENIZER: o->tokenizer = value; break;
     case F_ENCODING:
         if (strcmp(value, "cl100k_base") && strcmp(value, "o200k_base")) {
-            set_err(err, errcap, "--encoding: '%s' is not cl100k_base or o200k_base", value);
+            util_errf(err, errcap, "--encoding: '%s' is not cl100k_base or o200k_base", value);
             return -1;
         }
         o->encoding = value;
@@ -513,33 +505,33 @@ struct workload *workload_open(const struct workload_opts *o, uint64_t seed, cha
 {
     const char *s1 = source_flag(o, 0), *s2 = source_flag(o, 1);
     if (s2) {
-        set_err(err, errcap, "%s and %s cannot be used together: give one prompt source", s1, s2);
+        util_errf(err, errcap, "%s and %s cannot be used together: give one prompt source", s1, s2);
         return NULL;
     }
     if (o->dataset_format != DATASET_AUTO && !o->dataset) {
-        set_err(err, errcap, "--dataset-format needs --dataset FILE");
+        util_errf(err, errcap, "--dataset-format needs --dataset FILE");
         return NULL;
     }
     if (o->skip_bad_lines && !o->dataset && !o->prompt_file) {
-        set_err(err, errcap, "--skip-bad-lines needs --dataset FILE or --prompt-file FILE");
+        util_errf(err, errcap, "--skip-bad-lines needs --dataset FILE or --prompt-file FILE");
         return NULL;
     }
     if ((o->force_tokenizer || o->encoding) && !o->tokenizer) {
-        set_err(err, errcap, "%s needs --tokenizer FILE", o->force_tokenizer ? "--force-tokenizer" : "--encoding");
+        util_errf(err, errcap, "%s needs --tokenizer FILE", o->force_tokenizer ? "--force-tokenizer" : "--encoding");
         return NULL;
     }
     if (o->input_tokens && o->shared_prefix >= o->input_tokens) {
-        set_err(err, errcap, "--shared-prefix %u must be smaller than --input-tokens %u",
+        util_errf(err, errcap, "--shared-prefix %u must be smaller than --input-tokens %u",
                 o->shared_prefix, o->input_tokens);
         return NULL;
     }
     if (o->turns < 1) {
-        set_err(err, errcap, "--turns must be at least 1");
+        util_errf(err, errcap, "--turns must be at least 1");
         return NULL;
     }
     struct workload *w = calloc(1, sizeof *w);
     if (!w) {
-        set_err(err, errcap, "out of memory");
+        util_errf(err, errcap, "out of memory");
         return NULL;
     }
     w->o = *o;
@@ -640,7 +632,7 @@ struct workload *workload_open(const struct workload_opts *o, uint64_t seed, cha
     }
     return w;
 oom:
-    set_err(err, errcap, "out of memory");
+    util_errf(err, errcap, "out of memory");
 fail:
     workload_free(w);
     return NULL;

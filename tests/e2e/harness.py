@@ -9,9 +9,11 @@ test.  Traffic only ever goes to 127.0.0.1 / ::1.
 Run one test:  python3 tests/e2e/test_mock.py test_generate_stream
 (LLMLOAD must name the built binary; meson test sets it.)
 """
+import atexit
 import json
 import os
 import select
+import shutil
 import signal
 import socket
 import subprocess
@@ -202,8 +204,20 @@ def run_llmload(*args, timeout=300, env=None, input=None):
                           timeout=timeout, env=e, input=input)
 
 
+_TMPDIRS = []
+
+
 def tmpdir():
-    return tempfile.mkdtemp(prefix="llmload-test-")
+    """A fresh directory, removed when the test process exits."""
+    d = tempfile.mkdtemp(prefix="llmload-test-")
+    _TMPDIRS.append(d)
+    return d
+
+
+@atexit.register
+def _remove_tmpdirs():
+    for d in _TMPDIRS:
+        shutil.rmtree(d, ignore_errors=True)
 
 
 def main():

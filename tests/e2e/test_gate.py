@@ -29,8 +29,9 @@ FAST = ["--mock-arg=--profile=fast"]
 # same within a few percent even on a loaded CI machine.
 STEADY = ["--mock-arg=--ttft-base=40ms", "--mock-arg=--decode-rate=400",
           "--mock-arg=--prefill-rate=1000000", "--mock-arg=--batch-slowdown=0"]
-# The same, decoding four times slower.
-SLOW = ["--mock-arg=--ttft-base=40ms", "--mock-arg=--decode-rate=100",
+# The same, decoding eight times slower: E2E grows about 4x, far past the
+# 30% tolerance even when a loaded CI machine widens the intervals.
+SLOW = ["--mock-arg=--ttft-base=40ms", "--mock-arg=--decode-rate=50",
         "--mock-arg=--prefill-rate=1000000", "--mock-arg=--batch-slowdown=0"]
 WORKLOAD = ["-n", "8", "-c", "4", "--max-tokens", "16", "--quiet"]
 
@@ -228,7 +229,7 @@ class GateTest(unittest.TestCase):
                 "--max-regression", "p95(ttft)=30%,p95(e2e)=30%,output_tps=30%")
         self.assertEqual(p.returncode, 1, detail(p))
         self.assertIn("baseline %s (3 runs):" % base, p.stdout)
-        # TTFT did not change; decoding 4x slower shows in E2E and throughput.
+        # TTFT did not change; decoding 8x slower shows in E2E and throughput.
         self.assertRegex(p.stdout, r"  PASS  p95\(ttft\): ")
         self.assertRegex(p.stdout, r"  FAIL  p95\(e2e\): [0-9.]+ ms vs baseline [0-9.]+ ms: \+[0-9.]+% \(95% CI \+[0-9.]+% \.\. \+[0-9.]+%\), tolerance \+30\.0%\n")
         self.assertRegex(p.stdout, r"  FAIL  output_tps: [0-9.]+ tok/s vs baseline [0-9.]+ tok/s: -[0-9.]+% \(95% CI -[0-9.]+% \.\. -[0-9.]+%\), tolerance -30\.0%\n")

@@ -420,9 +420,11 @@ class TestSweepMock(unittest.TestCase):
         every level with a speedup of 2 (+-10%)."""
         d = harness.tmpdir()
         out = os.path.join(d, "cmp.json")
-        with harness.Mock("--slots", "4", "--decode-rate", "400", "--prefill-rate", "1000000",
+        # Slow enough (200 and 400 ms a request) that client and scheduling
+        # overheads of a loaded CI machine under ASan stay small beside them.
+        with harness.Mock("--slots", "4", "--decode-rate", "100", "--prefill-rate", "1000000",
                           "--ttft-base", "0") as fast, \
-             harness.Mock("--slots", "4", "--decode-rate", "200", "--prefill-rate", "1000000",
+             harness.Mock("--slots", "4", "--decode-rate", "50", "--prefill-rate", "1000000",
                           "--ttft-base", "0") as slow:
             r = llmload("compare", "--target", "slow=" + slow.url, "--target", "fast=" + fast.url,
                         "--concurrency", "1,2", "-n", "8", "--max-tokens", "20", "--json", out)

@@ -1,0 +1,13 @@
+#ifndef LLMLOAD_UTIL_H
+#define LLMLOAD_UTIL_H
+/* Small helpers several modules share. */
+#include <stddef.h>
+
+/* Writes all n bytes to fd, retrying on EINTR and short writes.  0, or -1
+ * with errno set. */
+int util_write_all(int fd, const char *p, size_t n);
+
+/* snprintf into an error buffer; a NULL buffer or zero cap is a no-op. */
+void util_errf(char *err, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+#endif
