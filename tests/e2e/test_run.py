@@ -628,5 +628,98 @@ class TestRunWorkload(unittest.TestCase):
         self.assertTrue(doc["summary"]["chunk_counted"])
 
 
+class TestRunShapes(unittest.TestCase):
+    """Run length and load shape flags of the engine (issue 4's run part)."""
+
+    def test_duration_bound_run(self):
+        with Mock("--decode-rate", "200", "--ttft-base", "1ms", "--prefill-rate", "1000000",
+                  "--batch-slowdown", "0", "--slots", "8") as m:
+            p, doc = run_json(m.url + "/v1", "--api", "openai-chat", "-d", "1s", "-c", "4",
+                              "--max-tokens", "10")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        s = doc["summary"]
+        self.assertEqual(s["stop_reason"], "duration")
+        self.assertEqual(doc["config"]["requests"], 0)
+        # 4 streams x ~50 ms a request for 1 s: about 80 requests; the ones
+        # in flight at the end finish and count, so the run is ~1 s + one.
+        self.assertGreater(s["ok"], 30)
+        self.assertLess(s["ok"], 120)
+        self.assertGreaterEqual(s["duration_s"], 1.0)
+        self.assertLess(s["duration_s"], 1.5)
+
+    def test_warmup_kept_out(self):
+        d = tmpdir()
+        rawp = os.path.join(d, "raw.jsonl")
+        with Mock(*FAST) as m:
+            p, doc = run_json(m.url + "/v1", "--api", "openai-chat", "-n", "10", "-c", "2",
+                              "--warmup", "4", "--max-tokens", "5", "--raw", rawp)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        s = doc["summary"]
+        self.assertEqual(s["requests"], 10)
+        self.assertEqual(s["warmup_requests"], 4)
+        self.assertEqual(s["output_tokens"], 50)
+        lines = [json.loads(l) for l in open(rawp)]
+        self.assertEqual(sum(1 for l in lines if l["warmup"]), 4)
+        self.assertEqual(sum(1 for l in lines if not l["warmup"]), 10)
+
+    def test_stop_on_error_rate(self):
+        with Mock(*(FAST + ["--fault-500", "0.8"])) as m:
+            p, doc = run_json(m.url + "/v1", "--api", "openai-chat", "-n", "2000", "-c", "4",
+                              "--max-tokens", "4", "--stop-on-error-rate", "50%")
+        s = doc["summary"]
+        self.assertEqual(s["stop_reason"], "error-rate")
+        self.assertLess(s["requests"], 200)
+        self.assertGreaterEqual(s["requests"], 16)
+        self.assertGreater(s["error_rate"], 0.5)
+
+    def test_ramp_up_spreads_starts(self):
+        d = tmpdir()
+        rawp = os.path.join(d, "raw.jsonl")
+        with Mock("--decode-rate", "20", "--ttft-base", "1ms", "--prefill-rate", "1000000",
+                  "--batch-slowdown", "0", "--slots", "16") as m:
+            p, doc = run_json(m.url + "/v1", "--api", "openai-chat", "-n", "8", "-c", "8",
+                              "--ramp-up", "800ms", "--max-tokens", "40", "--raw", rawp)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        starts = sorted(json.loads(l)["start_s"] for l in open(rawp))
+        # Each request lasts 2 s, so all 8 starts are ramp admissions: the
+        # k-th (k = 1..8) is allowed at (k-1)/8 of 800 ms.
+        self.assertLess(starts[0], 0.05)
+        for k in range(1, 8):
+            self.assertGreaterEqual(starts[k], k * 0.1 - 0.005, starts)
+            self.assertLess(starts[k], k * 0.1 + 0.1, starts)
+
+    def test_ipv6_loopback(self):
+        proc = subprocess.Popen([harness.LLMLOAD, "mock", "--listen", "[::1]:0"] + FAST,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        try:
+            line = harness._readline(proc.stdout, 20)
+            if line is None:
+                self.skipTest("no IPv6 loopback on this machine")
+            url = line.decode().strip()
+            self.assertTrue(url.startswith("http://[::1]:"), url)
+            p, doc = run_json(url + "/v1", "--api", "openai-chat", "-n", "4", "-c", "2",
+                              "--max-tokens", "3")
+            self.assertEqual(p.returncode, 0, p.stderr)
+            self.assertEqual(doc["summary"]["ok"], 4)
+        finally:
+            proc.terminate()
+            proc.wait(20)
+            proc.stdout.close()
+            proc.stderr.close()
+
+    def test_503_with_retry_after_counted(self):
+        with Mock(*(FAST + ["--fault-503", "0.5", "--seed", "3"])) as m:
+            p, doc = run_json(m.url + "/v1", "--api", "openai-chat", "-n", "40", "-c", "4",
+                              "--max-tokens", "3")
+        s = doc["summary"]
+        self.assertEqual(p.returncode, 0, p.stderr)   # some succeeded
+        self.assertEqual(set(s["errors"]), {"status"})
+        self.assertEqual(s["failed"], s["errors"]["status"])
+        self.assertGreater(s["failed"], 5)
+        self.assertLess(s["failed"], 35)
+        self.assertIn("503", s["error_samples"]["status"])
+        self.assertAlmostEqual(s["error_rate"], s["failed"] / 40, places=9)
+
+
 if __name__ == "__main__":
     harness.main()
