@@ -14,6 +14,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <uv.h>
 
 int target_parse_url(struct target *t, const char *url, char *err, size_t errcap)
 {
@@ -299,9 +300,19 @@ int target_resolve(struct target *t, const char *url, enum api_kind api,
     struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM }, *res = NULL;
     char port[16];
     snprintf(port, sizeof port, "%d", t->port);
-    int rc = getaddrinfo(t->hostname, port, &hints, &res);
+    /* uv_getaddrinfo without a callback resolves synchronously: the run's
+     * loop does not exist yet, and nothing else is waiting. */
+    uv_loop_t loop;
+    uv_getaddrinfo_t req;
+    int rc = uv_loop_init(&loop);
+    if (rc == 0) {
+        rc = uv_getaddrinfo(&loop, &req, NULL, t->hostname, port, &hints);
+        res = rc == 0 ? req.addrinfo : NULL;
+        uv_loop_close(&loop);
+    }
     if (rc != 0 || !res) {
-        snprintf(err, errcap, "cannot resolve %s: %s", t->hostname, gai_strerror(rc));
+        snprintf(err, errcap, "cannot resolve %s: %s", t->hostname, rc ? uv_strerror(rc) : "no address");
+        uv_freeaddrinfo(res);
         return -2;
     }
     /* Take the first address that accepts a connection. */
@@ -323,7 +334,7 @@ int target_resolve(struct target *t, const char *url, enum api_kind api,
             lasterr = -fd;
         }
     }
-    freeaddrinfo(res);
+    uv_freeaddrinfo(res);
     if (!ok) {
         snprintf(err, errcap, "cannot connect to %s (%s): %s", t->host, t->addr_text, strerror(lasterr));
         return -2;
