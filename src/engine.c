@@ -255,8 +255,14 @@ static void engine_check_phase(struct engine *e)
     if (e->phase == PHASE_MEASURE) {
         int more = engine_open_loop(e) ? (!engine_arrivals_over(e) || e->bl_len > 0)
                                        : engine_closed_loop_can_issue(e);
-        if (!more)
+        if (!more) {
             e->phase = PHASE_DRAIN;
+            /* The end of a timed run may be noticed here, by a completion,
+             * before the tick timer fires. */
+            if (e->cfg->duration_ns && !e->stats->stop_reason[0] && !e->stopping &&
+                now_off(e) >= e->cfg->duration_ns)
+                snprintf(e->stats->stop_reason, sizeof e->stats->stop_reason, "duration");
+        }
     }
     if (e->phase == PHASE_DRAIN && e->inflight == 0)
         engine_done(e);
