@@ -24,6 +24,11 @@ import harness
 SWEEP_MOCK = ["--decode-rate", "400", "--prefill-rate", "1000000", "--ttft-base", "0",
               "--batch-slowdown", "0.05"]
 SWEEP_TOKENS = "20"
+# For the knee and the SLO search, where throughput itself is asserted:
+# tokens 10 ms apart (a request takes 200 ms), so that a VM's scheduling
+# hiccups of a few milliseconds stay small beside the model's times.
+KNEE_MOCK = ["--decode-rate", "100", "--prefill-rate", "1000000", "--ttft-base", "0",
+             "--batch-slowdown", "0.05"]
 
 
 def llmload(*args, timeout=240):
@@ -294,7 +299,7 @@ class TestSweepMock(unittest.TestCase):
         gains nothing; the 25% threshold keeps CI noise (+-10%) from moving
         the knee.  The default 10% is tested on exact data in test_knee.c."""
         for slots, want in ((4, 4), (2, 2)):
-            with harness.Mock("--slots", str(slots), *SWEEP_MOCK) as m:
+            with harness.Mock("--slots", str(slots), *KNEE_MOCK) as m:
                 r, doc, rows = self.sweep(m, "--concurrency", "1,2,4,8,16", "-n", "16",
                                           "--max-tokens", SWEEP_TOKENS, "--knee-threshold", "25%")
             self.assertEqual(doc["schema"], "llmload.sweep/1")
@@ -311,8 +316,8 @@ class TestSweepMock(unittest.TestCase):
             self.assertEqual([int(x["level"]) for x in rows], [1, 2, 4, 8, 16])
             for x, l in zip(rows, doc["levels"]):
                 self.assertAlmostEqual(float(x["output_tps"]), l["summary"]["output_tps"], places=3)
-            # Throughput at the knee: slots streams at 400/(1+0.05(slots-1)) tok/s each.
-            expect = slots * 400 / (1 + 0.05 * (slots - 1))
+            # Throughput at the knee: slots streams at 100/(1+0.05(slots-1)) tok/s each.
+            expect = slots * 100 / (1 + 0.05 * (slots - 1))
             at_knee = doc["levels"][[1, 2, 4, 8, 16].index(want)]["summary"]["output_tps"]
             self.assertGreater(at_knee, 0.7 * expect)
             self.assertLess(at_knee, 1.05 * expect)
@@ -320,8 +325,8 @@ class TestSweepMock(unittest.TestCase):
     def test_sweep_slo_knee(self):
         """--slo moves the knee below the throughput knee: with 2 slots,
         concurrency 4 makes half the requests wait a whole request for a
-        slot, so p95 TTFT jumps past 20 ms (a request takes 50 ms)."""
-        with harness.Mock("--slots", "2", *SWEEP_MOCK) as m:
+        slot, so p95 TTFT jumps past 20 ms (a request takes 200 ms)."""
+        with harness.Mock("--slots", "2", *KNEE_MOCK) as m:
             r, doc, rows = self.sweep(m, "--concurrency", "1,2,4", "-n", "16",
                                       "--max-tokens", SWEEP_TOKENS, "--slo", "p95(ttft)<=20ms")
         self.assertEqual([l["slo_ok"] for l in doc["levels"]], [True, True, False])
@@ -331,9 +336,9 @@ class TestSweepMock(unittest.TestCase):
 
     def test_find_max(self):
         """--find-max lands within one step of the true limit (the slots):
-        at 6 in flight, one request in 6 waits a whole request (50 ms) for a
+        at 6 in flight, one request in 6 waits a whole request (200 ms) for a
         slot, which puts p95 TTFT far above 20 ms."""
-        with harness.Mock("--slots", "5", *SWEEP_MOCK) as m:
+        with harness.Mock("--slots", "5", *KNEE_MOCK) as m:
             r, doc, rows = self.sweep(m, "--find-max", "concurrency", "--slo", "p95(ttft)<=20ms",
                                       "-n", "30", "--max-tokens", SWEEP_TOKENS,
                                       "--find-max-limit", "64")
