@@ -721,5 +721,44 @@ class TestRunShapes(unittest.TestCase):
         self.assertAlmostEqual(s["error_rate"], s["failed"] / 40, places=9)
 
 
+class TestRunProgress(unittest.TestCase):
+
+    def run_on_pty(self, url, *extra):
+        """Runs llmload with stderr on a pseudo-terminal; returns what it wrote there."""
+        import pty
+        master, slave = pty.openpty()
+        p = subprocess.Popen([harness.LLMLOAD, "run", "--url", url, "--model", "llmload-mock",
+                              "-n", "12", "-c", "2", "--max-tokens", "20", *extra],
+                             stdout=subprocess.DEVNULL, stderr=slave)
+        os.close(slave)
+        out = b""
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            try:
+                b = os.read(master, 4096)
+            except OSError:      # EIO: the child closed the terminal
+                break
+            if not b:
+                break
+            out += b
+        os.close(master)
+        self.assertEqual(p.wait(60), 0)
+        return out.decode(errors="replace")
+
+    def test_progress_only_on_a_terminal(self):
+        with Mock("--decode-rate", "100", "--ttft-base", "1ms", "--prefill-rate", "1000000",
+                  "--batch-slowdown", "0") as m:
+            text = self.run_on_pty(m.url + "/v1")
+            # 6 waves of 200 ms: several progress lines, every 500 ms.
+            self.assertRegex(text, r"\d+/12 done  [0-9.]+ req/s  .*ETA .*errors 0")
+            self.assertNotIn("Traceback", text)
+            quiet = self.run_on_pty(m.url + "/v1", "--quiet")
+            self.assertNotIn("req/s", quiet)
+            # Not a terminal: no progress either.
+            p = run_llmload("run", "--url", m.url + "/v1", "--model", "llmload-mock", "-n", "4",
+                            "-c", "2", "--max-tokens", "20")
+            self.assertNotIn("req/s  ", p.stderr)
+
+
 if __name__ == "__main__":
     harness.main()
