@@ -700,6 +700,19 @@ static void resp_timings(struct req *q, uint64_t done)
     q->resp.total_ns = done - q->recv_ns;
 }
 
+/* Ends a streamed body: the last chunk when chunked, flushed, then the
+ * request is done at done_ns (for the truth file). */
+static void stream_end(struct conn *c, uint64_t done_ns)
+{
+    struct server *s = c->srv;
+    if (c->chunked)
+        mbuf_puts(&s->out, "0\r\n\r\n");
+    if (conn_flush(c) < 0)
+        return;
+    c->q.done_ns = done_ns;
+    conn_request_end(c);
+}
+
 /* The end of a streamed body: Ollama's final line, or OpenAI's finish chunk,
  * usage chunk and [DONE]; then the zero chunk. */
 static void gen_finish_stream(struct conn *c)
@@ -727,12 +740,7 @@ static void gen_finish_stream(struct conn *c)
         mock_out_done(&s->ev);
         out_event(c);
     }
-    if (c->chunked)
-        mbuf_puts(&s->out, "0\r\n\r\n");
-    if (conn_flush(c) < 0)
-        return;
-    q->done_ns = done;
-    conn_request_end(c);
+    stream_end(c, done);
 }
 
 static void gen_finish_body(struct conn *c)
@@ -811,12 +819,7 @@ static void gen_tick(struct mtimer *t)
             mock_out_done(&s->ev);
             out_event(c);
         }
-        if (c->chunked)
-            mbuf_puts(&s->out, "0\r\n\r\n");
-        if (conn_flush(c) < 0)
-            return;
-        q->done_ns = uv_hrtime();
-        conn_request_end(c);
+        stream_end(c, uv_hrtime());
         return;
     case MOCK_FAULT_CLOSE:
         /* No last chunk: the client sees the body end early.  The request
