@@ -7,7 +7,10 @@ loopback with the client pinned to one core and the server to the other.
 Scenarios (each prints one result line; docs/performance.md records them):
   streams    10,000 concurrent streams from one core: client RSS per stream,
              CPU per token, and TTFT fidelity against the simulator's truth.
-  fidelity   1,000 concurrent streams: TTFT p50/p99 vs the simulator's truth.
+  fidelity   1,000 concurrent streams started together, so their tokens come in
+             lock-step waves: TTFT p50/p99 vs the simulator's truth.
+  fidelity-ramped  the same with --ramp-up 1s: the streams' starts, and so
+             their tokens, are spread out.
   per-token  every token in its own TCP segment: client CPU per token.
   burst      many events per read (a replay server sends whole responses at
              once): events/s per client CPU second.
@@ -127,17 +130,19 @@ def scenario_streams(llmload, n=10000, tokens=20, rate=2.0, ramp="2s"):
     }
 
 
-def scenario_fidelity(llmload, n=1000):
+def scenario_fidelity(llmload, n=1000, ramp=None):
     d = tempfile.mkdtemp(prefix="llmload-bench-")
     truth, raw = os.path.join(d, "truth.jsonl"), os.path.join(d, "raw.jsonl")
     m, url = start_mock(llmload, ["--slots", str(n), "--decode-rate", "20", "--ttft-base", "20ms",
                                   "--prefill-rate", "1000000", "--batch-slowdown", "0"], truth)
     try:
         doc, ru, wall = run_client(llmload, url + "/v1", ["-c", str(n), "-n", str(3 * n),
-                                                           "--max-tokens", "10", "--raw", raw])
+                                                           "--max-tokens", "10", "--raw", raw] +
+                                   (["--ramp-up", ramp] if ramp else []))
     finally:
         stop(m)
-    return {"scenario": "fidelity", "streams": n, "ok": doc["summary"]["ok"], **fidelity(raw, truth)}
+    return {"scenario": "fidelity-ramped" if ramp else "fidelity", "streams": n,
+            "ok": doc["summary"]["ok"], **fidelity(raw, truth)}
 
 
 def scenario_per_token(llmload, streams=100, rate=200.0, tokens=400):
@@ -230,9 +235,10 @@ def scenario_burst(llmload, events=20000, requests=200, conc=4, varied=False):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--llmload", default=os.path.join(HERE, "..", "build", "src", "llmload"))
-    ap.add_argument("--only", choices=["streams", "fidelity", "per-token", "burst", "burst-varied"])
+    ap.add_argument("--only", choices=["streams", "fidelity", "fidelity-ramped", "per-token", "burst", "burst-varied"])
     a = ap.parse_args()
-    runs = {"fidelity": scenario_fidelity, "per-token": scenario_per_token,
+    runs = {"fidelity": scenario_fidelity,
+            "fidelity-ramped": lambda l: scenario_fidelity(l, ramp="1s"), "per-token": scenario_per_token,
             "burst": scenario_burst, "burst-varied": lambda l: scenario_burst(l, varied=True),
             "streams": scenario_streams}
     for name, fn in runs.items():
