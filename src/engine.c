@@ -131,9 +131,11 @@ static struct conn *engine_take_conn(struct engine *e)
         c->next_idle = NULL;
         return c;
     }
-    for (uint32_t i = 0; i < e->nconns; i++)
-        if (e->conns[i].state == CONN_FREE)
-            return &e->conns[i];
+    while (e->nfree) {
+        struct conn *c = &e->conns[e->free_slots[--e->nfree]];
+        if (c->state == CONN_FREE)
+            return c;
+    }
     return NULL;
 }
 
@@ -372,7 +374,9 @@ void engine_request_done(struct engine *e, struct conn *c)
 
 void engine_conn_closed(struct engine *e, struct conn *c)
 {
-    (void)c;
+    /* Back on the free stack (it has room for every slot; a slot is on it
+     * at most once because it is taken off before it connects). */
+    e->free_slots[e->nfree++] = c->slot;
     if (e->phase != PHASE_DONE)
         engine_fill(e);
 }
@@ -663,10 +667,12 @@ int engine_run(const struct run_config *cfg, struct run_stats *stats,
     e->nconns = cfg->concurrency;
     e->conns = calloc(e->nconns, sizeof *e->conns);
     e->lag_hist = hist_new(3600000000000ull);
-    if (!e->body || !e->conns || !e->lag_hist || uv_loop_init(&e->loop) < 0) {
+    e->free_slots = malloc(e->nconns * sizeof *e->free_slots);
+    if (!e->body || !e->conns || !e->lag_hist || !e->free_slots || uv_loop_init(&e->loop) < 0) {
         snprintf(err, errcap, "out of memory");
         free(e->body);
         free(e->conns);
+        free(e->free_slots);
         hist_free(e->lag_hist);
         free(e);
         return -1;
@@ -674,6 +680,10 @@ int engine_run(const struct run_config *cfg, struct run_stats *stats,
     uv_loop_configure(&e->loop, UV_METRICS_IDLE_TIME);
     for (uint32_t i = 0; i < e->nconns; i++)
         conn_init(&e->conns[i], e, i);
+    /* Lowest slot on top, so the first requests take slots 0, 1, 2 ... */
+    for (uint32_t i = 0; i < e->nconns; i++)
+        e->free_slots[i] = e->nconns - 1 - i;
+    e->nfree = e->nconns;
     uv_timer_init(&e->loop, &e->tick);
     uv_idle_init(&e->loop, &e->more);
     e->more.data = e;
@@ -730,6 +740,7 @@ int engine_run(const struct run_config *cfg, struct run_stats *stats,
     for (uint32_t i = 0; i < e->nconns; i++)
         conn_free_buffers(&e->conns[i]);
     free(e->conns);
+    free(e->free_slots);
     free(e->body);
     free(e->backlog);
     hist_free(e->lag_hist);

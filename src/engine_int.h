@@ -33,6 +33,8 @@ struct engine {
     struct conn *conns;          /* `nconns` slots, allocated once */
     uint32_t nconns;
     struct conn *idle;           /* keep-alive pool, most recently used first */
+    uint32_t *free_slots;        /* slots with no socket, a stack: O(1) to take one */
+    uint32_t nfree;
 
     enum engine_phase phase;
     uint64_t t0;                 /* hrtime: start of the measured phase */

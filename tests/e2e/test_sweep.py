@@ -316,11 +316,14 @@ class TestSweepMock(unittest.TestCase):
             self.assertEqual([int(x["level"]) for x in rows], [1, 2, 4, 8, 16])
             for x, l in zip(rows, doc["levels"]):
                 self.assertAlmostEqual(float(x["output_tps"]), l["summary"]["output_tps"], places=3)
-            # Throughput at the knee: slots streams at 100/(1+0.05(slots-1)) tok/s each.
+            # Throughput at the knee: slots streams at 100/(1+0.05(slots-1)) tok/s
+            # each while all slots are busy.  As a level drains, fewer streams
+            # hold slots and each speeds up, so the measured rate may pass
+            # that steady value; it can never pass slots x 100 tok/s.
             expect = slots * 100 / (1 + 0.05 * (slots - 1))
             at_knee = doc["levels"][[1, 2, 4, 8, 16].index(want)]["summary"]["output_tps"]
             self.assertGreater(at_knee, 0.7 * expect)
-            self.assertLess(at_knee, 1.05 * expect)
+            self.assertLess(at_knee, slots * 100)
 
     def test_sweep_slo_knee(self):
         """--slo moves the knee below the throughput knee: with 2 slots,
