@@ -363,6 +363,28 @@ class TestRunWire(unittest.TestCase):
         self.assertEqual(p.returncode, 3)
         self.assertEqual(doc["summary"]["errors"], {"protocol": 4})
 
+    def test_reset_midstream_is_read_error(self):
+        import struct
+
+        def handler(c, n):
+            if read_request(c) is None:
+                return
+            ev = b'data: {"choices":[{"delta":{"content":"a"}}]}\n\n'
+            c.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+                      b"Transfer-Encoding: chunked\r\n\r\n%x\r\n%s\r\n" % (len(ev), ev))
+            # An abortive close: RST instead of FIN.
+            c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        srv = OneShotServer(handler)
+        try:
+            p, doc = run_json(srv.url + "/v1", "--api", "openai-chat", "-n", "4", "-c", "2")
+        finally:
+            srv.close()
+        self.assertEqual(p.returncode, 3)
+        errs = doc["summary"]["errors"]
+        self.assertEqual(sum(errs.values()), 4, errs)
+        self.assertTrue(set(errs) <= {"read", "closed"}, errs)
+        self.assertIn("read", errs)
+
     def test_reused_connection_closed_is_retried_once(self):
         # The first connection serves one response with keep-alive, then
         # closes when the next request arrives without answering it (the idle
