@@ -124,9 +124,13 @@ void cli_run_help_flags(FILE *f)
         for (const char *nl; (nl = strchr(h, '\n')); h = nl + 1)
             fprintf(f, "%.*s\n  %-26s ", (int)(nl - h), h, "");
         fprintf(f, "%s\n", h);
-        if (o->alias && o->alias[1] == '-')
-            fprintf(f, "  %-26s alias of %s\n", o->alias2 ? "" : o->alias, o->name);
-        (void)0;
+        /* Long aliases (--host, --base-url, --tokens) get a line of their own. */
+        if (o->alias && o->alias[1] == '-') {
+            char names[64];
+            snprintf(names, sizeof names, "%s%s%s", o->alias, o->alias2 ? ", " : "",
+                     o->alias2 ? o->alias2 : "");
+            fprintf(f, "  %-26s %s of %s\n", names, o->alias2 ? "aliases" : "alias", o->name);
+        }
     }
 }
 
@@ -352,8 +356,6 @@ int cli_run_parse(struct run_cli *rc, int argc, char **argv, int first,
         snprintf(err, errcap, "--burstiness needs --arrival gamma");
         return -1;
     }
-    if (!c->stream)
-        c->api = c->api;   /* non-streamed mode uses the same adapters on the whole body */
     return 0;
 }
 
@@ -375,8 +377,6 @@ int cli_run_validate(const struct run_cli *rc, char *err, size_t errcap)
         snprintf(err, errcap, "--model is required with --url (the name the server knows, e.g. llama3.2)");
         return -1;
     }
-    if (!rc->cfg.url[0] && rc->nmock == 0 && 0)
-        return 0;
     return 0;
 }
 
@@ -634,8 +634,8 @@ static int run_gated(int argc, char **argv, struct gate_opts *gate)
         return EXIT_RUN;
     }
     if (mock > 0 && !cfg->quiet)
-        fprintf(stderr, "no --url given: benchmarking the built-in simulator at %s (llmload mock%s%s)\n",
-                cfg->url, rc.nmock ? " with --mock-arg flags" : "", "");
+        fprintf(stderr, "no --url given: benchmarking the built-in simulator at %s (llmload mock%s)\n",
+                cfg->url, rc.nmock ? " with --mock-arg flags" : "");
 
     int rrc = gate_config_ok(gate, cfg, err, sizeof err) < 0 ? EXIT_USAGE : 0;
     if (!rrc)
