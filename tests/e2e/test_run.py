@@ -382,8 +382,11 @@ class TestRunWire(unittest.TestCase):
         self.assertEqual(p.returncode, 3)
         errs = doc["summary"]["errors"]
         self.assertEqual(sum(errs.values()), 4, errs)
+        # A reset seen by read() is "read"; when the kernel has already
+        # turned it into end-of-file it is "closed" (cut short).  Either way
+        # the request failed, counted, with no crash or hang.
         self.assertTrue(set(errs) <= {"read", "closed"}, errs)
-        self.assertIn("read", errs)
+        self.assertEqual(doc["summary"]["ok"], 0)
 
     def test_reused_connection_closed_is_retried_once(self):
         # The first connection serves one response with keep-alive, then
