@@ -363,7 +363,7 @@ class TestRunWire(unittest.TestCase):
         self.assertEqual(p.returncode, 3)
         self.assertEqual(doc["summary"]["errors"], {"protocol": 4})
 
-    def test_reset_midstream_is_read_error(self):
+    def test_reset_midstream_counted(self):
         import struct
 
         def handler(c, n):
