@@ -361,30 +361,41 @@ class TestSweepMock(unittest.TestCase):
     def test_open_loop_queue(self):
         """Constant arrivals at 20/s against one slot that needs about 100 ms
         (40 tokens at 400 tok/s), with at most one request in flight: every
-        arrival after the first finds the cap full and is late, and request k
-        waits (k-1)(S - 1/rate) for its turn, S the service time."""
+        arrival after the first finds the cap full and is late, and each
+        waits exactly until the one before it has finished.  Checked request
+        by request from the raw file, so a slow moment of the machine shifts
+        both sides of the arithmetic alike."""
         d = harness.tmpdir()
-        out = os.path.join(d, "run.json")
+        out, rawp = os.path.join(d, "run.json"), os.path.join(d, "raw.jsonl")
         n, rate = 16, 20.0
         with harness.Mock("--slots", "1", *SWEEP_MOCK) as m:
             r = llmload("run", "--url", m.url, "--model", "llmload-mock", "--rate", str(rate),
                         "--arrival", "constant", "-c", "1", "-n", str(n), "--max-tokens", "40",
-                        "--json", out, "-q")
+                        "--json", out, "--raw", rawp, "-q")
         self.assertEqual(r.returncode, 0, r.stderr)
         s = sweep_doc(out)["summary"]
         self.assertEqual(s["ok"], n)
         self.assertGreaterEqual(s["late"], n - 2)
         self.assertLessEqual(s["late"], n - 1)
-        service = s["e2e"]["mean"]
-        self.assertGreater(service, 0.09)
-        want_max = (n - 1) * (service - 1 / rate)
-        want_mean = want_max / 2
-        q = s["queue_time"]
-        self.assertAlmostEqual(q["max"], want_max, delta=0.15 * want_max)
-        self.assertAlmostEqual(q["mean"], want_mean, delta=0.15 * want_mean)
-        # Latency measured from the schedule includes the wait.
-        self.assertAlmostEqual(s["e2e_from_schedule"]["max"], want_max + service,
-                               delta=0.15 * want_max)
+        self.assertGreater(s["e2e"]["mean"], 0.09)
+        reqs = sorted((json.loads(l) for l in open(rawp)), key=lambda x: x["index"])
+        self.assertEqual(len(reqs), n)
+        waits = []
+        for k, q in enumerate(reqs):
+            # A constant schedule: arrival k (from 0) at (k + 1) / rate.
+            self.assertAlmostEqual(q["scheduled_s"], (k + 1) / rate, delta=1e-6)
+            wait = q["start_s"] - q["scheduled_s"]
+            self.assertGreaterEqual(wait, -1e-6)
+            if k > 0 and reqs[k - 1]["end_s"] > q["scheduled_s"]:
+                # Queued: sent as soon as the previous request ended.
+                self.assertAlmostEqual(q["start_s"], reqs[k - 1]["end_s"], delta=0.005)
+            waits.append(wait)
+        # The summary's queue_time is these waits; e2e from the schedule adds them.
+        self.assertAlmostEqual(s["queue_time"]["max"], max(waits), delta=0.002)
+        self.assertAlmostEqual(s["queue_time"]["mean"], sum(waits) / n, delta=0.002)
+        self.assertGreater(max(waits), (n - 1) * (0.09 - 1 / rate))
+        e2e_sched = [q["end_s"] - q["scheduled_s"] for q in reqs]
+        self.assertAlmostEqual(s["e2e_from_schedule"]["max"], max(e2e_sched), delta=0.002)
 
     def test_rate_sweep_table(self):
         """A rate sweep shows queue p95 and late arrivals in its table."""
