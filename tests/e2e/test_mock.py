@@ -359,10 +359,12 @@ class Output(unittest.TestCase):
         self.assertLess(decode, 39 * 2_500_000 * 5)
 
     def test_batch_slowdown(self):
-        # --batch-slowdown 1 with 4 streams: each decodes at rate/4.
+        # --batch-slowdown 1 with 4 streams: each decodes at rate/4.  At 100
+        # tokens/s (10 ms a token alone, 40 ms in the batch) a loaded CI
+        # machine's millisecond hiccups stay small beside the model's times.
         d = harness.tmpdir()
         truth = os.path.join(d, "t.jsonl")
-        with Mock(*FAST, "--decode-rate", "1000", "--slots", "4", "--batch-slowdown", "1",
+        with Mock(*FAST, "--decode-rate", "100", "--slots", "4", "--batch-slowdown", "1",
                   "--truth", truth) as m:
             body = request_bytes("POST", "/v1/completions",
                                  {"model": MODEL, "prompt": "p", "max_tokens": 30,
@@ -385,12 +387,12 @@ class Output(unittest.TestCase):
         rows = read_truth(truth)
         spans = [(r["last_token_ns"] - r["first_token_ns"]) / 29 for r in rows]
         # All four overlapped (they were sent together), so the middle of
-        # their decode ran at b=4: 4 ms per token instead of 1 ms.
+        # their decode ran at b=4: 40 ms per token instead of 10 ms.
         # The model guarantees the lower bounds; the alone/batch comparison
         # has a 2x margin for a loaded machine.
         batch = sorted(spans[:4])
-        self.assertGreater(batch[0], 4e6 * 0.85)
-        self.assertGreaterEqual(spans[4], 1e6)
+        self.assertGreater(batch[0], 40e6 * 0.85)
+        self.assertGreaterEqual(spans[4], 10e6)
         self.assertLess(spans[4], batch[0] / 2)
 
 

@@ -525,10 +525,11 @@ class TestRunLifecycle(unittest.TestCase):
         diffs.sort()
         p50, p99 = diffs[len(diffs) // 2], diffs[int(len(diffs) * 0.99) - 1]
         self.assertGreaterEqual(diffs[0], -0.05)   # never read before it was written
-        # Bounds loose enough for a loaded 2-core CI machine under ASan; the
-        # benchmark (bench/client_bench.py) measures the real figures.
+        # Bounds loose enough for a loaded 2-core VM under ASan at -O0, whose
+        # scheduling hiccups reach tens of milliseconds; the benchmark
+        # (bench/client_bench.py, release build) measures the real figures.
         self.assertLess(p50, 3.0)
-        self.assertLess(p99, 25.0)
+        self.assertLess(p99, 60.0)
 
 
 class CapturingServer(OneShotServer):
