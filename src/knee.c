@@ -1,4 +1,5 @@
 /* Sweep analysis (knee.h): level lists, knee, find-max, tables, compare. */
+#include "util.h"
 #include "knee.h"
 
 #include <cjson/cJSON.h>
@@ -419,21 +420,6 @@ static void csv_num(FILE *f, double v)
         fputs(",", f);
 }
 
-/* CSV-quotes a level name when it needs it (RFC 4180). */
-static void csv_str(FILE *f, const char *s)
-{
-    if (!strpbrk(s, ",\"\r\n")) {
-        fputs(s, f);
-        return;
-    }
-    fputc('"', f);
-    for (; *s; s++) {
-        if (*s == '"')
-            fputc('"', f);
-        fputc(*s, f);
-    }
-    fputc('"', f);
-}
 
 int knee_csv_write(FILE *f, const char *parameter, const cJSON *levels)
 {
@@ -443,9 +429,9 @@ int knee_csv_write(FILE *f, const char *parameter, const cJSON *levels)
     cJSON_ArrayForEach(lv, levels) {
         const cJSON *s = level_summary(lv);
         char lab[128];
-        csv_str(f, parameter);
+        util_csv_field(f, parameter);
         fputc(',', f);
-        csv_str(f, level_label(lv, lab, sizeof lab));
+        util_csv_field(f, level_label(lv, lab, sizeof lab));
         csv_num(f, jnum(s, "requests"));
         csv_num(f, jnum(s, "ok"));
         csv_num(f, jnum(s, "failed"));

@@ -89,21 +89,6 @@ fail:
     return NULL;
 }
 
-/* A CSV field quoted per RFC 4180 when it holds a comma, quote or newline. */
-static void csv_field(FILE *f, const char *s)
-{
-    if (!s[strcspn(s, ",\"\r\n")]) {
-        fputs(s, f);
-        return;
-    }
-    fputc('"', f);
-    for (; *s; s++) {
-        if (*s == '"')
-            fputc('"', f);
-        fputc(*s, f);
-    }
-    fputc('"', f);
-}
 
 static double ns_s(uint64_t ns) { return (double)ns / 1e9; }
 
@@ -119,7 +104,7 @@ void report_csv_row(struct report_csv *w, const struct req_record *r)
         fprintf(f, "%d", r->status);
     fprintf(f, ",%d,", ok);
     if (!ok)
-        csv_field(f, err_class_name(r->err));
+        util_csv_field(f, err_class_name(r->err));
     fputc(',', f);
     if (r->first_ns && r->first_ns >= r->start_ns)
         fprintf(f, "%.6f", ns_s(r->first_ns - r->start_ns));

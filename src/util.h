@@ -2,6 +2,7 @@
 #define LLMLOAD_UTIL_H
 /* Small helpers several modules share. */
 #include <stddef.h>
+#include <stdio.h>
 
 /* Writes all n bytes to fd, retrying on EINTR and short writes.  0, or -1
  * with errno set. */
@@ -9,5 +10,9 @@ int util_write_all(int fd, const char *p, size_t n);
 
 /* snprintf into an error buffer; a NULL buffer or zero cap is a no-op. */
 void util_errf(char *err, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* Writes s as one CSV field, quoted per RFC 4180 only when it holds a
+ * comma, a quote or a line break. */
+void util_csv_field(FILE *f, const char *s);
 
 #endif
