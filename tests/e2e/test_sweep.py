@@ -439,10 +439,36 @@ class TestSweepMock(unittest.TestCase):
     def test_compare_winner(self):
         """Two simulators, one decoding twice as fast: the fast one wins
         every level with a speedup of 2 (+-10%)."""
-        d = harness.tmpdir()
-        out = os.path.join(d, "cmp.json")
         # Slow enough (200 and 400 ms a request) that client and scheduling
         # overheads of a loaded CI machine under ASan stay small beside them.
+        # Still, this VM sometimes stalls every process for 100-500 ms (steal
+        # time; the client's own lag check sees it), and a stall inside one
+        # target's 1.5 s run and not the other's moves the ratio by 10-30%:
+        # about one attempt in seven.  So the ratio gets up to three
+        # attempts; a wrong ratio (a real bug) fails all three.  What every
+        # attempt must get right: the winner, and speedup = the ratio of the
+        # two throughputs.
+        misses = []
+        for attempt in range(3):
+            doc, stdout = self._compare_fast_slow()
+            self.assertEqual(doc["recommendation"]["target"], "fast")
+            self.assertIn("recommend fast", stdout)
+            tps = {t["name"]: [lv["summary"]["output_tps"] for lv in t["sweep"]["levels"]]
+                   for t in doc["targets"]}
+            ok = True
+            for i, row in enumerate(doc["levels"]):
+                self.assertEqual(row["winner"], "fast", row)
+                self.assertAlmostEqual(row["speedup"], tps["fast"][i] / tps["slow"][i], places=6)
+                if abs(row["speedup"] - 2.0) > 0.2:
+                    ok = False
+            if ok:
+                return
+            misses.append([round(row["speedup"], 3) for row in doc["levels"]])
+        self.fail("speedup not 2 +- 0.2 in three attempts: %s" % misses)
+
+    def _compare_fast_slow(self):
+        d = harness.tmpdir()
+        out = os.path.join(d, "cmp.json")
         with harness.Mock("--slots", "4", "--decode-rate", "100", "--prefill-rate", "1000000",
                           "--ttft-base", "0") as fast, \
              harness.Mock("--slots", "4", "--decode-rate", "50", "--prefill-rate", "1000000",
@@ -452,16 +478,12 @@ class TestSweepMock(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertIn("slow: up, protocol", r.stderr)
         doc = sweep_doc(out)
-        for row in doc["levels"]:
-            self.assertEqual(row["winner"], "fast", row)
-            self.assertAlmostEqual(row["speedup"], 2.0, delta=0.2)
-        self.assertEqual(doc["recommendation"]["target"], "fast")
-        self.assertIn("recommend fast", r.stdout)
         names = [t["name"] for t in doc["targets"]]
         self.assertEqual(names, ["slow", "fast"])
         for t in doc["targets"]:
             self.assertEqual(t["check"]["models"][0], "llmload-mock")
             self.assertEqual(len(t["sweep"]["levels"]), 2)
+        return doc, r.stdout
 
     def test_sweep_and_compare_assertions(self):
         """--assert on sweep and compare: every level is checked, the
