@@ -32,6 +32,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CLIENT_CPU, SERVER_CPU = "0", "1"
+CLIENT_EXTRA = []   # --timestamps read|kernel, from the command line
 
 
 def start_mock(llmload, args, truth=None):
@@ -55,7 +56,7 @@ def run_client(llmload, url, args):
     d = tempfile.mkdtemp(prefix="llmload-bench-")
     out = os.path.join(d, "r.json")
     cmd = ["taskset", "-c", CLIENT_CPU, llmload, "run", "--url", url, "--model", "llmload-mock",
-           "--quiet", "--json", out] + args
+           "--quiet", "--json", out] + CLIENT_EXTRA + args
     t0 = time.monotonic()
     p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL)
     _, status, ru = os.wait4(p.pid, 0)
@@ -73,33 +74,44 @@ def pct(xs, q):
 def fidelity(raw, truth):
     """Client timestamps against the simulator's (the same CLOCK_MONOTONIC).
 
-    read_lag: client's read of token 1 minus the simulator's write of it,
-    the client's own timing error plus loopback delivery.  send_lag: the
-    simulator's full read of the request minus the client's write, which is
-    the simulator's own accept/read queueing, part of the TTFT the client
-    sees (and that a real server would impose too).  ttft_*: the two TTFTs,
-    the client's from its write, the truth's from the simulator's read."""
+    The truth's TTFT runs from the request's arrival at the simulator's
+    socket (arrive_ns, the kernel's receive stamp) to the simulator's write
+    of token 1: what a perfect client on this host would measure.  (From
+    recv_ns, the simulator loop's read of the request, it leaves out the
+    simulator's own accept/read queueing, which is server latency a client
+    rightly sees.)
+
+    read_lag: the client's time of token 1 minus the simulator's write of
+    it, the client's own timing error.  send_lag: the request's arrival at
+    the simulator minus the client's write.  err: client TTFT minus truth
+    TTFT, request by request."""
     t = {}
     for l in open(truth):
         r = json.loads(l)
         if r.get("id") and r.get("first_token_ns"):
             t[r["id"]] = r
-    client, server, read_lag, send_lag = [], [], [], []
+    client, server, model, read_lag, send_lag, err = [], [], [], [], [], []
     for l in open(raw):
         r = json.loads(l)
         tr = t.get("llmload-%d" % r["index"])
         if not tr or r["first_token_s"] is None:
             continue
         t0 = r["t0_mono_ns"]
-        client.append(r["first_token_s"] - r["start_s"])
-        server.append((tr["first_token_ns"] - tr["recv_ns"]) / 1e9)
+        c = r["first_token_s"] - r["start_s"]
+        w = (tr["first_token_ns"] - tr["arrive_ns"]) / 1e9
+        client.append(c)
+        server.append(w)
+        model.append((tr["first_token_ns"] - tr["recv_ns"]) / 1e9)
         read_lag.append((t0 + r["first_token_s"] * 1e9 - tr["first_token_ns"]) / 1e9)
-        send_lag.append((tr["recv_ns"] - (t0 + r["start_s"] * 1e9)) / 1e9)
+        send_lag.append((tr["arrive_ns"] - (t0 + r["start_s"] * 1e9)) / 1e9)
+        err.append(abs(c - w))
     ms = lambda v: round(v * 1e3, 3)
     return {
         "n": len(client),
         "ttft_client_p50_ms": ms(pct(client, 50)), "ttft_truth_p50_ms": ms(pct(server, 50)),
         "ttft_client_p99_ms": ms(pct(client, 99)), "ttft_truth_p99_ms": ms(pct(server, 99)),
+        "ttft_truth_from_read_p50_ms": ms(pct(model, 50)), "ttft_truth_from_read_p99_ms": ms(pct(model, 99)),
+        "abs_err_p50_ms": ms(pct(err, 50)), "abs_err_p99_ms": ms(pct(err, 99)),
         "read_lag_p50_ms": ms(pct(read_lag, 50)), "read_lag_p99_ms": ms(pct(read_lag, 99)),
         "send_lag_p50_ms": ms(pct(send_lag, 50)), "send_lag_p99_ms": ms(pct(send_lag, 99)),
     }
@@ -235,8 +247,12 @@ def scenario_burst(llmload, events=20000, requests=200, conc=4, varied=False):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--llmload", default=os.path.join(HERE, "..", "build", "src", "llmload"))
+    ap.add_argument("--timestamps", choices=["kernel", "read"],
+                    help="the client's --timestamps (default: its own default, kernel)")
     ap.add_argument("--only", choices=["streams", "fidelity", "fidelity-ramped", "per-token", "burst", "burst-varied"])
     a = ap.parse_args()
+    if a.timestamps:
+        CLIENT_EXTRA.extend(["--timestamps", a.timestamps])
     runs = {"fidelity": scenario_fidelity,
             "fidelity-ramped": lambda l: scenario_fidelity(l, ramp="1s"), "per-token": scenario_per_token,
             "burst": scenario_burst, "burst-varied": lambda l: scenario_burst(l, varied=True),

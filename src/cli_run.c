@@ -51,7 +51,7 @@ void config_defaults(struct run_config *c)
 
 /* The option table: one line per flag, so --help and parsing agree. */
 enum opt_id {
-    O_URL, O_API, O_MODEL, O_KEY, O_MAXTOK, O_TEMP, O_SEED, O_NOSTREAM,
+    O_URL, O_API, O_MODEL, O_KEY, O_MAXTOK, O_TEMP, O_SEED, O_NOSTREAM, O_TIMESTAMPS,
     O_CONC, O_REQS, O_DUR, O_WARMUP, O_RATE, O_ARRIVAL, O_BURST, O_RAMP, O_STOPERR,
     O_CTO, O_TTFTTO, O_IDLETO, O_TO, O_GRACE, O_JSON, O_CSV, O_RAW, O_QUIET, O_MOCKARG, O_HELP,
 };
@@ -77,6 +77,10 @@ static const struct opt opts[] = {
     { O_SEED, "--seed", NULL, NULL, 1, "N",
       "seed of the arrival schedule, also sent to the server as its sampling seed" },
     { O_NOSTREAM, "--no-stream", NULL, NULL, 0, NULL, "non-streamed requests (latency, status and tokens only)" },
+    { O_TIMESTAMPS, "--timestamps", NULL, NULL, 1, "WHEN",
+      "when an event happened: kernel (default: when its bytes reached this host,\n"
+      "the kernel's receive stamp, free of the client's own delays) or read\n"
+      "(when the event loop read them)" },
     { O_CONC, "--concurrency", "-c", NULL, 1, "N", "requests in flight at most (default 32)" },
     { O_REQS, "--requests", "-n", NULL, 1, "N", "requests to complete (default 100; 0 with --duration)" },
     { O_DUR, "--duration", "-d", NULL, 1, "TIME", "time-bound run instead of -n, e.g. 60s, 5m" },
@@ -202,6 +206,14 @@ static int apply(struct run_cli *rc, const struct opt *o, const char *flag, cons
         c->schedule_seed = u;
         return 0;
     case O_NOSTREAM: c->stream = 0; return 0;
+    case O_TIMESTAMPS:
+        if (!strcmp(v, "kernel"))
+            c->rx_clock = RXCLOCK_KERNEL;
+        else if (!strcmp(v, "read"))
+            c->rx_clock = RXCLOCK_READ;
+        else
+            return bad(err, cap, flag, v, "expected kernel or read");
+        return 0;
     case O_CONC:
         if (set_count(&u, flag, v, 1, 1000000, err, cap) < 0)
             return -1;

@@ -9,6 +9,10 @@
 
 struct workload;
 
+/* When a content event happened: when the kernel received its bytes
+ * (SO_TIMESTAMPNS, the default), or when the loop read them. */
+enum rx_clock { RXCLOCK_KERNEL = 0, RXCLOCK_READ };
+
 enum arrival { ARRIVAL_CLOSED = 0, ARRIVAL_POISSON, ARRIVAL_CONSTANT, ARRIVAL_GAMMA };
 
 struct run_config {
@@ -17,6 +21,7 @@ struct run_config {
     enum api_kind api;
     char model[256];
     int stream;
+    enum rx_clock rx_clock;     /* --timestamps */
     const char *api_key;        /* never printed, never written */
     /* request content: the workload (workload.h) gives each request its
      * prompt or messages; prompt/system here are for reports */

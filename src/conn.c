@@ -1,7 +1,8 @@
 /* One HTTP/1.1 client connection: connect, write, parse the streamed
  * response, time its events, enforce its deadlines.
  *
- * Flow of a response: read callback (one uv_hrtime() per read) -> llhttp ->
+ * Flow of a response: read callback (one timestamp per read: the kernel's
+ * receive stamp, else uv_hrtime()) -> llhttp ->
  * on_body -> SSE/NDJSON framing -> API adapter -> the request record.  The
  * parser callbacks only record what happened; the connection is finished or
  * closed after llhttp_execute() returns (STYLE.md habit 4). */
@@ -16,6 +17,7 @@
 
 #include "engine_int.h"
 #include "json.h"
+#include "rxstamp.h"
 #include "workload.h"
 
 #define CARRY_INITIAL 4096
@@ -455,14 +457,17 @@ static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
 {
     struct conn *c = h->data;
     /* One read buffer for the whole loop: a read callback consumes its bytes
-     * before the next read is allocated. */
+     * before the next read is allocated.  With kernel timestamps the read
+     * callback does the read itself (rxstamp.h): a zero length makes libuv
+     * call it with UV_ENOBUFS instead of reading. */
     buf->base = c->eng->rbuf;
-    buf->len = ENGINE_READ_BUF;
+    buf->len = c->eng->rx_kernel ? 0 : ENGINE_READ_BUF;
 }
 
-static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+/* What one read brought: n bytes at data, 0 for nothing, or a negative uv
+ * error (UV_EOF at end of stream); ts is when the bytes arrived. */
+static void conn_on_bytes(struct conn *c, ssize_t nread, const char *data, uint64_t ts)
 {
-    struct conn *c = s->data;
     if (nread == 0)
         return;
     if (c->state == CONN_IDLE) {
@@ -473,7 +478,15 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     }
     if (c->state != CONN_BUSY)
         return;
-    c->read_ts = uv_hrtime();
+    /* Bytes cannot arrive before the request was sent, nor before the
+     * previous event: a kernel stamp is converted between clocks, and its
+     * few nanoseconds of error must not make a negative TTFT or ITL. */
+    uint64_t start_abs = c->rec.start_ns + c->eng->t0;
+    if (ts < start_abs)
+        ts = start_abs;
+    if (c->rec.ev_n && ts < c->last_event_abs)
+        ts = c->last_event_abs;
+    c->read_ts = ts;
     if (nread < 0) {
         if (nread == UV_EOF) {
             /* A body delimited by close ends here (llhttp_finish completes
@@ -493,7 +506,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         return;
     }
     c->got_bytes = 1;
-    llhttp_errno_t rc = llhttp_execute(&c->parser, buf->base, (size_t)nread);
+    llhttp_errno_t rc = llhttp_execute(&c->parser, data, (size_t)nread);
     if (rc == HPE_PAUSED) {
         llhttp_resume(&c->parser);
     } else if (rc != HPE_OK) {
@@ -507,6 +520,44 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         c->rec.end_ns = c->read_ts - c->eng->t0;
         conn_finish(c);
     }
+}
+
+/* Reads with the kernel's receive timestamp (rxstamp.h).  Like libuv's own
+ * read loop, it reads again while the buffer comes back full, at most 32
+ * times, and leaves the rest to the next readiness. */
+static void conn_read_stamped(struct conn *c)
+{
+    struct engine *e = c->eng;
+    uv_os_fd_t fd;
+    if (uv_fileno((uv_handle_t *)&c->tcp, &fd) < 0)
+        return;
+    for (int i = 0; i < 32; i++) {
+        uint64_t kernel_ns;
+        ssize_t n = rxstamp_read(fd, e->rbuf, ENGINE_READ_BUF, &kernel_ns);
+        if (n == UV_EAGAIN)
+            return;
+        uint64_t now = uv_hrtime();
+        if (n > 0) {
+            e->reads++;
+            e->reads_stamped += kernel_ns != 0;
+        }
+        /* On Unix a uv error code is the negative errno. */
+        conn_on_bytes(c, n == 0 ? UV_EOF : n, e->rbuf, kernel_ns ? kernel_ns : now);
+        if (n < (ssize_t)ENGINE_READ_BUF || c->state != CONN_BUSY)
+            return;
+    }
+}
+
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+    struct conn *c = s->data;
+    if (nread == UV_ENOBUFS && c->eng->rx_kernel) {
+        conn_read_stamped(c);
+        return;
+    }
+    if (nread > 0)
+        c->eng->reads++;
+    conn_on_bytes(c, nread, buf->base, uv_hrtime());
 }
 
 static void on_write(uv_write_t *w, int status)
@@ -564,6 +615,13 @@ static void on_connect(uv_connect_t *req, int status)
         return;
     }
     uv_tcp_nodelay(&c->tcp, 1);
+    if (c->eng->rx_kernel) {
+        uv_os_fd_t fd;
+        /* A socket that refuses is timed at read, like every socket
+         * without kernel stamps; the reported stamped fraction shows it. */
+        if (uv_fileno((uv_handle_t *)&c->tcp, &fd) == 0)
+            (void)rxstamp_enable(fd);
+    }
     int rc = uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
     if (rc < 0) {
         conn_fail(c, ERR_CONNECT, "read start: %s", uv_strerror(rc));

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "engine_int.h"
+#include "rxstamp.h"
 #include "tokenizer.h"
 #include "units.h"
 #include "workload.h"
@@ -545,6 +546,7 @@ static void engine_begin_measure(struct engine *e)
     e->cap = cfg->concurrency;
     e->idle_base = uv_metrics_idle_time(&e->loop);
     hist_reset(e->lag_hist);
+    e->reads = e->reads_stamped = 0;
     if (cfg->rate > 0) {
         schedule_init(&e->sched, cfg->arrival, cfg->rate, cfg->burstiness, cfg->schedule_seed, cfg->ramp_up_ns);
         e->next_arrival = schedule_next(&e->sched);
@@ -573,6 +575,9 @@ static void engine_done(struct engine *e)
         s->loop_busy_frac = 0;
     s->loop_lag_max_ns = hist_max(e->lag_hist);
     s->loop_lag_p99_ns = hist_percentile(e->lag_hist, 99);
+    s->rx_kernel = e->rx_kernel;
+    s->reads = e->reads;
+    s->reads_stamped = e->reads_stamped;
     if (!s->stop_reason[0])
         snprintf(s->stop_reason, sizeof s->stop_reason, "completed");
     uv_stop(&e->loop);
@@ -650,14 +655,23 @@ int engine_run(const struct run_config *cfg, struct run_stats *stats,
     e->cfg = cfg;
     e->stats = stats;
     e->hooks = hooks;
+    /* Asked for first: the kernel switches stamping on a moment later,
+     * and the preflight connect below gives it that moment. */
+    e->rx_hold = -1;
+    if (cfg->rx_clock == RXCLOCK_KERNEL && rxstamp_supported()) {
+        e->rx_kernel = 1;
+        e->rx_hold = rxstamp_hold();
+    }
     int trc = target_resolve(&e->tgt, cfg->url, cfg->api, cfg->connect_timeout_ns, err, errcap);
     if (trc < 0) {
+        rxstamp_release(e->rx_hold);
         free(e);
         return trc;
     }
     if (strlen(e->tgt.hostname) + strlen(e->tgt.path) > 700 ||
         (cfg->api_key && strlen(cfg->api_key) > 200)) {
         snprintf(err, errcap, "URL or API key too long");
+        rxstamp_release(e->rx_hold);
         free(e);
         return -1;
     }
@@ -674,6 +688,7 @@ int engine_run(const struct run_config *cfg, struct run_stats *stats,
         free(e->conns);
         free(e->free_slots);
         hist_free(e->lag_hist);
+        rxstamp_release(e->rx_hold);
         free(e);
         return -1;
     }
@@ -744,6 +759,7 @@ int engine_run(const struct run_config *cfg, struct run_stats *stats,
     free(e->body);
     free(e->backlog);
     hist_free(e->lag_hist);
+    rxstamp_release(e->rx_hold);
     free(e);
     return rc;
 }

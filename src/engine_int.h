@@ -67,6 +67,12 @@ struct engine {
     uint64_t progress_last_n;
     int closing_handles;
 
+    /* Event times (rxstamp.h): kernel receive stamps, else uv_hrtime()
+     * at read.  Reads counted over the measured phase. */
+    int rx_kernel;
+    int rx_hold;                 /* rxstamp_hold() socket, or -1 */
+    uint64_t reads, reads_stamped;
+
     char rbuf[ENGINE_READ_BUF];  /* one read buffer: read callbacks consume it at once */
     jsmntok_t toks[ENGINE_JSON_TOKENS];
     char err[256];

@@ -72,6 +72,7 @@ int report_raw_close(struct report_raw *w);     /* as report_csv_close */
 /* Helpers shared by the outputs. */
 int report_client_bottleneck(const struct run_stats *s);  /* busy or lagging past limits */
 double report_eval_rate(const struct run_stats *s);       /* Ollama tokens/s, NaN if unknown */
+double report_stamped_frac(const struct run_stats *s);    /* kernel-stamped reads / reads, NaN if n/a */
 /* url with any userinfo ("user:pass@") replaced by "***", into buf. */
 const char *report_url_redacted(const char *url, char *buf, size_t cap);
 /* "2025-01-31T12:34:56.789Z".  Writes into buf (cap >= 32), returns buf. */

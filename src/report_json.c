@@ -101,6 +101,13 @@ int report_client_bottleneck(const struct run_stats *s)
     return s->loop_busy_frac > REPORT_BUSY_LIMIT || s->loop_lag_p99_ns > REPORT_LAG_LIMIT_NS;
 }
 
+double report_stamped_frac(const struct run_stats *s)
+{
+    if (!s->rx_kernel || s->reads == 0)
+        return NAN;
+    return (double)s->reads_stamped / (double)s->reads;
+}
+
 double report_eval_rate(const struct run_stats *s)
 {
     if (s->ollama_eval_duration_ns <= 0)
@@ -168,6 +175,8 @@ cJSON *report_summary_json(const struct run_stats *s)
         put_num(&b, x, "loop_lag_max_s", (double)s->loop_lag_max_ns / 1e9);
         put_num(&b, x, "loop_lag_p99_s", (double)s->loop_lag_p99_ns / 1e9);
         put_bool(&b, x, "bottleneck", report_client_bottleneck(s));
+        put_str(&b, x, "timestamps", s->rx_kernel ? "kernel" : "read");
+        put_num(&b, x, "kernel_stamped_frac", report_stamped_frac(s));
     }
     put_bool(&b, o, "interrupted", s->interrupted);
     put_str(&b, o, "stop_reason", s->stop_reason[0] ? s->stop_reason : "completed");
@@ -217,6 +226,7 @@ cJSON *report_config_json(const struct run_config *c)
     put_str(&b, o, "api", api_name(c->api));
     put_str(&b, o, "model", c->model);
     put_bool(&b, o, "stream", c->stream);
+    put_str(&b, o, "timestamps", c->rx_clock == RXCLOCK_READ ? "read" : "kernel");
     /* The key itself never leaves the process; only whether one was set. */
     put_bool(&b, o, "api_key_set", c->api_key && c->api_key[0]);
     put_str(&b, o, "prompt", c->prompt);

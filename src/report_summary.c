@@ -146,6 +146,12 @@ static void print_client(FILE *f, const struct run_stats *s)
             100.0 * s->loop_busy_frac, secs((double)s->loop_lag_p99_ns / 1e9, b1, sizeof b1),
             secs((double)s->loop_lag_max_ns / 1e9, b2, sizeof b2),
             bad ? "CLIENT-BOUND" : "ok");
+    double kf = report_stamped_frac(s);
+    if (s->rx_kernel)
+        fprintf(f, "Event times: kernel receive stamps (%.1f %% of reads; the rest timed at read)\n",
+                isnan(kf) ? 0.0 : 100.0 * kf);
+    else
+        fprintf(f, "Event times: when the client read them (--timestamps read)\n");
     if (!bad)
         return;
     fprintf(f, "WARNING: the client was the bottleneck, not the server:");
@@ -158,9 +164,15 @@ static void print_client(FILE *f, const struct run_stats *s)
                 secs((double)s->loop_lag_p99_ns / 1e9, b1, sizeof b1),
                 secs((double)REPORT_LAG_LIMIT_NS / 1e9, b2, sizeof b2),
                 (double)s->loop_lag_p99_ns / (double)REPORT_LAG_LIMIT_NS);
-    fprintf(f, " latencies may include up to %s of client delay (p99). "
-            "Use fewer streams per process or a faster client machine.\n",
-            secs((double)s->loop_lag_p99_ns / 1e9, b1, sizeof b1));
+    if (s->rx_kernel && !isnan(kf) && kf > 0.99)
+        fprintf(f, " event times come from the kernel, so TTFT and ITL exclude this delay, but "
+                "requests may have been sent up to %s late (p99), so the server saw less load "
+                "than asked. Use fewer streams per process or a faster client machine.\n",
+                secs((double)s->loop_lag_p99_ns / 1e9, b1, sizeof b1));
+    else
+        fprintf(f, " latencies may include up to %s of client delay (p99). "
+                "Use fewer streams per process or a faster client machine.\n",
+                secs((double)s->loop_lag_p99_ns / 1e9, b1, sizeof b1));
 }
 
 void report_print_summary(FILE *f, const struct run_config *c, const struct run_stats *s)

@@ -88,6 +88,8 @@ struct run_stats {
     double loop_busy_frac;      /* 1 - idle/elapsed */
     uint64_t loop_lag_max_ns;   /* worst timer drift */
     uint64_t loop_lag_p99_ns;
+    int rx_kernel;              /* events timed by kernel receive stamps */
+    uint64_t reads, reads_stamped;   /* socket reads with data; those the kernel stamped */
     int interrupted;
     char stop_reason[64];       /* "completed", "duration", "interrupted", "error-rate" */
 };

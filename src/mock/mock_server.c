@@ -25,6 +25,7 @@
 
 #include "mock_out.h"
 #include "mock_timer.h"
+#include "rxstamp.h"
 
 #ifndef LLMLOAD_VERSION
 #define LLMLOAD_VERSION "unknown"
@@ -84,6 +85,7 @@ struct req {
     struct mock_plan plan;
     struct mock_rng text_rng;
     uint64_t recv_ns, grant_ns, first_ns, last_ns, done_ns;
+    uint64_t arrive_ns;         /* kernel receive stamp of the request's last bytes */
     uint64_t next_due;          /* ideal time of the next token */
     uint64_t sent;              /* tokens generated */
     uint32_t pending;           /* tokens not yet written (tokens-per-chunk) */
@@ -124,6 +126,7 @@ struct conn {
     unsigned busy : 1, in_process : 1, peer_eof : 1, keep_alive : 1, head : 1, chunked : 1,
         has_slot : 1, queued : 1, headers_sent : 1, accepted : 1;
     uint8_t method;
+    uint64_t rx_ns;             /* arrival of the newest bytes read (rxstamp.h), 0 unknown */
     char *pend;                 /* received bytes not yet parsed */
     size_t pend_len, pend_cap;
     struct req q;
@@ -154,6 +157,8 @@ struct server {
     int64_t start_unix;
     FILE *truth;
     int stopping;
+    int rx_kernel;              /* requests are read with kernel receive stamps */
+    int rx_hold;                /* rxstamp_hold() socket, or -1 */
     struct counters cnt;
     struct mbuf out, ev, txt;
     char rbuf[65536];
@@ -282,6 +287,7 @@ static void truth_write(struct server *s, struct conn *c)
         fprintf(f, "\"%s\"", mock_fault_name(q->plan.fault));
     else
         fputs("null", f);
+    json_ns(f, "arrive_ns", q->arrive_ns);
     json_ns(f, "recv_ns", q->recv_ns);
     json_ns(f, "first_token_ns", q->first_ns);
     json_ns(f, "last_token_ns", q->last_ns);
@@ -1513,6 +1519,10 @@ static int on_message_complete(llhttp_t *p)
     struct conn *c = p->data;
     memset(&c->q, 0, sizeof c->q);
     c->q.recv_ns = uv_hrtime();
+    /* Where the kernel stamped the bytes, the truth also knows when the
+     * request reached this host, before this loop got round to reading it:
+     * the start of TTFT as the client sees it. */
+    c->q.arrive_ns = c->rx_ns && c->rx_ns <= c->q.recv_ns ? c->rx_ns : c->q.recv_ns;
     c->method = p->method;
     c->msg_done = 1;
     /* One request at a time: pause so the bytes of a pipelined request stay
@@ -1539,12 +1549,49 @@ static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
     /* Reads are handled synchronously, so one buffer serves every
      * connection. */
     buf->base = c->srv->rbuf;
-    buf->len = sizeof c->srv->rbuf;
+    /* With kernel stamps the read callback reads itself (rxstamp.h): a
+     * zero length makes libuv call it with UV_ENOBUFS instead of reading. */
+    buf->len = c->srv->rx_kernel ? 0 : sizeof c->srv->rbuf;
+}
+
+static void conn_on_bytes(struct conn *c, ssize_t n, const char *data);
+
+/* Reads with the kernel's receive stamp, up to 32 times while the buffer
+ * comes back full, as libuv's own read loop does. */
+static void conn_read_stamped(struct conn *c)
+{
+    struct server *s = c->srv;
+    uv_os_fd_t fd;
+    for (int i = 0; i < 32 && c->state != ST_CLOSED; i++) {
+        if (uv_fileno((uv_handle_t *)&c->tcp, &fd) < 0)
+            return;
+        uint64_t k;
+        ssize_t n = rxstamp_read(fd, s->rbuf, sizeof s->rbuf, &k);
+        if (n == UV_EAGAIN)
+            return;
+        if (n > 0)
+            c->rx_ns = k;
+        /* On Unix a uv error code is the negative errno. */
+        conn_on_bytes(c, n == 0 ? UV_EOF : n, s->rbuf);
+        if (n < (ssize_t)sizeof s->rbuf)
+            return;
+    }
 }
 
 static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
 {
     struct conn *c = st->data;
+    if (n == UV_ENOBUFS && c->srv->rx_kernel) {
+        conn_read_stamped(c);
+        return;
+    }
+    if (n > 0)
+        c->rx_ns = 0;
+    conn_on_bytes(c, n, buf->base);
+}
+
+static void conn_on_bytes(struct conn *c, ssize_t n, const char *data)
+{
     struct server *s = c->srv;
     if (n == 0 || c->state == ST_CLOSED)
         return;
@@ -1591,7 +1638,7 @@ static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
         c->pend = p;
         c->pend_cap = cap;
     }
-    memcpy(c->pend + c->pend_len, buf->base, (size_t)n);
+    memcpy(c->pend + c->pend_len, data, (size_t)n);
     c->pend_len += (size_t)n;
     conn_process(c);
 }
@@ -1647,6 +1694,11 @@ static void on_connection(uv_stream_t *server, int status)
     s->cnt.conns_total++;
     /* One write per event is only one segment per event without Nagle. */
     (void)uv_tcp_nodelay(&c->tcp, 1);
+    if (s->rx_kernel) {
+        uv_os_fd_t fd;
+        if (uv_fileno((uv_handle_t *)&c->tcp, &fd) == 0)
+            (void)rxstamp_enable(fd);   /* refused: arrive_ns = recv_ns */
+    }
     llhttp_init(&c->parser, HTTP_REQUEST, &http_settings);
     c->parser.data = c;
     c->chunked = 1;
@@ -1709,6 +1761,8 @@ int mock_server_run(const struct mock_config *cfg)
         return UV_ENOMEM;
     }
     s->cfg = cfg;
+    s->rx_kernel = rxstamp_supported();
+    s->rx_hold = s->rx_kernel ? rxstamp_hold() : -1;
     raise_nofile();
     signal(SIGPIPE, SIG_IGN);
 
@@ -1719,6 +1773,7 @@ int mock_server_run(const struct mock_config *cfg)
 
     if ((r = uv_loop_init(&s->loop)) < 0) {
         fprintf(stderr, "llmload mock: cannot start the event loop: %s\n", uv_strerror(r));
+        rxstamp_release(s->rx_hold);
         free(s);
         return r;
     }
@@ -1811,6 +1866,7 @@ out_loop:
         uv_run(&s->loop, UV_RUN_DEFAULT);
         (void)uv_loop_close(&s->loop);
     }
+    rxstamp_release(s->rx_hold);
     free(s);
     return r;
 }

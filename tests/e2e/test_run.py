@@ -498,38 +498,79 @@ class TestRunLifecycle(unittest.TestCase):
 
     def test_fidelity_against_truth(self):
         # TTFT measured by the client vs the simulator's own record of the
-        # same requests (same CLOCK_MONOTONIC): delivery adds only loopback
-        # and scheduling time.  Modest scale here; bench/ measures 1k/10k.
+        # same requests (same CLOCK_MONOTONIC).  The truth's TTFT runs from
+        # the request's arrival at the simulator's socket (arrive_ns, the
+        # kernel's receive stamp) to its write of token 1.  With kernel
+        # receive stamps on both sides (the default) the client's error is
+        # loopback delivery only, whatever the scheduling of either
+        # process.  Modest scale here; bench/ measures 1k/10k.
         d = tmpdir()
-        truth, rawp = os.path.join(d, "truth.jsonl"), os.path.join(d, "raw.jsonl")
+        truth, rawp, out = (os.path.join(d, n) for n in ("truth.jsonl", "raw.jsonl", "r.json"))
         m = Mock("--decode-rate", "100", "--ttft-base", "20ms", "--slots", "200",
                  "--batch-slowdown", "0", "--truth", truth)
         try:
             p = run_llmload("run", "--url", m.url + "/v1", "--model", "llmload-mock", "--quiet",
-                            "-n", "200", "-c", "100", "--max-tokens", "8", "--raw", rawp)
+                            "-n", "200", "-c", "100", "--max-tokens", "8", "--raw", rawp,
+                            "--json", out)
             self.assertEqual(p.returncode, 0, p.stderr)
         finally:
             m.stop()
+        client = json.load(open(out))["summary"]["client"]
+        self.assertEqual(client["timestamps"], "kernel")
+        self.assertGreaterEqual(client["kernel_stamped_frac"], 0.99)
         t = {}
         for l in open(truth):
             r = json.loads(l)
             if r.get("id"):
                 t[r["id"]] = r
-        diffs = []
+        delivery, err = [], []
         for l in open(rawp):
             r = json.loads(l)
             tr = t["llmload-%d" % r["index"]]
+            start_abs = r["t0_mono_ns"] + r["start_s"] * 1e9
             first_abs = r["t0_mono_ns"] + r["first_token_s"] * 1e9
-            diffs.append((first_abs - tr["first_token_ns"]) / 1e6)   # ms, delivery of token 1
-        self.assertEqual(len(diffs), 200)
-        diffs.sort()
-        p50, p99 = diffs[len(diffs) // 2], diffs[int(len(diffs) * 0.99) - 1]
-        self.assertGreaterEqual(diffs[0], -0.05)   # never read before it was written
-        # Bounds loose enough for a loaded 2-core VM under ASan at -O0, whose
-        # scheduling hiccups reach tens of milliseconds; the benchmark
-        # (bench/client_bench.py, release build) measures the real figures.
-        self.assertLess(p50, 3.0)
-        self.assertLess(p99, 60.0)
+            # The request reached the simulator after the client wrote it,
+            # and before the simulator's loop read it.
+            self.assertGreaterEqual(tr["arrive_ns"] - start_abs, -1000, tr)
+            self.assertLessEqual(tr["arrive_ns"], tr["recv_ns"], tr)
+            delivery.append((first_abs - tr["first_token_ns"]) / 1e6)   # ms, delivery of token 1
+            ttft_truth = (tr["first_token_ns"] - tr["arrive_ns"]) / 1e6
+            err.append(abs((r["first_token_s"] - r["start_s"]) * 1e3 - ttft_truth))
+        self.assertEqual(len(delivery), 200)
+        delivery.sort()
+        err.sort()
+        self.assertGreaterEqual(delivery[0], -0.05)   # never read before it was written
+        # The benchmark (release build, 1,000 streams) gets 0.01 ms at p50
+        # and 0.05 ms at p99; these bounds leave room for ASan, and are
+        # still far below the 1-60 ms a VM's scheduling hiccups put into
+        # times taken at read (the --timestamps read case below).
+        self.assertLess(delivery[len(delivery) // 2], 0.5)
+        self.assertLess(err[len(err) // 2], 0.5)
+        self.assertLess(err[int(len(err) * 0.99) - 1], 2.0)
+
+    def test_timestamps_flag(self):
+        """--timestamps read times events at read; the result says which
+        clock timed them; a bad value is a usage error."""
+        d = tmpdir()
+        out = os.path.join(d, "r.json")
+        with Mock(*FAST) as m:
+            p = run_llmload("run", "--url", m.url, "--model", "llmload-mock", "-n", "4", "-c", "2",
+                            "--max-tokens", "4", "--timestamps", "read", "--json", out)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            self.assertIn("Event times: when the client read them", p.stdout)
+            doc = json.load(open(out))
+            self.assertEqual(doc["config"]["timestamps"], "read")
+            self.assertEqual(doc["summary"]["client"]["timestamps"], "read")
+            self.assertIsNone(doc["summary"]["client"]["kernel_stamped_frac"])
+            self.assertEqual(doc["summary"]["ok"], 4)
+            p = run_llmload("run", "--url", m.url, "--model", "llmload-mock", "-n", "4",
+                            "--max-tokens", "4", "--json", out)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            self.assertRegex(p.stdout, r"Event times: kernel receive stamps \((99\.\d|100\.0) % of reads")
+            self.assertEqual(json.load(open(out))["config"]["timestamps"], "kernel")
+            p = run_llmload("run", "--url", m.url, "--model", "m", "--timestamps", "nic")
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("--timestamps nic: expected kernel or read", p.stderr)
 
 
 class CapturingServer(OneShotServer):
