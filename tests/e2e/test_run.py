@@ -349,6 +349,53 @@ class TestRunFaults(unittest.TestCase):
         self.assertEqual(p.returncode, 3)
 
 
+    def test_connect_timeout(self):
+        """A server whose accept queue is full: the kernel drops the SYN, the
+        connect hangs, and --connect-timeout ends it as its own class."""
+        lst = socket.socket()
+        lst.bind(("127.0.0.1", 0))
+        lst.listen(1)
+        addr = lst.getsockname()
+        fillers = []
+        try:
+            # Fill the queue (nothing ever accepts): connect until one hangs.
+            while len(fillers) < 64:
+                f = socket.socket()
+                f.settimeout(0.2)
+                fillers.append(f)
+                try:
+                    f.connect(addr)
+                except socket.timeout:
+                    break
+            else:
+                self.fail("the accept queue never filled")
+            # Free two places, for llmload's two reachability checks before
+            # the run (the command's, then the engine's); after them the
+            # queue is full again and every request's connect hangs.  (Were
+            # a place left over, a request would connect, never be answered
+            # and fail as timeout_ttft: the test would say so.)
+            fillers.pop().close()
+            for _ in range(2):
+                c, _ = lst.accept()
+                c.close()
+            t0 = time.monotonic()
+            p, doc = run_json("http://127.0.0.1:%d/v1" % addr[1], "--api", "openai-chat",
+                              "-n", "2", "-c", "1", "--connect-timeout", "300ms",
+                              "--ttft-timeout", "2s", "--max-tokens", "4")
+            wall = time.monotonic() - t0
+        finally:
+            for f in fillers:
+                f.close()
+            lst.close()
+        self.assertEqual(p.returncode, 3, p.stderr)
+        self.assertEqual(doc["summary"]["errors"], {"timeout_connect": 2})
+        self.assertIn("connect", doc["summary"]["error_samples"]["timeout_connect"])
+        # Two connects of 300 ms each, one after the other: not the kernel's
+        # own SYN retries (1 s, 3 s, ...) and not the 10 s default.
+        self.assertGreaterEqual(wall, 0.6)
+        self.assertLess(wall, 5.0)
+
+
 class TestRunWire(unittest.TestCase):
     """Hand-made servers: garbage, resets, idle-close races, real captures."""
 
