@@ -536,7 +536,7 @@ static int warm_target(const struct run_config *base, char *err, size_t errcap)
         const char *sample = "";
         for (int i = 1; i < ERR__COUNT && !*sample; i++)
             sample = st.err_sample[i];
-        snprintf(err, errcap, "the warm-up request failed%s%s", *sample ? ": " : "", sample);
+        snprintf(err, errcap, "the warm-up request failed%s%.300s", *sample ? ": " : "", sample);
         rc = -1;
     }
     run_stats_free(&st);

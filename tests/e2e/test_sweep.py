@@ -299,50 +299,59 @@ class TestSweepMock(unittest.TestCase):
         gains nothing; the 25% threshold keeps CI noise (+-10%) from moving
         the knee.  The default 10% is tested on exact data in test_knee.c."""
         for slots, want in ((4, 4), (2, 2)):
-            with harness.Mock("--slots", str(slots), *KNEE_MOCK) as m:
-                r, doc, rows = self.sweep(m, "--concurrency", "1,2,4,8,16", "-n", "16",
-                                          "--max-tokens", SWEEP_TOKENS, "--knee-threshold", "25%")
-            self.assertEqual(doc["schema"], "llmload.sweep/1")
-            self.assertEqual(doc["parameter"], "concurrency")
-            self.assertEqual([l["level"] for l in doc["levels"]], [1, 2, 4, 8, 16])
-            for l in doc["levels"]:
-                self.assertEqual(l["summary"]["ok"], 16)
-                self.assertGreater(l["summary"]["warmup_requests"], 0)
-            knee = doc["knee"]
-            self.assertEqual((knee["parameter"], knee["level"], knee["reason"]),
-                             ("concurrency", want, "throughput"), knee)
-            self.assertIn("throughput saturates at concurrency %d" % want, r.stdout)
-            # One CSV row per level, matching the JSON.
-            self.assertEqual([int(x["level"]) for x in rows], [1, 2, 4, 8, 16])
-            for x, l in zip(rows, doc["levels"]):
-                self.assertAlmostEqual(float(x["output_tps"]), l["summary"]["output_tps"], places=3)
-            # Throughput at the knee: slots streams at 100/(1+0.05(slots-1)) tok/s
-            # each while all slots are busy.  As a level drains, fewer streams
-            # hold slots and each speeds up, so the measured rate may pass
-            # that steady value.  It cannot pass slots streams decoding alone:
-            # 20 tokens in 19 gaps of 10 ms (the first token comes at once).
-            expect = slots * 100 / (1 + 0.05 * (slots - 1))
-            at_knee = doc["levels"][[1, 2, 4, 8, 16].index(want)]["summary"]["output_tps"]
-            self.assertGreater(at_knee, 0.7 * expect)
-            self.assertLess(at_knee, slots * 20 / 0.190 * 1.01)
+            harness.timing_attempts(lambda: self._knee_at_slots(slots, want))
+
+    def _knee_at_slots(self, slots, want):
+        with harness.Mock("--slots", str(slots), *KNEE_MOCK) as m:
+            r, doc, rows = self.sweep(m, "--concurrency", "1,2,4,8,16", "-n", "16",
+                                      "--max-tokens", SWEEP_TOKENS, "--knee-threshold", "25%")
+        self.assertEqual(doc["schema"], "llmload.sweep/1")
+        self.assertEqual(doc["parameter"], "concurrency")
+        self.assertEqual([l["level"] for l in doc["levels"]], [1, 2, 4, 8, 16])
+        for l in doc["levels"]:
+            self.assertEqual(l["summary"]["ok"], 16)
+            self.assertGreater(l["summary"]["warmup_requests"], 0)
+        knee = doc["knee"]
+        self.assertEqual((knee["parameter"], knee["level"], knee["reason"]),
+                         ("concurrency", want, "throughput"), knee)
+        self.assertIn("throughput saturates at concurrency %d" % want, r.stdout)
+        # One CSV row per level, matching the JSON.
+        self.assertEqual([int(x["level"]) for x in rows], [1, 2, 4, 8, 16])
+        for x, l in zip(rows, doc["levels"]):
+            self.assertAlmostEqual(float(x["output_tps"]), l["summary"]["output_tps"], places=3)
+        # Throughput at the knee: slots streams at 100/(1+0.05(slots-1)) tok/s
+        # each while all slots are busy.  As a level drains, fewer streams
+        # hold slots and each speeds up, so the measured rate may pass
+        # that steady value.  It cannot pass slots streams decoding alone:
+        # 20 tokens in 19 gaps of 10 ms (the first token comes at once).
+        expect = slots * 100 / (1 + 0.05 * (slots - 1))
+        at_knee = doc["levels"][[1, 2, 4, 8, 16].index(want)]["summary"]["output_tps"]
+        self.assertGreater(at_knee, 0.7 * expect)
+        self.assertLess(at_knee, slots * 20 / 0.190 * 1.01)
 
     def test_sweep_slo_knee(self):
         """--slo moves the knee below the throughput knee: with 2 slots,
         concurrency 4 makes half the requests wait a whole request for a
         slot, so p95 TTFT jumps past 100 ms (a request takes 200 ms; the
         threshold leaves 100 ms for a VM's scheduling hiccups)."""
+        harness.timing_attempts(self._slo_knee)
+
+    def _slo_knee(self):
         with harness.Mock("--slots", "2", *KNEE_MOCK) as m:
             r, doc, rows = self.sweep(m, "--concurrency", "1,2,4", "-n", "16",
                                       "--max-tokens", SWEEP_TOKENS, "--slo", "p95(ttft)<=100ms")
+        self.assertEqual(doc["slo"], ["p95(ttft)<=100ms"])
         self.assertEqual([l["slo_ok"] for l in doc["levels"]], [True, True, False])
         self.assertEqual(doc["knee"]["level"], 2)
-        self.assertEqual(doc["slo"], ["p95(ttft)<=100ms"])
         self.assertIn("SLO 'p95(ttft)<=100ms' first fails at concurrency 4", r.stdout)
 
     def test_find_max(self):
         """--find-max lands within one step of the true limit (the slots):
         at 6 in flight, one request in 6 waits a whole request (200 ms) for a
         slot, which puts p95 TTFT far above 100 ms."""
+        harness.timing_attempts(self._find_max)
+
+    def _find_max(self):
         with harness.Mock("--slots", "5", *KNEE_MOCK) as m:
             r, doc, rows = self.sweep(m, "--find-max", "concurrency", "--slo", "p95(ttft)<=100ms",
                                       "-n", "30", "--max-tokens", SWEEP_TOKENS,
