@@ -721,6 +721,18 @@ static int add_cand(struct cand *c, int *nc, size_t off, size_t len, unsigned to
     return 0;
 }
 
+/* The run of one or more digits at d[*p..e): its start and length, and *p
+ * moved past it.  0 when there is no digit at *p. */
+static int take_digits(const char *d, size_t *p, size_t e, size_t *at, size_t *n)
+{
+    size_t s = *p;
+    while (*p < e && is_digit(d[*p]))
+        (*p)++;
+    *at = s;
+    *n = *p - s;
+    return *n > 0;
+}
+
 /* The digit runs of the primitive d[i..e) when it is a JSON number
  * (-?int(.frac)?([eE][+-]?exp)?): any digits may replace the fraction or
  * exponent digits, any without a leading zero the integer part.  Anything
@@ -745,25 +757,18 @@ static int lex_number(const char *d, size_t i, size_t e, unsigned tok, struct ca
     at[k] = s;
     n[k++] = p - s;
     if (p < e && d[p] == '.') {
-        s = ++p;
-        while (p < e && is_digit(d[p]))
-            p++;
-        if (p == s)
+        p++;
+        if (!take_digits(d, &p, e, &at[k], &n[k]))
             return 0;
-        at[k] = s;
-        n[k++] = p - s;
+        k++;
     }
     if (p < e && (d[p] == 'e' || d[p] == 'E')) {
         p++;
         if (p < e && (d[p] == '+' || d[p] == '-'))
             p++;
-        s = p;
-        while (p < e && is_digit(d[p]))
-            p++;
-        if (p == s)
+        if (!take_digits(d, &p, e, &at[k], &n[k]))
             return 0;
-        at[k] = s;
-        n[k++] = p - s;
+        k++;
     }
     if (p != e)
         return 0;
