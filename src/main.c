@@ -3,9 +3,6 @@
 #include <string.h>
 #include "cli.h"
 
-#ifndef LLMLOAD_VERSION
-#define LLMLOAD_VERSION "unknown"
-#endif
 
 struct subcommand {
     const char *name;

@@ -27,9 +27,6 @@
 #include "mock_timer.h"
 #include "rxstamp.h"
 
-#ifndef LLMLOAD_VERSION
-#define LLMLOAD_VERSION "unknown"
-#endif
 
 #define container_of(p, type, member) ((type *)(void *)((char *)(p) - offsetof(type, member)))
 

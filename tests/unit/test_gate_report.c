@@ -16,7 +16,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "cli.h"
+#include "exitcode.h"
 #include "gate.h"
 #include "baseline.h"
 #include "gate_docs.h"

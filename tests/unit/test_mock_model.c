@@ -11,9 +11,9 @@
 #include <cjson/cJSON.h>
 #include <uv.h>
 
-#include "mock/mock.h"
-#include "mock/mock_out.h"
-#include "mock/mock_timer.h"
+#include "mock.h"
+#include "mock_out.h"
+#include "mock_timer.h"
 
 static void test_interval_formula(void **state)
 {

@@ -18,9 +18,6 @@
 #include "units.h"
 #include "workload.h"
 
-#ifndef LLMLOAD_VERSION
-#define LLMLOAD_VERSION "unknown"
-#endif
 
 #define LAG_TICK_MS 10
 /* Requests started per loop iteration at most.  Starting 10,000 streams in

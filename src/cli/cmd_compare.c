@@ -1,5 +1,5 @@
-/* `llmload compare` (servers side by side, live or from saved results) and
- * `llmload check` (is a server up, what does it speak, what has it loaded). */
+/* `llmload compare`: servers side by side, live or from saved results;
+ * the analysis is sweep/knee.c; probing is engine/probe.c. */
 #include <errno.h>
 #include <math.h>
 #include <stdint.h>
@@ -11,281 +11,17 @@
 
 #include "cli.h"
 #include "engine.h"
+#include "jdoc.h"
 #include "knee.h"
+#include "probe.h"
 #include "report.h"
+#include "cmd_sweep.h"
 #include "sweep.h"
 #include "target.h"
 #include "units.h"
 
-#define CHECK_BODY_MAX (256 * 1024)
-
-/* ---- probing a server ------------------------------------------------------- */
-
-/* Where the model list lives: Ollama's /api/tags, or the /v1/models next to
- * the OpenAI-style base path ("/v1" of "http://h:8000/v1/chat/completions"). */
-static void models_path(const struct target *t, char *buf, size_t cap)
-{
-    if (api_is_ollama(t->api)) {
-        snprintf(buf, cap, "/api/tags");
-        return;
-    }
-    const char *v1 = strstr(t->base_path, "/v1");
-    if (v1)
-        snprintf(buf, cap, "%.*s/models", (int)(v1 - t->base_path + 3), t->base_path);
-    else
-        snprintf(buf, cap, "/v1/models");
-}
-
-/* GET path and parse the body as JSON; NULL when anything fails. */
-static cJSON *get_json(const struct target *t, const char *path, uint64_t timeout_ns,
-                       char *err, size_t errcap)
-{
-    char *body = malloc(CHECK_BODY_MAX);
-    int status = 0;
-    cJSON *j = NULL;
-    if (!body) {
-        snprintf(err, errcap, "out of memory");
-        return NULL;
-    }
-    if (target_http_get(t, path, timeout_ns, &status, body, CHECK_BODY_MAX, err, errcap) < 0)
-        goto out;
-    if (status != 200) {
-        snprintf(err, errcap, "GET %s: HTTP %d", path, status);
-        goto out;
-    }
-    if (!(j = cJSON_Parse(body)))
-        snprintf(err, errcap, "GET %s: the body is not JSON", path);
-out:
-    free(body);
-    return j;
-}
-
-/* Probes url.  Returns a new object {"url","up","protocol","api","version",
- * "models":[...],"error"}, or NULL on allocation failure.  *usage is set when
- * the URL itself is malformed (a usage error, not a down server). */
-static cJSON *probe(const char *url, enum api_kind api, uint64_t timeout_ns, int *usage)
-{
-    struct target t;
-    char err[512] = "";
-    cJSON *o = cJSON_CreateObject();
-    if (!o)
-        return NULL;
-    *usage = 0;
-    cJSON_AddStringToObject(o, "url", url);
-    int rc = target_resolve(&t, url, api, timeout_ns, err, sizeof err);
-    if (rc < 0) {
-        *usage = rc == -1;
-        cJSON_AddBoolToObject(o, "up", 0);
-        cJSON_AddStringToObject(o, "error", err);
-        return o;
-    }
-    cJSON_AddBoolToObject(o, "up", 1);
-    cJSON_AddStringToObject(o, "protocol", api_is_ollama(t.api) ? "ollama" : "openai");
-    cJSON_AddStringToObject(o, "api", api_name(t.api));
-    cJSON_AddStringToObject(o, "address", t.addr_text);
-
-    /* Version: Ollama's /api/version; vLLM and SGLang answer /version.  A
-     * server without one is still up. */
-    char verr[256];
-    cJSON *v = get_json(&t, api_is_ollama(t.api) ? "/api/version" : "/version", timeout_ns,
-                        verr, sizeof verr);
-    const cJSON *ver = cJSON_GetObjectItemCaseSensitive(v, "version");
-    if (cJSON_IsString(ver))
-        cJSON_AddStringToObject(o, "version", ver->valuestring);
-    else
-        cJSON_AddNullToObject(o, "version");
-    cJSON_Delete(v);
-
-    char path[600], merr[256] = "";
-    models_path(&t, path, sizeof path);
-    cJSON *m = get_json(&t, path, timeout_ns, merr, sizeof merr);
-    cJSON *models = cJSON_AddArrayToObject(o, "models");
-    const cJSON *list = cJSON_GetObjectItemCaseSensitive(m, api_is_ollama(t.api) ? "models" : "data");
-    const cJSON *it;
-    cJSON_ArrayForEach(it, list) {
-        const cJSON *n = cJSON_GetObjectItemCaseSensitive(it, api_is_ollama(t.api) ? "name" : "id");
-        if (cJSON_IsString(n))
-            cJSON_AddItemToArray(models, cJSON_CreateString(n->valuestring));
-    }
-    cJSON_Delete(m);
-    if (merr[0])
-        cJSON_AddStringToObject(o, "models_error", merr);
-    cJSON_AddNullToObject(o, "error");
-    return o;
-}
-
-static const char *jstr(const cJSON *o, const char *key)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-    return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
-/* "up, openai (openai-chat), version 0.6.1, models: a, b" or "DOWN: why". */
-static void probe_print(FILE *f, const char *name, const cJSON *info)
-{
-    fprintf(f, "%s: ", name);
-    if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(info, "up"))) {
-        fprintf(f, "down: %s\n", jstr(info, "error") ? jstr(info, "error") : "unreachable");
-        return;
-    }
-    const char *ver = jstr(info, "version");
-    fprintf(f, "up, protocol %s (%s), version %s, models: ", jstr(info, "protocol"),
-            jstr(info, "api"), ver ? ver : "unknown");
-    const cJSON *models = cJSON_GetObjectItemCaseSensitive(info, "models");
-    const cJSON *m;
-    int first = 1;
-    cJSON_ArrayForEach(m, models) {
-        fprintf(f, "%s%s", first ? "" : ", ", m->valuestring);
-        first = 0;
-    }
-    if (first)
-        fprintf(f, "none listed%s%s", jstr(info, "models_error") ? ": " : "",
-                jstr(info, "models_error") ? jstr(info, "models_error") : "");
-    fputc('\n', f);
-}
-
-/* ---- llmload check ----------------------------------------------------------- */
-
-static void check_usage(FILE *f)
-{
-    fprintf(f, "usage: llmload check --url URL [--api KIND] [--timeout TIME] [--json FILE] [--quiet]\n\n"
-               "Reports whether the server at URL is reachable, the protocol it speaks (ollama or\n"
-               "openai), its version when it tells, and the models it has loaded.\n\n"
-               "  --url URL        the server (http://host:11434, http://host:8000/v1)\n"
-               "  --api KIND       skip protocol detection: ollama-generate, ollama-chat,\n"
-               "                   openai-chat, openai-completions\n"
-               "  --timeout TIME   for connecting and for each request (default 5s)\n"
-               "  --json FILE      write the report as JSON\n"
-               "  -q, --quiet      print nothing; the exit code says it\n\n"
-               "Exit codes: 0 the server is up, 1 it is not, 2 usage error.\n");
-}
-
-int cmd_check(int argc, char **argv)
-{
-    const char *url = NULL, *json = NULL;
-    enum api_kind api = API_AUTO;
-    uint64_t timeout_ns = 5000000000ull;
-    int quiet = 0;
-    for (int i = 1; i < argc; i++) {
-        char name[64];
-        const char *a = argv[i], *v = NULL;
-        const char *eq = strncmp(a, "--", 2) == 0 ? strchr(a, '=') : NULL;
-        snprintf(name, sizeof name, "%.*s", eq ? (int)(eq - a) : (int)strlen(a), a);
-        if (!strcmp(name, "-h") || !strcmp(name, "--help")) {
-            check_usage(stdout);
-            return EXIT_OK;
-        }
-        if (!strcmp(name, "-q") || !strcmp(name, "--quiet")) {
-            quiet = 1;
-            continue;
-        }
-        if (strcmp(name, "--url") && strcmp(name, "--api") && strcmp(name, "--timeout") &&
-            strcmp(name, "--json")) {
-            fprintf(stderr, "llmload check: unknown %s '%s' (see --help)\n",
-                    a[0] == '-' ? "flag" : "argument", name);
-            return EXIT_USAGE;
-        }
-        if (eq)
-            v = eq + 1;
-        else if (i + 1 < argc)
-            v = argv[++i];
-        else {
-            fprintf(stderr, "llmload check: %s needs a value\n", name);
-            return EXIT_USAGE;
-        }
-        if (!strcmp(name, "--url"))
-            url = v;
-        else if (!strcmp(name, "--json"))
-            json = v;
-        else if (!strcmp(name, "--api")) {
-            if (api_from_name(v, &api) < 0) {
-                fprintf(stderr, "llmload check: --api %s: unknown API (auto, ollama-generate, "
-                                "ollama-chat, openai-chat, openai-completions)\n", v);
-                return EXIT_USAGE;
-            }
-        } else if (units_parse_duration(v, &timeout_ns) < 0 || timeout_ns == 0) {
-            fprintf(stderr, "llmload check: --timeout %s: not a duration > 0 (e.g. 500ms, 5s)\n", v);
-            return EXIT_USAGE;
-        }
-    }
-    char err[512];
-    if (!url || !*url) {
-        fprintf(stderr, "llmload check: --url is required\n");
-        return EXIT_USAGE;
-    }
-    if (json && report_check_writable(json, err, sizeof err) < 0) {
-        fprintf(stderr, "llmload check: --json %s\n", err);
-        return EXIT_USAGE;
-    }
-    int usage;
-    cJSON *info = probe(url, api, timeout_ns, &usage);
-    if (!info) {
-        fprintf(stderr, "llmload check: out of memory\n");
-        return EXIT_RUN;
-    }
-    if (usage) {
-        fprintf(stderr, "llmload check: %s\n", jstr(info, "error"));
-        cJSON_Delete(info);
-        return EXIT_USAGE;
-    }
-    int up = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(info, "up"));
-    if (!quiet)
-        probe_print(up ? stdout : stderr, url, info);
-    int code = up ? EXIT_OK : EXIT_CHECK;
-    if (json && report_write_json(json, info, err, sizeof err) < 0) {
-        fprintf(stderr, "llmload check: %s\n", err);
-        code = EXIT_USAGE;
-    }
-    cJSON_Delete(info);
-    return code;
-}
-
 /* ---- llmload compare ---------------------------------------------------------- */
 
-static cJSON *read_json_file(const char *path, char *err, size_t errcap)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        snprintf(err, errcap, "%s: %s", path, strerror(errno));
-        return NULL;
-    }
-    size_t cap = 1 << 16, len = 0;
-    char *buf = malloc(cap);
-    cJSON *j = NULL;
-    while (buf) {
-        if (len + 1 >= cap) {
-            if (cap >= ((size_t)1 << 30)) {
-                snprintf(err, errcap, "%s: larger than 1 GiB", path);
-                goto out;
-            }
-            char *nb = realloc(buf, cap * 2);
-            if (!nb)
-                break;
-            buf = nb;
-            cap *= 2;
-        }
-        size_t r = fread(buf + len, 1, cap - 1 - len, f);
-        len += r;
-        if (r == 0)
-            break;
-    }
-    if (!buf) {
-        snprintf(err, errcap, "%s: out of memory", path);
-        goto out;
-    }
-    if (ferror(f)) {
-        snprintf(err, errcap, "%s: read error", path);
-        goto out;
-    }
-    buf[len] = '\0';
-    if (!(j = cJSON_Parse(buf)))
-        snprintf(err, errcap, "%s: not valid JSON (near byte %ld)", path,
-                 cJSON_GetErrorPtr() ? (long)(cJSON_GetErrorPtr() - buf) : 0L);
-out:
-    free(buf);
-    fclose(f);
-    return j;
-}
 
 /* The targets being compared: names (owned), their sweep documents
  * (borrowed from docs or owned by the compare document) and what the check
@@ -370,11 +106,11 @@ static int load_files(const struct sweep_opts *o, struct cmp_set *s, char *param
     param[0] = '\0';
     for (size_t i = 0; i < o->nfiles; i++) {
         const char *path = o->files[i];
-        cJSON *doc = read_json_file(path, err, errcap);
+        cJSON *doc = jdoc_read_file(path, err, errcap);
         if (!doc)
             return -1;
         s->docs[s->ndocs++] = doc;
-        const char *schema = jstr(doc, "schema");
+        const char *schema = jdoc_str(doc, "schema");
         char stem[200];
         file_stem(path, stem, sizeof stem);
         const cJSON *sweeps[SWEEP_MAX_TARGETS];
@@ -389,7 +125,7 @@ static int load_files(const struct sweep_opts *o, struct cmp_set *s, char *param
                 const cJSON *sw = cJSON_GetObjectItemCaseSensitive(t, "sweep");
                 if (cJSON_IsObject(sw) && n < SWEEP_MAX_TARGETS) {
                     sweeps[n] = sw;
-                    names[n++] = jstr(t, "name") ? jstr(t, "name") : stem;
+                    names[n++] = jdoc_str(t, "name") ? jdoc_str(t, "name") : stem;
                 }
             }
         } else if (schema && !strcmp(schema, "llmload.result/1")) {
@@ -416,7 +152,7 @@ static int load_files(const struct sweep_opts *o, struct cmp_set *s, char *param
             return -1;
         }
         for (size_t k = 0; k < n; k++) {
-            const char *p = jstr(sweeps[k], "parameter");
+            const char *p = jdoc_str(sweeps[k], "parameter");
             struct knee_point pts[1];
             if (!p || knee_points_from_levels(cJSON_GetObjectItemCaseSensitive(sweeps[k], "levels"),
                                               pts, 1) < 0) {
@@ -546,25 +282,26 @@ static int warm_target(const struct run_config *base, char *err, size_t errcap)
 int cmd_compare(int argc, char **argv)
 {
     struct sweep_opts o;
+    struct run_cli rc;
     struct cmp_set s;
     char err[1024];
     memset(&s, 0, sizeof s);
-    if (sweep_opts_parse(&o, argc, argv, 1, err, sizeof err) < 0) {
+    if (sweep_opts_parse(&o, &rc, argc, argv, 1, err, sizeof err) < 0) {
         fprintf(stderr, "llmload compare: %s\n", err);
-        sweep_opts_free(&o);
+        sweep_cmd_free(&o, &rc);
         return EXIT_USAGE;
     }
-    if (o.rc.help) {
+    if (rc.help) {
         compare_usage(stdout);
-        sweep_opts_free(&o);
+        sweep_cmd_free(&o, &rc);
         return EXIT_OK;
     }
     if ((o.json_path && report_check_writable(o.json_path, err, sizeof err) < 0) ||
         (o.csv_path && report_check_writable(o.csv_path, err, sizeof err) < 0) ||
         (o.nfiles == 0 && o.param != SWEEP_PROMPT_SET &&
-         cli_run_open_workload(&o.rc, err, sizeof err) < 0)) {
+         cli_run_open_workload(&rc, err, sizeof err) < 0)) {
         fprintf(stderr, "llmload compare: %s\n", err);
-        sweep_opts_free(&o);
+        sweep_cmd_free(&o, &rc);
         return EXIT_USAGE;
     }
     int code;
@@ -573,7 +310,7 @@ int cmd_compare(int argc, char **argv)
         if (load_files(&o, &s, param, sizeof param, err, sizeof err) < 0) {
             fprintf(stderr, "llmload compare: %s\n", err);
             cmp_set_free(&s);
-            sweep_opts_free(&o);
+            sweep_cmd_free(&o, &rc);
             return EXIT_USAGE;
         }
         cJSON *targets = cJSON_CreateArray();
@@ -585,32 +322,32 @@ int cmd_compare(int argc, char **argv)
         }
         code = compare_finish(&o, param, &s, targets, 0);
         cmp_set_free(&s);
-        sweep_opts_free(&o);
+        sweep_cmd_free(&o, &rc);
         return code;
     }
     if (o.ntargets < 2) {
         fprintf(stderr, "llmload compare: one --target only: give at least two (or use sweep)\n");
-        sweep_opts_free(&o);
+        sweep_cmd_free(&o, &rc);
         return EXIT_USAGE;
     }
 
     /* 1. Check every target first, so a down one is known before any load. */
-    uint64_t timeout = o.rc.cfg.connect_timeout_ns ? o.rc.cfg.connect_timeout_ns : 5000000000ull;
+    uint64_t timeout = rc.cfg.connect_timeout_ns ? rc.cfg.connect_timeout_ns : 5000000000ull;
     cJSON *targets = cJSON_CreateArray();
     cJSON *tj[SWEEP_MAX_TARGETS];
     int up[SWEEP_MAX_TARGETS];
     for (size_t i = 0; i < o.ntargets; i++) {
         int usage;
-        cJSON *info = probe(o.targets[i].url, o.rc.cfg.api, timeout, &usage);
+        cJSON *info = target_probe(o.targets[i].url, rc.cfg.api, timeout, &usage);
         if (!info || usage) {
             fprintf(stderr, "llmload compare: --target %s=%s: %s\n", o.targets[i].name,
-                    o.targets[i].url, info ? jstr(info, "error") : "out of memory");
+                    o.targets[i].url, info ? jdoc_str(info, "error") : "out of memory");
             cJSON_Delete(info);
             cJSON_Delete(targets);
-            sweep_opts_free(&o);
+            sweep_cmd_free(&o, &rc);
             return EXIT_USAGE;
         }
-        probe_print(stderr, o.targets[i].name, info);
+        target_probe_print(stderr, o.targets[i].name, info);
         up[i] = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(info, "up"));
         tj[i] = cJSON_CreateObject();
         cJSON_AddStringToObject(tj[i], "name", o.targets[i].name);
@@ -630,11 +367,11 @@ int cmd_compare(int argc, char **argv)
         if (interrupted)
             snprintf(why, sizeof why, "not run: interrupted");
         else if (!up[i])
-            snprintf(why, sizeof why, "down: %s", jstr(info, "error"));
+            snprintf(why, sizeof why, "down: %s", jdoc_str(info, "error"));
         if (!why[0]) {
-            struct run_config *c = &o.rc.cfg;
+            struct run_config *c = &rc.cfg;
             snprintf(c->url, sizeof c->url, "%s", o.targets[i].url);
-            if (!o.rc.model_given) {
+            if (!rc.model_given) {
                 const cJSON *m = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(info, "models"), 0);
                 if (cJSON_IsString(m))
                     snprintf(c->model, sizeof c->model, "%s", m->valuestring);
@@ -643,18 +380,18 @@ int cmd_compare(int argc, char **argv)
             }
         }
         if (!why[0]) {
-            if (warm_target(&o.rc.cfg, err, sizeof err) < 0)
+            if (warm_target(&rc.cfg, err, sizeof err) < 0)
                 snprintf(why, sizeof why, "%s", err);
         }
         if (!why[0]) {
             enum sweep_status st;
-            doc = sweep_execute(&o, name, o.rc.cfg.quiet ? NULL : stderr, &st, err, sizeof err);
+            doc = sweep_execute(&o, name, rc.cfg.quiet ? NULL : stderr, &st, err, sizeof err);
             if (!doc)
                 snprintf(why, sizeof why, "%s", err);
             else if (st == SWEEP_INTERRUPTED)
                 interrupted = 1;
             else if (st == SWEEP_DOWN)
-                snprintf(why, sizeof why, "went down %s", jstr(doc, "error"));
+                snprintf(why, sizeof why, "went down %s", jdoc_str(doc, "error"));
         }
         if (why[0])
             fprintf(stderr, "llmload compare: %s: %s\n", name, why);
@@ -669,7 +406,7 @@ int cmd_compare(int argc, char **argv)
             fprintf(stderr, "llmload compare: %s\n", err);
             cJSON_Delete(targets);
             cmp_set_free(&s);
-            sweep_opts_free(&o);
+            sweep_cmd_free(&o, &rc);
             return EXIT_RUN;
         }
     }
@@ -687,7 +424,7 @@ int cmd_compare(int argc, char **argv)
                 bad = 1;
                 break;
             }
-            knee_csv_write(m, jstr(s.sweeps[i], "parameter"),
+            knee_csv_write(m, jdoc_str(s.sweeps[i], "parameter"),
                            cJSON_GetObjectItemCaseSensitive(s.sweeps[i], "levels"));
             fclose(m);
             char *line = buf, *nl;
@@ -707,6 +444,7 @@ int cmd_compare(int argc, char **argv)
     }
     code = compare_finish(&o, sweep_param_name(o.param), &s, targets, interrupted);
     cmp_set_free(&s);
-    sweep_opts_free(&o);
+    sweep_cmd_free(&o, &rc);
     return code;
 }
+

@@ -1,7 +1,7 @@
 #ifndef LLMLOAD_CONFIG_H
 #define LLMLOAD_CONFIG_H
 /* The effective settings of one `llmload run`.  Defaults are set in one
- * place (config_defaults); cli_run.c fills it from flags; every field is
+ * place (config_defaults, config.c); cli/cli_run.c fills it from flags; every field is
  * echoed in the JSON result's "config". */
 #include <stdint.h>
 #include <stdio.h>
@@ -58,6 +58,9 @@ struct run_config {
     /* simulator started by `run` when url is empty */
     const char *mock_args;      /* extra flags for the child simulator */
 };
+
+/* The prompt of a run that names none. */
+#define CONFIG_DEFAULT_PROMPT "Say 'hello, world!' in Korean."
 
 void config_defaults(struct run_config *c);
 

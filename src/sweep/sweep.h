@@ -1,7 +1,7 @@
 #ifndef LLMLOAD_SWEEP_H
 #define LLMLOAD_SWEEP_H
-/* The sweep driver shared by `llmload sweep` (sweep.c) and `llmload
- * compare` (compare.c): the sweep flags on top of the `run` flags, and the
+/* The sweep driver shared by `llmload sweep` and `llmload compare`
+ * (cli/cmd_sweep.c, cli/cmd_compare.c parse their flags into sweep_opts): the
  * loop that runs one full benchmark (with warm-up) per level through
  * engine_run() and gathers the summaries into a sweep document:
  *
@@ -16,7 +16,8 @@
 #include <stddef.h>
 #include <stdio.h>
 
-#include "cli_run.h"
+#include "config.h"
+#include "workload.h"
 #include "gate.h"
 #include "knee.h"
 
@@ -37,7 +38,11 @@ const char *sweep_param_name(enum sweep_param p);
 struct sweep_target { char *name; const char *url; };
 
 struct sweep_opts {
-    struct run_cli rc;                      /* the run flags: the base config */
+    struct run_config *cfg;                 /* the run flags: the base config (the
+                                               command's; compare changes url and
+                                               model per target) */
+    const struct workload_opts *wopts;      /* the prompt flags (prompt-set levels
+                                               reopen them) */
     enum sweep_param param;
     double levels[KNEE_MAX_LEVELS];
     char *names[KNEE_MAX_LEVELS];           /* prompt-set levels, else NULL */
@@ -58,21 +63,13 @@ struct sweep_opts {
     size_t ntargets;
     const char *files[SWEEP_MAX_TARGETS];   /* `compare a.json b.json` */
     size_t nfiles;
-    /* internal */
+    /* owned storage */
     char **argv;                            /* the run flags handed to cli_run_parse */
-    char *prompt_list;                      /* storage of the prompt-set names */
+    char *prompt_list;                      /* the prompt-set names */
 };
 
-/* Parses argv[1..argc) (argv[0] is the subcommand).  compare: also accepts
- * --target NAME=URL and leading result files.  Returns 0, or -1 with a
- * one-line err naming the flag, the value and what is wrong (the caller
- * exits 2).  o must be sweep_opts_free()d either way. */
-int sweep_opts_parse(struct sweep_opts *o, int argc, char **argv, int compare,
-                     char *err, size_t errcap);
+/* Frees what sweep_opts owns (cli/cmd_sweep.c fills it). */
 void sweep_opts_free(struct sweep_opts *o);
-
-/* The sweep flags' help lines (the run flags come from cli_run_help_flags). */
-void sweep_help_flags(FILE *f, int compare);
 
 enum sweep_status { SWEEP_DONE = 0, SWEEP_DOWN, SWEEP_INTERRUPTED };
 

@@ -3,7 +3,8 @@
 #include "gate.h"
 #include "gate_int.h"
 #include "baseline.h"
-#include "cli.h"
+#include "exitcode.h"
+#include "result.h"
 #include "units.h"
 
 #include <cjson/cJSON.h>
@@ -58,13 +59,10 @@ static const struct metric_def metrics[] = {
 };
 #define N_METRICS (sizeof metrics / sizeof metrics[0])
 
-/* The error classes of result.h (err_class_name); repeated here because the
- * gate must not link the engine that links it. */
-static const char *const err_classes[] = {
-    "connect", "write", "read", "closed", "status", "stream", "protocol",
-    "timeout_connect", "timeout_ttft", "timeout_idle", "timeout_total", "aborted",
-};
-#define N_ERR_CLASSES (sizeof err_classes / sizeof err_classes[0])
+/* The error classes: metrics/result.h owns the table (err_class_name);
+ * class 0 is "none", not an error. */
+#define N_ERR_CLASSES ((size_t)ERR__COUNT - 1)
+#define err_class_at(i) err_class_name((enum err_class)((i) + 1))
 
 static const char *const stats_latency[] = { "min", "mean", "p50", "p90", "p95", "p99", "max", "stdev" };
 static const char *const stats_tps[] = { "mean", "p05", "p50", "p95" };
@@ -201,7 +199,7 @@ static void suggest(const char *name, char *buf, size_t cap)
     for (size_t i = 0; i < N_METRICS; i++)
         cand[nc++] = metrics[i].name;
     for (size_t i = 0; i < N_ERR_CLASSES; i++) {
-        snprintf(errnames[i], sizeof errnames[i], "errors.%s", err_classes[i]);
+        snprintf(errnames[i], sizeof errnames[i], "errors.%s", err_class_at(i));
         cand[nc++] = errnames[i];
     }
     size_t dist[N_METRICS + N_ERR_CLASSES];
@@ -291,7 +289,7 @@ static int ref_resolve(const char *text, size_t at, const char *name, const char
     char list[512], sug[128];
     if (!strncmp(name, "errors.", 7)) {
         for (size_t i = 0; i < N_ERR_CLASSES; i++) {
-            if (!strcmp(name + 7, err_classes[i])) {
+            if (!strcmp(name + 7, err_class_at(i))) {
                 if (stat[0]) {
                     gate_caret_err(err, errcap, text, at,
                                    "%s is a count, not a distribution: write %s without %s(...)",

@@ -1,6 +1,7 @@
 /* Sweep analysis (knee.h): level lists, knee, find-max, tables, compare. */
 #include "util.h"
 #include "knee.h"
+#include "jdoc.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -26,15 +27,9 @@ static void appendf(char *buf, size_t cap, const char *fmt, ...)
     va_end(ap);
 }
 
-static double jnum(const cJSON *o, const char *key)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-    return cJSON_IsNumber(v) ? v->valuedouble : NAN;
-}
-
 static double jstat(const cJSON *summary, const char *metric, const char *stat)
 {
-    return jnum(cJSON_GetObjectItemCaseSensitive(summary, metric), stat);
+    return jdoc_num(cJSON_GetObjectItemCaseSensitive(summary, metric), stat);
 }
 
 static const cJSON *level_summary(const cJSON *lv)
@@ -59,7 +54,7 @@ static const char *level_label(const cJSON *lv, char *buf, size_t cap)
 /* Success rate of a summary: ok / requests, NaN with no requests. */
 static double success_rate(const cJSON *s)
 {
-    double req = jnum(s, "requests"), ok = jnum(s, "ok");
+    double req = jdoc_num(s, "requests"), ok = jdoc_num(s, "ok");
     return (req > 0 && ok >= 0) ? ok / req : NAN;
 }
 
@@ -272,7 +267,7 @@ int knee_points_from_levels(const cJSON *levels, struct knee_point *pts, size_t 
             break;
         const cJSON *l = cJSON_GetObjectItemCaseSensitive(lv, "level");
         pts[n].level = cJSON_IsNumber(l) ? l->valuedouble : (double)n;
-        pts[n].tps = jnum(s, "output_tps");
+        pts[n].tps = jdoc_num(s, "output_tps");
         pts[n].p95_e2e = jstat(s, "e2e", "p95");
         pts[n].p95_ttft = jstat(s, "ttft", "p95");
         pts[n].slo_ok = -1;
@@ -396,9 +391,9 @@ void knee_table_print(FILE *f, const char *parameter, const cJSON *levels, int o
             continue;
         }
         fprintf(f, "%-*s %10s %10s %8s %9s %9s %9s %9s %9s %8s", w, lab,
-                fmt_num(jnum(s, "output_tps"), "%.1f", c[1], sizeof c[1]),
+                fmt_num(jdoc_num(s, "output_tps"), "%.1f", c[1], sizeof c[1]),
                 fmt_num(jstat(s, "request_tps", "mean"), "%.1f", c[2], sizeof c[2]),
-                fmt_num(jnum(s, "rps"), "%.2f", c[3], sizeof c[3]),
+                fmt_num(jdoc_num(s, "rps"), "%.2f", c[3], sizeof c[3]),
                 fmt_secs(jstat(s, "e2e", "mean"), c[4], sizeof c[4]),
                 fmt_secs(jstat(s, "e2e", "p95"), c[5], sizeof c[5]),
                 fmt_secs(jstat(s, "e2e", "p99"), c[6], sizeof c[6]),
@@ -407,7 +402,7 @@ void knee_table_print(FILE *f, const char *parameter, const cJSON *levels, int o
                 fmt_pct(success_rate(s), c[9], sizeof c[9]));
         if (open_loop)
             fprintf(f, " %9s %6s", fmt_secs(jstat(s, "queue_time", "p95"), c[10], sizeof c[10]),
-                    fmt_num(jnum(s, "late"), "%.0f", c[11], sizeof c[11]));
+                    fmt_num(jdoc_num(s, "late"), "%.0f", c[11], sizeof c[11]));
         fputc('\n', f);
     }
 }
@@ -432,12 +427,12 @@ int knee_csv_write(FILE *f, const char *parameter, const cJSON *levels)
         util_csv_field(f, parameter);
         fputc(',', f);
         util_csv_field(f, level_label(lv, lab, sizeof lab));
-        csv_num(f, jnum(s, "requests"));
-        csv_num(f, jnum(s, "ok"));
-        csv_num(f, jnum(s, "failed"));
+        csv_num(f, jdoc_num(s, "requests"));
+        csv_num(f, jdoc_num(s, "ok"));
+        csv_num(f, jdoc_num(s, "failed"));
         csv_num(f, success_rate(s));
-        csv_num(f, jnum(s, "rps"));
-        csv_num(f, jnum(s, "output_tps"));
+        csv_num(f, jdoc_num(s, "rps"));
+        csv_num(f, jdoc_num(s, "output_tps"));
         csv_num(f, jstat(s, "request_tps", "mean"));
         csv_num(f, jstat(s, "e2e", "mean"));
         csv_num(f, jstat(s, "e2e", "p95"));
@@ -445,7 +440,7 @@ int knee_csv_write(FILE *f, const char *parameter, const cJSON *levels)
         csv_num(f, jstat(s, "ttft", "p50"));
         csv_num(f, jstat(s, "ttft", "p95"));
         csv_num(f, jstat(s, "queue_time", "p95"));
-        csv_num(f, jnum(s, "late"));
+        csv_num(f, jdoc_num(s, "late"));
         fputc('\n', f);
     }
     return ferror(f) ? -1 : 0;
@@ -567,7 +562,7 @@ cJSON *knee_compare(const char *parameter, const char *const *names,
         int all = 1;
         for (size_t i = 0; i < n; i++) {
             const cJSON *lv = sweeps[i] ? find_level(sweeps[i], ul) : NULL;
-            v[i] = lv ? jnum(level_summary(lv), "output_tps") : NAN;
+            v[i] = lv ? jdoc_num(level_summary(lv), "output_tps") : NAN;
             if (isfinite(v[i]))
                 cJSON_AddNumberToObject(tps, names[i], v[i]);
             else
@@ -630,17 +625,17 @@ cJSON *knee_compare(const char *parameter, const char *const *names,
         cJSON_ArrayForEach(ul, u) {
             const cJSON *lv = sweeps[i] ? find_level(sweeps[i], ul) : NULL;
             const cJSON *s = lv ? level_summary(lv) : NULL;
-            double t = jnum(s, "output_tps");
+            double t = jdoc_num(s, "output_tps");
             if (isfinite(t) && (isnan(peak) || t > peak))
                 peak = t;
-            if (s && isfinite(jnum(s, "requests"))) {
-                req += jnum(s, "requests");
-                ok += fmax(0, jnum(s, "ok"));
+            if (s && isfinite(jdoc_num(s, "requests"))) {
+                req += jdoc_num(s, "requests");
+                ok += fmax(0, jdoc_num(s, "ok"));
             } else if (sweeps[i]) {
                 double most = 0;
                 for (size_t k = 0; k < n; k++) {
                     const cJSON *o = sweeps[k] ? find_level(sweeps[k], ul) : NULL;
-                    double r = o ? jnum(level_summary(o), "requests") : NAN;
+                    double r = o ? jdoc_num(level_summary(o), "requests") : NAN;
                     if (isfinite(r) && r > most)
                         most = r;
                 }
@@ -813,12 +808,12 @@ void knee_compare_print(FILE *f, const char *parameter, const char *const *names
         for (size_t i = 0; i < n; i++) {
             const cJSON *lv = sweeps[i] ? find_level(sweeps[i], row) : NULL;
             const cJSON *s = lv ? level_summary(lv) : NULL;
-            fprintf(f, " | %10s %9s %7s", fmt_num(jnum(s, "output_tps"), "%.1f", b1, sizeof b1),
+            fprintf(f, " | %10s %9s %7s", fmt_num(jdoc_num(s, "output_tps"), "%.1f", b1, sizeof b1),
                     fmt_secs(jstat(s, "e2e", "p95"), b2, sizeof b2),
                     fmt_pct(success_rate(s), b3, sizeof b3));
         }
         const cJSON *w = cJSON_GetObjectItemCaseSensitive(row, "winner");
-        double sp = jnum(row, "speedup");
+        double sp = jdoc_num(row, "speedup");
         fprintf(f, " | %-12s %s\n", cJSON_IsString(w) ? w->valuestring : "-",
                 isfinite(sp) ? (snprintf(b1, sizeof b1, "%.2fx", sp), b1) : "-");
     }

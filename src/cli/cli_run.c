@@ -23,31 +23,8 @@
 #include "target.h"
 #include "units.h"
 
-#define DEFAULT_PROMPT "Say 'hello, world!' in Korean."
 #define MOCK_MODEL "llmload-mock"
 
-void config_defaults(struct run_config *c)
-{
-    memset(c, 0, sizeof *c);
-    c->api = API_AUTO;
-    c->stream = 1;
-    c->prompt = DEFAULT_PROMPT;
-    c->max_tokens = 128;
-    c->temperature = NAN;
-    c->seed = -1;
-    c->concurrency = 32;
-    c->requests = 100;
-    c->arrival = ARRIVAL_POISSON;
-    c->burstiness = 1.0;
-    c->schedule_seed = 1;
-    c->connect_timeout_ns = 10ull * 1000000000u;
-    c->ttft_timeout_ns = 300ull * 1000000000u;
-    c->idle_timeout_ns = 60ull * 1000000000u;
-    c->request_timeout_ns = 1800ull * 1000000000u;
-    c->grace_ns = 30ull * 1000000000u;
-    const char *key = getenv("OPENAI_API_KEY");
-    c->api_key = key && *key ? key : NULL;
-}
 
 /* The option table: one line per flag, so --help and parsing agree. */
 enum opt_id {
@@ -280,7 +257,7 @@ int cli_run_parse(struct run_cli *rc, int argc, char **argv, int first,
     memset(rc, 0, sizeof *rc);
     config_defaults(&rc->cfg);
     workload_opts_defaults(&rc->wopts);
-    rc->wopts.default_prompt = DEFAULT_PROMPT;
+    rc->wopts.default_prompt = CONFIG_DEFAULT_PROMPT;
     int duration_set = 0, requests_set = 0;
     for (int i = first; i < argc; i++) {
         char *arg = argv[i];
@@ -352,7 +329,7 @@ int cli_run_parse(struct run_cli *rc, int argc, char **argv, int first,
             return -1;
     }
     struct run_config *c = &rc->cfg;
-    c->prompt = rc->wopts.prompt ? rc->wopts.prompt : DEFAULT_PROMPT;
+    c->prompt = rc->wopts.prompt ? rc->wopts.prompt : CONFIG_DEFAULT_PROMPT;
     c->system = rc->wopts.system;
     if (duration_set && !requests_set)
         c->requests = 0;   /* -d alone is time-bound */

@@ -2,7 +2,7 @@
 #include <stdio.h>
 
 #include "cli.h"
-#include "mock/mock.h"
+#include "mock.h"
 
 int cmd_mock(int argc, char **argv)
 {

@@ -15,9 +15,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#ifndef LLMLOAD_VERSION
-#define LLMLOAD_VERSION "unknown"
-#endif
 
 /* Builders: every cJSON allocation is checked once, through `fail`, so the
  * document is either whole or NULL. */

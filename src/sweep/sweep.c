@@ -1,0 +1,494 @@
+/* Sweeps: one parameter over a list of levels, a full run per level, the
+ * knee, and the SLO search (--find-max).  The level loop is shared by the
+ * `sweep` and `compare` commands through sweep.h. */
+#include "sweep.h"
+#include "workload.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+
+#include <cjson/cJSON.h>
+
+#include "exitcode.h"
+#include "engine.h"
+#include "gate.h"
+#include "prompts.h"
+#include "report.h"
+#include "units.h"
+
+static const char *const param_names[SWEEP__N] = {
+    "concurrency", "rate", "temperature", "max-tokens", "prompt-set"
+};
+
+const char *sweep_param_name(enum sweep_param p)
+{
+    return p < SWEEP__N ? param_names[p] : "?";
+}
+
+void sweep_opts_free(struct sweep_opts *o)
+{
+    for (size_t i = 0; i < o->nslo; i++)
+        gate_expr_free(o->slo[i]);
+    for (size_t i = 0; i < o->ntargets; i++)
+        free(o->targets[i].name);
+    for (size_t i = 0; i < KNEE_MAX_LEVELS; i++)
+        free(o->prompts[i]);
+    gate_opts_free(&o->gate);
+    free(o->argv);
+    free(o->prompt_list);
+    memset(o, 0, sizeof *o);
+}
+
+/* ---- running levels ------------------------------------------------------------ */
+
+/* The run config of one level. */
+static void level_config(const struct sweep_opts *o, size_t idx, double level,
+                         struct run_config *c)
+{
+    *c = *o->cfg;
+    switch (o->param) {
+    case SWEEP_CONCURRENCY: c->concurrency = (uint32_t)level; break;
+    case SWEEP_RATE:        c->rate = level; break;
+    case SWEEP_TEMPERATURE: c->temperature = level; break;
+    case SWEEP_MAX_TOKENS:  c->max_tokens = (int64_t)level; break;
+    case SWEEP_PROMPT_SET:  c->prompt = o->prompts[idx] ? o->prompts[idx] : o->names[idx]; break;
+    case SWEEP__N:          break;
+    }
+    /* Each level is a full run with warm-up: unless --warmup says
+     * otherwise, one request per connection of the level (at most 4 for
+     * sweeps of other parameters, which keep the concurrency fixed), so
+     * connections are open and the server is warm before measuring. */
+    if (!o->warmup_given) {
+        uint64_t w = c->concurrency;
+        if (o->param != SWEEP_CONCURRENCY && w > 4)
+            w = 4;
+        c->warmup_requests = w ? w : 1;
+        c->warmup_ns = 0;
+    }
+}
+
+/* Every SLO holds on summary; a metric with no samples fails it. */
+static int slo_check(const struct sweep_opts *o, const cJSON *summary)
+{
+    for (size_t i = 0; i < o->nslo; i++) {
+        double measured;
+        int pass;
+        if (gate_expr_eval(o->slo[i], summary, &measured, &pass) < 0 || !pass)
+            return 0;
+    }
+    return 1;
+}
+
+static const char *level_text(const struct sweep_opts *o, size_t idx, double level,
+                              char *buf, size_t cap)
+{
+    if (o->param == SWEEP_PROMPT_SET)
+        snprintf(buf, cap, "%s", o->names[idx]);
+    else
+        snprintf(buf, cap, "%g", level);
+    return buf;
+}
+
+/* The state of one sweep_execute call. */
+struct sweep_ctx {
+    struct sweep_opts *o;
+    const char *label;
+    FILE *log;
+    cJSON *levels;
+    enum sweep_status status;
+    char down[640];
+    char *err; size_t errcap;
+};
+
+/* Runs one level and appends {"level","summary"} to ctx->levels.  Returns
+ * 0 with *summary_out borrowed from the array, 1 when the target is down or
+ * the run was interrupted (ctx->status says which), -1 on a hard error. */
+static int run_level(struct sweep_ctx *x, size_t idx, double level, const cJSON **summary_out)
+{
+    struct sweep_opts *o = x->o;
+    struct run_config c;
+    char lab[128];
+    level_config(o, idx, level, &c);
+    level_text(o, idx, level, lab, sizeof lab);
+    if (engine_interrupted()) {
+        x->status = SWEEP_INTERRUPTED;
+        return 1;
+    }
+    /* A prompt-set level gets a workload of its own (its prompt, with the
+     * run's nonce and other workload flags); other levels share one. */
+    struct workload *lw = NULL;
+    if (o->param == SWEEP_PROMPT_SET) {
+        struct workload_opts wo = *o->wopts;
+        wo.prompt = c.prompt;
+        wo.prompt_set = -1;
+        if (!(lw = workload_open(&wo, c.schedule_seed, x->err, x->errcap)))
+            return -1;
+        c.workload = lw;
+        c.workload_desc = workload_describe(lw);
+    }
+    struct run_stats st;
+    if (run_stats_init(&st) < 0) {
+        snprintf(x->err, x->errcap, "out of memory");
+        workload_free(lw);
+        return -1;
+    }
+    char eerr[256];
+    int rc = engine_run(&c, &st, NULL, eerr, sizeof eerr);
+    workload_free(lw);
+    if (rc < 0) {
+        snprintf(x->down, sizeof x->down, "at %s %s: %s", param_names[o->param], lab, eerr);
+        run_stats_free(&st);
+        x->status = SWEEP_DOWN;
+        return 1;
+    }
+    cJSON *summary = report_summary_json(&st);
+    cJSON *entry = cJSON_CreateObject();
+    if (!summary || !entry) {
+        cJSON_Delete(summary);
+        cJSON_Delete(entry);
+        run_stats_free(&st);
+        snprintf(x->err, x->errcap, "out of memory");
+        return -1;
+    }
+    if (o->param == SWEEP_PROMPT_SET) {
+        cJSON_AddStringToObject(entry, "level", o->names[idx]);
+        cJSON_AddNumberToObject(entry, "index", (double)idx);
+    } else {
+        cJSON_AddNumberToObject(entry, "level", level);
+    }
+    if (o->nslo)
+        cJSON_AddBoolToObject(entry, "slo_ok", slo_check(o, summary));
+    cJSON_AddItemToObject(entry, "summary", summary);
+    cJSON_AddItemToArray(x->levels, entry);
+    *summary_out = summary;
+
+    if (x->log) {
+        char b1[32], b2[32];
+        double p95 = NAN;
+        const cJSON *e2e = cJSON_GetObjectItemCaseSensitive(summary, "e2e");
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(e2e, "p95");
+        if (cJSON_IsNumber(v))
+            p95 = v->valuedouble;
+        double wall = run_stats_wall_s(&st);
+        fprintf(x->log, "%s%s%s %s: %s tok/s, p95 %s, %llu/%llu ok%s\n",
+                x->label, *x->label ? ": " : "", param_names[o->param], lab,
+                wall > 0 ? (snprintf(b1, sizeof b1, "%.1f", (double)st.output_tokens / wall), b1) : "-",
+                isfinite(p95) ? units_fmt_seconds(p95, b2, sizeof b2) : "-",
+                (unsigned long long)st.ok, (unsigned long long)st.requests,
+                o->nslo ? (slo_check(o, summary) ? ", SLO met" : ", SLO failed") : "");
+    }
+    /* A level where every request failed to connect means the server went
+     * away: the remaining levels would only repeat it. */
+    uint64_t conn_fail = st.errors[ERR_CONNECT] + st.errors[ERR_TIMEOUT_CONNECT];
+    if (st.interrupted) {
+        x->status = SWEEP_INTERRUPTED;
+        run_stats_free(&st);
+        return 1;
+    }
+    if (st.requests > 0 && st.ok == 0 && conn_fail == st.failed) {
+        const char *sample = st.err_sample[ERR_CONNECT][0] ? st.err_sample[ERR_CONNECT]
+                                                           : st.err_sample[ERR_TIMEOUT_CONNECT];
+        snprintf(x->down, sizeof x->down, "at %s %s: every request failed to connect%s%s",
+                 param_names[o->param], lab, *sample ? ": " : "", sample);
+        x->status = SWEEP_DOWN;
+        run_stats_free(&st);
+        return 1;
+    }
+    run_stats_free(&st);
+    return 0;
+}
+
+static int findmax_eval(void *ud, double level, int *ok)
+{
+    struct sweep_ctx *x = ud;
+    const cJSON *summary = NULL;
+    int rc = run_level(x, 0, level, &summary);
+    if (rc != 0)
+        return rc < 0 ? -1 : -2;
+    *ok = slo_check(x->o, summary);
+    return 0;
+}
+
+static int cmp_level(const void *a, const void *b)
+{
+    const cJSON *x = *(const cJSON *const *)a, *y = *(const cJSON *const *)b;
+    double lx = cJSON_GetObjectItemCaseSensitive(x, "level")->valuedouble;
+    double ly = cJSON_GetObjectItemCaseSensitive(y, "level")->valuedouble;
+    return (lx > ly) - (lx < ly);
+}
+
+/* The find-max levels in level order (they were run in search order), so
+ * the table and the knee read left to right. */
+static void sort_levels(cJSON *levels)
+{
+    int n = cJSON_GetArraySize(levels);
+    if (n < 2)
+        return;
+    cJSON **items = malloc(sizeof *items * (size_t)n);
+    if (!items)
+        return;
+    for (int i = 0; i < n; i++)
+        items[i] = cJSON_DetachItemFromArray(levels, 0);
+    qsort(items, (size_t)n, sizeof *items, cmp_level);
+    for (int i = 0; i < n; i++)
+        cJSON_AddItemToArray(levels, items[i]);
+    free(items);
+}
+
+static cJSON *findmax_json(const struct sweep_opts *o, const struct knee_findmax *r)
+{
+    cJSON *f = cJSON_CreateObject();
+    if (!f)
+        return NULL;
+    cJSON_AddStringToObject(f, "parameter", param_names[o->param]);
+    if (isnan(r->best))
+        cJSON_AddNullToObject(f, "max");
+    else
+        cJSON_AddNumberToObject(f, "max", r->best);
+    if (isnan(r->first_fail))
+        cJSON_AddNullToObject(f, "first_fail");
+    else
+        cJSON_AddNumberToObject(f, "first_fail", r->first_fail);
+    cJSON_AddBoolToObject(f, "at_limit", r->at_limit);
+    cJSON_AddBoolToObject(f, "exhausted", r->exhausted);
+    cJSON_AddNumberToObject(f, "start", o->fm.start);
+    cJSON_AddNumberToObject(f, "limit", o->fm.limit);
+    if (o->fm.step > 0)
+        cJSON_AddNumberToObject(f, "step", o->fm.step);
+    else
+        cJSON_AddNullToObject(f, "step");
+    cJSON *t = cJSON_AddArrayToObject(f, "tried");
+    for (size_t i = 0; t && i < r->ntried; i++) {
+        cJSON *e = cJSON_CreateObject();
+        cJSON_AddNumberToObject(e, "level", r->tried[i].level);
+        cJSON_AddBoolToObject(e, "ok", r->tried[i].ok);
+        cJSON_AddItemToArray(t, e);
+    }
+    return f;
+}
+
+/* The knee of the levels run so far, with the SLO verdicts. */
+static cJSON *sweep_knee(const struct sweep_opts *o, const cJSON *levels)
+{
+    struct knee_point pts[KNEE_MAX_LEVELS];
+    const char *names[KNEE_MAX_LEVELS];
+    int n = knee_points_from_levels(levels, pts, KNEE_MAX_LEVELS);
+    if (n <= 0)
+        return cJSON_CreateNull();
+    int i = 0;
+    const cJSON *lv;
+    cJSON_ArrayForEach(lv, levels) {
+        if (i >= n)
+            break;
+        const cJSON *ok = cJSON_GetObjectItemCaseSensitive(lv, "slo_ok");
+        pts[i].slo_ok = cJSON_IsBool(ok) ? cJSON_IsTrue(ok) : -1;
+        const cJSON *l = cJSON_GetObjectItemCaseSensitive(lv, "level");
+        names[i] = cJSON_IsString(l) ? l->valuestring : "";
+        i++;
+    }
+    char slo[512] = "";
+    for (size_t k = 0; k < o->nslo; k++) {
+        size_t len = strlen(slo);
+        snprintf(slo + len, sizeof slo - len, "%s%s", k ? " and " : "", o->slo[k]->text);
+    }
+    /* Throughput saturates with load; across temperatures, lengths or
+     * prompts a flat throughput is no knee, so only the SLO counts there. */
+    if (o->param != SWEEP_CONCURRENCY && o->param != SWEEP_RATE)
+        for (int j = 0; j < n; j++)
+            pts[j].tps = NAN;
+    struct knee k;
+    knee_detect(pts, (size_t)n, o->threshold, &k);
+    return knee_to_json(&k, pts, (size_t)n, param_names[o->param],
+                        o->param == SWEEP_PROMPT_SET ? names : NULL, o->threshold,
+                        o->nslo ? slo : NULL);
+}
+
+cJSON *sweep_execute(struct sweep_opts *o, const char *label, FILE *log,
+                     enum sweep_status *status, char *err, size_t errcap)
+{
+    cJSON *doc = cJSON_CreateObject();
+    if (!doc) {
+        snprintf(err, errcap, "out of memory");
+        return NULL;
+    }
+    const struct run_config *c = o->cfg;
+    cJSON_AddStringToObject(doc, "schema", "llmload.sweep/1");
+    cJSON_AddStringToObject(doc, "parameter", param_names[o->param]);
+    cJSON *t = cJSON_AddObjectToObject(doc, "target");
+    cJSON_AddStringToObject(t, "name", label ? label : "");
+    cJSON_AddStringToObject(t, "url", c->url);
+    cJSON_AddStringToObject(t, "model", c->model);
+    cJSON *cfg = report_config_json(c);
+    if (cfg)
+        cJSON_AddItemToObject(doc, "config", cfg);
+    cJSON *env = report_environment_json(NULL);
+    if (env)
+        cJSON_AddItemToObject(doc, "environment", env);
+    cJSON_AddNumberToObject(doc, "threshold", o->threshold);
+    cJSON *slo = cJSON_AddArrayToObject(doc, "slo");
+    for (size_t i = 0; i < o->nslo; i++)
+        cJSON_AddItemToArray(slo, cJSON_CreateString(o->slo[i]->text));
+
+    struct sweep_ctx x = { o, label ? label : "", log, NULL, SWEEP_DONE, "", err, errcap };
+    x.levels = cJSON_AddArrayToObject(doc, "levels");
+    if (!x.levels) {
+        cJSON_Delete(doc);
+        snprintf(err, errcap, "out of memory");
+        return NULL;
+    }
+    int rc = 0;
+    if (o->find_max) {
+        struct knee_findmax r;
+        rc = knee_findmax_run(&o->fm, findmax_eval, &x, &r);
+        sort_levels(x.levels);
+        cJSON *f = findmax_json(o, &r);
+        if (f)
+            cJSON_AddItemToObject(doc, "find_max", f);
+        if (rc == -2)
+            rc = 0;     /* down or interrupted: x.status says which */
+    } else {
+        for (size_t i = 0; i < o->nlevels && rc == 0; i++) {
+            const cJSON *s;
+            rc = run_level(&x, i, o->levels[i], &s);
+        }
+        if (rc == 1)
+            rc = 0;
+    }
+    if (rc < 0) {
+        cJSON_Delete(doc);
+        return NULL;
+    }
+    cJSON_AddItemToObject(doc, "knee", sweep_knee(o, x.levels));
+    if (x.status == SWEEP_DOWN)
+        cJSON_AddStringToObject(doc, "error", x.down);
+    else
+        cJSON_AddNullToObject(doc, "error");
+    cJSON_AddBoolToObject(doc, "interrupted", x.status == SWEEP_INTERRUPTED);
+    *status = x.status;
+    return doc;
+}
+
+/* ---- output ------------------------------------------------------------------- */
+
+static int doc_open_loop(const cJSON *doc)
+{
+    const cJSON *p = cJSON_GetObjectItemCaseSensitive(doc, "parameter");
+    const cJSON *cfg = cJSON_GetObjectItemCaseSensitive(doc, "config");
+    const cJSON *rate = cJSON_GetObjectItemCaseSensitive(cfg, "rate");
+    return (cJSON_IsString(p) && !strcmp(p->valuestring, "rate")) ||
+           (cJSON_IsNumber(rate) && rate->valuedouble > 0);
+}
+
+void sweep_print(FILE *f, const cJSON *doc)
+{
+    const cJSON *p = cJSON_GetObjectItemCaseSensitive(doc, "parameter");
+    const char *param = cJSON_IsString(p) ? p->valuestring : "level";
+    const cJSON *levels = cJSON_GetObjectItemCaseSensitive(doc, "levels");
+    knee_table_print(f, param, levels, doc_open_loop(doc));
+    fputc('\n', f);
+    const cJSON *fm = cJSON_GetObjectItemCaseSensitive(doc, "find_max");
+    if (cJSON_IsObject(fm)) {
+        const cJSON *max = cJSON_GetObjectItemCaseSensitive(fm, "max");
+        const cJSON *slo = cJSON_GetObjectItemCaseSensitive(doc, "slo");
+        fprintf(f, "largest %s meeting every SLO (", param);
+        const cJSON *s;
+        int first = 1;
+        cJSON_ArrayForEach(s, slo) {
+            fprintf(f, "%s%s", first ? "" : ", ", s->valuestring);
+            first = 0;
+        }
+        if (cJSON_IsNumber(max))
+            fprintf(f, "): %g%s\n", max->valuedouble,
+                    cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(fm, "at_limit"))
+                        ? " (the search limit: the true maximum may be higher)" : "");
+        else
+            fprintf(f, "): none, even the smallest level tried fails\n");
+        fprintf(f, "levels tried:");
+        const cJSON *t;
+        cJSON_ArrayForEach(t, cJSON_GetObjectItemCaseSensitive(fm, "tried"))
+            fprintf(f, " %g %s", cJSON_GetObjectItemCaseSensitive(t, "level")->valuedouble,
+                    cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(t, "ok")) ? "ok" : "fail");
+        fputc('\n', f);
+    } else {
+        const cJSON *k = cJSON_GetObjectItemCaseSensitive(doc, "knee");
+        const cJSON *text = cJSON_GetObjectItemCaseSensitive(k, "text");
+        if (cJSON_IsString(text))
+            fprintf(f, "knee: %s\n", text->valuestring);
+        else if (cJSON_GetArraySize(levels) > 1 && cJSON_IsString(p) &&
+                 (!strcmp(p->valuestring, "concurrency") || !strcmp(p->valuestring, "rate")))
+            fprintf(f, "knee: none (throughput grows at every step)\n");
+    }
+    const cJSON *e = cJSON_GetObjectItemCaseSensitive(doc, "error");
+    if (cJSON_IsString(e))
+        fprintf(f, "stopped early: the target went down %s\n", e->valuestring);
+}
+
+int sweep_write_csv(const char *path, const cJSON *doc, char *err, size_t errcap)
+{
+    FILE *f = fopen(path, "w");
+    if (!f) {
+        snprintf(err, errcap, "--csv %s: %s", path, strerror(errno));
+        return -1;
+    }
+    const cJSON *p = cJSON_GetObjectItemCaseSensitive(doc, "parameter");
+    int rc = knee_csv_write(f, cJSON_IsString(p) ? p->valuestring : "level",
+                            cJSON_GetObjectItemCaseSensitive(doc, "levels"));
+    if (fclose(f) != 0 || rc < 0) {
+        snprintf(err, errcap, "--csv %s: write failed", path);
+        return -1;
+    }
+    return 0;
+}
+
+int sweep_gate_check(const struct sweep_opts *o, const char *const *names,
+                     const cJSON *const *sweeps, size_t n, FILE *out,
+                     char *err, size_t errcap)
+{
+    if (!o->gate.n_asserts)
+        return EXIT_OK;
+    size_t total = 0;
+    for (size_t i = 0; i < n; i++)
+        total += (size_t)cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(sweeps[i], "levels"));
+    const char **labels = calloc(total + 1, sizeof *labels);
+    const cJSON **sums = calloc(total + 1, sizeof *sums);
+    char *store = calloc(total + 1, 160);
+    int code = EXIT_RUN;
+    size_t k = 0;
+    if (!labels || !sums || !store) {
+        snprintf(err, errcap, "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const cJSON *param = cJSON_GetObjectItemCaseSensitive(sweeps[i], "parameter");
+        const cJSON *lv;
+        cJSON_ArrayForEach(lv, cJSON_GetObjectItemCaseSensitive(sweeps[i], "levels")) {
+            const cJSON *sum = cJSON_GetObjectItemCaseSensitive(lv, "summary");
+            const cJSON *level = cJSON_GetObjectItemCaseSensitive(lv, "level");
+            if (!cJSON_IsObject(sum))
+                continue;
+            char *lab = store + k * 160;
+            char lvl[64];
+            if (cJSON_IsString(level))
+                snprintf(lvl, sizeof lvl, "%s", level->valuestring);
+            else
+                snprintf(lvl, sizeof lvl, "%g", cJSON_IsNumber(level) ? level->valuedouble : 0.0);
+            snprintf(lab, 160, "%s%s%s %s", names ? names[i] : "", names ? " " : "",
+                     cJSON_IsString(param) ? param->valuestring : "level", lvl);
+            labels[k] = lab;
+            sums[k] = sum;
+            k++;
+        }
+    }
+    if (out)
+        fputc('\n', out);
+    code = gate_evaluate_levels(&o->gate, labels, sums, k, out, err, errcap);
+out:
+    free(labels);
+    free(sums);
+    free(store);
+    return code;
+}

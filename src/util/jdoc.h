@@ -1,0 +1,19 @@
+#ifndef LLMLOAD_JDOC_H
+#define LLMLOAD_JDOC_H
+/* Reading result documents (files, not the hot path): small cJSON helpers
+ * every layer that reads documents shares. */
+#include <stddef.h>
+
+struct cJSON;
+
+/* The string value of o[key], or NULL when absent or not a string. */
+const char *jdoc_str(const struct cJSON *o, const char *key);
+/* The number value of o[key], or NaN when absent or not a number. */
+double jdoc_num(const struct cJSON *o, const char *key);
+
+/* Reads and parses the JSON file at path (at most 1 GiB).  NULL with a
+ * one-line err naming the path: cannot open, read error, too large, or
+ * not valid JSON (with the byte offset). */
+struct cJSON *jdoc_read_file(const char *path, char *err, size_t errcap);
+
+#endif
