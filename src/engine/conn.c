@@ -522,37 +522,25 @@ static void conn_on_bytes(struct conn *c, ssize_t nread, const char *data, uint6
     }
 }
 
-/* Reads with the kernel's receive timestamp (rxstamp.h).  Like libuv's own
- * read loop, it reads again while the buffer comes back full, at most 32
- * times, and leaves the rest to the next readiness. */
-static void conn_read_stamped(struct conn *c)
+/* One stamped read (rxstamp_read_stream): counts it, times it by the
+ * kernel's stamp or, without one, now. */
+static int conn_stamped_bytes(void *ud, ssize_t n, const char *buf, uint64_t kernel_ns)
 {
+    struct conn *c = ud;
     struct engine *e = c->eng;
-    uv_os_fd_t fd;
-    if (uv_fileno((uv_handle_t *)&c->tcp, &fd) < 0)
-        return;
-    for (int i = 0; i < 32; i++) {
-        uint64_t kernel_ns;
-        ssize_t n = rxstamp_read(fd, e->rbuf, ENGINE_READ_BUF, &kernel_ns);
-        if (n == UV_EAGAIN)
-            return;
-        uint64_t now = uv_hrtime();
-        if (n > 0) {
-            e->reads++;
-            e->reads_stamped += kernel_ns != 0;
-        }
-        /* On Unix a uv error code is the negative errno. */
-        conn_on_bytes(c, n == 0 ? UV_EOF : n, e->rbuf, kernel_ns ? kernel_ns : now);
-        if (n < (ssize_t)ENGINE_READ_BUF || c->state != CONN_BUSY)
-            return;
+    if (n > 0) {
+        e->reads++;
+        e->reads_stamped += kernel_ns != 0;
     }
+    conn_on_bytes(c, n, buf, kernel_ns ? kernel_ns : uv_hrtime());
+    return c->state == CONN_BUSY;
 }
 
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 {
     struct conn *c = s->data;
     if (nread == UV_ENOBUFS && c->eng->rx_kernel) {
-        conn_read_stamped(c);
+        rxstamp_read_stream(s, c->eng->rbuf, ENGINE_READ_BUF, conn_stamped_bytes, c);
         return;
     }
     if (nread > 0)

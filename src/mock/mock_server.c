@@ -1553,33 +1553,22 @@ static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
 
 static void conn_on_bytes(struct conn *c, ssize_t n, const char *data);
 
-/* Reads with the kernel's receive stamp, up to 32 times while the buffer
- * comes back full, as libuv's own read loop does. */
-static void conn_read_stamped(struct conn *c)
+/* One stamped read (rxstamp_read_stream): the request's arrival is the
+ * kernel's stamp of its bytes. */
+static int conn_stamped_bytes(void *ud, ssize_t n, const char *buf, uint64_t kernel_ns)
 {
-    struct server *s = c->srv;
-    uv_os_fd_t fd;
-    for (int i = 0; i < 32 && c->state != ST_CLOSED; i++) {
-        if (uv_fileno((uv_handle_t *)&c->tcp, &fd) < 0)
-            return;
-        uint64_t k;
-        ssize_t n = rxstamp_read(fd, s->rbuf, sizeof s->rbuf, &k);
-        if (n == UV_EAGAIN)
-            return;
-        if (n > 0)
-            c->rx_ns = k;
-        /* On Unix a uv error code is the negative errno. */
-        conn_on_bytes(c, n == 0 ? UV_EOF : n, s->rbuf);
-        if (n < (ssize_t)sizeof s->rbuf)
-            return;
-    }
+    struct conn *c = ud;
+    if (n > 0)
+        c->rx_ns = kernel_ns;
+    conn_on_bytes(c, n, buf);
+    return c->state != ST_CLOSED;
 }
 
 static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
 {
     struct conn *c = st->data;
     if (n == UV_ENOBUFS && c->srv->rx_kernel) {
-        conn_read_stamped(c);
+        rxstamp_read_stream(st, c->srv->rbuf, sizeof c->srv->rbuf, conn_stamped_bytes, c);
         return;
     }
     if (n > 0)

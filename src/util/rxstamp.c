@@ -7,6 +7,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <uv.h>
+
 #if defined(SO_TIMESTAMPNS) && defined(SCM_TIMESTAMPNS)
 #define RXSTAMP_OK 1
 #else
@@ -104,4 +106,20 @@ void rxstamp_release(int fd)
 {
     if (fd >= 0)
         close(fd);
+}
+
+void rxstamp_read_stream(uv_stream_t *s, char *buf, size_t cap, rxstamp_bytes_cb on_bytes, void *ud)
+{
+    for (int i = 0; i < 32; i++) {
+        uv_os_fd_t fd;
+        if (uv_fileno((const uv_handle_t *)s, &fd) < 0)
+            return;
+        uint64_t k = 0;
+        ssize_t n = rxstamp_read(fd, buf, cap, &k);
+        if (n == UV_EAGAIN)
+            return;
+        /* On Unix a uv error code is the negative errno. */
+        if (!on_bytes(ud, n == 0 ? UV_EOF : n, buf, n > 0 ? k : 0) || n < (ssize_t)cap)
+            return;
+    }
 }

@@ -47,4 +47,17 @@ ssize_t rxstamp_read(int fd, char *buf, size_t len, uint64_t *mono_ns);
 int rxstamp_hold(void);
 void rxstamp_release(int fd);
 
+/* The read loop of a libuv stream whose alloc callback returned a zero
+ * length (so its read callback got UV_ENOBUFS): like libuv's own loop, it
+ * reads into buf again while a read fills it, at most 32 times, and leaves
+ * the rest to the next readiness.  Each read goes to on_bytes with n as
+ * libuv would give it (bytes, UV_EOF, or a negative errno) and the
+ * kernel's stamp of its newest byte (0 when none).  on_bytes returns 1 to
+ * go on reading, 0 when the stream is no longer reading (closed, done).
+ * The client's connections and the simulator share it. */
+struct uv_stream_s;
+typedef int (*rxstamp_bytes_cb)(void *ud, ssize_t n, const char *buf, uint64_t kernel_ns);
+void rxstamp_read_stream(struct uv_stream_s *s, char *buf, size_t cap,
+                         rxstamp_bytes_cb on_bytes, void *ud);
+
 #endif
