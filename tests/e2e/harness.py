@@ -118,7 +118,7 @@ class Response:
 
 
 def parse_response(raw, strict=True):
-    """Parses one HTTP/1.1 response, checking the framing of PROTOCOLS.md §5:
+    """Parses one HTTP/1.1 response, checking the HTTP/1.1 framing rules of docs/protocols.md:
     CRLF header lines, chunk-size CRLF data CRLF ... 0 CRLF CRLF."""
     head, sep, rest = raw.partition(b"\r\n\r\n")
     assert sep, "no end of headers in %r" % raw[:200]
@@ -238,6 +238,21 @@ def tmpdir():
 def _remove_tmpdirs():
     for d in _TMPDIRS:
         shutil.rmtree(d, ignore_errors=True)
+
+
+def serial(fn):
+    """Marks a test that must run alone (list_tests.py): it compares measured
+    times with a simulator's model, and another test sharing the CPUs would
+    skew the very rates it checks."""
+    fn.llmload_serial = True
+    return fn
+
+
+def decoder(fn):
+    """Marks a test of stream decoding; it runs a second time with the shape
+    fast path off (LLMLOAD_NO_FAST_PATH=1, list_tests.py)."""
+    fn.llmload_decoder = True
+    return fn
 
 
 def main():

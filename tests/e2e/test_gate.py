@@ -216,6 +216,7 @@ class GateTest(unittest.TestCase):
 
     # ---- baselines against the simulator -----------------------------------
 
+    @harness.serial
     def test_baseline_slow_simulator_fails(self):
         base = self.path("base.json")
         p = run(*STEADY, *WORKLOAD, "--repeat", "3", "--save-baseline", base)
@@ -235,6 +236,7 @@ class GateTest(unittest.TestCase):
         self.assertRegex(p.stdout, r"  FAIL  output_tps: [0-9.]+ tok/s vs baseline [0-9.]+ tok/s: -[0-9.]+% \(95% CI -[0-9.]+% \.\. -[0-9.]+%\), tolerance -30\.0%\n")
         self.assertIn("gate: FAIL, 2 of 3 checks failed", p.stdout)
 
+    @harness.serial
     def test_baseline_identical_simulator_passes(self):
         base = self.path("base.json")
         p = run(*STEADY, *WORKLOAD, "--repeat", "3", "--save-baseline", base)

@@ -108,6 +108,7 @@ def read_request(c):
 
 class TestRun(unittest.TestCase):
 
+    @harness.decoder
     def test_openai_chat_stream_counts(self):
         with Mock(*FAST) as m:
             p, doc = run_json(m.url + "/v1", "--api", "openai-chat", "-n", "24", "-c", "4",
@@ -129,6 +130,7 @@ class TestRun(unittest.TestCase):
         # Every number on the terminal has its unit.
         self.assertIn("Samples: 24 ok / 0 failed", p.stdout)
 
+    @harness.decoder
     def test_ollama_generate_stream(self):
         with Mock(*FAST) as m:
             p, doc = run_json(m.url, "--api", "ollama-generate", "-n", "10", "-c", "5",
@@ -140,6 +142,7 @@ class TestRun(unittest.TestCase):
         self.assertIsNotNone(s["server_eval_rate"])
         self.assertGreater(s["server_eval_rate"], 0)
 
+    @harness.decoder
     def test_ollama_chat_and_openai_completions(self):
         with Mock(*FAST) as m:
             for api, url in (("ollama-chat", m.url), ("openai-completions", m.url + "/v1")):
@@ -148,6 +151,7 @@ class TestRun(unittest.TestCase):
                 self.assertEqual(doc["summary"]["ok"], 6, api)
                 self.assertEqual(doc["summary"]["output_tokens"], 42, api)
 
+    @harness.decoder
     def test_api_auto_detection(self):
         with Mock(*FAST) as m:
             # /v1 in the URL means OpenAI; a bare URL is probed (the simulator
@@ -164,6 +168,7 @@ class TestRun(unittest.TestCase):
             self.assertEqual(p.returncode, 0, p.stderr)
             self.assertEqual(doc["config"]["api"], "openai-completions")
 
+    @harness.decoder
     def test_no_stream(self):
         with Mock(*FAST) as m:
             for api, url in (("openai-chat", m.url + "/v1"), ("ollama-generate", m.url)):
@@ -175,6 +180,7 @@ class TestRun(unittest.TestCase):
                 self.assertEqual(s["output_tokens"], 45, api)
                 lat_ok(self, s["e2e"])
 
+    @harness.serial
     def test_timing_matches_simulator_rate(self):
         # One stream at 200 tokens/s with no batch slowdown: ITL ~ 5 ms, and
         # TPOT ~ 5 ms; TTFT ~ the simulator's 30 ms base.
@@ -191,6 +197,7 @@ class TestRun(unittest.TestCase):
         # E2E = TTFT + 39 gaps of 5 ms.
         self.assertAlmostEqual(s["e2e"]["p50"], s["ttft"]["p50"] + 39 * 0.005, delta=0.03)
 
+    @harness.decoder
     def test_tokens_per_chunk(self):
         with Mock(*(FAST + ["--tokens-per-chunk", "4"])) as m:
             p, doc = run_json(m.url + "/v1", "--api", "openai-chat", "-n", "4", "-c", "2",
@@ -320,6 +327,7 @@ class TestRunFaults(unittest.TestCase):
         self.assertEqual(doc["summary"]["errors"], {"status": 6})
         self.assertIn("429", doc["summary"]["error_samples"]["status"])
 
+    @harness.decoder
     def test_midstream_error_openai_and_ollama(self):
         for api in ("openai-chat", "ollama-generate"):
             p, doc = self.fault("--fault-midstream", api=api)
@@ -330,6 +338,7 @@ class TestRunFaults(unittest.TestCase):
         p, doc = self.fault("--fault-close")
         self.assertEqual(doc["summary"]["errors"], {"closed": 6})
 
+    @harness.decoder
     def test_malformed_event(self):
         p, doc = self.fault("--fault-malformed")
         self.assertEqual(doc["summary"]["errors"], {"protocol": 6})
@@ -399,6 +408,7 @@ class TestRunFaults(unittest.TestCase):
 class TestRunWire(unittest.TestCase):
     """Hand-made servers: garbage, resets, idle-close races, real captures."""
 
+    @harness.decoder
     def test_garbage_reply_is_protocol_error(self):
         def handler(c, n):
             while read_request(c):
@@ -472,6 +482,7 @@ class TestRunWire(unittest.TestCase):
         self.assertEqual(s["retries"], 1)
         self.assertEqual(s["output_tokens"], 3)
 
+    @harness.decoder
     def test_replay_llama_cpp_capture(self):
         raw = open(os.path.join(harness.FIXTURES, "llama-server-b4748", "chat_stream_raw.txt"), "rb").read()
 
@@ -543,6 +554,8 @@ class TestRunLifecycle(unittest.TestCase):
         self.assertTrue(doc["interrupted"])
         self.assertEqual(doc["summary"]["errors"].get("aborted"), 4)
 
+    @harness.serial
+    @harness.decoder
     def test_fidelity_against_truth(self):
         # TTFT measured by the client vs the simulator's own record of the
         # same requests (same CLOCK_MONOTONIC).  The truth's TTFT runs from
@@ -719,6 +732,7 @@ class TestRunWorkload(unittest.TestCase):
         for b in bodies:
             self.assertEqual(b["options"]["num_predict"], 40)
 
+    @harness.decoder
     def test_multi_turn_carries_history(self):
         bodies, _ = self.capture("-n", "4", "-c", "1", "--turns", "2", "--no-nonce",
                                  "--prompt", "Hi", reply="first answer")
@@ -729,6 +743,7 @@ class TestRunWorkload(unittest.TestCase):
         self.assertEqual([m["content"] for m in second if m["role"] == "assistant"][0], "first answer")
         self.assertNotIn("assistant", [m["role"] for m in bodies[0]["messages"]])
 
+    @harness.decoder
     def test_tokenizer_counts_when_server_does_not(self):
         d = tmpdir()
         lines = ["%s %d" % (__import__("base64").b64encode(bytes([i])).decode(), i) for i in range(256)]
@@ -751,6 +766,7 @@ class TestRunWorkload(unittest.TestCase):
 class TestRunShapes(unittest.TestCase):
     """Run length and load shape flags of the engine (issue 4's run part)."""
 
+    @harness.serial
     def test_duration_bound_run(self):
         with Mock("--decode-rate", "200", "--ttft-base", "1ms", "--prefill-rate", "1000000",
                   "--batch-slowdown", "0", "--slots", "8") as m:
@@ -792,6 +808,7 @@ class TestRunShapes(unittest.TestCase):
         self.assertGreaterEqual(s["requests"], 16)
         self.assertGreater(s["error_rate"], 0.5)
 
+    @harness.serial
     def test_ramp_up_spreads_starts(self):
         d = tmpdir()
         rawp = os.path.join(d, "raw.jsonl")

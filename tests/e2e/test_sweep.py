@@ -293,6 +293,7 @@ class TestSweepMock(unittest.TestCase):
             rows = list(csv.DictReader(f))
         return r, sweep_doc(out), rows
 
+    @harness.serial
     def test_sweep_knee_slots(self):
         """The knee is the simulator's --slots: 4 for one, 2 for another.
         Below the knee a step doubles throughput (+80-100%), above it a step
@@ -329,6 +330,7 @@ class TestSweepMock(unittest.TestCase):
         self.assertGreater(at_knee, 0.7 * expect)
         self.assertLess(at_knee, slots * 20 / 0.190 * 1.01)
 
+    @harness.serial
     def test_sweep_slo_knee(self):
         """--slo moves the knee below the throughput knee: with 2 slots,
         concurrency 4 makes half the requests wait a whole request for a
@@ -345,6 +347,7 @@ class TestSweepMock(unittest.TestCase):
         self.assertEqual(doc["knee"]["level"], 2)
         self.assertIn("SLO 'p95(ttft)<=100ms' first fails at concurrency 4", r.stdout)
 
+    @harness.serial
     def test_find_max(self):
         """--find-max lands within one step of the true limit (the slots):
         at 6 in flight, one request in 6 waits a whole request (200 ms) for a
@@ -367,6 +370,7 @@ class TestSweepMock(unittest.TestCase):
                       r.stdout)
         self.assertIn("levels tried: 1 ok 2 ok 4 ok 8 fail", r.stdout)
 
+    @harness.serial
     def test_open_loop_queue(self):
         """Constant arrivals at 20/s against one slot that needs about 100 ms
         (40 tokens at 400 tok/s), with at most one request in flight: every
@@ -410,6 +414,7 @@ class TestSweepMock(unittest.TestCase):
         e2e_sched = [q["end_s"] - q["scheduled_s"] for q in reqs]
         self.assertAlmostEqual(s["e2e_from_schedule"]["max"], max(e2e_sched), delta=0.002)
 
+    @harness.serial
     def test_rate_sweep_table(self):
         """A rate sweep shows queue p95 and late arrivals in its table."""
         with harness.Mock("--slots", "1", *SWEEP_MOCK) as m:
@@ -449,6 +454,7 @@ class TestSweepMock(unittest.TestCase):
         self.assertGreater(ttft[3], ttft[0] + 0.05)
         self.assertEqual([x["level"] for x in rows], ["tiny", "short", "medium", "long"])
 
+    @harness.serial
     def test_compare_winner(self):
         """Two simulators, one decoding twice as fast: the fast one wins
         every level with a speedup of 2 (+-10%)."""
