@@ -33,14 +33,14 @@ enum opt_id {
     O_CTO, O_TTFTTO, O_IDLETO, O_TO, O_GRACE, O_JSON, O_CSV, O_RAW, O_QUIET, O_MOCKARG, O_HELP,
 };
 
-struct opt {
+struct run_opt {
     enum opt_id id;
     const char *name, *alias, *alias2;
     int takes;
     const char *meta, *help;
 };
 
-static const struct opt opts[] = {
+static const struct run_opt opts[] = {
     { O_URL, "--url", "--host", "--base-url", 1, "URL",
       "server: base URL (http://host:8000/v1, http://host:11434) or a full endpoint URL;\n"
       "without it, the built-in simulator is started on a free loopback port" },
@@ -82,10 +82,10 @@ static const struct opt opts[] = {
     { O_HELP, "--help", "-h", NULL, 0, NULL, "this help" },
 };
 
-static const struct opt *opt_find(const char *name)
+static const struct run_opt *opt_find(const char *name)
 {
     for (size_t i = 0; i < sizeof opts / sizeof opts[0]; i++) {
-        const struct opt *o = &opts[i];
+        const struct run_opt *o = &opts[i];
         if (!strcmp(name, o->name) || (o->alias && !strcmp(name, o->alias)) ||
             (o->alias2 && !strcmp(name, o->alias2)))
             return o;
@@ -96,7 +96,7 @@ static const struct opt *opt_find(const char *name)
 void cli_run_help_flags(FILE *f)
 {
     for (size_t i = 0; i < sizeof opts / sizeof opts[0]; i++) {
-        const struct opt *o = &opts[i];
+        const struct run_opt *o = &opts[i];
         char left[64];
         snprintf(left, sizeof left, "%s%s%s%s%s", o->alias && o->alias[1] != '-' ? o->alias : "",
                  o->alias && o->alias[1] != '-' ? ", " : "", o->name, o->meta ? " " : "", o->meta ? o->meta : "");
@@ -141,7 +141,7 @@ static int set_count(uint64_t *dst, const char *flag, const char *v, uint64_t mi
     return 0;
 }
 
-static int apply(struct run_cli *rc, const struct opt *o, const char *flag, const char *v,
+static int apply(struct run_cli *rc, const struct run_opt *o, const char *flag, const char *v,
                  char *err, size_t cap)
 {
     struct run_config *c = &rc->cfg;
@@ -278,7 +278,7 @@ int cli_run_parse(struct run_cli *rc, int argc, char **argv, int first,
         } else {
             snprintf(name, sizeof name, "%s", arg);
         }
-        const struct opt *o = opt_find(name);
+        const struct run_opt *o = opt_find(name);
         int takes = o ? o->takes : -1;
         const struct cli_extra *x = NULL;
         int wflag = 0;
