@@ -200,7 +200,7 @@ int opt_parse(const struct opt_cmd *cmd, void *const *ud, int argc, char **argv,
             return unknown(cmd, a[1] == '-' ? name : a, err, errcap);
         const struct opt_omit *m = omitted(cmd, o);
         if (m) {
-            util_errf(err, errcap, "%s is not available in llmload %s (%s)", name, cmd->name, m->why);
+            util_errf(err, errcap, "%s is not a flag of llmload %s (%s)", name, cmd->name, m->why);
             return OPT_ERROR;
         }
         if (o->meta && !val && i + 1 < argc)

@@ -159,7 +159,7 @@ static void test_errors(void **state)
         { &cmd, "a b c", "unexpected argument 'c': give 2 WORD at most" },
         { &cmd_noargs, "word", "unexpected argument 'word' (llmload flat takes only flags; see --help)" },
         { &cmd_noargs, "--", "unknown flag '--' (see llmload flat --help)" },
-        { &cmd_noargs, "-q", "-q is not available in llmload flat (it is never quiet)" },
+        { &cmd_noargs, "-q", "-q is not a flag of llmload flat (it is never quiet)" },
         { &cmd_noargs, "--tag x", "unknown flag '--tag' (see llmload flat --help)" },
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
