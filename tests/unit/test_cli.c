@@ -294,20 +294,19 @@ static char *help_of(const struct opt_cmd *cmd)
 static int left_count(const char *help, const char *spelling)
 {
     int n = 0;
-    for (const char *l = help; *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : l + strlen(l)) {
-        if (strncmp(l, "  -", 3))
+    for (const char *l = help; *l; ) {
+        size_t len = strcspn(l, "\n");
+        char line[256];
+        snprintf(line, sizeof line, "%.*s", (int)len, l);
+        l += len + (l[len] == '\n');
+        if (strncmp(line, "  -", 3))
             continue;
-        const char *end = strstr(l + 2, "  "), *nl = strchr(l, '\n');
-        if (!end || (nl && nl < end))
-            end = nl ? nl : l + strlen(l);
-        for (const char *t = l + 2; t < end; ) {
-            size_t w = strcspn(t, " ,\n");
-            if (t + w > end)
-                w = (size_t)(end - t);
-            n += w == strlen(spelling) && !strncmp(t, spelling, w);
-            t += w;
-            t += strspn(t, " ,");
-        }
+        char *gap = strstr(line + 2, "  ");     /* the help text starts after it */
+        if (gap)
+            *gap = '\0';
+        char *save;
+        for (char *t = strtok_r(line + 2, " ,", &save); t; t = strtok_r(NULL, " ,", &save))
+            n += !strcmp(t, spelling);
     }
     return n;
 }
