@@ -22,8 +22,10 @@
 /* The flags only sweep and compare know, and the run flags they give
  * another meaning: a level list, the sweep's own --json and --csv. */
 enum sweep_flag {
-    S_CONC, S_RATE, S_TEMP, S_MAXTOK, S_PROMPTSET,     /* in the order of enum sweep_param */
-    S_KNEE, S_SLO, S_FINDMAX, S_FM_START, S_FM_LIMIT, S_FM_STEP, S_JSON, S_CSV, S_TARGET,
+    /* the level flags are their parameter */
+    S_CONC = SWEEP_CONCURRENCY, S_RATE = SWEEP_RATE, S_TEMP = SWEEP_TEMPERATURE,
+    S_MAXTOK = SWEEP_MAX_TOKENS, S_PROMPTSET = SWEEP_PROMPT_SET,
+    S_KNEE = SWEEP__N, S_SLO, S_FINDMAX, S_FM_START, S_FM_LIMIT, S_FM_STEP, S_JSON, S_CSV, S_TARGET,
 };
 
 /* What the parse gathers before the levels can be read. */
