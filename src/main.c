@@ -1,30 +1,14 @@
-/* llmload: subcommand dispatch only. */
+/* llmload: subcommand dispatch only (the commands are cli/cli.c). */
 #include <stdio.h>
 #include <string.h>
 #include "cli.h"
-
-
-struct subcommand {
-    const char *name;
-    int (*fn)(int argc, char **argv);
-    const char *help;
-};
-
-static const struct subcommand commands[] = {
-    { "run",  cmd_run,  "benchmark a server (or the built-in simulator)" },
-    { "mock", cmd_mock, "run the built-in streaming LLM simulator" },
-    { "sweep", cmd_sweep, "one parameter over a list of levels; finds the knee" },
-    { "compare", cmd_compare, "the same sweep against several servers, side by side" },
-    { "check", cmd_check, "is a server up: protocol, version, models" },
-    { "tokenize", cmd_tokenize, "print the token ids and count of a text" },
-};
 
 static void usage(FILE *f)
 {
     fprintf(f, "llmload %s: load generator and benchmarker for LLM inference servers\n\n"
                "usage: llmload <command> [options]\n\ncommands:\n", LLMLOAD_VERSION);
-    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].help);
+    for (const struct cli_command *c = cli_commands; c->spec; c++)
+        fprintf(f, "  %-10s %s\n", c->spec->name, c->spec->summary);
     fprintf(f, "\n`llmload <command> --help` explains each command's options.\n"
                "With no command and no options, `llmload` is `llmload run`.\n");
 }
@@ -42,9 +26,9 @@ int main(int argc, char **argv)
         printf("llmload %s\n", LLMLOAD_VERSION);
         return EXIT_OK;
     }
-    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        if (!strcmp(c, commands[i].name))
-            return commands[i].fn(argc - 1, argv + 1);
+    const struct cli_command *cmd = cli_command_find(c);
+    if (cmd)
+        return cmd->main(argc - 1, argv + 1);
     if (c[0] == '-')  /* flags with no command: `llmload -c 8 ...` means run */
         return cmd_run(argc, argv);
     fprintf(stderr, "llmload: unknown command '%s' (try llmload --help)\n", c);

@@ -1,119 +1,89 @@
-/* `llmload run`: flags, the built-in simulator child, outputs, exit code. */
+/* The run flags (shared by run, sweep and compare), parsed into struct
+ * run_cli, and the built-in simulator child.  The command is cmd_run.c. */
 #include "cli_run.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <math.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
-#include <cjson/cJSON.h>
-
 #include "cli.h"
-#include "engine.h"
-#include "gate.h"
-#include "report.h"
 #include "target.h"
 #include "units.h"
 
 #define MOCK_MODEL "llmload-mock"
 
 
-/* The option table: one line per flag, so --help and parsing agree. */
-enum opt_id {
-    O_URL, O_API, O_MODEL, O_KEY, O_MAXTOK, O_TEMP, O_SEED, O_NOSTREAM, O_TIMESTAMPS,
+/* The run flags: one line a flag.  sweep and compare accept them too. */
+enum run_flag {
+    O_URL, O_API, O_MODEL, O_KEY, O_MAXTOK, O_TEMP, O_SEED, O_NOSTREAM, O_TIMESTAMPS, O_MOCKARG,
     O_CONC, O_REQS, O_DUR, O_WARMUP, O_RATE, O_ARRIVAL, O_BURST, O_RAMP, O_STOPERR,
-    O_CTO, O_TTFTTO, O_IDLETO, O_TO, O_GRACE, O_JSON, O_CSV, O_RAW, O_QUIET, O_MOCKARG, O_HELP,
+    O_CTO, O_TTFTTO, O_IDLETO, O_TO, O_GRACE, O_JSON, O_CSV, O_RAW, O_QUIET,
 };
 
-struct opt {
-    enum opt_id id;
-    const char *name, *alias, *alias2;
-    int takes;
-    const char *meta, *help;
-};
+static int run_apply(void *ud, const struct opt *o, const char *flag, const char *v,
+                     char *err, size_t cap);
 
-static const struct opt opts[] = {
-    { O_URL, "--url", "--host", "--base-url", 1, "URL",
-      "server: base URL (http://host:8000/v1, http://host:11434) or a full endpoint URL;\n"
-      "without it, the built-in simulator is started on a free loopback port" },
-    { O_API, "--api", NULL, NULL, 1, "KIND",
-      "auto (default), ollama-generate, ollama-chat, openai-chat, openai-completions" },
-    { O_MODEL, "--model", "-m", NULL, 1, "NAME", "model name (required, except for the built-in simulator)" },
-    { O_KEY, "--api-key", NULL, NULL, 1, "KEY",
-      "sent as Authorization: Bearer (default: $OPENAI_API_KEY); never printed or saved" },
-    { O_MAXTOK, "--max-tokens", "--tokens", NULL, 1, "N", "maximum output tokens per request (default 128)" },
-    { O_TEMP, "--temperature", NULL, NULL, 1, "T", "sampling temperature (default: the server's)" },
-    { O_SEED, "--seed", NULL, NULL, 1, "N",
-      "seed of the arrival schedule, also sent to the server as its sampling seed" },
-    { O_NOSTREAM, "--no-stream", NULL, NULL, 0, NULL, "non-streamed requests (latency, status and tokens only)" },
-    { O_TIMESTAMPS, "--timestamps", NULL, NULL, 1, "WHEN",
+static const struct opt run_opts[] = {
+    OPT_SECTION("server and requests"),
+    { O_URL, "--url", { "--host", "--base-url" }, "URL",
+      "server: base URL (http://host:8000/v1, http://host:11434) or a full\n"
+      "endpoint URL; without it, the built-in simulator is started on a free\n"
+      "loopback port" },
+    { O_API, "--api", { NULL }, "KIND",
+      "auto (default), ollama-generate, ollama-chat, openai-chat,\n"
+      "openai-completions" },
+    { O_MODEL, "--model", { "-m" }, "NAME", "model name (required, except for the built-in simulator)" },
+    { O_KEY, "--api-key", { NULL }, "KEY",
+      "sent as Authorization: Bearer (default: $OPENAI_API_KEY);\n"
+      "never printed or saved" },
+    { O_MAXTOK, "--max-tokens", { "--tokens" }, "N", "maximum output tokens per request (default 128)" },
+    { O_TEMP, "--temperature", { NULL }, "T", "sampling temperature (default: the server's)" },
+    { O_SEED, "--seed", { NULL }, "N",
+      "seed of the arrival schedule and the workload, also sent to the\n"
+      "server as its sampling seed (default 1)" },
+    { O_NOSTREAM, "--no-stream", { NULL }, NULL, "non-streamed requests (latency, status and tokens only)" },
+    { O_TIMESTAMPS, "--timestamps", { NULL }, "WHEN",
       "when an event happened: kernel (default: when its bytes reached this host,\n"
       "the kernel's receive stamp, free of the client's own delays) or read\n"
       "(when the event loop read them)" },
-    { O_CONC, "--concurrency", "-c", NULL, 1, "N", "requests in flight at most (default 32)" },
-    { O_REQS, "--requests", "-n", NULL, 1, "N", "requests to complete (default 100; 0 with --duration)" },
-    { O_DUR, "--duration", "-d", NULL, 1, "TIME", "time-bound run instead of -n, e.g. 60s, 5m" },
-    { O_WARMUP, "--warmup", NULL, NULL, 1, "N|TIME", "warm-up requests (or time) first, kept out of the statistics" },
-    { O_RATE, "--rate", "-r", NULL, 1, "R", "open loop: R requests/s on a schedule (-c caps requests in flight)" },
-    { O_ARRIVAL, "--arrival", NULL, NULL, 1, "KIND", "poisson (default), constant or gamma" },
-    { O_BURST, "--burstiness", NULL, NULL, 1, "K", "gamma shape: 1 = poisson, < 1 burstier (default 1)" },
-    { O_RAMP, "--ramp-up", NULL, NULL, 1, "TIME", "grow the rate (or concurrency) linearly to its target" },
-    { O_STOPERR, "--stop-on-error-rate", NULL, NULL, 1, "F",
-      "stop early when the error rate over the last 64 requests exceeds F (0.1 or 10%)" },
-    { O_CTO, "--connect-timeout", NULL, NULL, 1, "TIME", "connect timeout (default 10s; 0 = none)" },
-    { O_TTFTTO, "--ttft-timeout", NULL, NULL, 1, "TIME", "time to first token timeout (default 300s)" },
-    { O_IDLETO, "--idle-timeout", NULL, NULL, 1, "TIME", "longest gap between tokens (default 60s)" },
-    { O_TO, "--timeout", NULL, NULL, 1, "TIME", "whole-request timeout (default 30m)" },
-    { O_GRACE, "--grace", NULL, NULL, 1, "TIME", "after Ctrl-C, how long to wait for requests in flight (default 30s)" },
-    { O_JSON, "--json", NULL, NULL, 1, "FILE", "write the result document (docs/schema.md)" },
-    { O_CSV, "--csv", NULL, NULL, 1, "FILE", "one row per request; appends when the header matches" },
-    { O_RAW, "--raw", NULL, NULL, 1, "FILE", "JSONL, one line per request with every event's time" },
-    { O_QUIET, "--quiet", "-q", NULL, 0, NULL, "no progress line" },
-    { O_MOCKARG, "--mock-arg", NULL, NULL, 1, "ARG",
+    { O_MOCKARG, "--mock-arg", { NULL }, "ARG",
       "extra flag for the built-in simulator (repeatable), e.g. --mock-arg=--slots=4" },
-    { O_HELP, "--help", "-h", NULL, 0, NULL, "this help" },
+
+    OPT_SECTION("load"),
+    { O_CONC, "--concurrency", { "-c" }, "N", "requests in flight at most (default 32)" },
+    { O_REQS, "--requests", { "-n" }, "N", "requests to complete (default 100; 0 with --duration)" },
+    { O_DUR, "--duration", { "-d" }, "TIME", "time-bound run instead of -n, e.g. 60s, 5m" },
+    { O_WARMUP, "--warmup", { NULL }, "N|TIME", "warm-up requests (or time) first, kept out of the statistics" },
+    { O_RATE, "--rate", { "-r" }, "R", "open loop: R requests/s on a schedule (-c caps requests in flight)" },
+    { O_ARRIVAL, "--arrival", { NULL }, "KIND", "poisson (default), constant or gamma" },
+    { O_BURST, "--burstiness", { NULL }, "K", "gamma shape: 1 = poisson, < 1 burstier (default 1)" },
+    { O_RAMP, "--ramp-up", { NULL }, "TIME", "grow the rate (or concurrency) linearly to its target" },
+    { O_STOPERR, "--stop-on-error-rate", { NULL }, "F",
+      "stop early when the error rate over the last 64 requests exceeds F\n"
+      "(0.1 or 10%; default: never)" },
+
+    OPT_SECTION("timeouts (0 = none)"),
+    { O_CTO, "--connect-timeout", { NULL }, "TIME", "connect timeout (default 10s)" },
+    { O_TTFTTO, "--ttft-timeout", { NULL }, "TIME", "time to first token timeout (default 300s)" },
+    { O_IDLETO, "--idle-timeout", { NULL }, "TIME", "longest gap between tokens (default 60s)" },
+    { O_TO, "--timeout", { NULL }, "TIME", "whole-request timeout (default 30m)" },
+    { O_GRACE, "--grace", { NULL }, "TIME", "after Ctrl-C, how long to wait for requests in flight (default 30s)" },
+
+    OPT_SECTION("outputs"),
+    { O_JSON, "--json", { NULL }, "FILE", "write the result document (docs/schema.md)" },
+    { O_CSV, "--csv", { NULL }, "FILE", "one row per request; appends when the header matches" },
+    { O_RAW, "--raw", { NULL }, "FILE", "JSONL, one line per request with every event's time" },
+    { O_QUIET, "--quiet", { "-q" }, NULL, "no progress line" },
 };
 
-static const struct opt *opt_find(const char *name)
-{
-    for (size_t i = 0; i < sizeof opts / sizeof opts[0]; i++) {
-        const struct opt *o = &opts[i];
-        if (!strcmp(name, o->name) || (o->alias && !strcmp(name, o->alias)) ||
-            (o->alias2 && !strcmp(name, o->alias2)))
-            return o;
-    }
-    return NULL;
-}
-
-void cli_run_help_flags(FILE *f)
-{
-    for (size_t i = 0; i < sizeof opts / sizeof opts[0]; i++) {
-        const struct opt *o = &opts[i];
-        char left[64];
-        snprintf(left, sizeof left, "%s%s%s%s%s", o->alias && o->alias[1] != '-' ? o->alias : "",
-                 o->alias && o->alias[1] != '-' ? ", " : "", o->name, o->meta ? " " : "", o->meta ? o->meta : "");
-        const char *h = o->help;
-        fprintf(f, "  %-26s ", left);
-        for (const char *nl; (nl = strchr(h, '\n')); h = nl + 1)
-            fprintf(f, "%.*s\n  %-26s ", (int)(nl - h), h, "");
-        fprintf(f, "%s\n", h);
-        /* Long aliases (--host, --base-url, --tokens) get a line of their own. */
-        if (o->alias && o->alias[1] == '-') {
-            char names[64];
-            snprintf(names, sizeof names, "%s%s%s", o->alias, o->alias2 ? ", " : "",
-                     o->alias2 ? o->alias2 : "");
-            fprintf(f, "  %-26s %s of %s\n", names, o->alias2 ? "aliases" : "alias", o->name);
-        }
-    }
-}
+const struct opt_table cli_run_table = OPT_TABLE(run_opts, run_apply);
 
 static int bad(char *err, size_t cap, const char *flag, const char *val, const char *why)
 {
@@ -141,13 +111,21 @@ static int set_count(uint64_t *dst, const char *flag, const char *v, uint64_t mi
     return 0;
 }
 
-static int apply(struct run_cli *rc, const struct opt *o, const char *flag, const char *v,
-                 char *err, size_t cap)
+int cli_parse_api(const char *flag, const char *v, enum api_kind *api, char *err, size_t cap)
+{
+    if (api_from_name(v, api) < 0)
+        return bad(err, cap, flag, v, "unknown API (auto, ollama-generate, ollama-chat, openai-chat, openai-completions)");
+    return 0;
+}
+
+/* Applies one run flag: 0, or -1 with err. */
+static int set_flag(struct run_cli *rc, enum run_flag id, const char *flag, const char *v,
+                    char *err, size_t cap)
 {
     struct run_config *c = &rc->cfg;
     uint64_t u;
     double d;
-    switch (o->id) {
+    switch (id) {
     case O_URL:
         if (!*v)
             return bad(err, cap, flag, v, "empty URL");
@@ -155,10 +133,7 @@ static int apply(struct run_cli *rc, const struct opt *o, const char *flag, cons
             return bad(err, cap, flag, "", "URL too long");
         snprintf(c->url, sizeof c->url, "%s", v);
         return 0;
-    case O_API:
-        if (api_from_name(v, &c->api) < 0)
-            return bad(err, cap, flag, v, "unknown API (auto, ollama-generate, ollama-chat, openai-chat, openai-completions)");
-        return 0;
+    case O_API: return cli_parse_api(flag, v, &c->api, err, cap);
     case O_MODEL:
         if (!*v || strlen(v) >= sizeof c->model)
             return bad(err, cap, flag, v, "empty or too long");
@@ -246,94 +221,38 @@ static int apply(struct run_cli *rc, const struct opt *o, const char *flag, cons
             return bad(err, cap, flag, v, "too many");
         rc->mock_args[rc->nmock++] = v;
         return 0;
-    case O_HELP: rc->help = 1; return 0;
     }
     return 0;
 }
 
-int cli_run_parse(struct run_cli *rc, int argc, char **argv, int first,
-                  const struct cli_extra *extras, size_t nextra, char *err, size_t errcap)
+static int run_apply(void *ud, const struct opt *o, const char *flag, const char *v,
+                     char *err, size_t cap)
+{
+    struct run_cli *rc = ud;
+    if (set_flag(rc, (enum run_flag)o->id, flag, v, err, cap) < 0)
+        return -1;
+    rc->duration_given |= o->id == O_DUR;
+    rc->requests_given |= o->id == O_REQS;
+    rc->warmup_given |= o->id == O_WARMUP;
+    return 1;
+}
+
+void cli_run_init(struct run_cli *rc)
 {
     memset(rc, 0, sizeof *rc);
     config_defaults(&rc->cfg);
     workload_opts_defaults(&rc->wopts);
     rc->wopts.default_prompt = CONFIG_DEFAULT_PROMPT;
-    int duration_set = 0, requests_set = 0;
-    for (int i = first; i < argc; i++) {
-        char *arg = argv[i];
-        char name[64];
-        const char *val = NULL;
-        if (arg[0] != '-' || !arg[1]) {
-            snprintf(err, errcap, "unexpected argument '%s' (flags start with --; see --help)", arg);
-            return -1;
-        }
-        /* --flag=value, -c8, or --flag value */
-        const char *eq = arg[1] == '-' ? strchr(arg, '=') : NULL;
-        if (eq) {
-            snprintf(name, sizeof name, "%.*s", (int)(eq - arg), arg);
-            val = eq + 1;
-        } else if (arg[1] != '-' && arg[2]) {
-            snprintf(name, sizeof name, "%.2s", arg);
-            val = arg + 2;
-        } else {
-            snprintf(name, sizeof name, "%s", arg);
-        }
-        const struct opt *o = opt_find(name);
-        int takes = o ? o->takes : -1;
-        const struct cli_extra *x = NULL;
-        int wflag = 0;
-        if (takes < 0 && (takes = workload_flag_takes_value(name)) >= 0)
-            wflag = 1;
-        for (size_t k = 0; takes < 0 && k < nextra; k++) {
-            int t = extras[k].takes_value(extras[k].ud, name);
-            if (t >= 0) {
-                takes = t;
-                x = &extras[k];
-            }
-        }
-        if (takes < 0) {
-            snprintf(err, errcap, "unknown flag '%s' (see --help)", name);
-            return -1;
-        }
-        if (takes && !val) {
-            if (i + 1 >= argc) {
-                snprintf(err, errcap, "%s needs a value", name);
-                return -1;
-            }
-            val = argv[++i];
-        } else if (!takes && val) {
-            snprintf(err, errcap, "%s takes no value", name);
-            return -1;
-        }
-        int r;
-        if (wflag) {
-            r = workload_opt(&rc->wopts, name, val, err, errcap);
-            if (r == 0) {
-                snprintf(err, errcap, "unknown flag '%s' (see --help)", name);
-                r = -1;
-            }
-        } else if (o) {
-            r = apply(rc, o, name, val, err, errcap);
-            if (o->id == O_DUR)
-                duration_set = 1;
-            if (o->id == O_REQS)
-                requests_set = 1;
-        } else {
-            r = x->opt(x->ud, name, val, err, errcap);
-            if (r == 0) {
-                snprintf(err, errcap, "unknown flag '%s' (see --help)", name);
-                r = -1;
-            }
-        }
-        if (r < 0)
-            return -1;
-    }
+}
+
+int cli_run_finish(struct run_cli *rc, char *err, size_t errcap)
+{
     struct run_config *c = &rc->cfg;
     c->prompt = rc->wopts.prompt ? rc->wopts.prompt : CONFIG_DEFAULT_PROMPT;
     c->system = rc->wopts.system;
-    if (duration_set && !requests_set)
+    if (rc->duration_given && !rc->requests_given)
         c->requests = 0;   /* -d alone is time-bound */
-    if (!duration_set && c->requests == 0) {
+    if (!rc->duration_given && c->requests == 0) {
         snprintf(err, errcap, "-n 0 needs --duration (a run must end)");
         return -1;
     }
@@ -347,6 +266,8 @@ int cli_run_parse(struct run_cli *rc, int argc, char **argv, int first,
     }
     return 0;
 }
+
+
 
 int cli_run_open_workload(struct run_cli *rc, char *err, size_t errcap)
 {
@@ -481,243 +402,3 @@ void cli_run_stop_mock(pid_t pid)
     waitpid(pid, &st, 0);
 }
 
-/* ------------------------------------------------------------------ */
-/* `llmload run`                                                        */
-
-struct run_outputs {
-    struct report_csv *csv;
-    struct report_raw *raw;
-};
-
-static void on_record(void *ud, const struct req_record *r, uint64_t t0)
-{
-    struct run_outputs *o = ud;
-    if (o->csv)
-        report_csv_row(o->csv, r);
-    if (o->raw)
-        report_raw_row(o->raw, r, t0);
-}
-
-/* An output file that cannot be written is reported before the run, with
- * the flag that named it. */
-static int check_output(const char *path, const char *flag, char *err, size_t errcap)
-{
-    char why[512];
-    if (!path)
-        return 0;
-    if (report_check_writable(path, why, sizeof why) < 0) {
-        snprintf(err, errcap, "%s: %s", flag, why);
-        return -1;
-    }
-    return 0;
-}
-
-static void run_usage(FILE *f)
-{
-    fprintf(f, "usage: llmload run [--url URL --model NAME] [options]\n\n"
-               "Benchmarks a streaming LLM server: time to first token, inter-token latency,\n"
-               "tokens/s and requests/s (definitions: docs/metrics.md).  Without --url it starts\n"
-               "the built-in simulator (llmload mock) on a free loopback port and benchmarks it.\n\n"
-               "options:\n");
-    cli_run_help_flags(f);
-    fprintf(f, "\nprompts and workloads (docs/workloads.md):\n");
-    workload_help(f);
-    fprintf(f, "\nTimes take units (500ms, 30s, 5m); counts take k/M (1k).  Exit codes: 0 ok,\n"
-               "1 a check failed, 2 usage error, 3 the run could not be done, 4 interrupted.\n");
-}
-
-/* --- gate (issue 5): the regression gate's flags, through cli_extra --- */
-static int gate_extra_takes(void *ud, const char *flag)
-{
-    (void)ud;
-    return gate_flag_takes_value(flag) ? 1 : -1;
-}
-
-static int gate_extra_opt(void *ud, const char *flag, const char *value, char *err, size_t errcap)
-{
-    return gate_opt(ud, flag, value, err, errcap);
-}
-
-static void gate_extra_help(void *ud, FILE *f)
-{
-    (void)ud;
-    gate_help(f);
-}
-
-struct cli_extra cli_gate_extra(struct gate_opts *g)
-{
-    struct cli_extra x = { gate_extra_takes, gate_extra_opt, gate_extra_help, g };
-    return x;
-}
-
-/* A baseline made with another workload is refused before any request:
- * 0, or -1 with err. */
-static int gate_config_ok(const struct gate_opts *gate, const struct run_config *cfg,
-                          char *err, size_t errcap)
-{
-    if (!gate->baseline)
-        return 0;
-    cJSON *c = report_config_json(cfg);
-    if (!c) {
-        snprintf(err, errcap, "out of memory");
-        return -1;
-    }
-    int r = gate_check_config(gate, c, err, errcap);
-    cJSON_Delete(c);
-    return r;
-}
-
-static int run_gated(int argc, char **argv, struct gate_opts *gate);
-
-int cmd_run(int argc, char **argv)
-{
-    struct gate_opts gate;
-    gate_opts_init(&gate);
-    int code = run_gated(argc, argv, &gate);
-    gate_opts_free(&gate);
-    return code;
-}
-/* --- end gate --- */
-
-static int run_gated(int argc, char **argv, struct gate_opts *gate)
-{
-    struct run_cli rc;
-    char err[1024];
-    int code = EXIT_OK;
-    struct cli_extra gate_extra = cli_gate_extra(gate);
-    if (cli_run_parse(&rc, argc, argv, 1, &gate_extra, 1, err, sizeof err) < 0) {
-        fprintf(stderr, "llmload run: %s\n", err);
-        return EXIT_USAGE;
-    }
-    if (rc.help) {
-        run_usage(stdout);
-        gate_help(stdout);
-        return EXIT_OK;
-    }
-    struct run_config *cfg = &rc.cfg;
-    if (cli_run_validate(&rc, err, sizeof err) < 0 ||
-        check_output(cfg->json_path, "--json", err, sizeof err) < 0 ||
-        check_output(cfg->csv_path, "--csv", err, sizeof err) < 0 ||
-        check_output(cfg->raw_path, "--raw", err, sizeof err) < 0 ||
-        gate_check_files(gate, err, sizeof err) < 0) {
-        fprintf(stderr, "llmload run: %s\n", err);
-        return EXIT_USAGE;
-    }
-    struct run_outputs out = { 0 };
-    if (cfg->csv_path && !(out.csv = report_csv_open(cfg->csv_path, err, sizeof err))) {
-        fprintf(stderr, "llmload run: %s\n", err);
-        return EXIT_USAGE;
-    }
-    if (cfg->raw_path && !(out.raw = report_raw_open(cfg->raw_path, err, sizeof err))) {
-        fprintf(stderr, "llmload run: %s\n", err);
-        report_csv_close(out.csv);
-        return EXIT_USAGE;
-    }
-    cfg->progress = !cfg->quiet && isatty(STDERR_FILENO);
-
-    pid_t mock = cli_run_start_mock(&rc, err, sizeof err);
-    if (mock < 0) {
-        fprintf(stderr, "llmload run: %s\n", err);
-        report_csv_close(out.csv);
-        report_raw_close(out.raw);
-        return EXIT_RUN;
-    }
-    if (mock > 0 && !cfg->quiet)
-        fprintf(stderr, "no --url given: benchmarking the built-in simulator at %s (llmload mock%s)\n",
-                cfg->url, rc.nmock ? " with --mock-arg flags" : "");
-
-    int rrc = gate_config_ok(gate, cfg, err, sizeof err) < 0 ? EXIT_USAGE : 0;
-    if (!rrc)
-        rrc = cli_run_resolve(&rc, err, sizeof err);
-    if (!rrc && cli_run_open_workload(&rc, err, sizeof err) < 0)
-        rrc = EXIT_USAGE;   /* prompt files and datasets are read before any request */
-    if (!rrc && gate_config_ok(gate, cfg, err, sizeof err) < 0)
-        rrc = EXIT_USAGE;
-    if (rrc) {
-        fprintf(stderr, "llmload run: %s\n", err);
-        if (rrc == EXIT_RUN)
-            gate_run_failed(gate, err);
-        workload_free(cfg->workload);
-        cli_run_stop_mock(mock);
-        report_csv_close(out.csv);
-        report_raw_close(out.raw);
-        return rrc;
-    }
-    /* --repeat K (gate): K runs of the same benchmark against the same
-     * server; the gate decides on the median of their result documents. */
-    int repeat = gate_repeat(gate);
-    size_t nruns = 0;
-    cJSON **docs = calloc((size_t)repeat, sizeof *docs);
-    if (!docs) {
-        fprintf(stderr, "llmload run: out of memory\n");
-        workload_free(cfg->workload);
-        cli_run_stop_mock(mock);
-        report_csv_close(out.csv);
-        report_raw_close(out.raw);
-        return EXIT_RUN;
-    }
-    struct engine_hooks hooks = { on_record, &out };
-    for (int k = 0; k < repeat && code == EXIT_OK; k++) {
-        struct run_stats stats;
-        if (run_stats_init(&stats) < 0) {
-            fprintf(stderr, "llmload run: out of memory\n");
-            code = EXIT_RUN;
-            break;
-        }
-        int erc = engine_run(cfg, &stats, &hooks, err, sizeof err);
-        if (erc < 0) {
-            fprintf(stderr, "llmload run: %s\n", err);
-            gate_run_failed(gate, err);
-            run_stats_free(&stats);
-            code = EXIT_RUN;
-            break;
-        }
-        if (repeat > 1)
-            printf("%srun %d of %d\n", k ? "\n" : "", k + 1, repeat);
-        report_print_summary(stdout, cfg, &stats);
-        if (!(docs[nruns] = report_result_json(cfg, &stats))) {
-            fprintf(stderr, "llmload run: out of memory\n");
-            code = EXIT_RUN;
-        } else {
-            nruns++;
-        }
-        if (stats.interrupted)
-            code = EXIT_INTERRUPTED;
-        else if (code == EXIT_OK && stats.ok == 0) {
-            const char *sample = "";
-            for (int i = 1; i < ERR__COUNT; i++)
-                if (stats.err_sample[i][0]) {
-                    sample = stats.err_sample[i];
-                    break;
-                }
-            fprintf(stderr, "llmload run: every request failed%s%s\n", *sample ? ": " : "", sample);
-            code = EXIT_RUN;
-        }
-        run_stats_free(&stats);
-    }
-    cli_run_stop_mock(mock);
-    if (report_csv_close(out.csv) < 0 || report_raw_close(out.raw) < 0)
-        fprintf(stderr, "llmload run: could not finish writing the per-request files\n");
-    /* --json holds the last run (with --repeat, each run's summary was printed). */
-    if (cfg->json_path && nruns &&
-        report_write_json(cfg->json_path, docs[nruns - 1], err, sizeof err) < 0) {
-        fprintf(stderr, "llmload run: %s\n", err);
-        if (code == EXIT_OK)
-            code = EXIT_RUN;
-    }
-    /* The gate also sees failed and interrupted runs: it writes a JUnit
-     * error for the former and saves no baseline from the latter. */
-    if (gate_active(gate) && nruns) {
-        int gc = gate_evaluate(gate, docs, nruns, stdout, err, sizeof err);
-        if (code == EXIT_OK) {
-            code = gc;
-            if (gc >= EXIT_USAGE)
-                fprintf(stderr, "llmload run: %s\n", err);
-        }
-    }
-    for (size_t i = 0; i < nruns; i++)
-        cJSON_Delete(docs[i]);
-    free(docs);
-    workload_free(cfg->workload);
-    return code;
-}

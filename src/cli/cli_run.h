@@ -1,22 +1,16 @@
 #ifndef LLMLOAD_CLI_RUN_H
 #define LLMLOAD_CLI_RUN_H
 /* The flags of `llmload run`, shared by `sweep` and `compare`, and the
- * built-in simulator that `run` starts when no --url is given. */
+ * built-in simulator that they start when no --url is given.
+ *
+ * A command parses them as: cli_run_init, opt_parse with cli_run_table
+ * among its tables (user data: the struct run_cli), cli_run_finish. */
 #include <stddef.h>
 #include <stdio.h>
 #include <sys/types.h>
 #include "config.h"
+#include "opt.h"
 #include "workload.h"
-
-/* Flags owned by another module (gate, workloads, sweep).  takes_value:
- * 1 the flag takes a value, 0 it does not, -1 not this module's flag.
- * opt: 1 consumed, 0 not ours, -1 bad value (err holds the message). */
-struct cli_extra {
-    int (*takes_value)(void *ud, const char *flag);
-    int (*opt)(void *ud, const char *flag, const char *value, char *err, size_t errcap);
-    void (*help)(void *ud, FILE *f);
-    void *ud;
-};
 
 #define CLI_MOCK_ARGS 64
 
@@ -24,24 +18,29 @@ struct run_cli {
     struct run_config cfg;
     const char *mock_args[CLI_MOCK_ARGS];   /* --mock-arg values, in order */
     int nmock;
-    int help;                               /* --help was given */
     int model_given;
+    /* Given on the command line: some defaults depend on them (-d alone is
+     * time-bound; a sweep warms each level up unless --warmup says). */
+    int duration_given, requests_given, warmup_given;
     struct workload_opts wopts;             /* prompt source flags (workload.h) */
 };
+
+/* The run flags (opt.h); the handler's user data is a struct run_cli. */
+extern const struct opt_table cli_run_table;
+
+/* Defaults, before any flag. */
+void cli_run_init(struct run_cli *rc);
+
+/* After the flags: settles what depends on several of them and checks that
+ * they agree.  0, or -1 with a one-line err (the caller exits 2). */
+int cli_run_finish(struct run_cli *rc, char *err, size_t errcap);
+
+/* --api KIND into *api: 0, or -1 with err naming flag and value. */
+int cli_parse_api(const char *flag, const char *v, enum api_kind *api, char *err, size_t cap);
 
 /* Opens rc->wopts into rc->cfg.workload (loads files before any request).
  * 0, or -1 with err (a usage error). */
 int cli_run_open_workload(struct run_cli *rc, char *err, size_t errcap);
-
-/* Defaults, then argv[first..argc).  Returns 0, or -1 with a one-line err
- * naming the flag and the value (the caller exits 2).  Never exits. */
-int cli_run_parse(struct run_cli *rc, int argc, char **argv, int first,
-                  const struct cli_extra *extras, size_t nextra, char *err, size_t errcap);
-
-struct gate_opts;
-/* The regression gate's flags (gate.h) as a cli_extra, for run, sweep and
- * compare. */
-struct cli_extra cli_gate_extra(struct gate_opts *g);
 
 /* Checks what needs the whole command line (a model for a real server). */
 int cli_run_validate(const struct run_cli *rc, char *err, size_t errcap);
@@ -51,9 +50,6 @@ int cli_run_validate(const struct run_cli *rc, char *err, size_t errcap);
  * (EXIT_USAGE for a bad URL, EXIT_RUN when the server cannot be reached or
  * identified) with err set. */
 int cli_run_resolve(struct run_cli *rc, char *err, size_t errcap);
-
-/* The run flags' help text (not the usage line). */
-void cli_run_help_flags(FILE *f);
 
 /* With no --url: starts `llmload mock` on a free loopback port as a child
  * process, sets cfg.url (and the model when none was given).  Returns the

@@ -6,76 +6,71 @@
 #include <cjson/cJSON.h>
 
 #include "cli.h"
+#include "cli_run.h"
 #include "jdoc.h"
 #include "probe.h"
 #include "report.h"
 #include "units.h"
 
-/* ---- llmload check ----------------------------------------------------------- */
+enum check_flag { C_URL, C_API, C_TIMEOUT, C_JSON, C_QUIET };
 
-static void check_usage(FILE *f)
+struct check_args {
+    const char *url, *json;
+    enum api_kind api;
+    uint64_t timeout_ns;
+    int quiet;
+};
+
+static int check_apply(void *ud, const struct opt *o, const char *flag, const char *v,
+                       char *err, size_t cap)
 {
-    fprintf(f, "usage: llmload check --url URL [--api KIND] [--timeout TIME] [--json FILE] [--quiet]\n\n"
-               "Reports whether the server at URL is reachable, the protocol it speaks (ollama or\n"
-               "openai), its version when it tells, and the models it has loaded.\n\n"
-               "  --url URL        the server (http://host:11434, http://host:8000/v1)\n"
-               "  --api KIND       skip protocol detection: ollama-generate, ollama-chat,\n"
-               "                   openai-chat, openai-completions\n"
-               "  --timeout TIME   for connecting and for each request (default 5s)\n"
-               "  --json FILE      write the report as JSON\n"
-               "  -q, --quiet      print nothing; the exit code says it\n\n"
-               "Exit codes: 0 the server is up, 1 it is not, 2 usage error.\n");
+    struct check_args *a = ud;
+    switch ((enum check_flag)o->id) {
+    case C_URL: a->url = v; return 1;
+    case C_JSON: a->json = v; return 1;
+    case C_QUIET: a->quiet = 1; return 1;
+    case C_API: return cli_parse_api(flag, v, &a->api, err, cap) < 0 ? -1 : 1;
+    case C_TIMEOUT:
+        if (units_parse_duration(v, &a->timeout_ns) < 0 || a->timeout_ns == 0) {
+            snprintf(err, cap, "%s %s: not a duration > 0 (e.g. 500ms, 5s)", flag, v);
+            return -1;
+        }
+        return 1;
+    }
+    return 0;
 }
+
+static const struct opt check_opts[] = {
+    { C_URL, "--url", { NULL }, "URL", "the server (http://host:11434, http://host:8000/v1); required" },
+    { C_API, "--api", { NULL }, "KIND", "skip protocol detection: ollama-generate, ollama-chat,\n"
+                                        "openai-chat, openai-completions (default auto)" },
+    { C_TIMEOUT, "--timeout", { NULL }, "TIME", "for connecting and for each request (default 5s)" },
+    { C_JSON, "--json", { NULL }, "FILE", "write the report as JSON" },
+    { C_QUIET, "--quiet", { "-q" }, NULL, "print nothing; the exit code says it" },
+};
+
+static const struct opt_table check_table = OPT_TABLE(check_opts, check_apply);
+static const struct opt_table *const check_tables[] = { &check_table, NULL };
+
+const struct opt_cmd cli_check_cmd = {
+    .name = "check",
+    .summary = "is a server up: protocol, version, models",
+    .usage = "llmload check --url URL [--api KIND] [--timeout TIME] [--json FILE] [--quiet]",
+    .about = "Reports whether the server at URL is reachable, the protocol it speaks (ollama or\n"
+             "openai), its version when it tells, and the models it has loaded.",
+    .tables = check_tables,
+    .epilog = "Exit codes: 0 the server is up, 1 it is not, 2 usage error.",
+};
 
 int cmd_check(int argc, char **argv)
 {
-    const char *url = NULL, *json = NULL;
-    enum api_kind api = API_AUTO;
-    uint64_t timeout_ns = 5000000000ull;
-    int quiet = 0;
-    for (int i = 1; i < argc; i++) {
-        char name[64];
-        const char *a = argv[i], *v = NULL;
-        const char *eq = strncmp(a, "--", 2) == 0 ? strchr(a, '=') : NULL;
-        snprintf(name, sizeof name, "%.*s", eq ? (int)(eq - a) : (int)strlen(a), a);
-        if (!strcmp(name, "-h") || !strcmp(name, "--help")) {
-            check_usage(stdout);
-            return EXIT_OK;
-        }
-        if (!strcmp(name, "-q") || !strcmp(name, "--quiet")) {
-            quiet = 1;
-            continue;
-        }
-        if (strcmp(name, "--url") && strcmp(name, "--api") && strcmp(name, "--timeout") &&
-            strcmp(name, "--json")) {
-            fprintf(stderr, "llmload check: unknown %s '%s' (see --help)\n",
-                    a[0] == '-' ? "flag" : "argument", name);
-            return EXIT_USAGE;
-        }
-        if (eq)
-            v = eq + 1;
-        else if (i + 1 < argc)
-            v = argv[++i];
-        else {
-            fprintf(stderr, "llmload check: %s needs a value\n", name);
-            return EXIT_USAGE;
-        }
-        if (!strcmp(name, "--url"))
-            url = v;
-        else if (!strcmp(name, "--json"))
-            json = v;
-        else if (!strcmp(name, "--api")) {
-            if (api_from_name(v, &api) < 0) {
-                fprintf(stderr, "llmload check: --api %s: unknown API (auto, ollama-generate, "
-                                "ollama-chat, openai-chat, openai-completions)\n", v);
-                return EXIT_USAGE;
-            }
-        } else if (units_parse_duration(v, &timeout_ns) < 0 || timeout_ns == 0) {
-            fprintf(stderr, "llmload check: --timeout %s: not a duration > 0 (e.g. 500ms, 5s)\n", v);
-            return EXIT_USAGE;
-        }
-    }
+    struct check_args a = { .api = API_AUTO, .timeout_ns = 5000000000ull };
     char err[512];
+    void *ud[] = { &a };
+    int r = opt_parse(&cli_check_cmd, ud, argc, argv, 1, NULL, NULL, err, sizeof err);
+    if ((r = cli_parse_result(&cli_check_cmd, r, err)) >= 0)
+        return r;
+    const char *url = a.url, *json = a.json;
     if (!url || !*url) {
         fprintf(stderr, "llmload check: --url is required\n");
         return EXIT_USAGE;
@@ -85,7 +80,7 @@ int cmd_check(int argc, char **argv)
         return EXIT_USAGE;
     }
     int usage;
-    cJSON *info = target_probe(url, api, timeout_ns, &usage);
+    cJSON *info = target_probe(url, a.api, a.timeout_ns, &usage);
     if (!info) {
         fprintf(stderr, "llmload check: out of memory\n");
         return EXIT_RUN;
@@ -96,7 +91,7 @@ int cmd_check(int argc, char **argv)
         return EXIT_USAGE;
     }
     int up = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(info, "up"));
-    if (!quiet)
+    if (!a.quiet)
         target_probe_print(up ? stdout : stderr, url, info);
     int code = up ? EXIT_OK : EXIT_CHECK;
     if (json && report_write_json(json, info, err, sizeof err) < 0) {

@@ -172,23 +172,29 @@ static int load_files(const struct sweep_opts *o, struct cmp_set *s, char *param
     return 0;
 }
 
-static void compare_usage(FILE *f)
-{
-    fprintf(f, "usage: llmload compare --target NAME=URL --target NAME=URL [...] [sweep options]\n"
-               "       llmload compare A.json B.json [...]\n\n"
-               "Checks each target (up or down, protocol, models), sends each a warm-up request,\n"
-               "then runs the same sweep against each target in turn, never at the same time.\n"
-               "Prints the levels side by side, the winner at each level with its speedup,\n"
-               "where each target saturates, and a recommendation with its reasons (throughput\n"
-               "under load, latency at high concurrency, single-user speed, success rate).\n"
-               "Saved results (sweep, compare or run JSON) are compared the same way.\n"
-               "Without --model each target is benchmarked with the first model it lists.\n\n");
-    sweep_help_flags(f, 1);
-    fprintf(f, "\nrun options (each level is a run with these):\n");
-    cli_run_help_flags(f);
-    fprintf(f, "\nExit codes: 0 ok, 2 usage error, 3 fewer than two targets gave results,\n"
-               "4 interrupted.\n");
-}
+static const struct opt_table *const compare_tables[] = {
+    &compare_opt_table, &sweep_opt_table, &cli_run_table, &workload_opt_table, &gate_opt_table, NULL,
+};
+
+const struct opt_cmd cli_compare_cmd = {
+    .name = "compare",
+    .summary = "the same sweep against several servers, side by side",
+    .usage = "llmload compare --target NAME=URL --target NAME=URL [...] [sweep options]\n"
+             "llmload compare A.json B.json [...]",
+    .about = "Checks each target (up or down, protocol, models), sends each a warm-up request,\n"
+             "then runs the same sweep against each target in turn, never at the same time.\n"
+             "Prints the levels side by side, the winner at each level with its speedup,\n"
+             "where each target saturates, and a recommendation with its reasons (throughput\n"
+             "under load, latency at high concurrency, single-user speed, success rate).\n"
+             "Saved results (sweep, compare or run JSON) are compared the same way.\n"
+             "Without --model each target is benchmarked with the first model it lists.",
+    .tables = compare_tables,
+    .omit = sweep_omit,
+    .args = "FILE",
+    .max_args = SWEEP_MAX_TARGETS,
+    .epilog = "Exit codes: 0 ok, 1 an --assert failed, 2 usage error, 3 fewer than two targets\n"
+              "gave results, 4 interrupted.",
+};
 
 /* The compare report and JSON, shared by the live and the saved-file paths. */
 static int compare_finish(const struct sweep_opts *o, const char *param, struct cmp_set *s,
@@ -286,16 +292,9 @@ int cmd_compare(int argc, char **argv)
     struct cmp_set s;
     char err[1024];
     memset(&s, 0, sizeof s);
-    if (sweep_opts_parse(&o, &rc, argc, argv, 1, err, sizeof err) < 0) {
-        fprintf(stderr, "llmload compare: %s\n", err);
-        sweep_cmd_free(&o, &rc);
-        return EXIT_USAGE;
-    }
-    if (rc.help) {
-        compare_usage(stdout);
-        sweep_cmd_free(&o, &rc);
-        return EXIT_OK;
-    }
+    int pr = sweep_cmd_parse(&o, &rc, argc, argv, 1);
+    if (pr >= 0)
+        return pr;
     if ((o.json_path && report_check_writable(o.json_path, err, sizeof err) < 0) ||
         (o.csv_path && report_check_writable(o.csv_path, err, sizeof err) < 0) ||
         (o.nfiles == 0 && o.param != SWEEP_PROMPT_SET &&

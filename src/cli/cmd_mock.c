@@ -9,13 +9,7 @@ int cmd_mock(int argc, char **argv)
     struct mock_config cfg;
     char err[256];
     int r = mock_config_parse(&cfg, argc, argv, err, sizeof err);
-    if (r == 1) {
-        mock_config_help(stdout);
-        return EXIT_OK;
-    }
-    if (r < 0) {
-        fprintf(stderr, "llmload mock: %s\n", err);
-        return EXIT_USAGE;
-    }
+    if ((r = cli_parse_result(&mock_cmd, r, err)) >= 0)
+        return r;
     return mock_server_run(&cfg) == 0 ? EXIT_OK : EXIT_RUN;
 }

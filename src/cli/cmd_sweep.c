@@ -17,42 +17,72 @@
 #include "report.h"
 #include "units.h"
 
-/* The flags that name a sweepable parameter, with the run parser's aliases. */
-static int param_of_flag(const char *name, enum sweep_param *p)
-{
-    static const struct { const char *flag; enum sweep_param p; } tab[] = {
-        { "--concurrency", SWEEP_CONCURRENCY }, { "-c", SWEEP_CONCURRENCY },
-        { "--rate", SWEEP_RATE }, { "-r", SWEEP_RATE },
-        { "--temperature", SWEEP_TEMPERATURE },
-        { "--max-tokens", SWEEP_MAX_TOKENS }, { "--tokens", SWEEP_MAX_TOKENS },
-        { "--prompt-set", SWEEP_PROMPT_SET },
-    };
-    for (size_t i = 0; i < sizeof tab / sizeof tab[0]; i++)
-        if (!strcmp(name, tab[i].flag)) {
-            *p = tab[i].p;
-            return 1;
-        }
-    return 0;
-}
-
 /* ---- flags ------------------------------------------------------------------ */
 
-/* The flags only sweep and compare know, offered to cli_run_parse as extras. */
-static const char *const sweep_flags[] = {
-    "--knee-threshold", "--slo", "--find-max", "--find-max-start", "--find-max-limit",
-    "--find-max-step", "--target",
+/* The flags only sweep and compare know, and the run flags they give
+ * another meaning: a level list, the sweep's own --json and --csv. */
+enum sweep_flag {
+    /* the level flags are their parameter */
+    S_CONC = SWEEP_CONCURRENCY, S_RATE = SWEEP_RATE, S_TEMP = SWEEP_TEMPERATURE,
+    S_MAXTOK = SWEEP_MAX_TOKENS, S_PROMPTSET = SWEEP_PROMPT_SET,
+    S_KNEE = SWEEP__N, S_SLO, S_FINDMAX, S_FM_START, S_FM_LIMIT, S_FM_STEP, S_JSON, S_CSV, S_TARGET,
 };
 
-struct extra_ctx { struct sweep_opts *o; int compare; };
+/* What the parse gathers before the levels can be read. */
+struct sweep_parse {
+    struct sweep_opts *o;
+    const char *list;               /* the swept parameter's list */
+    char list_flag[64];             /* its flag as given, for messages */
+    enum sweep_param list_param;
+    int have_list;
+    const char *single_c;           /* -c N: the one level of a default sweep */
+};
 
-static int x_takes_value(void *ud, const char *flag)
-{
-    struct extra_ctx *x = ud;
-    for (size_t i = 0; i < sizeof sweep_flags / sizeof sweep_flags[0]; i++)
-        if (!strcmp(flag, sweep_flags[i]))
-            return (!strcmp(flag, "--target") && !x->compare) ? -1 : 1;
-    return -1;
-}
+static int sweep_apply(void *ud, const struct opt *o, const char *flag, const char *v,
+                       char *err, size_t cap);
+
+static const struct opt sweep_opts_tab[] = {
+    OPT_SECTION("sweep levels (one parameter; a comma-separated list makes it the swept one)"),
+    { S_CONC, "--concurrency", { "-c" }, "LIST", "e.g. 1,2,5,10,20 (the default sweep)" },
+    { S_RATE, "--rate", { "-r" }, "LIST", "open loop, requests/s, e.g. 1,2,4,8 (-c caps in-flight)" },
+    { S_TEMP, "--temperature", { NULL }, "LIST", "e.g. 0,0.3,0.7,1.0,1.5" },
+    { S_MAXTOK, "--max-tokens", { "--tokens" }, "LIST", "e.g. 64,128,256" },
+    { S_PROMPTSET, "--prompt-set", { NULL }, "LIST", "prompts (or the built-in sets tiny,short,...), one per level" },
+    { S_KNEE, "--knee-threshold", { NULL }, "F", "a step gaining less throughput than F is the knee (default 10%)" },
+    { S_SLO, "--slo", { NULL }, "EXPR", "service level, e.g. 'p99(ttft)<=500ms' (repeatable; all must hold)" },
+    { S_FINDMAX, "--find-max", { NULL }, "concurrency|rate", "search the largest level meeting every --slo" },
+    { S_FM_START, "--find-max-start", { NULL }, "X", "first level of the search (default 1)" },
+    { S_FM_LIMIT, "--find-max-limit", { NULL }, "X", "never try above X (default 1024 for concurrency, 10000 for rate)" },
+    { S_FM_STEP, "--find-max-step", { NULL }, "X", "resolution of the search (default 1, or 5% of a rate)" },
+    OPT_NOTE("One value (-c 8, --rate 4) sets that parameter for every level, as in run."),
+
+    OPT_SECTION("sweep outputs"),
+    { S_JSON, "--json", { NULL }, "FILE", "the sweep document: levels[] of full summaries, knee" },
+    { S_CSV, "--csv", { NULL }, "FILE", "one row per level" },
+};
+
+const struct opt_table sweep_opt_table = OPT_TABLE(sweep_opts_tab, sweep_apply);
+
+static const struct opt compare_opts_tab[] = {
+    OPT_SECTION("targets and outputs"),
+    { S_TARGET, "--target", { NULL }, "NAME=URL", "a server to compare (repeatable, at least two)" },
+    { S_JSON, "--json", { NULL }, "FILE", "the compare document: every target's sweep, the winners,\n"
+                                          "the recommendation" },
+    { S_CSV, "--csv", { NULL }, "FILE", "one row per target and level" },
+};
+
+const struct opt_table compare_opt_table = OPT_TABLE(compare_opts_tab, sweep_apply);
+
+/* A sweep has many levels: baselines compare one benchmark with another. */
+#define BASELINE_WHY "a sweep has many levels; baselines are for llmload run"
+const struct opt_omit sweep_omit[] = {
+    { "--raw", "use llmload run for per-request files" },
+    { "--baseline", BASELINE_WHY },
+    { "--max-regression", BASELINE_WHY },
+    { "--save-baseline", BASELINE_WHY },
+    { "--repeat", BASELINE_WHY },
+    { NULL, NULL },
+};
 
 static int parse_positive(const char *flag, const char *v, double *out, char *err, size_t cap)
 {
@@ -63,11 +93,74 @@ static int parse_positive(const char *flag, const char *v, double *out, char *er
     return 1;
 }
 
-static int x_opt(void *ud, const char *flag, const char *v, char *err, size_t cap)
+/* --target NAME=URL; a bare URL is named by itself. */
+static int add_target(struct sweep_opts *o, const char *flag, const char *v, char *err, size_t cap)
 {
-    struct extra_ctx *x = ud;
+    if (o->ntargets == SWEEP_MAX_TARGETS) {
+        snprintf(err, cap, "%s: at most %d targets", flag, SWEEP_MAX_TARGETS);
+        return -1;
+    }
+    const char *eq = strchr(v, '=');
+    const char *url = eq ? eq + 1 : v;
+    const char *colon = strstr(v, "://");
+    /* An '=' inside the URL's query does not make a name. */
+    if (eq && colon && colon < eq)
+        url = v, eq = NULL;
+    size_t nlen = eq ? (size_t)(eq - v) : strlen(url);
+    if ((eq && nlen == 0) || !*url) {
+        snprintf(err, cap, "%s %s: expected NAME=URL", flag, v);
+        return -1;
+    }
+    char *name = malloc(nlen + 1);
+    if (!name) {
+        snprintf(err, cap, "out of memory");
+        return -1;
+    }
+    memcpy(name, eq ? v : url, nlen);
+    name[nlen] = '\0';
+    for (size_t i = 0; i < o->ntargets; i++)
+        if (!strcmp(o->targets[i].name, name)) {
+            snprintf(err, cap, "%s %s: the name '%s' is used twice", flag, v, name);
+            free(name);
+            return -1;
+        }
+    o->targets[o->ntargets].name = name;
+    o->targets[o->ntargets].url = url;
+    o->ntargets++;
+    return 1;
+}
+
+/* A level flag: a list is the swept parameter; one value is the run flag's
+ * (declined, so the run table applies it). */
+static int level_flag(struct sweep_parse *x, enum sweep_param p, const char *flag, const char *v,
+                      char *err, size_t cap)
+{
+    if (p != SWEEP_PROMPT_SET && !strchr(v, ',')) {
+        if (p == SWEEP_CONCURRENCY)
+            x->single_c = v;
+        return 0;
+    }
+    if (x->have_list && x->list_param != p) {
+        snprintf(err, cap, "%s %s: only one parameter can be swept (--%s already has a list)",
+                 flag, v, sweep_param_name(x->list_param));
+        return -1;
+    }
+    x->have_list = 1;
+    x->list_param = p;
+    x->list = v;
+    snprintf(x->list_flag, sizeof x->list_flag, "%s", flag);
+    return 1;
+}
+
+static int sweep_apply(void *ud, const struct opt *opt, const char *flag, const char *v,
+                       char *err, size_t cap)
+{
+    struct sweep_parse *x = ud;
     struct sweep_opts *o = x->o;
-    if (!strcmp(flag, "--knee-threshold")) {
+    switch ((enum sweep_flag)opt->id) {
+    case S_CONC: case S_RATE: case S_TEMP: case S_MAXTOK: case S_PROMPTSET:
+        return level_flag(x, (enum sweep_param)opt->id, flag, v, err, cap);
+    case S_KNEE: {
         double t;
         if (units_parse_fraction(v, &t) < 0 || t <= 0 || t > 10) {
             snprintf(err, cap, "%s %s: a relative gain such as 10%% or 0.1", flag, v);
@@ -76,7 +169,7 @@ static int x_opt(void *ud, const char *flag, const char *v, char *err, size_t ca
         o->threshold = t;
         return 1;
     }
-    if (!strcmp(flag, "--slo")) {
+    case S_SLO: {
         if (o->nslo == SWEEP_MAX_SLO) {
             snprintf(err, cap, "%s: at most %d SLOs", flag, SWEEP_MAX_SLO);
             return -1;
@@ -89,7 +182,7 @@ static int x_opt(void *ud, const char *flag, const char *v, char *err, size_t ca
         o->nslo++;
         return 1;
     }
-    if (!strcmp(flag, "--find-max")) {
+    case S_FINDMAX:
         if (!strcmp(v, "concurrency"))
             o->param = SWEEP_CONCURRENCY;
         else if (!strcmp(v, "rate"))
@@ -100,93 +193,14 @@ static int x_opt(void *ud, const char *flag, const char *v, char *err, size_t ca
         }
         o->find_max = 1;
         return 1;
-    }
-    if (!strcmp(flag, "--find-max-start"))
-        return parse_positive(flag, v, &o->fm.start, err, cap);
-    if (!strcmp(flag, "--find-max-limit"))
-        return parse_positive(flag, v, &o->fm.limit, err, cap);
-    if (!strcmp(flag, "--find-max-step"))
-        return parse_positive(flag, v, &o->fm.step, err, cap);
-    if (!strcmp(flag, "--target") && x->compare) {
-        if (o->ntargets == SWEEP_MAX_TARGETS) {
-            snprintf(err, cap, "%s: at most %d targets", flag, SWEEP_MAX_TARGETS);
-            return -1;
-        }
-        const char *eq = strchr(v, '=');
-        const char *url = eq ? eq + 1 : v;
-        const char *colon = strstr(v, "://");
-        /* NAME=URL; a bare URL is named by itself.  An '=' inside the URL's
-         * query does not make a name. */
-        if (eq && colon && colon < eq)
-            url = v, eq = NULL;
-        size_t nlen = eq ? (size_t)(eq - v) : strlen(url);
-        if ((eq && nlen == 0) || !*url) {
-            snprintf(err, cap, "%s %s: expected NAME=URL", flag, v);
-            return -1;
-        }
-        char *name = malloc(nlen + 1);
-        if (!name) {
-            snprintf(err, cap, "out of memory");
-            return -1;
-        }
-        memcpy(name, eq ? v : url, nlen);
-        name[nlen] = '\0';
-        for (size_t i = 0; i < o->ntargets; i++)
-            if (!strcmp(o->targets[i].name, name)) {
-                snprintf(err, cap, "%s %s: the name '%s' is used twice", flag, v, name);
-                free(name);
-                return -1;
-            }
-        o->targets[o->ntargets].name = name;
-        o->targets[o->ntargets].url = url;
-        o->ntargets++;
-        return 1;
+    case S_FM_START: return parse_positive(flag, v, &o->fm.start, err, cap);
+    case S_FM_LIMIT: return parse_positive(flag, v, &o->fm.limit, err, cap);
+    case S_FM_STEP: return parse_positive(flag, v, &o->fm.step, err, cap);
+    case S_JSON: o->json_path = v; return 1;
+    case S_CSV: o->csv_path = v; return 1;
+    case S_TARGET: return add_target(o, flag, v, err, cap);
     }
     return 0;
-}
-
-static void x_help(void *ud, FILE *f)
-{
-    struct extra_ctx *x = ud;
-    sweep_help_flags(f, x->compare);
-}
-
-void sweep_help_flags(FILE *f, int compare)
-{
-    fprintf(f,
-        "sweep levels (one parameter; a comma-separated list makes it the swept one):\n"
-        "  -c, --concurrency LIST     e.g. 1,2,5,10,20 (the default sweep)\n"
-        "  -r, --rate LIST            open loop, requests/s, e.g. 1,2,4,8 (-c caps in-flight)\n"
-        "  --temperature LIST         e.g. 0,0.3,0.7,1.0,1.5\n"
-        "  --max-tokens LIST          e.g. 64,128,256\n"
-        "  --prompt-set LIST          prompts (or the built-in sets tiny,short,...), one per level\n"
-        "  --knee-threshold F         a step gaining less throughput than F is the knee (default 10%%)\n"
-        "  --slo EXPR                 service level, e.g. 'p99(ttft)<=500ms' (repeatable; all must hold)\n"
-        "  --find-max concurrency|rate  search the largest level meeting every --slo\n"
-        "  --find-max-start X         first level of the search (default 1)\n"
-        "  --find-max-limit X         never try above X (default 1024 for concurrency, 10000 for rate)\n"
-        "  --find-max-step X          resolution of the search (default 1, or 5%% of a rate)\n"
-        "  --json FILE                the sweep document: levels[] of full summaries, knee\n"
-        "  --csv FILE                 one row per level\n");
-    if (compare)
-        fprintf(f,
-            "  --target NAME=URL          a server to compare (repeatable, at least two)\n");
-}
-
-/* Splits "--flag=value" and "-cVALUE" like cli_run_parse does. */
-static void split_flag(const char *arg, char *name, size_t cap, const char **val)
-{
-    const char *eq = arg[1] == '-' ? strchr(arg, '=') : NULL;
-    *val = NULL;
-    if (eq) {
-        snprintf(name, cap, "%.*s", (int)(eq - arg), arg);
-        *val = eq + 1;
-    } else if (arg[0] == '-' && arg[1] && arg[1] != '-' && arg[2]) {
-        snprintf(name, cap, "%.2s", arg);
-        *val = arg + 2;
-    } else {
-        snprintf(name, cap, "%s", arg);
-    }
 }
 
 static int parse_names(struct sweep_opts *o, const char *list, char *err, size_t cap)
@@ -257,122 +271,36 @@ int sweep_opts_parse(struct sweep_opts *o, struct run_cli *rc, int argc, char **
                      char *err, size_t errcap)
 {
     memset(o, 0, sizeof *o);
-    memset(rc, 0, sizeof *rc);     /* sweep_cmd_free is safe from here on */
+    cli_run_init(rc);              /* sweep_cmd_free is safe from here on */
     o->cfg = &rc->cfg;
     o->wopts = &rc->wopts;
     gate_opts_init(&o->gate);
     o->threshold = 0.10;
-    o->argv = calloc(3 * (size_t)argc + 1, sizeof *o->argv);   /* room for --rate 1 */
-    if (!o->argv) {
-        snprintf(err, errcap, "out of memory");
-        return -1;
-    }
-    int n = 0, i = 1;
-    o->argv[n++] = argv[0];
-    /* `compare a.json b.json ...`: result files come first. */
-    while (compare && i < argc && argv[i][0] != '-') {
-        if (o->nfiles == SWEEP_MAX_TARGETS) {
-            snprintf(err, errcap, "at most %d result files", SWEEP_MAX_TARGETS);
-            return -1;
-        }
-        o->files[o->nfiles++] = argv[i++];
-    }
-    /* Take out the level lists before the run parser sees them: for it,
-     * -c and --rate take one number. */
-    const char *list = NULL, *single_c = NULL;
-    char list_flag[80] = "";      /* the list's flag as given, for messages */
-    int have_list = 0, find_rate = 0;
-    enum sweep_param list_param = SWEEP_CONCURRENCY;
-    for (; i < argc; i++) {
-        char name[64];
-        const char *val;
-        enum sweep_param p;
-        split_flag(argv[i], name, sizeof name, &val);
-        if (!strcmp(name, "--warmup"))
-            o->warmup_given = 1;
-        if (!strcmp(name, "--find-max") && ((val && !strcmp(val, "rate")) ||
-                                            (!val && i + 1 < argc && !strcmp(argv[i + 1], "rate"))))
-            find_rate = 1;
-        if (!strcmp(name, "--raw")) {
-            snprintf(err, errcap, "--raw is not available in %s (use run for per-request files)",
-                     compare ? "compare" : "sweep");
-            return -1;
-        }
-        if (argv[i][0] != '-' || !param_of_flag(name, &p)) {
-            o->argv[n++] = argv[i];
-            continue;
-        }
-        int sep = !val;
-        if (sep) {
-            if (i + 1 >= argc) {
-                snprintf(err, errcap, "%s needs a value", name);
-                return -1;
-            }
-            val = argv[i + 1];
-        }
-        if (p == SWEEP_PROMPT_SET || strchr(val, ',')) {
-            if (have_list && list_param != p) {
-                snprintf(err, errcap, "%s %s: only one parameter can be swept (--%s already has a list)",
-                         name, val, sweep_param_name(list_param));
-                return -1;
-            }
-            have_list = 1;
-            list_param = p;
-            list = val;
-            snprintf(list_flag, sizeof list_flag, "%s%s", argv[i][1] == '-' ? "--" : "",
-                     argv[i][1] == '-' ? sweep_param_name(p) : name);
-            i += sep;
-            /* The run parser checks that --arrival comes with a rate; each
-             * level sets the real one. */
-            if (p == SWEEP_RATE) {
-                o->argv[n++] = (char *)"--rate";
-                o->argv[n++] = (char *)"1";
-            }
-            continue;
-        }
-        if (p == SWEEP_CONCURRENCY)
-            single_c = val;
-        o->argv[n++] = argv[i];
-        if (sep)
-            o->argv[n++] = argv[++i];
-    }
-    if (find_rate) {
-        o->argv[n++] = (char *)"--rate";     /* as for a rate list, above */
-        o->argv[n++] = (char *)"1";
-    }
-    o->argv[n] = NULL;
-
-    struct extra_ctx xc = { o, compare };
-    struct cli_extra extra[2] = { { x_takes_value, x_opt, x_help, &xc }, cli_gate_extra(&o->gate) };
-    if (cli_run_parse(rc, n, o->argv, 1, extra, 2, err, errcap) < 0)
-        return -1;
-    /* Baselines compare one benchmark with another; a sweep has many
-     * levels, so they stay with `run`. */
-    if (o->gate.baseline_path || o->gate.save_baseline_path || o->gate.regress_given ||
-        o->gate.repeat > 1) {
-        snprintf(err, errcap, "--baseline, --max-regression, --save-baseline and --repeat are for "
-                 "llmload run; %s takes --assert, --junit and --markdown",
-                 compare ? "compare" : "sweep");
-        return -1;
-    }
-    if (gate_check_files(&o->gate, err, errcap) < 0)
-        return -1;
-    if (rc->help)
-        return 0;
+    struct sweep_parse x = { .o = o, .list_param = SWEEP_CONCURRENCY };
+    /* The user data of each table of cli_compare_cmd; cli_sweep_cmd lacks
+     * the first. */
+    void *ud[] = { &x, &x, rc, &rc->wopts, &o->gate };
+    const struct opt_cmd *cmd = compare ? &cli_compare_cmd : &cli_sweep_cmd;
+    int r = opt_parse(cmd, compare ? ud : ud + 1, argc, argv, 1, o->files, &o->nfiles, err, errcap);
+    if (r != OPT_OK)
+        return r;
+    o->warmup_given = rc->warmup_given;
+    /* The run flags want a rate with --arrival; each level (or the search)
+     * sets the real one. */
+    if (((x.have_list && x.list_param == SWEEP_RATE) || (o->find_max && o->param == SWEEP_RATE)) &&
+        rc->cfg.rate <= 0)
+        rc->cfg.rate = 1;
+    if (cli_run_finish(rc, err, errcap) < 0 || gate_check_files(&o->gate, err, errcap) < 0)
+        return OPT_ERROR;
     struct run_config *c = &rc->cfg;
-    /* --json and --csv are the sweep's own files, not each run's. */
-    o->json_path = c->json_path;
-    o->csv_path = c->csv_path;
-    c->json_path = c->csv_path = c->raw_path = NULL;
-
     if (o->find_max) {
-        if (have_list) {
-            if (list_param == o->param)
+        if (x.have_list) {
+            if (x.list_param == o->param)
                 snprintf(err, errcap, "--find-max %s chooses the levels itself: drop the list of --%s",
                          sweep_param_name(o->param), sweep_param_name(o->param));
             else
                 snprintf(err, errcap, "--find-max %s cannot be combined with a list for --%s",
-                         sweep_param_name(o->param), sweep_param_name(list_param));
+                         sweep_param_name(o->param), sweep_param_name(x.list_param));
             return -1;
         }
         if (o->nslo == 0) {
@@ -392,13 +320,13 @@ int sweep_opts_parse(struct sweep_opts *o, struct run_cli *rc, int argc, char **
             snprintf(err, errcap, "--find-max-start %g is above --find-max-limit %g", o->fm.start, o->fm.limit);
             return -1;
         }
-    } else if (have_list) {
-        o->param = list_param;
-        if (parse_levels(o, list_flag, list, err, errcap) < 0)
+    } else if (x.have_list) {
+        o->param = x.list_param;
+        if (parse_levels(o, x.list_flag, x.list, err, errcap) < 0)
             return -1;
     } else {
         o->param = SWEEP_CONCURRENCY;
-        if (parse_levels(o, "--concurrency", single_c ? single_c : "1,2,5,10,20", err, errcap) < 0)
+        if (parse_levels(o, "--concurrency", x.single_c ? x.single_c : "1,2,5,10,20", err, errcap) < 0)
             return -1;
     }
     if (compare && o->nfiles && o->ntargets) {
@@ -420,6 +348,16 @@ int sweep_opts_parse(struct sweep_opts *o, struct run_cli *rc, int argc, char **
     return 0;
 }
 
+int sweep_cmd_parse(struct sweep_opts *o, struct run_cli *rc, int argc, char **argv, int compare)
+{
+    char err[1024];
+    int r = sweep_opts_parse(o, rc, argc, argv, compare, err, sizeof err);
+    r = cli_parse_result(compare ? &cli_compare_cmd : &cli_sweep_cmd, r, err);
+    if (r >= 0)
+        sweep_cmd_free(o, rc);
+    return r;
+}
+
 void sweep_cmd_free(struct sweep_opts *o, struct run_cli *rc)
 {
     sweep_opts_free(o);
@@ -429,20 +367,26 @@ void sweep_cmd_free(struct sweep_opts *o, struct run_cli *rc)
 
 /* ---- llmload sweep ---------------------------------------------------------------- */
 
-static void sweep_usage(FILE *f)
-{
-    fprintf(f, "usage: llmload sweep [--url URL --model NAME] [--concurrency 1,2,5,10,20 | --rate LIST |\n"
-               "                     --temperature LIST | --max-tokens LIST | --prompt-set LIST]\n"
-               "                     [--slo EXPR] [--find-max concurrency|rate] [run options]\n\n"
-               "Runs one full benchmark (with warm-up) per level of one parameter, prints a table\n"
-               "with one row per level, and names the knee: the last level whose step up still\n"
-               "gained --knee-threshold throughput, or the last one meeting every --slo.\n"
-               "Without --url the built-in simulator is benchmarked (shape it with --mock-arg).\n\n");
-    sweep_help_flags(f, 0);
-    fprintf(f, "\nrun options (each level is a run with these):\n");
-    cli_run_help_flags(f);
-    fprintf(f, "\nExit codes: 0 ok, 2 usage error, 3 the sweep could not be done, 4 interrupted.\n");
-}
+static const struct opt_table *const sweep_tables[] = {
+    &sweep_opt_table, &cli_run_table, &workload_opt_table, &gate_opt_table, NULL,
+};
+
+const struct opt_cmd cli_sweep_cmd = {
+    .name = "sweep",
+    .summary = "one parameter over a list of levels; finds the knee",
+    .usage = "llmload sweep [--url URL --model NAME] [--concurrency 1,2,5,10,20 | --rate LIST |\n"
+             "              --temperature LIST | --max-tokens LIST | --prompt-set LIST]\n"
+             "              [--slo EXPR] [--find-max concurrency|rate] [run options]",
+    .about = "Runs one full benchmark (with warm-up) per level of one parameter, prints a table\n"
+             "with one row per level, and names the knee: the last level whose step up still\n"
+             "gained --knee-threshold throughput, or the last one meeting every --slo.\n"
+             "Each level is a run with the run options below.  Without --url the built-in\n"
+             "simulator is benchmarked (shape it with --mock-arg).",
+    .tables = sweep_tables,
+    .omit = sweep_omit,
+    .epilog = "Exit codes: 0 ok, 1 an --assert failed, 2 usage error, 3 the sweep could not be\n"
+              "done, 4 interrupted.",
+};
 
 int cmd_sweep(int argc, char **argv)
 {
@@ -450,16 +394,9 @@ int cmd_sweep(int argc, char **argv)
     struct run_cli rc;
     char err[1024];
     int code = EXIT_OK;
-    if (sweep_opts_parse(&o, &rc, argc, argv, 0, err, sizeof err) < 0) {
-        fprintf(stderr, "llmload sweep: %s\n", err);
-        sweep_cmd_free(&o, &rc);
-        return EXIT_USAGE;
-    }
-    if (rc.help) {
-        sweep_usage(stdout);
-        sweep_cmd_free(&o, &rc);
-        return EXIT_OK;
-    }
+    int pr = sweep_cmd_parse(&o, &rc, argc, argv, 0);
+    if (pr >= 0)
+        return pr;
     if (cli_run_validate(&rc, err, sizeof err) < 0 ||
         (o.json_path && report_check_writable(o.json_path, err, sizeof err) < 0) ||
         (o.csv_path && report_check_writable(o.csv_path, err, sizeof err) < 0) ||

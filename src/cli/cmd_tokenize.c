@@ -8,22 +8,57 @@
 #include "cli.h"
 #include "tokenizer.h"
 
-static void tokenize_usage(FILE *f)
+enum tokenize_flag { T_TOKENIZER, T_ENCODING, T_COUNT, T_JSON, T_DECODE };
+
+struct tokenize_args {
+    const char *path, *encoding;
+    int count_only, json, decode;
+};
+
+static int tokenize_apply(void *ud, const struct opt *o, const char *flag, const char *v,
+                          char *err, size_t cap)
 {
-    fprintf(f,
-        "usage: llmload tokenize --tokenizer FILE [--encoding E] [--count|--json|--decode] [TEXT | -]\n\n"
-        "Prints the token ids of TEXT (or of standard input with `-` or no TEXT)\n"
-        "on one line, then the count (\"N tokens\").\n\n"
-        "  --tokenizer FILE   a tiktoken ranks file (.tiktoken) or a Hugging Face\n"
-        "                     tokenizer.json (byte-level BPE)\n"
-        "  --encoding E       pre-tokenizer of a ranks file: cl100k_base or o200k_base\n"
-        "                     (guessed from the rank count or file name when omitted)\n"
-        "  --count            print only the count\n"
-        "  --json             print {\"count\":N,\"ids\":[...]}\n"
-        "  --decode           TEXT is token ids (separated by spaces or commas):\n"
-        "                     print their bytes\n"
-        "  -h, --help         this help\n");
+    struct tokenize_args *a = ud;
+    (void)flag;
+    (void)err;
+    (void)cap;
+    switch ((enum tokenize_flag)o->id) {
+    case T_TOKENIZER: a->path = v; break;
+    case T_ENCODING: a->encoding = v; break;
+    case T_COUNT: a->count_only = 1; break;
+    case T_JSON: a->json = 1; break;
+    case T_DECODE: a->decode = 1; break;
+    }
+    return 1;
 }
+
+static const struct opt tokenize_opts[] = {
+    { T_TOKENIZER, "--tokenizer", { NULL }, "FILE", "a tiktoken ranks file (.tiktoken) or a Hugging Face\n"
+                                                   "tokenizer.json (byte-level BPE); required" },
+    { T_ENCODING, "--encoding", { NULL }, "E", "pre-tokenizer of a ranks file: cl100k_base or o200k_base\n"
+                                              "(guessed from the rank count or file name when omitted)" },
+    { T_COUNT, "--count", { NULL }, NULL, "print only the count" },
+    { T_JSON, "--json", { NULL }, NULL, "print {\"count\":N,\"ids\":[...]}" },
+    { T_DECODE, "--decode", { NULL }, NULL, "TEXT is token ids (separated by spaces or commas):\n"
+                                            "print their bytes" },
+};
+
+static const struct opt_table tokenize_table = OPT_TABLE(tokenize_opts, tokenize_apply);
+static const struct opt_table *const tokenize_tables[] = { &tokenize_table, NULL };
+
+const struct opt_cmd cli_tokenize_cmd = {
+    .name = "tokenize",
+    .summary = "print the token ids and count of a text",
+    .usage = "llmload tokenize --tokenizer FILE [--encoding E] [--count|--json|--decode] [TEXT | -]",
+    .about = "Prints the token ids of TEXT (or of standard input with `-` or no TEXT)\n"
+             "on one line, then the count (\"N tokens\").  A TEXT that starts with a dash\n"
+             "comes after `--`.",
+    .tables = tokenize_tables,
+    .args = "TEXT",
+    .max_args = 1,
+    .epilog = "Exit codes: 0 ok, 2 usage error (a flag, the tokenizer file or a token id),\n"
+              "3 the text could not be read or written.",
+};
 
 /* Reads all of stdin; NULL on error. */
 static char *read_stdin(size_t *len)
@@ -109,57 +144,20 @@ out:
 
 int cmd_tokenize(int argc, char **argv)
 {
-    const char *path = NULL, *encoding = NULL, *text = NULL;
-    int count_only = 0, json = 0, decode = 0, rc = EXIT_RUN;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        const char *eq = strchr(a, '=');
-        size_t fl = eq && a[0] == '-' && a[1] == '-' ? (size_t)(eq - a) : strlen(a);
-        const char *val = eq && fl != strlen(a) ? eq + 1 : NULL;
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            tokenize_usage(stdout);
-            return EXIT_OK;
-        }
-        if (!strncmp(a, "--tokenizer", fl) && fl == 11) {
-            if (!val && (val = i + 1 < argc ? argv[++i] : NULL) == NULL)
-                goto missing;
-            path = val;
-        } else if (!strncmp(a, "--encoding", fl) && fl == 10) {
-            if (!val && (val = i + 1 < argc ? argv[++i] : NULL) == NULL)
-                goto missing;
-            encoding = val;
-        } else if (!strcmp(a, "--count")) {
-            count_only = 1;
-        } else if (!strcmp(a, "--json")) {
-            json = 1;
-        } else if (!strcmp(a, "--decode")) {
-            decode = 1;
-        } else if (!strcmp(a, "--")) {
-            if (i + 2 < argc || (i + 1 < argc && text)) {
-                fprintf(stderr, "llmload tokenize: give one TEXT argument (quote it)\n");
-                return EXIT_USAGE;
-            }
-            if (i + 1 < argc)
-                text = argv[++i];
-        } else if (a[0] == '-' && a[1] != '\0') {
-            fprintf(stderr, "llmload tokenize: unknown option '%s' (try --help)\n", a);
-            return EXIT_USAGE;
-        } else if (text) {
-            fprintf(stderr, "llmload tokenize: give one TEXT argument (quote it), got also '%s'\n", a);
-            return EXIT_USAGE;
-        } else {
-            text = a;
-        }
-        continue;
-missing:
-        fprintf(stderr, "llmload tokenize: %s needs a value\n", a);
-        return EXIT_USAGE;
-    }
+    struct tokenize_args a = { 0 };
+    const char *text = NULL;
+    size_t ntext;
+    char err[512];
+    void *ud[] = { &a };
+    int rc = opt_parse(&cli_tokenize_cmd, ud, argc, argv, 1, &text, &ntext, err, sizeof err);
+    if ((rc = cli_parse_result(&cli_tokenize_cmd, rc, err)) >= 0)
+        return rc;
+    rc = EXIT_RUN;
+    const char *path = a.path, *encoding = a.encoding;
     if (!path) {
         fprintf(stderr, "llmload tokenize: --tokenizer FILE is required\n");
         return EXIT_USAGE;
     }
-    char err[512];
     struct tokenizer *t = tokenizer_load(path, encoding, err, sizeof err);
     if (!t) {
         fprintf(stderr, "llmload tokenize: %s\n", err);
@@ -177,7 +175,7 @@ missing:
     } else {
         len = strlen(text);
     }
-    if (decode) {
+    if (a.decode) {
         rc = tokenize_decode(t, text, len);
         goto out;
     }
@@ -188,12 +186,12 @@ missing:
         free(ids);
         goto out;
     }
-    if (json) {
+    if (a.json) {
         printf("{\"count\":%ld,\"ids\":[", n);
         for (long i = 0; i < n; i++)
             printf(i ? ",%u" : "%u", ids[i]);
         printf("]}\n");
-    } else if (count_only) {
+    } else if (a.count_only) {
         printf("%ld\n", n);
     } else {
         for (long i = 0; i < n; i++)

@@ -822,18 +822,24 @@ int gate_regress_parse(const char *spec, struct gate_regress **arr, size_t *n,
 
 /* ---- options ----------------------------------------------------------------- */
 
-static const struct {
-    const char *flag, *arg, *help;
-} gate_flags[] = {
-    { "--assert", "EXPR", "fail (exit 1) unless EXPR holds, e.g. 'p95(ttft) < 500ms' (repeatable)" },
-    { "--baseline", "FILE", "compare with a saved result or baseline (docs/ci.md)" },
-    { "--max-regression", "SPEC", "tolerances vs the baseline, e.g. 'p95(ttft)=10%,output_tps=5%'" },
-    { "--repeat", "K", "run K times; the median decides, with a bootstrap 95% CI (default 1)" },
-    { "--save-baseline", "FILE", "write this result as a baseline meant to be committed" },
-    { "--junit", "FILE", "write the checks as JUnit XML" },
-    { "--markdown", "FILE", "write a Markdown summary (GitHub job summary, MR comment)" },
+enum gate_flag { G_ASSERT, G_BASELINE, G_MAX_REGRESSION, G_REPEAT, G_SAVE_BASELINE, G_JUNIT, G_MARKDOWN };
+
+static int gate_apply(void *ud, const struct opt *o, const char *flag, const char *value,
+                      char *err, size_t errcap);
+
+static const struct opt gate_flags[] = {
+    OPT_SECTION("regression gate (docs/ci.md)"),
+    { G_ASSERT, "--assert", { NULL }, "EXPR", "fail (exit 1) unless EXPR holds, e.g. 'p95(ttft) < 500ms' (repeatable)" },
+    { G_BASELINE, "--baseline", { NULL }, "FILE", "compare with a saved result or baseline (docs/ci.md)" },
+    { G_MAX_REGRESSION, "--max-regression", { NULL }, "SPEC",
+      "tolerances vs the baseline, e.g. 'p95(ttft)=10%,output_tps=5%'\n(default: the tolerances of docs/ci.md)" },
+    { G_REPEAT, "--repeat", { NULL }, "K", "run K times; the median decides, with a bootstrap 95% CI (default 1)" },
+    { G_SAVE_BASELINE, "--save-baseline", { NULL }, "FILE", "write this result as a baseline meant to be committed" },
+    { G_JUNIT, "--junit", { NULL }, "FILE", "write the checks as JUnit XML" },
+    { G_MARKDOWN, "--markdown", { NULL }, "FILE", "write a Markdown summary (GitHub job summary, MR comment)" },
 };
-#define N_GATE_FLAGS (sizeof gate_flags / sizeof gate_flags[0])
+
+const struct opt_table gate_opt_table = OPT_TABLE(gate_flags, gate_apply);
 
 void gate_opts_init(struct gate_opts *g)
 {
@@ -857,20 +863,12 @@ void gate_opts_free(struct gate_opts *g)
 
 int gate_flag_takes_value(const char *flag)
 {
-    for (size_t i = 0; i < N_GATE_FLAGS; i++)
-        if (!strcmp(flag, gate_flags[i].flag))
-            return 1;
-    return 0;
+    return opt_table_find(&gate_opt_table, flag) != NULL;
 }
 
 void gate_help(FILE *f)
 {
-    fprintf(f, "\nregression gate (docs/ci.md):\n");
-    for (size_t i = 0; i < N_GATE_FLAGS; i++) {
-        char left[40];
-        snprintf(left, sizeof left, "%s %s", gate_flags[i].flag, gate_flags[i].arg);
-        fprintf(f, "  %-26s %s\n", left, gate_flags[i].help);
-    }
+    opt_help_table(f, &gate_opt_table);
     fprintf(f, "  exit codes: 0 passed, 1 a check failed, 2 usage, 3 run not done, 4 interrupted\n");
 }
 
@@ -903,14 +901,16 @@ static int set_path(char **dst, const char *flag, const char *value, char *err, 
 
 int gate_opt(struct gate_opts *g, const char *flag, const char *value, char *err, size_t errcap)
 {
+    return opt_apply1(&gate_opt_table, g, flag, value, err, errcap);
+}
+
+static int gate_apply(void *ud, const struct opt *o, const char *flag, const char *value,
+                      char *err, size_t errcap)
+{
+    struct gate_opts *g = ud;
     char sub[1024];
-    if (!gate_flag_takes_value(flag))
-        return 0;
-    if (!value) {
-        snprintf(err, errcap, "%s: needs a value", flag);
-        return -1;
-    }
-    if (!strcmp(flag, "--assert")) {
+    switch ((enum gate_flag)o->id) {
+    case G_ASSERT: {
         struct gate_expr *e;
         if (gate_expr_parse(value, &e, sub, sizeof sub) < 0) {
             snprintf(err, errcap, "--assert: %s", sub);
@@ -926,15 +926,14 @@ int gate_opt(struct gate_opts *g, const char *flag, const char *value, char *err
         g->asserts[g->n_asserts++] = e;
         return 1;
     }
-    if (!strcmp(flag, "--max-regression")) {
+    case G_MAX_REGRESSION:
         if (gate_regress_parse(value, &g->regress, &g->n_regress, sub, sizeof sub) < 0) {
             snprintf(err, errcap, "--max-regression: %s", sub);
             return -1;
         }
         g->regress_given = 1;
         return 1;
-    }
-    if (!strcmp(flag, "--repeat")) {
+    case G_REPEAT: {
         uint64_t k;
         if (units_parse_count(value, &k) < 0 || k < 1 || k > 1000) {
             snprintf(err, errcap, "--repeat: '%s' is not a whole number of runs from 1 to 1000", value);
@@ -943,13 +942,12 @@ int gate_opt(struct gate_opts *g, const char *flag, const char *value, char *err
         g->repeat = (int)k;
         return 1;
     }
-    if (!strcmp(flag, "--baseline"))
-        return set_path(&g->baseline_path, flag, value, err, errcap);
-    if (!strcmp(flag, "--save-baseline"))
-        return set_path(&g->save_baseline_path, flag, value, err, errcap);
-    if (!strcmp(flag, "--junit"))
-        return set_path(&g->junit_path, flag, value, err, errcap);
-    return set_path(&g->markdown_path, flag, value, err, errcap);
+    case G_BASELINE: return set_path(&g->baseline_path, flag, value, err, errcap);
+    case G_SAVE_BASELINE: return set_path(&g->save_baseline_path, flag, value, err, errcap);
+    case G_JUNIT: return set_path(&g->junit_path, flag, value, err, errcap);
+    case G_MARKDOWN: return set_path(&g->markdown_path, flag, value, err, errcap);
+    }
+    return 0;
 }
 
 /* Whether path can be written: an existing regular file we may write, or a

@@ -23,6 +23,8 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "opt.h"
+
 struct cJSON;
 
 /* ---- assertion expressions ------------------------------------------------
@@ -99,18 +101,22 @@ struct gate_opts {
 void gate_opts_init(struct gate_opts *g);
 void gate_opts_free(struct gate_opts *g);      /* leaves g initialised */
 
-/* Offers one flag to the gate.  flag is the name with its dashes
- * ("--assert"), value its argument (all gate flags take one).  Returns 1 if
- * it consumed the flag, 0 if it is not a gate flag, -1 on a bad value with
- * err set (one line, or the multi-line caret message of gate_expr_parse,
- * prefixed by the flag).  Every value is validated here, before any request
- * is sent. */
+/* The gate's flags in the option format (opt.h); the handler's user data
+ * is a struct gate_opts.  Every value is validated when it is applied,
+ * before any request is sent. */
+extern const struct opt_table gate_opt_table;
+
+/* Offers one flag to the gate through the table.  flag is the name with
+ * its dashes ("--assert"), value its argument (all gate flags take one).
+ * Returns 1 if it consumed the flag, 0 if it is not a gate flag, -1 on a
+ * bad or missing value with err set (one line, or the multi-line caret
+ * message of gate_expr_parse, prefixed by the flag). */
 int gate_opt(struct gate_opts *g, const char *flag, const char *value, char *err, size_t errcap);
 
 /* 1 if flag is a gate flag (all of them take a value), else 0. */
 int gate_flag_takes_value(const char *flag);
 
-/* Help lines for the gate flags, in the format of `llmload run --help`. */
+/* Help lines for the gate flags (from the table) and the exit codes. */
 void gate_help(FILE *f);
 
 /* K of --repeat (1 when not given). */

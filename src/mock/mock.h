@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "opt.h"
+
 #define MOCK_MAX_MODELS 16
 #define MOCK_MODEL_NAME_MAX 128
 /* A request may ask for at most this many tokens; more is a 400, so a typo
@@ -65,12 +67,18 @@ int mock_config_profile(struct mock_config *c, const char *name);
 /* Parses the `llmload mock` flags (argv[0] is the subcommand name) into c,
  * which this function first sets to the defaults.  --profile is applied
  * before every other flag, whatever their order, so explicit flags win.
- * Returns 0 to run, 1 when --help was asked (the help is not printed), or -1
- * with a one-line message naming the flag in err. */
+ * Returns 0 (OPT_OK) to run, 1 (OPT_HELP) when --help was asked (the help
+ * is not printed), or -1 (OPT_ERROR) with a one-line message naming the
+ * flag in err. */
 int mock_config_parse(struct mock_config *c, int argc, char **argv, char *err, size_t errcap);
 
-/* Writes the --help text to f. */
+/* Writes the --help text to f (generated from mock_cmd). */
 void mock_config_help(void *file);
+
+/* The `llmload mock` flags in the option format (opt.h), and the command
+ * that accepts them: its --help words and its one table. */
+extern const struct opt_table mock_opt_table;
+extern const struct opt_cmd mock_cmd;
 
 /* Name of a fault kind as used in /metrics labels and the truth file
  * ("429", "midstream", ...); "none" for MOCK_FAULT_NONE. */

@@ -1,6 +1,7 @@
 /* `llmload mock` flags: defaults, profiles, parsing and --help. */
 #include "mock.h"
 
+#include <assert.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -68,71 +69,6 @@ void mock_config_defaults(struct mock_config *c)
     c->idle_timeout_ns = 5000000000ull;
     c->max_body = 1048576;
     c->verbose = 0;
-}
-
-void mock_config_help(void *file)
-{
-    FILE *f = file;
-    fprintf(f,
-"usage: llmload mock [options]\n"
-"\n"
-"A streaming LLM server for demos and tests: Ollama (/api/generate, /api/chat)\n"
-"and OpenAI (/v1/chat/completions, /v1/completions) endpoints with a timing\n"
-"model and fault injection.  The first stdout line is the bound URL.\n"
-"SIGTERM or SIGINT stops it cleanly (and writes --truth).\n"
-"\n"
-"Server:\n"
-"  --listen HOST:PORT     address to listen on; port 0 lets the kernel pick\n"
-"                         (default 127.0.0.1:8000; IPv6 as [::1]:PORT)\n"
-"  --model NAME[,NAME..]  model names served (default llmload-mock); others 404\n"
-"  --idle-timeout DUR     close a keep-alive connection idle this long\n"
-"                         (default 5s, like uvicorn; 0 = never)\n"
-"  --max-body BYTES       larger request bodies get 413 (default 1048576)\n"
-"  --truth FILE           on exit, FILE holds one JSON line per request with\n"
-"                         its CLOCK_MONOTONIC times in ns (docs/mock.md)\n"
-"  --verbose, -v          log connections and requests to stderr\n"
-"\n"
-"Timing model (durations take ns/us/ms/s/m suffixes; a bare number is s):\n"
-"  --profile NAME         preset below; explicit flags override it\n");
-    for (size_t i = 0; i < sizeof profiles / sizeof profiles[0]; i++) {
-        const struct profile *p = &profiles[i];
-        fprintf(f, "      %-8s %-26s slots %u, ttft-base %g ms, prefill %g tok/s,\n"
-                   "               decode %g tok/s, batch-slowdown %g\n",
-                p->name, p->what, p->slots, (double)p->ttft_base_ns / 1e6,
-                p->prefill_rate, p->decode_rate, p->batch_slowdown);
-    }
-    fprintf(f,
-"  --slots N              concurrent generations (default 8); later requests\n"
-"                         wait in a FIFO queue, like OLLAMA_NUM_PARALLEL\n"
-"  --ttft-base DUR        fixed delay after a slot is granted (default 20ms)\n"
-"  --prefill-rate TOK/S   prompt processing rate (default 4000 tokens/s);\n"
-"                         TTFT = queue wait + ttft-base + prompt_tokens/prefill-rate\n"
-"  --decode-rate TOK/S    tokens/s of a stream decoding alone (default 45)\n"
-"  --batch-slowdown A     with b streams holding slots, each decodes at\n"
-"                           decode-rate / (1 + A*(b-1))  tokens/s\n"
-"                         (default 0.05); aggregate throughput grows up to\n"
-"                         --slots streams and is flat beyond: the knee is at --slots\n"
-"\n"
-"Output:\n"
-"  --default-max-tokens N tokens when the request sets no max_tokens,\n"
-"                         max_completion_tokens or options.num_predict (default 128)\n"
-"  --eos-fraction F       fraction of requests that stop early with \"stop\"\n"
-"                         (default 0); ignore_eos:true or min_tokens prevent it\n"
-"  --tokens-per-chunk K   tokens per streamed event after the first (default 1)\n"
-"  Prompt tokens are counted as ceil(bytes/4); one word is one token.\n"
-"\n"
-"Faults (each F is a fraction of generation requests, 0..1 or N%%; default 0;\n"
-"the fractions together must not exceed 1):\n"
-"  --fault-429 F          429 with Retry-After before the stream\n"
-"  --retry-after SECONDS  Retry-After value for 429 and 503 (default 1)\n"
-"  --fault-500 F          500 before the stream\n"
-"  --fault-503 F          503 with Retry-After before the stream\n"
-"  --fault-midstream F    an error event after some tokens, then end of stream\n"
-"  --fault-close F        close the connection after some tokens (no last chunk)\n"
-"  --fault-stall F        pause --stall after some tokens, then continue\n"
-"  --stall DUR            length of a stall (default 10s)\n"
-"  --fault-malformed F    one event is not valid JSON\n"
-"  --seed N               seed of faults, early stops and text (default 1)\n");
 }
 
 static int fail(char *err, size_t cap, const char *fmt, ...)
@@ -241,132 +177,182 @@ static int parse_dur(const char *flag, const char *v, uint64_t *out, char *err, 
     return 0;
 }
 
-/* Splits "--flag=value" or "--flag value"; *val is NULL for a flag with no
- * value left.  Returns the flag name length. */
-static size_t split_flag(char **argv, int argc, int *i, const char **val)
+/* ---- flags ---------------------------------------------------------------- */
+
+enum mock_flag {
+    M_LISTEN, M_MODEL, M_IDLE_TIMEOUT, M_MAX_BODY, M_TRUTH, M_VERBOSE,
+    M_PROFILE, M_SLOTS, M_TTFT_BASE, M_PREFILL_RATE, M_DECODE_RATE, M_BATCH_SLOWDOWN,
+    M_DEFAULT_MAX_TOKENS, M_EOS_FRACTION, M_TOKENS_PER_CHUNK,
+    M_RETRY_AFTER, M_STALL, M_SEED,
+    M_FAULT,            /* M_FAULT + enum mock_fault: --fault-429 ... */
+};
+
+static int mock_apply(void *ud, const struct opt *o, const char *flag, const char *v,
+                      char *err, size_t cap);
+
+/* One line a flag. */
+static const struct opt mock_opts[] = {
+    OPT_SECTION("server"),
+    { M_LISTEN, "--listen", { NULL }, "HOST:PORT", "address to listen on; port 0 lets the kernel pick\n"
+                                                   "(default 127.0.0.1:8000; IPv6 as [::1]:PORT)" },
+    { M_MODEL, "--model", { NULL }, "NAME[,NAME..]", "model names served (default llmload-mock); others 404" },
+    { M_IDLE_TIMEOUT, "--idle-timeout", { NULL }, "DUR", "close a keep-alive connection idle this long\n"
+                                                         "(default 5s, like uvicorn; 0 = never)" },
+    { M_MAX_BODY, "--max-body", { NULL }, "BYTES", "larger request bodies get 413 (default 1048576)" },
+    { M_TRUTH, "--truth", { NULL }, "FILE", "on exit, FILE holds one JSON line per request with\n"
+                                            "its CLOCK_MONOTONIC times in ns (docs/mock.md)" },
+    { M_VERBOSE, "--verbose", { "-v" }, NULL, "log connections and requests to stderr" },
+
+    OPT_SECTION("timing model (durations take ns/us/ms/s/m suffixes; a bare number is s)"),
+    { M_PROFILE, "--profile", { NULL }, "NAME", "default, fast or large (see profiles below);\n"
+                                                "explicit flags override it, whatever their order" },
+    { M_SLOTS, "--slots", { NULL }, "N", "concurrent generations (default 8); later requests\n"
+                                         "wait in a FIFO queue, like OLLAMA_NUM_PARALLEL" },
+    { M_TTFT_BASE, "--ttft-base", { NULL }, "DUR", "fixed delay after a slot is granted (default 20ms)" },
+    { M_PREFILL_RATE, "--prefill-rate", { NULL }, "TOK/S", "prompt processing rate (default 4000 tokens/s);\n"
+                                                           "TTFT = queue wait + ttft-base + prompt_tokens/prefill-rate" },
+    { M_DECODE_RATE, "--decode-rate", { NULL }, "TOK/S", "tokens/s of a stream decoding alone (default 45)" },
+    { M_BATCH_SLOWDOWN, "--batch-slowdown", { NULL }, "A", "with b streams holding slots, each decodes at\n"
+                                                           "  decode-rate / (1 + A*(b-1))  tokens/s\n"
+                                                           "(default 0.05); aggregate throughput grows up to\n"
+                                                           "--slots streams and is flat beyond: the knee is at --slots" },
+
+    OPT_SECTION("output"),
+    { M_DEFAULT_MAX_TOKENS, "--default-max-tokens", { NULL }, "N", "tokens when the request sets no max_tokens,\n"
+                                                                   "max_completion_tokens or options.num_predict (default 128)" },
+    { M_EOS_FRACTION, "--eos-fraction", { NULL }, "F", "fraction of requests that stop early with \"stop\"\n"
+                                                       "(default 0); ignore_eos:true or min_tokens prevent it" },
+    { M_TOKENS_PER_CHUNK, "--tokens-per-chunk", { NULL }, "K", "tokens per streamed event after the first (default 1)" },
+    OPT_NOTE("Prompt tokens are counted as ceil(bytes/4); one word is one token."),
+
+    OPT_SECTION("faults (each F is a fraction of generation requests, 0..1 or N%; default 0;\n"
+                "the fractions together must not exceed 1)"),
+    { M_FAULT + MOCK_FAULT_429, "--fault-429", { NULL }, "F", "429 with Retry-After before the stream" },
+    { M_RETRY_AFTER, "--retry-after", { NULL }, "SECONDS", "Retry-After value for 429 and 503 (default 1)" },
+    { M_FAULT + MOCK_FAULT_500, "--fault-500", { NULL }, "F", "500 before the stream" },
+    { M_FAULT + MOCK_FAULT_503, "--fault-503", { NULL }, "F", "503 with Retry-After before the stream" },
+    { M_FAULT + MOCK_FAULT_MIDSTREAM, "--fault-midstream", { NULL }, "F", "an error event after some tokens, then end of stream" },
+    { M_FAULT + MOCK_FAULT_CLOSE, "--fault-close", { NULL }, "F", "close the connection after some tokens (no last chunk)" },
+    { M_FAULT + MOCK_FAULT_STALL, "--fault-stall", { NULL }, "F", "pause --stall after some tokens, then continue" },
+    { M_STALL, "--stall", { NULL }, "DUR", "length of a stall (default 10s)" },
+    { M_FAULT + MOCK_FAULT_MALFORMED, "--fault-malformed", { NULL }, "F", "one event is not valid JSON" },
+    { M_SEED, "--seed", { NULL }, "N", "seed of faults, early stops and text (default 1)" },
+};
+
+const struct opt_table mock_opt_table = OPT_TABLE(mock_opts, mock_apply);
+
+static void profiles_help(FILE *f)
 {
-    const char *a = argv[*i];
-    const char *eq = strchr(a, '=');
-    if (eq) {
-        *val = eq + 1;
-        return (size_t)(eq - a);
+    fprintf(f, "\nprofiles (--profile NAME):\n");
+    for (size_t i = 0; i < sizeof profiles / sizeof profiles[0]; i++) {
+        const struct profile *p = &profiles[i];
+        fprintf(f, "  %-8s %-26s slots %u, ttft-base %g ms, prefill %g tok/s,\n"
+                   "           %-26s decode %g tok/s, batch-slowdown %g\n",
+                p->name, p->what, p->slots, (double)p->ttft_base_ns / 1e6, p->prefill_rate, "",
+                p->decode_rate, p->batch_slowdown);
     }
-    *val = NULL;
-    return strlen(a);
 }
 
-static int flag_is(const char *a, size_t len, const char *name)
+static const struct opt_table *const mock_tables[] = { &mock_opt_table, NULL };
+
+const struct opt_cmd mock_cmd = {
+    .name = "mock",
+    .summary = "run the built-in streaming LLM simulator",
+    .usage = "llmload mock [options]",
+    .about = "A streaming LLM server for demos and tests: Ollama (/api/generate, /api/chat)\n"
+             "and OpenAI (/v1/chat/completions, /v1/completions) endpoints with a timing\n"
+             "model and fault injection.  The first stdout line is the bound URL.\n"
+             "SIGTERM or SIGINT stops it cleanly (and writes --truth).",
+    .tables = mock_tables,
+    .epilog_fn = profiles_help,
+};
+
+void mock_config_help(void *file)
 {
-    return strlen(name) == len && !strncmp(a, name, len);
+    opt_help(file, &mock_cmd);
+}
+
+/* The parse in two passes: the first applies --profile only, so a profile
+ * never overrides an explicit flag, whatever their order. */
+struct mock_parse {
+    struct mock_config *c;
+    int profile_pass;
+};
+
+static int mock_apply(void *ud, const struct opt *o, const char *flag, const char *v,
+                      char *err, size_t cap)
+{
+    struct mock_parse *mp = ud;
+    struct mock_config *c = mp->c;
+    uint64_t u;
+    int r = 0;
+    if (mp->profile_pass != (o->id == M_PROFILE))
+        return 1;
+    switch ((enum mock_flag)o->id) {
+    case M_PROFILE:
+        if (mock_config_profile(c, v) < 0)
+            r = fail(err, cap, "--profile: unknown profile '%s' (default, fast, large)", v);
+        break;
+    case M_LISTEN:
+        if (parse_listen(c, v) < 0)
+            r = fail(err, cap, "--listen: expected HOST:PORT such as 127.0.0.1:0 or [::1]:8000, got '%s'", v);
+        break;
+    case M_MODEL: r = parse_models(c, v, err, cap); break;
+    case M_VERBOSE: c->verbose = 1; break;
+    case M_SLOTS:
+        if ((r = parse_u64(flag, v, 1, 1000000, &u, err, cap)) == 0)
+            c->slots = (uint32_t)u;
+        break;
+    case M_TTFT_BASE: r = parse_dur(flag, v, &c->ttft_base_ns, err, cap); break;
+    case M_PREFILL_RATE: r = parse_rate(flag, v, &c->prefill_rate, err, cap); break;
+    case M_DECODE_RATE: r = parse_rate(flag, v, &c->decode_rate, err, cap); break;
+    case M_BATCH_SLOWDOWN:
+        if (units_parse_double(v, &c->batch_slowdown) < 0 || c->batch_slowdown < 0 ||
+            c->batch_slowdown > 1000)
+            r = fail(err, cap, "--batch-slowdown: expected a number from 0 to 1000, got '%s'", v);
+        break;
+    case M_DEFAULT_MAX_TOKENS: r = parse_u64(flag, v, 1, MOCK_MAX_TOKENS, &c->default_max_tokens, err, cap); break;
+    case M_EOS_FRACTION: r = parse_frac(flag, v, &c->eos_fraction, err, cap); break;
+    case M_TOKENS_PER_CHUNK:
+        if ((r = parse_u64(flag, v, 1, 1024, &u, err, cap)) == 0)
+            c->tokens_per_chunk = (uint32_t)u;
+        break;
+    case M_RETRY_AFTER: r = parse_u64(flag, v, 0, 86400, &c->retry_after_s, err, cap); break;
+    case M_STALL: r = parse_dur(flag, v, &c->stall_ns, err, cap); break;
+    case M_SEED: {
+        char *e;
+        c->seed = strtoull(v, &e, 10);
+        if (!*v || *e || v[0] == '-')
+            r = fail(err, cap, "--seed: expected a whole number, got '%s'", v);
+        break;
+    }
+    case M_TRUTH:
+        if (!*v)
+            r = fail(err, cap, "--truth: empty file name");
+        c->truth_path = v;
+        break;
+    case M_IDLE_TIMEOUT: r = parse_dur(flag, v, &c->idle_timeout_ns, err, cap); break;
+    case M_MAX_BODY: r = parse_u64(flag, v, 1, 1ull << 30, &c->max_body, err, cap); break;
+    case M_FAULT:
+    default:
+        assert(o->id > M_FAULT && o->id < M_FAULT + MOCK_FAULT_COUNT);
+        r = parse_frac(flag, v, &c->fault[o->id - M_FAULT], err, cap);
+        break;
+    }
+    return r < 0 ? -1 : 1;
 }
 
 int mock_config_parse(struct mock_config *c, int argc, char **argv, char *err, size_t cap)
 {
-    static const char *const fault_flags[MOCK_FAULT_COUNT] = {
-        NULL, "--fault-429", "--fault-500", "--fault-503", "--fault-midstream",
-        "--fault-close", "--fault-stall", "--fault-malformed",
-    };
     mock_config_defaults(c);
     err[0] = 0;
-
-    /* First pass: --help and --profile, so a profile never overrides an
-     * explicit flag that came before it. */
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v;
-        if (!strcmp(a, "-h") || !strcmp(a, "--help"))
-            return 1;
-        size_t len = split_flag(argv, argc, &i, &v);
-        if (flag_is(a, len, "--profile")) {
-            if (!v) {
-                if (i + 1 >= argc)
-                    return fail(err, cap, "--profile: missing value");
-                v = argv[++i];
-            }
-            if (mock_config_profile(c, v) < 0)
-                return fail(err, cap, "--profile: unknown profile '%s' (default, fast, large)", v);
-        }
+    struct mock_parse mp = { c, 1 };
+    void *ud[] = { &mp };
+    for (; mp.profile_pass >= 0; mp.profile_pass--) {
+        int r = opt_parse(&mock_cmd, ud, argc, argv, 1, NULL, NULL, err, cap);
+        if (r != OPT_OK)
+            return r == OPT_HELP ? 1 : -1;
     }
-
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v;
-        size_t len = split_flag(argv, argc, &i, &v);
-        char name[40];
-        snprintf(name, sizeof name, "%.*s", (int)(len < 39 ? len : 39), a);
-        if (flag_is(a, len, "--verbose") || flag_is(a, len, "-v")) {
-            if (v)
-                return fail(err, cap, "%s takes no value", name);
-            c->verbose = 1;
-            continue;
-        }
-        if (a[0] != '-')
-            return fail(err, cap, "unexpected argument '%s' (llmload mock takes only flags)", a);
-        if (!v) {
-            if (i + 1 >= argc)
-                return fail(err, cap, "%s: missing value", name);
-            v = argv[++i];
-        }
-        uint64_t u;
-        int r = 0;
-        if (flag_is(a, len, "--profile")) {
-            continue;
-        } else if (flag_is(a, len, "--listen")) {
-            if (parse_listen(c, v) < 0)
-                r = fail(err, cap, "--listen: expected HOST:PORT such as 127.0.0.1:0 or [::1]:8000, got '%s'", v);
-        } else if (flag_is(a, len, "--model")) {
-            r = parse_models(c, v, err, cap);
-        } else if (flag_is(a, len, "--slots")) {
-            if ((r = parse_u64(name, v, 1, 1000000, &u, err, cap)) == 0)
-                c->slots = (uint32_t)u;
-        } else if (flag_is(a, len, "--ttft-base")) {
-            r = parse_dur(name, v, &c->ttft_base_ns, err, cap);
-        } else if (flag_is(a, len, "--prefill-rate")) {
-            r = parse_rate(name, v, &c->prefill_rate, err, cap);
-        } else if (flag_is(a, len, "--decode-rate")) {
-            r = parse_rate(name, v, &c->decode_rate, err, cap);
-        } else if (flag_is(a, len, "--batch-slowdown")) {
-            if (units_parse_double(v, &c->batch_slowdown) < 0 || c->batch_slowdown < 0 ||
-                c->batch_slowdown > 1000)
-                r = fail(err, cap, "--batch-slowdown: expected a number from 0 to 1000, got '%s'", v);
-        } else if (flag_is(a, len, "--default-max-tokens")) {
-            r = parse_u64(name, v, 1, MOCK_MAX_TOKENS, &c->default_max_tokens, err, cap);
-        } else if (flag_is(a, len, "--eos-fraction")) {
-            r = parse_frac(name, v, &c->eos_fraction, err, cap);
-        } else if (flag_is(a, len, "--tokens-per-chunk")) {
-            if ((r = parse_u64(name, v, 1, 1024, &u, err, cap)) == 0)
-                c->tokens_per_chunk = (uint32_t)u;
-        } else if (flag_is(a, len, "--retry-after")) {
-            r = parse_u64(name, v, 0, 86400, &c->retry_after_s, err, cap);
-        } else if (flag_is(a, len, "--stall")) {
-            r = parse_dur(name, v, &c->stall_ns, err, cap);
-        } else if (flag_is(a, len, "--seed")) {
-            char *e;
-            c->seed = strtoull(v, &e, 10);
-            if (!*v || *e || v[0] == '-')
-                r = fail(err, cap, "--seed: expected a whole number, got '%s'", v);
-        } else if (flag_is(a, len, "--truth")) {
-            if (!*v)
-                r = fail(err, cap, "--truth: empty file name");
-            c->truth_path = v;
-        } else if (flag_is(a, len, "--idle-timeout")) {
-            r = parse_dur(name, v, &c->idle_timeout_ns, err, cap);
-        } else if (flag_is(a, len, "--max-body")) {
-            r = parse_u64(name, v, 1, 1ull << 30, &c->max_body, err, cap);
-        } else {
-            int found = 0;
-            for (int k = 1; k < MOCK_FAULT_COUNT; k++) {
-                if (flag_is(a, len, fault_flags[k])) {
-                    r = parse_frac(name, v, &c->fault[k], err, cap);
-                    found = 1;
-                    break;
-                }
-            }
-            if (!found)
-                r = fail(err, cap, "unknown option '%s' (see llmload mock --help)", name);
-        }
-        if (r < 0)
-            return -1;
-    }
-
     double sum = 0;
     for (int k = 1; k < MOCK_FAULT_COUNT; k++)
         sum += c->fault[k];

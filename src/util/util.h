@@ -15,4 +15,9 @@ void util_errf(char *err, size_t cap, const char *fmt, ...) __attribute__((forma
  * comma, a quote or a line break. */
 void util_csv_field(FILE *f, const char *s);
 
+/* Optimal string alignment distance between two short names (Levenshtein
+ * plus swaps of adjacent characters), for "did you mean" suggestions.
+ * Names longer than 63 bytes are far from everything (SIZE_MAX/2). */
+size_t util_edit_distance(const char *a, const char *b);
+
 #endif

@@ -29,30 +29,30 @@ enum wflag {
     F_TOKENIZER, F_ENCODING, F_FORCE_TOKENIZER, F_SYSTEM,
 };
 
-static const struct {
-    enum wflag id;
-    const char *name;
-    int takes;
-    const char *arg, *help;
-} wflags[] = {
-    { F_PROMPT, "--prompt", 1, "TEXT", "the prompt of every request" },
-    { F_PROMPT_FILE, "--prompt-file", 1, "FILE", "one prompt a line; each request picks one (seeded)" },
-    { F_DATASET, "--dataset", 1, "FILE", "JSONL ({\"prompt\"} or {\"messages\"}) or ShareGPT JSON" },
-    { F_DATASET_FORMAT, "--dataset-format", 1, "F", "auto (default), jsonl, sharegpt or lines" },
-    { F_SKIP_BAD, "--skip-bad-lines", 0, NULL, "skip and count bad dataset lines instead of failing" },
-    { F_PROMPT_SET, "--prompt-set", 1, "NAME", "built-in prompts: tiny, short, medium, long, very_long" },
-    { F_INPUT_TOKENS, "--input-tokens", 1, "N[:SD]", "synthetic prompts of N tokens (normal, SD stddev)" },
-    { F_OUTPUT_TOKENS, "--output-tokens", 1, "N[:SD]", "ask for exactly N output tokens (max, min, ignore_eos)" },
-    { F_NONCE, "--nonce", 0, NULL, "put a random number in each prompt (default: on)" },
-    { F_NO_NONCE, "--no-nonce", 0, NULL, "send prompts unchanged (lets the KV cache help)" },
-    { F_SHARED_PREFIX, "--shared-prefix", 1, "N", "a common prefix of N tokens in every prompt" },
-    { F_TURNS, "--turns", 1, "K", "multi-turn: each user keeps its history for K turns" },
-    { F_TOKENIZER, "--tokenizer", 1, "FILE", "a .tiktoken ranks file or a tokenizer.json" },
-    { F_ENCODING, "--encoding", 1, "E", "pattern of a .tiktoken file: cl100k_base or o200k_base" },
-    { F_FORCE_TOKENIZER, "--force-tokenizer", 0, NULL, "count output tokens locally, not the server's count" },
-    { F_SYSTEM, "--system", 1, "TEXT", "system prompt (default: none)" },
+static int wl_apply(void *ud, const struct opt *opt, const char *flag, const char *value,
+                    char *err, size_t errcap);
+
+static const struct opt wflags[] = {
+    OPT_SECTION("prompts and workloads (docs/workloads.md)"),
+    { F_PROMPT, "--prompt", { NULL }, "TEXT", "the prompt of every request" },
+    { F_PROMPT_FILE, "--prompt-file", { NULL }, "FILE", "one prompt a line; each request picks one (seeded)" },
+    { F_DATASET, "--dataset", { NULL }, "FILE", "JSONL ({\"prompt\"} or {\"messages\"}) or ShareGPT JSON" },
+    { F_DATASET_FORMAT, "--dataset-format", { NULL }, "F", "auto (default), jsonl, sharegpt or lines" },
+    { F_SKIP_BAD, "--skip-bad-lines", { NULL }, NULL, "skip and count bad dataset lines instead of failing" },
+    { F_PROMPT_SET, "--prompt-set", { NULL }, "NAME", "built-in prompts: tiny, short, medium, long, very_long" },
+    { F_INPUT_TOKENS, "--input-tokens", { NULL }, "N[:SD]", "synthetic prompts of N tokens (normal, SD stddev)" },
+    { F_OUTPUT_TOKENS, "--output-tokens", { NULL }, "N[:SD]", "ask for exactly N output tokens (max, min, ignore_eos)" },
+    { F_NONCE, "--nonce", { NULL }, NULL, "put a random number in each prompt (default: on)" },
+    { F_NO_NONCE, "--no-nonce", { NULL }, NULL, "send prompts unchanged (lets the KV cache help)" },
+    { F_SHARED_PREFIX, "--shared-prefix", { NULL }, "N", "a common prefix of N tokens in every prompt (default 0)" },
+    { F_TURNS, "--turns", { NULL }, "K", "multi-turn: each user keeps its history for K turns (default 1)" },
+    { F_TOKENIZER, "--tokenizer", { NULL }, "FILE", "a .tiktoken ranks file or a tokenizer.json" },
+    { F_ENCODING, "--encoding", { NULL }, "E", "pattern of a .tiktoken file: cl100k_base or o200k_base" },
+    { F_FORCE_TOKENIZER, "--force-tokenizer", { NULL }, NULL, "count output tokens locally, not the server's count" },
+    { F_SYSTEM, "--system", { NULL }, "TEXT", "system prompt (default: none)" },
 };
-#define NWFLAGS (sizeof wflags / sizeof wflags[0])
+
+const struct opt_table workload_opt_table = OPT_TABLE(wflags, wl_apply);
 
 
 void workload_opts_defaults(struct workload_opts *o)
@@ -64,28 +64,15 @@ void workload_opts_defaults(struct workload_opts *o)
     o->turns = 1;
 }
 
-static int find_flag(const char *flag)
-{
-    for (size_t i = 0; i < NWFLAGS; i++)
-        if (!strcmp(flag, wflags[i].name))
-            return (int)i;
-    return -1;
-}
-
 int workload_flag_takes_value(const char *flag)
 {
-    int i = find_flag(flag);
-    return i < 0 ? -1 : wflags[i].takes;
+    const struct opt *o = opt_table_find(&workload_opt_table, flag);
+    return o ? o->meta != NULL : -1;
 }
 
 void workload_help(FILE *f)
 {
-    for (size_t i = 0; i < NWFLAGS; i++) {
-        char left[40];
-        snprintf(left, sizeof left, "%s%s%s", wflags[i].name, wflags[i].arg ? " " : "",
-                 wflags[i].arg ? wflags[i].arg : "");
-        fprintf(f, "  %-26s %s\n", left, wflags[i].help);
-    }
+    opt_help_table(f, &workload_opt_table);
 }
 
 /* "N" or "N:SD" with N a count (1k allowed) in [1, 10M] and SD >= 0. */
@@ -112,23 +99,19 @@ static int parse_len(const char *v, uint32_t *n, double *sd)
 int workload_opt(struct workload_opts *o, const char *flag, const char *value,
                  char *err, size_t errcap)
 {
-    int i = find_flag(flag);
-    if (i < 0)
-        return 0;
-    if (wflags[i].takes && !value) {
-        util_errf(err, errcap, "%s needs a value (%s)", flag, wflags[i].arg);
-        return -1;
-    }
-    if (!wflags[i].takes && value) {
-        util_errf(err, errcap, "%s takes no value (got '%s')", flag, value);
-        return -1;
-    }
-    if (wflags[i].takes && !*value && wflags[i].id != F_SYSTEM) {
+    return opt_apply1(&workload_opt_table, o, flag, value, err, errcap);
+}
+
+static int wl_apply(void *ud, const struct opt *opt, const char *flag, const char *value,
+                    char *err, size_t errcap)
+{
+    struct workload_opts *o = ud;
+    if (opt->meta && !*value && opt->id != F_SYSTEM) {
         util_errf(err, errcap, "%s: empty value", flag);
         return -1;
     }
     uint64_t u;
-    switch (wflags[i].id) {
+    switch ((enum wflag)opt->id) {
     case F_PROMPT: o->prompt = value; break;
     case F_PROMPT_FILE: o->prompt_file = value; break;
     case F_DATASET: o->dataset = value; break;
@@ -157,7 +140,7 @@ int workload_opt(struct workload_opts *o, const char *flag, const char *value,
                     flag, value);
             return -1;
         }
-        if (wflags[i].id == F_INPUT_TOKENS) {
+        if (opt->id == F_INPUT_TOKENS) {
             o->input_tokens = n;
             o->input_stddev = sd;
         } else {

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include "api.h"
 #include "dataset.h"
+#include "opt.h"
 
 struct tokenizer;
 
@@ -47,19 +48,25 @@ struct workload_opts {
 /* Defaults: no source, nonce on, one turn, no tokenizer. */
 void workload_opts_defaults(struct workload_opts *o);
 
-/* Applies one flag.  flag is the name ("--input-tokens"); value is its
- * argument, or NULL for flags that take none.  The strings are kept by
- * pointer: they must outlive o (argv does).  Returns 1 when the flag was
- * consumed, 0 when it is not a workload flag, and -1 on a bad value (or a
- * missing one) with a one-line message in err naming the flag and value. */
+/* The prompt flags in the option format (opt.h); the handler's user data
+ * is a struct workload_opts.  The strings are kept by pointer: they must
+ * outlive the options (argv does).  `run`, `sweep` and `compare` accept
+ * this table. */
+extern const struct opt_table workload_opt_table;
+
+/* Applies one flag through the table.  flag is the name
+ * ("--input-tokens"); value is its argument, or NULL for flags that take
+ * none.  Returns 1 when the flag was consumed, 0 when it is not a workload
+ * flag, and -1 on a bad value (or a missing one) with a one-line message in
+ * err naming the flag and value. */
 int workload_opt(struct workload_opts *o, const char *flag, const char *value,
                  char *err, size_t errcap);
 
 /* 1 when flag takes a value, 0 when it takes none, -1 when it is not a
- * workload flag; lets the CLI accept `--flag value` and `--flag=value`. */
+ * workload flag. */
 int workload_flag_takes_value(const char *flag);
 
-/* Prints the help lines of the workload flags. */
+/* Prints the help lines of the workload flags (from the table). */
 void workload_help(FILE *f);
 
 struct workload;

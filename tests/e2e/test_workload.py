@@ -230,7 +230,7 @@ class TestTokenize(unittest.TestCase):
             (["tokenize", "--tokenizer", p, "x"], "--encoding"),  # 259 ranks: no guess
             (["tokenize", "--tokenizer", p, "--encoding", "p50k_base", "x"], "p50k_base"),
             (["tokenize", "--tokenizer", os.path.join(self.dir, "none"), "x"], "No such file"),
-            (["tokenize", "--tokenizer", p, "--bogus"], "unknown option '--bogus'"),
+            (["tokenize", "--tokenizer", p, "--bogus"], "unknown flag '--bogus'"),
             (["tokenize", "--tokenizer"], "--tokenizer needs a value"),
             (["tokenize", "--tokenizer", p, "--encoding", "cl100k_base", "a", "b"], "one TEXT"),
             (["tokenize", "--tokenizer", p, "--encoding", "cl100k_base", "--decode", "1 x"], "not a token id"),

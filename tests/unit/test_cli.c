@@ -1,5 +1,6 @@
-/* Option handling: units (units.c) and the run flags (cli_run_parse), which
- * sweep and compare share.  Every error is one line naming the flag. */
+/* Option handling: units (units.c), the run flags (cli_run.c), which sweep
+ * and compare share, and every command's generated --help.  Every error is
+ * one line naming the flag. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,7 +12,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli.h"
 #include "cli_run.h"
+#include "cmd_sweep.h"
+#include "gate.h"
 #include "units.h"
 
 static void test_durations(void **state)
@@ -74,16 +78,28 @@ static void test_human_units(void **state)
 }
 
 /* argv from a space-separated line; argv[0] is "run". */
-static int parse(struct run_cli *rc, const char *line, char *err, size_t cap)
+static int split(const char *cmd, const char *line, char ***argvp)
 {
     static char buf[1024];
     static char *argv[64];
     int argc = 0;
-    snprintf(buf, sizeof buf, "run %s", line);
+    snprintf(buf, sizeof buf, "%s %s", cmd, line);
     for (char *t = strtok(buf, " "); t && argc < 63; t = strtok(NULL, " "))
         argv[argc++] = t;
     argv[argc] = NULL;
-    return cli_run_parse(rc, argc, argv, 1, NULL, 0, err, cap);
+    *argvp = argv;
+    return argc;
+}
+
+static int parse(struct run_cli *rc, const char *line, char *err, size_t cap)
+{
+    char **argv;
+    int argc = split("run", line, &argv);
+    struct gate_opts g;
+    gate_opts_init(&g);
+    int r = cmd_run_parse(rc, &g, argc, argv, err, cap);
+    gate_opts_free(&g);
+    return r;
 }
 
 static void test_run_defaults(void **state)
@@ -169,6 +185,8 @@ static void test_run_errors_name_the_flag(void **state)
         { "--arrival gamma", "--arrival" }, { "--burstiness 2 --rate 1", "--burstiness" },
         { "--stop-on-error-rate 2", "--stop-on-error-rate" }, { "stray", "stray" },
         { "--output-tokens x", "--output-tokens" }, { "--turns 0", "--turns" },
+        { "--concurency 4", "did you mean --concurrency?" }, { "-c", "-c needs a value (N)" },
+        { "--assert", "--assert needs a value (EXPR)" }, { "--repeat 0", "--repeat: '0'" },
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         struct run_cli rc;
@@ -192,6 +210,174 @@ static void test_model_required_with_url(void **state)
     assert_int_equal(cli_run_validate(&rc, err, sizeof err), 0);
 }
 
+static void test_run_repeated_flags(void **state)
+{
+    (void)state;
+    struct run_cli rc;
+    char err[512];
+    /* The last value wins; --mock-arg adds one each time. */
+    assert_int_equal(parse(&rc, "-c 2 --concurrency=3 -c4 --mock-arg=--slots=4 --mock-arg --seed=2",
+                           err, sizeof err), 0);
+    assert_int_equal(rc.cfg.concurrency, 4);
+    assert_int_equal(rc.nmock, 2);
+    assert_string_equal(rc.mock_args[0], "--slots=4");
+    assert_string_equal(rc.mock_args[1], "--seed=2");
+    assert_int_equal(parse(&rc, "--quiet --help --bogus", err, sizeof err), OPT_HELP);
+}
+
+/* Runs sweep_opts_parse on a line; returns its result, err set. */
+static int sweep_parse(int compare, const char *line, struct sweep_opts *o, struct run_cli *rc,
+                       char *err, size_t cap)
+{
+    char **argv;
+    int argc = split(compare ? "compare" : "sweep", line, &argv);
+    return sweep_opts_parse(o, rc, argc, argv, compare, err, cap);
+}
+
+static void test_sweep_flags(void **state)
+{
+    (void)state;
+    struct sweep_opts o;
+    struct run_cli rc;
+    char err[1024];
+    /* A list is the swept parameter; one number stays the run's. */
+    assert_int_equal(sweep_parse(0, "--rate 1,2,4 -c 8 --arrival constant --json s.json", &o, &rc,
+                                 err, sizeof err), OPT_OK);
+    assert_int_equal(o.param, SWEEP_RATE);
+    assert_int_equal(o.nlevels, 3);
+    assert_int_equal(rc.cfg.concurrency, 8);
+    assert_string_equal(o.json_path, "s.json");
+    assert_null(rc.cfg.json_path);
+    sweep_cmd_free(&o, &rc);
+    assert_int_equal(sweep_parse(0, "-c 6 --tokens 64 --warmup 0", &o, &rc, err, sizeof err), OPT_OK);
+    assert_int_equal(o.param, SWEEP_CONCURRENCY);
+    assert_int_equal(o.nlevels, 1);
+    assert_true(o.levels[0] == 6);
+    assert_true(rc.cfg.max_tokens == 64);
+    assert_int_equal(o.warmup_given, 1);
+    sweep_cmd_free(&o, &rc);
+    static const struct { int compare; const char *line, *msg; } bad[] = {
+        { 0, "--raw r.jsonl", "--raw is not a flag of llmload sweep (use llmload run for per-request files)" },
+        { 1, "--baseline b.json", "--baseline is not a flag of llmload compare (a sweep has many levels; "
+                                  "baselines are for llmload run)" },
+        { 0, "-c 1,2 --max-tokens 5,6", "--max-tokens 5,6: only one parameter can be swept (--concurrency already has a list)" },
+        { 0, "--target a=http://h:1", "unknown flag '--target' (see llmload sweep --help)" },
+        { 0, "results.json", "unexpected argument 'results.json' (llmload sweep takes only flags; see --help)" },
+        { 1, "a.json", "one result file: give at least two to compare" },
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        assert_int_equal(sweep_parse(bad[i].compare, bad[i].line, &o, &rc, err, sizeof err), OPT_ERROR);
+        if (strcmp(err, bad[i].msg))
+            fail_msg("'%s' gave '%s', not '%s'", bad[i].line, err, bad[i].msg);
+        sweep_cmd_free(&o, &rc);
+    }
+    /* compare: result files anywhere among the flags. */
+    assert_int_equal(sweep_parse(1, "a.json --knee-threshold 5% b.json", &o, &rc, err, sizeof err), OPT_OK);
+    assert_int_equal(o.nfiles, 2);
+    assert_string_equal(o.files[1], "b.json");
+    sweep_cmd_free(&o, &rc);
+}
+
+static char *help_of(const struct opt_cmd *cmd)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    assert_non_null(f);
+    opt_help(f, cmd);
+    assert_int_equal(fclose(f), 0);
+    return buf;
+}
+
+/* How many times spelling stands in the left column of help (the lines
+ * that start with "  -": flags and their long aliases). */
+static int left_count(const char *help, const char *spelling)
+{
+    int n = 0;
+    for (const char *l = help; *l; ) {
+        size_t len = strcspn(l, "\n");
+        char line[256];
+        snprintf(line, sizeof line, "%.*s", (int)len, l);
+        l += len + (l[len] == '\n');
+        if (strncmp(line, "  -", 3))
+            continue;
+        char *gap = strstr(line + 2, "  ");     /* the help text starts after it */
+        if (gap)
+            *gap = '\0';
+        char *save;
+        for (char *t = strtok_r(line + 2, " ,", &save); t; t = strtok_r(NULL, " ,", &save))
+            n += !strcmp(t, spelling);
+    }
+    return n;
+}
+
+/* Every command's --help, generated from its tables: each flag it accepts
+ * is there exactly once with all its spellings, each spelling parses to
+ * the entry shown, and nothing else is listed. */
+static void test_generated_help_every_command(void **state)
+{
+    (void)state;
+    int ncmd = 0;
+    for (const struct cli_command *c = cli_commands; c->spec; c++, ncmd++) {
+        const struct opt_cmd *cmd = c->spec;
+        assert_ptr_equal(cli_command_find(cmd->name), c);
+        char *h = help_of(cmd);
+        size_t spellings = 0;
+        struct opt_iter it = { 0 };
+        for (const struct opt *o; (o = opt_next(cmd, &it)); ) {
+            for (size_t i = 0; o->name && i <= OPT_ALIASES; i++) {
+                const char *sp = i ? o->alias[i - 1] : o->name;
+                if (!sp)
+                    continue;
+                spellings++;
+                if (left_count(h, sp) != 1)
+                    fail_msg("llmload %s --help lists %s %d times", cmd->name, sp, left_count(h, sp));
+                assert_ptr_equal(opt_lookup(cmd, sp, NULL), o);
+            }
+        }
+        /* Every flag-looking word of the left column is one of them. */
+        size_t words = 0;
+        for (const char *l = h; (l = strstr(l, "\n  -")); l++)
+            words++;
+        assert_true(words <= spellings);
+        for (size_t k = 0; cmd->tables[k]; k++)
+            for (size_t e = 0; e < cmd->tables[k]->n; e++) {
+                const struct opt *o = &cmd->tables[k]->opts[e];
+                if (o->name && opt_lookup(cmd, o->name, NULL))
+                    assert_int_equal(left_count(h, o->name), 1);
+            }
+        free(h);
+    }
+    assert_int_equal(ncmd, 6);
+}
+
+/* sweep --help used to list --json and --csv twice, with the run's meaning
+ * too; a command's table now owns the flags it redefines. */
+static void test_sweep_help_own_meaning(void **state)
+{
+    (void)state;
+    char *h = help_of(&cli_sweep_cmd);
+    assert_non_null(strstr(h, "--json FILE                the sweep document"));
+    assert_null(strstr(h, "write the result document"));
+    assert_null(strstr(h, "one row per request"));
+    assert_null(strstr(h, "--raw"));
+    assert_null(strstr(h, "--baseline"));
+    assert_non_null(strstr(h, "-c, --concurrency LIST"));
+    assert_null(strstr(h, "-c, --concurrency N"));
+    assert_non_null(strstr(h, "--assert EXPR"));
+    assert_non_null(strstr(h, "--prompt-set LIST"));
+    free(h);
+    h = help_of(&cli_compare_cmd);
+    assert_non_null(strstr(h, "--json FILE                the compare document"));
+    assert_null(strstr(h, "the sweep document"));
+    assert_non_null(strstr(h, "--target NAME=URL"));
+    free(h);
+    h = help_of(&cli_run_cmd);
+    assert_non_null(strstr(h, "--json FILE                write the result document"));
+    assert_non_null(strstr(h, "\n  --host, --base-url         aliases of --url\n"));
+    free(h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -203,6 +389,10 @@ int main(void)
         cmocka_unit_test(test_run_load_shapes),
         cmocka_unit_test(test_run_errors_name_the_flag),
         cmocka_unit_test(test_model_required_with_url),
+        cmocka_unit_test(test_run_repeated_flags),
+        cmocka_unit_test(test_sweep_flags),
+        cmocka_unit_test(test_generated_help_every_command),
+        cmocka_unit_test(test_sweep_help_own_meaning),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

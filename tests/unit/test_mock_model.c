@@ -195,7 +195,7 @@ static void test_config_errors(void **state)
         assert_null(strchr(err, '\n'));
     }
     assert_int_equal(parse(&c, err, "--slots", NULL), -1);
-    assert_non_null(strstr(err, "missing value"));
+    assert_non_null(strstr(err, "--slots needs a value"));
     assert_int_equal(parse(&c, err, "--fault-429", "0.7", "--fault-close", "0.7", NULL), -1);
     assert_non_null(strstr(err, "add up"));
 }

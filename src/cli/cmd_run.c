@@ -1,0 +1,232 @@
+/* `llmload run`: one benchmark, its outputs, the gate, the exit code.  The
+ * run flags and the simulator child are cli_run.c. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "cli.h"
+#include "cli_run.h"
+#include "engine.h"
+#include "gate.h"
+#include "report.h"
+
+static const struct opt_table *const run_tables[] = {
+    &cli_run_table, &workload_opt_table, &gate_opt_table, NULL,
+};
+
+const struct opt_cmd cli_run_cmd = {
+    .name = "run",
+    .summary = "benchmark a server (or the built-in simulator)",
+    .usage = "llmload run [--url URL --model NAME] [options]",
+    .about = "Benchmarks a streaming LLM server: time to first token, inter-token latency,\n"
+             "tokens/s and requests/s (definitions: docs/metrics.md).  Without --url it starts\n"
+             "the built-in simulator (llmload mock) on a free loopback port and benchmarks it.",
+    .tables = run_tables,
+    .epilog = "Times take units (500ms, 30s, 5m); counts take k/M (1k).  Exit codes: 0 ok,\n"
+              "1 a check failed, 2 usage error, 3 the run could not be done, 4 interrupted.",
+};
+
+int cmd_run_parse(struct run_cli *rc, struct gate_opts *gate, int argc, char **argv,
+                  char *err, size_t errcap)
+{
+    cli_run_init(rc);
+    void *ud[] = { rc, &rc->wopts, gate };
+    int r = opt_parse(&cli_run_cmd, ud, argc, argv, 1, NULL, NULL, err, errcap);
+    if (r != OPT_OK)
+        return r;
+    return cli_run_finish(rc, err, errcap) < 0 ? OPT_ERROR : OPT_OK;
+}
+
+struct run_outputs {
+    struct report_csv *csv;
+    struct report_raw *raw;
+};
+
+static void on_record(void *ud, const struct req_record *r, uint64_t t0)
+{
+    struct run_outputs *o = ud;
+    if (o->csv)
+        report_csv_row(o->csv, r);
+    if (o->raw)
+        report_raw_row(o->raw, r, t0);
+}
+
+/* An output file that cannot be written is reported before the run, with
+ * the flag that named it. */
+static int check_output(const char *path, const char *flag, char *err, size_t errcap)
+{
+    char why[512];
+    if (!path)
+        return 0;
+    if (report_check_writable(path, why, sizeof why) < 0) {
+        snprintf(err, errcap, "%s: %s", flag, why);
+        return -1;
+    }
+    return 0;
+}
+
+/* A baseline made with another workload is refused before any request:
+ * 0, or -1 with err. */
+static int gate_config_ok(const struct gate_opts *gate, const struct run_config *cfg,
+                          char *err, size_t errcap)
+{
+    if (!gate->baseline)
+        return 0;
+    cJSON *c = report_config_json(cfg);
+    if (!c) {
+        snprintf(err, errcap, "out of memory");
+        return -1;
+    }
+    int r = gate_check_config(gate, c, err, errcap);
+    cJSON_Delete(c);
+    return r;
+}
+
+static int run_gated(int argc, char **argv, struct gate_opts *gate);
+
+int cmd_run(int argc, char **argv)
+{
+    struct gate_opts gate;
+    gate_opts_init(&gate);
+    int code = run_gated(argc, argv, &gate);
+    gate_opts_free(&gate);
+    return code;
+}
+
+static int run_gated(int argc, char **argv, struct gate_opts *gate)
+{
+    struct run_cli rc;
+    char err[1024];
+    int code = EXIT_OK;
+    int pr = cmd_run_parse(&rc, gate, argc, argv, err, sizeof err);
+    if ((pr = cli_parse_result(&cli_run_cmd, pr, err)) >= 0)
+        return pr;
+    struct run_config *cfg = &rc.cfg;
+    if (cli_run_validate(&rc, err, sizeof err) < 0 ||
+        check_output(cfg->json_path, "--json", err, sizeof err) < 0 ||
+        check_output(cfg->csv_path, "--csv", err, sizeof err) < 0 ||
+        check_output(cfg->raw_path, "--raw", err, sizeof err) < 0 ||
+        gate_check_files(gate, err, sizeof err) < 0) {
+        fprintf(stderr, "llmload run: %s\n", err);
+        return EXIT_USAGE;
+    }
+    struct run_outputs out = { 0 };
+    if (cfg->csv_path && !(out.csv = report_csv_open(cfg->csv_path, err, sizeof err))) {
+        fprintf(stderr, "llmload run: %s\n", err);
+        return EXIT_USAGE;
+    }
+    if (cfg->raw_path && !(out.raw = report_raw_open(cfg->raw_path, err, sizeof err))) {
+        fprintf(stderr, "llmload run: %s\n", err);
+        report_csv_close(out.csv);
+        return EXIT_USAGE;
+    }
+    cfg->progress = !cfg->quiet && isatty(STDERR_FILENO);
+
+    pid_t mock = cli_run_start_mock(&rc, err, sizeof err);
+    if (mock < 0) {
+        fprintf(stderr, "llmload run: %s\n", err);
+        report_csv_close(out.csv);
+        report_raw_close(out.raw);
+        return EXIT_RUN;
+    }
+    if (mock > 0 && !cfg->quiet)
+        fprintf(stderr, "no --url given: benchmarking the built-in simulator at %s (llmload mock%s)\n",
+                cfg->url, rc.nmock ? " with --mock-arg flags" : "");
+
+    int rrc = gate_config_ok(gate, cfg, err, sizeof err) < 0 ? EXIT_USAGE : 0;
+    if (!rrc)
+        rrc = cli_run_resolve(&rc, err, sizeof err);
+    if (!rrc && cli_run_open_workload(&rc, err, sizeof err) < 0)
+        rrc = EXIT_USAGE;   /* prompt files and datasets are read before any request */
+    if (!rrc && gate_config_ok(gate, cfg, err, sizeof err) < 0)
+        rrc = EXIT_USAGE;
+    if (rrc) {
+        fprintf(stderr, "llmload run: %s\n", err);
+        if (rrc == EXIT_RUN)
+            gate_run_failed(gate, err);
+        workload_free(cfg->workload);
+        cli_run_stop_mock(mock);
+        report_csv_close(out.csv);
+        report_raw_close(out.raw);
+        return rrc;
+    }
+    /* --repeat K (gate): K runs of the same benchmark against the same
+     * server; the gate decides on the median of their result documents. */
+    int repeat = gate_repeat(gate);
+    size_t nruns = 0;
+    cJSON **docs = calloc((size_t)repeat, sizeof *docs);
+    if (!docs) {
+        fprintf(stderr, "llmload run: out of memory\n");
+        workload_free(cfg->workload);
+        cli_run_stop_mock(mock);
+        report_csv_close(out.csv);
+        report_raw_close(out.raw);
+        return EXIT_RUN;
+    }
+    struct engine_hooks hooks = { on_record, &out };
+    for (int k = 0; k < repeat && code == EXIT_OK; k++) {
+        struct run_stats stats;
+        if (run_stats_init(&stats) < 0) {
+            fprintf(stderr, "llmload run: out of memory\n");
+            code = EXIT_RUN;
+            break;
+        }
+        int erc = engine_run(cfg, &stats, &hooks, err, sizeof err);
+        if (erc < 0) {
+            fprintf(stderr, "llmload run: %s\n", err);
+            gate_run_failed(gate, err);
+            run_stats_free(&stats);
+            code = EXIT_RUN;
+            break;
+        }
+        if (repeat > 1)
+            printf("%srun %d of %d\n", k ? "\n" : "", k + 1, repeat);
+        report_print_summary(stdout, cfg, &stats);
+        if (!(docs[nruns] = report_result_json(cfg, &stats))) {
+            fprintf(stderr, "llmload run: out of memory\n");
+            code = EXIT_RUN;
+        } else {
+            nruns++;
+        }
+        if (stats.interrupted)
+            code = EXIT_INTERRUPTED;
+        else if (code == EXIT_OK && stats.ok == 0) {
+            const char *sample = "";
+            for (int i = 1; i < ERR__COUNT; i++)
+                if (stats.err_sample[i][0]) {
+                    sample = stats.err_sample[i];
+                    break;
+                }
+            fprintf(stderr, "llmload run: every request failed%s%s\n", *sample ? ": " : "", sample);
+            code = EXIT_RUN;
+        }
+        run_stats_free(&stats);
+    }
+    cli_run_stop_mock(mock);
+    if (report_csv_close(out.csv) < 0 || report_raw_close(out.raw) < 0)
+        fprintf(stderr, "llmload run: could not finish writing the per-request files\n");
+    /* --json holds the last run (with --repeat, each run's summary was printed). */
+    if (cfg->json_path && nruns &&
+        report_write_json(cfg->json_path, docs[nruns - 1], err, sizeof err) < 0) {
+        fprintf(stderr, "llmload run: %s\n", err);
+        if (code == EXIT_OK)
+            code = EXIT_RUN;
+    }
+    /* The gate also sees failed and interrupted runs: it writes a JUnit
+     * error for the former and saves no baseline from the latter. */
+    if (gate_active(gate) && nruns) {
+        int gc = gate_evaluate(gate, docs, nruns, stdout, err, sizeof err);
+        if (code == EXIT_OK) {
+            code = gc;
+            if (gc >= EXIT_USAGE)
+                fprintf(stderr, "llmload run: %s\n", err);
+        }
+    }
+    for (size_t i = 0; i < nruns; i++)
+        cJSON_Delete(docs[i]);
+    free(docs);
+    workload_free(cfg->workload);
+    return code;
+}
