@@ -37,44 +37,44 @@
 #define WRITE_QUEUE_MAX (4u << 20)
 #define LINGER_NS 2000000000ull
 
-enum route {
-    R_ROOT, R_TAGS, R_PS, R_VERSION, R_GENERATE, R_CHAT, R_OAI_CHAT, R_OAI_COMPLETIONS,
-    R_MODELS, R_HEALTH, R_METRICS, R_OTHER, R_COUNT
+enum mock_route {
+    MOCK_R_ROOT, MOCK_R_TAGS, MOCK_R_PS, MOCK_R_VERSION, MOCK_R_GENERATE, MOCK_R_CHAT, MOCK_R_OAI_CHAT, MOCK_R_OAI_COMPLETIONS,
+    MOCK_R_MODELS, MOCK_R_HEALTH, MOCK_R_METRICS, MOCK_R_OTHER, MOCK_R_COUNT
 };
 
-enum { M_GET = 1, M_HEAD = 2, M_POST = 4 };
+enum { MOCK_M_GET = 1, MOCK_M_HEAD = 2, MOCK_M_POST = 4 };
 
 static const struct {
     const char *path;
     unsigned methods;
     const char *allow;
-} routes[R_COUNT] = {
-    [R_ROOT] = { "/", M_GET | M_HEAD, "GET, HEAD" },
-    [R_TAGS] = { "/api/tags", M_GET | M_HEAD, "GET, HEAD" },
-    [R_PS] = { "/api/ps", M_GET, "GET" },
-    [R_VERSION] = { "/api/version", M_GET | M_HEAD, "GET, HEAD" },
-    [R_GENERATE] = { "/api/generate", M_POST, "POST" },
-    [R_CHAT] = { "/api/chat", M_POST, "POST" },
-    [R_OAI_CHAT] = { "/v1/chat/completions", M_POST, "POST" },
-    [R_OAI_COMPLETIONS] = { "/v1/completions", M_POST, "POST" },
-    [R_MODELS] = { "/v1/models", M_GET, "GET" },
-    [R_HEALTH] = { "/health", M_GET | M_HEAD, "GET, HEAD" },
-    [R_METRICS] = { "/metrics", M_GET, "GET" },
-    [R_OTHER] = { "other", 0, "" },
+} routes[MOCK_R_COUNT] = {
+    [MOCK_R_ROOT] = { "/", MOCK_M_GET | MOCK_M_HEAD, "GET, HEAD" },
+    [MOCK_R_TAGS] = { "/api/tags", MOCK_M_GET | MOCK_M_HEAD, "GET, HEAD" },
+    [MOCK_R_PS] = { "/api/ps", MOCK_M_GET, "GET" },
+    [MOCK_R_VERSION] = { "/api/version", MOCK_M_GET | MOCK_M_HEAD, "GET, HEAD" },
+    [MOCK_R_GENERATE] = { "/api/generate", MOCK_M_POST, "POST" },
+    [MOCK_R_CHAT] = { "/api/chat", MOCK_M_POST, "POST" },
+    [MOCK_R_OAI_CHAT] = { "/v1/chat/completions", MOCK_M_POST, "POST" },
+    [MOCK_R_OAI_COMPLETIONS] = { "/v1/completions", MOCK_M_POST, "POST" },
+    [MOCK_R_MODELS] = { "/v1/models", MOCK_M_GET, "GET" },
+    [MOCK_R_HEALTH] = { "/health", MOCK_M_GET | MOCK_M_HEAD, "GET, HEAD" },
+    [MOCK_R_METRICS] = { "/metrics", MOCK_M_GET, "GET" },
+    [MOCK_R_OTHER] = { "other", 0, "" },
 };
 
 /* Status codes counted in /metrics; others fall into the last entry. */
 static const int counted_status[] = { 200, 400, 404, 405, 413, 429, 431, 500, 503, 0 };
 #define NSTATUS (sizeof counted_status / sizeof counted_status[0])
 
-enum conn_state { ST_OPEN, ST_LINGER, ST_CLOSED };
-enum hdr { H_NONE, H_ID, H_EXPECT };
-enum style { STYLE_TEXT, STYLE_OLLAMA, STYLE_OPENAI };
+enum mock_conn_state { MOCK_CONN_OPEN, MOCK_CONN_LINGER, MOCK_CONN_CLOSED };
+enum mock_hdr { MOCK_HDR_NONE, MOCK_HDR_ID, MOCK_HDR_EXPECT };
+enum mock_style { MOCK_STYLE_TEXT, MOCK_STYLE_OLLAMA, MOCK_STYLE_OPENAI };
 
 /* One request in progress. */
-struct req {
+struct mock_req {
     uint64_t seq;
-    enum route route;
+    enum mock_route route;
     int status;
     int gen;                    /* a generation request (holds or waits for a slot) */
     int stream;
@@ -92,19 +92,19 @@ struct req {
     int final_wait;             /* the tokens are done; the end is stalled */
 };
 
-struct server;
+struct mock_server;
 
-struct conn {
+struct mock_conn {
     uv_tcp_t tcp;
     uv_shutdown_t shut;
     llhttp_t parser;
-    struct server *srv;
-    struct conn *prev, *next;   /* live connections */
-    struct conn *qnext;         /* slot queue */
+    struct mock_server *srv;
+    struct mock_conn *prev, *next;   /* live connections */
+    struct mock_conn *qnext;         /* slot queue */
     struct mtimer tick;         /* the request's token clock */
     struct mtimer idle;         /* keep-alive idle and linger deadline */
     uint64_t last_active;
-    enum conn_state state;
+    enum mock_conn_state state;
     /* parser state of the request being read */
     char url[URL_MAX];
     uint16_t url_len;
@@ -126,11 +126,11 @@ struct conn {
     uint64_t rx_ns;             /* arrival of the newest bytes read (rxstamp.h), 0 unknown */
     char *pend;                 /* received bytes not yet parsed */
     size_t pend_len, pend_cap;
-    struct req q;
+    struct mock_req q;
 };
 
-struct counters {
-    uint64_t requests[R_COUNT];
+struct mock_counters {
+    uint64_t requests[MOCK_R_COUNT];
     uint64_t status[NSTATUS];
     uint64_t faults[MOCK_FAULT_COUNT];
     uint64_t tokens, prompt_tokens, events;
@@ -138,15 +138,15 @@ struct counters {
     uint64_t conns_open;
 };
 
-struct server {
+struct mock_server {
     uv_loop_t loop;
     uv_tcp_t listener;
     uv_signal_t sigterm, sigint;
     struct mtimers timers;
     const struct mock_config *cfg;
-    struct conn *live;
-    struct conn *free_list;
-    struct conn *qhead, *qtail;
+    struct mock_conn *live;
+    struct mock_conn *free_list;
+    struct mock_conn *qhead, *qtail;
     uint32_t active, queued;
     uint64_t seq;
     uint64_t interval_b[64];    /* token interval by batch size, cached */
@@ -156,22 +156,22 @@ struct server {
     int stopping;
     int rx_kernel;              /* requests are read with kernel receive stamps */
     int rx_hold;                /* rxstamp_hold() socket, or -1 */
-    struct counters cnt;
+    struct mock_counters cnt;
     struct mbuf out, ev, txt;
     char rbuf[65536];
 };
 
 static const llhttp_settings_t http_settings;
 
-static void conn_process(struct conn *c);
-static void conn_request_end(struct conn *c);
-static void conn_abort(struct conn *c, const char *why);
+static void mock_conn_process(struct mock_conn *c);
+static void mock_conn_request_end(struct mock_conn *c);
+static void mock_conn_abort(struct mock_conn *c, const char *why);
 static void gen_tick(struct mtimer *t);
 
 /* --- small helpers ------------------------------------------------------- */
 
-static void logv(const struct server *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void logv(const struct server *s, const char *fmt, ...)
+static void logv(const struct mock_server *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void logv(const struct mock_server *s, const char *fmt, ...)
 {
     if (!s->cfg->verbose)
         return;
@@ -183,7 +183,7 @@ static void logv(const struct server *s, const char *fmt, ...)
     va_end(ap);
 }
 
-static uint64_t token_interval(struct server *s)
+static uint64_t token_interval(struct mock_server *s)
 {
     uint32_t b = s->active ? s->active : 1;
     if (b < 64) {
@@ -194,7 +194,7 @@ static uint64_t token_interval(struct server *s)
     return mock_token_interval_ns(s->cfg, b);
 }
 
-static void wall_time(const struct server *s, uint64_t now, char *buf, size_t cap)
+static void wall_time(const struct mock_server *s, uint64_t now, char *buf, size_t cap)
 {
     mock_out_time(buf, cap, (int64_t)now + s->wall_offset);
 }
@@ -216,7 +216,7 @@ static const char *status_reason(int st)
     }
 }
 
-static void count_status(struct server *s, int st)
+static void count_status(struct mock_server *s, int st)
 {
     size_t i = 0;
     while (counted_status[i] && counted_status[i] != st)
@@ -225,20 +225,20 @@ static void count_status(struct server *s, int st)
 }
 
 /* The path part of the URL, without the query. */
-static size_t url_path_len(const struct conn *c)
+static size_t url_path_len(const struct mock_conn *c)
 {
     const char *q = memchr(c->url, '?', c->url_len);
     return q ? (size_t)(q - c->url) : c->url_len;
 }
 
-static enum style path_style(const struct conn *c)
+static enum mock_style path_style(const struct mock_conn *c)
 {
     size_t n = url_path_len(c);
     if (n >= 4 && !memcmp(c->url, "/v1/", 4))
-        return STYLE_OPENAI;
+        return MOCK_STYLE_OPENAI;
     if ((n >= 5 && !memcmp(c->url, "/api/", 5)) || (n == 1 && c->url[0] == '/'))
-        return STYLE_OLLAMA;
-    return STYLE_TEXT;
+        return MOCK_STYLE_OLLAMA;
+    return MOCK_STYLE_TEXT;
 }
 
 static void json_str(FILE *f, const char *p, size_t n)
@@ -266,9 +266,9 @@ static void json_ns(FILE *f, const char *key, uint64_t v)
 
 /* Appends the request's ground-truth line.  Called once per request, when it
  * ends for whatever reason. */
-static void truth_write(struct server *s, struct conn *c)
+static void truth_write(struct mock_server *s, struct mock_conn *c)
 {
-    struct req *q = &c->q;
+    struct mock_req *q = &c->q;
     FILE *f = s->truth;
     if (!f)
         return;
@@ -300,25 +300,25 @@ static void truth_write(struct server *s, struct conn *c)
 
 /* --- writing ------------------------------------------------------------- */
 
-struct wreq {
+struct mock_wreq {
     uv_write_t req;
     char data[];
 };
 
 static void on_write(uv_write_t *req, int status)
 {
-    struct conn *c = req->handle->data;
-    free(container_of(req, struct wreq, req));
+    struct mock_conn *c = req->handle->data;
+    free(container_of(req, struct mock_wreq, req));
     if (status < 0 && status != UV_ECANCELED)
-        conn_abort(c, "client gone");
+        mock_conn_abort(c, "client gone");
 }
 
 /* Writes n bytes, in order after earlier writes.  Returns 0 or a negative
  * libuv code; the caller then aborts the connection (never from inside a
  * parser callback). */
-static int conn_write(struct conn *c, const char *p, size_t n)
+static int mock_conn_write(struct mock_conn *c, const char *p, size_t n)
 {
-    if (c->state != ST_OPEN)
+    if (c->state != MOCK_CONN_OPEN)
         return UV_EPIPE;
     uv_buf_t b = uv_buf_init((char *)p, (unsigned)n);
     int r = uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
@@ -329,7 +329,7 @@ static int conn_write(struct conn *c, const char *p, size_t n)
     size_t done = r > 0 ? (size_t)r : 0;
     if (c->tcp.write_queue_size > WRITE_QUEUE_MAX)
         return UV_ENOBUFS;
-    struct wreq *w = malloc(sizeof *w + (n - done));
+    struct mock_wreq *w = malloc(sizeof *w + (n - done));
     if (!w)
         return UV_ENOMEM;
     memcpy(w->data, p + done, n - done);
@@ -342,22 +342,22 @@ static int conn_write(struct conn *c, const char *p, size_t n)
 
 /* Writes the shared output buffer; aborts the connection on failure.
  * Returns 0, or -1 when the connection is gone. */
-static int conn_flush(struct conn *c)
+static int mock_conn_flush(struct mock_conn *c)
 {
-    struct server *s = c->srv;
-    int r = s->out.failed ? UV_ENOMEM : conn_write(c, s->out.p, s->out.len);
+    struct mock_server *s = c->srv;
+    int r = s->out.failed ? UV_ENOMEM : mock_conn_write(c, s->out.p, s->out.len);
     s->out.len = 0;
     s->out.failed = 0;
     if (r < 0) {
         logv(s, "write failed: %s", uv_strerror(r));
-        conn_abort(c, "client gone");
+        mock_conn_abort(c, "client gone");
         return -1;
     }
     return 0;
 }
 
 /* Appends one body piece to the output, as a chunk when the body is chunked. */
-static void out_chunk(struct conn *c, const char *p, size_t n)
+static void out_chunk(struct mock_conn *c, const char *p, size_t n)
 {
     struct mbuf *o = &c->srv->out;
     if (c->chunked)
@@ -368,9 +368,9 @@ static void out_chunk(struct conn *c, const char *p, size_t n)
 }
 
 /* Moves the event buffer into the output as one chunk. */
-static void out_event(struct conn *c)
+static void out_event(struct mock_conn *c)
 {
-    struct server *s = c->srv;
+    struct mock_server *s = c->srv;
     if (s->ev.failed)
         s->out.failed = 1;
     else
@@ -379,7 +379,7 @@ static void out_event(struct conn *c)
     s->ev.failed = 0;
 }
 
-static void out_headers(struct conn *c, int status, const char *ctype, long long clen,
+static void out_headers(struct mock_conn *c, int status, const char *ctype, long long clen,
                         const char *extra)
 {
     struct mbuf *o = &c->srv->out;
@@ -398,45 +398,45 @@ static void out_headers(struct conn *c, int status, const char *ctype, long long
 }
 
 /* Sends a whole response with Content-Length and ends the request. */
-static void conn_respond(struct conn *c, int status, const char *ctype, const char *body,
+static void mock_conn_respond(struct mock_conn *c, int status, const char *ctype, const char *body,
                          size_t len, const char *extra)
 {
-    struct server *s = c->srv;
+    struct mock_server *s = c->srv;
     c->q.status = status;
     count_status(s, status);
     out_headers(c, status, ctype, (long long)len, extra);
     if (!c->head)
         mbuf_put(&s->out, body, len);
-    if (conn_flush(c) < 0)
+    if (mock_conn_flush(c) < 0)
         return;
     c->q.done_ns = uv_hrtime();
-    conn_request_end(c);
+    mock_conn_request_end(c);
 }
 
 /* An error response in the style of the path: OpenAI JSON under /v1/,
  * Ollama JSON under /api/, plain text elsewhere (as gin writes its 404). */
-static void conn_error(struct conn *c, int status, const char *msg, const char *extra)
+static void mock_conn_error(struct mock_conn *c, int status, const char *msg, const char *extra)
 {
     struct mbuf b = { 0 };
-    enum style st = path_style(c);
-    if (st == STYLE_TEXT) {
+    enum mock_style st = path_style(c);
+    if (st == MOCK_STYLE_TEXT) {
         mbuf_printf(&b, "%d %s", status, msg);
     } else {
-        mock_out_error(&b, st == STYLE_OPENAI, status, msg);
+        mock_out_error(&b, st == MOCK_STYLE_OPENAI, status, msg);
     }
     if (b.failed) {
         mbuf_free(&b);
-        conn_abort(c, "out of memory");
+        mock_conn_abort(c, "out of memory");
         return;
     }
-    conn_respond(c, status, st == STYLE_TEXT ? "text/plain; charset=utf-8" : "application/json",
+    mock_conn_respond(c, status, st == MOCK_STYLE_TEXT ? "text/plain; charset=utf-8" : "application/json",
                  b.p, b.len, extra);
     mbuf_free(&b);
 }
 
 /* --- connection lifecycle ------------------------------------------------ */
 
-static void req_reset(struct conn *c)
+static void req_reset(struct mock_conn *c)
 {
     free(c->body);
     c->body = NULL;
@@ -449,8 +449,8 @@ static void req_reset(struct conn *c)
 
 static void on_closed(uv_handle_t *h)
 {
-    struct conn *c = h->data;
-    struct server *s = c->srv;
+    struct mock_conn *c = h->data;
+    struct mock_server *s = c->srv;
     if (c->prev)
         c->prev->next = c->next;
     else
@@ -465,12 +465,12 @@ static void on_closed(uv_handle_t *h)
     s->free_list = c;
 }
 
-static void slot_release(struct conn *c);
+static void slot_release(struct mock_conn *c);
 
-static void queue_unlink(struct conn *c)
+static void queue_unlink(struct mock_conn *c)
 {
-    struct server *s = c->srv;
-    struct conn **pp = &s->qhead, *prev = NULL;
+    struct mock_server *s = c->srv;
+    struct mock_conn **pp = &s->qhead, *prev = NULL;
     while (*pp && *pp != c) {
         prev = *pp;
         pp = &(*pp)->qnext;
@@ -486,9 +486,9 @@ static void queue_unlink(struct conn *c)
 }
 
 /* Ends the request in progress, if any, as aborted. */
-static void req_abandon(struct conn *c, const char *why)
+static void req_abandon(struct mock_conn *c, const char *why)
 {
-    struct server *s = c->srv;
+    struct mock_server *s = c->srv;
     if (!c->busy)
         return;
     c->q.aborted = why;
@@ -506,72 +506,72 @@ static void req_abandon(struct conn *c, const char *why)
     c->busy = 0;
 }
 
-static void conn_close_now(struct conn *c)
+static void mock_conn_close_now(struct mock_conn *c)
 {
-    struct server *s = c->srv;
-    if (c->state == ST_CLOSED)
+    struct mock_server *s = c->srv;
+    if (c->state == MOCK_CONN_CLOSED)
         return;
     req_abandon(c, "closed");
-    c->state = ST_CLOSED;
+    c->state = MOCK_CONN_CLOSED;
     mtimer_stop(&s->timers, &c->tick);
     mtimer_stop(&s->timers, &c->idle);
     uv_close((uv_handle_t *)&c->tcp, on_closed);
 }
 
-static void conn_abort(struct conn *c, const char *why)
+static void mock_conn_abort(struct mock_conn *c, const char *why)
 {
-    if (c->state == ST_CLOSED)
+    if (c->state == MOCK_CONN_CLOSED)
         return;
     req_abandon(c, why);
-    conn_close_now(c);
+    mock_conn_close_now(c);
 }
 
 static void on_shutdown(uv_shutdown_t *req, int status)
 {
-    struct conn *c = req->data;
-    if (c->state != ST_LINGER)
+    struct mock_conn *c = req->data;
+    if (c->state != MOCK_CONN_LINGER)
         return;
     if (status < 0 || c->peer_eof)
-        conn_close_now(c);
+        mock_conn_close_now(c);
 }
 
 /* Graceful close: flush what is queued, send FIN, and keep reading (and
  * discarding) until the client closes too, for at most LINGER_NS.  Closing
  * at once with unread input would send RST and could destroy a response the
  * client has not read yet (a 413 sent before the body arrived, say). */
-static void conn_shutdown(struct conn *c)
+static void mock_conn_shutdown(struct mock_conn *c)
 {
-    struct server *s = c->srv;
-    if (c->state != ST_OPEN)
+    struct mock_server *s = c->srv;
+    if (c->state != MOCK_CONN_OPEN)
         return;
-    c->state = ST_LINGER;
+    c->state = MOCK_CONN_LINGER;
     mtimer_stop(&s->timers, &c->tick);
     c->shut.data = c;
     if (uv_shutdown(&c->shut, (uv_stream_t *)&c->tcp, on_shutdown) < 0) {
-        conn_close_now(c);
+        mock_conn_close_now(c);
         return;
     }
     if (mtimer_start(&s->timers, &c->idle, uv_hrtime() + LINGER_NS) < 0)
-        conn_close_now(c);
+        mock_conn_close_now(c);
 }
 
-static void idle_arm(struct conn *c)
+static void idle_arm(struct mock_conn *c)
 {
-    struct server *s = c->srv;
+    struct mock_server *s = c->srv;
     if (!s->cfg->idle_timeout_ns)
         return;
     c->last_active = uv_hrtime();
     if (!mtimer_active(&c->idle) &&
         mtimer_start(&s->timers, &c->idle, c->last_active + s->cfg->idle_timeout_ns) < 0)
-        conn_abort(c, "out of memory");
+        mock_conn_abort(c, "out of memory");
 }
 
 static void on_idle(struct mtimer *t)
 {
-    struct conn *c = container_of(t, struct conn, idle);
-    struct server *s = c->srv;
-    if (c->state == ST_LINGER) {
-        conn_close_now(c);
+    struct mock_conn *c = container_of(t, struct mock_conn, idle);
+    struct mock_server *s = c->srv;
+    if (c->state == MOCK_CONN_LINGER) {
+        mock_conn_close_now(c);
         return;
     }
     if (c->busy || !s->cfg->idle_timeout_ns)
@@ -581,17 +581,17 @@ static void on_idle(struct mtimer *t)
     uint64_t due = c->last_active + s->cfg->idle_timeout_ns;
     if (uv_hrtime() >= due) {
         logv(s, "closing idle connection");
-        conn_close_now(c);
+        mock_conn_close_now(c);
     } else if (mtimer_start(&s->timers, &c->idle, due) < 0) {
-        conn_abort(c, "out of memory");
+        mock_conn_abort(c, "out of memory");
     }
 }
 
 /* Called when a response is complete: records it and goes on with the
  * connection (next pipelined request, idle wait, or close). */
-static void conn_request_end(struct conn *c)
+static void mock_conn_request_end(struct mock_conn *c)
 {
-    struct server *s = c->srv;
+    struct mock_server *s = c->srv;
     if (c->has_slot)
         slot_release(c);
     truth_write(s, c);
@@ -600,37 +600,37 @@ static void conn_request_end(struct conn *c)
     req_reset(c);
     c->busy = 0;
     c->headers_sent = 0;
-    if (c->state != ST_OPEN)
+    if (c->state != MOCK_CONN_OPEN)
         return;
     if (!c->keep_alive || c->peer_eof || s->stopping) {
-        conn_shutdown(c);
+        mock_conn_shutdown(c);
         return;
     }
     idle_arm(c);
-    conn_process(c);
+    mock_conn_process(c);
 }
 
 /* --- slots and the token clock ------------------------------------------ */
 
-static void slot_grant(struct conn *c)
+static void slot_grant(struct mock_conn *c)
 {
-    struct server *s = c->srv;
-    struct req *q = &c->q;
+    struct mock_server *s = c->srv;
+    struct mock_req *q = &c->q;
     s->active++;
     c->has_slot = 1;
     q->grant_ns = uv_hrtime();
     q->next_due = q->grant_ns + mock_ttft_ns(s->cfg, q->resp.prompt_tokens);
     if (mtimer_start(&s->timers, &c->tick, q->next_due) < 0)
-        conn_abort(c, "out of memory");
+        mock_conn_abort(c, "out of memory");
 }
 
-static void slot_release(struct conn *c)
+static void slot_release(struct mock_conn *c)
 {
-    struct server *s = c->srv;
+    struct mock_server *s = c->srv;
     c->has_slot = 0;
     s->active--;
     while (!s->stopping && s->active < s->cfg->slots && s->qhead) {
-        struct conn *n = s->qhead;
+        struct mock_conn *n = s->qhead;
         s->qhead = n->qnext;
         if (!s->qhead)
             s->qtail = NULL;
@@ -641,9 +641,9 @@ static void slot_release(struct conn *c)
     }
 }
 
-static void gen_enqueue(struct conn *c)
+static void gen_enqueue(struct mock_conn *c)
 {
-    struct server *s = c->srv;
+    struct mock_server *s = c->srv;
     if (s->active < s->cfg->slots && !s->qhead) {
         slot_grant(c);
         return;
@@ -660,10 +660,10 @@ static void gen_enqueue(struct conn *c)
 
 /* Writes the pending tokens as one event (with the response headers before
  * the first one).  Returns -1 when the connection is gone. */
-static int gen_emit(struct conn *c, uint64_t now, int malformed)
+static int gen_emit(struct mock_conn *c, uint64_t now, int malformed)
 {
-    struct server *s = c->srv;
-    struct req *q = &c->q;
+    struct mock_server *s = c->srv;
+    struct mock_req *q = &c->q;
     char ts[48];
     if (!c->headers_sent) {
         int sse = q->resp.api == MOCK_API_OAI_CHAT || q->resp.api == MOCK_API_OAI_COMPLETIONS;
@@ -691,10 +691,10 @@ static int gen_emit(struct conn *c, uint64_t now, int malformed)
     q->pending = 0;
     q->events++;
     s->cnt.events++;
-    return conn_flush(c);
+    return mock_conn_flush(c);
 }
 
-static void resp_timings(struct req *q, uint64_t done)
+static void resp_timings(struct mock_req *q, uint64_t done)
 {
     q->resp.completion_tokens = q->sent;
     q->resp.load_ns = q->grant_ns - q->recv_ns;
@@ -705,23 +705,23 @@ static void resp_timings(struct req *q, uint64_t done)
 
 /* Ends a streamed body: the last chunk when chunked, flushed, then the
  * request is done at done_ns (for the truth file). */
-static void stream_end(struct conn *c, uint64_t done_ns)
+static void stream_end(struct mock_conn *c, uint64_t done_ns)
 {
-    struct server *s = c->srv;
+    struct mock_server *s = c->srv;
     if (c->chunked)
         mbuf_puts(&s->out, "0\r\n\r\n");
-    if (conn_flush(c) < 0)
+    if (mock_conn_flush(c) < 0)
         return;
     c->q.done_ns = done_ns;
-    conn_request_end(c);
+    mock_conn_request_end(c);
 }
 
 /* The end of a streamed body: Ollama's final line, or OpenAI's finish chunk,
  * usage chunk and [DONE]; then the zero chunk. */
-static void gen_finish_stream(struct conn *c)
+static void gen_finish_stream(struct mock_conn *c)
 {
-    struct server *s = c->srv;
-    struct req *q = &c->q;
+    struct mock_server *s = c->srv;
+    struct mock_req *q = &c->q;
     uint64_t done = uv_hrtime();
     char ts[48];
     resp_timings(q, done);
@@ -732,12 +732,12 @@ static void gen_finish_stream(struct conn *c)
     } else {
         mock_out_finish(&s->ev, &q->resp);
         out_event(c);
-        if (conn_flush(c) < 0)
+        if (mock_conn_flush(c) < 0)
             return;
         if (q->resp.include_usage) {
             mock_out_usage(&s->ev, &q->resp);
             out_event(c);
-            if (conn_flush(c) < 0)
+            if (mock_conn_flush(c) < 0)
                 return;
         }
         mock_out_done(&s->ev);
@@ -746,10 +746,10 @@ static void gen_finish_stream(struct conn *c)
     stream_end(c, done);
 }
 
-static void gen_finish_body(struct conn *c)
+static void gen_finish_body(struct mock_conn *c)
 {
-    struct server *s = c->srv;
-    struct req *q = &c->q;
+    struct mock_server *s = c->srv;
+    struct mock_req *q = &c->q;
     uint64_t done = uv_hrtime();
     char ts[48];
     struct mbuf b = { 0 };
@@ -760,21 +760,21 @@ static void gen_finish_body(struct conn *c)
         b.len /= 2;
     if (b.failed) {
         mbuf_free(&b);
-        conn_abort(c, "out of memory");
+        mock_conn_abort(c, "out of memory");
         return;
     }
     q->events = 1;
     s->cnt.events++;
     q->done_ns = done;
-    conn_respond(c, 200, "application/json; charset=utf-8", b.p, b.len, NULL);
+    mock_conn_respond(c, 200, "application/json; charset=utf-8", b.p, b.len, NULL);
     mbuf_free(&b);
 }
 
 static void gen_tick(struct mtimer *t)
 {
-    struct conn *c = container_of(t, struct conn, tick);
-    struct server *s = c->srv;
-    struct req *q = &c->q;
+    struct mock_conn *c = container_of(t, struct mock_conn, tick);
+    struct mock_server *s = c->srv;
+    struct mock_req *q = &c->q;
     const struct mock_config *cfg = s->cfg;
     uint64_t now = uv_hrtime();
 
@@ -811,13 +811,13 @@ static void gen_tick(struct mtimer *t)
     case MOCK_FAULT_MIDSTREAM:
         if (!q->stream) {
             q->done_ns = uv_hrtime();
-            conn_error(c, 500, "simulated failure during generation", NULL);
+            mock_conn_error(c, 500, "simulated failure during generation", NULL);
             return;
         }
         mock_out_stream_error(&s->ev, &q->resp, "simulated failure during generation");
         out_event(c);
         if (q->resp.api == MOCK_API_OAI_CHAT || q->resp.api == MOCK_API_OAI_COMPLETIONS) {
-            if (conn_flush(c) < 0)
+            if (mock_conn_flush(c) < 0)
                 return;
             mock_out_done(&s->ev);
             out_event(c);
@@ -833,7 +833,7 @@ static void gen_tick(struct mtimer *t)
         truth_write(s, c);
         c->busy = 0;
         c->keep_alive = 0;
-        conn_shutdown(c);
+        mock_conn_shutdown(c);
         return;
     case MOCK_FAULT_STALL:
         q->next_due = now + cfg->stall_ns;
@@ -841,7 +841,7 @@ static void gen_tick(struct mtimer *t)
             /* A stall on the last token delays the end of the stream. */
             q->final_wait = 1;
             if (mtimer_start(&s->timers, &c->tick, q->next_due) < 0)
-                conn_abort(c, "out of memory");
+                mock_conn_abort(c, "out of memory");
             return;
         }
         break;
@@ -865,7 +865,7 @@ static void gen_tick(struct mtimer *t)
         next = now;     /* behind schedule: no bursts to catch up */
     q->next_due = next;
     if (mtimer_start(&s->timers, &c->tick, next) < 0)
-        conn_abort(c, "out of memory");
+        mock_conn_abort(c, "out of memory");
 }
 
 /* --- request handling ---------------------------------------------------- */
@@ -914,29 +914,29 @@ static int get_bool(const cJSON *obj, const char *key, int *v)
 
 /* Ollama's answer to an empty prompt: the model is loaded, nothing is
  * generated (PROTOCOLS.md §1, special cases). */
-static void respond_load(struct conn *c, const char *model)
+static void respond_load(struct mock_conn *c, const char *model)
 {
-    struct server *s = c->srv;
+    struct mock_server *s = c->srv;
     char ts[48], body[512];
     wall_time(s, uv_hrtime(), ts, sizeof ts);
     int n;
-    if (c->q.route == R_GENERATE)
+    if (c->q.route == MOCK_R_GENERATE)
         n = snprintf(body, sizeof body, "{\"model\":\"%s\",\"created_at\":\"%s\",\"response\":\"\","
                      "\"done\":true,\"done_reason\":\"load\"}", model, ts);
     else
         n = snprintf(body, sizeof body, "{\"model\":\"%s\",\"created_at\":\"%s\",\"message\":"
                      "{\"role\":\"assistant\",\"content\":\"\"},\"done\":true,\"done_reason\":\"load\"}",
                      model, ts);
-    conn_respond(c, 200, "application/json; charset=utf-8", body, (size_t)n, NULL);
+    mock_conn_respond(c, 200, "application/json; charset=utf-8", body, (size_t)n, NULL);
 }
 
-static void gen_start(struct conn *c)
+static void gen_start(struct mock_conn *c)
 {
-    struct server *s = c->srv;
+    struct mock_server *s = c->srv;
     const struct mock_config *cfg = s->cfg;
-    struct req *q = &c->q;
-    enum route rt = q->route;
-    int openai = rt == R_OAI_CHAT || rt == R_OAI_COMPLETIONS;
+    struct mock_req *q = &c->q;
+    enum mock_route rt = q->route;
+    int openai = rt == MOCK_R_OAI_CHAT || rt == MOCK_R_OAI_COMPLETIONS;
     char msg[256];
     const char *err = NULL;
     int err_status = 400;
@@ -1039,7 +1039,7 @@ static void gen_start(struct conn *c)
     /* Prompt size in bytes; the token count is ceil(bytes/4). */
     uint64_t bytes = 0;
     int empty = 0;
-    if (rt == R_GENERATE) {
+    if (rt == MOCK_R_GENERATE) {
         const cJSON *p = cJSON_GetObjectItemCaseSensitive(root, "prompt");
         const cJSON *sys = cJSON_GetObjectItemCaseSensitive(root, "system");
         if (p && !cJSON_IsNull(p) && !cJSON_IsString(p)) {
@@ -1050,13 +1050,13 @@ static void gen_start(struct conn *c)
         empty = bytes == 0;
         if (cJSON_IsString(sys))
             bytes += strlen(sys->valuestring);
-    } else if (rt == R_CHAT || rt == R_OAI_CHAT) {
+    } else if (rt == MOCK_R_CHAT || rt == MOCK_R_OAI_CHAT) {
         const cJSON *msgs = cJSON_GetObjectItemCaseSensitive(root, "messages");
         if (msgs && !cJSON_IsNull(msgs) && !cJSON_IsArray(msgs)) {
             err = "messages must be an array";
             goto fail;
         }
-        if (rt == R_OAI_CHAT && cJSON_GetArraySize(msgs) == 0) {
+        if (rt == MOCK_R_OAI_CHAT && cJSON_GetArraySize(msgs) == 0) {
             err = "messages is required and must not be empty";
             goto fail;
         }
@@ -1102,8 +1102,8 @@ static void gen_start(struct conn *c)
 
     q->gen = 1;
     q->stream = stream;
-    q->resp.api = rt == R_GENERATE ? MOCK_API_GENERATE : rt == R_CHAT ? MOCK_API_CHAT
-                : rt == R_OAI_CHAT ? MOCK_API_OAI_CHAT : MOCK_API_OAI_COMPLETIONS;
+    q->resp.api = rt == MOCK_R_GENERATE ? MOCK_API_GENERATE : rt == MOCK_R_CHAT ? MOCK_API_CHAT
+                : rt == MOCK_R_OAI_CHAT ? MOCK_API_OAI_CHAT : MOCK_API_OAI_COMPLETIONS;
     q->resp.model = model;
     q->resp.seq = q->seq;
     q->resp.created = ((int64_t)q->recv_ns + s->wall_offset) / 1000000000;
@@ -1127,11 +1127,11 @@ static void gen_start(struct conn *c)
         q->fault_counted = 1;
         q->gen = 0;
         if (q->plan.fault == MOCK_FAULT_429)
-            conn_error(c, 429, "rate limit exceeded (simulated)", extra);
+            mock_conn_error(c, 429, "rate limit exceeded (simulated)", extra);
         else if (q->plan.fault == MOCK_FAULT_500)
-            conn_error(c, 500, "internal server error (simulated)", NULL);
+            mock_conn_error(c, 500, "internal server error (simulated)", NULL);
         else
-            conn_error(c, 503, "server busy, please try again.  maximum pending requests exceeded",
+            mock_conn_error(c, 503, "server busy, please try again.  maximum pending requests exceeded",
                        extra);
         return;
     default:
@@ -1142,17 +1142,17 @@ static void gen_start(struct conn *c)
 
 fail:
     cJSON_Delete(root);
-    conn_error(c, err_status, err, NULL);
+    mock_conn_error(c, err_status, err, NULL);
 }
 
-static void respond_json(struct conn *c, struct mbuf *b)
+static void respond_json(struct mock_conn *c, struct mbuf *b)
 {
     if (b->failed) {
         mbuf_free(b);
-        conn_abort(c, "out of memory");
+        mock_conn_abort(c, "out of memory");
         return;
     }
-    conn_respond(c, 200, "application/json; charset=utf-8", b->p, b->len, NULL);
+    mock_conn_respond(c, 200, "application/json; charset=utf-8", b->p, b->len, NULL);
     mbuf_free(b);
 }
 
@@ -1167,15 +1167,15 @@ static void fake_digest(const char *name, char out[65])
         snprintf(out + 16 * i, 17, "%016llx", (unsigned long long)mock_rng_next(&r));
 }
 
-static void respond_models(struct conn *c, enum route rt)
+static void respond_models(struct mock_conn *c, enum mock_route rt)
 {
-    struct server *s = c->srv;
+    struct mock_server *s = c->srv;
     const struct mock_config *cfg = s->cfg;
     struct mbuf b = { 0 };
     char ts[48], exp[48], digest[65];
     wall_time(s, uv_hrtime(), exp, sizeof exp);
     mock_out_time(ts, sizeof ts, s->start_unix);
-    if (rt == R_MODELS) {
+    if (rt == MOCK_R_MODELS) {
         mbuf_puts(&b, "{\"object\":\"list\",\"data\":[");
         for (size_t i = 0; i < cfg->nmodels; i++)
             mbuf_printf(&b, "%s{\"id\":\"%s\",\"object\":\"model\",\"created\":%lld,"
@@ -1188,12 +1188,12 @@ static void respond_models(struct conn *c, enum route rt)
             fake_digest(cfg->models[i], digest);
             mbuf_printf(&b, "%s{\"name\":\"%s\",\"model\":\"%s\",", i ? "," : "", cfg->models[i],
                         cfg->models[i]);
-            if (rt == R_TAGS)
+            if (rt == MOCK_R_TAGS)
                 mbuf_printf(&b, "\"modified_at\":\"%s\",", ts);
             mbuf_printf(&b, "\"size\":0,\"digest\":\"%s\",\"details\":{\"parent_model\":\"\","
                             "\"format\":\"gguf\",\"family\":\"llmload\",\"families\":[\"llmload\"],"
                             "\"parameter_size\":\"0B\",\"quantization_level\":\"none\"}", digest);
-            if (rt == R_PS)
+            if (rt == MOCK_R_PS)
                 mbuf_printf(&b, ",\"expires_at\":\"%s\",\"size_vram\":0,\"context_length\":4096", exp);
             mbuf_puts(&b, "}");
         }
@@ -1202,14 +1202,14 @@ static void respond_models(struct conn *c, enum route rt)
     respond_json(c, &b);
 }
 
-static void respond_metrics(struct conn *c)
+static void respond_metrics(struct mock_conn *c)
 {
-    struct server *s = c->srv;
-    const struct counters *k = &s->cnt;
+    struct mock_server *s = c->srv;
+    const struct mock_counters *k = &s->cnt;
     struct mbuf b = { 0 };
     mbuf_puts(&b, "# HELP llmload_mock_requests_total HTTP requests received, by endpoint.\n"
                   "# TYPE llmload_mock_requests_total counter\n");
-    for (int i = 0; i < R_COUNT; i++)
+    for (int i = 0; i < MOCK_R_COUNT; i++)
         mbuf_printf(&b, "llmload_mock_requests_total{endpoint=\"%s\"} %llu\n", routes[i].path,
                     (unsigned long long)k->requests[i]);
     mbuf_puts(&b, "# HELP llmload_mock_responses_total Responses by HTTP status code.\n"
@@ -1248,64 +1248,64 @@ static void respond_metrics(struct conn *c)
                     (unsigned long long)vals[i]);
     if (b.failed) {
         mbuf_free(&b);
-        conn_abort(c, "out of memory");
+        mock_conn_abort(c, "out of memory");
         return;
     }
-    conn_respond(c, 200, "text/plain; version=0.0.4; charset=utf-8", b.p, b.len, NULL);
+    mock_conn_respond(c, 200, "text/plain; version=0.0.4; charset=utf-8", b.p, b.len, NULL);
     mbuf_free(&b);
 }
 
-static enum route route_find(const struct conn *c)
+static enum mock_route route_find(const struct mock_conn *c)
 {
     size_t n = url_path_len(c);
     if (c->url_overflow && !memchr(c->url, '?', c->url_len))
-        return R_OTHER;
-    for (int i = 0; i < R_OTHER; i++)
+        return MOCK_R_OTHER;
+    for (int i = 0; i < MOCK_R_OTHER; i++)
         if (strlen(routes[i].path) == n && !memcmp(routes[i].path, c->url, n))
-            return (enum route)i;
-    return R_OTHER;
+            return (enum mock_route)i;
+    return MOCK_R_OTHER;
 }
 
 /* Answers one fully read request. */
-static void conn_dispatch(struct conn *c)
+static void mock_conn_dispatch(struct mock_conn *c)
 {
-    struct server *s = c->srv;
-    struct req *q = &c->q;
+    struct mock_server *s = c->srv;
+    struct mock_req *q = &c->q;
     q->seq = s->seq++;
     q->route = route_find(c);
     s->cnt.requests[q->route]++;
-    if (q->route == R_OTHER) {
-        conn_error(c, 404, path_style(c) == STYLE_TEXT ? "page not found"
+    if (q->route == MOCK_R_OTHER) {
+        mock_conn_error(c, 404, path_style(c) == MOCK_STYLE_TEXT ? "page not found"
                                                        : "the requested path does not exist", NULL);
         return;
     }
-    unsigned m = c->method == HTTP_GET ? M_GET : c->method == HTTP_HEAD ? M_HEAD
-               : c->method == HTTP_POST ? M_POST : 0;
+    unsigned m = c->method == HTTP_GET ? MOCK_M_GET : c->method == HTTP_HEAD ? MOCK_M_HEAD
+               : c->method == HTTP_POST ? MOCK_M_POST : 0;
     if (!(routes[q->route].methods & m)) {
         char allow[64];
         snprintf(allow, sizeof allow, "Allow: %s\r\n", routes[q->route].allow);
-        conn_error(c, 405, "method not allowed", allow);
+        mock_conn_error(c, 405, "method not allowed", allow);
         return;
     }
     switch (q->route) {
-    case R_ROOT:
-        conn_respond(c, 200, "text/plain; charset=utf-8", "Ollama is running", 17, NULL);
+    case MOCK_R_ROOT:
+        mock_conn_respond(c, 200, "text/plain; charset=utf-8", "Ollama is running", 17, NULL);
         break;
-    case R_VERSION: {
+    case MOCK_R_VERSION: {
         const char body[] = "{\"version\":\"" LLMLOAD_VERSION "\"}";
-        conn_respond(c, 200, "application/json; charset=utf-8", body, sizeof body - 1, NULL);
+        mock_conn_respond(c, 200, "application/json; charset=utf-8", body, sizeof body - 1, NULL);
         break;
     }
-    case R_HEALTH:
+    case MOCK_R_HEALTH:
         /* vLLM answers 200 with an empty body. */
-        conn_respond(c, 200, NULL, "", 0, NULL);
+        mock_conn_respond(c, 200, NULL, "", 0, NULL);
         break;
-    case R_TAGS:
-    case R_PS:
-    case R_MODELS:
+    case MOCK_R_TAGS:
+    case MOCK_R_PS:
+    case MOCK_R_MODELS:
         respond_models(c, q->route);
         break;
-    case R_METRICS:
+    case MOCK_R_METRICS:
         respond_metrics(c);
         break;
     default:
@@ -1315,31 +1315,31 @@ static void conn_dispatch(struct conn *c)
 }
 
 /* Answers a request that could not be parsed, then closes. */
-static void conn_bad_request(struct conn *c)
+static void mock_conn_bad_request(struct mock_conn *c)
 {
-    struct server *s = c->srv;
+    struct mock_server *s = c->srv;
     c->busy = 1;
     c->keep_alive = 0;
     c->head = 0;
     c->q.seq = s->seq++;
     c->q.recv_ns = uv_hrtime();
-    c->q.route = c->url_len ? route_find(c) : R_OTHER;
+    c->q.route = c->url_len ? route_find(c) : MOCK_R_OTHER;
     s->cnt.requests[c->q.route]++;
     if (c->too_large)
-        conn_error(c, 413, "request body too large", NULL);
+        mock_conn_error(c, 413, "request body too large", NULL);
     else if (c->hdr_overflow)
-        conn_error(c, 431, "request headers too large", NULL);
+        mock_conn_error(c, 431, "request headers too large", NULL);
     else
-        conn_error(c, 400, "malformed HTTP request", NULL);
+        mock_conn_error(c, 400, "malformed HTTP request", NULL);
 }
 
 /* Parses pending bytes and answers complete requests, one at a time. */
-static void conn_process(struct conn *c)
+static void mock_conn_process(struct mock_conn *c)
 {
     if (c->in_process)
         return;
     c->in_process = 1;
-    while (c->state == ST_OPEN && !c->busy && c->pend_len > 0) {
+    while (c->state == MOCK_CONN_OPEN && !c->busy && c->pend_len > 0) {
         if (llhttp_get_errno(&c->parser) == HPE_PAUSED)
             llhttp_resume(&c->parser);
         c->msg_done = 0;
@@ -1358,7 +1358,7 @@ static void conn_process(struct conn *c)
             c->chunked = c->parser.http_major == 1 && c->parser.http_minor >= 1;
             c->head = c->method == HTTP_HEAD;
             mtimer_stop(&c->srv->timers, &c->idle);
-            conn_dispatch(c);
+            mock_conn_dispatch(c);
             /* The body has been read into the plan; an open stream keeps
              * nothing but its struct. */
             free(c->body);
@@ -1368,7 +1368,7 @@ static void conn_process(struct conn *c)
         }
         c->pend_len = 0;
         c->chunked = 1;
-        conn_bad_request(c);
+        mock_conn_bad_request(c);
         break;
     }
     if (c->pend_len == 0 && c->pend) {
@@ -1381,7 +1381,7 @@ static void conn_process(struct conn *c)
 
 /* --- llhttp callbacks: record, never act ---------------------------------- */
 
-static int hdr_count(struct conn *c, size_t n)
+static int hdr_count(struct mock_conn *c, size_t n)
 {
     c->hdr_bytes += (uint32_t)(n > HEADER_BYTES_MAX ? HEADER_BYTES_MAX : n);
     if (c->hdr_bytes > HEADER_BYTES_MAX) {
@@ -1393,7 +1393,7 @@ static int hdr_count(struct conn *c, size_t n)
 
 static int on_message_begin(llhttp_t *p)
 {
-    struct conn *c = p->data;
+    struct mock_conn *c = p->data;
     free(c->body);
     c->body = NULL;
     c->body_len = c->body_cap = 0;
@@ -1402,7 +1402,7 @@ static int on_message_begin(llhttp_t *p)
     c->id_len = 0;
     c->url_len = 0;
     c->hfield_len = 0;
-    c->hwhich = H_NONE;
+    c->hwhich = MOCK_HDR_NONE;
     c->expect_len = 0;
     c->hdr_bytes = 0;
     c->url_overflow = c->too_large = c->hdr_overflow = 0;
@@ -1411,7 +1411,7 @@ static int on_message_begin(llhttp_t *p)
 
 static int on_url(llhttp_t *p, const char *at, size_t n)
 {
-    struct conn *c = p->data;
+    struct mock_conn *c = p->data;
     size_t room = URL_MAX - 1 - c->url_len;
     if (n > room)
         c->url_overflow = 1;
@@ -1423,7 +1423,7 @@ static int on_url(llhttp_t *p, const char *at, size_t n)
 
 static int on_header_field(llhttp_t *p, const char *at, size_t n)
 {
-    struct conn *c = p->data;
+    struct mock_conn *c = p->data;
     for (size_t i = 0; i < n; i++) {
         if (c->hfield_len < sizeof c->hfield) {
             char ch = at[i];
@@ -1437,20 +1437,20 @@ static int on_header_field(llhttp_t *p, const char *at, size_t n)
 
 static int on_header_field_complete(llhttp_t *p)
 {
-    struct conn *c = p->data;
-    c->hwhich = H_NONE;
+    struct mock_conn *c = p->data;
+    c->hwhich = MOCK_HDR_NONE;
     if (c->hfield_len == 12 && !memcmp(c->hfield, "x-request-id", 12))
-        c->hwhich = H_ID;
+        c->hwhich = MOCK_HDR_ID;
     else if (c->hfield_len == 6 && !memcmp(c->hfield, "expect", 6))
-        c->hwhich = H_EXPECT;
+        c->hwhich = MOCK_HDR_EXPECT;
     c->hfield_len = 0;
     return 0;
 }
 
 static int on_header_value(llhttp_t *p, const char *at, size_t n)
 {
-    struct conn *c = p->data;
-    if (c->hwhich == H_ID) {
+    struct mock_conn *c = p->data;
+    if (c->hwhich == MOCK_HDR_ID) {
         if (!c->id) {
             c->id = malloc(ID_MAX + 1);
             if (!c->id)
@@ -1461,7 +1461,7 @@ static int on_header_value(llhttp_t *p, const char *at, size_t n)
         memcpy(c->id + c->id_len, at, k);
         c->id_len += k;
         c->id[c->id_len] = 0;
-    } else if (c->hwhich == H_EXPECT) {
+    } else if (c->hwhich == MOCK_HDR_EXPECT) {
         size_t room = sizeof c->expect - 1 - c->expect_len, k = n < room ? n : room;
         memcpy(c->expect + c->expect_len, at, k);
         c->expect_len += (uint8_t)k;
@@ -1472,8 +1472,8 @@ static int on_header_value(llhttp_t *p, const char *at, size_t n)
 
 static int on_headers_complete(llhttp_t *p)
 {
-    struct conn *c = p->data;
-    struct server *s = c->srv;
+    struct mock_conn *c = p->data;
+    struct mock_server *s = c->srv;
     if ((p->flags & F_CONTENT_LENGTH) && p->content_length > s->cfg->max_body) {
         c->too_large = 1;
         return -1;
@@ -1483,15 +1483,15 @@ static int on_headers_complete(llhttp_t *p)
     if (c->expect_len == 12 && !strncasecmp(c->expect, "100-continue", 12) &&
         p->content_length > 0) {
         static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
-        (void)conn_write(c, cont, sizeof cont - 1);     /* a failure shows on the response */
+        (void)mock_conn_write(c, cont, sizeof cont - 1);     /* a failure shows on the response */
     }
     return 0;
 }
 
 static int on_body(llhttp_t *p, const char *at, size_t n)
 {
-    struct conn *c = p->data;
-    struct server *s = c->srv;
+    struct mock_conn *c = p->data;
+    struct mock_server *s = c->srv;
     if (c->body_len + n > s->cfg->max_body) {
         c->too_large = 1;
         return -1;
@@ -1513,7 +1513,7 @@ static int on_body(llhttp_t *p, const char *at, size_t n)
 
 static int on_message_complete(llhttp_t *p)
 {
-    struct conn *c = p->data;
+    struct mock_conn *c = p->data;
     memset(&c->q, 0, sizeof c->q);
     c->q.recv_ns = uv_hrtime();
     /* Where the kernel stamped the bytes, the truth also knows when the
@@ -1542,7 +1542,7 @@ static const llhttp_settings_t http_settings = {
 
 static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
 {
-    struct conn *c = h->data;
+    struct mock_conn *c = h->data;
     /* Reads are handled synchronously, so one buffer serves every
      * connection. */
     buf->base = c->srv->rbuf;
@@ -1551,46 +1551,46 @@ static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
     buf->len = c->srv->rx_kernel ? 0 : sizeof c->srv->rbuf;
 }
 
-static void conn_on_bytes(struct conn *c, ssize_t n, const char *data);
+static void mock_conn_on_bytes(struct mock_conn *c, ssize_t n, const char *data);
 
 /* One stamped read (rxstamp_read_stream): the request's arrival is the
  * kernel's stamp of its bytes. */
-static int conn_stamped_bytes(void *ud, ssize_t n, const char *buf, uint64_t kernel_ns)
+static int mock_conn_stamped_bytes(void *ud, ssize_t n, const char *buf, uint64_t kernel_ns)
 {
-    struct conn *c = ud;
+    struct mock_conn *c = ud;
     if (n > 0)
         c->rx_ns = kernel_ns;
-    conn_on_bytes(c, n, buf);
-    return c->state != ST_CLOSED;
+    mock_conn_on_bytes(c, n, buf);
+    return c->state != MOCK_CONN_CLOSED;
 }
 
 static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
 {
-    struct conn *c = st->data;
+    struct mock_conn *c = st->data;
     if (n == UV_ENOBUFS && c->srv->rx_kernel) {
-        rxstamp_read_stream(st, c->srv->rbuf, sizeof c->srv->rbuf, conn_stamped_bytes, c);
+        rxstamp_read_stream(st, c->srv->rbuf, sizeof c->srv->rbuf, mock_conn_stamped_bytes, c);
         return;
     }
     if (n > 0)
         c->rx_ns = 0;
-    conn_on_bytes(c, n, buf->base);
+    mock_conn_on_bytes(c, n, buf->base);
 }
 
-static void conn_on_bytes(struct conn *c, ssize_t n, const char *data)
+static void mock_conn_on_bytes(struct mock_conn *c, ssize_t n, const char *data)
 {
-    struct server *s = c->srv;
-    if (n == 0 || c->state == ST_CLOSED)
+    struct mock_server *s = c->srv;
+    if (n == 0 || c->state == MOCK_CONN_CLOSED)
         return;
-    if (c->state == ST_LINGER) {
+    if (c->state == MOCK_CONN_LINGER) {
         if (n < 0) {
             c->peer_eof = 1;
-            conn_close_now(c);
+            mock_conn_close_now(c);
         }
         return;
     }
     if (n < 0) {
         if (n != UV_EOF) {
-            conn_abort(c, "client gone");
+            mock_conn_abort(c, "client gone");
             return;
         }
         /* EOF may be a half-close after the request (shutdown(SHUT_WR)), so
@@ -1598,7 +1598,7 @@ static void conn_on_bytes(struct conn *c, ssize_t n, const char *data)
          * closes. */
         c->peer_eof = 1;
         if (!c->busy)
-            conn_close_now(c);
+            mock_conn_close_now(c);
         return;
     }
     c->last_active = uv_hrtime();
@@ -1606,7 +1606,7 @@ static void conn_on_bytes(struct conn *c, ssize_t n, const char *data)
     if (c->pend_len + (size_t)n > limit) {
         if (c->busy) {
             /* Pipelined input beyond any legal request while we stream. */
-            conn_abort(c, "client sent too much");
+            mock_conn_abort(c, "client sent too much");
             return;
         }
         /* The parser rejects it as 413/431 from what is already pending. */
@@ -1618,7 +1618,7 @@ static void conn_on_bytes(struct conn *c, ssize_t n, const char *data)
             cap *= 2;
         char *p = realloc(c->pend, cap);
         if (!p) {
-            conn_abort(c, "out of memory");
+            mock_conn_abort(c, "out of memory");
             return;
         }
         c->pend = p;
@@ -1626,12 +1626,12 @@ static void conn_on_bytes(struct conn *c, ssize_t n, const char *data)
     }
     memcpy(c->pend + c->pend_len, data, (size_t)n);
     c->pend_len += (size_t)n;
-    conn_process(c);
+    mock_conn_process(c);
 }
 
-static struct conn *conn_get(struct server *s)
+static struct mock_conn *mock_conn_get(struct mock_server *s)
 {
-    struct conn *c = s->free_list;
+    struct mock_conn *c = s->free_list;
     if (c)
         s->free_list = c->next;
     else if (!(c = malloc(sizeof *c)))
@@ -1645,14 +1645,14 @@ static struct conn *conn_get(struct server *s)
 
 static void on_connection(uv_stream_t *server, int status)
 {
-    struct server *s = server->data;
+    struct mock_server *s = server->data;
     if (status < 0) {
         /* EMFILE and friends: count, keep serving the open connections. */
         s->cnt.accept_errors++;
         logv(s, "accept: %s", uv_strerror(status));
         return;
     }
-    struct conn *c = conn_get(s);
+    struct mock_conn *c = mock_conn_get(s);
     if (!c) {
         s->cnt.accept_errors++;
         return;
@@ -1673,7 +1673,7 @@ static void on_connection(uv_stream_t *server, int status)
     r = uv_accept(server, (uv_stream_t *)&c->tcp);
     if (r < 0) {
         s->cnt.accept_errors++;
-        c->state = ST_CLOSED;
+        c->state = MOCK_CONN_CLOSED;
         uv_close((uv_handle_t *)&c->tcp, on_closed);
         return;
     }
@@ -1689,7 +1689,7 @@ static void on_connection(uv_stream_t *server, int status)
     c->parser.data = c;
     c->chunked = 1;
     if ((r = uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read)) < 0) {
-        conn_close_now(c);
+        mock_conn_close_now(c);
         return;
     }
     idle_arm(c);
@@ -1697,7 +1697,7 @@ static void on_connection(uv_stream_t *server, int status)
 
 /* --- start and stop ------------------------------------------------------ */
 
-static void server_stop(struct server *s)
+static void server_stop(struct mock_server *s)
 {
     if (s->stopping)
         return;
@@ -1706,9 +1706,9 @@ static void server_stop(struct server *s)
     uv_close((uv_handle_t *)&s->listener, NULL);
     uv_close((uv_handle_t *)&s->sigterm, NULL);
     uv_close((uv_handle_t *)&s->sigint, NULL);
-    for (struct conn *c = s->live, *n; c; c = n) {
+    for (struct mock_conn *c = s->live, *n; c; c = n) {
         n = c->next;
-        conn_abort(c, "shutdown");
+        mock_conn_abort(c, "shutdown");
     }
     mtimers_close(&s->timers);
 }
@@ -1728,10 +1728,10 @@ static void raise_nofile(void)
     }
 }
 
-static void free_conns(struct server *s)
+static void free_conns(struct mock_server *s)
 {
     while (s->free_list) {
-        struct conn *c = s->free_list;
+        struct mock_conn *c = s->free_list;
         s->free_list = c->next;
         free(c);
     }
@@ -1739,7 +1739,7 @@ static void free_conns(struct server *s)
 
 int mock_server_run(const struct mock_config *cfg)
 {
-    struct server *s = calloc(1, sizeof *s);
+    struct mock_server *s = calloc(1, sizeof *s);
     int r;
     struct sockaddr_storage ss;
     if (!s) {
