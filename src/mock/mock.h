@@ -65,6 +65,8 @@ struct mock_config {
     /* server */
     const char *truth_path;     /* NULL: no truth file */
     uint64_t idle_timeout_ns;   /* 0: never close idle connections */
+    uint64_t header_timeout_ns; /* a request header must be complete this long after
+                                   its first byte; 0: no limit */
     uint64_t max_body;          /* bytes */
     int verbose;
 };

@@ -66,6 +66,7 @@ void mock_config_defaults(struct mock_config *c)
     c->seed = 1;
     c->truth_path = NULL;
     c->idle_timeout_ns = 5000000000ull;
+    c->header_timeout_ns = 10000000000ull;
     c->max_body = 1048576;
     c->verbose = 0;
 }
@@ -349,6 +350,8 @@ int mock_config_parse(struct mock_config *c, int argc, char **argv, char *err, s
             c->truth_path = v;
         } else if (flag_is(a, len, "--idle-timeout")) {
             r = parse_dur(name, v, &c->idle_timeout_ns, err, cap);
+        } else if (flag_is(a, len, "--header-timeout")) {
+            r = parse_dur(name, v, &c->header_timeout_ns, err, cap);
         } else if (flag_is(a, len, "--max-body")) {
             r = parse_u64(name, v, 1, 1ull << 30, &c->max_body, err, cap);
         } else {

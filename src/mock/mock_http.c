@@ -42,6 +42,7 @@ static const char *status_reason(int st)
     case 400: return "Bad Request";
     case 404: return "Not Found";
     case 405: return "Method Not Allowed";
+    case 408: return "Request Timeout";
     case 413: return "Payload Too Large";
     case 429: return "Too Many Requests";
     case 431: return "Request Header Fields Too Large";
@@ -239,7 +240,7 @@ static void conn_close_now(struct mock_conn *c)
     req_abandon(c, "closed");
     c->state = MOCK_CONN_CLOSED;
     mtimer_stop(&s->timers, &c->tick);
-    mtimer_stop(&s->timers, &c->idle);
+    mtimer_stop(&s->timers, &c->wait);
     uv_close((uv_handle_t *)&c->tcp, on_closed);
 }
 
@@ -276,40 +277,79 @@ static void conn_shutdown(struct mock_conn *c)
         conn_close_now(c);
         return;
     }
-    if (mtimer_start(&s->timers, &c->idle, uv_hrtime() + LINGER_NS) < 0)
+    if (mtimer_start(&s->timers, &c->wait, uv_hrtime() + LINGER_NS) < 0)
         conn_close_now(c);
 }
 
-static void idle_arm(struct mock_conn *c)
+/* --- deadlines ------------------------------------------------------------
+ *
+ * Between requests a connection has one timer, c->wait, for the nearest of:
+ * - the idle timeout: no byte for --idle-timeout closes the connection;
+ * - the request-header timeout: a header still incomplete --header-timeout
+ *   after its first byte gets 408 and a close, like nginx's
+ *   client_header_timeout, so a client trickling a few bytes at a time
+ *   cannot hold a connection forever (each byte resets the idle timeout);
+ * - in linger, the end of the linger.
+ * While a request is answered the timer is off: a stream's pace is the
+ * simulator's, not the client's.  Reads only move last_active; the timer is
+ * pushed back lazily when it fires, which saves a heap update per read. */
+
+/* The nearest of the idle and request-header deadlines; 0 for none. */
+static uint64_t wait_due(const struct mock_conn *c)
 {
-    struct mock_server *s = c->srv;
-    if (!s->cfg->idle_timeout_ns)
+    const struct mock_config *cfg = c->srv->cfg;
+    uint64_t due = cfg->idle_timeout_ns ? c->last_active + cfg->idle_timeout_ns : 0;
+    if (c->hdr_since && cfg->header_timeout_ns) {
+        uint64_t h = c->hdr_since + cfg->header_timeout_ns;
+        if (!due || h < due)
+            due = h;
+    }
+    return due;
+}
+
+/* Arms the wait timer unless it already fires no later than it must. */
+static void wait_arm(struct mock_conn *c)
+{
+    uint64_t due = wait_due(c);
+    if (!due || (mtimer_active(&c->wait) && c->wait.due <= due))
         return;
-    c->last_active = uv_hrtime();
-    if (!mtimer_active(&c->idle) &&
-        mtimer_start(&s->timers, &c->idle, c->last_active + s->cfg->idle_timeout_ns) < 0)
+    if (mtimer_start(&c->srv->timers, &c->wait, due) < 0)
         mock_conn_abort(c, "out of memory");
 }
 
-static void on_idle(struct mtimer *t)
+/* The connection waits for a request from now on. */
+static void idle_arm(struct mock_conn *c)
 {
-    struct mock_conn *c = mock_container_of(t, struct mock_conn, idle);
+    c->last_active = uv_hrtime();
+    wait_arm(c);
+}
+
+static void http_header_timeout(struct mock_conn *c);
+
+static void on_wait(struct mtimer *t)
+{
+    struct mock_conn *c = mock_container_of(t, struct mock_conn, wait);
     struct mock_server *s = c->srv;
+    const struct mock_config *cfg = s->cfg;
     if (c->state == MOCK_CONN_LINGER) {
         conn_close_now(c);
         return;
     }
-    if (c->busy || !s->cfg->idle_timeout_ns)
+    if (c->busy)
         return;     /* re-armed when the request ends */
-    /* Reads only move last_active; the timer is pushed back lazily here,
-     * which saves a heap update per read. */
-    uint64_t due = c->last_active + s->cfg->idle_timeout_ns;
-    if (uv_hrtime() >= due) {
+    uint64_t now = uv_hrtime();
+    if (c->hdr_since && cfg->header_timeout_ns && now >= c->hdr_since + cfg->header_timeout_ns) {
+        http_header_timeout(c);
+        return;
+    }
+    if (cfg->idle_timeout_ns && now >= c->last_active + cfg->idle_timeout_ns) {
         mock_logv(s, "closing idle connection");
         conn_close_now(c);
-    } else if (mtimer_start(&s->timers, &c->idle, due) < 0) {
-        mock_conn_abort(c, "out of memory");
+        return;
     }
+    uint64_t due = wait_due(c);
+    if (due && mtimer_start(&s->timers, &c->wait, due) < 0)
+        mock_conn_abort(c, "out of memory");
 }
 
 void mock_conn_request_end(struct mock_conn *c)
@@ -366,15 +406,26 @@ static void http_answer(struct mock_conn *c, enum mock_read_fail fail)
     mock_server_answer(c, &rq);
 }
 
-/* Answers a request that could not be parsed, then closes. */
-static void http_bad_request(struct mock_conn *c)
+/* Answers a request that could not be read, then closes. */
+static void http_unreadable(struct mock_conn *c, enum mock_read_fail why)
 {
     c->busy = 1;
     c->keep_alive = 0;
     c->head = 0;
+    c->chunked = 1;
+    c->hdr_since = 0;
+    c->pend_len = 0;
+    mtimer_stop(&c->srv->timers, &c->wait);
     c->q.recv_ns = uv_hrtime();
-    http_answer(c, c->too_large ? MOCK_READ_BODY_TOO_LARGE
-                 : c->hdr_overflow ? MOCK_READ_HEADERS_TOO_LARGE : MOCK_READ_MALFORMED);
+    http_answer(c, why);
+}
+
+static void http_header_timeout(struct mock_conn *c)
+{
+    c->srv->cnt.header_timeouts++;
+    mock_logv(c->srv, "request header not complete after %llu ms: 408",
+              (unsigned long long)(c->srv->cfg->header_timeout_ns / 1000000));
+    http_unreadable(c, MOCK_READ_HEADER_TIMEOUT);
 }
 
 /* Parses pending bytes and answers complete requests, one at a time. */
@@ -401,7 +452,7 @@ static void http_process(struct mock_conn *c)
             /* HTTP/1.0 has no chunked encoding: its stream ends at close. */
             c->chunked = c->parser.http_major == 1 && c->parser.http_minor >= 1;
             c->head = c->method == HTTP_HEAD;
-            mtimer_stop(&c->srv->timers, &c->idle);
+            mtimer_stop(&c->srv->timers, &c->wait);
             http_answer(c, MOCK_READ_OK);
             /* The body has been read into the plan; an open stream keeps
              * nothing but its struct. */
@@ -410,11 +461,13 @@ static void http_process(struct mock_conn *c)
             c->body_len = c->body_cap = 0;
             continue;
         }
-        c->pend_len = 0;
-        c->chunked = 1;
-        http_bad_request(c);
+        http_unreadable(c, c->too_large ? MOCK_READ_BODY_TOO_LARGE
+                         : c->hdr_overflow ? MOCK_READ_HEADERS_TOO_LARGE : MOCK_READ_MALFORMED);
         break;
     }
+    /* A header left incomplete starts its deadline. */
+    if (c->hdr_since && c->state == MOCK_CONN_OPEN && !c->busy)
+        wait_arm(c);
     if (c->pend_len == 0 && c->pend) {
         free(c->pend);
         c->pend = NULL;
@@ -450,6 +503,7 @@ static int on_message_begin(llhttp_t *p)
     c->expect_len = 0;
     c->hdr_bytes = 0;
     c->url_overflow = c->too_large = c->hdr_overflow = 0;
+    c->hdr_since = uv_hrtime();
     return 0;
 }
 
@@ -518,6 +572,7 @@ static int on_headers_complete(llhttp_t *p)
 {
     struct mock_conn *c = p->data;
     struct mock_server *s = c->srv;
+    c->hdr_since = 0;
     if ((p->flags & F_CONTENT_LENGTH) && p->content_length > s->cfg->max_body) {
         c->too_large = 1;
         return -1;
@@ -683,7 +738,7 @@ static struct mock_conn *conn_get(struct mock_server *s)
     memset(c, 0, sizeof *c);
     c->srv = s;
     c->tick.cb = mock_gen_tick;
-    c->idle.cb = on_idle;
+    c->wait.cb = on_wait;
     return c;
 }
 

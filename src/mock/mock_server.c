@@ -18,7 +18,8 @@
 
 #include "rxstamp.h"
 
-static const int counted_status[MOCK_NSTATUS] = { 200, 400, 404, 405, 413, 429, 431, 500, 503, 0 };
+static const int counted_status[MOCK_NSTATUS] = { 200, 400, 404, 405, 408, 413, 429, 431, 500,
+                                                    503, 0 };
 
 /* --- small helpers ------------------------------------------------------- */
 
@@ -215,10 +216,14 @@ static void answer_metrics(struct mock_conn *c)
         { "llmload_mock_connections_total", "counter", "Accepted connections." },
         { "llmload_mock_accept_errors_total", "counter", "Failed accepts (EMFILE and others)." },
         { "llmload_mock_client_aborts_total", "counter", "Requests the client abandoned." },
+        { "llmload_mock_header_timeouts_total", "counter",
+          "Connections closed because a request header took longer than --header-timeout." },
     };
     uint64_t vals[] = { k->tokens, k->prompt_tokens, k->events, s->active, s->queued,
                         s->cfg->slots, k->conns_open, k->conns_total, k->accept_errors,
-                        k->client_aborts };
+                        k->client_aborts, k->header_timeouts };
+    _Static_assert(sizeof vals / sizeof vals[0] == sizeof scalars / sizeof scalars[0],
+                   "one value per scalar metric");
     for (size_t i = 0; i < sizeof vals / sizeof vals[0]; i++)
         mbuf_printf(&b, "# HELP %s %s\n# TYPE %s %s\n%s %llu\n", scalars[i].name, scalars[i].help,
                     scalars[i].name, scalars[i].type, scalars[i].name,

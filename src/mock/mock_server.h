@@ -72,8 +72,9 @@ struct mock_conn {
     struct mock_conn *prev, *next;  /* live connections */
     struct mock_conn *qnext;        /* slot queue */
     struct mtimer tick;             /* the request's token clock (mock_gen.c) */
-    struct mtimer idle;             /* keep-alive idle and linger deadline */
-    uint64_t last_active;
+    struct mtimer wait;             /* idle, request-header and linger deadlines */
+    uint64_t last_active;           /* the newest read, or the end of a response */
+    uint64_t hdr_since;             /* a request header is being read since; 0: none */
     enum mock_conn_state state;
     /* parser state of the request being read */
     char url[MOCK_URL_MAX];
@@ -101,7 +102,7 @@ struct mock_conn {
 
 /* Status codes counted in /metrics, one by one (mock_server.c); the last
  * entry counts all others. */
-#define MOCK_NSTATUS 10
+#define MOCK_NSTATUS 11
 
 struct mock_counters {
     uint64_t requests[MOCK_R_COUNT];
@@ -109,6 +110,7 @@ struct mock_counters {
     uint64_t faults[MOCK_FAULT_COUNT];
     uint64_t tokens, prompt_tokens, events;
     uint64_t accept_errors, client_aborts, conns_total;
+    uint64_t header_timeouts;
     uint64_t conns_open;
 };
 

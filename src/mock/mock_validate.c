@@ -259,6 +259,8 @@ void mock_validate(const struct mock_config *c, const struct mock_request *rq,
             verdict_error(v, 413, "request body too large");
         else if (rq->fail == MOCK_READ_HEADERS_TOO_LARGE)
             verdict_error(v, 431, "request headers too large");
+        else if (rq->fail == MOCK_READ_HEADER_TIMEOUT)
+            verdict_error(v, 408, "request header not received in time");
         else
             verdict_error(v, 400, "malformed HTTP request");
         return;

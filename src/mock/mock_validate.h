@@ -20,6 +20,7 @@ enum mock_read_fail {
     MOCK_READ_MALFORMED,        /* not HTTP: 400 */
     MOCK_READ_BODY_TOO_LARGE,   /* over --max-body: 413 */
     MOCK_READ_HEADERS_TOO_LARGE, /* over MOCK_HEADER_BYTES_MAX: 431 */
+    MOCK_READ_HEADER_TIMEOUT,   /* not complete within --header-timeout: 408 */
 };
 
 /* What the HTTP layer read.  url and body need not be NUL-terminated. */

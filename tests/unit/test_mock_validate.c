@@ -257,6 +257,15 @@ static void test_unreadable_requests(void **state)
     assert_error(&v, 431, "request headers too large");
     assert_int_equal(v.close, 1);
 
+    /* A header still incomplete at --header-timeout: its target so far
+     * names the route. */
+    rq = (struct mock_request){ .url = "/api/ge", .url_len = 7,
+                                .fail = MOCK_READ_HEADER_TIMEOUT };
+    mock_validate(&cfg, &rq, &v);
+    assert_error(&v, 408, "request header not received in time");
+    assert_int_equal(v.close, 1);
+    assert_int_equal(v.route, MOCK_R_OTHER);
+
     rq = (struct mock_request){ .fail = MOCK_READ_MALFORMED };
     mock_validate(&cfg, &rq, &v);
     assert_error(&v, 400, "malformed HTTP request");
