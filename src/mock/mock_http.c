@@ -186,14 +186,25 @@ void mock_conn_error(struct mock_conn *c, int status, const char *msg, const cha
 
 /* --- connection lifecycle ------------------------------------------------ */
 
-static void req_reset(struct mock_conn *c)
+static void body_free(struct mock_conn *c)
 {
     free(c->body);
     c->body = NULL;
     c->body_len = c->body_cap = 0;
+}
+
+/* Frees what the parser kept of the last request: its body and id. */
+static void req_bytes_free(struct mock_conn *c)
+{
+    body_free(c);
     free(c->id);
     c->id = NULL;
     c->id_len = 0;
+}
+
+static void req_reset(struct mock_conn *c)
+{
+    req_bytes_free(c);
     memset(&c->q, 0, sizeof c->q);
 }
 
@@ -456,9 +467,7 @@ static void http_process(struct mock_conn *c)
             http_answer(c, MOCK_READ_OK);
             /* The body has been read into the plan; an open stream keeps
              * nothing but its struct. */
-            free(c->body);
-            c->body = NULL;
-            c->body_len = c->body_cap = 0;
+            body_free(c);
             continue;
         }
         http_unreadable(c, c->too_large ? MOCK_READ_BODY_TOO_LARGE
@@ -491,12 +500,7 @@ static int hdr_count(struct mock_conn *c, size_t n)
 static int on_message_begin(llhttp_t *p)
 {
     struct mock_conn *c = p->data;
-    free(c->body);
-    c->body = NULL;
-    c->body_len = c->body_cap = 0;
-    free(c->id);
-    c->id = NULL;
-    c->id_len = 0;
+    req_bytes_free(c);
     c->url_len = 0;
     c->hfield_len = 0;
     c->hwhich = MOCK_HDR_NONE;
