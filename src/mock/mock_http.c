@@ -32,7 +32,7 @@
 enum mock_hdr { MOCK_HDR_NONE, MOCK_HDR_ID, MOCK_HDR_EXPECT };
 
 static void http_process(struct mock_conn *c);
-static void conn_close_now(struct mock_conn *c);
+static void http_close_now(struct mock_conn *c);
 
 static const char *status_reason(int st)
 {
@@ -70,7 +70,7 @@ static void on_write(uv_write_t *req, int status)
 /* Writes n bytes, in order after earlier writes.  Returns 0 or a negative
  * libuv code; the caller then aborts the connection (never from inside a
  * parser callback). */
-static int conn_write(struct mock_conn *c, const char *p, size_t n)
+static int http_write(struct mock_conn *c, const char *p, size_t n)
 {
     if (c->state != MOCK_CONN_OPEN)
         return UV_EPIPE;
@@ -97,7 +97,7 @@ static int conn_write(struct mock_conn *c, const char *p, size_t n)
 int mock_conn_flush(struct mock_conn *c)
 {
     struct mock_server *s = c->srv;
-    int r = s->out.failed ? UV_ENOMEM : conn_write(c, s->out.p, s->out.len);
+    int r = s->out.failed ? UV_ENOMEM : http_write(c, s->out.p, s->out.len);
     s->out.len = 0;
     s->out.failed = 0;
     if (r < 0) {
@@ -243,7 +243,7 @@ static void req_abandon(struct mock_conn *c, const char *why)
     c->busy = 0;
 }
 
-static void conn_close_now(struct mock_conn *c)
+static void http_close_now(struct mock_conn *c)
 {
     struct mock_server *s = c->srv;
     if (c->state == MOCK_CONN_CLOSED)
@@ -260,7 +260,7 @@ void mock_conn_abort(struct mock_conn *c, const char *why)
     if (c->state == MOCK_CONN_CLOSED)
         return;
     req_abandon(c, why);
-    conn_close_now(c);
+    http_close_now(c);
 }
 
 static void on_shutdown(uv_shutdown_t *req, int status)
@@ -269,14 +269,14 @@ static void on_shutdown(uv_shutdown_t *req, int status)
     if (c->state != MOCK_CONN_LINGER)
         return;
     if (status < 0 || c->peer_eof)
-        conn_close_now(c);
+        http_close_now(c);
 }
 
 /* Graceful close: flush what is queued, send FIN, and keep reading (and
  * discarding) until the client closes too, for at most LINGER_NS.  Closing
  * at once with unread input would send RST and could destroy a response the
  * client has not read yet (a 413 sent before the body arrived, say). */
-static void conn_shutdown(struct mock_conn *c)
+static void http_shutdown(struct mock_conn *c)
 {
     struct mock_server *s = c->srv;
     if (c->state != MOCK_CONN_OPEN)
@@ -285,11 +285,11 @@ static void conn_shutdown(struct mock_conn *c)
     mtimer_stop(&s->timers, &c->tick);
     c->shut.data = c;
     if (uv_shutdown(&c->shut, (uv_stream_t *)&c->tcp, on_shutdown) < 0) {
-        conn_close_now(c);
+        http_close_now(c);
         return;
     }
     if (mtimer_start(&s->timers, &c->wait, uv_hrtime() + LINGER_NS) < 0)
-        conn_close_now(c);
+        http_close_now(c);
 }
 
 /* --- deadlines ------------------------------------------------------------
@@ -343,7 +343,7 @@ static void on_wait(struct mtimer *t)
     struct mock_server *s = c->srv;
     const struct mock_config *cfg = s->cfg;
     if (c->state == MOCK_CONN_LINGER) {
-        conn_close_now(c);
+        http_close_now(c);
         return;
     }
     if (c->busy)
@@ -355,7 +355,7 @@ static void on_wait(struct mtimer *t)
     }
     if (cfg->idle_timeout_ns && now >= c->last_active + cfg->idle_timeout_ns) {
         mock_logv(s, "closing idle connection");
-        conn_close_now(c);
+        http_close_now(c);
         return;
     }
     uint64_t due = wait_due(c);
@@ -377,7 +377,7 @@ void mock_conn_request_end(struct mock_conn *c)
     if (c->state != MOCK_CONN_OPEN)
         return;
     if (!c->keep_alive || c->peer_eof || s->stopping) {
-        conn_shutdown(c);
+        http_shutdown(c);
         return;
     }
     idle_arm(c);
@@ -391,7 +391,7 @@ void mock_conn_cut(struct mock_conn *c)
     mock_truth_write(c->srv, c);
     c->busy = 0;
     c->keep_alive = 0;
-    conn_shutdown(c);
+    http_shutdown(c);
 }
 
 /* --- requests ------------------------------------------------------------ */
@@ -586,7 +586,7 @@ static int on_headers_complete(llhttp_t *p)
     if (c->expect_len == 12 && !strncasecmp(c->expect, "100-continue", 12) &&
         p->content_length > 0) {
         static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
-        (void)conn_write(c, cont, sizeof cont - 1);     /* a failure shows on the response */
+        (void)http_write(c, cont, sizeof cont - 1);     /* a failure shows on the response */
     }
     return 0;
 }
@@ -654,16 +654,16 @@ static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
     buf->len = c->srv->rx_kernel ? 0 : sizeof c->srv->rbuf;
 }
 
-static void conn_on_bytes(struct mock_conn *c, ssize_t n, const char *data);
+static void http_on_bytes(struct mock_conn *c, ssize_t n, const char *data);
 
 /* One stamped read (rxstamp_read_stream): the request's arrival is the
  * kernel's stamp of its bytes. */
-static int conn_stamped_bytes(void *ud, ssize_t n, const char *buf, uint64_t kernel_ns)
+static int http_stamped_bytes(void *ud, ssize_t n, const char *buf, uint64_t kernel_ns)
 {
     struct mock_conn *c = ud;
     if (n > 0)
         c->rx_ns = kernel_ns;
-    conn_on_bytes(c, n, buf);
+    http_on_bytes(c, n, buf);
     return c->state != MOCK_CONN_CLOSED;
 }
 
@@ -671,15 +671,15 @@ static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
 {
     struct mock_conn *c = st->data;
     if (n == UV_ENOBUFS && c->srv->rx_kernel) {
-        rxstamp_read_stream(st, c->srv->rbuf, sizeof c->srv->rbuf, conn_stamped_bytes, c);
+        rxstamp_read_stream(st, c->srv->rbuf, sizeof c->srv->rbuf, http_stamped_bytes, c);
         return;
     }
     if (n > 0)
         c->rx_ns = 0;
-    conn_on_bytes(c, n, buf->base);
+    http_on_bytes(c, n, buf->base);
 }
 
-static void conn_on_bytes(struct mock_conn *c, ssize_t n, const char *data)
+static void http_on_bytes(struct mock_conn *c, ssize_t n, const char *data)
 {
     struct mock_server *s = c->srv;
     if (n == 0 || c->state == MOCK_CONN_CLOSED)
@@ -687,7 +687,7 @@ static void conn_on_bytes(struct mock_conn *c, ssize_t n, const char *data)
     if (c->state == MOCK_CONN_LINGER) {
         if (n < 0) {
             c->peer_eof = 1;
-            conn_close_now(c);
+            http_close_now(c);
         }
         return;
     }
@@ -701,7 +701,7 @@ static void conn_on_bytes(struct mock_conn *c, ssize_t n, const char *data)
          * closes. */
         c->peer_eof = 1;
         if (!c->busy)
-            conn_close_now(c);
+            http_close_now(c);
         return;
     }
     c->last_active = uv_hrtime();
@@ -732,7 +732,7 @@ static void conn_on_bytes(struct mock_conn *c, ssize_t n, const char *data)
     http_process(c);
 }
 
-static struct mock_conn *conn_get(struct mock_server *s)
+static struct mock_conn *http_get(struct mock_server *s)
 {
     struct mock_conn *c = s->free_list;
     if (c)
@@ -755,7 +755,7 @@ void mock_http_on_connection(uv_stream_t *listener, int status)
         mock_logv(s, "accept: %s", uv_strerror(status));
         return;
     }
-    struct mock_conn *c = conn_get(s);
+    struct mock_conn *c = http_get(s);
     if (!c) {
         s->cnt.accept_errors++;
         return;
@@ -792,7 +792,7 @@ void mock_http_on_connection(uv_stream_t *listener, int status)
     c->parser.data = c;
     c->chunked = 1;
     if ((r = uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read)) < 0) {
-        conn_close_now(c);
+        http_close_now(c);
         return;
     }
     idle_arm(c);

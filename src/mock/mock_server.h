@@ -14,9 +14,11 @@
  * mock_model.c (timing formulas, plans), mock_out.c (payload templates) and
  * mock_timer.c (ns timers).
  *
- * Everything runs on one libuv loop, so nothing here is locked.  Each
- * function is named after the module that defines it. */
+ * Everything runs on one libuv loop, so nothing here is locked.  The
+ * functions below are grouped by the module that defines them; mock_conn_*
+ * act on one connection. */
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 

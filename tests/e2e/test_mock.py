@@ -1,5 +1,5 @@
 """End-to-end tests of `llmload mock`: the wire bytes of every endpoint and
-every fault, held to the framing rules of PROTOCOLS.md, plus the timing
+every fault, held to the framing rules of docs/protocols.md, plus the timing
 model, the truth file, /metrics and the process lifecycle.
 
 Times are compared across processes: the simulator stamps uv_hrtime(), which
