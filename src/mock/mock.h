@@ -1,9 +1,10 @@
 #ifndef LLMLOAD_MOCK_H
 #define LLMLOAD_MOCK_H
 /* The built-in simulator (`llmload mock`): its settings, the timing model
- * and the per-request plan.  The server itself lives in mock_server.c; this
- * header holds the parts that are pure functions, so unit tests can check
- * the model without sockets. */
+ * and the per-request plan, and the one entry point of the server.  The
+ * server's own modules share mock_server.h; this header holds what the CLI
+ * needs and the parts that are pure functions, so unit tests can check the
+ * model without sockets. */
 #include <stddef.h>
 #include <stdint.h>
 
@@ -29,6 +30,19 @@ enum mock_fault {
     MOCK_FAULT_COUNT
 };
 
+/* The wire API of a generation request. */
+enum mock_api {
+    MOCK_API_GENERATE,          /* Ollama /api/generate */
+    MOCK_API_CHAT,              /* Ollama /api/chat */
+    MOCK_API_OAI_CHAT,          /* /v1/chat/completions */
+    MOCK_API_OAI_COMPLETIONS,   /* /v1/completions */
+};
+
+static inline int mock_api_is_openai(enum mock_api a)
+{
+    return a == MOCK_API_OAI_CHAT || a == MOCK_API_OAI_COMPLETIONS;
+}
+
 struct mock_config {
     char host[64];              /* numeric IPv4/IPv6 address */
     int port;                   /* 0: the kernel picks one */
@@ -53,6 +67,8 @@ struct mock_config {
     /* server */
     const char *truth_path;     /* NULL: no truth file */
     uint64_t idle_timeout_ns;   /* 0: never close idle connections */
+    uint64_t header_timeout_ns; /* a request header must be complete this long after
+                                   its first byte; 0: no limit */
     uint64_t max_body;          /* bytes */
     int verbose;
 };

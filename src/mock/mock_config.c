@@ -67,6 +67,7 @@ void mock_config_defaults(struct mock_config *c)
     c->seed = 1;
     c->truth_path = NULL;
     c->idle_timeout_ns = 5000000000ull;
+    c->header_timeout_ns = 10000000000ull;
     c->max_body = 1048576;
     c->verbose = 0;
 }
@@ -180,7 +181,7 @@ static int parse_dur(const char *flag, const char *v, uint64_t *out, char *err, 
 /* ---- flags ---------------------------------------------------------------- */
 
 enum mock_flag {
-    M_LISTEN, M_MODEL, M_IDLE_TIMEOUT, M_MAX_BODY, M_TRUTH, M_VERBOSE,
+    M_LISTEN, M_MODEL, M_IDLE_TIMEOUT, M_HEADER_TIMEOUT, M_MAX_BODY, M_TRUTH, M_VERBOSE,
     M_PROFILE, M_SLOTS, M_TTFT_BASE, M_PREFILL_RATE, M_DECODE_RATE, M_BATCH_SLOWDOWN,
     M_DEFAULT_MAX_TOKENS, M_EOS_FRACTION, M_TOKENS_PER_CHUNK,
     M_RETRY_AFTER, M_STALL, M_SEED,
@@ -198,6 +199,9 @@ static const struct opt mock_opts[] = {
     { M_MODEL, "--model", { NULL }, "NAME[,NAME..]", "model names served (default llmload-mock); others 404" },
     { M_IDLE_TIMEOUT, "--idle-timeout", { NULL }, "DUR", "close a keep-alive connection idle this long\n"
                                                          "(default 5s, like uvicorn; 0 = never)" },
+    { M_HEADER_TIMEOUT, "--header-timeout", { NULL }, "DUR", "a request header not complete this long after its\n"
+                                                             "first byte gets 408 and a close (default 10s, like\n"
+                                                             "nginx's client_header_timeout; 0 = never)" },
     { M_MAX_BODY, "--max-body", { NULL }, "BYTES", "larger request bodies get 413 (default 1048576)" },
     { M_TRUTH, "--truth", { NULL }, "FILE", "on exit, FILE holds one JSON line per request with\n"
                                             "its CLOCK_MONOTONIC times in ns (docs/mock.md)" },
@@ -332,6 +336,7 @@ static int mock_apply(void *ud, const struct opt *o, const char *flag, const cha
         c->truth_path = v;
         break;
     case M_IDLE_TIMEOUT: r = parse_dur(flag, v, &c->idle_timeout_ns, err, cap); break;
+    case M_HEADER_TIMEOUT: r = parse_dur(flag, v, &c->header_timeout_ns, err, cap); break;
     case M_MAX_BODY: r = parse_u64(flag, v, 1, 1ull << 30, &c->max_body, err, cap); break;
     case M_FAULT:
     default:

@@ -1,6 +1,6 @@
 /* Payload formatting for the simulator.  Everything is compact JSON like the
  * Go and pydantic servers write, except the OpenAI in-stream error, which
- * vLLM writes with json.dumps spacing (PROTOCOLS.md §3). */
+ * vLLM writes with json.dumps spacing (docs/protocols.md, "Error shapes"). */
 #include "mock_out.h"
 
 #include <stdarg.h>

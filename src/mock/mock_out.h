@@ -1,8 +1,9 @@
 #ifndef LLMLOAD_MOCK_OUT_H
 #define LLMLOAD_MOCK_OUT_H
 /* What the simulator writes: the payload of each event and each body, in the
- * shape of the real servers (PROTOCOLS.md §1-§2).  These functions only
- * append bytes to a growable buffer; HTTP framing is the server's job. */
+ * shape of the real servers (docs/protocols.md, the OpenAI and Ollama
+ * sections).  These functions only append bytes to a growable buffer; HTTP
+ * framing is mock_http.c's job. */
 #include <stddef.h>
 #include <stdint.h>
 
@@ -21,13 +22,6 @@ void mbuf_put(struct mbuf *b, const void *p, size_t n);
 void mbuf_puts(struct mbuf *b, const char *s);
 void mbuf_printf(struct mbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void mbuf_free(struct mbuf *b);
-
-enum mock_api {
-    MOCK_API_GENERATE,          /* Ollama /api/generate */
-    MOCK_API_CHAT,              /* Ollama /api/chat */
-    MOCK_API_OAI_CHAT,          /* /v1/chat/completions */
-    MOCK_API_OAI_COMPLETIONS,   /* /v1/completions */
-};
 
 /* Everything the formatters need to know about one generation. */
 struct mock_resp {

@@ -1,5 +1,5 @@
 """End-to-end tests of `llmload mock`: the wire bytes of every endpoint and
-every fault, held to the framing rules of PROTOCOLS.md, plus the timing
+every fault, held to the framing rules of docs/protocols.md, plus the timing
 model, the truth file, /metrics and the process lifecycle.
 
 Times are compared across processes: the simulator stamps uv_hrtime(), which
@@ -336,6 +336,7 @@ class Output(unittest.TestCase):
                 self.assertTrue(30 <= n < 40, n)
             self.assertEqual(run({"min_tokens": 40}), ("length", 40))
 
+    @harness.serial
     def test_timing_model(self):
         # 4000 bytes = 1000 prompt tokens at 10000 tok/s = 100 ms of prefill
         # on top of a 20 ms base; 40 tokens at 400 tok/s = 2.5 ms apart.
@@ -358,6 +359,7 @@ class Output(unittest.TestCase):
         self.assertGreaterEqual(decode, 39 * 2_500_000)
         self.assertLess(decode, 39 * 2_500_000 * 5)
 
+    @harness.serial
     def test_batch_slowdown(self):
         # --batch-slowdown 1 with 4 streams: each decodes at rate/4.  At 100
         # tokens/s (10 ms a token alone, 40 ms in the batch) a loaded CI
@@ -695,6 +697,75 @@ class Server(unittest.TestCase):
             waited = time.monotonic() - t0
             self.assertGreater(waited, 0.15)
             s.close()
+
+    def test_header_timeout(self):
+        # A client trickling its header, 4 bytes every 100 ms, resets the
+        # idle timeout with every write; the header deadline still closes it
+        # --header-timeout after the first byte, with a 408.
+        with Mock(*FAST, "--header-timeout", "500ms", "--idle-timeout", "5s") as m:
+            head = request_bytes("GET", "/health", headers={"X-Pad": "p" * 200}, port=m.port)
+            s = socket.create_connection(("127.0.0.1", m.port), timeout=10)
+            s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            t0 = time.monotonic()
+            sent = 0
+            while sent < len(head) - 4:     # never the whole header
+                s.sendall(head[sent:sent + 4])
+                sent += 4
+                # The pace of the trickle, and the watch for the close.
+                r, _, _ = select.select([s], [], [], 0.1)
+                if r:
+                    break
+            self.assertLess(sent, len(head) - 4, "the whole trickle went through unanswered")
+            raw = b""
+            while True:
+                b = s.recv(65536)       # the socket timeout bounds the wait
+                if not b:
+                    break
+                raw += b
+            elapsed = time.monotonic() - t0
+            s.close()
+            r = harness.parse_response(raw)
+            self.assertEqual((r.status, r.headers["connection"]), (408, "close"))
+            # The server's clock starts at the first byte, after t0.
+            self.assertGreaterEqual(elapsed, 0.5)
+            self.assertLess(elapsed, 0.5 + 2.0)
+            k = metrics(m.port)
+            self.assertEqual(k["llmload_mock_header_timeouts_total"], 1)
+            self.assertEqual(k['llmload_mock_responses_total{code="408"}'], 1)
+            self.assertEqual(harness.http(m.port, "GET", "/health").status, 200)
+
+    def test_header_timeout_spares_idle_keepalive(self):
+        # Between requests a keep-alive connection is idle, not reading a
+        # header: the idle timeout governs it, however short the header
+        # deadline.
+        with Mock(*FAST, "--header-timeout", "200ms", "--idle-timeout", "1500ms") as m:
+            s = socket.create_connection(("127.0.0.1", m.port), timeout=10)
+
+            def get_health():
+                s.sendall(request_bytes("GET", "/health", close=False, port=m.port))
+                got = b""
+                while not got.endswith(b"\r\n\r\n"):     # empty body, Content-Length: 0
+                    b = s.recv(65536)
+                    self.assertTrue(b, "server closed a keep-alive connection")
+                    got += b
+                self.assertTrue(got.startswith(b"HTTP/1.1 200 OK"), got)
+
+            get_health()
+            # Four header deadlines pass in silence: the connection stays.
+            r, _, _ = select.select([s], [], [], 0.8)
+            self.assertEqual(r, [], "idle connection closed before --idle-timeout")
+            get_health()
+            t1 = time.monotonic()
+            r, _, _ = select.select([s], [], [], 10.0)
+            self.assertTrue(r, "idle connection not closed within 10 s")
+            self.assertEqual(s.recv(1), b"")
+            waited = time.monotonic() - t1
+            s.close()
+            # The server's idle clock started as it wrote the response,
+            # just before t1.
+            self.assertGreater(waited, 1.5 - 0.1)
+            self.assertLess(waited, 1.5 + 2.0)
+            self.assertEqual(metrics(m.port)["llmload_mock_header_timeouts_total"], 0)
 
     def test_sigterm_clean_exit(self):
         d = harness.tmpdir()

@@ -148,6 +148,7 @@ static void test_config_parse(void **state)
     assert_int_equal(c.slots, 8);
     assert_int_equal(c.default_max_tokens, 128);
     assert_int_equal(c.idle_timeout_ns, 5000000000ull);
+    assert_int_equal(c.header_timeout_ns, 10000000000ull);
     assert_int_equal(c.max_body, 1048576);
     /* An explicit flag wins over the profile, whatever the order. */
     assert_int_equal(parse(&c, err, "--decode-rate", "77", "--profile", "fast", NULL), 0);
@@ -167,6 +168,8 @@ static void test_config_parse(void **state)
     assert_int_equal(c.port, 9000);
     assert_true(fabs(c.fault[MOCK_FAULT_STALL] - 0.05) < 1e-12);
     assert_int_equal(c.stall_ns, 250000000);
+    assert_int_equal(parse(&c, err, "--header-timeout", "1.5s", NULL), 0);
+    assert_int_equal(c.header_timeout_ns, 1500000000);
     assert_int_equal(parse(&c, err, "--help", NULL), 1);
 }
 
@@ -184,6 +187,7 @@ static void test_config_errors(void **state)
         { "--model", "a\"b", "--model" },
         { "--tokens-per-chunk", "0", "--tokens-per-chunk" },
         { "--stall", "soon", "--stall" },
+        { "--header-timeout", "10 parsecs", "--header-timeout" },
         { "--nope", "1", "--nope" },
         { "--profile", "tiny", "--profile" },
     };
