@@ -1,6 +1,7 @@
 /* The gate's outputs: console lines, JUnit XML (PROTOCOLS.md §6) and a
  * Markdown summary for GitHub job summaries and merge-request comments. */
 #include "gate_int.h"
+#include "escape.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>
@@ -42,6 +43,12 @@ static void sb_put(struct sb *b, const char *s, size_t n)
     memcpy(b->buf + b->len, s, n);
     b->len += n;
     b->buf[b->len] = '\0';
+}
+
+/* An esc_sink into a struct sb. */
+static void sb_sink(void *ctx, const char *p, size_t n)
+{
+    sb_put(ctx, p, n);
 }
 
 static void sb_printf(struct sb *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -165,57 +172,11 @@ void gate_report_text(FILE *f, const struct gate_outcome *o)
 
 /* ---- JUnit XML ------------------------------------------------------------------- */
 
-/* Length of the valid UTF-8 sequence at s, or 0 when it is not one. */
-static size_t utf8_len(const unsigned char *s)
-{
-    if (s[0] < 0x80)
-        return 1;
-    size_t n = (s[0] & 0xe0) == 0xc0 ? 2 : (s[0] & 0xf0) == 0xe0 ? 3 : (s[0] & 0xf8) == 0xf0 ? 4 : 0;
-    if (!n || s[0] == 0xc0 || s[0] == 0xc1 || s[0] > 0xf4)
-        return 0;
-    for (size_t i = 1; i < n; i++)
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
-    return n;
-}
-
-/* XML text or attribute value: & < > " ' escaped, newlines kept as
- * character references in attributes, other control characters and bytes
- * that are not UTF-8 replaced by '?', which XML 1.0 cannot carry. */
+/* XML text or attribute value: the HTML escaper's output is also XML 1.0,
+ * and it replaces what XML cannot carry (controls, invalid UTF-8). */
 static void xml_esc(struct sb *b, const char *s, int attr)
 {
-    const unsigned char *p = (const unsigned char *)s;
-    while (*p) {
-        switch (*p) {
-        case '&': sb_put(b, "&amp;", 5); p++; continue;
-        case '<': sb_put(b, "&lt;", 4); p++; continue;
-        case '>': sb_put(b, "&gt;", 4); p++; continue;
-        case '"': sb_put(b, "&quot;", 6); p++; continue;
-        case '\'': sb_put(b, "&apos;", 6); p++; continue;
-        case '\n':
-            if (attr)
-                sb_put(b, "&#10;", 5);
-            else
-                sb_put(b, "\n", 1);
-            p++;
-            continue;
-        case '\t': sb_put(b, attr ? "&#9;" : "\t", attr ? 4 : 1); p++; continue;
-        default: break;
-        }
-        if (*p < 0x20 || *p == 0x7f) {
-            sb_put(b, "?", 1);
-            p++;
-            continue;
-        }
-        size_t n = utf8_len(p);
-        if (!n) {
-            sb_put(b, "?", 1);
-            p++;
-            continue;
-        }
-        sb_put(b, (const char *)p, n);
-        p += n;
-    }
+    esc_html(s, attr ? ESC_HTML_ATTR : ESC_HTML_TEXT, sb_sink, b);
 }
 
 static void iso_now(char *buf, size_t cap)
@@ -335,19 +296,9 @@ int gate_report_junit_error(const char *path, const char *what, char *err, size_
 
 /* ---- Markdown -------------------------------------------------------------------- */
 
-/* Table cell text: a pipe would end the cell, a newline the row. */
 static void md_esc(struct sb *b, const char *s)
 {
-    for (; *s; s++) {
-        if (*s == '|')
-            sb_put(b, "\\|", 2);
-        else if (*s == '\n' || *s == '\r')
-            sb_put(b, " ", 1);
-        else if (*s == '`')
-            sb_put(b, "'", 1);
-        else
-            sb_put(b, s, 1);
-    }
+    esc_md_cell(s, sb_sink, b);
 }
 
 static const char *md_status(enum gate_status s)

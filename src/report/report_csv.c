@@ -1,6 +1,7 @@
 /* Per-request outputs: the CSV (one row per measured request) and the raw
  * JSONL (one line per request with every event's time).  Both are written
  * as requests finish, so their writers are cheap and never allocate. */
+#include "escape.h"
 #include "util.h"
 #include "report.h"
 
@@ -104,7 +105,7 @@ void report_csv_row(struct report_csv *w, const struct req_record *r)
         fprintf(f, "%d", r->status);
     fprintf(f, ",%d,", ok);
     if (!ok)
-        util_csv_field(f, err_class_name(r->err));
+        esc_csv(err_class_name(r->err), esc_sink_file, f);
     fputc(',', f);
     if (r->first_ns && r->first_ns >= r->start_ns)
         fprintf(f, "%.6f", ns_s(r->first_ns - r->start_ns));
@@ -164,16 +165,9 @@ struct report_raw *report_raw_open(const char *path, char *err, size_t errcap)
     return w;
 }
 
-/* A JSON string, from text already made valid UTF-8 without controls. */
 static void json_str(FILE *f, const char *s)
 {
-    fputc('"', f);
-    for (; *s; s++) {
-        if (*s == '"' || *s == '\\')
-            fputc('\\', f);
-        fputc(*s, f);
-    }
-    fputc('"', f);
+    esc_json(s, strlen(s), esc_sink_file, f);
 }
 
 /* An offset in seconds, or null when the event did not happen. */

@@ -1,5 +1,5 @@
 /* Sweep analysis (knee.h): level lists, knee, find-max, tables, compare. */
-#include "util.h"
+#include "escape.h"
 #include "knee.h"
 #include "jdoc.h"
 
@@ -424,9 +424,9 @@ int knee_csv_write(FILE *f, const char *parameter, const cJSON *levels)
     cJSON_ArrayForEach(lv, levels) {
         const cJSON *s = level_summary(lv);
         char lab[128];
-        util_csv_field(f, parameter);
+        esc_csv(parameter, esc_sink_file, f);
         fputc(',', f);
-        util_csv_field(f, level_label(lv, lab, sizeof lab));
+        esc_csv(level_label(lv, lab, sizeof lab), esc_sink_file, f);
         csv_num(f, jdoc_num(s, "requests"));
         csv_num(f, jdoc_num(s, "ok"));
         csv_num(f, jdoc_num(s, "failed"));

@@ -17,6 +17,7 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include "util.h"
 #include "tokenizer.h"
+#include "utf8.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -528,11 +529,6 @@ static void encode_piece(struct tokenizer *t, const char *p, size_t n)
     }
 }
 
-static size_t utf8_len(unsigned char c)
-{
-    return c < 0x80 ? 1 : c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc0 ? 2 : 1;
-}
-
 /* Splits s[0..n) with regex j: matches and the gaps between them are both
  * pieces (HF "Isolated"; tiktoken's patterns leave no gaps in valid text). */
 static void split_level(struct tokenizer *t, int j, const char *s, size_t n)
@@ -561,7 +557,7 @@ static void split_level(struct tokenizer *t, int j, const char *s, size_t n)
         if (me <= ms) {
             /* An empty match cannot advance: take one character as a piece
              * so the loop always progresses. */
-            size_t cl = utf8_len((unsigned char)s[ms]);
+            size_t cl = utf8_lead_len((unsigned char)s[ms]);
             me = ms + (cl <= n - ms ? cl : n - ms);
         }
         split_level(t, j + 1, s + ms, me - ms);
@@ -879,19 +875,14 @@ static int cp_to_byte(uint32_t cp)
  * or -1 when a character is outside the mapping (or the UTF-8 is bad). */
 static long unmap_bytes(const char *s, unsigned char *out, size_t cap, const int *inv)
 {
-    size_t o = 0;
-    const unsigned char *p = (const unsigned char *)s;
-    while (*p) {
+    size_t o = 0, n = strlen(s);
+    for (size_t i = 0; i < n;) {
         uint32_t cp;
-        if (p[0] < 0x80) {
-            cp = p[0];
-            p++;
-        } else if ((p[0] & 0xe0) == 0xc0 && (p[1] & 0xc0) == 0x80) {
-            cp = (uint32_t)(p[0] & 0x1f) << 6 | (p[1] & 0x3f);
-            p += 2;
-        } else {
-            return -1;   /* three-byte and longer characters are never in the image */
-        }
+        size_t k = utf8_decode(s + i, n - i, &cp);
+        if (!k)
+            return -1;
+        i += k;
+        /* The image is U+0021..U+0143: three-byte characters are never in it. */
         int b = cp < 512 ? inv[cp] : -1;
         if (b < 0 || o >= cap)
             return -1;
