@@ -2,6 +2,7 @@
  * repeated runs (median, seeded bootstrap intervals). */
 #include "baseline.h"
 #include "gate_int.h"
+#include "rng.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -48,20 +49,11 @@ double baseline_median(const double *v, size_t n)
     return m;
 }
 
-/* splitmix64: small, well mixed, and the same sequence on every platform,
- * which makes the intervals reproducible from the seed alone. */
-static uint64_t rng_next(uint64_t *s)
-{
-    uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
-
+/* splitmix64 makes the intervals reproducible from the seed alone. */
 static size_t rng_below(uint64_t *s, size_t n)
 {
     /* n is at most a few thousand: the modulo bias is below 1e-15. */
-    return (size_t)(rng_next(s) % n);
+    return (size_t)(rng_splitmix64(s) % n);
 }
 
 static double resample_median(const double *v, size_t n, double *tmp, uint64_t *s)
