@@ -474,20 +474,14 @@ static const char *kind_what(enum gate_kind k)
 /* Multiplier of unit u (spaces removed) for kind k; -1 when it does not fit. */
 static int unit_mult(enum gate_kind k, const char *u, double *mult)
 {
-    static const struct { const char *u; double m; } times[] = {
-        { "", 1 }, { "s", 1 }, { "ns", 1e-9 }, { "us", 1e-6 }, { "\xc2\xb5s", 1e-6 },
-        { "ms", 1e-3 }, { "m", 60 }, { "min", 60 }, { "h", 3600 },
-    };
     double m = 1;
     switch (k) {
     case GATE_SECONDS:
-        for (size_t i = 0; i < sizeof times / sizeof times[0]; i++) {
-            if (!strcmp(u, times[i].u)) {
-                *mult = times[i].m;
-                return 0;
-            }
-        }
-        return -1;
+        /* units.c's table, in ns; the summary's times are in seconds. */
+        if (units_duration_suffix(u, &m) < 0)
+            return -1;
+        *mult = m / 1e9;
+        return 0;
     case GATE_FRACTION:
         if (!strcmp(u, ""))
             m = 1;
@@ -500,16 +494,7 @@ static int unit_mult(enum gate_kind k, const char *u, double *mult)
     case GATE_TOKRATE:
     case GATE_REQRATE:
     case GATE_COUNT:
-        if (*u == 'k' || *u == 'K') {
-            m = 1e3;
-            u++;
-        } else if (*u == 'M') {
-            m = 1e6;
-            u++;
-        } else if (*u == 'G') {
-            m = 1e9;
-            u++;
-        }
+        u += units_count_prefix(u, &m);
         if (!*u || (k != GATE_COUNT && !strcmp(u, "/s")) ||
             (k == GATE_TOKRATE && (!strcmp(u, "tok/s") || !strcmp(u, "tokens/s"))) ||
             (k == GATE_REQRATE && (!strcmp(u, "req/s") || !strcmp(u, "rps")))) {
