@@ -335,6 +335,10 @@ static int values_equal(const cJSON *a, const cJSON *b)
     return cJSON_Compare(a, b, 1);
 }
 
+/* Bytes of a setting's value shown in a mismatch message: a long prompt is
+ * cut to its start and "...". */
+#define VALUE_SHOWN 40
+
 /* Short printable form of a setting's value (long prompts are cut). */
 static void value_str(const cJSON *v, char *buf, size_t cap)
 {
@@ -347,8 +351,8 @@ static void value_str(const cJSON *v, char *buf, size_t cap)
         snprintf(buf, cap, "?");
         return;
     }
-    if (strlen(s) > 40)
-        snprintf(buf, cap, "%.37s...", s);
+    if (strlen(s) > VALUE_SHOWN)
+        snprintf(buf, cap, "%.*s...", VALUE_SHOWN - 3, s);
     else
         snprintf(buf, cap, "%s", s);
     cJSON_free(s);
