@@ -1,7 +1,8 @@
 #ifndef LLMLOAD_GATE_INT_H
 #define LLMLOAD_GATE_INT_H
-/* Internals shared by gate.c, baseline.c and gate_report.c; not an API for
- * other modules (use gate.h). */
+/* Internals shared by the gate's files (gate.c, gate_expr.c, gate_opts.c,
+ * gate_eval.c, baseline.c, gate_report.c); not an API for other modules
+ * (use gate.h). */
 #include <stddef.h>
 #include <stdio.h>
 #include "gate.h"
@@ -38,6 +39,12 @@ int gate_ref_get(const struct gate_ref *ref, const struct cJSON *summary, double
 
 /* "p95(ttft)" or "error_rate" into buf; returns buf. */
 const char *gate_ref_name(const struct gate_ref *ref, char *buf, size_t cap);
+
+/* The ref an assertion reads. */
+void gate_expr_ref(const struct gate_expr *e, struct gate_ref *ref);
+
+/* Whether "a op b" holds; == and != compare within a relative 1e-9. */
+int gate_op_holds(enum gate_op op, double a, double b);
 
 /* err = "msg\n  text\n  ^" with the caret under byte offset pos of text. */
 void gate_caret_err(char *err, size_t errcap, const char *text, size_t pos,
@@ -97,6 +104,13 @@ struct gate_outcome {
     struct cJSON *median;           /* median summary (owned by the evaluator) */
     const char *version;            /* llmload version, may be NULL */
 };
+
+/* The tolerance of a regression check with the side that is worse:
+ * "+10.0%", "-5.0%", "+/-2 ms". */
+void gate_tol_fmt(const struct gate_check *c, char *buf, size_t cap);
+/* A change ch of c's metric: "+12.3%" when relative, else "+2 ms"; "+inf%"
+ * from a zero baseline; "none" for NaN. */
+void gate_change_fmt(const struct gate_check *c, double ch, char *buf, size_t cap);
 
 /* Console lines: one per check, PASS/FAIL with measured value and limit. */
 void gate_report_text(FILE *f, const struct gate_outcome *o);

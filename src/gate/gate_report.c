@@ -101,8 +101,7 @@ static const char *status_word(enum gate_status s)
     return "?";
 }
 
-/* The tolerance of a regression check: "+10.0%", "-5.0%", "+/-2 ms". */
-static void tol_str(const struct gate_check *c, char *buf, size_t cap)
+void gate_tol_fmt(const struct gate_check *c, char *buf, size_t cap)
 {
     char v[32];
     const char *sign = c->dir == GATE_DIR_UP ? "+" : c->dir == GATE_DIR_DOWN ? "-" : "+/-";
@@ -113,7 +112,7 @@ static void tol_str(const struct gate_check *c, char *buf, size_t cap)
     snprintf(buf, cap, "%s%s", sign, v);
 }
 
-static void change_str(double ch, const struct gate_check *c, char *buf, size_t cap)
+void gate_change_fmt(const struct gate_check *c, double ch, char *buf, size_t cap)
 {
     if (isnan(ch)) {
         snprintf(buf, cap, "none");
@@ -191,7 +190,7 @@ static void junit_case(struct sb *b, const struct gate_check *c, size_t runs)
 {
     char name[256], tol[48];
     if (c->is_regress) {
-        tol_str(c, tol, sizeof tol);
+        gate_tol_fmt(c, tol, sizeof tol);
         snprintf(name, sizeof name, "%s vs baseline (tolerance %s)", c->name, tol);
     } else {
         snprintf(name, sizeof name, "%s", c->name);
@@ -341,15 +340,15 @@ static void md_row(struct sb *b, const struct gate_check *c, size_t runs, size_t
         sb_printf(b, " |\n");
         return;
     }
-    change_str(c->change, c, ch, sizeof ch);
+    gate_change_fmt(c, c->change, ch, sizeof ch);
     md_value_ci(b, c->kind, c->measured, NAN, NAN, 1);
     sb_printf(b, " vs %s: %s", gate_value_fmt(c->kind, c->base, v, sizeof v), ch);
     if ((runs > 1 || base_runs > 1) && !isnan(c->change_lo)) {
-        change_str(c->change_lo, c, lo, sizeof lo);
-        change_str(c->change_hi, c, hi, sizeof hi);
+        gate_change_fmt(c, c->change_lo, lo, sizeof lo);
+        gate_change_fmt(c, c->change_hi, hi, sizeof hi);
         sb_printf(b, " (%s .. %s)", lo, hi);
     }
-    tol_str(c, tol, sizeof tol);
+    gate_tol_fmt(c, tol, sizeof tol);
     sb_printf(b, " | %s %s |\n", c->dir == GATE_DIR_DOWN ? "at least" : c->dir == GATE_DIR_UP ? "at most" : "within",
               tol);
 }

@@ -375,3 +375,14 @@ int out_write_file(const char *path, const void *data, size_t len, char *err, si
     out_close(f);
     return rc;
 }
+
+int out_open_fd(const char *path, int flags, mode_t mode)
+{
+    int fd, n = fd_path(path);
+    if (n >= 0)
+        return fcntl(n, F_DUPFD_CLOEXEC, 3);
+    do
+        fd = open(path, flags | O_CLOEXEC, mode);
+    while (fd < 0 && errno == EINTR);
+    return fd;
+}

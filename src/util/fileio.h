@@ -35,6 +35,7 @@
  *
  * Messages are one line: "cannot write PATH: REASON". */
 #include <stddef.h>
+#include <sys/types.h>
 
 struct out_file;
 
@@ -69,5 +70,12 @@ int out_check(const char *path, char *err, size_t errcap);
 
 /* out_open, out_commit and out_close in one call.  0, or -1 with err. */
 int out_write_file(const char *path, const void *data, size_t len, char *err, size_t errcap);
+
+/* For outputs written as they go (the per-request raw file), which are not
+ * replaced atomically: a descriptor path (/dev/stdout, /dev/fd/N, ...)
+ * gives a duplicate of that descriptor, at its offset and in its mode; any
+ * other path is opened with flags (O_CLOEXEC added) and mode.  The new
+ * descriptor, or -1 with errno. */
+int out_open_fd(const char *path, int flags, mode_t mode);
 
 #endif
