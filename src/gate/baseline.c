@@ -474,34 +474,14 @@ static void round_numbers(cJSON *node)
         round_numbers(it);
 }
 
-int gate_write_file(const char *path, const char *buf, size_t len, char *err, size_t errcap)
-{
-    char tmp[4096];
-    if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp) {
-        snprintf(err, errcap, "%s: path too long", path);
-        return -1;
-    }
-    FILE *f = fopen(tmp, "wb");
-    if (!f) {
-        snprintf(err, errcap, "%s: %s", tmp, strerror(errno));
-        return -1;
-    }
-    int bad = fwrite(buf, 1, len, f) != len;
-    if (fclose(f) != 0 || bad) {
-        snprintf(err, errcap, "%s: write failed: %s", tmp, strerror(errno));
-        remove(tmp);
-        return -1;
-    }
-    if (rename(tmp, path) < 0) {
-        snprintf(err, errcap, "%s: %s", path, strerror(errno));
-        remove(tmp);
-        return -1;
-    }
-    return 0;
-}
-
 int baseline_save(const char *path, struct cJSON *const *results, size_t n,
                   char *err, size_t errcap)
+{
+    return baseline_save_to(NULL, path, results, n, err, errcap);
+}
+
+int baseline_save_to(struct out_file *out, const char *path, struct cJSON *const *results,
+                     size_t n, char *err, size_t errcap)
 {
     int rc = -1;
     char *text = NULL;
@@ -567,15 +547,10 @@ int baseline_save(const char *path, struct cJSON *const *results, size_t n,
     text = t2;
     text[len++] = '\n';
     text[len] = '\0';
-    {
-        char e[512];
-        rc = gate_write_file(path, text, len, e, sizeof e);
-        if (rc < 0)
-            snprintf(err, errcap, "--save-baseline %s", e);
-    }
+    rc = gate_write_report(out, "--save-baseline", path, text, len, err, errcap);
     goto done;
 oom:
-    snprintf(err, errcap, "--save-baseline %s: out of memory", path);
+    snprintf(err, errcap, "--save-baseline: cannot write %s: out of memory", path);
 done:
     free(text);
     cJSON_Delete(runs);

@@ -239,13 +239,13 @@ int gate_evaluate(const struct gate_opts *g, struct cJSON *const *results, size_
     code = o.failed ? EXIT_CHECK : EXIT_OK;
     /* Reports are written whatever the checks said: a failing build is when
      * CI needs them most. */
-    if (g->junit_path && gate_report_junit(g->junit_path, &o, err, errcap) < 0)
+    if (g->junit_path && gate_report_junit(g->junit_out, g->junit_path, &o, err, errcap) < 0)
         code = EXIT_USAGE;
     if (code != EXIT_USAGE && g->markdown_path &&
-        gate_report_markdown(g->markdown_path, &o, err, errcap) < 0)
+        gate_report_markdown(g->markdown_out, g->markdown_path, &o, err, errcap) < 0)
         code = EXIT_USAGE;
     if (code != EXIT_USAGE && g->save_baseline_path) {
-        if (baseline_save(g->save_baseline_path, results, n, err, errcap) < 0)
+        if (baseline_save_to(g->save_baseline_out, g->save_baseline_path, results, n, err, errcap) < 0)
             code = EXIT_USAGE;
         else if (out)
             fprintf(out, "baseline saved to %s (%zu run%s)\n", g->save_baseline_path, n, n == 1 ? "" : "s");
@@ -253,7 +253,7 @@ int gate_evaluate(const struct gate_opts *g, struct cJSON *const *results, size_
 out:
     if (code == EXIT_RUN && g->junit_path) {
         char e2[256];
-        (void)gate_report_junit_error(g->junit_path, err, e2, sizeof e2);
+        (void)gate_report_junit_error(g->junit_out, g->junit_path, err, e2, sizeof e2);
     }
     cJSON_Delete(o.median);
     free(o.checks);
@@ -265,7 +265,7 @@ void gate_run_failed(const struct gate_opts *g, const char *what)
 {
     char e[256];
     if (g->junit_path)
-        (void)gate_report_junit_error(g->junit_path, what, e, sizeof e);
+        (void)gate_report_junit_error(g->junit_out, g->junit_path, what, e, sizeof e);
 }
 
 int gate_evaluate_levels(const struct gate_opts *g, const char *const *labels,
@@ -278,7 +278,7 @@ int gate_evaluate_levels(const struct gate_opts *g, const char *const *labels,
         snprintf(err, errcap, "no level completed; nothing to check");
         if (g->junit_path) {
             char e2[256];
-            (void)gate_report_junit_error(g->junit_path, err, e2, sizeof e2);
+            (void)gate_report_junit_error(g->junit_out, g->junit_path, err, e2, sizeof e2);
         }
         return EXIT_RUN;
     }
@@ -314,10 +314,10 @@ int gate_evaluate_levels(const struct gate_opts *g, const char *const *labels,
     }
     gate_report_text(out, &o);
     int code = o.failed ? EXIT_CHECK : EXIT_OK;
-    if (g->junit_path && gate_report_junit(g->junit_path, &o, err, errcap) < 0)
+    if (g->junit_path && gate_report_junit(g->junit_out, g->junit_path, &o, err, errcap) < 0)
         code = EXIT_USAGE;
     if (code != EXIT_USAGE && g->markdown_path &&
-        gate_report_markdown(g->markdown_path, &o, err, errcap) < 0)
+        gate_report_markdown(g->markdown_out, g->markdown_path, &o, err, errcap) < 0)
         code = EXIT_USAGE;
     free(o.checks);
     cJSON_Delete(o.median);

@@ -8,6 +8,7 @@
 #include "gate.h"
 
 struct cJSON;
+struct out_file;
 
 /* Which way is worse for a metric: a latency going up, a throughput going
  * down; 0 for settings-like numbers (requests, duration_s) where any change
@@ -114,14 +115,20 @@ void gate_change_fmt(const struct gate_check *c, double ch, char *buf, size_t ca
 
 /* Console lines: one per check, PASS/FAIL with measured value and limit. */
 void gate_report_text(FILE *f, const struct gate_outcome *o);
-/* JUnit XML (PROTOCOLS.md §6) and the Markdown summary.  Written to a
- * temporary file and renamed.  0, or -1 with err. */
-int gate_report_junit(const char *path, const struct gate_outcome *o, char *err, size_t errcap);
-int gate_report_markdown(const char *path, const struct gate_outcome *o, char *err, size_t errcap);
-/* A JUnit file with one <error> testcase, for a run that could not be done. */
-int gate_report_junit_error(const char *path, const char *what, char *err, size_t errcap);
+/* Writes a report's text: to out, the output gate_check_files opened, or,
+ * for a caller that skipped it (out NULL), to path opened now.  0, or -1
+ * with err "FLAG: cannot write PATH: REASON". */
+int gate_write_report(struct out_file *out, const char *flag, const char *path,
+                      const char *text, size_t len, char *err, size_t errcap);
 
-/* Writes the text in buf to path through path.tmp + rename.  0 or -1 with err. */
-int gate_write_file(const char *path, const char *buf, size_t len, char *err, size_t errcap);
+/* JUnit XML and the Markdown summary, written by gate_write_report to out
+ * (or path).  0, or -1 with err. */
+int gate_report_junit(struct out_file *out, const char *path, const struct gate_outcome *o,
+                      char *err, size_t errcap);
+int gate_report_markdown(struct out_file *out, const char *path, const struct gate_outcome *o,
+                         char *err, size_t errcap);
+/* A JUnit file with one <error> testcase, for a run that could not be done. */
+int gate_report_junit_error(struct out_file *out, const char *path, const char *what,
+                            char *err, size_t errcap);
 
 #endif

@@ -4,14 +4,11 @@
 #include "gate.h"
 #include "gate_int.h"
 #include "baseline.h"
+#include "fileio.h"
 
-#include <cjson/cJSON.h>
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 void gate_opts_init(struct gate_opts *g)
 {
@@ -30,6 +27,9 @@ void gate_opts_free(struct gate_opts *g)
     free(g->save_baseline_path);
     free(g->junit_path);
     free(g->markdown_path);
+    out_close(g->save_baseline_out);
+    out_close(g->junit_out);
+    out_close(g->markdown_out);
     gate_opts_init(g);
 }
 
@@ -44,44 +44,32 @@ int gate_active(const struct gate_opts *g)
            g->junit_path || g->markdown_path || g->repeat > 1;
 }
 
-/* Whether path can be written: an existing regular file we may write, or a
- * new name in a directory we may write.  Nothing is created here, so a run
- * refused later leaves no empty report behind. */
-static int check_writable(const char *flag, const char *path, char *err, size_t errcap)
+/* Opens the output of one report flag, closing an earlier handle
+ * (gate_check_files may be called again). */
+static int open_report(const char *flag, const char *path, struct out_file **out,
+                       char *err, size_t errcap)
 {
-    struct stat st;
-    if (stat(path, &st) == 0) {
-        if (S_ISDIR(st.st_mode)) {
-            snprintf(err, errcap, "%s %s: is a directory", flag, path);
-            return -1;
-        }
-        if (access(path, W_OK) < 0) {
-            snprintf(err, errcap, "%s %s: %s", flag, path, strerror(errno));
-            return -1;
-        }
+    char why[1024];
+    out_close(*out);
+    *out = NULL;
+    if (!path)
         return 0;
-    }
-    if (errno != ENOENT) {
-        snprintf(err, errcap, "%s %s: %s", flag, path, strerror(errno));
-        return -1;
-    }
-    char dir[4096];
-    const char *slash = strrchr(path, '/');
-    if (!slash)
-        snprintf(dir, sizeof dir, ".");
-    else if (slash == path)
-        snprintf(dir, sizeof dir, "/");
-    else
-        snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
-    if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
-        snprintf(err, errcap, "%s %s: directory %s does not exist", flag, path, dir);
-        return -1;
-    }
-    if (access(dir, W_OK | X_OK) < 0) {
-        snprintf(err, errcap, "%s %s: cannot create files in %s: %s", flag, path, dir, strerror(errno));
+    if (!(*out = out_open(path, why, sizeof why))) {
+        snprintf(err, errcap, "%s: %s", flag, why);
         return -1;
     }
     return 0;
+}
+
+int gate_write_report(struct out_file *out, const char *flag, const char *path,
+                      const char *text, size_t len, char *err, size_t errcap)
+{
+    char why[1024];
+    int rc = out ? out_commit(out, text, len, why, sizeof why)
+                 : out_write_file(path, text, len, why, sizeof why);
+    if (rc < 0)
+        snprintf(err, errcap, "%s: %s", flag, why);
+    return rc;
 }
 
 int gate_check_files(struct gate_opts *g, char *err, size_t errcap)
@@ -98,12 +86,9 @@ int gate_check_files(struct gate_opts *g, char *err, size_t errcap)
         if (gate_regress_parse(GATE_DEFAULT_REGRESSION, &g->regress, &g->n_regress, err, errcap) < 0)
             return -1;
     }
-    if (g->junit_path && check_writable("--junit", g->junit_path, err, errcap) < 0)
-        return -1;
-    if (g->markdown_path && check_writable("--markdown", g->markdown_path, err, errcap) < 0)
-        return -1;
-    if (g->save_baseline_path &&
-        check_writable("--save-baseline", g->save_baseline_path, err, errcap) < 0)
+    if (open_report("--junit", g->junit_path, &g->junit_out, err, errcap) < 0 ||
+        open_report("--markdown", g->markdown_path, &g->markdown_out, err, errcap) < 0 ||
+        open_report("--save-baseline", g->save_baseline_path, &g->save_baseline_out, err, errcap) < 0)
         return -1;
     return 0;
 }

@@ -71,17 +71,16 @@ static void sb_printf(struct sb *b, const char *fmt, ...)
     b->len += (size_t)n;
 }
 
-static int sb_write(struct sb *b, const char *flag, const char *path, char *err, size_t errcap)
+/* Writes b (and frees it) to a report's output. */
+static int sb_write(struct sb *b, const char *flag, struct out_file *out, const char *path,
+                    char *err, size_t errcap)
 {
     int rc;
     if (b->oom) {
-        snprintf(err, errcap, "%s %s: out of memory", flag, path);
+        snprintf(err, errcap, "%s: cannot write %s: out of memory", flag, path);
         rc = -1;
     } else {
-        char e[512];
-        rc = gate_write_file(path, b->buf ? b->buf : "", b->len, e, sizeof e);
-        if (rc < 0)
-            snprintf(err, errcap, "%s %s", flag, e);
+        rc = gate_write_report(out, flag, path, b->buf ? b->buf : "", b->len, err, errcap);
     }
     free(b->buf);
     b->buf = NULL;
@@ -243,7 +242,8 @@ static void junit_case(struct sb *b, const struct gate_check *c, size_t runs)
     sb_printf(b, "    </testcase>\n");
 }
 
-int gate_report_junit(const char *path, const struct gate_outcome *o, char *err, size_t errcap)
+int gate_report_junit(struct out_file *out, const char *path, const struct gate_outcome *o,
+                      char *err, size_t errcap)
 {
     struct sb b = { 0 };
     char ts[32];
@@ -273,10 +273,11 @@ int gate_report_junit(const char *path, const struct gate_outcome *o, char *err,
     for (size_t i = 0; i < o->n; i++)
         junit_case(&b, &o->checks[i], o->runs);
     sb_printf(&b, "  </testsuite>\n</testsuites>\n");
-    return sb_write(&b, "--junit", path, err, errcap);
+    return sb_write(&b, "--junit", out, path, err, errcap);
 }
 
-int gate_report_junit_error(const char *path, const char *what, char *err, size_t errcap)
+int gate_report_junit_error(struct out_file *out, const char *path, const char *what,
+                            char *err, size_t errcap)
 {
     struct sb b = { 0 };
     char ts[32];
@@ -290,7 +291,7 @@ int gate_report_junit_error(const char *path, const char *what, char *err, size_
                   "      <error message=\"", ts, ts);
     xml_esc(&b, what, 1);
     sb_printf(&b, "\" type=\"run\"/>\n    </testcase>\n  </testsuite>\n</testsuites>\n");
-    return sb_write(&b, "--junit", path, err, errcap);
+    return sb_write(&b, "--junit", out, path, err, errcap);
 }
 
 /* ---- Markdown -------------------------------------------------------------------- */
@@ -388,7 +389,8 @@ static void md_overview(struct sb *b, const cJSON *sum)
                       gate_value_fmt(GATE_SECONDS, w, y, sizeof y));
 }
 
-int gate_report_markdown(const char *path, const struct gate_outcome *o, char *err, size_t errcap)
+int gate_report_markdown(struct out_file *out, const char *path, const struct gate_outcome *o,
+                         char *err, size_t errcap)
 {
     struct sb b = { 0 };
     if (!o->n)
@@ -415,5 +417,5 @@ int gate_report_markdown(const char *path, const struct gate_outcome *o, char *e
     sb_printf(&b, "\n\n");
     if (o->median)
         md_overview(&b, o->median);
-    return sb_write(&b, "--markdown", path, err, errcap);
+    return sb_write(&b, "--markdown", out, path, err, errcap);
 }
