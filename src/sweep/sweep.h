@@ -20,6 +20,7 @@
 #include "workload.h"
 #include "gate.h"
 #include "knee.h"
+#include "compare.h"
 
 struct cJSON;
 struct gate_expr;

@@ -11,6 +11,7 @@
 #include <cjson/cJSON.h>
 
 #include "knee.h"
+#include "compare.h"
 
 /* ---- lists ------------------------------------------------------------------ */
 
