@@ -399,3 +399,15 @@ void knee_compare_print(FILE *f, const char *parameter, const char *const *names
         if (cJSON_IsString(r))
             fprintf(f, "  - %s\n", r->valuestring);
 }
+
+int compare_csv_write(FILE *f, const char *const *names, const cJSON *const *sweeps, size_t n)
+{
+    fputs("target," KNEE_CSV_HEADER "\n", f);
+    for (size_t i = 0; i < n; i++) {
+        const char *p = sweeps[i] ? jdoc_str(sweeps[i], "parameter") : NULL;
+        if (sweeps[i])
+            knee_csv_rows(f, names[i], p ? p : "level",
+                          cJSON_GetObjectItemCaseSensitive(sweeps[i], "levels"));
+    }
+    return ferror(f) ? -1 : 0;
+}

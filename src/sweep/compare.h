@@ -25,4 +25,10 @@ void knee_compare_print(FILE *f, const char *parameter, const char *const *names
                         const struct cJSON *const *sweeps, size_t n,
                         const struct cJSON *analysis);
 
+/* One CSV for all targets: the header of knee_csv_write led by "target",
+ * then each target's rows led by its name (names are CSV fields).  Targets
+ * without a sweep (NULL) are left out.  0, or -1 on a write error. */
+int compare_csv_write(FILE *f, const char *const *names, const struct cJSON *const *sweeps,
+                      size_t n);
+
 #endif

@@ -416,15 +416,16 @@ static void csv_num(FILE *f, double v)
         fputs(",", f);
 }
 
-
-int knee_csv_write(FILE *f, const char *parameter, const cJSON *levels)
+void knee_csv_rows(FILE *f, const char *lead, const char *parameter, const cJSON *levels)
 {
-    fputs("parameter,level,requests,ok,failed,success_rate,rps,output_tps,tps_per_user,"
-          "e2e_mean_s,e2e_p95_s,e2e_p99_s,ttft_p50_s,ttft_p95_s,queue_p95_s,late\n", f);
     const cJSON *lv;
     cJSON_ArrayForEach(lv, levels) {
         const cJSON *s = knee_level_summary(lv);
         char lab[128];
+        if (lead) {
+            esc_csv(lead, esc_sink_file, f);
+            fputc(',', f);
+        }
         esc_csv(parameter, esc_sink_file, f);
         fputc(',', f);
         esc_csv(knee_level_label(lv, lab, sizeof lab), esc_sink_file, f);
@@ -444,5 +445,11 @@ int knee_csv_write(FILE *f, const char *parameter, const cJSON *levels)
         csv_num(f, jdoc_num(s, "late"));
         fputc('\n', f);
     }
+}
+
+int knee_csv_write(FILE *f, const char *parameter, const cJSON *levels)
+{
+    fputs(KNEE_CSV_HEADER "\n", f);
+    knee_csv_rows(f, NULL, parameter, levels);
     return ferror(f) ? -1 : 0;
 }

@@ -3,6 +3,7 @@
 /* Helpers knee.c shares with compare.c: reading a levels array and the
  * terminal's number formats.  Not an API for other modules. */
 #include <stddef.h>
+#include <stdio.h>
 
 struct cJSON;
 
@@ -24,5 +25,12 @@ double knee_success_rate(const struct cJSON *s);
 const char *knee_fmt_secs(double v, char *buf, size_t cap);
 const char *knee_fmt_num(double v, const char *f, char *buf, size_t cap);
 const char *knee_fmt_pct(double v, char *buf, size_t cap);
+
+/* The CSV of a sweep (knee_csv_write): its header, and its rows, each led
+ * by the field lead when lead is not NULL (compare's target name). */
+#define KNEE_CSV_HEADER "parameter,level,requests,ok,failed,success_rate,rps,output_tps," \
+                        "tps_per_user,e2e_mean_s,e2e_p95_s,e2e_p99_s,ttft_p50_s,ttft_p95_s," \
+                        "queue_p95_s,late"
+void knee_csv_rows(FILE *f, const char *lead, const char *parameter, const struct cJSON *levels);
 
 #endif
