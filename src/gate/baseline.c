@@ -2,6 +2,7 @@
  * repeated runs (median, seeded bootstrap intervals). */
 #include "baseline.h"
 #include "gate_int.h"
+#include "fileio.h"
 #include "rng.h"
 
 #include <cjson/cJSON.h>
@@ -150,51 +151,6 @@ void baseline_free(struct baseline *b)
     free(b);
 }
 
-/* Reads a whole file; NULL with err on failure. */
-static char *read_file(const char *path, size_t *len, char *err, size_t errcap)
-{
-    FILE *f = fopen(path, "rb");
-    char *buf = NULL;
-    size_t cap = 0, n = 0;
-    if (!f) {
-        snprintf(err, errcap, "--baseline %s: %s", path, strerror(errno));
-        return NULL;
-    }
-    for (;;) {
-        if (n + 4096 + 1 > cap) {
-            size_t nc = cap ? cap * 2 : 65536;
-            if (nc > (size_t)256 << 20) {
-                snprintf(err, errcap, "--baseline %s: larger than 256 MiB, not a baseline", path);
-                goto fail;
-            }
-            char *nb = realloc(buf, nc);
-            if (!nb) {
-                snprintf(err, errcap, "--baseline %s: out of memory", path);
-                goto fail;
-            }
-            buf = nb;
-            cap = nc;
-        }
-        size_t r = fread(buf + n, 1, cap - n - 1, f);
-        n += r;
-        if (r == 0) {
-            if (ferror(f)) {
-                snprintf(err, errcap, "--baseline %s: read error", path);
-                goto fail;
-            }
-            break;
-        }
-    }
-    fclose(f);
-    buf[n] = '\0';
-    *len = n;
-    return buf;
-fail:
-    fclose(f);
-    free(buf);
-    return NULL;
-}
-
 /* Line and column of byte offset off in text, for a JSON syntax error. */
 static void line_col(const char *text, size_t off, int *line, int *col)
 {
@@ -215,9 +171,12 @@ int baseline_load(const char *path, struct baseline **out, char *err, size_t err
     size_t len;
     struct baseline *b = NULL;
     *out = NULL;
-    char *text = read_file(path, &len, err, errcap);
-    if (!text)
+    char why[1024];
+    char *text = fileio_read_all(path, (size_t)256 << 20, &len, why, sizeof why);
+    if (!text) {
+        snprintf(err, errcap, "--baseline %s", why);
         return -1;
+    }
     if (strlen(text) != len) {
         snprintf(err, errcap, "--baseline %s: contains a NUL byte, not JSON", path);
         free(text);

@@ -386,3 +386,48 @@ int out_open_fd(const char *path, int flags, mode_t mode)
     while (fd < 0 && errno == EINTR);
     return fd;
 }
+
+char *fileio_read_all(const char *path, size_t max, size_t *len, char *err, size_t errcap)
+{
+    FILE *f = fopen(path, "rb");
+    char *buf = NULL;
+    size_t cap = 0, n = 0;
+    if (!f) {
+        util_errf(err, errcap, "%s: %s", path, strerror(errno));
+        return NULL;
+    }
+    for (;;) {
+        if (n == cap) {
+            size_t nc = cap ? cap * 2 : 1 << 16;
+            if (cap >= max + 1) {
+                util_errf(err, errcap, "%s: larger than %zu MiB", path, max >> 20);
+                goto fail;
+            }
+            if (nc > max + 1)
+                nc = max + 1;   /* one byte past max tells a file of max bytes from a larger one */
+            char *nb = realloc(buf, nc + 1);
+            if (!nb) {
+                util_errf(err, errcap, "%s: out of memory", path);
+                goto fail;
+            }
+            buf = nb;
+            cap = nc;
+        }
+        size_t r = fread(buf + n, 1, cap - n, f);
+        n += r;
+        if (r == 0)
+            break;
+    }
+    if (ferror(f)) {
+        util_errf(err, errcap, "%s: read error", path);
+        goto fail;
+    }
+    fclose(f);
+    buf[n] = '\0';
+    *len = n;
+    return buf;
+fail:
+    fclose(f);
+    free(buf);
+    return NULL;
+}

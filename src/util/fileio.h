@@ -78,4 +78,13 @@ int out_write_file(const char *path, const void *data, size_t len, char *err, si
  * descriptor, or -1 with errno. */
 int out_open_fd(const char *path, int flags, mode_t mode);
 
+/* ---- input --------------------------------------------------------------- */
+
+/* Reads the whole file at path (a FIFO or /dev/stdin too) into a new
+ * buffer, NUL-terminated, *len bytes before the NUL (NULs inside are kept).
+ * max is the largest size accepted.  NULL with err "PATH: REASON": the
+ * system's reason it cannot be opened or read, "larger than N MiB", or
+ * "out of memory".  The caller frees the buffer. */
+char *fileio_read_all(const char *path, size_t max, size_t *len, char *err, size_t errcap);
+
 #endif

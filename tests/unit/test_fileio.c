@@ -385,6 +385,47 @@ static void test_refused(void **state)
     chmod(tmpdir, 0700);
 }
 
+/* ---- input ------------------------------------------------------------------- */
+
+static void test_read_all(void **state)
+{
+    (void)state;
+    size_t len = 99;
+    const char *path = in_tmp("in.bin");
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite("a\0b", 1, 3, f), 3);
+    fclose(f);
+    char *b = fileio_read_all(path, 3, &len, err, sizeof err);   /* exactly max */
+    assert_non_null(b);
+    assert_int_equal(len, 3);
+    assert_memory_equal(b, "a\0b\0", 4);                       /* NUL-terminated */
+    free(b);
+    assert_null(fileio_read_all(path, 2, &len, err, sizeof err));
+    assert_non_null(strstr(err, "larger than"));
+    put(path, "");
+    b = fileio_read_all(path, 10, &len, err, sizeof err);
+    assert_non_null(b);
+    assert_int_equal(len, 0);
+    assert_string_equal(b, "");
+    free(b);
+    /* Bigger than the first buffer: grows. */
+    f = fopen(path, "wb");
+    for (int i = 0; i < 200000; i++)
+        fputc('x', f);
+    fclose(f);
+    b = fileio_read_all(path, 1 << 20, &len, err, sizeof err);
+    assert_non_null(b);
+    assert_int_equal(len, 200000);
+    assert_int_equal(strlen(b), 200000);
+    free(b);
+    const char *missing = in_tmp("missing.json");
+    assert_null(fileio_read_all(missing, 10, &len, err, sizeof err));
+    assert_non_null(strstr(err, missing));
+    assert_non_null(strstr(err, strerror(ENOENT)));
+    assert_null(fileio_read_all(tmpdir, 10, &len, err, sizeof err));   /* a directory */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -395,6 +436,7 @@ int main(void)
         cmocka_unit_test(test_descriptors),
         cmocka_unit_test(test_socket_by_name),
         cmocka_unit_test(test_refused),
+        cmocka_unit_test(test_read_all),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -1,10 +1,9 @@
 /* Loading a tokenizer: the file read whole, its format told from its
  * first byte. */
 #include "tokenizer_int.h"
+#include "fileio.h"
 #include "util.h"
 
-#include <errno.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -33,44 +32,15 @@ struct tokenizer *tokenizer_load_mem(const char *data, size_t len, const char *n
 
 struct tokenizer *tokenizer_load(const char *path, const char *encoding, char *err, size_t errcap)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        util_errf(err, errcap, "%s: %s", path, strerror(errno));
-        return NULL;
-    }
-    char *buf = NULL;
-    size_t len = 0, cap = 0;
+    size_t len;
+    char *buf = fileio_read_all(path, TOK_MAX_FILE, &len, err, errcap);
     struct tokenizer *t = NULL;
-    for (;;) {
-        if (len == cap) {
-            cap = cap ? cap * 2 : 1 << 20;
-            if (cap > TOK_MAX_FILE) {
-                util_errf(err, errcap, "%s: larger than 1 GiB: not a tokenizer file", path);
-                goto out;
-            }
-            char *nb = realloc(buf, cap);
-            if (!nb) {
-                util_errf(err, errcap, "%s: out of memory", path);
-                goto out;
-            }
-            buf = nb;
-        }
-        size_t n = fread(buf + len, 1, cap - len, f);
-        len += n;
-        if (n == 0)
-            break;
-    }
-    if (ferror(f)) {
-        util_errf(err, errcap, "%s: read error", path);
-        goto out;
-    }
-    if (len == 0) {
+    if (!buf)
+        return NULL;
+    if (len == 0)
         util_errf(err, errcap, "%s: empty file", path);
-        goto out;
-    }
-    t = tokenizer_load_mem(buf, len, path, encoding, err, errcap);
-out:
+    else
+        t = tokenizer_load_mem(buf, len, path, encoding, err, errcap);
     free(buf);
-    fclose(f);
     return t;
 }
