@@ -2,6 +2,7 @@
  * its writer. */
 #include "fileio.h"
 #include "report.h"
+#include "utf8.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>
@@ -35,10 +36,21 @@ static void put_num(struct jb *b, cJSON *o, const char *k, double v)
 
 static void put_str(struct jb *b, cJSON *o, const char *k, const char *v)
 {
-    if (v)
-        jb_check(b, cJSON_AddStringToObject(o, k, v));
-    else
+    if (!v) {
         jb_check(b, cJSON_AddNullToObject(o, k));
+        return;
+    }
+    /* cJSON escapes quotes and controls but passes bytes through: a prompt
+     * file that is not UTF-8 would make the document unreadable to strict
+     * JSON readers.  Such bytes become U+FFFD. */
+    size_t n = strlen(v);
+    char *fixed = NULL;
+    if (!utf8_valid(v, n) && !(fixed = utf8_repaired(v, n))) {
+        b->fail = 1;
+        return;
+    }
+    jb_check(b, cJSON_AddStringToObject(o, k, fixed ? fixed : v));
+    free(fixed);
 }
 
 static void put_bool(struct jb *b, cJSON *o, const char *k, int v)

@@ -1,6 +1,9 @@
 /* UTF-8 sequences: length, validity, encoding. */
 #include "utf8.h"
 
+#include <stdlib.h>
+#include <string.h>
+
 size_t utf8_lead_len(unsigned char c)
 {
     return c < 0x80 ? 1 : c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc0 ? 2 : 1;
@@ -77,6 +80,29 @@ size_t utf8_encode(uint32_t cp, char out[4])
     out[2] = (char)(0x80 | (cp >> 6 & 0x3f));
     out[3] = (char)(0x80 | (cp & 0x3f));
     return 4;
+}
+
+char *utf8_repaired(const char *s, size_t n)
+{
+    /* At most 3 bytes (U+FFFD) per input byte. */
+    char *out = n < ((size_t)-1) / 3 ? malloc(3 * n + 1) : NULL;
+    size_t o = 0;
+    if (!out)
+        return NULL;
+    for (size_t i = 0; i < n;) {
+        size_t k = utf8_decode(s + i, n - i, NULL);
+        if (k) {
+            memcpy(out + o, s + i, k);
+            o += k;
+            i += k;
+        } else {
+            memcpy(out + o, "\xef\xbf\xbd", 3);
+            o += 3;
+            i++;
+        }
+    }
+    out[o] = '\0';
+    return out;
 }
 
 size_t utf8_chars(const char *s)

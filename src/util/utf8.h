@@ -26,6 +26,11 @@ int utf8_valid(const char *s, size_t n);
  * and returns the count; 0 for a value UTF-8 cannot carry. */
 size_t utf8_encode(uint32_t cp, char out[4]);
 
+/* A copy of s[0..n) in which every byte that does not start a valid
+ * sequence (utf8_decode) is U+FFFD, NUL-terminated; NULL on out of memory.
+ * The caller frees it. */
+char *utf8_repaired(const char *s, size_t n);
+
 /* Characters in the NUL-terminated s: the bytes that are not continuation
  * bytes (what a terminal shows, near enough, for a length). */
 size_t utf8_chars(const char *s);

@@ -105,6 +105,10 @@ static void test_utf8(void **state)
     assert_int_equal(utf8_encode(0xd800, b), 0);
     assert_int_equal(utf8_encode(0x110000, b), 0);
     assert_int_equal(utf8_chars("h\xc3\xa9\xe2\x82\xac"), 3);
+    char *r = utf8_repaired("a\xff\xc3\xa9\xe2\x82", 6);
+    assert_string_equal(r, "a\xef\xbf\xbd\xc3\xa9\xef\xbf\xbd\xef\xbf\xbd");
+    assert_true(utf8_valid(r, strlen(r)));
+    free(r);
 }
 
 /* ---- JSON -------------------------------------------------------------------- */

@@ -382,6 +382,13 @@ static void test_result_doc(void **state)
     cj = report_config_json(&c);
     assert_true(cJSON_IsFalse(cJSON_GetObjectItem(cj, "api_key_set")));
     cJSON_Delete(cj);
+
+    /* A prompt that is not UTF-8 still makes a valid document: U+FFFD. */
+    c.prompt = "caf\xe9 \xff";
+    cj = report_config_json(&c);
+    assert_string_equal(cJSON_GetObjectItem(cj, "prompt")->valuestring,
+                        "caf\xef\xbf\xbd \xef\xbf\xbd");
+    cJSON_Delete(cj);
     free(text);
     cJSON_Delete(doc);
     run_stats_free(&s);
