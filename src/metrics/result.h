@@ -29,6 +29,16 @@ enum err_class {
 };
 const char *err_class_name(enum err_class c);   /* "timeout_ttft" ... */
 
+/* How much error text a request keeps.  Server text is arbitrary and may be
+ * a whole HTML page: a record keeps a bounded, readable sample of it.  The
+ * quoted parts are cut below RESULT_ERRMSG_LEN so the prefix that names
+ * the failure ("HTTP 503: ", "malformed JSON event: ") always fits. */
+#define RESULT_ERRMSG_LEN     160   /* req_record.errmsg, NUL included */
+#define RESULT_ERR_SAMPLE     RESULT_ERRMSG_LEN  /* run_stats.err_sample, per class */
+#define RESULT_STREAM_ERR_MAX 150   /* bytes of an in-stream error event's text */
+#define RESULT_STATUS_BODY_MAX 120  /* bytes of a non-2xx body after "HTTP 503: " */
+#define RESULT_EVENT_QUOTE_MAX 60   /* bytes of a malformed event quoted */
+
 /* Where a request's output token count came from (docs/metrics.md). */
 enum tok_source { TOK_NONE = 0, TOK_SERVER, TOK_TOKENIZER, TOK_CHUNKS };
 const char *tok_source_name(enum tok_source s);
@@ -44,7 +54,7 @@ struct req_record {
     uint64_t end_ns;            /* response complete or failed (offset) */
     int status;                 /* HTTP status, 0 if none */
     enum err_class err;
-    char errmsg[160];
+    char errmsg[RESULT_ERRMSG_LEN];
     int retried;                /* re-sent once on a fresh connection */
     uint64_t events;            /* content events */
     int64_t out_tokens;         /* final count, see tok_source */
@@ -59,8 +69,6 @@ struct req_record {
      * previous event (rest): 4 bytes an event.  Owned by the engine. */
     uint32_t *ev_us; size_t ev_n, ev_cap;
 };
-
-#define RESULT_ERR_SAMPLE 160
 
 /* Aggregates of a run.  Bounded memory whatever its length. */
 struct run_stats {
