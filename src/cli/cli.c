@@ -34,3 +34,10 @@ int cli_parse_result(const struct opt_cmd *cmd, int r, const char *err)
     fprintf(stderr, "llmload %s: %s\n", cmd->name, err);
     return EXIT_USAGE;
 }
+
+void cli_flag_err(char *err, size_t errcap, const char *flag)
+{
+    char msg[1024];
+    snprintf(msg, sizeof msg, "%s", err);
+    snprintf(err, errcap, "%s: %s", flag, msg);
+}

@@ -36,6 +36,10 @@ const struct cli_command *cli_command_find(const char *name);
  * go on, or the exit code to return. */
 int cli_parse_result(const struct opt_cmd *cmd, int r, const char *err);
 
+/* Puts "FLAG: " before the message in err (in place, truncating), so an
+ * error about a file names the flag that gave it. */
+void cli_flag_err(char *err, size_t errcap, const char *flag);
+
 struct run_cli;
 struct gate_opts;
 /* `llmload run`'s parse: defaults, argv[1..argc), the checks across flags.

@@ -225,7 +225,7 @@ static int compare_finish(const struct sweep_opts *o, const char *param, struct 
         if (gate_code >= EXIT_USAGE)
             fprintf(stderr, "llmload compare: %s\n", err);
     }
-    if (o->json_path) {
+    if (o->json_out) {
         cJSON *doc = cJSON_CreateObject();
         cJSON_AddStringToObject(doc, "schema", "llmload.compare/1");
         cJSON_AddStringToObject(doc, "parameter", param);
@@ -235,8 +235,8 @@ static int compare_finish(const struct sweep_opts *o, const char *param, struct 
         for (size_t i = 0; i < 3; i++)
             cJSON_AddItemToObject(doc, keys[i], cJSON_DetachItemFromObject(an, keys[i]));
         cJSON_AddBoolToObject(doc, "interrupted", interrupted);
-        if (report_write_json(o->json_path, doc, err, sizeof err) < 0) {
-            fprintf(stderr, "llmload compare: %s\n", err);
+        if (report_commit_json(o->json_out, doc, err, sizeof err) < 0) {
+            fprintf(stderr, "llmload compare: --json: %s\n", err);
             code = EXIT_RUN;
         }
         cJSON_Delete(doc);
@@ -295,8 +295,7 @@ int cmd_compare(int argc, char **argv)
     int pr = sweep_cmd_parse(&o, &rc, argc, argv, 1);
     if (pr >= 0)
         return pr;
-    if ((o.json_path && report_check_writable(o.json_path, err, sizeof err) < 0) ||
-        (o.csv_path && report_check_writable(o.csv_path, err, sizeof err) < 0) ||
+    if (sweep_open_outputs(&o, err, sizeof err) < 0 ||
         (o.nfiles == 0 && o.param != SWEEP_PROMPT_SET &&
          cli_run_open_workload(&rc, err, sizeof err) < 0)) {
         fprintf(stderr, "llmload compare: %s\n", err);
@@ -409,39 +408,25 @@ int cmd_compare(int argc, char **argv)
             return EXIT_RUN;
         }
     }
-    if (o.csv_path) {
-        /* One CSV for all targets: the target's name leads each row. */
-        FILE *f = fopen(o.csv_path, "w");
-        int bad = !f, header_done = 0;
-        for (size_t i = 0; f && i < s.n; i++) {
-            if (!s.sweeps[i])
-                continue;
-            char *buf = NULL;
-            size_t len = 0;
-            FILE *m = open_memstream(&buf, &len);
-            if (!m) {
-                bad = 1;
-                break;
+    /* One CSV for all targets: the target's name leads each row. */
+    int lost = 0;
+    if (o.csv_out) {
+        const char *names[SWEEP_MAX_TARGETS];
+        const cJSON *sweeps[SWEEP_MAX_TARGETS];
+        size_t k = 0;
+        for (size_t i = 0; i < s.n; i++)
+            if (s.sweeps[i]) {
+                names[k] = s.names[i];
+                sweeps[k++] = s.sweeps[i];
             }
-            knee_csv_write(m, jdoc_str(s.sweeps[i], "parameter"),
-                           cJSON_GetObjectItemCaseSensitive(s.sweeps[i], "levels"));
-            fclose(m);
-            char *line = buf, *nl;
-            int first = 1;
-            for (; (nl = strchr(line, '\n')); line = nl + 1, first = 0) {
-                if (first && header_done)
-                    continue;   /* one header */
-                fprintf(f, "%s,%.*s\n", first ? "target" : s.names[i], (int)(nl - line), line);
-            }
-            header_done = 1;
-            free(buf);
+        if (sweep_commit_compare_csv(o.csv_out, names, sweeps, k, err, sizeof err) < 0) {
+            fprintf(stderr, "llmload compare: %s\n", err);
+            lost = 1;
         }
-        if (f && fclose(f) != 0)
-            bad = 1;
-        if (bad)
-            fprintf(stderr, "llmload compare: --csv %s: cannot write\n", o.csv_path);
     }
     code = compare_finish(&o, sweep_param_name(o.param), &s, targets, interrupted);
+    if (lost && code != EXIT_INTERRUPTED)
+        code = EXIT_RUN;
     cmp_set_free(&s);
     sweep_cmd_free(&o, &rc);
     return code;
