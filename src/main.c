@@ -17,6 +17,7 @@ static const struct subcommand commands[] = {
     { "compare", cmd_compare, "the same sweep against several servers, side by side" },
     { "check", cmd_check, "is a server up: protocol, version, models" },
     { "tokenize", cmd_tokenize, "print the token ids and count of a text" },
+    { "report", cmd_report, "pictures and reports of saved results: HTML, PNG, SVG, PDF, text" },
 };
 
 static void usage(FILE *f)

@@ -10,5 +10,6 @@ int cmd_sweep(int argc, char **argv);     /* cmd_sweep.c */
 int cmd_compare(int argc, char **argv);   /* cmd_compare.c */
 int cmd_check(int argc, char **argv);     /* cmd_check.c */
 int cmd_tokenize(int argc, char **argv);  /* cmd_tokenize.c */
+int cmd_report(int argc, char **argv);    /* cmd_report.c */
 
 #endif
