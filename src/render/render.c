@@ -80,7 +80,7 @@ const char *render_raw_beside(const char *json_path, char *buf, size_t cap)
 
 /* ---- sections ---- */
 
-static void report_free(struct rreport *r)
+void render_report_free(struct rreport *r)
 {
     for (size_t i = 0; i < r->nsec; i++) {
         struct rsec *s = &r->sec[i];
@@ -96,6 +96,7 @@ static void report_free(struct rreport *r)
     }
     free(r->sec);
     figset_free(&r->figs);
+    memset(r, 0, sizeof *r);
 }
 
 static struct rsec *sec_new(struct rreport *r, enum rkind kind, const char *param)
@@ -369,19 +370,27 @@ static int write_dir(const struct rreport *r, const char *dir, char *err, size_t
     return 0;
 }
 
-int render_write(const struct render_input *in, size_t n, const char *out,
-                 const struct render_opts *opts, char *err, size_t errcap)
+int render_build(const struct render_input *in, size_t n, const struct render_opts *opts,
+                 struct rreport *r, char *err, size_t errcap)
 {
     static const struct render_opts none;
-    struct rreport r;
-    memset(&r, 0, sizeof r);
-    int rc = -1;
-    if (!opts)
-        opts = &none;
+    memset(r, 0, sizeof *r);
     if (!n) {
         snprintf(err, errcap, "no documents to render");
         return -1;
     }
+    if (classify(r, in, n, opts ? opts : &none, err, errcap) < 0 ||
+        build_figures(r, opts ? opts : &none, err, errcap) < 0) {
+        render_report_free(r);
+        return -1;
+    }
+    return 0;
+}
+
+int render_write(const struct render_input *in, size_t n, const char *out,
+                 const struct render_opts *opts, char *err, size_t errcap)
+{
+    struct rreport r;
     const char *ext = ext_of(out);
     int dir = strcmp(out, "-") && is_dir_target(out);
     if (!dir && strcmp(out, "-") && strcmp(ext, "html") && strcmp(ext, "png") &&
@@ -389,8 +398,9 @@ int render_write(const struct render_input *in, size_t n, const char *out,
         snprintf(err, errcap, "%s: unknown kind of output (.html, .png, .svg, .pdf, .txt, or DIR/)", out);
         return -1;
     }
-    if (classify(&r, in, n, opts, err, errcap) < 0 || build_figures(&r, opts, err, errcap) < 0)
-        goto out;
+    if (render_build(in, n, opts, &r, err, errcap) < 0)
+        return -1;
+    int rc;
     if (!strcmp(out, "-"))
         rc = render_text(stdout, &r, err, errcap);
     else if (dir)
@@ -403,8 +413,7 @@ int render_write(const struct render_input *in, size_t n, const char *out,
         rc = render_cairo_pdf(&r.figs, out, jdoc_str(r.sec[0].src[0].env, "start_time"), err, errcap);
     else
         rc = render_cairo_overview(&r.figs, out, ext, err, errcap);
-out:
-    report_free(&r);
+    render_report_free(&r);
     return rc;
 }
 

@@ -11,18 +11,21 @@
 #include "hist.h"
 #include "jdoc.h"
 
-/* ---- quantile tables ---- */
+/* ---- distribution tables ---- */
 
-#define NQ 260
+/* A distribution as points of its CDF: q[i] (in the figure's unit) and the
+ * share p[i] (%) of samples at or below it.  From the exact samples while
+ * a histogram keeps them, else from percentiles of its buckets on a grid
+ * that is fine in the tail, where the figures and the reader look. */
+#define NGRID 260
 struct qtab {
-    double p[NQ], q[NQ];    /* q[i] is the p[i]-th percentile, in the figure's unit */
+    double *p, *q;
     size_t n;
 };
 
-static int quantile_grid(double *p)
+static size_t quantile_grid(double *p)
 {
-    /* Fine in the tail, where the figures and the reader look. */
-    int n = 0;
+    size_t n = 0;
     for (int i = 0; i < 190; i++)
         p[n++] = i * 0.5;
     for (int i = 0; i < 50; i++)
@@ -39,46 +42,42 @@ static int cmp_dbl(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* From a histogram object (docs/schema.md): its exact samples while it has
- * them, else its buckets.  Values times scale.  0, 1 when empty, -1 OOM. */
+/* 0, 1 when the histogram is empty or malformed, -1 out of memory. */
 static int quantiles(const cJSON *h, double scale, struct qtab *t)
 {
-    t->n = (size_t)quantile_grid(t->p);
     double count = jdoc_num(h, "count");
     if (!(count > 0))
         return 1;
     const cJSON *ex = cJSON_GetObjectItemCaseSensitive(h, "exact");
     int nex = cJSON_IsArray(ex) ? cJSON_GetArraySize(ex) : 0;
-    if (nex > 0 && (double)nex == count) {
-        double *v = malloc((size_t)nex * sizeof *v);
-        if (!v)
-            return -1;
-        int k = 0;
+    size_t n = nex > 0 && (double)nex == count ? (size_t)nex : NGRID;
+    if (!(t->p = malloc(n * sizeof *t->p)) || !(t->q = malloc(n * sizeof *t->q)))
+        return -1;
+    t->n = n;
+    if (n == (size_t)nex) {
+        size_t k = 0;
         const cJSON *it;
         cJSON_ArrayForEach(it, ex)
-            v[k++] = cJSON_IsNumber(it) ? it->valuedouble : 0;
-        qsort(v, (size_t)nex, sizeof *v, cmp_dbl);
-        for (size_t i = 0; i < t->n; i++) {
-            /* Nearest rank, as every llmload percentile. */
-            double r = ceil(t->p[i] / 100 * nex);
-            size_t idx = r < 1 ? 0 : (size_t)r - 1;
-            t->q[i] = v[idx < (size_t)nex ? idx : (size_t)nex - 1] * scale;
-        }
-        free(v);
+            t->q[k++] = (cJSON_IsNumber(it) ? it->valuedouble : 0) * scale;
+        qsort(t->q, n, sizeof *t->q, cmp_dbl);
+        for (size_t i = 0; i < n; i++)
+            t->p[i] = 100.0 * (double)(i + 1) / (double)n;
         return 0;
     }
     struct hist *hh = hist_from_json(h);
     if (!hh)
         return 1;
+    t->n = quantile_grid(t->p);
     for (size_t i = 0; i < t->n; i++)
         t->q[i] = (double)hist_percentile(hh, t->p[i]) * scale;
     hist_free(hh);
     return 0;
 }
 
-/* Share of samples <= x, in %, from the table (a step function). */
+/* Share of samples <= x, in %. */
 static double cdf_at(const struct qtab *t, double x)
 {
+    x += fabs(x) * 1e-12;   /* the unit conversion's last bit must not move a sample out */
     if (x < t->q[0])
         return 0;
     size_t lo = 0, hi = t->n - 1;
@@ -92,6 +91,15 @@ static double cdf_at(const struct qtab *t, double x)
             hi = mid;
     }
     return t->p[lo];
+}
+
+/* The value at percentile pct. */
+static double quantile_at(const struct qtab *t, double pct)
+{
+    for (size_t i = 0; i < t->n; i++)
+        if (t->p[i] >= pct - 1e-9)
+            return t->q[i];
+    return t->q[t->n - 1];
 }
 
 const char *fig_footer_of(const struct rsec *s, char *buf, size_t cap)
@@ -176,7 +184,7 @@ static int dist_figures(const struct rsec *s, const struct dist *d, int main_cdf
         if ((have[k] = q == 0)) {
             /* The histogram ends at p99.9: one slow request must not squeeze
              * every other bar into the first bin. */
-            hi = fmax(hi, tabs[k].q[tabs[k].n - 20]);
+            hi = fmax(hi, quantile_at(&tabs[k], 99.9));
             lo = fmin(lo, tabs[k].q[0]);
         }
     }
@@ -218,7 +226,9 @@ static int dist_figures(const struct rsec *s, const struct dist *d, int main_cdf
             goto fail;
         double prev = cdf_at(&tabs[k], bmin - bw * 1e-9);
         for (double e = bmin; e < bmax - bw * 0.5; e += bw) {
-            double cur = cdf_at(&tabs[k], e + bw * (1 - 1e-9));
+            /* Bins hold [e, e + bw), the last one its right edge too. */
+            int last = e + bw * 1.5 >= bmax;
+            double cur = cdf_at(&tabs[k], last ? bmax : e + bw * (1 - 1e-9));
             if (fig_point(h, e, cur - prev) < 0)
                 goto fail;
             prev = cur;
@@ -247,6 +257,10 @@ fail:
     fig_free(cdf);
     fig_free(hist);
 out:
+    for (size_t k = 0; tabs && k < s->nsrc; k++) {
+        free(tabs[k].p);
+        free(tabs[k].q);
+    }
     free(tabs);
     free(have);
     return rc;

@@ -60,6 +60,12 @@ struct rreport {
     struct figset figs;           /* figs.sec[i] belongs to sec[i] */
 };
 
+/* Sorts the inputs into sections and builds every figure: what every
+ * output draws.  0, or -1 with err (and nothing to free). */
+int render_build(const struct render_input *in, size_t n, const struct render_opts *opts,
+                 struct rreport *r, char *err, size_t errcap);
+void render_report_free(struct rreport *r);
+
 /* ---- figures of each kind (render_fig_*.c) ---- */
 int fig_build_run(const struct rsec *s, struct fig_section *out);
 int fig_build_sweep(const struct rsec *s, struct fig_section *out);
