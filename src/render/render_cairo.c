@@ -231,7 +231,8 @@ static void draw_mark(cairo_t *cr, const struct frame *fr, const struct fig_mark
         cairo_stroke(cr);
         if (m->label) {
             set_rgb(cr, m->color, 1);
-            text_at(cr, x + 9, y + 14, m->label, x > (fr->l + fr->r) / 2 ? 1 : 0, 0);
+            int right = x > (fr->l + fr->r) / 2;
+            text_at(cr, right ? x - 9 : x + 9, y + 14, m->label, right, 0);
         }
         break;
     }

@@ -397,7 +397,7 @@ static int per_request(const struct rsec *s, const char *footer, struct fig_sect
     struct bins b;
     double lo, hi;
     fig_nice_range(0, tmax > 0 ? tmax : 1, &lo, &hi, &b.w);
-    b.w /= 10;   /* 40 to 100 bins over the run */
+    b.w /= 5;    /* 20 to 50 bins: enough requests in each for a steady rate */
     b.n = (size_t)ceil(tmax / b.w);
     if (b.n == 0)
         b.n = 1;

@@ -10,6 +10,9 @@
 #include "gate.h"
 #include "jdoc.h"
 
+/* SLO thresholds: a red no series uses. */
+#define SLO_COLOR 0xc0001e
+
 static const char *xlabel_of(const char *param)
 {
     if (!strcmp(param, "concurrency"))
@@ -156,9 +159,9 @@ static int mark_slos(const struct rsec *s, struct figure *f, const char *metric,
         char lab[300];
         snprintf(lab, sizeof lab, "SLO %s", e->text);
         if (success && !strcmp(e->metric, "error_rate"))
-            rc = fig_mark_add(f, MARK_Y, 100 * (1 - e->limit), 0, 0xd55e00, lab);
+            rc = fig_mark_add(f, MARK_Y, 100 * (1 - e->limit), 0, SLO_COLOR, lab);
         else if (!success && !strcmp(e->metric, metric))
-            rc = fig_mark_add(f, MARK_Y, e->limit * scale, 0, 0xd55e00, lab);
+            rc = fig_mark_add(f, MARK_Y, e->limit * scale, 0, SLO_COLOR, lab);
         gate_expr_free(e);
         if (rc < 0)
             return -1;

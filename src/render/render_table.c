@@ -202,8 +202,8 @@ static int run_tables(const struct rsec *s, struct rtables *ts)
         const cJSON *sum = summary_of(&s->src[k]);
         for (size_t m = 0; m < sizeof metrics / sizeof metrics[0]; m++) {
             double n = rsum_num(sum, metrics[m][0], "n");
-            if (!(n > 0))
-                continue;
+            if (!(n > 0) || (m == 4 && !(jdoc_num(s->src[k].config, "rate") > 0)))
+                continue;   /* queue time means something in open loop only */
             char b[8][32];
             const char *row[9] = { metrics[m][1], count(n, b[7], 32) };
             for (size_t i = 0; i < 7; i++)

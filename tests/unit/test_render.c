@@ -346,18 +346,18 @@ static void test_raw_figures(void **state)
     near(tl->series[2].x[0], 1, 0);
     near(tl->series[2].y[0], 2, 0);                     /* the second request to start */
 
-    /* Bins of 0.05 s; every token counted once. */
+    /* Bins of 0.1 s; every token counted once. */
     const struct figure *tok = find(&r, "tokens_over_time");
     double w = tok->series[0].x[1] - tok->series[0].x[0], sum = 0;
-    near(w, 0.05, 1e-12);
+    near(w, 0.1, 1e-12);
     for (size_t i = 0; i < tok->series[0].n; i++)
         sum += tok->series[0].y[i] * w;
     near(sum, 100, 1e-6);
-    near(tok->series[0].y[25], 100, 1e-6);              /* 100 tokens over 1 s */
+    near(tok->series[0].y[12], 100, 1e-6);              /* 100 tokens over 1 s */
     const struct figure *fl = find(&r, "in_flight");
-    near(fl->series[0].y[24], 2, 1e-9);                 /* 1.20-1.25 s: both requests */
+    near(fl->series[0].y[12], 2, 1e-9);                 /* 1.2-1.3 s: both requests */
     const struct figure *er = find(&r, "errors_over_time");
-    near(er->series[0].y[30], 20, 1e-9);                /* 1 error in a 0.05 s bin */
+    near(er->series[0].y[15], 10, 1e-9);                /* 1 error in a 0.1 s bin */
     assert_null(figset_find(&r.figs, "offered_vs_achieved"));   /* closed loop */
     render_report_free(&r);
     cJSON_Delete(doc);
