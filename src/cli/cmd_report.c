@@ -30,17 +30,6 @@ static void usage(FILE *f)
         "  -h, --help         this help\n");
 }
 
-/* "dir/r.json" -> "r". */
-static void stem_of(const char *path, char *buf, size_t cap)
-{
-    const char *b = strrchr(path, '/');
-    b = b ? b + 1 : path;
-    size_t n = strlen(b);
-    if (n > 5 && !strcmp(b + n - 5, ".json"))
-        n -= 5;
-    snprintf(buf, cap, "%.*s", (int)n, b);
-}
-
 static int ends_with(const char *s, const char *suf)
 {
     size_t a = strlen(s), b = strlen(suf);
@@ -97,7 +86,7 @@ int cmd_report(int argc, char **argv)
                 fprintf(stderr, "llmload report: %s\n", err);
                 goto out;
             }
-            stem_of(a, names[n], sizeof names[n]);
+            jdoc_stem(a, names[n], sizeof names[n]);
             in[n].doc = docs[n];
             in[n].name = names[n];
             in[n].raw_path = noraw ? NULL : render_raw_beside(a, beside[n], sizeof beside[n]);

@@ -10,6 +10,20 @@ static char *dup_or_null(const char *s)
     return s ? strdup(s) : NULL;
 }
 
+void *fig_grow(void *arr, size_t n, size_t size)
+{
+    /* arr is the address of any object pointer: copied, not cast, so
+     * no pointer is read through another pointer type. */
+    void *old;
+    memcpy(&old, arr, sizeof old);
+    char *a = realloc(old, (n + 1) * size);
+    if (!a)
+        return NULL;
+    memcpy(arr, &a, sizeof a);
+    memset(a + n * size, 0, size);
+    return a + n * size;
+}
+
 struct figure *fig_new(const char *id, const char *title, const char *xlabel, const char *ylabel)
 {
     struct figure *f = calloc(1, sizeof *f);
@@ -59,13 +73,8 @@ void fig_free(struct figure *f)
 struct fig_series *fig_series_add(struct figure *f, const char *label, enum fig_style style,
                                   unsigned color)
 {
-    struct fig_series *s = realloc(f->series, (f->nseries + 1) * sizeof *s);
-    if (!s)
-        return NULL;
-    f->series = s;
-    s = &f->series[f->nseries];
-    memset(s, 0, sizeof *s);
-    if (!(s->label = strdup(label)))
+    struct fig_series *s = fig_grow(&f->series, f->nseries, sizeof *s);
+    if (!s || !(s->label = strdup(label)))
         return NULL;
     s->style = style;
     s->color = color;
@@ -98,11 +107,9 @@ int fig_mark_add(struct figure *f, enum fig_mark_kind kind, double v, double v2,
 {
     if (!isfinite(v) || (kind >= MARK_BAND_Y && !isfinite(v2)))
         return 0;   /* nothing to mark: not an error */
-    struct fig_mark *m = realloc(f->marks, (f->nmarks + 1) * sizeof *m);
+    struct fig_mark *m = fig_grow(&f->marks, f->nmarks, sizeof *m);
     if (!m)
         return -1;
-    f->marks = m;
-    m = &f->marks[f->nmarks];
     m->kind = kind;
     m->v = v;
     m->v2 = v2;
@@ -215,13 +222,8 @@ void fig_finish(struct figure *f)
 
 struct fig_section *figset_section(struct figset *fs, const char *title)
 {
-    struct fig_section *s = realloc(fs->sec, (fs->nsec + 1) * sizeof *s);
-    if (!s)
-        return NULL;
-    fs->sec = s;
-    s = &fs->sec[fs->nsec];
-    memset(s, 0, sizeof *s);
-    if (!(s->title = strdup(title)))
+    struct fig_section *s = fig_grow(&fs->sec, fs->nsec, sizeof *s);
+    if (!s || !(s->title = strdup(title)))
         return NULL;
     fs->nsec++;
     return s;
@@ -231,13 +233,13 @@ int fig_section_add(struct fig_section *s, struct figure *f)
 {
     if (!f)
         return -1;
-    struct figure **figs = realloc(s->figs, (s->nfigs + 1) * sizeof *figs);
-    if (!figs) {
+    struct figure **slot = fig_grow(&s->figs, s->nfigs, sizeof *slot);
+    if (!slot) {
         fig_free(f);
         return -1;
     }
-    s->figs = figs;
-    s->figs[s->nfigs++] = f;
+    *slot = f;
+    s->nfigs++;
     fig_finish(f);
     return 0;
 }

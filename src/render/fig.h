@@ -69,6 +69,10 @@ struct figset {
     struct fig_section *sec; size_t nsec;
 };
 
+/* Grows the array *arr of n elements of size bytes by one zeroed element
+ * and returns it (the caller counts it), or NULL out of memory. */
+void *fig_grow(void *arr, size_t n, size_t size);
+
 /* All constructors return NULL (or -1) only when out of memory. */
 struct figure *fig_new(const char *id, const char *title, const char *xlabel, const char *ylabel);
 void fig_free(struct figure *f);

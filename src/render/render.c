@@ -2,7 +2,9 @@
  * figures, and handing them to the output chosen by the file name. */
 #include "render_int.h"
 
+#include <cairo.h>
 #include <cjson/cJSON.h>
+#include <fontconfig/fontconfig.h>
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
@@ -101,12 +103,9 @@ void render_report_free(struct rreport *r)
 
 static struct rsec *sec_new(struct rreport *r, enum rkind kind, const char *param)
 {
-    struct rsec *s = realloc(r->sec, (r->nsec + 1) * sizeof *s);
+    struct rsec *s = fig_grow(&r->sec, r->nsec, sizeof *s);
     if (!s)
         return NULL;
-    r->sec = s;
-    s = &r->sec[r->nsec];
-    memset(s, 0, sizeof *s);
     s->kind = kind;
     if (param && !(s->param = strdup(param)))
         return NULL;
@@ -127,12 +126,9 @@ static struct rsec *sec_find(struct rreport *r, enum rkind kind, const char *par
 
 static struct rsrc *src_add(struct rsec *s, const cJSON *doc, const char *name)
 {
-    struct rsrc *n = realloc(s->src, (s->nsrc + 1) * sizeof *n);
+    struct rsrc *n = fig_grow(&s->src, s->nsrc, sizeof *n);
     if (!n)
         return NULL;
-    s->src = n;
-    n = &s->src[s->nsrc];
-    memset(n, 0, sizeof *n);
     n->doc = doc;
     n->config = cJSON_GetObjectItemCaseSensitive(doc, "config");
     n->env = cJSON_GetObjectItemCaseSensitive(doc, "environment");
@@ -174,10 +170,6 @@ static int add_repeat(struct rreport *r, const cJSON *doc, const cJSON *runs,
         snprintf(err, errcap, "%s: a baseline without run_summaries", in[0].name);
         return -1;
     }
-    char t[256];
-    snprintf(t, sizeof t, "Repeated run: %s (%zu runs)", src->name, src->nsums);
-    if (!(s->title = strdup(t)))
-        goto oom;
     return 0;
 oom:
     snprintf(err, errcap, "out of memory");
@@ -251,11 +243,12 @@ static int classify(struct rreport *r, const struct render_input *in, size_t n,
     /* Titles, once every source is known. */
     for (size_t i = 0; i < r->nsec; i++) {
         struct rsec *s = &r->sec[i];
-        if (s->title)
-            continue;
         char t[512];
         size_t len = 0;
-        if (s->kind == RK_RUN)
+        if (s->kind == RK_REPEAT) {
+            snprintf(t, sizeof t, "Repeated run: %s (%zu runs)", s->src[0].name, s->src[0].nsums);
+            len = sizeof t;
+        } else if (s->kind == RK_RUN)
             len = (size_t)snprintf(t, sizeof t, "%s", s->nsrc > 1 ? "Runs:" : "Run:");
         else
             len = (size_t)snprintf(t, sizeof t, "%s of %s:", s->compare ? "Compare" : "Sweep", s->param);
@@ -304,6 +297,25 @@ static int is_dir_target(const char *out)
     return (n && out[n - 1] == '/') || (stat(out, &st) == 0 && S_ISDIR(st.st_mode));
 }
 
+int render_tmp_path(const char *path, char *tmp, size_t cap, char *err, size_t errcap)
+{
+    if ((size_t)snprintf(tmp, cap, "%s.tmp", path) < cap)
+        return 0;
+    snprintf(err, errcap, "%s: path too long", path);
+    return -1;
+}
+
+int render_commit(int rc, const char *tmp, const char *path, char *err, size_t errcap)
+{
+    if (rc == 0 && rename(tmp, path) < 0) {
+        snprintf(err, errcap, "%s: %s", path, strerror(errno));
+        rc = -1;
+    }
+    if (rc < 0)
+        remove(tmp);
+    return rc;
+}
+
 /* A text output (HTML, text) through a temporary file and a rename, so a
  * reader never sees half a page. */
 static int write_stream(const struct rreport *r, const char *out,
@@ -311,10 +323,8 @@ static int write_stream(const struct rreport *r, const char *out,
                         char *err, size_t errcap)
 {
     char tmp[4096];
-    if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp", out) >= sizeof tmp) {
-        snprintf(err, errcap, "%s: path too long", out);
+    if (render_tmp_path(out, tmp, sizeof tmp, err, errcap) < 0)
         return -1;
-    }
     FILE *f = fopen(tmp, "w");
     if (!f) {
         snprintf(err, errcap, "%s: %s", out, strerror(errno));
@@ -329,13 +339,7 @@ static int write_stream(const struct rreport *r, const char *out,
         snprintf(err, errcap, "%s: %s", out, strerror(errno));
         rc = -1;
     }
-    if (rc == 0 && rename(tmp, out) < 0) {
-        snprintf(err, errcap, "%s: %s", out, strerror(errno));
-        rc = -1;
-    }
-    if (rc < 0)
-        remove(tmp);
-    return rc;
+    return render_commit(rc, tmp, out, err, errcap);
 }
 
 /* Every figure as DIR/<id>.png and DIR/<id>.svg; an id that two sections
@@ -414,6 +418,14 @@ int render_write(const struct render_input *in, size_t n, const char *out,
     else
         rc = render_cairo_overview(&r.figs, out, ext, err, errcap);
     render_report_free(&r);
+    if (dir || !strcmp(ext, "pdf") || !strcmp(ext, "png") || !strcmp(ext, "svg")) {
+        /* Cairo's and fontconfig's font caches live until exit; freeing
+         * them here (no cairo object is left) keeps leak checkers quiet
+         * for the commands that render at their end, at the price of
+         * loading the font cache again for the next picture. */
+        cairo_debug_reset_static_data();
+        FcFini();
+    }
     return rc;
 }
 

@@ -392,37 +392,38 @@ static int finish_surface(cairo_surface_t *sf, cairo_t *cr, const char *png_path
     return 0;
 }
 
-/* A picture of size w x h in fmt, written to path through a temporary file. */
-static int draw_to(const char *path, const char *fmt, double w, double h,
+/* A picture of size w x h in fmt (png, svg, pdf), drawn by draw and written
+ * to path through a temporary file.  A PDF's dates are date (ISO 8601). */
+static int draw_to(const char *path, const char *fmt, double w, double h, const char *date,
                    void (*draw)(cairo_t *, const void *, double, double), const void *arg,
                    char *err, size_t errcap)
 {
     char tmp[4096];
-    if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp", path) >= sizeof tmp) {
-        snprintf(err, errcap, "%s: path too long", path);
+    if (render_tmp_path(path, tmp, sizeof tmp, err, errcap) < 0)
         return -1;
-    }
-    cairo_surface_t *sf = !strcmp(fmt, "svg") ? cairo_svg_surface_create(tmp, w, h)
+    int svg = !strcmp(fmt, "svg"), pdf = !strcmp(fmt, "pdf");
+    cairo_surface_t *sf = svg ? cairo_svg_surface_create(tmp, w, h)
+                          : pdf ? cairo_pdf_surface_create(tmp, w, h)
                           : cairo_image_surface_create(CAIRO_FORMAT_RGB24, (int)w, (int)h);
     if (cairo_surface_status(sf) != CAIRO_STATUS_SUCCESS) {
         snprintf(err, errcap, "%s: %s", path, cairo_status_to_string(cairo_surface_status(sf)));
         cairo_surface_destroy(sf);
         return -1;
     }
-    if (!strcmp(fmt, "svg"))
+    if (svg)
         cairo_svg_surface_restrict_to_version(sf, CAIRO_SVG_VERSION_1_1);
+    if (pdf) {
+        /* The run's date, not the time of rendering: same input, same bytes. */
+        char d[32];
+        snprintf(d, sizeof d, "%.19sZ", date && strlen(date) >= 19 ? date : "1970-01-01T00:00:00");
+        cairo_pdf_surface_set_metadata(sf, CAIRO_PDF_METADATA_CREATE_DATE, d);
+        cairo_pdf_surface_set_metadata(sf, CAIRO_PDF_METADATA_MOD_DATE, d);
+        cairo_pdf_surface_set_metadata(sf, CAIRO_PDF_METADATA_CREATOR, "llmload report");
+    }
     cairo_t *cr = cairo_create(sf);
     draw(cr, arg, w, h);
-    if (finish_surface(sf, cr, strcmp(fmt, "svg") ? tmp : NULL, path, err, errcap) < 0) {
-        remove(tmp);
-        return -1;
-    }
-    if (rename(tmp, path) < 0) {
-        snprintf(err, errcap, "%s: cannot write", path);
-        remove(tmp);
-        return -1;
-    }
-    return 0;
+    int rc = finish_surface(sf, cr, svg || pdf ? NULL : tmp, path, err, errcap);
+    return render_commit(rc, tmp, path, err, errcap);
 }
 
 static void draw_one(cairo_t *cr, const void *arg, double w, double h)
@@ -433,7 +434,7 @@ static void draw_one(cairo_t *cr, const void *arg, double w, double h)
 int render_cairo_figure(const struct figure *f, const char *path, const char *fmt,
                         char *err, size_t errcap)
 {
-    return draw_to(path, fmt, FIG_W, FIG_H, draw_one, f, err, errcap);
+    return draw_to(path, fmt, FIG_W, FIG_H, NULL, draw_one, f, err, errcap);
 }
 
 #define OVERVIEW_MAX 8
@@ -478,58 +479,30 @@ int render_cairo_overview(const struct figset *fs, const char *path, const char 
         return -1;
     }
     size_t cols = o.n > 1 ? 2 : 1, rows = (o.n + cols - 1) / cols;
-    return draw_to(path, fmt, (double)(cols * CELL_W), 40 + (double)(rows * CELL_H),
+    return draw_to(path, fmt, (double)(cols * CELL_W), 40 + (double)(rows * CELL_H), NULL,
                    draw_overview, &o, err, errcap);
+}
+
+static void draw_pages(cairo_t *cr, const void *arg, double w, double h)
+{
+    const struct figset *fs = arg;
+    for (size_t i = 0; i < fs->nsec; i++)
+        for (size_t k = 0; k < fs->sec[i].nfigs; k++) {
+            draw_figure(cr, fs->sec[i].figs[k], w, h);
+            cairo_show_page(cr);
+        }
 }
 
 int render_cairo_pdf(const struct figset *fs, const char *path, const char *date,
                      char *err, size_t errcap)
 {
-    char tmp[4096];
-    if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp", path) >= sizeof tmp) {
-        snprintf(err, errcap, "%s: path too long", path);
-        return -1;
-    }
-    /* A4 landscape, in points. */
-    const double w = 842, h = 595;
-    cairo_surface_t *sf = cairo_pdf_surface_create(tmp, w, h);
-    if (cairo_surface_status(sf) != CAIRO_STATUS_SUCCESS) {
-        snprintf(err, errcap, "%s: %s", path, cairo_status_to_string(cairo_surface_status(sf)));
-        cairo_surface_destroy(sf);
-        return -1;
-    }
-    /* The run's date, not the time of rendering: same input, same bytes. */
-    char d[32];
-    snprintf(d, sizeof d, "%.19s", date && strlen(date) >= 19 ? date : "1970-01-01T00:00:00");
-    strcat(d, "Z");
-    cairo_pdf_surface_set_metadata(sf, CAIRO_PDF_METADATA_CREATE_DATE, d);
-    cairo_pdf_surface_set_metadata(sf, CAIRO_PDF_METADATA_MOD_DATE, d);
-    cairo_pdf_surface_set_metadata(sf, CAIRO_PDF_METADATA_CREATOR, "llmload report");
-    if (fs->nsec)
-        cairo_pdf_surface_set_metadata(sf, CAIRO_PDF_METADATA_TITLE, fs->sec[0].title);
-    cairo_t *cr = cairo_create(sf);
     size_t pages = 0;
     for (size_t i = 0; i < fs->nsec; i++)
-        for (size_t k = 0; k < fs->sec[i].nfigs; k++) {
-            draw_figure(cr, fs->sec[i].figs[k], w, h);
-            cairo_show_page(cr);
-            pages++;
-        }
+        pages += fs->sec[i].nfigs;
     if (!pages) {
-        cairo_destroy(cr);
-        cairo_surface_destroy(sf);
-        remove(tmp);
         snprintf(err, errcap, "%s: nothing to draw (the documents hold no figures)", path);
         return -1;
     }
-    if (finish_surface(sf, cr, NULL, path, err, errcap) < 0) {
-        remove(tmp);
-        return -1;
-    }
-    if (rename(tmp, path) < 0) {
-        snprintf(err, errcap, "%s: cannot write", path);
-        remove(tmp);
-        return -1;
-    }
-    return 0;
+    /* A4 landscape, in points. */
+    return draw_to(path, "pdf", 842, 595, date, draw_pages, fs, err, errcap);
 }

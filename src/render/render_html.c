@@ -94,39 +94,38 @@ static const char *mark_name(enum fig_mark_kind k)
     return n[k];
 }
 
+/* key is the separator and the quoted name: ",\"min\":". */
+static void jkey_num(FILE *f, const char *key, double v)
+{
+    fputs(key, f);
+    jnum(f, v);
+}
+
+static void jkey_str(FILE *f, const char *key, const char *s)
+{
+    fputs(key, f);
+    if (s)
+        render_js_string(f, s);
+    else
+        fputs("null", f);
+}
+
 static void json_axis(FILE *f, const struct fig_axis *a)
 {
-    fputs("{\"label\":", f);
-    render_js_string(f, a->label);
-    fputs(",\"min\":", f);
-    jnum(f, a->min);
-    fputs(",\"max\":", f);
-    jnum(f, a->max);
-    fputs(",\"step\":", f);
-    jnum(f, a->step);
-    if (a->ncats) {
-        fputs(",\"cats\":[", f);
-        for (size_t i = 0; i < a->ncats; i++) {
-            if (i)
-                fputc(',', f);
-            render_js_string(f, a->cats[i]);
-        }
-        fputc(']', f);
-    }
-    fputc('}', f);
+    jkey_str(f, "{\"label\":", a->label);
+    jkey_num(f, ",\"min\":", a->min);
+    jkey_num(f, ",\"max\":", a->max);
+    jkey_num(f, ",\"step\":", a->step);
+    for (size_t i = 0; i < a->ncats; i++)
+        jkey_str(f, i ? "," : ",\"cats\":[", a->cats[i]);
+    fputs(a->ncats ? "]}" : "}", f);
 }
 
 static void json_figure(FILE *f, const struct figure *g, const char *key)
 {
-    fputs("{\"key\":", f);
-    render_js_string(f, key);
-    fputs(",\"title\":", f);
-    render_js_string(f, g->title);
-    fputs(",\"note\":", f);
-    if (g->note)
-        render_js_string(f, g->note);
-    else
-        fputs("null", f);
+    jkey_str(f, "{\"key\":", key);
+    jkey_str(f, ",\"title\":", g->title);
+    jkey_str(f, ",\"note\":", g->note);
     fputs(",\"x\":", f);
     json_axis(f, &g->x);
     fputs(",\"y\":", f);
@@ -134,31 +133,25 @@ static void json_figure(FILE *f, const struct figure *g, const char *key)
     fputs(",\"series\":[", f);
     for (size_t i = 0; i < g->nseries; i++) {
         const struct fig_series *s = &g->series[i];
-        fputs(i ? ",{\"label\":" : "{\"label\":", f);
-        render_js_string(f, s->label);
+        jkey_str(f, i ? ",{\"label\":" : "{\"label\":", s->label);
         fprintf(f, ",\"style\":\"%s\",\"dash\":%d,\"color\":", style_name(s->style), s->dashed);
         jcolor(f, s->color);
         fputs(",\"data\":[", f);
         for (size_t k = 0; k < s->n; k++) {
-            if (k)
-                fputc(',', f);
-            jnum(f, s->x[k]);
-            fputc(',', f);
-            jnum(f, s->y[k]);
+            jkey_num(f, k ? "," : "", s->x[k]);
+            jkey_num(f, ",", s->y[k]);
         }
         fputs("]}", f);
     }
     fputs("],\"marks\":[", f);
     for (size_t i = 0; i < g->nmarks; i++) {
         const struct fig_mark *m = &g->marks[i];
-        fprintf(f, "%s{\"kind\":\"%s\",\"v\":", i ? "," : "", mark_name(m->kind));
-        jnum(f, m->v);
-        fputs(",\"v2\":", f);
-        jnum(f, m->v2);
+        fprintf(f, "%s{\"kind\":\"%s\"", i ? "," : "", mark_name(m->kind));
+        jkey_num(f, ",\"v\":", m->v);
+        jkey_num(f, ",\"v2\":", m->v2);
         fputs(",\"color\":", f);
         jcolor(f, m->color);
-        fputs(",\"label\":", f);
-        render_js_string(f, m->label ? m->label : "");
+        jkey_str(f, ",\"label\":", m->label ? m->label : "");
         fputc('}', f);
     }
     fputs("]}", f);

@@ -98,6 +98,12 @@ int render_cairo_pdf(const struct figset *fs, const char *path, const char *date
 int render_cairo_figure(const struct figure *f, const char *path, const char *fmt,
                         char *err, size_t errcap);
 
+/* Outputs go to path.tmp, renamed to path when complete.  tmp_path: 0, or
+ * -1 with err when too long.  commit: renames when rc is 0, removes the
+ * temporary file otherwise; returns rc, or -1 when the rename failed. */
+int render_tmp_path(const char *path, char *tmp, size_t cap, char *err, size_t errcap);
+int render_commit(int rc, const char *tmp, const char *path, char *err, size_t errcap);
+
 /* ---- escaping: every string from a server or a user goes through these ---- */
 /* s as HTML text or attribute value: & < > " ' escaped. */
 void render_html_text(FILE *f, const char *s);

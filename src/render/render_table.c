@@ -14,12 +14,9 @@
 static struct rtable *table_add(struct rtables *ts, const char *title, int numeric_from,
                                 size_t ncols, const char *const *header)
 {
-    struct rtable *t = realloc(ts->t, (ts->n + 1) * sizeof *t);
+    struct rtable *t = fig_grow(&ts->t, ts->n, sizeof *t);
     if (!t)
         return NULL;
-    ts->t = t;
-    t = &ts->t[ts->n];
-    memset(t, 0, sizeof *t);
     t->ncols = ncols;
     t->numeric_from = numeric_from;
     if (!(t->title = strdup(title)) || !(t->cell = calloc(ncols, sizeof *t->cell))) {
@@ -91,11 +88,8 @@ static int line_add(struct rtables *ts, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(buf, sizeof buf, fmt, ap);
     va_end(ap);
-    char **l = realloc(ts->lines, (ts->nlines + 1) * sizeof *l);
-    if (!l)
-        return -1;
-    ts->lines = l;
-    if (!(l[ts->nlines] = strdup(buf)))
+    char **l = fig_grow(&ts->lines, ts->nlines, sizeof *l);
+    if (!l || !(*l = strdup(buf)))
         return -1;
     ts->nlines++;
     return 0;

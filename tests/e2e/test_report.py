@@ -8,12 +8,12 @@ Python standard library only.  Servers are `llmload mock` children on
 127.0.0.1 port 0, or a small Ollama-speaking server in this process whose
 model name and error text carry markup.  No fixed port, no sleep that hopes.
 """
-import http.server
 import json
 import os
 import re
 import select
 import shutil
+import socketserver
 import struct
 import subprocess
 import threading
@@ -239,58 +239,58 @@ CANVAS_INK = """(function(){return Array.prototype.map.call(document.querySelect
   return n;});})()"""
 
 
-class EvilOllama:
-    """An Ollama server in a thread whose model name and error bodies hold
-    markup: every third generate request fails with a 500."""
+class EvilHandler(socketserver.StreamRequestHandler):
+    """One HTTP/1.1 exchange per connection, answered by the server's answer()."""
+
+    def handle(self):
+        first = self.rfile.readline().decode("latin-1").split()
+        length = 0
+        while True:
+            line = self.rfile.readline()
+            if line in (b"\r\n", b"\n", b""):
+                break
+            name, _, value = line.decode("latin-1").partition(":")
+            if name.strip().lower() == "content-length":
+                length = int(value)
+        self.rfile.read(length)
+        status, ctype, body = self.server.answer(first[0], first[1])
+        self.wfile.write(("HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %d\r\n"
+                          "Connection: close\r\n\r\n" % (status, "OK" if status == 200 else "Error",
+                                                           ctype, len(body))).encode() + body)
+
+
+class EvilOllama(socketserver.ThreadingTCPServer):
+    """An Ollama server in a thread whose model name, generated text and
+    error bodies hold markup: every third generate request fails with a 500."""
+    daemon_threads = True
 
     def __init__(self):
+        super().__init__(("127.0.0.1", 0), EvilHandler)
         self.count = 0
         self.lock = threading.Lock()
-        srv = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *a):
-                pass
-
-            def reply(self, code, ctype, body):
-                self.send_response(code)
-                self.send_header("Content-Type", ctype)
-                self.send_header("Content-Length", str(len(body)))
-                self.send_header("Connection", "close")
-                self.end_headers()
-                self.wfile.write(body)
-                self.close_connection = True
-
-            def do_GET(self):
-                if self.path == "/api/version":
-                    self.reply(200, "application/json", b'{"version":"0.9.1"}')
-                elif self.path == "/api/tags":
-                    self.reply(200, "application/json", json.dumps({"models": [{"name": EVIL_MODEL}]}).encode())
-                else:
-                    self.reply(404, "text/plain", b"")
-
-            def do_POST(self):
-                self.rfile.read(int(self.headers.get("Content-Length", "0")))
-                with srv.lock:
-                    srv.count += 1
-                    k = srv.count
-                if k % 3 == 0:
-                    self.reply(500, "application/json", json.dumps({"error": EVIL_ERROR}).encode())
-                    return
-                lines = [{"model": EVIL_MODEL, "response": EVIL_ERROR, "done": False} for _ in range(3)]
-                lines.append({"model": EVIL_MODEL, "response": "", "done": True, "eval_count": 3})
-                self.reply(200, "application/x-ndjson", "".join(json.dumps(l) + "\n" for l in lines).encode())
-
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = "http://127.0.0.1:%d" % self.httpd.server_address[1]
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.url = "http://127.0.0.1:%d" % self.server_address[1]
+        self.thread = threading.Thread(target=self.serve_forever, daemon=True)
         self.thread.start()
 
+    def answer(self, method, path):
+        if path == "/api/version":
+            return 200, "application/json", b'{"version":"0.9.1"}'
+        if path == "/api/tags":
+            return 200, "application/json", json.dumps({"models": [{"name": EVIL_MODEL}]}).encode()
+        if method != "POST":
+            return 404, "text/plain", b""
+        with self.lock:
+            self.count += 1
+            k = self.count
+        if k % 3 == 0:
+            return 500, "application/json", json.dumps({"error": EVIL_ERROR}).encode()
+        lines = [{"model": EVIL_MODEL, "response": EVIL_ERROR, "done": False} for _ in range(3)]
+        lines.append({"model": EVIL_MODEL, "response": "", "done": True, "eval_count": 3})
+        return 200, "application/x-ndjson", "".join(json.dumps(l) + "\n" for l in lines).encode()
+
     def close(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        self.shutdown()
+        self.server_close()
 
 
 def synthetic_run(d, n, name="big"):
