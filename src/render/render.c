@@ -188,9 +188,10 @@ static int classify(struct rreport *r, const struct render_input *in, size_t n,
                 return -1;
             }
         }
-        return add_repeat(r, in[0].doc, NULL, in, n, err, errcap);
+        if (add_repeat(r, in[0].doc, NULL, in, n, err, errcap) < 0)
+            return -1;
     }
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < n && !o->repeat; i++) {
         const cJSON *doc = in[i].doc;
         const char *schema = jdoc_str(doc, "schema");
         struct rsec *s = NULL;

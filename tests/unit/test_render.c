@@ -389,6 +389,19 @@ static void test_repeat(void **state)
     assert_null(figset_find(&r.figs, "repeat_ttft_p95"));   /* no values */
     render_report_free(&r);
     cJSON_Delete(doc);
+
+    /* The K result documents of `run --repeat K` make the same section. */
+    cJSON *a = parse("{\"schema\":\"llmload.result/1\",\"summary\":{\"output_tps\":10}}");
+    cJSON *b = parse("{\"schema\":\"llmload.result/1\",\"summary\":{\"output_tps\":14}}");
+    struct render_input two[2] = { { a, "k1", NULL }, { b, "k2", NULL } };
+    struct render_opts o = { .repeat = 1 };
+    assert_int_equal(render_build(two, 2, &o, &r, err, sizeof err), 0);
+    assert_int_equal(r.nsec, 1);
+    assert_string_equal(r.sec[0].title, "Repeated run: k1 (2 runs)");
+    near(mark_with(find(&r, "repeat_output_tps"), MARK_Y, "median")->v, 12, 0);
+    render_report_free(&r);
+    cJSON_Delete(a);
+    cJSON_Delete(b);
 }
 
 static void test_unknown_schema(void **state)
