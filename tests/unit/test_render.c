@@ -314,19 +314,23 @@ static void test_raw_figures(void **state)
     int fd = mkstemp(path);
     assert_true(fd >= 0);
     FILE *f = fdopen(fd, "w");
-    /* Completion order; one warm-up, one failure. */
+    /* Completion order; one warm-up, one failure, event times (skipped)
+     * before keys that are read. */
     fputs("{\"index\":0,\"warmup\":true,\"scheduled_s\":0,\"start_s\":0,\"first_token_s\":0.1,"
           "\"last_token_s\":0.2,\"end_s\":0.2,\"ok\":true,\"error\":null,\"output_tokens\":10}\n"
           "{\"index\":2,\"warmup\":false,\"scheduled_s\":1,\"start_s\":1,\"first_token_s\":null,"
           "\"last_token_s\":null,\"end_s\":1.5,\"ok\":false,\"error\":\"timeout_ttft\",\"output_tokens\":null}\n"
           "{\"index\":1,\"warmup\":false,\"scheduled_s\":0.5,\"start_s\":0.5,\"first_token_s\":1,"
-          "\"last_token_s\":2,\"end_s\":2,\"ok\":true,\"error\":null,\"output_tokens\":100}\n", f);
+          "\"events_s\":[0.5,1.5],\"last_token_s\":2,\"end_s\":2,\"ok\":true,\"error\":null,"
+          "\"output_tokens\":100}\n", f);
     fclose(f);
     struct raw_data raw;
     char err[256];
     assert_int_equal(raw_load(path, &raw, err, sizeof err), 0);
     assert_int_equal(raw.n, 2);                         /* the warm-up is left out */
     near(raw.req[0].start, 0.5, 0);                     /* in start order */
+    near(raw.req[0].end, 2, 0);
+    near(raw.req[0].tokens, 100, 0);
     assert_int_equal(raw.nclasses, 1);
     assert_string_equal(raw.classes[0], "timeout_ttft");
     assert_int_equal(raw.req[1].cls, 0);
