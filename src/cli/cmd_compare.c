@@ -67,17 +67,6 @@ static int cmp_add(struct cmp_set *s, const char *name, const cJSON *sweep, char
     return 0;
 }
 
-/* "runs/base.json" -> "base". */
-static void file_stem(const char *path, char *buf, size_t cap)
-{
-    const char *b = strrchr(path, '/');
-    b = b ? b + 1 : path;
-    size_t n = strlen(b);
-    if (n > 5 && !strcmp(b + n - 5, ".json"))
-        n -= 5;
-    snprintf(buf, cap, "%.*s", (int)n, b);
-}
-
 /* A run result as a one-level sweep of its concurrency. */
 static cJSON *run_as_sweep(const cJSON *doc)
 {
@@ -112,7 +101,7 @@ static int load_files(const struct sweep_opts *o, struct cmp_set *s, char *param
         s->docs[s->ndocs++] = doc;
         const char *schema = jdoc_str(doc, "schema");
         char stem[200];
-        file_stem(path, stem, sizeof stem);
+        jdoc_stem(path, stem, sizeof stem);
         const cJSON *sweeps[SWEEP_MAX_TARGETS];
         const char *names[SWEEP_MAX_TARGETS];
         size_t n = 0;

@@ -34,3 +34,13 @@ cJSON *jdoc_read_file(const char *path, char *err, size_t errcap)
     free(buf);
     return j;
 }
+
+void jdoc_stem(const char *path, char *buf, size_t cap)
+{
+    const char *b = strrchr(path, '/');
+    b = b ? b + 1 : path;
+    size_t n = strlen(b);
+    if (n > 5 && !strcmp(b + n - 5, ".json"))
+        n -= 5;
+    snprintf(buf, cap, "%.*s", (int)n, b);
+}
