@@ -186,8 +186,8 @@ const struct opt_cmd cli_compare_cmd = {
 };
 
 /* The compare report and JSON, shared by the live and the saved-file paths. */
-static int compare_finish(const struct sweep_opts *o, const char *param, struct cmp_set *s,
-                          cJSON *targets, int interrupted)
+static int compare_finish(const struct sweep_opts *o, const struct run_cli *rc, const char *param,
+                          struct cmp_set *s, cJSON *targets, int interrupted)
 {
     char err[512];
     int code = EXIT_OK;
@@ -214,7 +214,7 @@ static int compare_finish(const struct sweep_opts *o, const char *param, struct 
         if (gate_code >= EXIT_USAGE)
             fprintf(stderr, "llmload compare: %s\n", err);
     }
-    if (o->json_out) {
+    if (o->json_out || rc->html_path || rc->plots_dir) {
         cJSON *doc = cJSON_CreateObject();
         cJSON_AddStringToObject(doc, "schema", "llmload.compare/1");
         cJSON_AddStringToObject(doc, "parameter", param);
@@ -224,10 +224,13 @@ static int compare_finish(const struct sweep_opts *o, const char *param, struct 
         for (size_t i = 0; i < 3; i++)
             cJSON_AddItemToObject(doc, keys[i], cJSON_DetachItemFromObject(an, keys[i]));
         cJSON_AddBoolToObject(doc, "interrupted", interrupted);
-        if (report_commit_json(o->json_out, doc, err, sizeof err) < 0) {
+        if (o->json_out && report_commit_json(o->json_out, doc, err, sizeof err) < 0) {
             fprintf(stderr, "llmload compare: --json: %s\n", err);
             code = EXIT_RUN;
         }
+        const cJSON *one = doc;
+        if (cli_run_write_pictures(rc, "compare", &one, 1, 0) < 0)
+            code = EXIT_RUN;
         cJSON_Delete(doc);
     }
     cJSON_Delete(targets);
@@ -284,7 +287,7 @@ int cmd_compare(int argc, char **argv)
     int pr = sweep_cmd_parse(&o, &rc, argc, argv, 1);
     if (pr >= 0)
         return pr;
-    if (sweep_open_outputs(&o, err, sizeof err) < 0 ||
+    if (sweep_open_outputs(&o, err, sizeof err) < 0 || cli_run_check_pictures(&rc, err, sizeof err) < 0 ||
         (o.nfiles == 0 && o.param != SWEEP_PROMPT_SET &&
          cli_run_open_workload(&rc, err, sizeof err) < 0)) {
         fprintf(stderr, "llmload compare: %s\n", err);
@@ -307,7 +310,7 @@ int cmd_compare(int argc, char **argv)
             cJSON_AddItemToObject(t, "sweep", cJSON_Duplicate(s.sweeps[i], 1));
             cJSON_AddItemToArray(targets, t);
         }
-        code = compare_finish(&o, param, &s, targets, 0);
+        code = compare_finish(&o, &rc, param, &s, targets, 0);
         cmp_set_free(&s);
         sweep_cmd_free(&o, &rc);
         return code;
@@ -413,7 +416,7 @@ int cmd_compare(int argc, char **argv)
             lost = 1;
         }
     }
-    code = compare_finish(&o, sweep_param_name(o.param), &s, targets, interrupted);
+    code = compare_finish(&o, &rc, sweep_param_name(o.param), &s, targets, interrupted);
     if (lost && code != EXIT_INTERRUPTED)
         code = EXIT_RUN;
     cmp_set_free(&s);

@@ -122,7 +122,7 @@ static int run_gated(int argc, char **argv, struct gate_opts *gate)
         cli_flag_err(err, sizeof err, "--raw");
         goto fail;
     }
-    if (gate_check_files(gate, err, sizeof err) < 0)
+    if (gate_check_files(gate, err, sizeof err) < 0 || cli_run_check_pictures(&rc, err, sizeof err) < 0)
         goto fail;
     cfg->progress = !cfg->quiet && isatty(STDERR_FILENO);
 
@@ -212,6 +212,8 @@ static int run_gated(int argc, char **argv, struct gate_opts *gate)
         fprintf(stderr, "llmload run: --json: %s\n", err);
         lost = 1;
     }
+    if (cli_run_write_pictures(&rc, "run", (const cJSON *const *)docs, nruns, nruns > 1) < 0)
+        lost = 1;
     /* The gate also sees failed and interrupted runs: it writes a JUnit
      * error for the former and saves no baseline from the latter. */
     if (gate_active(gate) && nruns) {

@@ -398,7 +398,7 @@ int cmd_sweep(int argc, char **argv)
     if (pr >= 0)
         return pr;
     if (cli_run_validate(&rc, err, sizeof err) < 0 ||
-        sweep_open_outputs(&o, err, sizeof err) < 0 ||
+        sweep_open_outputs(&o, err, sizeof err) < 0 || cli_run_check_pictures(&rc, err, sizeof err) < 0 ||
         (o.param != SWEEP_PROMPT_SET && cli_run_open_workload(&rc, err, sizeof err) < 0)) {
         fprintf(stderr, "llmload sweep: %s\n", err);
         sweep_cmd_free(&o, &rc);
@@ -433,10 +433,12 @@ int cmd_sweep(int argc, char **argv)
         fprintf(stderr, "llmload sweep: %s\n", err);
         lost = 1;
     }
+    const cJSON *one = doc;
+    if (cli_run_write_pictures(&rc, "sweep", &one, 1, 0) < 0)
+        lost = 1;
     if (lost)
         code = EXIT_RUN;
     if (st == SWEEP_DONE && code == EXIT_OK && o.gate.n_asserts) {
-        const cJSON *one = doc;
         code = sweep_gate_check(&o, NULL, &one, 1, stdout, err, sizeof err);
         if (code >= EXIT_USAGE)
             fprintf(stderr, "llmload sweep: %s\n", err);

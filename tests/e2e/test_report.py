@@ -562,5 +562,44 @@ class TestReport(unittest.TestCase):
         self.assertEqual(out.returncode, 0)
 
 
+class TestPicturesAtTheEnd(unittest.TestCase):
+    """--html FILE and --plots DIR on run, sweep and compare write the same
+    report `llmload report` would, when the benchmark ends."""
+
+    def check_outputs(self, html, plots, title_word):
+        page = open(html).read()
+        self.assertTrue(page.startswith("<!DOCTYPE html>"), page[:40])
+        self.assertIn(title_word, page)
+        self.assertNotIn("cdn.", page)
+        pngs = [f for f in os.listdir(plots) if f.endswith(".png")]
+        svgs = [f for f in os.listdir(plots) if f.endswith(".svg")]
+        self.assertGreaterEqual(len(pngs), 3, pngs)
+        self.assertEqual(len(pngs), len(svgs))
+        w, h, rows = png_decode(os.path.join(plots, sorted(pngs)[0]))
+        self.assertGreater(w * h, 10000)
+        self.assertGreater(non_white(rows), 1000)
+
+    def test_run_sweep_compare_html_and_plots(self):
+        d = harness.tmpdir()
+        html, plots = os.path.join(d, "run.html"), os.path.join(d, "run-plots")
+        checked("run", "-n", "12", "-c", "3", "--max-tokens", "16", "--quiet",
+                "--html", html, "--plots", plots)
+        self.check_outputs(html, plots, "TTFT")
+        html, plots = os.path.join(d, "sweep.html"), os.path.join(d, "sweep-plots")
+        checked("sweep", "-c", "1,2", "-n", "6", "--max-tokens", "16", "--quiet",
+                "--html", html, "--plots", plots)
+        self.check_outputs(html, plots, "concurrency")
+        with harness.Mock(*harness.FAST) as a, harness.Mock(*harness.FAST) as b:
+            html, plots = os.path.join(d, "cmp.html"), os.path.join(d, "cmp-plots")
+            checked("compare", "--target", "a=" + a.url, "--target", "b=" + b.url,
+                    "--model", "llmload-mock", "-c", "1,2", "-n", "6", "--max-tokens", "16",
+                    "--quiet", "--html", html, "--plots", plots)
+            self.check_outputs(html, plots, "Winner per level")
+        # A path that cannot be written is refused before any request.
+        p = llmload("run", "-n", "2", "--html", "/nonexistent-dir/r.html")
+        self.assertEqual(p.returncode, 2, p.stderr)
+        self.assertIn("--html", p.stderr)
+
+
 if __name__ == "__main__":
     harness.main()
