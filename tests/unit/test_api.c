@@ -622,6 +622,46 @@ static void test_malformed(void **state)
     assert_int_equal(ev.completion_tokens, -1);
 }
 
+/* Events jsmn alone would half-understand: each is a protocol error, never
+ * an event with the text of the wrong key. */
+/* Events jsmn alone would half-understand: each is a protocol error, never
+ * an event with the text of the wrong key.  `top`: the fault is in the
+ * top-level object, so the elision (too few tokens for the whole event)
+ * sees it too; inside an elided value it is not looked for. */
+static void test_malformed_members(void **state)
+{
+    static const struct { enum api_kind kind; int top; const char *data; } bad[] = {
+        { API_OLLAMA_GENERATE, 1, "{\"response\" \"hi\",\"done\":false}" },         /* missing colon */
+        { API_OLLAMA_GENERATE, 1, "{\"model\":\"m\" \"response\":\"hi\"}" },        /* missing comma */
+        { API_OPENAI_CHAT, 0, "{\"choices\":[{\"delta\":{\"content\":\"x\"}} {}]}" },
+        { API_OLLAMA_GENERATE, 1, "{\"response\":\"hi\",\"done\":false} x" },        /* trailing garbage */
+        { API_OLLAMA_GENERATE, 1, "{\"response\":\"hi\",\"done\":false}{}" },
+        { API_OLLAMA_GENERATE, 1, "{\"response\":\"hi\",\"done\":false}," },
+        { API_OLLAMA_GENERATE, 1, "{1:\"hi\",\"response\":\"hi\"}" },                 /* key not a string */
+        { API_OLLAMA_GENERATE, 1, "{true:1,\"response\":\"hi\"}" },
+        { API_OPENAI_CHAT, 0, "{\"choices\":[{\"delta\":{\"content\":\"x\"}}:1]}" }, /* colon in an array */
+        { API_OPENAI_CHAT, 0, "{\"choices\":[\"delta\":{\"content\":\"x\"}]}" },
+        { API_OLLAMA_GENERATE, 1, "{\"response\":\"hi\",\"x\"}" },                    /* value without key */
+        { API_OLLAMA_GENERATE, 1, "{\"done\":false,\"hi\",\"response\":\"hi\"}" },
+        { API_OLLAMA_GENERATE, 1, "{\"response\":\"hi\",7}" },
+        { API_OLLAMA_GENERATE, 1, "{\"response\"::\"hi\"}" },                           /* doubled separator */
+        { API_OLLAMA_GENERATE, 1, "{\"response\":\"hi\",,\"done\":false}" },
+        { API_OLLAMA_GENERATE, 1, "{\"response\":\"hi\",}" },                          /* dangling comma */
+        { API_OLLAMA_GENERATE, 1, "{\"response\":\"hi\",\"done\":fals}" },            /* not a literal */
+        { API_OPENAI_CHAT, 0, "{\"usage\":{\"completion_tokens\":012}}" },              /* not a number */
+    };
+    struct api_event ev;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        const char *d = bad[i].data;
+        if (api_parse_event(bad[i].kind, d, strlen(d), &ev, toks, NTOK) != -1)
+            fail_msg("accepted %s", d);
+        if (bad[i].top && api_parse_event(bad[i].kind, d, strlen(d), &ev, toks, 3) == 0)
+            fail_msg("accepted %s with 3 tokens", d);
+    }
+}
+
 /* ---- through the decoders ------------------------------------------------ */
 
 struct run {
@@ -851,6 +891,7 @@ int main(void)
         cmocka_unit_test(test_ollama_huge_context),
         cmocka_unit_test(test_nonstream_bodies),
         cmocka_unit_test(test_malformed),
+        cmocka_unit_test(test_malformed_members),
         cmocka_unit_test(test_stream_openai),
         cmocka_unit_test(test_stream_vllm_error),
         cmocka_unit_test(test_stream_llamacpp_error_field),
