@@ -70,52 +70,22 @@ static void test_tokenize_one_value(void **state)
 static void test_tokenize_grammar(void **state)
 {
     static const char *const bad[] = {
-        "{\"response\" \"hi\",\"done\":false}",   /* missing colon */
-        "{\"a\" 1}",
-        "{\"a\":}",                                  /* a key without a value */
-        "{\"a\"}",
-        "{\"a\":1,\"b\"}",
-        "{\"a\":1 \"b\":2}",                       /* missing comma */
-        "{\"a\":{\"b\":1}\"c\":2}",
-        "[1 2]",
-        "[\"a\" \"b\"]",
-        "[{} {}]",
-        "{\"a\":[1 2]}",
-        "{\"a\"::1}",                                /* doubled separators */
-        "{\"a\":1,,\"b\":2}",
-        "[1,,2]",
-        "{,\"a\":1}",                                /* dangling separators */
-        "{\"a\":1,}",
-        "[1,]",
-        "[,1]",
-        "[,]",
-        "{:}",
-        "{\"a\":[1,]}",
-        "[1:2]",                                   /* a colon in an array */
-        "[\"a\":1]",
-        "{\"a\":[\"k\":\"v\"]}",
-        "{\"a\":1:2}",                               /* a colon after a value */
-        "{\"a\":\"b\":\"c\"}",
-        "{1:2}",                                   /* keys that are not strings */
-        "{null:1}",
-        "{{}:1}",
-        "{[]:1}",
-        "{\"a\":1,2}",                               /* a value without a key */
-        "{\"a\":1,{}}",
-        "{\"a\":1,\"b\":2,\"c\"}",
-        "{\"a\":tru}",                               /* primitives that are not JSON */
-        "{\"a\":nul}",
-        "{\"a\":falsey}",
-        "{\"a\":01}",
-        "{\"a\":1.}",
-        "{\"a\":.5}",
-        "{\"a\":1e}",
-        "{\"a\":1.2.3}",
-        "{\"a\":--1}",
-        "{\"a\":-}",
-        "{\"a\":1-2}",
-        "\"a\":1",                                   /* a key at the top level */
-        "tru",
+        /* a missing colon, a key without a value */
+        "{\"response\" \"hi\",\"done\":false}", "{\"a\" 1}", "{\"a\":}", "{\"a\"}", "{\"a\":1,\"b\"}",
+        /* a missing comma */
+        "{\"a\":1 \"b\":2}", "{\"a\":{\"b\":1}\"c\":2}", "[1 2]", "[\"a\" \"b\"]", "[{} {}]", "{\"a\":[1 2]}",
+        /* doubled and dangling separators */
+        "{\"a\"::1}", "{\"a\":1,,\"b\":2}", "[1,,2]", "{,\"a\":1}", "{\"a\":1,}", "[1,]", "[,1]", "[,]",
+        "{:}", "{\"a\":[1,]}",
+        /* a colon in an array, or after a value */
+        "[1:2]", "[\"a\":1]", "{\"a\":[\"k\":\"v\"]}", "{\"a\":1:2}", "{\"a\":\"b\":\"c\"}",
+        /* keys that are not strings, values without a key */
+        "{1:2}", "{null:1}", "{{}:1}", "{[]:1}", "{\"a\":1,2}", "{\"a\":1,{}}", "{\"a\":1,\"b\":2,\"c\"}",
+        /* primitives that are not JSON */
+        "{\"a\":tru}", "{\"a\":nul}", "{\"a\":falsey}", "{\"a\":01}", "{\"a\":1.}", "{\"a\":.5}",
+        "{\"a\":1e}", "{\"a\":1.2.3}", "{\"a\":--1}", "{\"a\":-}", "{\"a\":1-2}",
+        /* a key at the top level */
+        "\"a\":1", "tru",
     };
     static const char *const good[] = {
         "{ \"a\" : [ 1 , 2 , { } , [ ] ] , \"b\" : { \"c\" : null } }",
