@@ -183,14 +183,27 @@ static void conn_keep_text(struct conn *c, const char *esc, size_t n)
         c->text_len += (size_t)k;
 }
 
+/* The server's counts and timings, as the adapter put them: the last
+ * value an event carried wins (usage may come on every chunk). */
+static void conn_take_counts(struct req_record *r, const struct api_event *ev)
+{
+#define TAKE(to, from) do { if ((from) >= 0) (to) = (from); } while (0)
+    TAKE(r->server_tokens, ev->completion_tokens);
+    TAKE(r->in_tokens, ev->prompt_tokens);
+    TAKE(r->eval_count, ev->eval_tokens);
+    TAKE(r->eval_duration_ns, ev->eval_duration_ns);
+    TAKE(r->prompt_eval_count, ev->prompt_eval_tokens);
+    TAKE(r->prompt_eval_duration_ns, ev->prompt_eval_duration_ns);
+    TAKE(r->cached_tokens, ev->cached_tokens);
+    TAKE(r->total_duration_ns, ev->total_duration_ns);
+    TAKE(r->load_duration_ns, ev->load_duration_ns);
+#undef TAKE
+}
+
 static void conn_take_event(struct conn *c, const char *data, size_t len)
 {
     if (c->fail != ERR_NONE || c->stream_done)
         return;   /* after an error or the end, later events do not count */
-    if (len == 6 && memcmp(data, "[DONE]", 6) == 0) {
-        c->stream_done = 1;
-        return;
-    }
     struct api_event ev;
     struct engine *e = c->eng;
     if (!api_shape_match(&c->shape, data, len, &ev)) {
@@ -210,18 +223,7 @@ static void conn_take_event(struct conn *c, const char *data, size_t len)
         if (e->collect_text)
             conn_keep_text(c, ev.text, ev.text_len);
     }
-    if (ev.completion_tokens >= 0)
-        c->rec.server_tokens = ev.completion_tokens;
-    if (ev.prompt_tokens >= 0)
-        c->rec.in_tokens = ev.prompt_tokens;
-    if (ev.total_duration_ns >= 0)
-        c->rec.total_duration_ns = ev.total_duration_ns;
-    if (api_is_ollama(e->tgt.api)) {
-        if (ev.completion_tokens >= 0)
-            c->rec.eval_count = ev.completion_tokens;
-        if (ev.eval_duration_ns >= 0)
-            c->rec.eval_duration_ns = ev.eval_duration_ns;
-    }
+    conn_take_counts(&c->rec, &ev);
     if (ev.done)
         c->stream_done = 1;
 }

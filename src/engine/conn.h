@@ -16,6 +16,7 @@
 #include <llhttp.h>
 
 #include "api.h"
+#include "api_shape.h"
 #include "ndjson.h"
 #include "result.h"
 #include "sse.h"

@@ -114,7 +114,8 @@ static void rec_reset(struct req_record *r)
     r->ev_us = ev;
     r->ev_cap = cap;
     r->out_tokens = r->server_tokens = r->local_tokens = r->in_tokens = -1;
-    r->total_duration_ns = r->eval_count = r->eval_duration_ns = -1;
+    r->eval_count = r->eval_duration_ns = r->prompt_eval_count = r->prompt_eval_duration_ns = -1;
+    r->cached_tokens = r->total_duration_ns = r->load_duration_ns = -1;
 }
 
 /* A slot for the next request: an idle keep-alive connection first (most
@@ -627,8 +628,7 @@ static void engine_request_setup(struct engine *e)
     r->stream = cfg->stream;
     r->include_usage = cfg->stream;
     e->collect_text = cfg->workload && (workload_tokenizer(cfg->workload) || cfg->multi_turn);
-    const char *accept = !cfg->stream ? "application/json"
-                         : api_is_ollama(e->tgt.api) ? "application/x-ndjson" : "text/event-stream";
+    const char *accept = cfg->stream ? api_accept(e->tgt.api) : "application/json";
     int n = snprintf(e->hdr_fixed, sizeof e->hdr_fixed,
                      "POST %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: llmload/%s\r\n"
                      "Content-Type: application/json\r\nAccept: %s\r\n%s%s%s",
