@@ -73,8 +73,6 @@ struct engine {
     uint64_t lag_expected;
     struct hist *lag_hist;
     uint64_t idle_base;          /* uv_metrics_idle_time at the start */
-    uint64_t progress_last_n;
-    int closing_handles;
 
     /* Event times (rxstamp.h): kernel receive stamps (env.rx_kernel), else
      * uv_hrtime() at read; env counts the reads of the measured phase. */
@@ -82,7 +80,6 @@ struct engine {
 
     char rbuf[ENGINE_READ_BUF];  /* one read buffer: read callbacks consume it at once */
     jsmntok_t toks[ENGINE_JSON_TOKENS];
-    char err[256];
 };
 
 #define LAG_TICK_MS 10
@@ -730,6 +727,7 @@ static void engine_request_setup(struct engine *e)
     r->include_usage = cfg->stream;
     e->env.collect_text = cfg->workload && (workload_tokenizer(cfg->workload) || cfg->multi_turn);
     const char *accept = cfg->stream ? api_accept(e->tgt.api) : "application/json";
+    assert(accept);   /* target_resolve settled the API: it has a framing */
     int n = snprintf(e->hdr_fixed, sizeof e->hdr_fixed,
                      "POST %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: llmload/%s\r\n"
                      "Content-Type: application/json\r\nAccept: %s\r\n%s%s%s",
