@@ -418,9 +418,10 @@ static void conn_complete_body(struct conn *c)
     }
 }
 
-/* Retry rule (docs/protocols.md): a reused connection that fails before
- * any byte of the response arrived most likely hit the server's idle
- * close; send once more on a fresh connection, and count it. */
+/* Retry rule (docs/protocols.md, "Keep-alive and the retry rule"): a
+ * reused connection that fails before any byte of the response arrived
+ * most likely hit the server's idle close; send once more on a fresh
+ * connection, and count it. */
 static int conn_should_retry(const struct conn *c)
 {
     return c->reused && !c->got_bytes && !c->rec.retried && !c->env->aborting &&

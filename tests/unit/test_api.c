@@ -1,5 +1,5 @@
 /* Tests for the API adapters: request bodies (parsed back with cJSON) and
- * the meaning of events from every server shape of PROTOCOLS.md, alone
+ * the meaning of events from every server shape of docs/protocols.md, alone
  * and through the SSE / NDJSON decoders. */
 #include <setjmp.h>
 #include <stdarg.h>
