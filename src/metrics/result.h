@@ -62,9 +62,16 @@ struct req_record {
     int64_t server_tokens;      /* server's count, -1 if none */
     int64_t local_tokens;       /* tokenizer's count, -1 if none */
     int64_t in_tokens;          /* prompt tokens (server's or local), -1 */
-    int64_t total_duration_ns;  /* Ollama's server-side numbers, -1 if none */
-    int64_t eval_count;
+    /* Server-side timings as the server reported them, whichever server
+     * (api.h, struct api_event); -1 when it did not. */
+    int64_t eval_count;         /* tokens generated within eval_duration_ns (Ollama
+                                   eval_count, llama.cpp timings.predicted_n) */
     int64_t eval_duration_ns;
+    int64_t prompt_eval_count;  /* prompt tokens evaluated, not from a cache */
+    int64_t prompt_eval_duration_ns;
+    int64_t cached_tokens;      /* prompt tokens served from a cache (llama.cpp cache_n) */
+    int64_t total_duration_ns;  /* Ollama total_duration, load_duration */
+    int64_t load_duration_ns;
     /* Event times as microsecond deltas from start_ns (first) and from the
      * previous event (rest): 4 bytes an event.  Owned by the engine. */
     uint32_t *ev_us; size_t ev_n, ev_cap;
