@@ -59,6 +59,7 @@ struct mock_config {
     uint64_t default_max_tokens;
     double eos_fraction;        /* fraction of requests that stop early */
     uint32_t tokens_per_chunk;
+    int timings;                /* llama.cpp `timings` in OpenAI replies */
     /* faults: fraction of generation requests, indexed by enum mock_fault */
     double fault[MOCK_FAULT_COUNT];
     uint64_t retry_after_s;

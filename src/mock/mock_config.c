@@ -183,7 +183,7 @@ static int parse_dur(const char *flag, const char *v, uint64_t *out, char *err, 
 enum mock_flag {
     M_LISTEN, M_MODEL, M_IDLE_TIMEOUT, M_HEADER_TIMEOUT, M_MAX_BODY, M_TRUTH, M_VERBOSE,
     M_PROFILE, M_SLOTS, M_TTFT_BASE, M_PREFILL_RATE, M_DECODE_RATE, M_BATCH_SLOWDOWN,
-    M_DEFAULT_MAX_TOKENS, M_EOS_FRACTION, M_TOKENS_PER_CHUNK,
+    M_DEFAULT_MAX_TOKENS, M_EOS_FRACTION, M_TOKENS_PER_CHUNK, M_TIMINGS,
     M_RETRY_AFTER, M_STALL, M_SEED,
     M_FAULT,            /* M_FAULT + enum mock_fault: --fault-429 ... */
 };
@@ -227,6 +227,8 @@ static const struct opt mock_opts[] = {
     { M_EOS_FRACTION, "--eos-fraction", { NULL }, "F", "fraction of requests that stop early with \"stop\"\n"
                                                        "(default 0); ignore_eos:true or min_tokens prevent it" },
     { M_TOKENS_PER_CHUNK, "--tokens-per-chunk", { NULL }, "K", "tokens per streamed event after the first (default 1)" },
+    { M_TIMINGS, "--timings", { NULL }, NULL, "llama.cpp's `timings` object (prompt and generation\n"
+                                              "times) in the last OpenAI chunk and body" },
     OPT_NOTE("Prompt tokens are counted as ceil(bytes/4); one word is one token."),
 
     OPT_SECTION("faults (each F is a fraction of generation requests, 0..1 or N%; default 0;\n"
@@ -321,6 +323,7 @@ static int mock_apply(void *ud, const struct opt *o, const char *flag, const cha
         if ((r = parse_u64(flag, v, 1, 1024, &u, err, cap)) == 0)
             c->tokens_per_chunk = (uint32_t)u;
         break;
+    case M_TIMINGS: c->timings = 1; break;
     case M_RETRY_AFTER: r = parse_u64(flag, v, 0, 86400, &c->retry_after_s, err, cap); break;
     case M_STALL: r = parse_dur(flag, v, &c->stall_ns, err, cap); break;
     case M_SEED: {

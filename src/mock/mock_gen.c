@@ -111,6 +111,7 @@ void mock_gen_start(struct mock_conn *c, const struct mock_gen_req *g)
     q->resp.seq = q->seq;
     q->resp.created = ((int64_t)q->recv_ns + s->wall_offset) / 1000000000;
     q->resp.include_usage = g->include_usage;
+    q->resp.timings = cfg->timings;
     q->resp.prompt_tokens = mock_prompt_tokens(g->prompt_bytes);
     s->cnt.prompt_tokens += q->resp.prompt_tokens;
     mock_plan_request(cfg, q->seq, g->max_tokens, g->min_tokens, g->ignore_eos, &q->plan);

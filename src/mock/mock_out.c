@@ -196,6 +196,22 @@ void mock_out_malformed(struct mbuf *b, const struct mock_resp *r, const char *c
     mbuf_free(&tmp);
 }
 
+/* llama.cpp's timings (tools/server): the prompt's evaluation and the
+ * generation, in milliseconds; this simulator caches nothing. */
+static void timings_json(struct mbuf *b, const struct mock_resp *r)
+{
+    if (!r->timings)
+        return;
+    double pms = (double)r->prompt_eval_ns / 1e6, gms = (double)r->eval_ns / 1e6;
+    unsigned long long pn = (unsigned long long)r->prompt_tokens;
+    unsigned long long gn = (unsigned long long)r->completion_tokens;
+    mbuf_printf(b, ",\"timings\":{\"cache_n\":0,\"prompt_n\":%llu,\"prompt_ms\":%.3f,"
+                   "\"prompt_per_token_ms\":%.6f,\"prompt_per_second\":%.3f,\"predicted_n\":%llu,"
+                   "\"predicted_ms\":%.3f,\"predicted_per_token_ms\":%.6f,\"predicted_per_second\":%.3f}",
+                pn, pms, pn ? pms / (double)pn : 0.0, pms > 0 ? (double)pn * 1e3 / pms : 0.0,
+                gn, gms, gn ? gms / (double)gn : 0.0, gms > 0 ? (double)gn * 1e3 / gms : 0.0);
+}
+
 void mock_out_finish(struct mbuf *b, const struct mock_resp *r)
 {
     mbuf_puts(b, "data: ");
@@ -206,6 +222,7 @@ void mock_out_finish(struct mbuf *b, const struct mock_resp *r)
     else
         mbuf_printf(b, "[{\"index\":0,\"text\":\"\",\"logprobs\":null,\"finish_reason\":\"%s\"}]",
                     finish_reason(r));
+    timings_json(b, r);
     oai_tail(b, r);
 }
 
@@ -301,6 +318,7 @@ void mock_out_body(struct mbuf *b, const struct mock_resp *r, const char *create
         mbuf_printf(b, "\"%s,\"logprobs\":null,\"finish_reason\":\"%s\"}],\"usage\":",
                     chat ? "}" : "", finish_reason(r));
         usage_json(b, r);
+        timings_json(b, r);
         mbuf_puts(b, "}");
         break;
     }

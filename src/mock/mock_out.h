@@ -30,6 +30,7 @@ struct mock_resp {
     uint64_t seq;               /* makes the OpenAI id unique */
     int64_t created;            /* Unix seconds, for OpenAI `created` */
     int include_usage;
+    int timings;                /* llama.cpp `timings` in the OpenAI finish chunk and body */
     uint64_t prompt_tokens, completion_tokens;
     int stop;                   /* finish reason: 1 "stop", 0 "length" */
     /* Ollama's final durations, ns */
