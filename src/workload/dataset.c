@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <nettle/sha2.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,6 +47,9 @@ struct dataset {
     int skip_bad;
     struct entry *e; size_t n, cap;
     size_t skipped, unusable;
+    /* The file's SHA-256, taken during the scan, before a page is released. */
+    struct sha256_ctx sha; size_t hashed;
+    char sha256[2 * SHA256_DIGEST_SIZE + 1];
     /* load scratch */
     jsmntok_t *toks; unsigned ntoks;
     char *ubuf; size_t ucap;
@@ -268,14 +272,25 @@ static int push_entry(struct dataset *d, const struct entry *e)
     return 0;
 }
 
+/* Hashes the bytes up to pos that are not hashed yet. */
+static void hash_upto(struct dataset *d, size_t pos)
+{
+    if (pos > d->hashed) {
+        sha256_update(&d->sha, pos - d->hashed, (const uint8_t *)d->data + d->hashed);
+        d->hashed = pos;
+    }
+}
+
 /* Drops the pages of the mapping before pos from memory: the scan never
- * returns to them, and dataset_get faults the few it needs back in. */
+ * returns to them, and dataset_get faults the few it needs back in.  They
+ * are hashed first, so the file is read once. */
 static void release_scanned(struct dataset *d, size_t pos, size_t *released)
 {
     if (!d->map || pos < *released + DS_RELEASE)
         return;
     size_t page = (size_t)sysconf(_SC_PAGESIZE);
     size_t end = pos / page * page;
+    hash_upto(d, end);
     if (end > *released) {
         /* Advice only: a failure leaves the pages cached, which is harmless. */
         (void)madvise((char *)d->map + *released, end - *released, MADV_DONTNEED);
@@ -453,10 +468,16 @@ static struct dataset *open_common(struct dataset *d, enum dataset_format fmt, i
     }
     d->fmt = fmt;
     d->skip_bad = skip_bad;
+    sha256_init(&d->sha);
     int rc = fmt == DATASET_SHAREGPT ? load_sharegpt(d, err, errcap)
            : load_lines(d, fmt == DATASET_JSONL, err, errcap);
     if (rc < 0)
         goto fail;
+    hash_upto(d, d->len);
+    uint8_t digest[SHA256_DIGEST_SIZE];
+    sha256_digest(&d->sha, sizeof digest, digest);
+    for (size_t i = 0; i < sizeof digest; i++)
+        snprintf(d->sha256 + 2 * i, 3, "%02x", digest[i]);
     if (!d->n) {
         util_errf(err, errcap, "%s: no usable prompt (%zu bad entries skipped, %zu without a prompt)",
                 d->name, d->skipped, d->unusable);
@@ -573,6 +594,8 @@ void dataset_free(struct dataset *d)
 }
 
 size_t dataset_count(const struct dataset *d) { return d->n; }
+size_t dataset_bytes(const struct dataset *d) { return d->len; }
+const char *dataset_sha256(const struct dataset *d) { return d->sha256; }
 size_t dataset_skipped(const struct dataset *d) { return d->skipped; }
 size_t dataset_unusable(const struct dataset *d) { return d->unusable; }
 enum dataset_format dataset_format(const struct dataset *d) { return d->fmt; }

@@ -48,6 +48,10 @@ struct dataset *dataset_open_mem(const char *data, size_t len, const char *name,
 void dataset_free(struct dataset *d);
 
 size_t dataset_count(const struct dataset *d);     /* usable entries */
+size_t dataset_bytes(const struct dataset *d);     /* the file's size */
+/* The SHA-256 of the whole file, 64 lowercase hex digits: what identifies
+ * the data, wherever the file lies. */
+const char *dataset_sha256(const struct dataset *d);
 size_t dataset_skipped(const struct dataset *d);   /* bad entries skipped */
 size_t dataset_unusable(const struct dataset *d);  /* valid, but no prompt pair */
 enum dataset_format dataset_format(const struct dataset *d);

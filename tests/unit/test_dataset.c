@@ -10,6 +10,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include <nettle/sha2.h>
 
 #include "dataset.h"
 
@@ -236,6 +237,23 @@ static void test_files(void **state)
     assert_non_null(strstr(err, "directory"));
 }
 
+/* The file's SHA-256 (what a result records of a dataset): the FIPS 180-2
+ * example, and its size. */
+static void test_sha256(void **state)
+{
+    (void)state;
+    char err[256];
+    char *p = write_tmp("abc", 3);
+    struct dataset *d = dataset_open(p, DATASET_LINES, 0, err, sizeof err);
+    assert_non_null(d);
+    assert_string_equal(dataset_sha256(d),
+                        "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    assert_int_equal(dataset_bytes(d), 3);
+    dataset_free(d);
+    unlink(p);
+    free(p);
+}
+
 static long maxrss_kib(void)
 {
     struct rusage ru;
@@ -274,6 +292,24 @@ static void test_large_sharegpt_memory(void **state)
         fail_msg("%s", err);
     long after = maxrss_kib();
     assert_int_equal(dataset_count(d), entries);
+    /* Hashed piece by piece as the scan released its pages: the same as
+     * hashing the file in one go. */
+    {
+        struct sha256_ctx c;
+        uint8_t dg[SHA256_DIGEST_SIZE], buf[1 << 16];
+        char hex[2 * SHA256_DIGEST_SIZE + 1];
+        FILE *in = fopen(path, "rb");
+        size_t k;
+        assert_non_null(in);
+        sha256_init(&c);
+        while ((k = fread(buf, 1, sizeof buf, in)) > 0)
+            sha256_update(&c, k, buf);
+        fclose(in);
+        sha256_digest(&c, sizeof dg, dg);
+        for (size_t i = 0; i < sizeof dg; i++)
+            snprintf(hex + 2 * i, 3, "%02x", dg[i]);
+        assert_string_equal(dataset_sha256(d), hex);
+    }
     struct dataset_scratch s = { 0 };
     struct dataset_item it;
     assert_int_equal(dataset_get(d, entries - 1, &s, 1, &it), 0);
@@ -300,6 +336,7 @@ int main(void)
         cmocka_unit_test(test_sharegpt_errors),
         cmocka_unit_test(test_lines),
         cmocka_unit_test(test_files),
+        cmocka_unit_test(test_sha256),
         cmocka_unit_test(test_large_sharegpt_memory),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
