@@ -379,8 +379,9 @@ void knee_table_print(FILE *f, const char *parameter, const cJSON *levels, int o
         if (len > w)
             w = len;
     }
+    /* The three latency columns are end to end: the header says so. */
     fprintf(f, "%-*s %10s %10s %8s %9s %9s %9s %9s %9s %8s", w, parameter, "tok/s",
-            "tok/s/user", "RPS", "avg", "p95", "p99", "TTFT p50", "TTFT p95", "success");
+            "tok/s/user", "RPS", "E2E avg", "E2E p95", "E2E p99", "TTFT p50", "TTFT p95", "success");
     if (open_loop)
         fprintf(f, " %9s %6s", "queue p95", "late");
     fputc('\n', f);

@@ -549,5 +549,18 @@ class TestSweepMock(unittest.TestCase):
         self.assertEqual(doc["levels"][0]["summary"]["ok"], 8)
 
 
+class TestSweepNumbers(unittest.TestCase):
+    """What a sweep records and prints is right (issue 10)."""
+
+    def test_table_says_latency_is_e2e(self):
+        """The sweep table's latency columns say they are end to end."""
+        with harness.Mock(*SWEEP_MOCK) as m:
+            r = llmload("sweep", "--url", m.url, "--model", "llmload-mock", "--concurrency", "1,2",
+                        "-n", "4", "--max-tokens", "5")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        header = [l for l in r.stdout.splitlines() if l.startswith("concurrency ")][0]
+        self.assertRegex(header, r"E2E avg +E2E p95 +E2E p99 +TTFT p50")
+
+
 if __name__ == "__main__":
     harness.main()

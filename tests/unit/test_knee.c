@@ -322,7 +322,7 @@ static void test_table_and_csv(void **state)
     cJSON *levels = make_levels(lv, tps, p95, ok, 2);
     char *t = capture_table(levels, 0);
     const char *want =
-        "concurrency       tok/s tok/s/user      RPS       avg       p95       p99  TTFT p50  TTFT p95  success\n"
+        "concurrency       tok/s tok/s/user      RPS   E2E avg   E2E p95   E2E p99  TTFT p50  TTFT p95  success\n"
         "1                  45.0       45.0     0.90    1.20 s    1.50 s    1.65 s   12.0 ms         -   100.0%\n"
         "2                  90.0       45.0     1.80    1.28 s    1.60 s    1.76 s   12.0 ms         -    97.0%\n";
     assert_string_equal(t, want);
