@@ -268,13 +268,19 @@ fail:
 
 /* Where the server is, where outputs go, how verbose, how the built-in
  * simulator is shaped (it stands for the server under test, which is what
- * a baseline compares), the run's own gate and repeat settings, and secrets.
- * Everything else in "config" shapes the workload and must match. */
+ * a baseline compares), the run's own gate and repeat settings, secrets,
+ * the seed (each run draws its own: nonces differ, the workload does not),
+ * and where the workload's files lie (their size and SHA-256 are what
+ * count).  Everything else in "config" shapes the workload and must match;
+ * nested settings are named by their path ("workload.input_tokens"). */
 static const char *const ignored[] = {
     "url", "api_key", "api_key_set", "json", "json_path", "csv", "csv_path", "raw", "raw_path",
     "quiet", "progress", "mock_args", "mock", "simulator", "grace_s", "grace",
     "assert", "baseline", "max_regression", "repeat", "save_baseline", "junit", "markdown",
     "prometheus", "push", "pushgateway", "metrics_path", "log", "verbose",
+    "seed_used", "seed_given", "schedule_seed",
+    "workload.description", "workload.dataset.path", "workload.prompt_file.path",
+    "workload.tokenizer.path",
 };
 
 int baseline_config_ignored(const char *key)
@@ -332,36 +338,62 @@ static void diff_one(const char *key, const cJSON *here, const cJSON *there,
 }
 
 /* Before the run the API may still be "auto" (resolved by probing the
- * server, which is a request): it is compared again after the run. */
-static int api_unresolved(const cJSON *it)
+ * server, which is a request), and the workload may not be opened yet (no
+ * "workload"): both are compared again after. */
+static int unresolved(const char *path, const cJSON *it)
 {
-    return !strcmp(it->string, "api") && cJSON_IsString(it) && !strcmp(it->valuestring, "auto");
+    if (!strcmp(path, "api"))
+        return cJSON_IsString(it) && !strcmp(it->valuestring, "auto");
+    return !strcmp(path, "workload") && !it;
+}
+
+struct diff { char *err; size_t errcap, pos; int count; };
+
+/* "prefix.key" into buf. */
+static const char *key_path(const char *prefix, const char *key, char *buf, size_t cap)
+{
+    if (*prefix)
+        snprintf(buf, cap, "%s.%s", prefix, key);
+    else
+        snprintf(buf, cap, "%s", key);
+    return buf;
+}
+
+/* Every setting of cur against base, objects setting by setting. */
+static void diff_objects(struct diff *d, const char *prefix, const cJSON *base, const cJSON *cur)
+{
+    char path[256];
+    const cJSON *it;
+    cJSON_ArrayForEach(it, cur) {
+        if (!it->string || baseline_config_ignored(key_path(prefix, it->string, path, sizeof path)))
+            continue;
+        const cJSON *o = cJSON_GetObjectItemCaseSensitive(base, it->string);
+        if (unresolved(path, it))
+            continue;
+        if (cJSON_IsObject(it) && cJSON_IsObject(o))
+            diff_objects(d, path, o, it);
+        else if (!o || !values_equal(it, o))
+            diff_one(path, it, o, d->err, d->errcap, &d->pos, d->count++);
+    }
+    cJSON_ArrayForEach(it, base) {
+        if (!it->string || baseline_config_ignored(key_path(prefix, it->string, path, sizeof path)))
+            continue;
+        const cJSON *o = cJSON_GetObjectItemCaseSensitive(cur, it->string);
+        if (!o && !unresolved(path, o))
+            diff_one(path, NULL, it, d->err, d->errcap, &d->pos, d->count++);
+    }
 }
 
 int baseline_config_diff(const struct cJSON *base, const struct cJSON *cur,
                          char *err, size_t errcap)
 {
-    int count = 0;
-    size_t pos = 0;
-    const cJSON *it;
+    struct diff d = { err, errcap, 0, 0 };
     if (errcap)
         err[0] = '\0';
-    cJSON_ArrayForEach(it, cur) {
-        if (!it->string || baseline_config_ignored(it->string) || api_unresolved(it))
-            continue;
-        const cJSON *o = cJSON_GetObjectItemCaseSensitive(base, it->string);
-        if (!o || !values_equal(it, o))
-            diff_one(it->string, it, o, err, errcap, &pos, count++);
-    }
-    cJSON_ArrayForEach(it, base) {
-        if (!it->string || baseline_config_ignored(it->string))
-            continue;
-        if (!cJSON_GetObjectItemCaseSensitive(cur, it->string))
-            diff_one(it->string, NULL, it, err, errcap, &pos, count++);
-    }
-    if (pos >= errcap && errcap > 4)
+    diff_objects(&d, "", base, cur);
+    if (d.pos >= errcap && errcap > 4)
         memcpy(err + errcap - 4, "...", 4);
-    return count;
+    return d.count;
 }
 
 /* ---- saving ------------------------------------------------------------------- */
@@ -494,7 +526,10 @@ int baseline_save_to(struct out_file *out, const char *path, struct cJSON *const
     if (!cJSON_AddItemToObject(doc, "run_summaries", runs))
         goto oom;
     runs = NULL;
-    round_numbers(doc);
+    /* Measurements only: settings (a dataset's size in bytes, a seed) are
+     * compared exactly and must keep every digit. */
+    round_numbers(cJSON_GetObjectItemCaseSensitive(doc, "summary"));
+    round_numbers(cJSON_GetObjectItemCaseSensitive(doc, "run_summaries"));
     text = cJSON_Print(doc);
     if (!text)
         goto oom;

@@ -16,7 +16,7 @@ static inline cJSON *doc_make(double ttft_p95, double tps, double error_rate, in
     snprintf(buf, sizeof buf,
         "{\"schema\":\"llmload.result/1\","
         "\"config\":{\"url\":\"http://127.0.0.1:%d\",\"api\":\"openai-chat\",\"model\":\"m\","
-        "\"prompt\":\"hello\",\"max_tokens\":64,\"concurrency\":%d,\"requests\":100,"
+        "\"prompt\":\"hello\",\"max_tokens\":64,\"concurrency\":%d,\"requests\":1234567,"
         "\"duration_s\":0,\"rate\":0,\"stream\":true,\"temperature\":null,\"json_path\":\"/tmp/x%d.json\"},"
         "\"environment\":{\"llmload_version\":\"0.1.0\",\"host\":\"ci-runner-%d\",\"start_time\":\"2025-01-01T00:00:0%dZ\"},"
         "\"summary\":{\"requests\":100,\"ok\":%d,\"failed\":%d,\"error_rate\":%.17g,\"duration_s\":2.0,"

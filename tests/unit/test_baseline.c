@@ -122,6 +122,42 @@ static void test_config_diff(void **state)
     cJSON_Delete(b);
 }
 
+/* The workload is compared setting by setting, named by its path; a
+ * dataset counts by its size and SHA-256, not where it lies; the seed
+ * each run draws is no difference. */
+static void test_config_diff_workload(void **state)
+{
+    (void)state;
+    char err[1024];
+    static const char *base =
+        "{\"concurrency\":4,\"seed_used\":11,\"schedule_seed\":11,\"seed_given\":false,"
+        "\"workload\":{\"source\":\"input_tokens\",\"description\":\"synthetic 20 tokens\","
+        "\"input_tokens\":20,\"output_tokens\":null,\"nonce\":true,"
+        "\"dataset\":{\"path\":\"/ci/a/data.jsonl\",\"bytes\":123456789,\"sha256\":\"ab12\"}}}";
+    cJSON *a = cJSON_Parse(base), *b = cJSON_Parse(base);
+    cJSON *wb = cJSON_GetObjectItem(b, "workload");
+    cJSON_ReplaceItemInObject(b, "seed_used", cJSON_CreateNumber(99));
+    cJSON_ReplaceItemInObject(b, "schedule_seed", cJSON_CreateNumber(99));
+    cJSON_ReplaceItemInObject(wb, "description", cJSON_CreateString("synthetic 2000 tokens"));
+    cJSON_ReplaceItemInObject(cJSON_GetObjectItem(wb, "dataset"), "path",
+                              cJSON_CreateString("/home/me/data.jsonl"));
+    assert_int_equal(baseline_config_diff(a, b, err, sizeof err), 0);
+    cJSON_ReplaceItemInObject(wb, "input_tokens", cJSON_CreateNumber(2000));
+    cJSON_ReplaceItemInObject(cJSON_GetObjectItem(wb, "dataset"), "sha256", cJSON_CreateString("cd34"));
+    assert_int_equal(baseline_config_diff(a, b, err, sizeof err), 2);
+    assert_string_equal(err, "workload.input_tokens is 2000 here but 20 in the baseline; "
+                             "workload.dataset.sha256 is \"cd34\" here but \"ab12\" in the baseline");
+    /* Before the workload is opened the run has none yet: no difference
+     * so far; a baseline without one (an older llmload's) is one. */
+    cJSON_DeleteItemFromObject(b, "workload");
+    assert_int_equal(baseline_config_diff(a, b, err, sizeof err), 0);
+    assert_int_equal(baseline_config_diff(b, a, err, sizeof err), 1);
+    assert_non_null(strstr(err, "workload is {"));
+    assert_non_null(strstr(err, "here but absent in the baseline"));
+    cJSON_Delete(a);
+    cJSON_Delete(b);
+}
+
 static void test_load_result_and_errors(void **state)
 {
     (void)state;
@@ -201,6 +237,8 @@ static void test_save_and_reload(void **state)
     assert_true(cJSON_IsNull(cJSON_GetObjectItem(cJSON_GetObjectItem(med, "itl"), "p95")));
     assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(saved, "run_summaries")), 3);
     assert_int_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(saved, "config"), "concurrency")->valueint, 4);
+    /* Settings keep every digit: only measurements are rounded. */
+    assert_true(cJSON_GetObjectItem(cJSON_GetObjectItem(saved, "config"), "requests")->valuedouble == 1234567);
     cJSON_Delete(saved);
 
     /* Saving the same numbers again gives the same bytes. */
@@ -257,6 +295,7 @@ int main(void)
         cmocka_unit_test(test_bootstrap_ci),
         cmocka_unit_test(test_bootstrap_change),
         cmocka_unit_test(test_config_diff),
+        cmocka_unit_test(test_config_diff_workload),
         cmocka_unit_test(test_load_result_and_errors),
         cmocka_unit_test(test_save_and_reload),
         cmocka_unit_test(test_median_summary),
