@@ -25,7 +25,7 @@
 
 /* The run flags: one line a flag.  sweep and compare accept them too. */
 enum run_flag {
-    O_URL, O_API, O_MODEL, O_KEY, O_MAXTOK, O_TEMP, O_SEED, O_NOSTREAM, O_TIMESTAMPS, O_MOCKARG,
+    O_URL, O_API, O_MODEL, O_KEY, O_MAXTOK, O_TEMP, O_SEED, O_SSEED, O_NOSTREAM, O_TIMESTAMPS, O_MOCKARG,
     O_CONC, O_REQS, O_DUR, O_WARMUP, O_RATE, O_ARRIVAL, O_BURST, O_RAMP, O_STOPERR,
     O_CTO, O_TTFTTO, O_IDLETO, O_TO, O_GRACE, O_JSON, O_CSV, O_RAW, O_HTML, O_PLOTS, O_QUIET,
 };
@@ -49,8 +49,10 @@ static const struct opt run_opts[] = {
     { O_MAXTOK, "--max-tokens", { "--tokens" }, "N", "maximum output tokens per request (default 128)" },
     { O_TEMP, "--temperature", { NULL }, "T", "sampling temperature (default: the server's)" },
     { O_SEED, "--seed", { NULL }, "N",
-      "seed of the arrival schedule and the workload, also sent to the\n"
-      "server as its sampling seed (default 1)" },
+      "seed of the arrival schedule and the workload (nonces, prompt choice,\n"
+      "lengths); default: a fresh one each run, printed and saved so that\n"
+      "--seed repeats the run" },
+    { O_SSEED, "--sampling-seed", { NULL }, "N", "sent to the server as its sampling seed (default: none)" },
     { O_NOSTREAM, "--no-stream", { NULL }, NULL, "non-streamed requests (latency, status and tokens only)" },
     { O_TIMESTAMPS, "--timestamps", { NULL }, "WHEN",
       "when an event happened: kernel (default: when its bytes reached this host,\n"
@@ -157,10 +159,15 @@ static int set_flag(struct run_cli *rc, enum run_flag id, const char *flag, cons
         c->temperature = d;
         return 0;
     case O_SEED:
+        if (set_count(&u, flag, v, 0, CONFIG_SEED_MAX, err, cap) < 0)
+            return -1;
+        c->seed = u;
+        c->seed_given = 1;
+        return 0;
+    case O_SSEED:
         if (set_count(&u, flag, v, 0, INT64_MAX, err, cap) < 0)
             return -1;
-        c->seed = (int64_t)u;
-        c->schedule_seed = u;
+        c->sampling_seed = (int64_t)u;
         return 0;
     case O_NOSTREAM: c->stream = 0; return 0;
     case O_TIMESTAMPS:
@@ -280,7 +287,7 @@ int cli_run_open_workload(struct run_cli *rc, char *err, size_t errcap)
 {
     if (rc->cfg.workload)
         return 0;
-    rc->cfg.workload = workload_open(&rc->wopts, rc->cfg.schedule_seed, err, errcap);
+    rc->cfg.workload = workload_open(&rc->wopts, rc->cfg.seed, err, errcap);
     if (!rc->cfg.workload)
         return -1;
     rc->cfg.workload_desc = workload_describe(rc->cfg.workload);

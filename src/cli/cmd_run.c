@@ -155,7 +155,9 @@ static int run_gated(int argc, char **argv, struct gate_opts *gate)
         goto fail;
     }
     struct engine_hooks hooks = { on_record, &out };
+    uint64_t seed = cfg->seed;
     for (int k = 0; k < repeat && code == EXIT_OK; k++) {
+        cfg->seed = config_run_seed(seed, (uint64_t)k);   /* fresh nonces on every repeat */
         struct run_stats stats;
         if (run_stats_init(&stats) < 0) {
             fprintf(stderr, "llmload run: out of memory\n");

@@ -32,7 +32,7 @@ struct run_config {
     const char *system;
     int64_t max_tokens;
     double temperature;         /* NaN: not sent */
-    int64_t seed;               /* request seed sent to the server, -1 none */
+    int64_t sampling_seed;      /* --sampling-seed: sent to the server, -1 none */
     /* load */
     uint32_t concurrency;
     uint64_t requests;          /* 0 with duration_ns: time-bound */
@@ -42,7 +42,9 @@ struct run_config {
     double rate;                /* open loop requests/s, 0 = closed loop */
     enum arrival arrival;
     double burstiness;
-    uint64_t schedule_seed;
+    uint64_t seed;              /* this run's seed: arrival schedule and workload
+                                   (nonces, prompt choice, lengths); < 2^53 */
+    int seed_given;             /* --seed, or drawn at random */
     uint64_t ramp_up_ns;
     double stop_error_rate;     /* 0 = off */
     /* timeouts (0 = none) */
@@ -62,6 +64,20 @@ struct run_config {
 /* The prompt of a run that names none. */
 #define CONFIG_DEFAULT_PROMPT "Say 'hello, world!' in Korean."
 
+/* Defaults; the seed is drawn at random (config_fresh_seed). */
 void config_defaults(struct run_config *c);
+
+/* Largest seed: a JSON number (a double) holds it exactly, so a seed read
+ * back from a result reproduces the run. */
+#define CONFIG_SEED_MAX ((1ull << 53) - 1)
+
+/* A random seed in [0, CONFIG_SEED_MAX]: runs without --seed differ. */
+uint64_t config_fresh_seed(void);
+
+/* The seed of run k (0-based) of a command that runs many (run --repeat,
+ * the levels of sweep and compare): the base itself for k = 0, so that
+ * `--seed S` repeats a run whose seed was S, and a distinct one derived
+ * from it for the others, so no two runs send the same nonces. */
+uint64_t config_run_seed(uint64_t base, uint64_t k);
 
 #endif

@@ -643,7 +643,7 @@ static void engine_begin_measure(struct engine *e)
     hist_reset(e->lag_hist);
     e->env.reads = e->env.reads_stamped = 0;
     if (cfg->rate > 0) {
-        schedule_init(&e->sched, cfg->arrival, cfg->rate, cfg->burstiness, cfg->schedule_seed, cfg->ramp_up_ns);
+        schedule_init(&e->sched, cfg->arrival, cfg->rate, cfg->burstiness, cfg->seed, cfg->ramp_up_ns);
         e->next_arrival = schedule_next(&e->sched);
     } else if (cfg->ramp_up_ns) {
         e->cap = 1;
@@ -722,7 +722,7 @@ static void engine_request_setup(struct engine *e)
     r->max_tokens = cfg->max_tokens;
     r->min_tokens = 0;
     r->temperature = cfg->temperature;
-    r->seed = cfg->seed;
+    r->seed = cfg->sampling_seed;
     r->stream = cfg->stream;
     r->include_usage = cfg->stream;
     e->env.collect_text = cfg->workload && (workload_tokenizer(cfg->workload) || cfg->multi_turn);
@@ -797,6 +797,13 @@ int engine_run(const struct run_config *cfg, struct run_stats *stats,
         (cfg->api_key && strlen(cfg->api_key) > 200)) {
         snprintf(err, errcap, "URL or API key too long");
         rc = LL_EUSAGE;
+        goto out;
+    }
+    /* The run's content depends only on its seed, whatever the workload
+     * served before (run --repeat, sweep levels). */
+    if (cfg->workload && workload_reseed(cfg->workload, cfg->seed) < 0) {
+        snprintf(err, errcap, "out of memory");
+        rc = LL_ENOMEM;
         goto out;
     }
     engine_request_setup(e);

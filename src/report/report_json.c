@@ -239,7 +239,9 @@ cJSON *report_config_json(const struct run_config *c)
     put_str(&b, o, "system", c->system);
     put_num(&b, o, "max_tokens", (double)c->max_tokens);
     put_num(&b, o, "temperature", c->temperature);         /* NaN: not sent -> null */
-    put_num(&b, o, "seed", c->seed >= 0 ? (double)c->seed : NAN);
+    /* "seed" kept its first meaning, the sampling seed sent to the server;
+     * the run's own seed is "seed_used" (schedule_seed is the same). */
+    put_num(&b, o, "seed", c->sampling_seed >= 0 ? (double)c->sampling_seed : NAN);
     put_num(&b, o, "concurrency", c->concurrency);
     put_num(&b, o, "requests", (double)c->requests);
     put_num(&b, o, "duration_s", ns_s(c->duration_ns));
@@ -248,7 +250,9 @@ cJSON *report_config_json(const struct run_config *c)
     put_num(&b, o, "rate", c->rate);
     put_str(&b, o, "arrival", arrival_name(c->arrival));
     put_num(&b, o, "burstiness", c->burstiness);
-    put_num(&b, o, "schedule_seed", (double)c->schedule_seed);
+    put_num(&b, o, "seed_used", (double)c->seed);
+    put_bool(&b, o, "seed_given", c->seed_given);
+    put_num(&b, o, "schedule_seed", (double)c->seed);
     put_num(&b, o, "ramp_up_s", ns_s(c->ramp_up_ns));
     put_num(&b, o, "stop_error_rate", c->stop_error_rate);
     put_num(&b, o, "connect_timeout_s", ns_s(c->connect_timeout_ns));

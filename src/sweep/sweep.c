@@ -53,6 +53,7 @@ static void level_config(const struct sweep_opts *o, size_t idx, double level,
                          struct run_config *c)
 {
     *c = *o->cfg;
+    c->seed = config_run_seed(o->cfg->seed, idx);   /* fresh nonces on every level */
     switch (o->param) {
     case SWEEP_CONCURRENCY: c->concurrency = (uint32_t)level; break;
     case SWEEP_RATE:        c->rate = level; break;
@@ -128,7 +129,7 @@ static int run_level(struct sweep_ctx *x, size_t idx, double level, const cJSON 
         struct workload_opts wo = *o->wopts;
         wo.prompt = c.prompt;
         wo.prompt_set = -1;
-        if (!(lw = workload_open(&wo, c.schedule_seed, x->err, x->errcap)))
+        if (!(lw = workload_open(&wo, c.seed, x->err, x->errcap)))
             return -1;
         c.workload = lw;
         c.workload_desc = workload_describe(lw);
@@ -163,6 +164,7 @@ static int run_level(struct sweep_ctx *x, size_t idx, double level, const cJSON 
     } else {
         cJSON_AddNumberToObject(entry, "level", level);
     }
+    cJSON_AddNumberToObject(entry, "seed", (double)c.seed);   /* --seed repeats the level */
     if (o->nslo)
         cJSON_AddBoolToObject(entry, "slo_ok", slo_check(o, summary));
     cJSON_AddItemToObject(entry, "summary", summary);

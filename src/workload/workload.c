@@ -3,6 +3,7 @@
 #include "util.h"
 #include "workload.h"
 
+#include <assert.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -471,6 +472,29 @@ static int add_str(struct workload *w, char *s)
     return 0;
 }
 
+/* --input-tokens: the synthetic prompts, drawn from the seed (one, or a
+ * pool of WL_POOL when the length varies). */
+static int synthetic_pool(struct workload *w)
+{
+    const struct workload_opts *o = &w->o;
+    int64_t nonce_tok = 0;
+    if (o->nonce)
+        nonce_tok = w->tok ? count_text(w, "Request 123456789:\n", 19) : NONCE_TOKENS_EST;
+    size_t pool = o->input_stddev > 0 ? WL_POOL : 1;
+    while (pool > 1 && (uint64_t)pool * o->input_tokens > WL_POOL_TOKENS)
+        pool--;
+    struct rng r = { w->seed ^ 0x1e57ull };
+    for (size_t i = 0; i < pool; i++) {
+        int64_t want = (int64_t)sample_len(&r, o->input_tokens, o->input_stddev) - w->prefix_tok - nonce_tok;
+        int64_t got;
+        if (want < 1)
+            want = 1;
+        if (add_str(w, words_text(w, w->seed + i * 7919, (uint32_t)want, "", &got)) < 0)
+            return -1;
+    }
+    return 0;
+}
+
 static const char *source_flag(const struct workload_opts *o, int k)
 {
     const char *names[] = {
@@ -575,23 +599,8 @@ struct workload *workload_open(const struct workload_opts *o, uint64_t seed, cha
     }
     if (o->system && w->tok)
         w->system_tok = count_text(w, o->system, strlen(o->system));
-    if (o->input_tokens) {
-        int64_t nonce_tok = 0;
-        if (o->nonce)
-            nonce_tok = w->tok ? count_text(w, "Request 123456789:\n", 19) : NONCE_TOKENS_EST;
-        size_t pool = o->input_stddev > 0 ? WL_POOL : 1;
-        while (pool > 1 && (uint64_t)pool * o->input_tokens > WL_POOL_TOKENS)
-            pool--;
-        struct rng r = { seed ^ 0x1e57ull };
-        for (size_t i = 0; i < pool; i++) {
-            int64_t want = (int64_t)sample_len(&r, o->input_tokens, o->input_stddev) - w->prefix_tok - nonce_tok;
-            int64_t got;
-            if (want < 1)
-                want = 1;
-            if (add_str(w, words_text(w, seed + i * 7919, (uint32_t)want, "", &got)) < 0)
-                goto oom;
-        }
-    }
+    if (o->input_tokens && synthetic_pool(w) < 0)
+        goto oom;
     size_t n = nentries(w);
     w->body_tok = malloc(n * sizeof *w->body_tok);
     w->reply_tok = malloc(n * sizeof *w->reply_tok);
@@ -723,12 +732,38 @@ static int push_history(struct user *u, const char *s, size_t n, int64_t tok)
     return 0;
 }
 
+int workload_reseed(struct workload *w, uint64_t seed)
+{
+    /* Conversations do not carry over from one run to the next. */
+    for (size_t u = 0; u < w->nusers; u++)
+        reset_history(&w->users[u]);
+    if (seed == w->seed)
+        return 0;
+    w->seed = seed;
+    if (!w->o.input_tokens)
+        return 0;
+    /* The synthetic prompts are drawn from the seed too: a new pool of the
+     * same size, whose token counts are not known yet. */
+    size_t n = nentries(w);
+    for (size_t i = 0; i < n; i++) {
+        free(w->strs[i]);
+        w->body_tok[i] = CACHE_UNKNOWN;
+    }
+    w->nstrs = 0;
+    if (synthetic_pool(w) < 0)
+        return -1;
+    assert(nentries(w) == n);
+    return 0;
+}
+
 int workload_next(struct workload *w, uint32_t user, uint64_t index, struct api_request *req)
 {
     struct user *u = get_user(w, user);
     if (!u)
         return -1;
-    struct rng r = { mix64(w->seed ^ mix64((uint64_t)user * 0x100000001b3ull ^ mix64(index))) };
+    /* Not the user: which connection carries request `index` depends on
+     * timing, and --seed must send the same requests again. */
+    struct rng r = { mix64(w->seed ^ mix64(index)) };
     size_t n = nentries(w);
     size_t pick = (size_t)(rng_next(&r) % n);
     /* Decode the entry: a dataset item, or one of the in-memory strings. */

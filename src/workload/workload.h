@@ -8,8 +8,10 @@
  * the cache-busting nonce, a shared prefix, multi-turn history, and the
  * local tokenizer that counts tokens when the server does not.
  *
- * Reproducible: the content of request `index` of virtual user `user`
- * depends only on (seed, user, index) and the files, not on timing. */
+ * Reproducible: the content of request `index` depends only on (seed,
+ * index) and the files, not on timing nor on the virtual user (the
+ * connection) that carries it; a multi-turn request also carries its
+ * user's conversation so far. */
 #include <stdint.h>
 #include <stdio.h>
 #include "api.h"
@@ -80,6 +82,13 @@ struct workload *workload_open(const struct workload_opts *o, uint64_t seed,
 
 /* NULL is a no-op. */
 void workload_free(struct workload *w);
+
+/* Starts a run with seed: what workload_next gives then depends only on
+ * (seed, index), whatever ran before; multi-turn conversations start
+ * over, and synthetic prompts are drawn again from the new seed.  The
+ * engine calls it at the start of every run.  0, or -1 when out of memory
+ * (the workload is then unusable). */
+int workload_reseed(struct workload *w, uint64_t seed);
 
 /* Fills the content of request `index` of virtual user `user` into req:
  * prompt or messages, system, and, when the workload knows an output

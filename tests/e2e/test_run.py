@@ -3,6 +3,7 @@ hand-made servers on loopback (for replies the simulator never sends)."""
 import csv
 import json
 import os
+import re
 import signal
 import socket
 import stat
@@ -938,6 +939,49 @@ class TestRunShapes(unittest.TestCase):
         self.assertLess(s["failed"], 35)
         self.assertIn("503", s["error_samples"]["status"])
         self.assertAlmostEqual(s["error_rate"], s["failed"] / 40, places=9)
+
+
+def nonce_of(body):
+    m = re.search(r"Request (\d{9}):", user_text(body))
+    return m.group(1) if m else None
+
+
+class TestRunNumbers(unittest.TestCase):
+    """What a run records and reports is right (issue 10)."""
+
+    def capture_run(self, *args, reply="hello ab"):
+        srv = CapturingServer(reply)
+        try:
+            p, doc = run_json(srv.url + "/v1", "--api", "openai-chat", *args, model="m")
+        finally:
+            srv.close()
+        self.assertEqual(p.returncode, 0, p.stderr)
+        return srv.bodies, doc, p
+
+    def test_default_runs_send_fresh_nonces(self):
+        # Two runs with the defaults send different nonces; the seed each
+        # used is saved, and --seed with it sends exactly the same requests.
+        b1, d1, _ = self.capture_run("-n", "4", "-c", "1")
+        b2, d2, _ = self.capture_run("-n", "4", "-c", "1")
+        n1, n2 = [nonce_of(b) for b in b1], [nonce_of(b) for b in b2]
+        self.assertNotIn(None, n1)
+        self.assertFalse(set(n1) & set(n2), (n1, n2))
+        self.assertFalse(d1["config"]["seed_given"])
+        seed = d1["config"]["seed_used"]
+        self.assertNotEqual(seed, d2["config"]["seed_used"])
+        b3, d3, _ = self.capture_run("-n", "4", "-c", "1", "--seed", str(seed))
+        self.assertEqual([user_text(b) for b in b3], [user_text(b) for b in b1])
+        self.assertTrue(d3["config"]["seed_given"])
+        # --seed is not the server's sampling seed; --sampling-seed is.
+        self.assertTrue(all("seed" not in b for b in b1 + b3))
+        b4, d4, _ = self.capture_run("-n", "2", "-c", "1", "--sampling-seed", "7")
+        self.assertEqual([b["seed"] for b in b4], [7, 7])
+        self.assertEqual(d4["config"]["seed"], 7)
+        # --repeat: every run its own nonces, even with a given seed.
+        b5, _, p = self.capture_run("-n", "4", "-c", "1", "--repeat", "2", "--seed", "11")
+        first, second = {nonce_of(b) for b in b5[:4]}, {nonce_of(b) for b in b5[4:]}
+        self.assertEqual(len(b5), 8)
+        self.assertFalse(first & second)
 
 
 class TestRunProgress(unittest.TestCase):

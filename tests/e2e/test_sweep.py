@@ -552,6 +552,37 @@ class TestSweepMock(unittest.TestCase):
 class TestSweepNumbers(unittest.TestCase):
     """What a sweep records and prints is right (issue 10)."""
 
+    def test_levels_send_fresh_nonces(self):
+        """Each level draws its own nonces (a prompt cache must not serve one
+        level what the last one sent), records its seed, and a level run
+        again with that seed sends the same requests."""
+        from test_run import CapturingServer, nonce_of, user_text
+        d = harness.tmpdir()
+        out = os.path.join(d, "s.json")
+        srv = CapturingServer()
+        try:
+            r = llmload("sweep", "--url", srv.url + "/v1", "--api", "openai-chat", "--model", "m",
+                        "--concurrency", "1,2", "-n", "4", "--warmup", "0", "--seed", "5",
+                        "--json", out)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            levels = sweep_doc(out)["levels"]
+            first = {nonce_of(b) for b in srv.bodies[:4]}
+            second = {nonce_of(b) for b in srv.bodies[4:]}
+            self.assertEqual(len(srv.bodies), 8)
+            self.assertFalse(first & second, (first, second))
+            self.assertEqual(levels[0]["seed"], 5)
+            self.assertNotEqual(levels[1]["seed"], 5)
+            again = list(srv.bodies[4:])
+            del srv.bodies[:]
+            r = harness.run_llmload("run", "--url", srv.url + "/v1", "--api", "openai-chat",
+                                    "--model", "m", "-c", "2", "-n", "4", "--quiet",
+                                    "--seed", str(levels[1]["seed"]))
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertEqual(sorted(user_text(b) for b in srv.bodies),
+                             sorted(user_text(b) for b in again))
+        finally:
+            srv.close()
+
     def test_table_says_latency_is_e2e(self):
         """The sweep table's latency columns say they are end to end."""
         with harness.Mock(*SWEEP_MOCK) as m:

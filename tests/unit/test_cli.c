@@ -166,7 +166,11 @@ static void test_run_load_shapes(void **state)
     assert_true(rc.cfg.warmup_requests == 0 && rc.cfg.warmup_ns == 30000000000ull);
     assert_int_equal(parse(&rc, "--rate 4 --arrival gamma --burstiness 0.5 --seed 9", err, sizeof err), 0);
     assert_true(rc.cfg.rate == 4 && rc.cfg.arrival == ARRIVAL_GAMMA && rc.cfg.burstiness == 0.5);
-    assert_true(rc.cfg.schedule_seed == 9 && rc.cfg.seed == 9);
+    /* --seed seeds the schedule and the workload; the server gets
+     * --sampling-seed only. */
+    assert_true(rc.cfg.seed == 9 && rc.cfg.seed_given && rc.cfg.sampling_seed == -1);
+    assert_int_equal(parse(&rc, "--sampling-seed 7", err, sizeof err), 0);
+    assert_true(rc.cfg.sampling_seed == 7 && !rc.cfg.seed_given && rc.cfg.seed <= CONFIG_SEED_MAX);
     assert_int_equal(parse(&rc, "--stop-on-error-rate 10%", err, sizeof err), 0);
     assert_true(fabs(rc.cfg.stop_error_rate - 0.1) < 1e-12);
     assert_int_equal(parse(&rc, "--ttft-timeout 500ms --idle-timeout 2s --timeout 5m --grace 0",

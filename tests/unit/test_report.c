@@ -93,7 +93,8 @@ static void config(struct run_config *c)
     c->prompt = "Say 'hello, world!' in Korean.";
     c->max_tokens = 128;
     c->temperature = NAN;
-    c->seed = -1;
+    c->sampling_seed = -1;
+    c->seed = 42;
     c->concurrency = 4;
     c->requests = 5;
     c->request_timeout_ns = 30000 * MS;
@@ -347,7 +348,9 @@ static void test_result_doc(void **state)
     assert_string_equal(cJSON_GetObjectItem(cfg, "model")->valuestring, "tiny-model");
     assert_string_equal(cJSON_GetObjectItem(cfg, "arrival")->valuestring, "closed");
     assert_true(is_null(cfg, "temperature"));
-    assert_true(is_null(cfg, "seed"));
+    assert_true(is_null(cfg, "seed"));          /* no --sampling-seed */
+    assert_near(num(cfg, "seed_used"), 42);
+    assert_near(num(cfg, "schedule_seed"), 42);
     assert_true(is_null(cfg, "json_path"));
     assert_near(num(cfg, "request_timeout_s"), 30.0);
     assert_near(num(cfg, "concurrency"), 4);
