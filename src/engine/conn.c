@@ -402,7 +402,8 @@ static void conn_complete_body(struct conn *c)
             msg = c->carry;
             mlen = (int)(c->body_len > 120 ? 120 : c->body_len);
         }
-        conn_fail(c, ERR_STATUS, "HTTP %d%s%.*s", c->rec.status, mlen ? ": " : "", mlen, msg);
+        conn_fail(c, c->rec.status == 429 ? ERR_RATE_LIMITED : ERR_STATUS, "HTTP %d%s%.*s",
+                  c->rec.status, mlen ? ": " : "", mlen, msg);
         return;
     }
     if (c->framing == FRAME_BODY && c->fail == ERR_NONE) {

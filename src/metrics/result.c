@@ -15,6 +15,7 @@ const char *err_class_name(enum err_class c)
         [ERR_READ] = "read",
         [ERR_CLOSED] = "closed",
         [ERR_STATUS] = "status",
+        [ERR_RATE_LIMITED] = "rate_limited",
         [ERR_STREAM] = "stream",
         [ERR_PROTOCOL] = "protocol",
         [ERR_TIMEOUT_CONNECT] = "timeout_connect",

@@ -17,7 +17,8 @@ enum err_class {
     ERR_WRITE,            /* writing the request failed */
     ERR_READ,             /* read error (ECONNRESET ...) */
     ERR_CLOSED,           /* server closed before the response was complete */
-    ERR_STATUS,           /* HTTP status other than 2xx */
+    ERR_STATUS,           /* HTTP status other than 2xx (and 429) */
+    ERR_RATE_LIMITED,     /* HTTP 429: the server limits this client's rate */
     ERR_STREAM,           /* error event inside a 200 stream */
     ERR_PROTOCOL,         /* malformed HTTP, framing or JSON */
     ERR_TIMEOUT_CONNECT,

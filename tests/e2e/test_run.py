@@ -405,10 +405,11 @@ class TestRunFaults(unittest.TestCase):
         self.assertEqual(doc["summary"]["error_rate"], 1.0)
         self.assertIn("500", doc["summary"]["error_samples"]["status"])
 
-    def test_429_counted_as_status(self):
+    def test_429_counted_as_rate_limited(self):
+        # Rate limiting is its own class, apart from server errors (issue 10).
         p, doc = self.fault("--fault-429")
-        self.assertEqual(doc["summary"]["errors"], {"status": 6})
-        self.assertIn("429", doc["summary"]["error_samples"]["status"])
+        self.assertEqual(doc["summary"]["errors"], {"rate_limited": 6})
+        self.assertIn("429", doc["summary"]["error_samples"]["rate_limited"])
 
     @harness.decoder
     def test_midstream_error_openai_and_ollama(self):

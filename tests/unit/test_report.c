@@ -177,6 +177,7 @@ static void test_names(void **state)
     assert_string_equal(err_class_name(ERR_NONE), "none");
     assert_string_equal(err_class_name(ERR_TIMEOUT_TTFT), "timeout_ttft");
     assert_string_equal(err_class_name(ERR_ABORTED), "aborted");
+    assert_string_equal(err_class_name(ERR_RATE_LIMITED), "rate_limited");
     assert_string_equal(err_class_name(ERR__COUNT), "unknown");
     for (int c = 0; c < ERR__COUNT; c++)
         assert_true(strlen(err_class_name(c)) > 0);
