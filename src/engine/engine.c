@@ -21,6 +21,7 @@
 #include "target.h"
 #include "tokenizer.h"
 #include "units.h"
+#include "utf8.h"
 #include "workload.h"
 
 
@@ -143,11 +144,29 @@ static long engine_build_body(struct engine *e, const struct api_request *req)
     }
 }
 
+/* What the request asks for, as the reports describe it: the characters
+ * of its text (prompt or messages, and the system prompt) and its output
+ * limits. */
+static void engine_note_request(struct req_record *r, const struct api_request *req)
+{
+    size_t chars = req->system ? utf8_chars(req->system) : 0;
+    if (req->nmessages)
+        for (size_t i = 0; i < req->nmessages; i++)
+            chars += req->messages[i].content ? utf8_chars(req->messages[i].content) : 0;
+    else if (req->prompt)
+        chars += utf8_chars(req->prompt);
+    r->prompt_chars = (int64_t)chars;
+    r->max_tokens = req->max_tokens >= 0 ? req->max_tokens : -1;
+    r->exact_tokens = req->ignore_eos && req->min_tokens > 0 && req->min_tokens == req->max_tokens
+                          ? req->max_tokens : -1;
+}
+
 static int engine_prepare_request(struct engine *e, struct conn *c)
 {
     struct api_request req = e->req;
     if (e->cfg->workload && workload_next(e->cfg->workload, c->user, c->rec.index, &req) < 0)
         return -1;
+    engine_note_request(&c->rec, &req);
     long blen = engine_build_body(e, &req);
     if (blen < 0)
         return -1;
@@ -179,6 +198,7 @@ static void rec_reset(struct req_record *r)
     r->out_tokens = r->server_tokens = r->local_tokens = r->in_tokens = -1;
     r->eval_count = r->eval_duration_ns = r->prompt_eval_count = r->prompt_eval_duration_ns = -1;
     r->cached_tokens = r->total_duration_ns = r->load_duration_ns = -1;
+    r->prompt_chars = r->max_tokens = r->exact_tokens = -1;
 }
 
 /* A slot for the next request: an idle keep-alive connection first (most
@@ -229,6 +249,7 @@ static void engine_start_on(struct engine *e, struct conn *c, uint64_t sched_off
     c->rec.index = e->next_index++;
     c->rec.warmup = e->phase == PHASE_WARMUP;
     c->rec.sched_ns = sched_off;
+    c->rec.run_id = e->stats->run_id;
     c->user = c->slot;
     e->issued++;
     e->inflight++;
@@ -430,6 +451,12 @@ static void engine_request_done(struct engine *e, struct conn *c)
     }
     if (w && r->in_tokens < 0)
         r->in_tokens = workload_prompt_tokens(w, c->user);
+    if (!e->cfg->stream) {
+        /* A body that arrives whole has no first token and no gaps: its one
+         * event is the end, so TTFT, ITL and TPOT are absent, not E2E. */
+        r->first_ns = r->last_ns = 0;
+        r->ev_n = 0;
+    }
     if (w && r->err == ERR_NONE && e->env.collect_text)
         workload_turn_done(w, c->user, c->text ? c->text : "", c->text_len);
     if (r->err == ERR_ABORTED) {

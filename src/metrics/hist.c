@@ -182,6 +182,11 @@ uint64_t hist_max(const struct hist *h) { return h->count ? h->max : 0; }
 uint64_t hist_saturated(const struct hist *h) { return h->saturated; }
 uint64_t hist_highest(const struct hist *h) { return h->highest; }
 
+double hist_sum(const struct hist *h)
+{
+    return (double)h->sum;
+}
+
 double hist_mean(const struct hist *h)
 {
     return h->count ? (double)(h->sum / (long double)h->count) : NAN;

@@ -38,6 +38,7 @@ uint64_t hist_max(const struct hist *h);
 uint64_t hist_saturated(const struct hist *h);  /* values clamped to highest */
 uint64_t hist_highest(const struct hist *h);
 double hist_mean(const struct hist *h);      /* NaN when empty */
+double hist_sum(const struct hist *h);       /* sum of the values (clamped ones as clamped) */
 double hist_stdev(const struct hist *h);     /* sample (n-1); NaN empty, 0 for one */
 /* p in [0, 100].  Nearest-rank percentile; 0 when empty.  Exact while the
  * raw values are kept; past that the midpoint of the value's bucket,

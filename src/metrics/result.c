@@ -1,10 +1,15 @@
 /* Run aggregates: how each finished request feeds the counters and
  * histograms.  The definitions are docs/metrics.md; this file applies them. */
 #include "result.h"
+#include "rng.h"
 #include "utf8.h"
 
+#include <math.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
+#include <unistd.h>
 
 const char *err_class_name(enum err_class c)
 {
@@ -67,12 +72,34 @@ static struct hist **stats_hists(struct run_stats *s, size_t i, uint64_t *highes
         { &s->e2e_sched, RESULT_HIST_NS_MAX },
         { &s->request_tps, RESULT_HIST_MILLI_MAX },
         { &s->tokens_per_event, RESULT_HIST_MILLI_MAX },
+        { &s->srv_prefill, RESULT_HIST_NS_MAX }, { &s->srv_decode, RESULT_HIST_NS_MAX },
+        { &s->srv_load, RESULT_HIST_NS_MAX }, { &s->srv_cached, RESULT_HIST_COUNT_MAX },
+        { &s->ttft_minus_prefill, RESULT_HIST_NS_MAX },
+        { &s->prompt_tokens, RESULT_HIST_COUNT_MAX }, { &s->prompt_chars, RESULT_HIST_COUNT_MAX },
+        { &s->max_tokens, RESULT_HIST_COUNT_MAX },
     };
     if (i >= sizeof tab / sizeof tab[0])
         return NULL;
     if (highest)
         *highest = tab[i].highest;
     return tab[i].h;
+}
+
+/* The UTC second the run started and 32 random bits: readable, sortable,
+ * and distinct for runs started in the same second. */
+static void run_id_new(char *dst, size_t cap, int64_t wall_ns)
+{
+    uint32_t r;
+    if (getrandom(&r, sizeof r, GRND_NONBLOCK) != (ssize_t)sizeof r) {
+        uint64_t x = (uint64_t)wall_ns ^ ((uint64_t)getpid() << 32);
+        r = (uint32_t)rng_mix64(x);
+    }
+    time_t t = (time_t)(wall_ns / 1000000000);
+    struct tm tm;
+    char when[20];
+    if (!gmtime_r(&t, &tm) || !strftime(when, sizeof when, "%Y%m%dT%H%M%SZ", &tm))
+        snprintf(when, sizeof when, "run");
+    snprintf(dst, cap, "%s-%08x", when, (unsigned)r);
 }
 
 int run_stats_init(struct run_stats *s)
@@ -90,6 +117,7 @@ int run_stats_init(struct run_stats *s)
     if (clock_gettime(CLOCK_REALTIME, &ts) == 0)
         s->start_wall_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
     strcpy(s->stop_reason, "completed");
+    run_id_new(s->run_id, sizeof s->run_id, s->start_wall_ns);
     return 0;
 }
 
@@ -125,6 +153,64 @@ static void add_failure(struct run_stats *s, const struct req_record *r)
     }
 }
 
+/* The server's count against the local tokenizer's, relative to the
+ * server's (a server count of 0 is taken as 1), and replies shorter than
+ * the exact length asked for. */
+static void add_token_check(struct run_stats *s, const struct req_record *r)
+{
+    if (r->server_tokens >= 0 && r->local_tokens >= 0) {
+        double d = fabs((double)(r->local_tokens - r->server_tokens)) /
+                   (double)(r->server_tokens > 0 ? r->server_tokens : 1);
+        s->tok_compared++;
+        s->tok_differ += r->local_tokens != r->server_tokens;
+        s->tok_diff_sum += d;
+        if (d > s->tok_diff_max)
+            s->tok_diff_max = d;
+    }
+    if (r->exact_tokens > 0 && r->out_tokens >= 0 && r->out_tokens < r->exact_tokens)
+        s->short_outputs++;
+}
+
+int64_t req_ttft_ns(const struct req_record *r)
+{
+    return r->first_ns ? span(r->start_ns, r->first_ns) : -1;
+}
+
+int64_t req_decode_per_token_ns(const struct req_record *r)
+{
+    if (r->eval_count <= 0 || r->eval_duration_ns < 0)
+        return -1;
+    return (int64_t)((double)r->eval_duration_ns / (double)r->eval_count + 0.5);
+}
+
+int64_t req_ttft_minus_prefill_ns(const struct req_record *r)
+{
+    int64_t ttft = req_ttft_ns(r);
+    if (ttft < 0 || r->prompt_eval_duration_ns < 0 || ttft < r->prompt_eval_duration_ns)
+        return -1;
+    return ttft - r->prompt_eval_duration_ns;
+}
+
+/* The server's own timings, as it reported them. */
+static void add_server_timings(struct run_stats *s, const struct req_record *r)
+{
+    int64_t d;
+    if (r->eval_count >= 0 && r->eval_duration_ns > 0) {
+        s->ollama_eval_count += r->eval_count;
+        s->ollama_eval_duration_ns += r->eval_duration_ns;
+    }
+    if ((d = req_decode_per_token_ns(r)) >= 0)
+        hist_record(s->srv_decode, (uint64_t)d);
+    if (r->prompt_eval_duration_ns >= 0)
+        hist_record(s->srv_prefill, (uint64_t)r->prompt_eval_duration_ns);
+    if ((d = req_ttft_minus_prefill_ns(r)) >= 0)
+        hist_record(s->ttft_minus_prefill, (uint64_t)d);
+    if (r->load_duration_ns >= 0)
+        hist_record(s->srv_load, (uint64_t)r->load_duration_ns);
+    if (r->cached_tokens >= 0)
+        hist_record(s->srv_cached, (uint64_t)r->cached_tokens);
+}
+
 void run_stats_add(struct run_stats *s, const struct req_record *r)
 {
     if (r->warmup) {
@@ -134,6 +220,13 @@ void run_stats_add(struct run_stats *s, const struct req_record *r)
     s->requests++;
     if (r->retried)
         s->retries++;
+    /* What was sent counts for every request, failed or not. */
+    if (r->prompt_chars >= 0)
+        hist_record(s->prompt_chars, (uint64_t)r->prompt_chars);
+    if (r->max_tokens >= 0)
+        hist_record(s->max_tokens, (uint64_t)r->max_tokens);
+    else
+        s->max_tokens_unset++;
     if (r->err != ERR_NONE) {
         add_failure(s, r);
         return;
@@ -141,7 +234,7 @@ void run_stats_add(struct run_stats *s, const struct req_record *r)
     s->ok++;
 
     int64_t e2e = span(r->start_ns, r->end_ns);
-    int64_t ttft = r->first_ns ? span(r->start_ns, r->first_ns) : -1;
+    int64_t ttft = req_ttft_ns(r);
     if (e2e >= 0)
         hist_record(s->e2e, (uint64_t)e2e);
     if (ttft >= 0)
@@ -171,13 +264,13 @@ void run_stats_add(struct run_stats *s, const struct req_record *r)
             hist_record(s->tokens_per_event,
                         (uint64_t)((double)out * 1e3 / (double)r->events + 0.5));
     }
-    if (r->in_tokens >= 0)
+    if (r->in_tokens >= 0) {
         s->input_tokens += (uint64_t)r->in_tokens;
-    s->tok_src_count[(unsigned)r->tok_src < 4 ? r->tok_src : TOK_NONE]++;
-    if (r->eval_count >= 0 && r->eval_duration_ns > 0) {
-        s->ollama_eval_count += r->eval_count;
-        s->ollama_eval_duration_ns += r->eval_duration_ns;
+        hist_record(s->prompt_tokens, (uint64_t)r->in_tokens);
     }
+    s->tok_src_count[(unsigned)r->tok_src < 4 ? r->tok_src : TOK_NONE]++;
+    add_token_check(s, r);
+    add_server_timings(s, r);
 }
 
 double run_stats_wall_s(const struct run_stats *s)

@@ -40,6 +40,10 @@ const char *err_class_name(enum err_class c);   /* "timeout_ttft" ... */
 #define RESULT_STATUS_BODY_MAX 120  /* bytes of a non-2xx body after "HTTP 503: " */
 #define RESULT_EVENT_QUOTE_MAX 60   /* bytes of a malformed event quoted */
 
+/* "20250131T123456Z-1a2b3c4d": the UTC start second and 32 random bits,
+ * so that runs appended to one CSV can be told apart. */
+#define RESULT_RUN_ID_LEN 32
+
 /* Where a request's output token count came from (docs/metrics.md). */
 enum tok_source { TOK_NONE = 0, TOK_SERVER, TOK_TOKENIZER, TOK_CHUNKS };
 const char *tok_source_name(enum tok_source s);
@@ -73,6 +77,12 @@ struct req_record {
     int64_t cached_tokens;      /* prompt tokens served from a cache (llama.cpp cache_n) */
     int64_t total_duration_ns;  /* Ollama total_duration, load_duration */
     int64_t load_duration_ns;
+    /* What was asked (the engine fills these in as it builds the request). */
+    int64_t prompt_chars;       /* characters of the prompt or messages and system, -1 unknown */
+    int64_t max_tokens;         /* max_tokens as sent, -1 none */
+    int64_t exact_tokens;       /* output length asked for exactly (--output-tokens:
+                                   min = max, ignore_eos), -1 none */
+    const char *run_id;         /* the run's id (run_stats.run_id), for the per-request outputs */
     /* Event times as microsecond deltas from start_ns (first) and from the
      * previous event (rest): 4 bytes an event.  Owned by the engine. */
     uint32_t *ev_us; size_t ev_n, ev_cap;
@@ -96,6 +106,23 @@ struct run_stats {
     struct hist *request_tps;               /* milli-tokens/s per request */
     struct hist *tokens_per_event;          /* milli-tokens per content event */
     int64_t ollama_eval_count, ollama_eval_duration_ns;  /* sums, for eval rate */
+    /* The server's own timings of successful requests that reported them
+     * (docs/metrics.md, "Server timings"), whichever server sent them. */
+    struct hist *srv_prefill;               /* ns: prompt evaluation */
+    struct hist *srv_decode;                /* ns per token: eval duration / eval count */
+    struct hist *srv_load;                  /* ns: model load */
+    struct hist *srv_cached;                /* tokens of the prompt served from a cache */
+    struct hist *ttft_minus_prefill;        /* ns: client TTFT - server prefill */
+    /* What was sent. */
+    struct hist *prompt_tokens;             /* tokens per successful request (in_tokens) */
+    struct hist *prompt_chars;              /* characters per request sent */
+    struct hist *max_tokens;                /* max_tokens per request sent */
+    uint64_t max_tokens_unset;              /* requests sent without a limit */
+    /* Output counts: the server's against the local tokenizer's, and
+     * replies shorter than asked. */
+    uint64_t tok_compared, tok_differ;      /* successful requests with both counts; differing */
+    double tok_diff_sum, tok_diff_max;      /* |local - server| / server, summed; largest */
+    uint64_t short_outputs;                 /* asked for exactly N tokens, got fewer */
     uint64_t start_ns, end_ns;  /* measured window (hrtime), warm-up excluded */
     int64_t start_wall_ns;      /* wall clock (Unix ns) at run_stats_init; the
                                    engine may restamp it at the real start.  Only
@@ -108,9 +135,21 @@ struct run_stats {
     uint64_t reads, reads_stamped;   /* socket reads with data; those the kernel stamped */
     int interrupted;
     char stop_reason[64];       /* "completed", "duration", "interrupted", "error-rate" */
+    /* Identity: run_stats_init draws the id; the engine sets the seed it used. */
+    char run_id[RESULT_RUN_ID_LEN];
+    uint64_t seed;
 };
 
-/* Zeroes s, creates its histograms and stamps start_wall_ns.  -1 on
+/* Numbers of one request, as docs/metrics.md defines them; -1 when the
+ * request has none (no first token, or the server did not report it).
+ * TTFT minus the server's prefill is what the server's clock did not see:
+ * queueing, load, the first token's decode and the network; it is -1 too
+ * when negative (the two clocks disagree). */
+int64_t req_ttft_ns(const struct req_record *r);
+int64_t req_decode_per_token_ns(const struct req_record *r);
+int64_t req_ttft_minus_prefill_ns(const struct req_record *r);
+
+/* Zeroes s, creates its histograms, stamps start_wall_ns and draws run_id.  -1 on
  * allocation failure (s is then freed again: run_stats_free is safe). */
 int run_stats_init(struct run_stats *s);
 void run_stats_free(struct run_stats *s);      /* frees the histograms only */
@@ -132,5 +171,9 @@ size_t result_text_clean(char *dst, size_t cap, const char *src);
 /* Highest values the histograms keep (above: clamped, counted saturated). */
 #define RESULT_HIST_NS_MAX    3600000000000ull   /* 1 hour in ns */
 #define RESULT_HIST_MILLI_MAX 1000000000000ull   /* 1e9 tokens/s or tokens/event, in milli */
+#define RESULT_HIST_COUNT_MAX 100000000ull       /* 1e8 tokens or characters */
+
+/* Token counts that differ by more than this fraction get a warning. */
+#define RESULT_TOKEN_DIFF_WARN 0.05
 
 #endif

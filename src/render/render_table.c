@@ -183,8 +183,15 @@ static int run_tables(const struct rsec *s, struct rtables *ts)
         if (table_row(t, row) < 0)
             return -1;
     }
-    static const char *const metrics[][2] = { { "ttft", "TTFT" }, { "itl", "ITL" }, { "tpot", "TPOT" },
-                                              { "e2e", "E2E" }, { "queue_time", "queue time" } };
+    /* Then the server's own timings, where it reported them (in "server"). */
+    static const char *const metrics[][3] = {
+        { NULL, "ttft", "TTFT" }, { NULL, "itl", "ITL" }, { NULL, "tpot", "TPOT" },
+        { NULL, "e2e", "E2E" }, { NULL, "queue_time", "queue time" },
+        { "server", "prefill", "server prefill" },
+        { "server", "decode_per_token", "server decode/token" },
+        { "server", "load", "server load" },
+        { "server", "ttft_minus_prefill", "TTFT - server prefill" },
+    };
     static const char *const stats[] = { "min", "mean", "p50", "p90", "p95", "p99", "max" };
     for (size_t k = 0; k < s->nsrc; k++) {
         static const char *const lh[] = { "latency", "n", "min", "mean", "p50", "p90", "p95", "p99", "max" };
@@ -195,13 +202,14 @@ static int run_tables(const struct rsec *s, struct rtables *ts)
             return -1;
         const cJSON *sum = summary_of(&s->src[k]);
         for (size_t m = 0; m < sizeof metrics / sizeof metrics[0]; m++) {
-            double n = rsum_num(sum, metrics[m][0], "n");
+            const cJSON *in = metrics[m][0] ? cJSON_GetObjectItemCaseSensitive(sum, metrics[m][0]) : sum;
+            double n = rsum_num(in, metrics[m][1], "n");
             if (!(n > 0) || (m == 4 && !(jdoc_num(s->src[k].config, "rate") > 0)))
                 continue;   /* queue time means something in open loop only */
             char b[8][32];
-            const char *row[9] = { metrics[m][1], count(n, b[7], 32) };
+            const char *row[9] = { metrics[m][2], count(n, b[7], 32) };
             for (size_t i = 0; i < 7; i++)
-                row[i + 2] = secs(rsum_num(sum, metrics[m][0], stats[i]), b[i], 32);
+                row[i + 2] = secs(rsum_num(in, metrics[m][1], stats[i]), b[i], 32);
             if (table_row(t, row) < 0)
                 return -1;
         }

@@ -10,8 +10,10 @@
 struct cJSON;
 
 #define REPORT_SCHEMA "llmload.result/1"
-#define REPORT_CSV_HEADER "index,start_s,status,ok,error,ttft_s,latency_s,output_tokens," \
-                          "input_tokens,request_tps,total_duration_s,events"
+#define REPORT_CSV_HEADER "run_id,index,start_s,status,ok,error,ttft_s,latency_s,output_tokens," \
+                          "input_tokens,request_tps,total_duration_s,events,prefill_s," \
+                          "decode_per_token_s,load_s,cached_tokens,ttft_minus_prefill_s," \
+                          "server_tokens,local_tokens"
 
 /* Self-check limits: past either one the client, not the server, may be
  * what the latencies measure. */
@@ -82,7 +84,10 @@ int report_raw_finish(struct report_raw *w, char *err, size_t errcap);  /* as re
 
 /* Helpers shared by the outputs. */
 int report_client_bottleneck(const struct run_stats *s);  /* busy or lagging past limits */
-double report_eval_rate(const struct run_stats *s);       /* Ollama tokens/s, NaN if unknown */
+double report_eval_rate(const struct run_stats *s);       /* server tokens/s, NaN if unknown */
+/* The local and the server's output counts differ by more than
+ * RESULT_TOKEN_DIFF_WARN on average. */
+int report_token_warning(const struct run_stats *s);
 double report_stamped_frac(const struct run_stats *s);    /* kernel-stamped reads / reads, NaN if n/a */
 /* url with any userinfo ("user:pass@") replaced by "***", into buf. */
 const char *report_url_redacted(const char *url, char *buf, size_t cap);

@@ -98,6 +98,24 @@ fail:
 
 static double ns_s(uint64_t ns) { return (double)ns / 1e9; }
 
+/* ",N" or "," when unknown (< 0). */
+static void csv_count(FILE *f, int64_t v)
+{
+    if (v >= 0)
+        fprintf(f, ",%" PRId64, v);
+    else
+        fputc(',', f);
+}
+
+/* ",S" (seconds of ns, digits after the point) or "," when unknown. */
+static void csv_secs(FILE *f, int64_t ns, int digits)
+{
+    if (ns >= 0)
+        fprintf(f, ",%.*f", digits, (double)ns / 1e9);
+    else
+        fputc(',', f);
+}
+
 void report_csv_row(struct report_csv *w, const struct req_record *r)
 {
     if (!w || r->warmup)
@@ -105,7 +123,10 @@ void report_csv_row(struct report_csv *w, const struct req_record *r)
     FILE *f = w->f;
     int ok = r->err == ERR_NONE;
     int have_e2e = r->end_ns >= r->start_ns;
-    fprintf(f, "%" PRIu64 ",%.6f,", r->index, ns_s(r->start_ns));
+    /* The run's id: rows of runs appended to one file stay apart. */
+    if (r->run_id)
+        esc_csv(r->run_id, esc_sink_file, f);
+    fprintf(f, ",%" PRIu64 ",%.6f,", r->index, ns_s(r->start_ns));
     if (r->status)
         fprintf(f, "%d", r->status);
     fprintf(f, ",%d,", ok);
@@ -129,7 +150,16 @@ void report_csv_row(struct report_csv *w, const struct req_record *r)
     fputc(',', f);
     if (r->total_duration_ns >= 0)
         fprintf(f, "%.6f", (double)r->total_duration_ns / 1e9);
-    if (fprintf(f, ",%" PRIu64 "\n", r->events) < 0 && !w->err)
+    fprintf(f, ",%" PRIu64, r->events);
+    /* The server's own timings, as it reported them. */
+    csv_secs(f, r->prompt_eval_duration_ns, 6);
+    csv_secs(f, req_decode_per_token_ns(r), 9);
+    csv_secs(f, r->load_duration_ns, 6);
+    csv_count(f, r->cached_tokens);
+    csv_secs(f, req_ttft_minus_prefill_ns(r), 6);
+    csv_count(f, r->server_tokens);
+    csv_count(f, r->local_tokens);
+    if (fputc('\n', f) == EOF && !w->err)
         w->err = errno ? errno : EIO;
 }
 
@@ -220,6 +250,10 @@ void report_raw_row(struct report_raw *w, const struct req_record *r, uint64_t t
     int ok = r->err == ERR_NONE;
     char msg[sizeof r->errmsg + 1];
     fprintf(f, "{\"index\":%" PRIu64 ",\"warmup\":%s", r->index, r->warmup ? "true" : "false");
+    if (r->run_id) {
+        fputs(",\"run_id\":", f);
+        json_str(f, r->run_id);
+    }
     json_offset(f, "scheduled_s", 1, r->sched_ns);
     json_offset(f, "start_s", 1, r->start_ns);
     json_offset(f, "first_token_s", r->first_ns != 0, r->first_ns);
@@ -249,6 +283,10 @@ void report_raw_row(struct report_raw *w, const struct req_record *r, uint64_t t
     json_i64(f, "total_duration_ns", r->total_duration_ns);
     json_i64(f, "eval_count", r->eval_count);
     json_i64(f, "eval_duration_ns", r->eval_duration_ns);
+    json_i64(f, "prompt_eval_count", r->prompt_eval_count);
+    json_i64(f, "prompt_eval_duration_ns", r->prompt_eval_duration_ns);
+    json_i64(f, "cached_tokens", r->cached_tokens);
+    json_i64(f, "load_duration_ns", r->load_duration_ns);
     fprintf(f, ",\"retried\":%s,\"events\":%" PRIu64 ",\"t0_mono_ns\":%" PRIu64
             ",\"events_s\":[", r->retried ? "true" : "false", r->events, t0_abs_ns);
     /* ev_us holds deltas (first from start, then from the previous event);

@@ -2,6 +2,7 @@
  * its writer. */
 #include "fileio.h"
 #include "report.h"
+#include "schedule.h"
 #include "utf8.h"
 
 #include <cjson/cJSON.h>
@@ -69,15 +70,17 @@ static cJSON *put_obj(struct jb *b, cJSON *o, const char *k)
     return c;
 }
 
-/* {n, min, mean, p50, p90, p95, p99, max, stdev} in seconds; null values
- * when there are no samples. */
-static void put_latency(struct jb *b, cJSON *o, const char *k, const struct hist *h)
+/* {n, min, mean, p50, p90, p95, p99, max, stdev} scaled (1e-9: ns to
+ * seconds), null values when there are no samples; a count (tokens,
+ * characters) also has its sum. */
+static void put_stats(struct jb *b, cJSON *o, const char *k, const struct hist *h, double scale,
+                      int with_sum)
 {
     struct hist_stats st;
     cJSON *l = put_obj(b, o, k);
     if (!l)
         return;
-    hist_stats(h, 1e-9, &st);
+    hist_stats(h, scale, &st);
     put_num(b, l, "n", (double)st.n);
     put_num(b, l, "min", st.min);
     put_num(b, l, "mean", st.mean);
@@ -87,6 +90,18 @@ static void put_latency(struct jb *b, cJSON *o, const char *k, const struct hist
     put_num(b, l, "p99", st.p99);
     put_num(b, l, "max", st.max);
     put_num(b, l, "stdev", st.stdev);
+    if (with_sum)
+        put_num(b, l, "sum", hist_sum(h) * scale);
+}
+
+static void put_latency(struct jb *b, cJSON *o, const char *k, const struct hist *h)
+{
+    put_stats(b, o, k, h, 1e-9, 0);
+}
+
+static void put_counts(struct jb *b, cJSON *o, const char *k, const struct hist *h)
+{
+    put_stats(b, o, k, h, 1.0, 1);
 }
 
 /* A percentile scaled, or NaN when there are no samples. */
@@ -112,6 +127,11 @@ double report_stamped_frac(const struct run_stats *s)
     if (!s->rx_kernel || s->reads == 0)
         return NAN;
     return (double)s->reads_stamped / (double)s->reads;
+}
+
+int report_token_warning(const struct run_stats *s)
+{
+    return s->tok_compared && s->tok_diff_sum / (double)s->tok_compared > RESULT_TOKEN_DIFF_WARN;
 }
 
 double report_eval_rate(const struct run_stats *s)
@@ -176,6 +196,28 @@ cJSON *report_summary_json(const struct run_stats *s)
     }
     put_bool(&b, o, "chunk_counted", s->tok_src_count[TOK_CHUNKS] > 0);
     put_num(&b, o, "server_eval_rate", report_eval_rate(s));
+    if ((x = put_obj(&b, o, "server"))) {
+        put_latency(&b, x, "prefill", s->srv_prefill);
+        put_latency(&b, x, "decode_per_token", s->srv_decode);
+        put_latency(&b, x, "load", s->srv_load);
+        put_latency(&b, x, "ttft_minus_prefill", s->ttft_minus_prefill);
+        put_counts(&b, x, "cached_prompt_tokens", s->srv_cached);
+        put_num(&b, x, "eval_rate", report_eval_rate(s));
+    }
+    if ((x = put_obj(&b, o, "sent"))) {
+        put_counts(&b, x, "prompt_tokens", s->prompt_tokens);
+        put_counts(&b, x, "prompt_chars", s->prompt_chars);
+        put_counts(&b, x, "max_tokens", s->max_tokens);
+        put_num(&b, x, "max_tokens_unset", (double)s->max_tokens_unset);
+    }
+    if ((x = put_obj(&b, o, "token_check"))) {
+        put_num(&b, x, "compared", (double)s->tok_compared);
+        put_num(&b, x, "differ", (double)s->tok_differ);
+        put_num(&b, x, "mean_diff", s->tok_compared ? s->tok_diff_sum / (double)s->tok_compared : NAN);
+        put_num(&b, x, "max_diff", s->tok_compared ? s->tok_diff_max : NAN);
+        put_bool(&b, x, "warning", report_token_warning(s));
+    }
+    put_num(&b, o, "short_outputs", (double)s->short_outputs);
     if ((x = put_obj(&b, o, "client"))) {
         put_num(&b, x, "loop_busy_frac", s->loop_busy_frac);
         put_num(&b, x, "loop_lag_max_s", (double)s->loop_lag_max_ns / 1e9);
@@ -191,17 +233,6 @@ cJSON *report_summary_json(const struct run_stats *s)
         return NULL;
     }
     return o;
-}
-
-static const char *arrival_name(enum arrival a)
-{
-    switch (a) {
-    case ARRIVAL_CLOSED: return "closed";
-    case ARRIVAL_POISSON: return "poisson";
-    case ARRIVAL_CONSTANT: return "constant";
-    case ARRIVAL_GAMMA: return "gamma";
-    }
-    return "unknown";
 }
 
 static double ns_s(uint64_t ns) { return (double)ns / 1e9; }
@@ -248,7 +279,7 @@ cJSON *report_config_json(const struct run_config *c)
     put_num(&b, o, "warmup_requests", (double)c->warmup_requests);
     put_num(&b, o, "warmup_s", ns_s(c->warmup_ns));
     put_num(&b, o, "rate", c->rate);
-    put_str(&b, o, "arrival", arrival_name(c->arrival));
+    put_str(&b, o, "arrival", schedule_arrival_name(c->arrival));
     put_num(&b, o, "burstiness", c->burstiness);
     put_num(&b, o, "seed_used", (double)c->seed);
     put_bool(&b, o, "seed_given", c->seed_given);
@@ -329,6 +360,11 @@ static void put_histograms(struct jb *b, cJSON *doc, const struct run_stats *s)
         { "ttft_from_schedule_ns", s->ttft_sched }, { "e2e_from_schedule_ns", s->e2e_sched },
         { "request_tps_milli", s->request_tps },
         { "tokens_per_event_milli", s->tokens_per_event },
+        { "server_prefill_ns", s->srv_prefill }, { "server_decode_per_token_ns", s->srv_decode },
+        { "server_load_ns", s->srv_load }, { "ttft_minus_prefill_ns", s->ttft_minus_prefill },
+        { "server_cached_prompt_tokens", s->srv_cached },
+        { "prompt_tokens", s->prompt_tokens }, { "prompt_chars", s->prompt_chars },
+        { "max_tokens", s->max_tokens },
     };
     cJSON *o = put_obj(b, doc, "histograms");
     for (size_t i = 0; o && i < sizeof tab / sizeof tab[0]; i++) {
@@ -347,6 +383,7 @@ cJSON *report_result_json(const struct run_config *c, const struct run_stats *s)
     if (!doc)
         return NULL;
     put_str(&b, doc, "schema", REPORT_SCHEMA);
+    put_str(&b, doc, "run_id", s->run_id);   /* the run_id column of --csv, the raw lines */
     cJSON *parts[3] = { report_config_json(c), report_environment_json(s),
                         report_summary_json(s) };
     static const char *const names[3] = { "config", "environment", "summary" };

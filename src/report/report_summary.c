@@ -4,8 +4,8 @@
 
 #include <math.h>
 #include <string.h>
+#include "schedule.h"
 #include "units.h"
-#include "utf8.h"
 
 static const char *secs(double s, char *buf, size_t cap)
 {
@@ -32,10 +32,70 @@ static void latency_row(FILE *f, const char *name, const struct hist *h)
     struct hist_stats st;
     char b[7][32];
     hist_stats(h, 1e-9, &st);
-    fprintf(f, "  %-14s %10s %10s %10s %10s %10s %10s %10s   (%llu samples)\n", name,
+    fprintf(f, "  %-14s %10s %10s %10s %10s %10s %10s %10s   (%llu %s)\n", name,
             secs(st.min, b[0], 32), secs(st.mean, b[1], 32), secs(st.p50, b[2], 32),
             secs(st.p90, b[3], 32), secs(st.p95, b[4], 32), secs(st.p99, b[5], 32),
-            secs(st.max, b[6], 32), (unsigned long long)st.n);
+            secs(st.max, b[6], 32), (unsigned long long)st.n, st.n == 1 ? "sample" : "samples");
+}
+
+/* A latency the client cannot measure in this run: a dash, and why. */
+static void absent_row(FILE *f, const char *name, const char *why)
+{
+    fprintf(f, "  %-14s", name);
+    for (int i = 0; i < 7; i++)   /* an em dash is 3 bytes but one column */
+        fprintf(f, " %9s\xe2\x80\x94", "");
+    fprintf(f, "   (%s)\n", why);
+}
+
+static const char *plural(uint64_t n, const char *one, const char *many)
+{
+    return n == 1 ? one : many;
+}
+
+/* "30 chars" when every request had the same, else "mean 412 chars (p50
+ * 410, max 430)". */
+static void count_line(FILE *f, const struct hist *h, const char *unit)
+{
+    if (hist_min(h) == hist_max(h))
+        fprintf(f, "%llu %s", (unsigned long long)hist_max(h), unit);
+    else
+        fprintf(f, "mean %.1f %s (p50 %llu, max %llu)", hist_mean(h), unit,
+                (unsigned long long)hist_percentile(h, 50), (unsigned long long)hist_max(h));
+}
+
+/* What each request actually sent: its prompt's length in characters and
+ * tokens (the server's count, else the tokenizer's), and max_tokens. */
+static void print_sent(FILE *f, const struct run_stats *s)
+{
+    fprintf(f, "prompt_len:  ");
+    if (!hist_count(s->prompt_chars)) {
+        fprintf(f, "- chars (no request sent)\n");
+    } else {
+        /* Characters, not bytes: what the seed script's len(prompt) printed. */
+        count_line(f, s->prompt_chars, "chars");
+        if (hist_count(s->prompt_tokens)) {
+            fprintf(f, ", ");
+            count_line(f, s->prompt_tokens, "tokens");
+        }
+        fputc('\n', f);
+    }
+    fprintf(f, "tokens:      ");
+    if (hist_count(s->max_tokens)) {
+        if (hist_min(s->max_tokens) == hist_max(s->max_tokens))
+            fprintf(f, "%llu tokens at most per request", (unsigned long long)hist_max(s->max_tokens));
+        else
+            fprintf(f, "%llu..%llu tokens at most per request (mean %.1f)",
+                    (unsigned long long)hist_min(s->max_tokens),
+                    (unsigned long long)hist_max(s->max_tokens), hist_mean(s->max_tokens));
+        if (s->max_tokens_unset)
+            fprintf(f, "; %llu %s sent no limit", (unsigned long long)s->max_tokens_unset,
+                    plural(s->max_tokens_unset, "request", "requests"));
+        fputc('\n', f);
+    } else if (s->max_tokens_unset) {
+        fprintf(f, "- tokens (no limit sent)\n");
+    } else {
+        fprintf(f, "- tokens (no request sent)\n");
+    }
 }
 
 static void print_seed_fields(FILE *f, const struct run_config *c, const struct run_stats *s)
@@ -47,19 +107,12 @@ static void print_seed_fields(FILE *f, const struct run_config *c, const struct 
     char url[sizeof c->url + 8];
     fprintf(f, "host:        %s\n",
             c->url[0] ? report_url_redacted(c->url, url, sizeof url) : "(built-in simulator)");
-    fprintf(f, "concurrency: %u requests in flight at most\n", c->concurrency);
-    fprintf(f, "requests:    %llu requests (%llu ok, %llu failed)\n",
-            (unsigned long long)s->requests, (unsigned long long)s->ok,
-            (unsigned long long)s->failed);
-    if (c->prompt)
-        /* Characters, not bytes: what the seed script's len(prompt) printed. */
-        fprintf(f, "prompt_len:  %zu chars\n", utf8_chars(c->prompt));
-    else
-        fprintf(f, "prompt_len:  - chars (prompts from a workload)\n");
-    if (c->max_tokens >= 0)
-        fprintf(f, "tokens:      %lld tokens at most per request\n", (long long)c->max_tokens);
-    else
-        fprintf(f, "tokens:      - tokens (no limit sent)\n");
+    fprintf(f, "concurrency: %u %s in flight at most\n", c->concurrency,
+            plural(c->concurrency, "request", "requests"));
+    fprintf(f, "requests:    %llu %s (%llu ok, %llu failed)\n",
+            (unsigned long long)s->requests, plural(s->requests, "request", "requests"),
+            (unsigned long long)s->ok, (unsigned long long)s->failed);
+    print_sent(f, s);
     fprintf(f, "p50_latency: %s\n", secs(pct(s->e2e, 50, 1e-9), b2, sizeof b2));
     fprintf(f, "p95_latency: %s\n", secs(pct(s->e2e, 95, 1e-9), b3, sizeof b3));
     fprintf(f, "rps:         %s\n",
@@ -67,6 +120,53 @@ static void print_seed_fields(FILE *f, const struct run_config *c, const struct 
     fprintf(f, "error_rate:  %.2f %%\n",
             s->requests ? 100.0 * (double)s->failed / (double)s->requests : 0.0);
     fprintf(f, "total_time:  %s\n", secs(wall, b2, sizeof b2));
+}
+
+/* How the run was driven: the API, the load, the workload and its seed. */
+static void print_setup(FILE *f, const struct run_config *c, const struct run_stats *s)
+{
+    char b[48];
+    fprintf(f, "api:         %s%s\n", api_name(c->api), c->stream ? "" : " (not streamed)");
+    if (c->rate > 0) {
+        fprintf(f, "load:        open loop, %s offered, %s arrivals", rate(c->rate, "req/s", b, sizeof b),
+                schedule_arrival_name(c->arrival));
+        if (c->arrival == ARRIVAL_GAMMA)
+            fprintf(f, " (burstiness %g)", c->burstiness);
+        fprintf(f, ", at most %u in flight\n", c->concurrency);
+    } else {
+        fprintf(f, "load:        closed loop, %u %s in flight\n", c->concurrency,
+                plural(c->concurrency, "request", "requests"));
+    }
+    if (c->workload_desc)
+        fprintf(f, "workload:    %s\n", c->workload_desc);
+    else if (c->prompt)
+        fprintf(f, "workload:    one prompt\n");
+    fprintf(f, "run:         %s, seed %llu (%s; --seed %llu repeats it)\n", s->run_id,
+            (unsigned long long)c->seed, c->seed_given ? "given" : "drawn",
+            (unsigned long long)c->seed);
+}
+
+/* The server's output counts against the local tokenizer's, and replies
+ * shorter than the exact length asked for. */
+static void print_token_check(FILE *f, const struct run_stats *s)
+{
+    if (s->tok_compared) {
+        fprintf(f, "Token counts, local tokenizer vs server: differ in %llu of %llu %s, "
+                "mean %.1f %%, max %.1f %%\n", (unsigned long long)s->tok_differ,
+                (unsigned long long)s->tok_compared, plural(s->tok_compared, "request", "requests"),
+                100.0 * s->tok_diff_sum / (double)s->tok_compared, 100.0 * s->tok_diff_max);
+        if (report_token_warning(s))
+            fprintf(f, "WARNING: the local tokenizer's counts differ from the server's by %.1f %% "
+                    "on average (more than %.0f %%): it is not the model's tokenizer, so counts "
+                    "taken from it%s are wrong.\n", 100.0 * s->tok_diff_sum / (double)s->tok_compared,
+                    100.0 * RESULT_TOKEN_DIFF_WARN,
+                    s->tok_src_count[TOK_TOKENIZER] ? " (--force-tokenizer: every count here)" : "");
+    }
+    if (s->short_outputs)
+        fprintf(f, "WARNING: %llu %s returned fewer tokens than the exact length asked for "
+                "(--output-tokens with ignore_eos): the server cut them short, most likely at "
+                "its context length.\n", (unsigned long long)s->short_outputs,
+                plural(s->short_outputs, "request", "requests"));
 }
 
 static void print_tokens(FILE *f, const struct run_stats *s)
@@ -86,16 +186,24 @@ static void print_tokens(FILE *f, const struct run_stats *s)
     fprintf(f, "Input tokens: %llu tokens\n", (unsigned long long)s->input_tokens);
     double eval = report_eval_rate(s);
     if (isfinite(eval))
-        fprintf(f, "Server eval rate (Ollama eval_count / eval_duration): %s\n",
-                rate(eval, "tok/s", b[0], 48));
+        fprintf(f, "Server eval rate (tokens generated / decode time, as the server reported "
+                "them): %s\n", rate(eval, "tok/s", b[0], 48));
+    const struct hist *cached = s->srv_cached;
+    if (hist_count(cached))
+        fprintf(f, "Cached prompt tokens (server): mean %.1f tok, p50 %llu tok, max %llu tok "
+                "(%.0f of %llu prompt tokens)\n", hist_mean(cached),
+                (unsigned long long)hist_percentile(cached, 50),
+                (unsigned long long)hist_max(cached), hist_sum(cached),
+                (unsigned long long)s->input_tokens);
 
     fprintf(f, "Token count source:");
     int any = 0;
     for (int t = TOK_SERVER; t <= TOK_CHUNKS; t++) {
         if (!s->tok_src_count[t])
             continue;
-        fprintf(f, "%s %s %llu requests", any ? "," : "", tok_source_name(t),
-                (unsigned long long)s->tok_src_count[t]);
+        fprintf(f, "%s %s %llu %s", any ? "," : "", tok_source_name(t),
+                (unsigned long long)s->tok_src_count[t],
+                plural(s->tok_src_count[t], "request", "requests"));
         any = 1;
     }
     fprintf(f, "%s\n", any ? "" : " - (no successful request)");
@@ -106,6 +214,24 @@ static void print_tokens(FILE *f, const struct run_stats *s)
     if (hist_count(tpe))
         fprintf(f, "Tokens per event: mean %.2f tok, p50 %.2f tok, max %.2f tok\n",
                 hist_mean(tpe) * 1e-3, pct(tpe, 50, 1e-3), (double)hist_max(tpe) * 1e-3);
+    print_token_check(f, s);
+}
+
+/* The server's own timings under the latency table: what its clock saw,
+ * and what it did not (TTFT - prefill: queueing, load, network). */
+static void print_server_rows(FILE *f, const struct run_stats *s)
+{
+    if (!hist_count(s->srv_prefill) && !hist_count(s->srv_decode) && !hist_count(s->srv_load))
+        return;
+    fprintf(f, "  server-side timings, as the server reported them:\n");
+    if (hist_count(s->srv_prefill))
+        latency_row(f, "prefill", s->srv_prefill);
+    if (hist_count(s->srv_decode))
+        latency_row(f, "decode/token", s->srv_decode);
+    if (hist_count(s->srv_load))
+        latency_row(f, "load", s->srv_load);
+    if (hist_count(s->ttft_minus_prefill))
+        latency_row(f, "TTFT - prefill", s->ttft_minus_prefill);
 }
 
 static void print_errors(FILE *f, const struct run_stats *s)
@@ -115,12 +241,13 @@ static void print_errors(FILE *f, const struct run_stats *s)
         any |= s->errors[c] != 0;
     if (!any)
         return;
-    fprintf(f, "Errors: %llu requests failed\n", (unsigned long long)s->failed);
+    fprintf(f, "Errors: %llu %s failed\n", (unsigned long long)s->failed,
+            plural(s->failed, "request", "requests"));
     for (int c = ERR_NONE + 1; c < ERR__COUNT; c++) {
         if (!s->errors[c])
             continue;
-        fprintf(f, "  %-16s %llu requests", err_class_name(c),
-                (unsigned long long)s->errors[c]);
+        fprintf(f, "  %-16s %llu %s", err_class_name(c), (unsigned long long)s->errors[c],
+                plural(s->errors[c], "request", "requests"));
         if (s->err_sample[c][0])
             fprintf(f, "  e.g. \"%s\"", s->err_sample[c]);
         /* The engine counts Ctrl-C aborts here without failing them. */
@@ -170,18 +297,26 @@ static void print_client(FILE *f, const struct run_stats *s)
 void report_print_summary(FILE *f, const struct run_config *c, const struct run_stats *s)
 {
     print_seed_fields(f, c, s);
+    print_setup(f, c, s);
     fprintf(f, "\nSamples: %llu ok / %llu failed", (unsigned long long)s->ok,
             (unsigned long long)s->failed);
     if (s->warmup_requests)
-        fprintf(f, " (+%llu warm-up requests not counted)",
-                (unsigned long long)s->warmup_requests);
+        fprintf(f, " (+%llu warm-up %s not counted)", (unsigned long long)s->warmup_requests,
+                plural(s->warmup_requests, "request", "requests"));
     fputc('\n', f);
 
     fprintf(f, "\n  %-14s %10s %10s %10s %10s %10s %10s %10s   (successful requests)\n",
             "latency", "min", "mean", "p50", "p90", "p95", "p99", "max");
-    latency_row(f, "TTFT", s->ttft);
-    latency_row(f, "ITL", s->itl);
-    latency_row(f, "TPOT", s->tpot);
+    if (c->stream) {
+        latency_row(f, "TTFT", s->ttft);
+        latency_row(f, "ITL", s->itl);
+        latency_row(f, "TPOT", s->tpot);
+    } else {
+        /* A body that arrives whole has no first token and no gaps. */
+        absent_row(f, "TTFT", "not streamed");
+        absent_row(f, "ITL", "not streamed");
+        absent_row(f, "TPOT", "not streamed");
+    }
     latency_row(f, "E2E", s->e2e);
     /* Open loop: the schedule is the truth users experience; these include
      * the time a request waited for a free slot (coordinated omission). */
@@ -190,19 +325,20 @@ void report_print_summary(FILE *f, const struct run_config *c, const struct run_
         latency_row(f, "TTFT (sched)", s->ttft_sched);
         latency_row(f, "E2E (sched)", s->e2e_sched);
     }
+    print_server_rows(f, s);
     fputc('\n', f);
     print_tokens(f, s);
     if (s->retries)
-        fprintf(f, "Retries: %llu requests re-sent on a fresh connection\n",
-                (unsigned long long)s->retries);
+        fprintf(f, "Retries: %llu %s re-sent on a fresh connection\n",
+                (unsigned long long)s->retries, plural(s->retries, "request", "requests"));
     if (s->late)
         fprintf(f, "Late: %llu requests started after their scheduled time "
                 "(concurrency cap full)\n", (unsigned long long)s->late);
     print_errors(f, s);
     print_client(f, s);
     if (s->interrupted)
-        fprintf(f, "INTERRUPTED (%s): these results cover only the requests that finished "
-                "before the stop.\n", s->stop_reason[0] ? s->stop_reason : "interrupted");
+        fprintf(f, "INTERRUPTED: these results cover only the requests that finished "
+                "before the stop.\n");
     else if (s->stop_reason[0] && strcmp(s->stop_reason, "completed") != 0 &&
              strcmp(s->stop_reason, "duration") != 0)
         fprintf(f, "Stopped early: %s\n", s->stop_reason);

@@ -165,6 +165,7 @@ static int run_level(struct sweep_ctx *x, size_t idx, double level, const cJSON 
         cJSON_AddNumberToObject(entry, "level", level);
     }
     cJSON_AddNumberToObject(entry, "seed", (double)c.seed);   /* --seed repeats the level */
+    cJSON_AddStringToObject(entry, "run_id", st.run_id);
     if (o->nslo)
         cJSON_AddBoolToObject(entry, "slo_ok", slo_check(o, summary));
     cJSON_AddItemToObject(entry, "summary", summary);

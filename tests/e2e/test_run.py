@@ -942,6 +942,18 @@ class TestRunShapes(unittest.TestCase):
         self.assertAlmostEqual(s["error_rate"], s["failed"] / 40, places=9)
 
 
+def synthetic_ranks():
+    """A .tiktoken ranks file of single bytes and three merges: mostly one
+    token per byte, nothing like a real model's vocabulary."""
+    import base64
+    lines = ["%s %d" % (base64.b64encode(bytes([i])).decode(), i) for i in range(256)]
+    for i, t in enumerate([b"ab", b" ab", b"hello"]):
+        lines.append("%s %d" % (base64.b64encode(t).decode(), 256 + i))
+    path = os.path.join(tmpdir(), "synth.tiktoken")
+    open(path, "w").write("\n".join(lines) + "\n")
+    return path
+
+
 def nonce_of(body):
     m = re.search(r"Request (\d{9}):", user_text(body))
     return m.group(1) if m else None
@@ -958,6 +970,96 @@ class TestRunNumbers(unittest.TestCase):
             srv.close()
         self.assertEqual(p.returncode, 0, p.stderr)
         return srv.bodies, doc, p
+
+    @harness.decoder
+    def test_no_stream_has_no_first_token(self):
+        # A body that arrives whole has no first token: TTFT, ITL and TPOT
+        # are absent, not E2E and not 0 ns; the server's own decode time is
+        # still reported.
+        with Mock(*FAST) as m:
+            for api, url in (("openai-chat", m.url + "/v1"), ("ollama-generate", m.url)):
+                d = tmpdir()
+                out = os.path.join(d, "r.json")
+                p = run_llmload("run", "--url", url, "--model", "llmload-mock", "--quiet", "--api", api,
+                                "--no-stream", "-n", "5", "-c", "2", "--max-tokens", "9",
+                                "--json", out)
+                self.assertEqual(p.returncode, 0, p.stderr)
+                s = json.load(open(out))["summary"]
+                for k in ("ttft", "itl", "tpot"):
+                    self.assertEqual(s[k]["n"], 0, api + " " + k)
+                    self.assertIsNone(s[k]["p50"], api + " " + k)
+                self.assertEqual(s["e2e"]["n"], 5)
+                ttft_row = [l for l in p.stdout.splitlines() if l.startswith("  TTFT ")][0]
+                self.assertIn("\u2014", ttft_row)
+                self.assertIn("not streamed", ttft_row)
+                self.assertNotRegex(ttft_row, r"\d")
+                if api == "ollama-generate":
+                    self.assertEqual(s["server"]["decode_per_token"]["n"], 5)
+                    self.assertIn("decode/token", p.stdout)
+
+    @harness.decoder
+    def test_server_timings_reported(self):
+        # llama.cpp `timings` and Ollama durations become per-request and
+        # summary numbers: prefill, decode per token, load, cached prompt
+        # tokens, and TTFT minus prefill (queueing + network).  One slot for
+        # four streams: three of them queue, which only TTFT - prefill sees.
+        d = tmpdir()
+        csvp, rawp = os.path.join(d, "r.csv"), os.path.join(d, "r.jsonl")
+        with Mock(*(FAST + ["--timings", "--slots", "1"])) as m:
+            p, doc = run_json(m.url + "/v1", "--api", "openai-chat", "-n", "8", "-c", "4",
+                              "--max-tokens", "10", "--csv", csvp, "--raw", rawp)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            srv = doc["summary"]["server"]
+            self.assertEqual(srv["prefill"]["n"], 8)
+            self.assertEqual(srv["decode_per_token"]["n"], 8)
+            self.assertEqual(srv["cached_prompt_tokens"]["n"], 8)
+            self.assertEqual(srv["cached_prompt_tokens"]["sum"], 0)
+            self.assertEqual(srv["load"]["n"], 0)          # llama.cpp reports none
+            ttft, pre, gap = doc["summary"]["ttft"], srv["prefill"], srv["ttft_minus_prefill"]
+            self.assertEqual(gap["n"], 8)
+            self.assertAlmostEqual(gap["mean"], ttft["mean"] - pre["mean"], delta=1e-6)
+            self.assertGreater(gap["max"], 5 * pre["max"])   # the queued ones waited
+            self.assertGreater(srv["eval_rate"], 0)
+            for k in ("prefill", "decode/token", "TTFT - prefill", "Cached prompt tokens"):
+                self.assertIn(k, p.stdout)
+            self.assertNotIn("Ollama eval_count", p.stdout)
+            rows = list(csv.DictReader(open(csvp)))
+            self.assertEqual(len(rows), 8)
+            for r in rows:
+                self.assertGreater(float(r["prefill_s"]), 0)
+                self.assertGreater(float(r["decode_per_token_s"]), 0)
+                self.assertEqual(r["cached_tokens"], "0")
+                self.assertAlmostEqual(float(r["ttft_minus_prefill_s"]),
+                                       float(r["ttft_s"]) - float(r["prefill_s"]), delta=2e-6)
+            for l in map(json.loads, open(rawp)):
+                self.assertGreater(l["prompt_eval_duration_ns"], 0)
+                self.assertEqual(l["cached_tokens"], 0)
+            # Ollama's load and prompt durations, no longer dropped.
+            p, doc = run_json(m.url, "--api", "ollama-chat", "-n", "4", "-c", "2", "--max-tokens", "5")
+            self.assertEqual(p.returncode, 0, p.stderr)
+            srv = doc["summary"]["server"]
+            self.assertEqual(srv["load"]["n"], 4)
+            self.assertEqual(srv["prefill"]["n"], 4)
+            self.assertEqual(srv["cached_prompt_tokens"]["n"], 0)
+
+    def test_token_count_discrepancy_warns(self):
+        # A tokenizer that is not the model's: its counts differ from the
+        # server's, and the run says by how much and warns.
+        ranks = synthetic_ranks()
+        with Mock(*FAST) as m:
+            p, doc = run_json(m.url + "/v1", "--api", "openai-chat", "-n", "4", "-c", "2",
+                              "--max-tokens", "8", "--tokenizer", ranks, "--encoding",
+                              "cl100k_base", "--force-tokenizer")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        s = doc["summary"]
+        self.assertEqual(s["token_source"]["tokenizer"], 4)
+        chk = s["token_check"]
+        self.assertEqual((chk["compared"], chk["differ"]), (4, 4))
+        self.assertGreater(chk["mean_diff"], 0.05)
+        self.assertGreaterEqual(chk["max_diff"], chk["mean_diff"])
+        self.assertTrue(chk["warning"])
+        self.assertIn("WARNING: the local tokenizer's counts differ from the server's", p.stdout)
+        self.assertIn("differ in 4 of 4 requests", p.stdout)
 
     def test_default_runs_send_fresh_nonces(self):
         # Two runs with the defaults send different nonces; the seed each
@@ -983,6 +1085,78 @@ class TestRunNumbers(unittest.TestCase):
         first, second = {nonce_of(b) for b in b5[:4]}, {nonce_of(b) for b in b5[4:]}
         self.assertEqual(len(b5), 8)
         self.assertFalse(first & second)
+        self.assertEqual(p.stdout.count("seed 11 (given"), 1)
+
+    def test_summary_header_says_what_was_sent(self):
+        # The header describes the requests as sent: the prompt's length
+        # in characters and tokens, the max_tokens sent, the API, the load.
+        with Mock(*FAST) as m:
+            p, doc = run_json(m.url + "/v1", "--api", "openai-chat", "-n", "6", "-c", "2",
+                              "--input-tokens", "200", "--output-tokens", "20", "--rate", "50",
+                              "--arrival", "constant")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        out, sent = p.stdout, doc["summary"]["sent"]
+        self.assertIn("tokens:      20 tokens at most per request\n", out)
+        self.assertEqual((sent["max_tokens"]["min"], sent["max_tokens"]["max"]), (20, 20))
+        line = [l for l in out.splitlines() if l.startswith("prompt_len:")][0]
+        self.assertNotIn(" 30 chars", line)
+        chars = sent["prompt_chars"]["max"]
+        self.assertGreater(chars, 500)                  # ~200 words, not the default prompt
+        self.assertIn("%d chars" % chars, line)
+        self.assertIn("%d tokens" % sent["prompt_tokens"]["max"], line)
+        self.assertIn("api:         openai-chat\n", out)
+        self.assertIn("load:        open loop, 50.00 req/s offered, constant arrivals", out)
+
+    def test_csv_rows_carry_the_run_id(self):
+        # Runs appended to one CSV stay apart: every row names its run, as
+        # the result document does.
+        d = tmpdir()
+        csvp = os.path.join(d, "r.csv")
+        ids = []
+        with Mock(*FAST) as m:
+            for _ in range(2):
+                p, doc = run_json(m.url + "/v1", "-n", "3", "-c", "1", "--max-tokens", "3",
+                                  "--csv", csvp)
+                self.assertEqual(p.returncode, 0, p.stderr)
+                ids.append(doc["run_id"])
+        rows = list(csv.DictReader(open(csvp)))
+        self.assertEqual([r["run_id"] for r in rows], [ids[0]] * 3 + [ids[1]] * 3)
+        self.assertNotEqual(ids[0], ids[1])
+        self.assertEqual([r["index"] for r in rows], ["0", "1", "2"] * 2)
+
+    def test_short_output_warns(self):
+        # --output-tokens 10 with ignore_eos, and the server sends one
+        # token: it cut the reply short (its context), and the run says so.
+        _, doc, p = self.capture_run("-n", "3", "-c", "1", "--output-tokens", "10")
+        self.assertEqual(doc["summary"]["short_outputs"], 3)
+        self.assertIn("WARNING: 3 requests returned fewer tokens than the exact length asked for",
+                      p.stdout)
+        _, doc, p = self.capture_run("-n", "3", "-c", "1", "--max-tokens", "10")
+        self.assertEqual(doc["summary"]["short_outputs"], 0)   # a limit, not a length
+        self.assertNotIn("fewer tokens", p.stdout)
+
+    def test_summary_wording(self):
+        # "1 request failed", not "1 requests failed".
+        with Mock(*(FAST + ["--fault-500", "1.0"])) as m:
+            p, _ = run_json(m.url + "/v1", "--api", "openai-chat", "-n", "1", "-c", "1")
+        self.assertEqual(p.returncode, 3)
+        self.assertIn("Errors: 1 request failed\n", p.stdout)
+        self.assertIn("  status           1 request ", p.stdout)
+        self.assertNotIn("1 requests", p.stdout)
+
+    def test_interrupted_said_once(self):
+        # "INTERRUPTED: ...", not "INTERRUPTED (interrupted)".
+        with Mock("--decode-rate", "5", "--ttft-base", "1ms", "--slots", "2") as m:
+            proc = subprocess.Popen([harness.LLMLOAD, "run", "--url", m.url + "/v1", "--model",
+                                     "llmload-mock", "-n", "100", "-c", "2", "--max-tokens", "100",
+                                     "--quiet", "--grace", "0"],
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            wait_active_streams(m.port, 2)
+            proc.send_signal(signal.SIGINT)
+            o, e = proc.communicate(timeout=60)
+        self.assertEqual(proc.returncode, 4, e)
+        self.assertIn("INTERRUPTED: these results cover only", o)
+        self.assertNotIn("(interrupted)", o)
 
 
 class TestRunProgress(unittest.TestCase):

@@ -305,6 +305,34 @@ static void test_run_distributions(void **state)
     cJSON_Delete(doc);
 }
 
+/* The server's own timings join the latency table where it reported
+ * them; a run without them shows no such rows. */
+static void test_run_server_timings_text(void **state)
+{
+    (void)state;
+    cJSON *doc = parse("{\"schema\":\"llmload.result/1\",\"config\":{\"model\":\"m\",\"rate\":0},"
+                       "\"environment\":{},\"summary\":{\"requests\":2,\"ok\":2,\"failed\":0,"
+                       "\"ttft\":{\"n\":2,\"min\":0.01,\"mean\":0.015,\"p50\":0.01,\"p90\":0.02,"
+                       "\"p95\":0.02,\"p99\":0.02,\"max\":0.02},"
+                       "\"server\":{\"prefill\":{\"n\":2,\"min\":0.004,\"mean\":0.006,\"p50\":0.004,"
+                       "\"p90\":0.008,\"p95\":0.008,\"p99\":0.008,\"max\":0.008},"
+                       "\"load\":{\"n\":0,\"min\":null}}},\"histograms\":{}}");
+    struct render_input in = { doc, "r", NULL };
+    struct rreport r;
+    char err[256], *text = NULL;
+    size_t len;
+    assert_int_equal(render_build(&in, 1, NULL, &r, err, sizeof err), 0);
+    FILE *mf = open_memstream(&text, &len);
+    assert_int_equal(render_text(mf, &r, err, sizeof err), 0);
+    fclose(mf);
+    if (!strstr(text, "  server prefill  2  4.00 ms  6.00 ms  4.00 ms  8.00 ms"))
+        fail_msg("%s", text);
+    assert_null(strstr(text, "server load"));
+    free(text);
+    render_report_free(&r);
+    cJSON_Delete(doc);
+}
+
 /* ---- a run: the per-request figures from a --raw file ---- */
 
 static void test_raw_figures(void **state)
@@ -458,6 +486,7 @@ int main(void)
         cmocka_unit_test(test_sweeps_overlaid_and_prompt_sets),
         cmocka_unit_test(test_compare_winners),
         cmocka_unit_test(test_run_distributions),
+        cmocka_unit_test(test_run_server_timings_text),
         cmocka_unit_test(test_raw_figures),
         cmocka_unit_test(test_repeat),
         cmocka_unit_test(test_unknown_schema),

@@ -33,13 +33,20 @@ static struct req_record rec(uint64_t index)
     r.index = index;
     r.out_tokens = r.server_tokens = r.local_tokens = r.in_tokens = -1;
     r.total_duration_ns = r.eval_count = r.eval_duration_ns = -1;
+    r.prompt_eval_count = r.prompt_eval_duration_ns = r.cached_tokens = r.load_duration_ns = -1;
+    r.prompt_chars = 30;
+    r.max_tokens = 128;
+    r.exact_tokens = -1;
     return r;
 }
 
 /* The run every test below reports on:
- *   #0 ok: start 1 ms, first token 11 ms, 4 events, end 41 ms, 5 tokens (server)
+ *   #0 ok: start 1 ms, first token 11 ms, 4 events, end 41 ms, 5 tokens (server),
+ *          llama.cpp timings: prompt 4 ms (3 tokens cached), 5 tokens in 20 ms;
+ *          the local tokenizer counted 6
  *   #1 ok: start 2 ms, first token 22 ms, 2 events, end 62 ms, 2 tokens (chunks),
- *          Ollama eval 2 tokens in 50 ms
+ *          Ollama eval 2 tokens in 50 ms, prompt 8 ms, load 1 ms; asked for
+ *          exactly 3 tokens
  *   #2, #3 timeout_ttft, #4 HTTP 503, and one warm-up request. */
 static void fill(struct run_stats *s, struct req_record rs[6])
 {
@@ -48,12 +55,17 @@ static void fill(struct run_stats *s, struct req_record rs[6])
     rs[0].end_ns = 41 * MS; rs[0].status = 200; rs[0].events = 4;
     rs[0].out_tokens = rs[0].server_tokens = 5; rs[0].tok_src = TOK_SERVER;
     rs[0].in_tokens = 7; rs[0].ev_us = ev1; rs[0].ev_n = 4;
+    rs[0].local_tokens = 6;
+    rs[0].prompt_eval_count = 4; rs[0].prompt_eval_duration_ns = 4 * MS; rs[0].cached_tokens = 3;
+    rs[0].eval_count = 5; rs[0].eval_duration_ns = 20 * MS;
 
     rs[1] = rec(1);
     rs[1].start_ns = 2 * MS; rs[1].first_ns = 22 * MS; rs[1].last_ns = 32 * MS;
     rs[1].end_ns = 62 * MS; rs[1].status = 200; rs[1].events = 2;
     rs[1].out_tokens = 2; rs[1].tok_src = TOK_CHUNKS; rs[1].ev_us = ev2; rs[1].ev_n = 2;
     rs[1].eval_count = 2; rs[1].eval_duration_ns = 50 * MS; rs[1].total_duration_ns = 70 * MS;
+    rs[1].prompt_eval_duration_ns = 8 * MS; rs[1].load_duration_ns = 1 * MS;
+    rs[1].exact_tokens = 3; rs[1].max_tokens = 3; rs[1].prompt_chars = 40;
 
     rs[2] = rec(2);
     rs[2].start_ns = 3 * MS; rs[2].end_ns = 1003 * MS; rs[2].status = 200;
@@ -66,14 +78,17 @@ static void fill(struct run_stats *s, struct req_record rs[6])
 
     rs[4] = rec(4);
     rs[4].start_ns = 5 * MS; rs[4].end_ns = 6 * MS; rs[4].status = 503; rs[4].err = ERR_STATUS;
+    rs[4].max_tokens = -1;
     snprintf(rs[4].errmsg, sizeof rs[4].errmsg, "HTTP 503: bad \xff byte");
 
     rs[5] = rec(5);
     rs[5].warmup = 1; rs[5].start_ns = 0; rs[5].first_ns = 1 * MS; rs[5].end_ns = 500 * MS;
     rs[5].out_tokens = 1000; rs[5].tok_src = TOK_SERVER;
 
-    for (int i = 0; i < 6; i++)
+    for (int i = 0; i < 6; i++) {
+        rs[i].run_id = "20231114T221320Z-0badf00d";
         run_stats_add(s, &rs[i]);
+    }
     s->start_ns = 0;
     s->end_ns = 2000 * MS;          /* 2 s of wall time */
     s->start_wall_ns = 1700000000123456789ll;
@@ -225,8 +240,32 @@ static void test_stats(void **state)
     assert_int_equal(hist_max(s.request_tps), 125000);   /* 5 tok / 40 ms, milli */
     assert_int_equal(hist_min(s.request_tps), 33333);    /* 2 tok / 60 ms */
     assert_int_equal(hist_max(s.tokens_per_event), 1250);
-    assert_int_equal(s.ollama_eval_count, 2);
-    assert_int_equal(s.ollama_eval_duration_ns, 50 * MS);
+    assert_int_equal(s.ollama_eval_count, 7);
+    assert_int_equal(s.ollama_eval_duration_ns, 70 * MS);
+    /* Server timings: per request, as reported. */
+    assert_int_equal(hist_count(s.srv_prefill), 2);
+    assert_int_equal(hist_min(s.srv_prefill), 4 * MS);
+    assert_int_equal(hist_max(s.srv_prefill), 8 * MS);
+    assert_int_equal(hist_min(s.srv_decode), 4 * MS);     /* 20 ms / 5 */
+    assert_int_equal(hist_max(s.srv_decode), 25 * MS);    /* 50 ms / 2 */
+    assert_int_equal(hist_count(s.srv_load), 1);
+    assert_int_equal(hist_count(s.srv_cached), 1);
+    assert_int_equal(hist_max(s.srv_cached), 3);
+    assert_int_equal(hist_min(s.ttft_minus_prefill), 6 * MS);   /* 10 - 4 */
+    assert_int_equal(hist_max(s.ttft_minus_prefill), 12 * MS);  /* 20 - 8 */
+    /* What was sent: every measured request, failed ones too. */
+    assert_int_equal(hist_count(s.prompt_chars), 5);
+    assert_int_equal(hist_max(s.prompt_chars), 40);
+    assert_int_equal(hist_count(s.max_tokens), 4);
+    assert_int_equal(hist_min(s.max_tokens), 3);
+    assert_int_equal(s.max_tokens_unset, 1);
+    assert_int_equal(hist_count(s.prompt_tokens), 1);
+    /* Counts: 6 local against 5 from the server is 20 % off; #1 got 2 of
+     * the exact 3 it asked for. */
+    assert_int_equal(s.tok_compared, 1);
+    assert_int_equal(s.tok_differ, 1);
+    assert_near(s.tok_diff_max, 0.2);
+    assert_int_equal(s.short_outputs, 1);
     assert_true(run_stats_wall_s(&s) == 2.0);
     run_stats_free(&s);
     run_stats_free(&s);     /* idempotent */
@@ -285,7 +324,28 @@ static void test_summary(void **state)
     assert_near(num(o, "token_source.tokenizer"), 0);
     assert_near(num(o, "token_source.chunks"), 1);
     assert_true(cJSON_IsTrue(cJSON_GetObjectItem(o, "chunk_counted")));
-    assert_near(num(o, "server_eval_rate"), 40.0);  /* 2 tokens / 50 ms */
+    assert_near(num(o, "server_eval_rate"), 100.0);  /* 7 tokens / 70 ms */
+    assert_near(num(o, "server.eval_rate"), 100.0);
+    assert_near(num(o, "server.prefill.n"), 2);
+    assert_near(num(o, "server.prefill.mean"), 0.006);
+    assert_near(num(o, "server.decode_per_token.min"), 0.004);
+    assert_near(num(o, "server.decode_per_token.max"), 0.025);
+    assert_near(num(o, "server.load.max"), 0.001);
+    assert_near(num(o, "server.ttft_minus_prefill.mean"), 0.009);
+    assert_near(num(o, "server.cached_prompt_tokens.max"), 3);
+    assert_near(num(o, "server.cached_prompt_tokens.sum"), 3);
+    assert_near(num(o, "sent.prompt_chars.mean"), 32);
+    assert_near(num(o, "sent.prompt_chars.max"), 40);
+    assert_near(num(o, "sent.max_tokens.min"), 3);
+    assert_near(num(o, "sent.max_tokens.max"), 128);
+    assert_near(num(o, "sent.max_tokens_unset"), 1);
+    assert_near(num(o, "sent.prompt_tokens.sum"), 7);
+    assert_near(num(o, "token_check.compared"), 1);
+    assert_near(num(o, "token_check.differ"), 1);
+    assert_near(num(o, "token_check.mean_diff"), 0.2);
+    assert_near(num(o, "token_check.max_diff"), 0.2);
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetObjectItem(o, "token_check"), "warning")));
+    assert_near(num(o, "short_outputs"), 1);
     assert_near(num(o, "client.loop_busy_frac"), 0.95);
     assert_near(num(o, "client.loop_lag_p99_s"), 0.025);
     assert_near(num(o, "client.loop_lag_max_s"), 0.040);
@@ -310,7 +370,12 @@ static void test_summary_empty(void **state)
     assert_true(is_null(o, "output_tps"));
     static const char *nulls[] = { "ttft.min", "ttft.p50", "ttft.max", "itl.mean", "tpot.p99",
                                    "e2e.p95", "request_tps.mean", "request_tps.p05",
-                                   "tokens_per_event.max", "server_eval_rate", "queue_time.p50" };
+                                   "tokens_per_event.max", "server_eval_rate", "queue_time.p50",
+                                   "server.prefill.p50", "server.decode_per_token.mean",
+                                   "server.load.max", "server.ttft_minus_prefill.p99",
+                                   "server.cached_prompt_tokens.mean", "server.eval_rate",
+                                   "sent.prompt_chars.mean", "token_check.mean_diff",
+                                   "token_check.max_diff" };
     for (size_t i = 0; i < sizeof nulls / sizeof nulls[0]; i++)
         if (!is_null(o, nulls[i]))
             fail_msg("%s is not null", nulls[i]);
@@ -341,6 +406,8 @@ static void test_result_doc(void **state)
     char *text = cJSON_Print(doc);
     assert_null(strstr(text, "sk-SECRET"));
     assert_string_equal(cJSON_GetObjectItem(doc, "schema")->valuestring, "llmload.result/1");
+    assert_string_equal(cJSON_GetObjectItem(doc, "run_id")->valuestring, s.run_id);
+    assert_int_equal(strlen(s.run_id), 25);   /* 20231114T221320Z-0badf00d */
     assert_true(cJSON_IsTrue(cJSON_GetObjectItem(doc, "interrupted")));
     cJSON *cfg = cJSON_GetObjectItem(doc, "config");
     assert_true(cJSON_IsTrue(cJSON_GetObjectItem(cfg, "api_key_set")));
@@ -486,13 +553,16 @@ static void test_csv(void **state)
         report_csv_row(w, &rs[i]);
     assert_int_equal(report_csv_close(w), 0);
     static const char *want =
-        "index,start_s,status,ok,error,ttft_s,latency_s,output_tokens,input_tokens,"
-        "request_tps,total_duration_s,events\n"
-        "0,0.001000,200,1,,0.010000,0.040000,5,7,125.000,,4\n"
-        "1,0.002000,200,1,,0.020000,0.060000,2,,33.333,0.070000,2\n"
-        "2,0.003000,200,0,timeout_ttft,,1.000000,,,,,0\n"
-        "3,0.004000,,0,timeout_ttft,,1.000000,,,,,0\n"
-        "4,0.005000,503,0,status,,0.001000,,,,,0\n";
+        "run_id,index,start_s,status,ok,error,ttft_s,latency_s,output_tokens,input_tokens,"
+        "request_tps,total_duration_s,events,prefill_s,decode_per_token_s,load_s,cached_tokens,"
+        "ttft_minus_prefill_s,server_tokens,local_tokens\n"
+        "20231114T221320Z-0badf00d,0,0.001000,200,1,,0.010000,0.040000,5,7,125.000,,4,"
+        "0.004000,0.004000000,,3,0.006000,5,6\n"
+        "20231114T221320Z-0badf00d,1,0.002000,200,1,,0.020000,0.060000,2,,33.333,0.070000,2,"
+        "0.008000,0.025000000,0.001000,,0.012000,,\n"
+        "20231114T221320Z-0badf00d,2,0.003000,200,0,timeout_ttft,,1.000000,,,,,0,,,,,,,\n"
+        "20231114T221320Z-0badf00d,3,0.004000,,0,timeout_ttft,,1.000000,,,,,0,,,,,,,\n"
+        "20231114T221320Z-0badf00d,4,0.005000,503,0,status,,0.001000,,,,,0,,,,,,,\n";
     assert_string_equal(slurp(path), want);
 
     /* Same header: appends, header not repeated. */
@@ -501,8 +571,9 @@ static void test_csv(void **state)
     report_csv_row(w, &rs[0]);
     assert_int_equal(report_csv_close(w), 0);
     char *text = slurp(path);
-    assert_int_equal(strlen(text), strlen(want) + strlen("0,0.001000,200,1,,0.010000,0.040000,5,7,125.000,,4\n"));
-    assert_null(strstr(text + 1, "index,"));
+    const char *row0 = strstr(want, "\n20231114T221320Z-0badf00d,0,") + 1;
+    assert_int_equal(strlen(text), strlen(want) + (size_t)(strchr(row0, '\n') - row0) + 1);
+    assert_null(strstr(text + 1, "run_id,"));
 
     /* A file cut mid-row gets its line ended before ours. */
     FILE *f = fopen(path, "a");
@@ -512,7 +583,7 @@ static void test_csv(void **state)
     assert_non_null(w);
     report_csv_row(w, &rs[4]);
     assert_int_equal(report_csv_close(w), 0);
-    assert_non_null(strstr(slurp(path), "\n9,0.5\n4,0.005000,503,0,status,"));
+    assert_non_null(strstr(slurp(path), "\n9,0.5\n20231114T221320Z-0badf00d,4,0.005000,503,0,status,"));
 
     /* Another header: refused, and the file is untouched. */
     char other[256];
@@ -585,9 +656,18 @@ static void test_raw(void **state)
             assert_string_equal(cJSON_GetObjectItem(o, "token_source")->valuestring, "server");
             assert_near(num(o, "output_tokens"), 5);
             assert_near(num(o, "input_tokens"), 7);
+            assert_string_equal(cJSON_GetObjectItem(o, "run_id")->valuestring,
+                                "20231114T221320Z-0badf00d");
+            assert_near(num(o, "prompt_eval_count"), 4);
+            assert_near(num(o, "prompt_eval_duration_ns"), 4e6);
+            assert_near(num(o, "cached_tokens"), 3);
+            assert_true(is_null(o, "load_duration_ns"));
         }
-        if (lines == 1)
+        if (lines == 1) {
             assert_true(is_null(o, "input_tokens"));
+            assert_near(num(o, "load_duration_ns"), 1e6);
+            assert_true(is_null(o, "cached_tokens"));
+        }
         if (lines == 2) {
             assert_string_equal(cJSON_GetObjectItem(o, "error")->valuestring, "timeout_ttft");
             assert_string_equal(cJSON_GetObjectItem(o, "error_message")->valuestring,
@@ -636,7 +716,9 @@ static void test_print_summary(void **state)
     static const char *want[] = {
         "timestamp:   2023-11-14T22:13:20.123Z", "model:       tiny-model",
         "host:        http://127.0.0.1:8000/v1", "concurrency: 4 ", "requests:    5 requests",
-        "prompt_len:  30 chars", "tokens:      128 tokens", "p50_latency: 40.0 ms",
+        "prompt_len:  mean 32.0 chars (p50 30, max 40), 7 tokens",
+        "tokens:      3..128 tokens at most per request (mean 96.8); 1 request sent no limit",
+        "p50_latency: 40.0 ms",
         "p95_latency: 60.0 ms", "rps:         1.00 req/s", "error_rate:  60.00 %",
         "total_time:  2.00 s",
         "Samples: 2 ok / 3 failed",
@@ -644,11 +726,18 @@ static void test_print_summary(void **state)
         "min", "mean", "p50", "p90", "p95", "p99", "max",
         "TTFT", "ITL", "TPOT", "E2E", "10.0 ms", "7.50 ms", "5.00 ms",
         "Output throughput: 3.50 tok/s", "7 tokens in 2.00 s",
-        "Server eval rate", "40.00 tok/s",
-        "Token count source: server 1 requests, chunks 1 requests", "(counted from chunks",
+        "Server eval rate (tokens generated / decode time, as the server reported them): 100.00 tok/s",
+        "Token count source: server 1 request, chunks 1 request", "(counted from chunks",
+        "server-side timings", "prefill", "decode/token", "TTFT - prefill", "25.0 ms",
+        "Cached prompt tokens (server): mean 3.0 tok", "(3 of 7 prompt tokens)",
+        "Token counts, local tokenizer vs server: differ in 1 of 1 request, mean 20.0 %, max 20.0 %",
+        "WARNING: the local tokenizer's counts differ from the server's by 20.0 %",
+        "WARNING: 1 request returned fewer tokens than the exact length asked for",
+        "api:         openai-chat\n", "load:        closed loop, 4 requests in flight",
+        "run:         ", "seed 42 (drawn; --seed 42 repeats it)",
         "Tokens per event: mean 1.12 tok", "max 1.25 tok",
         "timeout_ttft     2 requests", "no first token after 1 s",
-        "status           1 requests",
+        "status           1 request ", "Errors: 3 requests failed",
         "Client self-check: event loop busy 95.0 %", "timer lag p99 25.0 ms",
         "WARNING: the client was the bottleneck", "5.0 points over", "2.5x over",
         "+1 warm-up",
@@ -671,14 +760,56 @@ static void test_print_summary(void **state)
     rewind(f);
     text[fread(text, 1, sizeof text - 1, f)] = '\0';
     fclose(f);
-    static const char *want2[] = { "INTERRUPTED", "Samples: 0 ok / 0 failed", "p50_latency: -",
-                                   "rps:         - req/s", ": ok\n", "error_rate:  0.00 %",
-                                   "aborted          2 requests", "Ctrl-C" };
+    static const char *want2[] = { "INTERRUPTED: these results", "Samples: 0 ok / 0 failed",
+                                   "p50_latency: -", "rps:         - req/s", ": ok\n",
+                                   "error_rate:  0.00 %", "aborted          2 requests", "Ctrl-C",
+                                   "prompt_len:  - chars (no request sent)",
+                                   "tokens:      - tokens (no request sent)" };
     for (size_t i = 0; i < sizeof want2 / sizeof want2[0]; i++)
         if (!strstr(text, want2[i]))
             fail_msg("summary lacks \"%s\":\n%s", want2[i], text);
     assert_null(strstr(text, "WARNING"));
     assert_null(strstr(text, "nan"));
+    assert_null(strstr(text, "(interrupted)"));
+    assert_null(strstr(text, "server-side timings"));
+    run_stats_free(&s);
+}
+
+/* Not streamed: the client saw no first token and no gaps, so TTFT, ITL
+ * and TPOT are dashes with the reason, not E2E and not 0 ns. */
+static void test_print_summary_no_stream(void **state)
+{
+    (void)state;
+    struct run_stats s;
+    struct run_config c;
+    struct req_record r = rec(0);
+    assert_int_equal(run_stats_init(&s), 0);
+    r.start_ns = 1 * MS; r.end_ns = 41 * MS; r.status = 200; r.events = 1;
+    r.out_tokens = r.server_tokens = 5; r.tok_src = TOK_SERVER;
+    run_stats_add(&s, &r);
+    s.end_ns = 1000 * MS;
+    config(&c);
+    c.stream = 0;
+    static char text[1 << 15];
+    FILE *f = tmpfile();
+    report_print_summary(f, &c, &s);
+    rewind(f);
+    text[fread(text, 1, sizeof text - 1, f)] = '\0';
+    fclose(f);
+    static const char *want[] = {
+        "api:         openai-chat (not streamed)",
+        "  TTFT                    \xe2\x80\x94          \xe2\x80\x94", "(not streamed)", "  ITL ", "  TPOT ",
+        "  E2E               40.0 ms", "(1 sample)",
+    };
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
+        if (!strstr(text, want[i]))
+            fail_msg("summary lacks \"%s\":\n%s", want[i], text);
+    for (const char *row = strstr(text, "  TTFT "); *row && *row != '\n'; row++)
+        assert_false(*row >= '0' && *row <= '9');   /* no number at all, not 0 ns */
+    cJSON *o = report_summary_json(&s);
+    assert_true(is_null(o, "ttft.p50") && is_null(o, "tpot.mean") && is_null(o, "itl.max"));
+    assert_near(num(o, "ttft.n"), 0);
+    cJSON_Delete(o);
     run_stats_free(&s);
 }
 
@@ -694,6 +825,7 @@ int main(void)
         cmocka_unit_test(test_csv),
         cmocka_unit_test(test_raw),
         cmocka_unit_test(test_print_summary),
+        cmocka_unit_test(test_print_summary_no_stream),
     };
     return cmocka_run_group_tests(tests, setup_dir, teardown_dir);
 }
