@@ -581,6 +581,19 @@ static void on_lag(uv_timer_t *t)
     e->lag_expected = now + LAG_TICK_MS * 1000000ull;
 }
 
+/* Whole seconds for the progress line ("0 s", "42 s", "3m 05s"): a
+ * countdown in milliseconds jumps between units ("1000 ms", "0 ns") every
+ * half second.  The time left rounds up, so "0 s" means done. */
+static const char *progress_secs(double s, int up, char *buf, size_t cap)
+{
+    double w = s <= 0 ? 0 : up ? ceil(s - 1e-9) : floor(s);
+    if (w < 60)
+        snprintf(buf, cap, "%.0f s", w);
+    else
+        snprintf(buf, cap, "%.0fm %02.0fs", floor(w / 60), fmod(w, 60));
+    return buf;
+}
+
 static void on_progress(uv_timer_t *t)
 {
     struct engine *e = t->data;
@@ -594,17 +607,17 @@ static void on_progress(uv_timer_t *t)
     char eta[32] = "-", elb[32];
     const struct run_config *cfg = e->cfg;
     if (cfg->requests && rate > 0)
-        units_fmt_seconds((cfg->requests - s->requests) / rate, eta, sizeof eta);
+        progress_secs((cfg->requests - s->requests) / rate, 1, eta, sizeof eta);
     else if (cfg->duration_ns)
-        units_fmt_seconds(el < cfg->duration_ns / 1e9 ? cfg->duration_ns / 1e9 - el : 0, eta, sizeof eta);
+        progress_secs(cfg->duration_ns / 1e9 - el, 1, eta, sizeof eta);
     if (cfg->requests)
         fprintf(stderr, "\r\033[K%llu/%llu done  %.1f req/s  %s  ETA %s  errors %llu  in flight %llu",
                 (unsigned long long)s->requests, (unsigned long long)cfg->requests, rate,
-                units_fmt_seconds(el, elb, sizeof elb), eta, (unsigned long long)s->failed,
+                progress_secs(el, 0, elb, sizeof elb), eta, (unsigned long long)s->failed,
                 (unsigned long long)e->inflight);
     else
         fprintf(stderr, "\r\033[K%llu done  %.1f req/s  %s  left %s  errors %llu  in flight %llu",
-                (unsigned long long)s->requests, rate, units_fmt_seconds(el, elb, sizeof elb), eta,
+                (unsigned long long)s->requests, rate, progress_secs(el, 0, elb, sizeof elb), eta,
                 (unsigned long long)s->failed, (unsigned long long)e->inflight);
 }
 

@@ -1197,6 +1197,21 @@ class TestRunProgress(unittest.TestCase):
                             "-c", "2", "--max-tokens", "20")
             self.assertNotIn("req/s  ", p.stderr)
 
+    def test_progress_countdown_in_seconds(self):
+        # A time-bound run whose requests (2.5 s) outlast it (1 s): the
+        # countdown reaches "left 0 s" and stays there while they drain,
+        # never "1000 ms" or "0 ns".
+        with Mock("--decode-rate", "20", "--ttft-base", "1ms", "--prefill-rate", "1000000",
+                  "--batch-slowdown", "0") as m:
+            text = self.run_on_pty(m.url + "/v1", "-d", "1s", "-n", "0", "--max-tokens", "50")
+        lefts = re.findall(r"left (\S+ \S+)", text)
+        self.assertTrue(lefts, text)
+        for v in lefts:
+            self.assertRegex(v, r"^\d+ s$|^\d+m \d\ds$", text)
+        self.assertIn("left 0 s", text)
+        self.assertNotIn("ns  ", text)
+        self.assertNotIn("1000 ms", text)
+
 
 if __name__ == "__main__":
     harness.main()
