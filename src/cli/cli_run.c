@@ -262,7 +262,10 @@ void cli_run_init(struct run_cli *rc)
 int cli_run_finish(struct run_cli *rc, char *err, size_t errcap)
 {
     struct run_config *c = &rc->cfg;
-    c->prompt = rc->wopts.prompt ? rc->wopts.prompt : CONFIG_DEFAULT_PROMPT;
+    /* The prompt every request sends, if there is one: not under
+     * --input-tokens, --dataset and the other sources. */
+    c->prompt = rc->wopts.prompt ? rc->wopts.prompt
+              : workload_opts_default_source(&rc->wopts) ? CONFIG_DEFAULT_PROMPT : NULL;
     c->system = rc->wopts.system;
     if (rc->duration_given && !rc->requests_given)
         c->requests = 0;   /* -d alone is time-bound */

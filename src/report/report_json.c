@@ -4,6 +4,7 @@
 #include "report.h"
 #include "schedule.h"
 #include "utf8.h"
+#include "workload.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>
@@ -252,6 +253,60 @@ const char *report_url_redacted(const char *url, char *buf, size_t cap)
     return buf;
 }
 
+/* The workload, every setting that shapes what the requests ask for
+ * (docs/schema.md): a dataset by its path, size and SHA-256. */
+static void put_workload(struct jb *b, cJSON *o, const struct workload *w)
+{
+    struct workload_info wi;
+    cJSON *x = put_obj(b, o, "workload"), *y;
+    if (!x)
+        return;
+    workload_info(w, &wi);
+    put_str(b, x, "source", wi.source);
+    put_str(b, x, "description", workload_describe(w));
+    if (wi.path && (y = put_obj(b, x, !strcmp(wi.source, "dataset") ? "dataset" : "prompt_file"))) {
+        put_str(b, y, "path", wi.path);
+        put_str(b, y, "format", wi.format);
+        put_num(b, y, "bytes", (double)wi.bytes);
+        put_str(b, y, "sha256", wi.sha256);
+        put_num(b, y, "prompts", (double)wi.prompts);
+        put_num(b, y, "skipped", (double)wi.skipped);
+        put_num(b, y, "unusable", (double)wi.unusable);
+    }
+    if (!wi.path || strcmp(wi.source, "dataset"))
+        jb_check(b, cJSON_AddNullToObject(x, "dataset"));
+    if (!wi.path || strcmp(wi.source, "prompt_file"))
+        jb_check(b, cJSON_AddNullToObject(x, "prompt_file"));
+    put_str(b, x, "prompt_set", wi.prompt_set);
+    put_num(b, x, "input_tokens", wi.input_tokens ? (double)wi.input_tokens : NAN);
+    put_num(b, x, "input_stddev", wi.input_stddev);
+    put_num(b, x, "output_tokens", wi.output_tokens ? (double)wi.output_tokens : NAN);
+    put_num(b, x, "output_stddev", wi.output_stddev);
+    put_num(b, x, "shared_prefix", wi.shared_prefix);
+    put_num(b, x, "turns", wi.turns);
+    put_bool(b, x, "nonce", wi.nonce);
+    put_str(b, x, "system", wi.system);
+    if (wi.tokenizer && (y = put_obj(b, x, "tokenizer"))) {
+        put_str(b, y, "path", wi.tokenizer);
+        put_str(b, y, "name", wi.tokenizer_name);
+        put_bool(b, y, "force", wi.force_tokenizer);
+    } else if (!wi.tokenizer) {
+        jb_check(b, cJSON_AddNullToObject(x, "tokenizer"));
+    }
+}
+
+/* The prompt is a setting only when it is what every request sends
+ * (--prompt, or the default): under --input-tokens, --dataset and the
+ * others it would name a prompt no request carried. */
+static const char *config_prompt(const struct run_config *c)
+{
+    struct workload_info wi;
+    if (!c->workload)
+        return c->prompt;
+    workload_info(c->workload, &wi);
+    return !strcmp(wi.source, "prompt") || !strcmp(wi.source, "default") ? c->prompt : NULL;
+}
+
 cJSON *report_config_json(const struct run_config *c)
 {
     struct jb b = { 0 };
@@ -266,8 +321,10 @@ cJSON *report_config_json(const struct run_config *c)
     put_str(&b, o, "timestamps", c->rx_clock == RXCLOCK_READ ? "read" : "kernel");
     /* The key itself never leaves the process; only whether one was set. */
     put_bool(&b, o, "api_key_set", c->api_key && c->api_key[0]);
-    put_str(&b, o, "prompt", c->prompt);
+    put_str(&b, o, "prompt", config_prompt(c));
     put_str(&b, o, "system", c->system);
+    if (c->workload)
+        put_workload(&b, o, c->workload);
     put_num(&b, o, "max_tokens", (double)c->max_tokens);
     put_num(&b, o, "temperature", c->temperature);         /* NaN: not sent -> null */
     /* "seed" kept its first meaning, the sampling seed sent to the server;

@@ -508,6 +508,11 @@ static const char *source_flag(const struct workload_opts *o, int k)
     return NULL;
 }
 
+int workload_opts_default_source(const struct workload_opts *o)
+{
+    return !source_flag(o, 0);
+}
+
 struct workload *workload_open(const struct workload_opts *o, uint64_t seed, char *err, size_t errcap)
 {
     const char *s1 = source_flag(o, 0), *s2 = source_flag(o, 1);
@@ -557,9 +562,9 @@ struct workload *workload_open(const struct workload_opts *o, uint64_t seed, cha
                              o->skip_bad_lines, err, errcap);
         if (!w->ds)
             goto fail;
-        snprintf(what, sizeof what, "%s %s (%s, %zu prompts", o->dataset ? "dataset" : "prompt file",
+        snprintf(what, sizeof what, "%s %s (%s, %zu prompts, sha256 %.12s", o->dataset ? "dataset" : "prompt file",
                  o->dataset ? o->dataset : o->prompt_file, dataset_format_name(dataset_format(w->ds)),
-                 dataset_count(w->ds));
+                 dataset_count(w->ds), dataset_sha256(w->ds));
         size_t l = strlen(what);
         if (dataset_skipped(w->ds))
             l += (size_t)snprintf(what + l, sizeof what - l, ", %zu bad lines skipped", dataset_skipped(w->ds));
@@ -893,6 +898,38 @@ int64_t workload_prompt_tokens(const struct workload *w, uint32_t user)
     if (!w->tok || user >= w->nusers)
         return -1;
     return w->users[user].prompt_tokens;
+}
+
+void workload_info(const struct workload *w, struct workload_info *out)
+{
+    const struct workload_opts *o = &w->o;
+    memset(out, 0, sizeof *out);
+    out->source = o->dataset ? "dataset" : o->prompt_file ? "prompt_file" : o->prompt ? "prompt"
+                : o->input_tokens ? "input_tokens" : o->prompt_set >= 0 || !o->default_prompt
+                ? "prompt_set" : "default";
+    if (w->ds) {
+        out->path = o->dataset ? o->dataset : o->prompt_file;
+        out->format = dataset_format_name(dataset_format(w->ds));
+        out->bytes = dataset_bytes(w->ds);
+        out->sha256 = dataset_sha256(w->ds);
+        out->prompts = dataset_count(w->ds);
+        out->skipped = dataset_skipped(w->ds);
+        out->unusable = dataset_unusable(w->ds);
+    }
+    if (!strcmp(out->source, "prompt_set"))
+        out->prompt_set = prompts_set_name(o->prompt_set >= 0 ? (enum prompt_set)o->prompt_set
+                                                              : PROMPT_SET_TINY);
+    out->input_tokens = o->input_tokens;
+    out->input_stddev = o->input_stddev;
+    out->output_tokens = o->output_tokens;
+    out->output_stddev = o->output_stddev;
+    out->shared_prefix = o->shared_prefix;
+    out->turns = o->turns;
+    out->nonce = o->nonce;
+    out->system = o->system;
+    out->tokenizer = w->tok ? o->tokenizer : NULL;
+    out->tokenizer_name = w->tok ? tokenizer_name(w->tok) : NULL;
+    out->force_tokenizer = o->force_tokenizer;
 }
 
 struct tokenizer *workload_tokenizer(struct workload *w) { return w->tok; }

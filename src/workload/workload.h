@@ -68,6 +68,9 @@ int workload_opt(struct workload_opts *o, const char *flag, const char *value,
  * workload flag. */
 int workload_flag_takes_value(const char *flag);
 
+/* No prompt source is given: every request sends the default prompt. */
+int workload_opts_default_source(const struct workload_opts *o);
+
 /* Prints the help lines of the workload flags (from the table). */
 void workload_help(FILE *f);
 
@@ -121,6 +124,29 @@ int workload_force_tokenizer(const struct workload *w);
 /* One line for reports: "dataset sharegpt.json (sharegpt, 9 prompts, 1
  * skipped), nonce, output 128 tokens (fixed)". */
 const char *workload_describe(const struct workload *w);
+
+/* The workload as a result records it (docs/schema.md, config.workload):
+ * every setting that shapes what the requests ask for.  Strings belong to
+ * the workload or its options. */
+struct workload_info {
+    const char *source;            /* "prompt", "prompt_file", "dataset",
+                                      "prompt_set", "input_tokens", "default" */
+    const char *path;              /* the prompt file or dataset, else NULL */
+    const char *format;            /* its format: "jsonl", "sharegpt", "lines" */
+    uint64_t bytes;                /* its size */
+    const char *sha256;            /* its SHA-256 (hex) */
+    size_t prompts, skipped, unusable;   /* its entries: usable, bad skipped, without a prompt */
+    const char *prompt_set;        /* --prompt-set (or the built-in default), else NULL */
+    uint32_t input_tokens, output_tokens;   /* 0: not set */
+    double input_stddev, output_stddev;
+    uint32_t shared_prefix, turns;
+    int nonce;
+    const char *system;            /* NULL: none */
+    const char *tokenizer;         /* --tokenizer FILE, else NULL */
+    const char *tokenizer_name;    /* what was loaded ("cl100k_base" ...) */
+    int force_tokenizer;
+};
+void workload_info(const struct workload *w, struct workload_info *out);
 
 /* Counters for the report: bad dataset lines skipped. */
 size_t workload_skipped_lines(const struct workload *w);

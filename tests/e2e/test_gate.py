@@ -155,6 +155,36 @@ class GateTest(unittest.TestCase):
         self.assertIn("max_tokens is 32 here but 16 in the baseline", p.stderr)
         self.assertNotIn("url", p.stderr)
 
+    def test_exit2_baseline_other_prompt_length(self):
+        # A baseline of 20-token prompts and a run of 2000-token prompts are
+        # different workloads: refused (exit 2) naming the difference, not a
+        # false regression (issue 10).  The seed each run draws is no
+        # difference: the same workload passes.
+        base = self.path("base.json")
+        p = run(*FAST, *WORKLOAD, "--input-tokens", "20", "--save-baseline", base)
+        self.assertEqual(p.returncode, 0, detail(p))
+        p = run(*FAST, *WORKLOAD, "--input-tokens", "2000", "--baseline", base)
+        self.assertEqual(p.returncode, 2, detail(p))
+        self.assertIn("was made with a different workload", p.stderr)
+        self.assertIn("workload.input_tokens is 2000 here but 20 in the baseline", p.stderr)
+        self.assertNotIn("FAIL", p.stdout)
+        p = run(*FAST, *WORKLOAD, "--input-tokens", "20", "--baseline", base,
+                "--max-regression", "p95(e2e)=1000%")
+        self.assertEqual(p.returncode, 0, detail(p))
+        # A dataset counts by its content, wherever it lies.
+        data = (json.dumps({"prompt": "one"}) + "\n" + json.dumps({"prompt": "two"}) + "\n")
+        for name, text in (("a.jsonl", data), ("b.jsonl", data), ("c.jsonl", data + data)):
+            open(self.path(name), "w").write(text)
+        p = run(*FAST, *WORKLOAD, "--dataset", self.path("a.jsonl"), "--save-baseline", base)
+        self.assertEqual(p.returncode, 0, detail(p))
+        p = run(*FAST, *WORKLOAD, "--dataset", self.path("b.jsonl"), "--baseline", base,
+                "--max-regression", "p95(e2e)=1000%")
+        self.assertEqual(p.returncode, 0, detail(p))
+        p = run(*FAST, *WORKLOAD, "--dataset", self.path("c.jsonl"), "--baseline", base)
+        self.assertEqual(p.returncode, 2, detail(p))
+        self.assertIn("workload.dataset.sha256 is", p.stderr)
+        self.assertIn("workload.dataset.bytes is", p.stderr)
+
     # ---- exit 3: the run could not be done -----------------------------------
 
     def test_exit3_unreachable(self):

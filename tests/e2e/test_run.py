@@ -1087,6 +1087,48 @@ class TestRunNumbers(unittest.TestCase):
         self.assertFalse(first & second)
         self.assertEqual(p.stdout.count("seed 11 (given"), 1)
 
+    def test_workload_recorded(self):
+        # The result's config records the workload; config.prompt is not the
+        # default prompt when prompts come from elsewhere.
+        d = tmpdir()
+        ds = os.path.join(d, "data.jsonl")
+        data = (json.dumps({"prompt": "p1", "max_tokens": 7}) + "\n" +
+                json.dumps({"prompt": "p2"}) + "\n").encode()
+        open(ds, "wb").write(data)
+        import hashlib
+        with Mock(*FAST) as m:
+            p, doc = run_json(m.url + "/v1", "--api", "openai-chat", "-n", "3", "-c", "1",
+                              "--input-tokens", "20", "--output-tokens", "5", "--shared-prefix", "4",
+                              "--system", "Be brief.")
+            self.assertEqual(p.returncode, 0, p.stderr)
+            c = doc["config"]
+            self.assertIsNone(c["prompt"])
+            w = c["workload"]
+            self.assertEqual(w["source"], "input_tokens")
+            self.assertEqual((w["input_tokens"], w["input_stddev"]), (20, 0))
+            self.assertEqual((w["output_tokens"], w["output_stddev"]), (5, 0))
+            self.assertEqual((w["shared_prefix"], w["turns"], w["nonce"]), (4, 1, True))
+            self.assertEqual(w["system"], "Be brief.")
+            self.assertIsNone(w["tokenizer"])
+            self.assertIsNone(w["dataset"])
+            self.assertIn("workload:    synthetic 20 tokens", p.stdout)
+            p, doc = run_json(m.url + "/v1", "--api", "openai-chat", "-n", "3", "-c", "1",
+                              "--dataset", ds)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            c = doc["config"]
+            self.assertIsNone(c["prompt"])
+            dsr = c["workload"]["dataset"]
+            self.assertEqual(dsr["path"], ds)
+            self.assertEqual(dsr["bytes"], len(data))
+            self.assertEqual(dsr["sha256"], hashlib.sha256(data).hexdigest())
+            self.assertEqual((dsr["format"], dsr["prompts"]), ("jsonl", 2))
+            self.assertIn("workload:    dataset " + ds, p.stdout)
+            self.assertIn("sha256 " + hashlib.sha256(data).hexdigest()[:12], p.stdout)
+            # The default prompt is recorded as the prompt it is.
+            p, doc = run_json(m.url + "/v1", "--api", "openai-chat", "-n", "1")
+            self.assertEqual(doc["config"]["workload"]["source"], "default")
+            self.assertEqual(doc["config"]["prompt"], "Say 'hello, world!' in Korean.")
+
     def test_summary_header_says_what_was_sent(self):
         # The header describes the requests as sent: the prompt's length
         # in characters and tokens, the max_tokens sent, the API, the load.

@@ -282,6 +282,67 @@ static void test_output_tokens(void **state)
     workload_free(w);
 }
 
+/* What a result records of the workload: each source, the token specs,
+ * a dataset by path, size and SHA-256. */
+static void test_info(void **state)
+{
+    (void)state;
+    struct workload_opts o;
+    struct workload_info wi;
+    char err[256];
+    workload_opts_defaults(&o);
+    o.default_prompt = "the default";
+    assert_true(workload_opts_default_source(&o));
+    struct workload *w = open_ok(&o, 1);
+    workload_info(w, &wi);
+    assert_string_equal(wi.source, "default");
+    assert_null(wi.path);
+    assert_null(wi.prompt_set);
+    workload_free(w);
+    workload_opt(&o, "--input-tokens", "20:2", err, sizeof err);
+    workload_opt(&o, "--output-tokens", "7", err, sizeof err);
+    workload_opt(&o, "--shared-prefix", "4", err, sizeof err);
+    workload_opt(&o, "--turns", "3", err, sizeof err);
+    workload_opt(&o, "--no-nonce", NULL, err, sizeof err);
+    workload_opt(&o, "--system", "Be brief.", err, sizeof err);
+    assert_false(workload_opts_default_source(&o));
+    w = open_ok(&o, 1);
+    workload_info(w, &wi);
+    assert_string_equal(wi.source, "input_tokens");
+    assert_int_equal(wi.input_tokens, 20);
+    assert_true(wi.input_stddev == 2);
+    assert_int_equal(wi.output_tokens, 7);
+    assert_true(wi.output_stddev == 0);
+    assert_int_equal(wi.shared_prefix, 4);
+    assert_int_equal(wi.turns, 3);
+    assert_false(wi.nonce);
+    assert_string_equal(wi.system, "Be brief.");
+    assert_null(wi.tokenizer);
+    workload_free(w);
+    char *ds = write_tmp("abc\n");
+    workload_opts_defaults(&o);
+    workload_opt(&o, "--prompt-file", ds, err, sizeof err);
+    w = open_ok(&o, 1);
+    workload_info(w, &wi);
+    assert_string_equal(wi.source, "prompt_file");
+    assert_string_equal(wi.path, ds);
+    assert_string_equal(wi.format, "lines");
+    assert_int_equal(wi.bytes, 4);
+    assert_string_equal(wi.sha256, "edeaaff3f1774ad2888673770c6d64097e391bc362d7d6fb34982ddf0efd18cb");
+    assert_int_equal(wi.prompts, 1);
+    assert_non_null(strstr(workload_describe(w), "sha256 edeaaff3f177"));
+    workload_free(w);
+    unlink(ds);
+    free(ds);
+    workload_opts_defaults(&o);
+    workload_opt(&o, "--prompt-set", "short", err, sizeof err);
+    w = open_ok(&o, 1);
+    workload_info(w, &wi);
+    assert_string_equal(wi.source, "prompt_set");
+    assert_string_equal(wi.prompt_set, "short");
+    workload_free(w);
+}
+
 static void test_dataset_lengths(void **state)
 {
     (void)state;
@@ -466,6 +527,7 @@ int main(void)
         cmocka_unit_test(test_prompt_set_and_default),
         cmocka_unit_test(test_prompt_sets_content),
         cmocka_unit_test(test_output_tokens),
+        cmocka_unit_test(test_info),
         cmocka_unit_test(test_dataset_lengths),
         cmocka_unit_test(test_messages_dataset),
         cmocka_unit_test(test_shared_prefix_and_synthetic),
