@@ -43,7 +43,7 @@ struct run_config {
     enum arrival arrival;
     double burstiness;
     uint64_t seed;              /* this run's seed: arrival schedule and workload
-                                   (nonces, prompt choice, lengths); < 2^53 */
+                                   (nonces, prompt choice, lengths); <= CONFIG_SEED_MAX */
     int seed_given;             /* --seed, or drawn at random */
     uint64_t ramp_up_ns;
     double stop_error_rate;     /* 0 = off */
@@ -67,9 +67,11 @@ struct run_config {
 /* Defaults; the seed is drawn at random (config_fresh_seed). */
 void config_defaults(struct run_config *c);
 
-/* Largest seed: a JSON number (a double) holds it exactly, so a seed read
- * back from a result reproduces the run. */
-#define CONFIG_SEED_MAX ((1ull << 53) - 1)
+/* Largest seed: 15 decimal digits, which every JSON writer keeps exactly
+ * (cJSON prints 15 significant digits when they round-trip within an
+ * epsilon, which 16-digit integers need not), so a seed read back from a
+ * result repeats the run. */
+#define CONFIG_SEED_MAX ((1ull << 48) - 1)
 
 /* A random seed in [0, CONFIG_SEED_MAX]: runs without --seed differ. */
 uint64_t config_fresh_seed(void);

@@ -448,6 +448,22 @@ static void test_result_doc(void **state)
     assert_string_equal(cJSON_GetObjectItem(cj, "url")->valuestring, "http://***@127.0.0.1:1/v1");
     cJSON_Delete(cj);
 
+    /* Every seed survives the trip through JSON text exactly: --seed with
+     * the saved one repeats the run.  (cJSON may print a 16-digit integer
+     * with 15 digits.) */
+    for (uint64_t seed = CONFIG_SEED_MAX; seed > CONFIG_SEED_MAX - 2000; seed--) {
+        c.seed = seed;
+        cj = report_config_json(&c);
+        char *txt = cJSON_PrintUnformatted(cj);
+        cJSON *back = cJSON_Parse(txt);
+        if (cJSON_GetObjectItem(back, "seed_used")->valuedouble != (double)seed)
+            fail_msg("seed %llu came back as %s", (unsigned long long)seed, txt);
+        cJSON_Delete(back);
+        free(txt);
+        cJSON_Delete(cj);
+    }
+    c.seed = 42;
+
     /* No key, no "api_key_set": true. */
     c.api_key = NULL;
     cj = report_config_json(&c);
