@@ -53,7 +53,9 @@ static const struct opt run_opts[] = {
       "lengths); default: a fresh one each run, printed and saved so that\n"
       "--seed repeats the run" },
     { O_SSEED, "--sampling-seed", { NULL }, "N", "sent to the server as its sampling seed (default: none)" },
-    { O_NOSTREAM, "--no-stream", { NULL }, NULL, "non-streamed requests (latency, status and tokens only)" },
+    { O_NOSTREAM, "--no-stream", { NULL }, NULL,
+      "non-streamed requests: E2E, status, tokens and the server's own\n"
+      "timings; no TTFT, ITL or TPOT" },
     { O_TIMESTAMPS, "--timestamps", { NULL }, "WHEN",
       "when an event happened: kernel (default: when its bytes reached this host,\n"
       "the kernel's receive stamp, free of the client's own delays) or read\n"
