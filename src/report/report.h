@@ -31,7 +31,8 @@ struct cJSON *report_summary_json(const struct run_stats *s);
  * "api_key_set".  NULL on out of memory. */
 struct cJSON *report_config_json(const struct run_config *c);
 /* Version, hostname, os, kernel, machine, cpus, start_time (ISO-8601 UTC of
- * s->start_wall_ns; now when s is NULL).  NULL on out of memory. */
+ * s->start_wall_ns; now when s is NULL) and run_id (s's; none when s is
+ * NULL).  NULL on out of memory. */
 struct cJSON *report_environment_json(const struct run_stats *s);
 /* The whole result document: schema, config, environment, summary,
  * interrupted, histograms (hist_to_json of each, for merging runs).

@@ -401,6 +401,8 @@ cJSON *report_environment_json(const struct run_stats *s)
     put_str(&b, o, "machine", have_uname ? u.machine : NULL);
     put_num(&b, o, "cpus", cpus > 0 ? (double)cpus : NAN);
     put_str(&b, o, "start_time", wall > 0 ? report_iso8601(wall, when, sizeof when) : NULL);
+    if (s)   /* the run_id column of --csv and the raw lines */
+        put_str(&b, o, "run_id", s->run_id);
     if (b.fail) {
         cJSON_Delete(o);
         return NULL;
@@ -440,7 +442,6 @@ cJSON *report_result_json(const struct run_config *c, const struct run_stats *s)
     if (!doc)
         return NULL;
     put_str(&b, doc, "schema", REPORT_SCHEMA);
-    put_str(&b, doc, "run_id", s->run_id);   /* the run_id column of --csv, the raw lines */
     cJSON *parts[3] = { report_config_json(c), report_environment_json(s),
                         report_summary_json(s) };
     static const char *const names[3] = { "config", "environment", "summary" };

@@ -1160,7 +1160,7 @@ class TestRunNumbers(unittest.TestCase):
                 p, doc = run_json(m.url + "/v1", "-n", "3", "-c", "1", "--max-tokens", "3",
                                   "--csv", csvp)
                 self.assertEqual(p.returncode, 0, p.stderr)
-                ids.append(doc["run_id"])
+                ids.append(doc["environment"]["run_id"])
         rows = list(csv.DictReader(open(csvp)))
         self.assertEqual([r["run_id"] for r in rows], [ids[0]] * 3 + [ids[1]] * 3)
         self.assertNotEqual(ids[0], ids[1])

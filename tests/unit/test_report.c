@@ -406,7 +406,8 @@ static void test_result_doc(void **state)
     char *text = cJSON_Print(doc);
     assert_null(strstr(text, "sk-SECRET"));
     assert_string_equal(cJSON_GetObjectItem(doc, "schema")->valuestring, "llmload.result/1");
-    assert_string_equal(cJSON_GetObjectItem(doc, "run_id")->valuestring, s.run_id);
+    assert_string_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "environment"), "run_id")->valuestring,
+                        s.run_id);
     assert_int_equal(strlen(s.run_id), 25);   /* 20231114T221320Z-0badf00d */
     assert_true(cJSON_IsTrue(cJSON_GetObjectItem(doc, "interrupted")));
     cJSON *cfg = cJSON_GetObjectItem(doc, "config");
