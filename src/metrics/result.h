@@ -10,7 +10,8 @@
 #include <stddef.h>
 #include "hist.h"
 
-/* Errors are counted by class (STYLE.md): one class per way a request fails. */
+/* Errors are counted by class: one class per way a request fails, so a
+ * report can say why requests failed, not only how many. */
 enum err_class {
     ERR_NONE = 0,
     ERR_CONNECT,          /* connect refused/unreachable/DNS */
