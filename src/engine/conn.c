@@ -212,14 +212,14 @@ static void conn_take_event(struct conn *c, const char *data, size_t len)
         env->fast_events++;
     } else {
         if (api_parse_event(env->api, data, len, &ev, env->toks, env->ntoks) < 0) {
-            conn_fail(c, ERR_PROTOCOL, "malformed JSON event: %.*s", (int)(len > 60 ? 60 : len), data);
+            conn_fail(c, ERR_PROTOCOL, "malformed JSON event: %.*s", (int)(len > RESULT_EVENT_QUOTE_MAX ? RESULT_EVENT_QUOTE_MAX : len), data);
             return;
         }
         if (env->fast_path)
             api_shape_learn(&c->shape, data, len, &ev);
     }
     if (ev.error) {
-        conn_fail(c, ERR_STREAM, "%.*s", (int)(ev.errmsg_len > 150 ? 150 : ev.errmsg_len),
+        conn_fail(c, ERR_STREAM, "%.*s", (int)(ev.errmsg_len > RESULT_STREAM_ERR_MAX ? RESULT_STREAM_ERR_MAX : ev.errmsg_len),
                   ev.errmsg ? ev.errmsg : "error event");
         return;
     }
@@ -245,7 +245,7 @@ static int on_sse(void *ud, const struct sse_event *ev)
             d = ae.errmsg;
             n = ae.errmsg_len;
         }
-        conn_fail(c, ERR_STREAM, "%.*s", (int)(n > 150 ? 150 : n), n ? d : "error event");
+        conn_fail(c, ERR_STREAM, "%.*s", (int)(n > RESULT_STREAM_ERR_MAX ? RESULT_STREAM_ERR_MAX : n), n ? d : "error event");
         return 0;
     }
     conn_take_event(c, ev->data, ev->data_len);
@@ -397,10 +397,10 @@ static void conn_complete_body(struct conn *c)
         if (c->body_len && api_parse_event(c->env->api, c->carry, c->body_len, &ev,
                                            c->env->toks, c->env->ntoks) == 0 && ev.errmsg) {
             msg = ev.errmsg;
-            mlen = (int)(ev.errmsg_len > 120 ? 120 : ev.errmsg_len);
+            mlen = (int)(ev.errmsg_len > RESULT_STATUS_BODY_MAX ? RESULT_STATUS_BODY_MAX : ev.errmsg_len);
         } else if (c->body_len) {
             msg = c->carry;
-            mlen = (int)(c->body_len > 120 ? 120 : c->body_len);
+            mlen = (int)(c->body_len > RESULT_STATUS_BODY_MAX ? RESULT_STATUS_BODY_MAX : c->body_len);
         }
         conn_fail(c, ERR_STATUS, "HTTP %d%s%.*s", c->rec.status, mlen ? ": " : "", mlen, msg);
         return;

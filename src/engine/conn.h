@@ -107,7 +107,7 @@ struct conn {
     int msg_complete;
     int stream_done;               /* [DONE] / done:true seen */
     enum err_class fail;           /* first failure seen, ERR_NONE if none */
-    char failmsg[160];
+    char failmsg[RESULT_ERRMSG_LEN];
     enum conn_framing framing;
     int ctype_next;                /* the header value being read is Content-Type */
     char ctype[64];
