@@ -152,31 +152,10 @@ cJSON *knee_compare(const char *parameter, const char *const *names,
     }
 
     /* Where each target saturates. */
-    for (size_t i = 0; i < n; i++) {
-        struct knee_point pts[KNEE_MAX_LEVELS];
-        const char *lnames[KNEE_MAX_LEVELS];
-        int np = sweeps[i] ? knee_points_from_levels(sweep_levels(sweeps[i]), pts,
-                                                       KNEE_MAX_LEVELS) : -1;
-        if (np <= 0) {
-            cJSON_AddNullToObject(sat, names[i]);
-            continue;
-        }
-        int named = 0, j = 0;
-        const cJSON *lv;
-        cJSON_ArrayForEach(lv, sweep_levels(sweeps[i])) {
-            const cJSON *l = cJSON_GetObjectItemCaseSensitive(lv, "level");
-            if (j < np) {
-                lnames[j] = cJSON_IsString(l) ? l->valuestring : "";
-                named |= cJSON_IsString(l);
-            }
-            j++;
-        }
-        struct knee k;
-        knee_detect(pts, (size_t)np, threshold, &k);
-        cJSON_AddItemToObject(sat, names[i], knee_to_json(&k, pts, (size_t)np, parameter,
-                                                          named ? lnames : NULL, threshold,
-                                                          NULL));
-    }
+    for (size_t i = 0; i < n; i++)
+        cJSON_AddItemToObject(sat, names[i], sweeps[i] ? knee_of_levels(sweep_levels(sweeps[i]),
+                                                                         parameter, threshold, NULL)
+                                                        : cJSON_CreateNull());
 
     /* The recommendation: four criteria, each won by one target. */
     double crit[CRIT__N][16];
@@ -387,9 +366,7 @@ void knee_compare_print(FILE *f, const char *parameter, const char *const *names
         const cJSON *k = cJSON_GetObjectItemCaseSensitive(sat, names[i]);
         const cJSON *t = cJSON_GetObjectItemCaseSensitive(k, "text");
         fprintf(f, "%s: %s\n", names[i],
-                cJSON_IsString(t) ? t->valuestring
-                                  : sweeps[i] ? "no knee: throughput grows at every step"
-                                              : "no result");
+                cJSON_IsString(t) ? t->valuestring : sweeps[i] ? "no knee to tell" : "no result");
     }
     const cJSON *rec = cJSON_GetObjectItemCaseSensitive(analysis, "recommendation");
     const cJSON *text = cJSON_GetObjectItemCaseSensitive(rec, "text");

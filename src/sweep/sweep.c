@@ -277,37 +277,12 @@ static cJSON *findmax_json(const struct sweep_opts *o, const struct knee_findmax
 /* The knee of the levels run so far, with the SLO verdicts. */
 static cJSON *sweep_knee(const struct sweep_opts *o, const cJSON *levels)
 {
-    struct knee_point pts[KNEE_MAX_LEVELS];
-    const char *names[KNEE_MAX_LEVELS];
-    int n = knee_points_from_levels(levels, pts, KNEE_MAX_LEVELS);
-    if (n <= 0)
-        return cJSON_CreateNull();
-    int i = 0;
-    const cJSON *lv;
-    cJSON_ArrayForEach(lv, levels) {
-        if (i >= n)
-            break;
-        const cJSON *ok = cJSON_GetObjectItemCaseSensitive(lv, "slo_ok");
-        pts[i].slo_ok = cJSON_IsBool(ok) ? cJSON_IsTrue(ok) : -1;
-        const cJSON *l = cJSON_GetObjectItemCaseSensitive(lv, "level");
-        names[i] = cJSON_IsString(l) ? l->valuestring : "";
-        i++;
-    }
     char slo[512] = "";
     for (size_t k = 0; k < o->nslo; k++) {
         size_t len = strlen(slo);
         snprintf(slo + len, sizeof slo - len, "%s%s", k ? " and " : "", o->slo[k]->text);
     }
-    /* Throughput saturates with load; across temperatures, lengths or
-     * prompts a flat throughput is no knee, so only the SLO counts there. */
-    if (o->param != SWEEP_CONCURRENCY && o->param != SWEEP_RATE)
-        for (int j = 0; j < n; j++)
-            pts[j].tps = NAN;
-    struct knee k;
-    knee_detect(pts, (size_t)n, o->threshold, &k);
-    return knee_to_json(&k, pts, (size_t)n, param_names[o->param],
-                        o->param == SWEEP_PROMPT_SET ? names : NULL, o->threshold,
-                        o->nslo ? slo : NULL);
+    return knee_of_levels(levels, param_names[o->param], o->threshold, o->nslo ? slo : NULL);
 }
 
 cJSON *sweep_execute(struct sweep_opts *o, const char *label, FILE *log,
@@ -421,9 +396,6 @@ void sweep_print(FILE *f, const cJSON *doc)
         const cJSON *text = cJSON_GetObjectItemCaseSensitive(k, "text");
         if (cJSON_IsString(text))
             fprintf(f, "knee: %s\n", text->valuestring);
-        else if (cJSON_GetArraySize(levels) > 1 && cJSON_IsString(p) &&
-                 (!strcmp(p->valuestring, "concurrency") || !strcmp(p->valuestring, "rate")))
-            fprintf(f, "knee: none (throughput grows at every step)\n");
     }
     const cJSON *e = cJSON_GetObjectItemCaseSensitive(doc, "error");
     if (cJSON_IsString(e))

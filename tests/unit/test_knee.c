@@ -66,9 +66,18 @@ static void set_points(struct knee_point *p, const double *lv, const double *tps
         p[i].level = lv[i];
         p[i].tps = tps[i];
         p[i].p95_e2e = p95 ? p95[i] : NAN;
-        p[i].p95_ttft = NAN;
+        p[i].p95_sched = p[i].p95_ttft = NAN;
+        p[i].offered = p[i].achieved = NAN;
         p[i].slo_ok = slo ? slo[i] : -1;
     }
+}
+
+static char *knee_text(const struct knee *k, const struct knee_point *p, size_t n,
+                       const char *param, double threshold, const char *slo)
+{
+    static char text[1024];
+    knee_describe(k, p, n, param, NULL, threshold, slo, text, sizeof text);
+    return text;
 }
 
 /* The issue's example: a simulator with --slots 4, levels 1,2,4,8,16. */
@@ -83,22 +92,80 @@ static void test_knee_slots4(void **state)
     knee_detect(p, 5, 0.10, &k);
     assert_int_equal(k.reason, KNEE_THROUGHPUT);
     assert_int_equal(k.index, 2);
-    assert_int_equal(k.lat_double, 3);
-    char text[512];
-    knee_describe(&k, p, 5, "concurrency", NULL, 0.10, NULL, text, sizeof text);
-    assert_string_equal(text, "throughput saturates at concurrency 4 (170 tok/s): the step to 8 "
-                              "gains 1.2% (< 10%); p95 latency doubles from 4 to 8");
+    assert_int_equal(k.peak, 3);
+    assert_int_equal(k.lat_index, 2);
+    assert_string_equal(knee_text(&k, p, 5, "concurrency", 0.10, NULL),
+                        "throughput saturates at concurrency 4 (170 tok/s): 1.2% below the peak, "
+                        "172 tok/s at 8 (< 10%); latency knee at concurrency 4: p95 latency "
+                        "grows 2.1x from 4 to 8");
     cJSON *j = knee_to_json(&k, p, 5, "concurrency", NULL, 0.10, NULL);
     assert_non_null(j);
     assert_string_equal(cJSON_GetObjectItem(j, "parameter")->valuestring, "concurrency");
     assert_true(cJSON_GetObjectItem(j, "level")->valuedouble == 4);
     assert_string_equal(cJSON_GetObjectItem(j, "reason")->valuestring, "throughput");
+    assert_true(cJSON_GetObjectItem(j, "output_tps")->valuedouble == 170);
+    assert_true(cJSON_GetObjectItem(j, "throughput_level")->valuedouble == 4);
+    assert_true(cJSON_GetObjectItem(j, "latency_level")->valuedouble == 4);
+    assert_true(cJSON_IsNull(cJSON_GetObjectItem(j, "rate_level")));
+    assert_true(cJSON_GetObjectItem(j, "peak_level")->valuedouble == 8);
+    assert_true(cJSON_GetObjectItem(j, "peak_output_tps")->valuedouble == 172);
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItem(j, "confirmed")));
     cJSON_Delete(j);
 
-    /* A looser threshold moves the knee: at 50% the step 2 -> 4 (93%) still
-     * counts, at 95% it does not. */
-    knee_detect(p, 5, 0.95, &k);
+    /* The threshold says what is within noise of the peak: at 50% the 88
+     * tok/s of level 2 already is, at 1% only the peak itself. */
+    knee_detect(p, 5, 0.50, &k);
     assert_int_equal(k.index, 1);
+    knee_detect(p, 5, 0.01, &k);
+    assert_int_equal(k.index, 3);
+    assert_string_equal(knee_text(&k, p, 5, "concurrency", 0.01, NULL),
+                        "throughput saturates at concurrency 8 (172 tok/s): no later level is "
+                        "higher; latency knee at concurrency 4: p95 latency grows 2.1x from 4 to 8");
+}
+
+/* Issue 10: llama-server with 8 slots, 1,2,4,8,16 -> 363, 279, 311, 683,
+ * 687 tok/s.  Throughput dips from 1 to 2 before it climbs: the knee is 8,
+ * not 1 (where "the first step gaining < 10%" stopped).  Latency also
+ * jumps from 1 to 2, and falls again: only the rise that lasts to the last
+ * level makes the latency knee. */
+static void test_knee_dip(void **state)
+{
+    (void)state;
+    double lv[] = { 1, 2, 4, 8, 16 }, tps[] = { 363, 279, 311, 683, 687 };
+    double p95[] = { 0.35, 0.92, 1.65, 1.5, 3.0 };
+    struct knee_point p[5];
+    set_points(p, lv, tps, p95, NULL, 5);
+    struct knee k;
+    knee_detect(p, 5, 0.10, &k);
+    assert_int_equal(k.reason, KNEE_THROUGHPUT);
+    assert_int_equal(k.index, 3);
+    assert_int_equal(k.tput_index, 3);
+    assert_int_equal(k.lat_index, 3);
+    assert_string_equal(knee_text(&k, p, 5, "concurrency", 0.10, NULL),
+                        "throughput saturates at concurrency 8 (683 tok/s): 0.6% below the peak, "
+                        "687 tok/s at 16 (< 10%); throughput dips at 2 (279 tok/s, 23.1% below 363) "
+                        "and climbs again; latency knee at concurrency 8: p95 latency grows 2.0x "
+                        "from 8 to 16");
+    /* Without the level after the plateau, nothing says it is one. */
+    knee_detect(p, 4, 0.10, &k);
+    assert_int_equal(k.reason, KNEE_NONE);
+    assert_true(k.climbing);
+    assert_string_equal(knee_text(&k, p, 4, "concurrency", 0.10, NULL),
+                        "no knee within the levels tried: throughput still climbs at the last "
+                        "level (683 tok/s at concurrency 8, +120% over 4)");
+    /* A throughput plateau that latency does not confirm is said so. */
+    double flat[] = { 0.35, 0.36, 0.36, 0.37, 0.37 };
+    set_points(p, lv, tps, flat, NULL, 5);
+    knee_detect(p, 5, 0.10, &k);
+    assert_int_equal(k.index, 3);
+    assert_int_equal(k.lat_index, -1);
+    assert_non_null(strstr(knee_text(&k, p, 5, "concurrency", 0.10, NULL),
+                           "; p95 latency does not keep rising with the load after it: the "
+                           "throughput knee is not confirmed"));
+    cJSON *j = knee_to_json(&k, p, 5, "concurrency", NULL, 0.10, NULL);
+    assert_true(cJSON_IsFalse(cJSON_GetObjectItem(j, "confirmed")));
+    assert_true(cJSON_IsNull(cJSON_GetObjectItem(j, "latency_level")));
+    cJSON_Delete(j);
 }
 
 static void test_knee_none(void **state)
@@ -111,19 +178,37 @@ static void test_knee_none(void **state)
     knee_detect(p, 3, 0.10, &k);
     assert_int_equal(k.reason, KNEE_NONE);
     assert_int_equal(k.index, -1);
+    assert_true(k.climbing);
     cJSON *j = knee_to_json(&k, p, 3, "concurrency", NULL, 0.10, NULL);
-    assert_true(cJSON_IsNull(j));
+    assert_string_equal(cJSON_GetObjectItem(j, "reason")->valuestring, "none");
+    assert_true(cJSON_IsNull(cJSON_GetObjectItem(j, "level")));
+    assert_true(cJSON_IsNull(cJSON_GetObjectItem(j, "throughput_level")));
+    assert_true(cJSON_GetObjectItem(j, "peak_level")->valuedouble == 5);
     cJSON_Delete(j);
-    char text[256];
-    knee_describe(&k, p, 3, "rate", NULL, 0.10, NULL, text, sizeof text);
-    assert_string_equal(text, "throughput still grows by >= 10% at every step (40 tok/s at rate 5)");
-    /* A single level has no step, and an all-failed run (0 tok/s) no knee. */
+    assert_string_equal(knee_text(&k, p, 3, "rate", 0.10, NULL),
+                        "no knee within the levels tried: throughput still climbs at the last "
+                        "level (40 tok/s at rate 5, +111% over 2)");
+    /* A single level has no step: it says so, not that it grows. */
     knee_detect(p, 1, 0.10, &k);
     assert_int_equal(k.reason, KNEE_NONE);
+    assert_false(k.climbing);
+    assert_string_equal(knee_text(&k, p, 1, "concurrency", 0.10, NULL),
+                        "one level only (10 tok/s at concurrency 1): a knee needs two or more");
+    /* An all-failed run (0 tok/s) has no knee either. */
     double z[] = { 0, 0, 0 };
     set_points(p, lv, z, NULL, NULL, 3);
     knee_detect(p, 3, 0.10, &k);
     assert_int_equal(k.reason, KNEE_NONE);
+    assert_false(k.climbing);
+    assert_string_equal(knee_text(&k, p, 3, "concurrency", 0.10, NULL),
+                        "no throughput knee: no level made output tokens");
+    /* Nothing to judge: no throughput, no SLO, no rates. */
+    double nan3[] = { NAN, NAN, NAN };
+    set_points(p, lv, nan3, NULL, NULL, 3);
+    knee_detect(p, 3, 0.10, &k);
+    j = knee_to_json(&k, p, 3, "temperature", NULL, 0.10, NULL);
+    assert_true(cJSON_IsNull(j));
+    cJSON_Delete(j);
 }
 
 static void test_knee_slo(void **state)
@@ -139,10 +224,9 @@ static void test_knee_slo(void **state)
     assert_int_equal(k.reason, KNEE_SLO);
     assert_int_equal(k.index, 2);
     assert_int_equal(k.tput_index, 3);
-    char text[512];
-    knee_describe(&k, p, 5, "concurrency", NULL, 0.10, "p99(ttft)<=500ms", text, sizeof text);
-    assert_non_null(strstr(text, "SLO 'p99(ttft)<=500ms' first fails at concurrency 10, "
-                                 "the last level that meets it is 5"));
+    assert_non_null(strstr(knee_text(&k, p, 5, "concurrency", 0.10, "p99(ttft)<=500ms"),
+                           "SLO 'p99(ttft)<=500ms' first fails at concurrency 10, "
+                           "the last level that meets it is 5"));
     /* The SLO already fails at the first level: level null in the JSON. */
     int bad[] = { 0, 0, 0, 0, 0 };
     set_points(p, lv, tps, NULL, bad, 5);
@@ -162,6 +246,52 @@ static void test_knee_slo(void **state)
     assert_int_equal(k.index, 1);
 }
 
+/* Issue 10: a rate sweep offered 160 requests/s and sent 88.8, yet said
+ * "throughput grows at every step".  A level sending more than the
+ * threshold short of its offered rate is past the knee. */
+static void test_knee_rate(void **state)
+{
+    (void)state;
+    double lv[] = { 10, 20, 40, 80, 160 }, tps[] = { 100, 200, 400, 790, 888 };
+    double sent[] = { 10, 19.9, 40, 79, 88.8 };
+    struct knee_point p[5];
+    set_points(p, lv, tps, NULL, NULL, 5);
+    for (int i = 0; i < 5; i++) {
+        p[i].offered = lv[i];
+        p[i].achieved = sent[i];
+    }
+    struct knee k;
+    knee_detect(p, 5, 0.10, &k);
+    /* Throughput still gains 12% at the last step: only the rate tells. */
+    assert_int_equal(k.tput_index, -1);
+    assert_true(k.climbing);
+    assert_int_equal(k.rate_short, 4);
+    assert_int_equal(k.reason, KNEE_RATE);
+    assert_int_equal(k.index, 3);
+    assert_string_equal(knee_text(&k, p, 5, "rate", 0.10, NULL),
+                        "no knee within the levels tried: throughput still climbs at the last "
+                        "level (888 tok/s at rate 160, +12% over 80); at rate 160 only 88.8 of "
+                        "160.0 requests/s offered were sent (44.5% short, > 10%): past the knee, "
+                        "the last level that keeps up is 80");
+    cJSON *j = knee_to_json(&k, p, 5, "rate", NULL, 0.10, NULL);
+    assert_string_equal(cJSON_GetObjectItem(j, "reason")->valuestring, "rate");
+    assert_true(cJSON_GetObjectItem(j, "level")->valuedouble == 80);
+    assert_true(cJSON_GetObjectItem(j, "rate_level")->valuedouble == 80);
+    cJSON_Delete(j);
+    /* Short already at the first level: no level keeps up. */
+    p[0].achieved = 5;
+    knee_detect(p, 5, 0.10, &k);
+    assert_int_equal(k.reason, KNEE_RATE);
+    assert_int_equal(k.index, -1);
+    /* Every level keeps up (within the threshold): said so. */
+    for (int i = 0; i < 5; i++)
+        p[i].achieved = lv[i] * 0.95;
+    knee_detect(p, 5, 0.10, &k);
+    assert_int_equal(k.rate_short, -1);
+    assert_non_null(strstr(knee_text(&k, p, 5, "rate", 0.10, NULL),
+                           "; every level sent its offered rate within 10%"));
+}
+
 static void test_knee_named_levels(void **state)
 {
     (void)state;
@@ -173,8 +303,9 @@ static void test_knee_named_levels(void **state)
     knee_detect(p, 3, 0.10, &k);
     cJSON *j = knee_to_json(&k, p, 3, "prompt-set", names, 0.10, NULL);
     assert_string_equal(cJSON_GetObjectItem(j, "level")->valuestring, "tiny");
+    assert_string_equal(cJSON_GetObjectItem(j, "peak_level")->valuestring, "tiny");
     assert_non_null(strstr(cJSON_GetObjectItem(j, "text")->valuestring,
-                           "saturates at prompt-set tiny (100 tok/s): the step to short gains -50.0%"));
+                           "saturates at prompt-set tiny (100 tok/s): no later level is higher"));
     cJSON_Delete(j);
 }
 
@@ -353,6 +484,57 @@ static void test_table_and_csv(void **state)
     cJSON_Delete(bad);
 }
 
+/* The knee of a sweep document's levels: what each parameter reads. */
+static void test_knee_of_levels(void **state)
+{
+    (void)state;
+    double lv[] = { 1, 2, 4, 8, 16 }, tps[] = { 363, 279, 311, 683, 687 };
+    double p95[] = { 0.35, 0.92, 1.65, 1.5, 3.0 }, ok[] = { 1, 1, 1, 1, 1 };
+    cJSON *levels = make_levels(lv, tps, p95, ok, 5);
+    cJSON *k = knee_of_levels(levels, "concurrency", 0.10, NULL);
+    assert_true(cJSON_GetObjectItem(k, "level")->valuedouble == 8);
+    assert_true(cJSON_GetObjectItem(k, "latency_level")->valuedouble == 8);
+    cJSON_Delete(k);
+    /* Across temperatures a flat throughput is no knee: nothing to say
+     * without an SLO, and with one, only the SLO counts. */
+    k = knee_of_levels(levels, "temperature", 0.10, NULL);
+    assert_true(cJSON_IsNull(k));
+    cJSON_Delete(k);
+    cJSON_AddBoolToObject(cJSON_GetArrayItem(levels, 3), "slo_ok", 0);
+    k = knee_of_levels(levels, "temperature", 0.10, "p95(e2e)<=1s");
+    assert_string_equal(cJSON_GetObjectItem(k, "reason")->valuestring, "slo");
+    assert_true(cJSON_GetObjectItem(k, "level")->valuedouble == 4);
+    assert_true(cJSON_IsNull(cJSON_GetObjectItem(k, "peak_level")));
+    assert_string_equal(cJSON_GetObjectItem(k, "text")->valuestring,
+                        "SLO 'p95(e2e)<=1s' first fails at temperature 8, the last level that meets it is 4");
+    cJSON_Delete(k);
+    /* A rate sweep reads the open-loop rates of each level, and its
+     * latency from the schedule; other parameters ignore both. */
+    cJSON *lvl;
+    int i = 0;
+    cJSON_ArrayForEach(lvl, levels) {
+        cJSON_DeleteItemFromObject(lvl, "slo_ok");
+        cJSON *ol = cJSON_AddObjectToObject(lvl, "open_loop");
+        cJSON_AddNumberToObject(ol, "offered_rate", lv[i]);
+        cJSON_AddNumberToObject(ol, "achieved_rate", i == 4 ? 10 : lv[i]);
+        cJSON *es = cJSON_AddObjectToObject(cJSON_GetObjectItem(lvl, "summary"), "e2e_from_schedule");
+        cJSON_AddNumberToObject(es, "p95", i < 3 ? 0.5 : 0.5 * lv[i]);
+        i++;
+    }
+    k = knee_of_levels(levels, "rate", 0.10, NULL);
+    assert_string_equal(cJSON_GetObjectItem(k, "reason")->valuestring, "throughput");
+    assert_true(cJSON_GetObjectItem(k, "rate_level")->valuedouble == 8);
+    assert_true(cJSON_GetObjectItem(k, "latency_level")->valuedouble == 4);
+    assert_non_null(strstr(cJSON_GetObjectItem(k, "text")->valuestring,
+                           "latency knee at rate 4: p95 latency from the schedule grows 8.0x from 4 to 8"));
+    cJSON_Delete(k);
+    k = knee_of_levels(levels, "concurrency", 0.10, NULL);
+    assert_true(cJSON_IsNull(cJSON_GetObjectItem(k, "rate_level")));
+    assert_null(strstr(cJSON_GetObjectItem(k, "text")->valuestring, "offered"));
+    cJSON_Delete(k);
+    cJSON_Delete(levels);
+}
+
 static cJSON *make_sweep(const double *lv, const double *tps, const double *p95,
                          const double *ok, size_t n)
 {
@@ -521,13 +703,16 @@ int main(void)
         cmocka_unit_test(test_list_parse_ok),
         cmocka_unit_test(test_list_parse_errors),
         cmocka_unit_test(test_knee_slots4),
+        cmocka_unit_test(test_knee_dip),
         cmocka_unit_test(test_knee_none),
         cmocka_unit_test(test_knee_slo),
+        cmocka_unit_test(test_knee_rate),
         cmocka_unit_test(test_knee_named_levels),
         cmocka_unit_test(test_findmax_integer),
         cmocka_unit_test(test_findmax_rate),
         cmocka_unit_test(test_findmax_edges),
         cmocka_unit_test(test_table_and_csv),
+        cmocka_unit_test(test_knee_of_levels),
         cmocka_unit_test(test_compare_two),
         cmocka_unit_test(test_compare_csv),
         cmocka_unit_test(test_compare_one_down),
