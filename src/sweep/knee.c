@@ -257,9 +257,9 @@ static void describe_throughput(const struct knee *k, const struct knee_point *p
         long i = (long)n - 1, j = i - 1;
         while (j > 0 && !isfinite(pts[j].tps))
             j--;
-        knee_appendf(buf, cap, "no knee within the levels tried: throughput still climbs at the "
-                     "last level (%.0f tok/s at %s %s", pts[i].tps, parameter,
-                     point_label(pts, names, i, a, sizeof a));
+        knee_appendf(buf, cap, "%sthroughput still climbs at the last level (%.0f tok/s at %s %s",
+                     k->reason == KNEE_NONE ? "no knee within the levels tried: " : "",
+                     pts[i].tps, parameter, point_label(pts, names, i, a, sizeof a));
         if (isfinite(pts[j].tps) && pts[j].tps > 0)
             knee_appendf(buf, cap, ", +%.0f%% over %s", (pts[i].tps / pts[j].tps - 1) * 100,
                          point_label(pts, names, j, b, sizeof b));
@@ -333,10 +333,7 @@ static void add_level(cJSON *o, const char *key, const struct knee_point *pts,
 
 static void add_tps(cJSON *o, const char *key, const struct knee_point *pts, long i)
 {
-    if (i >= 0 && isfinite(pts[i].tps))
-        cJSON_AddNumberToObject(o, key, pts[i].tps);
-    else
-        cJSON_AddNullToObject(o, key);
+    jdoc_add_num(o, key, i >= 0 ? pts[i].tps : NAN);
 }
 
 cJSON *knee_to_json(const struct knee *k, const struct knee_point *pts, size_t n,
@@ -524,7 +521,7 @@ int knee_findmax_run(const struct knee_findmax_opts *o, knee_eval_fn eval, void 
 
 void knee_table_print(FILE *f, const char *parameter, const cJSON *levels, int open_loop)
 {
-    char c[12][32], lab[128];
+    char c[14][32], lab[128];
     /* The first column fits the longest label (prompt-set names). */
     int w = (int)strlen(parameter) > 12 ? (int)strlen(parameter) : 12;
     const cJSON *lv;
@@ -536,7 +533,7 @@ void knee_table_print(FILE *f, const char *parameter, const cJSON *levels, int o
     fprintf(f, "%-*s %10s %10s %8s %9s %9s %9s %9s %9s %8s", w, parameter, "tok/s",
             "tok/s/user", "RPS", "avg", "p95", "p99", "TTFT p50", "TTFT p95", "success");
     if (open_loop)
-        fprintf(f, " %9s %6s", "queue p95", "late");
+        fprintf(f, " %9s %6s %8s %8s", "queue p95", "late", "offered", "achieved");
     fputc('\n', f);
     cJSON_ArrayForEach(lv, levels) {
         const cJSON *s = knee_level_summary(lv);
@@ -555,9 +552,12 @@ void knee_table_print(FILE *f, const char *parameter, const cJSON *levels, int o
                 knee_fmt_secs(knee_jstat(s, "ttft", "p50"), c[7], sizeof c[7]),
                 knee_fmt_secs(knee_jstat(s, "ttft", "p95"), c[8], sizeof c[8]),
                 knee_fmt_pct(knee_success_rate(s), c[9], sizeof c[9]));
+        const cJSON *ol = cJSON_GetObjectItemCaseSensitive(lv, "open_loop");
         if (open_loop)
-            fprintf(f, " %9s %6s", knee_fmt_secs(knee_jstat(s, "queue_time", "p95"), c[10], sizeof c[10]),
-                    knee_fmt_num(jdoc_num(s, "late"), "%.0f", c[11], sizeof c[11]));
+            fprintf(f, " %9s %6s %8s %8s", knee_fmt_secs(knee_jstat(s, "queue_time", "p95"), c[10], sizeof c[10]),
+                    knee_fmt_num(jdoc_num(s, "late"), "%.0f", c[11], sizeof c[11]),
+                    knee_fmt_num(jdoc_num(ol, "offered_rate"), "%.2f", c[12], sizeof c[12]),
+                    knee_fmt_num(jdoc_num(ol, "achieved_rate"), "%.2f", c[13], sizeof c[13]));
         fputc('\n', f);
     }
 }
@@ -597,6 +597,9 @@ void knee_csv_rows(FILE *f, const char *lead, const char *parameter, const cJSON
         csv_num(f, knee_jstat(s, "ttft", "p95"));
         csv_num(f, knee_jstat(s, "queue_time", "p95"));
         csv_num(f, jdoc_num(s, "late"));
+        const cJSON *ol = cJSON_GetObjectItemCaseSensitive(lv, "open_loop");
+        csv_num(f, jdoc_num(ol, "offered_rate"));
+        csv_num(f, jdoc_num(ol, "achieved_rate"));
         fputc('\n', f);
     }
 }

@@ -149,7 +149,8 @@ int knee_findmax_run(const struct knee_findmax_opts *o, knee_eval_fn eval, void 
 
 /* The terminal table of a sweep: one row per level with throughput
  * (tok/s), tok/s per user, RPS, avg/p95/p99 latency, TTFT p50/p95, success
- * rate; queue p95 and late arrivals too when open_loop. */
+ * rate; queue p95, late arrivals and the offered and achieved rates (the
+ * level's "open_loop") too when open_loop. */
 void knee_table_print(FILE *f, const char *parameter, const struct cJSON *levels, int open_loop);
 
 /* CSV: a header and one row per level (units in the header: _s seconds,

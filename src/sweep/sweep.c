@@ -16,6 +16,7 @@
 #include "exitcode.h"
 #include "engine.h"
 #include "fileio.h"
+#include "jdoc.h"
 #include "gate.h"
 #include "prompts.h"
 #include "report.h"
@@ -96,6 +97,23 @@ static const char *level_text(const struct sweep_opts *o, size_t idx, double lev
     return buf;
 }
 
+cJSON *sweep_open_loop_json(const struct run_stats *s)
+{
+    double offered, achieved;
+    if (run_stats_rates(s, &offered, &achieved) < 0)
+        return cJSON_CreateNull();
+    cJSON *o = cJSON_CreateObject();
+    if (!o)
+        return NULL;
+    jdoc_add_num(o, "offered_rate", offered);
+    jdoc_add_num(o, "achieved_rate", achieved);
+    cJSON_AddNumberToObject(o, "arrivals", (double)s->arrivals);
+    cJSON_AddNumberToObject(o, "sent", (double)(s->arrivals - s->unsent));
+    cJSON_AddNumberToObject(o, "late", (double)s->late);
+    cJSON_AddNumberToObject(o, "unsent", (double)s->unsent);
+    return o;
+}
+
 /* The state of one sweep_execute call. */
 struct sweep_ctx {
     struct sweep_opts *o;
@@ -150,9 +168,11 @@ static int run_level(struct sweep_ctx *x, size_t idx, double level, const cJSON 
     }
     cJSON *summary = report_summary_json(&st);
     cJSON *entry = cJSON_CreateObject();
-    if (!summary || !entry) {
+    cJSON *open_loop = sweep_open_loop_json(&st);
+    if (!summary || !entry || !open_loop) {
         cJSON_Delete(summary);
         cJSON_Delete(entry);
+        cJSON_Delete(open_loop);
         run_stats_free(&st);
         snprintf(x->err, x->errcap, "out of memory");
         return -1;
@@ -165,6 +185,10 @@ static int run_level(struct sweep_ctx *x, size_t idx, double level, const cJSON 
     }
     if (o->nslo)
         cJSON_AddBoolToObject(entry, "slo_ok", slo_check(o, summary));
+    if (cJSON_IsNull(open_loop))
+        cJSON_Delete(open_loop);
+    else
+        cJSON_AddItemToObject(entry, "open_loop", open_loop);
     cJSON_AddItemToObject(entry, "summary", summary);
     cJSON_AddItemToArray(x->levels, entry);
     *summary_out = summary;
@@ -176,12 +200,15 @@ static int run_level(struct sweep_ctx *x, size_t idx, double level, const cJSON 
         const cJSON *v = cJSON_GetObjectItemCaseSensitive(e2e, "p95");
         if (cJSON_IsNumber(v))
             p95 = v->valuedouble;
-        double wall = run_stats_wall_s(&st);
-        fprintf(x->log, "%s%s%s %s: %s tok/s, p95 %s, %llu/%llu ok%s\n",
+        double wall = run_stats_wall_s(&st), offered, achieved;
+        char rates[96] = "";
+        if (run_stats_rates(&st, &offered, &achieved) == 0)
+            snprintf(rates, sizeof rates, ", sent %.1f of %.1f req/s offered", achieved, offered);
+        fprintf(x->log, "%s%s%s %s: %s tok/s, p95 %s, %llu/%llu ok%s%s\n",
                 x->label, *x->label ? ": " : "", param_names[o->param], lab,
                 wall > 0 ? (snprintf(b1, sizeof b1, "%.1f", (double)st.output_tokens / wall), b1) : "-",
                 isfinite(p95) ? units_fmt_seconds(p95, b2, sizeof b2) : "-",
-                (unsigned long long)st.ok, (unsigned long long)st.requests,
+                (unsigned long long)st.ok, (unsigned long long)st.requests, rates,
                 o->nslo ? (slo_check(o, summary) ? ", SLO met" : ", SLO failed") : "");
     }
     /* A level where every request failed to connect means the server went

@@ -21,6 +21,14 @@ double jdoc_num(const cJSON *o, const char *key)
     return cJSON_IsNumber(v) ? v->valuedouble : NAN;
 }
 
+void jdoc_add_num(cJSON *o, const char *key, double v)
+{
+    if (isfinite(v))
+        cJSON_AddNumberToObject(o, key, v);
+    else
+        cJSON_AddNullToObject(o, key);
+}
+
 cJSON *jdoc_read_file(const char *path, char *err, size_t errcap)
 {
     size_t len;

@@ -14,6 +14,7 @@ import signal
 import socket
 import subprocess
 import threading
+import time
 import unittest
 
 import harness
@@ -441,6 +442,64 @@ class TestSweepMock(unittest.TestCase):
         self.assertGreater(max(waits), (n - 1) * (0.09 - 1 / rate))
         e2e_sched = [q["end_s"] - q["scheduled_s"] for q in reqs]
         self.assertAlmostEqual(s["e2e_from_schedule"]["max"], max(e2e_sched), delta=0.002)
+
+    @harness.serial
+    def test_rate_sweep_knee(self):
+        """Issue 10: a rate sweep offered 160 requests/s and sent 88.8, yet
+        said "throughput grows at every step".  One slot serving 10
+        requests/s (100 ms each), at most one in flight: 2 and 5 per second
+        are sent on time, 40 per second cannot be (about 11 are), so the
+        knee is 5, found by the rate although throughput still climbs."""
+        harness.timing_attempts(self._rate_knee)
+
+    def _rate_knee(self):
+        with harness.Mock("--slots", "1", *SWEEP_MOCK) as m:
+            r, doc, rows = self.sweep(m, "--rate", "2,5,40", "--arrival", "constant", "-c", "1",
+                                      "-n", "6", "--max-tokens", "40", "--warmup", "1")
+        ol = [l["open_loop"] for l in doc["levels"]]
+        for o, rate in zip(ol, (2, 5, 40)):
+            self.assertAlmostEqual(o["offered_rate"], rate, delta=1e-6 * rate)
+            self.assertEqual((o["arrivals"], o["sent"], o["unsent"]), (6, 6, 0), o)
+            self.assertLessEqual(o["late"], o["sent"])
+        self.assertGreater(ol[0]["achieved_rate"], 0.95 * 2)
+        self.assertGreater(ol[1]["achieved_rate"], 0.95 * 5)
+        self.assertLess(ol[2]["achieved_rate"], 15)
+        self.assertGreaterEqual(ol[2]["late"], 4)
+        knee = doc["knee"]
+        self.assertEqual((knee["level"], knee["reason"], knee["rate_level"]), (5, "rate", 5), knee)
+        self.assertIn("at rate 40 only ", r.stdout)
+        self.assertIn("requests/s offered were sent", r.stdout)
+        self.assertIn("past the knee, the last level that keeps up is 5", r.stdout)
+        self.assertNotIn("no knee within", r.stdout)
+        self.assertIn(" offered achieved\n", r.stdout)
+        self.assertAlmostEqual(float(rows[2]["achieved_rate"]), ol[2]["achieved_rate"], places=3)
+        self.assertIn("sent %.1f of 40.0 req/s offered" % ol[2]["achieved_rate"], r.stderr)
+
+    def test_open_loop_counts(self):
+        """Issue 10: a time-bound open-loop run that the server cannot keep
+        up with printed "Late: 313 requests" when 116 had started.  Offered
+        50/s for 1 s against one slot serving 10 requests/s (40 tokens at
+        400 tok/s), at most one in flight: about 50 arrivals, of which
+        about 10 are sent (all but the first late) and the rest never
+        are.  late counts sent requests only, so it never exceeds them."""
+        d = harness.tmpdir()
+        out = os.path.join(d, "run.json")
+        # The backlog left when the time is up is never sent: the run ends
+        # then, without waiting for the server to close idle connections.
+        with harness.Mock("--slots", "1", "--idle-timeout", "60s", *SWEEP_MOCK) as m:
+            t0 = time.monotonic()
+            r = llmload("run", "--url", m.url, "--model", "llmload-mock", "--rate", "50",
+                        "--arrival", "constant", "-c", "1", "-d", "1s", "--max-tokens", "40",
+                        "--json", out, "-q")
+            took = time.monotonic() - t0
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertLess(took, 30)
+        s = sweep_doc(out)["summary"]
+        self.assertGreater(s["requests"], 3)
+        self.assertLess(s["requests"], 20)
+        self.assertLessEqual(s["late"], s["requests"])
+        self.assertGreaterEqual(s["late"], s["requests"] - 1)
+        self.assertIn("Late: %d requests" % s["late"], r.stdout)
 
     @harness.serial
     def test_rate_sweep_table(self):

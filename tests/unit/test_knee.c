@@ -269,7 +269,7 @@ static void test_knee_rate(void **state)
     assert_int_equal(k.reason, KNEE_RATE);
     assert_int_equal(k.index, 3);
     assert_string_equal(knee_text(&k, p, 5, "rate", 0.10, NULL),
-                        "no knee within the levels tried: throughput still climbs at the last "
+                        "throughput still climbs at the last "
                         "level (888 tok/s at rate 160, +12% over 80); at rate 160 only 88.8 of "
                         "160.0 requests/s offered were sent (44.5% short, > 10%): past the knee, "
                         "the last level that keeps up is 80");
@@ -458,8 +458,14 @@ static void test_table_and_csv(void **state)
         "2                  90.0       45.0     1.80    1.28 s    1.60 s    1.76 s   12.0 ms         -    97.0%\n";
     assert_string_equal(t, want);
     free(t);
+    /* Open loop: the queue, the late arrivals, the offered and achieved
+     * rates of each level. */
+    cJSON *ol = cJSON_AddObjectToObject(cJSON_GetArrayItem(levels, 1), "open_loop");
+    cJSON_AddNumberToObject(ol, "offered_rate", 20);
+    cJSON_AddNumberToObject(ol, "achieved_rate", 9.5);
     t = capture_table(levels, 1);
-    assert_non_null(strstr(t, "queue p95   late\n"));
+    assert_non_null(strstr(t, "queue p95   late  offered achieved\n"));
+    assert_non_null(strstr(t, "97.0%         -      -    20.00     9.50\n"));
     free(t);
 
     char *buf = NULL;
@@ -469,9 +475,10 @@ static void test_table_and_csv(void **state)
     fclose(f);
     assert_string_equal(buf,
         "parameter,level,requests,ok,failed,success_rate,rps,output_tps,tps_per_user,"
-        "e2e_mean_s,e2e_p95_s,e2e_p99_s,ttft_p50_s,ttft_p95_s,queue_p95_s,late\n"
-        "concurrency,1,100,100,0,1,0.9,45,45,1.2,1.5,1.65,0.012,,,\n"
-        "concurrency,2,100,97,3,0.97,1.8,90,45,1.28,1.6,1.76,0.012,,,\n");
+        "e2e_mean_s,e2e_p95_s,e2e_p99_s,ttft_p50_s,ttft_p95_s,queue_p95_s,late,"
+        "offered_rate,achieved_rate\n"
+        "concurrency,1,100,100,0,1,0.9,45,45,1.2,1.5,1.65,0.012,,,,,\n"
+        "concurrency,2,100,97,3,0.97,1.8,90,45,1.28,1.6,1.76,0.012,,,,20,9.5\n");
     free(buf);
 
     struct knee_point p[4];
@@ -628,9 +635,10 @@ static void test_compare_csv(void **state)
     fclose(f);
     assert_string_equal(buf,
         "target,parameter,level,requests,ok,failed,success_rate,rps,output_tps,tps_per_user,"
-        "e2e_mean_s,e2e_p95_s,e2e_p99_s,ttft_p50_s,ttft_p95_s,queue_p95_s,late\n"
-        "\"vllm, a100\",concurrency,1,100,100,0,1,0.9,45,45,1.2,1.5,1.65,0.012,,,\n"
-        "\"vllm, a100\",concurrency,2,100,97,3,0.97,1.8,90,45,1.28,1.6,1.76,0.012,,,\n");
+        "e2e_mean_s,e2e_p95_s,e2e_p99_s,ttft_p50_s,ttft_p95_s,queue_p95_s,late,"
+        "offered_rate,achieved_rate\n"
+        "\"vllm, a100\",concurrency,1,100,100,0,1,0.9,45,45,1.2,1.5,1.65,0.012,,,,,\n"
+        "\"vllm, a100\",concurrency,2,100,97,3,0.97,1.8,90,45,1.28,1.6,1.76,0.012,,,,,\n");
     free(buf);
     struct out_file *o = out_open("/dev/null", err, sizeof err);
     assert_non_null(o);
