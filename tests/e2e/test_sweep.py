@@ -221,13 +221,95 @@ class TestSweepOffline(unittest.TestCase):
         self.assertEqual(doc["saturation"]["slow"]["level"], 2)
         self.assertEqual(doc["recommendation"]["target"], "fast")
         self.assertEqual(doc["recommendation"]["wins"], 4)
-        self.assertIn("recommend fast: leads 4 of 4 criteria", r.stdout)
+        self.assertIn("recommend fast: wins 4 of 4 criteria", r.stdout)
         self.assertIn("fast: throughput saturates at concurrency 4 (400 tok/s)", r.stdout)
         self.assertIn("slow: throughput saturates at concurrency 2 (100 tok/s)", r.stdout)
         # Saved compare documents compare again, with the same verdict.
-        r2 = llmload("compare", out, a)
+        r2 = llmload("compare", out, b)
         self.assertEqual(r2.returncode, 0, r2.stderr)
-        self.assertIn("recommend fast", r2.stdout)
+        self.assertIn("recommend fast: wins 4 of 4 criteria", r2.stdout)
+        # The same sweep twice: a tie on everything, which is no win.
+        r3 = llmload("compare", a, a)
+        self.assertIn("no clear winner: every criterion is a tie within noise", r3.stdout)
+
+    def test_compare_files_decisions(self):
+        """Issue 10, compare's decisions on saved sweeps: a tie is no win,
+        a difference within noise is a tie, "no clear winner" says why,
+        only the levels both ran are compared (in level order, the others
+        named), and the success rate is not lowered by levels a file
+        does not have."""
+        d = harness.tmpdir()
+        a, b = os.path.join(d, "a.json"), os.path.join(d, "b.json")
+        # a: faster at 16, slower to answer there; b ran 5 and 6 too.
+        write_sweep(a, "concurrency", [(1, 100, 1.0, 100, 100), (2, 200, 1.0, 100, 100),
+                                       (16, 800, 8.0, 100, 100)])
+        write_sweep(b, "concurrency", [(1, 102, 1.0, 100, 100), (2, 198, 1.0, 100, 100),
+                                       (5, 300, 1.0, 100, 100), (6, 310, 1.0, 100, 100),
+                                       (16, 400, 2.0, 100, 100)])
+        out = os.path.join(d, "cmp.json")
+        r = llmload("compare", a, b, "--json", out)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        doc = sweep_doc(out)
+        self.assertEqual([row["level"] for row in doc["levels"]], [1, 2, 16])
+        self.assertEqual([(x["level"], x["targets"]) for x in doc["left_out"]],
+                         [(5, ["b"]), (6, ["b"])])
+        # 1 and 2 are within noise: ties, no winner.
+        self.assertEqual([row["winner"] for row in doc["levels"]], [None, None, "a"])
+        self.assertEqual(doc["levels"][0]["tied"], ["a", "b"])
+        rec = doc["recommendation"]
+        self.assertIsNone(rec["target"])
+        self.assertEqual(rec["scores"], {"a": {"wins": 1, "ties": 2}, "b": {"wins": 1, "ties": 2}})
+        self.assertIn("no clear winner: a wins throughput under load, b wins latency at high "
+                      "concurrency; single-user speed and success rate are ties within noise",
+                      r.stdout)
+        self.assertIn("success rate: a 100.0%, b 100.0%", r.stdout)
+        self.assertIn("left out, not run by every target: concurrency 5 (b), 6 (b)", r.stdout)
+        self.assertNotIn("\n5 ", r.stdout)
+        # With a's latency as good as b's, a wins one criterion and ties
+        # three: it is recommended, with 1 win, not 4.
+        write_sweep(a, "concurrency", [(1, 100, 1.0, 100, 100), (2, 200, 1.0, 100, 100),
+                                       (16, 800, 2.0, 100, 100)])
+        r = llmload("compare", a, b, "--json", out)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        rec = sweep_doc(out)["recommendation"]
+        self.assertEqual((rec["target"], rec["wins"], rec["ties"]), ("a", 1, 3))
+        self.assertIn("recommend a: wins 1 of 4 criteria (throughput under load); latency at high "
+                      "concurrency, single-user speed and success rate are ties within noise",
+                      r.stdout)
+        self.assertNotIn("(tied)", r.stdout)
+
+    def test_compare_runs(self):
+        """Issue 10: two saved runs at a fixed rate are compared as rates (a
+        rate run was "concurrency 32"), each is one level (not a sweep that
+        "grows at every step"), and a run of another parameter is refused."""
+        d = harness.tmpdir()
+
+        def run_doc(path, rate, tps):
+            cfg = {"concurrency": 32, "rate": rate}
+            summary = {"requests": 100, "ok": 100, "failed": 0, "output_tps": tps, "rps": 5,
+                       "e2e": {"mean": 0.8, "p95": 1.0, "p99": 1.2}, "ttft": {"p50": 0.01},
+                       "request_tps": {"mean": 50}}
+            with open(path, "w") as f:
+                json.dump({"schema": "llmload.result/1", "config": cfg, "summary": summary}, f)
+
+        a, b, c = (os.path.join(d, n) for n in ("mon.json", "tue.json", "closed.json"))
+        run_doc(a, 5, 400)
+        run_doc(b, 5, 300)
+        run_doc(c, 0, 300)
+        out = os.path.join(d, "cmp.json")
+        r = llmload("compare", a, b, "--json", out)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        doc = sweep_doc(out)
+        self.assertEqual(doc["parameter"], "rate")
+        self.assertEqual([row["level"] for row in doc["levels"]], [5])
+        self.assertNotIn("concurrency", r.stdout)
+        self.assertIn("\nrate ", r.stdout)
+        self.assertIn("mon: one level only (400 tok/s at rate 5): a knee needs two or more", r.stdout)
+        self.assertNotIn("every step", r.stdout)
+        self.assertIn("recommend mon: wins 1 of 4 criteria (throughput under load)", r.stdout)
+        self.assertIn("latency at the highest rate", r.stdout)
+        self.assert_usage(["compare", a, c], "closed.json is a run at a fixed concurrency",
+                          "rate")
 
     def test_compare_files_bad(self):
         d = harness.tmpdir()

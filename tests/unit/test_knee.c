@@ -593,27 +593,208 @@ static void test_compare_two(void **state)
     FILE *f = open_memstream(&buf, &len);
     knee_compare_print(f, "concurrency", names, sw, 2, an);
     fclose(f);
-    assert_non_null(strstr(buf, "recommend fast: leads 4 of 4 criteria"));
+    assert_non_null(strstr(buf, "recommend fast: wins 4 of 4 criteria (throughput under load, "
+                                "latency at high concurrency, single-user speed and success rate)\n"));
     assert_non_null(strstr(buf, "fast: throughput saturates at concurrency 4"));
     assert_non_null(strstr(buf, "| fast         4.02x\n"));
     free(buf);
     cJSON_Delete(an);
 
-    /* Two equal leaders tie on every criterion; the slow one leads none. */
+    /* Two equal leaders tie on every criterion, and a tie is no win: no
+     * clear winner (the slow one leads nothing). */
     cJSON *a2 = make_sweep(lv, fast, pf, okf, 4);
     const char *names3[] = { "slow", "fast", "fast2" };
     const cJSON *sw3[] = { b, a, a2 };
     an = knee_compare("concurrency", names3, sw3, 3, 0.10);
     rec = cJSON_GetObjectItem(an, "recommendation");
-    assert_string_equal(cJSON_GetObjectItem(rec, "target")->valuestring, "fast");
-    assert_int_equal(cJSON_GetObjectItem(rec, "wins")->valueint, 4);
+    assert_true(cJSON_IsNull(cJSON_GetObjectItem(rec, "target")));
+    assert_int_equal(cJSON_GetObjectItem(rec, "wins")->valueint, 0);
+    assert_string_equal(cJSON_GetObjectItem(rec, "text")->valuestring,
+                        "no clear winner: every criterion is a tie within noise");
+    cJSON *fs = cJSON_GetObjectItem(cJSON_GetObjectItem(rec, "scores"), "fast");
+    assert_int_equal(cJSON_GetObjectItem(fs, "wins")->valueint, 0);
+    assert_int_equal(cJSON_GetObjectItem(fs, "ties")->valueint, 4);
     assert_string_equal(cJSON_GetArrayItem(cJSON_GetObjectItem(rec, "reasons"), 0)->valuestring,
         "throughput under load: slow 102.0 tok/s, fast 410.0 tok/s, fast2 410.0 tok/s (peak): "
-        "a tie between fast and fast2");
+        "a tie within noise between fast and fast2");
     cJSON *r0 = cJSON_GetArrayItem(cJSON_GetObjectItem(an, "levels"), 0);
     assert_true(cJSON_GetObjectItem(r0, "speedup")->valuedouble == 1.0);
+    assert_true(cJSON_IsNull(cJSON_GetObjectItem(r0, "winner")));
+    cJSON *tied = cJSON_GetObjectItem(r0, "tied");
+    assert_int_equal(cJSON_GetArraySize(tied), 2);
+    assert_string_equal(cJSON_GetArrayItem(tied, 1)->valuestring, "fast2");
     cJSON_Delete(an);
     cJSON_Delete(a2);
+    cJSON_Delete(a);
+    cJSON_Delete(b);
+}
+
+/* A compare of two sweeps from per-level rows, as make_levels takes them. */
+static cJSON *compare2(const char *na, cJSON *a, const char *nb, cJSON *b)
+{
+    const char *names[] = { na, nb };
+    const cJSON *sw[] = { a, b };
+    return knee_compare("concurrency", names, sw, 2, 0.10);
+}
+
+static const char *rec_text(const cJSON *an)
+{
+    return cJSON_GetObjectItem(cJSON_GetObjectItem(an, "recommendation"), "text")->valuestring;
+}
+
+/* Issue 10: ties counted as wins ("leads 4 of 4 criteria (... success
+ * rate (tied))", wins 4).  b is as good as a on three criteria: a wins one. */
+static void test_compare_ties_are_not_wins(void **state)
+{
+    (void)state;
+    double lv[] = { 1, 2 }, ta[] = { 100, 200 }, tb[] = { 100, 120 }, p95[] = { 1, 1 }, ok[] = { 1, 1 };
+    cJSON *a = make_sweep(lv, ta, p95, ok, 2), *b = make_sweep(lv, tb, p95, ok, 2);
+    cJSON *an = compare2("a", a, "b", b);
+    cJSON *rec = cJSON_GetObjectItem(an, "recommendation");
+    assert_string_equal(cJSON_GetObjectItem(rec, "target")->valuestring, "a");
+    assert_int_equal(cJSON_GetObjectItem(rec, "wins")->valueint, 1);
+    assert_int_equal(cJSON_GetObjectItem(rec, "ties")->valueint, 3);
+    assert_string_equal(rec_text(an), "recommend a: wins 1 of 4 criteria (throughput under load); "
+                        "latency at high concurrency, single-user speed and success rate are ties "
+                        "within noise");
+    cJSON *c0 = cJSON_GetArrayItem(cJSON_GetObjectItem(rec, "criteria"), 0);
+    assert_string_equal(cJSON_GetObjectItem(c0, "name")->valuestring, "throughput under load");
+    assert_string_equal(cJSON_GetObjectItem(c0, "winner")->valuestring, "a");
+    assert_true(cJSON_GetObjectItem(cJSON_GetObjectItem(c0, "values"), "b")->valuedouble == 120);
+    cJSON *c3 = cJSON_GetArrayItem(cJSON_GetObjectItem(rec, "criteria"), 3);
+    assert_true(cJSON_IsNull(cJSON_GetObjectItem(c3, "winner")));
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(c3, "tied")), 2);
+    cJSON_Delete(an);
+    cJSON_Delete(a);
+    cJSON_Delete(b);
+}
+
+/* A difference within noise is a tie: 2.4% of throughput, and one failed
+ * request in 200 against none (well inside two standard errors). */
+static void test_compare_noise(void **state)
+{
+    (void)state;
+    double lv[] = { 1, 2 }, ta[] = { 205, 410 }, tb[] = { 200, 400 }, p95[] = { 1, 1 };
+    double oka[] = { 1, 1 }, okb[] = { 1, 0.99 };
+    cJSON *a = make_sweep(lv, ta, p95, oka, 2), *b = make_sweep(lv, tb, p95, okb, 2);
+    cJSON *an = compare2("a", a, "b", b);
+    assert_string_equal(rec_text(an), "no clear winner: every criterion is a tie within noise");
+    cJSON *r1 = cJSON_GetArrayItem(cJSON_GetObjectItem(an, "levels"), 1);
+    assert_true(cJSON_IsNull(cJSON_GetObjectItem(r1, "winner")));
+    assert_true(fabs(cJSON_GetObjectItem(r1, "speedup")->valuedouble - 410.0 / 400) < 1e-9);
+    cJSON_Delete(an);
+    /* 20 failed of 200 is no noise: a wins the success rate, alone. */
+    cJSON_Delete(b);
+    double okc[] = { 0.9, 0.9 };
+    b = make_sweep(lv, tb, p95, okc, 2);
+    an = compare2("a", a, "b", b);
+    assert_string_equal(rec_text(an), "recommend a: wins 1 of 4 criteria (success rate); "
+                        "throughput under load, latency at high concurrency and single-user speed "
+                        "are ties within noise");
+    cJSON_Delete(an);
+    cJSON_Delete(a);
+    cJSON_Delete(b);
+}
+
+/* One is faster, the other answers sooner at load: no clear winner, and
+ * the text says who wins what. */
+static void test_compare_no_clear_winner(void **state)
+{
+    (void)state;
+    double lv[] = { 1, 8 }, ta[] = { 100, 800 }, tb[] = { 100, 400 }, pa[] = { 1, 4 }, pb[] = { 1, 2 };
+    double ok[] = { 1, 1 };
+    cJSON *a = make_sweep(lv, ta, pa, ok, 2), *b = make_sweep(lv, tb, pb, ok, 2);
+    cJSON *an = compare2("big", a, "small", b);
+    cJSON *rec = cJSON_GetObjectItem(an, "recommendation");
+    assert_true(cJSON_IsNull(cJSON_GetObjectItem(rec, "target")));
+    assert_string_equal(rec_text(an), "no clear winner: big wins throughput under load, small wins "
+                        "latency at high concurrency; single-user speed and success rate are ties "
+                        "within noise");
+    cJSON *sc = cJSON_GetObjectItem(rec, "scores");
+    assert_int_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(sc, "small"), "wins")->valueint, 1);
+    cJSON_Delete(an);
+    cJSON_Delete(a);
+    cJSON_Delete(b);
+}
+
+/* Issue 10: saved sweeps whose levels differ counted the missing levels as
+ * failures ("success rate 71.4%" when every request succeeded) and listed
+ * the rows in the order they first appeared (...,16,5,6).  Only the common
+ * levels are compared, in level order, and the others are named. */
+static void test_compare_common_levels(void **state)
+{
+    (void)state;
+    double la[] = { 1, 2, 16 }, lb[] = { 1, 2, 5, 6, 16 };
+    double ta[] = { 100, 200, 210 }, tb[] = { 50, 100, 250, 300, 400 };
+    double pa[] = { 1, 1, 8 }, pb[] = { 1, 1, 1, 1, 1 }, ok[] = { 1, 1, 1, 1, 1 };
+    cJSON *a = make_sweep(la, ta, pa, ok, 3), *b = make_sweep(lb, tb, pb, ok, 5);
+    cJSON *an = compare2("a", a, "b", b);
+    cJSON *rows = cJSON_GetObjectItem(an, "levels");
+    assert_int_equal(cJSON_GetArraySize(rows), 3);
+    double want[] = { 1, 2, 16 };
+    for (int i = 0; i < 3; i++)
+        assert_true(cJSON_GetObjectItem(cJSON_GetArrayItem(rows, i), "level")->valuedouble == want[i]);
+    cJSON *left = cJSON_GetObjectItem(an, "left_out");
+    assert_int_equal(cJSON_GetArraySize(left), 2);
+    assert_true(cJSON_GetObjectItem(cJSON_GetArrayItem(left, 0), "level")->valuedouble == 5);
+    assert_true(cJSON_GetObjectItem(cJSON_GetArrayItem(left, 1), "level")->valuedouble == 6);
+    assert_string_equal(cJSON_GetArrayItem(cJSON_GetObjectItem(cJSON_GetArrayItem(left, 0), "targets"), 0)->valuestring,
+                        "b");
+    cJSON *rec = cJSON_GetObjectItem(an, "recommendation");
+    cJSON *reasons = cJSON_GetObjectItem(rec, "reasons");
+    assert_string_equal(cJSON_GetArrayItem(reasons, 3)->valuestring,
+                        "success rate: a 100.0%, b 100.0%: a tie within noise between a and b");
+    assert_string_equal(cJSON_GetArrayItem(reasons, 4)->valuestring,
+                        "left out, not run by every target: concurrency 5 (b), 6 (b)");
+    /* The peak is over the common levels: 400 at 16, not 300 at 6. */
+    assert_string_equal(cJSON_GetArrayItem(reasons, 0)->valuestring,
+                        "throughput under load: a 210.0 tok/s, b 400.0 tok/s (peak): b is 1.90x higher");
+    assert_string_equal(rec_text(an), "recommend b: wins 2 of 4 criteria (throughput under load and "
+                        "latency at high concurrency); a wins single-user speed; success rate is a "
+                        "tie within noise");
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    knee_compare_print(f, "concurrency", (const char *[]){ "a", "b" }, (const cJSON *[]){ a, b }, 2, an);
+    fclose(f);
+    assert_non_null(strstr(buf, "\n2            |"));
+    assert_null(strstr(buf, "\n5            |"));
+    assert_non_null(strstr(buf, "  - left out, not run by every target: concurrency 5 (b), 6 (b)\n"));
+    free(buf);
+    cJSON_Delete(an);
+    /* Nothing in common: nothing to recommend. */
+    double lc[] = { 3, 4 };
+    cJSON *c = make_sweep(lc, ta, pa, ok, 2);
+    double l1[] = { 1, 2 };
+    cJSON *d = make_sweep(l1, ta, pa, ok, 2);
+    an = compare2("c", c, "d", d);
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(an, "levels")), 0);
+    assert_string_equal(rec_text(an), "no recommendation: the targets share no level");
+    cJSON_Delete(an);
+    cJSON_Delete(c);
+    cJSON_Delete(d);
+    cJSON_Delete(a);
+    cJSON_Delete(b);
+}
+
+/* A one-level result is one level, not a sweep that "grows at every step". */
+static void test_compare_single_level(void **state)
+{
+    (void)state;
+    double lv[] = { 32 }, ta[] = { 500 }, tb[] = { 300 }, p95[] = { 1 }, ok[] = { 1 };
+    cJSON *a = make_sweep(lv, ta, p95, ok, 1), *b = make_sweep(lv, tb, p95, ok, 1);
+    cJSON *an = compare2("a", a, "b", b);
+    cJSON *sat = cJSON_GetObjectItem(cJSON_GetObjectItem(an, "saturation"), "a");
+    assert_string_equal(cJSON_GetObjectItem(sat, "text")->valuestring,
+                        "one level only (500 tok/s at concurrency 32): a knee needs two or more");
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    knee_compare_print(f, "concurrency", (const char *[]){ "a", "b" }, (const cJSON *[]){ a, b }, 2, an);
+    fclose(f);
+    assert_null(strstr(buf, "every step"));
+    free(buf);
+    cJSON_Delete(an);
     cJSON_Delete(a);
     cJSON_Delete(b);
 }
@@ -722,6 +903,11 @@ int main(void)
         cmocka_unit_test(test_table_and_csv),
         cmocka_unit_test(test_knee_of_levels),
         cmocka_unit_test(test_compare_two),
+        cmocka_unit_test(test_compare_ties_are_not_wins),
+        cmocka_unit_test(test_compare_noise),
+        cmocka_unit_test(test_compare_no_clear_winner),
+        cmocka_unit_test(test_compare_common_levels),
+        cmocka_unit_test(test_compare_single_level),
         cmocka_unit_test(test_compare_csv),
         cmocka_unit_test(test_compare_one_down),
     };
