@@ -136,12 +136,12 @@ int knee_list_parse(const char *s, int integer, int positive, double *out, size_
 
 /* ---- knee --------------------------------------------------------------------- */
 
-/* The step from level i-1 to i rises: p95 latency grows at least half as
+/* The step from level i-1 to i rises: mean latency grows at least half as
  * much as the level.  Below saturation latency stays about flat as load
  * grows; past it, in a closed loop, it grows as much as the load. */
 static int latency_rises(const struct knee_point *pts, size_t i)
 {
-    double a = pts[i - 1].p95_e2e, b = pts[i].p95_e2e;
+    double a = pts[i - 1].latency, b = pts[i].latency;
     double la = pts[i - 1].level, lb = pts[i].level;
     if (!isfinite(a) || !isfinite(b) || a <= 0 || !(la > 0) || !(lb > la))
         return 0;
@@ -280,12 +280,12 @@ void knee_describe(const struct knee *k, const struct knee_point *pts, size_t n,
         return;
     }
     describe_throughput(k, pts, n, parameter, names, threshold, buf, cap);
-    const char *lat = !strcmp(parameter, "rate") ? "p95 latency from the schedule" : "p95 latency";
+    const char *lat = !strcmp(parameter, "rate") ? "mean latency from the schedule" : "mean latency";
     if (k->lat_index >= 0) {
         long i = k->lat_index;
         knee_appendf(buf, cap, "%slatency knee at %s %s: %s grows %.1fx from %s to %s",
                      *buf ? "; " : "", parameter, point_label(pts, names, i, a, sizeof a), lat,
-                     pts[i + 1].p95_e2e / pts[i].p95_e2e, a, point_label(pts, names, i + 1, b, sizeof b));
+                     pts[i + 1].latency / pts[i].latency, a, point_label(pts, names, i + 1, b, sizeof b));
     } else if (k->tput_index >= 0) {
         knee_appendf(buf, cap, "; %s does not keep rising with the load after it: the throughput "
                      "knee is not confirmed", lat);
@@ -382,9 +382,8 @@ int knee_points_from_levels(const cJSON *levels, struct knee_point *pts, size_t 
         const cJSON *ol = cJSON_GetObjectItemCaseSensitive(lv, "open_loop");
         pts[n].level = cJSON_IsNumber(l) ? l->valuedouble : (double)n;
         pts[n].tps = jdoc_num(s, "output_tps");
-        pts[n].p95_e2e = knee_jstat(s, "e2e", "p95");
-        pts[n].p95_sched = knee_jstat(s, "e2e_from_schedule", "p95");
-        pts[n].p95_ttft = knee_jstat(s, "ttft", "p95");
+        pts[n].latency = knee_jstat(s, "e2e", "mean");
+        pts[n].latency_sched = knee_jstat(s, "e2e_from_schedule", "mean");
         pts[n].offered = jdoc_num(ol, "offered_rate");
         pts[n].achieved = jdoc_num(ol, "achieved_rate");
         pts[n].slo_ok = cJSON_IsBool(ok) ? cJSON_IsTrue(ok) : -1;
@@ -417,9 +416,9 @@ cJSON *knee_of_levels(const cJSON *levels, const char *parameter, double thresho
     int rate = !strcmp(parameter, "rate");
     for (int j = 0; j < n; j++) {
         if (!load)
-            pts[j].tps = pts[j].p95_e2e = NAN;
-        if (rate && isfinite(pts[j].p95_sched))
-            pts[j].p95_e2e = pts[j].p95_sched;
+            pts[j].tps = pts[j].latency = NAN;
+        if (rate && isfinite(pts[j].latency_sched))
+            pts[j].latency = pts[j].latency_sched;
         if (!rate)
             pts[j].offered = pts[j].achieved = NAN;
     }

@@ -37,9 +37,8 @@ int knee_list_parse(const char *s, int integer, int positive, double *out, size_
 struct knee_point {
     double level;
     double tps;          /* output tokens/s; NaN everywhere: no throughput knee */
-    double p95_e2e;      /* s: the latency the latency knee reads; NaN: none */
-    double p95_sched;    /* s: p95 E2E from the schedule (open loop) */
-    double p95_ttft;     /* s */
+    double latency;      /* s: mean E2E, what the latency knee reads; NaN: none */
+    double latency_sched;/* s: mean E2E from the schedule (open loop) */
     double offered;      /* open loop: arrivals/s the schedule offered */
     double achieved;     /* open loop: requests/s actually sent; NaN: no rate knee */
     int slo_ok;          /* 1 meets every SLO, 0 fails one, -1 no SLO */
@@ -67,10 +66,11 @@ struct knee {
  *                    batch before it levels off) is not taken for it.  None
  *                    when only the last level gets there: throughput still
  *                    climbs.
- *   latency knee     the last level before p95 latency rises with the load
+ *   latency knee     the last level before mean latency rises with the load
  *                    at every step to the last level; a step "rises" when
  *                    latency grows at least half as much as the level
- *                    (past saturation it grows as much: Little's law).
+ *                    (past saturation it grows as much: Little's law, whose
+ *                    latency is the mean).
  *   rate knee        the last level before the first whose achieved rate
  *                    falls short of its offered rate by more than threshold.
  *   SLO knee         the last level before the first that fails the SLO.
@@ -81,7 +81,7 @@ void knee_detect(const struct knee_point *pts, size_t n, double threshold, struc
 
 /* The knee in words, e.g. "throughput saturates at concurrency 8 (683
  * tok/s): 0.6% below the peak, 687 tok/s at 16; latency knee at concurrency
- * 8: p95 latency grows 2.0x from 8 to 16".  names: level labels (NULL: the
+ * 8: mean latency grows 2.0x from 8 to 16".  names: level labels (NULL: the
  * numbers).  slo: the SLO text or NULL. */
 void knee_describe(const struct knee *k, const struct knee_point *pts, size_t n,
                    const char *parameter, const char *const *names, double threshold,

@@ -439,7 +439,7 @@ class TestSweepMock(unittest.TestCase):
         self.assertTrue(knee["confirmed"], knee)
         self.assertIn(knee["peak_level"], (8, 16), knee)
         self.assertIn("knee: throughput saturates at concurrency 8 (", r.stdout)
-        self.assertIn("latency knee at concurrency 8: p95 latency grows ", r.stdout)
+        self.assertIn("latency knee at concurrency 8: mean latency grows ", r.stdout)
 
     @harness.serial
     def test_sweep_slo_knee(self):

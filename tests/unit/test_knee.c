@@ -60,13 +60,13 @@ static void test_list_parse_errors(void **state)
 /* ---- knee ------------------------------------------------------------------- */
 
 static void set_points(struct knee_point *p, const double *lv, const double *tps,
-                       const double *p95, const int *slo, size_t n)
+                       const double *lat, const int *slo, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         p[i].level = lv[i];
         p[i].tps = tps[i];
-        p[i].p95_e2e = p95 ? p95[i] : NAN;
-        p[i].p95_sched = p[i].p95_ttft = NAN;
+        p[i].latency = lat ? lat[i] : NAN;
+        p[i].latency_sched = NAN;
         p[i].offered = p[i].achieved = NAN;
         p[i].slo_ok = slo ? slo[i] : -1;
     }
@@ -85,9 +85,9 @@ static void test_knee_slots4(void **state)
 {
     (void)state;
     double lv[] = { 1, 2, 4, 8, 16 }, tps[] = { 45, 88, 170, 172, 171 };
-    double p95[] = { 1.0, 1.05, 1.1, 2.3, 4.6 };
+    double lat[] = { 1.0, 1.05, 1.1, 2.3, 4.6 };
     struct knee_point p[5];
-    set_points(p, lv, tps, p95, NULL, 5);
+    set_points(p, lv, tps, lat, NULL, 5);
     struct knee k;
     knee_detect(p, 5, 0.10, &k);
     assert_int_equal(k.reason, KNEE_THROUGHPUT);
@@ -96,7 +96,7 @@ static void test_knee_slots4(void **state)
     assert_int_equal(k.lat_index, 2);
     assert_string_equal(knee_text(&k, p, 5, "concurrency", 0.10, NULL),
                         "throughput saturates at concurrency 4 (170 tok/s): 1.2% below the peak, "
-                        "172 tok/s at 8 (< 10%); latency knee at concurrency 4: p95 latency "
+                        "172 tok/s at 8 (< 10%); latency knee at concurrency 4: mean latency "
                         "grows 2.1x from 4 to 8");
     cJSON *j = knee_to_json(&k, p, 5, "concurrency", NULL, 0.10, NULL);
     assert_non_null(j);
@@ -120,7 +120,7 @@ static void test_knee_slots4(void **state)
     assert_int_equal(k.index, 3);
     assert_string_equal(knee_text(&k, p, 5, "concurrency", 0.01, NULL),
                         "throughput saturates at concurrency 8 (172 tok/s): no later level is "
-                        "higher; latency knee at concurrency 4: p95 latency grows 2.1x from 4 to 8");
+                        "higher; latency knee at concurrency 4: mean latency grows 2.1x from 4 to 8");
 }
 
 /* Issue 10: llama-server with 8 slots, 1,2,4,8,16 -> 363, 279, 311, 683,
@@ -132,9 +132,9 @@ static void test_knee_dip(void **state)
 {
     (void)state;
     double lv[] = { 1, 2, 4, 8, 16 }, tps[] = { 363, 279, 311, 683, 687 };
-    double p95[] = { 0.35, 0.92, 1.65, 1.5, 3.0 };
+    double lat[] = { 0.35, 0.92, 1.65, 1.5, 3.0 };
     struct knee_point p[5];
-    set_points(p, lv, tps, p95, NULL, 5);
+    set_points(p, lv, tps, lat, NULL, 5);
     struct knee k;
     knee_detect(p, 5, 0.10, &k);
     assert_int_equal(k.reason, KNEE_THROUGHPUT);
@@ -144,7 +144,7 @@ static void test_knee_dip(void **state)
     assert_string_equal(knee_text(&k, p, 5, "concurrency", 0.10, NULL),
                         "throughput saturates at concurrency 8 (683 tok/s): 0.6% below the peak, "
                         "687 tok/s at 16 (< 10%); throughput dips at 2 (279 tok/s, 23.1% below 363) "
-                        "and climbs again; latency knee at concurrency 8: p95 latency grows 2.0x "
+                        "and climbs again; latency knee at concurrency 8: mean latency grows 2.0x "
                         "from 8 to 16");
     /* Without the level after the plateau, nothing says it is one. */
     knee_detect(p, 4, 0.10, &k);
@@ -160,7 +160,7 @@ static void test_knee_dip(void **state)
     assert_int_equal(k.index, 3);
     assert_int_equal(k.lat_index, -1);
     assert_non_null(strstr(knee_text(&k, p, 5, "concurrency", 0.10, NULL),
-                           "; p95 latency does not keep rising with the load after it: the "
+                           "; mean latency does not keep rising with the load after it: the "
                            "throughput knee is not confirmed"));
     cJSON *j = knee_to_json(&k, p, 5, "concurrency", NULL, 0.10, NULL);
     assert_true(cJSON_IsFalse(cJSON_GetObjectItem(j, "confirmed")));
@@ -483,7 +483,7 @@ static void test_table_and_csv(void **state)
 
     struct knee_point p[4];
     assert_int_equal(knee_points_from_levels(levels, p, 4), 2);
-    assert_true(p[1].tps == 90 && p[1].p95_e2e == 1.6 && isnan(p[1].p95_ttft));
+    assert_true(p[1].tps == 90 && fabs(p[1].latency - 1.28) < 1e-12 && isnan(p[1].latency_sched));
     cJSON_Delete(levels);
     /* Not a levels array. */
     cJSON *bad = cJSON_Parse("[{\"level\":1}]");
@@ -525,7 +525,7 @@ static void test_knee_of_levels(void **state)
         cJSON_AddNumberToObject(ol, "offered_rate", lv[i]);
         cJSON_AddNumberToObject(ol, "achieved_rate", i == 4 ? 10 : lv[i]);
         cJSON *es = cJSON_AddObjectToObject(cJSON_GetObjectItem(lvl, "summary"), "e2e_from_schedule");
-        cJSON_AddNumberToObject(es, "p95", i < 3 ? 0.5 : 0.5 * lv[i]);
+        cJSON_AddNumberToObject(es, "mean", i < 3 ? 0.5 : 0.5 * lv[i]);
         i++;
     }
     k = knee_of_levels(levels, "rate", 0.10, NULL);
@@ -533,7 +533,7 @@ static void test_knee_of_levels(void **state)
     assert_true(cJSON_GetObjectItem(k, "rate_level")->valuedouble == 8);
     assert_true(cJSON_GetObjectItem(k, "latency_level")->valuedouble == 4);
     assert_non_null(strstr(cJSON_GetObjectItem(k, "text")->valuestring,
-                           "latency knee at rate 4: p95 latency from the schedule grows 8.0x from 4 to 8"));
+                           "latency knee at rate 4: mean latency from the schedule grows 8.0x from 4 to 8"));
     cJSON_Delete(k);
     k = knee_of_levels(levels, "concurrency", 0.10, NULL);
     assert_true(cJSON_IsNull(cJSON_GetObjectItem(k, "rate_level")));
