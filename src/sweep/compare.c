@@ -82,15 +82,7 @@ static cJSON *level_union(const cJSON *const *sweeps, size_t n)
             }
         }
     }
-    cJSON **items = nu > 1 ? malloc(sizeof *items * (size_t)nu) : NULL;
-    if (items) {
-        for (int i = 0; i < nu; i++)
-            items[i] = cJSON_DetachItemFromArray(u, 0);
-        qsort(items, (size_t)nu, sizeof *items, cmp_key);
-        for (int i = 0; i < nu; i++)
-            cJSON_AddItemToArray(u, items[i]);
-        free(items);
-    }
+    jdoc_sort(u, cmp_key);
     return u;
 }
 

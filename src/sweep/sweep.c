@@ -251,24 +251,6 @@ static int cmp_level(const void *a, const void *b)
     return (lx > ly) - (lx < ly);
 }
 
-/* The find-max levels in level order (they were run in search order), so
- * the table and the knee read left to right. */
-static void sort_levels(cJSON *levels)
-{
-    int n = cJSON_GetArraySize(levels);
-    if (n < 2)
-        return;
-    cJSON **items = malloc(sizeof *items * (size_t)n);
-    if (!items)
-        return;
-    for (int i = 0; i < n; i++)
-        items[i] = cJSON_DetachItemFromArray(levels, 0);
-    qsort(items, (size_t)n, sizeof *items, cmp_level);
-    for (int i = 0; i < n; i++)
-        cJSON_AddItemToArray(levels, items[i]);
-    free(items);
-}
-
 static cJSON *findmax_json(const struct sweep_opts *o, const struct knee_findmax *r)
 {
     cJSON *f = cJSON_CreateObject();
@@ -349,7 +331,9 @@ cJSON *sweep_execute(struct sweep_opts *o, const char *label, FILE *log,
     if (o->find_max) {
         struct knee_findmax r;
         rc = knee_findmax_run(&o->fm, findmax_eval, &x, &r);
-        sort_levels(x.levels);
+        /* In level order (they were run in search order), so the table and
+         * the knee read left to right. */
+        jdoc_sort(x.levels, cmp_level);
         cJSON *f = findmax_json(o, &r);
         if (f)
             cJSON_AddItemToObject(doc, "find_max", f);

@@ -360,6 +360,22 @@ class Output(unittest.TestCase):
         self.assertLess(decode, 39 * 2_500_000 * 5)
 
     @harness.serial
+    def stream_together(self, port, body, n):
+        """Sends body on n connections at once and reads each stream to its
+        end: n streams holding slots together."""
+        socks = [socket.create_connection(("127.0.0.1", port), timeout=30) for _ in range(n)]
+        for s in socks:
+            s.sendall(body)
+        for s in socks:
+            raw = b""
+            while True:
+                b = s.recv(65536)
+                if not b:
+                    break
+                raw += b
+            s.close()
+            self.assertEqual(harness.sse_events(harness.parse_response(raw).body)[-1], "[DONE]")
+
     def test_batch_slowdown(self):
         # --batch-slowdown 1 with 4 streams: each decodes at rate/4.  At 100
         # tokens/s (10 ms a token alone, 40 ms in the batch) a loaded CI
@@ -371,18 +387,7 @@ class Output(unittest.TestCase):
             body = request_bytes("POST", "/v1/completions",
                                  {"model": MODEL, "prompt": "p", "max_tokens": 30,
                                   "stream": True}, port=m.port)
-            socks = [socket.create_connection(("127.0.0.1", m.port), timeout=30) for _ in range(4)]
-            for s in socks:
-                s.sendall(body)
-            for s in socks:
-                raw = b""
-                while True:
-                    b = s.recv(65536)
-                    if not b:
-                        break
-                    raw += b
-                s.close()
-                self.assertEqual(harness.sse_events(harness.parse_response(raw).body)[-1], "[DONE]")
+            self.stream_together(m.port, body, 4)
             alone = harness.http(m.port, "POST", "/v1/completions",
                                  {"model": MODEL, "prompt": "p", "max_tokens": 30, "stream": True})
             self.assertEqual(alone.status, 200)
@@ -411,20 +416,7 @@ class Output(unittest.TestCase):
                                  {"model": MODEL, "prompt": "p", "max_tokens": 11,
                                   "stream": True}, port=m.port)
             for streams in (1, 2, 4):
-                socks = [socket.create_connection(("127.0.0.1", m.port), timeout=30)
-                         for _ in range(streams)]
-                for s in socks:
-                    s.sendall(body)
-                for s in socks:
-                    raw = b""
-                    while True:
-                        b = s.recv(65536)
-                        if not b:
-                            break
-                        raw += b
-                    s.close()
-                    self.assertEqual(harness.sse_events(harness.parse_response(raw).body)[-1],
-                                     "[DONE]")
+                self.stream_together(m.port, body, streams)
         rows = read_truth(truth)
         self.assertEqual(len(rows), 7)
         gap = [(r["last_token_ns"] - r["first_token_ns"]) / 10 / 1e6 for r in rows]
