@@ -48,7 +48,8 @@ static const struct opt sweep_opts_tab[] = {
     { S_TEMP, "--temperature", { NULL }, "LIST", "e.g. 0,0.3,0.7,1.0,1.5" },
     { S_MAXTOK, "--max-tokens", { "--tokens" }, "LIST", "e.g. 64,128,256" },
     { S_PROMPTSET, "--prompt-set", { NULL }, "LIST", "prompts (or the built-in sets tiny,short,...), one per level" },
-    { S_KNEE, "--knee-threshold", { NULL }, "F", "a step gaining less throughput than F is the knee (default 10%)" },
+    { S_KNEE, "--knee-threshold", { NULL }, "F", "within F of the peak throughput is saturated; sending F\n"
+                                                 "short of the offered rate is past the knee (default 10%)" },
     { S_SLO, "--slo", { NULL }, "EXPR", "service level, e.g. 'p99(ttft)<=500ms' (repeatable; all must hold)" },
     { S_FINDMAX, "--find-max", { NULL }, "concurrency|rate", "search the largest level meeting every --slo" },
     { S_FM_START, "--find-max-start", { NULL }, "X", "first level of the search (default 1)" },
@@ -378,8 +379,10 @@ const struct opt_cmd cli_sweep_cmd = {
              "              --temperature LIST | --max-tokens LIST | --prompt-set LIST]\n"
              "              [--slo EXPR] [--find-max concurrency|rate] [run options]",
     .about = "Runs one full benchmark (with warm-up) per level of one parameter, prints a table\n"
-             "with one row per level, and names the knee: the last level whose step up still\n"
-             "gained --knee-threshold throughput, or the last one meeting every --slo.\n"
+             "with one row per level, and names the knee: the smallest level whose throughput\n"
+             "is within --knee-threshold of the peak of all levels (a dip on the way up is not\n"
+             "the knee), confirmed by latency rising with the load after it; for rates, the\n"
+             "last level that sends its offered rate; or the last one meeting every --slo.\n"
              "Each level is a run with the run options below.  Without --url the built-in\n"
              "simulator is benchmarked (shape it with --mock-arg).",
     .tables = sweep_tables,

@@ -327,7 +327,10 @@ static void engine_check_phase(struct engine *e)
         return;
     }
     if (e->phase == PHASE_MEASURE) {
-        int more = engine_open_loop(e) ? (!engine_arrivals_over(e) || e->bl_len > 0)
+        /* A stopped open loop sends no more of its backlog (those are
+         * unsent): waiting for it would wait for the server to close the
+         * idle connections. */
+        int more = engine_open_loop(e) ? (!engine_arrivals_over(e) || (e->bl_len > 0 && !e->stopping))
                                        : engine_closed_loop_can_issue(e);
         if (!more) {
             e->phase = PHASE_DRAIN;
@@ -373,8 +376,10 @@ static void engine_fill(struct engine *e)
         struct conn *c = engine_take_conn(e);
         if (!c)
             break;   /* slots are closing; their close callback fills again */
-        if (engine_open_loop(e))
+        if (engine_open_loop(e)) {
             backlog_pop(e);
+            e->stats->late++;   /* counted when sent: late <= sent */
+        }
         engine_start_on(e, c, sched);
         started++;
         if (e->phase == PHASE_DONE)
@@ -519,12 +524,12 @@ static void on_tick(uv_timer_t *t)
         while (!engine_arrivals_over(e) && e->next_arrival <= now) {
             uint64_t sched = e->next_arrival;
             e->arrivals++;
+            e->stats->arrival_last_ns = sched;
             e->next_arrival = schedule_next(&e->sched);
             struct conn *c = e->inflight < e->cap && e->bl_len == 0 ? engine_take_conn(e) : NULL;
             if (c) {
                 engine_start_on(e, c, sched);
             } else {
-                e->stats->late++;
                 backlog_push(e, sched);
             }
         }
@@ -671,6 +676,9 @@ static void engine_done(struct engine *e)
         s->loop_busy_frac = 0;
     s->loop_lag_max_ns = hist_max(e->lag_hist);
     s->loop_lag_p99_ns = hist_percentile(e->lag_hist, 99);
+    /* Open loop: what the backlog still held was never sent. */
+    s->arrivals = e->arrivals;
+    s->unsent = e->arrivals > e->issued ? e->arrivals - e->issued : 0;
     s->rx_kernel = e->env.rx_kernel;
     s->reads = e->env.reads;
     s->reads_stamped = e->env.reads_stamped;

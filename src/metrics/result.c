@@ -3,6 +3,7 @@
 #include "result.h"
 #include "utf8.h"
 
+#include <math.h>
 #include <string.h>
 #include <time.h>
 
@@ -131,6 +132,8 @@ void run_stats_add(struct run_stats *s, const struct req_record *r)
         return;
     }
     s->requests++;
+    if (r->start_ns > s->sent_last_ns)
+        s->sent_last_ns = r->start_ns;
     if (r->retried)
         s->retries++;
     if (r->err != ERR_NONE) {
@@ -182,4 +185,21 @@ void run_stats_add(struct run_stats *s, const struct req_record *r)
 double run_stats_wall_s(const struct run_stats *s)
 {
     return s->end_ns > s->start_ns ? (double)(s->end_ns - s->start_ns) / 1e9 : 0.0;
+}
+
+int run_stats_rates(const struct run_stats *s, double *offered, double *achieved)
+{
+    uint64_t sent = s->arrivals - (s->unsent < s->arrivals ? s->unsent : s->arrivals);
+    *offered = *achieved = NAN;
+    if (s->arrivals == 0)
+        return -1;
+    /* Arrival k comes after k gaps, so n arrivals by the last one's time
+     * is the rate itself; a request sent on time leaves when it arrives. */
+    if (s->arrival_last_ns > 0)
+        *offered = (double)s->arrivals * 1e9 / (double)s->arrival_last_ns;
+    if (sent == 0)
+        *achieved = 0;
+    else if (s->sent_last_ns > 0)
+        *achieved = (double)sent * 1e9 / (double)s->sent_last_ns;
+    return 0;
 }

@@ -83,7 +83,12 @@ struct run_stats {
     uint64_t requests;          /* finished (ok + failed), warm-up excluded */
     uint64_t ok, failed;
     uint64_t retries;           /* reused-connection retries */
-    uint64_t late;              /* open loop: arrivals that waited for the cap */
+    /* Open loop (docs/metrics.md): arrivals = sent + unsent, late <= sent. */
+    uint64_t late;              /* sent arrivals that waited for the cap */
+    uint64_t arrivals;          /* arrivals the schedule made, measured phase */
+    uint64_t unsent;            /* arrivals still waiting when the run ended */
+    uint64_t arrival_last_ns;   /* the last arrival's scheduled offset */
+    uint64_t sent_last_ns;      /* the last measured request's start offset */
     uint64_t warmup_requests;
     uint64_t output_tokens, input_tokens;
     uint64_t tok_src_count[4];  /* requests per tok_source */
@@ -121,6 +126,11 @@ void run_stats_free(struct run_stats *s);      /* frees the histograms only */
 void run_stats_add(struct run_stats *s, const struct req_record *r);
 /* Measured wall time (end_ns - start_ns) in seconds; 0 before the end. */
 double run_stats_wall_s(const struct run_stats *s);
+/* Open loop: the rate the schedule offered (arrivals / the last arrival's
+ * scheduled time) and the rate achieved (requests sent / the time the last
+ * one was sent), requests/s, both from the start of the measured phase.
+ * 0, or -1 with both NaN when the run made no arrivals (a closed loop). */
+int run_stats_rates(const struct run_stats *s, double *offered, double *achieved);
 
 /* Copies src into dst (cap >= 1, always terminated) as valid UTF-8 with no
  * control characters: invalid bytes become '?', controls a space, and a

@@ -360,6 +360,22 @@ class Output(unittest.TestCase):
         self.assertLess(decode, 39 * 2_500_000 * 5)
 
     @harness.serial
+    def stream_together(self, port, body, n):
+        """Sends body on n connections at once and reads each stream to its
+        end: n streams holding slots together."""
+        socks = [socket.create_connection(("127.0.0.1", port), timeout=30) for _ in range(n)]
+        for s in socks:
+            s.sendall(body)
+        for s in socks:
+            raw = b""
+            while True:
+                b = s.recv(65536)
+                if not b:
+                    break
+                raw += b
+            s.close()
+            self.assertEqual(harness.sse_events(harness.parse_response(raw).body)[-1], "[DONE]")
+
     def test_batch_slowdown(self):
         # --batch-slowdown 1 with 4 streams: each decodes at rate/4.  At 100
         # tokens/s (10 ms a token alone, 40 ms in the batch) a loaded CI
@@ -371,18 +387,7 @@ class Output(unittest.TestCase):
             body = request_bytes("POST", "/v1/completions",
                                  {"model": MODEL, "prompt": "p", "max_tokens": 30,
                                   "stream": True}, port=m.port)
-            socks = [socket.create_connection(("127.0.0.1", m.port), timeout=30) for _ in range(4)]
-            for s in socks:
-                s.sendall(body)
-            for s in socks:
-                raw = b""
-                while True:
-                    b = s.recv(65536)
-                    if not b:
-                        break
-                    raw += b
-                s.close()
-                self.assertEqual(harness.sse_events(harness.parse_response(raw).body)[-1], "[DONE]")
+            self.stream_together(m.port, body, 4)
             alone = harness.http(m.port, "POST", "/v1/completions",
                                  {"model": MODEL, "prompt": "p", "max_tokens": 30, "stream": True})
             self.assertEqual(alone.status, 200)
@@ -396,6 +401,45 @@ class Output(unittest.TestCase):
         self.assertGreater(batch[0], 40e6 * 0.85)
         self.assertGreaterEqual(spans[4], 10e6)
         self.assertLess(spans[4], batch[0] / 2)
+
+    def test_batch_profile(self):
+        """--batch-profile 1:100,2:40,4:200: a measured profile with a dip.
+        One stream alone decodes at 100 tokens/s (10 ms a token), two
+        together at 40 tokens/s between them (50 ms a token each: fewer
+        tokens than one alone), four at 200 (20 ms each).  The slow rates
+        keep a loaded machine's millisecond hiccups small beside them."""
+        d = harness.tmpdir()
+        truth = os.path.join(d, "t.jsonl")
+        with Mock(*FAST, "--batch-profile", "1:100,2:40,4:200", "--slots", "4",
+                  "--truth", truth) as m:
+            body = request_bytes("POST", "/v1/completions",
+                                 {"model": MODEL, "prompt": "p", "max_tokens": 11,
+                                  "stream": True}, port=m.port)
+            for streams in (1, 2, 4):
+                self.stream_together(m.port, body, streams)
+        rows = read_truth(truth)
+        self.assertEqual(len(rows), 7)
+        gap = [(r["last_token_ns"] - r["first_token_ns"]) / 10 / 1e6 for r in rows]
+        alone, pair, four = gap[0], sorted(gap[1:3]), sorted(gap[3:])
+        # The model never makes a token early; the upper bounds leave room
+        # for a late wake-up, and the streams of a group may not all have
+        # overlapped for their whole life.
+        self.assertGreaterEqual(alone, 10)
+        self.assertLess(alone, 15)
+        self.assertGreater(pair[0], 50 * 0.8)
+        self.assertLess(pair[1], 50 * 1.3)
+        self.assertGreater(four[0], 20 * 0.8)
+        self.assertLess(four[3], 20 * 1.5)
+        # The dip: two streams together make fewer tokens/s than one alone.
+        self.assertLess(2 / pair[0], 1 / alone)
+
+    def test_batch_profile_bad(self):
+        for value, words in (("1:10,2", "item 2 '2' is not BATCH:TOK/S"),
+                             ("2:10,1:20", "batch 1 is not above")):
+            r = harness.run_llmload("mock", "--batch-profile", value)
+            self.assertEqual(r.returncode, 2, r.stderr)
+            self.assertIn("--batch-profile", r.stderr)
+            self.assertIn(words, r.stderr)
 
 
 class Errors(unittest.TestCase):
