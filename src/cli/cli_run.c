@@ -7,6 +7,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -17,6 +18,7 @@
 #include "cli.h"
 #include "fileio.h"
 #include "render.h"
+#include "secret.h"
 #include "target.h"
 #include "units.h"
 
@@ -25,7 +27,7 @@
 
 /* The run flags: one line a flag.  sweep and compare accept them too. */
 enum run_flag {
-    O_URL, O_API, O_MODEL, O_KEY, O_MAXTOK, O_TEMP, O_SEED, O_NOSTREAM, O_TIMESTAMPS, O_MOCKARG,
+    O_URL, O_API, O_MODEL, O_MAXTOK, O_TEMP, O_SEED, O_NOSTREAM, O_TIMESTAMPS, O_MOCKARG,
     O_CONC, O_REQS, O_DUR, O_WARMUP, O_RATE, O_ARRIVAL, O_BURST, O_RAMP, O_STOPERR,
     O_CTO, O_TTFTTO, O_IDLETO, O_TO, O_GRACE, O_JSON, O_CSV, O_RAW, O_HTML, O_PLOTS, O_QUIET,
 };
@@ -43,9 +45,6 @@ static const struct opt run_opts[] = {
       "auto (default), ollama-generate, ollama-chat, openai-chat,\n"
       "openai-completions" },
     { O_MODEL, "--model", { "-m" }, "NAME", "model name (required, except for the built-in simulator)" },
-    { O_KEY, "--api-key", { NULL }, "KEY",
-      "sent as Authorization: Bearer (default: $OPENAI_API_KEY);\n"
-      "never printed or saved" },
     { O_MAXTOK, "--max-tokens", { "--tokens" }, "N", "maximum output tokens per request (default 128)" },
     { O_TEMP, "--temperature", { NULL }, "T", "sampling temperature (default: the server's)" },
     { O_SEED, "--seed", { NULL }, "N",
@@ -89,6 +88,91 @@ static const struct opt run_opts[] = {
 };
 
 const struct opt_table cli_run_table = OPT_TABLE(run_opts, run_apply);
+
+enum auth_flag { A_KEY, A_KEYFILE };
+
+static int auth_apply(void *ud, const struct opt *o, const char *flag, const char *v,
+                      char *err, size_t cap)
+{
+    struct cli_auth *a = ud;
+    (void)flag, (void)err, (void)cap;
+    if (o->id == A_KEY)
+        a->key = v;
+    else
+        a->file = v;
+    return 1;
+}
+
+static const struct opt auth_opts[] = {
+    OPT_SECTION("authentication"),
+    { A_KEY, "--api-key", { NULL }, "KEY",
+      "sent as Authorization: Bearer (default: $OPENAI_API_KEY); never\n"
+      "printed or written.  A key on the command line is visible to other\n"
+      "users in `ps`: prefer --api-key-file or the variable" },
+    { A_KEYFILE, "--api-key-file", { NULL }, "FILE", "the key is the first line of FILE (blanks trimmed)" },
+};
+
+const struct opt_table cli_auth_table = OPT_TABLE(auth_opts, auth_apply);
+
+/* The first line of path, blanks trimmed, into a->buf.  Nothing of the
+ * file's content goes into err. */
+static int auth_read_file(struct cli_auth *a, char *err, size_t errcap)
+{
+    char line[CLI_KEY_MAX + 2];
+    FILE *f = fopen(a->file, "re");
+    if (!f) {
+        snprintf(err, errcap, "--api-key-file %s: %s", a->file, strerror(errno));
+        return -1;
+    }
+    int ok = fgets(line, sizeof line, f) != NULL;
+    int rerr = ferror(f);
+    fclose(f);
+    size_t n = ok ? strcspn(line, "\n") : 0;
+    if (ok && !line[n] && n == sizeof line - 1) {
+        snprintf(err, errcap, "--api-key-file %s: the first line is longer than %d bytes",
+                 a->file, CLI_KEY_MAX - 1);
+        return -1;
+    }
+    if (rerr) {
+        snprintf(err, errcap, "--api-key-file %s: cannot read it", a->file);
+        return -1;
+    }
+    size_t b = 0;
+    while (b < n && (line[b] == ' ' || line[b] == '\t' || line[b] == '\r'))
+        b++;
+    while (n > b && (line[n - 1] == ' ' || line[n - 1] == '\t' || line[n - 1] == '\r'))
+        n--;
+    if (n == b) {
+        snprintf(err, errcap, "--api-key-file %s: no key on its first line", a->file);
+        return -1;
+    }
+    memcpy(a->buf, line + b, n - b);
+    a->buf[n - b] = '\0';
+    return 0;
+}
+
+int cli_auth_key(struct cli_auth *a, const char **key, char *err, size_t errcap)
+{
+    if (a->key && a->file) {
+        snprintf(err, errcap, "--api-key and --api-key-file: give one of them");
+        return -1;
+    }
+    if (a->file) {
+        if (auth_read_file(a, err, errcap) < 0)
+            return -1;
+        *key = a->buf;
+    } else if (a->key) {
+        *key = *a->key ? a->key : NULL;   /* --api-key "" sends none */
+    } else {
+        const char *env = getenv("OPENAI_API_KEY");
+        *key = env && *env ? env : NULL;
+    }
+    if (secret_add(*key) < 0) {
+        snprintf(err, errcap, "out of memory");
+        return -1;
+    }
+    return 0;
+}
 
 static int bad(char *err, size_t cap, const char *flag, const char *val, const char *why)
 {
@@ -145,7 +229,6 @@ static int set_flag(struct run_cli *rc, enum run_flag id, const char *flag, cons
         snprintf(c->model, sizeof c->model, "%s", v);
         rc->model_given = 1;
         return 0;
-    case O_KEY: c->api_key = *v ? v : NULL; return 0;
     case O_MAXTOK:
         if (set_count(&u, flag, v, 1, 10000000, err, cap) < 0)
             return -1;
@@ -255,6 +338,8 @@ void cli_run_init(struct run_cli *rc)
 int cli_run_finish(struct run_cli *rc, char *err, size_t errcap)
 {
     struct run_config *c = &rc->cfg;
+    if (cli_auth_key(&rc->auth, &c->api_key, err, errcap) < 0)
+        return -1;
     c->prompt = rc->wopts.prompt ? rc->wopts.prompt : CONFIG_DEFAULT_PROMPT;
     c->system = rc->wopts.system;
     if (rc->duration_given && !rc->requests_given)

@@ -3,8 +3,9 @@
 /* The flags of `llmload run`, shared by `sweep` and `compare`, and the
  * built-in simulator that they start when no --url is given.
  *
- * A command parses them as: cli_run_init, opt_parse with cli_run_table
- * among its tables (user data: the struct run_cli), cli_run_finish. */
+ * A command parses them as: cli_run_init, opt_parse with cli_run_table and
+ * cli_auth_table among its tables (user data: the struct run_cli and its
+ * auth), cli_run_finish. */
 #include <stddef.h>
 #include <stdio.h>
 #include <sys/types.h>
@@ -13,6 +14,23 @@
 #include "workload.h"
 
 #define CLI_MOCK_ARGS 64
+#define CLI_KEY_MAX 512
+
+/* --api-key and --api-key-file (run, sweep, compare, check). */
+struct cli_auth {
+    const char *key;            /* --api-key; NULL: not given, "": send none */
+    const char *file;           /* --api-key-file */
+    char buf[CLI_KEY_MAX];      /* the key read from the file */
+};
+
+/* Their table (opt.h); the handler's user data is a struct cli_auth. */
+extern const struct opt_table cli_auth_table;
+
+/* The key to send: --api-key-file's, --api-key's, else $OPENAI_API_KEY's;
+ * NULL for none.  It is registered as a secret (secret.h) before anything
+ * can print it.  0, or -1 with err (both flags, an unreadable or empty
+ * file; nothing of the file's content is quoted). */
+int cli_auth_key(struct cli_auth *a, const char **key, char *err, size_t errcap);
 
 struct run_cli {
     struct run_config cfg;
@@ -23,6 +41,7 @@ struct run_cli {
      * time-bound; a sweep warms each level up unless --warmup says). */
     int duration_given, requests_given, warmup_given;
     struct workload_opts wopts;             /* prompt source flags (workload.h) */
+    struct cli_auth auth;                   /* --api-key, --api-key-file */
     const char *html_path;                  /* --html FILE: the HTML report at the end */
     const char *plots_dir;                  /* --plots DIR: every figure as PNG and SVG */
 };

@@ -14,7 +14,7 @@
 #include "report.h"
 
 static const struct opt_table *const run_tables[] = {
-    &cli_run_table, &workload_opt_table, &gate_opt_table, NULL,
+    &cli_run_table, &cli_auth_table, &workload_opt_table, &gate_opt_table, NULL,
 };
 
 const struct opt_cmd cli_run_cmd = {
@@ -33,7 +33,7 @@ int cmd_run_parse(struct run_cli *rc, struct gate_opts *gate, int argc, char **a
                   char *err, size_t errcap)
 {
     cli_run_init(rc);
-    void *ud[] = { rc, &rc->wopts, gate };
+    void *ud[] = { rc, &rc->auth, &rc->wopts, gate };
     int r = opt_parse(&cli_run_cmd, ud, argc, argv, 1, NULL, NULL, err, errcap);
     if (r != OPT_OK)
         return r;

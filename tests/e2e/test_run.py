@@ -979,5 +979,80 @@ class TestRunProgress(unittest.TestCase):
             self.assertNotIn("req/s  ", p.stderr)
 
 
+ECHO_KINDS = ("echo401", "ok", "echo_event", "echo_cut", "ok", "echo_mask")
+
+
+class TestRunSecrets(unittest.TestCase):
+    """No output shows the API key, whatever path it comes back by (#10.3)."""
+
+    KEY = "sk-test-Zq8rT2vX9wLm4Np7Kj3Hs6Fd1Gb5"
+
+    def run_echo(self, how):
+        d = tmpdir()
+        f = {k: os.path.join(d, k) for k in ("r.json", "r.csv", "r.jsonl", "j.xml", "m.md", "b.json")}
+        args = ["run", "--url", None, "--model", "m", "-n", "24", "-c", "2", "--max-tokens", "4",
+                "--json", f["r.json"], "--csv", f["r.csv"], "--raw", f["r.jsonl"], "--junit", f["j.xml"],
+                "--markdown", f["m.md"], "--save-baseline", f["b.json"], "--assert", "error_rate <= 100%"]
+        env = {"OPENAI_API_KEY": ""}
+        if how == "flag":
+            args += ["--api-key", self.KEY]
+        elif how == "file":
+            kf = os.path.join(d, "key")
+            with open(kf, "w") as fh:
+                fh.write("  " + self.KEY + "  \nsecond line ignored\n")
+            args += ["--api-key-file", kf]
+        else:
+            env = {"OPENAI_API_KEY": self.KEY}
+        with harness.OpenAIServer(ECHO_KINDS) as srv:
+            args[2] = srv.url + "/v1"
+            p = run_llmload(*args, env=env)
+            # The key was sent, every time.
+            auths = {h.get("Authorization") for (m, path, h, b) in srv.requests if m == "POST"}
+        self.assertEqual(auths, {"Bearer " + self.KEY})
+        self.assertEqual(p.returncode, 0, p.stderr)
+        texts = {"stdout": p.stdout, "stderr": p.stderr}
+        for k, path in f.items():
+            texts[k] = open(path).read()
+        harness.assert_no_secret(self, self.KEY, texts)
+        # The echoes did come back, redacted.
+        samples = json.load(open(f["r.json"]))["summary"]["error_samples"]
+        self.assertIn("Bearer ***", samples["status"])
+        self.assertIn("***", samples["stream"])
+        statuses = [json.loads(l)["error_message"] for l in open(f["r.jsonl"]) if json.loads(l)["error"]]
+        self.assertTrue(any("provided: ***." in e for e in statuses), statuses)   # masked echo
+        self.assertTrue(any(e.endswith("Bearer ***") for e in statuses), statuses)   # cut echo
+        return p
+
+    def test_key_never_shown_api_key_flag(self):
+        self.run_echo("flag")
+
+    def test_key_never_shown_api_key_file(self):
+        self.run_echo("file")
+
+    def test_key_never_shown_env(self):
+        self.run_echo("env")
+
+    def test_api_key_file_errors(self):
+        d = tmpdir()
+        empty = os.path.join(d, "empty")
+        open(empty, "w").write("\n  \n")
+        for args, msg in ((["--api-key-file", os.path.join(d, "nope")], "No such file"),
+                          (["--api-key-file", empty], "no key on its first line"),
+                          (["--api-key-file", empty, "--api-key", "k"], "give one of them")):
+            p = run_llmload("run", "--url", "http://127.0.0.1:9/v1", "--model", "m", *args)
+            self.assertEqual(p.returncode, 2, p.stderr)
+            self.assertIn(msg, p.stderr)
+        p = run_llmload("run", "--help")
+        self.assertIn("--api-key-file FILE", p.stdout)
+        self.assertIn("visible to other", p.stdout)
+        self.assertIn("users in `ps`", p.stdout)
+
+    def test_url_credentials_refused_unrepeated(self):
+        p = run_llmload("run", "--url", "http://user:pa55word-s3cret@127.0.0.1:9/v1", "--model", "m")
+        self.assertEqual(p.returncode, 2, p.stderr)
+        self.assertIn("credentials in the URL", p.stderr)
+        self.assertNotIn("pa55word", p.stderr + p.stdout)
+
+
 if __name__ == "__main__":
     harness.main()
