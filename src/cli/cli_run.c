@@ -17,6 +17,7 @@
 
 #include "cli.h"
 #include "fileio.h"
+#include "probe.h"
 #include "render.h"
 #include "secret.h"
 #include "target.h"
@@ -335,6 +336,17 @@ void cli_run_init(struct run_cli *rc)
     rc->wopts.default_prompt = CONFIG_DEFAULT_PROMPT;
 }
 
+/* --turns sends a conversation: an API that sends one prompt would drop
+ * the history silently.  0, or -1 with err. */
+static int turns_need_chat(const struct run_cli *rc, enum api_kind api, char *err, size_t errcap)
+{
+    if (rc->wopts.turns <= 1 || api == API_AUTO || api_is_chat(api))
+        return 0;
+    snprintf(err, errcap, "--turns %u needs a chat API (openai-chat or ollama-chat): %s sends one "
+             "prompt, not a conversation", rc->wopts.turns, api_name(api));
+    return -1;
+}
+
 int cli_run_finish(struct run_cli *rc, char *err, size_t errcap)
 {
     struct run_config *c = &rc->cfg;
@@ -356,7 +368,13 @@ int cli_run_finish(struct run_cli *rc, char *err, size_t errcap)
         snprintf(err, errcap, "--burstiness needs --arrival gamma");
         return -1;
     }
-    return 0;
+    /* The API is known here when --api or the URL's endpoint names it;
+     * otherwise cli_run_resolve checks once the server has told. */
+    struct target t;
+    enum api_kind api = c->api;
+    if (api == API_AUTO && c->url[0] && target_parse_url(&t, c->url, err, errcap) == 0)
+        api = api_from_endpoint(t.base_path);
+    return turns_need_chat(rc, api, err, errcap);
 }
 
 
@@ -384,13 +402,27 @@ int cli_run_validate(const struct run_cli *rc, char *err, size_t errcap)
 
 int cli_run_resolve(struct run_cli *rc, char *err, size_t errcap)
 {
+    struct run_config *c = &rc->cfg;
     struct target t;
-    int r = target_resolve(&t, rc->cfg.url, rc->cfg.api, rc->cfg.connect_timeout_ns, err, errcap);
+    int r = target_resolve_key(&t, c->url, c->api, c->api_key, c->connect_timeout_ns, err, errcap);
     if (r == -1)
         return EXIT_USAGE;
     if (r < 0)
         return EXIT_RUN;
-    rc->cfg.api = t.api;
+    c->api = t.api;
+    if (turns_need_chat(rc, c->api, err, errcap) < 0)
+        return EXIT_USAGE;
+    if (!c->model[0]) {
+        /* As compare does: the first model the server lists, said aloud
+         * (the result's config records it too). */
+        char why[256];
+        uint64_t to = c->connect_timeout_ns ? c->connect_timeout_ns : 10000000000ull;
+        if (target_first_model(&t, to, c->model, sizeof c->model, why, sizeof why) < 0) {
+            snprintf(err, errcap, "no --model given, and %s: pass --model", why);
+            return EXIT_USAGE;
+        }
+        fprintf(stderr, "no --model given: using %s, the first model the server lists\n", c->model);
+    }
     return 0;
 }
 

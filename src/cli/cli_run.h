@@ -74,13 +74,16 @@ int cli_parse_api(const char *flag, const char *v, enum api_kind *api, char *err
  * 0, or -1 with err (a usage error). */
 int cli_run_open_workload(struct run_cli *rc, char *err, size_t errcap);
 
-/* Checks what needs the whole command line (a model for a real server). */
+/* Checks what needs the whole command line (a model for a real server:
+ * sweep; run picks the first one listed, cli_run_resolve). */
 int cli_run_validate(const struct run_cli *rc, char *err, size_t errcap);
 
-/* Resolves --url and settles --api auto (probing the server once), so the
- * outputs name the API actually used.  0, or the exit code to return
- * (EXIT_USAGE for a bad URL, EXIT_RUN when the server cannot be reached or
- * identified) with err set. */
+/* Resolves --url and settles --api auto (probing the server once, with the
+ * key), so the outputs name the API actually used; refuses --turns with an
+ * API that sends no conversation; without a model, takes the first one the
+ * server lists and says so on stderr.  0, or the exit code to return
+ * (EXIT_USAGE for a bad URL, --turns on a prompt API, or no model known;
+ * EXIT_RUN when the server cannot be reached or identified) with err set. */
 int cli_run_resolve(struct run_cli *rc, char *err, size_t errcap);
 
 /* With no --url: starts `llmload mock` on a free loopback port as a child

@@ -2,6 +2,7 @@
  * run flags and the simulator child are cli_run.c. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
@@ -94,7 +95,7 @@ static int run_gated(int argc, char **argv, struct gate_opts *gate)
 {
     struct run_cli rc;
     char err[1024];
-    int code = EXIT_OK, lost = 0;
+    int code = EXIT_OK, lost = 0, stopped = 0;
     struct run_outputs out = { 0 };
     struct out_file *json = NULL;
     cJSON **docs = NULL;
@@ -108,8 +109,6 @@ static int run_gated(int argc, char **argv, struct gate_opts *gate)
      * that cannot be written costs no benchmark, and what was checked is
      * what gets written (a FIFO, /dev/fd/N or >(cmd) included). */
     code = EXIT_USAGE;
-    if (cli_run_validate(&rc, err, sizeof err) < 0)
-        goto fail;
     if (cfg->json_path && !(json = out_open(cfg->json_path, err, sizeof err))) {
         cli_flag_err(err, sizeof err, "--json");
         goto fail;
@@ -134,7 +133,8 @@ static int run_gated(int argc, char **argv, struct gate_opts *gate)
         fprintf(stderr, "no --url given: benchmarking the built-in simulator at %s (llmload mock%s)\n",
                 cfg->url, rc.nmock ? " with --mock-arg flags" : "");
 
-    code = gate_config_ok(gate, cfg, err, sizeof err) < 0 ? EXIT_USAGE : 0;
+    /* Early when the model is known; once it is, in any case, below. */
+    code = cfg->model[0] && gate_config_ok(gate, cfg, err, sizeof err) < 0 ? EXIT_USAGE : 0;
     if (!code)
         code = cli_run_resolve(&rc, err, sizeof err);
     if (!code && cli_run_open_workload(&rc, err, sizeof err) < 0)
@@ -181,7 +181,16 @@ static int run_gated(int argc, char **argv, struct gate_opts *gate)
         }
         if (stats.interrupted)
             code = EXIT_INTERRUPTED;
-        else if (code == EXIT_OK && stats.ok == 0) {
+        else if (code == EXIT_OK && !strcmp(stats.stop_reason, "error-rate")) {
+            /* The user's own limit stopped it: a failed check, not a result. */
+            snprintf(err, sizeof err, "stopped by --stop-on-error-rate %g%%: the error rate of the last "
+                     "requests went above it (%llu of %llu requests failed)", cfg->stop_error_rate * 100,
+                     (unsigned long long)stats.failed, (unsigned long long)stats.requests);
+            fprintf(stderr, "llmload run: %s\n", err);
+            gate_run_failed(gate, err);
+            stopped = 1;
+            code = EXIT_CHECK;
+        } else if (code == EXIT_OK && stats.ok == 0) {
             const char *sample = "";
             for (int i = 1; i < ERR__COUNT; i++)
                 if (stats.err_sample[i][0]) {
@@ -215,8 +224,9 @@ static int run_gated(int argc, char **argv, struct gate_opts *gate)
     if (cli_run_write_pictures(&rc, "run", (const cJSON *const *)docs, nruns, nruns > 1) < 0)
         lost = 1;
     /* The gate also sees failed and interrupted runs: it writes a JUnit
-     * error for the former and saves no baseline from the latter. */
-    if (gate_active(gate) && nruns) {
+     * error for the former and saves no baseline from the latter.  A run
+     * stopped by the error rate has had its JUnit error already. */
+    if (gate_active(gate) && nruns && !stopped) {
         int gc = gate_evaluate(gate, docs, nruns, stdout, err, sizeof err);
         if (code == EXIT_OK) {
             code = gc;

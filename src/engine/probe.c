@@ -77,6 +77,47 @@ out:
     return j;
 }
 
+/* The names of the models the target lists, into the array models
+ * (redacted); *status is the list's HTTP status (0: none), err why there
+ * is no list. */
+static void list_models(const struct target *t, uint64_t timeout_ns, cJSON *models, int *status,
+                        char *err, size_t errcap)
+{
+    const struct api_family *fam = api_family(t->api);
+    char path[600];
+    models_path(t, path, sizeof path);
+    cJSON *m = get_json(t, path, timeout_ns, status, err, errcap);
+    const cJSON *it;
+    cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(m, fam->models_list)) {
+        const cJSON *n = cJSON_GetObjectItemCaseSensitive(it, fam->model_name);
+        if (cJSON_IsString(n))
+            add_server_string(models, NULL, n->valuestring);
+    }
+    cJSON_Delete(m);
+}
+
+int target_first_model(const struct target *t, uint64_t timeout_ns, char *out, size_t cap,
+                       char *err, size_t errcap)
+{
+    int status, rc = -1;
+    cJSON *models = cJSON_CreateArray();
+    err[0] = '\0';
+    if (!models) {
+        snprintf(err, errcap, "out of memory");
+        return -1;
+    }
+    list_models(t, timeout_ns, models, &status, err, errcap);
+    const cJSON *first = cJSON_GetArrayItem(models, 0);
+    if (cJSON_IsString(first) && first->valuestring[0] && strlen(first->valuestring) < cap) {
+        snprintf(out, cap, "%s", first->valuestring);
+        rc = 0;
+    } else if (!err[0]) {
+        snprintf(err, errcap, "the server lists no model");
+    }
+    cJSON_Delete(models);
+    return rc;
+}
+
 /* An OpenAI server without /version: the system_fingerprint of a chunk
  * (llama.cpp's is its build, "b4748-c392e5094"), from a one-token
  * generation of model.  A string to free, or NULL. */
@@ -170,19 +211,10 @@ cJSON *target_probe(const char *url, enum api_kind api, const char *api_key, uin
     cJSON_AddStringToObject(o, "address", t.addr_text);
 
     /* The models first: the version may need one to ask a chunk. */
-    char path[600], merr[256] = "";
+    char merr[256] = "";
     int status;
-    models_path(&t, path, sizeof path);
-    cJSON *m = get_json(&t, path, timeout_ns, &status, merr, sizeof merr);
     cJSON *models = cJSON_CreateArray();
-    const cJSON *list = cJSON_GetObjectItemCaseSensitive(m, fam->models_list);
-    const cJSON *it;
-    cJSON_ArrayForEach(it, list) {
-        const cJSON *n = cJSON_GetObjectItemCaseSensitive(it, fam->model_name);
-        if (cJSON_IsString(n))
-            add_server_string(models, NULL, n->valuestring);
-    }
-    cJSON_Delete(m);
+    list_models(&t, timeout_ns, models, &status, merr, sizeof merr);
     int unauthorized = status == 401 || status == 403;
     const cJSON *first = cJSON_GetArrayItem(models, 0);
     probe_version(&t, o, unauthorized || !first ? NULL : first->valuestring, timeout_ns);

@@ -19,6 +19,12 @@ struct cJSON;
 struct cJSON *target_probe(const char *url, enum api_kind api, const char *api_key,
                            uint64_t timeout_ns, int *usage);
 
+struct target;
+/* The first model the resolved target lists (/api/tags, /v1/models) into
+ * out: 0, or -1 with err (no list: its status or failure; an empty one). */
+int target_first_model(const struct target *t, uint64_t timeout_ns, char *out, size_t cap,
+                       char *err, size_t errcap);
+
 /* "NAME: up, protocol openai (openai-chat), version 0.6.1, models: a, b",
  * "NAME: up, ..., unauthorized: why" or "NAME: down: why". */
 void target_probe_print(FILE *f, const char *name, const struct cJSON *info);

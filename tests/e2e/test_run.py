@@ -355,9 +355,13 @@ class TestRun(unittest.TestCase):
             self.assertEqual(len(p.stderr.strip().splitlines()), 1, p.stderr)
 
     def test_model_required_for_real_server(self):
-        p = run_llmload("run", "--url", "http://127.0.0.1:9/v1")
+        # Without --model, run takes the first model listed (#10.12); a
+        # server that lists none needs --model.
+        with harness.OpenAIServer(models=()) as srv:
+            p = run_llmload("run", "--url", srv.url + "/v1")
         self.assertEqual(p.returncode, 2)
         self.assertIn("--model", p.stderr)
+        self.assertIn("lists no model", p.stderr)
 
     def test_help(self):
         p = run_llmload("run", "--help")
@@ -1052,6 +1056,78 @@ class TestRunSecrets(unittest.TestCase):
         self.assertEqual(p.returncode, 2, p.stderr)
         self.assertIn("credentials in the URL", p.stderr)
         self.assertNotIn("pa55word", p.stderr + p.stdout)
+
+
+class TestRunCliEdges(unittest.TestCase):
+    """Rough edges of `run`'s command line (#10.11, #10.12)."""
+
+    def test_first_model_picked_and_said(self):
+        d = tmpdir()
+        out = os.path.join(d, "r.json")
+        with harness.OpenAIServer(models=("first-model", "second-model")) as srv:
+            p = run_llmload("run", "--url", srv.url + "/v1", "-n", "3", "-c", "1", "--json", out)
+            bodies = [json.loads(b) for (m, path, h, b) in srv.requests if m == "POST"]
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("no --model given: using first-model, the first model the server lists", p.stderr)
+        self.assertEqual([b["model"] for b in bodies], ["first-model"] * 3)
+        self.assertEqual(json.load(open(out))["config"]["model"], "first-model")
+
+    def test_native_completion_endpoint_used_as_given(self):
+        d = tmpdir()
+        out = os.path.join(d, "r.json")
+        with harness.OpenAIServer(tokens=5) as srv:
+            p = run_llmload("run", "--url", srv.url + "/completion", "--model", "m", "-n", "4", "-c", "2",
+                            "--max-tokens", "5", "--json", out)
+            paths = srv.posts_to()
+            bodies = [json.loads(b) for (m, path, h, b) in srv.requests if m == "POST"]
+            gets = [path for (m, path, h, b) in srv.requests if m == "GET"]
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(paths, ["/completion"] * 4)
+        self.assertEqual(gets, [])                     # the path named the API: no probe
+        self.assertEqual(bodies[0]["max_tokens"], 5)
+        self.assertIn("prompt", bodies[0])
+        doc = json.load(open(out))
+        self.assertEqual(doc["config"]["api"], "openai-completions")
+        self.assertEqual(doc["summary"]["ok"], 4)
+        self.assertEqual(doc["summary"]["output_tokens"], 20)
+
+    def test_stop_on_error_rate_exits_1(self):
+        d = tmpdir()
+        out, junit, base = (os.path.join(d, n) for n in ("r.json", "j.xml", "b.json"))
+        with Mock(*(FAST + ["--fault-500", "0.8"])) as m:
+            p = run_llmload("run", "--url", m.url + "/v1", "--model", "llmload-mock", "-n", "2000",
+                            "-c", "4", "--max-tokens", "4", "--stop-on-error-rate", "50%", "--quiet",
+                            "--json", out, "--junit", junit, "--save-baseline", base)
+        self.assertEqual(p.returncode, 1, p.stderr)
+        self.assertIn("stopped by --stop-on-error-rate 50%", p.stderr)
+        doc = json.load(open(out))   # the results are still written
+        self.assertEqual(doc["summary"]["stop_reason"], "error-rate")
+        self.assertIn("stopped by --stop-on-error-rate", open(junit).read())
+        self.assertFalse(os.path.exists(base))   # no baseline from a stopped run
+
+    def test_turns_needs_a_chat_api(self):
+        # Named by --api, by the URL's endpoint, or learnt from the server.
+        for args in (["--url", "http://127.0.0.1:9/v1", "--api", "openai-completions"],
+                     ["--url", "http://127.0.0.1:9/v1/completions"],
+                     ["--url", "http://127.0.0.1:9/api/generate"]):
+            p = run_llmload("run", "--model", "m", "--turns", "3", *args)
+            self.assertEqual(p.returncode, 2, p.stderr)
+            self.assertIn("--turns 3 needs a chat API", p.stderr)
+            self.assertEqual(len(p.stderr.strip().splitlines()), 1, p.stderr)
+        with harness.OpenAIServer() as srv:
+            p = run_llmload("run", "--url", srv.url + "/v1", "--api", "openai-completions",
+                            "--model", "m", "--turns", "2")
+            self.assertEqual(p.returncode, 2, p.stderr)
+            self.assertIn("openai-completions sends one prompt", p.stderr)
+            self.assertEqual(srv.posts_to(), [])
+        with Mock(*FAST) as m:
+            # ollama-generate found by probing the server.
+            p = run_llmload("run", "--url", m.url, "--model", "llmload-mock", "--turns", "2", "-n", "2")
+            self.assertEqual(p.returncode, 2, p.stderr)
+            self.assertIn("ollama-generate sends one prompt", p.stderr)
+            p = run_llmload("run", "--url", m.url, "--api", "ollama-chat", "--model", "llmload-mock",
+                            "--turns", "2", "-n", "2", "--max-tokens", "3")
+            self.assertEqual(p.returncode, 0, p.stderr)
 
 
 if __name__ == "__main__":
