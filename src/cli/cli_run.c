@@ -188,6 +188,18 @@ static int set_duration(uint64_t *dst, const char *flag, const char *v, char *er
     return 0;
 }
 
+/* A timeout or wait: 0 turns it off, and anything else must be one the
+ * event loop's timers can keep (they count whole milliseconds): 1e-10 is
+ * refused, not silently taken for 0 (off). */
+static int set_timeout(uint64_t *dst, const char *flag, const char *v, char *err, size_t cap)
+{
+    if (set_duration(dst, flag, v, err, cap) < 0)
+        return -1;
+    if (*dst < CLI_TIMER_MIN_NS && strtod(v, NULL) > 0)
+        return bad(err, cap, flag, v, "below the timers' resolution: 0 (off) or at least 1ms");
+    return 0;
+}
+
 static int set_count(uint64_t *dst, const char *flag, const char *v, uint64_t min, uint64_t max,
                      char *err, size_t cap)
 {
@@ -296,11 +308,11 @@ static int set_flag(struct run_cli *rc, enum run_flag id, const char *flag, cons
             return bad(err, cap, flag, v, "a fraction in (0, 1] such as 0.1 or 10%");
         c->stop_error_rate = d;
         return 0;
-    case O_CTO: return set_duration(&c->connect_timeout_ns, flag, v, err, cap);
-    case O_TTFTTO: return set_duration(&c->ttft_timeout_ns, flag, v, err, cap);
-    case O_IDLETO: return set_duration(&c->idle_timeout_ns, flag, v, err, cap);
-    case O_TO: return set_duration(&c->request_timeout_ns, flag, v, err, cap);
-    case O_GRACE: return set_duration(&c->grace_ns, flag, v, err, cap);
+    case O_CTO: return set_timeout(&c->connect_timeout_ns, flag, v, err, cap);
+    case O_TTFTTO: return set_timeout(&c->ttft_timeout_ns, flag, v, err, cap);
+    case O_IDLETO: return set_timeout(&c->idle_timeout_ns, flag, v, err, cap);
+    case O_TO: return set_timeout(&c->request_timeout_ns, flag, v, err, cap);
+    case O_GRACE: return set_timeout(&c->grace_ns, flag, v, err, cap);
     case O_JSON: c->json_path = v; return 0;
     case O_CSV: c->csv_path = v; return 0;
     case O_RAW: c->raw_path = v; return 0;
@@ -336,6 +348,35 @@ void cli_run_init(struct run_cli *rc)
     rc->wopts.default_prompt = CONFIG_DEFAULT_PROMPT;
 }
 
+int cli_run_check_rate(const struct run_config *c, double rate, char *err, size_t errcap)
+{
+    if (rate <= 0)
+        return 0;
+    double ramp = (double)c->ramp_up_ns / 1e9;
+    if (c->requests && !c->duration_ns) {
+        /* n arrivals at rate R take n / R (plus half the ramp-up) on average. */
+        double span = (double)c->requests / rate + ramp / 2;
+        if (span > CLI_SCHEDULE_MAX_S) {
+            snprintf(err, errcap, "--rate %g: %llu requests at this rate take %.3g s (%.3g days) on "
+                     "average; an open-loop schedule spans at most %g days: raise --rate or lower -n",
+                     rate, (unsigned long long)c->requests, span, span / 86400, CLI_SCHEDULE_MAX_S / 86400);
+            return -1;
+        }
+    }
+    if (c->duration_ns) {
+        /* Arrivals expected within the run: fewer than one sends nothing. */
+        double t = (double)c->duration_ns / 1e9, expect = t > ramp ? rate * (t - ramp / 2)
+                                                                    : rate * t * t / (2 * ramp);
+        if (expect < 1) {
+            snprintf(err, errcap, "--rate %g: about %.3g arrivals are expected within --duration %g s; "
+                     "the run would send nothing: raise --rate or lengthen --duration",
+                     rate, expect, t);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 /* --turns sends a conversation: an API that sends one prompt would drop
  * the history silently.  0, or -1 with err. */
 static int turns_need_chat(const struct run_cli *rc, enum api_kind api, char *err, size_t errcap)
@@ -368,6 +409,8 @@ int cli_run_finish(struct run_cli *rc, char *err, size_t errcap)
         snprintf(err, errcap, "--burstiness needs --arrival gamma");
         return -1;
     }
+    if (cli_run_check_rate(c, c->rate, err, errcap) < 0)
+        return -1;
     /* The API is known here when --api or the URL's endpoint names it;
      * otherwise cli_run_resolve checks once the server has told. */
     struct target t;

@@ -67,6 +67,18 @@ void cli_run_init(struct run_cli *rc);
  * they agree.  0, or -1 with a one-line err (the caller exits 2). */
 int cli_run_finish(struct run_cli *rc, char *err, size_t errcap);
 
+/* The shortest timeout or wait the flags take besides 0 (off): the event
+ * loop's timers count whole milliseconds. */
+#define CLI_TIMER_MIN_NS 1000000ull
+/* The longest expected open-loop schedule of a request-bound run. */
+#define CLI_SCHEDULE_MAX_S (30.0 * 86400)
+
+/* An open-loop rate against the run's limits: -n requests must be
+ * expected within CLI_SCHEDULE_MAX_S, and a --duration must expect at
+ * least one arrival (ramp-up included).  rate <= 0 (closed loop) passes.
+ * 0, or -1 with err naming the rate (a usage error). */
+int cli_run_check_rate(const struct run_config *c, double rate, char *err, size_t errcap);
+
 /* --api KIND into *api: 0, or -1 with err naming flag and value. */
 int cli_parse_api(const char *flag, const char *v, enum api_kind *api, char *err, size_t cap);
 

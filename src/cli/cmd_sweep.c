@@ -320,9 +320,14 @@ int sweep_opts_parse(struct sweep_opts *o, struct run_cli *rc, int argc, char **
             snprintf(err, errcap, "--find-max-start %g is above --find-max-limit %g", o->fm.start, o->fm.limit);
             return -1;
         }
+        if (o->param == SWEEP_RATE && cli_run_check_rate(c, o->fm.start, err, errcap) < 0)
+            return -1;
     } else if (x.have_list) {
         o->param = x.list_param;
         if (parse_levels(o, x.list_flag, x.list, err, errcap) < 0)
+            return -1;
+        /* The lowest rate is the one that could send nothing. */
+        if (o->param == SWEEP_RATE && cli_run_check_rate(c, o->levels[0], err, errcap) < 0)
             return -1;
     } else {
         o->param = SWEEP_CONCURRENCY;

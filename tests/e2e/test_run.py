@@ -1105,6 +1105,32 @@ class TestRunCliEdges(unittest.TestCase):
         self.assertIn("stopped by --stop-on-error-rate", open(junit).read())
         self.assertFalse(os.path.exists(base))   # no baseline from a stopped run
 
+    def test_no_silent_zero_flags(self):
+        """Values that silently became 0 ("off", nothing sent) are refused
+        before any request (#11.10)."""
+        for args, msg in ((["--timeout", "1e-10"], "--timeout 1e-10: below the timers' resolution"),
+                          (["--ttft-timeout", "1e-10"], "0 (off) or at least 1ms"),
+                          (["--rate", "1e-11", "-n", "2"], "an open-loop schedule spans at most 30 days"),
+                          (["--rate", "0.01", "-d", "5s"], "the run would send nothing")):
+            with harness.OpenAIServer() as srv:
+                p = run_llmload("run", "--url", srv.url + "/v1", "--model", "m", *args)
+                self.assertEqual(srv.requests, [])
+            self.assertEqual(p.returncode, 2, p.stderr)
+            self.assertIn(msg, p.stderr)
+
+    def test_timeout_messages_say_what_happened(self):
+        with Mock(*(FAST + ["--fault-stall", "1.0", "--stall", "5s"])) as m:
+            p, doc = run_json(m.url + "/v1", "--api", "openai-chat", "-n", "2", "-c", "2",
+                              "--max-tokens", "8", "--idle-timeout", "0", "--timeout", "300ms")
+        self.assertEqual(doc["summary"]["errors"], {"timeout_total": 2})
+        self.assertEqual(doc["summary"]["error_samples"]["timeout_total"],
+                         "the response was not complete within 0.300 s of the request (--timeout)")
+        with Mock(*(FAST + ["--fault-stall", "1.0", "--stall", "5s"])) as m:
+            p, doc = run_json(m.url + "/v1", "--api", "openai-chat", "-n", "2", "-c", "2",
+                              "--max-tokens", "8", "--idle-timeout", "250ms")
+        self.assertEqual(doc["summary"]["error_samples"]["timeout_idle"],
+                         "no token for 0.250 s after the last one (--idle-timeout)")
+
     def test_turns_needs_a_chat_api(self):
         # Named by --api, by the URL's endpoint, or learnt from the server.
         for args in (["--url", "http://127.0.0.1:9/v1", "--api", "openai-completions"],
