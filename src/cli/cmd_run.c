@@ -123,6 +123,10 @@ static int run_gated(int argc, char **argv, struct gate_opts *gate)
     }
     if (gate_check_files(gate, err, sizeof err) < 0 || cli_run_check_pictures(&rc, err, sizeof err) < 0)
         goto fail;
+    /* Prompt files and datasets are read (and bounded) before the server
+     * is even asked: a bad file is a usage error, whatever the network. */
+    if (cli_run_open_workload(&rc, err, sizeof err) < 0)
+        goto fail;
     cfg->progress = !cfg->quiet && isatty(STDERR_FILENO);
 
     code = EXIT_RUN;
@@ -137,8 +141,6 @@ static int run_gated(int argc, char **argv, struct gate_opts *gate)
     code = cfg->model[0] && gate_config_ok(gate, cfg, err, sizeof err) < 0 ? EXIT_USAGE : 0;
     if (!code)
         code = cli_run_resolve(&rc, err, sizeof err);
-    if (!code && cli_run_open_workload(&rc, err, sizeof err) < 0)
-        code = EXIT_USAGE;   /* prompt files and datasets are read before any request */
     if (!code && gate_config_ok(gate, cfg, err, sizeof err) < 0)
         code = EXIT_USAGE;
     if (code) {
