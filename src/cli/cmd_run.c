@@ -7,6 +7,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "baseline.h"
 #include "cli.h"
 #include "cli_run.h"
 #include "engine.h"
@@ -73,6 +74,43 @@ static int gate_config_ok(const struct gate_opts *gate, const struct run_config 
 }
 
 static int run_gated(int argc, char **argv, struct gate_opts *gate);
+
+/* --json of `run --repeat K`: still an llmload.result/1 document, whose
+ * summary is the field-wise median of the runs' summaries (the numbers the
+ * gate decides on), with every run's whole document in "runs" and K in
+ * "repeat".  NULL when out of memory. */
+static cJSON *repeat_doc(cJSON *const *docs, size_t n)
+{
+    const cJSON **sums = calloc(n, sizeof *sums);
+    cJSON *doc = cJSON_CreateObject(), *runs = cJSON_CreateArray(), *med = NULL;
+    int interrupted = 0, ok = sums && doc && runs;
+    for (size_t i = 0; ok && i < n; i++) {
+        sums[i] = cJSON_GetObjectItemCaseSensitive(docs[i], "summary");
+        interrupted |= cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(docs[i], "interrupted"));
+        ok = cJSON_AddItemToArray(runs, cJSON_Duplicate(docs[i], 1));
+    }
+    ok = ok && (med = baseline_median_summary(sums, n)) &&
+         cJSON_AddStringToObject(doc, "schema", "llmload.result/1") &&
+         cJSON_AddItemToObject(doc, "config",
+                               cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(docs[0], "config"), 1)) &&
+         cJSON_AddItemToObject(doc, "environment",
+                               cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(docs[0], "environment"), 1)) &&
+         cJSON_AddItemToObject(doc, "summary", med);
+    if (ok)
+        med = NULL;
+    ok = ok && cJSON_AddBoolToObject(doc, "interrupted", interrupted) &&
+         cJSON_AddNumberToObject(doc, "repeat", (double)n) && cJSON_AddItemToObject(doc, "runs", runs);
+    if (ok)
+        runs = NULL;
+    cJSON_Delete(med);
+    cJSON_Delete(runs);
+    free(sums);
+    if (!ok) {
+        cJSON_Delete(doc);
+        return NULL;
+    }
+    return doc;
+}
 
 int cmd_run(int argc, char **argv)
 {
@@ -218,10 +256,17 @@ static int run_gated(int argc, char **argv, struct gate_opts *gate)
     }
     out.csv = NULL;
     out.raw = NULL;
-    /* --json holds the last run (with --repeat, each run's summary was printed). */
-    if (json && nruns && report_commit_json(json, docs[nruns - 1], err, sizeof err) < 0) {
-        fprintf(stderr, "llmload run: --json: %s\n", err);
-        lost = 1;
+    /* --json holds the run, or with --repeat every run and their median. */
+    if (json && nruns) {
+        cJSON *rep = nruns > 1 ? repeat_doc(docs, nruns) : NULL;
+        if (nruns > 1 && !rep) {
+            fprintf(stderr, "llmload run: --json: out of memory\n");
+            lost = 1;
+        } else if (report_commit_json(json, rep ? rep : docs[0], err, sizeof err) < 0) {
+            fprintf(stderr, "llmload run: --json: %s\n", err);
+            lost = 1;
+        }
+        cJSON_Delete(rep);
     }
     if (cli_run_write_pictures(&rc, "run", (const cJSON *const *)docs, nruns, nruns > 1) < 0)
         lost = 1;
