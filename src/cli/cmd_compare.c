@@ -171,7 +171,7 @@ static int load_files(const struct sweep_opts *o, struct cmp_set *s, char *param
 }
 
 static const struct opt_table *const compare_tables[] = {
-    &compare_opt_table, &sweep_opt_table, &cli_run_table, &workload_opt_table, &gate_opt_table, NULL,
+    &compare_opt_table, &sweep_opt_table, &cli_run_table, &cli_auth_table, &workload_opt_table, &gate_opt_table, NULL,
 };
 
 const struct opt_cmd cli_compare_cmd = {
@@ -340,7 +340,7 @@ int cmd_compare(int argc, char **argv)
     int up[SWEEP_MAX_TARGETS];
     for (size_t i = 0; i < o.ntargets; i++) {
         int usage;
-        cJSON *info = target_probe(o.targets[i].url, rc.cfg.api, timeout, &usage);
+        cJSON *info = target_probe(o.targets[i].url, rc.cfg.api, rc.cfg.api_key, timeout, &usage);
         if (!info || usage) {
             fprintf(stderr, "llmload compare: --target %s=%s: %s\n", o.targets[i].name,
                     o.targets[i].url, info ? jdoc_str(info, "error") : "out of memory");

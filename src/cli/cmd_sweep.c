@@ -280,7 +280,7 @@ int sweep_opts_parse(struct sweep_opts *o, struct run_cli *rc, int argc, char **
     struct sweep_parse x = { .o = o, .list_param = SWEEP_CONCURRENCY };
     /* The user data of each table of cli_compare_cmd; cli_sweep_cmd lacks
      * the first. */
-    void *ud[] = { &x, &x, rc, &rc->wopts, &o->gate };
+    void *ud[] = { &x, &x, rc, &rc->auth, &rc->wopts, &o->gate };
     const struct opt_cmd *cmd = compare ? &cli_compare_cmd : &cli_sweep_cmd;
     int r = opt_parse(cmd, compare ? ud : ud + 1, argc, argv, 1, o->files, &o->nfiles, err, errcap);
     if (r != OPT_OK)
@@ -321,9 +321,14 @@ int sweep_opts_parse(struct sweep_opts *o, struct run_cli *rc, int argc, char **
             snprintf(err, errcap, "--find-max-start %g is above --find-max-limit %g", o->fm.start, o->fm.limit);
             return -1;
         }
+        if (o->param == SWEEP_RATE && cli_run_check_rate(c, o->fm.start, err, errcap) < 0)
+            return -1;
     } else if (x.have_list) {
         o->param = x.list_param;
         if (parse_levels(o, x.list_flag, x.list, err, errcap) < 0)
+            return -1;
+        /* The lowest rate is the one that could send nothing. */
+        if (o->param == SWEEP_RATE && cli_run_check_rate(c, o->levels[0], err, errcap) < 0)
             return -1;
     } else {
         o->param = SWEEP_CONCURRENCY;
@@ -369,7 +374,7 @@ void sweep_cmd_free(struct sweep_opts *o, struct run_cli *rc)
 /* ---- llmload sweep ---------------------------------------------------------------- */
 
 static const struct opt_table *const sweep_tables[] = {
-    &sweep_opt_table, &cli_run_table, &workload_opt_table, &gate_opt_table, NULL,
+    &sweep_opt_table, &cli_run_table, &cli_auth_table, &workload_opt_table, &gate_opt_table, NULL,
 };
 
 const struct opt_cmd cli_sweep_cmd = {

@@ -90,13 +90,14 @@ static void conn_arm(struct conn *c)
     uv_timer_start(&c->timer, on_deadline, ms, 0);
 }
 
-static const char *timeout_what(enum err_class w)
+/* What happened, around the limit, naming the flag that set it. */
+static void timeout_what(enum err_class w, const char **before, const char **after)
 {
     switch (w) {
-    case ERR_TIMEOUT_CONNECT: return "connect";
-    case ERR_TIMEOUT_TTFT: return "first token";
-    case ERR_TIMEOUT_IDLE: return "gap between tokens";
-    default: return "request";
+    case ERR_TIMEOUT_CONNECT: *before = "not connected within"; *after = " (--connect-timeout)"; break;
+    case ERR_TIMEOUT_TTFT: *before = "no first token within"; *after = " (--ttft-timeout)"; break;
+    case ERR_TIMEOUT_IDLE: *before = "no token for"; *after = " after the last one (--idle-timeout)"; break;
+    default: *before = "the response was not complete within"; *after = " of the request (--timeout)";
     }
 }
 
@@ -115,7 +116,9 @@ static void on_deadline(uv_timer_t *t)
     uint64_t lim = which == ERR_TIMEOUT_CONNECT ? env->connect_timeout_ns
                  : which == ERR_TIMEOUT_TTFT ? env->ttft_timeout_ns
                  : which == ERR_TIMEOUT_IDLE ? env->idle_timeout_ns : env->request_timeout_ns;
-    conn_fail(c, which, "no %s within %.3f s", timeout_what(which), lim / 1e9);
+    const char *before, *after;
+    timeout_what(which, &before, &after);
+    conn_fail(c, which, "%s %.3f s%s", before, lim / 1e9, after);
     /* A timed-out socket may still deliver the rest of the response later:
      * it cannot be reused (the failure keeps it out of the pool). */
     conn_end(c, uv_hrtime());

@@ -1,6 +1,7 @@
 /* Run aggregates: how each finished request feeds the counters and
  * histograms.  The definitions are docs/metrics.md; this file applies them. */
 #include "result.h"
+#include "secret.h"
 #include "utf8.h"
 
 #include <math.h>
@@ -54,7 +55,9 @@ size_t result_text_clean(char *dst, size_t cap, const char *src)
         }
     }
     dst[o] = '\0';
-    return o;
+    /* Every server text passes here on its way into a record: what it
+     * echoes of a secret (the API key in a 401 body) stops here. */
+    return secret_redact(dst);
 }
 
 /* The histograms of a run_stats, so init and free cannot drift apart. */

@@ -135,7 +135,8 @@ int run_stats_rates(const struct run_stats *s, double *offered, double *achieved
 /* Copies src into dst (cap >= 1, always terminated) as valid UTF-8 with no
  * control characters: invalid bytes become '?', controls a space, and a
  * character cut by the cap is dropped.  Server error text is arbitrary
- * bytes; outputs must stay valid JSON and readable.  dst may equal src.
+ * bytes; outputs must stay valid JSON and readable.  Whatever it shows
+ * of a registered secret (secret.h) becomes "***".  dst may equal src.
  * Returns the length. */
 size_t result_text_clean(char *dst, size_t cap, const char *src);
 

@@ -355,9 +355,13 @@ class TestRun(unittest.TestCase):
             self.assertEqual(len(p.stderr.strip().splitlines()), 1, p.stderr)
 
     def test_model_required_for_real_server(self):
-        p = run_llmload("run", "--url", "http://127.0.0.1:9/v1")
+        # Without --model, run takes the first model listed (#10.12); a
+        # server that lists none needs --model.
+        with harness.OpenAIServer(models=()) as srv:
+            p = run_llmload("run", "--url", srv.url + "/v1")
         self.assertEqual(p.returncode, 2)
         self.assertIn("--model", p.stderr)
+        self.assertIn("lists no model", p.stderr)
 
     def test_help(self):
         p = run_llmload("run", "--help")
@@ -977,6 +981,179 @@ class TestRunProgress(unittest.TestCase):
             p = run_llmload("run", "--url", m.url + "/v1", "--model", "llmload-mock", "-n", "4",
                             "-c", "2", "--max-tokens", "20")
             self.assertNotIn("req/s  ", p.stderr)
+
+
+ECHO_KINDS = ("echo401", "ok", "echo_event", "echo_cut", "ok", "echo_mask")
+
+
+class TestRunSecrets(unittest.TestCase):
+    """No output shows the API key, whatever path it comes back by (#10.3)."""
+
+    KEY = "sk-test-Zq8rT2vX9wLm4Np7Kj3Hs6Fd1Gb5"
+
+    def run_echo(self, how):
+        d = tmpdir()
+        f = {k: os.path.join(d, k) for k in ("r.json", "r.csv", "r.jsonl", "j.xml", "m.md", "b.json")}
+        args = ["run", "--url", None, "--model", "m", "-n", "24", "-c", "2", "--max-tokens", "4",
+                "--json", f["r.json"], "--csv", f["r.csv"], "--raw", f["r.jsonl"], "--junit", f["j.xml"],
+                "--markdown", f["m.md"], "--save-baseline", f["b.json"], "--assert", "error_rate <= 100%"]
+        env = {"OPENAI_API_KEY": ""}
+        if how == "flag":
+            args += ["--api-key", self.KEY]
+        elif how == "file":
+            kf = os.path.join(d, "key")
+            with open(kf, "w") as fh:
+                fh.write("  " + self.KEY + "  \nsecond line ignored\n")
+            args += ["--api-key-file", kf]
+        else:
+            env = {"OPENAI_API_KEY": self.KEY}
+        with harness.OpenAIServer(ECHO_KINDS) as srv:
+            args[2] = srv.url + "/v1"
+            p = run_llmload(*args, env=env)
+            # The key was sent, every time.
+            auths = {h.get("Authorization") for (m, path, h, b) in srv.requests if m == "POST"}
+        self.assertEqual(auths, {"Bearer " + self.KEY})
+        self.assertEqual(p.returncode, 0, p.stderr)
+        texts = {"stdout": p.stdout, "stderr": p.stderr}
+        for k, path in f.items():
+            texts[k] = open(path).read()
+        harness.assert_no_secret(self, self.KEY, texts)
+        # The echoes did come back, redacted.
+        samples = json.load(open(f["r.json"]))["summary"]["error_samples"]
+        self.assertIn("Bearer ***", samples["status"])
+        self.assertIn("***", samples["stream"])
+        statuses = [json.loads(l)["error_message"] for l in open(f["r.jsonl"]) if json.loads(l)["error"]]
+        self.assertTrue(any("provided: ***." in e for e in statuses), statuses)   # masked echo
+        self.assertTrue(any(e.endswith("Bearer ***") for e in statuses), statuses)   # cut echo
+        return p
+
+    def test_key_never_shown_api_key_flag(self):
+        self.run_echo("flag")
+
+    def test_key_never_shown_api_key_file(self):
+        self.run_echo("file")
+
+    def test_key_never_shown_env(self):
+        self.run_echo("env")
+
+    def test_api_key_file_errors(self):
+        d = tmpdir()
+        empty = os.path.join(d, "empty")
+        open(empty, "w").write("\n  \n")
+        for args, msg in ((["--api-key-file", os.path.join(d, "nope")], "No such file"),
+                          (["--api-key-file", empty], "no key on its first line"),
+                          (["--api-key-file", empty, "--api-key", "k"], "give one of them")):
+            p = run_llmload("run", "--url", "http://127.0.0.1:9/v1", "--model", "m", *args)
+            self.assertEqual(p.returncode, 2, p.stderr)
+            self.assertIn(msg, p.stderr)
+        p = run_llmload("run", "--help")
+        self.assertIn("--api-key-file FILE", p.stdout)
+        self.assertIn("visible to other", p.stdout)
+        self.assertIn("users in `ps`", p.stdout)
+
+    def test_url_credentials_refused_unrepeated(self):
+        p = run_llmload("run", "--url", "http://user:pa55word-s3cret@127.0.0.1:9/v1", "--model", "m")
+        self.assertEqual(p.returncode, 2, p.stderr)
+        self.assertIn("credentials in the URL", p.stderr)
+        self.assertNotIn("pa55word", p.stderr + p.stdout)
+
+
+class TestRunCliEdges(unittest.TestCase):
+    """Rough edges of `run`'s command line (#10.11, #10.12)."""
+
+    def test_first_model_picked_and_said(self):
+        d = tmpdir()
+        out = os.path.join(d, "r.json")
+        with harness.OpenAIServer(models=("first-model", "second-model")) as srv:
+            p = run_llmload("run", "--url", srv.url + "/v1", "-n", "3", "-c", "1", "--json", out)
+            bodies = [json.loads(b) for (m, path, h, b) in srv.requests if m == "POST"]
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("no --model given: using first-model, the first model the server lists", p.stderr)
+        self.assertEqual([b["model"] for b in bodies], ["first-model"] * 3)
+        self.assertEqual(json.load(open(out))["config"]["model"], "first-model")
+
+    def test_native_completion_endpoint_used_as_given(self):
+        d = tmpdir()
+        out = os.path.join(d, "r.json")
+        with harness.OpenAIServer(tokens=5) as srv:
+            p = run_llmload("run", "--url", srv.url + "/completion", "--model", "m", "-n", "4", "-c", "2",
+                            "--max-tokens", "5", "--json", out)
+            paths = srv.posts_to()
+            bodies = [json.loads(b) for (m, path, h, b) in srv.requests if m == "POST"]
+            gets = [path for (m, path, h, b) in srv.requests if m == "GET"]
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(paths, ["/completion"] * 4)
+        self.assertEqual(gets, [])                     # the path named the API: no probe
+        self.assertEqual(bodies[0]["max_tokens"], 5)
+        self.assertIn("prompt", bodies[0])
+        doc = json.load(open(out))
+        self.assertEqual(doc["config"]["api"], "openai-completions")
+        self.assertEqual(doc["summary"]["ok"], 4)
+        self.assertEqual(doc["summary"]["output_tokens"], 20)
+
+    def test_stop_on_error_rate_exits_1(self):
+        d = tmpdir()
+        out, junit, base = (os.path.join(d, n) for n in ("r.json", "j.xml", "b.json"))
+        with Mock(*(FAST + ["--fault-500", "0.8"])) as m:
+            p = run_llmload("run", "--url", m.url + "/v1", "--model", "llmload-mock", "-n", "2000",
+                            "-c", "4", "--max-tokens", "4", "--stop-on-error-rate", "50%", "--quiet",
+                            "--json", out, "--junit", junit, "--save-baseline", base)
+        self.assertEqual(p.returncode, 1, p.stderr)
+        self.assertIn("stopped by --stop-on-error-rate 50%", p.stderr)
+        doc = json.load(open(out))   # the results are still written
+        self.assertEqual(doc["summary"]["stop_reason"], "error-rate")
+        self.assertIn("stopped by --stop-on-error-rate", open(junit).read())
+        self.assertFalse(os.path.exists(base))   # no baseline from a stopped run
+
+    def test_no_silent_zero_flags(self):
+        """Values that silently became 0 ("off", nothing sent) are refused
+        before any request (#11.10)."""
+        for args, msg in ((["--timeout", "1e-10"], "--timeout 1e-10: below the timers' resolution"),
+                          (["--ttft-timeout", "1e-10"], "0 (off) or at least 1ms"),
+                          (["--rate", "1e-11", "-n", "2"], "an open-loop schedule spans at most 30 days"),
+                          (["--rate", "0.01", "-d", "5s"], "the run would send nothing")):
+            with harness.OpenAIServer() as srv:
+                p = run_llmload("run", "--url", srv.url + "/v1", "--model", "m", *args)
+                self.assertEqual(srv.requests, [])
+            self.assertEqual(p.returncode, 2, p.stderr)
+            self.assertIn(msg, p.stderr)
+
+    def test_timeout_messages_say_what_happened(self):
+        with Mock(*(FAST + ["--fault-stall", "1.0", "--stall", "5s"])) as m:
+            p, doc = run_json(m.url + "/v1", "--api", "openai-chat", "-n", "2", "-c", "2",
+                              "--max-tokens", "8", "--idle-timeout", "0", "--timeout", "300ms")
+        self.assertEqual(doc["summary"]["errors"], {"timeout_total": 2})
+        self.assertEqual(doc["summary"]["error_samples"]["timeout_total"],
+                         "the response was not complete within 0.300 s of the request (--timeout)")
+        with Mock(*(FAST + ["--fault-stall", "1.0", "--stall", "5s"])) as m:
+            p, doc = run_json(m.url + "/v1", "--api", "openai-chat", "-n", "2", "-c", "2",
+                              "--max-tokens", "8", "--idle-timeout", "250ms")
+        self.assertEqual(doc["summary"]["error_samples"]["timeout_idle"],
+                         "no token for 0.250 s after the last one (--idle-timeout)")
+
+    def test_turns_needs_a_chat_api(self):
+        # Named by --api, by the URL's endpoint, or learnt from the server.
+        for args in (["--url", "http://127.0.0.1:9/v1", "--api", "openai-completions"],
+                     ["--url", "http://127.0.0.1:9/v1/completions"],
+                     ["--url", "http://127.0.0.1:9/api/generate"]):
+            p = run_llmload("run", "--model", "m", "--turns", "3", *args)
+            self.assertEqual(p.returncode, 2, p.stderr)
+            self.assertIn("--turns 3 needs a chat API", p.stderr)
+            self.assertEqual(len(p.stderr.strip().splitlines()), 1, p.stderr)
+        with harness.OpenAIServer() as srv:
+            p = run_llmload("run", "--url", srv.url + "/v1", "--api", "openai-completions",
+                            "--model", "m", "--turns", "2")
+            self.assertEqual(p.returncode, 2, p.stderr)
+            self.assertIn("openai-completions sends one prompt", p.stderr)
+            self.assertEqual(srv.posts_to(), [])
+        with Mock(*FAST) as m:
+            # ollama-generate found by probing the server.
+            p = run_llmload("run", "--url", m.url, "--model", "llmload-mock", "--turns", "2", "-n", "2")
+            self.assertEqual(p.returncode, 2, p.stderr)
+            self.assertIn("ollama-generate sends one prompt", p.stderr)
+            p = run_llmload("run", "--url", m.url, "--api", "ollama-chat", "--model", "llmload-mock",
+                            "--turns", "2", "-n", "2", "--max-tokens", "3")
+            self.assertEqual(p.returncode, 0, p.stderr)
 
 
 if __name__ == "__main__":

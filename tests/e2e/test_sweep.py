@@ -717,6 +717,94 @@ class TestSweepMock(unittest.TestCase):
         self.assertLess(len(doc["levels"]), 4)
         self.assertEqual(doc["levels"][0]["summary"]["ok"], 8)
 
+    def test_sweep_key_never_shown(self):
+        """sweep and compare against a server that echoes the key (#10.3)."""
+        d = harness.tmpdir()
+        key = "sk-sweep-Vb3nM7qX2wZ8kR4tY6pL1"
+        # Two oks first: compare probes (one chunk for the version) and warms up.
+        kinds = ("ok", "ok", "echo401", "echo_event", "echo_mask", "echo_cut")
+        files = {k: os.path.join(d, k) for k in ("s.json", "s.csv", "c.json", "c.csv", "j.xml")}
+        with harness.OpenAIServer(kinds, key=key) as a, harness.OpenAIServer(kinds, key=key) as b, \
+                harness.OpenAIServer(kinds, key=key) as sw:
+            s = llmload("sweep", "--url", sw.url + "/v1", "--model", "m", "-c", "1,2", "-n", "12",
+                        "--max-tokens", "4", "--api-key", key, "--json", files["s.json"],
+                        "--csv", files["s.csv"], "--junit", files["j.xml"],
+                        "--assert", "error_rate <= 100%")
+            c = harness.run_llmload("compare", "--target", "a=" + a.url + "/v1", "--target",
+                                    "b=" + b.url + "/v1", "-c", "1,2", "-n", "12", "--max-tokens", "4",
+                                    "--json", files["c.json"], "--csv", files["c.csv"],
+                                    env={"OPENAI_API_KEY": key})
+        self.assertEqual(s.returncode, 0, s.stderr)
+        self.assertEqual(c.returncode, 0, c.stderr)
+        texts = {"sweep out": s.stdout + s.stderr, "compare out": c.stdout + c.stderr}
+        for k, path in files.items():
+            texts[k] = open(path).read()
+        harness.assert_no_secret(self, key, texts)
+        samples = sweep_doc(files["s.json"])["levels"][0]["summary"]["error_samples"]
+        self.assertIn("Bearer ***", samples["status"])
+
+
+class TestCheckServer(unittest.TestCase):
+    """`check` against servers that want a key or tell their version in
+    other ways than /version (#10.11, #10.12)."""
+
+    KEY = "sk-check-Hq4mW8zP2rT6vN1xB5cJ9kL3"
+
+    def test_check_unauthorized_and_key(self):
+        d = harness.tmpdir()
+        with harness.OpenAIServer(key=self.KEY, version="0.6.1") as srv:
+            url = srv.url + "/v1"
+            # No key: the server refuses the model list; a failed check.
+            p = llmload("check", "--url", url)
+            self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
+            self.assertIn("unauthorized", p.stderr)
+            self.assertIn("HTTP 401", p.stderr)
+            # A wrong key echoed back in the 401 body never shows.
+            jf = os.path.join(d, "c.json")
+            wrong = "sk-wrong-Tb7nQ2xM5pL8vR3cZ6"
+            p = llmload("check", "--url", url, "--api-key", wrong, "--json", jf)
+            self.assertEqual(p.returncode, 1)
+            harness.assert_no_secret(self, wrong, {"out": p.stdout + p.stderr, "json": open(jf).read()})
+            self.assertTrue(json.load(open(jf))["unauthorized"])
+            # The right key, by flag, by file, by the variable.
+            kf = os.path.join(d, "key")
+            open(kf, "w").write(self.KEY + "\n")
+            for args, env in ((["--api-key", self.KEY], {}), (["--api-key-file", kf], {}),
+                              ([], {"OPENAI_API_KEY": self.KEY})):
+                p = harness.run_llmload("check", "--url", url, *args, env=env)
+                self.assertEqual(p.returncode, 0, p.stderr)
+                self.assertIn("version 0.6.1, models: m", p.stdout)
+                harness.assert_no_secret(self, self.KEY, {"out": p.stdout + p.stderr})
+            gets = [h.get("Authorization") for (m, path, h, b) in srv.requests if path == "/v1/models"]
+            self.assertEqual(gets[-1], "Bearer " + self.KEY)
+
+    def test_check_llama_cpp_version(self):
+        # llama.cpp: no /version, its build in /props.
+        with harness.OpenAIServer(props="b4748-c392e5094") as srv:
+            p = llmload("check", "--url", srv.url + "/v1")
+            self.assertEqual(p.returncode, 0, p.stderr)
+            self.assertIn("version b4748-c392e5094 (/props build_info)", p.stdout)
+            self.assertEqual(srv.posts_to(), [])   # nothing generated
+        # Neither: a chunk's system_fingerprint, from a one-token request.
+        d = harness.tmpdir()
+        jf = os.path.join(d, "c.json")
+        with harness.OpenAIServer(fingerprint="b5000-abcdef012") as srv:
+            p = llmload("check", "--url", srv.url + "/v1", "--json", jf)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            self.assertIn("version b5000-abcdef012 (system_fingerprint)", p.stdout)
+            doc = json.load(open(jf))
+            self.assertEqual(doc["version"], "b5000-abcdef012")
+            self.assertEqual(doc["version_from"], "system_fingerprint")
+            posts = [json.loads(b) for (m, path, h, b) in srv.requests if m == "POST"]
+            self.assertEqual(len(posts), 1)
+            self.assertEqual(posts[0]["max_tokens"], 1)
+            self.assertEqual(posts[0]["model"], "m")
+        # Nothing at all: unknown, still up.
+        with harness.OpenAIServer() as srv:
+            p = llmload("check", "--url", srv.url + "/v1")
+            self.assertEqual(p.returncode, 0, p.stderr)
+            self.assertIn("version unknown, models: m", p.stdout)
+
 
 if __name__ == "__main__":
     harness.main()
