@@ -12,6 +12,7 @@ const struct cli_command cli_commands[] = {
     { &cli_compare_cmd, cmd_compare },
     { &cli_check_cmd, cmd_check },
     { &cli_tokenize_cmd, cmd_tokenize },
+    { &cli_export_cmd, cmd_export },
     { NULL, NULL },
 };
 

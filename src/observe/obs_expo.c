@@ -140,8 +140,9 @@ static void family(struct w *w, const char *name, const char *type, const char *
         fprintf(w->f, "# UNIT %.*s seconds\n", (int)n, name);
 }
 
-/* name+suffix{run labels, extra} value.  extra is "k=\"v\"" or NULL. */
-static void sample(struct w *w, const char *name, const char *suffix, const char *extra, double v)
+/* name+suffix{run labels, extra} and the space before the value.  extra is
+ * "k=\"v\"" or NULL. */
+static void sample_key(struct w *w, const char *name, const char *suffix, const char *extra)
 {
     int has_run = w->run[0] != '\0', has_extra = extra && *extra;
     fputs(name, w->f);
@@ -149,8 +150,26 @@ static void sample(struct w *w, const char *name, const char *suffix, const char
     if (has_run || has_extra)
         fprintf(w->f, "{%s%s%s}", w->run, has_run && has_extra ? "," : "", has_extra ? extra : "");
     fputc(' ', w->f);
+}
+
+static void sample(struct w *w, const char *name, const char *suffix, const char *extra, double v)
+{
+    sample_key(w, name, suffix, extra);
     put_value(w->f, v);
     fputc('\n', w->f);
+}
+
+/* A time measured in whole nanoseconds, in seconds without the rounding
+ * noise of a float product (0.023627058, not 0.023627058000000003). */
+static void sample_ns(struct w *w, const char *name, const char *suffix, const char *extra,
+                      uint64_t ns)
+{
+    char frac[16];
+    int n = snprintf(frac, sizeof frac, "%09llu", (unsigned long long)(ns % 1000000000));
+    while (n > 0 && frac[n - 1] == '0')
+        frac[--n] = '\0';
+    sample_key(w, name, suffix, extra);
+    fprintf(w->f, "%llu%s%s\n", (unsigned long long)(ns / 1000000000), n ? "." : "", frac);
 }
 
 static void scalar(struct w *w, const char *name, const char *type, const char *help, double v)
@@ -177,7 +196,7 @@ static void histogram(struct w *w, const char *name, const char *help, const str
     }
     uint64_t n = hist_count(h);
     sample(w, name, "_bucket", "le=\"+Inf\"", (double)n);
-    sample(w, name, "_sum", NULL, n ? hist_mean(h) * (double)n * 1e-9 : 0.0);
+    sample_ns(w, name, "_sum", NULL, n ? (uint64_t)llround(hist_mean(h) * (double)n) : 0);
     sample(w, name, "_count", NULL, (double)n);
 }
 
@@ -225,12 +244,12 @@ static void percentiles(struct w *w, const struct obs_live *l)
             family(w, "llmload_latency_percentile_seconds", "gauge",
                    "Nearest-rank percentiles of the run so far (exact up to 4096 samples, "
                    "then within 0.1%).");
-        hist_stats(h, 1e-9, &st);
+        hist_stats(h, 1, &st);          /* whole nanoseconds */
         for (size_t k = 0; k < sizeof ps / sizeof ps[0]; k++) {
             snprintf(extra, sizeof extra, "metric=\"%s\",percentile=\"%s\"", lats[i].key,
                      ps[k].label);
-            sample(w, "llmload_latency_percentile_seconds", "", extra,
-                   *(const double *)(const void *)((const char *)&st + ps[k].off));
+            sample_ns(w, "llmload_latency_percentile_seconds", "", extra,
+                      (uint64_t)*(const double *)(const void *)((const char *)&st + ps[k].off));
         }
     }
 }
