@@ -3,6 +3,7 @@
  * Formats are rows of one table (name, help, writer), so a new one is one
  * writer function and one row; --help lists them from the same table. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cjson/cJSON.h>
@@ -10,6 +11,7 @@
 #include "cli.h"
 #include "jdoc.h"
 #include "obs_doc.h"
+#include "obs_opts.h"
 
 enum export_flag { X_FORMAT, X_RUN_ID };
 
@@ -18,6 +20,7 @@ struct export_format;
 struct export_args {
     const struct export_format *format;
     const char *run_id;                 /* replaces the document's run_id label */
+    const struct obs_push_cfg *push;    /* pushing: its grouping labels leave the body */
 };
 
 /* Writes the document doc to out.  0, or -1 with a one-line err (the
@@ -29,6 +32,7 @@ struct export_format {
     const char *name;
     const char *help;                   /* one line for --help */
     export_write_fn write;
+    int pushable;                       /* a Pushgateway takes it (--push) */
 };
 
 static int write_expo(FILE *out, const cJSON *doc, const struct export_args *a,
@@ -39,6 +43,8 @@ static int write_expo(FILE *out, const cJSON *doc, const struct export_args *a,
         return -1;
     if (a->run_id)
         d.live.labels.run_id = a->run_id;
+    if (a->push)
+        obs_push_strip_labels(a->push, &d.live.labels);
     int rc = obs_expo_write(out, &d.live, fmt);
     obs_doc_free(&d);
     if (rc < 0)
@@ -60,8 +66,8 @@ static int write_openmetrics(FILE *out, const cJSON *doc, const struct export_ar
 
 static const struct export_format formats[] = {
     { "prometheus", "Prometheus text format 0.0.4 (for a Pushgateway:\n"
-                    "curl --data-binary @- URL/metrics/job/NAME)", write_prometheus },
-    { "openmetrics", "OpenMetrics 1.0.0 text", write_openmetrics },
+                    "curl --data-binary @- URL/metrics/job/NAME)", write_prometheus, 1 },
+    { "openmetrics", "OpenMetrics 1.0.0 text", write_openmetrics, 0 },
 };
 
 static const struct export_format *format_find(const char *name)
@@ -100,7 +106,8 @@ static const struct opt export_opts[] = {
 };
 
 static const struct opt_table export_table = OPT_TABLE(export_opts, export_apply);
-static const struct opt_table *const export_tables[] = { &export_table, NULL };
+static const struct opt_table *const export_tables[] = { &export_table, &obs_push_opt_table,
+                                                         NULL };
 
 static void export_epilog(FILE *f)
 {
@@ -113,31 +120,73 @@ static void export_epilog(FILE *f)
         fprintf(f, "%s\n", h);
     }
     fputs("\nExit codes: 0 ok, 2 usage error (a flag, an unreadable or invalid document),\n"
-          "3 the output could not be written.\n", f);
+          "3 the output could not be written or the push failed.\n", f);
 }
 
 const struct opt_cmd cli_export_cmd = {
     .name = "export",
     .summary = "write a saved result in another format (Prometheus, OpenMetrics)",
-    .usage = "llmload export [--format NAME] [--run-id ID] RESULT.json",
+    .usage = "llmload export [--format NAME] [--run-id ID] RESULT.json\n"
+             "llmload export --push URL [--push-job NAME] [--push-label K=V]... RESULT.json",
     .about = "Reads a result document written by `llmload run --json` and writes it to\n"
-             "standard output in the chosen format (docs/observability.md).",
+             "standard output in the chosen format, or pushes it to a Prometheus\n"
+             "Pushgateway (docs/observability.md).",
     .tables = export_tables,
     .args = "RESULT.json",
     .max_args = 1,
     .epilog_fn = export_epilog,
 };
 
+/* Renders the document and pushes it.  The exit code. */
+static int export_push(const cJSON *doc, const char *path, struct export_args *a,
+                       const struct obs_push_cfg *push)
+{
+    char err[512], *text = NULL;
+    size_t len = 0;
+    a->push = push;
+    FILE *f = open_memstream(&text, &len);
+    if (!f) {
+        fprintf(stderr, "llmload export: out of memory\n");
+        return EXIT_RUN;
+    }
+    int rc = a->format->write(f, doc, a, err, sizeof err);
+    if (fclose(f) != 0 && rc == 0) {
+        snprintf(err, sizeof err, "out of memory");
+        rc = -1;
+    }
+    int code = EXIT_OK;
+    if (rc < 0) {
+        fprintf(stderr, "llmload export: %s: %s\n", path, err);
+        code = EXIT_USAGE;
+    } else if (obs_push_sync(push, text, len, err, sizeof err) < 0) {
+        fprintf(stderr, "llmload export: %s\n", err);
+        code = EXIT_RUN;
+    }
+    free(text);
+    return code;
+}
+
 int cmd_export(int argc, char **argv)
 {
     struct export_args a = { .format = &formats[0] };
+    struct obs_opts obs;
     char err[512];
     const char *args[1];
     size_t nargs = 0;
-    void *ud[] = { &a };
+    obs_opts_init(&obs);
+    void *ud[] = { &a, &obs };
     int r = opt_parse(&cli_export_cmd, ud, argc, argv, 1, args, &nargs, err, sizeof err);
     if ((r = cli_parse_result(&cli_export_cmd, r, err)) >= 0)
         return r;
+    if (obs_opts_check(&obs, err, sizeof err) < 0) {
+        fprintf(stderr, "llmload export: %s\n", err);
+        return EXIT_USAGE;
+    }
+    if (obs.push && !a.format->pushable) {
+        fprintf(stderr, "llmload export: --push sends the prometheus format; --format %s cannot "
+                        "be pushed\n", a.format->name);
+        return EXIT_USAGE;
+    }
     if (nargs != 1) {
         fprintf(stderr, "llmload export: a result document is required (llmload export RESULT.json)\n");
         return EXIT_USAGE;
@@ -148,7 +197,9 @@ int cmd_export(int argc, char **argv)
         return EXIT_USAGE;
     }
     int code = EXIT_OK;
-    if (a.format->write(stdout, doc, &a, err, sizeof err) < 0) {
+    if (obs.push)
+        code = export_push(doc, args[0], &a, &obs.push_cfg);
+    else if (a.format->write(stdout, doc, &a, err, sizeof err) < 0) {
         fprintf(stderr, "llmload export: %s: %s\n", args[0], err);
         code = ferror(stdout) ? EXIT_RUN : EXIT_USAGE;
     } else if (fflush(stdout) != 0) {
