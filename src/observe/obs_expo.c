@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "obs_monitor.h"
+
 const double obs_buckets_s[] = {
     0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5,
     1, 2, 5, 10, 20, 50, 100, 200, 600,
@@ -254,6 +256,25 @@ static void percentiles(struct w *w, const struct obs_live *l)
     }
 }
 
+/* The monitor's latest sample, a series per label value (a bounded set:
+ * the server's own unknown metrics are left out). */
+static void monitor_values(struct w *w, const struct obs_monitor *m)
+{
+    const char *name;
+    double v;
+    char extra[128];
+    int any = 0;
+    for (size_t i = 0; obs_monitor_latest(m, i, &name, &v); i++) {
+        if (isnan(v) || !strncmp(name, "metric:", 7))
+            continue;
+        if (!any++)
+            family(w, "llmload_monitor", "gauge",
+                   "The resource monitor's latest sample, by series (docs/observability.md).");
+        snprintf(extra, sizeof extra, "series=\"%.100s\"", name);
+        sample(w, "llmload_monitor", "", extra, v);
+    }
+}
+
 int obs_expo_write(FILE *f, const struct obs_live *l, enum obs_format fmt)
 {
     struct w w = { .f = f, .fmt = fmt };
@@ -328,6 +349,8 @@ int obs_expo_write(FILE *f, const struct obs_live *l, enum obs_format fmt)
         scalar(&w, "llmload_client_loop_lag_p99_seconds", "gauge",
                "Client self-check: 99th percentile of the event loop's timer drift.",
                l->loop_lag_p99_s);
+    if (l->monitor)
+        monitor_values(&w, l->monitor);
     if (fmt == OBS_FMT_OPENMETRICS)
         fputs("# EOF\n", f);
     return ferror(f) ? -1 : 0;

@@ -16,6 +16,8 @@
 
 #include "result.h"
 
+struct obs_monitor;
+
 enum obs_format { OBS_FMT_PROMETHEUS = 0, OBS_FMT_OPENMETRICS };
 
 #define OBS_CT_PROMETHEUS "text/plain; version=0.0.4; charset=utf-8"
@@ -48,6 +50,7 @@ struct obs_live {
     int finished;                       /* the run is over: these are the final values */
     double loop_busy_frac;              /* client self-check; NaN: unknown */
     double loop_lag_max_s, loop_lag_p99_s;
+    const struct obs_monitor *monitor;  /* its latest sample; NULL: none */
 };
 
 /* Sets every field to "nothing known": zero counters, NaN values. */

@@ -10,7 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <uv.h>
+
 #include "obs_expo.h"
+#include "obs_monitor.h"
 
 static char *render(const struct obs_live *l, enum obs_format fmt)
 {
@@ -190,6 +193,32 @@ static void test_labels_and_sweep(void **state)
     assert_false(obs_label_name_ok(""));
 }
 
+/* The monitor's latest sample, one series per label value. */
+static void test_monitor_values(void **state)
+{
+    (void)state;
+    uv_loop_t loop;
+    assert_int_equal(uv_loop_init(&loop), 0);
+    struct obs_monitor_cfg cfg = { .sources = OBS_SRC_CLIENT | OBS_SRC_SYSTEM };
+    struct obs_monitor *m = obs_monitor_new(&loop, &cfg);
+    obs_monitor_sample(m, 0.25);
+    struct obs_live l;
+    obs_live_init(&l);
+    l.monitor = m;
+    char *t = render(&l, OBS_FMT_PROMETHEUS);
+    assert_true(has_line(t, "# TYPE llmload_monitor gauge"));
+    assert_true(value_of(t, "llmload_monitor{series=\"client_loop_lag_s\"}") == 0.25);
+    assert_true(value_of(t, "llmload_monitor{series=\"client_rss_bytes\"}") > 0);
+    assert_true(value_of(t, "llmload_monitor{series=\"system_load1\"}") >= 0);
+    /* a rate needs two samples: not shown yet */
+    assert_null(strstr(t, "client_cpu_user"));
+    free(t);
+    obs_monitor_stop(m);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_int_equal(uv_loop_close(&loop), 0);
+    obs_monitor_free(m);
+}
+
 /* Past the exact window the buckets come from the histogram's own and stay
  * within 1/1024 of the bound. */
 static void test_many_samples(void **state)
@@ -216,6 +245,7 @@ int main(void)
         cmocka_unit_test(test_openmetrics),
         cmocka_unit_test(test_labels_and_sweep),
         cmocka_unit_test(test_many_samples),
+        cmocka_unit_test(test_monitor_values),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
