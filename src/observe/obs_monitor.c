@@ -15,6 +15,7 @@
 #define SCRAPE_MAX_BYTES (8u << 20)
 #define GPU_OUT_MAX 65536
 #define OTHER_MAX 256                   /* unknown server samples kept (--server-metrics-all) */
+#define FDS_LIST_MAX 1000
 
 /* --- storage ---------------------------------------------------------------- */
 
@@ -118,8 +119,19 @@ static void sample_client(struct obs_monitor *m, double dt, double lag_s)
         m->self_prev = s;
         m->self_ok = 1;
     }
-    long fds = obs_count_fds(0);
-    put(m, "client_fds", "descriptors", fds >= 0 ? (double)fds : NAN);
+    if (!m->fds_off) {
+        int listed;
+        long fds = obs_count_fds(0, &listed);
+        put(m, "client_fds", "descriptors", fds >= 0 ? (double)fds : NAN);
+        /* Listing thousands of descriptors every second would cost the
+         * loop milliseconds (kernels before 6.2 give no count). */
+        if (listed && fds > FDS_LIST_MAX) {
+            m->fds_off = 1;
+            snprintf(m->note[NOTE_CLIENT], sizeof m->note[NOTE_CLIENT], "pid %ld; descriptors "
+                     "not counted past %d on this kernel (before Linux 6.2 that lists them)",
+                     (long)getpid(), FDS_LIST_MAX);
+        }
+    }
     if (m->cfg.loop_idle_metrics) {
         uint64_t idle = uv_metrics_idle_time(m->loop);
         if (dt > 0 && m->ticks > 1)

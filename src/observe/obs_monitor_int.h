@@ -60,6 +60,7 @@ struct obs_monitor {
     int sys_ok;
     uint64_t idle_prev;
     long server_pid;
+    int fds_off;                        /* the count costs too much here */
     /* storage */
     double *t;
     size_t rows, cap;

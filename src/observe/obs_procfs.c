@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 int obs_parse_pid_stat(const char *text, struct obs_pid_stat *out)
@@ -185,14 +186,22 @@ long obs_find_listener(unsigned port)
     return obs_socket_owner(inodes, n);
 }
 
-long obs_count_fds(long pid)
+long obs_count_fds(long pid, int *listed)
 {
     char path[64];
+    struct stat st;
     long n = 0;
     if (pid > 0)
         snprintf(path, sizeof path, "/proc/%ld/fd", pid);
     else
         snprintf(path, sizeof path, "/proc/self/fd");
+    /* Since Linux 6.2 the directory's size is the count: no listing. */
+    *listed = 0;
+    if (stat(path, &st) == 0 && st.st_size > 0)
+        return (long)st.st_size;
+    if (stat(path, &st) < 0)
+        return -1;
+    *listed = 1;
     DIR *d = opendir(path);
     struct dirent *e;
     if (!d)

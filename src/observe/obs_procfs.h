@@ -51,7 +51,10 @@ long obs_socket_owner(const uint64_t *inodes, size_t n);
 /* The process listening on TCP port (IPv4 or IPv6), or 0. */
 long obs_find_listener(unsigned port);
 
-/* Open file descriptors of pid (0: this process), or -1. */
-long obs_count_fds(long pid);
+/* Open file descriptors of pid (0: this process), or -1.  Since Linux 6.2
+ * the kernel gives the count as the size of /proc/PID/fd; before, the
+ * directory is listed (*listed = 1), which costs a few microseconds per
+ * descriptor. */
+long obs_count_fds(long pid, int *listed);
 
 #endif

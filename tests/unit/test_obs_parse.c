@@ -104,14 +104,15 @@ static void test_net_listen(void **state)
 static void test_readers(void **state)
 {
     (void)state;
-    long fds = obs_count_fds(0);
+    int listed;
+    long fds = obs_count_fds(0, &listed);
     assert_true(fds >= 3);
     FILE *f = fopen("/proc/self/stat", "r");
     assert_non_null(f);
-    assert_int_equal(obs_count_fds(0), fds + 1);
+    assert_int_equal(obs_count_fds(0, &listed), fds + 1);
     fclose(f);
-    assert_int_equal(obs_count_fds((long)getpid()), fds);
-    assert_int_equal(obs_count_fds(0x7ffffff0), -1);
+    assert_int_equal(obs_count_fds((long)getpid(), &listed), fds);
+    assert_int_equal(obs_count_fds(0x7ffffff0, &listed), -1);
     struct obs_pid_stat s;
     assert_true(obs_read_file("/proc/self/stat", buf, sizeof buf) > 0);
     assert_int_equal(obs_parse_pid_stat(buf, &s), 0);
