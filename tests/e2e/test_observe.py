@@ -493,6 +493,47 @@ class Push(unittest.TestCase):
         self.assertEqual(int(m.group(2)), 0)
 
 
+class Monitor(unittest.TestCase):
+    def test_monitor_watches_the_simulator(self):
+        """The monitor finds the simulator's process from its listening
+        socket and reads its vLLM-style /metrics while a run loads it:
+        2 slots for 4 users means 2 running and some waiting."""
+        with Mock("--decode-rate", "100", "--prefill-rate", "1000000", "--ttft-base", "0",
+                  "--slots", "2") as m:
+            run = subprocess.Popen([harness.LLMLOAD, "run", "--url", m.url, "--model",
+                                    "llmload-mock", "-q", "-n", "12", "-c", "4",
+                                    "--max-tokens", "100"],
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            try:
+                mon = subprocess.run([OBS_SERVE, "--monitor", m.url + "/v1", "8", "500"],
+                                     capture_output=True, text=True, timeout=120)
+            finally:
+                _, err = run.communicate(timeout=120)
+            self.assertEqual(run.returncode, 0, err)
+            self.assertEqual(mon.returncode, 0, mon.stderr)
+            doc = json.loads(mon.stdout.splitlines()[0])
+            src = doc["sources"]
+            self.assertEqual(src["server"]["pid"], m.proc.pid)
+            self.assertEqual(src["server"]["note"], "the listener of port %d" % m.port)
+            self.assertEqual(src["server_metrics"]["server"], "vllm")
+            self.assertEqual(src["server_metrics"]["failures"], 0)
+            s = doc["summary"]
+            self.assertEqual(s["server_requests_running"]["max"], 2)
+            self.assertGreaterEqual(s["server_requests_waiting"]["max"], 1)
+            self.assertLessEqual(s["server_requests_waiting"]["max"], 2)
+            self.assertGreater(s["server_kv_cache_usage"]["max"], 0)
+            self.assertGreater(s["server_rss_bytes"]["max"], 0)
+            # what the simulator generated between the first and the last scrape
+            gen = doc["server_counters"]["generation_tokens"]
+            self.assertGreater(gen, 0)
+            self.assertLessEqual(gen, 1200)
+            self.assertEqual(doc["samples"], 8)
+            self.assertEqual(doc["interval_s"], 0.5)
+            self.assertEqual(len(doc["t"]), 8)
+            self.assertIn("  server metrics (vllm): running", mon.stdout)
+            self.assertRegex(mon.stdout, r"\n  server pid %d: CPU user" % m.proc.pid)
+
+
 class Contrib(unittest.TestCase):
     @needs("promtool")
     def test_rules(self):

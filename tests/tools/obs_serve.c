@@ -1,11 +1,14 @@
-/* obs_serve: the /metrics listener and the interval pusher of src/observe
- * on a loop of their own, serving a saved result document, for the e2e
- * tests with a real Prometheus and Pushgateway (tests/e2e/test_observe.py)
- * until the engine serves them during a run.
+/* obs_serve: src/observe's listener, pusher and monitor on a loop of their
+ * own, for the e2e tests with a real Prometheus, Pushgateway and simulator
+ * (tests/e2e/test_observe.py) until the engine runs them during a run.
  *
  *   obs_serve RESULT.json [--sweep PARAM=VALUE] [--push URL --push-interval MS]
- *
- * Prints the /metrics URL on its first line, serves until SIGTERM or SIGINT. */
+ *     serves the document's exposition; prints the /metrics URL on its first
+ *     line, serves until SIGTERM or SIGINT;
+ *   obs_serve --monitor TARGET_URL SAMPLES INTERVAL_MS [--ollama]
+ *     samples every source for a target and prints the monitor section (JSON)
+ *     and then the terminal summary. */
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +20,7 @@
 #include "jdoc.h"
 #include "obs_doc.h"
 #include "obs_http.h"
+#include "obs_monitor.h"
 #include "obs_push.h"
 
 struct serve {
@@ -48,9 +52,60 @@ static void on_signal(uv_signal_t *h, int signum)
     uv_close((uv_handle_t *)&s->sigint, NULL);
 }
 
+struct mon {
+    struct obs_monitor *m;
+    uv_timer_t t;
+    long left;
+};
+
+static void mon_tick(uv_timer_t *t)
+{
+    struct mon *x = t->data;
+    obs_monitor_sample(x->m, NAN);
+    if (--x->left == 0) {
+        obs_monitor_stop(x->m);
+        uv_close((uv_handle_t *)t, NULL);
+    }
+}
+
+static int monitor(int argc, char **argv)
+{
+    struct mon x = { 0 };
+    uv_loop_t *loop = uv_default_loop();
+    if (argc < 5) {
+        fprintf(stderr, "usage: obs_serve --monitor TARGET_URL SAMPLES INTERVAL_MS [--ollama]\n");
+        return 2;
+    }
+    uv_loop_configure(loop, UV_METRICS_IDLE_TIME);
+    long every = strtol(argv[4], NULL, 10);
+    struct obs_monitor_cfg cfg = { .sources = OBS_SRC_ALL, .target_url = argv[2],
+                                   .target_ollama = argc > 5 && !strcmp(argv[5], "--ollama"),
+                                   .loop_idle_metrics = 1,
+                                   .interval_ms = (uint64_t)(every > 0 ? every : 1000) };
+    x.left = strtol(argv[3], NULL, 10);
+    x.m = obs_monitor_new(loop, &cfg);
+    if (!x.m || x.left < 1)
+        return 2;
+    uv_timer_init(loop, &x.t);
+    x.t.data = &x;
+    uv_timer_start(&x.t, mon_tick, 0, cfg.interval_ms);
+    uv_run(loop, UV_RUN_DEFAULT);
+    cJSON *j = obs_monitor_json(x.m, 0);
+    char *text = cJSON_PrintUnformatted(j);
+    printf("%s\n", text);
+    obs_monitor_print(x.m, stdout, 0);
+    free(text);
+    cJSON_Delete(j);
+    obs_monitor_free(x.m);
+    uv_loop_close(loop);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     static struct serve s;
+    if (argc > 1 && !strcmp(argv[1], "--monitor"))
+        return monitor(argc, argv);
     char err[512];
     const char *push = NULL;
     long interval = 0;
