@@ -3,11 +3,17 @@
 
 #include <arpa/inet.h>
 #include <assert.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
+#include <spawn.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "obs_monitor_int.h"
@@ -16,6 +22,7 @@
 #define GPU_OUT_MAX 65536
 #define OTHER_MAX 256                   /* unknown server samples kept (--server-metrics-all) */
 #define FDS_LIST_MAX 1000
+#define GPU_TIMEOUT_MS 5000
 
 /* --- storage ---------------------------------------------------------------- */
 
@@ -196,37 +203,112 @@ static void sample_system(struct obs_monitor *m)
         put(m, "system_load1", "runnable tasks", load[0]);
 }
 
-/* --- GPUs: nvidia-smi as a child process ---------------------------------------- */
+/* --- GPUs: nvidia-smi from the thread pool ---------------------------------------- */
 
-static void io_closed(uv_handle_t *h)
+/* Spawning from the loop would stop it until the child has exec'd (libuv's
+ * uv_spawn waits for that, and its fork copies the page tables of a client
+ * with thousands of connections): milliseconds.  A pool thread spawns (with
+ * posix_spawn, which does not copy them), reads and waits; the loop only
+ * parses the answer. */
+
+static void io_release(struct mon_io *io)
 {
-    struct mon_io *io = h->data;
     if (--io->open == 0) {
+        free(io->smi);
         free(io->gbuf);
         free(io);
     }
 }
 
-/* The GPU answer is complete when the child has exited and its output
- * has ended, in either order. */
-static void gpu_done(struct mon_io *io)
+static void io_closed(uv_handle_t *h)
 {
-    if (!io->exited || !io->eof)
+    io_release(h->data);
+}
+
+static void gpu_work(uv_work_t *w)
+{
+    struct mon_io *io = w->data;
+    int pfd[2] = { -1, -1 };
+    pid_t pid = 0;
+    posix_spawn_file_actions_t fa;
+    char *args[8];
+    int k = 0;
+    io->glen = 0;
+    io->status = -1;
+    io->err[0] = '\0';
+    args[k++] = io->smi;
+    for (const char *const *a = obs_nvidia_smi_args; *a; a++)
+        args[k++] = (char *)*a;
+    args[k] = NULL;
+    if (pipe2(pfd, O_CLOEXEC) < 0) {
+        snprintf(io->err, sizeof io->err, "pipe: %s", strerror(errno));
         return;
-    io->proc_on = 0;
-    uv_close((uv_handle_t *)&io->proc, io_closed);
-    uv_close((uv_handle_t *)&io->out, io_closed);
-    struct obs_monitor *m = io->m;
-    if (!m)
+    }
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, pfd[1], 1);
+    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+    int rc = posix_spawn(&pid, io->smi, &fa, NULL, args, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    close(pfd[1]);
+    if (rc != 0) {
+        snprintf(io->err, sizeof io->err, "cannot run %.60s: %s", io->smi, strerror(rc));
+        close(pfd[0]);
         return;
+    }
+    atomic_store(&io->child, (int)pid);
+    if (atomic_load(&io->cancel))
+        kill(pid, SIGKILL);
+    uint64_t deadline = uv_hrtime() + GPU_TIMEOUT_MS * 1000000ull;
+    for (;;) {
+        uint64_t now = uv_hrtime();
+        struct pollfd p = { .fd = pfd[0], .events = POLLIN };
+        int left = now < deadline ? (int)((deadline - now) / 1000000) : 0;
+        int r = poll(&p, 1, left);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0) {
+            snprintf(io->err, sizeof io->err, "no answer within %d ms", GPU_TIMEOUT_MS);
+            kill(pid, SIGKILL);
+            break;
+        }
+        ssize_t n = read(pfd[0], io->gbuf + io->glen, GPU_OUT_MAX - 1 - io->glen);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        io->glen += (size_t)n;
+        if (io->glen == GPU_OUT_MAX - 1) {
+            kill(pid, SIGKILL);
+            break;
+        }
+    }
+    close(pfd[0]);
+    int st;
+    while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+        ;
+    atomic_store(&io->child, 0);
     io->gbuf[io->glen] = '\0';
+    io->status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+static void gpu_after(uv_work_t *w, int status)
+{
+    struct mon_io *io = w->data;
+    struct obs_monitor *m = io->m;
     struct obs_gpu g[OBS_GPU_MAX];
-    int n = io->exit_status == 0 ? obs_parse_nvidia_smi(io->gbuf, g, OBS_GPU_MAX) : -1;
+    io->work_on = 0;
+    if (!m || status == UV_ECANCELED)
+        goto out;
+    int n = io->status == 0 ? obs_parse_nvidia_smi(io->gbuf, g, OBS_GPU_MAX) : -1;
     if (n < 0) {
         m->gpu_errors++;
-        snprintf(m->note[NOTE_GPU], sizeof m->note[NOTE_GPU], "nvidia-smi failed (exit %lld): %.120s",
-                 (long long)io->exit_status, io->gbuf);
-        return;
+        if (io->err[0])
+            snprintf(m->note[NOTE_GPU], sizeof m->note[NOTE_GPU], "nvidia-smi: %s", io->err);
+        else
+            snprintf(m->note[NOTE_GPU], sizeof m->note[NOTE_GPU],
+                     "nvidia-smi failed (exit %d): %.120s", io->status, io->gbuf);
+        goto out;
     }
     uint64_t now = uv_hrtime();
     double dt = m->gpu_prev_at ? (double)(now - m->gpu_prev_at) / 1e9 : 0;
@@ -242,74 +324,20 @@ static void gpu_done(struct mon_io *io)
     m->gpu_seen = 1;
     m->gpu_fresh = 1;
     m->gpu_prev_at = now;
-}
-
-static void gpu_alloc(uv_handle_t *h, size_t hint, uv_buf_t *b)
-{
-    struct mon_io *io = h->data;
-    (void)hint;
-    *b = uv_buf_init(io->gbuf + io->glen, (unsigned)(GPU_OUT_MAX - 1 - io->glen));
-}
-
-static void gpu_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
-{
-    struct mon_io *io = s->data;
-    (void)b;
-    if (n > 0)
-        io->glen += (size_t)n;
-    if (n < 0 || io->glen >= GPU_OUT_MAX - 1) {
-        uv_read_stop(s);
-        io->eof = 1;
-        gpu_done(io);
-    }
-}
-
-static void gpu_exit(uv_process_t *p, int64_t status, int sig)
-{
-    struct mon_io *io = p->data;
-    io->exit_status = sig ? 128 + sig : status;
-    io->exited = 1;
-    gpu_done(io);
+out:
+    io_release(io);
 }
 
 static void gpu_start(struct obs_monitor *m)
 {
     struct mon_io *io = m->io;
-    if (io->proc_on)
+    if (io->work_on)
         return;                         /* the last one is still going: no pile-up */
-    char *args[8];
-    int k = 0;
-    args[k++] = m->smi;
-    for (const char *const *a = obs_nvidia_smi_args; *a; a++)
-        args[k++] = (char *)*a;
-    args[k] = NULL;
-    uv_stdio_container_t stdio[3] = {
-        { .flags = UV_IGNORE },
-        { .flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE, .data.stream = (uv_stream_t *)&io->out },
-        { .flags = UV_IGNORE },
-    };
-    uv_process_options_t opt = { .exit_cb = gpu_exit, .file = m->smi, .args = args,
-                                 .stdio_count = 3, .stdio = stdio };
-    uv_pipe_init(m->loop, &io->out, 0);
-    io->out.data = io->proc.data = io;
-    io->glen = 0;
-    io->exited = io->eof = 0;
-    int rc = uv_spawn(m->loop, &io->proc, &opt);
-    if (rc < 0) {
-        /* the process handle must be closed even when the spawn failed */
-        io->open += 2;
-        uv_close((uv_handle_t *)&io->proc, io_closed);
-        uv_close((uv_handle_t *)&io->out, io_closed);
-        snprintf(m->note[NOTE_GPU], sizeof m->note[NOTE_GPU], "cannot run %s: %s", m->smi,
-                 uv_strerror(rc));
-        m->active &= ~(unsigned)OBS_SRC_GPU;
+    io->work.data = io;
+    if (uv_queue_work(m->loop, &io->work, gpu_work, gpu_after) < 0)
         return;
-    }
-    io->open += 2;
-    io->proc_on = 1;
-    uv_unref((uv_handle_t *)&io->proc);
-    uv_unref((uv_handle_t *)&io->out);
-    uv_read_start((uv_stream_t *)&io->out, gpu_alloc, gpu_read);
+    io->work_on = 1;
+    io->open++;
 }
 
 static void sample_gpu(struct obs_monitor *m)
@@ -632,9 +660,9 @@ struct obs_monitor *obs_monitor_new(uv_loop_t *loop, const struct obs_monitor_cf
     if (cfg->sources & OBS_SRC_SERVER)
         setup_server(m, cfg);
     if (cfg->sources & OBS_SRC_GPU) {
-        m->smi = find_program(cfg->nvidia_smi ? cfg->nvidia_smi : "nvidia-smi");
-        if (m->smi) {
-            snprintf(m->note[NOTE_GPU], sizeof m->note[0], "%s", m->smi);
+        io->smi = find_program(cfg->nvidia_smi ? cfg->nvidia_smi : "nvidia-smi");
+        if (io->smi) {
+            snprintf(m->note[NOTE_GPU], sizeof m->note[0], "%.300s", io->smi);
             m->active |= OBS_SRC_GPU;
         } else {
             snprintf(m->note[NOTE_GPU], sizeof m->note[0], "nvidia-smi not found");
@@ -668,13 +696,13 @@ void obs_monitor_stop(struct obs_monitor *m)
     if (m->sm_fetch)
         obs_fetch_cancel(m->sm_fetch);
     m->sm_fetch = NULL;
-    if (io->proc_on) {
-        /* Closed now rather than at its exit: the loop's owner closes
-         * whatever is left open when its run ends. */
-        uv_process_kill(&io->proc, SIGKILL);
-        uv_close((uv_handle_t *)&io->proc, io_closed);
-        uv_close((uv_handle_t *)&io->out, io_closed);
-        io->proc_on = 0;
+    if (io->work_on && uv_cancel((uv_req_t *)&io->work) != 0) {
+        /* Running: end its child now, so that the loop's last run does not
+         * wait for nvidia-smi. */
+        atomic_store(&io->cancel, 1);
+        int pid = atomic_load(&io->child);
+        if (pid > 0)
+            kill(pid, SIGKILL);
     }
     uv_close((uv_handle_t *)&io->timer, io_closed);
 }
@@ -691,7 +719,6 @@ void obs_monitor_free(struct obs_monitor *m)
     }
     free(m->cols);
     free(m->t);
-    free(m->smi);
     free(m->other);
     cJSON_Delete(m->ollama_models);
     free(m);

@@ -2,6 +2,7 @@
 #define LLMLOAD_OBS_MONITOR_INT_H
 /* The monitor's state, shared by its sampling (obs_monitor.c) and its
  * report (obs_monitor_report.c); private to src/observe. */
+#include <stdatomic.h>
 #include <stdint.h>
 
 #include <cjson/cJSON.h>
@@ -25,18 +26,23 @@ struct col {
 
 /* The monitor's handles live apart from it, so that stopping closes them on
  * the loop while the samples stay for the report: io outlives the monitor
- * until its handles have closed, and m is NULL once stopped. */
+ * until its timer has closed and its nvidia-smi has returned, and m is NULL
+ * once stopped. */
 struct mon_io {
     struct obs_monitor *m;
     uv_timer_t timer;
-    uv_process_t proc;
-    uv_pipe_t out;
-    int open;                           /* handles to close */
-    int timer_on, proc_on;
+    uv_work_t work;                     /* nvidia-smi, run from the thread pool */
+    int open;                           /* the timer, and the work while it runs */
+    int timer_on, work_on;
+    /* the work's own, untouched by the loop while it runs (but child and
+     * cancel, which stopping uses to end it early) */
+    char *smi;
     char *gbuf;
     size_t glen;
-    int64_t exit_status;
-    int exited, eof;
+    int status;                         /* exit status; -1: did not run */
+    char err[120];
+    _Atomic int child;                  /* its pid while it runs */
+    _Atomic int cancel;
 };
 
 struct other_sample {
@@ -69,7 +75,6 @@ struct obs_monitor {
     struct col *cols;
     size_t ncols, colcap;
     /* GPUs */
-    char *smi;
     struct obs_gpu gpus[OBS_GPU_MAX];
     int ngpu, gpu_fresh, gpu_errors;
     uint64_t gpu_at, gpu_prev_at;
