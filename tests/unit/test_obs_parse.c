@@ -183,7 +183,8 @@ static void test_prom_text(void **state)
     assert_true(isnan(c.values[2]));
     assert_true(isinf(c.values[3]) && c.values[3] < 0);
     /* label values, unescaped */
-    struct obs_prom_sample s = { "y", 1, "a=\"1\",b=\"q\\\"}z\\\\\"", 20, 0 };
+    const char *lab = "a=\"1\",b=\"q\\\"}z\\\\\"";
+    struct obs_prom_sample s = { "y", 1, lab, strlen(lab), 0 };
     char v[32];
     assert_int_equal(obs_prom_label(&s, "b", v, sizeof v), 0);
     assert_string_equal(v, "q\"}z\\");
