@@ -163,7 +163,7 @@ static void finish(struct obs_fetch *f, const char *err)
         return;
     f->finished = 1;
     if (f->cb)
-        f->cb(f->ud, err ? 0 : f->parser.status_code, f->body, f->body_len, err);
+        f->cb(f->ud, err ? 0 : f->parser.status_code, f->body ? f->body : "", f->body_len, err);
     uv_close((uv_handle_t *)&f->tcp, on_closed);
     uv_close((uv_handle_t *)&f->timer, on_closed);
 }
