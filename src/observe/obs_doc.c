@@ -66,11 +66,14 @@ int obs_doc_load(struct obs_doc *d, const cJSON *doc, char *err, size_t errcap)
     l->labels.target = jdoc_str(cfg, "url");
     l->labels.model = jdoc_str(cfg, "model");
     l->labels.api = jdoc_str(cfg, "api");
-    /* The start time names the run: two runs never share it, and the same
+    /* The run's own id when the document has one (the one its live metrics
+     * carried), else its start time: two runs never share it, and the same
      * document exported twice gets the same series. */
-    l->labels.run_id = jdoc_str(env, "start_time");
+    l->labels.run_id = jdoc_str(env, "run_id");
+    if (!l->labels.run_id)
+        l->labels.run_id = jdoc_str(env, "start_time");
     l->concurrency = count_of(cfg, "concurrency");
-    l->start_unix_s = obs_iso8601_unix(l->labels.run_id);
+    l->start_unix_s = obs_iso8601_unix(jdoc_str(env, "start_time"));
     l->ok = count_of(sum, "ok");
     l->failed = count_of(sum, "failed");
     l->input_tokens = count_of(sum, "input_tokens");

@@ -17,8 +17,8 @@ struct obs_doc {
 };
 
 /* Fills d from doc: the summary's counters, config's labels and cap,
- * environment's start time (also the run_id), the "histograms" that are
- * present.  0, or -1 with a one-line err (not a result document, a
+ * environment's start time and run_id (the start time when it has none),
+ * the "histograms" that are present.  0, or -1 with a one-line err (not a result document, a
  * malformed histogram, out of memory); d is then empty. */
 int obs_doc_load(struct obs_doc *d, const struct cJSON *doc, char *err, size_t errcap);
 void obs_doc_free(struct obs_doc *d);

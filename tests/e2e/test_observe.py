@@ -240,7 +240,7 @@ def run_labels(doc):
     """The constant labels of a result's samples, as the writer orders them."""
     return 'target="%s",model="%s",api="%s",run_id="%s"' % (
         doc["config"]["url"], doc["config"]["model"], doc["config"]["api"],
-        doc["environment"]["start_time"])
+        doc["environment"].get("run_id") or doc["environment"]["start_time"])
 
 
 class Export(unittest.TestCase):
@@ -295,6 +295,18 @@ class Export(unittest.TestCase):
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertIn('run_id="nightly-7"', p.stdout)
         self.assertNotIn(doc["environment"]["start_time"], p.stdout)
+        # a document that names its run keeps that name (and its start time)
+        start = parse_expo(export(path).stdout)["llmload_run_start_time_seconds{%s}"
+                                                % run_labels(doc)]
+        doc["environment"]["run_id"] = "r-42"
+        named = os.path.join(harness.tmpdir(), "named.json")
+        with open(named, "w") as f:
+            json.dump(doc, f)
+        p = export(named)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn('run_id="r-42"', run_labels(doc))
+        self.assertEqual(parse_expo(p.stdout)["llmload_run_start_time_seconds{%s}"
+                                              % run_labels(doc)], start)
 
     def test_export_openmetrics(self):
         path, doc = run_result()
