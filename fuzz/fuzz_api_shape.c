@@ -1,5 +1,5 @@
 /* libFuzzer target: the shape fast path (api_shape_match / _learn in
- * src/api.c) must never disagree with the full parse.
+ * src/proto/api_shape.c) must never disagree with the full parse.
  *
  * Input: one byte selecting the API kind, then events separated by '\n'.
  * They go through the same match-else-parse-and-learn flow as conn.c; every
@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "api.h"
+#include "api_shape.h"
 #include "json.h"
 
 static jsmntok_t toks[1024];
@@ -29,11 +30,11 @@ static void check_same(const struct api_event *a, const struct api_event *b)
         !same_slice(a->errtype, a->errtype_len, b->errtype, b->errtype_len) ||
         !same_slice(a->finish_reason, a->finish_reason_len, b->finish_reason, b->finish_reason_len) ||
         a->completion_tokens != b->completion_tokens || a->prompt_tokens != b->prompt_tokens ||
-        a->timings_predicted_n != b->timings_predicted_n || a->timings_prompt_n != b->timings_prompt_n ||
-        a->event_tokens != b->event_tokens || a->total_duration_ns != b->total_duration_ns ||
-        a->load_duration_ns != b->load_duration_ns ||
+        a->event_tokens != b->event_tokens || a->eval_tokens != b->eval_tokens ||
+        a->eval_duration_ns != b->eval_duration_ns || a->prompt_eval_tokens != b->prompt_eval_tokens ||
         a->prompt_eval_duration_ns != b->prompt_eval_duration_ns ||
-        a->eval_duration_ns != b->eval_duration_ns)
+        a->cached_tokens != b->cached_tokens || a->total_duration_ns != b->total_duration_ns ||
+        a->load_duration_ns != b->load_duration_ns)
         abort();
 }
 

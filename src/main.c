@@ -1,6 +1,10 @@
 /* llmload: subcommand dispatch only (the commands are cli/cli.c). */
+#include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include "cli.h"
 
 static void usage(FILE *f)
@@ -13,7 +17,34 @@ static void usage(FILE *f)
                "With no command and no options, `llmload` is `llmload run`.\n");
 }
 
+/* Results on stdout that could not be written make the exit code 3 (a full
+ * disk, an I/O error), unless stdout is a pipe or socket whose reader went
+ * away (`llmload run ... | head`): that is a closed terminal, and the
+ * files the command wrote are what counts. */
+static int finish_stdout(int code)
+{
+    if (fflush(stdout) == 0 && !ferror(stdout))
+        return code;
+    int e = errno;
+    struct stat st;
+    if (e == EPIPE || (fstat(STDOUT_FILENO, &st) == 0 && (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode))))
+        return code;
+    fprintf(stderr, "llmload: cannot write the results to standard output: %s\n", strerror(e));
+    return code == EXIT_INTERRUPTED ? code : EXIT_RUN;
+}
+
+static int dispatch(int argc, char **argv);
+
 int main(int argc, char **argv)
+{
+    /* A closed stdout or a server that went away is an error to report
+     * (EPIPE), never a signal that kills the process before its files are
+     * written. */
+    signal(SIGPIPE, SIG_IGN);
+    return finish_stdout(dispatch(argc, argv));
+}
+
+static int dispatch(int argc, char **argv)
 {
     if (argc < 2)
         return cmd_run(argc, argv);

@@ -12,6 +12,7 @@ const struct cli_command cli_commands[] = {
     { &cli_compare_cmd, cmd_compare },
     { &cli_check_cmd, cmd_check },
     { &cli_tokenize_cmd, cmd_tokenize },
+    { &cli_report_cmd, cmd_report },
     { &cli_export_cmd, cmd_export },
     { NULL, NULL },
 };
@@ -34,4 +35,11 @@ int cli_parse_result(const struct opt_cmd *cmd, int r, const char *err)
     }
     fprintf(stderr, "llmload %s: %s\n", cmd->name, err);
     return EXIT_USAGE;
+}
+
+void cli_flag_err(char *err, size_t errcap, const char *flag)
+{
+    char msg[1024];
+    snprintf(msg, sizeof msg, "%s", err);
+    snprintf(err, errcap, "%s: %s", flag, msg);
 }

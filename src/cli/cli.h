@@ -13,11 +13,12 @@ int cmd_sweep(int argc, char **argv);     /* cmd_sweep.c */
 int cmd_compare(int argc, char **argv);   /* cmd_compare.c */
 int cmd_check(int argc, char **argv);     /* cmd_check.c */
 int cmd_tokenize(int argc, char **argv);  /* cmd_tokenize.c */
+int cmd_report(int argc, char **argv);    /* cmd_report.c */
 int cmd_export(int argc, char **argv);    /* cmd_export.c */
 
 /* Each command's name, one-line summary, --help words and option tables
  * (the mock's is mock_cmd, mock.h). */
-extern const struct opt_cmd cli_run_cmd, cli_sweep_cmd, cli_compare_cmd, cli_check_cmd,
+extern const struct opt_cmd cli_run_cmd, cli_sweep_cmd, cli_compare_cmd, cli_check_cmd, cli_report_cmd,
     cli_tokenize_cmd, cli_export_cmd;
 
 /* Every subcommand, in the order `llmload --help` lists them, ended by
@@ -36,6 +37,10 @@ const struct cli_command *cli_command_find(const char *name);
  * prints the help (exit 0) or "llmload NAME: err" (exit 2).  Returns -1 to
  * go on, or the exit code to return. */
 int cli_parse_result(const struct opt_cmd *cmd, int r, const char *err);
+
+/* Puts "FLAG: " before the message in err (in place, truncating), so an
+ * error about a file names the flag that gave it. */
+void cli_flag_err(char *err, size_t errcap, const char *flag);
 
 struct run_cli;
 struct gate_opts;

@@ -9,11 +9,14 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
+#include "fileio.h"
+#include "render.h"
 #include "target.h"
 #include "units.h"
 
@@ -24,7 +27,7 @@
 enum run_flag {
     O_URL, O_API, O_MODEL, O_KEY, O_MAXTOK, O_TEMP, O_SEED, O_NOSTREAM, O_TIMESTAMPS, O_MOCKARG,
     O_CONC, O_REQS, O_DUR, O_WARMUP, O_RATE, O_ARRIVAL, O_BURST, O_RAMP, O_STOPERR,
-    O_CTO, O_TTFTTO, O_IDLETO, O_TO, O_GRACE, O_JSON, O_CSV, O_RAW, O_QUIET,
+    O_CTO, O_TTFTTO, O_IDLETO, O_TO, O_GRACE, O_JSON, O_CSV, O_RAW, O_HTML, O_PLOTS, O_QUIET,
 };
 
 static int run_apply(void *ud, const struct opt *o, const char *flag, const char *v,
@@ -80,6 +83,8 @@ static const struct opt run_opts[] = {
     { O_JSON, "--json", { NULL }, "FILE", "write the result document (docs/schema.md)" },
     { O_CSV, "--csv", { NULL }, "FILE", "one row per request; appends when the header matches" },
     { O_RAW, "--raw", { NULL }, "FILE", "JSONL, one line per request with every event's time" },
+    { O_HTML, "--html", { NULL }, "FILE", "at the end, the HTML report of the result (docs/report.md)" },
+    { O_PLOTS, "--plots", { NULL }, "DIR", "at the end, every figure as DIR/NAME.png and .svg" },
     { O_QUIET, "--quiet", { "-q" }, NULL, "no progress line" },
 };
 
@@ -215,6 +220,8 @@ static int set_flag(struct run_cli *rc, enum run_flag id, const char *flag, cons
     case O_JSON: c->json_path = v; return 0;
     case O_CSV: c->csv_path = v; return 0;
     case O_RAW: c->raw_path = v; return 0;
+    case O_HTML: rc->html_path = v; return 0;
+    case O_PLOTS: rc->plots_dir = v; return 0;
     case O_QUIET: c->quiet = 1; return 0;
     case O_MOCKARG:
         if (rc->nmock >= CLI_MOCK_ARGS)
@@ -402,3 +409,44 @@ void cli_run_stop_mock(pid_t pid)
     waitpid(pid, &st, 0);
 }
 
+
+int cli_run_check_pictures(const struct run_cli *rc, char *err, size_t errcap)
+{
+    char why[512];
+    if (rc->html_path && out_check(rc->html_path, why, sizeof why) < 0) {
+        snprintf(err, errcap, "--html: %s", why);
+        return -1;
+    }
+    if (rc->plots_dir) {
+        struct stat st;
+        if (stat(rc->plots_dir, &st) == 0 ? !S_ISDIR(st.st_mode) || access(rc->plots_dir, W_OK) < 0
+                                          : 0) {
+            snprintf(err, errcap, "--plots %s: not a directory this user can write", rc->plots_dir);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+int cli_run_write_pictures(const struct run_cli *rc, const char *cmd,
+                           const struct cJSON *const *docs, size_t n, int repeat)
+{
+    char err[1024], dir[4096];
+    int r = 0;
+    if (!n)
+        return 0;
+    if (rc->html_path && render_files(docs, n, rc->html_path, repeat, err, sizeof err) < 0) {
+        fprintf(stderr, "llmload %s: --html: %s\n", cmd, err);
+        r = -1;
+    }
+    if (rc->plots_dir) {
+        /* render_files takes a directory by its trailing slash. */
+        size_t l = strlen(rc->plots_dir);
+        snprintf(dir, sizeof dir, "%s%s", rc->plots_dir, l && rc->plots_dir[l - 1] == '/' ? "" : "/");
+        if (render_files(docs, n, dir, repeat, err, sizeof err) < 0) {
+            fprintf(stderr, "llmload %s: --plots: %s\n", cmd, err);
+            r = -1;
+        }
+    }
+    return r;
+}

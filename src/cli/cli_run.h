@@ -23,7 +23,20 @@ struct run_cli {
      * time-bound; a sweep warms each level up unless --warmup says). */
     int duration_given, requests_given, warmup_given;
     struct workload_opts wopts;             /* prompt source flags (workload.h) */
+    const char *html_path;                  /* --html FILE: the HTML report at the end */
+    const char *plots_dir;                  /* --plots DIR: every figure as PNG and SVG */
 };
+
+/* Before the run: --html and --plots can be written (nothing is created).
+ * 0, or -1 with err naming the flag. */
+int cli_run_check_pictures(const struct run_cli *rc, char *err, size_t errcap);
+
+/* After the run: renders docs[0..n) (render.h) into --html and --plots.
+ * repeat: the docs are the runs of `run --repeat`.  0, or -1 after printing
+ * one line per failure on stderr, prefixed by "llmload CMD: ". */
+struct cJSON;
+int cli_run_write_pictures(const struct run_cli *rc, const char *cmd,
+                           const struct cJSON *const *docs, size_t n, int repeat);
 
 /* The run flags (opt.h); the handler's user data is a struct run_cli. */
 extern const struct opt_table cli_run_table;

@@ -7,6 +7,7 @@
 
 #include "cli.h"
 #include "cli_run.h"
+#include "fileio.h"
 #include "jdoc.h"
 #include "probe.h"
 #include "report.h"
@@ -75,29 +76,33 @@ int cmd_check(int argc, char **argv)
         fprintf(stderr, "llmload check: --url is required\n");
         return EXIT_USAGE;
     }
-    if (json && report_check_writable(json, err, sizeof err) < 0) {
-        fprintf(stderr, "llmload check: --json %s\n", err);
+    struct out_file *out = NULL;
+    if (json && !(out = out_open(json, err, sizeof err))) {
+        fprintf(stderr, "llmload check: --json: %s\n", err);
         return EXIT_USAGE;
     }
     int usage;
     cJSON *info = target_probe(url, a.api, a.timeout_ns, &usage);
     if (!info) {
         fprintf(stderr, "llmload check: out of memory\n");
+        out_close(out);
         return EXIT_RUN;
     }
     if (usage) {
         fprintf(stderr, "llmload check: %s\n", jdoc_str(info, "error"));
         cJSON_Delete(info);
+        out_close(out);
         return EXIT_USAGE;
     }
     int up = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(info, "up"));
     if (!a.quiet)
         target_probe_print(up ? stdout : stderr, url, info);
     int code = up ? EXIT_OK : EXIT_CHECK;
-    if (json && report_write_json(json, info, err, sizeof err) < 0) {
-        fprintf(stderr, "llmload check: %s\n", err);
-        code = EXIT_USAGE;
+    if (out && report_commit_json(out, info, err, sizeof err) < 0) {
+        fprintf(stderr, "llmload check: --json: %s\n", err);
+        code = EXIT_RUN;
     }
+    out_close(out);
     cJSON_Delete(info);
     return code;
 }

@@ -67,17 +67,6 @@ static int cmp_add(struct cmp_set *s, const char *name, const cJSON *sweep, char
     return 0;
 }
 
-/* "runs/base.json" -> "base". */
-static void file_stem(const char *path, char *buf, size_t cap)
-{
-    const char *b = strrchr(path, '/');
-    b = b ? b + 1 : path;
-    size_t n = strlen(b);
-    if (n > 5 && !strcmp(b + n - 5, ".json"))
-        n -= 5;
-    snprintf(buf, cap, "%.*s", (int)n, b);
-}
-
 /* A run result as a one-level sweep of its concurrency. */
 static cJSON *run_as_sweep(const cJSON *doc)
 {
@@ -112,7 +101,7 @@ static int load_files(const struct sweep_opts *o, struct cmp_set *s, char *param
         s->docs[s->ndocs++] = doc;
         const char *schema = jdoc_str(doc, "schema");
         char stem[200];
-        file_stem(path, stem, sizeof stem);
+        jdoc_stem(path, stem, sizeof stem);
         const cJSON *sweeps[SWEEP_MAX_TARGETS];
         const char *names[SWEEP_MAX_TARGETS];
         size_t n = 0;
@@ -197,8 +186,8 @@ const struct opt_cmd cli_compare_cmd = {
 };
 
 /* The compare report and JSON, shared by the live and the saved-file paths. */
-static int compare_finish(const struct sweep_opts *o, const char *param, struct cmp_set *s,
-                          cJSON *targets, int interrupted)
+static int compare_finish(const struct sweep_opts *o, const struct run_cli *rc, const char *param,
+                          struct cmp_set *s, cJSON *targets, int interrupted)
 {
     char err[512];
     int code = EXIT_OK;
@@ -225,7 +214,7 @@ static int compare_finish(const struct sweep_opts *o, const char *param, struct 
         if (gate_code >= EXIT_USAGE)
             fprintf(stderr, "llmload compare: %s\n", err);
     }
-    if (o->json_path) {
+    if (o->json_out || rc->html_path || rc->plots_dir) {
         cJSON *doc = cJSON_CreateObject();
         cJSON_AddStringToObject(doc, "schema", "llmload.compare/1");
         cJSON_AddStringToObject(doc, "parameter", param);
@@ -235,10 +224,13 @@ static int compare_finish(const struct sweep_opts *o, const char *param, struct 
         for (size_t i = 0; i < 3; i++)
             cJSON_AddItemToObject(doc, keys[i], cJSON_DetachItemFromObject(an, keys[i]));
         cJSON_AddBoolToObject(doc, "interrupted", interrupted);
-        if (report_write_json(o->json_path, doc, err, sizeof err) < 0) {
-            fprintf(stderr, "llmload compare: %s\n", err);
+        if (o->json_out && report_commit_json(o->json_out, doc, err, sizeof err) < 0) {
+            fprintf(stderr, "llmload compare: --json: %s\n", err);
             code = EXIT_RUN;
         }
+        const cJSON *one = doc;
+        if (cli_run_write_pictures(rc, "compare", &one, 1, 0) < 0)
+            code = EXIT_RUN;
         cJSON_Delete(doc);
     }
     cJSON_Delete(targets);
@@ -295,8 +287,7 @@ int cmd_compare(int argc, char **argv)
     int pr = sweep_cmd_parse(&o, &rc, argc, argv, 1);
     if (pr >= 0)
         return pr;
-    if ((o.json_path && report_check_writable(o.json_path, err, sizeof err) < 0) ||
-        (o.csv_path && report_check_writable(o.csv_path, err, sizeof err) < 0) ||
+    if (sweep_open_outputs(&o, err, sizeof err) < 0 || cli_run_check_pictures(&rc, err, sizeof err) < 0 ||
         (o.nfiles == 0 && o.param != SWEEP_PROMPT_SET &&
          cli_run_open_workload(&rc, err, sizeof err) < 0)) {
         fprintf(stderr, "llmload compare: %s\n", err);
@@ -319,7 +310,7 @@ int cmd_compare(int argc, char **argv)
             cJSON_AddItemToObject(t, "sweep", cJSON_Duplicate(s.sweeps[i], 1));
             cJSON_AddItemToArray(targets, t);
         }
-        code = compare_finish(&o, param, &s, targets, 0);
+        code = compare_finish(&o, &rc, param, &s, targets, 0);
         cmp_set_free(&s);
         sweep_cmd_free(&o, &rc);
         return code;
@@ -409,39 +400,25 @@ int cmd_compare(int argc, char **argv)
             return EXIT_RUN;
         }
     }
-    if (o.csv_path) {
-        /* One CSV for all targets: the target's name leads each row. */
-        FILE *f = fopen(o.csv_path, "w");
-        int bad = !f, header_done = 0;
-        for (size_t i = 0; f && i < s.n; i++) {
-            if (!s.sweeps[i])
-                continue;
-            char *buf = NULL;
-            size_t len = 0;
-            FILE *m = open_memstream(&buf, &len);
-            if (!m) {
-                bad = 1;
-                break;
+    /* One CSV for all targets: the target's name leads each row. */
+    int lost = 0;
+    if (o.csv_out) {
+        const char *names[SWEEP_MAX_TARGETS];
+        const cJSON *sweeps[SWEEP_MAX_TARGETS];
+        size_t k = 0;
+        for (size_t i = 0; i < s.n; i++)
+            if (s.sweeps[i]) {
+                names[k] = s.names[i];
+                sweeps[k++] = s.sweeps[i];
             }
-            knee_csv_write(m, jdoc_str(s.sweeps[i], "parameter"),
-                           cJSON_GetObjectItemCaseSensitive(s.sweeps[i], "levels"));
-            fclose(m);
-            char *line = buf, *nl;
-            int first = 1;
-            for (; (nl = strchr(line, '\n')); line = nl + 1, first = 0) {
-                if (first && header_done)
-                    continue;   /* one header */
-                fprintf(f, "%s,%.*s\n", first ? "target" : s.names[i], (int)(nl - line), line);
-            }
-            header_done = 1;
-            free(buf);
+        if (sweep_commit_compare_csv(o.csv_out, names, sweeps, k, err, sizeof err) < 0) {
+            fprintf(stderr, "llmload compare: %s\n", err);
+            lost = 1;
         }
-        if (f && fclose(f) != 0)
-            bad = 1;
-        if (bad)
-            fprintf(stderr, "llmload compare: --csv %s: cannot write\n", o.csv_path);
     }
-    code = compare_finish(&o, sweep_param_name(o.param), &s, targets, interrupted);
+    code = compare_finish(&o, &rc, sweep_param_name(o.param), &s, targets, interrupted);
+    if (lost && code != EXIT_INTERRUPTED)
+        code = EXIT_RUN;
     cmp_set_free(&s);
     sweep_cmd_free(&o, &rc);
     return code;

@@ -10,6 +10,7 @@
 #include "cli_run.h"
 #include "engine.h"
 #include "gate.h"
+#include "fileio.h"
 #include "report.h"
 
 static const struct opt_table *const run_tables[] = {
@@ -53,20 +54,6 @@ static void on_record(void *ud, const struct req_record *r, uint64_t t0)
         report_raw_row(o->raw, r, t0);
 }
 
-/* An output file that cannot be written is reported before the run, with
- * the flag that named it. */
-static int check_output(const char *path, const char *flag, char *err, size_t errcap)
-{
-    char why[512];
-    if (!path)
-        return 0;
-    if (report_check_writable(path, why, sizeof why) < 0) {
-        snprintf(err, errcap, "%s: %s", flag, why);
-        return -1;
-    }
-    return 0;
-}
-
 /* A baseline made with another workload is refused before any request:
  * 0, or -1 with err. */
 static int gate_config_ok(const struct gate_opts *gate, const struct run_config *cfg,
@@ -95,75 +82,77 @@ int cmd_run(int argc, char **argv)
     return code;
 }
 
+/* A write failure of any output makes the exit code 3 (the results could
+ * not be delivered), after every other output has been written; a check
+ * that failed (1) is outranked by it, an interruption (4) is not. */
+static int worse(int code, int failed_output)
+{
+    return failed_output && code != EXIT_INTERRUPTED ? EXIT_RUN : code;
+}
+
 static int run_gated(int argc, char **argv, struct gate_opts *gate)
 {
     struct run_cli rc;
     char err[1024];
-    int code = EXIT_OK;
+    int code = EXIT_OK, lost = 0;
+    struct run_outputs out = { 0 };
+    struct out_file *json = NULL;
+    cJSON **docs = NULL;
+    size_t nruns = 0;
+    pid_t mock = 0;
     int pr = cmd_run_parse(&rc, gate, argc, argv, err, sizeof err);
     if ((pr = cli_parse_result(&cli_run_cmd, pr, err)) >= 0)
         return pr;
     struct run_config *cfg = &rc.cfg;
-    if (cli_run_validate(&rc, err, sizeof err) < 0 ||
-        check_output(cfg->json_path, "--json", err, sizeof err) < 0 ||
-        check_output(cfg->csv_path, "--csv", err, sizeof err) < 0 ||
-        check_output(cfg->raw_path, "--raw", err, sizeof err) < 0 ||
-        gate_check_files(gate, err, sizeof err) < 0) {
-        fprintf(stderr, "llmload run: %s\n", err);
-        return EXIT_USAGE;
+    /* Every output is opened before the first request and kept: a path
+     * that cannot be written costs no benchmark, and what was checked is
+     * what gets written (a FIFO, /dev/fd/N or >(cmd) included). */
+    code = EXIT_USAGE;
+    if (cli_run_validate(&rc, err, sizeof err) < 0)
+        goto fail;
+    if (cfg->json_path && !(json = out_open(cfg->json_path, err, sizeof err))) {
+        cli_flag_err(err, sizeof err, "--json");
+        goto fail;
     }
-    struct run_outputs out = { 0 };
     if (cfg->csv_path && !(out.csv = report_csv_open(cfg->csv_path, err, sizeof err))) {
-        fprintf(stderr, "llmload run: %s\n", err);
-        return EXIT_USAGE;
+        cli_flag_err(err, sizeof err, "--csv");
+        goto fail;
     }
     if (cfg->raw_path && !(out.raw = report_raw_open(cfg->raw_path, err, sizeof err))) {
-        fprintf(stderr, "llmload run: %s\n", err);
-        report_csv_close(out.csv);
-        return EXIT_USAGE;
+        cli_flag_err(err, sizeof err, "--raw");
+        goto fail;
     }
+    if (gate_check_files(gate, err, sizeof err) < 0 || cli_run_check_pictures(&rc, err, sizeof err) < 0)
+        goto fail;
     cfg->progress = !cfg->quiet && isatty(STDERR_FILENO);
 
-    pid_t mock = cli_run_start_mock(&rc, err, sizeof err);
-    if (mock < 0) {
-        fprintf(stderr, "llmload run: %s\n", err);
-        report_csv_close(out.csv);
-        report_raw_close(out.raw);
-        return EXIT_RUN;
-    }
+    code = EXIT_RUN;
+    mock = cli_run_start_mock(&rc, err, sizeof err);
+    if (mock < 0)
+        goto fail;
     if (mock > 0 && !cfg->quiet)
         fprintf(stderr, "no --url given: benchmarking the built-in simulator at %s (llmload mock%s)\n",
                 cfg->url, rc.nmock ? " with --mock-arg flags" : "");
 
-    int rrc = gate_config_ok(gate, cfg, err, sizeof err) < 0 ? EXIT_USAGE : 0;
-    if (!rrc)
-        rrc = cli_run_resolve(&rc, err, sizeof err);
-    if (!rrc && cli_run_open_workload(&rc, err, sizeof err) < 0)
-        rrc = EXIT_USAGE;   /* prompt files and datasets are read before any request */
-    if (!rrc && gate_config_ok(gate, cfg, err, sizeof err) < 0)
-        rrc = EXIT_USAGE;
-    if (rrc) {
-        fprintf(stderr, "llmload run: %s\n", err);
-        if (rrc == EXIT_RUN)
+    code = gate_config_ok(gate, cfg, err, sizeof err) < 0 ? EXIT_USAGE : 0;
+    if (!code)
+        code = cli_run_resolve(&rc, err, sizeof err);
+    if (!code && cli_run_open_workload(&rc, err, sizeof err) < 0)
+        code = EXIT_USAGE;   /* prompt files and datasets are read before any request */
+    if (!code && gate_config_ok(gate, cfg, err, sizeof err) < 0)
+        code = EXIT_USAGE;
+    if (code) {
+        if (code == EXIT_RUN)
             gate_run_failed(gate, err);
-        workload_free(cfg->workload);
-        cli_run_stop_mock(mock);
-        report_csv_close(out.csv);
-        report_raw_close(out.raw);
-        return rrc;
+        goto fail;
     }
     /* --repeat K (gate): K runs of the same benchmark against the same
      * server; the gate decides on the median of their result documents. */
     int repeat = gate_repeat(gate);
-    size_t nruns = 0;
-    cJSON **docs = calloc((size_t)repeat, sizeof *docs);
-    if (!docs) {
-        fprintf(stderr, "llmload run: out of memory\n");
-        workload_free(cfg->workload);
-        cli_run_stop_mock(mock);
-        report_csv_close(out.csv);
-        report_raw_close(out.raw);
-        return EXIT_RUN;
+    if (!(docs = calloc((size_t)repeat, sizeof *docs))) {
+        snprintf(err, sizeof err, "out of memory");
+        code = EXIT_RUN;
+        goto fail;
     }
     struct engine_hooks hooks = { on_record, &out };
     for (int k = 0; k < repeat && code == EXIT_OK; k++) {
@@ -205,15 +194,26 @@ static int run_gated(int argc, char **argv, struct gate_opts *gate)
         run_stats_free(&stats);
     }
     cli_run_stop_mock(mock);
-    if (report_csv_close(out.csv) < 0 || report_raw_close(out.raw) < 0)
-        fprintf(stderr, "llmload run: could not finish writing the per-request files\n");
-    /* --json holds the last run (with --repeat, each run's summary was printed). */
-    if (cfg->json_path && nruns &&
-        report_write_json(cfg->json_path, docs[nruns - 1], err, sizeof err) < 0) {
+    mock = 0;
+    /* Every output is written, each failure said, before the exit code
+     * takes the failures into account. */
+    if (report_csv_finish(out.csv, err, sizeof err) < 0) {
         fprintf(stderr, "llmload run: %s\n", err);
-        if (code == EXIT_OK)
-            code = EXIT_RUN;
+        lost = 1;
     }
+    if (report_raw_finish(out.raw, err, sizeof err) < 0) {
+        fprintf(stderr, "llmload run: %s\n", err);
+        lost = 1;
+    }
+    out.csv = NULL;
+    out.raw = NULL;
+    /* --json holds the last run (with --repeat, each run's summary was printed). */
+    if (json && nruns && report_commit_json(json, docs[nruns - 1], err, sizeof err) < 0) {
+        fprintf(stderr, "llmload run: --json: %s\n", err);
+        lost = 1;
+    }
+    if (cli_run_write_pictures(&rc, "run", (const cJSON *const *)docs, nruns, nruns > 1) < 0)
+        lost = 1;
     /* The gate also sees failed and interrupted runs: it writes a JUnit
      * error for the former and saves no baseline from the latter. */
     if (gate_active(gate) && nruns) {
@@ -224,6 +224,15 @@ static int run_gated(int argc, char **argv, struct gate_opts *gate)
                 fprintf(stderr, "llmload run: %s\n", err);
         }
     }
+    code = worse(code, lost);
+    goto out;
+fail:
+    fprintf(stderr, "llmload run: %s\n", err);
+out:
+    cli_run_stop_mock(mock);
+    report_csv_close(out.csv);
+    report_raw_close(out.raw);
+    out_close(json);
     for (size_t i = 0; i < nruns; i++)
         cJSON_Delete(docs[i]);
     free(docs);

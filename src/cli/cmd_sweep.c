@@ -398,8 +398,7 @@ int cmd_sweep(int argc, char **argv)
     if (pr >= 0)
         return pr;
     if (cli_run_validate(&rc, err, sizeof err) < 0 ||
-        (o.json_path && report_check_writable(o.json_path, err, sizeof err) < 0) ||
-        (o.csv_path && report_check_writable(o.csv_path, err, sizeof err) < 0) ||
+        sweep_open_outputs(&o, err, sizeof err) < 0 || cli_run_check_pictures(&rc, err, sizeof err) < 0 ||
         (o.param != SWEEP_PROMPT_SET && cli_run_open_workload(&rc, err, sizeof err) < 0)) {
         fprintf(stderr, "llmload sweep: %s\n", err);
         sweep_cmd_free(&o, &rc);
@@ -424,16 +423,22 @@ int cmd_sweep(int argc, char **argv)
     }
     if (cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(doc, "levels")) > 0)
         sweep_print(stdout, doc);
-    if (o.json_path && report_write_json(o.json_path, doc, err, sizeof err) < 0) {
-        fprintf(stderr, "llmload sweep: %s\n", err);
-        code = EXIT_RUN;
+    /* Both outputs are written before either failure decides the code. */
+    int lost = 0;
+    if (o.json_out && report_commit_json(o.json_out, doc, err, sizeof err) < 0) {
+        fprintf(stderr, "llmload sweep: --json: %s\n", err);
+        lost = 1;
     }
-    if (o.csv_path && sweep_write_csv(o.csv_path, doc, err, sizeof err) < 0) {
+    if (o.csv_out && sweep_commit_csv(o.csv_out, doc, err, sizeof err) < 0) {
         fprintf(stderr, "llmload sweep: %s\n", err);
-        code = EXIT_RUN;
+        lost = 1;
     }
+    const cJSON *one = doc;
+    if (cli_run_write_pictures(&rc, "sweep", &one, 1, 0) < 0)
+        lost = 1;
+    if (lost)
+        code = EXIT_RUN;
     if (st == SWEEP_DONE && code == EXIT_OK && o.gate.n_asserts) {
-        const cJSON *one = doc;
         code = sweep_gate_check(&o, NULL, &one, 1, stdout, err, sizeof err);
         if (code >= EXIT_USAGE)
             fprintf(stderr, "llmload sweep: %s\n", err);

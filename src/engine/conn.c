@@ -5,9 +5,14 @@
  * receive stamp, else uv_hrtime()) -> llhttp ->
  * on_body -> SSE/NDJSON framing -> API adapter -> the request record.  The
  * parser callbacks only record what happened; the connection is finished or
- * closed after llhttp_execute() returns (STYLE.md habit 4). */
+ * closed after llhttp_execute() returns.
+ *
+ * States: FREE -> CONNECTING -> BUSY -> (IDLE -> BUSY ...) -> CLOSING ->
+ * FREE.  A request ends in conn_finish, from CONNECTING (connect failed)
+ * or BUSY, exactly once; the engine hears of it through env->on.done. */
 #include "conn.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -15,10 +20,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "engine_int.h"
-#include "json.h"
 #include "rxstamp.h"
-#include "workload.h"
 
 #define CARRY_INITIAL 4096
 #define CARRY_MAX (4u << 20)     /* an event or error body larger than this is a protocol error */
@@ -26,6 +28,7 @@
 
 static void on_tcp_close(uv_handle_t *h);
 static void conn_finish(struct conn *c);
+static void conn_end(struct conn *c, uint64_t at);
 static void conn_fail(struct conn *c, enum err_class cls, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
@@ -50,22 +53,22 @@ static void conn_fail(struct conn *c, enum err_class cls, const char *fmt, ...)
 
 static uint64_t conn_next_deadline(const struct conn *c, enum err_class *which)
 {
-    const struct run_config *cfg = c->eng->cfg;
+    const struct conn_env *env = c->env;
     uint64_t best = UINT64_MAX;
     enum err_class w = ERR_NONE;
-    uint64_t t0 = c->eng->t0;
+    uint64_t t0 = env->t0;
 #define CONSIDER(when, cls) do { if ((when) < best) { best = (when); w = (cls); } } while (0)
     if (c->state == CONN_CONNECTING) {
-        if (cfg->connect_timeout_ns)
-            CONSIDER(c->rec.start_ns + t0 + cfg->connect_timeout_ns, ERR_TIMEOUT_CONNECT);
+        if (env->connect_timeout_ns)
+            CONSIDER(c->rec.start_ns + t0 + env->connect_timeout_ns, ERR_TIMEOUT_CONNECT);
     } else if (c->state == CONN_BUSY) {
         uint64_t start = c->rec.start_ns + t0;
-        if (cfg->request_timeout_ns)
-            CONSIDER(start + cfg->request_timeout_ns, ERR_TIMEOUT_TOTAL);
-        if (c->rec.first_ns == 0 && cfg->ttft_timeout_ns)
-            CONSIDER(start + cfg->ttft_timeout_ns, ERR_TIMEOUT_TTFT);
-        if (c->rec.first_ns != 0 && cfg->idle_timeout_ns)
-            CONSIDER(c->last_event_abs + cfg->idle_timeout_ns, ERR_TIMEOUT_IDLE);
+        if (env->request_timeout_ns)
+            CONSIDER(start + env->request_timeout_ns, ERR_TIMEOUT_TOTAL);
+        if (c->rec.first_ns == 0 && env->ttft_timeout_ns)
+            CONSIDER(start + env->ttft_timeout_ns, ERR_TIMEOUT_TTFT);
+        if (c->rec.first_ns != 0 && env->idle_timeout_ns)
+            CONSIDER(c->last_event_abs + env->idle_timeout_ns, ERR_TIMEOUT_IDLE);
     }
 #undef CONSIDER
     *which = w;
@@ -108,15 +111,14 @@ static void on_deadline(uv_timer_t *t)
         conn_arm(c);
         return;
     }
-    const struct run_config *cfg = c->eng->cfg;
-    uint64_t lim = which == ERR_TIMEOUT_CONNECT ? cfg->connect_timeout_ns
-                 : which == ERR_TIMEOUT_TTFT ? cfg->ttft_timeout_ns
-                 : which == ERR_TIMEOUT_IDLE ? cfg->idle_timeout_ns : cfg->request_timeout_ns;
+    const struct conn_env *env = c->env;
+    uint64_t lim = which == ERR_TIMEOUT_CONNECT ? env->connect_timeout_ns
+                 : which == ERR_TIMEOUT_TTFT ? env->ttft_timeout_ns
+                 : which == ERR_TIMEOUT_IDLE ? env->idle_timeout_ns : env->request_timeout_ns;
     conn_fail(c, which, "no %s within %.3f s", timeout_what(which), lim / 1e9);
     /* A timed-out socket may still deliver the rest of the response later:
-     * it cannot be reused, so close it. */
-    c->rec.end_ns = uv_hrtime() - c->eng->t0;
-    conn_finish(c);
+     * it cannot be reused (the failure keeps it out of the pool). */
+    conn_end(c, uv_hrtime());
 }
 
 /* ------------------------------------------------------------------ */
@@ -127,7 +129,7 @@ static void conn_event_time(struct conn *c)
 {
     struct req_record *r = &c->rec;
     uint64_t ts = c->read_ts;
-    uint64_t off = ts - c->eng->t0;
+    uint64_t off = ts - c->env->t0;
     uint64_t prev = r->ev_n == 0 ? r->start_ns : r->last_ns;
     uint64_t d = off > prev ? (off - prev) / 1000 : 0;
     if (r->ev_n == r->ev_cap) {
@@ -183,45 +185,50 @@ static void conn_keep_text(struct conn *c, const char *esc, size_t n)
         c->text_len += (size_t)k;
 }
 
+/* The server's counts and timings, as the adapter put them: the last
+ * value an event carried wins (usage may come on every chunk). */
+static void conn_take_counts(struct req_record *r, const struct api_event *ev)
+{
+#define TAKE(to, from) do { if ((from) >= 0) (to) = (from); } while (0)
+    TAKE(r->server_tokens, ev->completion_tokens);
+    TAKE(r->in_tokens, ev->prompt_tokens);
+    TAKE(r->eval_count, ev->eval_tokens);
+    TAKE(r->eval_duration_ns, ev->eval_duration_ns);
+    TAKE(r->prompt_eval_count, ev->prompt_eval_tokens);
+    TAKE(r->prompt_eval_duration_ns, ev->prompt_eval_duration_ns);
+    TAKE(r->cached_tokens, ev->cached_tokens);
+    TAKE(r->total_duration_ns, ev->total_duration_ns);
+    TAKE(r->load_duration_ns, ev->load_duration_ns);
+#undef TAKE
+}
+
 static void conn_take_event(struct conn *c, const char *data, size_t len)
 {
     if (c->fail != ERR_NONE || c->stream_done)
         return;   /* after an error or the end, later events do not count */
-    if (len == 6 && memcmp(data, "[DONE]", 6) == 0) {
-        c->stream_done = 1;
-        return;
-    }
     struct api_event ev;
-    struct engine *e = c->eng;
-    if (!api_shape_match(&c->shape, data, len, &ev)) {
-        if (api_parse_event(e->tgt.api, data, len, &ev, e->toks, ENGINE_JSON_TOKENS) < 0) {
-            conn_fail(c, ERR_PROTOCOL, "malformed JSON event: %.*s", (int)(len > 60 ? 60 : len), data);
+    struct conn_env *env = c->env;
+    if (env->fast_path && api_shape_match(&c->shape, data, len, &ev)) {
+        env->fast_events++;
+    } else {
+        if (api_parse_event(env->api, data, len, &ev, env->toks, env->ntoks) < 0) {
+            conn_fail(c, ERR_PROTOCOL, "malformed JSON event: %.*s", (int)(len > RESULT_EVENT_QUOTE_MAX ? RESULT_EVENT_QUOTE_MAX : len), data);
             return;
         }
-        api_shape_learn(&c->shape, data, len, &ev);
+        if (env->fast_path)
+            api_shape_learn(&c->shape, data, len, &ev);
     }
     if (ev.error) {
-        conn_fail(c, ERR_STREAM, "%.*s", (int)(ev.errmsg_len > 150 ? 150 : ev.errmsg_len),
+        conn_fail(c, ERR_STREAM, "%.*s", (int)(ev.errmsg_len > RESULT_STREAM_ERR_MAX ? RESULT_STREAM_ERR_MAX : ev.errmsg_len),
                   ev.errmsg ? ev.errmsg : "error event");
         return;
     }
     if (ev.content) {
         conn_event_time(c);
-        if (e->collect_text)
+        if (env->collect_text)
             conn_keep_text(c, ev.text, ev.text_len);
     }
-    if (ev.completion_tokens >= 0)
-        c->rec.server_tokens = ev.completion_tokens;
-    if (ev.prompt_tokens >= 0)
-        c->rec.in_tokens = ev.prompt_tokens;
-    if (ev.total_duration_ns >= 0)
-        c->rec.total_duration_ns = ev.total_duration_ns;
-    if (api_is_ollama(e->tgt.api)) {
-        if (ev.completion_tokens >= 0)
-            c->rec.eval_count = ev.completion_tokens;
-        if (ev.eval_duration_ns >= 0)
-            c->rec.eval_duration_ns = ev.eval_duration_ns;
-    }
+    conn_take_counts(&c->rec, &ev);
     if (ev.done)
         c->stream_done = 1;
 }
@@ -234,11 +241,11 @@ static int on_sse(void *ud, const struct sse_event *ev)
         const char *d = field ? ev->error : ev->data;
         size_t n = field ? ev->error_len : ev->data_len;
         struct api_event ae;
-        if (api_parse_error(d, n, &ae, c->eng->toks, ENGINE_JSON_TOKENS) == 0 && ae.errmsg) {
+        if (api_parse_error(d, n, &ae, c->env->toks, c->env->ntoks) == 0 && ae.errmsg) {
             d = ae.errmsg;
             n = ae.errmsg_len;
         }
-        conn_fail(c, ERR_STREAM, "%.*s", (int)(n > 150 ? 150 : n), n ? d : "error event");
+        conn_fail(c, ERR_STREAM, "%.*s", (int)(n > RESULT_STREAM_ERR_MAX ? RESULT_STREAM_ERR_MAX : n), n ? d : "error event");
         return 0;
     }
     conn_take_event(c, ev->data, ev->data_len);
@@ -387,13 +394,13 @@ static void conn_complete_body(struct conn *c)
         struct api_event ev;
         const char *msg = "";
         int mlen = 0;
-        if (c->body_len && api_parse_event(c->eng->tgt.api, c->carry, c->body_len, &ev,
-                                           c->eng->toks, ENGINE_JSON_TOKENS) == 0 && ev.errmsg) {
+        if (c->body_len && api_parse_event(c->env->api, c->carry, c->body_len, &ev,
+                                           c->env->toks, c->env->ntoks) == 0 && ev.errmsg) {
             msg = ev.errmsg;
-            mlen = (int)(ev.errmsg_len > 120 ? 120 : ev.errmsg_len);
+            mlen = (int)(ev.errmsg_len > RESULT_STATUS_BODY_MAX ? RESULT_STATUS_BODY_MAX : ev.errmsg_len);
         } else if (c->body_len) {
             msg = c->carry;
-            mlen = (int)(c->body_len > 120 ? 120 : c->body_len);
+            mlen = (int)(c->body_len > RESULT_STATUS_BODY_MAX ? RESULT_STATUS_BODY_MAX : c->body_len);
         }
         conn_fail(c, ERR_STATUS, "HTTP %d%s%.*s", c->rec.status, mlen ? ": " : "", mlen, msg);
         return;
@@ -411,18 +418,23 @@ static void conn_complete_body(struct conn *c)
     }
 }
 
-/* Retry rule (PROTOCOLS.md §5): a reused connection that fails before any
- * byte of the response arrived most likely hit the server's idle close;
- * send once more on a fresh connection, and count it. */
+/* Retry rule (docs/protocols.md, "Keep-alive and the retry rule"): a
+ * reused connection that fails before any byte of the response arrived
+ * most likely hit the server's idle close; send once more on a fresh
+ * connection, and count it. */
 static int conn_should_retry(const struct conn *c)
 {
-    return c->reused && !c->got_bytes && !c->rec.retried && !c->eng->aborting &&
+    return c->reused && !c->got_bytes && !c->rec.retried && !c->env->aborting &&
            (c->fail == ERR_CLOSED || c->fail == ERR_READ || c->fail == ERR_WRITE);
 }
 
+/* The end of the request in flight: once, from CONNECTING (the connect
+ * failed) or BUSY.  The record is final before the engine hears of it;
+ * then the socket is either kept (CONN_IDLE, for the engine's pool) or
+ * closed. */
 static void conn_finish(struct conn *c)
 {
-    struct engine *e = c->eng;
+    assert(c->state == CONN_BUSY || c->state == CONN_CONNECTING);
     uv_timer_stop(&c->timer);
     if (conn_should_retry(c)) {
         c->retry_pending = 1;
@@ -431,23 +443,28 @@ static void conn_finish(struct conn *c)
         return;
     }
     if (c->rec.end_ns == 0)
-        c->rec.end_ns = uv_hrtime() - e->t0;
+        c->rec.end_ns = uv_hrtime() - c->env->t0;
     c->rec.err = c->fail;
     if (c->fail != ERR_NONE)
         memcpy(c->rec.errmsg, c->failmsg, sizeof c->rec.errmsg);
-    int keep = c->fail == ERR_NONE && c->msg_complete && llhttp_should_keep_alive(&c->parser);
+    int keep = c->state == CONN_BUSY && c->fail == ERR_NONE && c->msg_complete &&
+               llhttp_should_keep_alive(&c->parser) && !c->env->aborting;
     c->served++;
-    /* Record first (the next request may reuse this slot's record), then
-     * pool or close the socket, then admit more work. */
-    engine_request_done(e, c);
-    if (keep && !e->aborting) {
+    if (keep)
         c->state = CONN_IDLE;
-        c->next_idle = e->idle;
-        e->idle = c;
-    } else {
+    /* Reported before the socket closes: a close can complete at once,
+     * and the engine could then start the next request on this slot
+     * before its record was taken. */
+    c->env->on.done(c->env->ud, c, keep);
+    if (!keep)
         conn_close(c);
-    }
-    engine_fill(e);
+}
+
+/* Ends the request in flight at hrtime `at` (a read's time, or now). */
+static void conn_end(struct conn *c, uint64_t at)
+{
+    c->rec.end_ns = at - c->env->t0;
+    conn_finish(c);
 }
 
 /* ------------------------------------------------------------------ */
@@ -460,8 +477,8 @@ static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
      * before the next read is allocated.  With kernel timestamps the read
      * callback does the read itself (rxstamp.h): a zero length makes libuv
      * call it with UV_ENOBUFS instead of reading. */
-    buf->base = c->eng->rbuf;
-    buf->len = c->eng->rx_kernel ? 0 : ENGINE_READ_BUF;
+    buf->base = c->env->rbuf;
+    buf->len = c->env->rx_kernel ? 0 : c->env->rbuf_len;
 }
 
 /* What one read brought: n bytes at data, 0 for nothing, or a negative uv
@@ -472,7 +489,7 @@ static void conn_on_bytes(struct conn *c, ssize_t nread, const char *data, uint6
         return;
     if (c->state == CONN_IDLE) {
         /* The server closed (or wrote to) a pooled connection: drop it. */
-        engine_idle_remove(c->eng, c);
+        c->env->on.lost(c->env->ud, c);
         conn_close(c);
         return;
     }
@@ -481,7 +498,7 @@ static void conn_on_bytes(struct conn *c, ssize_t nread, const char *data, uint6
     /* Bytes cannot arrive before the request was sent, nor before the
      * previous event: a kernel stamp is converted between clocks, and its
      * few nanoseconds of error must not make a negative TTFT or ITL. */
-    uint64_t start_abs = c->rec.start_ns + c->eng->t0;
+    uint64_t start_abs = c->rec.start_ns + c->env->t0;
     if (ts < start_abs)
         ts = start_abs;
     if (c->rec.ev_n && ts < c->last_event_abs)
@@ -501,8 +518,7 @@ static void conn_on_bytes(struct conn *c, ssize_t nread, const char *data, uint6
         }
         if (c->msg_complete && c->fail == ERR_NONE)
             conn_complete_body(c);
-        c->rec.end_ns = c->read_ts - c->eng->t0;
-        conn_finish(c);
+        conn_end(c, c->read_ts);
         return;
     }
     c->got_bytes = 1;
@@ -511,14 +527,12 @@ static void conn_on_bytes(struct conn *c, ssize_t nread, const char *data, uint6
         llhttp_resume(&c->parser);
     } else if (rc != HPE_OK) {
         conn_fail(c, ERR_PROTOCOL, "bad HTTP response: %s", llhttp_get_error_reason(&c->parser));
-        c->rec.end_ns = c->read_ts - c->eng->t0;
-        conn_finish(c);
+        conn_end(c, c->read_ts);
         return;
     }
     if (c->msg_complete) {
         conn_complete_body(c);
-        c->rec.end_ns = c->read_ts - c->eng->t0;
-        conn_finish(c);
+        conn_end(c, c->read_ts);
     }
 }
 
@@ -527,10 +541,9 @@ static void conn_on_bytes(struct conn *c, ssize_t nread, const char *data, uint6
 static int conn_stamped_bytes(void *ud, ssize_t n, const char *buf, uint64_t kernel_ns)
 {
     struct conn *c = ud;
-    struct engine *e = c->eng;
     if (n > 0) {
-        e->reads++;
-        e->reads_stamped += kernel_ns != 0;
+        c->env->reads++;
+        c->env->reads_stamped += kernel_ns != 0;
     }
     conn_on_bytes(c, n, buf, kernel_ns ? kernel_ns : uv_hrtime());
     return c->state == CONN_BUSY;
@@ -539,12 +552,12 @@ static int conn_stamped_bytes(void *ud, ssize_t n, const char *buf, uint64_t ker
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 {
     struct conn *c = s->data;
-    if (nread == UV_ENOBUFS && c->eng->rx_kernel) {
-        rxstamp_read_stream(s, c->eng->rbuf, ENGINE_READ_BUF, conn_stamped_bytes, c);
+    if (nread == UV_ENOBUFS && c->env->rx_kernel) {
+        rxstamp_read_stream(s, c->env->rbuf, c->env->rbuf_len, conn_stamped_bytes, c);
         return;
     }
     if (nread > 0)
-        c->eng->reads++;
+        c->env->reads++;
     conn_on_bytes(c, nread, buf->base, uv_hrtime());
 }
 
@@ -553,40 +566,35 @@ static void on_write(uv_write_t *w, int status)
     struct conn *c = w->data;
     if (status < 0 && c->state == CONN_BUSY && status != UV_ECANCELED) {
         conn_fail(c, ERR_WRITE, "write: %s", uv_strerror(status));
-        c->rec.end_ns = uv_hrtime() - c->eng->t0;
-        conn_finish(c);
+        conn_end(c, uv_hrtime());
     }
 }
 
 static void conn_send(struct conn *c)
 {
-    struct engine *e = c->eng;
+    assert(c->state == CONN_CONNECTING || c->state == CONN_IDLE);
     c->state = CONN_BUSY;
     llhttp_init(&c->parser, HTTP_RESPONSE, &http_settings);
     c->parser.data = c;
     /* TTFT and E2E start at the first byte written. */
-    c->rec.start_ns = uv_hrtime() - e->t0;
+    c->rec.start_ns = uv_hrtime() - c->env->t0;
     conn_arm(c);
     uv_buf_t b = uv_buf_init(c->wbuf, (unsigned)c->wlen);
     int n = uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
     if (n == (int)c->wlen)
         return;
-    if (n < 0 && n != UV_EAGAIN) {
-        conn_fail(c, ERR_WRITE, "write: %s", uv_strerror(n));
-        c->rec.end_ns = uv_hrtime() - e->t0;
-        conn_finish(c);
-        return;
-    }
+    if (n < 0 && n != UV_EAGAIN)
+        goto failed;
     if (n < 0)
         n = 0;
     b = uv_buf_init(c->wbuf + n, (unsigned)(c->wlen - (size_t)n));
     c->write_req.data = c;
-    int rc = uv_write(&c->write_req, (uv_stream_t *)&c->tcp, &b, 1, on_write);
-    if (rc < 0) {
-        conn_fail(c, ERR_WRITE, "write: %s", uv_strerror(rc));
-        c->rec.end_ns = uv_hrtime() - e->t0;
-        conn_finish(c);
-    }
+    n = uv_write(&c->write_req, (uv_stream_t *)&c->tcp, &b, 1, on_write);
+    if (n == 0)
+        return;
+failed:
+    conn_fail(c, ERR_WRITE, "write: %s", uv_strerror(n));
+    conn_end(c, uv_hrtime());
 }
 
 static void on_connect(uv_connect_t *req, int status)
@@ -597,13 +605,11 @@ static void on_connect(uv_connect_t *req, int status)
     if (status < 0) {
         conn_fail(c, status == UV_ECANCELED ? ERR_TIMEOUT_CONNECT : ERR_CONNECT,
                   "connect: %s", uv_strerror(status));
-        c->rec.end_ns = uv_hrtime() - c->eng->t0;
-        c->state = CONN_BUSY;   /* so conn_finish treats it as a finished request */
-        conn_finish(c);
+        conn_end(c, uv_hrtime());
         return;
     }
     uv_tcp_nodelay(&c->tcp, 1);
-    if (c->eng->rx_kernel) {
+    if (c->env->rx_kernel) {
         uv_os_fd_t fd;
         /* A socket that refuses is timed at read, like every socket
          * without kernel stamps; the reported stamped fraction shows it. */
@@ -613,9 +619,7 @@ static void on_connect(uv_connect_t *req, int status)
     int rc = uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
     if (rc < 0) {
         conn_fail(c, ERR_CONNECT, "read start: %s", uv_strerror(rc));
-        c->rec.end_ns = uv_hrtime() - c->eng->t0;
-        c->state = CONN_BUSY;
-        conn_finish(c);
+        conn_end(c, uv_hrtime());
         return;
     }
     c->reused = 0;
@@ -624,43 +628,39 @@ static void on_connect(uv_connect_t *req, int status)
 
 static void conn_tp_connect(struct conn *c)
 {
-    struct engine *e = c->eng;
-    int rc = uv_tcp_init(&e->loop, &c->tcp);
-    if (rc < 0) {
-        conn_fail(c, ERR_CONNECT, "socket: %s", uv_strerror(rc));
-        c->state = CONN_BUSY;
-        c->rec.end_ns = uv_hrtime() - e->t0;
-        conn_finish(c);   /* the slot has no handle: conn_close knows */
-        return;
-    }
-    c->tcp.data = c;
+    struct conn_env *env = c->env;
+    const char *what = "socket";
+
+    assert(c->state == CONN_FREE);
     c->state = CONN_CONNECTING;
     c->served = 0;
+    c->rec.start_ns = uv_hrtime() - env->t0;   /* connect deadline base; reset at send */
+    int rc = uv_tcp_init(env->loop, &c->tcp);
+    if (rc < 0)
+        goto failed;   /* the slot has no handle: conn_close knows */
+    c->tcp.data = c;
     c->connect_req.data = c;
-    c->rec.start_ns = uv_hrtime() - e->t0;   /* connect deadline base; reset at send */
-    rc = uv_tcp_connect(&c->connect_req, &c->tcp, (const struct sockaddr *)&e->tgt.addr, on_connect);
-    if (rc < 0) {
-        /* EMFILE and friends: the socket exists, so it must be closed. */
-        conn_fail(c, ERR_CONNECT, "connect: %s", uv_strerror(rc));
-        c->state = CONN_BUSY;
-        c->rec.end_ns = uv_hrtime() - e->t0;
-        conn_finish(c);
-        return;
-    }
+    what = "connect";
+    rc = uv_tcp_connect(&c->connect_req, &c->tcp, env->addr, on_connect);
+    if (rc < 0)
+        goto failed;   /* EMFILE and friends: the socket exists and is closed */
     conn_arm(c);
+    return;
+failed:
+    conn_fail(c, ERR_CONNECT, "%s: %s", what, uv_strerror(rc));
+    conn_end(c, uv_hrtime());
 }
 
 /* ------------------------------------------------------------------ */
 
-int conn_init(struct conn *c, struct engine *e, uint32_t slot)
+int conn_init(struct conn *c, struct conn_env *env, uint32_t slot)
 {
     memset(c, 0, sizeof *c);
-    c->eng = e;
+    c->env = env;
     c->slot = slot;
     c->state = CONN_FREE;
-    int rc = uv_timer_init(&e->loop, &c->timer);
-    if (rc < 0)
-        return rc;
+    if (uv_timer_init(env->loop, &c->timer) < 0)
+        return -1;
     c->timer.data = c;
     c->tcp.data = c;
     return 0;
@@ -668,6 +668,7 @@ int conn_init(struct conn *c, struct engine *e, uint32_t slot)
 
 void conn_start(struct conn *c)
 {
+    assert(c->state == CONN_FREE || c->state == CONN_IDLE);
     c->got_bytes = 0;
     c->msg_complete = 0;
     c->stream_done = 0;
@@ -702,7 +703,7 @@ void conn_close(struct conn *c)
     c->state = CONN_CLOSING;
     if (uv_is_closing((uv_handle_t *)&c->tcp) || c->tcp.loop == NULL) {
         c->state = CONN_FREE;
-        engine_conn_closed(c->eng, c);
+        c->env->on.closed(c->env->ud, c);
         return;
     }
     uv_close((uv_handle_t *)&c->tcp, on_tcp_close);
@@ -711,17 +712,19 @@ void conn_close(struct conn *c)
 static void on_tcp_close(uv_handle_t *h)
 {
     struct conn *c = h->data;
+    struct conn_env *env = c->env;
+    assert(c->state == CONN_CLOSING);
     c->state = CONN_FREE;
     memset(&c->tcp, 0, sizeof c->tcp);
     c->tcp.data = c;
-    if (c->retry_pending && (c->eng->aborting || c->eng->phase == PHASE_DONE)) {
+    if (c->retry_pending && (env->aborting || env->ended)) {
         /* No retry during shutdown: the request ends with its failure. */
         c->retry_pending = 0;
-        c->rec.err = c->eng->aborting ? ERR_ABORTED : c->fail;
+        c->rec.err = env->aborting ? ERR_ABORTED : c->fail;
         memcpy(c->rec.errmsg, c->failmsg, sizeof c->rec.errmsg);
         if (c->rec.end_ns == 0)
-            c->rec.end_ns = uv_hrtime() - c->eng->t0;
-        engine_request_done(c->eng, c);
+            c->rec.end_ns = uv_hrtime() - env->t0;
+        env->on.done(env->ud, c, 0);
     }
     if (c->retry_pending) {
         c->retry_pending = 0;
@@ -733,7 +736,7 @@ static void on_tcp_close(uv_handle_t *h)
         conn_start(c);
         return;
     }
-    engine_conn_closed(c->eng, c);
+    env->on.closed(env->ud, c);
 }
 
 void conn_abort(struct conn *c)
@@ -741,9 +744,7 @@ void conn_abort(struct conn *c)
     if (c->state != CONN_BUSY && c->state != CONN_CONNECTING)
         return;
     conn_fail(c, ERR_ABORTED, "aborted by a second interrupt");
-    c->rec.end_ns = uv_hrtime() - c->eng->t0;
-    c->state = CONN_BUSY;
-    conn_finish(c);
+    conn_end(c, uv_hrtime());
 }
 
 void conn_release(struct conn *c)

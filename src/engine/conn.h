@@ -4,23 +4,73 @@
  *
  * A connection owns its libuv handles (socket, timer), its llhttp parser,
  * its request bytes, its decoder state and carry buffer, and the record of
- * the request in flight on it (STYLE.md).  It serves one request at a time
- * and is kept alive between requests when the server allows it.
+ * the request in flight on it.  It serves one request at a time and is
+ * kept alive between requests when the server allows it.
+ *
+ * It knows the engine only through a struct conn_env: the loop, the
+ * scratch buffers every connection shares, what it needs of the target
+ * and the run's limits, the clock, the counters it bumps, and callbacks
+ * through which it reports.  The engine owns the keep-alive pool and the
+ * admission counter; a connection only says what happened.
  *
  * The byte transport (connect, write, read, close) is confined to the
  * conn_tp_* functions of conn.c, so a TLS transport can replace them
  * without touching parsing or metrics. */
 #include <stdint.h>
 #include <stddef.h>
+#include <sys/socket.h>
 #include <uv.h>
 #include <llhttp.h>
 
 #include "api.h"
+#include "api_shape.h"
+#include "json.h"
 #include "ndjson.h"
 #include "result.h"
 #include "sse.h"
 
-struct engine;
+struct conn;
+
+/* How a connection reports; ud is conn_env.ud (the engine). */
+struct conn_events {
+    /* The request on c has finished, ok or failed: c->rec is final until
+     * the next conn_start.  keep: c is connected and CONN_IDLE, for the
+     * caller's pool (it may be started again at once); else c closes its
+     * socket when this returns, and `closed` follows. */
+    void (*done)(void *ud, struct conn *c, int keep);
+    /* c's socket has closed and c is CONN_FREE again. */
+    void (*closed)(void *ud, struct conn *c);
+    /* c was CONN_IDLE (pooled) and the server closed or wrote to it: take
+     * it out of the pool; it is closing. */
+    void (*lost)(void *ud, struct conn *c);
+};
+
+/* What every connection of a run shares with the engine.  The engine
+ * fills it before the first conn_start and keeps it alive; the fields
+ * marked "engine" may change during the run. */
+struct conn_env {
+    uv_loop_t *loop;
+    const struct sockaddr *addr;       /* the target */
+    enum api_kind api;
+    uint64_t connect_timeout_ns, ttft_timeout_ns, idle_timeout_ns, request_timeout_ns; /* 0: none */
+    int rx_kernel;                     /* time reads by kernel receive stamps (rxstamp.h) */
+    int collect_text;                  /* keep the generated text (tokenizer, multi-turn) */
+    int fast_path;                     /* try api_shape_match before a full parse */
+    /* Scratch, used within one callback and never kept: one read buffer
+     * for the loop and one jsmn token array. */
+    char *rbuf; size_t rbuf_len;
+    jsmntok_t *toks; unsigned ntoks;
+    /* engine: the run's clock origin (record offsets count from it). */
+    uint64_t t0;
+    /* engine: a second Ctrl-C (abort everything, pool nothing), and the
+     * end of the run (no retries). */
+    int aborting, ended;
+    /* Bumped by conns: reads with data, those the kernel stamped, and
+     * events the shape fast path answered without a parse. */
+    uint64_t reads, reads_stamped, fast_events;
+    struct conn_events on;
+    void *ud;
+};
 
 enum conn_state {
     CONN_FREE = 0,     /* no socket: the slot can connect */
@@ -33,7 +83,7 @@ enum conn_state {
 enum conn_framing { FRAME_NONE = 0, FRAME_SSE, FRAME_NDJSON, FRAME_BODY };
 
 struct conn {
-    struct engine *eng;
+    struct conn_env *env;
     uint32_t slot;                 /* index in the engine's array */
     enum conn_state state;
     uv_tcp_t tcp;
@@ -41,7 +91,7 @@ struct conn {
     uv_write_t write_req;
     uv_timer_t timer;              /* the nearest deadline of the request */
     llhttp_t parser;
-    struct conn *next_idle;        /* keep-alive pool link */
+    struct conn *next_idle;        /* keep-alive pool link (the engine's) */
 
     /* The request in flight. */
     struct req_record rec;
@@ -57,7 +107,7 @@ struct conn {
     int msg_complete;
     int stream_done;               /* [DONE] / done:true seen */
     enum err_class fail;           /* first failure seen, ERR_NONE if none */
-    char failmsg[160];
+    char failmsg[RESULT_ERRMSG_LEN];
     enum conn_framing framing;
     int ctype_next;                /* the header value being read is Content-Type */
     char ctype[64];
@@ -75,15 +125,17 @@ struct conn {
     char *wbuf; size_t wlen, wcap;
 };
 
-/* Sets up a slot (timer handle, back pointers).  0 or a negative uv error. */
-int conn_init(struct conn *c, struct engine *e, uint32_t slot);
+/* Sets up a slot (timer handle, back pointers).  0, or -1 when libuv
+ * refuses the timer (the one way it fails). */
+int conn_init(struct conn *c, struct conn_env *env, uint32_t slot);
 
-/* Starts the request already placed in c->rec: connects first when the
- * slot has no socket.  Failures are reported through engine_request_done. */
+/* Starts the request already placed in c->rec (CONN_FREE: connects first;
+ * CONN_IDLE: sends on the kept-alive socket).  The outcome, failures
+ * included, comes back through env->on.done. */
 void conn_start(struct conn *c);
 
 /* Closes the socket (if any); the slot becomes FREE in the close callback,
- * which then calls engine_conn_closed(). */
+ * which then calls env->on.closed. */
 void conn_close(struct conn *c);
 
 /* Closes the timer handle too: the last call on a slot, at engine end. */

@@ -3,6 +3,7 @@
  * and the loop's self-check.  Connections live in conn.c. */
 #include "engine.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <math.h>
 #include <signal.h>
@@ -12,12 +13,74 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-#include "engine_int.h"
+#include "config.h"
+#include "conn.h"
 #include "rxstamp.h"
+#include "schedule.h"
+#include "status.h"
+#include "target.h"
 #include "tokenizer.h"
 #include "units.h"
 #include "workload.h"
 
+
+#define ENGINE_READ_BUF (64 * 1024)
+#define ENGINE_JSON_TOKENS 8192
+
+enum engine_phase { PHASE_WARMUP = 0, PHASE_MEASURE, PHASE_DRAIN, PHASE_DONE };
+
+struct engine {
+    uv_loop_t loop;
+    const struct run_config *cfg;
+    struct run_stats *stats;
+    const struct engine_hooks *hooks;
+    struct target tgt;
+    struct api_request req;      /* what every request shares; the workload fills the content */
+    char *body; size_t body_cap; /* scratch for building request bodies */
+    char hdr_fixed[1024];        /* request line and headers common to every request */
+    size_t hdr_fixed_len;
+
+    struct conn *conns;          /* `nconns` slots, allocated once */
+    uint32_t nconns;
+    struct conn_env env;         /* what the connections share with the engine (conn.h) */
+    struct conn *idle;           /* keep-alive pool, most recently used first */
+    uint32_t *free_slots;        /* slots with no socket, a stack: O(1) to take one */
+    uint32_t nfree;
+
+    enum engine_phase phase;
+    uint64_t warmup_t0;          /* hrtime; env.t0 is the start of the measured phase */
+    uint64_t issued;             /* requests started in this phase */
+    uint64_t inflight;
+    uint64_t next_index;         /* record index over the whole run */
+    int stopping;                /* no more admissions (duration, Ctrl-C, error rate) */
+    uint32_t cap;                /* current admission cap (ramp-up) */
+
+    /* Open loop. */
+    struct schedule sched;
+    uint64_t next_arrival;       /* offset ns of the next scheduled arrival */
+    uint64_t arrivals;           /* arrivals generated so far */
+    uint64_t *backlog; size_t bl_head, bl_len, bl_cap;   /* late arrivals (sched offsets) */
+
+    /* Sliding error window for --stop-on-error-rate. */
+    uint8_t win[64]; uint32_t win_n, win_pos, win_err;
+
+    uv_idle_t more;              /* continues a fill cut short by FILL_BATCH */
+    uv_timer_t tick;             /* open-loop arrivals, ramp-up, duration end */
+    uv_timer_t lag;              /* self-check: timer drift */
+    uv_timer_t progress;
+    uv_timer_t grace;
+    uv_signal_t sigint, sigterm;
+    uint64_t lag_expected;
+    struct hist *lag_hist;
+    uint64_t idle_base;          /* uv_metrics_idle_time at the start */
+
+    /* Event times (rxstamp.h): kernel receive stamps (env.rx_kernel), else
+     * uv_hrtime() at read; env counts the reads of the measured phase. */
+    int rx_hold;                 /* rxstamp_hold() socket, or -1 */
+
+    char rbuf[ENGINE_READ_BUF];  /* one read buffer: read callbacks consume it at once */
+    jsmntok_t toks[ENGINE_JSON_TOKENS];
+};
 
 #define LAG_TICK_MS 10
 /* Requests started per loop iteration at most.  Starting 10,000 streams in
@@ -57,7 +120,7 @@ void engine_catch_signals(void)
 
 static uint64_t now_off(const struct engine *e)
 {
-    return uv_hrtime() - e->t0;
+    return uv_hrtime() - e->env.t0;
 }
 
 /* ------------------------------------------------------------------ */
@@ -114,7 +177,8 @@ static void rec_reset(struct req_record *r)
     r->ev_us = ev;
     r->ev_cap = cap;
     r->out_tokens = r->server_tokens = r->local_tokens = r->in_tokens = -1;
-    r->total_duration_ns = r->eval_count = r->eval_duration_ns = -1;
+    r->eval_count = r->eval_duration_ns = r->prompt_eval_count = r->prompt_eval_duration_ns = -1;
+    r->cached_tokens = r->total_duration_ns = r->load_duration_ns = -1;
 }
 
 /* A slot for the next request: an idle keep-alive connection first (most
@@ -137,7 +201,15 @@ static struct conn *engine_take_conn(struct engine *e)
     return NULL;
 }
 
-void engine_idle_remove(struct engine *e, struct conn *c)
+/* The keep-alive pool: a kept connection goes on top. */
+static void engine_pool(struct engine *e, struct conn *c)
+{
+    assert(c->state == CONN_IDLE);
+    c->next_idle = e->idle;
+    e->idle = c;
+}
+
+static void engine_unpool(struct engine *e, struct conn *c)
 {
     for (struct conn **pp = &e->idle; *pp; pp = &(*pp)->next_idle) {
         if (*pp == c) {
@@ -148,6 +220,9 @@ void engine_idle_remove(struct engine *e, struct conn *c)
     }
 }
 
+static void engine_request_done(struct engine *e, struct conn *c);
+static void engine_fill(struct engine *e);
+
 static void engine_start_on(struct engine *e, struct conn *c, uint64_t sched_off)
 {
     rec_reset(&c->rec);
@@ -157,12 +232,11 @@ static void engine_start_on(struct engine *e, struct conn *c, uint64_t sched_off
     c->user = c->slot;
     e->issued++;
     e->inflight++;
+    assert(e->inflight <= e->nconns);
     if (engine_prepare_request(e, c) < 0) {
         /* Only an absurd prompt can get here; fail the request, not the run. */
-        if (c->state == CONN_IDLE) {   /* back to the pool it came from */
-            c->next_idle = e->idle;
-            e->idle = c;
-        }
+        if (c->state == CONN_IDLE)   /* back to the pool it came from */
+            engine_pool(e, c);
         c->rec.err = ERR_PROTOCOL;
         snprintf(c->rec.errmsg, sizeof c->rec.errmsg, "request body too large");
         c->rec.start_ns = c->rec.end_ns = now_off(e);
@@ -275,12 +349,13 @@ static void on_more(uv_idle_t *h)
     engine_fill(e);
 }
 
-void engine_fill(struct engine *e)
+/* Admits as many requests as the phase, the cap and the schedule allow. */
+static void engine_fill(struct engine *e)
 {
     if (e->phase == PHASE_DONE)
         return;
     unsigned started = 0;
-    while (!e->aborting && e->inflight < e->cap) {
+    while (!e->env.aborting && e->inflight < e->cap) {
         if (started == FILL_BATCH) {
             uv_idle_start(&e->more, on_more);   /* the rest after this iteration's I/O */
             return;
@@ -330,7 +405,10 @@ static void engine_error_window(struct engine *e, int failed)
     }
 }
 
-void engine_request_done(struct engine *e, struct conn *c)
+/* A request has finished (or never started): its record goes to the
+ * statistics and the per-request outputs, and it leaves the admission
+ * count. */
+static void engine_request_done(struct engine *e, struct conn *c)
 {
     struct req_record *r = &c->rec;
     struct workload *w = e->cfg->workload;
@@ -352,7 +430,7 @@ void engine_request_done(struct engine *e, struct conn *c)
     }
     if (w && r->in_tokens < 0)
         r->in_tokens = workload_prompt_tokens(w, c->user);
-    if (w && r->err == ERR_NONE && e->collect_text)
+    if (w && r->err == ERR_NONE && e->env.collect_text)
         workload_turn_done(w, c->user, c->text ? c->text : "", c->text_len);
     if (r->err == ERR_ABORTED) {
         /* Cut off by the user, not failed by the server: kept out of the
@@ -366,17 +444,37 @@ void engine_request_done(struct engine *e, struct conn *c)
         }
     }
     if (e->hooks && e->hooks->on_record)
-        e->hooks->on_record(e->hooks->ud, r, e->t0);
+        e->hooks->on_record(e->hooks->ud, r, e->env.t0);
+    assert(e->inflight > 0);
     e->inflight--;
 }
 
-void engine_conn_closed(struct engine *e, struct conn *c)
+/* ---- what the connections report (struct conn_events) ---- */
+
+static void on_conn_done(void *ud, struct conn *c, int keep)
 {
+    struct engine *e = ud;
+    /* Record first: the next request may reuse this slot's record. */
+    engine_request_done(e, c);
+    if (keep)
+        engine_pool(e, c);
+    engine_fill(e);
+}
+
+static void on_conn_closed(void *ud, struct conn *c)
+{
+    struct engine *e = ud;
     /* Back on the free stack (it has room for every slot; a slot is on it
      * at most once because it is taken off before it connects). */
+    assert(e->nfree < e->nconns);
     e->free_slots[e->nfree++] = c->slot;
     if (e->phase != PHASE_DONE)
         engine_fill(e);
+}
+
+static void on_conn_lost(void *ud, struct conn *c)
+{
+    engine_unpool(ud, c);
 }
 
 /* ------------------------------------------------------------------ */
@@ -464,7 +562,7 @@ static void on_progress(uv_timer_t *t)
         fprintf(stderr, "\r\033[Kwarm-up: %llu requests done", (unsigned long long)s->warmup_requests);
         return;
     }
-    double el = (uv_hrtime() - e->t0) / 1e9;
+    double el = (uv_hrtime() - e->env.t0) / 1e9;
     double rate = el > 0 ? s->requests / el : 0;
     char eta[32] = "-", elb[32];
     const struct run_config *cfg = e->cfg;
@@ -490,9 +588,9 @@ static void on_progress(uv_timer_t *t)
 
 static void engine_abort_all(struct engine *e)
 {
-    if (e->aborting)
+    if (e->env.aborting)
         return;
-    e->aborting = 1;
+    e->env.aborting = 1;
     for (uint32_t i = 0; i < e->nconns; i++)
         conn_abort(&e->conns[i]);
     engine_check_phase(e);
@@ -537,13 +635,13 @@ static void engine_begin_measure(struct engine *e)
 {
     const struct run_config *cfg = e->cfg;
     e->phase = PHASE_MEASURE;
-    e->t0 = uv_hrtime();
-    e->stats->start_ns = e->stats->end_ns = e->t0;
+    e->env.t0 = uv_hrtime();
+    e->stats->start_ns = e->stats->end_ns = e->env.t0;
     e->issued = 0;
     e->cap = cfg->concurrency;
     e->idle_base = uv_metrics_idle_time(&e->loop);
     hist_reset(e->lag_hist);
-    e->reads = e->reads_stamped = 0;
+    e->env.reads = e->env.reads_stamped = 0;
     if (cfg->rate > 0) {
         schedule_init(&e->sched, cfg->arrival, cfg->rate, cfg->burstiness, cfg->schedule_seed, cfg->ramp_up_ns);
         e->next_arrival = schedule_next(&e->sched);
@@ -562,6 +660,7 @@ static void engine_done(struct engine *e)
     if (e->phase == PHASE_DONE)
         return;
     e->phase = PHASE_DONE;
+    e->env.ended = 1;
     struct run_stats *s = e->stats;
     if (s->start_ns == 0)
         s->start_ns = s->end_ns = uv_hrtime();
@@ -572,9 +671,9 @@ static void engine_done(struct engine *e)
         s->loop_busy_frac = 0;
     s->loop_lag_max_ns = hist_max(e->lag_hist);
     s->loop_lag_p99_ns = hist_percentile(e->lag_hist, 99);
-    s->rx_kernel = e->rx_kernel;
-    s->reads = e->reads;
-    s->reads_stamped = e->reads_stamped;
+    s->rx_kernel = e->env.rx_kernel;
+    s->reads = e->env.reads;
+    s->reads_stamped = e->env.reads_stamped;
     if (!s->stop_reason[0])
         snprintf(s->stop_reason, sizeof s->stop_reason, "completed");
     uv_stop(&e->loop);
@@ -626,9 +725,9 @@ static void engine_request_setup(struct engine *e)
     r->seed = cfg->seed;
     r->stream = cfg->stream;
     r->include_usage = cfg->stream;
-    e->collect_text = cfg->workload && (workload_tokenizer(cfg->workload) || cfg->multi_turn);
-    const char *accept = !cfg->stream ? "application/json"
-                         : api_is_ollama(e->tgt.api) ? "application/x-ndjson" : "text/event-stream";
+    e->env.collect_text = cfg->workload && (workload_tokenizer(cfg->workload) || cfg->multi_turn);
+    const char *accept = cfg->stream ? api_accept(e->tgt.api) : "application/json";
+    assert(accept);   /* target_resolve settled the API: it has a framing */
     int n = snprintf(e->hdr_fixed, sizeof e->hdr_fixed,
                      "POST %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: llmload/%s\r\n"
                      "Content-Type: application/json\r\nAccept: %s\r\n%s%s%s",
@@ -638,16 +737,47 @@ static void engine_request_setup(struct engine *e)
     e->hdr_fixed_len = n > 0 && (size_t)n < sizeof e->hdr_fixed ? (size_t)n : 0;
 }
 
+/* LLMLOAD_NO_FAST_PATH=1 (any value but "" and "0") sends every event
+ * through the full parse (docs/decoders.md): read once per run. */
+static int engine_fast_path(void)
+{
+    const char *v = getenv("LLMLOAD_NO_FAST_PATH");
+    return !v || !*v || strcmp(v, "0") == 0;
+}
+
+/* What the connections see of the engine (conn.h). */
+static void engine_env_setup(struct engine *e)
+{
+    const struct run_config *cfg = e->cfg;
+    struct conn_env *env = &e->env;
+
+    env->loop = &e->loop;
+    env->addr = (const struct sockaddr *)&e->tgt.addr;
+    env->api = e->tgt.api;
+    env->connect_timeout_ns = cfg->connect_timeout_ns;
+    env->ttft_timeout_ns = cfg->ttft_timeout_ns;
+    env->idle_timeout_ns = cfg->idle_timeout_ns;
+    env->request_timeout_ns = cfg->request_timeout_ns;
+    env->fast_path = engine_fast_path();
+    env->rbuf = e->rbuf;
+    env->rbuf_len = sizeof e->rbuf;
+    env->toks = e->toks;
+    env->ntoks = ENGINE_JSON_TOKENS;
+    env->on = (struct conn_events){ .done = on_conn_done, .closed = on_conn_closed,
+                                    .lost = on_conn_lost };
+    env->ud = e;
+}
+
 int engine_run(const struct run_config *cfg, struct run_stats *stats,
                const struct engine_hooks *hooks, char *err, size_t errcap)
 {
-    int rc = -1;
+    int rc, loop_ok = 0;
     if (engine_raise_nofile(cfg->concurrency, err, errcap) < 0)
-        return -1;
+        return LL_EUSAGE;
     struct engine *e = calloc(1, sizeof *e);
     if (!e) {
         snprintf(err, errcap, "out of memory");
-        return -1;
+        return LL_ENOMEM;
     }
     e->cfg = cfg;
     e->stats = stats;
@@ -656,42 +786,41 @@ int engine_run(const struct run_config *cfg, struct run_stats *stats,
      * and the preflight connect below gives it that moment. */
     e->rx_hold = -1;
     if (cfg->rx_clock == RXCLOCK_KERNEL && rxstamp_supported()) {
-        e->rx_kernel = 1;
+        e->env.rx_kernel = 1;
         e->rx_hold = rxstamp_hold();
     }
-    int trc = target_resolve(&e->tgt, cfg->url, cfg->api, cfg->connect_timeout_ns, err, errcap);
-    if (trc < 0) {
-        rxstamp_release(e->rx_hold);
-        free(e);
-        return trc;
-    }
+    /* target_resolve's -1 and -2 are LL_EUSAGE and LL_EUNAVAIL. */
+    rc = target_resolve(&e->tgt, cfg->url, cfg->api, cfg->connect_timeout_ns, err, errcap);
+    if (rc < 0)
+        goto out;
     if (strlen(e->tgt.hostname) + strlen(e->tgt.path) > 700 ||
         (cfg->api_key && strlen(cfg->api_key) > 200)) {
         snprintf(err, errcap, "URL or API key too long");
-        rxstamp_release(e->rx_hold);
-        free(e);
-        return -1;
+        rc = LL_EUSAGE;
+        goto out;
     }
     engine_request_setup(e);
+    engine_env_setup(e);
     e->body_cap = 16384;
     e->body = malloc(e->body_cap);
     e->nconns = cfg->concurrency;
     e->conns = calloc(e->nconns, sizeof *e->conns);
     e->lag_hist = hist_new(3600000000000ull);
     e->free_slots = malloc(e->nconns * sizeof *e->free_slots);
-    if (!e->body || !e->conns || !e->lag_hist || !e->free_slots || uv_loop_init(&e->loop) < 0) {
+    loop_ok = e->body && e->conns && e->lag_hist && e->free_slots && uv_loop_init(&e->loop) == 0;
+    if (!loop_ok) {
         snprintf(err, errcap, "out of memory");
-        free(e->body);
-        free(e->conns);
-        free(e->free_slots);
-        hist_free(e->lag_hist);
-        rxstamp_release(e->rx_hold);
-        free(e);
-        return -1;
+        rc = LL_ENOMEM;
+        goto out;
     }
     uv_loop_configure(&e->loop, UV_METRICS_IDLE_TIME);
-    for (uint32_t i = 0; i < e->nconns; i++)
-        conn_init(&e->conns[i], e, i);
+    for (uint32_t i = 0; i < e->nconns; i++) {
+        if (conn_init(&e->conns[i], &e->env, i) < 0) {
+            snprintf(err, errcap, "cannot set up connection %u", i);
+            rc = LL_ENOMEM;
+            goto out;
+        }
+    }
     /* Lowest slot on top, so the first requests take slots 0, 1, 2 ... */
     for (uint32_t i = 0; i < e->nconns; i++)
         e->free_slots[i] = e->nconns - 1 - i;
@@ -725,7 +854,7 @@ int engine_run(const struct run_config *cfg, struct run_stats *stats,
     }
     if (cfg->warmup_requests || cfg->warmup_ns) {
         e->phase = PHASE_WARMUP;
-        e->warmup_t0 = e->t0 = uv_hrtime();
+        e->warmup_t0 = e->env.t0 = uv_hrtime();
         engine_fill(e);
     } else {
         engine_begin_measure(e);
@@ -736,20 +865,23 @@ int engine_run(const struct run_config *cfg, struct run_stats *stats,
         engine_done(e);
     if (cfg->progress)
         fprintf(stderr, "\r\033[K");
-    rc = 0;
+    rc = LL_OK;
 
     /* Close every handle, let the close callbacks run, then free. */
     for (uint32_t i = 0; i < e->nconns; i++) {
         conn_close(&e->conns[i]);
         conn_release(&e->conns[i]);
     }
-    uv_walk(&e->loop, close_walk, NULL);
-    while (uv_run(&e->loop, UV_RUN_DEFAULT) != 0)
-        ;
-    uv_loop_close(&e->loop);
-    if (g_catch)   /* libuv restored the default handlers: catch again */
-        engine_catch_signals();
-    for (uint32_t i = 0; i < e->nconns; i++)
+out:
+    if (loop_ok) {
+        uv_walk(&e->loop, close_walk, NULL);
+        while (uv_run(&e->loop, UV_RUN_DEFAULT) != 0)
+            ;
+        uv_loop_close(&e->loop);
+        if (g_catch)   /* libuv restored the default handlers: catch again */
+            engine_catch_signals();
+    }
+    for (uint32_t i = 0; e->conns && i < e->nconns; i++)
         conn_free_buffers(&e->conns[i]);
     free(e->conns);
     free(e->free_slots);

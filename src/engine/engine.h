@@ -17,9 +17,13 @@ struct engine_hooks {
 };
 
 /* Runs the benchmark in cfg.  stats must be run_stats_init()ed; it is
- * filled in.  Returns 0 when the run took place (even if every request
- * failed: look at stats), or -1 when it could not start (bad URL, name
- * resolution failed, file descriptor limit): err says why in one line. */
+ * filled in.  Returns LL_OK when the run took place (even if every
+ * request failed: look at stats), or why it could not start (status.h),
+ * with err saying so in one line: LL_EUSAGE (bad URL, URL or key too
+ * long, a concurrency above the descriptor limit), LL_EUNAVAIL (name
+ * resolution, connection or protocol detection failed), LL_ENOMEM.
+ * LLMLOAD_NO_FAST_PATH=1 in the environment turns the shape fast path
+ * off for the run (docs/decoders.md). */
 int engine_run(const struct run_config *cfg, struct run_stats *stats,
                const struct engine_hooks *hooks, char *err, size_t errcap);
 

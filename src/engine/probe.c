@@ -17,15 +17,12 @@
  * the OpenAI-style base path ("/v1" of "http://h:8000/v1/chat/completions"). */
 static void models_path(const struct target *t, char *buf, size_t cap)
 {
-    if (api_is_ollama(t->api)) {
-        snprintf(buf, cap, "/api/tags");
-        return;
-    }
+    const char *path = api_family(t->api)->models_path;
     const char *v1 = strstr(t->base_path, "/v1");
-    if (v1)
-        snprintf(buf, cap, "%.*s/models", (int)(v1 - t->base_path + 3), t->base_path);
+    if (v1 && !strncmp(path, "/v1/", 4))
+        snprintf(buf, cap, "%.*s%s", (int)(v1 - t->base_path), t->base_path, path);
     else
-        snprintf(buf, cap, "/v1/models");
+        snprintf(buf, cap, "%s", path);
 }
 
 /* GET path and parse the body as JSON; NULL when anything fails. */
@@ -71,16 +68,16 @@ cJSON *target_probe(const char *url, enum api_kind api, uint64_t timeout_ns, int
         cJSON_AddStringToObject(o, "error", err);
         return o;
     }
+    const struct api_family *fam = api_family(t.api);
     cJSON_AddBoolToObject(o, "up", 1);
-    cJSON_AddStringToObject(o, "protocol", api_is_ollama(t.api) ? "ollama" : "openai");
+    cJSON_AddStringToObject(o, "protocol", fam->protocol);
     cJSON_AddStringToObject(o, "api", api_name(t.api));
     cJSON_AddStringToObject(o, "address", t.addr_text);
 
     /* Version: Ollama's /api/version; vLLM and SGLang answer /version.  A
      * server without one is still up. */
     char verr[256];
-    cJSON *v = get_json(&t, api_is_ollama(t.api) ? "/api/version" : "/version", timeout_ns,
-                        verr, sizeof verr);
+    cJSON *v = get_json(&t, fam->version_path, timeout_ns, verr, sizeof verr);
     const cJSON *ver = cJSON_GetObjectItemCaseSensitive(v, "version");
     if (cJSON_IsString(ver))
         cJSON_AddStringToObject(o, "version", ver->valuestring);
@@ -92,10 +89,10 @@ cJSON *target_probe(const char *url, enum api_kind api, uint64_t timeout_ns, int
     models_path(&t, path, sizeof path);
     cJSON *m = get_json(&t, path, timeout_ns, merr, sizeof merr);
     cJSON *models = cJSON_AddArrayToObject(o, "models");
-    const cJSON *list = cJSON_GetObjectItemCaseSensitive(m, api_is_ollama(t.api) ? "models" : "data");
+    const cJSON *list = cJSON_GetObjectItemCaseSensitive(m, fam->models_list);
     const cJSON *it;
     cJSON_ArrayForEach(it, list) {
-        const cJSON *n = cJSON_GetObjectItemCaseSensitive(it, api_is_ollama(t.api) ? "name" : "id");
+        const cJSON *n = cJSON_GetObjectItemCaseSensitive(it, fam->model_name);
         if (cJSON_IsString(n))
             cJSON_AddItemToArray(models, cJSON_CreateString(n->valuestring));
     }

@@ -6,24 +6,16 @@
  * reproducible from its seed on every machine and libc (rand_r() and
  * drand48() differ between platforms and have poor low bits).
  *
- *   splitmix64       seeds the state (Steele, Lea, Flood 2014; public domain
- *                    reference by Vigna)
+ *   splitmix64       seeds the state (util/rng.h)
  *   xoshiro256**     the generator (Blackman and Vigna 2018)
  *   Marsaglia-Tsang  gamma variates for shape >= 1 (ACM TOMS 26(3), 2000),
  *                    with the U^(1/k) boost for shape < 1
  *   Marsaglia polar  the normal variates Marsaglia-Tsang needs */
 #include "schedule.h"
+#include "rng.h"
 
 #include <math.h>
 #include <string.h>
-
-static uint64_t splitmix64(uint64_t *x)
-{
-    uint64_t z = (*x += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
 
 static uint64_t rotl(uint64_t x, int k)
 {
@@ -97,7 +89,7 @@ void schedule_init(struct schedule *s, enum arrival a, double rate, double burst
     s->ramp_s = (double)ramp_up_ns * 1e-9;
     uint64_t x = seed;
     for (int i = 0; i < 4; i++)
-        s->rng[i] = splitmix64(&x);
+        s->rng[i] = rng_splitmix64(&x);
 }
 
 /* Time in seconds at which the integrated rate reaches u expected arrivals:

@@ -89,20 +89,6 @@ static int ends_with(const char *s, const char *suffix)
     return a >= b && !strcmp(s + a - b, suffix);
 }
 
-/* The API a full endpoint URL names, or API_AUTO. */
-static enum api_kind api_from_endpoint(const char *path)
-{
-    if (ends_with(path, "/chat/completions"))
-        return API_OPENAI_CHAT;
-    if (ends_with(path, "/completions"))
-        return API_OPENAI_COMPLETIONS;
-    if (ends_with(path, "/api/generate"))
-        return API_OLLAMA_GENERATE;
-    if (ends_with(path, "/api/chat"))
-        return API_OLLAMA_CHAT;
-    return API_AUTO;
-}
-
 /* Request path from the base path and the API: a full endpoint is used as
  * it is; a base ending in /v1 (or /api) gets the endpoint's tail. */
 static void target_set_path(struct target *t)

@@ -2,6 +2,8 @@
  * repeated runs (median, seeded bootstrap intervals). */
 #include "baseline.h"
 #include "gate_int.h"
+#include "fileio.h"
+#include "rng.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -48,20 +50,11 @@ double baseline_median(const double *v, size_t n)
     return m;
 }
 
-/* splitmix64: small, well mixed, and the same sequence on every platform,
- * which makes the intervals reproducible from the seed alone. */
-static uint64_t rng_next(uint64_t *s)
-{
-    uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
-
+/* splitmix64 makes the intervals reproducible from the seed alone. */
 static size_t rng_below(uint64_t *s, size_t n)
 {
     /* n is at most a few thousand: the modulo bias is below 1e-15. */
-    return (size_t)(rng_next(s) % n);
+    return (size_t)(rng_splitmix64(s) % n);
 }
 
 static double resample_median(const double *v, size_t n, double *tmp, uint64_t *s)
@@ -158,51 +151,6 @@ void baseline_free(struct baseline *b)
     free(b);
 }
 
-/* Reads a whole file; NULL with err on failure. */
-static char *read_file(const char *path, size_t *len, char *err, size_t errcap)
-{
-    FILE *f = fopen(path, "rb");
-    char *buf = NULL;
-    size_t cap = 0, n = 0;
-    if (!f) {
-        snprintf(err, errcap, "--baseline %s: %s", path, strerror(errno));
-        return NULL;
-    }
-    for (;;) {
-        if (n + 4096 + 1 > cap) {
-            size_t nc = cap ? cap * 2 : 65536;
-            if (nc > (size_t)256 << 20) {
-                snprintf(err, errcap, "--baseline %s: larger than 256 MiB, not a baseline", path);
-                goto fail;
-            }
-            char *nb = realloc(buf, nc);
-            if (!nb) {
-                snprintf(err, errcap, "--baseline %s: out of memory", path);
-                goto fail;
-            }
-            buf = nb;
-            cap = nc;
-        }
-        size_t r = fread(buf + n, 1, cap - n - 1, f);
-        n += r;
-        if (r == 0) {
-            if (ferror(f)) {
-                snprintf(err, errcap, "--baseline %s: read error", path);
-                goto fail;
-            }
-            break;
-        }
-    }
-    fclose(f);
-    buf[n] = '\0';
-    *len = n;
-    return buf;
-fail:
-    fclose(f);
-    free(buf);
-    return NULL;
-}
-
 /* Line and column of byte offset off in text, for a JSON syntax error. */
 static void line_col(const char *text, size_t off, int *line, int *col)
 {
@@ -223,9 +171,12 @@ int baseline_load(const char *path, struct baseline **out, char *err, size_t err
     size_t len;
     struct baseline *b = NULL;
     *out = NULL;
-    char *text = read_file(path, &len, err, errcap);
-    if (!text)
+    char why[1024];
+    char *text = fileio_read_all(path, (size_t)256 << 20, &len, why, sizeof why);
+    if (!text) {
+        snprintf(err, errcap, "--baseline %s", why);
         return -1;
+    }
     if (strlen(text) != len) {
         snprintf(err, errcap, "--baseline %s: contains a NUL byte, not JSON", path);
         free(text);
@@ -343,6 +294,10 @@ static int values_equal(const cJSON *a, const cJSON *b)
     return cJSON_Compare(a, b, 1);
 }
 
+/* Bytes of a setting's value shown in a mismatch message: a long prompt is
+ * cut to its start and "...". */
+#define VALUE_SHOWN 40
+
 /* Short printable form of a setting's value (long prompts are cut). */
 static void value_str(const cJSON *v, char *buf, size_t cap)
 {
@@ -355,8 +310,8 @@ static void value_str(const cJSON *v, char *buf, size_t cap)
         snprintf(buf, cap, "?");
         return;
     }
-    if (strlen(s) > 40)
-        snprintf(buf, cap, "%.37s...", s);
+    if (strlen(s) > VALUE_SHOWN)
+        snprintf(buf, cap, "%.*s...", VALUE_SHOWN - 3, s);
     else
         snprintf(buf, cap, "%s", s);
     cJSON_free(s);
@@ -478,34 +433,14 @@ static void round_numbers(cJSON *node)
         round_numbers(it);
 }
 
-int gate_write_file(const char *path, const char *buf, size_t len, char *err, size_t errcap)
-{
-    char tmp[4096];
-    if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp) {
-        snprintf(err, errcap, "%s: path too long", path);
-        return -1;
-    }
-    FILE *f = fopen(tmp, "wb");
-    if (!f) {
-        snprintf(err, errcap, "%s: %s", tmp, strerror(errno));
-        return -1;
-    }
-    int bad = fwrite(buf, 1, len, f) != len;
-    if (fclose(f) != 0 || bad) {
-        snprintf(err, errcap, "%s: write failed: %s", tmp, strerror(errno));
-        remove(tmp);
-        return -1;
-    }
-    if (rename(tmp, path) < 0) {
-        snprintf(err, errcap, "%s: %s", path, strerror(errno));
-        remove(tmp);
-        return -1;
-    }
-    return 0;
-}
-
 int baseline_save(const char *path, struct cJSON *const *results, size_t n,
                   char *err, size_t errcap)
+{
+    return baseline_save_to(NULL, path, results, n, err, errcap);
+}
+
+int baseline_save_to(struct out_file *out, const char *path, struct cJSON *const *results,
+                     size_t n, char *err, size_t errcap)
 {
     int rc = -1;
     char *text = NULL;
@@ -571,15 +506,10 @@ int baseline_save(const char *path, struct cJSON *const *results, size_t n,
     text = t2;
     text[len++] = '\n';
     text[len] = '\0';
-    {
-        char e[512];
-        rc = gate_write_file(path, text, len, e, sizeof e);
-        if (rc < 0)
-            snprintf(err, errcap, "--save-baseline %s", e);
-    }
+    rc = gate_write_report(out, "--save-baseline", path, text, len, err, errcap);
     goto done;
 oom:
-    snprintf(err, errcap, "--save-baseline %s: out of memory", path);
+    snprintf(err, errcap, "--save-baseline: cannot write %s: out of memory", path);
 done:
     free(text);
     cJSON_Delete(runs);

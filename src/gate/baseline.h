@@ -41,8 +41,14 @@ int baseline_config_diff(const struct cJSON *base, const struct cJSON *cur,
 /* Writes a "llmload.baseline/1" document made from the K result documents:
  * their config without the ignored settings, the median summary, and each
  * run's summary, numbers rounded to 6 significant digits and no host names
- * or times, so that the file diffs cleanly when committed.  Written to a
- * temporary file and renamed.  0, or -1 with err. */
+ * or times, so that the file diffs cleanly when committed.  Written to out,
+ * an output opened before the run (fileio.h: a regular file is replaced
+ * atomically), or, when out is NULL, to path opened now.  0, or -1 with
+ * err ("--save-baseline: cannot write PATH: REASON"). */
+struct out_file;
+int baseline_save_to(struct out_file *out, const char *path, struct cJSON *const *results,
+                     size_t n, char *err, size_t errcap);
+/* baseline_save_to(NULL, path, ...). */
 int baseline_save(const char *path, struct cJSON *const *results, size_t n,
                   char *err, size_t errcap);
 

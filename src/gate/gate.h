@@ -87,6 +87,7 @@ const char *gate_value_fmt(enum gate_kind k, double v, char *buf, size_t cap);
 
 struct baseline;        /* baseline.h */
 struct gate_regress;    /* one --max-regression item (baseline.h) */
+struct out_file;        /* fileio.h */
 
 struct gate_opts {
     struct gate_expr **asserts; size_t n_asserts;
@@ -96,6 +97,8 @@ struct gate_opts {
     struct baseline *baseline;  /* loaded by gate_check_files */
     char *save_baseline_path, *junit_path, *markdown_path;
     int repeat;                 /* --repeat K, default 1 */
+    /* The report files, opened by gate_check_files before the run. */
+    struct out_file *save_baseline_out, *junit_out, *markdown_out;
 };
 
 void gate_opts_init(struct gate_opts *g);
@@ -125,9 +128,13 @@ int gate_repeat(const struct gate_opts *g);
 /* 1 when any gate flag was given (the subcommand then calls gate_evaluate). */
 int gate_active(const struct gate_opts *g);
 
-/* Before the run: loads and validates the baseline, checks that the
- * --junit, --markdown and --save-baseline paths can be written, and that
- * --max-regression came with --baseline.  0, or -1 with err (one line). */
+/* Before the run: loads and validates the baseline, checks that
+ * --max-regression came with --baseline, and opens the --junit, --markdown
+ * and --save-baseline outputs (out_open: a regular file is replaced
+ * atomically when the report is written, a FIFO or device is written
+ * through), so a path that cannot be written costs no run.  0, or -1 with
+ * err (one line).  gate_opts_free closes what was opened; an output never
+ * written is left as it was. */
 int gate_check_files(struct gate_opts *g, char *err, size_t errcap);
 
 /* Before the run, when the subcommand can build its "config" object: -1

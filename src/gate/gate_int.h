@@ -1,12 +1,14 @@
 #ifndef LLMLOAD_GATE_INT_H
 #define LLMLOAD_GATE_INT_H
-/* Internals shared by gate.c, baseline.c and gate_report.c; not an API for
- * other modules (use gate.h). */
+/* Internals shared by the gate's files (gate.c, gate_expr.c, gate_opts.c,
+ * gate_eval.c, baseline.c, gate_report.c); not an API for other modules
+ * (use gate.h). */
 #include <stddef.h>
 #include <stdio.h>
 #include "gate.h"
 
 struct cJSON;
+struct out_file;
 
 /* Which way is worse for a metric: a latency going up, a throughput going
  * down; 0 for settings-like numbers (requests, duration_s) where any change
@@ -38,6 +40,12 @@ int gate_ref_get(const struct gate_ref *ref, const struct cJSON *summary, double
 
 /* "p95(ttft)" or "error_rate" into buf; returns buf. */
 const char *gate_ref_name(const struct gate_ref *ref, char *buf, size_t cap);
+
+/* The ref an assertion reads. */
+void gate_expr_ref(const struct gate_expr *e, struct gate_ref *ref);
+
+/* Whether "a op b" holds; == and != compare within a relative 1e-9. */
+int gate_op_holds(enum gate_op op, double a, double b);
 
 /* err = "msg\n  text\n  ^" with the caret under byte offset pos of text. */
 void gate_caret_err(char *err, size_t errcap, const char *text, size_t pos,
@@ -98,16 +106,29 @@ struct gate_outcome {
     const char *version;            /* llmload version, may be NULL */
 };
 
+/* The tolerance of a regression check with the side that is worse:
+ * "+10.0%", "-5.0%", "+/-2 ms". */
+void gate_tol_fmt(const struct gate_check *c, char *buf, size_t cap);
+/* A change ch of c's metric: "+12.3%" when relative, else "+2 ms"; "+inf%"
+ * from a zero baseline; "none" for NaN. */
+void gate_change_fmt(const struct gate_check *c, double ch, char *buf, size_t cap);
+
 /* Console lines: one per check, PASS/FAIL with measured value and limit. */
 void gate_report_text(FILE *f, const struct gate_outcome *o);
-/* JUnit XML (PROTOCOLS.md §6) and the Markdown summary.  Written to a
- * temporary file and renamed.  0, or -1 with err. */
-int gate_report_junit(const char *path, const struct gate_outcome *o, char *err, size_t errcap);
-int gate_report_markdown(const char *path, const struct gate_outcome *o, char *err, size_t errcap);
-/* A JUnit file with one <error> testcase, for a run that could not be done. */
-int gate_report_junit_error(const char *path, const char *what, char *err, size_t errcap);
+/* Writes a report's text: to out, the output gate_check_files opened, or,
+ * for a caller that skipped it (out NULL), to path opened now.  0, or -1
+ * with err "FLAG: cannot write PATH: REASON". */
+int gate_write_report(struct out_file *out, const char *flag, const char *path,
+                      const char *text, size_t len, char *err, size_t errcap);
 
-/* Writes the text in buf to path through path.tmp + rename.  0 or -1 with err. */
-int gate_write_file(const char *path, const char *buf, size_t len, char *err, size_t errcap);
+/* JUnit XML and the Markdown summary, written by gate_write_report to out
+ * (or path).  0, or -1 with err. */
+int gate_report_junit(struct out_file *out, const char *path, const struct gate_outcome *o,
+                      char *err, size_t errcap);
+int gate_report_markdown(struct out_file *out, const char *path, const struct gate_outcome *o,
+                         char *err, size_t errcap);
+/* A JUnit file with one <error> testcase, for a run that could not be done. */
+int gate_report_junit_error(struct out_file *out, const char *path, const char *what,
+                            char *err, size_t errcap);
 
 #endif

@@ -1,6 +1,7 @@
-/* The gate's outputs: console lines, JUnit XML (PROTOCOLS.md §6) and a
+/* The gate's outputs: console lines, JUnit XML (the subset docs/ci.md describes) and a
  * Markdown summary for GitHub job summaries and merge-request comments. */
 #include "gate_int.h"
+#include "escape.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>
@@ -44,6 +45,12 @@ static void sb_put(struct sb *b, const char *s, size_t n)
     b->buf[b->len] = '\0';
 }
 
+/* An esc_sink into a struct sb. */
+static void sb_sink(void *ctx, const char *p, size_t n)
+{
+    sb_put(ctx, p, n);
+}
+
 static void sb_printf(struct sb *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void sb_printf(struct sb *b, const char *fmt, ...)
 {
@@ -64,17 +71,16 @@ static void sb_printf(struct sb *b, const char *fmt, ...)
     b->len += (size_t)n;
 }
 
-static int sb_write(struct sb *b, const char *flag, const char *path, char *err, size_t errcap)
+/* Writes b (and frees it) to a report's output. */
+static int sb_write(struct sb *b, const char *flag, struct out_file *out, const char *path,
+                    char *err, size_t errcap)
 {
     int rc;
     if (b->oom) {
-        snprintf(err, errcap, "%s %s: out of memory", flag, path);
+        snprintf(err, errcap, "%s: cannot write %s: out of memory", flag, path);
         rc = -1;
     } else {
-        char e[512];
-        rc = gate_write_file(path, b->buf ? b->buf : "", b->len, e, sizeof e);
-        if (rc < 0)
-            snprintf(err, errcap, "%s %s", flag, e);
+        rc = gate_write_report(out, flag, path, b->buf ? b->buf : "", b->len, err, errcap);
     }
     free(b->buf);
     b->buf = NULL;
@@ -94,8 +100,7 @@ static const char *status_word(enum gate_status s)
     return "?";
 }
 
-/* The tolerance of a regression check: "+10.0%", "-5.0%", "+/-2 ms". */
-static void tol_str(const struct gate_check *c, char *buf, size_t cap)
+void gate_tol_fmt(const struct gate_check *c, char *buf, size_t cap)
 {
     char v[32];
     const char *sign = c->dir == GATE_DIR_UP ? "+" : c->dir == GATE_DIR_DOWN ? "-" : "+/-";
@@ -106,7 +111,7 @@ static void tol_str(const struct gate_check *c, char *buf, size_t cap)
     snprintf(buf, cap, "%s%s", sign, v);
 }
 
-static void change_str(double ch, const struct gate_check *c, char *buf, size_t cap)
+void gate_change_fmt(const struct gate_check *c, double ch, char *buf, size_t cap)
 {
     if (isnan(ch)) {
         snprintf(buf, cap, "none");
@@ -165,57 +170,11 @@ void gate_report_text(FILE *f, const struct gate_outcome *o)
 
 /* ---- JUnit XML ------------------------------------------------------------------- */
 
-/* Length of the valid UTF-8 sequence at s, or 0 when it is not one. */
-static size_t utf8_len(const unsigned char *s)
-{
-    if (s[0] < 0x80)
-        return 1;
-    size_t n = (s[0] & 0xe0) == 0xc0 ? 2 : (s[0] & 0xf0) == 0xe0 ? 3 : (s[0] & 0xf8) == 0xf0 ? 4 : 0;
-    if (!n || s[0] == 0xc0 || s[0] == 0xc1 || s[0] > 0xf4)
-        return 0;
-    for (size_t i = 1; i < n; i++)
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
-    return n;
-}
-
-/* XML text or attribute value: & < > " ' escaped, newlines kept as
- * character references in attributes, other control characters and bytes
- * that are not UTF-8 replaced by '?', which XML 1.0 cannot carry. */
+/* XML text or attribute value: the HTML escaper's output is also XML 1.0,
+ * and it replaces what XML cannot carry (controls, invalid UTF-8). */
 static void xml_esc(struct sb *b, const char *s, int attr)
 {
-    const unsigned char *p = (const unsigned char *)s;
-    while (*p) {
-        switch (*p) {
-        case '&': sb_put(b, "&amp;", 5); p++; continue;
-        case '<': sb_put(b, "&lt;", 4); p++; continue;
-        case '>': sb_put(b, "&gt;", 4); p++; continue;
-        case '"': sb_put(b, "&quot;", 6); p++; continue;
-        case '\'': sb_put(b, "&apos;", 6); p++; continue;
-        case '\n':
-            if (attr)
-                sb_put(b, "&#10;", 5);
-            else
-                sb_put(b, "\n", 1);
-            p++;
-            continue;
-        case '\t': sb_put(b, attr ? "&#9;" : "\t", attr ? 4 : 1); p++; continue;
-        default: break;
-        }
-        if (*p < 0x20 || *p == 0x7f) {
-            sb_put(b, "?", 1);
-            p++;
-            continue;
-        }
-        size_t n = utf8_len(p);
-        if (!n) {
-            sb_put(b, "?", 1);
-            p++;
-            continue;
-        }
-        sb_put(b, (const char *)p, n);
-        p += n;
-    }
+    esc_html(s, attr ? ESC_HTML_ATTR : ESC_HTML_TEXT, sb_sink, b);
 }
 
 static void iso_now(char *buf, size_t cap)
@@ -230,7 +189,7 @@ static void junit_case(struct sb *b, const struct gate_check *c, size_t runs)
 {
     char name[256], tol[48];
     if (c->is_regress) {
-        tol_str(c, tol, sizeof tol);
+        gate_tol_fmt(c, tol, sizeof tol);
         snprintf(name, sizeof name, "%s vs baseline (tolerance %s)", c->name, tol);
     } else {
         snprintf(name, sizeof name, "%s", c->name);
@@ -283,7 +242,8 @@ static void junit_case(struct sb *b, const struct gate_check *c, size_t runs)
     sb_printf(b, "    </testcase>\n");
 }
 
-int gate_report_junit(const char *path, const struct gate_outcome *o, char *err, size_t errcap)
+int gate_report_junit(struct out_file *out, const char *path, const struct gate_outcome *o,
+                      char *err, size_t errcap)
 {
     struct sb b = { 0 };
     char ts[32];
@@ -313,10 +273,11 @@ int gate_report_junit(const char *path, const struct gate_outcome *o, char *err,
     for (size_t i = 0; i < o->n; i++)
         junit_case(&b, &o->checks[i], o->runs);
     sb_printf(&b, "  </testsuite>\n</testsuites>\n");
-    return sb_write(&b, "--junit", path, err, errcap);
+    return sb_write(&b, "--junit", out, path, err, errcap);
 }
 
-int gate_report_junit_error(const char *path, const char *what, char *err, size_t errcap)
+int gate_report_junit_error(struct out_file *out, const char *path, const char *what,
+                            char *err, size_t errcap)
 {
     struct sb b = { 0 };
     char ts[32];
@@ -330,24 +291,14 @@ int gate_report_junit_error(const char *path, const char *what, char *err, size_
                   "      <error message=\"", ts, ts);
     xml_esc(&b, what, 1);
     sb_printf(&b, "\" type=\"run\"/>\n    </testcase>\n  </testsuite>\n</testsuites>\n");
-    return sb_write(&b, "--junit", path, err, errcap);
+    return sb_write(&b, "--junit", out, path, err, errcap);
 }
 
 /* ---- Markdown -------------------------------------------------------------------- */
 
-/* Table cell text: a pipe would end the cell, a newline the row. */
 static void md_esc(struct sb *b, const char *s)
 {
-    for (; *s; s++) {
-        if (*s == '|')
-            sb_put(b, "\\|", 2);
-        else if (*s == '\n' || *s == '\r')
-            sb_put(b, " ", 1);
-        else if (*s == '`')
-            sb_put(b, "'", 1);
-        else
-            sb_put(b, s, 1);
-    }
+    esc_md_cell(s, sb_sink, b);
 }
 
 static const char *md_status(enum gate_status s)
@@ -390,15 +341,15 @@ static void md_row(struct sb *b, const struct gate_check *c, size_t runs, size_t
         sb_printf(b, " |\n");
         return;
     }
-    change_str(c->change, c, ch, sizeof ch);
+    gate_change_fmt(c, c->change, ch, sizeof ch);
     md_value_ci(b, c->kind, c->measured, NAN, NAN, 1);
     sb_printf(b, " vs %s: %s", gate_value_fmt(c->kind, c->base, v, sizeof v), ch);
     if ((runs > 1 || base_runs > 1) && !isnan(c->change_lo)) {
-        change_str(c->change_lo, c, lo, sizeof lo);
-        change_str(c->change_hi, c, hi, sizeof hi);
+        gate_change_fmt(c, c->change_lo, lo, sizeof lo);
+        gate_change_fmt(c, c->change_hi, hi, sizeof hi);
         sb_printf(b, " (%s .. %s)", lo, hi);
     }
-    tol_str(c, tol, sizeof tol);
+    gate_tol_fmt(c, tol, sizeof tol);
     sb_printf(b, " | %s %s |\n", c->dir == GATE_DIR_DOWN ? "at least" : c->dir == GATE_DIR_UP ? "at most" : "within",
               tol);
 }
@@ -438,7 +389,8 @@ static void md_overview(struct sb *b, const cJSON *sum)
                       gate_value_fmt(GATE_SECONDS, w, y, sizeof y));
 }
 
-int gate_report_markdown(const char *path, const struct gate_outcome *o, char *err, size_t errcap)
+int gate_report_markdown(struct out_file *out, const char *path, const struct gate_outcome *o,
+                         char *err, size_t errcap)
 {
     struct sb b = { 0 };
     if (!o->n)
@@ -465,5 +417,5 @@ int gate_report_markdown(const char *path, const struct gate_outcome *o, char *e
     sb_printf(&b, "\n\n");
     if (o->median)
         md_overview(&b, o->median);
-    return sb_write(&b, "--markdown", path, err, errcap);
+    return sb_write(&b, "--markdown", out, path, err, errcap);
 }

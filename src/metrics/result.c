@@ -1,6 +1,7 @@
 /* Run aggregates: how each finished request feeds the counters and
  * histograms.  The definitions are docs/metrics.md; this file applies them. */
 #include "result.h"
+#include "utf8.h"
 
 #include <string.h>
 #include <time.h>
@@ -31,39 +32,12 @@ const char *tok_source_name(enum tok_source s)
     return (unsigned)s < sizeof names / sizeof names[0] ? names[s] : "unknown";
 }
 
-/* Length of the valid UTF-8 sequence at p (at most avail bytes), or 0. */
-static size_t utf8_len(const unsigned char *p, size_t avail)
-{
-    size_t n;
-    unsigned min;
-    unsigned cp;
-    if (p[0] < 0x80)
-        return 1;
-    if (p[0] >= 0xC2 && p[0] <= 0xDF) { n = 2; cp = p[0] & 0x1F; min = 0x80; }
-    else if (p[0] >= 0xE0 && p[0] <= 0xEF) { n = 3; cp = p[0] & 0x0F; min = 0x800; }
-    else if (p[0] >= 0xF0 && p[0] <= 0xF4) { n = 4; cp = p[0] & 0x07; min = 0x10000; }
-    else
-        return 0;
-    if (n > avail)
-        return 0;
-    for (size_t i = 1; i < n; i++) {
-        if ((p[i] & 0xC0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (p[i] & 0x3F);
-    }
-    /* Overlong forms, UTF-16 surrogates and values past U+10FFFF are not
-     * valid UTF-8, and strict JSON readers reject them. */
-    if (cp < min || (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF)
-        return 0;
-    return n;
-}
-
 size_t result_text_clean(char *dst, size_t cap, const char *src)
 {
     const unsigned char *p = (const unsigned char *)src;
     size_t len = strlen(src), o = 0;
     for (size_t i = 0; i < len && o + 1 < cap;) {
-        size_t n = utf8_len(p + i, len - i);
+        size_t n = utf8_decode(src + i, len - i, NULL);
         if (n == 0) {
             dst[o++] = '?';
             i++;

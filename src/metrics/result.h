@@ -10,7 +10,8 @@
 #include <stddef.h>
 #include "hist.h"
 
-/* Errors are counted by class (STYLE.md): one class per way a request fails. */
+/* Errors are counted by class: one class per way a request fails, so a
+ * report can say why requests failed, not only how many. */
 enum err_class {
     ERR_NONE = 0,
     ERR_CONNECT,          /* connect refused/unreachable/DNS */
@@ -29,6 +30,16 @@ enum err_class {
 };
 const char *err_class_name(enum err_class c);   /* "timeout_ttft" ... */
 
+/* How much error text a request keeps.  Server text is arbitrary and may be
+ * a whole HTML page: a record keeps a bounded, readable sample of it.  The
+ * quoted parts are cut below RESULT_ERRMSG_LEN so the prefix that names
+ * the failure ("HTTP 503: ", "malformed JSON event: ") always fits. */
+#define RESULT_ERRMSG_LEN     160   /* req_record.errmsg, NUL included */
+#define RESULT_ERR_SAMPLE     RESULT_ERRMSG_LEN  /* run_stats.err_sample, per class */
+#define RESULT_STREAM_ERR_MAX 150   /* bytes of an in-stream error event's text */
+#define RESULT_STATUS_BODY_MAX 120  /* bytes of a non-2xx body after "HTTP 503: " */
+#define RESULT_EVENT_QUOTE_MAX 60   /* bytes of a malformed event quoted */
+
 /* Where a request's output token count came from (docs/metrics.md). */
 enum tok_source { TOK_NONE = 0, TOK_SERVER, TOK_TOKENIZER, TOK_CHUNKS };
 const char *tok_source_name(enum tok_source s);
@@ -44,7 +55,7 @@ struct req_record {
     uint64_t end_ns;            /* response complete or failed (offset) */
     int status;                 /* HTTP status, 0 if none */
     enum err_class err;
-    char errmsg[160];
+    char errmsg[RESULT_ERRMSG_LEN];
     int retried;                /* re-sent once on a fresh connection */
     uint64_t events;            /* content events */
     int64_t out_tokens;         /* final count, see tok_source */
@@ -52,15 +63,20 @@ struct req_record {
     int64_t server_tokens;      /* server's count, -1 if none */
     int64_t local_tokens;       /* tokenizer's count, -1 if none */
     int64_t in_tokens;          /* prompt tokens (server's or local), -1 */
-    int64_t total_duration_ns;  /* Ollama's server-side numbers, -1 if none */
-    int64_t eval_count;
+    /* Server-side timings as the server reported them, whichever server
+     * (api.h, struct api_event); -1 when it did not. */
+    int64_t eval_count;         /* tokens generated within eval_duration_ns (Ollama
+                                   eval_count, llama.cpp timings.predicted_n) */
     int64_t eval_duration_ns;
+    int64_t prompt_eval_count;  /* prompt tokens evaluated, not from a cache */
+    int64_t prompt_eval_duration_ns;
+    int64_t cached_tokens;      /* prompt tokens served from a cache (llama.cpp cache_n) */
+    int64_t total_duration_ns;  /* Ollama total_duration, load_duration */
+    int64_t load_duration_ns;
     /* Event times as microsecond deltas from start_ns (first) and from the
      * previous event (rest): 4 bytes an event.  Owned by the engine. */
     uint32_t *ev_us; size_t ev_n, ev_cap;
 };
-
-#define RESULT_ERR_SAMPLE 160
 
 /* Aggregates of a run.  Bounded memory whatever its length. */
 struct run_stats {

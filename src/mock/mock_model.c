@@ -1,6 +1,7 @@
 /* The simulator's timing model, request plans and word list: pure functions,
  * no I/O, so unit tests can hold them to the formulas in docs/mock.md. */
 #include "mock.h"
+#include "rng.h"
 
 #include <math.h>
 #include <string.h>
@@ -15,10 +16,7 @@ void mock_rng_seed(struct mock_rng *r, uint64_t seed, uint64_t stream)
 
 uint64_t mock_rng_next(struct mock_rng *r)
 {
-    uint64_t z = (r->s += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
+    return rng_splitmix64(&r->s);
 }
 
 double mock_rng_unit(struct mock_rng *r)

@@ -1,31 +1,43 @@
-/* api: names and paths of the API kinds, the shared body writer, the
- * error shapes every server uses, and dispatch to the adapters. */
+/* api: the table of adapters and the accessors that read it, the shared
+ * body writer, the error shapes every server uses, and the parse that
+ * hands an event to its adapter. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "api_impl.h"
+#include "sse.h"
 
-static const char *const kind_names[API__COUNT] = {
-    [API_AUTO] = "auto",
-    [API_OLLAMA_GENERATE] = "ollama-generate",
-    [API_OLLAMA_CHAT] = "ollama-chat",
-    [API_OPENAI_CHAT] = "openai-chat",
-    [API_OPENAI_COMPLETIONS] = "openai-completions",
+static void auto_interpret(const char *js, const jsmntok_t *t, int n, const int *top,
+                           struct api_event *ev);
+
+static const struct json_key auto_keys[] = { API_ERROR_KEYS };
+
+/* --api auto before the server is known: no body of its own, and every
+ * adapter's reading of an event at once (their keys do not overlap). */
+static const struct api_adapter api_auto = {
+    .name = "auto",
+    .keys = auto_keys, .nkeys = API_K__ERRORS,
+    .interpret = auto_interpret,
 };
 
-static const char *const kind_paths[API__COUNT] = {
-    [API_AUTO] = NULL,
-    [API_OLLAMA_GENERATE] = "/api/generate",
-    [API_OLLAMA_CHAT] = "/api/chat",
-    [API_OPENAI_CHAT] = "/v1/chat/completions",
-    [API_OPENAI_COMPLETIONS] = "/v1/completions",
+const struct api_adapter *const api_adapters[API__COUNT] = {
+    [API_AUTO] = &api_auto,
+    [API_OLLAMA_GENERATE] = &api_ollama_generate,
+    [API_OLLAMA_CHAT] = &api_ollama_chat,
+    [API_OPENAI_CHAT] = &api_openai_chat,
+    [API_OPENAI_COMPLETIONS] = &api_openai_completions,
 };
+
+static const struct api_adapter *adapter(enum api_kind k)
+{
+    return (unsigned)k < API__COUNT ? api_adapters[k] : NULL;
+}
 
 const char *api_name(enum api_kind k)
 {
-    return (unsigned)k < API__COUNT ? kind_names[k] : "?";
+    return adapter(k) ? adapter(k)->name : "?";
 }
 
 int api_from_name(const char *s, enum api_kind *out)
@@ -33,30 +45,51 @@ int api_from_name(const char *s, enum api_kind *out)
     if (!s)
         return -1;
     for (unsigned k = 0; k < API__COUNT; k++) {
-        if (strcmp(s, kind_names[k]) == 0) {
+        const struct api_adapter *a = api_adapters[k];
+        if (strcmp(s, a->name) == 0 || (a->alias && strcmp(s, a->alias) == 0)) {
             *out = (enum api_kind)k;
             return 0;
         }
-    }
-    if (strcmp(s, "ollama") == 0) {
-        *out = API_OLLAMA_GENERATE;
-        return 0;
-    }
-    if (strcmp(s, "openai") == 0) {
-        *out = API_OPENAI_CHAT;
-        return 0;
     }
     return -1;
 }
 
 const char *api_path(enum api_kind k)
 {
-    return (unsigned)k < API__COUNT ? kind_paths[k] : NULL;
+    return adapter(k) ? adapter(k)->path : NULL;
+}
+
+enum api_kind api_from_endpoint(const char *path)
+{
+    size_t n = path ? strlen(path) : 0, best = 0;
+    enum api_kind kind = API_AUTO;
+
+    for (unsigned k = 0; k < API__COUNT; k++) {
+        const char *sfx = api_adapters[k]->suffix;
+        size_t m = sfx ? strlen(sfx) : 0;
+        if (m > best && m <= n && strcmp(path + n - m, sfx) == 0) {
+            best = m;
+            kind = (enum api_kind)k;
+        }
+    }
+    return kind;
+}
+
+const char *api_accept(enum api_kind k)
+{
+    if (!adapter(k) || !adapter(k)->build)
+        return NULL;
+    return adapter(k)->framing == API_FRAME_NDJSON ? "application/x-ndjson" : "text/event-stream";
+}
+
+const struct api_family *api_family(enum api_kind k)
+{
+    return adapter(k) ? adapter(k)->family : NULL;
 }
 
 int api_is_ollama(enum api_kind k)
 {
-    return k == API_OLLAMA_GENERATE || k == API_OLLAMA_CHAT;
+    return api_family(k) && api_family(k) == api_ollama_generate.family;
 }
 
 /* ---- body writer --------------------------------------------------------- */
@@ -195,21 +228,11 @@ void api_w_messages(struct api_writer *w, const struct api_request *r)
 long api_build_body(enum api_kind k, const struct api_request *r, char *buf, size_t cap)
 {
     struct api_writer w = { .buf = buf, .cap = cap, .pos = 0, .err = 0, .first = 1 };
+    const struct api_adapter *a = adapter(k);
 
-    if (!r || !buf)
+    if (!r || !buf || !a || !a->build)
         return -1;
-    switch (k) {
-    case API_OPENAI_CHAT:
-    case API_OPENAI_COMPLETIONS:
-        api_openai_build(k, r, &w);
-        break;
-    case API_OLLAMA_GENERATE:
-    case API_OLLAMA_CHAT:
-        api_ollama_build(k, r, &w);
-        break;
-    default:
-        return -1;
-    }
+    a->build(a, r, &w);
     if (w.err)
         return -1;
     if (w.pos < cap)
@@ -224,13 +247,14 @@ void api_event_clear(struct api_event *ev)
     memset(ev, 0, sizeof *ev);
     ev->completion_tokens = -1;
     ev->prompt_tokens = -1;
-    ev->timings_predicted_n = -1;
-    ev->timings_prompt_n = -1;
     ev->event_tokens = -1;
+    ev->eval_tokens = -1;
+    ev->eval_duration_ns = -1;
+    ev->prompt_eval_tokens = -1;
+    ev->prompt_eval_duration_ns = -1;
+    ev->cached_tokens = -1;
     ev->total_duration_ns = -1;
     ev->load_duration_ns = -1;
-    ev->prompt_eval_duration_ns = -1;
-    ev->eval_duration_ns = -1;
 }
 
 void api_take_text(struct api_event *ev, const char *js, const jsmntok_t *t, int i, int reasoning)
@@ -271,31 +295,6 @@ void api_take_finish(struct api_event *ev, const char *js, const jsmntok_t *t, i
     ev->finish_reason_len = (size_t)(t[i].end - t[i].start);
 }
 
-static const struct json_key top_keys[K__COUNT] = {
-    [K_ERROR] = JSON_KEY("error"),
-    [K_OBJECT] = JSON_KEY("object"),
-    [K_ERROR_TYPE] = JSON_KEY("error_type"),
-    [K_MESSAGE] = JSON_KEY("message"),
-    [K_TYPE] = JSON_KEY("type"),
-    [K_CHOICES] = JSON_KEY("choices"),
-    [K_USAGE] = JSON_KEY("usage"),
-    [K_TIMINGS] = JSON_KEY("timings"),
-    [K_CONTENT] = JSON_KEY("content"),
-    [K_TOKENS] = JSON_KEY("tokens"),
-    [K_STOP] = JSON_KEY("stop"),
-    [K_STOP_TYPE] = JSON_KEY("stop_type"),
-    [K_RESPONSE] = JSON_KEY("response"),
-    [K_THINKING] = JSON_KEY("thinking"),
-    [K_DONE] = JSON_KEY("done"),
-    [K_DONE_REASON] = JSON_KEY("done_reason"),
-    [K_EVAL_COUNT] = JSON_KEY("eval_count"),
-    [K_PROMPT_EVAL_COUNT] = JSON_KEY("prompt_eval_count"),
-    [K_TOTAL_DURATION] = JSON_KEY("total_duration"),
-    [K_LOAD_DURATION] = JSON_KEY("load_duration"),
-    [K_PROMPT_EVAL_DURATION] = JSON_KEY("prompt_eval_duration"),
-    [K_EVAL_DURATION] = JSON_KEY("eval_duration"),
-};
-
 static void take_string(const char *js, const jsmntok_t *t, int i, const char **p, size_t *n)
 {
     if (i >= 0 && t[i].type == JSMN_STRING) {
@@ -321,7 +320,7 @@ static void error_object(const char *js, const jsmntok_t *t, int n, int obj, str
  * "error": null, false or "" is no error. */
 static void read_error(const char *js, const jsmntok_t *t, int n, const int *top, struct api_event *ev)
 {
-    int e = top[K_ERROR], o = top[K_OBJECT];
+    int e = top[API_K_ERROR], o = top[API_K_OBJECT];
 
     if (e >= 0 && !json_is_null(js, &t[e]) && !json_eq(js, &t[e], "false") &&
         !(t[e].type == JSMN_STRING && t[e].end == t[e].start)) {
@@ -333,11 +332,11 @@ static void read_error(const char *js, const jsmntok_t *t, int n, const int *top
             ev->errmsg = js + t[e].start;
             ev->errmsg_len = (size_t)(t[e].end - t[e].start);
         }
-        take_string(js, t, top[K_ERROR_TYPE], &ev->errtype, &ev->errtype_len);
+        take_string(js, t, top[API_K_ERROR_TYPE], &ev->errtype, &ev->errtype_len);
     } else if (o >= 0 && json_eq(js, &t[o], "error")) {
         ev->error = 1;
-        take_string(js, t, top[K_MESSAGE], &ev->errmsg, &ev->errmsg_len);
-        take_string(js, t, top[K_TYPE], &ev->errtype, &ev->errtype_len);
+        take_string(js, t, top[API_K_MESSAGE], &ev->errmsg, &ev->errmsg_len);
+        take_string(js, t, top[API_K_TYPE], &ev->errtype, &ev->errtype_len);
     }
 }
 
@@ -356,13 +355,8 @@ static void trim(const char **data, size_t *len)
     *len = n;
 }
 
-/* What api_parse_event does before the adapters look at the event.
- * Returns 1 with the tokens (n) and top-level keys ready for them, 0 when
- * ev is already final (empty data, [DONE]), or api_parse_event's negative
- * code.  elide = 0 refuses events too large for tokens (api_shape_learn
- * wants the parse a larger array would give). */
-static int parse_prepare(const char **data, size_t *len, struct api_event *ev,
-                         jsmntok_t *t, unsigned ntokens, int elide, int *n, int *top)
+int api_tokenize_event(const char **data, size_t *len, struct api_event *ev,
+                       jsmntok_t *t, unsigned ntokens, int elide, int *n)
 {
     api_event_clear(ev);
     if (!*data)
@@ -370,7 +364,7 @@ static int parse_prepare(const char **data, size_t *len, struct api_event *ev,
     trim(data, len);
     if (*len == 0)
         return 0;
-    if (*len >= 6 && memcmp(*data, "[DONE]", 6) == 0) {
+    if (sse_is_done(*data, *len)) {
         ev->done = 1;
         return 0;
     }
@@ -381,39 +375,60 @@ static int parse_prepare(const char **data, size_t *len, struct api_event *ev,
         return -2;
     if (*n <= 0 || t[0].type != JSMN_OBJECT)
         return -1;
-    json_members(*data, t, *n, 0, top_keys, K__COUNT, top);
-    read_error(*data, t, *n, top, ev);
     return 1;
 }
 
-static void interpret(enum api_kind k, const char *data, const jsmntok_t *t, int n, const int *top,
-                      struct api_event *ev)
+void api_interpret(const struct api_adapter *a, const char *js, const jsmntok_t *t, int n,
+                   struct api_event *ev)
 {
-    switch (k) {
-    case API_OLLAMA_GENERATE:
-    case API_OLLAMA_CHAT:
-        api_ollama_interpret(data, t, n, top, ev);
-        break;
-    case API_OPENAI_CHAT:
-    case API_OPENAI_COMPLETIONS:
-        api_openai_interpret(data, t, n, top, ev);
-        break;
-    default:
-        api_openai_interpret(data, t, n, top, ev);
-        api_ollama_interpret(data, t, n, top, ev);
-        break;
+    int top[API_TOP_MAX];
+
+    json_members(js, t, n, 0, a->keys, a->nkeys, top);
+    read_error(js, t, n, top, ev);
+    a->interpret(js, t, n, top, ev);
+}
+
+int api_readings(const struct api_adapter **out)
+{
+    int m = 0;
+
+    for (unsigned k = 0; k < API__COUNT; k++) {
+        int seen = 0;
+        for (int j = 0; j < m && !seen; j++)
+            seen = out[j]->interpret == api_adapters[k]->interpret;
+        if (!seen)
+            out[m++] = api_adapters[k];
+    }
+    return m;
+}
+
+/* Every other adapter's reading, each with its own keys, in table order. */
+static void auto_interpret(const char *js, const jsmntok_t *t, int n, const int *top,
+                           struct api_event *ev)
+{
+    const struct api_adapter *r[API__COUNT];
+    int nr = api_readings(r);
+
+    (void)top;
+    for (int i = 0; i < nr; i++) {
+        int own[API_TOP_MAX];
+        if (r[i] == &api_auto)
+            continue;
+        json_members(js, t, n, 0, r[i]->keys, r[i]->nkeys, own);
+        r[i]->interpret(js, t, n, own, ev);
     }
 }
 
 int api_parse_event(enum api_kind k, const char *data, size_t len,
                     struct api_event *ev, void *tokens, unsigned ntokens)
 {
-    int n = 0, top[K__COUNT];
-    int rc = parse_prepare(&data, &len, ev, tokens, ntokens, 1, &n, top);
+    const struct api_adapter *a = adapter(k) ? adapter(k) : &api_auto;
+    int n = 0;
+    int rc = api_tokenize_event(&data, &len, ev, tokens, ntokens, 1, &n);
 
     if (rc <= 0)
         return rc;
-    interpret(k, data, tokens, n, top, ev);
+    api_interpret(a, data, tokens, n, ev);
     return 0;
 }
 
@@ -431,9 +446,9 @@ int api_parse_error(const char *data, size_t len, struct api_event *ev,
     if (len > 0 && t && ntokens > 0)
         n = json_tokenize_elide(data, len, t, ntokens);
     if (n > 0 && t[0].type == JSMN_OBJECT) {
-        int top[K__COUNT];
+        int top[API_K__ERRORS];
 
-        json_members(data, t, n, 0, top_keys, K__COUNT, top);
+        json_members(data, t, n, 0, auto_keys, API_K__ERRORS, top);
         read_error(data, t, n, top, ev);
         /* Else the bare error object old llama.cpp puts in its field. */
         if (!ev->error)
@@ -447,805 +462,3 @@ int api_parse_error(const char *data, size_t len, struct api_event *ev,
     return 0;
 }
 
-/* ------------------------------------------------------------------ */
-/* Shapes of plain content events (api.h).                             */
-
-/* The count fields a variable run can carry, as bits of
- * api_shape_run.fields.  event_tokens, an array's length, is not one. */
-static const size_t count_off[] = {
-    offsetof(struct api_event, completion_tokens),
-    offsetof(struct api_event, prompt_tokens),
-    offsetof(struct api_event, timings_predicted_n),
-    offsetof(struct api_event, timings_prompt_n),
-    offsetof(struct api_event, total_duration_ns),
-    offsetof(struct api_event, load_duration_ns),
-    offsetof(struct api_event, prompt_eval_duration_ns),
-    offsetof(struct api_event, eval_duration_ns),
-};
-#define NCOUNT ((int)(sizeof count_off / sizeof count_off[0]))
-
-static int64_t count_get(const struct api_event *ev, int f)
-{
-    int64_t v;
-
-    memcpy(&v, (const char *)ev + count_off[f], sizeof v);
-    return v;
-}
-
-static void count_set(struct api_event *ev, int f, int64_t v)
-{
-    memcpy((char *)ev + count_off[f], &v, sizeof v);
-}
-
-static int is_digit(char c)
-{
-    return c >= '0' && c <= '9';
-}
-
-/* The value of n > 0 digits; -1 when it exceeds int64, where json_int64
- * gives up too. */
-static int digits_value(const char *p, size_t n, int64_t *out)
-{
-    int64_t v = 0;
-
-    /* 18 digits always fit: no overflow test on the hot path. */
-    for (size_t i = 0; i < n; i++) {
-        int d = p[i] - '0';
-        if (i >= 18 && v > (INT64_MAX - d) / 10)
-            return -1;
-        v = v * 10 + d;
-    }
-    *out = v;
-    return 0;
-}
-
-/* api_shape.state: matches; learned from an event with counts, waiting
- * for a second one of the same shape; learned only to recognise the next
- * events of a shape that cannot match. */
-enum { SHAPE_USABLE, SHAPE_PENDING, SHAPE_UNUSABLE };
-
-void api_shape_reset(struct api_shape *s)
-{
-    s->pre = s->post = 0;
-    s->nruns = s->npre = 0;
-    s->reasoning = 0;
-    s->state = SHAPE_USABLE;
-    s->skip = 0;
-}
-
-/* ---- matching (the hot path) ---- */
-
-static int hexdig(char c)
-{
-    return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
-
-/* The length of the JSON string body at p, up to its closing quote; -1
- * when there is no closing quote or the body has a control character or
- * an invalid escape. */
-static long string_body(const char *p, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)p[i];
-        if (c == '"')
-            return (long)i;
-        if (c < 0x20)
-            return -1;
-        if (c != '\\')
-            continue;
-        if (++i >= n)
-            return -1;
-        switch (p[i]) {
-        case '"': case '\\': case '/': case 'b': case 'f': case 'n': case 'r': case 't':
-            break;
-        case 'u':
-            if (i + 4 >= n || !hexdig(p[i + 1]) || !hexdig(p[i + 2]) || !hexdig(p[i + 3]) ||
-                !hexdig(p[i + 4]))
-                return -1;
-            i += 4;
-            break;
-        default:
-            return -1;
-        }
-    }
-    return -1;
-}
-
-/* Matches the template t[0..tn), with the variable runs r[0..nr) (their
- * `at` counted from tbase), against d from i on; the values of the runs
- * that carry counts go to val[].  Returns the end of the match in d, or
- * (size_t)-1.  A template never has a digit next to a variable run (runs
- * are maximal), so taking every digit there is the only way to match. */
-static size_t seg_match(const char *t, size_t tn, const struct api_shape_run *r, int nr, size_t tbase,
-                        const char *d, size_t len, size_t i, int64_t *val)
-{
-    size_t j = 0;
-
-    for (int k = 0; k < nr; k++) {
-        size_t seg = r[k].at - tbase - j, s0;
-
-        if (len - i < seg || memcmp(d + i, t + j, seg) != 0)
-            return (size_t)-1;
-        i += seg;
-        j += seg;
-        s0 = i;
-        while (i < len && is_digit(d[i]))
-            i++;
-        /* JSON has no leading zeros (012): the full parse might still
-         * take such a number, but it is no longer the event learned. */
-        if (i == s0 || (r[k].number && d[s0] == '0' && i - s0 > 1))
-            return (size_t)-1;
-        if (r[k].fields && digits_value(d + s0, i - s0, &val[k]) < 0)
-            return (size_t)-1;
-    }
-    if (len - i < tn - j || memcmp(d + i, t + j, tn - j) != 0)
-        return (size_t)-1;
-    return i + tn - j;
-}
-
-int api_shape_match(const struct api_shape *s, const char *data, size_t len, struct api_event *ev)
-{
-    int64_t val[API_SHAPE_RUNS];
-    size_t i, e;
-    long n;
-
-    if (s->pre == 0 || s->state != SHAPE_USABLE)
-        return 0;
-    /* Plain chunks have no variable runs: two memcmp, as fast as can be. */
-    if (s->npre == 0)
-        i = len >= s->pre && memcmp(data, s->b, s->pre) == 0 ? s->pre : (size_t)-1;
-    else
-        i = seg_match(s->b, s->pre, s->run, s->npre, 0, data, len, 0, val);
-    if (i == (size_t)-1)
-        return 0;
-    /* Empty text is declined: another key's text (reasoning_content next
-     * to an empty content) may then be the event's text. */
-    n = string_body(data + i, len - i);
-    if (n <= 0)
-        return 0;
-    e = i + (size_t)n;
-    if (s->nruns == s->npre) {
-        if (len - e != s->post || memcmp(data + e, s->b + s->pre, s->post) != 0)
-            return 0;
-    } else if (seg_match(s->b + s->pre, s->post, s->run + s->npre, s->nruns - s->npre, s->pre,
-                         data, len, e, val + s->npre) != len) {
-        return 0;
-    }
-    api_event_clear(ev);
-    ev->text = data + i;
-    ev->text_len = (size_t)n;
-    ev->content = 1;
-    ev->reasoning = s->reasoning ? 1 : 0;
-    for (int k = 0; k < s->nruns; k++)
-        for (unsigned m = s->run[k].fields, f = 0; m; m >>= 1, f++)
-            if (m & 1)
-                count_set(ev, (int)f, val[k]);
-    return 1;
-}
-
-/* ---- learning ---- */
-
-/* A digit run of a learned event that could be variable: one in a string
- * value outside \u escapes, or in a valid JSON number.  Digits in keys,
- * escapes and other primitives are never candidates, so they stay. */
-struct cand {
-    uint16_t off, len;      /* in the event */
-    uint16_t tok;           /* the string or number it is part of */
-    uint8_t number;         /* a number's integer part */
-    uint8_t whole;          /* ... and the whole number (no sign, fraction, exponent) */
-    uint8_t want;           /* changed since the last event of this shape */
-    uint8_t var;            /* variable in the shape being learned */
-    uint8_t fields;         /* count fields it carries, when var */
-    uint32_t trial;         /* find_counts: the value it is given */
-};
-#define MAX_CANDS 64
-
-/* Where a new event differs from the learned template in a digit run, or
- * has digits where the template has a variable run (old: 1 + its index). */
-struct mark { uint32_t off; uint8_t old; };
-#define MAX_MARKS 64
-
-/* Room to parse copies of a learned event with some runs replaced.
- * Tokens: no elision, so an event that fits parses as it would with the
- * caller's larger array. */
-#define SCRATCH_BYTES 2048
-#define SCRATCH_TOKENS 256
-struct scratch {
-    char buf[SCRATCH_BYTES];
-    jsmntok_t t[SCRATCH_TOKENS];
-    struct api_event out[3];
-    unsigned kinds;         /* the shape_kinds that read the learned event as given */
-};
-
-/* The shape never knows its stream's kind: it checks all three readings,
- * and every test must hold for each one that agrees with the event. */
-static const enum api_kind shape_kinds[3] = { API_OPENAI_CHAT, API_OLLAMA_GENERATE, API_AUTO };
-
-static int parse_kinds(const char *data, size_t len, struct scratch *x)
-{
-    int n = 0, top[K__COUNT];
-    int rc = parse_prepare(&data, &len, &x->out[0], x->t, SCRATCH_TOKENS, 0, &n, top);
-
-    if (rc < 0)
-        return -1;
-    x->out[1] = x->out[2] = x->out[0];
-    for (int b = 0; rc > 0 && b < 3; b++)
-        interpret(shape_kinds[b], data, x->t, n, top, &x->out[b]);
-    return 0;
-}
-
-static int slice_eq(const char *a, size_t an, const char *b, size_t bn)
-{
-    return (a == NULL) == (b == NULL) && an == bn && (an == 0 || memcmp(a, b, an) == 0);
-}
-
-/* Where two events differ: bit f for count field f, EV_OTHER for anything
- * else.  Texts are compared by content: they are in different buffers. */
-#define EV_OTHER (1u << NCOUNT)
-static unsigned ev_diff(const struct api_event *a, const struct api_event *b)
-{
-    unsigned d = 0;
-
-    if (a->content != b->content || a->reasoning != b->reasoning || a->done != b->done ||
-        a->error != b->error || a->finish != b->finish || a->event_tokens != b->event_tokens ||
-        !slice_eq(a->text, a->text_len, b->text, b->text_len) ||
-        !slice_eq(a->errmsg, a->errmsg_len, b->errmsg, b->errmsg_len) ||
-        !slice_eq(a->errtype, a->errtype_len, b->errtype, b->errtype_len) ||
-        !slice_eq(a->finish_reason, a->finish_reason_len, b->finish_reason, b->finish_reason_len))
-        d |= EV_OTHER;
-    for (int f = 0; f < NCOUNT; f++)
-        if (count_get(a, f) != count_get(b, f))
-            d |= 1u << f;
-    return d;
-}
-
-static int is_ws(char c)
-{
-    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
-}
-
-/* Where jsmn (strict) ends a primitive; a quote or a brace inside one is
- * part of it, so the lexer below agrees with jsmn on where strings are. */
-static int ends_primitive(char c)
-{
-    return is_ws(c) || c == ',' || c == ']' || c == '}' || c == ':';
-}
-
-static int add_cand(struct cand *c, int *nc, size_t off, size_t len, unsigned tok, int number, int whole)
-{
-    if (*nc >= MAX_CANDS)
-        return -1;
-    c[*nc] = (struct cand){ .off = (uint16_t)off, .len = (uint16_t)len, .tok = (uint16_t)tok,
-                            .number = (uint8_t)number, .whole = (uint8_t)whole };
-    (*nc)++;
-    return 0;
-}
-
-/* The run of one or more digits at d[*p..e): its start and length, and *p
- * moved past it.  0 when there is no digit at *p. */
-static int take_digits(const char *d, size_t *p, size_t e, size_t *at, size_t *n)
-{
-    size_t s = *p;
-    while (*p < e && is_digit(d[*p]))
-        (*p)++;
-    *at = s;
-    *n = *p - s;
-    return *n > 0;
-}
-
-/* The digit runs of the primitive d[i..e) when it is a JSON number
- * (-?int(.frac)?([eE][+-]?exp)?): any digits may replace the fraction or
- * exponent digits, any without a leading zero the integer part.  Anything
- * else (012, 1.2.3) adds none.  -1 when c is full. */
-static int lex_number(const char *d, size_t i, size_t e, unsigned tok, struct cand *c, int *nc)
-{
-    size_t at[3], n[3], p = i, s;
-    int k = 0, neg = 0;
-
-    if (p < e && d[p] == '-') {
-        neg = 1;
-        p++;
-    }
-    s = p;
-    if (p < e && d[p] == '0')
-        p++;
-    else if (p < e && d[p] >= '1' && d[p] <= '9')
-        while (p < e && is_digit(d[p]))
-            p++;
-    else
-        return 0;
-    at[k] = s;
-    n[k++] = p - s;
-    if (p < e && d[p] == '.') {
-        p++;
-        if (!take_digits(d, &p, e, &at[k], &n[k]))
-            return 0;
-        k++;
-    }
-    if (p < e && (d[p] == 'e' || d[p] == 'E')) {
-        p++;
-        if (p < e && (d[p] == '+' || d[p] == '-'))
-            p++;
-        if (!take_digits(d, &p, e, &at[k], &n[k]))
-            return 0;
-        k++;
-    }
-    if (p != e)
-        return 0;
-    for (int r = 0; r < k; r++)
-        if (add_cand(c, nc, at[r], n[r], tok, r == 0, r == 0 && k == 1 && !neg) < 0)
-            return -1;
-    return 0;
-}
-
-/* The candidate runs of d[0..len) (a JSON object jsmn accepted) outside
- * the text at [tp, tp+tl).  Replacing a run of digits by another never
- * moves a token boundary for jsmn: digits are not delimiters, quotes or
- * backslashes.  Only inside \uXXXX could a longer or shorter run break
- * the escape.  Returns the count, or -1 when there are more than
- * MAX_CANDS or the text is not a whole string. */
-static int lex_runs(const char *d, size_t len, size_t tp, size_t tl, struct cand *c)
-{
-    unsigned tok = 0;
-    size_t i = 0;
-    int nc = 0;
-
-    while (i < len) {
-        char ch = d[i];
-
-        if (ch == '"' && i + 1 == tp) {
-            i = tp + tl;
-            if (i >= len || d[i] != '"')
-                return -1;
-            i++;
-        } else if (ch == '"') {
-            size_t hex_end = 0, j;
-            int first = nc;
-
-            for (i++; i < len && d[i] != '"';) {
-                if (d[i] == '\\') {
-                    if (i + 1 < len && d[i + 1] == 'u')
-                        hex_end = i + 6;
-                    i += 2;
-                } else if (is_digit(d[i])) {
-                    size_t r = i;
-                    while (i < len && is_digit(d[i]))
-                        i++;
-                    if (r >= hex_end && add_cand(c, &nc, r, i - r, tok, 0, 0) < 0)
-                        return -1;
-                } else {
-                    i++;
-                }
-            }
-            if (i >= len)
-                return -1;
-            i++;
-            /* A key with other digits is another key: keep it. */
-            for (j = i; j < len && is_ws(d[j]); j++)
-                ;
-            if (j < len && d[j] == ':')
-                nc = first;
-        } else if (is_ws(ch) || ch == '{' || ch == '}' || ch == '[' || ch == ']' || ch == ':' ||
-                   ch == ',') {
-            i++;
-            continue;
-        } else {
-            size_t e = i;
-            while (e < len && !ends_primitive(d[e]))
-                e++;
-            if (lex_number(d, i, e, tok, c, &nc) < 0)
-                return -1;
-            i = e;
-        }
-        tok++;
-    }
-    return nc;
-}
-
-/* Compares the template of one side of the text (t[0..tn), runs r[0..nr)
- * with `at` counted from tbase, the first being run[rbase]) with d[i..to),
- * recording marks.  Returns 0, or -1 when they differ outside digits.
- * Marks past MAX_MARKS are counted, not kept. */
-static int walk_seg(const char *t, size_t tn, const struct api_shape_run *r, int nr, size_t tbase,
-                    int rbase, const char *d, size_t i, size_t to, struct mark *mk, int *nm)
-{
-    size_t j = 0;
-    int k = 0;
-
-    for (;;) {
-        size_t stop = k < nr ? r[k].at - tbase : tn, e = j, s0;
-        int old = 0, changed = 1;
-
-        /* Bytes up to the next digit or variable run: one memcmp. */
-        while (e < stop && !is_digit(t[e]))
-            e++;
-        if (to - i < e - j || memcmp(d + i, t + j, e - j) != 0)
-            return -1;
-        i += e - j;
-        j = e;
-        if (j == tn && k == nr)
-            break;
-        s0 = i;
-        while (i < to && is_digit(d[i]))
-            i++;
-        if (i == s0)
-            return -1;
-        if (j == stop && k < nr) {
-            old = rbase + k + 1;
-            k++;
-        } else {
-            while (j < tn && is_digit(t[j]))
-                j++;
-            changed = j - e != i - s0 || memcmp(t + e, d + s0, i - s0) != 0;
-        }
-        if (changed && (*nm)++ < MAX_MARKS)
-            mk[*nm - 1] = (struct mark){ .off = (uint32_t)s0, .old = (uint8_t)old };
-    }
-    return i == to ? 0 : -1;
-}
-
-/* Marks of d against s's template: their count, or -1 when the two differ
- * other than in digits. */
-static int walk(const struct api_shape *s, const char *d, size_t len, size_t tp, size_t tl,
-                struct mark *mk)
-{
-    int nm = 0;
-
-    if (s->pre == 0 ||
-        walk_seg(s->b, s->pre, s->run, s->npre, 0, 0, d, 0, tp, mk, &nm) < 0 ||
-        walk_seg(s->b + s->pre, s->post, s->run + s->npre, s->nruns - s->npre, s->pre, s->npre,
-                 d, tp + tl, len, mk, &nm) < 0)
-        return -1;
-    return nm;
-}
-
-/* Writes the decimal digits of c->trial to out (at most 10); returns
- * their count. */
-static size_t put_trial(const struct cand *c, char *out)
-{
-    char tmp[12];
-    size_t k = 0;
-    uint32_t v = c->trial;
-
-    do
-        tmp[k++] = (char)('0' + v % 10);
-    while ((v /= 10) > 0);
-    for (size_t i = 0; i < k; i++)
-        out[i] = tmp[k - 1 - i];
-    return k;
-}
-
-static int has_count(const struct api_event *ev, unsigned counts, int64_t v)
-{
-    for (int f = 0; f < NCOUNT; f++)
-        if ((counts >> f & 1) && count_get(ev, f) == v)
-            return 1;
-    return 0;
-}
-
-/* Parses d with each candidate in sel replaced by its trial value (no
- * leading zero, so still the same JSON), for each of the kinds in
- * x->kinds, and compares with ev where the count fields of those
- * candidates take their trial values.  Returns the differences, EV_OTHER
- * when the copy does not fit or does not parse; x->out keeps the parses. */
-static unsigned try_runs(const char *d, size_t len, const struct cand *c, int nc, uint64_t sel,
-                         const struct api_event *ev, struct scratch *x)
-{
-    struct api_event want = *ev;
-    size_t i = 0, o = 0;
-    unsigned diff = 0;
-
-    for (int k = 0; k < nc; k++) {
-        size_t seg;
-
-        if (!(sel >> k & 1))
-            continue;
-        seg = c[k].off - i;
-        if (SCRATCH_BYTES - o < seg + 10)
-            return EV_OTHER;
-        memcpy(x->buf + o, d + i, seg);
-        o += seg;
-        o += put_trial(&c[k], x->buf + o);
-        i = c[k].off + c[k].len;
-        for (int f = 0; f < NCOUNT; f++)
-            if (c[k].fields >> f & 1)
-                count_set(&want, f, c[k].trial);
-    }
-    if (SCRATCH_BYTES - o < len - i)
-        return EV_OTHER;
-    memcpy(x->buf + o, d + i, len - i);
-    if (parse_kinds(x->buf, o + len - i, x) < 0)
-        return EV_OTHER;
-    for (int b = 0; b < 3; b++)
-        if (x->kinds >> b & 1)
-            diff |= ev_diff(&x->out[b], &want);
-    return diff;
-}
-
-/* Gives each candidate in sel a trial value of its own, from `from` on
- * (step apart), never the run's own value nor one in avoid (count fields
- * of ev; 0: none), so that every field that copies a run tells which. */
-static void set_trials(const char *d, struct cand *c, int nc, uint64_t sel, uint32_t from,
-                       uint32_t step, const struct api_event *ev, unsigned avoid)
-{
-    uint32_t next = from;
-    int64_t v;
-
-    for (int k = 0; k < nc; k++) {
-        if (!(sel >> k & 1))
-            continue;
-        while ((digits_value(d + c[k].off, c[k].len, &v) == 0 && v == next) ||
-               has_count(ev, avoid, next))
-            next += step;
-        c[k].trial = next;
-        next += step;
-    }
-}
-
-/* Finds which whole numbers the counts not read yet (counts) copy: every
- * whole number holding the value of one of them is changed at once to a
- * value of its own that no count has, and a count that then holds a
- * candidate's value copies it.  Sets var and fields of those; returns the
- * counts found, or -1 when the change did anything else. */
-static int find_counts(const char *d, size_t len, struct cand *c, int nc, unsigned counts,
-                       const struct api_event *ev, struct scratch *x)
-{
-    uint64_t sel = 0;
-    unsigned diff, found = 0;
-    int64_t v;
-    int b0 = x->kinds & 1 ? 0 : x->kinds & 2 ? 1 : 2;   /* a reading that agrees */
-
-    for (int k = 0; k < nc; k++)
-        if (!c[k].var && c[k].whole && digits_value(d + c[k].off, c[k].len, &v) == 0 &&
-            has_count(ev, counts, v))
-            sel |= (uint64_t)1 << k;
-    if (!sel)
-        return 0;
-    set_trials(d, c, nc, sel, 1000003, 7919, ev, (1u << NCOUNT) - 1);
-    diff = try_runs(d, len, c, nc, sel, ev, x);
-    if (diff & EV_OTHER)
-        return -1;
-    for (int f = 0; f < NCOUNT; f++) {
-        int by = -1;
-
-        if (!(diff >> f & 1))
-            continue;
-        for (int k = 0; k < nc && by < 0; k++)
-            if ((sel >> k & 1) && count_get(&x->out[b0], f) == c[k].trial)
-                by = k;
-        /* A count that moved to no candidate's value does not copy one;
-         * and it must have held the value of the one it copies. */
-        if (by < 0 || digits_value(d + c[by].off, c[by].len, &v) < 0 || count_get(ev, f) != v)
-            return -1;
-        for (int b = b0 + 1; b < 3; b++)
-            if ((x->kinds >> b & 1) && count_get(&x->out[b], f) != c[by].trial)
-                return -1;
-        c[by].var = 1;
-        c[by].fields |= (uint8_t)(1u << f);
-        found |= 1u << f;
-    }
-    return (int)found;
-}
-
-/* Decides which candidates become variable runs (var, fields).  mk/nm are
- * the marks against the last template of the same shape (nm 0 when there
- * was none).  Returns 0; -1 when the event's shape cannot match events
- * like it (a run that changed cannot vary, or a count cannot be read
- * from a run); -2 when the event is too large or has too many runs to
- * tell. */
-static int generalise(const struct api_shape *old, const char *d, size_t len, size_t tp, size_t tl,
-                      const struct api_event *ev, const struct mark *mk, int nm,
-                      struct cand *c, int *pnc, struct scratch *x)
-{
-    unsigned counts = 0, have = 0;
-    uint64_t all = 0;
-    int nc, nvar = 0, found;
-
-    *pnc = 0;
-    if (ev->event_tokens != -1)
-        return -1;
-    if (nm > MAX_MARKS || len + API_SHAPE_RUNS * 20 > SCRATCH_BYTES)
-        return -2;
-    nc = lex_runs(d, len, tp, tl, c);
-    if (nc < 0)
-        return -2;
-    *pnc = nc;
-    /* -1 is "absent" (and the match leaves a field at -1); any other
-     * value, -2 too, must come from a run. */
-    for (int f = 0; f < NCOUNT; f++)
-        if (count_get(ev, f) != -1)
-            counts |= 1u << f;
-
-    /* The runs that changed, with the rest of their string or number
-     * (a timestamp's seconds tick now, its minutes later), and the
-     * variable runs of the last template, which keep what they carry. */
-    for (int m = 0, k = 0; m < nm; m++) {
-        while (k < nc && c[k].off < mk[m].off)
-            k++;
-        if (k == nc || c[k].off != mk[m].off)
-            return -1;
-        if (mk[m].old) {
-            const struct api_shape_run *r = &old->run[mk[m].old - 1];
-            int64_t v = 0;
-            if (r->number != c[k].number || (r->fields && !c[k].whole))
-                return -1;
-            c[k].var = 1;
-            c[k].fields = r->fields;
-            if (r->fields && digits_value(d + c[k].off, c[k].len, &v) < 0)
-                return -1;
-            for (int f = 0; f < NCOUNT; f++)
-                if ((r->fields >> f & 1) && count_get(ev, f) != v)
-                    return -1;
-            have |= r->fields;
-        } else {
-            c[k].want = 1;
-        }
-    }
-    for (int k = 0; k < nc; k++)
-        for (int j = 0; c[k].want && j < nc; j++)
-            if (c[j].tok == c[k].tok && !c[j].var)
-                c[j].want = 1;
-
-    /* Each count not read yet needs a whole number of its value: without
-     * one, no parse is worth doing (llama.cpp's milliseconds). */
-    for (int f = 0; f < NCOUNT; f++) {
-        int64_t value = count_get(ev, f), v = 0;
-        int any = 0;
-        if (!((counts & ~have) >> f & 1))
-            continue;
-        for (int k = 0; k < nc && !any; k++)
-            any = !c[k].var && c[k].whole && digits_value(d + c[k].off, c[k].len, &v) == 0 && v == value;
-        if (!any)
-            return -1;
-    }
-
-    /* Which readings of the event (OpenAI, Ollama, both) agree with ev. */
-    if (parse_kinds(d, len, x) < 0)
-        return -2;
-    x->kinds = 0;
-    for (int b = 0; b < 3; b++)
-        if (ev_diff(&x->out[b], ev) == 0)
-            x->kinds |= 1u << b;
-    if (!x->kinds)
-        return -2;
-
-    if (counts & ~have) {
-        found = find_counts(d, len, c, nc, counts & ~have, ev, x);
-        if (found < 0)
-            return -1;
-        have |= (unsigned)found;
-        if (counts & ~have)
-            return -1;
-    }
-    for (int k = 0; k < nc; k++) {
-        c[k].var |= c[k].want;
-        if (c[k].var) {
-            all |= (uint64_t)1 << k;
-            nvar++;
-        }
-    }
-    if (nvar > API_SHAPE_RUNS)
-        return -2;
-    /* All variable runs changed at once, each to a value of its own,
-     * large and then small, and then all to zero: the runs that changed
-     * must not matter, each count must follow its own run and no other,
-     * and no two runs may interact.  Adapters read numbers only within a
-     * range (llama.cpp's predicted_ms from 0, -0 included, to 9.2e12):
-     * these values are inside it, so a run that was outside when learned
-     * (-6, 1e99) is not taken for one that does not matter. */
-    if (!all)
-        return 0;
-    set_trials(d, c, nc, all, 1000003, 7919, ev, 0);
-    if (try_runs(d, len, c, nc, all, ev, x))
-        return -1;
-    set_trials(d, c, nc, all, 2, 1, ev, 0);
-    if (try_runs(d, len, c, nc, all, ev, x))
-        return -1;
-    for (int k = 0; k < nc; k++)
-        c[k].trial = 0;
-    if (try_runs(d, len, c, nc, all, ev, x))
-        return -1;
-    return 0;
-}
-
-/* Copies d[from..to) to s->b at o, leaving out the digits of the
- * variable candidates from *k on and recording them as runs. */
-static size_t store_range(struct api_shape *s, size_t o, const char *d, size_t from, size_t to,
-                          const struct cand *c, int nc, int *k)
-{
-    for (; *k < nc && c[*k].off < to; (*k)++) {
-        size_t seg = c[*k].off - from;
-
-        if (!c[*k].var)
-            continue;
-        memcpy(s->b + o, d + from, seg);
-        o += seg;
-        s->run[s->nruns++] = (struct api_shape_run){ .at = (uint16_t)o, .number = c[*k].number,
-                                                     .fields = c[*k].fields };
-        from = c[*k].off + c[*k].len;
-    }
-    memcpy(s->b + o, d + from, to - from);
-    return o + to - from;
-}
-
-/* Keeps d as s's template, without the digits of the variable candidates
- * of c (NULL: none).  s is reset when it does not fit. */
-static void store(struct api_shape *s, const char *d, size_t len, size_t tp, size_t tl,
-                  const struct cand *c, int nc, int reasoning, int state)
-{
-    size_t o, need = len - tl;
-    int k = 0;
-
-    for (int j = 0; j < nc; j++)
-        need -= c[j].var ? c[j].len : 0;
-    if (need > API_SHAPE_MAX) {
-        api_shape_reset(s);
-        return;
-    }
-    s->nruns = 0;
-    o = store_range(s, 0, d, 0, tp, c, nc, &k);
-    s->pre = (uint16_t)o;
-    s->npre = s->nruns;
-    s->post = (uint16_t)(store_range(s, o, d, tp + tl, len, c, nc, &k) - o);
-    s->reasoning = (uint8_t)reasoning;
-    s->state = (uint8_t)state;
-    s->skip = 0;
-}
-
-/* Events of an unusable shape let pass between two comparisons. */
-#define UNUSABLE_SKIP 15
-
-void api_shape_learn(struct api_shape *s, const char *data, size_t len, const struct api_event *ev)
-{
-    struct mark mk[MAX_MARKS];
-    struct cand c[MAX_CANDS];
-    struct scratch x;
-    int nm, nc = 0, diff = 0, counts = 0, rc;
-
-    if (!ev->content || ev->done || ev->error || ev->finish || ev->errmsg || ev->errtype ||
-        ev->finish_reason)
-        return;
-    if (s->state == SHAPE_UNUSABLE && s->skip > 0) {
-        s->skip--;
-        return;
-    }
-    if (!ev->text || ev->text < data || ev->text_len > (size_t)(data + len - ev->text)) {
-        api_shape_reset(s);
-        return;
-    }
-    size_t tp = (size_t)(ev->text - data), tl = ev->text_len, post = len - tp - tl;
-    /* The text must be a JSON string's body: a quote on each side.  The
-     * size limit is checked when storing: variable digits are not kept. */
-    if (tp == 0 || post == 0 || data[tp - 1] != '"' || data[tp + tl] != '"') {
-        api_shape_reset(s);
-        return;
-    }
-    counts = ev->event_tokens != -1;
-    for (int f = 0; f < NCOUNT; f++)
-        counts |= count_get(ev, f) != -1;
-    nm = walk(s, data, len, tp, tl, mk);
-    if (nm < 0) {
-        /* A new shape, kept as it is.  With counts it cannot match before
-         * a second event shows which runs change. */
-        store(s, data, len, tp, tl, NULL, 0, ev->reasoning, counts ? SHAPE_PENDING : SHAPE_USABLE);
-        return;
-    }
-    if (s->state == SHAPE_UNUSABLE) {
-        /* The same shape again: no parse could help, and even the
-         * comparison costs a fifth of a parse, so the next events of an
-         * unusable stream (llama.cpp's timings_per_token) are let pass.
-         * A new shape is still learned within UNUSABLE_SKIP + 1 events. */
-        s->skip = UNUSABLE_SKIP;
-        return;
-    }
-    for (int m = 0; m < nm && m < MAX_MARKS; m++)
-        diff |= !mk[m].old;
-    if (s->state == SHAPE_USABLE && !diff && nm <= MAX_MARKS)
-        return;   /* only the text or a variable run's digits failed: the shape stands */
-    rc = generalise(s, data, len, tp, tl, ev, mk, nm, c, &nc, &x);
-    if (rc == 0)
-        store(s, data, len, tp, tl, c, nc, ev->reasoning, SHAPE_USABLE);
-    else   /* as is: it still matches when nothing had to vary */
-        store(s, data, len, tp, tl, NULL, 0, ev->reasoning,
-              rc == -1 || counts ? SHAPE_UNUSABLE : SHAPE_USABLE);
-}

@@ -7,10 +7,13 @@
  * with jsmn into a caller-provided token array, and text comes back as
  * slices of the event (still JSON-escaped: json_unescape() decodes them).
  *
- * The OpenAI adapter (api_openai.c) also understands llama.cpp's native
- * /completion events (top-level content/stop/timings) and the error
- * shapes of vLLM, TGI and SGLang; the Ollama adapter (api_ollama.c) reads
- * /api/generate and /api/chat lines.  API_AUTO applies both. */
+ * Each kind is one entry of a table of adapters (api_impl.h): name, path,
+ * framing, body builder and event reader.  The accessors below read that
+ * table; nothing outside it asks which server it talks to.  The OpenAI
+ * adapters (api_openai.c) also understand llama.cpp's native /completion
+ * events (top-level content/stop/timings) and the error shapes of vLLM,
+ * TGI and SGLang; the Ollama adapters (api_ollama.c) read /api/generate
+ * and /api/chat lines.  API_AUTO applies every adapter's reading. */
 #include <stddef.h>
 #include <stdint.h>
 
@@ -31,6 +34,25 @@ const char *api_name(enum api_kind k);
 int api_from_name(const char *s, enum api_kind *out);
 /* "/v1/chat/completions" ...; NULL for API_AUTO and out-of-range values. */
 const char *api_path(enum api_kind k);
+/* The kind a URL path names by its ending ("/v1/chat/completions",
+ * "/x/completions", "/api/generate"; the longest ending wins), else
+ * API_AUTO. */
+enum api_kind api_from_endpoint(const char *path);
+/* The Accept header of a streamed request: "text/event-stream" or
+ * "application/x-ndjson"; NULL for API_AUTO and out-of-range values. */
+const char *api_accept(enum api_kind k);
+
+/* What a family of servers answers besides generation (llmload check). */
+struct api_family {
+    const char *protocol;          /* "openai", "ollama" */
+    const char *version_path;      /* "/version", "/api/version" */
+    const char *models_path;       /* "/v1/models" (next to the URL's own /v1), "/api/tags" */
+    const char *models_list;       /* the array of models in its reply: "data", "models" */
+    const char *model_name;        /* a model's name in that array: "id", "name" */
+};
+/* NULL for API_AUTO and out-of-range values. */
+const struct api_family *api_family(enum api_kind k);
+/* The kind is one of Ollama's native APIs. */
 int api_is_ollama(enum api_kind k);
 
 /* One chat message (multi-turn workloads).  role NULL means "user". */
@@ -71,23 +93,29 @@ struct api_event {
                                                  (the raw error JSON when it has no message) */
     const char *errtype; size_t errtype_len;  /* error.type, TGI error_type; NULL if none */
     const char *finish_reason; size_t finish_reason_len;
-    int64_t completion_tokens;     /* usage.completion_tokens, eval_count, else timings.predicted_n */
+    int64_t completion_tokens;     /* the server's output count: usage.completion_tokens,
+                                      Ollama eval_count, else llama.cpp timings.predicted_n */
     int64_t prompt_tokens;         /* usage.prompt_tokens, prompt_eval_count, else timings.prompt_n */
-    int64_t timings_predicted_n;   /* llama.cpp timings.predicted_n */
-    int64_t timings_prompt_n;      /* llama.cpp timings.prompt_n (prompt tokens not from cache) */
     int64_t event_tokens;          /* tokens in this event when the server says (llama.cpp
                                       native `tokens` array length) */
-    int64_t total_duration_ns;     /* Ollama */
-    int64_t load_duration_ns;
-    int64_t prompt_eval_duration_ns; /* Ollama prompt_eval_duration, llama.cpp prompt_ms*1e6 */
+    /* Server-side timings, in the same terms whichever server sent them:
+     * the engine copies them to the request's record as they are. */
+    int64_t eval_tokens;           /* tokens generated within eval_duration_ns: Ollama
+                                      eval_count, llama.cpp timings.predicted_n */
     int64_t eval_duration_ns;      /* Ollama eval_duration, llama.cpp predicted_ms*1e6 */
+    int64_t prompt_eval_tokens;    /* prompt tokens evaluated, not served from a cache:
+                                      Ollama prompt_eval_count, llama.cpp timings.prompt_n */
+    int64_t prompt_eval_duration_ns; /* Ollama prompt_eval_duration, llama.cpp prompt_ms*1e6 */
+    int64_t cached_tokens;         /* prompt tokens served from a cache: llama.cpp timings.cache_n */
+    int64_t total_duration_ns;     /* Ollama total_duration */
+    int64_t load_duration_ns;      /* Ollama load_duration */
 };
 
 void api_event_clear(struct api_event *ev);
 
-/* Interprets one event's JSON (or the literal [DONE]).  tokens/ntokens is
- * scratch space for jsmn (jsmntok_t of json.h, 20 bytes; 1024 is plenty
- * for chunks).  When the array is too small for the event, top-level member
+/* Interprets one event's JSON, or the [DONE] sentinel (sse_is_done: it
+ * gives done).  tokens/ntokens is scratch space for jsmn (jsmntok_t of
+ * json.h, 20 bytes; 1024 is plenty for chunks).  When the array is too small for the event, top-level member
  * values that do not fit are skipped (json_tokenize_elide), so Ollama's
  * final generate line still yields its counts and durations however long
  * its `context` array.  Data that is empty or only whitespace yields a
@@ -104,67 +132,5 @@ int api_parse_event(enum api_kind k, const char *data, size_t len,
  * Returns 0. */
 int api_parse_error(const char *data, size_t len, struct api_event *ev,
                     void *tokens, unsigned ntokens);
-
-/* The shape of a stream's plain content events, to skip JSON work.
- *
- * Successive content chunks of one stream are byte-identical except for
- * their text and a few numbers: an Ollama line's created_at, a `created`
- * second that ticks, the usage counts vLLM's continuous_usage_stats puts
- * in every chunk.  After a full parse of a plain content event (text, and
- * no done, finish or error), api_shape_learn keeps the bytes before and
- * after the text, where some maximal runs of ASCII digits are variable.
- * api_shape_match accepts an event only when it has exactly the other
- * bytes around a valid, non-empty JSON string body, and one or more digits
- * at each variable run; it then fills ev as api_parse_event would, reading
- * the count fields a run carries (usage.completion_tokens...) from its
- * digits.  Anything else falls back to the parse.
- *
- * Which runs vary is learned from two events of the same shape: the runs
- * that changed between them (with the rest of their string or number),
- * and the whole numbers the counts copy, found by giving each candidate a
- * value of its own and seeing which count follows which.  They become
- * variable only when full parses of the event with all of them replaced
- * at once, by distinct large values, distinct small ones and zero, give
- * the same event but for counts that took exactly their run's new value.
- * Digits in keys, in \u escapes and in malformed numbers stay exact.  A
- * new shape is kept as it is (with counts it cannot match before a second
- * event); when a run that changed cannot vary (a float of milliseconds)
- * or a count is not a whole number of its own, the shape is kept but
- * marked unusable, and the next events of that shape cost next to no work.
- * Learning costs a handful of parses when a shape first varies, a few
- * times per stream.
- *
- * This is hand-written because no JSON library offers template matching.
- * It only ever answers "same as before, with these digits", and learns
- * what digits mean from api_parse_event itself, never by interpreting
- * JSON on its own. */
-/* A vLLM chunk with usage and a long model name is about 300 bytes
- * besides its text; Ollama's created_at has 7 runs of digits.  The struct
- * is 394 bytes. */
-#define API_SHAPE_MAX 336
-#define API_SHAPE_RUNS 12
-struct api_shape_run {
-    uint16_t at;                 /* the digits go just before b[at] */
-    uint8_t number;              /* a number's integer part: no leading zero */
-    uint8_t fields;              /* count fields of api_event set to its value (bits, api.c) */
-};
-struct api_shape {
-    uint16_t pre, post;          /* template bytes before/after the text; 0/0: nothing learned */
-    uint8_t nruns, npre;         /* variable runs in run[], the first npre in pre */
-    uint8_t reasoning;
-    uint8_t state;               /* 0: matches; else learned only to compare later events with */
-    uint8_t skip;                /* unusable: events to let pass before comparing again */
-    struct api_shape_run run[API_SHAPE_RUNS];
-    char b[API_SHAPE_MAX];       /* pre bytes, then post bytes, less the variable digits */
-};
-
-/* Forgets everything learned (a new stream). */
-void api_shape_reset(struct api_shape *s);
-/* Learns from data, an event api_parse_event has just read as ev (in the
- * same buffer) and api_shape_match had declined.  Events that are not plain
- * content leave s as it was.  Never allocates; uses about 9 KiB of stack. */
-void api_shape_learn(struct api_shape *s, const char *data, size_t len, const struct api_event *ev);
-/* 1 and ev filled when data has the learned shape, else 0 (ev untouched). */
-int api_shape_match(const struct api_shape *s, const char *data, size_t len, struct api_event *ev);
 
 #endif

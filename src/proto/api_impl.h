@@ -1,7 +1,8 @@
 #ifndef LLMLOAD_API_IMPL_H
 #define LLMLOAD_API_IMPL_H
-/* Private to api.c and its adapters (api_openai.c, api_ollama.c): the
- * body writer and the field readers they share.  Not for other modules. */
+/* Private to the api_* files of proto: the adapter table, the body writer
+ * and the field readers the adapters share.  Not for other modules: they
+ * use the accessors of api.h, which read the table. */
 #include "api.h"
 #include "json.h"
 
@@ -31,15 +32,52 @@ const char *api_req_prompt(const struct api_request *r);
 /* Writes "messages":[...] (system first when set and not already there). */
 void api_w_messages(struct api_writer *w, const struct api_request *r);
 
-/* The top-level keys any adapter reads, found in one pass by
- * api_parse_event; top[K_x] is the value's token index or -1. */
-enum api_top_key {
-    K_ERROR, K_OBJECT, K_ERROR_TYPE, K_MESSAGE, K_TYPE,
-    K_CHOICES, K_USAGE, K_TIMINGS, K_CONTENT, K_TOKENS, K_STOP, K_STOP_TYPE,
-    K_RESPONSE, K_THINKING, K_DONE, K_DONE_REASON, K_EVAL_COUNT, K_PROMPT_EVAL_COUNT,
-    K_TOTAL_DURATION, K_LOAD_DURATION, K_PROMPT_EVAL_DURATION, K_EVAL_DURATION,
-    K__COUNT
+/* The top-level keys of the error shapes every server uses, which api.c
+ * reads whatever the adapter.  Every adapter's key table starts with
+ * them (API_ERROR_KEYS), so one pass over an event's members finds the
+ * error keys and the adapter's own.  An adapter that needs one of these
+ * names for itself (Ollama's chat "message") reads it at its index here:
+ * json_members fills only the first of two equal keys. */
+enum api_error_key { API_K_ERROR, API_K_OBJECT, API_K_ERROR_TYPE, API_K_MESSAGE, API_K_TYPE,
+                     API_K__ERRORS };
+#define API_ERROR_KEYS \
+    [API_K_ERROR] = JSON_KEY("error"), [API_K_OBJECT] = JSON_KEY("object"), \
+    [API_K_ERROR_TYPE] = JSON_KEY("error_type"), [API_K_MESSAGE] = JSON_KEY("message"), \
+    [API_K_TYPE] = JSON_KEY("type")
+/* Room for the top-level key indexes of any adapter. */
+#define API_TOP_MAX 32
+
+enum api_framing { API_FRAME_SSE, API_FRAME_NDJSON };
+
+/* One server API, the way wrk's `struct sock` is one transport: the
+ * engine and the decoders call through it and never ask which it is.
+ * Adding a server's native API is one file that defines its adapter and
+ * one entry in api_adapters[] (api.c), under a new enum api_kind. */
+struct api_adapter {
+    const char *name;              /* the --api value: "openai-chat" */
+    const char *alias;             /* a shorter name for it ("openai"), or NULL */
+    const char *path;              /* the endpoint a base URL gets: "/v1/chat/completions" */
+    const char *suffix;            /* a URL path ending in this names this API ("/chat/completions") */
+    enum api_framing framing;      /* how a streamed response is framed (the Accept header) */
+    const struct api_family *family;
+    unsigned chat : 1;             /* the body carries messages, not a prompt */
+    /* The top-level keys interpret reads: the API_ERROR_KEYS first, then
+     * the adapter's own (an enum of its own indexes them). */
+    const struct json_key *keys; int nkeys;
+    /* Writes the request body.  NULL: this kind sends nothing (auto). */
+    void (*build)(const struct api_adapter *a, const struct api_request *r, struct api_writer *w);
+    /* Sets what the event means: text, terminal flags (done:true,
+     * stop:true; the SSE [DONE] sentinel is api.c's, sse_is_done), finish
+     * reason, counts and server timings.  top[k] is the token index of
+     * keys[k] in the top-level object, -1 when absent; errors are read
+     * already. */
+    void (*interpret)(const char *js, const jsmntok_t *t, int n, const int *top, struct api_event *ev);
 };
+
+/* Indexed by enum api_kind. */
+extern const struct api_adapter *const api_adapters[API__COUNT];
+extern const struct api_adapter api_openai_chat, api_openai_completions;
+extern const struct api_adapter api_ollama_generate, api_ollama_chat;
 
 /* Field readers over a tokenised event: each sets its outputs only when
  * the token (index i, -1 for absent) is present with the right type. */
@@ -48,9 +86,18 @@ void api_take_int(const char *js, const jsmntok_t *t, int i, int64_t *out);
 void api_take_ms_as_ns(const char *js, const jsmntok_t *t, int i, int64_t *out);
 void api_take_finish(struct api_event *ev, const char *js, const jsmntok_t *t, int i);
 
-void api_openai_build(enum api_kind k, const struct api_request *r, struct api_writer *w);
-void api_ollama_build(enum api_kind k, const struct api_request *r, struct api_writer *w);
-void api_openai_interpret(const char *js, const jsmntok_t *t, int n, const int *top, struct api_event *ev);
-void api_ollama_interpret(const char *js, const jsmntok_t *t, int n, const int *top, struct api_event *ev);
+/* The two halves of api_parse_event, for api_shape.c, which reads one
+ * tokenised event several ways.  api_tokenize_event clears ev, trims
+ * data, and returns 1 with *n tokens ready, 0 when ev is already final
+ * (empty data, [DONE]), or api_parse_event's negative code; elide = 0
+ * refuses an event too large for the tokens.  api_interpret reads the
+ * errors and lets adapter a say the rest. */
+int api_tokenize_event(const char **data, size_t *len, struct api_event *ev,
+                       jsmntok_t *t, unsigned ntokens, int elide, int *n);
+void api_interpret(const struct api_adapter *a, const char *js, const jsmntok_t *t, int n,
+                   struct api_event *ev);
+/* The adapters that read events differently (one per interpret, auto
+ * included), in table order, into out[API__COUNT]; returns their count. */
+int api_readings(const struct api_adapter **out);
 
 #endif

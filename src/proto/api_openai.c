@@ -1,17 +1,17 @@
-/* api_openai: OpenAI chat/completions bodies and chunks, as served by
- * OpenAI, vLLM, SGLang, TGI, Ollama's /v1 and llama.cpp (whose native
- * /completion events are read here too). */
+/* api_openai: the OpenAI chat and completions adapters: bodies and chunks
+ * as served by OpenAI, vLLM, SGLang, TGI, Ollama's /v1 and llama.cpp
+ * (whose native /completion events and timings are read here too). */
 #include <math.h>
 #include <string.h>
 
 #include "api_impl.h"
 
-void api_openai_build(enum api_kind k, const struct api_request *r, struct api_writer *w)
+static void openai_build(const struct api_adapter *a, const struct api_request *r, struct api_writer *w)
 {
     api_w_open(w, '{');
     if (r->model)
         api_w_kstr(w, "model", r->model);
-    if (k == API_OPENAI_CHAT) {
+    if (a->chat) {
         api_w_messages(w, r);
     } else {
         /* Legacy completions have no system role: it is prepended. */
@@ -43,6 +43,23 @@ void api_openai_build(enum api_kind k, const struct api_request *r, struct api_w
     api_w_close(w, '}');
 }
 
+/* The top-level keys it reads, after the error keys api.c reads. */
+enum {
+    O_CHOICES = API_K__ERRORS, O_USAGE, O_TIMINGS,
+    O_CONTENT, O_TOKENS, O_STOP, O_STOP_TYPE,    /* llama.cpp native /completion */
+    O__COUNT
+};
+static const struct json_key top_keys[O__COUNT] = {
+    API_ERROR_KEYS,
+    [O_CHOICES] = JSON_KEY("choices"),
+    [O_USAGE] = JSON_KEY("usage"),
+    [O_TIMINGS] = JSON_KEY("timings"),
+    [O_CONTENT] = JSON_KEY("content"),
+    [O_TOKENS] = JSON_KEY("tokens"),
+    [O_STOP] = JSON_KEY("stop"),
+    [O_STOP_TYPE] = JSON_KEY("stop_type"),
+};
+
 enum { C_DELTA, C_MESSAGE, C_TEXT, C_FINISH_REASON, C__COUNT };
 static const struct json_key choice_keys[C__COUNT] = {
     [C_DELTA] = JSON_KEY("delta"),
@@ -64,17 +81,18 @@ static const struct json_key usage_keys[U__COUNT] = {
     [U_PROMPT_TOKENS] = JSON_KEY("prompt_tokens"),
 };
 
-enum { T_PREDICTED_N, T_PROMPT_N, T_PREDICTED_MS, T_PROMPT_MS, T__COUNT };
+enum { T_PREDICTED_N, T_PROMPT_N, T_CACHE_N, T_PREDICTED_MS, T_PROMPT_MS, T__COUNT };
 static const struct json_key timing_keys[T__COUNT] = {
     [T_PREDICTED_N] = JSON_KEY("predicted_n"),
     [T_PROMPT_N] = JSON_KEY("prompt_n"),
+    [T_CACHE_N] = JSON_KEY("cache_n"),
     [T_PREDICTED_MS] = JSON_KEY("predicted_ms"),
     [T_PROMPT_MS] = JSON_KEY("prompt_ms"),
 };
 
-void api_openai_interpret(const char *js, const jsmntok_t *t, int n, const int *top, struct api_event *ev)
+static void openai_interpret(const char *js, const jsmntok_t *t, int n, const int *top, struct api_event *ev)
 {
-    int c0 = json_index(t, n, top[K_CHOICES], 0);
+    int c0 = json_index(t, n, top[O_CHOICES], 0);
     int stop;
 
     if (c0 >= 0 && t[c0].type == JSMN_OBJECT) {
@@ -91,34 +109,61 @@ void api_openai_interpret(const char *js, const jsmntok_t *t, int n, const int *
         api_take_text(ev, js, t, c[C_TEXT], 0);
         api_take_finish(ev, js, t, c[C_FINISH_REASON]);
     }
-    if (top[K_TIMINGS] >= 0) {
+    /* llama.cpp's server timings: the generation's tokens and time, and
+     * the prompt's, split between evaluated and cached tokens. */
+    if (top[O_TIMINGS] >= 0) {
         int tm[T__COUNT];
 
-        json_members(js, t, n, top[K_TIMINGS], timing_keys, T__COUNT, tm);
-        api_take_int(js, t, tm[T_PREDICTED_N], &ev->timings_predicted_n);
-        api_take_int(js, t, tm[T_PROMPT_N], &ev->timings_prompt_n);
+        json_members(js, t, n, top[O_TIMINGS], timing_keys, T__COUNT, tm);
+        api_take_int(js, t, tm[T_PREDICTED_N], &ev->eval_tokens);
+        api_take_int(js, t, tm[T_PROMPT_N], &ev->prompt_eval_tokens);
+        api_take_int(js, t, tm[T_CACHE_N], &ev->cached_tokens);
         api_take_ms_as_ns(js, t, tm[T_PREDICTED_MS], &ev->eval_duration_ns);
         api_take_ms_as_ns(js, t, tm[T_PROMPT_MS], &ev->prompt_eval_duration_ns);
-        ev->completion_tokens = ev->timings_predicted_n;
-        ev->prompt_tokens = ev->timings_prompt_n;
+        ev->completion_tokens = ev->eval_tokens;
+        ev->prompt_tokens = ev->prompt_eval_tokens;
     }
     /* usage (null until the last chunk, or on every chunk with vLLM's
      * continuous_usage_stats) outranks timings in the same event. */
-    if (top[K_USAGE] >= 0) {
+    if (top[O_USAGE] >= 0) {
         int u[U__COUNT];
 
-        json_members(js, t, n, top[K_USAGE], usage_keys, U__COUNT, u);
+        json_members(js, t, n, top[O_USAGE], usage_keys, U__COUNT, u);
         api_take_int(js, t, u[U_COMPLETION_TOKENS], &ev->completion_tokens);
         api_take_int(js, t, u[U_PROMPT_TOKENS], &ev->prompt_tokens);
     }
     /* llama.cpp native /completion: {"content","tokens":[..],"stop":bool}. */
-    if (top[K_CONTENT] >= 0) {
-        api_take_text(ev, js, t, top[K_CONTENT], 0);
-        if (top[K_TOKENS] >= 0 && t[top[K_TOKENS]].type == JSMN_ARRAY)
-            ev->event_tokens = t[top[K_TOKENS]].size;
+    if (top[O_CONTENT] >= 0) {
+        api_take_text(ev, js, t, top[O_CONTENT], 0);
+        if (top[O_TOKENS] >= 0 && t[top[O_TOKENS]].type == JSMN_ARRAY)
+            ev->event_tokens = t[top[O_TOKENS]].size;
     }
-    if (top[K_STOP] >= 0 && json_bool(js, &t[top[K_STOP]], &stop) == 0 && stop) {
+    if (top[O_STOP] >= 0 && json_bool(js, &t[top[O_STOP]], &stop) == 0 && stop) {
         ev->done = 1;
-        api_take_finish(ev, js, t, top[K_STOP_TYPE]);
+        api_take_finish(ev, js, t, top[O_STOP_TYPE]);
     }
 }
+
+static const struct api_family openai_family = {
+    .protocol = "openai",
+    .version_path = "/version",          /* vLLM, SGLang */
+    .models_path = "/v1/models",
+    .models_list = "data",
+    .model_name = "id",
+};
+
+const struct api_adapter api_openai_chat = {
+    .name = "openai-chat", .alias = "openai",
+    .path = "/v1/chat/completions", .suffix = "/chat/completions",
+    .framing = API_FRAME_SSE, .family = &openai_family, .chat = 1,
+    .keys = top_keys, .nkeys = O__COUNT,
+    .build = openai_build, .interpret = openai_interpret,
+};
+
+const struct api_adapter api_openai_completions = {
+    .name = "openai-completions",
+    .path = "/v1/completions", .suffix = "/completions",
+    .framing = API_FRAME_SSE, .family = &openai_family, .chat = 0,
+    .keys = top_keys, .nkeys = O__COUNT,
+    .build = openai_build, .interpret = openai_interpret,
+};

@@ -13,6 +13,8 @@
 
 #include "json.h"
 
+#include "utf8.h"
+
 static int is_ws(char c)
 {
     return c == ' ' || c == '\t' || c == '\r' || c == '\n';
@@ -32,6 +34,155 @@ static size_t tok_text_end(const jsmntok_t *t)
     return (size_t)t->end + (t->type == JSMN_STRING ? 1 : 0);
 }
 
+/* A primitive jsmn let through is JSON: strict jsmn only looks at the
+ * first byte, so `tru` and `1.2.3` would pass. */
+static int primitive_ok(const char *js, const jsmntok_t *t)
+{
+    const char *p = js + t->start, *e = js + t->end;
+    size_t n = (size_t)(e - p);
+
+    switch (*p) {
+    case 't': return n == 4 && p[1] == 'r' && p[2] == 'u' && p[3] == 'e';
+    case 'f': return n == 5 && p[1] == 'a' && p[2] == 'l' && p[3] == 's' && p[4] == 'e';
+    case 'n': return n == 4 && p[1] == 'u' && p[2] == 'l' && p[3] == 'l';
+    default: break;
+    }
+    if (p < e && *p == '-')
+        p++;
+    if (p < e && *p == '0')
+        p++;
+    else if (p < e && *p >= '1' && *p <= '9')
+        while (p < e && *p >= '0' && *p <= '9')
+            p++;
+    else
+        return 0;
+    if (p < e && *p == '.') {
+        const char *d = ++p;
+        while (p < e && *p >= '0' && *p <= '9')
+            p++;
+        if (p == d)
+            return 0;
+    }
+    if (p < e && (*p == 'e' || *p == 'E')) {
+        const char *d;
+        p++;
+        if (p < e && (*p == '+' || *p == '-'))
+            p++;
+        d = p;
+        while (p < e && *p >= '0' && *p <= '9')
+            p++;
+        if (p == d)
+            return 0;
+    }
+    return p == e;
+}
+
+/* Where a token's head ends: after a string's closing quote, a
+ * primitive, or the bracket that opens a container. */
+static size_t head_end(const jsmntok_t *t)
+{
+    return t->type == JSMN_OBJECT || t->type == JSMN_ARRAY ? (size_t)t->start + 1 : tok_text_end(t);
+}
+
+/* What may stand between two tokens: whitespace, the closing brackets of
+ * the containers that ended, then exactly one separator.  GAP_CLOSE is
+ * the end of the document: brackets and whitespace, no separator. */
+enum { GAP_NONE = 0, GAP_CLOSE = 1 };
+
+static int gap_slow(const char *js, size_t a, size_t b, char sep)
+{
+    int seen = 0;
+
+    for (; a < b; a++) {
+        char c = js[a];
+
+        if (is_ws(c))
+            continue;
+        if ((c == '}' || c == ']') && !seen && (sep == ',' || sep == GAP_CLOSE))
+            continue;
+        if (c == sep && !seen && sep != GAP_CLOSE) {
+            seen = 1;
+            continue;
+        }
+        return 0;
+    }
+    return seen || sep == GAP_NONE || sep == GAP_CLOSE;
+}
+
+/* Compact JSON has nothing, or the separator alone, between two tokens:
+ * that case costs a compare. */
+static inline int gap_ok(const char *js, size_t a, size_t b, char sep)
+{
+    if (b - a == 1 && js[a] == sep)
+        return sep != GAP_CLOSE;
+    if (a == b)
+        return sep == GAP_NONE || sep == GAP_CLOSE;
+    return gap_slow(js, a, b, sep);
+}
+
+/* jsmn matches brackets but not the grammar between them: it takes
+ * {"a" "b"} for an object of two strings, [1 2] for an array, ["a":1] and
+ * {"a"::1} too.  Every token is checked against its parent (an object
+ * holds keys of exactly one value; a key's value follows it; a primitive
+ * holds nothing) and against the bytes between it and the token before
+ * it.  One pass over the tokens, touching only the bytes between them. */
+static int json_check(const char *js, const jsmntok_t *t, int n)
+{
+    size_t prev_end = head_end(&t[0]);
+
+    for (int i = 1; i < n; i++) {
+        const jsmntok_t *c = &t[i];
+        int p = c->parent;
+        jsmntype_t pt;
+        char sep;
+
+        if ((unsigned)p >= (unsigned)i)
+            return -1;
+        pt = t[p].type;
+        /* A string is a key (one child) exactly when its parent is an
+         * object; nothing else may sit in an object (strict jsmn already
+         * refuses most of it). */
+        if (c->type == JSMN_STRING) {
+            if (c->size != (pt == JSMN_OBJECT))
+                return -1;
+            if (!gap_ok(js, prev_end, (size_t)c->start - 1, pt == JSMN_STRING ? ':' :
+                                                            p == i - 1 ? GAP_NONE : ','))
+                return -1;
+            prev_end = (size_t)c->end + 1;
+            continue;
+        }
+        if (pt == JSMN_OBJECT)
+            return -1;
+        if (pt == JSMN_STRING) {            /* the value of key p, right after it */
+            if (p != i - 1)
+                return -1;
+            sep = ':';
+        } else if (pt == JSMN_PRIMITIVE) {
+            return -1;
+        } else {
+            sep = p == i - 1 ? GAP_NONE : ',';
+        }
+        if (!gap_ok(js, prev_end, (size_t)c->start, sep))
+            return -1;
+        if (c->type == JSMN_PRIMITIVE) {
+            if (!primitive_ok(js, c))
+                return -1;
+            prev_end = (size_t)c->end;
+        } else {
+            prev_end = (size_t)c->start + 1;
+        }
+    }
+    switch (t[0].type) {
+    case JSMN_OBJECT:
+    case JSMN_ARRAY:
+        return gap_ok(js, prev_end, (size_t)t[0].end - 1, GAP_CLOSE) ? 0 : -1;
+    case JSMN_PRIMITIVE:
+        return primitive_ok(js, &t[0]) ? 0 : -1;
+    default:
+        return t[0].size == 0 ? 0 : -1;
+    }
+}
+
 int json_tokenize(const char *js, size_t len, jsmntok_t *toks, unsigned ntoks)
 {
     jsmn_parser p;
@@ -48,6 +199,8 @@ int json_tokenize(const char *js, size_t len, jsmntok_t *toks, unsigned ntoks)
     /* jsmn happily reads several values in a row and stops at a NUL;
      * one event is one value, so anything after the first is an error. */
     if (json_skip(toks, r, 0) != r || skip_ws(js, len, tok_text_end(&toks[0])) != len)
+        return JSON_ERROR_TRAIL;
+    if (json_check(js, toks, r) < 0)
         return JSMN_ERROR_INVAL;
     return r;
 }
@@ -145,11 +298,8 @@ int json_tokenize_elide(const char *js, size_t len, jsmntok_t *toks, unsigned nt
         if (k >= ntoks)
             return JSMN_ERROR_NOMEM;
         if (js[i] == '{' || js[i] == '[') {
-            jsmn_parser p;
-            int n;
+            int n = json_tokenize(js + i, vend - i, toks + k, ntoks - k);
 
-            jsmn_init(&p);
-            n = jsmn_parse(&p, js + i, vend - i, toks + k, ntoks - k);
             if (n == JSMN_ERROR_NOMEM) {
                 /* The elision: one childless token stands for the value. */
                 tok_set(&toks[k], js[i] == '{' ? JSMN_OBJECT : JSMN_ARRAY, i, vend, (int)k - 1);
@@ -157,8 +307,6 @@ int json_tokenize_elide(const char *js, size_t len, jsmntok_t *toks, unsigned nt
             } else if (n < 0) {
                 return n;
             } else {
-                if (n == 0 || json_skip(toks + k, n, 0) != n)
-                    return JSMN_ERROR_INVAL;
                 for (int j = 0; j < n; j++) {
                     jsmntok_t *sub = &toks[k + (unsigned)j];
                     sub->start += (int)i;
@@ -172,10 +320,9 @@ int json_tokenize_elide(const char *js, size_t len, jsmntok_t *toks, unsigned nt
             tok_set(&toks[k], JSMN_STRING, i + 1, vend - 1, (int)k - 1);
             k++;
         } else {
-            /* Same leniency as strict jsmn: the first byte decides. */
-            if (!strchr("-0123456789tfn", js[i]))
-                return JSMN_ERROR_INVAL;
             tok_set(&toks[k], JSMN_PRIMITIVE, i, vend, (int)k - 1);
+            if (!primitive_ok(js, &toks[k]))
+                return JSMN_ERROR_INVAL;
             k++;
         }
         toks[0].size++;
@@ -191,7 +338,7 @@ int json_tokenize_elide(const char *js, size_t len, jsmntok_t *toks, unsigned nt
 close:
     toks[0].end = (int)(i + 1);
     if (skip_ws(js, len, i + 1) != len)
-        return JSMN_ERROR_INVAL;
+        return JSON_ERROR_TRAIL;
     return (int)k;
 }
 
@@ -379,30 +526,6 @@ static int hex4(const char *s, unsigned *out)
     return 0;
 }
 
-static size_t utf8_put(unsigned cp, char *o)
-{
-    if (cp < 0x80) {
-        o[0] = (char)cp;
-        return 1;
-    }
-    if (cp < 0x800) {
-        o[0] = (char)(0xC0 | (cp >> 6));
-        o[1] = (char)(0x80 | (cp & 0x3F));
-        return 2;
-    }
-    if (cp < 0x10000) {
-        o[0] = (char)(0xE0 | (cp >> 12));
-        o[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-        o[2] = (char)(0x80 | (cp & 0x3F));
-        return 3;
-    }
-    o[0] = (char)(0xF0 | (cp >> 18));
-    o[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
-    o[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
-    o[3] = (char)(0x80 | (cp & 0x3F));
-    return 4;
-}
-
 long json_unescape(const char *s, size_t len, char *out, size_t cap)
 {
     size_t i = 0, o = 0;
@@ -456,7 +579,7 @@ long json_unescape(const char *s, size_t len, char *out, size_t cap)
             cp = 0xFFFD;
         }
         /* Encode into a scratch first: out may alias s. */
-        n = utf8_put(cp, enc);
+        n = utf8_encode(cp, enc);
         if (o + n > cap)
             return -1;
         memcpy(out + o, enc, n);

@@ -18,9 +18,19 @@
 #include <jsmn.h>
 #undef JSMN_HEADER
 
+/* One complete value followed by more than whitespace (a second value,
+ * garbage, a NUL): the fourth error, after jsmn's three. */
+#define JSON_ERROR_TRAIL (-4)
+
 /* Tokenise js[0..len) into toks.  Returns the token count, or a negative
- * jsmn error (JSMN_ERROR_NOMEM, _INVAL, _PART).  Exactly one top-level
- * value is accepted: trailing non-space bytes give JSMN_ERROR_INVAL. */
+ * error: JSMN_ERROR_NOMEM (toks too small), JSMN_ERROR_PART (cut short),
+ * JSON_ERROR_TRAIL, or JSMN_ERROR_INVAL for anything else that is not
+ * JSON.  jsmn (strict) checks brackets, strings and the first byte of a
+ * primitive; json_tokenize adds the rest of the grammar: members are
+ * "key":value pairs separated by single commas, array elements are
+ * separated by single commas, no separator dangles, and every primitive
+ * is exactly true, false, null or a JSON number.  The check is one pass
+ * over the tokens that reads only the bytes between them. */
 int json_tokenize(const char *js, size_t len, jsmntok_t *toks, unsigned ntoks);
 
 /* Like json_tokenize, but when toks runs out (JSMN_ERROR_NOMEM) and the
@@ -31,6 +41,8 @@ int json_tokenize(const char *js, size_t len, jsmntok_t *toks, unsigned ntoks);
  * skipped while the scalar fields around it are still read, without
  * allocating.  Returns the token count or a negative jsmn error. */
 int json_tokenize_elide(const char *js, size_t len, jsmntok_t *toks, unsigned ntoks);
+/* (An elided value is only scanned for its extent, strings and brackets;
+ * every value that is tokenised gets json_tokenize's checks.) */
 
 /* Index of the token just past the subtree starting at i (n when the
  * subtree runs to the end). */

@@ -175,7 +175,7 @@ static int dispatch(struct sse *s, const char *r, size_t rl, int in_buf, int onl
     scan_fields(s, r, rl, &f, NULL, NULL, !only_done);
     if (f.ndata == 0 && !f.has_err)
         return SSE_OK;
-    if (only_done && !(f.ndata == 1 && f.d0len >= 6 && memcmp(f.d0, "[DONE]", 6) == 0))
+    if (only_done && !(f.ndata == 1 && sse_is_done(f.d0, f.d0len)))
         return SSE_OK;
     memset(&ev, 0, sizeof ev);
     ev.ndata = f.ndata;
@@ -300,4 +300,20 @@ int sse_finish(struct sse *s, sse_event_cb cb, void *ud)
     s->cr = 0;
     s->bom = 0;
     return rc == SSE_STOPPED ? SSE_STOPPED : SSE_OK;
+}
+
+static int sentinel_space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+int sse_is_done(const char *data, size_t len)
+{
+    while (len > 0 && sentinel_space(*data)) {
+        data++;
+        len--;
+    }
+    while (len > 0 && sentinel_space(data[len - 1]))
+        len--;
+    return len == 6 && memcmp(data, "[DONE]", 6) == 0;
 }

@@ -83,4 +83,10 @@ int sse_rebuffer(struct sse *s, char *newbuf, size_t newcap);
  * or SSE_STOPPED. */
 int sse_finish(struct sse *s, sse_event_cb cb, void *ud);
 
+/* The end-of-stream sentinel of OpenAI-style streams: data that is exactly
+ * "[DONE]" once spaces, tabs, CR and LF around it are dropped (the spec's
+ * data has no other whitespace to trim).  "[DONE]x" or "[done]" is not
+ * it.  The one test of it: the EOF rule above and the adapters use it. */
+int sse_is_done(const char *data, size_t len);
+
 #endif

@@ -39,13 +39,19 @@ struct cJSON *report_result_json(const struct run_config *c, const struct run_st
 /* Terminal summary, human units, every number with its unit. */
 void report_print_summary(FILE *f, const struct run_config *c, const struct run_stats *s);
 
-/* Writes doc to path (pretty, trailing LF) through a temp file in the same
- * directory and a rename, so a crash never leaves half a file.  0, or -1
- * with err naming the path and the system's reason. */
+/* Writes doc (pretty, trailing LF) as the whole content of f, an output
+ * opened before the run with out_open (fileio.h: a regular file is replaced
+ * atomically, a FIFO, device or descriptor written through).  0, or -1 with
+ * err naming the path and the reason. */
+struct out_file;
+int report_commit_json(struct out_file *f, const struct cJSON *doc, char *err, size_t errcap);
+/* The same for a path opened now: out_open, report_commit_json, out_close.
+ * For callers that could not open their output before the run. */
 int report_write_json(const char *path, const struct cJSON *doc, char *err, size_t errcap);
-/* Checks before a run that report_write_json(path) can succeed: path is not
- * a directory, is writable if it exists, and its directory is writable.
- * 0, or -1 with err.  Creates nothing. */
+/* Checks before a run that report_write_json(path) can succeed, by the
+ * rules of out_open, creating nothing (out_check).  0, or -1 with err.
+ * Opening the output with out_open before the run is better: what was
+ * checked is then what gets written. */
 int report_check_writable(const char *path, char *err, size_t errcap);
 
 /* Per-request CSV (REPORT_CSV_HEADER): opens path, appending when it exists
@@ -60,14 +66,19 @@ void report_csv_row(struct report_csv *w, const struct req_record *r);
 /* Flushes and closes.  0, or a negative errno of the first write error.
  * NULL is a no-op. */
 int report_csv_close(struct report_csv *w);
+/* The same, with the error as a line naming the file and the reason
+ * ("cannot write csv file out.csv: No space left on device"). */
+int report_csv_finish(struct report_csv *w, char *err, size_t errcap);
 
-/* Raw JSONL: truncates/creates path; one line per request (warm-up
+/* Raw JSONL: truncates/creates path (/dev/stdout, /dev/fd/N: that
+ * descriptor, at its offset); one line per request (warm-up
  * included, flagged) with every event's time offset (docs/schema.md).
  * t0_abs_ns is the run's t0 on the uv_hrtime() clock. */
 struct report_raw;
 struct report_raw *report_raw_open(const char *path, char *err, size_t errcap);
 void report_raw_row(struct report_raw *w, const struct req_record *r, uint64_t t0_abs_ns);
 int report_raw_close(struct report_raw *w);     /* as report_csv_close */
+int report_raw_finish(struct report_raw *w, char *err, size_t errcap);  /* as report_csv_finish */
 
 /* Helpers shared by the outputs. */
 int report_client_bottleneck(const struct run_stats *s);  /* busy or lagging past limits */

@@ -1,6 +1,8 @@
 /* Per-request outputs: the CSV (one row per measured request) and the raw
  * JSONL (one line per request with every event's time).  Both are written
  * as requests finish, so their writers are cheap and never allocate. */
+#include "escape.h"
+#include "fileio.h"
 #include "util.h"
 #include "report.h"
 
@@ -15,11 +17,13 @@
 struct report_csv {
     FILE *f;
     int err;        /* first write error (errno), 0 none */
+    char *path;     /* for the messages of report_csv_finish */
 };
 
 struct report_raw {
     FILE *f;
     int err;
+    char *path;
 };
 
 /* Reads the first line of fd (without its CR LF) into buf.  -1 on error. */
@@ -78,8 +82,10 @@ struct report_csv *report_csv_open(const char *path, char *err, size_t errcap)
             goto fail;
         }
     }
-    if (!(w = calloc(1, sizeof *w)) || !(w->f = fdopen(fd, "a"))) {
+    if (!(w = calloc(1, sizeof *w)) || !(w->path = strdup(path)) || !(w->f = fdopen(fd, "a"))) {
         snprintf(err, errcap, "cannot open csv file %s: %s", path, strerror(errno));
+        if (w)
+            free(w->path);
         free(w);
         goto fail;
     }
@@ -104,7 +110,7 @@ void report_csv_row(struct report_csv *w, const struct req_record *r)
         fprintf(f, "%d", r->status);
     fprintf(f, ",%d,", ok);
     if (!ok)
-        util_csv_field(f, err_class_name(r->err));
+        esc_csv(err_class_name(r->err), esc_sink_file, f);
     fputc(',', f);
     if (r->first_ns && r->first_ns >= r->start_ns)
         fprintf(f, "%.6f", ns_s(r->first_ns - r->start_ns));
@@ -138,11 +144,27 @@ static int close_file(FILE *f, int err)
     return err ? -err : 0;
 }
 
+/* Closes f and frees path; a write error is also a line naming the file
+ * (err may be NULL). */
+static int finish(FILE *f, int werr, char *path, const char *what, char *err, size_t errcap)
+{
+    int rc = close_file(f, werr);
+    if (rc < 0 && err)
+        snprintf(err, errcap, "cannot write %s file %s: %s", what, path, strerror(-rc));
+    free(path);
+    return rc;
+}
+
 int report_csv_close(struct report_csv *w)
+{
+    return report_csv_finish(w, NULL, 0);
+}
+
+int report_csv_finish(struct report_csv *w, char *err, size_t errcap)
 {
     if (!w)
         return 0;
-    int rc = close_file(w->f, w->err);
+    int rc = finish(w->f, w->err, w->path, "csv", err, errcap);
     free(w);
     return rc;
 }
@@ -156,24 +178,21 @@ struct report_raw *report_raw_open(const char *path, char *err, size_t errcap)
         snprintf(err, errcap, "cannot open raw file %s: out of memory", path);
         return NULL;
     }
-    if (!(w->f = fopen(path, "we"))) {
+    int fd = out_open_fd(path, O_WRONLY | O_CREAT | O_TRUNC, 0666);
+    if (fd < 0 || !(w->path = strdup(path)) || !(w->f = fdopen(fd, "w"))) {
         snprintf(err, errcap, "cannot open raw file %s: %s", path, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        free(w->path);
         free(w);
         return NULL;
     }
     return w;
 }
 
-/* A JSON string, from text already made valid UTF-8 without controls. */
 static void json_str(FILE *f, const char *s)
 {
-    fputc('"', f);
-    for (; *s; s++) {
-        if (*s == '"' || *s == '\\')
-            fputc('\\', f);
-        fputc(*s, f);
-    }
-    fputc('"', f);
+    esc_json(s, strlen(s), esc_sink_file, f);
 }
 
 /* An offset in seconds, or null when the event did not happen. */
@@ -245,9 +264,14 @@ void report_raw_row(struct report_raw *w, const struct req_record *r, uint64_t t
 
 int report_raw_close(struct report_raw *w)
 {
+    return report_raw_finish(w, NULL, 0);
+}
+
+int report_raw_finish(struct report_raw *w, char *err, size_t errcap)
+{
     if (!w)
         return 0;
-    int rc = close_file(w->f, w->err);
+    int rc = finish(w->f, w->err, w->path, "raw", err, errcap);
     free(w);
     return rc;
 }

@@ -1,16 +1,14 @@
 /* The JSON result document (schema "llmload.result/1", docs/schema.md) and
- * its crash-safe writer. */
-#include "util.h"
+ * its writer. */
+#include "fileio.h"
 #include "report.h"
+#include "utf8.h"
 
 #include <cjson/cJSON.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
@@ -38,10 +36,21 @@ static void put_num(struct jb *b, cJSON *o, const char *k, double v)
 
 static void put_str(struct jb *b, cJSON *o, const char *k, const char *v)
 {
-    if (v)
-        jb_check(b, cJSON_AddStringToObject(o, k, v));
-    else
+    if (!v) {
         jb_check(b, cJSON_AddNullToObject(o, k));
+        return;
+    }
+    /* cJSON escapes quotes and controls but passes bytes through: a prompt
+     * file that is not UTF-8 would make the document unreadable to strict
+     * JSON readers.  Such bytes become U+FFFD. */
+    size_t n = strlen(v);
+    char *fixed = NULL;
+    if (!utf8_valid(v, n) && !(fixed = utf8_repaired(v, n))) {
+        b->fail = 1;
+        return;
+    }
+    jb_check(b, cJSON_AddStringToObject(o, k, fixed ? fixed : v));
+    free(fixed);
 }
 
 static void put_bool(struct jb *b, cJSON *o, const char *k, int v)
@@ -355,99 +364,34 @@ cJSON *report_result_json(const struct run_config *c, const struct run_stats *s)
 /* --- writing ------------------------------------------------------------- */
 
 
-int report_write_json(const char *path, const cJSON *doc, char *err, size_t errcap)
+int report_commit_json(struct out_file *f, const cJSON *doc, char *err, size_t errcap)
 {
-    char tmp[4096];
-    int fd = -1, rc = -1;
     char *text = cJSON_Print(doc);
-    if (!text) {
-        snprintf(err, errcap, "cannot write %s: out of memory", path);
+    size_t n = text ? strlen(text) : 0;
+    char *t2 = text ? realloc(text, n + 2) : NULL;
+    if (!t2) {
+        free(text);
+        snprintf(err, errcap, "cannot write %s: out of memory", out_path(f));
         return -1;
     }
-    /* Write beside the target and rename over it: rename is atomic within
-     * a directory, so a crash leaves either the old file or the new one,
-     * never half a document.  O_EXCL with the pid avoids clobbering a
-     * concurrent writer's temp file; the mode honours the umask. */
-    for (int attempt = 0; fd < 0 && attempt < 100; attempt++) {
-        if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp.%ld.%d", path, (long)getpid(), attempt)
-            >= sizeof tmp) {
-            snprintf(err, errcap, "cannot write %s: path too long", path);
-            goto out;
-        }
-        fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-        if (fd < 0 && errno != EEXIST)
-            break;
-    }
-    if (fd < 0) {
-        snprintf(err, errcap, "cannot write %s: %s", path, strerror(errno));
-        goto out;
-    }
-    if (util_write_all(fd, text, strlen(text)) < 0 || util_write_all(fd, "\n", 1) < 0 ||
-        fsync(fd) < 0) {
-        snprintf(err, errcap, "cannot write %s: %s", path, strerror(errno));
-        close(fd);
-        unlink(tmp);
-        goto out;
-    }
-    if (close(fd) < 0) {
-        snprintf(err, errcap, "cannot write %s: %s", path, strerror(errno));
-        unlink(tmp);
-        goto out;
-    }
-    if (rename(tmp, path) < 0) {
-        snprintf(err, errcap, "cannot write %s: %s", path, strerror(errno));
-        unlink(tmp);
-        goto out;
-    }
-    rc = 0;
-out:
-    free(text);
+    t2[n++] = '\n';
+    t2[n] = '\0';
+    int rc = out_commit(f, t2, n, err, errcap);
+    free(t2);
+    return rc;
+}
+
+int report_write_json(const char *path, const cJSON *doc, char *err, size_t errcap)
+{
+    struct out_file *f = out_open(path, err, errcap);
+    if (!f)
+        return -1;
+    int rc = report_commit_json(f, doc, err, errcap);
+    out_close(f);
     return rc;
 }
 
 int report_check_writable(const char *path, char *err, size_t errcap)
 {
-    struct stat st;
-    char dir[4096];
-    if (!path || !*path) {
-        snprintf(err, errcap, "empty output file name");
-        return -1;
-    }
-    if (stat(path, &st) == 0) {
-        if (S_ISDIR(st.st_mode)) {
-            snprintf(err, errcap, "cannot write %s: %s", path, strerror(EISDIR));
-            return -1;
-        }
-        if (access(path, W_OK) < 0) {
-            snprintf(err, errcap, "cannot write %s: %s", path, strerror(errno));
-            return -1;
-        }
-    } else if (errno != ENOENT) {
-        snprintf(err, errcap, "cannot write %s: %s", path, strerror(errno));
-        return -1;
-    }
-    /* The temp file and the rename need the directory to be writable. */
-    const char *slash = strrchr(path, '/');
-    if (!slash)
-        snprintf(dir, sizeof dir, ".");
-    else if (slash == path)
-        snprintf(dir, sizeof dir, "/");
-    else if ((size_t)(slash - path) < sizeof dir)
-        snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
-    else {
-        snprintf(err, errcap, "cannot write %s: path too long", path);
-        return -1;
-    }
-    int e = 0;
-    if (stat(dir, &st) < 0)
-        e = errno;
-    else if (!S_ISDIR(st.st_mode))
-        e = ENOTDIR;
-    else if (access(dir, W_OK | X_OK) < 0)
-        e = errno;
-    if (e) {
-        snprintf(err, errcap, "cannot write %s: directory %s: %s", path, dir, strerror(e));
-        return -1;
-    }
-    return 0;
+    return out_check(path, err, errcap);
 }

@@ -5,16 +5,7 @@
 #include <math.h>
 #include <string.h>
 #include "units.h"
-
-/* Characters, not bytes, of a UTF-8 prompt: what the seed script's
- * len(prompt) printed. */
-static size_t utf8_chars(const char *s)
-{
-    size_t n = 0;
-    for (; *s; s++)
-        n += ((unsigned char)*s & 0xC0) != 0x80;
-    return n;
-}
+#include "utf8.h"
 
 static const char *secs(double s, char *buf, size_t cap)
 {
@@ -61,6 +52,7 @@ static void print_seed_fields(FILE *f, const struct run_config *c, const struct 
             (unsigned long long)s->requests, (unsigned long long)s->ok,
             (unsigned long long)s->failed);
     if (c->prompt)
+        /* Characters, not bytes: what the seed script's len(prompt) printed. */
         fprintf(f, "prompt_len:  %zu chars\n", utf8_chars(c->prompt));
     else
         fprintf(f, "prompt_len:  - chars (prompts from a workload)\n");

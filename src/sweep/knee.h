@@ -8,8 +8,8 @@
  *   find-max       the largest level meeting every SLO (bracket, bisect),
  *                  with the evaluation of a level injected by the caller
  *   tables, CSV    one row per level, from "summary" objects
- *   compare        winner and speedup per level, saturation, and a
- *                  recommendation with its reasons
+ *
+ * compare.h holds the analysis of several targets' sweeps.
  *
  * A "levels" array is what `llmload sweep --json` writes:
  *   [{"level": 4, "summary": {...llmload.result/1 summary...}}, ...]
@@ -124,23 +124,5 @@ void knee_table_print(FILE *f, const char *parameter, const struct cJSON *levels
 /* CSV: a header and one row per level (units in the header: _s seconds,
  * _tps tokens/s).  0, or -1 on a write error. */
 int knee_csv_write(FILE *f, const char *parameter, const struct cJSON *levels);
-
-/* ---- compare ------------------------------------------------------------------- */
-
-/* Analyses n sweeps of the same parameter (sweeps[i] NULL: target i gave no
- * result, e.g. it was down).  Returns a new object:
- *   {"levels":[{"level","output_tps":{name:v},"winner","speedup"}],
- *    "saturation":{name: knee or null},
- *    "recommendation":{"target","wins","reasons":[...]}}
- * speedup is the winner's throughput over the runner-up's.  NULL only on
- * allocation failure. */
-struct cJSON *knee_compare(const char *parameter, const char *const *names,
-                           const struct cJSON *const *sweeps, size_t n, double threshold);
-
-/* Side-by-side table, winners, saturation and recommendation, from the
- * sweeps and the object knee_compare returned. */
-void knee_compare_print(FILE *f, const char *parameter, const char *const *names,
-                        const struct cJSON *const *sweeps, size_t n,
-                        const struct cJSON *analysis);
 
 #endif

@@ -15,6 +15,7 @@
 
 #include "exitcode.h"
 #include "engine.h"
+#include "fileio.h"
 #include "gate.h"
 #include "prompts.h"
 #include "report.h"
@@ -38,6 +39,8 @@ void sweep_opts_free(struct sweep_opts *o)
     for (size_t i = 0; i < KNEE_MAX_LEVELS; i++)
         free(o->prompts[i]);
     gate_opts_free(&o->gate);
+    out_close(o->json_out);
+    out_close(o->csv_out);
     free(o->argv);
     free(o->prompt_list);
     memset(o, 0, sizeof *o);
@@ -427,21 +430,82 @@ void sweep_print(FILE *f, const cJSON *doc)
         fprintf(f, "stopped early: the target went down %s\n", e->valuestring);
 }
 
-int sweep_write_csv(const char *path, const cJSON *doc, char *err, size_t errcap)
+/* ---- outputs ----------------------------------------------------------------- */
+
+/* Opens one of the sweep's outputs, naming the flag in a refusal. */
+static int open_output(const char *flag, const char *path, struct out_file **out,
+                       char *err, size_t errcap)
 {
-    FILE *f = fopen(path, "w");
-    if (!f) {
-        snprintf(err, errcap, "--csv %s: %s", path, strerror(errno));
-        return -1;
-    }
-    const cJSON *p = cJSON_GetObjectItemCaseSensitive(doc, "parameter");
-    int rc = knee_csv_write(f, cJSON_IsString(p) ? p->valuestring : "level",
-                            cJSON_GetObjectItemCaseSensitive(doc, "levels"));
-    if (fclose(f) != 0 || rc < 0) {
-        snprintf(err, errcap, "--csv %s: write failed", path);
+    char why[1024];
+    out_close(*out);
+    *out = NULL;
+    if (path && !(*out = out_open(path, why, sizeof why))) {
+        snprintf(err, errcap, "%s: %s", flag, why);
         return -1;
     }
     return 0;
+}
+
+int sweep_open_outputs(struct sweep_opts *o, char *err, size_t errcap)
+{
+    if (open_output("--json", o->json_path, &o->json_out, err, errcap) < 0 ||
+        open_output("--csv", o->csv_path, &o->csv_out, err, errcap) < 0)
+        return -1;
+    return 0;
+}
+
+/* What goes into a --csv: one sweep (doc), or compare's targets. */
+struct csv_job {
+    const cJSON *doc;
+    const char *const *names;
+    const cJSON *const *sweeps;
+    size_t n;
+};
+
+/* Renders the CSV in memory, then commits it whole to f. */
+static int commit_csv(struct out_file *f, const struct csv_job *j, char *err, size_t errcap)
+{
+    char *buf = NULL, why[1024];
+    size_t len = 0;
+    int rc = -1;
+    FILE *m = open_memstream(&buf, &len);
+    if (m) {
+        const cJSON *p = cJSON_GetObjectItemCaseSensitive(j->doc, "parameter");
+        rc = j->doc ? knee_csv_write(m, cJSON_IsString(p) ? p->valuestring : "level",
+                                     cJSON_GetObjectItemCaseSensitive(j->doc, "levels"))
+                    : compare_csv_write(m, j->names, j->sweeps, j->n);
+        if (fclose(m) != 0)
+            rc = -1;
+    }
+    if (rc < 0)
+        snprintf(err, errcap, "--csv: cannot write %s: out of memory", out_path(f));
+    else if ((rc = out_commit(f, buf, len, why, sizeof why)) < 0)
+        snprintf(err, errcap, "--csv: %s", why);
+    free(buf);
+    return rc;
+}
+
+int sweep_commit_csv(struct out_file *f, const cJSON *doc, char *err, size_t errcap)
+{
+    struct csv_job j = { doc, NULL, NULL, 0 };
+    return commit_csv(f, &j, err, errcap);
+}
+
+int sweep_commit_compare_csv(struct out_file *f, const char *const *names,
+                             const cJSON *const *sweeps, size_t n, char *err, size_t errcap)
+{
+    struct csv_job j = { NULL, names, sweeps, n };
+    return commit_csv(f, &j, err, errcap);
+}
+
+int sweep_write_csv(const char *path, const cJSON *doc, char *err, size_t errcap)
+{
+    struct out_file *f = NULL;
+    if (open_output("--csv", path, &f, err, errcap) < 0)
+        return -1;
+    int rc = sweep_commit_csv(f, doc, err, errcap);
+    out_close(f);
+    return rc;
 }
 
 int sweep_gate_check(const struct sweep_opts *o, const char *const *names,

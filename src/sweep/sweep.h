@@ -20,9 +20,11 @@
 #include "workload.h"
 #include "gate.h"
 #include "knee.h"
+#include "compare.h"
 
 struct cJSON;
 struct gate_expr;
+struct out_file;
 
 enum sweep_param {
     SWEEP_CONCURRENCY = 0, SWEEP_RATE, SWEEP_TEMPERATURE, SWEEP_MAX_TOKENS, SWEEP_PROMPT_SET,
@@ -57,6 +59,7 @@ struct sweep_opts {
     struct knee_findmax_opts fm;
     int warmup_given;                       /* else each level warms up by itself */
     const char *json_path, *csv_path;       /* the sweep's own outputs */
+    struct out_file *json_out, *csv_out;    /* opened by sweep_open_outputs */
     struct gate_opts gate;                  /* --assert, --junit, --markdown */
     /* compare only */
     struct sweep_target targets[SWEEP_MAX_TARGETS];
@@ -85,7 +88,23 @@ struct cJSON *sweep_execute(struct sweep_opts *o, const char *label, FILE *log,
  * find-max outcome in words. */
 void sweep_print(FILE *f, const struct cJSON *doc);
 
-/* Writes the per-level CSV of doc to path.  0, or -1 with err. */
+/* Opens --json and --csv (json_path, csv_path) into json_out and csv_out
+ * before any level runs (out_open, fileio.h: a regular file is replaced
+ * atomically when written, a FIFO or device written through), so a path
+ * that cannot be written costs no sweep.  0, or -1 with err naming the
+ * flag.  sweep_opts_free closes them; one never written is left as it was.
+ * The documents then go to report_commit_json(o->json_out, ...) and
+ * sweep_commit_csv / sweep_commit_compare_csv(o->csv_out, ...). */
+int sweep_open_outputs(struct sweep_opts *o, char *err, size_t errcap);
+
+/* The per-level CSV of doc (knee_csv_write), committed whole to f.  0, or
+ * -1 with err "--csv: cannot write PATH: REASON". */
+int sweep_commit_csv(struct out_file *f, const struct cJSON *doc, char *err, size_t errcap);
+/* compare: one CSV for all targets (compare_csv_write), committed to f. */
+int sweep_commit_compare_csv(struct out_file *f, const char *const *names,
+                             const struct cJSON *const *sweeps, size_t n,
+                             char *err, size_t errcap);
+/* sweep_commit_csv to path opened now, for a caller without a handle. */
 int sweep_write_csv(const char *path, const struct cJSON *doc, char *err, size_t errcap);
 
 /* --assert on every level of each sweep document (names: the compare

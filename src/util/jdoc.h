@@ -16,4 +16,8 @@ double jdoc_num(const struct cJSON *o, const char *key);
  * not valid JSON (with the byte offset). */
 struct cJSON *jdoc_read_file(const char *path, char *err, size_t errcap);
 
+/* The name a document goes by: its file name without the directory and a
+ * ".json" ending ("runs/base.json" -> "base"), into buf. */
+void jdoc_stem(const char *path, char *buf, size_t cap);
+
 #endif

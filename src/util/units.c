@@ -21,41 +21,53 @@ static int parse_number(const char *s, double *v, const char **end)
     return 0;
 }
 
-int units_parse_duration(const char *s, uint64_t *ns)
+int units_duration_suffix(const char *suffix, double *ns)
 {
-    static const struct { const char *suffix; double mult; } tab[] = {
-        { "ns", 1.0 }, { "us", 1e3 }, { "µs", 1e3 }, { "ms", 1e6 },
+    static const struct { const char *suffix; double ns; } tab[] = {
+        { "ns", 1.0 }, { "us", 1e3 }, { "\xc2\xb5s", 1e3 }, { "ms", 1e6 },
         { "s", 1e9 }, { "m", 60e9 }, { "min", 60e9 }, { "h", 3600e9 }, { "", 1e9 },
     };
-    double v;
-    const char *e;
-    if (parse_number(s, &v, &e) < 0 || v < 0)
-        return -1;
     for (size_t i = 0; i < sizeof tab / sizeof tab[0]; i++) {
-        if (strcmp(e, tab[i].suffix) == 0) {
-            double r = v * tab[i].mult;
-            if (r >= 1.8e19)
-                return -1;
-            *ns = (uint64_t)llround(r);
+        if (strcmp(suffix, tab[i].suffix) == 0) {
+            *ns = tab[i].ns;
             return 0;
         }
     }
     return -1;
 }
 
+size_t units_count_prefix(const char *s, double *mult)
+{
+    switch (*s) {
+    case 'k': case 'K': *mult = 1e3; return 1;
+    case 'M': *mult = 1e6; return 1;
+    case 'G': *mult = 1e9; return 1;
+    }
+    *mult = 1;
+    return 0;
+}
+
+int units_parse_duration(const char *s, uint64_t *ns)
+{
+    double v, mult;
+    const char *e;
+    if (parse_number(s, &v, &e) < 0 || v < 0 || units_duration_suffix(e, &mult) < 0)
+        return -1;
+    double r = v * mult;
+    if (r >= 1.8e19)
+        return -1;
+    *ns = (uint64_t)llround(r);
+    return 0;
+}
+
 int units_parse_count(const char *s, uint64_t *out)
 {
-    double v, mult = 1;
+    double v, mult;
     const char *e;
     if (parse_number(s, &v, &e) < 0 || v < 0)
         return -1;
-    if (!strcmp(e, "k") || !strcmp(e, "K"))
-        mult = 1e3;
-    else if (!strcmp(e, "M"))
-        mult = 1e6;
-    else if (!strcmp(e, "G"))
-        mult = 1e9;
-    else if (*e)
+    e += units_count_prefix(e, &mult);
+    if (*e)
         return -1;
     v *= mult;
     if (v != floor(v) || v >= 1.8e19)

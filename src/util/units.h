@@ -14,6 +14,15 @@ int units_parse_duration(const char *s, uint64_t *ns);
 /* "100", "1k" (1000), "2M", "1G"; only whole results. */
 int units_parse_count(const char *s, uint64_t *out);
 
+/* The table both parsers above and the gate's assertions use:
+ * units_duration_suffix gives the nanoseconds of one "ns", "us", "µs", "ms",
+ * "s", "m", "min", "h" or "" (a bare number is seconds), -1 for anything
+ * else; units_count_prefix reads a leading multiplier k/K (1e3), M (1e6) or
+ * G (1e9) into *mult and returns its length, 0 (and *mult 1) when s has
+ * none. */
+int units_duration_suffix(const char *suffix, double *ns);
+size_t units_count_prefix(const char *s, double *mult);
+
 /* A finite double ("0.7", "1e3").  -1 on junk, NaN or inf. */
 int units_parse_double(const char *s, double *out);
 

@@ -33,21 +33,6 @@ void util_errf(char *err, size_t cap, const char *fmt, ...)
     va_end(ap);
 }
 
-void util_csv_field(FILE *f, const char *s)
-{
-    if (!s[strcspn(s, ",\"\r\n")]) {
-        fputs(s, f);
-        return;
-    }
-    fputc('"', f);
-    for (; *s; s++) {
-        if (*s == '"')
-            fputc('"', f);
-        fputc(*s, f);
-    }
-    fputc('"', f);
-}
-
 size_t util_edit_distance(const char *a, const char *b)
 {
     size_t la = strlen(a), lb = strlen(b);

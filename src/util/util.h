@@ -11,10 +11,6 @@ int util_write_all(int fd, const char *p, size_t n);
 /* snprintf into an error buffer; a NULL buffer or zero cap is a no-op. */
 void util_errf(char *err, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
-/* Writes s as one CSV field, quoted per RFC 4180 only when it holds a
- * comma, a quote or a line break. */
-void util_csv_field(FILE *f, const char *s);
-
 /* Optimal string alignment distance between two short names (Levenshtein
  * plus swaps of adjacent characters), for "did you mean" suggestions.
  * Names longer than 63 bytes are far from everything (SIZE_MAX/2). */

@@ -1,13 +1,14 @@
 /* Dataset reader: one validating pass over a memory-mapped file that keeps
  * only the positions of prompts (dataset.h explains the formats).
  *
- * jsmn is compiled into this file (JSMN_STATIC) in strict mode, so it
- * cannot clash with other users of the single-header library.  ShareGPT
- * files are one huge array, so they are never handed to jsmn whole: a small
- * scanner finds each element's extent (strings and nesting only), and jsmn
- * parses one element at a time. */
+ * JSON is read with the hot path's helpers (json.h: strict jsmn plus the
+ * grammar check), so a line the client would call malformed in a stream
+ * is malformed here too.  ShareGPT files are one huge array, so they are
+ * never tokenised whole: a small scanner finds each element's extent
+ * (strings and nesting only), and one element at a time is tokenised. */
 #include "util.h"
 #include "dataset.h"
+#include "json.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -18,10 +19,6 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#define JSMN_STATIC
-#define JSMN_STRICT
-#include <jsmn.h>
 
 #define DS_MAX_ENTRY   ((size_t)1 << 30)   /* jsmn offsets are int */
 #define DS_MAX_TOKENS  (1u << 24)
@@ -74,150 +71,21 @@ const char *dataset_format_name(enum dataset_format f)
 
 /* ------------------------------------------------------------- strings */
 
-static int hex4(const char *s, uint32_t *v)
-{
-    *v = 0;
-    for (int i = 0; i < 4; i++) {
-        char c = s[i];
-        int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
-              : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
-        if (d < 0)
-            return -1;
-        *v = *v << 4 | (uint32_t)d;
-    }
-    return 0;
-}
-
-static size_t put_utf8(char *o, uint32_t cp)
-{
-    if (cp < 0x80) {
-        o[0] = (char)cp;
-        return 1;
-    }
-    if (cp < 0x800) {
-        o[0] = (char)(0xc0 | cp >> 6);
-        o[1] = (char)(0x80 | (cp & 0x3f));
-        return 2;
-    }
-    if (cp < 0x10000) {
-        o[0] = (char)(0xe0 | cp >> 12);
-        o[1] = (char)(0x80 | (cp >> 6 & 0x3f));
-        o[2] = (char)(0x80 | (cp & 0x3f));
-        return 3;
-    }
-    o[0] = (char)(0xf0 | cp >> 18);
-    o[1] = (char)(0x80 | (cp >> 12 & 0x3f));
-    o[2] = (char)(0x80 | (cp >> 6 & 0x3f));
-    o[3] = (char)(0x80 | (cp & 0x3f));
-    return 4;
-}
-
 /* Decodes the JSON string content s[0..n) into out (room for n + 1 bytes:
- * no escape grows).  NUL-terminates.  Lone surrogates become U+FFFD.
- * Returns the length, or -1 on a bad escape or a NUL character (which a C
- * string prompt cannot carry). */
+ * no escape grows) and NUL-terminates it.  Returns the length, or -1 on a
+ * bad escape or a NUL character (which a C string prompt cannot carry). */
 static long unescape(const char *s, size_t n, char *out)
 {
-    size_t o = 0;
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        if (c != '\\') {
-            if (c == '\0')
-                return -1;
-            out[o++] = c;
-            continue;
-        }
-        if (++i >= n)
-            return -1;
-        switch (s[i]) {
-        case '"': out[o++] = '"'; break;
-        case '\\': out[o++] = '\\'; break;
-        case '/': out[o++] = '/'; break;
-        case 'b': out[o++] = '\b'; break;
-        case 'f': out[o++] = '\f'; break;
-        case 'n': out[o++] = '\n'; break;
-        case 'r': out[o++] = '\r'; break;
-        case 't': out[o++] = '\t'; break;
-        case 'u': {
-            uint32_t cp, lo;
-            if (n - i < 5 || hex4(s + i + 1, &cp) < 0)
-                return -1;
-            i += 4;
-            if (cp >= 0xd800 && cp < 0xdc00 && n - i >= 7 && s[i + 1] == '\\' && s[i + 2] == 'u' &&
-                hex4(s + i + 3, &lo) == 0 && lo >= 0xdc00 && lo < 0xe000) {
-                cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
-                i += 6;
-            } else if (cp >= 0xd800 && cp < 0xe000) {
-                cp = 0xfffd;
-            }
-            if (cp == 0)
-                return -1;
-            o += put_utf8(out + o, cp);
-            break;
-        }
-        default:
-            return -1;
-        }
-    }
-    out[o] = '\0';
-    return (long)o;
-}
+    long l = json_unescape(s, n, out, n);
 
-/* ---------------------------------------------------------- jsmn helpers */
-
-static int tok_skip(const jsmntok_t *t, int n, int i)
-{
-    int todo = 1;
-    /* size counts the children: keys for an object, elements for an
-     * array, and 1 for a key (its value). */
-    while (todo > 0 && i < n) {
-        todo += t[i].size;
-        todo--;
-        i++;
-    }
-    return i;
-}
-
-static int tok_eq(const char *js, const jsmntok_t *t, const char *s)
-{
-    size_t l = strlen(s);
-    return t->type == JSMN_STRING && (size_t)(t->end - t->start) == l && !memcmp(js + t->start, s, l);
-}
-
-/* jsmn does not check that object members are `key: value` pairs (it takes
- * {"a" "b"} as an object of two strings): each key must be a string with
- * exactly one child.  Returns 0 when every object is well formed. */
-static int tok_check_objects(const jsmntok_t *t, int n)
-{
-    for (int i = 0; i < n; i++) {
-        if (t[i].type != JSMN_OBJECT)
-            continue;
-        int k = i + 1;
-        for (int c = 0; c < t[i].size; c++) {
-            if (k >= n || t[k].type != JSMN_STRING || t[k].size != 1)
-                return -1;
-            k = tok_skip(t, n, k);
-        }
-    }
-    return 0;
-}
-
-/* The value index of key in the object at obj, or -1. */
-static int tok_find(const char *js, const jsmntok_t *t, int n, int obj, const char *key)
-{
-    if (t[obj].type != JSMN_OBJECT)
+    if (l < 0 || memchr(out, '\0', (size_t)l))
         return -1;
-    int i = obj + 1;
-    for (int k = 0; k < t[obj].size && i + 1 < n; k++) {
-        if (tok_eq(js, &t[i], key))
-            return i + 1;
-        i = tok_skip(t, n, i + 1);
-    }
-    return -1;
+    out[l] = '\0';
+    return l;
 }
 
-/* jsmn over js[0..len) into the growing token array.  Returns the count or
- * a negative jsmn error. */
+/* json_tokenize over js[0..len) into the growing token array.  Returns
+ * the count or json_tokenize's negative error. */
 static int parse_json(jsmntok_t **toks, unsigned *ntoks, const char *js, size_t len)
 {
     for (;;) {
@@ -227,9 +95,7 @@ static int parse_json(jsmntok_t **toks, unsigned *ntoks, const char *js, size_t 
                 return JSMN_ERROR_NOMEM;
             *ntoks = 256;
         }
-        jsmn_parser p;
-        jsmn_init(&p);
-        int r = jsmn_parse(&p, js, len, *toks, *ntoks);
+        int r = json_tokenize(js, len, *toks, *ntoks);
         if (r != JSMN_ERROR_NOMEM)
             return r;
         if (*ntoks >= DS_MAX_TOKENS)
@@ -273,7 +139,7 @@ static int check_string(struct dataset *d, const char *js, const jsmntok_t *t)
 static int is_role(const char *js, const jsmntok_t *t, const char *const *names)
 {
     for (; *names; names++)
-        if (tok_eq(js, t, *names))
+        if (json_eq(js, t, *names))
             return 1;
     return 0;
 }
@@ -296,18 +162,17 @@ static int parse_entry(struct dataset *d, const char *js, size_t len, uint64_t b
         *why = "entry too large (or out of memory)";
         return -1;
     }
-    if (n <= 0 || t[0].type != JSMN_OBJECT || tok_skip(t, n, 0) != n || tok_check_objects(t, n) < 0) {
+    if (n == JSON_ERROR_TRAIL) {
+        *why = "not a valid JSON object (data after it)";
+        return -1;
+    }
+    if (n <= 0 || t[0].type != JSMN_OBJECT) {
         *why = "not a valid JSON object";
         return -1;
     }
-    for (size_t k = (size_t)t[0].end; k < len; k++)
-        if (js[k] != ' ' && js[k] != '\t' && js[k] != '\r' && js[k] != '\n') {
-            *why = "not a valid JSON object (data after it)";
-            return -1;
-        }
     memset(e, 0, sizeof *e);
     e->max_tokens = -1;
-    int v = tok_find(js, t, n, 0, "max_tokens");
+    int v = json_find(js, t, n, 0, "max_tokens");
     if (v >= 0 && !(t[v].type == JSMN_PRIMITIVE && js[t[v].start] == 'n')) {
         long long mt = 0;
         int ok = t[v].type == JSMN_PRIMITIVE && t[v].end - t[v].start <= 9;
@@ -323,7 +188,7 @@ static int parse_entry(struct dataset *d, const char *js, size_t len, uint64_t b
         }
         e->max_tokens = (int32_t)mt;
     }
-    if ((v = tok_find(js, t, n, 0, "prompt")) >= 0) {
+    if ((v = json_find(js, t, n, 0, "prompt")) >= 0) {
         if (check_string(d, js, &t[v]) < 0) {
             *why = "\"prompt\" is not a string (or has a bad escape or a NUL)";
             return -1;
@@ -333,38 +198,38 @@ static int parse_entry(struct dataset *d, const char *js, size_t len, uint64_t b
         e->len = (uint32_t)(t[v].end - t[v].start);
         return 1;
     }
-    if ((v = tok_find(js, t, n, 0, "messages")) >= 0) {
+    if ((v = json_find(js, t, n, 0, "messages")) >= 0) {
         if (t[v].type != JSMN_ARRAY || t[v].size == 0) {
             *why = "\"messages\" is not a non-empty array";
             return -1;
         }
         int i = v + 1;
         for (int k = 0; k < t[v].size; k++) {
-            int r = tok_find(js, t, n, i, "role"), c = tok_find(js, t, n, i, "content");
+            int r = json_find(js, t, n, i, "role"), c = json_find(js, t, n, i, "content");
             if (r < 0 || c < 0 || check_string(d, js, &t[r]) < 0 || check_string(d, js, &t[c]) < 0) {
                 *why = "a message lacks a string \"role\" and \"content\"";
                 return -1;
             }
-            i = tok_skip(t, n, i);
+            i = json_skip(t, n, i);
         }
         e->kind = ENTRY_MESSAGES;
         e->off = base + (uint64_t)t[v].start;
         e->len = (uint32_t)(t[v].end - t[v].start);
         return 1;
     }
-    if ((v = tok_find(js, t, n, 0, "conversations")) >= 0 ||
-        (v = tok_find(js, t, n, 0, "conversation")) >= 0) {
+    if ((v = json_find(js, t, n, 0, "conversations")) >= 0 ||
+        (v = json_find(js, t, n, 0, "conversation")) >= 0) {
         if (t[v].type != JSMN_ARRAY) {
             *why = "\"conversations\" is not an array";
             return -1;
         }
         int i = v + 1, human = -1, gpt = -1;
         for (int k = 0; k < t[v].size; k++) {
-            int f = tok_find(js, t, n, i, "from"), val = tok_find(js, t, n, i, "value");
+            int f = json_find(js, t, n, i, "from"), val = json_find(js, t, n, i, "value");
             if (f < 0)
-                f = tok_find(js, t, n, i, "role");
+                f = json_find(js, t, n, i, "role");
             if (val < 0)
-                val = tok_find(js, t, n, i, "content");
+                val = json_find(js, t, n, i, "content");
             if (f < 0 || val < 0 || t[f].type != JSMN_STRING || check_string(d, js, &t[val]) < 0) {
                 *why = "a conversation turn lacks string \"from\" and \"value\"";
                 return -1;
@@ -373,7 +238,7 @@ static int parse_entry(struct dataset *d, const char *js, size_t len, uint64_t b
                 human = val;
             else if (human >= 0 && gpt < 0 && is_role(js, &t[f], gpt_names))
                 gpt = val;
-            i = tok_skip(t, n, i);
+            i = json_skip(t, n, i);
         }
         if (human < 0 || gpt < 0)
             return 0;
@@ -762,7 +627,7 @@ int dataset_get(struct dataset *d, size_t i, struct dataset_scratch *s, int with
          * while the messages point into it. */
         int k = 1;
         for (size_t m = 0; m < nm; m++) {
-            int r = tok_find(src, t, n, k, "role"), c = tok_find(src, t, n, k, "content");
+            int r = json_find(src, t, n, k, "role"), c = json_find(src, t, n, k, "content");
             if (r < 0 || c < 0)
                 return -1;
             for (int w = 0; w < 2; w++) {
@@ -776,7 +641,7 @@ int dataset_get(struct dataset *d, size_t i, struct dataset_scratch *s, int with
                     s->msgs[m].role = s->buf + o;
                 o += (size_t)l + 1;
             }
-            k = tok_skip(t, n, k);
+            k = json_skip(t, n, k);
         }
         out->messages = s->msgs;
         out->nmessages = nm;

@@ -11,6 +11,7 @@
 #include "dataset.h"
 #include "prompts.h"
 #include "tokenizer.h"
+#include "rng.h"
 #include "units.h"
 
 #define WL_MAX_TOKENS   10000000u   /* 10 M: no model reads or writes more */
@@ -181,20 +182,17 @@ static int wl_apply(void *ud, const struct opt *opt, const char *flag, const cha
 
 /* ---------------------------------------------------------- randomness */
 
+/* splitmix64 (rng.h): one step's output from x alone, for seeds. */
 static uint64_t mix64(uint64_t x)
 {
-    x += 0x9e3779b97f4a7c15ull;
-    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-    x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-    return x ^ (x >> 31);
+    return rng_mix64(x + RNG_GOLDEN);
 }
 
 struct rng { uint64_t s; };
 
 static uint64_t rng_next(struct rng *r)
 {
-    r->s += 0x9e3779b97f4a7c15ull;
-    return mix64(r->s);
+    return rng_splitmix64(&r->s);
 }
 
 static double rng_unit(struct rng *r)   /* (0, 1) */

@@ -5,6 +5,7 @@ import json
 import os
 import signal
 import socket
+import stat
 import subprocess
 import threading
 import time
@@ -252,6 +253,87 @@ class TestRun(unittest.TestCase):
         self.assertEqual(p.returncode, 2)
         self.assertIn("--json", p.stderr)
         self.assertEqual(len(p.stderr.strip().splitlines()), 1)
+
+    def run_fast(self, *extra, stdout=subprocess.PIPE, pass_fds=()):
+        """A short run against the built-in simulator; returns (rc, stderr)."""
+        p = subprocess.Popen([harness.LLMLOAD, "run", "-n", "4", "-c", "2", "--max-tokens", "8",
+                              "--quiet"] + list(extra), stdout=stdout, stderr=subprocess.PIPE,
+                             pass_fds=pass_fds)
+        _, err = p.communicate(timeout=120)
+        return p.returncode, err.decode(errors="replace")
+
+    def test_outputs_to_special_files_and_links(self):
+        d = tmpdir()
+        # A device stays a device (it was replaced by a regular file).
+        rc, err = self.run_fast("--json", "/dev/null")
+        self.assertEqual(rc, 0, err)
+        self.assertTrue(stat.S_ISCHR(os.stat("/dev/null").st_mode))
+        # A symlink stays a link; the file it points to gets the document.
+        target = os.path.join(d, "target.json")
+        link = os.path.join(d, "link.json")
+        open(target, "w").write("old")
+        os.symlink(target, link)
+        rc, err = self.run_fast("--json", link, "--junit", link + ".xml")
+        self.assertEqual(rc, 0, err)
+        self.assertTrue(os.path.islink(link))
+        self.assertEqual(json.load(open(target))["schema"], "llmload.result/1")
+        # A FIFO's reader gets the whole document.
+        fifo = os.path.join(d, "fifo")
+        os.mkfifo(fifo)
+        got = []
+        th = threading.Thread(target=lambda: got.append(open(fifo, "rb").read()))
+        th.start()
+        rc, err = self.run_fast("--json", fifo)
+        th.join(60)
+        self.assertEqual(rc, 0, err)
+        self.assertTrue(stat.S_ISFIFO(os.stat(fifo).st_mode))
+        self.assertEqual(json.loads(got[0])["schema"], "llmload.result/1")
+        # /dev/fd/N (what `--json >(cmd)` passes) is opened before the run
+        # and written at the end (it used to fail after the run with ENOENT).
+        r, w = os.pipe()
+        got = []
+        th = threading.Thread(target=lambda: got.append(os.fdopen(r, "rb").read()))
+        th.start()
+        rc, err = self.run_fast("--json", "/dev/fd/%d" % w, pass_fds=(w,))
+        os.close(w)
+        th.join(60)
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(json.loads(got[0])["schema"], "llmload.result/1")
+
+    def test_write_failures_make_the_exit_code(self):
+        # A full device for --json, --raw, --csv or stdout: exit 3, one line
+        # naming what could not be written; the other outputs still written.
+        d = tmpdir()
+        for flag in ("--json", "--raw"):
+            other = os.path.join(d, "other" + flag[2:] + ".json")
+            args = [flag, "/dev/full"] + (["--json", other] if flag != "--json" else ["--junit", other])
+            rc, err = self.run_fast(*args)
+            self.assertEqual(rc, 3, (flag, err))
+            self.assertIn("/dev/full", err)
+            self.assertIn("No space left", err)
+            self.assertGreater(os.path.getsize(other), 100, flag)
+        # The CSV's header is written when it is opened: a full device fails
+        # before the run, as a usage error.
+        rc, err = self.run_fast("--csv", "/dev/full")
+        self.assertEqual(rc, 2, err)
+        self.assertIn("--csv: cannot write csv file /dev/full: No space left", err)
+        with open("/dev/full", "w") as full:
+            rc, err = self.run_fast(stdout=full)
+        self.assertEqual(rc, 3, err)
+        self.assertIn("standard output", err)
+
+    def test_closed_stdout_keeps_files(self):
+        # `llmload run ... | true`: SIGPIPE no longer kills the run before
+        # the JUnit report and the baseline are written.
+        d = tmpdir()
+        junit, base = os.path.join(d, "j.xml"), os.path.join(d, "b.json")
+        r, w = os.pipe()
+        os.close(r)      # the reader is gone before the first byte
+        with os.fdopen(w, "wb") as wf:
+            rc, err = self.run_fast("--junit", junit, "--save-baseline", base, stdout=wf)
+        self.assertEqual(rc, 0, err)
+        self.assertIn("<testsuites", open(junit).read())
+        self.assertEqual(json.load(open(base))["schema"], "llmload.baseline/1")
 
     def test_unreachable_server_exit_3(self):
         s = socket.socket()

@@ -1,5 +1,5 @@
 /* Tests for the API adapters: request bodies (parsed back with cJSON) and
- * the meaning of events from every server shape of PROTOCOLS.md, alone
+ * the meaning of events from every server shape of docs/protocols.md, alone
  * and through the SSE / NDJSON decoders. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -66,6 +66,43 @@ static void test_names(void **state)
     assert_true(api_is_ollama(API_OLLAMA_CHAT));
     assert_false(api_is_ollama(API_OPENAI_CHAT));
     assert_false(api_is_ollama(API_AUTO));
+}
+
+/* What the rest of the program reads from the adapter table. */
+static void test_table(void **state)
+{
+    static const struct { const char *path; enum api_kind kind; } ep[] = {
+        { "/v1/chat/completions", API_OPENAI_CHAT },
+        { "/openai/deployments/x/chat/completions", API_OPENAI_CHAT },
+        { "/v1/completions", API_OPENAI_COMPLETIONS },
+        { "/completions", API_OPENAI_COMPLETIONS },
+        { "/api/generate", API_OLLAMA_GENERATE },
+        { "/proxy/api/chat", API_OLLAMA_CHAT },
+        { "/v1", API_AUTO }, { "/api", API_AUTO }, { "", API_AUTO }, { "/chat", API_AUTO },
+        { "/v1/chat/completions/", API_AUTO },
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof ep / sizeof ep[0]; i++)
+        if (api_from_endpoint(ep[i].path) != ep[i].kind)
+            fail_msg("%s: %s", ep[i].path, api_name(api_from_endpoint(ep[i].path)));
+    assert_int_equal(api_from_endpoint(NULL), API_AUTO);
+    /* Every concrete kind's own path names it. */
+    for (int i = 1; i < API__COUNT; i++)
+        assert_int_equal(api_from_endpoint(api_path((enum api_kind)i)), i);
+    assert_string_equal(api_accept(API_OPENAI_CHAT), "text/event-stream");
+    assert_string_equal(api_accept(API_OPENAI_COMPLETIONS), "text/event-stream");
+    assert_string_equal(api_accept(API_OLLAMA_GENERATE), "application/x-ndjson");
+    assert_string_equal(api_accept(API_OLLAMA_CHAT), "application/x-ndjson");
+    assert_null(api_accept(API_AUTO));
+    assert_null(api_accept(API__COUNT));
+    assert_null(api_family(API_AUTO));
+    assert_string_equal(api_family(API_OLLAMA_CHAT)->protocol, "ollama");
+    assert_string_equal(api_family(API_OLLAMA_GENERATE)->models_path, "/api/tags");
+    assert_string_equal(api_family(API_OLLAMA_GENERATE)->version_path, "/api/version");
+    assert_string_equal(api_family(API_OPENAI_COMPLETIONS)->protocol, "openai");
+    assert_string_equal(api_family(API_OPENAI_CHAT)->models_list, "data");
+    assert_string_equal(api_family(API_OPENAI_CHAT)->model_name, "id");
 }
 
 /* ---- request bodies ------------------------------------------------------ */
@@ -327,6 +364,15 @@ static void test_openai_chunks(void **state)
     assert_true(ev.done);
     ev = parse(API_OPENAI_CHAT, "  [DONE]\r\n");
     assert_true(ev.done);
+    /* Only the sentinel itself (sse_is_done): anything else that is not
+     * JSON is a protocol error, not an end. */
+    {
+        static const char *const not_done[] = { "[DONE]x", "[DONE] x", "[done]", "[DONE", "[DONE]]" };
+        struct api_event e;
+        for (size_t i = 0; i < sizeof not_done / sizeof not_done[0]; i++)
+            assert_int_equal(api_parse_event(API_OPENAI_CHAT, not_done[i], strlen(not_done[i]), &e,
+                                             toks, NTOK), -1);
+    }
     /* Legacy completions. */
     ev = parse(API_OPENAI_COMPLETIONS, "{\"object\":\"text_completion\",\"choices\":[{\"text\":\" world\",\"index\":0,"
                                        "\"logprobs\":null,\"finish_reason\":null}]}");
@@ -402,12 +448,13 @@ static void test_llamacpp(void **state)
     /* The final OpenAI-route chunk: usage and timings together. */
     ev = parse(API_OPENAI_CHAT, "{\"choices\":[{\"finish_reason\":\"stop\",\"index\":0,\"delta\":{}}],\"created\":1,"
                                 "\"usage\":{\"completion_tokens\":1,\"prompt_tokens\":29,\"total_tokens\":30},"
-                                "\"timings\":{\"prompt_n\":1,\"prompt_ms\":16.704,\"prompt_per_token_ms\":16.704,"
+                                "\"timings\":{\"cache_n\":28,\"prompt_n\":1,\"prompt_ms\":16.704,\"prompt_per_token_ms\":16.704,"
                                 "\"predicted_n\":1,\"predicted_ms\":0.061,\"predicted_per_second\":16393.44}}");
     assert_int_equal(ev.completion_tokens, 1);
     assert_int_equal(ev.prompt_tokens, 29);      /* usage outranks timings.prompt_n */
-    assert_int_equal(ev.timings_prompt_n, 1);
-    assert_int_equal(ev.timings_predicted_n, 1);
+    assert_int_equal(ev.prompt_eval_tokens, 1);
+    assert_int_equal(ev.cached_tokens, 28);
+    assert_int_equal(ev.eval_tokens, 1);
     assert_int_equal(ev.eval_duration_ns, 61000);
     assert_int_equal(ev.prompt_eval_duration_ns, 16704000);
     assert_true(ev.finish);
@@ -416,7 +463,11 @@ static void test_llamacpp(void **state)
     ev = parse(API_OPENAI_CHAT, "{\"choices\":[],\"timings\":{\"prompt_n\":75,\"prompt_ms\":180.025,\"predicted_n\":31,\"predicted_ms\":875.5}}");
     assert_int_equal(ev.completion_tokens, 31);
     assert_int_equal(ev.prompt_tokens, 75);
+    assert_int_equal(ev.eval_tokens, 31);
     assert_int_equal(ev.eval_duration_ns, 875500000);
+    assert_int_equal(ev.prompt_eval_duration_ns, 180025000);
+    assert_int_equal(ev.cached_tokens, -1);
+    assert_int_equal(ev.total_duration_ns, -1);
     /* Native /completion. */
     ev = parse(API_OPENAI_COMPLETIONS, "{\"index\":0,\"content\":\" series\",\"tokens\":[3652],\"stop\":false,\"id_slot\":-1,"
                                        "\"tokens_predicted\":1,\"tokens_evaluated\":5}");
@@ -620,6 +671,46 @@ static void test_malformed(void **state)
     assert_false(ev.content);
     assert_false(ev.done);
     assert_int_equal(ev.completion_tokens, -1);
+}
+
+/* Events jsmn alone would half-understand: each is a protocol error, never
+ * an event with the text of the wrong key. */
+/* Events jsmn alone would half-understand: each is a protocol error, never
+ * an event with the text of the wrong key.  `top`: the fault is in the
+ * top-level object, so the elision (too few tokens for the whole event)
+ * sees it too; inside an elided value it is not looked for. */
+static void test_malformed_members(void **state)
+{
+    static const struct { enum api_kind kind; int top; const char *data; } bad[] = {
+        { API_OLLAMA_GENERATE, 1, "{\"response\" \"hi\",\"done\":false}" },         /* missing colon */
+        { API_OLLAMA_GENERATE, 1, "{\"model\":\"m\" \"response\":\"hi\"}" },        /* missing comma */
+        { API_OPENAI_CHAT, 0, "{\"choices\":[{\"delta\":{\"content\":\"x\"}} {}]}" },
+        { API_OLLAMA_GENERATE, 1, "{\"response\":\"hi\",\"done\":false} x" },        /* trailing garbage */
+        { API_OLLAMA_GENERATE, 1, "{\"response\":\"hi\",\"done\":false}{}" },
+        { API_OLLAMA_GENERATE, 1, "{\"response\":\"hi\",\"done\":false}," },
+        { API_OLLAMA_GENERATE, 1, "{1:\"hi\",\"response\":\"hi\"}" },                 /* key not a string */
+        { API_OLLAMA_GENERATE, 1, "{true:1,\"response\":\"hi\"}" },
+        { API_OPENAI_CHAT, 0, "{\"choices\":[{\"delta\":{\"content\":\"x\"}}:1]}" }, /* colon in an array */
+        { API_OPENAI_CHAT, 0, "{\"choices\":[\"delta\":{\"content\":\"x\"}]}" },
+        { API_OLLAMA_GENERATE, 1, "{\"response\":\"hi\",\"x\"}" },                    /* value without key */
+        { API_OLLAMA_GENERATE, 1, "{\"done\":false,\"hi\",\"response\":\"hi\"}" },
+        { API_OLLAMA_GENERATE, 1, "{\"response\":\"hi\",7}" },
+        { API_OLLAMA_GENERATE, 1, "{\"response\"::\"hi\"}" },                           /* doubled separator */
+        { API_OLLAMA_GENERATE, 1, "{\"response\":\"hi\",,\"done\":false}" },
+        { API_OLLAMA_GENERATE, 1, "{\"response\":\"hi\",}" },                          /* dangling comma */
+        { API_OLLAMA_GENERATE, 1, "{\"response\":\"hi\",\"done\":fals}" },            /* not a literal */
+        { API_OPENAI_CHAT, 0, "{\"usage\":{\"completion_tokens\":012}}" },              /* not a number */
+    };
+    struct api_event ev;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        const char *d = bad[i].data;
+        if (api_parse_event(bad[i].kind, d, strlen(d), &ev, toks, NTOK) != -1)
+            fail_msg("accepted %s", d);
+        if (bad[i].top && api_parse_event(bad[i].kind, d, strlen(d), &ev, toks, 3) == 0)
+            fail_msg("accepted %s with 3 tokens", d);
+    }
 }
 
 /* ---- through the decoders ------------------------------------------------ */
@@ -838,6 +929,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_names),
+        cmocka_unit_test(test_table),
         cmocka_unit_test(test_body_openai_chat),
         cmocka_unit_test(test_body_messages_and_escaping),
         cmocka_unit_test(test_body_openai_completions),
@@ -851,6 +943,7 @@ int main(void)
         cmocka_unit_test(test_ollama_huge_context),
         cmocka_unit_test(test_nonstream_bodies),
         cmocka_unit_test(test_malformed),
+        cmocka_unit_test(test_malformed_members),
         cmocka_unit_test(test_stream_openai),
         cmocka_unit_test(test_stream_vllm_error),
         cmocka_unit_test(test_stream_llamacpp_error_field),

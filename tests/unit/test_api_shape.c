@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "api.h"
+#include "api_shape.h"
 #include "json.h"
 
 #define NTOK 1024
@@ -46,13 +47,14 @@ static void assert_same_event(const struct api_event *fast, const struct api_eve
                       full->finish_reason_len);
     assert_int_equal(fast->completion_tokens, full->completion_tokens);
     assert_int_equal(fast->prompt_tokens, full->prompt_tokens);
-    assert_int_equal(fast->timings_predicted_n, full->timings_predicted_n);
-    assert_int_equal(fast->timings_prompt_n, full->timings_prompt_n);
     assert_int_equal(fast->event_tokens, full->event_tokens);
+    assert_int_equal(fast->eval_tokens, full->eval_tokens);
+    assert_int_equal(fast->eval_duration_ns, full->eval_duration_ns);
+    assert_int_equal(fast->prompt_eval_tokens, full->prompt_eval_tokens);
+    assert_int_equal(fast->prompt_eval_duration_ns, full->prompt_eval_duration_ns);
+    assert_int_equal(fast->cached_tokens, full->cached_tokens);
     assert_int_equal(fast->total_duration_ns, full->total_duration_ns);
     assert_int_equal(fast->load_duration_ns, full->load_duration_ns);
-    assert_int_equal(fast->prompt_eval_duration_ns, full->prompt_eval_duration_ns);
-    assert_int_equal(fast->eval_duration_ns, full->eval_duration_ns);
 }
 
 /* Matches and agrees with the full parse, or does not match at all. */

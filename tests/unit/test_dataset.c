@@ -90,7 +90,8 @@ static void test_jsonl_bad_lines(void **state)
         "{\"prompt\":\"bad \\q escape\"}", "{\"prompt\":\"nul \\u0000\"}", "{\"other\":\"a\"}",
         "{\"messages\":[]}", "{\"messages\":[{\"role\":\"user\"}]}", "{\"prompt\":\"a\",\"max_tokens\":-1}",
         "{\"prompt\":\"a\",\"max_tokens\":1.5}", "{\"prompt\":\"a\",\"max_tokens\":0}", "{\"prompt\":\"\\u12\"}",
-        "{\"conversations\":{}}", "{\"prompt\" \"a\"}",
+        "{\"conversations\":{}}", "{\"prompt\" \"a\"}", "{\"prompt\":\"a\",}", "{\"prompt\":\"a\"}{}",
+        "{\"prompt\":\"a\",\"max_tokens\":1 2}", "{\"prompt\":\"a\",\"x\":tru}",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         snprintf(buf, sizeof buf, "%s%s\n%s", ok, bad[i], ok);
@@ -105,6 +106,9 @@ static void test_jsonl_bad_lines(void **state)
         dataset_free(d);
     }
     expect_bad_line("{\"prompt\":\"a\"}\n{\"other\":1}\n", DATASET_JSONL, "--skip-bad-lines");
+    expect_bad_line("{\"prompt\":\"a\"}\n{\"prompt\":\"b\"} {}\n", DATASET_JSONL,
+                    "data.jsonl:2: not a valid JSON object (data after it)");
+    expect_bad_line("{\"prompt\" \"a\"}\n", DATASET_JSONL, "data.jsonl:1: not a valid JSON object");
     /* All lines bad: nothing usable is an error even when skipping. */
     char err[256];
     assert_null(open_str("{\"x\":1}\n{\"y\":2}\n", DATASET_JSONL, 1, err, sizeof err));

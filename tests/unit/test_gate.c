@@ -382,10 +382,11 @@ static void test_check_files(void **state)
     gate_opts_init(&g);
     assert_int_equal(gate_opt(&g, "--junit", "/nonexistent-dir-llmload/x.xml", err, sizeof err), 1);
     assert_int_equal(gate_check_files(&g, err, sizeof err), -1);
-    assert_string_equal(err, "--junit /nonexistent-dir-llmload/x.xml: directory /nonexistent-dir-llmload does not exist");
+    assert_string_equal(err, "--junit: cannot write /nonexistent-dir-llmload/x.xml: "
+                             "directory /nonexistent-dir-llmload does not exist");
     assert_int_equal(gate_opt(&g, "--junit", "/tmp", err, sizeof err), 1);
     assert_int_equal(gate_check_files(&g, err, sizeof err), -1);
-    assert_string_equal(err, "--junit /tmp: is a directory");
+    assert_string_equal(err, "--junit: cannot write /tmp: Is a directory");
     assert_int_equal(gate_opt(&g, "--junit", "/tmp/llmload-gate-test.xml", err, sizeof err), 1);
     assert_int_equal(gate_opt(&g, "--baseline", "/nonexistent-llmload-base.json", err, sizeof err), 1);
     assert_int_equal(gate_check_files(&g, err, sizeof err), -1);

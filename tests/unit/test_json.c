@@ -38,6 +38,11 @@ static int tok(const char *s)
     return json_tokenize(s, strlen(s), toks, NT);
 }
 
+static int elide(const char *s, unsigned nt)
+{
+    return json_tokenize_elide(s, strlen(s), toks, nt);
+}
+
 static void test_tokenize_one_value(void **state)
 {
     (void)state;
@@ -45,18 +50,59 @@ static void test_tokenize_one_value(void **state)
     assert_int_equal(tok("  {\"a\":[1,2,{\"b\":null}]}\r\n"), 8);
     assert_int_equal(tok("[1,2]"), 3);
     /* Trailing values, garbage, cut-off input and NUL are all errors. */
-    assert_true(tok("{\"a\":1} {\"b\":2}") < 0);
+    assert_int_equal(tok("{\"a\":1} {\"b\":2}"), JSON_ERROR_TRAIL);
+    assert_int_equal(tok("{\"a\":1},"), JSON_ERROR_TRAIL);
     assert_true(tok("{\"a\":1} x") < 0);
     assert_true(tok("{\"a\":1}}") < 0);
     assert_int_equal(tok("{\"a\":1"), JSMN_ERROR_PART);
     assert_int_equal(tok("{\"a\":\"x"), JSMN_ERROR_PART);
     assert_true(tok("") < 0);
     assert_true(tok("   ") < 0);
-    assert_true(json_tokenize("{\"a\":1}\0zz", 10, toks, NT) < 0);
+    assert_int_equal(json_tokenize("{\"a\":1}\0zz", 10, toks, NT), JSON_ERROR_TRAIL);
     /* Strict mode: unquoted keys and bare words are malformed. */
     assert_true(tok("{a:1}") < 0);
     assert_true(tok("{\"a\":hello}") < 0);
     assert_int_equal(json_tokenize("{\"a\":1,\"b\":2}", 13, toks, 3), JSMN_ERROR_NOMEM);
+}
+
+/* jsmn checks brackets and strings, not the grammar between them:
+ * json_tokenize does, and every one of these is malformed. */
+static void test_tokenize_grammar(void **state)
+{
+    static const char *const bad[] = {
+        /* a missing colon, a key without a value */
+        "{\"response\" \"hi\",\"done\":false}", "{\"a\" 1}", "{\"a\":}", "{\"a\"}", "{\"a\":1,\"b\"}",
+        /* a missing comma */
+        "{\"a\":1 \"b\":2}", "{\"a\":{\"b\":1}\"c\":2}", "[1 2]", "[\"a\" \"b\"]", "[{} {}]", "{\"a\":[1 2]}",
+        /* doubled and dangling separators */
+        "{\"a\"::1}", "{\"a\":1,,\"b\":2}", "[1,,2]", "{,\"a\":1}", "{\"a\":1,}", "[1,]", "[,1]", "[,]",
+        "{:}", "{\"a\":[1,]}",
+        /* a colon in an array, or after a value */
+        "[1:2]", "[\"a\":1]", "{\"a\":[\"k\":\"v\"]}", "{\"a\":1:2}", "{\"a\":\"b\":\"c\"}",
+        /* keys that are not strings, values without a key */
+        "{1:2}", "{null:1}", "{{}:1}", "{[]:1}", "{\"a\":1,2}", "{\"a\":1,{}}", "{\"a\":1,\"b\":2,\"c\"}",
+        /* primitives that are not JSON */
+        "{\"a\":tru}", "{\"a\":nul}", "{\"a\":falsey}", "{\"a\":01}", "{\"a\":1.}", "{\"a\":.5}",
+        "{\"a\":1e}", "{\"a\":1.2.3}", "{\"a\":--1}", "{\"a\":-}", "{\"a\":1-2}",
+        /* a key at the top level */
+        "\"a\":1", "tru",
+    };
+    static const char *const good[] = {
+        "{ \"a\" : [ 1 , 2 , { } , [ ] ] , \"b\" : { \"c\" : null } }",
+        "{\"a\": 1, \"b\": [true, false, null, -0, 0.5, 1E+3, -2e-2, 10]}",
+        "{\n\t\"a\"\r\n:\n1\n}\n",
+        "[[[]],{},\"x\",{\"y\":[{}]}]",
+        "{}", "[]", "\"s\"",
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        if (tok(bad[i]) >= 0)
+            fail_msg("accepted %s", bad[i]);
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++)
+        if (tok(good[i]) <= 0)
+            fail_msg("refused %s: %d", good[i], tok(good[i]));
+    assert_int_equal(tok("{\"response\" \"hi\",\"done\":false}"), JSMN_ERROR_INVAL);
 }
 
 static void test_find_skip_index(void **state)
@@ -236,7 +282,14 @@ static void test_elide_huge_context(void **state)
     /* Still strict about what it elides around. */
     assert_int_equal(json_tokenize_elide("{\"a\":[1,2,3],\"b\":x}", 19, toks, 5), JSMN_ERROR_INVAL);
     assert_int_equal(json_tokenize_elide("{\"a\":[1,2,3],\"b\":1", 18, toks, 5), JSMN_ERROR_PART);
-    assert_int_equal(json_tokenize_elide("{\"a\":[1,2,3]} 1", 15, toks, 5), JSMN_ERROR_INVAL);
+    assert_int_equal(json_tokenize_elide("{\"a\":[1,2,3]} 1", 15, toks, 5), JSON_ERROR_TRAIL);
+    /* ... and about the grammar of what it tokenises: "a" is elided with
+     * 8 tokens, and "b" is not. */
+    assert_int_equal(elide("{\"a\":[1,2,3,4,5,6,7,8,9],\"b\":[1 2]}", 8), JSMN_ERROR_INVAL);
+    assert_int_equal(elide("{\"a\":[1,2,3,4,5,6,7,8,9],\"b\":{\"c\" 1}}", 8), JSMN_ERROR_INVAL);
+    assert_int_equal(elide("{\"a\":[1,2,3,4,5,6,7,8,9],\"b\":1.}", 8), JSMN_ERROR_INVAL);
+    assert_int_equal(elide("{\"a\":[1,2,3,4,5,6,7,8,9],\"b\":[1,2]}", 8), 7);
+    assert_int_equal(elide("{\"a\":[1,2,3,4,5,6,7,8,9],\"b\":{\"c\":1}}", 8), 7);
     assert_int_equal(json_tokenize_elide("{\"a\":[1,2,3],\"b\":1}", 19, toks, 5), 5);
     assert_int_equal(json_tokenize_elide("{\"a\":[1,2,3],\"b\":1}", 19, toks, 4), JSMN_ERROR_NOMEM);
     free(js);
@@ -290,6 +343,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_tokenize_one_value),
+        cmocka_unit_test(test_tokenize_grammar),
         cmocka_unit_test(test_find_skip_index),
         cmocka_unit_test(test_numbers),
         cmocka_unit_test(test_unescape),

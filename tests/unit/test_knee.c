@@ -10,7 +10,12 @@
 #include <cmocka.h>
 #include <cjson/cJSON.h>
 
+#include <unistd.h>
+
 #include "knee.h"
+#include "compare.h"
+#include "fileio.h"
+#include "sweep.h"
 
 /* ---- lists ------------------------------------------------------------------ */
 
@@ -424,6 +429,39 @@ static void test_compare_two(void **state)
     cJSON_Delete(b);
 }
 
+/* compare's CSV: one header led by "target", each row led by its target's
+ * name as a CSV field; a target without a sweep has no rows.  Written
+ * whole through util/fileio, and a full disk is an error naming the file. */
+static void test_compare_csv(void **state)
+{
+    (void)state;
+    double lv[] = { 1, 2 }, tps[] = { 45, 90 }, p95[] = { 1.5, 1.6 }, ok[] = { 1, 0.97 };
+    cJSON *a = make_sweep(lv, tps, p95, ok, 2);
+    const char *names[] = { "vllm, a100", "down" };
+    const cJSON *sw[] = { a, NULL };
+    char *buf = NULL, err[512];
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    assert_int_equal(compare_csv_write(f, names, sw, 2), 0);
+    fclose(f);
+    assert_string_equal(buf,
+        "target,parameter,level,requests,ok,failed,success_rate,rps,output_tps,tps_per_user,"
+        "e2e_mean_s,e2e_p95_s,e2e_p99_s,ttft_p50_s,ttft_p95_s,queue_p95_s,late\n"
+        "\"vllm, a100\",concurrency,1,100,100,0,1,0.9,45,45,1.2,1.5,1.65,0.012,,,\n"
+        "\"vllm, a100\",concurrency,2,100,97,3,0.97,1.8,90,45,1.28,1.6,1.76,0.012,,,\n");
+    free(buf);
+    struct out_file *o = out_open("/dev/null", err, sizeof err);
+    assert_non_null(o);
+    assert_int_equal(sweep_commit_compare_csv(o, names, sw, 2, err, sizeof err), 0);
+    assert_int_equal(sweep_commit_csv(o, a, err, sizeof err), 0);
+    out_close(o);
+    if (access("/dev/full", W_OK) == 0) {
+        assert_int_equal(sweep_write_csv("/dev/full", a, err, sizeof err), -1);
+        assert_string_equal(err, "--csv: cannot write /dev/full: No space left on device");
+    }
+    cJSON_Delete(a);
+}
+
 static void test_compare_one_down(void **state)
 {
     (void)state;
@@ -491,6 +529,7 @@ int main(void)
         cmocka_unit_test(test_findmax_edges),
         cmocka_unit_test(test_table_and_csv),
         cmocka_unit_test(test_compare_two),
+        cmocka_unit_test(test_compare_csv),
         cmocka_unit_test(test_compare_one_down),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -111,10 +111,10 @@ static void take_event(struct replay *r, const struct api_event *ev)
         o->completion_tokens = ev->completion_tokens;
     if (ev->prompt_tokens >= 0)
         o->prompt_tokens = ev->prompt_tokens;
-    if (ev->timings_predicted_n >= 0)
-        o->predicted_n = ev->timings_predicted_n;
-    if (ev->timings_prompt_n >= 0)
-        o->prompt_n = ev->timings_prompt_n;
+    if (ev->eval_tokens >= 0)
+        o->predicted_n = ev->eval_tokens;
+    if (ev->prompt_eval_tokens >= 0)
+        o->prompt_n = ev->prompt_eval_tokens;
     if (ev->eval_duration_ns >= 0)
         o->eval_duration_ns = ev->eval_duration_ns;
 }

@@ -9,6 +9,7 @@
 
 #include <cjson/cJSON.h>
 #include <dirent.h>
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fileio.h"
 #include "report.h"
 #include "result.h"
 
@@ -145,7 +147,7 @@ static int teardown_dir(void **state)
     struct dirent *e;
     char p[512];
     while (d && (e = readdir(d))) {
-        if (e->d_name[0] == '.')
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
             continue;
         snprintf(p, sizeof p, "%s/%s", tmpdir, e->d_name);
         unlink(p);
@@ -380,6 +382,13 @@ static void test_result_doc(void **state)
     cj = report_config_json(&c);
     assert_true(cJSON_IsFalse(cJSON_GetObjectItem(cj, "api_key_set")));
     cJSON_Delete(cj);
+
+    /* A prompt that is not UTF-8 still makes a valid document: U+FFFD. */
+    c.prompt = "caf\xe9 \xff";
+    cj = report_config_json(&c);
+    assert_string_equal(cJSON_GetObjectItem(cj, "prompt")->valuestring,
+                        "caf\xef\xbf\xbd \xef\xbf\xbd");
+    cJSON_Delete(cj);
     free(text);
     cJSON_Delete(doc);
     run_stats_free(&s);
@@ -390,8 +399,8 @@ static int count_files(void)
     int n = 0;
     DIR *d = opendir(tmpdir);
     struct dirent *e;
-    while ((e = readdir(d)))
-        n += e->d_name[0] != '.';
+    while ((e = readdir(d)))    /* dot files too: a temporary file is one */
+        n += strcmp(e->d_name, ".") && strcmp(e->d_name, "..");
     closedir(d);
     return n;
 }
@@ -421,7 +430,7 @@ static void test_write_json(void **state)
     assert_non_null(strstr(err, path));
     assert_int_equal(report_write_json(path, doc, err, sizeof err), -1);
     assert_non_null(strstr(err, path));
-    assert_non_null(strstr(err, "No such file or directory"));
+    assert_non_null(strstr(err, "does not exist"));
     char file[256];
     snprintf(file, sizeof file, "%s/plain", tmpdir);
     fclose(fopen(file, "w"));
@@ -431,6 +440,27 @@ static void test_write_json(void **state)
     assert_int_equal(report_check_writable(tmpdir, err, sizeof err), -1);   /* a directory */
     assert_int_equal(count_files(), 1);
     unlink(file);
+
+    /* Opened before the run, committed after it; a full disk is an error
+     * naming the file, and /dev/null stays a device. */
+    snprintf(path, sizeof path, "%s/later.json", tmpdir);
+    struct out_file *f = out_open(path, err, sizeof err);
+    assert_non_null(f);
+    assert_int_equal(report_commit_json(f, doc, err, sizeof err), 0);
+    out_close(f);
+    back = cJSON_Parse(slurp(path));
+    assert_true(cJSON_Compare(doc, back, 1));
+    cJSON_Delete(back);
+    assert_int_equal(count_files(), 1);
+    unlink(path);
+    assert_int_equal(report_write_json("/dev/null", doc, err, sizeof err), 0);
+    struct stat st;
+    assert_int_equal(stat("/dev/null", &st), 0);
+    assert_true(S_ISCHR(st.st_mode));
+    if (access("/dev/full", W_OK) == 0) {
+        assert_int_equal(report_write_json("/dev/full", doc, err, sizeof err), -1);
+        assert_string_equal(err, "cannot write /dev/full: No space left on device");
+    }
     cJSON_Delete(doc);
 }
 
@@ -571,6 +601,15 @@ static void test_raw(void **state)
     assert_null(report_raw_open(path, err, sizeof err));
     assert_non_null(strstr(err, path));
     assert_int_equal(report_raw_close(NULL), 0);
+
+    /* A write error is reported when the file is finished, with its name. */
+    if (access("/dev/full", W_OK) == 0) {
+        w = report_raw_open("/dev/full", err, sizeof err);
+        assert_non_null(w);
+        report_raw_row(w, &rs[0], 0);
+        assert_int_equal(report_raw_finish(w, err, sizeof err), -ENOSPC);
+        assert_string_equal(err, "cannot write raw file /dev/full: No space left on device");
+    }
     run_stats_free(&s);
 }
 

@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include "schedule.h"
+#include "rng.h"
 
 static int cmp_double(const void *a, const void *b)
 {
@@ -207,6 +208,18 @@ static void test_ramp_fraction(void **state)
     assert_true(schedule_ramp_fraction(1000, 5000) == 1.0);
 }
 
+/* util/rng.h is splitmix64 to the bit: the reference outputs from state 0
+ * (Vigna's splitmix64.c), which every seeded sequence depends on. */
+static void test_splitmix64_reference(void **state)
+{
+    (void)state;
+    uint64_t s = 0;
+    assert_true(rng_splitmix64(&s) == 0xe220a8397b1dcdafULL);
+    assert_true(rng_splitmix64(&s) == 0x6e789e6aa1b965f4ULL);
+    assert_true(rng_splitmix64(&s) == 0x06c45d188009454fULL);
+    assert_true(s == 3 * RNG_GOLDEN);
+}
+
 static void test_arrival_names(void **state)
 {
     (void)state;
@@ -232,6 +245,7 @@ int main(void)
         cmocka_unit_test(test_ramp_constant_counts),
         cmocka_unit_test(test_ramp_poisson_counts),
         cmocka_unit_test(test_ramp_fraction),
+        cmocka_unit_test(test_splitmix64_reference),
         cmocka_unit_test(test_arrival_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -292,6 +292,28 @@ static void test_done_at_eof(void **state)
     check("data: {\"a\":1}\n\ndata: {\"b\":2}\n", done, 1);
     check("data: {\"a\":1}\n\ndata: {\"b\":2}", done, 1);
     check("data: {\"a\":1}\n\ndata: [DONE]\ndata: x\n", done, 1);
+    /* Only the sentinel itself, not a value that starts like it. */
+    check("data: {\"a\":1}\n\ndata: [DONE]x", done, 1);
+    check("data: {\"a\":1}\n\ndata: [DONE", done, 1);
+}
+
+/* The one [DONE] test: exact, once whitespace around it is dropped. */
+static void test_is_done(void **state)
+{
+    static const char *const yes[] = { "[DONE]", " [DONE]", "[DONE] ", "\t[DONE]\r\n", "\n\n[DONE]\n" };
+    static const char *const no[] = { "", " ", "[DONE", "DONE]", "[DONE]x", "x[DONE]", "[done]",
+                                      "[DONE] [DONE]", "[ DONE]", "\"[DONE]\"", "[DONE]\v" };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof yes / sizeof yes[0]; i++)
+        if (!sse_is_done(yes[i], strlen(yes[i])))
+            fail_msg("not [DONE]: '%s'", yes[i]);
+    for (size_t i = 0; i < sizeof no / sizeof no[0]; i++)
+        if (sse_is_done(no[i], strlen(no[i])))
+            fail_msg("taken for [DONE]: '%s'", no[i]);
+    /* Exactly len bytes are read: a prefix of a longer buffer. */
+    assert_true(sse_is_done("[DONE]]]", 6));
+    assert_false(sse_is_done("[DONE]", 5));
 }
 
 static void test_zero_copy(void **state)
@@ -511,6 +533,7 @@ int main(void)
         cmocka_unit_test(test_bom),
         cmocka_unit_test(test_error_field),
         cmocka_unit_test(test_done_at_eof),
+        cmocka_unit_test(test_is_done),
         cmocka_unit_test(test_zero_copy),
         cmocka_unit_test(test_full_rebuffer),
         cmocka_unit_test(test_stop),

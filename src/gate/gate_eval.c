@@ -1,0 +1,325 @@
+/* Evaluation: K result documents against the assertions and the baseline
+ * (medians, bootstrap intervals, regressions beyond the tolerance), and the
+ * per-level checks of sweep and compare. */
+#include "gate.h"
+#include "gate_int.h"
+#include "baseline.h"
+#include "exitcode.h"
+
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- evaluation ---------------------------------------------------------------- */
+
+/* The values of ref in each summary that has one: NaN-free, *nv of them. */
+static double *collect(const struct gate_ref *ref, const cJSON *const *sums, size_t n, size_t *nv)
+{
+    double *v = malloc((n ? n : 1) * sizeof *v);
+    *nv = 0;
+    if (!v)
+        return NULL;
+    for (size_t i = 0; i < n; i++)
+        if (gate_ref_get(ref, sums[i], &v[*nv]) == 0)
+            (*nv)++;
+    return v;
+}
+
+static int eval_assert(const struct gate_expr *e, const cJSON *const *sums, size_t n,
+                       struct gate_check *c)
+{
+    struct gate_ref ref;
+    size_t nv;
+    char m[48], l[48], lo[48], hi[48];
+    gate_expr_ref(e, &ref);
+    memset(c, 0, sizeof *c);
+    snprintf(c->name, sizeof c->name, "%s", e->text);
+    c->kind = e->kind;
+    c->op = e->op;
+    c->limit = e->limit;
+    double *v = collect(&ref, sums, n, &nv);
+    if (!v)
+        return -1;
+    gate_value_fmt(c->kind, c->limit, l, sizeof l);
+    if (!nv) {
+        c->measured = c->lo = c->hi = NAN;
+        c->status = GATE_FAIL;
+        snprintf(c->message, sizeof c->message, "no value measured (no samples), limit %s %s",
+                 gate_op_str(c->op), l);
+        free(v);
+        return 0;
+    }
+    c->measured = baseline_median(v, nv);
+    if (baseline_boot_median_ci(v, nv, BASELINE_BOOT_SEED, &c->lo, &c->hi) < 0) {
+        free(v);
+        return -1;
+    }
+    free(v);
+    c->status = gate_op_holds(c->op, c->measured, c->limit) ? GATE_PASS : GATE_FAIL;
+    gate_value_fmt(c->kind, c->measured, m, sizeof m);
+    if (n > 1)
+        snprintf(c->message, sizeof c->message, "measured %s (95%% CI %s .. %s), limit %s %s",
+                 m, gate_value_fmt(c->kind, c->lo, lo, sizeof lo),
+                 gate_value_fmt(c->kind, c->hi, hi, sizeof hi), gate_op_str(c->op), l);
+    else
+        snprintf(c->message, sizeof c->message, "measured %s, limit %s %s", m, gate_op_str(c->op), l);
+    if (nv < n) {
+        size_t len = strlen(c->message);
+        snprintf(c->message + len, sizeof c->message - len, " (%zu of %zu runs had no value)", n - nv, n);
+    }
+    return 0;
+}
+
+static int eval_regress(const struct gate_regress *r, const cJSON *const *sums, size_t n,
+                        const struct baseline *b, struct gate_check *c)
+{
+    size_t nc, nb;
+    char bv[48], ch[48], lo[48], hi[48], tol[48];
+    memset(c, 0, sizeof *c);
+    c->is_regress = 1;
+    gate_ref_name(&r->ref, c->name, sizeof c->name);
+    c->kind = r->ref.kind;
+    c->tol = r->tol;
+    c->relative = r->relative;
+    c->dir = r->ref.dir;
+    double *cur = collect(&r->ref, sums, n, &nc);
+    double *base = collect(&r->ref, b->summaries, b->n, &nb);
+    if (!cur || !base) {
+        free(cur);
+        free(base);
+        return -1;
+    }
+    gate_tol_fmt(c, tol, sizeof tol);
+    c->measured = nc ? baseline_median(cur, nc) : NAN;
+    c->base = nb ? baseline_median(base, nb) : NAN;
+    if (!nb) {
+        c->status = GATE_SKIP;
+        c->change = c->change_lo = c->change_hi = c->lo = c->hi = NAN;
+        snprintf(c->message, sizeof c->message, "the baseline has no value for %s", c->name);
+        goto done;
+    }
+    gate_value_fmt(c->kind, c->base, bv, sizeof bv);
+    if (!nc) {
+        c->status = GATE_FAIL;
+        c->change = c->change_lo = c->change_hi = c->lo = c->hi = NAN;
+        snprintf(c->message, sizeof c->message, "no value measured (baseline %s)", bv);
+        goto done;
+    }
+    if (baseline_boot_median_ci(cur, nc, BASELINE_BOOT_SEED, &c->lo, &c->hi) < 0 ||
+        baseline_boot_change(cur, nc, base, nb, c->relative, BASELINE_BOOT_SEED,
+                             &c->change, &c->change_lo, &c->change_hi) < 0) {
+        free(cur);
+        free(base);
+        return -1;
+    }
+    /* Worse means beyond the tolerance in the metric's bad direction.  The
+     * gate fails only when the whole interval is beyond it: a point estimate
+     * beyond it with an interval that is not could be noise. */
+    int point_bad, all_bad;
+    if (c->dir == GATE_DIR_UP) {
+        point_bad = c->change > c->tol;
+        all_bad = c->change_lo > c->tol;
+    } else if (c->dir == GATE_DIR_DOWN) {
+        point_bad = c->change < -c->tol;
+        all_bad = c->change_hi < -c->tol;
+    } else {
+        point_bad = fabs(c->change) > c->tol;
+        all_bad = c->change_lo > c->tol || c->change_hi < -c->tol;
+    }
+    c->status = all_bad ? GATE_FAIL : point_bad ? GATE_NOISE : GATE_PASS;
+    gate_change_fmt(c, c->change, ch, sizeof ch);
+    gate_change_fmt(c, c->change_lo, lo, sizeof lo);
+    gate_change_fmt(c, c->change_hi, hi, sizeof hi);
+    {
+        char m[48];
+        gate_value_fmt(c->kind, c->measured, m, sizeof m);
+        if (n > 1 || b->n > 1)
+            snprintf(c->message, sizeof c->message,
+                     "%s vs baseline %s: %s (95%% CI %s .. %s), tolerance %s%s",
+                     m, bv, ch, lo, hi, tol, c->status == GATE_NOISE ? ", within noise" : "");
+        else
+            snprintf(c->message, sizeof c->message, "%s vs baseline %s: %s, tolerance %s",
+                     m, bv, ch, tol);
+    }
+done:
+    free(cur);
+    free(base);
+    return 0;
+}
+
+static const char *doc_version(const cJSON *doc)
+{
+    const cJSON *env = cJSON_GetObjectItemCaseSensitive(doc, "environment");
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(env, "llmload_version");
+    if (!cJSON_IsString(v))
+        v = cJSON_GetObjectItemCaseSensitive(env, "version");
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+int gate_evaluate(const struct gate_opts *g, struct cJSON *const *results, size_t n,
+                  FILE *out, char *err, size_t errcap)
+{
+    int code = EXIT_OK;
+    const cJSON **sums = NULL;
+    struct gate_outcome o;
+    memset(&o, 0, sizeof o);
+    if (!n) {
+        snprintf(err, errcap, "no run completed");
+        return EXIT_RUN;
+    }
+    sums = calloc(n, sizeof *sums);
+    if (!sums) {
+        snprintf(err, errcap, "out of memory");
+        return EXIT_RUN;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(results[i], "interrupted"))) {
+            snprintf(err, errcap, "run %zu of %zu was interrupted: no check evaluated, no baseline saved",
+                     i + 1, n);
+            code = EXIT_INTERRUPTED;
+            goto out;
+        }
+        sums[i] = cJSON_GetObjectItemCaseSensitive(results[i], "summary");
+        const cJSON *ok = cJSON_GetObjectItemCaseSensitive(sums[i], "ok");
+        if (!cJSON_IsObject(sums[i]) || !cJSON_IsNumber(ok)) {
+            snprintf(err, errcap, "run %zu of %zu: the result has no summary", i + 1, n);
+            code = EXIT_RUN;
+            goto out;
+        }
+        if (ok->valuedouble <= 0) {
+            snprintf(err, errcap, "run %zu of %zu: every request failed; nothing to check", i + 1, n);
+            code = EXIT_RUN;
+            goto out;
+        }
+    }
+    if (g->baseline &&
+        gate_check_config(g, cJSON_GetObjectItemCaseSensitive(results[0], "config"), err, errcap) < 0) {
+        code = EXIT_USAGE;
+        goto out;
+    }
+    o.runs = n;
+    o.baseline_path = g->baseline ? g->baseline->path : NULL;
+    o.baseline_runs = g->baseline ? g->baseline->n : 0;
+    o.version = doc_version(results[0]);
+    for (size_t i = 0; i < n; i++) {
+        const cJSON *d = cJSON_GetObjectItemCaseSensitive(sums[i], "duration_s");
+        if (cJSON_IsNumber(d) && d->valuedouble > 0)
+            o.time_s += d->valuedouble;
+    }
+    size_t nreg = g->baseline ? g->n_regress : 0;
+    o.checks = calloc(g->n_asserts + nreg + 1, sizeof *o.checks);
+    o.median = baseline_median_summary(sums, n);
+    if (!o.checks || !o.median) {
+        snprintf(err, errcap, "out of memory");
+        code = EXIT_RUN;
+        goto out;
+    }
+    for (size_t i = 0; i < g->n_asserts; i++) {
+        if (eval_assert(g->asserts[i], sums, n, &o.checks[o.n]) < 0) {
+            snprintf(err, errcap, "out of memory");
+            code = EXIT_RUN;
+            goto out;
+        }
+        o.n++;
+    }
+    for (size_t i = 0; i < nreg; i++) {
+        if (eval_regress(&g->regress[i], sums, n, g->baseline, &o.checks[o.n]) < 0) {
+            snprintf(err, errcap, "out of memory");
+            code = EXIT_RUN;
+            goto out;
+        }
+        o.n++;
+    }
+    for (size_t i = 0; i < o.n; i++)
+        if (o.checks[i].status == GATE_FAIL)
+            o.failed++;
+    gate_report_text(out, &o);
+    code = o.failed ? EXIT_CHECK : EXIT_OK;
+    /* Reports are written whatever the checks said: a failing build is when
+     * CI needs them most. */
+    if (g->junit_path && gate_report_junit(g->junit_out, g->junit_path, &o, err, errcap) < 0)
+        code = EXIT_USAGE;
+    if (code != EXIT_USAGE && g->markdown_path &&
+        gate_report_markdown(g->markdown_out, g->markdown_path, &o, err, errcap) < 0)
+        code = EXIT_USAGE;
+    if (code != EXIT_USAGE && g->save_baseline_path) {
+        if (baseline_save_to(g->save_baseline_out, g->save_baseline_path, results, n, err, errcap) < 0)
+            code = EXIT_USAGE;
+        else if (out)
+            fprintf(out, "baseline saved to %s (%zu run%s)\n", g->save_baseline_path, n, n == 1 ? "" : "s");
+    }
+out:
+    if (code == EXIT_RUN && g->junit_path) {
+        char e2[256];
+        (void)gate_report_junit_error(g->junit_out, g->junit_path, err, e2, sizeof e2);
+    }
+    cJSON_Delete(o.median);
+    free(o.checks);
+    free(sums);
+    return code;
+}
+
+void gate_run_failed(const struct gate_opts *g, const char *what)
+{
+    char e[256];
+    if (g->junit_path)
+        (void)gate_report_junit_error(g->junit_out, g->junit_path, what, e, sizeof e);
+}
+
+int gate_evaluate_levels(const struct gate_opts *g, const char *const *labels,
+                         const struct cJSON *const *summaries, size_t n,
+                         FILE *out, char *err, size_t errcap)
+{
+    struct gate_outcome o;
+    memset(&o, 0, sizeof o);
+    if (!n) {
+        snprintf(err, errcap, "no level completed; nothing to check");
+        if (g->junit_path) {
+            char e2[256];
+            (void)gate_report_junit_error(g->junit_out, g->junit_path, err, e2, sizeof e2);
+        }
+        return EXIT_RUN;
+    }
+    o.checks = calloc(n * g->n_asserts + 1, sizeof *o.checks);
+    /* The overview of the Markdown report shows the last level. */
+    o.median = cJSON_Duplicate(summaries[n - 1], 1);
+    if (!o.checks || !o.median) {
+        free(o.checks);
+        cJSON_Delete(o.median);
+        snprintf(err, errcap, "out of memory");
+        return EXIT_RUN;
+    }
+    o.runs = 1;   /* each level is one run: no medians, no intervals */
+    for (size_t l = 0; l < n; l++) {
+        const cJSON *d = cJSON_GetObjectItemCaseSensitive(summaries[l], "duration_s");
+        if (cJSON_IsNumber(d) && d->valuedouble > 0)
+            o.time_s += d->valuedouble;
+        for (size_t i = 0; i < g->n_asserts; i++) {
+            struct gate_check *c = &o.checks[o.n];
+            if (eval_assert(g->asserts[i], &summaries[l], 1, c) < 0) {
+                free(o.checks);
+                cJSON_Delete(o.median);
+                snprintf(err, errcap, "out of memory");
+                return EXIT_RUN;
+            }
+            char name[sizeof c->name];
+            snprintf(name, sizeof name, "%s: %s", labels[l], g->asserts[i]->text);
+            memcpy(c->name, name, sizeof c->name);
+            if (c->status == GATE_FAIL)
+                o.failed++;
+            o.n++;
+        }
+    }
+    gate_report_text(out, &o);
+    int code = o.failed ? EXIT_CHECK : EXIT_OK;
+    if (g->junit_path && gate_report_junit(g->junit_out, g->junit_path, &o, err, errcap) < 0)
+        code = EXIT_USAGE;
+    if (code != EXIT_USAGE && g->markdown_path &&
+        gate_report_markdown(g->markdown_out, g->markdown_path, &o, err, errcap) < 0)
+        code = EXIT_USAGE;
+    free(o.checks);
+    cJSON_Delete(o.median);
+    return code;
+}

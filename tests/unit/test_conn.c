@@ -1,0 +1,214 @@
+/* conn.c through its narrow interface (struct conn_env): an in-process
+ * libuv server on 127.0.0.1 answers two requests on one kept-alive
+ * connection with the same SSE stream, and the record, the callbacks and
+ * the fast-path switch (env.fast_path, which LLMLOAD_NO_FAST_PATH clears)
+ * are checked.  No simulator process, no engine. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conn.h"
+
+#define NEVENTS 12
+#define NTOK 1024
+
+struct fixture {
+    uv_loop_t loop;
+    uv_tcp_t server, peer;
+    struct sockaddr_storage addr;
+    char req[4096]; size_t req_len;
+    char resp[8192]; size_t resp_len;
+    uv_write_t wr;
+    int served;                  /* responses written */
+
+    struct conn_env env;
+    struct conn c;
+    char rbuf[64 * 1024];
+    jsmntok_t toks[NTOK];
+    int done, kept, closed, lost;
+    struct req_record recs[2];
+};
+
+/* One response: NEVENTS chat chunks of one shape, usage on the last. */
+static void build_response(struct fixture *f)
+{
+    char body[6000];
+    size_t n = 0;
+
+    for (int i = 0; i < NEVENTS; i++)
+        n += (size_t)snprintf(body + n, sizeof body - n,
+                              "data: {\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"created\":1,"
+                              "\"model\":\"m\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"t%d \"},"
+                              "\"finish_reason\":null}]}\n\n", i);
+    n += (size_t)snprintf(body + n, sizeof body - n,
+                          "data: {\"choices\":[],\"usage\":{\"prompt_tokens\":7,\"completion_tokens\":%d}}\n\n"
+                          "data: [DONE]\n\n", NEVENTS);
+    f->resp_len = (size_t)snprintf(f->resp, sizeof f->resp,
+                                   "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+                                   "Content-Length: %zu\r\n\r\n%s", n, body);
+}
+
+static void srv_alloc(uv_handle_t *h, size_t hint, uv_buf_t *b)
+{
+    struct fixture *f = h->data;
+    (void)hint;
+    b->base = f->req + f->req_len;
+    b->len = sizeof f->req - f->req_len - 1;
+}
+
+static void srv_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
+{
+    struct fixture *f = s->data;
+    (void)b;
+    if (n < 0) {
+        uv_close((uv_handle_t *)s, NULL);
+        return;
+    }
+    f->req_len += (size_t)n;
+    f->req[f->req_len] = '\0';
+    /* One whole request (headers only: the test sends no body). */
+    if (strstr(f->req, "\r\n\r\n")) {
+        uv_buf_t out = uv_buf_init(f->resp, (unsigned)f->resp_len);
+        f->req_len = 0;
+        f->served++;
+        assert_int_equal(uv_write(&f->wr, s, &out, 1, NULL), 0);
+    }
+}
+
+static void srv_accept(uv_stream_t *s, int status)
+{
+    struct fixture *f = s->data;
+    assert_int_equal(status, 0);
+    uv_tcp_init(&f->loop, &f->peer);
+    f->peer.data = f;
+    assert_int_equal(uv_accept(s, (uv_stream_t *)&f->peer), 0);
+    uv_read_start((uv_stream_t *)&f->peer, srv_alloc, srv_read);
+}
+
+static void fresh_record(struct conn *c)
+{
+    uint32_t *ev = c->rec.ev_us;
+    size_t cap = c->rec.ev_cap;
+    memset(&c->rec, 0, sizeof c->rec);
+    c->rec.ev_us = ev;
+    c->rec.ev_cap = cap;
+    c->rec.server_tokens = c->rec.in_tokens = c->rec.eval_count = c->rec.eval_duration_ns = -1;
+}
+
+static void on_done(void *ud, struct conn *c, int keep)
+{
+    struct fixture *f = ud;
+    assert_true(f->done < 2);
+    f->recs[f->done] = c->rec;
+    f->recs[f->done].ev_us = NULL;
+    f->kept += keep;
+    if (++f->done == 1) {
+        /* Again on the kept-alive socket, as the engine's pool would. */
+        assert_true(keep);
+        assert_int_equal(c->state, CONN_IDLE);
+        fresh_record(c);
+        conn_start(c);
+    } else if (keep) {
+        conn_close(c);
+    }
+}
+
+static void on_closed(void *ud, struct conn *c)
+{
+    struct fixture *f = ud;
+    assert_int_equal(c->state, CONN_FREE);
+    f->closed++;
+    uv_close((uv_handle_t *)&f->server, NULL);
+    conn_release(c);
+}
+
+static void on_lost(void *ud, struct conn *c)
+{
+    struct fixture *f = ud;
+    (void)c;
+    f->lost++;
+}
+
+static void run(struct fixture *f, int fast_path)
+{
+    struct sockaddr_in sin;
+    int len = sizeof f->addr;
+    const char *req = "POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+
+    memset(f, 0, sizeof *f);
+    build_response(f);
+    assert_int_equal(uv_loop_init(&f->loop), 0);
+    uv_tcp_init(&f->loop, &f->server);
+    f->server.data = f;
+    uv_ip4_addr("127.0.0.1", 0, &sin);
+    assert_int_equal(uv_tcp_bind(&f->server, (const struct sockaddr *)&sin, 0), 0);
+    assert_int_equal(uv_listen((uv_stream_t *)&f->server, 4, srv_accept), 0);
+    assert_int_equal(uv_tcp_getsockname(&f->server, (struct sockaddr *)&f->addr, &len), 0);
+
+    f->env = (struct conn_env){
+        .loop = &f->loop, .addr = (const struct sockaddr *)&f->addr, .api = API_OPENAI_CHAT,
+        .request_timeout_ns = 10000000000ull, .fast_path = fast_path,
+        .rbuf = f->rbuf, .rbuf_len = sizeof f->rbuf, .toks = f->toks, .ntoks = NTOK,
+        .t0 = uv_hrtime(),
+        .on = { .done = on_done, .closed = on_closed, .lost = on_lost }, .ud = f,
+    };
+    assert_int_equal(conn_init(&f->c, &f->env, 0), 0);
+    f->c.wbuf = strdup(req);
+    f->c.wlen = f->c.wcap = strlen(req);
+    fresh_record(&f->c);
+    conn_start(&f->c);
+    uv_run(&f->loop, UV_RUN_DEFAULT);
+    assert_int_equal(uv_loop_close(&f->loop), 0);
+    conn_free_buffers(&f->c);
+
+    assert_int_equal(f->served, 2);
+    assert_int_equal(f->done, 2);
+    assert_int_equal(f->kept, 2);
+    assert_int_equal(f->closed, 1);
+    assert_int_equal(f->lost, 0);
+    for (int i = 0; i < 2; i++) {
+        const struct req_record *r = &f->recs[i];
+        assert_int_equal(r->err, ERR_NONE);
+        assert_int_equal(r->status, 200);
+        assert_int_equal(r->events, NEVENTS);
+        assert_int_equal(r->server_tokens, NEVENTS);
+        assert_int_equal(r->in_tokens, 7);
+        assert_true(r->first_ns >= r->start_ns && r->last_ns >= r->first_ns && r->end_ns >= r->last_ns);
+    }
+}
+
+static void test_fast_path_on(void **state)
+{
+    struct fixture *f = malloc(sizeof *f);
+    (void)state;
+    run(f, 1);
+    /* Each stream's first chunk is parsed and learned; the rest match. */
+    assert_int_equal(f->env.fast_events, 2 * (NEVENTS - 1));
+    free(f);
+}
+
+/* The switch the engine sets from LLMLOAD_NO_FAST_PATH: every event is
+ * parsed, and the records are the same. */
+static void test_fast_path_off(void **state)
+{
+    struct fixture *f = malloc(sizeof *f);
+    (void)state;
+    run(f, 0);
+    assert_int_equal(f->env.fast_events, 0);
+    free(f);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_fast_path_on),
+        cmocka_unit_test(test_fast_path_off),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
