@@ -355,6 +355,18 @@ class Export(unittest.TestCase):
             self.assertEqual(p.returncode, 2, (args, p.stderr))
             self.assertIn(msg, p.stderr, args)
             self.assertEqual(p.stdout, "", args)
+        # a full disk on stdout is exit 3; a reader that went away is not
+        if os.path.exists("/dev/full"):
+            with open("/dev/full", "w") as full:
+                p = subprocess.run([harness.LLMLOAD, "export", path], stdout=full,
+                                   stderr=subprocess.PIPE, text=True, timeout=60)
+            self.assertEqual(p.returncode, 3, p.stderr)
+            self.assertIn("cannot write the results to standard output", p.stderr)
+        p = subprocess.Popen([harness.LLMLOAD, "export", path], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE)
+        p.stdout.close()
+        self.assertEqual((p.wait(60), p.stderr.read()), (0, b""))
+        p.stderr.close()
         # a push to a port nobody listens on: the run could not be done
         port = free_port()
         p = export("--push", "http://127.0.0.1:%d" % port, path)
