@@ -698,6 +698,42 @@ class Server(unittest.TestCase):
         self.assertGreaterEqual(b["first_token_ns"], a["done_ns"])
         self.assertEqual((a["completion_tokens"], b["completion_tokens"]), (40, 40))
 
+    def test_metrics_vllm_gauges(self):
+        """vLLM's scheduler gauges (docs/mock.md): running = generations in
+        slots, waiting = queued ones, KV usage = their tokens over
+        slots x 4096; counters of prompt and generated tokens."""
+        with Mock(*FAST, "--decode-rate", "200", "--slots", "1") as m:
+            socks = []
+            for i in range(2):
+                s = socket.create_connection(("127.0.0.1", m.port), timeout=30)
+                s.sendall(request_bytes("POST", "/api/generate",
+                                        {"model": MODEL, "prompt": "12345678", "options": {"num_predict": 40}},
+                                        port=m.port))
+                socks.append(s)
+            self.assertIn(b"200 OK", socks[0].recv(65536))
+            # the second request waits for the one slot once it has arrived
+            deadline = time.monotonic() + 30
+            while True:
+                k = metrics(m.port)
+                if k['vllm:num_requests_waiting{model_name="%s"}' % MODEL] == 1 or time.monotonic() > deadline:
+                    break
+            self.assertEqual(k['vllm:num_requests_waiting{model_name="%s"}' % MODEL], 1)
+            self.assertEqual(k['vllm:num_requests_running{model_name="%s"}' % MODEL], 1)
+            kv = k['vllm:gpu_cache_usage_perc{model_name="%s"}' % MODEL]
+            # the running one holds its 2 prompt tokens and up to 40 generated
+            self.assertGreaterEqual(kv, 2 / 4096)
+            self.assertLessEqual(kv, 42 / 4096)
+            self.assertEqual(k['vllm:kv_cache_usage_perc{model_name="%s"}' % MODEL], kv)
+            for s in socks:
+                while s.recv(65536):
+                    pass
+                s.close()
+            k = metrics(m.port)
+            for g in ("num_requests_running", "num_requests_waiting", "gpu_cache_usage_perc"):
+                self.assertEqual(k['vllm:%s{model_name="%s"}' % (g, MODEL)], 0, g)
+            self.assertEqual(k['vllm:prompt_tokens_total{model_name="%s"}' % MODEL], 4)
+            self.assertEqual(k['vllm:generation_tokens_total{model_name="%s"}' % MODEL], 80)
+
     def test_keepalive_and_pipelining(self):
         with Mock(*FAST) as m:
             s = socket.create_connection(("127.0.0.1", m.port), timeout=30)

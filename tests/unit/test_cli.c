@@ -385,7 +385,7 @@ static void test_generated_help_every_command(void **state)
             }
         free(h);
     }
-    assert_int_equal(ncmd, 7);
+    assert_int_equal(ncmd, 8);
 }
 
 /* sweep --help used to list --json and --csv twice, with the run's meaning
