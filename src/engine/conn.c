@@ -320,16 +320,31 @@ static void conn_feed(struct conn *c, const char *p, size_t n)
 static int on_header_field(llhttp_t *p, const char *at, size_t len)
 {
     struct conn *c = p->data;
-    /* Header names can arrive in pieces; Content-Type is short enough that a
-     * split name is simply compared on its complete first piece. */
-    c->ctype_next = len == 12 && strncasecmp(at, "content-type", 12) == 0;
+    size_t room = sizeof c->hname - c->hname_len;
+    if (len > room)
+        len = room;   /* a name this long is none we read: it stays too long */
+    memcpy(c->hname + c->hname_len, at, len);
+    c->hname_len += len;
+    return 0;
+}
+
+static int on_header_field_complete(llhttp_t *p)
+{
+    struct conn *c = p->data;
+    c->hval = HDR_OTHER;
+    if (c->hname_len == 12 && strncasecmp(c->hname, "content-type", 12) == 0) {
+        c->hval = HDR_CONTENT_TYPE;
+        c->ctype_len = 0;   /* a repeated header: the last one counts */
+        c->ctype[0] = 0;
+    }
+    c->hname_len = 0;
     return 0;
 }
 
 static int on_header_value(llhttp_t *p, const char *at, size_t len)
 {
     struct conn *c = p->data;
-    if (c->ctype_next) {
+    if (c->hval == HDR_CONTENT_TYPE) {
         size_t room = sizeof c->ctype - 1 - c->ctype_len;
         size_t k = len < room ? len : room;
         memcpy(c->ctype + c->ctype_len, at, k);
@@ -373,6 +388,7 @@ static int on_message_complete(llhttp_t *p)
 
 static const llhttp_settings_t http_settings = {
     .on_header_field = on_header_field,
+    .on_header_field_complete = on_header_field_complete,
     .on_header_value = on_header_value,
     .on_headers_complete = on_headers_complete,
     .on_body = on_body,
@@ -481,9 +497,7 @@ static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
     buf->len = c->env->rx_kernel ? 0 : c->env->rbuf_len;
 }
 
-/* What one read brought: n bytes at data, 0 for nothing, or a negative uv
- * error (UV_EOF at end of stream); ts is when the bytes arrived. */
-static void conn_on_bytes(struct conn *c, ssize_t nread, const char *data, uint64_t ts)
+void conn_input(struct conn *c, ssize_t nread, const char *data, uint64_t ts)
 {
     if (nread == 0)
         return;
@@ -545,7 +559,7 @@ static int conn_stamped_bytes(void *ud, ssize_t n, const char *buf, uint64_t ker
         c->env->reads++;
         c->env->reads_stamped += kernel_ns != 0;
     }
-    conn_on_bytes(c, n, buf, kernel_ns ? kernel_ns : uv_hrtime());
+    conn_input(c, n, buf, kernel_ns ? kernel_ns : uv_hrtime());
     return c->state == CONN_BUSY;
 }
 
@@ -558,7 +572,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     }
     if (nread > 0)
         c->env->reads++;
-    conn_on_bytes(c, nread, buf->base, uv_hrtime());
+    conn_input(c, nread, buf->base, uv_hrtime());
 }
 
 static void on_write(uv_write_t *w, int status)
@@ -570,15 +584,21 @@ static void on_write(uv_write_t *w, int status)
     }
 }
 
-static void conn_send(struct conn *c)
+/* The request is being written: from now on the response is awaited. */
+static void conn_begin(struct conn *c)
 {
-    assert(c->state == CONN_CONNECTING || c->state == CONN_IDLE);
     c->state = CONN_BUSY;
     llhttp_init(&c->parser, HTTP_RESPONSE, &http_settings);
     c->parser.data = c;
     /* TTFT and E2E start at the first byte written. */
     c->rec.start_ns = uv_hrtime() - c->env->t0;
     conn_arm(c);
+}
+
+static void conn_send(struct conn *c)
+{
+    assert(c->state == CONN_CONNECTING || c->state == CONN_IDLE);
+    conn_begin(c);
     uv_buf_t b = uv_buf_init(c->wbuf, (unsigned)c->wlen);
     int n = uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
     if (n == (int)c->wlen)
@@ -666,9 +686,9 @@ int conn_init(struct conn *c, struct conn_env *env, uint32_t slot)
     return 0;
 }
 
-void conn_start(struct conn *c)
+/* The per-request state of a connection, before each request. */
+static void conn_request_reset(struct conn *c)
 {
-    assert(c->state == CONN_FREE || c->state == CONN_IDLE);
     c->got_bytes = 0;
     c->msg_complete = 0;
     c->stream_done = 0;
@@ -678,7 +698,8 @@ void conn_start(struct conn *c)
     c->ctype_len = 0;
     c->ctype[0] = 0;
     c->body_len = 0;
-    c->ctype_next = 0;
+    c->hname_len = 0;
+    c->hval = HDR_OTHER;
     c->text_len = 0;
     c->text_overflow = 0;
     api_shape_reset(&c->shape);
@@ -686,6 +707,12 @@ void conn_start(struct conn *c)
         c->carry = malloc(CARRY_INITIAL);
         c->carry_cap = c->carry ? CARRY_INITIAL : 0;
     }
+}
+
+void conn_start(struct conn *c)
+{
+    assert(c->state == CONN_FREE || c->state == CONN_IDLE);
+    conn_request_reset(c);
     if (c->state == CONN_IDLE) {
         c->reused = 1;
         conn_send(c);
@@ -693,6 +720,15 @@ void conn_start(struct conn *c)
         c->reused = 0;
         conn_tp_connect(c);
     }
+}
+
+void conn_start_unsent(struct conn *c)
+{
+    assert(c->state == CONN_FREE && c->tcp.loop == NULL);
+    conn_request_reset(c);
+    c->reused = 0;
+    c->served = 0;
+    conn_begin(c);
 }
 
 void conn_close(struct conn *c)

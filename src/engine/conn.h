@@ -109,7 +109,11 @@ struct conn {
     enum err_class fail;           /* first failure seen, ERR_NONE if none */
     char failmsg[160];
     enum conn_framing framing;
-    int ctype_next;                /* the header value being read is Content-Type */
+    /* Response headers.  A read can end inside a header's name or value,
+     * so llhttp hands both over in pieces: they are gathered until it says
+     * the piece is complete. */
+    char hname[24]; size_t hname_len;   /* the name being read; longer ones are none we read */
+    enum conn_header { HDR_OTHER = 0, HDR_CONTENT_TYPE } hval;   /* whose value is being read */
     char ctype[64];
     size_t ctype_len;
     union { struct sse sse; struct ndjson nd; } dec;
@@ -133,6 +137,17 @@ int conn_init(struct conn *c, struct conn_env *env, uint32_t slot);
  * CONN_IDLE: sends on the kept-alive socket).  The outcome, failures
  * included, comes back through env->on.done. */
 void conn_start(struct conn *c);
+
+/* The transport's side, for a transport other than the socket (TLS
+ * would hand over decrypted bytes) and for driving a connection without
+ * one (tests, fuzzing).  conn_input takes what one read brought: n > 0
+ * bytes at data, 0 for nothing, or a negative uv error (UV_EOF at the end
+ * of the stream); ts is the hrtime the bytes arrived.  conn_start_unsent
+ * makes a FREE slot that never had a socket BUSY with the request in
+ * c->rec as if it had just been written; its end comes through
+ * env->on.done and then env->on.closed, as for any request. */
+void conn_input(struct conn *c, ssize_t n, const char *data, uint64_t ts);
+void conn_start_unsent(struct conn *c);
 
 /* Closes the socket (if any); the slot becomes FREE in the close callback,
  * which then calls env->on.closed. */

@@ -204,11 +204,164 @@ static void test_fast_path_off(void **state)
     free(f);
 }
 
+/* ------------------------------------------------------------------ */
+/* Without a socket: a connection fed through conn_input (the transport's
+ * side), so a response can be cut at any byte.                         */
+
+struct drive {
+    uv_loop_t loop;
+    struct conn_env env;
+    struct conn c;
+    char rbuf[4096];
+    jsmntok_t toks[NTOK];
+    int done, closed;
+    struct req_record rec;       /* the last finished request (ev_us not kept) */
+    char text[8192]; size_t text_len;
+};
+
+static void drive_done(void *ud, struct conn *c, int keep)
+{
+    struct drive *d = ud;
+    d->done++;
+    d->rec = c->rec;
+    d->rec.ev_us = NULL;
+    d->text_len = c->text_len < sizeof d->text ? c->text_len : sizeof d->text;
+    if (d->text_len)
+        memcpy(d->text, c->text, d->text_len);
+    if (keep)
+        conn_close(c);
+}
+
+static void drive_closed(void *ud, struct conn *c)
+{
+    struct drive *d = ud;
+    assert_int_equal(c->state, CONN_FREE);
+    d->closed++;
+}
+
+static struct drive *drive_new(enum api_kind api)
+{
+    struct drive *d = calloc(1, sizeof *d);
+    assert_non_null(d);
+    assert_int_equal(uv_loop_init(&d->loop), 0);
+    d->env = (struct conn_env){
+        .loop = &d->loop, .api = api, .request_timeout_ns = 10000000000ull, .fast_path = 1,
+        .collect_text = 1, .rbuf = d->rbuf, .rbuf_len = sizeof d->rbuf, .toks = d->toks,
+        .ntoks = NTOK, .t0 = uv_hrtime(),
+        .on = { .done = drive_done, .closed = drive_closed, .lost = on_lost }, .ud = d,
+    };
+    assert_int_equal(conn_init(&d->c, &d->env, 0), 0);
+    return d;
+}
+
+static void drive_free(struct drive *d)
+{
+    conn_release(&d->c);
+    uv_run(&d->loop, UV_RUN_DEFAULT);
+    assert_int_equal(uv_loop_close(&d->loop), 0);
+    conn_free_buffers(&d->c);
+    free(d);
+}
+
+/* One request whose response is resp cut before each offset in cuts
+ * (ascending), then the end of the stream if the response did not end. */
+static const struct req_record *drive_cut(struct drive *d, const char *resp, size_t n,
+                                          const size_t *cuts, size_t ncuts)
+{
+    size_t at = 0;
+    int done = d->done;
+    fresh_record(&d->c);
+    conn_start_unsent(&d->c);
+    for (size_t i = 0; i <= ncuts && d->done == done; i++) {
+        size_t to = i < ncuts ? cuts[i] : n;
+        if (to > at)
+            conn_input(&d->c, (ssize_t)(to - at), resp + at, uv_hrtime());
+        at = to;
+    }
+    if (d->done == done)
+        conn_input(&d->c, UV_EOF, NULL, uv_hrtime());
+    assert_int_equal(d->done, done + 1);
+    assert_int_equal(d->closed, d->done);
+    return &d->rec;
+}
+
+static const struct req_record *drive_whole(struct drive *d, const char *resp, size_t n)
+{
+    return drive_cut(d, resp, n, NULL, 0);
+}
+
+static char *read_fixture(const char *name, size_t *n)
+{
+    const char *dir = getenv("LLMLOAD_FIXTURES");
+    char path[1024];
+    snprintf(path, sizeof path, "%s/llama-server-b4748/%s", dir ? dir : "tests/fixtures", name);
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    char *buf = malloc(1 << 16);
+    assert_non_null(buf);
+    *n = fread(buf, 1, 1 << 16, f);
+    fclose(f);
+    return buf;
+}
+
+static void same_outcome(const struct req_record *a, const struct req_record *b,
+                         const struct drive *d, const char *text, size_t text_len)
+{
+    assert_int_equal(a->err, b->err);
+    assert_int_equal(a->status, b->status);
+    assert_int_equal(a->events, b->events);
+    assert_int_equal(a->server_tokens, b->server_tokens);
+    assert_int_equal(a->in_tokens, b->in_tokens);
+    assert_int_equal(a->eval_count, b->eval_count);
+    assert_int_equal(d->text_len, text_len);
+    assert_memory_equal(d->text, text, text_len);
+}
+
+/* Header names and values arrive in pieces when a read ends inside them
+ * (slow links, proxies): every cut of a real response's header block,
+ * one cut and byte by byte, gives the outcome of the whole response. */
+static void test_header_block_cut_anywhere(void **state)
+{
+    static const struct { const char *file; enum api_kind api; int events; } caps[] = {
+        { "chat_stream_raw.txt", API_OPENAI_CHAT, 12 },
+        { "v1_completions_stream_raw.txt", API_OPENAI_COMPLETIONS, 8 },
+        { "completion_native_stream_raw.txt", API_OPENAI_COMPLETIONS, 8 },
+        { "chat_nonstream.txt", API_OPENAI_CHAT, 1 },
+    };
+    (void)state;
+    for (size_t k = 0; k < sizeof caps / sizeof caps[0]; k++) {
+        size_t n;
+        char *resp = read_fixture(caps[k].file, &n);
+        const char *eoh = memmem(resp, n, "\r\n\r\n", 4);
+        assert_non_null(eoh);
+        size_t hdr = (size_t)(eoh - resp) + 4;
+        struct drive *d = drive_new(caps[k].api);
+        struct req_record ref = *drive_whole(d, resp, n);
+        char text[sizeof d->text];
+        size_t text_len = d->text_len;
+        memcpy(text, d->text, text_len);
+        assert_int_equal(ref.err, ERR_NONE);
+        assert_int_equal(ref.status, 200);
+        assert_int_equal(ref.events, caps[k].events);
+        assert_true(text_len > 0);
+        for (size_t cut = 1; cut <= hdr; cut++)
+            same_outcome(drive_cut(d, resp, n, &cut, 1), &ref, d, text, text_len);
+        size_t cuts[1024];
+        assert_true(hdr <= 1024);
+        for (size_t i = 0; i < hdr; i++)
+            cuts[i] = i + 1;
+        same_outcome(drive_cut(d, resp, n, cuts, hdr), &ref, d, text, text_len);
+        drive_free(d);
+        free(resp);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fast_path_on),
         cmocka_unit_test(test_fast_path_off),
+        cmocka_unit_test(test_header_block_cut_anywhere),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
