@@ -357,6 +357,12 @@ static int on_header_value(llhttp_t *p, const char *at, size_t len)
 static int on_headers_complete(llhttp_t *p)
 {
     struct conn *c = p->data;
+    if (p->status_code >= 100 && p->status_code < 200 && p->status_code != 101) {
+        /* 100 Continue, 103 Early Hints: interim responses, which have
+         * no body (RFC 9110 15.2); the final response follows. */
+        c->interim = 1;
+        return 1;   /* llhttp: no body */
+    }
     c->rec.status = p->status_code;
     if (p->status_code < 200 || p->status_code >= 300) {
         c->framing = FRAME_BODY;
@@ -382,7 +388,8 @@ static int on_body(llhttp_t *p, const char *at, size_t len)
 static int on_message_complete(llhttp_t *p)
 {
     struct conn *c = p->data;
-    c->msg_complete = 1;
+    if (!c->interim)
+        c->msg_complete = 1;
     return HPE_PAUSED;   /* nothing after the response belongs to this request */
 }
 
@@ -537,6 +544,16 @@ void conn_input(struct conn *c, ssize_t nread, const char *data, uint64_t ts)
     }
     c->got_bytes = 1;
     llhttp_errno_t rc = llhttp_execute(&c->parser, data, (size_t)nread);
+    while (rc == HPE_PAUSED && c->interim) {
+        /* The rest is the next response, parsed from its start as on a
+         * kept-alive connection; no header of the interim one is kept. */
+        const char *rest = llhttp_get_error_pos(&c->parser);
+        c->interim = 0;
+        c->ctype_len = 0;
+        c->ctype[0] = 0;
+        llhttp_reset(&c->parser);
+        rc = llhttp_execute(&c->parser, rest, (size_t)(data + nread - rest));
+    }
     if (rc == HPE_PAUSED) {
         llhttp_resume(&c->parser);
     } else if (rc != HPE_OK) {
@@ -691,6 +708,7 @@ static void conn_request_reset(struct conn *c)
 {
     c->got_bytes = 0;
     c->msg_complete = 0;
+    c->interim = 0;
     c->stream_done = 0;
     c->fail = ERR_NONE;
     c->failmsg[0] = 0;

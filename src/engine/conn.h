@@ -105,6 +105,7 @@ struct conn {
 
     /* Parser outcome, recorded in callbacks and acted on after execute. */
     int msg_complete;
+    int interim;                   /* the response that ended was a 1xx: the final one follows */
     int stream_done;               /* [DONE] / done:true seen */
     enum err_class fail;           /* first failure seen, ERR_NONE if none */
     char failmsg[160];

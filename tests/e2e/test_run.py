@@ -587,6 +587,59 @@ class TestRunWire(unittest.TestCase):
         self.assertEqual(s["token_source"]["server"], 4)
 
 
+def sse_response(events, done=True, headers=b"", framing="length", status=b"200 OK"):
+    """An SSE response of OpenAI chat chunks with the given texts; framing
+    is "length" (Content-Length), "chunked" or "close" (HTTP/1.0, the
+    body ends at close)."""
+    body = b"".join(b'data: {"choices":[{"index":0,"delta":{"content":"%s"},"finish_reason":null}]}\n\n'
+                    % t.encode() for t in events)
+    if done:
+        body += (b'data: {"choices":[{"index":0,"delta":{},"finish_reason":"stop"}],'
+                 b'"usage":{"prompt_tokens":3,"completion_tokens":%d}}\n\ndata: [DONE]\n\n' % len(events))
+    head = b"HTTP/1.1 " + status + b"\r\nContent-Type: text/event-stream\r\n" + headers
+    if framing == "length":
+        return head + b"Content-Length: %d\r\n\r\n" % len(body) + body
+    if framing == "chunked":
+        return head + b"Transfer-Encoding: chunked\r\n\r\n%x\r\n%s\r\n0\r\n\r\n" % (len(body), body)
+    return head.replace(b"HTTP/1.1", b"HTTP/1.0", 1) + b"\r\n" + body
+
+
+def serve_each(resp, keep=True):
+    """A handler answering every request with resp (bytes, or a function
+    of the request's head and body); closes after each one unless keep."""
+    def handler(c, n):
+        while True:
+            req = read_request(c)
+            if req is None:
+                return
+            c.sendall(resp(*req) if callable(resp) else resp)
+            if not keep:
+                return
+    return handler
+
+
+class TestRunHostile(unittest.TestCase):
+    """Servers that answer oddly but legally, or not legally at all: each
+    reply is classified, never taken for a good one (docs/reliability.md)."""
+
+    def run_against(self, handler, *args, api="openai-chat"):
+        srv = OneShotServer(handler)
+        try:
+            return run_json(srv.url + "/v1", "--api", api, *args)
+        finally:
+            srv.close()
+
+    def test_interim_1xx_responses_skipped(self):
+        interim = (b"HTTP/1.1 100 Continue\r\n\r\n"
+                   b"HTTP/1.1 103 Early Hints\r\nLink: </s.css>; rel=preload\r\n\r\n")
+        p, doc = self.run_against(serve_each(interim + sse_response(["a", "b", "c"])),
+                                  "-n", "4", "-c", "2")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        s = doc["summary"]
+        self.assertEqual(s["ok"], 4)
+        self.assertEqual(s["output_tokens"], 12)
+
+
 class TestRunLifecycle(unittest.TestCase):
 
     def test_ctrl_c_writes_outputs_and_exits_4(self):

@@ -356,12 +356,49 @@ static void test_header_block_cut_anywhere(void **state)
     }
 }
 
+/* 100 Continue and 103 Early Hints before the final response are interim
+ * (RFC 9110 §15.2): skipped, whether they come in the read of the final
+ * response or cut anywhere. */
+static void test_interim_responses_skipped(void **state)
+{
+    static const char interim[] =
+        "HTTP/1.1 100 Continue\r\n\r\n"
+        "HTTP/1.1 103 Early Hints\r\nLink: </s.css>; rel=preload\r\n"
+        "Content-Type: text/html\r\n\r\n";
+    size_t n, pre = sizeof interim - 1;
+    char *cap = read_fixture("chat_stream_raw.txt", &n);
+    char *resp = malloc(pre + n);
+    (void)state;
+    memcpy(resp, interim, pre);
+    memcpy(resp + pre, cap, n);
+    struct drive *d = drive_new(API_OPENAI_CHAT);
+    struct req_record ref = *drive_whole(d, cap, n);
+    char text[sizeof d->text];
+    size_t text_len = d->text_len;
+    memcpy(text, d->text, text_len);
+
+    const struct req_record *r = drive_whole(d, resp, pre + n);
+    assert_int_equal(r->err, ERR_NONE);
+    assert_int_equal(r->status, 200);
+    same_outcome(r, &ref, d, text, text_len);
+    for (size_t cut = 1; cut <= pre + 40; cut++)
+        same_outcome(drive_cut(d, resp, pre + n, &cut, 1), &ref, d, text, text_len);
+    /* 101 is not interim for us: no protocol switch was asked for. */
+    static const char sw[] = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: h2c\r\n\r\n";
+    r = drive_whole(d, sw, sizeof sw - 1);
+    assert_int_not_equal(r->err, ERR_NONE);
+    drive_free(d);
+    free(resp);
+    free(cap);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fast_path_on),
         cmocka_unit_test(test_fast_path_off),
         cmocka_unit_test(test_header_block_cut_anywhere),
+        cmocka_unit_test(test_interim_responses_skipped),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
