@@ -229,6 +229,8 @@ static void conn_take_event(struct conn *c, const char *data, size_t len)
             conn_keep_text(c, ev.text, ev.text_len);
     }
     conn_take_counts(&c->rec, &ev);
+    if (ev.finish)
+        c->finish_seen = 1;
     if (ev.done)
         c->stream_done = 1;
 }
@@ -436,9 +438,17 @@ static void conn_complete_body(struct conn *c)
             return;
         }
         conn_take_event(c, c->carry, c->body_len);
-        if (c->rec.first_ns == 0 && c->fail == ERR_NONE)
-            conn_fail(c, ERR_PROTOCOL, "response carries no generated text");
+        if (c->rec.first_ns == 0)
+            conn_fail(c, ERR_EMPTY, "response carries no generated text");
+        return;
     }
+    /* A stream whose HTTP message ended normally: nothing generated is a
+     * failure, and so is a stream that lacks its end (a Content-Length
+     * shorter than the stream, an HTTP/1.0 body cut by the close). */
+    if (c->rec.first_ns == 0)
+        conn_fail(c, ERR_EMPTY, "the stream carried no generated text");
+    else if (!c->stream_done && !c->finish_seen)
+        conn_fail(c, ERR_TRUNCATED, "the stream ended without [DONE], done or a finish reason");
 }
 
 /* Retry rule (docs/protocols.md, "Keep-alive and the retry rule"): a
@@ -710,6 +720,7 @@ static void conn_request_reset(struct conn *c)
     c->msg_complete = 0;
     c->interim = 0;
     c->stream_done = 0;
+    c->finish_seen = 0;
     c->fail = ERR_NONE;
     c->failmsg[0] = 0;
     c->framing = FRAME_NONE;

@@ -107,6 +107,7 @@ struct conn {
     int msg_complete;
     int interim;                   /* the response that ended was a 1xx: the final one follows */
     int stream_done;               /* [DONE] / done:true seen */
+    int finish_seen;               /* a finish reason seen (the stream may still carry usage) */
     enum err_class fail;           /* first failure seen, ERR_NONE if none */
     char failmsg[160];
     enum conn_framing framing;

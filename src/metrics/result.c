@@ -17,6 +17,8 @@ const char *err_class_name(enum err_class c)
         [ERR_STATUS] = "status",
         [ERR_STREAM] = "stream",
         [ERR_PROTOCOL] = "protocol",
+        [ERR_EMPTY] = "empty",
+        [ERR_TRUNCATED] = "truncated",
         [ERR_TIMEOUT_CONNECT] = "timeout_connect",
         [ERR_TIMEOUT_TTFT] = "timeout_ttft",
         [ERR_TIMEOUT_IDLE] = "timeout_idle",

@@ -20,6 +20,8 @@ enum err_class {
     ERR_STATUS,           /* HTTP status other than 2xx */
     ERR_STREAM,           /* error event inside a 200 stream */
     ERR_PROTOCOL,         /* malformed HTTP, framing or JSON */
+    ERR_EMPTY,            /* a 2xx response that carried no generated text */
+    ERR_TRUNCATED,        /* the HTTP message ended, the stream's end marker never came */
     ERR_TIMEOUT_CONNECT,
     ERR_TIMEOUT_TTFT,
     ERR_TIMEOUT_IDLE,

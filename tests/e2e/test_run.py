@@ -640,6 +640,44 @@ class TestRunHostile(unittest.TestCase):
         self.assertEqual(s["output_tokens"], 12)
 
 
+    def test_empty_200_is_a_failure(self):
+        # Every other request gets a 200 with nothing generated in it: an
+        # empty body, then [DONE] alone.  Those fail as `empty`, and a gate
+        # on the error rate fails with them.
+        empties = [sse_response([], done=False),
+                   b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nContent-Length: 14\r\n"
+                   b"\r\ndata: [DONE]\n\n"]
+        count = []
+
+        def reply(head, body):
+            count.append(1)
+            return sse_response(["x", "y"]) if len(count) % 2 else empties[len(count) // 2 % 2]
+        p, doc = self.run_against(serve_each(reply), "-n", "4", "-c", "1",
+                                  "--assert", "error_rate <= 0%")
+        self.assertEqual(p.returncode, 1, p.stderr)
+        s = doc["summary"]
+        self.assertEqual(s["ok"], 2)
+        self.assertEqual(s["errors"], {"empty": 2})
+        self.assertEqual(s["output_tokens"], 4)
+
+    def test_truncated_streams(self):
+        five = ["a", "b", "c", "d", "e"]
+        full = sse_response(five)
+        cut = full.replace(b"Content-Length: %d" % (len(full) - full.index(b"\r\n\r\n") - 4),
+                           b"Content-Length: 200")
+        for name, resp, keep in (("content-length", cut, True),
+                                 ("http/1.0 close", sse_response(five, done=False, framing="close"), False),
+                                 ("chunked", sse_response(five, done=False, framing="chunked"), True)):
+            p, doc = self.run_against(serve_each(resp, keep), "-n", "3", "-c", "1")
+            self.assertEqual(p.returncode, 3, name + p.stderr)
+            self.assertEqual(doc["summary"]["errors"], {"truncated": 3}, name)
+            self.assertIn("without [DONE]", doc["summary"]["error_samples"]["truncated"], name)
+        # The same stream with its end is fine, over HTTP/1.0 too.
+        p, doc = self.run_against(serve_each(sse_response(five, framing="close"), False),
+                                  "-n", "3", "-c", "1")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(doc["summary"]["output_tokens"], 15)
+
 class TestRunLifecycle(unittest.TestCase):
 
     def test_ctrl_c_writes_outputs_and_exits_4(self):

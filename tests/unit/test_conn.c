@@ -392,6 +392,113 @@ static void test_interim_responses_skipped(void **state)
     free(cap);
 }
 
+/* An SSE response of nev chat chunks "t0 ", "t1 " ...; end: a finish
+ * reason and usage, then [DONE] (2), the finish reason alone (1), or
+ * neither (0).  framing: 'L' Content-Length (cl_cut bytes short of the
+ * body), 'C' chunked, '0' HTTP/1.0 ended by the close. */
+static size_t sse_resp(char *out, size_t cap, int nev, int end, char framing, size_t cl_cut)
+{
+    char body[8192];
+    size_t n = 0;
+    for (int i = 0; i < nev; i++)
+        n += (size_t)snprintf(body + n, sizeof body - n,
+                              "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"t%d \"},"
+                              "\"finish_reason\":null}]}\n\n", i);
+    if (end >= 1)
+        n += (size_t)snprintf(body + n, sizeof body - n,
+                              "data: {\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}],"
+                              "\"usage\":{\"prompt_tokens\":3,\"completion_tokens\":%d}}\n\n", nev);
+    if (end >= 2)
+        n += (size_t)snprintf(body + n, sizeof body - n, "data: [DONE]\n\n");
+    if (framing == 'L')
+        return (size_t)snprintf(out, cap, "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+                                "Content-Length: %zu\r\n\r\n%s", n - cl_cut, body);
+    if (framing == 'C')
+        return (size_t)snprintf(out, cap, "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+                                "Transfer-Encoding: chunked\r\n\r\n%zx\r\n%s\r\n0\r\n\r\n", n, body);
+    return (size_t)snprintf(out, cap, "HTTP/1.0 200 OK\r\nContent-Type: text/event-stream\r\n\r\n%s", body);
+}
+
+static enum err_class outcome(struct drive *d, const char *resp, size_t n)
+{
+    return drive_whole(d, resp, n)->err;
+}
+
+#define S(lit) lit, sizeof lit - 1
+
+/* A 200 that carries no generated text is a failure of its own class. */
+static void test_empty_stream(void **state)
+{
+    char buf[16384];
+    size_t n;
+    (void)state;
+    struct drive *d = drive_new(API_OPENAI_CHAT);
+    assert_int_equal(outcome(d, S("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+                                  "Content-Length: 0\r\n\r\n")), ERR_EMPTY);
+    assert_int_equal(outcome(d, S("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+                                  "Content-Length: 14\r\n\r\ndata: [DONE]\n\n")), ERR_EMPTY);
+    assert_string_equal(d->rec.errmsg, "the stream carried no generated text");
+    /* A role chunk, an empty content, a finish reason: still nothing. */
+    n = sse_resp(buf, sizeof buf, 0, 2, 'C', 0);
+    assert_int_equal(outcome(d, buf, n), ERR_EMPTY);
+    /* A non-streamed body without text too. */
+    assert_int_equal(outcome(d, S("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                                  "Content-Length: 43\r\n\r\n"
+                                  "{\"choices\":[{\"message\":{\"content\":\"\"}}]}   ")), ERR_EMPTY);
+    /* llama.cpp answering EOS at once: a real capture of an empty stream. */
+    char *cap = read_fixture("chat_stream_eos_stop_raw.txt", &n);
+    assert_int_equal(outcome(d, cap, n), ERR_EMPTY);
+    free(cap);
+    drive_free(d);
+
+    d = drive_new(API_OLLAMA_GENERATE);
+    assert_int_equal(outcome(d, S("HTTP/1.1 200 OK\r\nContent-Type: application/x-ndjson\r\n"
+                                  "Content-Length: 42\r\n\r\n"
+                                  "{\"response\":\"\",\"done\":true,\"eval_count\":0}")), ERR_EMPTY);
+    drive_free(d);
+}
+
+/* A stream whose HTTP message ended but whose end marker never came was
+ * cut short: by a Content-Length smaller than the stream, by the close of
+ * an HTTP/1.0 body, or by a chunked body ended early.  A cut inside the
+ * HTTP message itself stays `closed`. */
+static void test_truncated_stream(void **state)
+{
+    char buf[16384];
+    size_t n;
+    (void)state;
+    struct drive *d = drive_new(API_OPENAI_CHAT);
+    for (char fr = 0; fr < 3; fr++) {
+        char framing = "LC0"[(int)fr];
+        n = sse_resp(buf, sizeof buf, 5, 2, framing, 0);
+        assert_int_equal(outcome(d, buf, n), ERR_NONE);
+        assert_int_equal(d->rec.events, 5);
+        n = sse_resp(buf, sizeof buf, 5, 1, framing, 0);   /* a finish reason, no [DONE] */
+        assert_int_equal(outcome(d, buf, n), ERR_NONE);
+        n = sse_resp(buf, sizeof buf, 5, 0, framing, 0);   /* neither */
+        assert_int_equal(outcome(d, buf, n), ERR_TRUNCATED);
+        assert_int_equal(d->rec.events, 5);
+    }
+    /* Content-Length ends the message inside the stream: the rest is not
+     * read, and what was read lacks its end. */
+    n = sse_resp(buf, sizeof buf, 5, 2, 'L', 200);
+    assert_int_equal(outcome(d, buf, n), ERR_TRUNCATED);
+    assert_string_equal(d->rec.errmsg, "the stream ended without [DONE], done or a finish reason");
+    /* Chunked, closed before the last chunk: the message is incomplete. */
+    n = sse_resp(buf, sizeof buf, 5, 2, 'C', 0);
+    assert_int_equal(drive_cut(d, buf, n - 7, NULL, 0)->err, ERR_CLOSED);
+    drive_free(d);
+
+    d = drive_new(API_OLLAMA_CHAT);
+    assert_int_equal(outcome(d, S("HTTP/1.0 200 OK\r\nContent-Type: application/x-ndjson\r\n\r\n"
+                                  "{\"message\":{\"content\":\"a\"},\"done\":false}\n"
+                                  "{\"message\":{\"content\":\"b\"},\"done\":false}\n")), ERR_TRUNCATED);
+    assert_int_equal(outcome(d, S("HTTP/1.0 200 OK\r\nContent-Type: application/x-ndjson\r\n\r\n"
+                                  "{\"message\":{\"content\":\"a\"},\"done\":false}\n"
+                                  "{\"message\":{\"content\":\"\"},\"done\":true}\n")), ERR_NONE);
+    drive_free(d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -399,6 +506,8 @@ int main(void)
         cmocka_unit_test(test_fast_path_off),
         cmocka_unit_test(test_header_block_cut_anywhere),
         cmocka_unit_test(test_interim_responses_skipped),
+        cmocka_unit_test(test_empty_stream),
+        cmocka_unit_test(test_truncated_stream),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
