@@ -19,12 +19,17 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <zlib.h>
 
 #include "rxstamp.h"
 
 #define CARRY_INITIAL 4096
 #define CARRY_MAX (4u << 20)     /* an event or error body larger than this is a protocol error */
 #define STATUS_BODY_MAX 4096     /* bytes of an error body kept for its message */
+#define ZOUT_SIZE (16 * 1024)    /* inflated bytes handed to the framing at a time */
+#define ZBITS_GZIP (15 + 16)
+#define ZBITS_ZLIB_OR_GZIP (15 + 32)
+#define ZBITS_RAW (-15)
 
 static void on_tcp_close(uv_handle_t *h);
 static void conn_finish(struct conn *c);
@@ -338,21 +343,75 @@ static int on_header_field_complete(llhttp_t *p)
         c->hval = HDR_CONTENT_TYPE;
         c->ctype_len = 0;   /* a repeated header: the last one counts */
         c->ctype[0] = 0;
+    } else if (c->hname_len == 16 && strncasecmp(c->hname, "content-encoding", 16) == 0) {
+        c->hval = HDR_CONTENT_ENCODING;
+        c->cenc_len = 0;
+        c->cenc[0] = 0;
     }
     c->hname_len = 0;
     return 0;
 }
 
+/* Appends a piece of a header value to buf (cap bytes, NUL-terminated);
+ * what does not fit is dropped. */
+static void header_append(char *buf, size_t cap, size_t *len, const char *at, size_t n)
+{
+    size_t room = cap - 1 - *len;
+    size_t k = n < room ? n : room;
+    memcpy(buf + *len, at, k);
+    *len += k;
+    buf[*len] = 0;
+}
+
 static int on_header_value(llhttp_t *p, const char *at, size_t len)
 {
     struct conn *c = p->data;
-    if (c->hval == HDR_CONTENT_TYPE) {
-        size_t room = sizeof c->ctype - 1 - c->ctype_len;
-        size_t k = len < room ? len : room;
-        memcpy(c->ctype + c->ctype_len, at, k);
-        c->ctype_len += k;
-        c->ctype[c->ctype_len] = 0;
+    if (c->hval == HDR_CONTENT_TYPE)
+        header_append(c->ctype, sizeof c->ctype, &c->ctype_len, at, len);
+    else if (c->hval == HDR_CONTENT_ENCODING)
+        header_append(c->cenc, sizeof c->cenc, &c->cenc_len, at, len);
+    return 0;
+}
+
+/* The window bits that inflate a Content-Encoding, 0 for identity, -1 for
+ * a coding llmload does not decode (br, zstd, several codings). */
+static int conn_coding_bits(const char *v)
+{
+    while (*v == ' ' || *v == '\t')
+        v++;
+    size_t n = strlen(v);
+    while (n && (v[n - 1] == ' ' || v[n - 1] == '\t'))
+        n--;
+    if (n == 0 || (n == 8 && strncasecmp(v, "identity", 8) == 0))
+        return 0;
+    if ((n == 4 && strncasecmp(v, "gzip", 4) == 0) || (n == 6 && strncasecmp(v, "x-gzip", 6) == 0))
+        return ZBITS_GZIP;
+    if (n == 7 && strncasecmp(v, "deflate", 7) == 0)
+        return ZBITS_ZLIB_OR_GZIP;   /* zlib as RFC 9110 says; raw deflate is retried */
+    return -1;
+}
+
+/* Sets up inflating for a response compressed with window bits `bits`:
+ * the slot's z_stream is made once and reset for later responses. */
+static int conn_inflate_start(struct conn *c, int bits)
+{
+    if (!c->z) {
+        z_stream *z = calloc(1, sizeof *z);
+        char *out = malloc(ZOUT_SIZE);
+        if (!z || !out || inflateInit2(z, bits) != Z_OK) {
+            free(z);
+            free(out);
+            return -1;
+        }
+        c->z = z;
+        c->zout = out;
+    } else if (inflateReset2(c->z, bits) != Z_OK) {
+        return -1;
     }
+    c->zmode = bits;
+    c->zended = 0;
+    c->zstarted = 0;
+    c->zhead_len = 0;
     return 0;
 }
 
@@ -366,6 +425,11 @@ static int on_headers_complete(llhttp_t *p)
         return 1;   /* llhttp: no body */
     }
     c->rec.status = p->status_code;
+    int bits = conn_coding_bits(c->cenc);
+    if (bits < 0)
+        conn_fail(c, ERR_PROTOCOL, "unsupported Content-Encoding: %.40s", c->cenc);
+    else if (bits && conn_inflate_start(c, bits) < 0)
+        conn_fail(c, ERR_PROTOCOL, "out of memory for inflating the body");
     if (p->status_code < 200 || p->status_code >= 300) {
         c->framing = FRAME_BODY;
     } else if (strcasestr(c->ctype, "text/event-stream")) {
@@ -381,9 +445,64 @@ static int on_headers_complete(llhttp_t *p)
     return 0;
 }
 
+/* Inflates n compressed bytes into the framing, ZOUT_SIZE at a time: the
+ * zlib code of the last inflate (Z_OK when all was taken). */
+static int conn_inflate_run(struct conn *c, const char *p, size_t n)
+{
+    z_stream *z = c->z;
+    z->next_in = (Bytef *)p;
+    z->avail_in = (uInt)n;
+    for (;;) {
+        z->next_out = (Bytef *)c->zout;
+        z->avail_out = ZOUT_SIZE;
+        int rc = inflate(z, Z_NO_FLUSH);
+        size_t got = ZOUT_SIZE - z->avail_out;
+        if (got) {
+            c->zstarted = 1;
+            conn_feed(c, c->zout, got);
+        }
+        if (rc == Z_STREAM_END) {
+            c->zended = 1;   /* bytes after the end are not part of the body */
+            return rc;
+        }
+        if (rc != Z_OK && rc != Z_BUF_ERROR)
+            return rc;
+        if (c->fail != ERR_NONE || (z->avail_in == 0 && z->avail_out != 0))
+            return Z_OK;
+    }
+}
+
+/* A compressed body's bytes.  The events decoded from them carry the time
+ * of the read that brought the compressed bytes. */
+static void conn_inflate(struct conn *c, const char *p, size_t n)
+{
+    size_t before = c->zhead_len;
+    size_t k = sizeof c->zhead - before < n ? sizeof c->zhead - before : n;
+    memcpy(c->zhead + before, p, k);
+    c->zhead_len += k;
+    if (c->zended || c->fail != ERR_NONE)
+        return;
+    int rc = conn_inflate_run(c, p, n);
+    if (rc == Z_DATA_ERROR && c->zmode == ZBITS_ZLIB_OR_GZIP && !c->zstarted &&
+        c->z->total_in <= sizeof c->zhead && inflateReset2(c->z, ZBITS_RAW) == Z_OK) {
+        /* "deflate" sent as raw deflate, without the zlib header (some
+         * servers do): again from the body's first byte. */
+        c->zmode = ZBITS_RAW;
+        rc = conn_inflate_run(c, c->zhead, before);
+        if (rc == Z_OK)
+            rc = conn_inflate_run(c, p, n);
+    }
+    if (rc != Z_OK && rc != Z_STREAM_END)
+        conn_fail(c, ERR_PROTOCOL, "cannot inflate the body: %s", c->z->msg ? c->z->msg : "bad data");
+}
+
 static int on_body(llhttp_t *p, const char *at, size_t len)
 {
-    conn_feed(p->data, at, len);
+    struct conn *c = p->data;
+    if (c->zmode)
+        conn_inflate(c, at, len);
+    else
+        conn_feed(c, at, len);
     return 0;
 }
 
@@ -428,6 +547,10 @@ static void conn_complete_body(struct conn *c)
             mlen = (int)(c->body_len > 120 ? 120 : c->body_len);
         }
         conn_fail(c, ERR_STATUS, "HTTP %d%s%.*s", c->rec.status, mlen ? ": " : "", mlen, msg);
+        return;
+    }
+    if (c->zmode && !c->zended && c->fail == ERR_NONE) {
+        conn_fail(c, ERR_TRUNCATED, "the compressed body ended before its end");
         return;
     }
     if (c->framing == FRAME_BODY && c->fail == ERR_NONE) {
@@ -561,6 +684,8 @@ void conn_input(struct conn *c, ssize_t nread, const char *data, uint64_t ts)
         c->interim = 0;
         c->ctype_len = 0;
         c->ctype[0] = 0;
+        c->cenc_len = 0;
+        c->cenc[0] = 0;
         llhttp_reset(&c->parser);
         rc = llhttp_execute(&c->parser, rest, (size_t)(data + nread - rest));
     }
@@ -729,6 +854,9 @@ static void conn_request_reset(struct conn *c)
     c->body_len = 0;
     c->hname_len = 0;
     c->hval = HDR_OTHER;
+    c->cenc_len = 0;
+    c->cenc[0] = 0;
+    c->zmode = 0;
     c->text_len = 0;
     c->text_overflow = 0;
     api_shape_reset(&c->shape);
@@ -820,6 +948,13 @@ void conn_release(struct conn *c)
 
 void conn_free_buffers(struct conn *c)
 {
+    if (c->z) {
+        inflateEnd(c->z);
+        free(c->z);
+        free(c->zout);
+        c->z = NULL;
+        c->zout = NULL;
+    }
     free(c->carry);
     free(c->wbuf);
     free(c->rec.ev_us);

@@ -115,9 +115,20 @@ struct conn {
      * so llhttp hands both over in pieces: they are gathered until it says
      * the piece is complete. */
     char hname[24]; size_t hname_len;   /* the name being read; longer ones are none we read */
-    enum conn_header { HDR_OTHER = 0, HDR_CONTENT_TYPE } hval;   /* whose value is being read */
+    enum conn_header { HDR_OTHER = 0, HDR_CONTENT_TYPE, HDR_CONTENT_ENCODING } hval;   /* whose value is being read */
     char ctype[64];
     size_t ctype_len;
+    char cenc[24];
+    size_t cenc_len;
+    /* A body compressed although the request asked for identity: inflated
+     * before the framing.  Allocated for the first such response of this
+     * slot and reused; nothing is allocated per event. */
+    struct z_stream_s *z;
+    char *zout;
+    int zmode;                     /* 0 none, else the zlib window bits in use */
+    int zended;                    /* the compressed stream reached its end */
+    int zstarted;                  /* it has produced bytes (no raw-deflate retry after) */
+    char zhead[2]; size_t zhead_len;   /* the body's first bytes, for that retry */
     union { struct sse sse; struct ndjson nd; } dec;
     struct api_shape shape;        /* this stream's plain content events (api.h) */
     char *carry; size_t carry_cap; size_t body_len;   /* decoder carry / whole body */

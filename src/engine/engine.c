@@ -730,7 +730,8 @@ static void engine_request_setup(struct engine *e)
     assert(accept);   /* target_resolve settled the API: it has a framing */
     int n = snprintf(e->hdr_fixed, sizeof e->hdr_fixed,
                      "POST %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: llmload/%s\r\n"
-                     "Content-Type: application/json\r\nAccept: %s\r\n%s%s%s",
+                     "Content-Type: application/json\r\nAccept: %s\r\n"
+                     "Accept-Encoding: identity\r\n%s%s%s",
                      e->tgt.path, e->tgt.host, LLMLOAD_VERSION, accept,
                      cfg->api_key ? "Authorization: Bearer " : "", cfg->api_key ? cfg->api_key : "",
                      cfg->api_key ? "\r\n" : "");

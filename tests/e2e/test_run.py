@@ -678,6 +678,30 @@ class TestRunHostile(unittest.TestCase):
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertEqual(doc["summary"]["output_tokens"], 15)
 
+    def test_compressed_stream_decoded(self):
+        # llmload asks for identity; a gateway that compresses anyway is
+        # inflated (gzip, deflate) before the framing, not taken as empty.
+        import gzip
+        import zlib
+        heads = []
+        for coding, pack in (("gzip", gzip.compress), ("deflate", zlib.compress)):
+            plain = sse_response(["a", "b", "c"])
+            body = pack(plain.partition(b"\r\n\r\n")[2])
+
+            def reply(head, _body, coding=coding, body=body):
+                heads.append(head)
+                return (b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+                        b"Content-Encoding: %s\r\nContent-Length: %d\r\n\r\n"
+                        % (coding.encode(), len(body)) + body)
+            p, doc = self.run_against(serve_each(reply), "-n", "4", "-c", "2", "--raw",
+                                      os.path.join(tmpdir(), "r.jsonl"))
+            self.assertEqual(p.returncode, 0, coding + p.stderr)
+            s = doc["summary"]
+            self.assertEqual(s["ok"], 4, coding)
+            self.assertEqual(s["output_tokens"], 12, coding)
+            self.assertEqual(s["events"], 12, coding)
+        self.assertTrue(all(b"\r\naccept-encoding: identity" in h.lower() for h in heads))
+
 class TestRunLifecycle(unittest.TestCase):
 
     def test_ctrl_c_writes_outputs_and_exits_4(self):

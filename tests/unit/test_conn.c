@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <zlib.h>
+
 #include "conn.h"
 
 #define NEVENTS 12
@@ -499,6 +501,79 @@ static void test_truncated_stream(void **state)
     drive_free(d);
 }
 
+/* body compressed: wbits 31 gzip, 15 zlib, -15 raw deflate. */
+static size_t compress_body(const char *body, size_t n, int wbits, char *out, size_t cap)
+{
+    z_stream z;
+    memset(&z, 0, sizeof z);
+    assert_int_equal(deflateInit2(&z, 6, Z_DEFLATED, wbits, 8, Z_DEFAULT_STRATEGY), Z_OK);
+    z.next_in = (Bytef *)body;
+    z.avail_in = (uInt)n;
+    z.next_out = (Bytef *)out;
+    z.avail_out = (uInt)cap;
+    assert_int_equal(deflate(&z, Z_FINISH), Z_STREAM_END);
+    size_t m = z.total_out;
+    deflateEnd(&z);
+    return m;
+}
+
+/* A server or gateway that compresses although the request said
+ * Accept-Encoding: identity: gzip and deflate (zlib, or raw as some
+ * servers send it) are inflated before the framing, whatever the cuts;
+ * a compressed stream cut short is truncated; other codings are refused. */
+static void test_compressed_stream(void **state)
+{
+    static const struct { const char *name; int wbits; } enc[] = {
+        { "gzip", 31 }, { "x-gzip", 31 }, { "deflate", 15 }, { "deflate", -15 }, { "GZip", 31 },
+    };
+    char plain[16384], body[16384], resp[20000];
+    (void)state;
+    size_t pn = sse_resp(plain, sizeof plain, 40, 2, 'C', 0);
+    const char *sse = strstr(plain, "\r\n\r\n") + 4;
+    sse = strstr(sse, "\r\n") + 2;                       /* past the chunk size */
+    size_t sse_len = (size_t)(strstr(sse, "data: [DONE]\n\n") + 14 - sse);
+    (void)pn;
+    struct drive *d = drive_new(API_OPENAI_CHAT);
+    for (size_t k = 0; k < sizeof enc / sizeof enc[0]; k++) {
+        size_t bn = compress_body(sse, sse_len, enc[k].wbits, body, sizeof body);
+        int h = snprintf(resp, sizeof resp, "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+                         "Content-Encoding: %s\r\nContent-Length: %zu\r\n\r\n", enc[k].name, bn);
+        memcpy(resp + h, body, bn);
+        size_t n = (size_t)h + bn;
+        const struct req_record *r = drive_whole(d, resp, n);
+        assert_int_equal(r->err, ERR_NONE);
+        assert_int_equal(r->events, 40);
+        assert_int_equal(r->server_tokens, 40);
+        struct req_record ref = *r;
+        char text[sizeof d->text];
+        size_t text_len = d->text_len;
+        memcpy(text, d->text, text_len);
+        for (size_t cut = (size_t)h; cut < n; cut++)   /* every cut of the compressed body */
+            same_outcome(drive_cut(d, resp, n, &cut, 1), &ref, d, text, text_len);
+        size_t cuts[2048];
+        for (size_t i = 0; i < n - 1 && i < 2048; i++)
+            cuts[i] = i + 1;
+        same_outcome(drive_cut(d, resp, n, cuts, n - 1 < 2048 ? n - 1 : 2048), &ref, d, text, text_len);
+        /* Cut short and framed as if whole: the compressed stream has no end. */
+        h = snprintf(resp, sizeof resp, "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+                     "Content-Encoding: %s\r\nContent-Length: %zu\r\n\r\n", enc[k].name, bn - 8);
+        memcpy(resp + h, body, bn - 8);
+        assert_int_equal(outcome(d, resp, (size_t)h + bn - 8), ERR_TRUNCATED);
+    }
+    assert_int_equal(outcome(d, S("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+                                  "Content-Encoding: br\r\nContent-Length: 4\r\n\r\nabcd")), ERR_PROTOCOL);
+    assert_string_equal(d->rec.errmsg, "unsupported Content-Encoding: br");
+    assert_int_equal(outcome(d, S("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+                                  "Content-Encoding: gzip\r\nContent-Length: 4\r\n\r\nabcd")), ERR_PROTOCOL);
+    /* identity is no coding at all. */
+    size_t n = sse_resp(resp, sizeof resp, 3, 2, 'L', 0);
+    char *eoh = strstr(resp, "\r\n\r\n");
+    memmove(eoh + 28, eoh, (size_t)(resp + n - eoh));
+    memcpy(eoh, "\r\nContent-Encoding: identity", 28);
+    assert_int_equal(outcome(d, resp, n + 28), ERR_NONE);
+    drive_free(d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -508,6 +583,7 @@ int main(void)
         cmocka_unit_test(test_interim_responses_skipped),
         cmocka_unit_test(test_empty_stream),
         cmocka_unit_test(test_truncated_stream),
+        cmocka_unit_test(test_compressed_stream),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
