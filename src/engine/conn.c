@@ -130,17 +130,35 @@ static void on_deadline(uv_timer_t *t)
 /* Events: the decoders call these with whole events; the adapter tells
  * what they mean; the read's timestamp is the event's time.            */
 
+/* The held event times go to whoever keeps them all (the raw file), then
+ * out of memory: a request holds RESULT_EV_CHUNK at most. */
+static int conn_spill_events(struct conn *c)
+{
+    struct conn_env *env = c->env;
+    if (env->on.events)
+        env->on.events(env->ud, c);
+    if (req_record_spill(&c->rec) < 0) {
+        conn_fail(c, ERR_PROTOCOL, "out of memory for event times");
+        return -1;
+    }
+    return 0;
+}
+
 static void conn_event_time(struct conn *c)
 {
     struct req_record *r = &c->rec;
     uint64_t ts = c->read_ts;
     uint64_t off = ts - c->env->t0;
-    uint64_t prev = r->ev_n == 0 ? r->start_ns : r->last_ns;
+    uint64_t prev = r->events == 0 ? r->start_ns : r->last_ns;
     uint64_t d = off > prev ? (off - prev) / 1000 : 0;
+    if (r->ev_n == RESULT_EV_CHUNK && conn_spill_events(c) < 0)
+        return;
     if (r->ev_n == r->ev_cap) {
         /* Grows only past the largest response this slot has seen: the
          * buffer is kept across requests, so steady state never allocates. */
         size_t nc = r->ev_cap ? r->ev_cap * 2 : 256;
+        if (nc > RESULT_EV_CHUNK)
+            nc = RESULT_EV_CHUNK;
         uint32_t *p = realloc(r->ev_us, nc * sizeof *p);
         if (!p) {
             conn_fail(c, ERR_PROTOCOL, "out of memory for event times");
@@ -159,6 +177,9 @@ static void conn_event_time(struct conn *c)
     }
     r->last_ns = off;
     r->events++;
+    if (c->max_events && r->events > c->max_events)
+        conn_fail(c, ERR_OVERLONG, "more than %llu content events for max_tokens %lld",
+                  (unsigned long long)c->max_events, (long long)c->max_tokens);
 }
 
 /* Appends an event's text, unescaped, for the tokenizer and multi-turn
@@ -503,7 +524,8 @@ static int on_body(llhttp_t *p, const char *at, size_t len)
         conn_inflate(c, at, len);
     else
         conn_feed(c, at, len);
-    return 0;
+    /* An overlong response is not read to its end (it may have none). */
+    return c->fail == ERR_OVERLONG ? HPE_PAUSED : 0;
 }
 
 static int on_message_complete(llhttp_t *p)
@@ -655,7 +677,7 @@ void conn_input(struct conn *c, ssize_t nread, const char *data, uint64_t ts)
     uint64_t start_abs = c->rec.start_ns + c->env->t0;
     if (ts < start_abs)
         ts = start_abs;
-    if (c->rec.ev_n && ts < c->last_event_abs)
+    if (c->rec.events && ts < c->last_event_abs)
         ts = c->last_event_abs;
     c->read_ts = ts;
     if (nread < 0) {
@@ -688,6 +710,10 @@ void conn_input(struct conn *c, ssize_t nread, const char *data, uint64_t ts)
         c->cenc[0] = 0;
         llhttp_reset(&c->parser);
         rc = llhttp_execute(&c->parser, rest, (size_t)(data + nread - rest));
+    }
+    if (rc == HPE_PAUSED && !c->msg_complete) {
+        conn_end(c, c->read_ts);   /* stopped inside the body: overlong */
+        return;
     }
     if (rc == HPE_PAUSED) {
         llhttp_resume(&c->parser);
@@ -859,6 +885,8 @@ static void conn_request_reset(struct conn *c)
     c->zmode = 0;
     c->text_len = 0;
     c->text_overflow = 0;
+    double lim = c->env->overlong_factor * (double)c->max_tokens;
+    c->max_events = c->max_tokens > 0 && lim > 0 ? (uint64_t)lim + (lim > (double)(uint64_t)lim) : 0;
     api_shape_reset(&c->shape);
     if (!c->carry) {
         c->carry = malloc(CARRY_INITIAL);
@@ -925,6 +953,8 @@ static void on_tcp_close(uv_handle_t *h)
         c->rec.first_ns = c->rec.last_ns = c->rec.end_ns = 0;
         c->rec.events = 0;
         c->rec.ev_n = 0;
+        c->rec.ev_spilled = 0;
+        c->rec.spill_head = c->rec.spill_tail = 0;
         c->rec.status = 0;
         conn_start(c);
         return;
@@ -958,6 +988,8 @@ void conn_free_buffers(struct conn *c)
     free(c->carry);
     free(c->wbuf);
     free(c->rec.ev_us);
+    hist_free(c->rec.itl_spilled);
+    c->rec.itl_spilled = NULL;
     free(c->text);
     c->text = NULL;
     c->carry = c->wbuf = NULL;

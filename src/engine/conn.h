@@ -43,6 +43,10 @@ struct conn_events {
     /* c was CONN_IDLE (pooled) and the server closed or wrote to it: take
      * it out of the pool; it is closing. */
     void (*lost)(void *ud, struct conn *c);
+    /* c->rec holds RESULT_EV_CHUNK event times and is about to move them
+     * out of memory (req_record_spill): whoever keeps every event time
+     * takes them now.  May be NULL. */
+    void (*events)(void *ud, struct conn *c);
 };
 
 /* What every connection of a run shares with the engine.  The engine
@@ -56,6 +60,7 @@ struct conn_env {
     int rx_kernel;                     /* time reads by kernel receive stamps (rxstamp.h) */
     int collect_text;                  /* keep the generated text (tokenizer, multi-turn) */
     int fast_path;                     /* try api_shape_match before a full parse */
+    double overlong_factor;            /* stop a response past this x max_tokens events; 0 never */
     /* Scratch, used within one callback and never kept: one read buffer
      * for the loop and one jsmn token array. */
     char *rbuf; size_t rbuf_len;
@@ -96,6 +101,8 @@ struct conn {
     /* The request in flight. */
     struct req_record rec;
     uint32_t user;                 /* virtual user (for multi-turn workloads) */
+    int64_t max_tokens;            /* what the request asked for (set by the engine), <= 0 unknown */
+    uint64_t max_events;           /* content events past which it is overlong, 0 no limit */
     int reused;                    /* sent on a connection that served before */
     int got_bytes;                 /* any response byte arrived */
     int retry_pending;             /* reconnect and send rec again */

@@ -19,6 +19,7 @@ const char *err_class_name(enum err_class c)
         [ERR_PROTOCOL] = "protocol",
         [ERR_EMPTY] = "empty",
         [ERR_TRUNCATED] = "truncated",
+        [ERR_OVERLONG] = "overlong",
         [ERR_TIMEOUT_CONNECT] = "timeout_connect",
         [ERR_TIMEOUT_TTFT] = "timeout_ttft",
         [ERR_TIMEOUT_IDLE] = "timeout_idle",
@@ -147,10 +148,13 @@ void run_stats_add(struct run_stats *s, const struct req_record *r)
         hist_record(s->e2e, (uint64_t)e2e);
     if (ttft >= 0)
         hist_record(s->ttft, (uint64_t)ttft);
-    /* ev_us[0] is the first event's offset from start; the rest are the
-     * gaps between successive content events: the ITL samples. */
-    for (size_t i = 1; i < r->ev_n; i++)
+    /* ev_us[0] is the first event's offset from start (unless earlier
+     * events were moved out); the rest are the gaps between successive
+     * content events: the ITL samples. */
+    for (size_t i = r->ev_spilled ? 0 : 1; i < r->ev_n; i++)
         hist_record(s->itl, (uint64_t)r->ev_us[i] * 1000u);
+    if (r->ev_spilled && r->itl_spilled)
+        hist_merge(s->itl, r->itl_spilled);
 
     int64_t d;
     if ((d = span(r->sched_ns, r->start_ns)) >= 0)
@@ -179,6 +183,33 @@ void run_stats_add(struct run_stats *s, const struct req_record *r)
         s->ollama_eval_count += r->eval_count;
         s->ollama_eval_duration_ns += r->eval_duration_ns;
     }
+}
+
+int req_record_spill(struct req_record *r)
+{
+    if (!r->itl_spilled && !(r->itl_spilled = hist_new(RESULT_HIST_NS_MAX)))
+        return -1;
+    for (size_t i = r->ev_spilled ? 0 : 1; i < r->ev_n; i++)
+        hist_record(r->itl_spilled, (uint64_t)r->ev_us[i] * 1000u);
+    r->ev_spilled += r->ev_n;
+    r->ev_n = 0;
+    return 0;
+}
+
+void req_record_reset(struct req_record *r)
+{
+    uint32_t *ev = r->ev_us;
+    size_t cap = r->ev_cap;
+    struct hist *itl = r->itl_spilled;
+    if (itl && r->ev_spilled)
+        hist_reset(itl);
+    memset(r, 0, sizeof *r);
+    r->ev_us = ev;
+    r->ev_cap = cap;
+    r->itl_spilled = itl;
+    r->out_tokens = r->server_tokens = r->local_tokens = r->in_tokens = -1;
+    r->eval_count = r->eval_duration_ns = r->prompt_eval_count = r->prompt_eval_duration_ns = -1;
+    r->cached_tokens = r->total_duration_ns = r->load_duration_ns = -1;
 }
 
 double run_stats_wall_s(const struct run_stats *s)

@@ -22,6 +22,7 @@ enum err_class {
     ERR_PROTOCOL,         /* malformed HTTP, framing or JSON */
     ERR_EMPTY,            /* a 2xx response that carried no generated text */
     ERR_TRUNCATED,        /* the HTTP message ended, the stream's end marker never came */
+    ERR_OVERLONG,         /* stopped: far more content events than max_tokens asked for */
     ERR_TIMEOUT_CONNECT,
     ERR_TIMEOUT_TTFT,
     ERR_TIMEOUT_IDLE,
@@ -75,9 +76,28 @@ struct req_record {
     int64_t total_duration_ns;  /* Ollama total_duration, load_duration */
     int64_t load_duration_ns;
     /* Event times as microsecond deltas from start_ns (first) and from the
-     * previous event (rest): 4 bytes an event.  Owned by the engine. */
+     * previous event (rest): 4 bytes an event.  Owned by the engine.  At
+     * most RESULT_EV_CHUNK are held: a longer response hands the held
+     * ones on (the raw writer writes them) and req_record_spill moves
+     * them out, so a request's memory does not grow with its length.
+     * ev_spilled counts the events moved out, itl_spilled holds their
+     * ITL samples (made on first use, kept with ev_us), and spill_head,
+     * spill_tail are where the raw writer put them (0 none). */
     uint32_t *ev_us; size_t ev_n, ev_cap;
+    uint64_t ev_spilled;
+    struct hist *itl_spilled;
+    uint64_t spill_head, spill_tail;
 };
+
+#define RESULT_EV_CHUNK 8192   /* event times a request holds at most */
+
+/* Moves r's held event times out, once its caller has passed them on:
+ * their ITL samples go to r->itl_spilled, ev_spilled grows by ev_n and
+ * ev_n becomes 0.  0, or -1 when the histogram cannot be made. */
+int req_record_spill(struct req_record *r);
+/* Clears r for its next request, keeping its buffers (ev_us, the emptied
+ * itl_spilled); every count and server number becomes -1 (unknown). */
+void req_record_reset(struct req_record *r);
 
 /* Aggregates of a run.  Bounded memory whatever its length. */
 struct run_stats {

@@ -702,6 +702,53 @@ class TestRunHostile(unittest.TestCase):
             self.assertEqual(s["events"], 12, coding)
         self.assertTrue(all(b"\r\naccept-encoding: identity" in h.lower() for h in heads))
 
+    @staticmethod
+    def endless(c, n):
+        """A 200 stream that never ends: events as fast as the socket takes
+        them, until the client goes away."""
+        if read_request(c) is None:
+            return
+        ev = b'data: {"choices":[{"index":0,"delta":{"content":"w "}}]}\n\n' * 200
+        block = b"%x\r\n%s\r\n" % (len(ev), ev)
+        c.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+                  b"Transfer-Encoding: chunked\r\n\r\n")
+        while True:
+            c.sendall(block)
+
+    def test_endless_stream_ends_overlong(self):
+        # 4 x --max-tokens content events at most, then the request ends as
+        # overlong: at once, with a bounded raw line, not at the 30 min
+        # timeout with gigabytes held.
+        raw = os.path.join(tmpdir(), "r.jsonl")
+        t = time.monotonic()
+        p, doc = self.run_against(self.endless, "-n", "3", "-c", "3", "--max-tokens", "16",
+                                  "--timeout", "20s", "--raw", raw)
+        self.assertLess(time.monotonic() - t, 10)
+        self.assertEqual(p.returncode, 3, p.stderr)
+        self.assertEqual(doc["summary"]["errors"], {"overlong": 3})
+        self.assertIn("more than 64 content events", doc["summary"]["error_samples"]["overlong"])
+        lines = [json.loads(l) for l in open(raw)]
+        self.assertEqual([l["events"] for l in lines], [65] * 3)
+        self.assertEqual([len(l["events_s"]) for l in lines], [65] * 3)
+        self.assertLess(os.path.getsize(raw), 3 * 4096)
+        self.assertEqual(doc["config"]["overlong_factor"], 4)
+        # --overlong-factor: 1000 x 20 events, more than a request holds in
+        # memory; the raw line still has every one, in order.
+        p, doc = self.run_against(self.endless, "-n", "2", "-c", "2", "--max-tokens", "20",
+                                  "--overlong-factor", "1000", "--raw", raw)
+        self.assertEqual(doc["summary"]["errors"], {"overlong": 2})
+        for l in (json.loads(l) for l in open(raw)):
+            ev = l["events_s"]
+            self.assertEqual(len(ev), 20001)
+            self.assertEqual(ev, sorted(ev))
+            self.assertAlmostEqual(ev[0], l["first_token_s"] - l["start_s"], delta=2e-6)
+            self.assertAlmostEqual(ev[-1], l["last_token_s"] - l["start_s"], delta=1e-4)
+        self.assertEqual(os.listdir(os.path.dirname(raw)), ["r.jsonl"])   # no temporary left
+        p = run_llmload("run", "--url", "http://127.0.0.1:9/v1", "--model", "m",
+                        "--overlong-factor", "0.5")
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("--overlong-factor", p.stderr)
+
 class TestRunLifecycle(unittest.TestCase):
 
     def test_ctrl_c_writes_outputs_and_exits_4(self):

@@ -93,16 +93,6 @@ static void srv_accept(uv_stream_t *s, int status)
     uv_read_start((uv_stream_t *)&f->peer, srv_alloc, srv_read);
 }
 
-static void fresh_record(struct conn *c)
-{
-    uint32_t *ev = c->rec.ev_us;
-    size_t cap = c->rec.ev_cap;
-    memset(&c->rec, 0, sizeof c->rec);
-    c->rec.ev_us = ev;
-    c->rec.ev_cap = cap;
-    c->rec.server_tokens = c->rec.in_tokens = c->rec.eval_count = c->rec.eval_duration_ns = -1;
-}
-
 static void on_done(void *ud, struct conn *c, int keep)
 {
     struct fixture *f = ud;
@@ -114,7 +104,7 @@ static void on_done(void *ud, struct conn *c, int keep)
         /* Again on the kept-alive socket, as the engine's pool would. */
         assert_true(keep);
         assert_int_equal(c->state, CONN_IDLE);
-        fresh_record(c);
+        req_record_reset(&c->rec);
         conn_start(c);
     } else if (keep) {
         conn_close(c);
@@ -163,7 +153,7 @@ static void run(struct fixture *f, int fast_path)
     assert_int_equal(conn_init(&f->c, &f->env, 0), 0);
     f->c.wbuf = strdup(req);
     f->c.wlen = f->c.wcap = strlen(req);
-    fresh_record(&f->c);
+    req_record_reset(&f->c.rec);
     conn_start(&f->c);
     uv_run(&f->loop, UV_RUN_DEFAULT);
     assert_int_equal(uv_loop_close(&f->loop), 0);
@@ -219,12 +209,34 @@ struct drive {
     int done, closed;
     struct req_record rec;       /* the last finished request (ev_us not kept) */
     char text[8192]; size_t text_len;
+    struct run_stats *stats;     /* when set, every record is added to it */
+    uint32_t *times; size_t ntimes, times_cap;   /* when set, every event time */
 };
+
+/* Event times handed on (env.on.events) and held at the end, in order. */
+static void drive_keep_times(struct drive *d, const struct req_record *r)
+{
+    if (!d->times)
+        return;
+    assert_true(d->ntimes + r->ev_n <= d->times_cap);
+    memcpy(d->times + d->ntimes, r->ev_us, r->ev_n * sizeof r->ev_us[0]);
+    d->ntimes += r->ev_n;
+}
+
+static void drive_events(void *ud, struct conn *c)
+{
+    struct drive *d = ud;
+    assert_int_equal(c->rec.ev_n, RESULT_EV_CHUNK);
+    drive_keep_times(d, &c->rec);
+}
 
 static void drive_done(void *ud, struct conn *c, int keep)
 {
     struct drive *d = ud;
     d->done++;
+    drive_keep_times(d, &c->rec);
+    if (d->stats)
+        run_stats_add(d->stats, &c->rec);
     d->rec = c->rec;
     d->rec.ev_us = NULL;
     d->text_len = c->text_len < sizeof d->text ? c->text_len : sizeof d->text;
@@ -250,7 +262,8 @@ static struct drive *drive_new(enum api_kind api)
         .loop = &d->loop, .api = api, .request_timeout_ns = 10000000000ull, .fast_path = 1,
         .collect_text = 1, .rbuf = d->rbuf, .rbuf_len = sizeof d->rbuf, .toks = d->toks,
         .ntoks = NTOK, .t0 = uv_hrtime(),
-        .on = { .done = drive_done, .closed = drive_closed, .lost = on_lost }, .ud = d,
+        .on = { .done = drive_done, .closed = drive_closed, .lost = on_lost,
+                .events = drive_events }, .ud = d,
     };
     assert_int_equal(conn_init(&d->c, &d->env, 0), 0);
     return d;
@@ -272,7 +285,7 @@ static const struct req_record *drive_cut(struct drive *d, const char *resp, siz
 {
     size_t at = 0;
     int done = d->done;
-    fresh_record(&d->c);
+    req_record_reset(&d->c.rec);
     conn_start_unsent(&d->c);
     for (size_t i = 0; i <= ncuts && d->done == done; i++) {
         size_t to = i < ncuts ? cuts[i] : n;
@@ -574,6 +587,115 @@ static void test_compressed_stream(void **state)
     drive_free(d);
 }
 
+/* An SSE body of n chat chunks as one HTTP chunk, without its end. */
+static size_t sse_chunk(char *out, size_t cap, int n)
+{
+    static const char ev[] = "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"w \"}}]}\n\n";
+    size_t len = (sizeof ev - 1) * (size_t)n;
+    size_t k = (size_t)snprintf(out, cap, "%zx\r\n", len);
+    assert_true(k + len + 2 <= cap);
+    for (int i = 0; i < n; i++, k += sizeof ev - 1)
+        memcpy(out + k, ev, sizeof ev - 1);
+    memcpy(out + k, "\r\n", 2);
+    return k + 2;
+}
+
+static const char chunked_head[] = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+                                   "Transfer-Encoding: chunked\r\n\r\n";
+
+/* A stream that never ends is stopped once it has more content events
+ * than overlong_factor x max_tokens: the request ends at once, as
+ * `overlong`, holding that many event times and no more. */
+static void test_overlong_stream_stopped(void **state)
+{
+    static char block[64 * 1024];
+    (void)state;
+    struct drive *d = drive_new(API_OPENAI_CHAT);
+    d->env.overlong_factor = 4;
+    d->c.max_tokens = 5;
+    size_t bn = sse_chunk(block, sizeof block, 7);
+    req_record_reset(&d->c.rec);
+    conn_start_unsent(&d->c);
+    conn_input(&d->c, sizeof chunked_head - 1, chunked_head, uv_hrtime());
+    int fed = 0;
+    while (d->done == 0 && fed < 1000) {   /* endless, until llmload stops reading */
+        conn_input(&d->c, (ssize_t)bn, block, uv_hrtime());
+        fed++;
+    }
+    assert_int_equal(d->done, 1);
+    assert_int_equal(fed, 3);              /* 21 events: the third block */
+    assert_int_equal(d->rec.err, ERR_OVERLONG);
+    assert_int_equal(d->rec.events, 21);
+    assert_string_equal(d->rec.errmsg, "more than 20 content events for max_tokens 5");
+    assert_int_equal(d->closed, 1);        /* not kept: the rest was never read */
+
+    /* A fractional factor rounds up; 0 never stops. */
+    d->env.overlong_factor = 1.5;
+    char buf[16384];
+    size_t n = sse_resp(buf, sizeof buf, 9, 2, 'C', 0);   /* 7.5 -> 8 */
+    assert_int_equal(outcome(d, buf, n), ERR_OVERLONG);
+    assert_int_equal(d->rec.events, 9);
+    n = sse_resp(buf, sizeof buf, 8, 2, 'C', 0);
+    assert_int_equal(outcome(d, buf, n), ERR_NONE);
+    d->env.overlong_factor = 0;
+    n = sse_resp(buf, sizeof buf, 60, 2, 'C', 0);
+    assert_int_equal(outcome(d, buf, n), ERR_NONE);
+    drive_free(d);
+}
+
+/* A long response holds RESULT_EV_CHUNK event times at most: the rest
+ * are handed on as they fill (the raw writer takes them), and the ITL
+ * histogram gets every gap, exactly as if all had been held. */
+static void test_event_times_bounded(void **state)
+{
+    static char block[64 * 1024];
+    enum { PER = 500, N = 34 * PER };   /* past two chunks */
+    struct run_stats stats;
+    (void)state;
+    assert_int_equal(run_stats_init(&stats), 0);
+    struct hist *want = hist_new(RESULT_HIST_NS_MAX);
+    struct drive *d = drive_new(API_OPENAI_CHAT);
+    d->stats = &stats;
+    d->times_cap = N;
+    d->times = malloc(N * sizeof *d->times);
+    size_t bn = sse_chunk(block, sizeof block, PER);
+    req_record_reset(&d->c.rec);
+    conn_start_unsent(&d->c);
+    conn_input(&d->c, sizeof chunked_head - 1, chunked_head, uv_hrtime());
+    uint64_t ts = uv_hrtime();
+    for (int i = 0; i < N / PER; i++) {
+        ts += 1000000 + (uint64_t)i * 7000;   /* reads 1 ms apart and more: distinct gaps */
+        conn_input(&d->c, (ssize_t)bn, block, ts);
+        assert_true(d->c.rec.ev_cap <= RESULT_EV_CHUNK);
+    }
+    static const char end[] = "1c\r\ndata: {\"choices\":[],\"x\":1}\n\n\r\n"
+                              "e\r\ndata: [DONE]\n\n\r\n0\r\n\r\n";
+    conn_input(&d->c, sizeof end - 1, end, ts + 5000);
+    assert_int_equal(d->done, 1);
+    assert_int_equal(d->rec.err, ERR_NONE);
+    assert_int_equal(d->rec.events, N);
+    assert_int_equal(d->rec.ev_spilled, 2 * RESULT_EV_CHUNK);
+    assert_int_equal(d->ntimes, N);
+    /* Every gap, from the deltas handed on and held. */
+    for (size_t i = 1; i < d->ntimes; i++)
+        hist_record(want, (uint64_t)d->times[i] * 1000u);
+    assert_int_equal(hist_count(stats.itl), N - 1);
+    assert_int_equal(hist_min(stats.itl), hist_min(want));
+    assert_int_equal(hist_max(stats.itl), hist_max(want));
+    assert_true(hist_mean(stats.itl) == hist_mean(want));
+    for (double p = 0; p <= 100; p += 12.5)
+        assert_int_equal(hist_percentile(stats.itl, p), hist_percentile(want, p));
+    /* The gaps between reads are where the time went. */
+    uint64_t sum = 0;
+    for (size_t i = 0; i < d->ntimes; i++)
+        sum += d->times[i];
+    assert_true(sum * 1000 <= d->rec.last_ns - d->rec.start_ns + 1000 * N);
+    free(d->times);
+    drive_free(d);
+    hist_free(want);
+    run_stats_free(&stats);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -584,6 +706,8 @@ int main(void)
         cmocka_unit_test(test_empty_stream),
         cmocka_unit_test(test_truncated_stream),
         cmocka_unit_test(test_compressed_stream),
+        cmocka_unit_test(test_overlong_stream_stopped),
+        cmocka_unit_test(test_event_times_bounded),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
