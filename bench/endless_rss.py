@@ -83,15 +83,18 @@ def main():
     ap.add_argument("--llmload", default=os.path.join(HERE, "..", "build", "src", "llmload"))
     ap.add_argument("--seconds", type=float, default=20)
     ap.add_argument("--raw", action="store_true", help="also write --raw (every event's time)")
-    ap.add_argument("--factor", default="0", help="--overlong-factor (default 0: never)")
+    ap.add_argument("--factor", default="0",
+                    help="--overlong-factor (default 0: never; '' leaves the flag out)")
     a = ap.parse_args()
 
     srv = Endless()
     d = tempfile.mkdtemp(prefix="llmload-endless-")
     args = [a.llmload, "run", "--url", "http://127.0.0.1:%d/v1" % srv.port, "--api", "openai-chat",
             "--model", "m", "-n", "1", "-c", "1", "--quiet", "--max-tokens", "10000000",
-            "--overlong-factor", a.factor, "--idle-timeout", "0",
-            "--timeout", "%gs" % (a.seconds + 5), "--json", os.path.join(d, "r.json")]
+            "--idle-timeout", "0", "--timeout", "%gs" % (a.seconds + 5),
+            "--json", os.path.join(d, "r.json")]
+    if a.factor:
+        args += ["--overlong-factor", a.factor]
     if a.raw:
         args += ["--raw", os.path.join(d, "r.jsonl")]
     t0 = time.monotonic()
@@ -105,8 +108,9 @@ def main():
         print("t=%5.1f s  RSS %8.1f MiB  events sent %11d" %
               (samples[-1][0], samples[-1][1] / 1024, samples[-1][2]))
     err = p.communicate(timeout=a.seconds + 60)[1].decode(errors="replace")
-    doc = json.load(open(os.path.join(d, "r.json")))
-    raw_size = os.path.getsize(os.path.join(d, "r.jsonl")) if a.raw else 0
+    jp, rp = os.path.join(d, "r.json"), os.path.join(d, "r.jsonl")
+    doc = json.load(open(jp)) if os.path.exists(jp) else {"summary": {"errors": {"no result": 1}}}
+    raw_size = os.path.getsize(rp) if os.path.exists(rp) else 0
     for f in os.listdir(d):
         os.unlink(os.path.join(d, f))
     os.rmdir(d)
