@@ -212,19 +212,26 @@ static void conn_keep_text(struct conn *c, const char *esc, size_t n)
 }
 
 /* The server's counts and timings, as the adapter put them: the last
- * value an event carried wins (usage may come on every chunk). */
-static void conn_take_counts(struct req_record *r, const struct api_event *ev)
+ * value an event carried wins (usage may come on every chunk).  A number
+ * past belief (result.h) is clamped and the request flagged. */
+static void conn_take_counts(struct conn *c, const struct api_event *ev)
 {
-#define TAKE(to, from) do { if ((from) >= 0) (to) = (from); } while (0)
-    TAKE(r->server_tokens, ev->completion_tokens);
-    TAKE(r->in_tokens, ev->prompt_tokens);
-    TAKE(r->eval_count, ev->eval_tokens);
-    TAKE(r->eval_duration_ns, ev->eval_duration_ns);
-    TAKE(r->prompt_eval_count, ev->prompt_eval_tokens);
-    TAKE(r->prompt_eval_duration_ns, ev->prompt_eval_duration_ns);
-    TAKE(r->cached_tokens, ev->cached_tokens);
-    TAKE(r->total_duration_ns, ev->total_duration_ns);
-    TAKE(r->load_duration_ns, ev->load_duration_ns);
+    struct req_record *r = &c->rec;
+    int64_t out_max = RESULT_TOKENS_MAX;
+    if (c->max_tokens > 0 && c->max_tokens < RESULT_TOKENS_MAX / RESULT_TOKENS_PER_MAX)
+        out_max = c->max_tokens * RESULT_TOKENS_PER_MAX;
+#define TAKE(to, from, max) do { \
+        if ((from) >= 0) { (to) = (from) > (max) ? (max) : (from); r->implausible |= (from) > (max); } \
+    } while (0)
+    TAKE(r->server_tokens, ev->completion_tokens, out_max);
+    TAKE(r->in_tokens, ev->prompt_tokens, RESULT_TOKENS_MAX);
+    TAKE(r->eval_count, ev->eval_tokens, out_max);
+    TAKE(r->eval_duration_ns, ev->eval_duration_ns, RESULT_DURATION_MAX);
+    TAKE(r->prompt_eval_count, ev->prompt_eval_tokens, RESULT_TOKENS_MAX);
+    TAKE(r->prompt_eval_duration_ns, ev->prompt_eval_duration_ns, RESULT_DURATION_MAX);
+    TAKE(r->cached_tokens, ev->cached_tokens, RESULT_TOKENS_MAX);
+    TAKE(r->total_duration_ns, ev->total_duration_ns, RESULT_DURATION_MAX);
+    TAKE(r->load_duration_ns, ev->load_duration_ns, RESULT_DURATION_MAX);
 #undef TAKE
 }
 
@@ -254,7 +261,7 @@ static void conn_take_event(struct conn *c, const char *data, size_t len)
         if (env->collect_text)
             conn_keep_text(c, ev.text, ev.text_len);
     }
-    conn_take_counts(&c->rec, &ev);
+    conn_take_counts(c, &ev);
     if (ev.finish)
         c->finish_seen = 1;
     if (ev.done)

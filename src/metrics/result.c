@@ -111,6 +111,17 @@ static int64_t span(uint64_t a, uint64_t b)
     return b >= a ? (int64_t)(b - a) : -1;
 }
 
+/* Sums that saturate instead of wrapping. */
+static void add_u64(uint64_t *sum, uint64_t v)
+{
+    *sum = *sum > UINT64_MAX - v ? UINT64_MAX : *sum + v;
+}
+
+static void add_i64(int64_t *sum, int64_t v)
+{
+    *sum = *sum > INT64_MAX - v ? INT64_MAX : *sum + v;
+}
+
 static void add_failure(struct run_stats *s, const struct req_record *r)
 {
     enum err_class c = (unsigned)r->err < ERR__COUNT ? r->err : ERR_PROTOCOL;
@@ -136,6 +147,8 @@ void run_stats_add(struct run_stats *s, const struct req_record *r)
     s->requests++;
     if (r->retried)
         s->retries++;
+    if (r->implausible)
+        s->implausible++;
     if (r->err != ERR_NONE) {
         add_failure(s, r);
         return;
@@ -167,7 +180,7 @@ void run_stats_add(struct run_stats *s, const struct req_record *r)
     s->events += r->events;
     if (r->out_tokens >= 0) {
         uint64_t out = (uint64_t)r->out_tokens;
-        s->output_tokens += out;
+        add_u64(&s->output_tokens, out);
         if (out > 1 && ttft >= 0 && e2e >= ttft)
             hist_record(s->tpot, (uint64_t)((double)(e2e - ttft) / (double)(out - 1) + 0.5));
         if (e2e > 0)
@@ -177,11 +190,11 @@ void run_stats_add(struct run_stats *s, const struct req_record *r)
                         (uint64_t)((double)out * 1e3 / (double)r->events + 0.5));
     }
     if (r->in_tokens >= 0)
-        s->input_tokens += (uint64_t)r->in_tokens;
+        add_u64(&s->input_tokens, (uint64_t)r->in_tokens);
     s->tok_src_count[(unsigned)r->tok_src < 4 ? r->tok_src : TOK_NONE]++;
     if (r->eval_count >= 0 && r->eval_duration_ns > 0) {
-        s->ollama_eval_count += r->eval_count;
-        s->ollama_eval_duration_ns += r->eval_duration_ns;
+        add_i64(&s->ollama_eval_count, r->eval_count);
+        add_i64(&s->ollama_eval_duration_ns, r->eval_duration_ns);
     }
 }
 

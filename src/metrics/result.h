@@ -42,6 +42,14 @@ const char *err_class_name(enum err_class c);   /* "timeout_ttft" ... */
 #define RESULT_STATUS_BODY_MAX 120  /* bytes of a non-2xx body after "HTTP 503: " */
 #define RESULT_EVENT_QUOTE_MAX 60   /* bytes of a malformed event quoted */
 
+/* What a server's numbers are believed up to (docs/metrics.md): past it
+ * a count or duration is clamped and its request flagged `implausible`,
+ * so no sum can wrap.  Output counts are also bounded by the request's
+ * max_tokens times RESULT_TOKENS_PER_MAX. */
+#define RESULT_TOKENS_MAX    (INT64_C(1) << 40)
+#define RESULT_TOKENS_PER_MAX 100
+#define RESULT_DURATION_MAX  (INT64_C(1) << 46)   /* ns: about 19.5 hours */
+
 /* Where a request's output token count came from (docs/metrics.md). */
 enum tok_source { TOK_NONE = 0, TOK_SERVER, TOK_TOKENIZER, TOK_CHUNKS };
 const char *tok_source_name(enum tok_source s);
@@ -59,6 +67,7 @@ struct req_record {
     enum err_class err;
     char errmsg[RESULT_ERRMSG_LEN];
     int retried;                /* re-sent once on a fresh connection */
+    int implausible;            /* a server count or duration was past belief: clamped */
     uint64_t events;            /* content events */
     int64_t out_tokens;         /* final count, see tok_source */
     enum tok_source tok_src;
@@ -104,6 +113,7 @@ struct run_stats {
     uint64_t requests;          /* finished (ok + failed), warm-up excluded */
     uint64_t ok, failed;
     uint64_t retries;           /* reused-connection retries */
+    uint64_t implausible;       /* requests whose server numbers were clamped */
     uint64_t late;              /* open loop: arrivals that waited for the cap */
     uint64_t warmup_requests;
     uint64_t output_tokens, input_tokens;

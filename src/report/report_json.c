@@ -158,6 +158,7 @@ cJSON *report_summary_json(const struct run_stats *s)
         }
     }
     put_num(&b, o, "retries", (double)s->retries);
+    put_num(&b, o, "implausible_counts", (double)s->implausible);
     put_num(&b, o, "late", (double)s->late);
     put_num(&b, o, "warmup_requests", (double)s->warmup_requests);
     put_num(&b, o, "events", (double)s->events);

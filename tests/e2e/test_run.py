@@ -749,6 +749,28 @@ class TestRunHostile(unittest.TestCase):
         self.assertEqual(p.returncode, 2)
         self.assertIn("--overlong-factor", p.stderr)
 
+    def test_absurd_counts_clamped(self):
+        # INT64_MAX completion tokens once wrapped the run's sum to 1.8e19:
+        # a count past 100 x max_tokens is clamped there, and flagged.
+        resp = sse_response(["a", "b"]).replace(b'"completion_tokens":2', b'"completion_tokens":9223372036854775807')
+        resp = resp.replace(b"Content-Length: %d" % (len(sse_response(["a", "b"]).partition(b"\r\n\r\n")[2])),
+                            b"Content-Length: %d" % len(resp.partition(b"\r\n\r\n")[2]))
+        srv = OneShotServer(serve_each(resp))
+        try:
+            d = tmpdir()
+            p = run_llmload("run", "--url", srv.url + "/v1", "--api", "openai-chat", "--model", "m",
+                            "-n", "3", "-c", "1", "--max-tokens", "16", "--json",
+                            os.path.join(d, "r.json"))
+            doc = json.load(open(os.path.join(d, "r.json")))
+        finally:
+            srv.close()
+        self.assertEqual(p.returncode, 0, p.stderr)
+        s = doc["summary"]
+        self.assertEqual(s["ok"], 3)
+        self.assertEqual(s["output_tokens"], 3 * 1600)
+        self.assertEqual(s["implausible_counts"], 3)
+        self.assertIn("WARNING: 3 requests reported token counts or durations past belief", p.stdout)
+
 class TestRunLifecycle(unittest.TestCase):
 
     def test_ctrl_c_writes_outputs_and_exits_4(self):

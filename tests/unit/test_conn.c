@@ -696,6 +696,52 @@ static void test_event_times_bounded(void **state)
     run_stats_free(&stats);
 }
 
+/* A server's counts and durations are believed only up to a plausible
+ * bound (100 x max_tokens or 2^40 tokens, 2^46 ns): past it they are
+ * clamped and the request flagged, so sums cannot wrap. */
+static void test_implausible_counts_clamped(void **state)
+{
+    static const char resp[] =
+        "HTTP/1.1 200 OK\r\nContent-Type: application/x-ndjson\r\nContent-Length: 209\r\n\r\n"
+        "{\"response\":\"hi\",\"done\":false}\n"
+        "{\"response\":\"\",\"done\":true,\"eval_count\":9223372036854775807,"
+        "\"prompt_eval_count\":1e300,\"eval_duration\":9223372036854775807,"
+        "\"total_duration\":9000000000000000000,\"load_duration\":5}\n";
+    struct run_stats stats;
+    (void)state;
+    assert_int_equal(strlen(strstr(resp, "\r\n\r\n") + 4), 209);
+    assert_int_equal(run_stats_init(&stats), 0);
+    struct drive *d = drive_new(API_OLLAMA_GENERATE);
+    d->stats = &stats;
+    d->c.max_tokens = 16;
+    for (int i = 0; i < 3; i++) {
+        const struct req_record *r = drive_whole(d, S(resp));
+        assert_int_equal(r->err, ERR_NONE);
+        assert_int_equal(r->server_tokens, 1600);            /* 100 x max_tokens */
+        assert_int_equal(r->eval_count, 1600);
+        assert_int_equal(r->prompt_eval_count, -1);           /* 1e300 is no int64 at all */
+        assert_int_equal(r->eval_duration_ns, 1ll << 46);
+        assert_int_equal(r->total_duration_ns, 1ll << 46);
+        assert_int_equal(r->load_duration_ns, 5);
+        assert_true(r->implausible);
+    }
+    assert_int_equal(stats.implausible, 3);
+    assert_int_equal(stats.ollama_eval_count, 3 * 1600);
+    /* Plausible numbers are not flagged; without max_tokens, 2^40 bounds. */
+    d->c.max_tokens = 0;
+    assert_int_equal(drive_whole(d, S(resp))->server_tokens, 1ll << 40);
+    static const char ok[] =
+        "HTTP/1.1 200 OK\r\nContent-Type: application/x-ndjson\r\nContent-Length: 77\r\n\r\n"
+        "{\"response\":\"hi\",\"done\":false}\n"
+        "{\"response\":\"\",\"done\":true,\"eval_count\":1600}\n";
+    d->c.max_tokens = 16;
+    const struct req_record *r = drive_whole(d, S(ok));
+    assert_int_equal(r->server_tokens, 1600);
+    assert_false(r->implausible);
+    drive_free(d);
+    run_stats_free(&stats);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -708,6 +754,7 @@ int main(void)
         cmocka_unit_test(test_compressed_stream),
         cmocka_unit_test(test_overlong_stream_stopped),
         cmocka_unit_test(test_event_times_bounded),
+        cmocka_unit_test(test_implausible_counts_clamped),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
