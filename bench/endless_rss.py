@@ -20,34 +20,27 @@ RSS at 5 s.  Exit 1 when not.  docs/performance.md records a run.
 import argparse
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from client_bench import BurstServer  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 EVENT = b'data: {"choices":[{"index":0,"delta":{"content":"w "},"finish_reason":null}]}\n\n'
 PER_BLOCK = 400
 
 
-class Endless:
-    def __init__(self):
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(8)
-        self.port = self.sock.getsockname()[1]
-        self.blocks = 0
-        threading.Thread(target=self.loop, daemon=True).start()
+class Endless(BurstServer):
+    """client_bench's loopback server (its accept loop, a thread per
+    connection), answering with a stream that never ends."""
 
-    def loop(self):
-        while True:
-            try:
-                c, _ = self.sock.accept()
-            except OSError:
-                return
-            threading.Thread(target=self.serve, args=(c,), daemon=True).start()
+    def __init__(self):
+        super().__init__(1)
+        self.port = int(self.url.rsplit(":", 1)[1])
+        self.blocks = 0
 
     def serve(self, c):
         buf = b""
