@@ -453,10 +453,11 @@ static int on_headers_complete(llhttp_t *p)
         return 1;   /* llhttp: no body */
     }
     c->rec.status = p->status_code;
+    int ok2xx = p->status_code >= 200 && p->status_code < 300;
     int bits = conn_coding_bits(c->cenc);
-    if (bits < 0)
+    if (bits < 0 && ok2xx)
         conn_fail(c, ERR_PROTOCOL, "unsupported Content-Encoding: %.40s", c->cenc);
-    else if (bits && conn_inflate_start(c, bits) < 0)
+    else if (bits > 0 && conn_inflate_start(c, bits) < 0)
         conn_fail(c, ERR_PROTOCOL, "out of memory for inflating the body");
     if (p->status_code < 200 || p->status_code >= 300) {
         c->framing = FRAME_BODY;
@@ -520,8 +521,12 @@ static void conn_inflate(struct conn *c, const char *p, size_t n)
         if (rc == Z_OK)
             rc = conn_inflate_run(c, p, n);
     }
-    if (rc != Z_OK && rc != Z_STREAM_END)
+    if (rc == Z_OK || rc == Z_STREAM_END)
+        return;
+    if (c->rec.status >= 200 && c->rec.status < 300)
         conn_fail(c, ERR_PROTOCOL, "cannot inflate the body: %s", c->z->msg ? c->z->msg : "bad data");
+    else
+        c->zended = 1;   /* an error body: its status is the failure, with what was inflated */
 }
 
 static int on_body(llhttp_t *p, const char *at, size_t len)

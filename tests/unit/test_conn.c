@@ -578,6 +578,17 @@ static void test_compressed_stream(void **state)
     assert_string_equal(d->rec.errmsg, "unsupported Content-Encoding: br");
     assert_int_equal(outcome(d, S("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
                                   "Content-Encoding: gzip\r\nContent-Length: 4\r\n\r\nabcd")), ERR_PROTOCOL);
+    /* An error status stays a status error whatever its body's coding. */
+    assert_int_equal(outcome(d, S("HTTP/1.1 503 Busy\r\nContent-Encoding: br\r\n"
+                                  "Content-Length: 4\r\n\r\nabcd")), ERR_STATUS);
+    assert_int_equal(outcome(d, S("HTTP/1.1 503 Busy\r\nContent-Encoding: gzip\r\n"
+                                  "Content-Length: 4\r\n\r\nabcd")), ERR_STATUS);
+    size_t en = compress_body("{\"error\":\"queue full\"}", 22, 31, body, sizeof body);
+    int eh = snprintf(resp, sizeof resp, "HTTP/1.1 503 Busy\r\nContent-Encoding: gzip\r\n"
+                      "Content-Length: %zu\r\n\r\n", en);
+    memcpy(resp + eh, body, en);
+    assert_int_equal(outcome(d, resp, (size_t)eh + en), ERR_STATUS);
+    assert_string_equal(d->rec.errmsg, "HTTP 503: queue full");
     /* identity is no coding at all. */
     size_t n = sse_resp(resp, sizeof resp, 3, 2, 'L', 0);
     char *eoh = strstr(resp, "\r\n\r\n");
