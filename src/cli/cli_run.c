@@ -31,6 +31,7 @@ enum run_flag {
     O_URL, O_API, O_MODEL, O_MAXTOK, O_TEMP, O_SEED, O_NOSTREAM, O_TIMESTAMPS, O_MOCKARG,
     O_CONC, O_REQS, O_DUR, O_WARMUP, O_RATE, O_ARRIVAL, O_BURST, O_RAMP, O_STOPERR,
     O_CTO, O_TTFTTO, O_IDLETO, O_TO, O_GRACE, O_JSON, O_CSV, O_RAW, O_HTML, O_PLOTS, O_QUIET,
+    O_OVERLONG,
 };
 
 static int run_apply(void *ud, const struct opt *o, const char *flag, const char *v,
@@ -47,6 +48,9 @@ static const struct opt run_opts[] = {
       "openai-completions" },
     { O_MODEL, "--model", { "-m" }, "NAME", "model name (required, except for the built-in simulator)" },
     { O_MAXTOK, "--max-tokens", { "--tokens" }, "N", "maximum output tokens per request (default 128)" },
+    { O_OVERLONG, "--overlong-factor", { NULL }, "F",
+      "stop a response with more than F x max_tokens content events and count\n"
+      "it as overlong (default 4; 0: never)" },
     { O_TEMP, "--temperature", { NULL }, "T", "sampling temperature (default: the server's)" },
     { O_SEED, "--seed", { NULL }, "N",
       "seed of the arrival schedule and the workload, also sent to the\n"
@@ -246,6 +250,11 @@ static int set_flag(struct run_cli *rc, enum run_flag id, const char *flag, cons
         if (set_count(&u, flag, v, 1, 10000000, err, cap) < 0)
             return -1;
         c->max_tokens = (int64_t)u;
+        return 0;
+    case O_OVERLONG:
+        if (units_parse_double(v, &d) < 0 || !(d == 0 || (d >= 1 && d <= 1e6)))
+            return bad(err, cap, flag, v, "a factor from 1 to 1e6, or 0 for never");
+        c->overlong_factor = d;
         return 0;
     case O_TEMP:
         if (units_parse_double(v, &d) < 0 || d < 0 || d > 100)

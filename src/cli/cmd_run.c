@@ -56,6 +56,13 @@ static void on_record(void *ud, const struct req_record *r, uint64_t t0)
         report_raw_row(o->raw, r, t0);
 }
 
+static void on_events(void *ud, struct req_record *r)
+{
+    struct run_outputs *o = ud;
+    if (o->raw)
+        report_raw_events(o->raw, r);
+}
+
 /* A baseline made with another workload is refused before any request:
  * 0, or -1 with err. */
 static int gate_config_ok(const struct gate_opts *gate, const struct run_config *cfg,
@@ -194,7 +201,7 @@ static int run_gated(int argc, char **argv, struct gate_opts *gate)
         code = EXIT_RUN;
         goto fail;
     }
-    struct engine_hooks hooks = { on_record, &out };
+    struct engine_hooks hooks = { on_record, &out, on_events };
     for (int k = 0; k < repeat && code == EXIT_OK; k++) {
         struct run_stats stats;
         if (run_stats_init(&stats) < 0) {

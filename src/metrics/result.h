@@ -21,6 +21,9 @@ enum err_class {
     ERR_STATUS,           /* HTTP status other than 2xx */
     ERR_STREAM,           /* error event inside a 200 stream */
     ERR_PROTOCOL,         /* malformed HTTP, framing or JSON */
+    ERR_EMPTY,            /* a 2xx response that carried no generated text */
+    ERR_TRUNCATED,        /* the HTTP message ended, the stream's end marker never came */
+    ERR_OVERLONG,         /* stopped: far more content events than max_tokens asked for */
     ERR_TIMEOUT_CONNECT,
     ERR_TIMEOUT_TTFT,
     ERR_TIMEOUT_IDLE,
@@ -40,6 +43,14 @@ const char *err_class_name(enum err_class c);   /* "timeout_ttft" ... */
 #define RESULT_STATUS_BODY_MAX 120  /* bytes of a non-2xx body after "HTTP 503: " */
 #define RESULT_EVENT_QUOTE_MAX 60   /* bytes of a malformed event quoted */
 
+/* What a server's numbers are believed up to (docs/metrics.md): past it
+ * a count or duration is clamped and its request flagged `implausible`,
+ * so no sum can wrap.  Output counts are also bounded by the request's
+ * max_tokens times RESULT_TOKENS_PER_MAX. */
+#define RESULT_TOKENS_MAX    (INT64_C(1) << 40)
+#define RESULT_TOKENS_PER_MAX 100
+#define RESULT_DURATION_MAX  (INT64_C(1) << 46)   /* ns: about 19.5 hours */
+
 /* Where a request's output token count came from (docs/metrics.md). */
 enum tok_source { TOK_NONE = 0, TOK_SERVER, TOK_TOKENIZER, TOK_CHUNKS };
 const char *tok_source_name(enum tok_source s);
@@ -57,6 +68,7 @@ struct req_record {
     enum err_class err;
     char errmsg[RESULT_ERRMSG_LEN];
     int retried;                /* re-sent once on a fresh connection */
+    int implausible;            /* a server count or duration was past belief: clamped */
     uint64_t events;            /* content events */
     int64_t out_tokens;         /* final count, see tok_source */
     enum tok_source tok_src;
@@ -74,15 +86,35 @@ struct req_record {
     int64_t total_duration_ns;  /* Ollama total_duration, load_duration */
     int64_t load_duration_ns;
     /* Event times as microsecond deltas from start_ns (first) and from the
-     * previous event (rest): 4 bytes an event.  Owned by the engine. */
+     * previous event (rest): 4 bytes an event.  Owned by the engine.  At
+     * most RESULT_EV_CHUNK are held: a longer response hands the held
+     * ones on (the raw writer writes them) and req_record_spill moves
+     * them out, so a request's memory does not grow with its length.
+     * ev_spilled counts the events moved out, itl_spilled holds their
+     * ITL samples (made on first use, kept with ev_us), and spill_head,
+     * spill_tail are where the raw writer put them (0 none). */
     uint32_t *ev_us; size_t ev_n, ev_cap;
+    uint64_t ev_spilled;
+    struct hist *itl_spilled;
+    uint64_t spill_head, spill_tail;
 };
+
+#define RESULT_EV_CHUNK 8192   /* event times a request holds at most */
+
+/* Moves r's held event times out, once its caller has passed them on:
+ * their ITL samples go to r->itl_spilled, ev_spilled grows by ev_n and
+ * ev_n becomes 0.  0, or -1 when the histogram cannot be made. */
+int req_record_spill(struct req_record *r);
+/* Clears r for its next request, keeping its buffers (ev_us, the emptied
+ * itl_spilled); every count and server number becomes -1 (unknown). */
+void req_record_reset(struct req_record *r);
 
 /* Aggregates of a run.  Bounded memory whatever its length. */
 struct run_stats {
     uint64_t requests;          /* finished (ok + failed), warm-up excluded */
     uint64_t ok, failed;
     uint64_t retries;           /* reused-connection retries */
+    uint64_t implausible;       /* requests whose server numbers were clamped */
     /* Open loop (docs/metrics.md): arrivals = sent + unsent, late <= sent. */
     uint64_t late;              /* sent arrivals that waited for the cap */
     uint64_t arrivals;          /* arrivals the schedule made, measured phase */

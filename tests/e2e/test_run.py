@@ -591,6 +591,190 @@ class TestRunWire(unittest.TestCase):
         self.assertEqual(s["token_source"]["server"], 4)
 
 
+def sse_response(events, done=True, headers=b"", framing="length", status=b"200 OK"):
+    """An SSE response of OpenAI chat chunks with the given texts; framing
+    is "length" (Content-Length), "chunked" or "close" (HTTP/1.0, the
+    body ends at close)."""
+    body = b"".join(b'data: {"choices":[{"index":0,"delta":{"content":"%s"},"finish_reason":null}]}\n\n'
+                    % t.encode() for t in events)
+    if done:
+        body += (b'data: {"choices":[{"index":0,"delta":{},"finish_reason":"stop"}],'
+                 b'"usage":{"prompt_tokens":3,"completion_tokens":%d}}\n\ndata: [DONE]\n\n' % len(events))
+    head = b"HTTP/1.1 " + status + b"\r\nContent-Type: text/event-stream\r\n" + headers
+    if framing == "length":
+        return head + b"Content-Length: %d\r\n\r\n" % len(body) + body
+    if framing == "chunked":
+        return head + b"Transfer-Encoding: chunked\r\n\r\n%x\r\n%s\r\n0\r\n\r\n" % (len(body), body)
+    return head.replace(b"HTTP/1.1", b"HTTP/1.0", 1) + b"\r\n" + body
+
+
+def serve_each(resp, keep=True):
+    """A handler answering every request with resp (bytes, or a function
+    of the request's head and body); closes after each one unless keep."""
+    def handler(c, n):
+        while True:
+            req = read_request(c)
+            if req is None:
+                return
+            c.sendall(resp(*req) if callable(resp) else resp)
+            if not keep:
+                return
+    return handler
+
+
+class TestRunHostile(unittest.TestCase):
+    """Servers that answer oddly but legally, or not legally at all: each
+    reply is classified, never taken for a good one (docs/reliability.md)."""
+
+    def run_against(self, handler, *args, api="openai-chat"):
+        srv = OneShotServer(handler)
+        try:
+            return run_json(srv.url + "/v1", "--api", api, *args)
+        finally:
+            srv.close()
+
+    def test_interim_1xx_responses_skipped(self):
+        interim = (b"HTTP/1.1 100 Continue\r\n\r\n"
+                   b"HTTP/1.1 103 Early Hints\r\nLink: </s.css>; rel=preload\r\n\r\n")
+        p, doc = self.run_against(serve_each(interim + sse_response(["a", "b", "c"])),
+                                  "-n", "4", "-c", "2")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        s = doc["summary"]
+        self.assertEqual(s["ok"], 4)
+        self.assertEqual(s["output_tokens"], 12)
+
+
+    def test_empty_200_is_a_failure(self):
+        # Every other request gets a 200 with nothing generated in it: an
+        # empty body, then [DONE] alone.  Those fail as `empty`, and a gate
+        # on the error rate fails with them.
+        empties = [sse_response([], done=False),
+                   b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nContent-Length: 14\r\n"
+                   b"\r\ndata: [DONE]\n\n"]
+        count = []
+
+        def reply(head, body):
+            count.append(1)
+            return sse_response(["x", "y"]) if len(count) % 2 else empties[len(count) // 2 % 2]
+        p, doc = self.run_against(serve_each(reply), "-n", "4", "-c", "1",
+                                  "--assert", "error_rate <= 0%")
+        self.assertEqual(p.returncode, 1, p.stderr)
+        s = doc["summary"]
+        self.assertEqual(s["ok"], 2)
+        self.assertEqual(s["errors"], {"empty": 2})
+        self.assertEqual(s["output_tokens"], 4)
+
+    def test_truncated_streams(self):
+        five = ["a", "b", "c", "d", "e"]
+        full = sse_response(five)
+        cut = full.replace(b"Content-Length: %d" % (len(full) - full.index(b"\r\n\r\n") - 4),
+                           b"Content-Length: 200")
+        for name, resp, keep in (("content-length", cut, True),
+                                 ("http/1.0 close", sse_response(five, done=False, framing="close"), False),
+                                 ("chunked", sse_response(five, done=False, framing="chunked"), True)):
+            p, doc = self.run_against(serve_each(resp, keep), "-n", "3", "-c", "1")
+            self.assertEqual(p.returncode, 3, name + p.stderr)
+            self.assertEqual(doc["summary"]["errors"], {"truncated": 3}, name)
+            self.assertIn("without [DONE]", doc["summary"]["error_samples"]["truncated"], name)
+        # The same stream with its end is fine, over HTTP/1.0 too.
+        p, doc = self.run_against(serve_each(sse_response(five, framing="close"), False),
+                                  "-n", "3", "-c", "1")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(doc["summary"]["output_tokens"], 15)
+
+    def test_compressed_stream_decoded(self):
+        # llmload asks for identity; a gateway that compresses anyway is
+        # inflated (gzip, deflate) before the framing, not taken as empty.
+        import gzip
+        import zlib
+        heads = []
+        for coding, pack in (("gzip", gzip.compress), ("deflate", zlib.compress)):
+            plain = sse_response(["a", "b", "c"])
+            body = pack(plain.partition(b"\r\n\r\n")[2])
+
+            def reply(head, _body, coding=coding, body=body):
+                heads.append(head)
+                return (b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+                        b"Content-Encoding: %s\r\nContent-Length: %d\r\n\r\n"
+                        % (coding.encode(), len(body)) + body)
+            p, doc = self.run_against(serve_each(reply), "-n", "4", "-c", "2", "--raw",
+                                      os.path.join(tmpdir(), "r.jsonl"))
+            self.assertEqual(p.returncode, 0, coding + p.stderr)
+            s = doc["summary"]
+            self.assertEqual(s["ok"], 4, coding)
+            self.assertEqual(s["output_tokens"], 12, coding)
+            self.assertEqual(s["events"], 12, coding)
+        self.assertTrue(all(b"\r\naccept-encoding: identity" in h.lower() for h in heads))
+
+    @staticmethod
+    def endless(c, n):
+        """A 200 stream that never ends: events as fast as the socket takes
+        them, until the client goes away."""
+        if read_request(c) is None:
+            return
+        ev = b'data: {"choices":[{"index":0,"delta":{"content":"w "}}]}\n\n' * 200
+        block = b"%x\r\n%s\r\n" % (len(ev), ev)
+        c.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+                  b"Transfer-Encoding: chunked\r\n\r\n")
+        while True:
+            c.sendall(block)
+
+    def test_endless_stream_ends_overlong(self):
+        # 4 x --max-tokens content events at most, then the request ends as
+        # overlong: at once, with a bounded raw line, not at the 30 min
+        # timeout with gigabytes held.
+        raw = os.path.join(tmpdir(), "r.jsonl")
+        t = time.monotonic()
+        p, doc = self.run_against(self.endless, "-n", "3", "-c", "3", "--max-tokens", "16",
+                                  "--timeout", "20s", "--raw", raw)
+        self.assertLess(time.monotonic() - t, 10)
+        self.assertEqual(p.returncode, 3, p.stderr)
+        self.assertEqual(doc["summary"]["errors"], {"overlong": 3})
+        self.assertIn("more than 64 content events", doc["summary"]["error_samples"]["overlong"])
+        lines = [json.loads(l) for l in open(raw)]
+        self.assertEqual([l["events"] for l in lines], [65] * 3)
+        self.assertEqual([len(l["events_s"]) for l in lines], [65] * 3)
+        self.assertLess(os.path.getsize(raw), 3 * 4096)
+        self.assertEqual(doc["config"]["overlong_factor"], 4)
+        # --overlong-factor: 1000 x 20 events, more than a request holds in
+        # memory; the raw line still has every one, in order.
+        p, doc = self.run_against(self.endless, "-n", "2", "-c", "2", "--max-tokens", "20",
+                                  "--overlong-factor", "1000", "--raw", raw)
+        self.assertEqual(doc["summary"]["errors"], {"overlong": 2})
+        for l in (json.loads(l) for l in open(raw)):
+            ev = l["events_s"]
+            self.assertEqual(len(ev), 20001)
+            self.assertEqual(ev, sorted(ev))
+            self.assertAlmostEqual(ev[0], l["first_token_s"] - l["start_s"], delta=2e-6)
+            self.assertAlmostEqual(ev[-1], l["last_token_s"] - l["start_s"], delta=1e-4)
+        self.assertEqual(os.listdir(os.path.dirname(raw)), ["r.jsonl"])   # no temporary left
+        p = run_llmload("run", "--url", "http://127.0.0.1:9/v1", "--model", "m",
+                        "--overlong-factor", "0.5")
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("--overlong-factor", p.stderr)
+
+    def test_absurd_counts_clamped(self):
+        # INT64_MAX completion tokens once wrapped the run's sum to 1.8e19:
+        # a count past 100 x max_tokens is clamped there, and flagged.
+        resp = sse_response(["a", "b"]).replace(b'"completion_tokens":2', b'"completion_tokens":9223372036854775807')
+        resp = resp.replace(b"Content-Length: %d" % (len(sse_response(["a", "b"]).partition(b"\r\n\r\n")[2])),
+                            b"Content-Length: %d" % len(resp.partition(b"\r\n\r\n")[2]))
+        srv = OneShotServer(serve_each(resp))
+        try:
+            d = tmpdir()
+            p = run_llmload("run", "--url", srv.url + "/v1", "--api", "openai-chat", "--model", "m",
+                            "-n", "3", "-c", "1", "--max-tokens", "16", "--json",
+                            os.path.join(d, "r.json"))
+            doc = json.load(open(os.path.join(d, "r.json")))
+        finally:
+            srv.close()
+        self.assertEqual(p.returncode, 0, p.stderr)
+        s = doc["summary"]
+        self.assertEqual(s["ok"], 3)
+        self.assertEqual(s["output_tokens"], 3 * 1600)
+        self.assertEqual(s["implausible_counts"], 3)
+        self.assertIn("WARNING: 3 requests reported token counts or durations past belief", p.stdout)
+
 class TestRunLifecycle(unittest.TestCase):
 
     def test_ctrl_c_writes_outputs_and_exits_4(self):
