@@ -22,7 +22,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     memcpy(buf, data + 1, size - 1);
     char err[256];
-    struct dataset *d = dataset_open_mem(buf, size - 1, "fuzz", fmt, skip, err, sizeof err);
+    struct dataset *d = dataset_open_mem(buf, size - 1, "fuzz", fmt, skip, 0, err, sizeof err);
     if (d) {
         struct dataset_scratch s = { 0 };
         for (size_t i = 0; i < dataset_count(d); i++) {

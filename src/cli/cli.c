@@ -13,6 +13,7 @@ const struct cli_command cli_commands[] = {
     { &cli_check_cmd, cmd_check },
     { &cli_tokenize_cmd, cmd_tokenize },
     { &cli_report_cmd, cmd_report },
+    { &cli_export_cmd, cmd_export },
     { NULL, NULL },
 };
 

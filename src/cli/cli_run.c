@@ -7,6 +7,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -16,7 +17,9 @@
 
 #include "cli.h"
 #include "fileio.h"
+#include "probe.h"
 #include "render.h"
+#include "secret.h"
 #include "target.h"
 #include "units.h"
 
@@ -25,9 +28,10 @@
 
 /* The run flags: one line a flag.  sweep and compare accept them too. */
 enum run_flag {
-    O_URL, O_API, O_MODEL, O_KEY, O_MAXTOK, O_TEMP, O_SEED, O_SSEED, O_NOSTREAM, O_TIMESTAMPS, O_MOCKARG,
+    O_URL, O_API, O_MODEL, O_MAXTOK, O_TEMP, O_SEED, O_SSEED, O_NOSTREAM, O_TIMESTAMPS, O_MOCKARG,
     O_CONC, O_REQS, O_DUR, O_WARMUP, O_RATE, O_ARRIVAL, O_BURST, O_RAMP, O_STOPERR,
     O_CTO, O_TTFTTO, O_IDLETO, O_TO, O_GRACE, O_JSON, O_CSV, O_RAW, O_HTML, O_PLOTS, O_QUIET,
+    O_OVERLONG,
 };
 
 static int run_apply(void *ud, const struct opt *o, const char *flag, const char *v,
@@ -43,10 +47,10 @@ static const struct opt run_opts[] = {
       "auto (default), ollama-generate, ollama-chat, openai-chat,\n"
       "openai-completions" },
     { O_MODEL, "--model", { "-m" }, "NAME", "model name (required, except for the built-in simulator)" },
-    { O_KEY, "--api-key", { NULL }, "KEY",
-      "sent as Authorization: Bearer (default: $OPENAI_API_KEY);\n"
-      "never printed or saved" },
     { O_MAXTOK, "--max-tokens", { "--tokens" }, "N", "maximum output tokens per request (default 128)" },
+    { O_OVERLONG, "--overlong-factor", { NULL }, "F",
+      "stop a response with more than F x max_tokens content events and count\n"
+      "it as overlong (default 4; 0: never)" },
     { O_TEMP, "--temperature", { NULL }, "T", "sampling temperature (default: the server's)" },
     { O_SEED, "--seed", { NULL }, "N",
       "seed of the arrival schedule and the workload (nonces, prompt choice,\n"
@@ -94,6 +98,91 @@ static const struct opt run_opts[] = {
 
 const struct opt_table cli_run_table = OPT_TABLE(run_opts, run_apply);
 
+enum auth_flag { A_KEY, A_KEYFILE };
+
+static int auth_apply(void *ud, const struct opt *o, const char *flag, const char *v,
+                      char *err, size_t cap)
+{
+    struct cli_auth *a = ud;
+    (void)flag, (void)err, (void)cap;
+    if (o->id == A_KEY)
+        a->key = v;
+    else
+        a->file = v;
+    return 1;
+}
+
+static const struct opt auth_opts[] = {
+    OPT_SECTION("authentication"),
+    { A_KEY, "--api-key", { NULL }, "KEY",
+      "sent as Authorization: Bearer (default: $OPENAI_API_KEY); never\n"
+      "printed or written.  A key on the command line is visible to other\n"
+      "users in `ps`: prefer --api-key-file or the variable" },
+    { A_KEYFILE, "--api-key-file", { NULL }, "FILE", "the key is the first line of FILE (blanks trimmed)" },
+};
+
+const struct opt_table cli_auth_table = OPT_TABLE(auth_opts, auth_apply);
+
+/* The first line of path, blanks trimmed, into a->buf.  Nothing of the
+ * file's content goes into err. */
+static int auth_read_file(struct cli_auth *a, char *err, size_t errcap)
+{
+    char line[CLI_KEY_MAX + 2];
+    FILE *f = fopen(a->file, "re");
+    if (!f) {
+        snprintf(err, errcap, "--api-key-file %s: %s", a->file, strerror(errno));
+        return -1;
+    }
+    int ok = fgets(line, sizeof line, f) != NULL;
+    int rerr = ferror(f);
+    fclose(f);
+    size_t n = ok ? strcspn(line, "\n") : 0;
+    if (ok && !line[n] && n == sizeof line - 1) {
+        snprintf(err, errcap, "--api-key-file %s: the first line is longer than %d bytes",
+                 a->file, CLI_KEY_MAX - 1);
+        return -1;
+    }
+    if (rerr) {
+        snprintf(err, errcap, "--api-key-file %s: cannot read it", a->file);
+        return -1;
+    }
+    size_t b = 0;
+    while (b < n && (line[b] == ' ' || line[b] == '\t' || line[b] == '\r'))
+        b++;
+    while (n > b && (line[n - 1] == ' ' || line[n - 1] == '\t' || line[n - 1] == '\r'))
+        n--;
+    if (n == b) {
+        snprintf(err, errcap, "--api-key-file %s: no key on its first line", a->file);
+        return -1;
+    }
+    memcpy(a->buf, line + b, n - b);
+    a->buf[n - b] = '\0';
+    return 0;
+}
+
+int cli_auth_key(struct cli_auth *a, const char **key, char *err, size_t errcap)
+{
+    if (a->key && a->file) {
+        snprintf(err, errcap, "--api-key and --api-key-file: give one of them");
+        return -1;
+    }
+    if (a->file) {
+        if (auth_read_file(a, err, errcap) < 0)
+            return -1;
+        *key = a->buf;
+    } else if (a->key) {
+        *key = *a->key ? a->key : NULL;   /* --api-key "" sends none */
+    } else {
+        const char *env = getenv("OPENAI_API_KEY");
+        *key = env && *env ? env : NULL;
+    }
+    if (secret_add(*key) < 0) {
+        snprintf(err, errcap, "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
 static int bad(char *err, size_t cap, const char *flag, const char *val, const char *why)
 {
     snprintf(err, cap, "%s %s: %s", flag, val ? val : "", why);
@@ -104,6 +193,18 @@ static int set_duration(uint64_t *dst, const char *flag, const char *v, char *er
 {
     if (units_parse_duration(v, dst) < 0)
         return bad(err, cap, flag, v, "not a duration (use e.g. 500ms, 30s, 5m, 1h)");
+    return 0;
+}
+
+/* A timeout or wait: 0 turns it off, and anything else must be one the
+ * event loop's timers can keep (they count whole milliseconds): 1e-10 is
+ * refused, not silently taken for 0 (off). */
+static int set_timeout(uint64_t *dst, const char *flag, const char *v, char *err, size_t cap)
+{
+    if (set_duration(dst, flag, v, err, cap) < 0)
+        return -1;
+    if (*dst < CLI_TIMER_MIN_NS && strtod(v, NULL) > 0)
+        return bad(err, cap, flag, v, "below the timers' resolution: 0 (off) or at least 1ms");
     return 0;
 }
 
@@ -149,11 +250,15 @@ static int set_flag(struct run_cli *rc, enum run_flag id, const char *flag, cons
         snprintf(c->model, sizeof c->model, "%s", v);
         rc->model_given = 1;
         return 0;
-    case O_KEY: c->api_key = *v ? v : NULL; return 0;
     case O_MAXTOK:
         if (set_count(&u, flag, v, 1, 10000000, err, cap) < 0)
             return -1;
         c->max_tokens = (int64_t)u;
+        return 0;
+    case O_OVERLONG:
+        if (units_parse_double(v, &d) < 0 || !(d == 0 || (d >= 1 && d <= 1e6)))
+            return bad(err, cap, flag, v, "a factor from 1 to 1e6, or 0 for never");
+        c->overlong_factor = d;
         return 0;
     case O_TEMP:
         if (units_parse_double(v, &d) < 0 || d < 0 || d > 100)
@@ -221,11 +326,11 @@ static int set_flag(struct run_cli *rc, enum run_flag id, const char *flag, cons
             return bad(err, cap, flag, v, "a fraction in (0, 1] such as 0.1 or 10%");
         c->stop_error_rate = d;
         return 0;
-    case O_CTO: return set_duration(&c->connect_timeout_ns, flag, v, err, cap);
-    case O_TTFTTO: return set_duration(&c->ttft_timeout_ns, flag, v, err, cap);
-    case O_IDLETO: return set_duration(&c->idle_timeout_ns, flag, v, err, cap);
-    case O_TO: return set_duration(&c->request_timeout_ns, flag, v, err, cap);
-    case O_GRACE: return set_duration(&c->grace_ns, flag, v, err, cap);
+    case O_CTO: return set_timeout(&c->connect_timeout_ns, flag, v, err, cap);
+    case O_TTFTTO: return set_timeout(&c->ttft_timeout_ns, flag, v, err, cap);
+    case O_IDLETO: return set_timeout(&c->idle_timeout_ns, flag, v, err, cap);
+    case O_TO: return set_timeout(&c->request_timeout_ns, flag, v, err, cap);
+    case O_GRACE: return set_timeout(&c->grace_ns, flag, v, err, cap);
     case O_JSON: c->json_path = v; return 0;
     case O_CSV: c->csv_path = v; return 0;
     case O_RAW: c->raw_path = v; return 0;
@@ -261,9 +366,51 @@ void cli_run_init(struct run_cli *rc)
     rc->wopts.default_prompt = CONFIG_DEFAULT_PROMPT;
 }
 
+int cli_run_check_rate(const struct run_config *c, double rate, char *err, size_t errcap)
+{
+    if (rate <= 0)
+        return 0;
+    double ramp = (double)c->ramp_up_ns / 1e9;
+    if (c->requests && !c->duration_ns) {
+        /* n arrivals at rate R take n / R (plus half the ramp-up) on average. */
+        double span = (double)c->requests / rate + ramp / 2;
+        if (span > CLI_SCHEDULE_MAX_S) {
+            snprintf(err, errcap, "--rate %g: %llu requests at this rate take %.3g s (%.3g days) on "
+                     "average; an open-loop schedule spans at most %g days: raise --rate or lower -n",
+                     rate, (unsigned long long)c->requests, span, span / 86400, CLI_SCHEDULE_MAX_S / 86400);
+            return -1;
+        }
+    }
+    if (c->duration_ns) {
+        /* Arrivals expected within the run: fewer than one sends nothing. */
+        double t = (double)c->duration_ns / 1e9, expect = t > ramp ? rate * (t - ramp / 2)
+                                                                    : rate * t * t / (2 * ramp);
+        if (expect < 1) {
+            snprintf(err, errcap, "--rate %g: about %.3g arrivals are expected within --duration %g s; "
+                     "the run would send nothing: raise --rate or lengthen --duration",
+                     rate, expect, t);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* --turns sends a conversation: an API that sends one prompt would drop
+ * the history silently.  0, or -1 with err. */
+static int turns_need_chat(const struct run_cli *rc, enum api_kind api, char *err, size_t errcap)
+{
+    if (rc->wopts.turns <= 1 || api == API_AUTO || api_is_chat(api))
+        return 0;
+    snprintf(err, errcap, "--turns %u needs a chat API (openai-chat or ollama-chat): %s sends one "
+             "prompt, not a conversation", rc->wopts.turns, api_name(api));
+    return -1;
+}
+
 int cli_run_finish(struct run_cli *rc, char *err, size_t errcap)
 {
     struct run_config *c = &rc->cfg;
+    if (cli_auth_key(&rc->auth, &c->api_key, err, errcap) < 0)
+        return -1;
     /* The prompt every request sends, if there is one: not under
      * --input-tokens, --dataset and the other sources. */
     c->prompt = rc->wopts.prompt ? rc->wopts.prompt
@@ -283,7 +430,15 @@ int cli_run_finish(struct run_cli *rc, char *err, size_t errcap)
         snprintf(err, errcap, "--burstiness needs --arrival gamma");
         return -1;
     }
-    return 0;
+    if (cli_run_check_rate(c, c->rate, err, errcap) < 0)
+        return -1;
+    /* The API is known here when --api or the URL's endpoint names it;
+     * otherwise cli_run_resolve checks once the server has told. */
+    struct target t;
+    enum api_kind api = c->api;
+    if (api == API_AUTO && c->url[0] && target_parse_url(&t, c->url, err, errcap) == 0)
+        api = api_from_endpoint(t.base_path);
+    return turns_need_chat(rc, api, err, errcap);
 }
 
 
@@ -311,13 +466,27 @@ int cli_run_validate(const struct run_cli *rc, char *err, size_t errcap)
 
 int cli_run_resolve(struct run_cli *rc, char *err, size_t errcap)
 {
+    struct run_config *c = &rc->cfg;
     struct target t;
-    int r = target_resolve(&t, rc->cfg.url, rc->cfg.api, rc->cfg.connect_timeout_ns, err, errcap);
+    int r = target_resolve_key(&t, c->url, c->api, c->api_key, c->connect_timeout_ns, err, errcap);
     if (r == -1)
         return EXIT_USAGE;
     if (r < 0)
         return EXIT_RUN;
-    rc->cfg.api = t.api;
+    c->api = t.api;
+    if (turns_need_chat(rc, c->api, err, errcap) < 0)
+        return EXIT_USAGE;
+    if (!c->model[0]) {
+        /* As compare does: the first model the server lists, said aloud
+         * (the result's config records it too). */
+        char why[256];
+        uint64_t to = c->connect_timeout_ns ? c->connect_timeout_ns : 10000000000ull;
+        if (target_first_model(&t, to, c->model, sizeof c->model, why, sizeof why) < 0) {
+            snprintf(err, errcap, "no --model given, and %s: pass --model", why);
+            return EXIT_USAGE;
+        }
+        fprintf(stderr, "no --model given: using %s, the first model the server lists\n", c->model);
+    }
     return 0;
 }
 

@@ -3,8 +3,9 @@
 /* The flags of `llmload run`, shared by `sweep` and `compare`, and the
  * built-in simulator that they start when no --url is given.
  *
- * A command parses them as: cli_run_init, opt_parse with cli_run_table
- * among its tables (user data: the struct run_cli), cli_run_finish. */
+ * A command parses them as: cli_run_init, opt_parse with cli_run_table and
+ * cli_auth_table among its tables (user data: the struct run_cli and its
+ * auth), cli_run_finish. */
 #include <stddef.h>
 #include <stdio.h>
 #include <sys/types.h>
@@ -13,6 +14,23 @@
 #include "workload.h"
 
 #define CLI_MOCK_ARGS 64
+#define CLI_KEY_MAX 512
+
+/* --api-key and --api-key-file (run, sweep, compare, check). */
+struct cli_auth {
+    const char *key;            /* --api-key; NULL: not given, "": send none */
+    const char *file;           /* --api-key-file */
+    char buf[CLI_KEY_MAX];      /* the key read from the file */
+};
+
+/* Their table (opt.h); the handler's user data is a struct cli_auth. */
+extern const struct opt_table cli_auth_table;
+
+/* The key to send: --api-key-file's, --api-key's, else $OPENAI_API_KEY's;
+ * NULL for none.  It is registered as a secret (secret.h) before anything
+ * can print it.  0, or -1 with err (both flags, an unreadable or empty
+ * file; nothing of the file's content is quoted). */
+int cli_auth_key(struct cli_auth *a, const char **key, char *err, size_t errcap);
 
 struct run_cli {
     struct run_config cfg;
@@ -23,6 +41,7 @@ struct run_cli {
      * time-bound; a sweep warms each level up unless --warmup says). */
     int duration_given, requests_given, warmup_given;
     struct workload_opts wopts;             /* prompt source flags (workload.h) */
+    struct cli_auth auth;                   /* --api-key, --api-key-file */
     const char *html_path;                  /* --html FILE: the HTML report at the end */
     const char *plots_dir;                  /* --plots DIR: every figure as PNG and SVG */
 };
@@ -48,6 +67,18 @@ void cli_run_init(struct run_cli *rc);
  * they agree.  0, or -1 with a one-line err (the caller exits 2). */
 int cli_run_finish(struct run_cli *rc, char *err, size_t errcap);
 
+/* The shortest timeout or wait the flags take besides 0 (off): the event
+ * loop's timers count whole milliseconds. */
+#define CLI_TIMER_MIN_NS 1000000ull
+/* The longest expected open-loop schedule of a request-bound run. */
+#define CLI_SCHEDULE_MAX_S (30.0 * 86400)
+
+/* An open-loop rate against the run's limits: -n requests must be
+ * expected within CLI_SCHEDULE_MAX_S, and a --duration must expect at
+ * least one arrival (ramp-up included).  rate <= 0 (closed loop) passes.
+ * 0, or -1 with err naming the rate (a usage error). */
+int cli_run_check_rate(const struct run_config *c, double rate, char *err, size_t errcap);
+
 /* --api KIND into *api: 0, or -1 with err naming flag and value. */
 int cli_parse_api(const char *flag, const char *v, enum api_kind *api, char *err, size_t cap);
 
@@ -55,13 +86,16 @@ int cli_parse_api(const char *flag, const char *v, enum api_kind *api, char *err
  * 0, or -1 with err (a usage error). */
 int cli_run_open_workload(struct run_cli *rc, char *err, size_t errcap);
 
-/* Checks what needs the whole command line (a model for a real server). */
+/* Checks what needs the whole command line (a model for a real server:
+ * sweep; run picks the first one listed, cli_run_resolve). */
 int cli_run_validate(const struct run_cli *rc, char *err, size_t errcap);
 
-/* Resolves --url and settles --api auto (probing the server once), so the
- * outputs name the API actually used.  0, or the exit code to return
- * (EXIT_USAGE for a bad URL, EXIT_RUN when the server cannot be reached or
- * identified) with err set. */
+/* Resolves --url and settles --api auto (probing the server once, with the
+ * key), so the outputs name the API actually used; refuses --turns with an
+ * API that sends no conversation; without a model, takes the first one the
+ * server lists and says so on stderr.  0, or the exit code to return
+ * (EXIT_USAGE for a bad URL, --turns on a prompt API, or no model known;
+ * EXIT_RUN when the server cannot be reached or identified) with err set. */
 int cli_run_resolve(struct run_cli *rc, char *err, size_t errcap);
 
 /* With no --url: starts `llmload mock` on a free loopback port as a child

@@ -20,6 +20,7 @@ struct check_args {
     enum api_kind api;
     uint64_t timeout_ns;
     int quiet;
+    struct cli_auth auth;
 };
 
 static int check_apply(void *ud, const struct opt *o, const char *flag, const char *v,
@@ -51,29 +52,37 @@ static const struct opt check_opts[] = {
 };
 
 static const struct opt_table check_table = OPT_TABLE(check_opts, check_apply);
-static const struct opt_table *const check_tables[] = { &check_table, NULL };
+static const struct opt_table *const check_tables[] = { &check_table, &cli_auth_table, NULL };
 
 const struct opt_cmd cli_check_cmd = {
     .name = "check",
     .summary = "is a server up: protocol, version, models",
-    .usage = "llmload check --url URL [--api KIND] [--timeout TIME] [--json FILE] [--quiet]",
+    .usage = "llmload check --url URL [--api KIND] [--api-key-file FILE] [--timeout TIME]\n"
+             "              [--json FILE] [--quiet]",
     .about = "Reports whether the server at URL is reachable, the protocol it speaks (ollama or\n"
-             "openai), its version when it tells, and the models it has loaded.",
+             "openai), its version when it tells (an OpenAI server without /version: llama.cpp's\n"
+             "/props, else the system_fingerprint of a one-token generation), the models it has\n"
+             "loaded, and whether it refuses the key (or its absence).",
     .tables = check_tables,
-    .epilog = "Exit codes: 0 the server is up, 1 it is not, 2 usage error.",
+    .epilog = "Exit codes: 0 the server is up, 1 it is down or refuses the key (unauthorized),\n"
+              "2 usage error.",
 };
 
 int cmd_check(int argc, char **argv)
 {
     struct check_args a = { .api = API_AUTO, .timeout_ns = 5000000000ull };
     char err[512];
-    void *ud[] = { &a };
+    void *ud[] = { &a, &a.auth };
     int r = opt_parse(&cli_check_cmd, ud, argc, argv, 1, NULL, NULL, err, sizeof err);
     if ((r = cli_parse_result(&cli_check_cmd, r, err)) >= 0)
         return r;
-    const char *url = a.url, *json = a.json;
+    const char *url = a.url, *json = a.json, *key;
     if (!url || !*url) {
         fprintf(stderr, "llmload check: --url is required\n");
+        return EXIT_USAGE;
+    }
+    if (cli_auth_key(&a.auth, &key, err, sizeof err) < 0) {
+        fprintf(stderr, "llmload check: %s\n", err);
         return EXIT_USAGE;
     }
     struct out_file *out = NULL;
@@ -82,7 +91,7 @@ int cmd_check(int argc, char **argv)
         return EXIT_USAGE;
     }
     int usage;
-    cJSON *info = target_probe(url, a.api, a.timeout_ns, &usage);
+    cJSON *info = target_probe(url, a.api, key, a.timeout_ns, &usage);
     if (!info) {
         fprintf(stderr, "llmload check: out of memory\n");
         out_close(out);
@@ -94,7 +103,9 @@ int cmd_check(int argc, char **argv)
         out_close(out);
         return EXIT_USAGE;
     }
-    int up = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(info, "up"));
+    /* A server that refuses the key is not usable: a failed check. */
+    int up = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(info, "up")) &&
+             !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(info, "unauthorized"));
     if (!a.quiet)
         target_probe_print(up ? stdout : stderr, url, info);
     int code = up ? EXIT_OK : EXIT_CHECK;

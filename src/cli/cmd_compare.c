@@ -67,11 +67,15 @@ static int cmp_add(struct cmp_set *s, const char *name, const cJSON *sweep, char
     return 0;
 }
 
-/* A run result as a one-level sweep of its concurrency. */
+/* A run result as a one-level sweep: of its rate for an open loop (the
+ * rate is what it was run at; the concurrency only capped it), else of its
+ * concurrency. */
 static cJSON *run_as_sweep(const cJSON *doc)
 {
     const cJSON *cfg = cJSON_GetObjectItemCaseSensitive(doc, "config");
     const cJSON *c = cJSON_GetObjectItemCaseSensitive(cfg, "concurrency");
+    const cJSON *rate = cJSON_GetObjectItemCaseSensitive(cfg, "rate");
+    int open_loop = cJSON_IsNumber(rate) && rate->valuedouble > 0;
     const cJSON *s = cJSON_GetObjectItemCaseSensitive(doc, "summary");
     cJSON *sw = cJSON_CreateObject();
     cJSON *levels = cJSON_AddArrayToObject(sw, "levels");
@@ -81,8 +85,9 @@ static cJSON *run_as_sweep(const cJSON *doc)
         cJSON_Delete(lv);
         return NULL;
     }
-    cJSON_AddStringToObject(sw, "parameter", "concurrency");
-    cJSON_AddNumberToObject(lv, "level", cJSON_IsNumber(c) ? c->valuedouble : 1);
+    cJSON_AddStringToObject(sw, "parameter", open_loop ? "rate" : "concurrency");
+    cJSON_AddNumberToObject(lv, "level", open_loop ? rate->valuedouble : cJSON_IsNumber(c) ? c->valuedouble : 1);
+    cJSON_AddBoolToObject(sw, "run", 1);
     cJSON_AddItemToObject(lv, "summary", cJSON_Duplicate(s, 1));
     cJSON_AddItemToArray(levels, lv);
     return sw;
@@ -149,8 +154,12 @@ static int load_files(const struct sweep_opts *o, struct cmp_set *s, char *param
                 return -1;
             }
             if (param[0] && strcmp(param, p)) {
-                snprintf(err, errcap, "%s sweeps %s but the results before it sweep %s: "
-                         "only sweeps of the same parameter can be compared", path, p, param);
+                if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(sweeps[k], "run")))
+                    snprintf(err, errcap, "%s is a run at a fixed %s but the results before it are by %s: "
+                             "only results of the same parameter can be compared", path, p, param);
+                else
+                    snprintf(err, errcap, "%s sweeps %s but the results before it are by %s: "
+                             "only results of the same parameter can be compared", path, p, param);
                 return -1;
             }
             snprintf(param, pcap, "%s", p);
@@ -162,7 +171,7 @@ static int load_files(const struct sweep_opts *o, struct cmp_set *s, char *param
 }
 
 static const struct opt_table *const compare_tables[] = {
-    &compare_opt_table, &sweep_opt_table, &cli_run_table, &workload_opt_table, &gate_opt_table, NULL,
+    &compare_opt_table, &sweep_opt_table, &cli_run_table, &cli_auth_table, &workload_opt_table, &gate_opt_table, NULL,
 };
 
 const struct opt_cmd cli_compare_cmd = {
@@ -174,7 +183,10 @@ const struct opt_cmd cli_compare_cmd = {
              "then runs the same sweep against each target in turn, never at the same time.\n"
              "Prints the levels side by side, the winner at each level with its speedup,\n"
              "where each target saturates, and a recommendation with its reasons (throughput\n"
-             "under load, latency at high concurrency, single-user speed, success rate).\n"
+             "under load, latency at high concurrency, single-user speed, success rate): a\n"
+             "difference within noise is a tie, a tie is no win, and without a target that\n"
+             "wins more criteria than the others there is no clear winner.  Only the levels\n"
+             "every target ran are compared; the others are named.\n"
              "Saved results (sweep, compare or run JSON) are compared the same way.\n"
              "Without --model each target is benchmarked with the first model it lists.",
     .tables = compare_tables,
@@ -220,8 +232,8 @@ static int compare_finish(const struct sweep_opts *o, const struct run_cli *rc, 
         cJSON_AddStringToObject(doc, "parameter", param);
         cJSON_AddItemToObject(doc, "targets", targets);
         targets = NULL;
-        const char *keys[] = { "levels", "saturation", "recommendation" };
-        for (size_t i = 0; i < 3; i++)
+        const char *keys[] = { "levels", "left_out", "saturation", "recommendation" };
+        for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
             cJSON_AddItemToObject(doc, keys[i], cJSON_DetachItemFromObject(an, keys[i]));
         cJSON_AddBoolToObject(doc, "interrupted", interrupted);
         if (o->json_out && report_commit_json(o->json_out, doc, err, sizeof err) < 0) {
@@ -328,7 +340,7 @@ int cmd_compare(int argc, char **argv)
     int up[SWEEP_MAX_TARGETS];
     for (size_t i = 0; i < o.ntargets; i++) {
         int usage;
-        cJSON *info = target_probe(o.targets[i].url, rc.cfg.api, timeout, &usage);
+        cJSON *info = target_probe(o.targets[i].url, rc.cfg.api, rc.cfg.api_key, timeout, &usage);
         if (!info || usage) {
             fprintf(stderr, "llmload compare: --target %s=%s: %s\n", o.targets[i].name,
                     o.targets[i].url, info ? jdoc_str(info, "error") : "out of memory");

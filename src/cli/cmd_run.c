@@ -2,10 +2,12 @@
  * run flags and the simulator child are cli_run.c. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
 
+#include "baseline.h"
 #include "cli.h"
 #include "cli_run.h"
 #include "engine.h"
@@ -14,7 +16,7 @@
 #include "report.h"
 
 static const struct opt_table *const run_tables[] = {
-    &cli_run_table, &workload_opt_table, &gate_opt_table, NULL,
+    &cli_run_table, &cli_auth_table, &workload_opt_table, &gate_opt_table, NULL,
 };
 
 const struct opt_cmd cli_run_cmd = {
@@ -33,7 +35,7 @@ int cmd_run_parse(struct run_cli *rc, struct gate_opts *gate, int argc, char **a
                   char *err, size_t errcap)
 {
     cli_run_init(rc);
-    void *ud[] = { rc, &rc->wopts, gate };
+    void *ud[] = { rc, &rc->auth, &rc->wopts, gate };
     int r = opt_parse(&cli_run_cmd, ud, argc, argv, 1, NULL, NULL, err, errcap);
     if (r != OPT_OK)
         return r;
@@ -54,6 +56,13 @@ static void on_record(void *ud, const struct req_record *r, uint64_t t0)
         report_raw_row(o->raw, r, t0);
 }
 
+static void on_events(void *ud, struct req_record *r)
+{
+    struct run_outputs *o = ud;
+    if (o->raw)
+        report_raw_events(o->raw, r);
+}
+
 /* A baseline made with another workload is refused before any request:
  * 0, or -1 with err. */
 static int gate_config_ok(const struct gate_opts *gate, const struct run_config *cfg,
@@ -72,6 +81,43 @@ static int gate_config_ok(const struct gate_opts *gate, const struct run_config 
 }
 
 static int run_gated(int argc, char **argv, struct gate_opts *gate);
+
+/* --json of `run --repeat K`: still an llmload.result/1 document, whose
+ * summary is the field-wise median of the runs' summaries (the numbers the
+ * gate decides on), with every run's whole document in "runs" and K in
+ * "repeat".  NULL when out of memory. */
+static cJSON *repeat_doc(cJSON *const *docs, size_t n)
+{
+    const cJSON **sums = calloc(n, sizeof *sums);
+    cJSON *doc = cJSON_CreateObject(), *runs = cJSON_CreateArray(), *med = NULL;
+    int interrupted = 0, ok = sums && doc && runs;
+    for (size_t i = 0; ok && i < n; i++) {
+        sums[i] = cJSON_GetObjectItemCaseSensitive(docs[i], "summary");
+        interrupted |= cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(docs[i], "interrupted"));
+        ok = cJSON_AddItemToArray(runs, cJSON_Duplicate(docs[i], 1));
+    }
+    ok = ok && (med = baseline_median_summary(sums, n)) &&
+         cJSON_AddStringToObject(doc, "schema", "llmload.result/1") &&
+         cJSON_AddItemToObject(doc, "config",
+                               cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(docs[0], "config"), 1)) &&
+         cJSON_AddItemToObject(doc, "environment",
+                               cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(docs[0], "environment"), 1)) &&
+         cJSON_AddItemToObject(doc, "summary", med);
+    if (ok)
+        med = NULL;
+    ok = ok && cJSON_AddBoolToObject(doc, "interrupted", interrupted) &&
+         cJSON_AddNumberToObject(doc, "repeat", (double)n) && cJSON_AddItemToObject(doc, "runs", runs);
+    if (ok)
+        runs = NULL;
+    cJSON_Delete(med);
+    cJSON_Delete(runs);
+    free(sums);
+    if (!ok) {
+        cJSON_Delete(doc);
+        return NULL;
+    }
+    return doc;
+}
 
 int cmd_run(int argc, char **argv)
 {
@@ -94,7 +140,7 @@ static int run_gated(int argc, char **argv, struct gate_opts *gate)
 {
     struct run_cli rc;
     char err[1024];
-    int code = EXIT_OK, lost = 0;
+    int code = EXIT_OK, lost = 0, stopped = 0;
     struct run_outputs out = { 0 };
     struct out_file *json = NULL;
     cJSON **docs = NULL;
@@ -108,8 +154,6 @@ static int run_gated(int argc, char **argv, struct gate_opts *gate)
      * that cannot be written costs no benchmark, and what was checked is
      * what gets written (a FIFO, /dev/fd/N or >(cmd) included). */
     code = EXIT_USAGE;
-    if (cli_run_validate(&rc, err, sizeof err) < 0)
-        goto fail;
     if (cfg->json_path && !(json = out_open(cfg->json_path, err, sizeof err))) {
         cli_flag_err(err, sizeof err, "--json");
         goto fail;
@@ -124,6 +168,10 @@ static int run_gated(int argc, char **argv, struct gate_opts *gate)
     }
     if (gate_check_files(gate, err, sizeof err) < 0 || cli_run_check_pictures(&rc, err, sizeof err) < 0)
         goto fail;
+    /* Prompt files and datasets are read (and bounded) before the server
+     * is even asked: a bad file is a usage error, whatever the network. */
+    if (cli_run_open_workload(&rc, err, sizeof err) < 0)
+        goto fail;
     cfg->progress = !cfg->quiet && isatty(STDERR_FILENO);
 
     code = EXIT_RUN;
@@ -134,11 +182,10 @@ static int run_gated(int argc, char **argv, struct gate_opts *gate)
         fprintf(stderr, "no --url given: benchmarking the built-in simulator at %s (llmload mock%s)\n",
                 cfg->url, rc.nmock ? " with --mock-arg flags" : "");
 
-    code = gate_config_ok(gate, cfg, err, sizeof err) < 0 ? EXIT_USAGE : 0;
+    /* Early when the model is known; once it is, in any case, below. */
+    code = cfg->model[0] && gate_config_ok(gate, cfg, err, sizeof err) < 0 ? EXIT_USAGE : 0;
     if (!code)
         code = cli_run_resolve(&rc, err, sizeof err);
-    if (!code && cli_run_open_workload(&rc, err, sizeof err) < 0)
-        code = EXIT_USAGE;   /* prompt files and datasets are read before any request */
     if (!code && gate_config_ok(gate, cfg, err, sizeof err) < 0)
         code = EXIT_USAGE;
     if (code) {
@@ -154,7 +201,7 @@ static int run_gated(int argc, char **argv, struct gate_opts *gate)
         code = EXIT_RUN;
         goto fail;
     }
-    struct engine_hooks hooks = { on_record, &out };
+    struct engine_hooks hooks = { on_record, &out, on_events };
     uint64_t seed = cfg->seed;
     for (int k = 0; k < repeat && code == EXIT_OK; k++) {
         cfg->seed = config_run_seed(seed, (uint64_t)k);   /* fresh nonces on every repeat */
@@ -183,7 +230,16 @@ static int run_gated(int argc, char **argv, struct gate_opts *gate)
         }
         if (stats.interrupted)
             code = EXIT_INTERRUPTED;
-        else if (code == EXIT_OK && stats.ok == 0) {
+        else if (code == EXIT_OK && !strcmp(stats.stop_reason, "error-rate")) {
+            /* The user's own limit stopped it: a failed check, not a result. */
+            snprintf(err, sizeof err, "stopped by --stop-on-error-rate %g%%: the error rate of the last "
+                     "requests went above it (%llu of %llu requests failed)", cfg->stop_error_rate * 100,
+                     (unsigned long long)stats.failed, (unsigned long long)stats.requests);
+            fprintf(stderr, "llmload run: %s\n", err);
+            gate_run_failed(gate, err);
+            stopped = 1;
+            code = EXIT_CHECK;
+        } else if (code == EXIT_OK && stats.ok == 0) {
             const char *sample = "";
             for (int i = 1; i < ERR__COUNT; i++)
                 if (stats.err_sample[i][0]) {
@@ -209,16 +265,24 @@ static int run_gated(int argc, char **argv, struct gate_opts *gate)
     }
     out.csv = NULL;
     out.raw = NULL;
-    /* --json holds the last run (with --repeat, each run's summary was printed). */
-    if (json && nruns && report_commit_json(json, docs[nruns - 1], err, sizeof err) < 0) {
-        fprintf(stderr, "llmload run: --json: %s\n", err);
-        lost = 1;
+    /* --json holds the run, or with --repeat every run and their median. */
+    if (json && nruns) {
+        cJSON *rep = nruns > 1 ? repeat_doc(docs, nruns) : NULL;
+        if (nruns > 1 && !rep) {
+            fprintf(stderr, "llmload run: --json: out of memory\n");
+            lost = 1;
+        } else if (report_commit_json(json, rep ? rep : docs[0], err, sizeof err) < 0) {
+            fprintf(stderr, "llmload run: --json: %s\n", err);
+            lost = 1;
+        }
+        cJSON_Delete(rep);
     }
     if (cli_run_write_pictures(&rc, "run", (const cJSON *const *)docs, nruns, nruns > 1) < 0)
         lost = 1;
     /* The gate also sees failed and interrupted runs: it writes a JUnit
-     * error for the former and saves no baseline from the latter. */
-    if (gate_active(gate) && nruns) {
+     * error for the former and saves no baseline from the latter.  A run
+     * stopped by the error rate has had its JUnit error already. */
+    if (gate_active(gate) && nruns && !stopped) {
         int gc = gate_evaluate(gate, docs, nruns, stdout, err, sizeof err);
         if (code == EXIT_OK) {
             code = gc;

@@ -48,7 +48,8 @@ static const struct opt sweep_opts_tab[] = {
     { S_TEMP, "--temperature", { NULL }, "LIST", "e.g. 0,0.3,0.7,1.0,1.5" },
     { S_MAXTOK, "--max-tokens", { "--tokens" }, "LIST", "e.g. 64,128,256" },
     { S_PROMPTSET, "--prompt-set", { NULL }, "LIST", "prompts (or the built-in sets tiny,short,...), one per level" },
-    { S_KNEE, "--knee-threshold", { NULL }, "F", "a step gaining less throughput than F is the knee (default 10%)" },
+    { S_KNEE, "--knee-threshold", { NULL }, "F", "within F of the peak throughput is saturated; sending F\n"
+                                                 "short of the offered rate is past the knee (default 10%)" },
     { S_SLO, "--slo", { NULL }, "EXPR", "service level, e.g. 'p99(ttft)<=500ms' (repeatable; all must hold)" },
     { S_FINDMAX, "--find-max", { NULL }, "concurrency|rate", "search the largest level meeting every --slo" },
     { S_FM_START, "--find-max-start", { NULL }, "X", "first level of the search (default 1)" },
@@ -279,7 +280,7 @@ int sweep_opts_parse(struct sweep_opts *o, struct run_cli *rc, int argc, char **
     struct sweep_parse x = { .o = o, .list_param = SWEEP_CONCURRENCY };
     /* The user data of each table of cli_compare_cmd; cli_sweep_cmd lacks
      * the first. */
-    void *ud[] = { &x, &x, rc, &rc->wopts, &o->gate };
+    void *ud[] = { &x, &x, rc, &rc->auth, &rc->wopts, &o->gate };
     const struct opt_cmd *cmd = compare ? &cli_compare_cmd : &cli_sweep_cmd;
     int r = opt_parse(cmd, compare ? ud : ud + 1, argc, argv, 1, o->files, &o->nfiles, err, errcap);
     if (r != OPT_OK)
@@ -320,9 +321,14 @@ int sweep_opts_parse(struct sweep_opts *o, struct run_cli *rc, int argc, char **
             snprintf(err, errcap, "--find-max-start %g is above --find-max-limit %g", o->fm.start, o->fm.limit);
             return -1;
         }
+        if (o->param == SWEEP_RATE && cli_run_check_rate(c, o->fm.start, err, errcap) < 0)
+            return -1;
     } else if (x.have_list) {
         o->param = x.list_param;
         if (parse_levels(o, x.list_flag, x.list, err, errcap) < 0)
+            return -1;
+        /* The lowest rate is the one that could send nothing. */
+        if (o->param == SWEEP_RATE && cli_run_check_rate(c, o->levels[0], err, errcap) < 0)
             return -1;
     } else {
         o->param = SWEEP_CONCURRENCY;
@@ -368,7 +374,7 @@ void sweep_cmd_free(struct sweep_opts *o, struct run_cli *rc)
 /* ---- llmload sweep ---------------------------------------------------------------- */
 
 static const struct opt_table *const sweep_tables[] = {
-    &sweep_opt_table, &cli_run_table, &workload_opt_table, &gate_opt_table, NULL,
+    &sweep_opt_table, &cli_run_table, &cli_auth_table, &workload_opt_table, &gate_opt_table, NULL,
 };
 
 const struct opt_cmd cli_sweep_cmd = {
@@ -378,8 +384,10 @@ const struct opt_cmd cli_sweep_cmd = {
              "              --temperature LIST | --max-tokens LIST | --prompt-set LIST]\n"
              "              [--slo EXPR] [--find-max concurrency|rate] [run options]",
     .about = "Runs one full benchmark (with warm-up) per level of one parameter, prints a table\n"
-             "with one row per level, and names the knee: the last level whose step up still\n"
-             "gained --knee-threshold throughput, or the last one meeting every --slo.\n"
+             "with one row per level, and names the knee: the smallest level whose throughput\n"
+             "is within --knee-threshold of the peak of all levels (a dip on the way up is not\n"
+             "the knee), confirmed by latency rising with the load after it; for rates, the\n"
+             "last level that sends its offered rate; or the last one meeting every --slo.\n"
              "Each level is a run with the run options below.  Without --url the built-in\n"
              "simulator is benchmarked (shape it with --mock-arg).",
     .tables = sweep_tables,

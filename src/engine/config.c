@@ -47,6 +47,7 @@ void config_defaults(struct run_config *c)
     c->idle_timeout_ns = 60ull * 1000000000u;
     c->request_timeout_ns = 1800ull * 1000000000u;
     c->grace_ns = 30ull * 1000000000u;
+    c->overlong_factor = 4;
     const char *key = getenv("OPENAI_API_KEY");
     c->api_key = key && *key ? key : NULL;
 }

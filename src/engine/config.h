@@ -53,6 +53,9 @@ struct run_config {
     uint64_t idle_timeout_ns;
     uint64_t request_timeout_ns;
     uint64_t grace_ns;          /* first Ctrl-C: wait this long for in-flight */
+    /* a response with more content events than this many times the
+     * max_tokens it asked for is stopped as `overlong` (0 = never) */
+    double overlong_factor;
     /* outputs */
     const char *json_path, *csv_path, *raw_path;
     int quiet;

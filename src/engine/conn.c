@@ -19,12 +19,17 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <zlib.h>
 
 #include "rxstamp.h"
 
 #define CARRY_INITIAL 4096
 #define CARRY_MAX (4u << 20)     /* an event or error body larger than this is a protocol error */
 #define STATUS_BODY_MAX 4096     /* bytes of an error body kept for its message */
+#define ZOUT_SIZE (16 * 1024)    /* inflated bytes handed to the framing at a time */
+#define ZBITS_GZIP (15 + 16)
+#define ZBITS_ZLIB_OR_GZIP (15 + 32)
+#define ZBITS_RAW (-15)
 
 static void on_tcp_close(uv_handle_t *h);
 static void conn_finish(struct conn *c);
@@ -90,13 +95,14 @@ static void conn_arm(struct conn *c)
     uv_timer_start(&c->timer, on_deadline, ms, 0);
 }
 
-static const char *timeout_what(enum err_class w)
+/* What happened, around the limit, naming the flag that set it. */
+static void timeout_what(enum err_class w, const char **before, const char **after)
 {
     switch (w) {
-    case ERR_TIMEOUT_CONNECT: return "connect";
-    case ERR_TIMEOUT_TTFT: return "first token";
-    case ERR_TIMEOUT_IDLE: return "gap between tokens";
-    default: return "request";
+    case ERR_TIMEOUT_CONNECT: *before = "not connected within"; *after = " (--connect-timeout)"; break;
+    case ERR_TIMEOUT_TTFT: *before = "no first token within"; *after = " (--ttft-timeout)"; break;
+    case ERR_TIMEOUT_IDLE: *before = "no token for"; *after = " after the last one (--idle-timeout)"; break;
+    default: *before = "the response was not complete within"; *after = " of the request (--timeout)";
     }
 }
 
@@ -115,7 +121,9 @@ static void on_deadline(uv_timer_t *t)
     uint64_t lim = which == ERR_TIMEOUT_CONNECT ? env->connect_timeout_ns
                  : which == ERR_TIMEOUT_TTFT ? env->ttft_timeout_ns
                  : which == ERR_TIMEOUT_IDLE ? env->idle_timeout_ns : env->request_timeout_ns;
-    conn_fail(c, which, "no %s within %.3f s", timeout_what(which), lim / 1e9);
+    const char *before, *after;
+    timeout_what(which, &before, &after);
+    conn_fail(c, which, "%s %.3f s%s", before, lim / 1e9, after);
     /* A timed-out socket may still deliver the rest of the response later:
      * it cannot be reused (the failure keeps it out of the pool). */
     conn_end(c, uv_hrtime());
@@ -125,17 +133,35 @@ static void on_deadline(uv_timer_t *t)
 /* Events: the decoders call these with whole events; the adapter tells
  * what they mean; the read's timestamp is the event's time.            */
 
+/* The held event times go to whoever keeps them all (the raw file), then
+ * out of memory: a request holds RESULT_EV_CHUNK at most. */
+static int conn_spill_events(struct conn *c)
+{
+    struct conn_env *env = c->env;
+    if (env->on.events)
+        env->on.events(env->ud, c);
+    if (req_record_spill(&c->rec) < 0) {
+        conn_fail(c, ERR_PROTOCOL, "out of memory for event times");
+        return -1;
+    }
+    return 0;
+}
+
 static void conn_event_time(struct conn *c)
 {
     struct req_record *r = &c->rec;
     uint64_t ts = c->read_ts;
     uint64_t off = ts - c->env->t0;
-    uint64_t prev = r->ev_n == 0 ? r->start_ns : r->last_ns;
+    uint64_t prev = r->events == 0 ? r->start_ns : r->last_ns;
     uint64_t d = off > prev ? (off - prev) / 1000 : 0;
+    if (r->ev_n == RESULT_EV_CHUNK && conn_spill_events(c) < 0)
+        return;
     if (r->ev_n == r->ev_cap) {
         /* Grows only past the largest response this slot has seen: the
          * buffer is kept across requests, so steady state never allocates. */
         size_t nc = r->ev_cap ? r->ev_cap * 2 : 256;
+        if (nc > RESULT_EV_CHUNK)
+            nc = RESULT_EV_CHUNK;
         uint32_t *p = realloc(r->ev_us, nc * sizeof *p);
         if (!p) {
             conn_fail(c, ERR_PROTOCOL, "out of memory for event times");
@@ -154,6 +180,9 @@ static void conn_event_time(struct conn *c)
     }
     r->last_ns = off;
     r->events++;
+    if (c->max_events && r->events > c->max_events)
+        conn_fail(c, ERR_OVERLONG, "more than %llu content events for max_tokens %lld",
+                  (unsigned long long)c->max_events, (long long)c->max_tokens);
 }
 
 /* Appends an event's text, unescaped, for the tokenizer and multi-turn
@@ -186,19 +215,26 @@ static void conn_keep_text(struct conn *c, const char *esc, size_t n)
 }
 
 /* The server's counts and timings, as the adapter put them: the last
- * value an event carried wins (usage may come on every chunk). */
-static void conn_take_counts(struct req_record *r, const struct api_event *ev)
+ * value an event carried wins (usage may come on every chunk).  A number
+ * past belief (result.h) is clamped and the request flagged. */
+static void conn_take_counts(struct conn *c, const struct api_event *ev)
 {
-#define TAKE(to, from) do { if ((from) >= 0) (to) = (from); } while (0)
-    TAKE(r->server_tokens, ev->completion_tokens);
-    TAKE(r->in_tokens, ev->prompt_tokens);
-    TAKE(r->eval_count, ev->eval_tokens);
-    TAKE(r->eval_duration_ns, ev->eval_duration_ns);
-    TAKE(r->prompt_eval_count, ev->prompt_eval_tokens);
-    TAKE(r->prompt_eval_duration_ns, ev->prompt_eval_duration_ns);
-    TAKE(r->cached_tokens, ev->cached_tokens);
-    TAKE(r->total_duration_ns, ev->total_duration_ns);
-    TAKE(r->load_duration_ns, ev->load_duration_ns);
+    struct req_record *r = &c->rec;
+    int64_t out_max = RESULT_TOKENS_MAX;
+    if (c->max_tokens > 0 && c->max_tokens < RESULT_TOKENS_MAX / RESULT_TOKENS_PER_MAX)
+        out_max = c->max_tokens * RESULT_TOKENS_PER_MAX;
+#define TAKE(to, from, max) do { \
+        if ((from) >= 0) { (to) = (from) > (max) ? (max) : (from); r->implausible |= (from) > (max); } \
+    } while (0)
+    TAKE(r->server_tokens, ev->completion_tokens, out_max);
+    TAKE(r->in_tokens, ev->prompt_tokens, RESULT_TOKENS_MAX);
+    TAKE(r->eval_count, ev->eval_tokens, out_max);
+    TAKE(r->eval_duration_ns, ev->eval_duration_ns, RESULT_DURATION_MAX);
+    TAKE(r->prompt_eval_count, ev->prompt_eval_tokens, RESULT_TOKENS_MAX);
+    TAKE(r->prompt_eval_duration_ns, ev->prompt_eval_duration_ns, RESULT_DURATION_MAX);
+    TAKE(r->cached_tokens, ev->cached_tokens, RESULT_TOKENS_MAX);
+    TAKE(r->total_duration_ns, ev->total_duration_ns, RESULT_DURATION_MAX);
+    TAKE(r->load_duration_ns, ev->load_duration_ns, RESULT_DURATION_MAX);
 #undef TAKE
 }
 
@@ -212,14 +248,14 @@ static void conn_take_event(struct conn *c, const char *data, size_t len)
         env->fast_events++;
     } else {
         if (api_parse_event(env->api, data, len, &ev, env->toks, env->ntoks) < 0) {
-            conn_fail(c, ERR_PROTOCOL, "malformed JSON event: %.*s", (int)(len > 60 ? 60 : len), data);
+            conn_fail(c, ERR_PROTOCOL, "malformed JSON event: %.*s", (int)(len > RESULT_EVENT_QUOTE_MAX ? RESULT_EVENT_QUOTE_MAX : len), data);
             return;
         }
         if (env->fast_path)
             api_shape_learn(&c->shape, data, len, &ev);
     }
     if (ev.error) {
-        conn_fail(c, ERR_STREAM, "%.*s", (int)(ev.errmsg_len > 150 ? 150 : ev.errmsg_len),
+        conn_fail(c, ERR_STREAM, "%.*s", (int)(ev.errmsg_len > RESULT_STREAM_ERR_MAX ? RESULT_STREAM_ERR_MAX : ev.errmsg_len),
                   ev.errmsg ? ev.errmsg : "error event");
         return;
     }
@@ -228,7 +264,9 @@ static void conn_take_event(struct conn *c, const char *data, size_t len)
         if (env->collect_text)
             conn_keep_text(c, ev.text, ev.text_len);
     }
-    conn_take_counts(&c->rec, &ev);
+    conn_take_counts(c, &ev);
+    if (ev.finish)
+        c->finish_seen = 1;
     if (ev.done)
         c->stream_done = 1;
 }
@@ -245,7 +283,7 @@ static int on_sse(void *ud, const struct sse_event *ev)
             d = ae.errmsg;
             n = ae.errmsg_len;
         }
-        conn_fail(c, ERR_STREAM, "%.*s", (int)(n > 150 ? 150 : n), n ? d : "error event");
+        conn_fail(c, ERR_STREAM, "%.*s", (int)(n > RESULT_STREAM_ERR_MAX ? RESULT_STREAM_ERR_MAX : n), n ? d : "error event");
         return 0;
     }
     conn_take_event(c, ev->data, ev->data_len);
@@ -320,29 +358,110 @@ static void conn_feed(struct conn *c, const char *p, size_t n)
 static int on_header_field(llhttp_t *p, const char *at, size_t len)
 {
     struct conn *c = p->data;
-    /* Header names can arrive in pieces; Content-Type is short enough that a
-     * split name is simply compared on its complete first piece. */
-    c->ctype_next = len == 12 && strncasecmp(at, "content-type", 12) == 0;
+    size_t room = sizeof c->hname - c->hname_len;
+    if (len > room)
+        len = room;   /* a name this long is none we read: it stays too long */
+    memcpy(c->hname + c->hname_len, at, len);
+    c->hname_len += len;
     return 0;
+}
+
+static int on_header_field_complete(llhttp_t *p)
+{
+    struct conn *c = p->data;
+    c->hval = HDR_OTHER;
+    if (c->hname_len == 12 && strncasecmp(c->hname, "content-type", 12) == 0) {
+        c->hval = HDR_CONTENT_TYPE;
+        c->ctype_len = 0;   /* a repeated header: the last one counts */
+        c->ctype[0] = 0;
+    } else if (c->hname_len == 16 && strncasecmp(c->hname, "content-encoding", 16) == 0) {
+        c->hval = HDR_CONTENT_ENCODING;
+        c->cenc_len = 0;
+        c->cenc[0] = 0;
+    }
+    c->hname_len = 0;
+    return 0;
+}
+
+/* Appends a piece of a header value to buf (cap bytes, NUL-terminated);
+ * what does not fit is dropped. */
+static void header_append(char *buf, size_t cap, size_t *len, const char *at, size_t n)
+{
+    size_t room = cap - 1 - *len;
+    size_t k = n < room ? n : room;
+    memcpy(buf + *len, at, k);
+    *len += k;
+    buf[*len] = 0;
 }
 
 static int on_header_value(llhttp_t *p, const char *at, size_t len)
 {
     struct conn *c = p->data;
-    if (c->ctype_next) {
-        size_t room = sizeof c->ctype - 1 - c->ctype_len;
-        size_t k = len < room ? len : room;
-        memcpy(c->ctype + c->ctype_len, at, k);
-        c->ctype_len += k;
-        c->ctype[c->ctype_len] = 0;
+    if (c->hval == HDR_CONTENT_TYPE)
+        header_append(c->ctype, sizeof c->ctype, &c->ctype_len, at, len);
+    else if (c->hval == HDR_CONTENT_ENCODING)
+        header_append(c->cenc, sizeof c->cenc, &c->cenc_len, at, len);
+    return 0;
+}
+
+/* The window bits that inflate a Content-Encoding, 0 for identity, -1 for
+ * a coding llmload does not decode (br, zstd, several codings). */
+static int conn_coding_bits(const char *v)
+{
+    while (*v == ' ' || *v == '\t')
+        v++;
+    size_t n = strlen(v);
+    while (n && (v[n - 1] == ' ' || v[n - 1] == '\t'))
+        n--;
+    if (n == 0 || (n == 8 && strncasecmp(v, "identity", 8) == 0))
+        return 0;
+    if ((n == 4 && strncasecmp(v, "gzip", 4) == 0) || (n == 6 && strncasecmp(v, "x-gzip", 6) == 0))
+        return ZBITS_GZIP;
+    if (n == 7 && strncasecmp(v, "deflate", 7) == 0)
+        return ZBITS_ZLIB_OR_GZIP;   /* zlib as RFC 9110 says; raw deflate is retried */
+    return -1;
+}
+
+/* Sets up inflating for a response compressed with window bits `bits`:
+ * the slot's z_stream is made once and reset for later responses. */
+static int conn_inflate_start(struct conn *c, int bits)
+{
+    if (!c->z) {
+        z_stream *z = calloc(1, sizeof *z);
+        char *out = malloc(ZOUT_SIZE);
+        if (!z || !out || inflateInit2(z, bits) != Z_OK) {
+            free(z);
+            free(out);
+            return -1;
+        }
+        c->z = z;
+        c->zout = out;
+    } else if (inflateReset2(c->z, bits) != Z_OK) {
+        return -1;
     }
+    c->zmode = bits;
+    c->zended = 0;
+    c->zstarted = 0;
+    c->zhead_len = 0;
     return 0;
 }
 
 static int on_headers_complete(llhttp_t *p)
 {
     struct conn *c = p->data;
+    if (p->status_code >= 100 && p->status_code < 200 && p->status_code != 101) {
+        /* 100 Continue, 103 Early Hints: interim responses, which have
+         * no body (RFC 9110 15.2); the final response follows. */
+        c->interim = 1;
+        return 1;   /* llhttp: no body */
+    }
     c->rec.status = p->status_code;
+    int ok2xx = p->status_code >= 200 && p->status_code < 300;
+    int bits = conn_coding_bits(c->cenc);
+    if (bits < 0 && ok2xx)
+        conn_fail(c, ERR_PROTOCOL, "unsupported Content-Encoding: %.40s", c->cenc);
+    else if (bits > 0 && conn_inflate_start(c, bits) < 0)
+        conn_fail(c, ERR_PROTOCOL, "out of memory for inflating the body");
     if (p->status_code < 200 || p->status_code >= 300) {
         c->framing = FRAME_BODY;
     } else if (strcasestr(c->ctype, "text/event-stream")) {
@@ -358,21 +477,83 @@ static int on_headers_complete(llhttp_t *p)
     return 0;
 }
 
+/* Inflates n compressed bytes into the framing, ZOUT_SIZE at a time: the
+ * zlib code of the last inflate (Z_OK when all was taken). */
+static int conn_inflate_run(struct conn *c, const char *p, size_t n)
+{
+    z_stream *z = c->z;
+    z->next_in = (Bytef *)p;
+    z->avail_in = (uInt)n;
+    for (;;) {
+        z->next_out = (Bytef *)c->zout;
+        z->avail_out = ZOUT_SIZE;
+        int rc = inflate(z, Z_NO_FLUSH);
+        size_t got = ZOUT_SIZE - z->avail_out;
+        if (got) {
+            c->zstarted = 1;
+            conn_feed(c, c->zout, got);
+        }
+        if (rc == Z_STREAM_END) {
+            c->zended = 1;   /* bytes after the end are not part of the body */
+            return rc;
+        }
+        if (rc != Z_OK && rc != Z_BUF_ERROR)
+            return rc;
+        if (c->fail != ERR_NONE || (z->avail_in == 0 && z->avail_out != 0))
+            return Z_OK;
+    }
+}
+
+/* A compressed body's bytes.  The events decoded from them carry the time
+ * of the read that brought the compressed bytes. */
+static void conn_inflate(struct conn *c, const char *p, size_t n)
+{
+    size_t before = c->zhead_len;
+    size_t k = sizeof c->zhead - before < n ? sizeof c->zhead - before : n;
+    memcpy(c->zhead + before, p, k);
+    c->zhead_len += k;
+    if (c->zended || c->fail != ERR_NONE)
+        return;
+    int rc = conn_inflate_run(c, p, n);
+    if (rc == Z_DATA_ERROR && c->zmode == ZBITS_ZLIB_OR_GZIP && !c->zstarted &&
+        c->z->total_in <= sizeof c->zhead && inflateReset2(c->z, ZBITS_RAW) == Z_OK) {
+        /* "deflate" sent as raw deflate, without the zlib header (some
+         * servers do): again from the body's first byte. */
+        c->zmode = ZBITS_RAW;
+        rc = conn_inflate_run(c, c->zhead, before);
+        if (rc == Z_OK)
+            rc = conn_inflate_run(c, p, n);
+    }
+    if (rc == Z_OK || rc == Z_STREAM_END)
+        return;
+    if (c->rec.status >= 200 && c->rec.status < 300)
+        conn_fail(c, ERR_PROTOCOL, "cannot inflate the body: %s", c->z->msg ? c->z->msg : "bad data");
+    else
+        c->zended = 1;   /* an error body: its status is the failure, with what was inflated */
+}
+
 static int on_body(llhttp_t *p, const char *at, size_t len)
 {
-    conn_feed(p->data, at, len);
-    return 0;
+    struct conn *c = p->data;
+    if (c->zmode)
+        conn_inflate(c, at, len);
+    else
+        conn_feed(c, at, len);
+    /* An overlong response is not read to its end (it may have none). */
+    return c->fail == ERR_OVERLONG ? HPE_PAUSED : 0;
 }
 
 static int on_message_complete(llhttp_t *p)
 {
     struct conn *c = p->data;
-    c->msg_complete = 1;
+    if (!c->interim)
+        c->msg_complete = 1;
     return HPE_PAUSED;   /* nothing after the response belongs to this request */
 }
 
 static const llhttp_settings_t http_settings = {
     .on_header_field = on_header_field,
+    .on_header_field_complete = on_header_field_complete,
     .on_header_value = on_header_value,
     .on_headers_complete = on_headers_complete,
     .on_body = on_body,
@@ -397,13 +578,17 @@ static void conn_complete_body(struct conn *c)
         if (c->body_len && api_parse_event(c->env->api, c->carry, c->body_len, &ev,
                                            c->env->toks, c->env->ntoks) == 0 && ev.errmsg) {
             msg = ev.errmsg;
-            mlen = (int)(ev.errmsg_len > 120 ? 120 : ev.errmsg_len);
+            mlen = (int)(ev.errmsg_len > RESULT_STATUS_BODY_MAX ? RESULT_STATUS_BODY_MAX : ev.errmsg_len);
         } else if (c->body_len) {
             msg = c->carry;
-            mlen = (int)(c->body_len > 120 ? 120 : c->body_len);
+            mlen = (int)(c->body_len > RESULT_STATUS_BODY_MAX ? RESULT_STATUS_BODY_MAX : c->body_len);
         }
         conn_fail(c, c->rec.status == 429 ? ERR_RATE_LIMITED : ERR_STATUS, "HTTP %d%s%.*s",
                   c->rec.status, mlen ? ": " : "", mlen, msg);
+        return;
+    }
+    if (c->zmode && !c->zended && c->fail == ERR_NONE) {
+        conn_fail(c, ERR_TRUNCATED, "the compressed body ended before its end");
         return;
     }
     if (c->framing == FRAME_BODY && c->fail == ERR_NONE) {
@@ -414,9 +599,17 @@ static void conn_complete_body(struct conn *c)
             return;
         }
         conn_take_event(c, c->carry, c->body_len);
-        if (c->rec.first_ns == 0 && c->fail == ERR_NONE)
-            conn_fail(c, ERR_PROTOCOL, "response carries no generated text");
+        if (c->rec.first_ns == 0)
+            conn_fail(c, ERR_EMPTY, "response carries no generated text");
+        return;
     }
+    /* A stream whose HTTP message ended normally: nothing generated is a
+     * failure, and so is a stream that lacks its end (a Content-Length
+     * shorter than the stream, an HTTP/1.0 body cut by the close). */
+    if (c->rec.first_ns == 0)
+        conn_fail(c, ERR_EMPTY, "the stream carried no generated text");
+    else if (!c->stream_done && !c->finish_seen)
+        conn_fail(c, ERR_TRUNCATED, "the stream ended without [DONE], done or a finish reason");
 }
 
 /* Retry rule (docs/protocols.md, "Keep-alive and the retry rule"): a
@@ -482,9 +675,7 @@ static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
     buf->len = c->env->rx_kernel ? 0 : c->env->rbuf_len;
 }
 
-/* What one read brought: n bytes at data, 0 for nothing, or a negative uv
- * error (UV_EOF at end of stream); ts is when the bytes arrived. */
-static void conn_on_bytes(struct conn *c, ssize_t nread, const char *data, uint64_t ts)
+void conn_input(struct conn *c, ssize_t nread, const char *data, uint64_t ts)
 {
     if (nread == 0)
         return;
@@ -502,7 +693,7 @@ static void conn_on_bytes(struct conn *c, ssize_t nread, const char *data, uint6
     uint64_t start_abs = c->rec.start_ns + c->env->t0;
     if (ts < start_abs)
         ts = start_abs;
-    if (c->rec.ev_n && ts < c->last_event_abs)
+    if (c->rec.events && ts < c->last_event_abs)
         ts = c->last_event_abs;
     c->read_ts = ts;
     if (nread < 0) {
@@ -524,6 +715,22 @@ static void conn_on_bytes(struct conn *c, ssize_t nread, const char *data, uint6
     }
     c->got_bytes = 1;
     llhttp_errno_t rc = llhttp_execute(&c->parser, data, (size_t)nread);
+    while (rc == HPE_PAUSED && c->interim) {
+        /* The rest is the next response, parsed from its start as on a
+         * kept-alive connection; no header of the interim one is kept. */
+        const char *rest = llhttp_get_error_pos(&c->parser);
+        c->interim = 0;
+        c->ctype_len = 0;
+        c->ctype[0] = 0;
+        c->cenc_len = 0;
+        c->cenc[0] = 0;
+        llhttp_reset(&c->parser);
+        rc = llhttp_execute(&c->parser, rest, (size_t)(data + nread - rest));
+    }
+    if (rc == HPE_PAUSED && !c->msg_complete) {
+        conn_end(c, c->read_ts);   /* stopped inside the body: overlong */
+        return;
+    }
     if (rc == HPE_PAUSED) {
         llhttp_resume(&c->parser);
     } else if (rc != HPE_OK) {
@@ -546,7 +753,7 @@ static int conn_stamped_bytes(void *ud, ssize_t n, const char *buf, uint64_t ker
         c->env->reads++;
         c->env->reads_stamped += kernel_ns != 0;
     }
-    conn_on_bytes(c, n, buf, kernel_ns ? kernel_ns : uv_hrtime());
+    conn_input(c, n, buf, kernel_ns ? kernel_ns : uv_hrtime());
     return c->state == CONN_BUSY;
 }
 
@@ -559,7 +766,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     }
     if (nread > 0)
         c->env->reads++;
-    conn_on_bytes(c, nread, buf->base, uv_hrtime());
+    conn_input(c, nread, buf->base, uv_hrtime());
 }
 
 static void on_write(uv_write_t *w, int status)
@@ -571,15 +778,21 @@ static void on_write(uv_write_t *w, int status)
     }
 }
 
-static void conn_send(struct conn *c)
+/* The request is being written: from now on the response is awaited. */
+static void conn_begin(struct conn *c)
 {
-    assert(c->state == CONN_CONNECTING || c->state == CONN_IDLE);
     c->state = CONN_BUSY;
     llhttp_init(&c->parser, HTTP_RESPONSE, &http_settings);
     c->parser.data = c;
     /* TTFT and E2E start at the first byte written. */
     c->rec.start_ns = uv_hrtime() - c->env->t0;
     conn_arm(c);
+}
+
+static void conn_send(struct conn *c)
+{
+    assert(c->state == CONN_CONNECTING || c->state == CONN_IDLE);
+    conn_begin(c);
     uv_buf_t b = uv_buf_init(c->wbuf, (unsigned)c->wlen);
     int n = uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
     if (n == (int)c->wlen)
@@ -667,26 +880,40 @@ int conn_init(struct conn *c, struct conn_env *env, uint32_t slot)
     return 0;
 }
 
-void conn_start(struct conn *c)
+/* The per-request state of a connection, before each request. */
+static void conn_request_reset(struct conn *c)
 {
-    assert(c->state == CONN_FREE || c->state == CONN_IDLE);
     c->got_bytes = 0;
     c->msg_complete = 0;
+    c->interim = 0;
     c->stream_done = 0;
+    c->finish_seen = 0;
     c->fail = ERR_NONE;
     c->failmsg[0] = 0;
     c->framing = FRAME_NONE;
     c->ctype_len = 0;
     c->ctype[0] = 0;
     c->body_len = 0;
-    c->ctype_next = 0;
+    c->hname_len = 0;
+    c->hval = HDR_OTHER;
+    c->cenc_len = 0;
+    c->cenc[0] = 0;
+    c->zmode = 0;
     c->text_len = 0;
     c->text_overflow = 0;
+    double lim = c->env->overlong_factor * (double)c->max_tokens;
+    c->max_events = c->max_tokens > 0 && lim > 0 ? (uint64_t)lim + (lim > (double)(uint64_t)lim) : 0;
     api_shape_reset(&c->shape);
     if (!c->carry) {
         c->carry = malloc(CARRY_INITIAL);
         c->carry_cap = c->carry ? CARRY_INITIAL : 0;
     }
+}
+
+void conn_start(struct conn *c)
+{
+    assert(c->state == CONN_FREE || c->state == CONN_IDLE);
+    conn_request_reset(c);
     if (c->state == CONN_IDLE) {
         c->reused = 1;
         conn_send(c);
@@ -694,6 +921,15 @@ void conn_start(struct conn *c)
         c->reused = 0;
         conn_tp_connect(c);
     }
+}
+
+void conn_start_unsent(struct conn *c)
+{
+    assert(c->state == CONN_FREE && c->tcp.loop == NULL);
+    conn_request_reset(c);
+    c->reused = 0;
+    c->served = 0;
+    conn_begin(c);
 }
 
 void conn_close(struct conn *c)
@@ -733,6 +969,8 @@ static void on_tcp_close(uv_handle_t *h)
         c->rec.first_ns = c->rec.last_ns = c->rec.end_ns = 0;
         c->rec.events = 0;
         c->rec.ev_n = 0;
+        c->rec.ev_spilled = 0;
+        c->rec.spill_head = c->rec.spill_tail = 0;
         c->rec.status = 0;
         conn_start(c);
         return;
@@ -756,9 +994,18 @@ void conn_release(struct conn *c)
 
 void conn_free_buffers(struct conn *c)
 {
+    if (c->z) {
+        inflateEnd(c->z);
+        free(c->z);
+        free(c->zout);
+        c->z = NULL;
+        c->zout = NULL;
+    }
     free(c->carry);
     free(c->wbuf);
     free(c->rec.ev_us);
+    hist_free(c->rec.itl_spilled);
+    c->rec.itl_spilled = NULL;
     free(c->text);
     c->text = NULL;
     c->carry = c->wbuf = NULL;

@@ -43,6 +43,10 @@ struct conn_events {
     /* c was CONN_IDLE (pooled) and the server closed or wrote to it: take
      * it out of the pool; it is closing. */
     void (*lost)(void *ud, struct conn *c);
+    /* c->rec holds RESULT_EV_CHUNK event times and is about to move them
+     * out of memory (req_record_spill): whoever keeps every event time
+     * takes them now.  May be NULL. */
+    void (*events)(void *ud, struct conn *c);
 };
 
 /* What every connection of a run shares with the engine.  The engine
@@ -56,6 +60,7 @@ struct conn_env {
     int rx_kernel;                     /* time reads by kernel receive stamps (rxstamp.h) */
     int collect_text;                  /* keep the generated text (tokenizer, multi-turn) */
     int fast_path;                     /* try api_shape_match before a full parse */
+    double overlong_factor;            /* stop a response past this x max_tokens events; 0 never */
     /* Scratch, used within one callback and never kept: one read buffer
      * for the loop and one jsmn token array. */
     char *rbuf; size_t rbuf_len;
@@ -96,6 +101,8 @@ struct conn {
     /* The request in flight. */
     struct req_record rec;
     uint32_t user;                 /* virtual user (for multi-turn workloads) */
+    int64_t max_tokens;            /* what the request asked for (set by the engine), <= 0 unknown */
+    uint64_t max_events;           /* content events past which it is overlong, 0 no limit */
     int reused;                    /* sent on a connection that served before */
     int got_bytes;                 /* any response byte arrived */
     int retry_pending;             /* reconnect and send rec again */
@@ -105,13 +112,30 @@ struct conn {
 
     /* Parser outcome, recorded in callbacks and acted on after execute. */
     int msg_complete;
+    int interim;                   /* the response that ended was a 1xx: the final one follows */
     int stream_done;               /* [DONE] / done:true seen */
+    int finish_seen;               /* a finish reason seen (the stream may still carry usage) */
     enum err_class fail;           /* first failure seen, ERR_NONE if none */
-    char failmsg[160];
+    char failmsg[RESULT_ERRMSG_LEN];
     enum conn_framing framing;
-    int ctype_next;                /* the header value being read is Content-Type */
+    /* Response headers.  A read can end inside a header's name or value,
+     * so llhttp hands both over in pieces: they are gathered until it says
+     * the piece is complete. */
+    char hname[24]; size_t hname_len;   /* the name being read; longer ones are none we read */
+    enum conn_header { HDR_OTHER = 0, HDR_CONTENT_TYPE, HDR_CONTENT_ENCODING } hval;   /* whose value is being read */
     char ctype[64];
     size_t ctype_len;
+    char cenc[24];
+    size_t cenc_len;
+    /* A body compressed although the request asked for identity: inflated
+     * before the framing.  Allocated for the first such response of this
+     * slot and reused; nothing is allocated per event. */
+    struct z_stream_s *z;
+    char *zout;
+    int zmode;                     /* 0 none, else the zlib window bits in use */
+    int zended;                    /* the compressed stream reached its end */
+    int zstarted;                  /* it has produced bytes (no raw-deflate retry after) */
+    char zhead[2]; size_t zhead_len;   /* the body's first bytes, for that retry */
     union { struct sse sse; struct ndjson nd; } dec;
     struct api_shape shape;        /* this stream's plain content events (api.h) */
     char *carry; size_t carry_cap; size_t body_len;   /* decoder carry / whole body */
@@ -133,6 +157,17 @@ int conn_init(struct conn *c, struct conn_env *env, uint32_t slot);
  * CONN_IDLE: sends on the kept-alive socket).  The outcome, failures
  * included, comes back through env->on.done. */
 void conn_start(struct conn *c);
+
+/* The transport's side, for a transport other than the socket (TLS
+ * would hand over decrypted bytes) and for driving a connection without
+ * one (tests, fuzzing).  conn_input takes what one read brought: n > 0
+ * bytes at data, 0 for nothing, or a negative uv error (UV_EOF at the end
+ * of the stream); ts is the hrtime the bytes arrived.  conn_start_unsent
+ * makes a FREE slot that never had a socket BUSY with the request in
+ * c->rec as if it had just been written; its end comes through
+ * env->on.done and then env->on.closed, as for any request. */
+void conn_input(struct conn *c, ssize_t n, const char *data, uint64_t ts);
+void conn_start_unsent(struct conn *c);
 
 /* Closes the socket (if any); the slot becomes FREE in the close callback,
  * which then calls env->on.closed. */

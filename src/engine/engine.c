@@ -170,6 +170,7 @@ static int engine_prepare_request(struct engine *e, struct conn *c)
     long blen = engine_build_body(e, &req);
     if (blen < 0)
         return -1;
+    c->max_tokens = req.max_tokens;   /* what an overlong or implausible response is judged by */
     size_t need = e->hdr_fixed_len + 128 + (size_t)blen;
     if (c->wcap < need) {
         char *p = realloc(c->wbuf, need);
@@ -186,19 +187,6 @@ static int engine_prepare_request(struct engine *e, struct conn *c)
     memcpy(c->wbuf + c->wlen, e->body, (size_t)blen);
     c->wlen += (size_t)blen;
     return 0;
-}
-
-static void rec_reset(struct req_record *r)
-{
-    uint32_t *ev = r->ev_us;
-    size_t cap = r->ev_cap;
-    memset(r, 0, sizeof *r);
-    r->ev_us = ev;
-    r->ev_cap = cap;
-    r->out_tokens = r->server_tokens = r->local_tokens = r->in_tokens = -1;
-    r->eval_count = r->eval_duration_ns = r->prompt_eval_count = r->prompt_eval_duration_ns = -1;
-    r->cached_tokens = r->total_duration_ns = r->load_duration_ns = -1;
-    r->prompt_chars = r->max_tokens = r->exact_tokens = -1;
 }
 
 /* A slot for the next request: an idle keep-alive connection first (most
@@ -245,7 +233,7 @@ static void engine_fill(struct engine *e);
 
 static void engine_start_on(struct engine *e, struct conn *c, uint64_t sched_off)
 {
-    rec_reset(&c->rec);
+    req_record_reset(&c->rec);
     c->rec.index = e->next_index++;
     c->rec.warmup = e->phase == PHASE_WARMUP;
     c->rec.sched_ns = sched_off;
@@ -348,7 +336,10 @@ static void engine_check_phase(struct engine *e)
         return;
     }
     if (e->phase == PHASE_MEASURE) {
-        int more = engine_open_loop(e) ? (!engine_arrivals_over(e) || e->bl_len > 0)
+        /* A stopped open loop sends no more of its backlog (those are
+         * unsent): waiting for it would wait for the server to close the
+         * idle connections. */
+        int more = engine_open_loop(e) ? (!engine_arrivals_over(e) || (e->bl_len > 0 && !e->stopping))
                                        : engine_closed_loop_can_issue(e);
         if (!more) {
             e->phase = PHASE_DRAIN;
@@ -394,8 +385,10 @@ static void engine_fill(struct engine *e)
         struct conn *c = engine_take_conn(e);
         if (!c)
             break;   /* slots are closing; their close callback fills again */
-        if (engine_open_loop(e))
+        if (engine_open_loop(e)) {
             backlog_pop(e);
+            e->stats->late++;   /* counted when sent: late <= sent */
+        }
         engine_start_on(e, c, sched);
         started++;
         if (e->phase == PHASE_DONE)
@@ -504,6 +497,15 @@ static void on_conn_lost(void *ud, struct conn *c)
     engine_unpool(ud, c);
 }
 
+/* c's request holds as many event times as it may: the raw writer takes
+ * them before they leave memory. */
+static void on_conn_events(void *ud, struct conn *c)
+{
+    struct engine *e = ud;
+    if (e->hooks && e->hooks->on_events)
+        e->hooks->on_events(e->hooks->ud, &c->rec);
+}
+
 /* ------------------------------------------------------------------ */
 /* Timers: open-loop arrivals, ramp-up, the end of a timed run.         */
 
@@ -546,12 +548,12 @@ static void on_tick(uv_timer_t *t)
         while (!engine_arrivals_over(e) && e->next_arrival <= now) {
             uint64_t sched = e->next_arrival;
             e->arrivals++;
+            e->stats->arrival_last_ns = sched;
             e->next_arrival = schedule_next(&e->sched);
             struct conn *c = e->inflight < e->cap && e->bl_len == 0 ? engine_take_conn(e) : NULL;
             if (c) {
                 engine_start_on(e, c, sched);
             } else {
-                e->stats->late++;
                 backlog_push(e, sched);
             }
         }
@@ -711,6 +713,9 @@ static void engine_done(struct engine *e)
         s->loop_busy_frac = 0;
     s->loop_lag_max_ns = hist_max(e->lag_hist);
     s->loop_lag_p99_ns = hist_percentile(e->lag_hist, 99);
+    /* Open loop: what the backlog still held was never sent. */
+    s->arrivals = e->arrivals;
+    s->unsent = e->arrivals > e->issued ? e->arrivals - e->issued : 0;
     s->rx_kernel = e->env.rx_kernel;
     s->reads = e->env.reads;
     s->reads_stamped = e->env.reads_stamped;
@@ -770,7 +775,8 @@ static void engine_request_setup(struct engine *e)
     assert(accept);   /* target_resolve settled the API: it has a framing */
     int n = snprintf(e->hdr_fixed, sizeof e->hdr_fixed,
                      "POST %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: llmload/%s\r\n"
-                     "Content-Type: application/json\r\nAccept: %s\r\n%s%s%s",
+                     "Content-Type: application/json\r\nAccept: %s\r\n"
+                     "Accept-Encoding: identity\r\n%s%s%s",
                      e->tgt.path, e->tgt.host, LLMLOAD_VERSION, accept,
                      cfg->api_key ? "Authorization: Bearer " : "", cfg->api_key ? cfg->api_key : "",
                      cfg->api_key ? "\r\n" : "");
@@ -803,8 +809,9 @@ static void engine_env_setup(struct engine *e)
     env->rbuf_len = sizeof e->rbuf;
     env->toks = e->toks;
     env->ntoks = ENGINE_JSON_TOKENS;
+    env->overlong_factor = cfg->overlong_factor;
     env->on = (struct conn_events){ .done = on_conn_done, .closed = on_conn_closed,
-                                    .lost = on_conn_lost };
+                                    .lost = on_conn_lost, .events = on_conn_events };
     env->ud = e;
 }
 

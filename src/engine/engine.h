@@ -12,8 +12,13 @@
  * flagged), before its record is recycled.  The CSV and raw writers use it. */
 typedef void (*engine_record_cb)(void *ud, const struct req_record *r, uint64_t t0_abs_ns);
 
+/* A request in flight holds RESULT_EV_CHUNK event times: they are about
+ * to leave memory (req_record_spill), the raw writer takes them now. */
+typedef void (*engine_events_cb)(void *ud, struct req_record *r);
+
 struct engine_hooks {
     engine_record_cb on_record; void *ud;
+    engine_events_cb on_events;   /* NULL: nobody keeps every event time */
 };
 
 /* Runs the benchmark in cfg.  stats must be run_stats_init()ed; it is

@@ -7,13 +7,26 @@
 
 struct cJSON;
 
-/* Probes url.  Returns a new object {"url","up","protocol","api","version",
- * "models":[...],"error"}, or NULL on allocation failure.  *usage is set when
- * the URL itself is malformed (a usage error, not a down server). */
-struct cJSON *target_probe(const char *url, enum api_kind api, uint64_t timeout_ns, int *usage);
+/* Probes url, sending api_key (NULL: none) on every request.  Returns a new
+ * object {"url","up","protocol","api","address","version","version_from",
+ * "models":[...],"models_error","unauthorized","error"}, or NULL on
+ * allocation failure.  "unauthorized" is true when the model list answered
+ * 401 or 403.  What the server sent (versions, model names) has every
+ * secret redacted (secret.h).  The version comes from the family's version
+ * endpoint, else llama.cpp's /props build_info, else the system_fingerprint
+ * of a one-token generation with the first model listed.  *usage is set
+ * when the URL itself is malformed (a usage error, not a down server). */
+struct cJSON *target_probe(const char *url, enum api_kind api, const char *api_key,
+                           uint64_t timeout_ns, int *usage);
 
-/* "NAME: up, protocol openai (openai-chat), version 0.6.1, models: a, b" or
- * "NAME: down: why". */
+struct target;
+/* The first model the resolved target lists (/api/tags, /v1/models) into
+ * out: 0, or -1 with err (no list: its status or failure; an empty one). */
+int target_first_model(const struct target *t, uint64_t timeout_ns, char *out, size_t cap,
+                       char *err, size_t errcap);
+
+/* "NAME: up, protocol openai (openai-chat), version 0.6.1, models: a, b",
+ * "NAME: up, ..., unauthorized: why" or "NAME: down: why". */
 void target_probe_print(FILE *f, const char *name, const struct cJSON *info);
 
 #endif

@@ -30,6 +30,13 @@ int target_parse_url(struct target *t, const char *url, char *err, size_t errcap
         snprintf(err, errcap, "--url %s: only http:// URLs are supported", url);
         return -1;
     }
+    /* user:password@ would be sent nowhere and printed everywhere. */
+    const char *at = memchr(p, '@', strcspn(p, "/?#"));
+    if (at) {
+        snprintf(err, errcap, "--url: credentials in the URL (user:password@host) are not supported; "
+                 "use --api-key-file");
+        return -1;
+    }
     const char *host_end;
     if (*p == '[') {
         host_end = strchr(p, ']');
@@ -180,8 +187,12 @@ static int get_on_complete(llhttp_t *p)
     return 0;
 }
 
-int target_http_get(const struct target *t, const char *path, uint64_t timeout_ns,
-                    int *status, char *body, size_t cap, char *err, size_t errcap)
+/* One request on a fresh connection (Connection: close) and its whole
+ * reply: the blocking exchange under target_http_get and _post. */
+static int http_exchange(const struct target *t, const char *method, const char *path,
+                         const char *accept, const char *req_body, size_t req_len,
+                         uint64_t timeout_ns, int *status, char *body, size_t cap,
+                         char *err, size_t errcap)
 {
     static const llhttp_settings_t settings = {
         .on_body = get_on_body, .on_message_complete = get_on_complete,
@@ -192,12 +203,17 @@ int target_http_get(const struct target *t, const char *path, uint64_t timeout_n
         snprintf(err, errcap, "cannot connect to %s (%s): %s", t->host, t->addr_text, strerror(-fd));
         return -1;
     }
-    char req[1024];
-    int n = snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: llmload\r\n"
-                     "Accept: application/json\r\nConnection: close\r\n\r\n", path, t->host);
+    char req[1536], clen[64] = "";
+    if (req_body)
+        snprintf(clen, sizeof clen, "Content-Type: application/json\r\nContent-Length: %zu\r\n", req_len);
+    int n = snprintf(req, sizeof req, "%s %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: llmload\r\n"
+                     "Accept: %s\r\n%s%s%s%sConnection: close\r\n\r\n", method, path, t->host, accept,
+                     t->api_key ? "Authorization: Bearer " : "", t->api_key ? t->api_key : "",
+                     t->api_key ? "\r\n" : "", clen);
     int rc = -1;
-    if (n < 0 || (size_t)n >= sizeof req || send(fd, req, (size_t)n, MSG_NOSIGNAL) != n) {
-        snprintf(err, errcap, "GET %s on %s: cannot send the request", path, t->host);
+    if (n < 0 || (size_t)n >= sizeof req || send(fd, req, (size_t)n, MSG_NOSIGNAL) != n ||
+        (req_body && send(fd, req_body, req_len, MSG_NOSIGNAL) != (ssize_t)req_len)) {
+        snprintf(err, errcap, "%s %s on %s: cannot send the request", method, path, t->host);
         goto out;
     }
     struct get_state g = { .body = body, .cap = cap };
@@ -209,27 +225,29 @@ int target_http_get(const struct target *t, const char *path, uint64_t timeout_n
     while (!g.done) {
         int w = wait_fd(fd, POLLIN, deadline);
         if (w < 0) {
-            snprintf(err, errcap, "GET %s on %s: %s", path, t->host, strerror(-w));
+            snprintf(err, errcap, "%s %s on %s: %s", method, path, t->host, strerror(-w));
             goto out;
         }
         ssize_t r = recv(fd, buf, sizeof buf, 0);
         if (r < 0 && errno == EINTR)
             continue;
         if (r < 0) {
-            snprintf(err, errcap, "GET %s on %s: %s", path, t->host, strerror(errno));
+            snprintf(err, errcap, "%s %s on %s: %s", method, path, t->host, strerror(errno));
             goto out;
         }
         if (r == 0) {
             llhttp_finish(&parser);
             if (!g.done) {
-                snprintf(err, errcap, "GET %s on %s: connection closed before the reply was complete", path, t->host);
+                snprintf(err, errcap, "%s %s on %s: connection closed before the reply was complete",
+                         method, path, t->host);
                 goto out;
             }
             break;
         }
         llhttp_errno_t e = llhttp_execute(&parser, buf, (size_t)r);
         if (e != HPE_OK) {
-            snprintf(err, errcap, "GET %s on %s: bad HTTP reply (%s)", path, t->host, llhttp_get_error_reason(&parser));
+            snprintf(err, errcap, "%s %s on %s: bad HTTP reply (%s)", method, path, t->host,
+                     llhttp_get_error_reason(&parser));
             goto out;
         }
     }
@@ -238,6 +256,21 @@ int target_http_get(const struct target *t, const char *path, uint64_t timeout_n
 out:
     close(fd);
     return rc;
+}
+
+int target_http_get(const struct target *t, const char *path, uint64_t timeout_ns,
+                    int *status, char *body, size_t cap, char *err, size_t errcap)
+{
+    return http_exchange(t, "GET", path, "application/json", NULL, 0, timeout_ns, status, body, cap,
+                         err, errcap);
+}
+
+int target_http_post(const struct target *t, const char *path, const char *req_body, size_t req_len,
+                     uint64_t timeout_ns, int *status, char *body, size_t cap, char *err, size_t errcap)
+{
+    const char *accept = api_accept(t->api);
+    return http_exchange(t, "POST", path, accept ? accept : "application/json", req_body, req_len,
+                         timeout_ns, status, body, cap, err, errcap);
 }
 
 /* --api auto: from the URL when it says, else ask the server. */
@@ -266,8 +299,10 @@ static int target_infer_api(struct target *t, uint64_t timeout_ns, char *err, si
         t->api = API_OLLAMA_GENERATE;
         return 0;
     }
+    /* A server that refuses without a key is still an OpenAI server:
+     * `check` says "unauthorized", not "cannot tell". */
     if (target_http_get(t, "/v1/models", timeout_ns, &status, body, sizeof body, e1, sizeof e1) == 0 &&
-        status == 200) {
+        (status == 200 || status == 401 || status == 403)) {
         t->api = API_OPENAI_CHAT;
         return 0;
     }
@@ -279,8 +314,15 @@ static int target_infer_api(struct target *t, uint64_t timeout_ns, char *err, si
 int target_resolve(struct target *t, const char *url, enum api_kind api,
                    uint64_t timeout_ns, char *err, size_t errcap)
 {
+    return target_resolve_key(t, url, api, NULL, timeout_ns, err, errcap);
+}
+
+int target_resolve_key(struct target *t, const char *url, enum api_kind api, const char *api_key,
+                       uint64_t timeout_ns, char *err, size_t errcap)
+{
     if (target_parse_url(t, url, err, errcap) < 0)
         return -1;
+    t->api_key = api_key;
     if (!timeout_ns)
         timeout_ns = 10000000000ull;
     struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM }, *res = NULL;

@@ -18,10 +18,12 @@ struct target {
     char path[512];              /* request path for the chosen API */
     char addr_text[80];          /* resolved address, for messages */
     enum api_kind api;
+    const char *api_key;         /* sent by target_http_get as Authorization: Bearer; NULL none */
 };
 
 /* Splits http://host[:port][/path].  -1 with a one-line err on a bad URL
- * (https is refused: TLS is not built in yet). */
+ * (https is refused: TLS is not built in yet; so are credentials in the
+ * URL, and the message does not repeat them). */
 int target_parse_url(struct target *t, const char *url, char *err, size_t errcap);
 
 /* Parses, resolves (IPv4/IPv6), checks the server accepts connections
@@ -32,11 +34,21 @@ int target_parse_url(struct target *t, const char *url, char *err, size_t errcap
  * reached or identified; err says which in one line. */
 int target_resolve(struct target *t, const char *url, enum api_kind api,
                    uint64_t timeout_ns, char *err, size_t errcap);
+/* The same for a server that wants a key: the probes send api_key (NULL:
+ * none), and an OpenAI server that refuses them (401, 403) is still known
+ * as OpenAI. */
+int target_resolve_key(struct target *t, const char *url, enum api_kind api, const char *api_key,
+                       uint64_t timeout_ns, char *err, size_t errcap);
 
-/* Blocking GET of path on the resolved target, Connection: close.  Fills
- * status and up to cap-1 bytes of de-chunked body (NUL-terminated).
+/* Blocking GET of path on the resolved target, Connection: close, with
+ * t->api_key when set.  Fills status and up to cap-1 bytes of de-chunked
+ * body (NUL-terminated).
  * 0, or -1 with err set (connect/read failure, timeout, bad reply). */
 int target_http_get(const struct target *t, const char *path, uint64_t timeout_ns,
                     int *status, char *body, size_t cap, char *err, size_t errcap);
+/* The same as a POST of a JSON body, accepting the API's stream framing
+ * (a generation's whole reply, for `check`). */
+int target_http_post(const struct target *t, const char *path, const char *req_body, size_t req_len,
+                     uint64_t timeout_ns, int *status, char *body, size_t cap, char *err, size_t errcap);
 
 #endif

@@ -6,6 +6,7 @@
 #include "gate_int.h"
 #include "result.h"
 #include "units.h"
+#include "util.h"
 
 #include <cjson/cJSON.h>
 #include <ctype.h>
@@ -159,33 +160,6 @@ void gate_caret_err(char *err, size_t errcap, const char *text, size_t pos,
 
 /* Optimal string alignment distance (Levenshtein plus adjacent swaps), for
  * short names only. */
-static size_t edit_distance(const char *a, const char *b)
-{
-    size_t la = strlen(a), lb = strlen(b);
-    if (la > 47 || lb > 47)
-        return 99;
-    size_t d[48][48];
-    for (size_t i = 0; i <= la; i++)
-        d[i][0] = i;
-    for (size_t j = 0; j <= lb; j++)
-        d[0][j] = j;
-    for (size_t i = 1; i <= la; i++) {
-        for (size_t j = 1; j <= lb; j++) {
-            size_t cost = a[i - 1] != b[j - 1];
-            size_t v = d[i - 1][j] + 1;
-            if (d[i][j - 1] + 1 < v)
-                v = d[i][j - 1] + 1;
-            if (d[i - 1][j - 1] + cost < v)
-                v = d[i - 1][j - 1] + cost;
-            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
-                d[i - 2][j - 2] + 1 < v)
-                v = d[i - 2][j - 2] + 1;
-            d[i][j] = v;
-        }
-    }
-    return d[la][lb];
-}
-
 /* Writes up to 3 of the nearest names to name into buf ("ttft, tpot"), or
  * "" when nothing is near.  A name that contains the typed one (tps ->
  * output_tps) counts as near. */
@@ -204,7 +178,7 @@ static void suggest(const char *name, char *buf, size_t cap)
     size_t len = strlen(name);
     size_t limit = len <= 3 ? 1 : len <= 6 ? 2 : 3;
     for (size_t i = 0; i < nc; i++) {
-        dist[i] = edit_distance(name, cand[i]);
+        dist[i] = util_edit_distance(name, cand[i]);
         if (len >= 3 && strstr(cand[i], name) && dist[i] > 1)
             dist[i] = limit;
     }

@@ -1,4 +1,4 @@
-/* The gate's outputs: console lines, JUnit XML (PROTOCOLS.md §6) and a
+/* The gate's outputs: console lines, JUnit XML (the subset docs/ci.md describes) and a
  * Markdown summary for GitHub job summaries and merge-request comments. */
 #include "gate_int.h"
 #include "escape.h"

@@ -272,6 +272,36 @@ uint64_t hist_percentile(const struct hist *h, double p)
     return v;
 }
 
+void hist_cumulative(const struct hist *h, const uint64_t *le, size_t n, uint64_t *out)
+{
+    size_t k = 0;
+    memset(out, 0, n * sizeof *out);
+    if (n == 0 || h->count == 0)
+        return;
+    if (h->exact) {
+        /* Each value into the first threshold that holds it, then sums. */
+        for (uint64_t j = 0; j < h->count; j++) {
+            for (k = 0; k < n && h->raw[j] > le[k]; k++)
+                ;
+            if (k < n)
+                out[k]++;
+        }
+        for (k = 1; k < n; k++)
+            out[k] += out[k - 1];
+        return;
+    }
+    uint64_t cum = 0;
+    for (size_t i = 0; i < h->counts_len && k < n; i++) {
+        uint64_t lo, width;
+        index_range(i, &lo, &width);
+        while (k < n && lo > le[k])
+            out[k++] = cum;
+        cum += h->counts[i];
+    }
+    while (k < n)
+        out[k++] = cum;
+}
+
 void hist_stats(const struct hist *h, double scale, struct hist_stats *out)
 {
     out->n = h->count;

@@ -45,6 +45,13 @@ double hist_stdev(const struct hist *h);     /* sample (n-1); NaN empty, 0 for o
  * clamped to [min, max] (relative error <= 1/2048). */
 uint64_t hist_percentile(const struct hist *h, double p);
 
+/* Cumulative counts at thresholds le[0..n) in ascending order: out[k] is
+ * the number of values <= le[k] (a Prometheus histogram's buckets).  Exact
+ * while the raw values are kept; past that a bucket counts whole when its
+ * lowest value is <= le[k], so out[k] may include values up to one bucket
+ * width (1/1024 of le[k]) above it.  One pass over the buckets. */
+void hist_cumulative(const struct hist *h, const uint64_t *le, size_t n, uint64_t *out);
+
 /* The statistics every report prints, already multiplied by `scale`
  * (1e-9 turns nanoseconds into seconds).  All NaN when n == 0. */
 struct hist_stats {

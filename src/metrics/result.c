@@ -2,6 +2,7 @@
  * histograms.  The definitions are docs/metrics.md; this file applies them. */
 #include "result.h"
 #include "rng.h"
+#include "secret.h"
 #include "utf8.h"
 
 #include <math.h>
@@ -23,6 +24,9 @@ const char *err_class_name(enum err_class c)
         [ERR_RATE_LIMITED] = "rate_limited",
         [ERR_STREAM] = "stream",
         [ERR_PROTOCOL] = "protocol",
+        [ERR_EMPTY] = "empty",
+        [ERR_TRUNCATED] = "truncated",
+        [ERR_OVERLONG] = "overlong",
         [ERR_TIMEOUT_CONNECT] = "timeout_connect",
         [ERR_TIMEOUT_TTFT] = "timeout_ttft",
         [ERR_TIMEOUT_IDLE] = "timeout_idle",
@@ -59,7 +63,9 @@ size_t result_text_clean(char *dst, size_t cap, const char *src)
         }
     }
     dst[o] = '\0';
-    return o;
+    /* Every server text passes here on its way into a record: what it
+     * echoes of a secret (the API key in a 401 body) stops here. */
+    return secret_redact(dst);
 }
 
 /* The histograms of a run_stats, so init and free cannot drift apart. */
@@ -137,6 +143,17 @@ static int64_t span(uint64_t a, uint64_t b)
     return b >= a ? (int64_t)(b - a) : -1;
 }
 
+/* Sums that saturate instead of wrapping. */
+static void add_u64(uint64_t *sum, uint64_t v)
+{
+    *sum = *sum > UINT64_MAX - v ? UINT64_MAX : *sum + v;
+}
+
+static void add_i64(int64_t *sum, int64_t v)
+{
+    *sum = *sum > INT64_MAX - v ? INT64_MAX : *sum + v;
+}
+
 static void add_failure(struct run_stats *s, const struct req_record *r)
 {
     enum err_class c = (unsigned)r->err < ERR__COUNT ? r->err : ERR_PROTOCOL;
@@ -196,8 +213,8 @@ static void add_server_timings(struct run_stats *s, const struct req_record *r)
 {
     int64_t d;
     if (r->eval_count >= 0 && r->eval_duration_ns > 0) {
-        s->ollama_eval_count += r->eval_count;
-        s->ollama_eval_duration_ns += r->eval_duration_ns;
+        add_i64(&s->ollama_eval_count, r->eval_count);
+        add_i64(&s->ollama_eval_duration_ns, r->eval_duration_ns);
     }
     if ((d = req_decode_per_token_ns(r)) >= 0)
         hist_record(s->srv_decode, (uint64_t)d);
@@ -218,8 +235,12 @@ void run_stats_add(struct run_stats *s, const struct req_record *r)
         return;
     }
     s->requests++;
+    if (r->start_ns > s->sent_last_ns)
+        s->sent_last_ns = r->start_ns;
     if (r->retried)
         s->retries++;
+    if (r->implausible)
+        s->implausible++;
     /* What was sent counts for every request, failed or not. */
     if (r->prompt_chars >= 0)
         hist_record(s->prompt_chars, (uint64_t)r->prompt_chars);
@@ -239,10 +260,13 @@ void run_stats_add(struct run_stats *s, const struct req_record *r)
         hist_record(s->e2e, (uint64_t)e2e);
     if (ttft >= 0)
         hist_record(s->ttft, (uint64_t)ttft);
-    /* ev_us[0] is the first event's offset from start; the rest are the
-     * gaps between successive content events: the ITL samples. */
-    for (size_t i = 1; i < r->ev_n; i++)
+    /* ev_us[0] is the first event's offset from start (unless earlier
+     * events were moved out); the rest are the gaps between successive
+     * content events: the ITL samples. */
+    for (size_t i = r->ev_spilled ? 0 : 1; i < r->ev_n; i++)
         hist_record(s->itl, (uint64_t)r->ev_us[i] * 1000u);
+    if (r->ev_spilled && r->itl_spilled)
+        hist_merge(s->itl, r->itl_spilled);
 
     int64_t d;
     if ((d = span(r->sched_ns, r->start_ns)) >= 0)
@@ -255,7 +279,7 @@ void run_stats_add(struct run_stats *s, const struct req_record *r)
     s->events += r->events;
     if (r->out_tokens >= 0) {
         uint64_t out = (uint64_t)r->out_tokens;
-        s->output_tokens += out;
+        add_u64(&s->output_tokens, out);
         if (out > 1 && ttft >= 0 && e2e >= ttft)
             hist_record(s->tpot, (uint64_t)((double)(e2e - ttft) / (double)(out - 1) + 0.5));
         if (e2e > 0)
@@ -265,7 +289,7 @@ void run_stats_add(struct run_stats *s, const struct req_record *r)
                         (uint64_t)((double)out * 1e3 / (double)r->events + 0.5));
     }
     if (r->in_tokens >= 0) {
-        s->input_tokens += (uint64_t)r->in_tokens;
+        add_u64(&s->input_tokens, (uint64_t)r->in_tokens);
         hist_record(s->prompt_tokens, (uint64_t)r->in_tokens);
     }
     s->tok_src_count[(unsigned)r->tok_src < 4 ? r->tok_src : TOK_NONE]++;
@@ -273,7 +297,52 @@ void run_stats_add(struct run_stats *s, const struct req_record *r)
     add_server_timings(s, r);
 }
 
+int req_record_spill(struct req_record *r)
+{
+    if (!r->itl_spilled && !(r->itl_spilled = hist_new(RESULT_HIST_NS_MAX)))
+        return -1;
+    for (size_t i = r->ev_spilled ? 0 : 1; i < r->ev_n; i++)
+        hist_record(r->itl_spilled, (uint64_t)r->ev_us[i] * 1000u);
+    r->ev_spilled += r->ev_n;
+    r->ev_n = 0;
+    return 0;
+}
+
+void req_record_reset(struct req_record *r)
+{
+    uint32_t *ev = r->ev_us;
+    size_t cap = r->ev_cap;
+    struct hist *itl = r->itl_spilled;
+    if (itl && r->ev_spilled)
+        hist_reset(itl);
+    memset(r, 0, sizeof *r);
+    r->ev_us = ev;
+    r->ev_cap = cap;
+    r->itl_spilled = itl;
+    r->out_tokens = r->server_tokens = r->local_tokens = r->in_tokens = -1;
+    r->eval_count = r->eval_duration_ns = r->prompt_eval_count = r->prompt_eval_duration_ns = -1;
+    r->cached_tokens = r->total_duration_ns = r->load_duration_ns = -1;
+    r->prompt_chars = r->max_tokens = r->exact_tokens = -1;
+}
+
 double run_stats_wall_s(const struct run_stats *s)
 {
     return s->end_ns > s->start_ns ? (double)(s->end_ns - s->start_ns) / 1e9 : 0.0;
+}
+
+int run_stats_rates(const struct run_stats *s, double *offered, double *achieved)
+{
+    uint64_t sent = s->arrivals - (s->unsent < s->arrivals ? s->unsent : s->arrivals);
+    *offered = *achieved = NAN;
+    if (s->arrivals == 0)
+        return -1;
+    /* Arrival k comes after k gaps, so n arrivals by the last one's time
+     * is the rate itself; a request sent on time leaves when it arrives. */
+    if (s->arrival_last_ns > 0)
+        *offered = (double)s->arrivals * 1e9 / (double)s->arrival_last_ns;
+    if (sent == 0)
+        *achieved = 0;
+    else if (s->sent_last_ns > 0)
+        *achieved = (double)sent * 1e9 / (double)s->sent_last_ns;
+    return 0;
 }

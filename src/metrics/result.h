@@ -10,7 +10,8 @@
 #include <stddef.h>
 #include "hist.h"
 
-/* Errors are counted by class (STYLE.md): one class per way a request fails. */
+/* Errors are counted by class: one class per way a request fails, so a
+ * report can say why requests failed, not only how many. */
 enum err_class {
     ERR_NONE = 0,
     ERR_CONNECT,          /* connect refused/unreachable/DNS */
@@ -21,6 +22,9 @@ enum err_class {
     ERR_RATE_LIMITED,     /* HTTP 429: the server limits this client's rate */
     ERR_STREAM,           /* error event inside a 200 stream */
     ERR_PROTOCOL,         /* malformed HTTP, framing or JSON */
+    ERR_EMPTY,            /* a 2xx response that carried no generated text */
+    ERR_TRUNCATED,        /* the HTTP message ended, the stream's end marker never came */
+    ERR_OVERLONG,         /* stopped: far more content events than max_tokens asked for */
     ERR_TIMEOUT_CONNECT,
     ERR_TIMEOUT_TTFT,
     ERR_TIMEOUT_IDLE,
@@ -44,6 +48,14 @@ const char *err_class_name(enum err_class c);   /* "timeout_ttft" ... */
  * so that runs appended to one CSV can be told apart. */
 #define RESULT_RUN_ID_LEN 32
 
+/* What a server's numbers are believed up to (docs/metrics.md): past it
+ * a count or duration is clamped and its request flagged `implausible`,
+ * so no sum can wrap.  Output counts are also bounded by the request's
+ * max_tokens times RESULT_TOKENS_PER_MAX. */
+#define RESULT_TOKENS_MAX    (INT64_C(1) << 40)
+#define RESULT_TOKENS_PER_MAX 100
+#define RESULT_DURATION_MAX  (INT64_C(1) << 46)   /* ns: about 19.5 hours */
+
 /* Where a request's output token count came from (docs/metrics.md). */
 enum tok_source { TOK_NONE = 0, TOK_SERVER, TOK_TOKENIZER, TOK_CHUNKS };
 const char *tok_source_name(enum tok_source s);
@@ -61,6 +73,7 @@ struct req_record {
     enum err_class err;
     char errmsg[RESULT_ERRMSG_LEN];
     int retried;                /* re-sent once on a fresh connection */
+    int implausible;            /* a server count or duration was past belief: clamped */
     uint64_t events;            /* content events */
     int64_t out_tokens;         /* final count, see tok_source */
     enum tok_source tok_src;
@@ -84,16 +97,41 @@ struct req_record {
                                    min = max, ignore_eos), -1 none */
     const char *run_id;         /* the run's id (run_stats.run_id), for the per-request outputs */
     /* Event times as microsecond deltas from start_ns (first) and from the
-     * previous event (rest): 4 bytes an event.  Owned by the engine. */
+     * previous event (rest): 4 bytes an event.  Owned by the engine.  At
+     * most RESULT_EV_CHUNK are held: a longer response hands the held
+     * ones on (the raw writer writes them) and req_record_spill moves
+     * them out, so a request's memory does not grow with its length.
+     * ev_spilled counts the events moved out, itl_spilled holds their
+     * ITL samples (made on first use, kept with ev_us), and spill_head,
+     * spill_tail are where the raw writer put them (0 none). */
     uint32_t *ev_us; size_t ev_n, ev_cap;
+    uint64_t ev_spilled;
+    struct hist *itl_spilled;
+    uint64_t spill_head, spill_tail;
 };
+
+#define RESULT_EV_CHUNK 8192   /* event times a request holds at most */
+
+/* Moves r's held event times out, once its caller has passed them on:
+ * their ITL samples go to r->itl_spilled, ev_spilled grows by ev_n and
+ * ev_n becomes 0.  0, or -1 when the histogram cannot be made. */
+int req_record_spill(struct req_record *r);
+/* Clears r for its next request, keeping its buffers (ev_us, the emptied
+ * itl_spilled); every count and server number becomes -1 (unknown). */
+void req_record_reset(struct req_record *r);
 
 /* Aggregates of a run.  Bounded memory whatever its length. */
 struct run_stats {
     uint64_t requests;          /* finished (ok + failed), warm-up excluded */
     uint64_t ok, failed;
     uint64_t retries;           /* reused-connection retries */
-    uint64_t late;              /* open loop: arrivals that waited for the cap */
+    uint64_t implausible;       /* requests whose server numbers were clamped */
+    /* Open loop (docs/metrics.md): arrivals = sent + unsent, late <= sent. */
+    uint64_t late;              /* sent arrivals that waited for the cap */
+    uint64_t arrivals;          /* arrivals the schedule made, measured phase */
+    uint64_t unsent;            /* arrivals still waiting when the run ended */
+    uint64_t arrival_last_ns;   /* the last arrival's scheduled offset */
+    uint64_t sent_last_ns;      /* the last measured request's start offset */
     uint64_t warmup_requests;
     uint64_t output_tokens, input_tokens;
     uint64_t tok_src_count[4];  /* requests per tok_source */
@@ -135,9 +173,7 @@ struct run_stats {
     uint64_t reads, reads_stamped;   /* socket reads with data; those the kernel stamped */
     int interrupted;
     char stop_reason[64];       /* "completed", "duration", "interrupted", "error-rate" */
-    /* Identity: run_stats_init draws the id; the engine sets the seed it used. */
-    char run_id[RESULT_RUN_ID_LEN];
-    uint64_t seed;
+    char run_id[RESULT_RUN_ID_LEN];   /* drawn by run_stats_init */
 };
 
 /* Numbers of one request, as docs/metrics.md defines them; -1 when the
@@ -160,11 +196,17 @@ void run_stats_free(struct run_stats *s);      /* frees the histograms only */
 void run_stats_add(struct run_stats *s, const struct req_record *r);
 /* Measured wall time (end_ns - start_ns) in seconds; 0 before the end. */
 double run_stats_wall_s(const struct run_stats *s);
+/* Open loop: the rate the schedule offered (arrivals / the last arrival's
+ * scheduled time) and the rate achieved (requests sent / the time the last
+ * one was sent), requests/s, both from the start of the measured phase.
+ * 0, or -1 with both NaN when the run made no arrivals (a closed loop). */
+int run_stats_rates(const struct run_stats *s, double *offered, double *achieved);
 
 /* Copies src into dst (cap >= 1, always terminated) as valid UTF-8 with no
  * control characters: invalid bytes become '?', controls a space, and a
  * character cut by the cap is dropped.  Server error text is arbitrary
- * bytes; outputs must stay valid JSON and readable.  dst may equal src.
+ * bytes; outputs must stay valid JSON and readable.  Whatever it shows
+ * of a registered secret (secret.h) becomes "***".  dst may equal src.
  * Returns the length. */
 size_t result_text_clean(char *dst, size_t cap, const char *src);
 

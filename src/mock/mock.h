@@ -15,6 +15,8 @@
 /* A request may ask for at most this many tokens; more is a 400, so a typo
  * cannot make one non-streamed body gigabytes long. */
 #define MOCK_MAX_TOKENS 1000000u
+/* Points of a --batch-profile at most. */
+#define MOCK_MAX_BATCH_POINTS 32
 
 /* Fault kinds, in the order a request's random draw walks them.  FAULT_NONE
  * is 0 so a zeroed plan means "no fault". */
@@ -43,6 +45,13 @@ static inline int mock_api_is_openai(enum mock_api a)
     return a == MOCK_API_OAI_CHAT || a == MOCK_API_OAI_COMPLETIONS;
 }
 
+/* One point of a --batch-profile: the aggregate decode rate of `batch`
+ * streams holding slots, as measured on a real server. */
+struct mock_batch_point {
+    uint32_t batch;
+    double tps;                 /* tokens/s, all streams together */
+};
+
 struct mock_config {
     char host[64];              /* numeric IPv4/IPv6 address */
     int port;                   /* 0: the kernel picks one */
@@ -55,6 +64,10 @@ struct mock_config {
     double prefill_rate;        /* prompt tokens/s */
     double decode_rate;         /* tokens/s of one stream when it is alone */
     double batch_slowdown;      /* A in rate/(1 + A*(b-1)) */
+    /* --batch-profile, batches increasing; when batch_npoints > 0 it
+     * replaces decode_rate and batch_slowdown. */
+    struct mock_batch_point batch_profile[MOCK_MAX_BATCH_POINTS];
+    size_t batch_npoints;
     /* output */
     uint64_t default_max_tokens;
     double eos_fraction;        /* fraction of requests that stop early */
@@ -124,8 +137,20 @@ uint64_t mock_prompt_tokens(uint64_t bytes);
 uint64_t mock_ttft_ns(const struct mock_config *c, uint64_t prompt_tokens);
 
 /* Time for one token when `batch` streams hold a slot (batch >= 1 counts the
- * caller): 1 / (decode_rate / (1 + A*(batch-1))) seconds, in ns, at least 1. */
+ * caller): 1 / (decode_rate / (1 + A*(batch-1))) seconds, in ns, at least 1.
+ * With a --batch-profile: batch / aggregate(batch) seconds, the aggregate
+ * read off the profile (mock_batch_tps). */
 uint64_t mock_token_interval_ns(const struct mock_config *c, uint32_t batch);
+
+/* The aggregate decode rate (tokens/s) of `batch` streams under the
+ * --batch-profile: linear between its points; below the first, each stream
+ * decodes at the first point's per-stream rate; past the last, the last
+ * aggregate is shared (a saturated device).  0 without a profile. */
+double mock_batch_tps(const struct mock_config *c, uint32_t batch);
+
+/* Parses a --batch-profile value "B:TOK/S,B:TOK/S,..." into c.  0, or -1
+ * with a one-line err naming the bad item. */
+int mock_batch_profile_parse(struct mock_config *c, const char *v, char *err, size_t cap);
 
 /* What one generation request will do, decided when it arrives. */
 struct mock_plan {

@@ -178,11 +178,51 @@ static int parse_dur(const char *flag, const char *v, uint64_t *out, char *err, 
     return 0;
 }
 
+int mock_batch_profile_parse(struct mock_config *c, const char *v, char *err, size_t cap)
+{
+    size_t n = 0;
+    const char *p = v;
+    for (int item = 1;; item++) {
+        const char *comma = strchr(p, ',');
+        size_t len = comma ? (size_t)(comma - p) : strlen(p);
+        char tok[64], *colon;
+        uint64_t b;
+        double tps;
+        if (len == 0 || len >= sizeof tok)
+            return fail(err, cap, "--batch-profile: item %d is %s", item, len ? "too long" : "empty");
+        memcpy(tok, p, len);
+        tok[len] = '\0';
+        if (!(colon = strchr(tok, ':')))
+            return fail(err, cap, "--batch-profile: item %d '%s' is not BATCH:TOK/S", item, tok);
+        *colon = '\0';
+        if (units_parse_count(tok, &b) < 0 || b < 1 || b > 1000000)
+            return fail(err, cap, "--batch-profile: item %d: batch '%s' is not a whole number from 1 to 1000000",
+                        item, tok);
+        if (units_parse_double(colon + 1, &tps) < 0 || tps <= 0 || tps > 1e9)
+            return fail(err, cap, "--batch-profile: item %d: '%s' is not a rate in tokens/s above 0",
+                        item, colon + 1);
+        if (n > 0 && b <= c->batch_profile[n - 1].batch)
+            return fail(err, cap, "--batch-profile: item %d: batch %llu is not above the one before it",
+                        item, (unsigned long long)b);
+        if (n == MOCK_MAX_BATCH_POINTS)
+            return fail(err, cap, "--batch-profile: more than %d points", MOCK_MAX_BATCH_POINTS);
+        c->batch_profile[n].batch = (uint32_t)b;
+        c->batch_profile[n].tps = tps;
+        n++;
+        if (!comma)
+            break;
+        p = comma + 1;
+    }
+    c->batch_npoints = n;
+    return 0;
+}
+
 /* ---- flags ---------------------------------------------------------------- */
 
 enum mock_flag {
     M_LISTEN, M_MODEL, M_IDLE_TIMEOUT, M_HEADER_TIMEOUT, M_MAX_BODY, M_TRUTH, M_VERBOSE,
     M_PROFILE, M_SLOTS, M_TTFT_BASE, M_PREFILL_RATE, M_DECODE_RATE, M_BATCH_SLOWDOWN,
+    M_BATCH_PROFILE,
     M_DEFAULT_MAX_TOKENS, M_EOS_FRACTION, M_TOKENS_PER_CHUNK, M_TIMINGS,
     M_RETRY_AFTER, M_STALL, M_SEED,
     M_FAULT,            /* M_FAULT + enum mock_fault: --fault-429 ... */
@@ -220,6 +260,10 @@ static const struct opt mock_opts[] = {
                                                            "  decode-rate / (1 + A*(b-1))  tokens/s\n"
                                                            "(default 0.05); aggregate throughput grows up to\n"
                                                            "--slots streams and is flat beyond: the knee is at --slots" },
+    { M_BATCH_PROFILE, "--batch-profile", { NULL }, "B:TOK/S,...", "aggregate decode tokens/s measured with B streams\n"
+                                                                   "(e.g. 1:363,2:279,4:311,8:683, a llama-server with 8\n"
+                                                                   "slots); linear between points, flat after the last;\n"
+                                                                   "replaces --decode-rate and --batch-slowdown" },
 
     OPT_SECTION("output"),
     { M_DEFAULT_MAX_TOKENS, "--default-max-tokens", { NULL }, "N", "tokens when the request sets no max_tokens,\n"
@@ -317,6 +361,7 @@ static int mock_apply(void *ud, const struct opt *o, const char *flag, const cha
             c->batch_slowdown > 1000)
             r = fail(err, cap, "--batch-slowdown: expected a number from 0 to 1000, got '%s'", v);
         break;
+    case M_BATCH_PROFILE: r = mock_batch_profile_parse(c, v, err, cap); break;
     case M_DEFAULT_MAX_TOKENS: r = parse_u64(flag, v, 1, MOCK_MAX_TOKENS, &c->default_max_tokens, err, cap); break;
     case M_EOS_FRACTION: r = parse_frac(flag, v, &c->eos_fraction, err, cap); break;
     case M_TOKENS_PER_CHUNK:

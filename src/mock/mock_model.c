@@ -44,10 +44,28 @@ uint64_t mock_ttft_ns(const struct mock_config *c, uint64_t prompt_tokens)
     return c->ttft_base_ns + (uint64_t)llround(prefill);
 }
 
+double mock_batch_tps(const struct mock_config *c, uint32_t batch)
+{
+    const struct mock_batch_point *p = c->batch_profile;
+    size_t n = c->batch_npoints;
+    double b = batch < 1 ? 1.0 : (double)batch;
+    if (n == 0)
+        return 0;
+    if (b <= p[0].batch)
+        return p[0].tps * b / p[0].batch;
+    for (size_t i = 1; i < n; i++)
+        if (b <= p[i].batch) {
+            double f = (b - p[i - 1].batch) / (double)(p[i].batch - p[i - 1].batch);
+            return p[i - 1].tps + f * (p[i].tps - p[i - 1].tps);
+        }
+    return p[n - 1].tps;
+}
+
 uint64_t mock_token_interval_ns(const struct mock_config *c, uint32_t batch)
 {
     double b = batch < 1 ? 1.0 : (double)batch;
-    double rate = c->decode_rate / (1.0 + c->batch_slowdown * (b - 1.0));
+    double rate = c->batch_npoints ? mock_batch_tps(c, batch) / b
+                                   : c->decode_rate / (1.0 + c->batch_slowdown * (b - 1.0));
     double ns = 1e9 / rate;
     if (ns < 1.0)
         return 1;

@@ -25,7 +25,8 @@ const struct mock_route_def mock_routes[MOCK_R_COUNT] = {
 
 size_t mock_url_path_len(const char *url, size_t len)
 {
-    const char *q = memchr(url, '?', len);
+    /* an empty URL may come as NULL, which memchr must not see */
+    const char *q = len ? memchr(url, '?', len) : NULL;
     return q ? (size_t)(q - url) : len;
 }
 

@@ -180,6 +180,42 @@ static void answer_models(struct mock_conn *c, enum mock_route rt)
     answer_mbuf(c, &b, "application/json; charset=utf-8");
 }
 
+/* The KV cache of the model: each slot holds one sequence of up to the
+ * context length (the 4096 tokens /api/ps reports), and a generation in a
+ * slot fills its prompt and the tokens generated so far. */
+#define MOCK_KV_TOKENS_PER_SLOT 4096
+
+/* vLLM's names for the scheduler's state (docs/mock.md), so a client that
+ * scrapes a server's /metrics during a run is tested against the
+ * simulator: running = generations in slots, waiting = queued ones. */
+static void vllm_metrics(const struct mock_server *s, struct mbuf *b)
+{
+    const char *model = s->cfg->models[0];
+    uint64_t kv = 0;
+    for (const struct mock_conn *c = s->live; c; c = c->next)
+        if (c->has_slot)
+            kv += c->q.resp.prompt_tokens + c->q.sent;
+    double cap = (double)s->cfg->slots * MOCK_KV_TOKENS_PER_SLOT;
+    double usage = cap > 0 ? (double)kv / cap : 0;
+    if (usage > 1)
+        usage = 1;
+    static const struct { const char *name, *type, *help; } vllm[] = {
+        { "vllm:num_requests_running", "gauge", "Number of requests in model execution batches." },
+        { "vllm:num_requests_waiting", "gauge", "Number of requests waiting to be processed." },
+        { "vllm:gpu_cache_usage_perc", "gauge", "GPU KV-cache usage. 1 means 100 percent usage." },
+        { "vllm:kv_cache_usage_perc", "gauge", "KV-cache usage. 1 means 100 percent usage." },
+        { "vllm:prompt_tokens_total", "counter", "Number of prefill tokens processed." },
+        { "vllm:generation_tokens_total", "counter", "Number of generation tokens processed." },
+    };
+    const double v[] = { s->active, s->queued, usage, usage, (double)s->cnt.prompt_tokens,
+                         (double)s->cnt.tokens };
+    _Static_assert(sizeof v / sizeof v[0] == sizeof vllm / sizeof vllm[0],
+                   "one value per vLLM metric");
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
+        mbuf_printf(b, "# HELP %s %s\n# TYPE %s %s\n%s{model_name=\"%s\"} %.17g\n", vllm[i].name,
+                    vllm[i].help, vllm[i].name, vllm[i].type, vllm[i].name, model, v[i]);
+}
+
 static void answer_metrics(struct mock_conn *c)
 {
     struct mock_server *s = c->srv;
@@ -228,6 +264,7 @@ static void answer_metrics(struct mock_conn *c)
         mbuf_printf(&b, "# HELP %s %s\n# TYPE %s %s\n%s %llu\n", scalars[i].name, scalars[i].help,
                     scalars[i].name, scalars[i].type, scalars[i].name,
                     (unsigned long long)vals[i]);
+    vllm_metrics(s, &b);
     answer_mbuf(c, &b, "text/plain; version=0.0.4; charset=utf-8");
 }
 

@@ -65,11 +65,13 @@ enum api_kind api_from_endpoint(const char *path)
     enum api_kind kind = API_AUTO;
 
     for (unsigned k = 0; k < API__COUNT; k++) {
-        const char *sfx = api_adapters[k]->suffix;
-        size_t m = sfx ? strlen(sfx) : 0;
-        if (m > best && m <= n && strcmp(path + n - m, sfx) == 0) {
-            best = m;
-            kind = (enum api_kind)k;
+        const char *sfx[2] = { api_adapters[k]->suffix, api_adapters[k]->native_suffix };
+        for (int i = 0; i < 2; i++) {
+            size_t m = sfx[i] ? strlen(sfx[i]) : 0;
+            if (m > best && m <= n && strcmp(path + n - m, sfx[i]) == 0) {
+                best = m;
+                kind = (enum api_kind)k;
+            }
         }
     }
     return kind;
@@ -85,6 +87,11 @@ const char *api_accept(enum api_kind k)
 const struct api_family *api_family(enum api_kind k)
 {
     return adapter(k) ? adapter(k)->family : NULL;
+}
+
+int api_is_chat(enum api_kind k)
+{
+    return adapter(k) && adapter(k)->chat;
 }
 
 int api_is_ollama(enum api_kind k)

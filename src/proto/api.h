@@ -35,8 +35,9 @@ int api_from_name(const char *s, enum api_kind *out);
 /* "/v1/chat/completions" ...; NULL for API_AUTO and out-of-range values. */
 const char *api_path(enum api_kind k);
 /* The kind a URL path names by its ending ("/v1/chat/completions",
- * "/x/completions", "/api/generate"; the longest ending wins), else
- * API_AUTO. */
+ * "/x/completions", "/api/generate", or another server's native endpoint
+ * that takes that kind's body: llama.cpp's "/completion"; the longest
+ * ending wins), else API_AUTO. */
 enum api_kind api_from_endpoint(const char *path);
 /* The Accept header of a streamed request: "text/event-stream" or
  * "application/x-ndjson"; NULL for API_AUTO and out-of-range values. */
@@ -52,6 +53,8 @@ struct api_family {
 };
 /* NULL for API_AUTO and out-of-range values. */
 const struct api_family *api_family(enum api_kind k);
+/* The kind's requests carry messages (a conversation), not one prompt. */
+int api_is_chat(enum api_kind k);
 /* The kind is one of Ollama's native APIs. */
 int api_is_ollama(enum api_kind k);
 

@@ -58,6 +58,8 @@ struct api_adapter {
     const char *alias;             /* a shorter name for it ("openai"), or NULL */
     const char *path;              /* the endpoint a base URL gets: "/v1/chat/completions" */
     const char *suffix;            /* a URL path ending in this names this API ("/chat/completions") */
+    const char *native_suffix;     /* another server's own endpoint that takes this API's body
+                                      and sends events it reads ("/completion"), or NULL */
     enum api_framing framing;      /* how a streamed response is framed (the Accept header) */
     const struct api_family *family;
     unsigned chat : 1;             /* the body carries messages, not a prompt */

@@ -163,6 +163,9 @@ const struct api_adapter api_openai_chat = {
 const struct api_adapter api_openai_completions = {
     .name = "openai-completions",
     .path = "/v1/completions", .suffix = "/completions",
+    /* llama.cpp's native endpoint: it takes prompt, max_tokens, stream and
+     * ignore_eos, and its events (top-level content, stop) are read here. */
+    .native_suffix = "/completion",
     .framing = API_FRAME_SSE, .family = &openai_family, .chat = 0,
     .keys = top_keys, .nkeys = O__COUNT,
     .build = openai_build, .interpret = openai_interpret,

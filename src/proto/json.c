@@ -13,6 +13,8 @@
 
 #include "json.h"
 
+#include "utf8.h"
+
 static int is_ws(char c)
 {
     return c == ' ' || c == '\t' || c == '\r' || c == '\n';
@@ -524,30 +526,6 @@ static int hex4(const char *s, unsigned *out)
     return 0;
 }
 
-static size_t utf8_put(unsigned cp, char *o)
-{
-    if (cp < 0x80) {
-        o[0] = (char)cp;
-        return 1;
-    }
-    if (cp < 0x800) {
-        o[0] = (char)(0xC0 | (cp >> 6));
-        o[1] = (char)(0x80 | (cp & 0x3F));
-        return 2;
-    }
-    if (cp < 0x10000) {
-        o[0] = (char)(0xE0 | (cp >> 12));
-        o[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-        o[2] = (char)(0x80 | (cp & 0x3F));
-        return 3;
-    }
-    o[0] = (char)(0xF0 | (cp >> 18));
-    o[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
-    o[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
-    o[3] = (char)(0x80 | (cp & 0x3F));
-    return 4;
-}
-
 long json_unescape(const char *s, size_t len, char *out, size_t cap)
 {
     size_t i = 0, o = 0;
@@ -601,7 +579,7 @@ long json_unescape(const char *s, size_t len, char *out, size_t cap)
             cp = 0xFFFD;
         }
         /* Encode into a scratch first: out may alias s. */
-        n = utf8_put(cp, enc);
+        n = utf8_encode(cp, enc);
         if (o + n > cap)
             return -1;
         memcpy(out + o, enc, n);

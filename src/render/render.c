@@ -159,9 +159,13 @@ static int add_repeat(struct rreport *r, const cJSON *doc, const cJSON *runs,
     if (!src || !(src->sums = calloc(k ? k : 1, sizeof *src->sums)))
         goto oom;
     if (runs) {
+        /* A baseline's run_summaries are summaries; a repeated run's
+         * "runs" are whole result documents. */
         const cJSON *it;
-        cJSON_ArrayForEach(it, runs)
-            src->sums[src->nsums++] = it;
+        cJSON_ArrayForEach(it, runs) {
+            const cJSON *sum = cJSON_GetObjectItemCaseSensitive(it, "summary");
+            src->sums[src->nsums++] = cJSON_IsObject(sum) ? sum : it;
+        }
     } else {
         for (size_t i = 0; i < n; i++)
             src->sums[src->nsums++] = cJSON_GetObjectItemCaseSensitive(in[i].doc, "summary");
@@ -195,7 +199,12 @@ static int classify(struct rreport *r, const struct render_input *in, size_t n,
         const cJSON *doc = in[i].doc;
         const char *schema = jdoc_str(doc, "schema");
         struct rsec *s = NULL;
-        if (schema && !strcmp(schema, "llmload.result/1")) {
+        const cJSON *runs = cJSON_GetObjectItemCaseSensitive(doc, "runs");
+        if (schema && !strcmp(schema, "llmload.result/1") && cJSON_GetArraySize(runs) > 1) {
+            /* `run --repeat K --json`: the K runs, drawn as a repeated run. */
+            if (add_repeat(r, doc, runs, &in[i], 1, err, errcap) < 0)
+                return -1;
+        } else if (schema && !strcmp(schema, "llmload.result/1")) {
             if (!cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(doc, "summary"))) {
                 snprintf(err, errcap, "%s: a result without a summary", in[i].name);
                 return -1;

@@ -329,7 +329,11 @@ static int sweep_tables(const struct rsec *s, struct rtables *ts)
             double sp = jdoc_num(lv, "speedup");
             if (isfinite(sp))
                 snprintf(b[1], sizeof b[1], "%.2fx", sp);
-            const char *row[] = { rlevel_name(lv, b[0], 64), jdoc_str(lv, "winner"), isfinite(sp) ? b[1] : NULL };
+            /* No winner where the leaders are within noise of each other. */
+            const char *w = jdoc_str(lv, "winner");
+            if (!w && cJSON_GetObjectItemCaseSensitive(lv, "tied"))
+                w = "tie";
+            const char *row[] = { rlevel_name(lv, b[0], 64), w, isfinite(sp) ? b[1] : NULL };
             if (table_row(t, row) < 0)
                 return -1;
         }

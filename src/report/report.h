@@ -80,6 +80,11 @@ int report_csv_finish(struct report_csv *w, char *err, size_t errcap);
 struct report_raw;
 struct report_raw *report_raw_open(const char *path, char *err, size_t errcap);
 void report_raw_row(struct report_raw *w, const struct req_record *r, uint64_t t0_abs_ns);
+/* The event times r holds (ev_us[0..ev_n)), before they leave memory: kept
+ * in an unlinked temporary file beside the raw file (else in $TMPDIR) and
+ * written into r's line by report_raw_row.  Notes where in r (spill_head,
+ * spill_tail).  A write error is kept, as for the rows. */
+void report_raw_events(struct report_raw *w, struct req_record *r);
 int report_raw_close(struct report_raw *w);     /* as report_csv_close */
 int report_raw_finish(struct report_raw *w, char *err, size_t errcap);  /* as report_csv_finish */
 

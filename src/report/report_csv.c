@@ -24,6 +24,16 @@ struct report_raw {
     FILE *f;
     int err;
     char *path;
+    /* Event times of long requests in flight (report_raw_events): chunks
+     * of struct spill_chunk + deltas, linked per request. */
+    int spill;                  /* unlinked temporary file, -1 until needed */
+    uint64_t spill_end;         /* its size */
+    uint64_t spill_live;        /* requests with chunks not yet written */
+};
+
+struct spill_chunk {
+    uint64_t next;              /* offset + 1 of the request's next chunk, 0 last */
+    uint64_t n;                 /* deltas that follow */
 };
 
 /* Reads the first line of fd (without its CR LF) into buf.  -1 on error. */
@@ -208,6 +218,7 @@ struct report_raw *report_raw_open(const char *path, char *err, size_t errcap)
         snprintf(err, errcap, "cannot open raw file %s: out of memory", path);
         return NULL;
     }
+    w->spill = -1;
     int fd = out_open_fd(path, O_WRONLY | O_CREAT | O_TRUNC, 0666);
     if (fd < 0 || !(w->path = strdup(path)) || !(w->f = fdopen(fd, "w"))) {
         snprintf(err, errcap, "cannot open raw file %s: %s", path, strerror(errno));
@@ -240,6 +251,95 @@ static void json_i64(FILE *f, const char *key, int64_t v)
         fprintf(f, ",\"%s\":%" PRId64, key, v);
     else
         fprintf(f, ",\"%s\":null", key);
+}
+
+static int spill_io(struct report_raw *w, int wr, void *buf, size_t n, uint64_t off)
+{
+    for (size_t done = 0; done < n;) {
+        ssize_t k = wr ? pwrite(w->spill, (char *)buf + done, n - done, (off_t)(off + done))
+                       : pread(w->spill, (char *)buf + done, n - done, (off_t)(off + done));
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0) {
+            if (!w->err)
+                w->err = k < 0 ? errno : EIO;
+            return -1;
+        }
+        done += (size_t)k;
+    }
+    return 0;
+}
+
+/* The temporary file: beside the raw file when that is a regular file
+ * (it holds the same data, so it belongs on the same disk), else in
+ * $TMPDIR; unlinked at once. */
+static int spill_open(struct report_raw *w)
+{
+    struct stat st;
+    char tmpl[4096];
+    const char *dir = getenv("TMPDIR");
+    int dlen = (int)strlen(dir && *dir ? dir : (dir = "/tmp"));
+    const char *slash = strrchr(w->path, '/');
+    if (fstat(fileno(w->f), &st) == 0 && S_ISREG(st.st_mode)) {
+        dir = slash ? w->path : ".";
+        dlen = slash ? (int)(slash - w->path) + (slash == w->path) : 1;
+    }
+    if (snprintf(tmpl, sizeof tmpl, "%.*s/.llmload-raw-XXXXXX", dlen, dir) >= (int)sizeof tmpl ||
+        (w->spill = mkostemp(tmpl, O_CLOEXEC)) < 0) {
+        if (!w->err)
+            w->err = errno ? errno : ENAMETOOLONG;
+        return -1;
+    }
+    unlink(tmpl);
+    return 0;
+}
+
+void report_raw_events(struct report_raw *w, struct req_record *r)
+{
+    if (!w || r->ev_n == 0 || w->err || (w->spill < 0 && spill_open(w) < 0))
+        return;
+    struct spill_chunk h = { 0, r->ev_n };
+    uint64_t off = w->spill_end, link = off + 1;
+    if (spill_io(w, 1, &h, sizeof h, off) < 0 ||
+        spill_io(w, 1, r->ev_us, r->ev_n * sizeof r->ev_us[0], off + sizeof h) < 0)
+        return;
+    w->spill_end += sizeof h + r->ev_n * sizeof r->ev_us[0];
+    if (r->spill_tail && spill_io(w, 1, &link, sizeof link, r->spill_tail - 1) < 0)
+        return;
+    if (!r->spill_head) {
+        r->spill_head = link;
+        w->spill_live++;
+    }
+    r->spill_tail = link;
+}
+
+/* Writes the event times of r's chunks, adding each delta to *us; the
+ * number written.  The file is emptied when no request has chunks left. */
+static size_t raw_spilled_times(struct report_raw *w, const struct req_record *r, uint64_t *us)
+{
+    size_t k = 0;
+    uint32_t buf[1024];
+    if (!r->spill_head || w->spill < 0)
+        return 0;
+    for (uint64_t at = r->spill_head; at && !w->err;) {
+        struct spill_chunk h;
+        if (spill_io(w, 0, &h, sizeof h, at - 1) < 0)
+            break;
+        for (uint64_t i = 0; i < h.n && !w->err;) {
+            size_t m = h.n - i < 1024 ? (size_t)(h.n - i) : 1024;
+            if (spill_io(w, 0, buf, m * sizeof buf[0], at - 1 + sizeof h + i * sizeof buf[0]) < 0)
+                break;
+            for (size_t j = 0; j < m; j++, k++) {
+                *us += buf[j];
+                fprintf(w->f, k ? ",%.6f" : "%.6f", (double)*us / 1e6);
+            }
+            i += m;
+        }
+        at = h.next;
+    }
+    if (--w->spill_live == 0 && ftruncate(w->spill, 0) == 0)
+        w->spill_end = 0;
+    return k;
 }
 
 void report_raw_row(struct report_raw *w, const struct req_record *r, uint64_t t0_abs_ns)
@@ -290,11 +390,13 @@ void report_raw_row(struct report_raw *w, const struct req_record *r, uint64_t t
     fprintf(f, ",\"retried\":%s,\"events\":%" PRIu64 ",\"t0_mono_ns\":%" PRIu64
             ",\"events_s\":[", r->retried ? "true" : "false", r->events, t0_abs_ns);
     /* ev_us holds deltas (first from start, then from the previous event);
-     * the sum restores each event's offset from the request's start. */
+     * the sum restores each event's offset from the request's start.  The
+     * chunks moved out of memory come first. */
     uint64_t us = 0;
-    for (size_t i = 0; i < r->ev_n; i++) {
+    size_t k = raw_spilled_times(w, r, &us);
+    for (size_t i = 0; i < r->ev_n; i++, k++) {
         us += r->ev_us[i];
-        fprintf(f, i ? ",%.6f" : "%.6f", (double)us / 1e6);
+        fprintf(f, k ? ",%.6f" : "%.6f", (double)us / 1e6);
     }
     if (fputs("]}\n", f) < 0 && !w->err)
         w->err = errno ? errno : EIO;
@@ -310,6 +412,8 @@ int report_raw_finish(struct report_raw *w, char *err, size_t errcap)
     if (!w)
         return 0;
     int rc = finish(w->f, w->err, w->path, "raw", err, errcap);
+    if (w->spill >= 0)
+        close(w->spill);
     free(w);
     return rc;
 }

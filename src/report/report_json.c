@@ -179,6 +179,7 @@ cJSON *report_summary_json(const struct run_stats *s)
         }
     }
     put_num(&b, o, "retries", (double)s->retries);
+    put_num(&b, o, "implausible_counts", (double)s->implausible);
     put_num(&b, o, "late", (double)s->late);
     put_num(&b, o, "warmup_requests", (double)s->warmup_requests);
     put_num(&b, o, "events", (double)s->events);
@@ -348,6 +349,7 @@ cJSON *report_config_json(const struct run_config *c)
     put_num(&b, o, "idle_timeout_s", ns_s(c->idle_timeout_ns));
     put_num(&b, o, "request_timeout_s", ns_s(c->request_timeout_ns));
     put_num(&b, o, "grace_s", ns_s(c->grace_ns));
+    put_num(&b, o, "overlong_factor", c->overlong_factor);
     put_str(&b, o, "json_path", c->json_path);
     put_str(&b, o, "csv_path", c->csv_path);
     put_str(&b, o, "raw_path", c->raw_path);

@@ -210,6 +210,10 @@ static void print_tokens(FILE *f, const struct run_stats *s)
     if (s->tok_src_count[TOK_CHUNKS])
         fprintf(f, "  (counted from chunks: the server gave no count, so each content "
                 "event counts as one token)\n");
+    if (s->implausible)
+        fprintf(f, "WARNING: %llu requests reported token counts or durations past belief "
+                "(over %d x max_tokens or 2^40 tokens, or 2^46 ns): clamped to those bounds\n",
+                (unsigned long long)s->implausible, RESULT_TOKENS_PER_MAX);
     const struct hist *tpe = s->tokens_per_event;
     if (hist_count(tpe))
         fprintf(f, "Tokens per event: mean %.2f tok, p50 %.2f tok, max %.2f tok\n",

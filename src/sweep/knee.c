@@ -136,42 +136,71 @@ int knee_list_parse(const char *s, int integer, int positive, double *out, size_
 
 /* ---- knee --------------------------------------------------------------------- */
 
+/* The step from level i-1 to i rises: mean latency grows at least half as
+ * much as the level.  Below saturation latency stays about flat as load
+ * grows; past it, in a closed loop, it grows as much as the load. */
+static int latency_rises(const struct knee_point *pts, size_t i)
+{
+    double a = pts[i - 1].latency, b = pts[i].latency;
+    double la = pts[i - 1].level, lb = pts[i].level;
+    if (!isfinite(a) || !isfinite(b) || a <= 0 || !(la > 0) || !(lb > la))
+        return 0;
+    return b / a - 1 >= 0.5 * (lb / la - 1);
+}
+
+static int rate_short(const struct knee_point *p, double threshold)
+{
+    return isfinite(p->offered) && isfinite(p->achieved) && p->offered > 0 &&
+           p->achieved < (1 - threshold) * p->offered;
+}
+
 void knee_detect(const struct knee_point *pts, size_t n, double threshold, struct knee *k)
 {
     k->reason = KNEE_NONE;
-    k->index = k->tput_index = k->slo_fail = k->lat_double = -1;
-    k->gain = NAN;
-    for (size_t i = 1; i < n; i++) {
-        double a = pts[i - 1].tps, b = pts[i].tps;
-        if (!isfinite(a) || !isfinite(b) || a <= 0)
-            continue;   /* nothing to grow from: a step from zero tells nothing */
-        double gain = (b - a) / a;
-        if (gain < threshold) {
-            k->tput_index = (long)i - 1;
-            k->gain = gain;
-            break;
-        }
-    }
+    k->index = k->tput_index = k->peak = k->lat_index = k->slo_fail = k->rate_short = -1;
+    k->climbing = 0;
     for (size_t i = 0; i < n; i++)
-        if (pts[i].slo_ok == 0) {
-            k->slo_fail = (long)i;
-            break;
-        }
-    for (size_t i = 1; i < n; i++) {
-        double a = pts[i - 1].p95_e2e, b = pts[i].p95_e2e;
-        if (isfinite(a) && isfinite(b) && a > 0 && b >= 2 * a) {
-            k->lat_double = (long)i;
-            break;
-        }
+        if (isfinite(pts[i].tps) && pts[i].tps > 0 && (k->peak < 0 || pts[i].tps > pts[k->peak].tps))
+            k->peak = (long)i;
+    if (k->peak >= 0) {
+        double floor_tps = (1 - threshold) * pts[k->peak].tps;
+        long t = k->peak;
+        for (long i = 0; i < k->peak; i++)
+            if (isfinite(pts[i].tps) && pts[i].tps >= floor_tps) {
+                t = i;
+                break;
+            }
+        /* Only the last level reached the plateau: nothing after it says
+         * throughput stopped there. */
+        if (t < (long)n - 1)
+            k->tput_index = t;
+        else
+            k->climbing = n > 1;
     }
-    /* The binding constraint is whichever comes first: the SLO knee is the
-     * last level before the first failing one. */
-    if (k->slo_fail >= 0 && (k->tput_index < 0 || k->slo_fail - 1 < k->tput_index)) {
-        k->reason = KNEE_SLO;
-        k->index = k->slo_fail - 1;
-    } else if (k->tput_index >= 0) {
+    if (n > 1 && latency_rises(pts, n - 1)) {
+        size_t j = n - 1;
+        while (j >= 1 && latency_rises(pts, j))
+            j--;
+        k->lat_index = (long)j;
+    }
+    for (size_t i = 0; i < n && k->slo_fail < 0; i++)
+        if (pts[i].slo_ok == 0)
+            k->slo_fail = (long)i;
+    for (size_t i = 0; i < n && k->rate_short < 0; i++)
+        if (rate_short(&pts[i], threshold))
+            k->rate_short = (long)i;
+    /* The binding constraint is whichever comes first. */
+    if (k->tput_index >= 0) {
         k->reason = KNEE_THROUGHPUT;
         k->index = k->tput_index;
+    }
+    if (k->rate_short >= 0 && (k->reason == KNEE_NONE || k->rate_short - 1 < k->index)) {
+        k->reason = KNEE_RATE;
+        k->index = k->rate_short - 1;
+    }
+    if (k->slo_fail >= 0 && (k->reason == KNEE_NONE || k->slo_fail - 1 < k->index)) {
+        k->reason = KNEE_SLO;
+        k->index = k->slo_fail - 1;
     }
 }
 
@@ -185,6 +214,61 @@ static const char *point_label(const struct knee_point *pts, const char *const *
     return buf;
 }
 
+/* The throughput part of the knee's words. */
+static void describe_throughput(const struct knee *k, const struct knee_point *pts, size_t n,
+                                const char *parameter, const char *const *names, double threshold,
+                                char *buf, size_t cap)
+{
+    char a[64], b[64];
+    size_t nfin = 0;
+    for (size_t i = 0; i < n; i++)
+        nfin += isfinite(pts[i].tps) != 0;
+    if (nfin == 0)
+        return;
+    if (k->peak >= 0 && nfin == 1) {
+        long i = k->peak;
+        knee_appendf(buf, cap, "one level only (%.0f tok/s at %s %s): a knee needs two or more",
+                     pts[i].tps, parameter, point_label(pts, names, i, a, sizeof a));
+    } else if (k->tput_index >= 0) {
+        long i = k->tput_index, p = k->peak;
+        knee_appendf(buf, cap, "throughput saturates at %s %s (%.0f tok/s)", parameter,
+                     point_label(pts, names, i, a, sizeof a), pts[i].tps);
+        if (i == p)
+            knee_appendf(buf, cap, ": no later level is higher");
+        else
+            knee_appendf(buf, cap, ": %.1f%% below the peak, %.0f tok/s at %s (< %.0f%%)",
+                         (1 - pts[i].tps / pts[p].tps) * 100, pts[p].tps,
+                         point_label(pts, names, p, b, sizeof b), threshold * 100);
+        /* A dip on the way up: say it was seen, and passed over. */
+        double best = NAN;
+        for (long j = 0; j < i; j++) {
+            if (!isfinite(pts[j].tps))
+                continue;
+            if (isfinite(best) && pts[j].tps < (1 - threshold) * best) {
+                knee_appendf(buf, cap, "; throughput dips at %s (%.0f tok/s, %.1f%% below %.0f) "
+                             "and climbs again", point_label(pts, names, j, a, sizeof a),
+                             pts[j].tps, (1 - pts[j].tps / best) * 100, best);
+                break;
+            }
+            if (!isfinite(best) || pts[j].tps > best)
+                best = pts[j].tps;
+        }
+    } else if (k->climbing) {
+        long i = (long)n - 1, j = i - 1;
+        while (j > 0 && !isfinite(pts[j].tps))
+            j--;
+        knee_appendf(buf, cap, "%sthroughput still climbs at the last level (%.0f tok/s at %s %s",
+                     k->reason == KNEE_NONE ? "no knee within the levels tried: " : "",
+                     pts[i].tps, parameter, point_label(pts, names, i, a, sizeof a));
+        if (isfinite(pts[j].tps) && pts[j].tps > 0)
+            knee_appendf(buf, cap, ", +%.0f%% over %s", (pts[i].tps / pts[j].tps - 1) * 100,
+                         point_label(pts, names, j, b, sizeof b));
+        knee_appendf(buf, cap, ")");
+    } else {
+        knee_appendf(buf, cap, "no throughput knee: no level made output tokens");
+    }
+}
+
 void knee_describe(const struct knee *k, const struct knee_point *pts, size_t n,
                    const char *parameter, const char *const *names, double threshold,
                    const char *slo, char *buf, size_t cap)
@@ -195,15 +279,33 @@ void knee_describe(const struct knee *k, const struct knee_point *pts, size_t n,
         knee_appendf(buf, cap, "no levels");
         return;
     }
-    if (k->tput_index >= 0) {
-        long i = k->tput_index;
-        knee_appendf(buf, cap, "throughput saturates at %s %s (%.0f tok/s): the step to %s gains %.1f%% (< %.0f%%)",
-                parameter, point_label(pts, names, i, a, sizeof a), pts[i].tps,
-                point_label(pts, names, i + 1, b, sizeof b), k->gain * 100, threshold * 100);
-    } else if (isfinite(pts[n - 1].tps)) {
-        long i = (long)n - 1;
-        knee_appendf(buf, cap, "throughput still grows by >= %.0f%% at every step (%.0f tok/s at %s %s)",
-                threshold * 100, pts[i].tps, parameter, point_label(pts, names, i, a, sizeof a));
+    describe_throughput(k, pts, n, parameter, names, threshold, buf, cap);
+    const char *lat = !strcmp(parameter, "rate") ? "mean latency from the schedule" : "mean latency";
+    if (k->lat_index >= 0) {
+        long i = k->lat_index;
+        knee_appendf(buf, cap, "%slatency knee at %s %s: %s grows %.1fx from %s to %s",
+                     *buf ? "; " : "", parameter, point_label(pts, names, i, a, sizeof a), lat,
+                     pts[i + 1].latency / pts[i].latency, a, point_label(pts, names, i + 1, b, sizeof b));
+    } else if (k->tput_index >= 0) {
+        knee_appendf(buf, cap, "; %s does not keep rising with the load after it: the throughput "
+                     "knee is not confirmed", lat);
+    }
+    if (k->rate_short >= 0) {
+        long i = k->rate_short;
+        knee_appendf(buf, cap, "%sat %s %s only %.1f of %.1f requests/s offered were sent "
+                     "(%.1f%% short, > %.0f%%): past the knee", *buf ? "; " : "", parameter,
+                     point_label(pts, names, i, a, sizeof a), pts[i].achieved, pts[i].offered,
+                     (1 - pts[i].achieved / pts[i].offered) * 100, threshold * 100);
+        if (i > 0)
+            knee_appendf(buf, cap, ", the last level that keeps up is %s",
+                         point_label(pts, names, i - 1, a, sizeof a));
+    } else {
+        int rates = 0;
+        for (size_t i = 0; i < n; i++)
+            rates |= isfinite(pts[i].achieved) && isfinite(pts[i].offered);
+        if (rates)
+            knee_appendf(buf, cap, "%severy level sent its offered rate within %.0f%%",
+                         *buf ? "; " : "", threshold * 100);
     }
     if (k->slo_fail >= 0) {
         long i = k->slo_fail;
@@ -215,41 +317,50 @@ void knee_describe(const struct knee *k, const struct knee_point *pts, size_t n,
     } else if (slo) {
         knee_appendf(buf, cap, "%severy level meets SLO '%s'", *buf ? "; " : "", slo);
     }
-    if (k->lat_double > 0) {
-        long i = k->lat_double;
-        double ratio = pts[i].p95_e2e / pts[i - 1].p95_e2e;
-        point_label(pts, names, i - 1, a, sizeof a);
-        point_label(pts, names, i, b, sizeof b);
-        if (ratio < 2.5)
-            knee_appendf(buf, cap, "%sp95 latency doubles from %s to %s", *buf ? "; " : "", a, b);
-        else
-            knee_appendf(buf, cap, "%sp95 latency grows %.1fx from %s to %s", *buf ? "; " : "", ratio, a, b);
-    }
+}
+
+/* A level of the knee as JSON: its number or name, null for none. */
+static void add_level(cJSON *o, const char *key, const struct knee_point *pts,
+                      const char *const *names, long i)
+{
+    if (i < 0)
+        cJSON_AddNullToObject(o, key);
+    else if (names)
+        cJSON_AddStringToObject(o, key, names[i]);
+    else
+        cJSON_AddNumberToObject(o, key, pts[i].level);
+}
+
+static void add_tps(cJSON *o, const char *key, const struct knee_point *pts, long i)
+{
+    jdoc_add_num(o, key, i >= 0 ? pts[i].tps : NAN);
 }
 
 cJSON *knee_to_json(const struct knee *k, const struct knee_point *pts, size_t n,
                     const char *parameter, const char *const *names, double threshold,
                     const char *slo)
 {
-    if (k->reason == KNEE_NONE)
+    int judged = slo != NULL;
+    for (size_t i = 0; i < n; i++)
+        judged |= isfinite(pts[i].tps) || (isfinite(pts[i].offered) && isfinite(pts[i].achieved));
+    if (n == 0 || !judged)
         return cJSON_CreateNull();
+    static const char *const reasons[] = { "none", "throughput", "rate", "slo" };
     cJSON *o = cJSON_CreateObject();
     if (!o)
         return NULL;
-    char text[512];
+    char text[1024];
     knee_describe(k, pts, n, parameter, names, threshold, slo, text, sizeof text);
     cJSON_AddStringToObject(o, "parameter", parameter);
-    if (k->index < 0)
-        cJSON_AddNullToObject(o, "level");
-    else if (names)
-        cJSON_AddStringToObject(o, "level", names[k->index]);
-    else
-        cJSON_AddNumberToObject(o, "level", pts[k->index].level);
-    cJSON_AddStringToObject(o, "reason", k->reason == KNEE_SLO ? "slo" : "throughput");
-    if (k->index >= 0 && isfinite(pts[k->index].tps))
-        cJSON_AddNumberToObject(o, "output_tps", pts[k->index].tps);
-    else
-        cJSON_AddNullToObject(o, "output_tps");
+    add_level(o, "level", pts, names, k->index);
+    cJSON_AddStringToObject(o, "reason", reasons[k->reason]);
+    add_tps(o, "output_tps", pts, k->index);
+    add_level(o, "throughput_level", pts, names, k->tput_index);
+    add_level(o, "latency_level", pts, names, k->lat_index);
+    add_level(o, "rate_level", pts, names, k->rate_short > 0 ? k->rate_short - 1 : -1);
+    add_level(o, "peak_level", pts, names, k->peak);
+    add_tps(o, "peak_output_tps", pts, k->peak);
+    cJSON_AddBoolToObject(o, "confirmed", k->tput_index >= 0 && k->lat_index >= 0);
     cJSON_AddStringToObject(o, "text", text);
     return o;
 }
@@ -267,14 +378,53 @@ int knee_points_from_levels(const cJSON *levels, struct knee_point *pts, size_t 
         if (n == cap)
             break;
         const cJSON *l = cJSON_GetObjectItemCaseSensitive(lv, "level");
+        const cJSON *ok = cJSON_GetObjectItemCaseSensitive(lv, "slo_ok");
+        const cJSON *ol = cJSON_GetObjectItemCaseSensitive(lv, "open_loop");
         pts[n].level = cJSON_IsNumber(l) ? l->valuedouble : (double)n;
         pts[n].tps = jdoc_num(s, "output_tps");
-        pts[n].p95_e2e = knee_jstat(s, "e2e", "p95");
-        pts[n].p95_ttft = knee_jstat(s, "ttft", "p95");
-        pts[n].slo_ok = -1;
+        pts[n].latency = knee_jstat(s, "e2e", "mean");
+        pts[n].latency_sched = knee_jstat(s, "e2e_from_schedule", "mean");
+        pts[n].offered = jdoc_num(ol, "offered_rate");
+        pts[n].achieved = jdoc_num(ol, "achieved_rate");
+        pts[n].slo_ok = cJSON_IsBool(ok) ? cJSON_IsTrue(ok) : -1;
         n++;
     }
     return (int)n;
+}
+
+cJSON *knee_of_levels(const cJSON *levels, const char *parameter, double threshold, const char *slo)
+{
+    struct knee_point pts[KNEE_MAX_LEVELS];
+    const char *names[KNEE_MAX_LEVELS];
+    int n = knee_points_from_levels(levels, pts, KNEE_MAX_LEVELS);
+    if (n <= 0)
+        return cJSON_CreateNull();
+    int named = 0, i = 0;
+    const cJSON *lv;
+    cJSON_ArrayForEach(lv, levels) {
+        const cJSON *l = cJSON_GetObjectItemCaseSensitive(lv, "level");
+        if (i == n)
+            break;
+        names[i++] = cJSON_IsString(l) ? l->valuestring : "";
+        named |= cJSON_IsString(l);
+    }
+    /* Throughput saturates with load; across temperatures, lengths or
+     * prompts a flat throughput is no knee and latency follows the
+     * workload, so only the SLO counts there.  An open loop's latency is
+     * what a user arriving on schedule waits. */
+    int load = !strcmp(parameter, "concurrency") || !strcmp(parameter, "rate");
+    int rate = !strcmp(parameter, "rate");
+    for (int j = 0; j < n; j++) {
+        if (!load)
+            pts[j].tps = pts[j].latency = NAN;
+        if (rate && isfinite(pts[j].latency_sched))
+            pts[j].latency = pts[j].latency_sched;
+        if (!rate)
+            pts[j].offered = pts[j].achieved = NAN;
+    }
+    struct knee k;
+    knee_detect(pts, (size_t)n, threshold, &k);
+    return knee_to_json(&k, pts, (size_t)n, parameter, named ? names : NULL, threshold, slo);
 }
 
 /* ---- find-max ----------------------------------------------------------------- */
@@ -370,7 +520,7 @@ int knee_findmax_run(const struct knee_findmax_opts *o, knee_eval_fn eval, void 
 
 void knee_table_print(FILE *f, const char *parameter, const cJSON *levels, int open_loop)
 {
-    char c[12][32], lab[128];
+    char c[14][32], lab[128];
     /* The first column fits the longest label (prompt-set names). */
     int w = (int)strlen(parameter) > 12 ? (int)strlen(parameter) : 12;
     const cJSON *lv;
@@ -383,7 +533,7 @@ void knee_table_print(FILE *f, const char *parameter, const cJSON *levels, int o
     fprintf(f, "%-*s %10s %10s %8s %9s %9s %9s %9s %9s %8s", w, parameter, "tok/s",
             "tok/s/user", "RPS", "E2E avg", "E2E p95", "E2E p99", "TTFT p50", "TTFT p95", "success");
     if (open_loop)
-        fprintf(f, " %9s %6s", "queue p95", "late");
+        fprintf(f, " %9s %6s %8s %8s", "queue p95", "late", "offered", "achieved");
     fputc('\n', f);
     cJSON_ArrayForEach(lv, levels) {
         const cJSON *s = knee_level_summary(lv);
@@ -402,9 +552,12 @@ void knee_table_print(FILE *f, const char *parameter, const cJSON *levels, int o
                 knee_fmt_secs(knee_jstat(s, "ttft", "p50"), c[7], sizeof c[7]),
                 knee_fmt_secs(knee_jstat(s, "ttft", "p95"), c[8], sizeof c[8]),
                 knee_fmt_pct(knee_success_rate(s), c[9], sizeof c[9]));
+        const cJSON *ol = cJSON_GetObjectItemCaseSensitive(lv, "open_loop");
         if (open_loop)
-            fprintf(f, " %9s %6s", knee_fmt_secs(knee_jstat(s, "queue_time", "p95"), c[10], sizeof c[10]),
-                    knee_fmt_num(jdoc_num(s, "late"), "%.0f", c[11], sizeof c[11]));
+            fprintf(f, " %9s %6s %8s %8s", knee_fmt_secs(knee_jstat(s, "queue_time", "p95"), c[10], sizeof c[10]),
+                    knee_fmt_num(jdoc_num(s, "late"), "%.0f", c[11], sizeof c[11]),
+                    knee_fmt_num(jdoc_num(ol, "offered_rate"), "%.2f", c[12], sizeof c[12]),
+                    knee_fmt_num(jdoc_num(ol, "achieved_rate"), "%.2f", c[13], sizeof c[13]));
         fputc('\n', f);
     }
 }
@@ -444,6 +597,9 @@ void knee_csv_rows(FILE *f, const char *lead, const char *parameter, const cJSON
         csv_num(f, knee_jstat(s, "ttft", "p95"));
         csv_num(f, knee_jstat(s, "queue_time", "p95"));
         csv_num(f, jdoc_num(s, "late"));
+        const cJSON *ol = cJSON_GetObjectItemCaseSensitive(lv, "open_loop");
+        csv_num(f, jdoc_num(ol, "offered_rate"));
+        csv_num(f, jdoc_num(ol, "achieved_rate"));
         fputc('\n', f);
     }
 }

@@ -37,48 +37,79 @@ int knee_list_parse(const char *s, int integer, int positive, double *out, size_
 struct knee_point {
     double level;
     double tps;          /* output tokens/s; NaN everywhere: no throughput knee */
-    double p95_e2e;      /* s */
-    double p95_ttft;     /* s */
+    double latency;      /* s: mean E2E, what the latency knee reads; NaN: none */
+    double latency_sched;/* s: mean E2E from the schedule (open loop) */
+    double offered;      /* open loop: arrivals/s the schedule offered */
+    double achieved;     /* open loop: requests/s actually sent; NaN: no rate knee */
     int slo_ok;          /* 1 meets every SLO, 0 fails one, -1 no SLO */
 };
 
-enum knee_reason { KNEE_NONE = 0, KNEE_THROUGHPUT, KNEE_SLO };
+enum knee_reason { KNEE_NONE = 0, KNEE_THROUGHPUT, KNEE_RATE, KNEE_SLO };
 
 struct knee {
     enum knee_reason reason;
-    long index;          /* the knee level, -1 none (also: SLO fails at the first level) */
+    long index;          /* the knee level, -1 none (also: SLO fails, or the
+                            rate falls short, at the first level) */
     long tput_index;     /* throughput knee, -1 none */
+    long peak;           /* the level of highest throughput, -1 none */
+    int climbing;        /* throughput still climbs at the last level */
+    long lat_index;      /* latency knee, -1 none */
     long slo_fail;       /* first level failing the SLO, -1 none */
-    long lat_double;     /* first level whose p95 e2e is >= 2x the previous, -1 none */
-    double gain;         /* relative throughput gain of the step after the knee */
+    long rate_short;     /* first level sending short of its offered rate, -1 none */
 };
 
-/* Finds the knee of pts[0..n) (in level order).  The throughput knee is the
- * last level whose step up still gained at least `threshold` (0.10 = 10%):
- * the level before the first step that gained less.  The SLO knee is the
- * last level before the first one that fails the SLO.  The knee is the
- * lower of the two; none when throughput grows at every step and every
- * level meets the SLO.  Always succeeds. */
+/* Finds the knee of pts[0..n) (in level order), `threshold` (0.10 = 10%)
+ * deciding what is within noise:
+ *   throughput knee  the smallest level whose throughput is within
+ *                    threshold of the peak of all levels, so a dip on the
+ *                    way up (real servers' per-step cost grows with the
+ *                    batch before it levels off) is not taken for it.  None
+ *                    when only the last level gets there: throughput still
+ *                    climbs.
+ *   latency knee     the last level before mean latency rises with the load
+ *                    at every step to the last level; a step "rises" when
+ *                    latency grows at least half as much as the level
+ *                    (past saturation it grows as much: Little's law, whose
+ *                    latency is the mean).
+ *   rate knee        the last level before the first whose achieved rate
+ *                    falls short of its offered rate by more than threshold.
+ *   SLO knee         the last level before the first that fails the SLO.
+ * The knee is the lowest of the throughput, rate and SLO knees (ties in
+ * that order); the latency knee confirms the throughput knee.  Always
+ * succeeds. */
 void knee_detect(const struct knee_point *pts, size_t n, double threshold, struct knee *k);
 
-/* The knee in words, e.g. "throughput saturates at concurrency 4 (412 tok/s):
- * the step to 8 gains 1.2% (< 10%); p95 latency doubles from 4 to 8".
- * names: level labels (NULL: the numbers).  slo: the SLO text or NULL. */
+/* The knee in words, e.g. "throughput saturates at concurrency 8 (683
+ * tok/s): 0.6% below the peak, 687 tok/s at 16; latency knee at concurrency
+ * 8: mean latency grows 2.0x from 8 to 16".  names: level labels (NULL: the
+ * numbers).  slo: the SLO text or NULL. */
 void knee_describe(const struct knee *k, const struct knee_point *pts, size_t n,
                    const char *parameter, const char *const *names, double threshold,
                    const char *slo, char *buf, size_t cap);
 
-/* {"parameter","level","reason","text", "output_tps"} or a cJSON null when
- * there is no knee.  level is the number (or the name when names != NULL),
- * null when the SLO fails at the first level. */
+/* {"parameter", "level", "reason" ("throughput", "rate", "slo" or "none"),
+ * "output_tps", "throughput_level", "latency_level", "rate_level",
+ * "peak_level", "peak_output_tps", "confirmed", "text"}; a cJSON null when
+ * there is nothing to say (no levels; no throughput, rate or SLO to judge).
+ * Levels are numbers, or names when names != NULL; null when there is none
+ * (level: also when the SLO fails, or the rate falls short, at the first
+ * level). */
 struct cJSON *knee_to_json(const struct knee *k, const struct knee_point *pts, size_t n,
                            const char *parameter, const char *const *names, double threshold,
                            const char *slo);
 
-/* Fills pts from a levels array (see above); slo_ok is -1.  Returns the
- * count (at most cap), or -1 when levels is not an array of objects with a
- * "summary". */
+/* Fills pts from a levels array (see above): throughput, latencies, the
+ * level's "slo_ok" (-1 without) and its "open_loop" rates (NaN without).
+ * Returns the count (at most cap), or -1 when levels is not an array of
+ * objects with a "summary". */
 int knee_points_from_levels(const struct cJSON *levels, struct knee_point *pts, size_t cap);
+
+/* The knee of a sweep's levels as knee_to_json gives it, read the way the
+ * parameter asks: throughput and latency knees only for load (concurrency,
+ * rate), the rate knee only for rate, whose latency is counted from the
+ * schedule.  slo: the SLO text or NULL. */
+struct cJSON *knee_of_levels(const struct cJSON *levels, const char *parameter, double threshold,
+                             const char *slo);
 
 /* ---- find-max ---------------------------------------------------------------- */
 
@@ -118,7 +149,8 @@ int knee_findmax_run(const struct knee_findmax_opts *o, knee_eval_fn eval, void 
 
 /* The terminal table of a sweep: one row per level with throughput
  * (tok/s), tok/s per user, RPS, avg/p95/p99 latency, TTFT p50/p95, success
- * rate; queue p95 and late arrivals too when open_loop. */
+ * rate; queue p95, late arrivals and the offered and achieved rates (the
+ * level's "open_loop") too when open_loop. */
 void knee_table_print(FILE *f, const char *parameter, const struct cJSON *levels, int open_loop);
 
 /* CSV: a header and one row per level (units in the header: _s seconds,

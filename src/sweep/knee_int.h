@@ -30,7 +30,7 @@ const char *knee_fmt_pct(double v, char *buf, size_t cap);
  * by the field lead when lead is not NULL (compare's target name). */
 #define KNEE_CSV_HEADER "parameter,level,requests,ok,failed,success_rate,rps,output_tps," \
                         "tps_per_user,e2e_mean_s,e2e_p95_s,e2e_p99_s,ttft_p50_s,ttft_p95_s," \
-                        "queue_p95_s,late"
+                        "queue_p95_s,late,offered_rate,achieved_rate"
 void knee_csv_rows(FILE *f, const char *lead, const char *parameter, const struct cJSON *levels);
 
 #endif

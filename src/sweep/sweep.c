@@ -16,6 +16,7 @@
 #include "exitcode.h"
 #include "engine.h"
 #include "fileio.h"
+#include "jdoc.h"
 #include "gate.h"
 #include "prompts.h"
 #include "report.h"
@@ -97,6 +98,23 @@ static const char *level_text(const struct sweep_opts *o, size_t idx, double lev
     return buf;
 }
 
+cJSON *sweep_open_loop_json(const struct run_stats *s)
+{
+    double offered, achieved;
+    if (run_stats_rates(s, &offered, &achieved) < 0)
+        return cJSON_CreateNull();
+    cJSON *o = cJSON_CreateObject();
+    if (!o)
+        return NULL;
+    jdoc_add_num(o, "offered_rate", offered);
+    jdoc_add_num(o, "achieved_rate", achieved);
+    cJSON_AddNumberToObject(o, "arrivals", (double)s->arrivals);
+    cJSON_AddNumberToObject(o, "sent", (double)(s->arrivals - s->unsent));
+    cJSON_AddNumberToObject(o, "late", (double)s->late);
+    cJSON_AddNumberToObject(o, "unsent", (double)s->unsent);
+    return o;
+}
+
 /* The state of one sweep_execute call. */
 struct sweep_ctx {
     struct sweep_opts *o;
@@ -151,9 +169,11 @@ static int run_level(struct sweep_ctx *x, size_t idx, double level, const cJSON 
     }
     cJSON *summary = report_summary_json(&st);
     cJSON *entry = cJSON_CreateObject();
-    if (!summary || !entry) {
+    cJSON *open_loop = sweep_open_loop_json(&st);
+    if (!summary || !entry || !open_loop) {
         cJSON_Delete(summary);
         cJSON_Delete(entry);
+        cJSON_Delete(open_loop);
         run_stats_free(&st);
         snprintf(x->err, x->errcap, "out of memory");
         return -1;
@@ -168,6 +188,10 @@ static int run_level(struct sweep_ctx *x, size_t idx, double level, const cJSON 
     cJSON_AddStringToObject(entry, "run_id", st.run_id);
     if (o->nslo)
         cJSON_AddBoolToObject(entry, "slo_ok", slo_check(o, summary));
+    if (cJSON_IsNull(open_loop))
+        cJSON_Delete(open_loop);
+    else
+        cJSON_AddItemToObject(entry, "open_loop", open_loop);
     cJSON_AddItemToObject(entry, "summary", summary);
     cJSON_AddItemToArray(x->levels, entry);
     *summary_out = summary;
@@ -179,12 +203,15 @@ static int run_level(struct sweep_ctx *x, size_t idx, double level, const cJSON 
         const cJSON *v = cJSON_GetObjectItemCaseSensitive(e2e, "p95");
         if (cJSON_IsNumber(v))
             p95 = v->valuedouble;
-        double wall = run_stats_wall_s(&st);
-        fprintf(x->log, "%s%s%s %s: %s tok/s, p95 %s, %llu/%llu ok%s\n",
+        double wall = run_stats_wall_s(&st), offered, achieved;
+        char rates[96] = "";
+        if (run_stats_rates(&st, &offered, &achieved) == 0)
+            snprintf(rates, sizeof rates, ", sent %.1f of %.1f req/s offered", achieved, offered);
+        fprintf(x->log, "%s%s%s %s: %s tok/s, p95 %s, %llu/%llu ok%s%s\n",
                 x->label, *x->label ? ": " : "", param_names[o->param], lab,
                 wall > 0 ? (snprintf(b1, sizeof b1, "%.1f", (double)st.output_tokens / wall), b1) : "-",
                 isfinite(p95) ? units_fmt_seconds(p95, b2, sizeof b2) : "-",
-                (unsigned long long)st.ok, (unsigned long long)st.requests,
+                (unsigned long long)st.ok, (unsigned long long)st.requests, rates,
                 o->nslo ? (slo_check(o, summary) ? ", SLO met" : ", SLO failed") : "");
     }
     /* A level where every request failed to connect means the server went
@@ -227,24 +254,6 @@ static int cmp_level(const void *a, const void *b)
     return (lx > ly) - (lx < ly);
 }
 
-/* The find-max levels in level order (they were run in search order), so
- * the table and the knee read left to right. */
-static void sort_levels(cJSON *levels)
-{
-    int n = cJSON_GetArraySize(levels);
-    if (n < 2)
-        return;
-    cJSON **items = malloc(sizeof *items * (size_t)n);
-    if (!items)
-        return;
-    for (int i = 0; i < n; i++)
-        items[i] = cJSON_DetachItemFromArray(levels, 0);
-    qsort(items, (size_t)n, sizeof *items, cmp_level);
-    for (int i = 0; i < n; i++)
-        cJSON_AddItemToArray(levels, items[i]);
-    free(items);
-}
-
 static cJSON *findmax_json(const struct sweep_opts *o, const struct knee_findmax *r)
 {
     cJSON *f = cJSON_CreateObject();
@@ -280,37 +289,12 @@ static cJSON *findmax_json(const struct sweep_opts *o, const struct knee_findmax
 /* The knee of the levels run so far, with the SLO verdicts. */
 static cJSON *sweep_knee(const struct sweep_opts *o, const cJSON *levels)
 {
-    struct knee_point pts[KNEE_MAX_LEVELS];
-    const char *names[KNEE_MAX_LEVELS];
-    int n = knee_points_from_levels(levels, pts, KNEE_MAX_LEVELS);
-    if (n <= 0)
-        return cJSON_CreateNull();
-    int i = 0;
-    const cJSON *lv;
-    cJSON_ArrayForEach(lv, levels) {
-        if (i >= n)
-            break;
-        const cJSON *ok = cJSON_GetObjectItemCaseSensitive(lv, "slo_ok");
-        pts[i].slo_ok = cJSON_IsBool(ok) ? cJSON_IsTrue(ok) : -1;
-        const cJSON *l = cJSON_GetObjectItemCaseSensitive(lv, "level");
-        names[i] = cJSON_IsString(l) ? l->valuestring : "";
-        i++;
-    }
     char slo[512] = "";
     for (size_t k = 0; k < o->nslo; k++) {
         size_t len = strlen(slo);
         snprintf(slo + len, sizeof slo - len, "%s%s", k ? " and " : "", o->slo[k]->text);
     }
-    /* Throughput saturates with load; across temperatures, lengths or
-     * prompts a flat throughput is no knee, so only the SLO counts there. */
-    if (o->param != SWEEP_CONCURRENCY && o->param != SWEEP_RATE)
-        for (int j = 0; j < n; j++)
-            pts[j].tps = NAN;
-    struct knee k;
-    knee_detect(pts, (size_t)n, o->threshold, &k);
-    return knee_to_json(&k, pts, (size_t)n, param_names[o->param],
-                        o->param == SWEEP_PROMPT_SET ? names : NULL, o->threshold,
-                        o->nslo ? slo : NULL);
+    return knee_of_levels(levels, param_names[o->param], o->threshold, o->nslo ? slo : NULL);
 }
 
 cJSON *sweep_execute(struct sweep_opts *o, const char *label, FILE *log,
@@ -350,7 +334,9 @@ cJSON *sweep_execute(struct sweep_opts *o, const char *label, FILE *log,
     if (o->find_max) {
         struct knee_findmax r;
         rc = knee_findmax_run(&o->fm, findmax_eval, &x, &r);
-        sort_levels(x.levels);
+        /* In level order (they were run in search order), so the table and
+         * the knee read left to right. */
+        jdoc_sort(x.levels, cmp_level);
         cJSON *f = findmax_json(o, &r);
         if (f)
             cJSON_AddItemToObject(doc, "find_max", f);
@@ -424,9 +410,6 @@ void sweep_print(FILE *f, const cJSON *doc)
         const cJSON *text = cJSON_GetObjectItemCaseSensitive(k, "text");
         if (cJSON_IsString(text))
             fprintf(f, "knee: %s\n", text->valuestring);
-        else if (cJSON_GetArraySize(levels) > 1 && cJSON_IsString(p) &&
-                 (!strcmp(p->valuestring, "concurrency") || !strcmp(p->valuestring, "rate")))
-            fprintf(f, "knee: none (throughput grows at every step)\n");
     }
     const cJSON *e = cJSON_GetObjectItemCaseSensitive(doc, "error");
     if (cJSON_IsString(e))

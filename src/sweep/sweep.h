@@ -8,7 +8,7 @@
  *   {"schema":"llmload.sweep/1", "parameter":"concurrency",
  *    "target":{"name","url","model"}, "config":{...run config...},
  *    "environment":{...}, "threshold":0.1, "slo":["p99(ttft)<=500ms"],
- *    "levels":[{"level":4, "summary":{...}}, ...],
+ *    "levels":[{"level":4, "open_loop":{...} (rate > 0), "summary":{...}}, ...],
  *    "knee":{"parameter","level","reason","text","output_tps"} | null,
  *    "find_max":{...} (with --find-max), "error":"..." (target went down)}
  *
@@ -24,6 +24,7 @@
 
 struct cJSON;
 struct gate_expr;
+struct run_stats;
 struct out_file;
 
 enum sweep_param {
@@ -83,6 +84,11 @@ enum sweep_status { SWEEP_DONE = 0, SWEEP_DOWN, SWEEP_INTERRUPTED };
  * when nothing could be run (out of memory, bad URL). */
 struct cJSON *sweep_execute(struct sweep_opts *o, const char *label, FILE *log,
                             enum sweep_status *status, char *err, size_t errcap);
+
+/* The "open_loop" object of a level (docs/sweep.md): {offered_rate,
+ * achieved_rate, arrivals, sent, late, unsent}; a cJSON null for a closed
+ * loop.  NULL on out of memory. */
+struct cJSON *sweep_open_loop_json(const struct run_stats *s);
 
 /* Terminal report of a sweep document: the table, then the knee or the
  * find-max outcome in words. */

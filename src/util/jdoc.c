@@ -21,6 +21,28 @@ double jdoc_num(const cJSON *o, const char *key)
     return cJSON_IsNumber(v) ? v->valuedouble : NAN;
 }
 
+void jdoc_add_num(cJSON *o, const char *key, double v)
+{
+    if (isfinite(v))
+        cJSON_AddNumberToObject(o, key, v);
+    else
+        cJSON_AddNullToObject(o, key);
+}
+
+void jdoc_sort(cJSON *array, int (*cmp)(const void *, const void *))
+{
+    int n = cJSON_GetArraySize(array);
+    cJSON **items = n > 1 ? malloc(sizeof *items * (size_t)n) : NULL;
+    if (!items)
+        return;
+    for (int i = 0; i < n; i++)
+        items[i] = cJSON_DetachItemFromArray(array, 0);
+    qsort(items, (size_t)n, sizeof *items, cmp);
+    for (int i = 0; i < n; i++)
+        cJSON_AddItemToArray(array, items[i]);
+    free(items);
+}
+
 cJSON *jdoc_read_file(const char *path, char *err, size_t errcap)
 {
     size_t len;

@@ -11,6 +11,14 @@ const char *jdoc_str(const struct cJSON *o, const char *key);
 /* The number value of o[key], or NaN when absent or not a number. */
 double jdoc_num(const struct cJSON *o, const char *key);
 
+/* Adds o[key] = v, or null when v is not finite (JSON has no NaN). */
+void jdoc_add_num(struct cJSON *o, const char *key, double v);
+
+/* Sorts the items of array in place with qsort's cmp, which is given
+ * pointers to the items' `const cJSON *`.  Left as it was when out of
+ * memory. */
+void jdoc_sort(struct cJSON *array, int (*cmp)(const void *, const void *));
+
 /* Reads and parses the JSON file at path (at most 1 GiB).  NULL with a
  * one-line err naming the path: cannot open, read error, too large, or
  * not valid JSON (with the byte offset). */

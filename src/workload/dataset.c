@@ -45,6 +45,8 @@ struct dataset {
     char name[256];
     enum dataset_format fmt;
     int skip_bad;
+    size_t max_prompt, max_entry;    /* --max-prompt-bytes, DATASET_ENTRY_MAX of it */
+    char why[128];                   /* a bad entry's reason, when it has numbers */
     struct entry *e; size_t n, cap;
     size_t skipped, unusable;
     /* The file's SHA-256, taken during the scan, before a page is released. */
@@ -129,15 +131,44 @@ static int ubuf_reserve(char **buf, size_t *cap, size_t n)
     return 0;
 }
 
-/* A string token that decodes cleanly, for validation. */
-static int check_string(struct dataset *d, const char *js, const jsmntok_t *t)
+/* A string token that decodes cleanly, for validation: its decoded
+ * length, or -1. */
+static long check_string(struct dataset *d, const char *js, const jsmntok_t *t)
 {
     if (t->type != JSMN_STRING)
         return -1;
     size_t n = (size_t)(t->end - t->start);
     if (ubuf_reserve(&d->ubuf, &d->ucap, n + 1) < 0)
         return -1;
-    return unescape(js + t->start, n, d->ubuf) < 0 ? -1 : 0;
+    return unescape(js + t->start, n, d->ubuf);
+}
+
+/* A prompt of n bytes within --max-prompt-bytes: 1, or -1 with why. */
+static int prompt_fits(struct dataset *d, size_t n, const char **why)
+{
+    if (n <= d->max_prompt)
+        return 1;
+    snprintf(d->why, sizeof d->why, "prompt of %zu bytes is larger than --max-prompt-bytes %zu",
+             n, d->max_prompt);
+    *why = d->why;
+    return -1;
+}
+
+/* The longest line a line format may hold (a CR before the LF aside). */
+static size_t line_limit(const struct dataset *d, int json)
+{
+    return json ? d->max_entry : d->max_prompt;
+}
+
+/* Why a line longer than line_limit is bad, in d->why. */
+static const char *line_too_long(struct dataset *d, int json)
+{
+    if (json)
+        snprintf(d->why, sizeof d->why, "entry longer than %zu bytes, too large for a prompt of at most "
+                 "--max-prompt-bytes %zu", d->max_entry, d->max_prompt);
+    else
+        snprintf(d->why, sizeof d->why, "prompt longer than --max-prompt-bytes %zu", d->max_prompt);
+    return d->why;
 }
 
 static int is_role(const char *js, const jsmntok_t *t, const char *const *names)
@@ -156,8 +187,9 @@ static const char *const gpt_names[] = { "gpt", "assistant", "chatgpt", "bard", 
 static int parse_entry(struct dataset *d, const char *js, size_t len, uint64_t base,
                        struct entry *e, const char **why)
 {
-    if (len >= DS_MAX_ENTRY) {
-        *why = "entry larger than 1 GiB";
+    if (len >= DS_MAX_ENTRY || len > d->max_entry) {
+        /* Not even tokenised: it cannot hold a prompt within the bound. */
+        *why = line_too_long(d, 1);
         return -1;
     }
     int n = parse_json(&d->toks, &d->ntoks, js, len);
@@ -193,14 +225,15 @@ static int parse_entry(struct dataset *d, const char *js, size_t len, uint64_t b
         e->max_tokens = (int32_t)mt;
     }
     if ((v = json_find(js, t, n, 0, "prompt")) >= 0) {
-        if (check_string(d, js, &t[v]) < 0) {
+        long pl = check_string(d, js, &t[v]);
+        if (pl < 0) {
             *why = "\"prompt\" is not a string (or has a bad escape or a NUL)";
             return -1;
         }
         e->kind = ENTRY_PROMPT;
         e->off = base + (uint64_t)t[v].start;
         e->len = (uint32_t)(t[v].end - t[v].start);
-        return 1;
+        return prompt_fits(d, (size_t)pl, why);
     }
     if ((v = json_find(js, t, n, 0, "messages")) >= 0) {
         if (t[v].type != JSMN_ARRAY || t[v].size == 0) {
@@ -208,18 +241,21 @@ static int parse_entry(struct dataset *d, const char *js, size_t len, uint64_t b
             return -1;
         }
         int i = v + 1;
+        size_t total = 0;
         for (int k = 0; k < t[v].size; k++) {
             int r = json_find(js, t, n, i, "role"), c = json_find(js, t, n, i, "content");
-            if (r < 0 || c < 0 || check_string(d, js, &t[r]) < 0 || check_string(d, js, &t[c]) < 0) {
+            long cl = -1;
+            if (r < 0 || c < 0 || check_string(d, js, &t[r]) < 0 || (cl = check_string(d, js, &t[c])) < 0) {
                 *why = "a message lacks a string \"role\" and \"content\"";
                 return -1;
             }
+            total += (size_t)cl;
             i = json_skip(t, n, i);
         }
         e->kind = ENTRY_MESSAGES;
         e->off = base + (uint64_t)t[v].start;
         e->len = (uint32_t)(t[v].end - t[v].start);
-        return 1;
+        return prompt_fits(d, total, why);
     }
     if ((v = json_find(js, t, n, 0, "conversations")) >= 0 ||
         (v = json_find(js, t, n, 0, "conversation")) >= 0) {
@@ -228,18 +264,22 @@ static int parse_entry(struct dataset *d, const char *js, size_t len, uint64_t b
             return -1;
         }
         int i = v + 1, human = -1, gpt = -1;
+        long human_len = 0;
         for (int k = 0; k < t[v].size; k++) {
             int f = json_find(js, t, n, i, "from"), val = json_find(js, t, n, i, "value");
             if (f < 0)
                 f = json_find(js, t, n, i, "role");
             if (val < 0)
                 val = json_find(js, t, n, i, "content");
-            if (f < 0 || val < 0 || t[f].type != JSMN_STRING || check_string(d, js, &t[val]) < 0) {
+            long vl = -1;
+            if (f < 0 || val < 0 || t[f].type != JSMN_STRING || (vl = check_string(d, js, &t[val])) < 0) {
                 *why = "a conversation turn lacks string \"from\" and \"value\"";
                 return -1;
             }
-            if (human < 0 && is_role(js, &t[f], human_names) && t[val].end > t[val].start)
+            if (human < 0 && is_role(js, &t[f], human_names) && t[val].end > t[val].start) {
                 human = val;
+                human_len = vl;
+            }
             else if (human >= 0 && gpt < 0 && is_role(js, &t[f], gpt_names))
                 gpt = val;
             i = json_skip(t, n, i);
@@ -252,7 +292,7 @@ static int parse_entry(struct dataset *d, const char *js, size_t len, uint64_t b
         e->has_reply = 1;
         e->reply_off = base + (uint64_t)t[gpt].start;
         e->reply_len = (uint32_t)(t[gpt].end - t[gpt].start);
-        return 1;
+        return prompt_fits(d, (size_t)human_len, why);
     }
     *why = "no \"prompt\", \"messages\" or \"conversations\" field";
     return -1;
@@ -320,9 +360,21 @@ static int take(struct dataset *d, int rc, const struct entry *e, size_t line, c
 
 static int load_lines(struct dataset *d, int json, char *err, size_t errcap)
 {
-    size_t line = 0, released = 0;
+    size_t line = 0, released = 0, limit = line_limit(d, json);
     for (size_t pos = d->start; pos < d->len; ) {
-        const char *nl = memchr(d->data + pos, '\n', d->len - pos);
+        /* The end of the line is looked for only as far as a line may go:
+         * a file that is one endless line fails at once. */
+        size_t room = d->len - pos, look = room < limit + 2 ? room : limit + 2;
+        const char *nl = memchr(d->data + pos, '\n', look);
+        if (!nl && look < room) {
+            line++;
+            if (take(d, -1, NULL, line, line_too_long(d, json), err, errcap) < 0)
+                return -1;
+            nl = memchr(d->data + pos + look, '\n', room - look);   /* skipped: find its end */
+            pos = nl ? (size_t)(nl - d->data) + 1 : d->len;
+            release_scanned(d, pos, &released);
+            continue;
+        }
         size_t end = nl ? (size_t)(nl - d->data) : d->len;
         size_t start = pos, l = end - pos;
         line++;
@@ -348,7 +400,7 @@ static int load_lines(struct dataset *d, int json, char *err, size_t errcap)
             e.off = start;
             e.len = (uint32_t)l;
             e.max_tokens = -1;
-            rc = 1;
+            rc = prompt_fits(d, l, &why);
         }
         if (line <= UINT32_MAX)
             e.line = (uint32_t)line;
@@ -495,8 +547,8 @@ fail:
     return NULL;
 }
 
-struct dataset *dataset_open_mem(const char *data, size_t len, const char *name,
-                                 enum dataset_format fmt, int skip_bad, char *err, size_t errcap)
+/* A new dataset named name, with its bounds. */
+static struct dataset *dataset_new(const char *name, size_t max_prompt, char *err, size_t errcap)
 {
     struct dataset *d = calloc(1, sizeof *d);
     if (!d) {
@@ -504,20 +556,84 @@ struct dataset *dataset_open_mem(const char *data, size_t len, const char *name,
         return NULL;
     }
     snprintf(d->name, sizeof d->name, "%s", name);
+    d->max_prompt = max_prompt ? max_prompt : DATASET_MAX_PROMPT;
+    d->max_entry = DATASET_ENTRY_MAX(d->max_prompt);
+    return d;
+}
+
+struct dataset *dataset_open_mem(const char *data, size_t len, const char *name,
+                                 enum dataset_format fmt, int skip_bad, size_t max_prompt,
+                                 char *err, size_t errcap)
+{
+    struct dataset *d = dataset_new(name, max_prompt, err, errcap);
+    if (!d)
+        return NULL;
     d->data = data;
     d->len = len;
     return open_common(d, fmt, skip_bad, err, errcap);
 }
 
-struct dataset *dataset_open(const char *path, enum dataset_format fmt, int skip_bad,
-                             char *err, size_t errcap)
+/* Reads what cannot be mapped (a pipe, a device) whole into d->owned,
+ * with the bounds of the scan applied as it comes: no NUL byte (no text
+ * dataset has one; /dev/zero is all of them), and, in a line format, no
+ * line longer than a line may be.  0, or -1 with err. */
+static int read_whole(struct dataset *d, int fd, enum dataset_format fmt, char *err, size_t errcap)
 {
-    struct dataset *d = calloc(1, sizeof *d);
-    if (!d) {
-        util_errf(err, errcap, "%s: out of memory", path);
-        return NULL;
+    size_t cap = 1 << 16, n = 0, line = 1, run = 0;
+    /* AUTO is settled by the first non-blank byte, as open_common does. */
+    int lined = fmt == DATASET_LINES || fmt == DATASET_JSONL, json = fmt != DATASET_LINES;
+    int settled = fmt != DATASET_AUTO;
+    for (;;) {
+        if (n == cap || !d->owned) {
+            if (d->owned)
+                cap *= 2;
+            char *b = realloc(d->owned, cap);
+            if (!b) {
+                util_errf(err, errcap, "%s: out of memory", d->name);
+                return -1;
+            }
+            d->owned = b;
+        }
+        ssize_t r = read(fd, d->owned + n, cap - n);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            util_errf(err, errcap, "%s: %s", d->name, strerror(errno));
+            return -1;
+        }
+        if (r == 0)
+            break;
+        for (const char *p = d->owned + n, *end = p + r; p < end; p++) {
+            if (*p == '\0') {
+                util_errf(err, errcap, "%s:%zu: a NUL byte at offset %zu: not a text dataset",
+                          d->name, line, (size_t)(p - d->owned));
+                return -1;
+            }
+            if (!settled && *p != ' ' && *p != '\t' && *p != '\r' && *p != '\n') {
+                settled = 1;
+                lined = *p != '[';
+            }
+            if (*p == '\n') {
+                line++;
+                run = 0;
+            } else if (lined && ++run > line_limit(d, json) + 1) {
+                util_errf(err, errcap, "%s:%zu: %s", d->name, line, line_too_long(d, json));
+                return -1;
+            }
+        }
+        n += (size_t)r;
     }
-    snprintf(d->name, sizeof d->name, "%s", path);
+    d->data = d->owned;
+    d->len = n;
+    return 0;
+}
+
+struct dataset *dataset_open(const char *path, enum dataset_format fmt, int skip_bad,
+                             size_t max_prompt, char *err, size_t errcap)
+{
+    struct dataset *d = dataset_new(path, max_prompt, err, errcap);
+    if (!d)
+        return NULL;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     struct stat st;
     if (fd < 0 || fstat(fd, &st) < 0) {
@@ -538,34 +654,9 @@ struct dataset *dataset_open(const char *path, enum dataset_format fmt, int skip
             (void)madvise(m, d->map_len, MADV_SEQUENTIAL);   /* advice only */
         }
     }
-    if (!d->data) {
-        /* A pipe, or a file that cannot be mapped: read it whole. */
-        size_t cap = 1 << 16, n = 0;
-        for (;;) {
-            if (n == cap || !d->owned) {
-                if (d->owned)
-                    cap *= 2;
-                char *b = realloc(d->owned, cap);
-                if (!b) {
-                    util_errf(err, errcap, "%s: out of memory", path);
-                    goto fail;
-                }
-                d->owned = b;
-            }
-            ssize_t r = read(fd, d->owned + n, cap - n);
-            if (r < 0 && errno == EINTR)
-                continue;
-            if (r < 0) {
-                util_errf(err, errcap, "%s: %s", path, strerror(errno));
-                goto fail;
-            }
-            if (r == 0)
-                break;
-            n += (size_t)r;
-        }
-        d->data = d->owned;
-        d->len = n;
-    }
+    /* A pipe, or a file that cannot be mapped: read it whole. */
+    if (!d->data && read_whole(d, fd, fmt, err, errcap) < 0)
+        goto fail;
     close(fd);
     fd = -1;
     if (!d->len) {

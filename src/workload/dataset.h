@@ -31,18 +31,35 @@ const char *dataset_format_name(enum dataset_format f);
 
 struct dataset;
 
+/* The largest prompt an entry may hold by default (--max-prompt-bytes):
+ * its text, or the sum of its messages' contents, decoded. */
+#define DATASET_MAX_PROMPT ((size_t)1 << 20)
+/* The largest --max-prompt-bytes. */
+#define DATASET_MAX_PROMPT_LIMIT ((size_t)256 << 20)
+
 /* Opens and validates path.  AUTO detects the format from the first
  * non-blank byte ('[' ShareGPT, '{' JSONL).  Without skip_bad, the first
  * bad entry fails the open with "path:line: why"; with it, bad entries are
  * skipped and counted (dataset_skipped).  A file with no usable entry is an
- * error either way.  NULL on error, with a one-line message in err. */
+ * error either way.  An entry whose prompt is larger than max_prompt bytes
+ * (0: DATASET_MAX_PROMPT) is bad, and so is a JSON entry too large to hold
+ * a prompt within it (DATASET_ENTRY_MAX), found without reading it whole.
+ * What cannot be mapped (a pipe, a device) is read with the same bounds,
+ * and a NUL byte, which no text dataset holds, fails it at once (/dev/zero).
+ * NULL on error, with a one-line message in err. */
 struct dataset *dataset_open(const char *path, enum dataset_format fmt, int skip_bad,
-                             char *err, size_t errcap);
+                             size_t max_prompt, char *err, size_t errcap);
 
 /* Same over a buffer that the caller keeps alive and unchanged until
  * dataset_free (the fuzz target and tests use it).  name is for messages. */
 struct dataset *dataset_open_mem(const char *data, size_t len, const char *name,
-                                 enum dataset_format fmt, int skip_bad, char *err, size_t errcap);
+                                 enum dataset_format fmt, int skip_bad, size_t max_prompt,
+                                 char *err, size_t errcap);
+
+/* The largest JSON entry (a JSONL line, a ShareGPT element) that can hold a
+ * prompt of max_prompt bytes: every byte escaped (6 bytes), and room for
+ * the rest of the entry. */
+#define DATASET_ENTRY_MAX(max_prompt) ((max_prompt) * 6 + ((size_t)1 << 20))
 
 /* NULL is a no-op. */
 void dataset_free(struct dataset *d);

@@ -4,7 +4,7 @@
  * not (or with --force-tokenizer), for exact synthetic prompt lengths, and
  * for `llmload tokenize`.
  *
- * Two file formats (docs/workloads.md, PROTOCOLS.md §7):
+ * Two file formats (docs/workloads.md, "Tokenizers"):
  *   - a tiktoken ranks file (`base64 SP rank LF`), whose pre-tokenizer
  *     pattern is chosen by the encoding name (cl100k_base, o200k_base);
  *   - a Hugging Face tokenizer.json with a byte-level BPE model.

@@ -12,6 +12,7 @@
 #include "dataset.h"
 #include "prompts.h"
 #include "tokenizer.h"
+#include "rng.h"
 #include "units.h"
 
 #define WL_MAX_TOKENS   10000000u   /* 10 M: no model reads or writes more */
@@ -27,7 +28,7 @@
 enum wflag {
     F_PROMPT, F_PROMPT_FILE, F_DATASET, F_DATASET_FORMAT, F_SKIP_BAD, F_PROMPT_SET,
     F_INPUT_TOKENS, F_OUTPUT_TOKENS, F_NONCE, F_NO_NONCE, F_SHARED_PREFIX, F_TURNS,
-    F_TOKENIZER, F_ENCODING, F_FORCE_TOKENIZER, F_SYSTEM,
+    F_TOKENIZER, F_ENCODING, F_FORCE_TOKENIZER, F_SYSTEM, F_MAX_PROMPT,
 };
 
 static int wl_apply(void *ud, const struct opt *opt, const char *flag, const char *value,
@@ -40,6 +41,9 @@ static const struct opt wflags[] = {
     { F_DATASET, "--dataset", { NULL }, "FILE", "JSONL ({\"prompt\"} or {\"messages\"}) or ShareGPT JSON" },
     { F_DATASET_FORMAT, "--dataset-format", { NULL }, "F", "auto (default), jsonl, sharegpt or lines" },
     { F_SKIP_BAD, "--skip-bad-lines", { NULL }, NULL, "skip and count bad dataset lines instead of failing" },
+    { F_MAX_PROMPT, "--max-prompt-bytes", { NULL }, "N",
+      "largest prompt of --prompt, a prompt file or a dataset entry, in bytes\n"
+      "(default 1048576, 1 MiB; 500k, 4M allowed)" },
     { F_PROMPT_SET, "--prompt-set", { NULL }, "NAME", "built-in prompts: tiny, short, medium, long, very_long" },
     { F_INPUT_TOKENS, "--input-tokens", { NULL }, "N[:SD]", "synthetic prompts of N tokens (normal, SD stddev)" },
     { F_OUTPUT_TOKENS, "--output-tokens", { NULL }, "N[:SD]", "ask for exactly N output tokens (max, min, ignore_eos)" },
@@ -123,6 +127,14 @@ static int wl_apply(void *ud, const struct opt *opt, const char *flag, const cha
         }
         break;
     case F_SKIP_BAD: o->skip_bad_lines = 1; break;
+    case F_MAX_PROMPT:
+        if (units_parse_count(value, &u) < 0 || u < 1 || u > DATASET_MAX_PROMPT_LIMIT) {
+            util_errf(err, errcap, "--max-prompt-bytes: '%s' is not a byte count from 1 to %zu", value,
+                      DATASET_MAX_PROMPT_LIMIT);
+            return -1;
+        }
+        o->max_prompt_bytes = (size_t)u;
+        break;
     case F_PROMPT_SET: {
         enum prompt_set s;
         if (prompts_set_from_name(value, &s) < 0) {
@@ -182,20 +194,17 @@ static int wl_apply(void *ud, const struct opt *opt, const char *flag, const cha
 
 /* ---------------------------------------------------------- randomness */
 
+/* splitmix64 (rng.h): one step's output from x alone, for seeds. */
 static uint64_t mix64(uint64_t x)
 {
-    x += 0x9e3779b97f4a7c15ull;
-    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-    x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-    return x ^ (x >> 31);
+    return rng_mix64(x + RNG_GOLDEN);
 }
 
 struct rng { uint64_t s; };
 
 static uint64_t rng_next(struct rng *r)
 {
-    r->s += 0x9e3779b97f4a7c15ull;
-    return mix64(r->s);
+    return rng_splitmix64(&r->s);
 }
 
 static double rng_unit(struct rng *r)   /* (0, 1) */
@@ -220,8 +229,6 @@ static uint32_t sample_len(struct rng *r, uint32_t n, double sd)
 /* ------------------------------------------------------------ workload */
 
 struct user {
-    char *text; size_t cap;              /* the built prompt / first message */
-    struct dataset_scratch ds;
     struct api_message *msgs; size_t msgcap;
     char **hist; int64_t *hist_tok; size_t nhist, histcap;   /* multi-turn */
     int pending;
@@ -239,6 +246,11 @@ struct workload {
     char *prefix; size_t prefix_len; int64_t prefix_tok;
     int64_t system_tok;
     struct user *users; size_t nusers;
+    /* One scratch for every user: a request's content is encoded into its
+     * body before the next is built, so one decoded entry and one built
+     * prompt serve them all, and memory does not grow with concurrency. */
+    char *text; size_t text_cap;         /* the built prompt / user message */
+    struct dataset_scratch ds_scratch;   /* the decoded dataset entry */
     char desc[320];
 };
 
@@ -438,8 +450,6 @@ void workload_free(struct workload *w)
         return;
     for (size_t u = 0; u < w->nusers; u++) {
         struct user *us = &w->users[u];
-        free(us->text);
-        dataset_scratch_free(&us->ds);
         free(us->msgs);
         for (size_t i = 0; i < us->nhist; i++)
             free(us->hist[i]);
@@ -447,6 +457,8 @@ void workload_free(struct workload *w)
         free(us->hist_tok);
     }
     free(w->users);
+    free(w->text);
+    dataset_scratch_free(&w->ds_scratch);
     for (size_t i = 0; i < w->nstrs; i++)
         free(w->strs[i]);
     free(w->strs);
@@ -559,7 +571,7 @@ struct workload *workload_open(const struct workload_opts *o, uint64_t seed, cha
     if (o->dataset || o->prompt_file) {
         w->ds = dataset_open(o->dataset ? o->dataset : o->prompt_file,
                              o->dataset ? o->dataset_format : DATASET_LINES,
-                             o->skip_bad_lines, err, errcap);
+                             o->skip_bad_lines, o->max_prompt_bytes, err, errcap);
         if (!w->ds)
             goto fail;
         snprintf(what, sizeof what, "%s %s (%s, %zu prompts, sha256 %.12s", o->dataset ? "dataset" : "prompt file",
@@ -573,6 +585,12 @@ struct workload *workload_open(const struct workload_opts *o, uint64_t seed, cha
         if (l < sizeof what)
             snprintf(what + l, sizeof what - l, ")");
     } else if (o->prompt) {
+        size_t max = o->max_prompt_bytes ? o->max_prompt_bytes : DATASET_MAX_PROMPT;
+        if (strlen(o->prompt) > max) {
+            util_errf(err, errcap, "--prompt: %zu bytes, larger than --max-prompt-bytes %zu",
+                      strlen(o->prompt), max);
+            goto fail;
+        }
         if (add_str(w, strdup(o->prompt)) < 0)
             goto oom;
         snprintf(what, sizeof what, "one prompt");
@@ -651,18 +669,18 @@ static struct user *get_user(struct workload *w, uint32_t user)
     return &w->users[user];
 }
 
-static int text_reserve(struct user *u, size_t n)
+static int text_reserve(struct workload *w, size_t n)
 {
-    if (n <= u->cap)
+    if (n <= w->text_cap)
         return 0;
-    size_t c = u->cap ? u->cap : 256;
+    size_t c = w->text_cap ? w->text_cap : 256;
     while (c < n)
         c *= 2;
-    char *t = realloc(u->text, c);
+    char *t = realloc(w->text, c);
     if (!t)
         return -1;
-    u->text = t;
-    u->cap = c;
+    w->text = t;
+    w->text_cap = c;
     return 0;
 }
 
@@ -681,8 +699,8 @@ static int msgs_reserve(struct user *u, size_t n)
     return 0;
 }
 
-/* Builds prefix + nonce + body into u->text (the turn's user text). */
-static int build_text(struct workload *w, struct user *u, int first, struct rng *r,
+/* Builds prefix + nonce + body into w->text (the turn's user text). */
+static int build_text(struct workload *w, int first, struct rng *r,
                       const char *body, int64_t *nonce_tok)
 {
     char nonce[32] = "";
@@ -695,12 +713,12 @@ static int build_text(struct workload *w, struct user *u, int first, struct rng 
         *nonce_tok = 0;
     }
     size_t pl = first ? w->prefix_len : 0, bl = strlen(body);
-    if (text_reserve(u, pl + nl + bl + 1) < 0)
+    if (text_reserve(w, pl + nl + bl + 1) < 0)
         return -1;
     if (pl)
-        memcpy(u->text, w->prefix, pl);
-    memcpy(u->text + pl, nonce, nl);
-    memcpy(u->text + pl + nl, body, bl + 1);
+        memcpy(w->text, w->prefix, pl);
+    memcpy(w->text + pl, nonce, nl);
+    memcpy(w->text + pl + nl, body, bl + 1);
     return 0;
 }
 
@@ -775,7 +793,7 @@ int workload_next(struct workload *w, uint32_t user, uint64_t index, struct api_
     struct dataset_item it = { .max_tokens = -1 };
     if (w->ds) {
         int want_reply = w->reply_tok[pick] == CACHE_UNKNOWN && !w->o.output_tokens;
-        if (dataset_get(w->ds, pick, &u->ds, want_reply, &it) < 0)
+        if (dataset_get(w->ds, pick, &w->ds_scratch, want_reply, &it) < 0)
             return -1;
         if (want_reply)
             w->reply_tok[pick] = !it.reply ? CACHE_NONE
@@ -814,10 +832,10 @@ int workload_next(struct workload *w, uint32_t user, uint64_t index, struct api_
             turn_tok = w->tok ? count_text(w, body, strlen(body)) : -1;
         }
         int first = u->nhist == 0;
-        if (build_text(w, u, first, &r, body, &nonce_tok) < 0)
+        if (build_text(w, first, &r, body, &nonce_tok) < 0)
             return -1;
         int64_t tok = w->tok ? turn_tok + nonce_tok + (first ? w->prefix_tok : 0) : -1;
-        if (push_history(u, u->text, strlen(u->text), tok) < 0 || msgs_reserve(u, u->nhist) < 0)
+        if (push_history(u, w->text, strlen(w->text), tok) < 0 || msgs_reserve(u, u->nhist) < 0)
             return -1;
         u->pending = 1;
         int64_t total = w->system_tok;
@@ -831,9 +849,9 @@ int workload_next(struct workload *w, uint32_t user, uint64_t index, struct api_
         req->nmessages = u->nhist;
         u->prompt_tokens = w->tok ? total : -1;
     } else if (it.prompt) {
-        if (build_text(w, u, 1, &r, it.prompt, &nonce_tok) < 0)
+        if (build_text(w, 1, &r, it.prompt, &nonce_tok) < 0)
             return -1;
-        req->prompt = u->text;
+        req->prompt = w->text;
         req->messages = NULL;
         req->nmessages = 0;
         u->prompt_tokens = w->tok && body_tok >= 0
@@ -849,11 +867,11 @@ int workload_next(struct workload *w, uint32_t user, uint64_t index, struct api_
                 first_user = i;
                 break;
             }
-        if (build_text(w, u, 1, &r, it.messages[first_user].content, &nonce_tok) < 0)
+        if (build_text(w, 1, &r, it.messages[first_user].content, &nonce_tok) < 0)
             return -1;
         for (size_t i = 0; i < it.nmessages; i++)
             u->msgs[i] = it.messages[i];
-        u->msgs[first_user].content = u->text;
+        u->msgs[first_user].content = w->text;
         req->prompt = NULL;
         req->messages = u->msgs;
         req->nmessages = it.nmessages;

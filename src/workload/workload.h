@@ -28,6 +28,7 @@ struct workload_opts {
     const char *dataset;           /* --dataset FILE */
     enum dataset_format dataset_format;   /* --dataset-format, AUTO */
     int skip_bad_lines;            /* --skip-bad-lines */
+    size_t max_prompt_bytes;       /* --max-prompt-bytes, 0: DATASET_MAX_PROMPT */
     int prompt_set;                /* --prompt-set NAME: enum prompt_set, -1 none */
     uint32_t input_tokens;         /* --input-tokens N[:STDDEV], 0 off */
     double input_stddev;
@@ -99,8 +100,11 @@ int workload_reseed(struct workload *w, uint64_t seed);
  * max_tokens, min_tokens and ignore_eos.  Fields the workload does not own
  * (model, temperature, seed, stream, and max_tokens when it knows no
  * length) are left as the caller set them.  Strings stay valid until the
- * next workload_next for the same user.  Users are numbered from 0; state
- * grows with the highest user seen.  Returns 0, or -1 when out of memory. */
+ * next workload_next, for any user: every user shares one scratch for the
+ * decoded entry and the built prompt (the caller encodes the request at
+ * once), so memory does not grow with concurrency.  Users are numbered
+ * from 0; their conversations (multi-turn) grow with the highest user
+ * seen.  Returns 0, or -1 when out of memory. */
 int workload_next(struct workload *w, uint32_t user, uint64_t index, struct api_request *req);
 
 /* Multi-turn: records the assistant's reply (UTF-8, unescaped) to the last

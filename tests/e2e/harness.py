@@ -10,6 +10,7 @@ Run one test:  python3 tests/e2e/test_mock.py test_generate_stream
 (LLMLOAD must name the built binary; meson test sets it.)
 """
 import atexit
+import http.server as http_server
 import json
 import os
 import select
@@ -19,6 +20,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import unittest
 
@@ -275,3 +277,136 @@ def main():
         suite = loader.loadTestsFromModule(mod)
     r = unittest.TextTestRunner(verbosity=2).run(suite)
     sys.exit(0 if r.wasSuccessful() else 1)
+
+
+class OpenAIServer:
+    """A small OpenAI-style server in a thread, for what the simulator never
+    does: it can refuse or echo the Authorization header (a key in a 401
+    body, in an in-stream error event), answer llama.cpp's /props, put a
+    system_fingerprint in its chunks, and serve llama.cpp's native
+    /completion.  Every request's (method, path, headers, body) is kept in
+    `requests`.
+
+    kinds: the replies to POSTs in turn (cycled):
+      "ok"         a stream of `tokens` chunks with usage
+      "echo401"    401 whose message quotes the Authorization header
+      "echo_cut"   401 quoting it after padding, so the client's bound on
+                   error text cuts it inside the key
+      "echo_mask"  401 quoting it masked as OpenAI does (sk-tes****6789)
+      "echo_event" 200 stream: one chunk, then an error event quoting it
+    key: when set, GET /v1/models answers 401 to any other Authorization."""
+
+    def __init__(self, kinds=("ok",), tokens=4, key=None, version=None, props=None,
+                 fingerprint=None, models=("m",)):
+        self.kinds, self.tokens, self.key = list(kinds), tokens, key
+        self.requests = []
+        self.posts = 0
+        self.lock = threading.Lock()
+        srv = self
+
+        class Handler(http_server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *a):
+                pass
+
+            def reply(self, status, body, ctype="application/json"):
+                if not isinstance(body, bytes):
+                    body = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", ctype)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def record(self, body=b""):
+                with srv.lock:
+                    srv.requests.append((self.command, self.path, dict(self.headers), body))
+
+            def do_GET(self):
+                self.record()
+                auth = self.headers.get("Authorization", "")
+                if self.path.endswith("/v1/models"):
+                    if srv.key is not None and auth != "Bearer " + srv.key:
+                        return self.reply(401, {"error": {"message": "Incorrect API key provided: " + auth,
+                                                          "type": "invalid_request_error"}})
+                    return self.reply(200, {"object": "list",
+                                            "data": [{"id": m, "object": "model"} for m in models]})
+                if self.path == "/version" and version:
+                    return self.reply(200, {"version": version})
+                if self.path == "/props" and props:
+                    return self.reply(200, {"build_info": props, "total_slots": 4})
+                self.reply(404, {"error": "not found"})
+
+            def do_POST(self):
+                n = int(self.headers.get("Content-Length", "0"))
+                body = self.rfile.read(n)
+                self.record(body)
+                with srv.lock:
+                    kind = srv.kinds[srv.posts % len(srv.kinds)]
+                    srv.posts += 1
+                auth = self.headers.get("Authorization", "")
+                if kind.startswith("echo") and kind != "echo_event":
+                    key = auth[len("Bearer "):]
+                    msg = {"echo401": "Incorrect API key provided: " + auth + ". Find yours at x",
+                           "echo_cut": "Incorrect API key: " + "x" * 80 + " " + auth,
+                           "echo_mask": "Incorrect API key provided: %s%s%s. You can find it"
+                                        % (key[:6], "*" * 20, key[-4:])}[kind]
+                    return self.reply(401, {"error": {"message": msg, "type": "invalid_request_error"}})
+                native = self.path.endswith("/completion")
+                chunks = []
+                for i in range(srv.tokens):
+                    if native:
+                        ev = {"index": 0, "content": "tok%d " % i, "tokens": [i], "stop": False}
+                    else:
+                        ev = {"id": "c", "object": "chat.completion.chunk", "model": "m",
+                              "choices": [{"index": 0, "delta": {"content": "tok%d " % i},
+                                           "finish_reason": None}]}
+                        if fingerprint:
+                            ev["system_fingerprint"] = fingerprint
+                    chunks.append(b"data: " + json.dumps(ev).encode() + b"\n\n")
+                    if kind == "echo_event":
+                        chunks.append(b"data: " + json.dumps(
+                            {"error": {"message": "stream stopped: bad credentials " + auth}}).encode() + b"\n\n")
+                        break
+                if native:
+                    chunks.append(b"data: " + json.dumps(
+                        {"index": 0, "content": "", "stop": True, "stop_type": "limit",
+                         "timings": {"prompt_n": 3, "predicted_n": srv.tokens}}).encode() + b"\n\n")
+                elif kind != "echo_event":
+                    chunks.append(b"data: " + json.dumps(
+                        {"id": "c", "object": "chat.completion.chunk", "model": "m",
+                         "choices": [{"index": 0, "delta": {}, "finish_reason": "length"}],
+                         "usage": {"prompt_tokens": 3, "completion_tokens": srv.tokens,
+                                   "total_tokens": 3 + srv.tokens}}).encode() + b"\n\n")
+                    chunks.append(b"data: [DONE]\n\n")
+                self.reply(200, b"".join(chunks), "text/event-stream")
+
+        self.httpd = http_server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.port = self.httpd.server_address[1]
+        self.url = "http://127.0.0.1:%d" % self.port
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def posts_to(self):
+        with self.lock:
+            return [p for (m, p, h, b) in self.requests if m == "POST"]
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def assert_no_secret(t, key, texts):
+    """No text in texts (name -> str) shows the key, whole or any 8 of its
+    characters in a row."""
+    for name, text in texts.items():
+        for i in range(len(key) - 7):
+            t.assertNotIn(key[i:i + 8], text, "%s shows part of the key: %r" % (name, key[i:i + 8]))

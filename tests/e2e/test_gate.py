@@ -353,6 +353,34 @@ class GateTest(unittest.TestCase):
         self.assertIn("checks (median of 3 runs, 95% bootstrap CI):", p.stdout)
         self.assertRegex(p.stdout, r"  PASS  p50\(e2e\) < 10s: measured [0-9.]+ \w+ \(95% CI [0-9.]+ \w+ \.\. [0-9.]+ \w+\), limit < 10\.00 s\n")
 
+    def test_repeat_json_keeps_every_run_and_the_median(self):
+        out = self.path("r.json")
+        p = run(*FAST, "-n", "5", "-c", "2", "--max-tokens", "8", "--quiet", "--repeat", "3",
+                "--assert", "p50(e2e) < 10s", "--json", out)
+        self.assertEqual(p.returncode, 0, detail(p))
+        with open(out) as f:
+            doc = json.load(f)
+        self.assertEqual(doc["schema"], "llmload.result/1")
+        self.assertEqual(doc["repeat"], 3)
+        self.assertEqual(len(doc["runs"]), 3)
+        for r in doc["runs"]:
+            self.assertEqual(r["schema"], "llmload.result/1")
+            self.assertEqual(r["summary"]["ok"], 5)
+            self.assertIn("histograms", r)
+        # The summary is the field-wise median of the runs, as the gate's.
+        for key in ("output_tps", "rps", "duration_s"):
+            vals = sorted(r["summary"][key] for r in doc["runs"])
+            self.assertEqual(doc["summary"][key], vals[1], key)
+        p50 = sorted(r["summary"]["e2e"]["p50"] for r in doc["runs"])
+        self.assertEqual(doc["summary"]["e2e"]["p50"], p50[1])
+        self.assertEqual(doc["config"], doc["runs"][0]["config"])
+        # The runs differ (each measured on its own), so keeping only the
+        # last one was losing data.
+        self.assertEqual(len({r["environment"]["start_time"] for r in doc["runs"]}), 3)
+        # Reports and compare read it as a result.
+        rep = harness.run_llmload("report", out, "-o", self.path("r.txt"))
+        self.assertEqual(rep.returncode, 0, detail(rep))
+
 
 if __name__ == "__main__":
     harness.main()

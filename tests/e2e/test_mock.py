@@ -360,6 +360,22 @@ class Output(unittest.TestCase):
         self.assertLess(decode, 39 * 2_500_000 * 5)
 
     @harness.serial
+    def stream_together(self, port, body, n):
+        """Sends body on n connections at once and reads each stream to its
+        end: n streams holding slots together."""
+        socks = [socket.create_connection(("127.0.0.1", port), timeout=30) for _ in range(n)]
+        for s in socks:
+            s.sendall(body)
+        for s in socks:
+            raw = b""
+            while True:
+                b = s.recv(65536)
+                if not b:
+                    break
+                raw += b
+            s.close()
+            self.assertEqual(harness.sse_events(harness.parse_response(raw).body)[-1], "[DONE]")
+
     def test_batch_slowdown(self):
         # --batch-slowdown 1 with 4 streams: each decodes at rate/4.  At 100
         # tokens/s (10 ms a token alone, 40 ms in the batch) a loaded CI
@@ -371,18 +387,7 @@ class Output(unittest.TestCase):
             body = request_bytes("POST", "/v1/completions",
                                  {"model": MODEL, "prompt": "p", "max_tokens": 30,
                                   "stream": True}, port=m.port)
-            socks = [socket.create_connection(("127.0.0.1", m.port), timeout=30) for _ in range(4)]
-            for s in socks:
-                s.sendall(body)
-            for s in socks:
-                raw = b""
-                while True:
-                    b = s.recv(65536)
-                    if not b:
-                        break
-                    raw += b
-                s.close()
-                self.assertEqual(harness.sse_events(harness.parse_response(raw).body)[-1], "[DONE]")
+            self.stream_together(m.port, body, 4)
             alone = harness.http(m.port, "POST", "/v1/completions",
                                  {"model": MODEL, "prompt": "p", "max_tokens": 30, "stream": True})
             self.assertEqual(alone.status, 200)
@@ -396,6 +401,45 @@ class Output(unittest.TestCase):
         self.assertGreater(batch[0], 40e6 * 0.85)
         self.assertGreaterEqual(spans[4], 10e6)
         self.assertLess(spans[4], batch[0] / 2)
+
+    def test_batch_profile(self):
+        """--batch-profile 1:100,2:40,4:200: a measured profile with a dip.
+        One stream alone decodes at 100 tokens/s (10 ms a token), two
+        together at 40 tokens/s between them (50 ms a token each: fewer
+        tokens than one alone), four at 200 (20 ms each).  The slow rates
+        keep a loaded machine's millisecond hiccups small beside them."""
+        d = harness.tmpdir()
+        truth = os.path.join(d, "t.jsonl")
+        with Mock(*FAST, "--batch-profile", "1:100,2:40,4:200", "--slots", "4",
+                  "--truth", truth) as m:
+            body = request_bytes("POST", "/v1/completions",
+                                 {"model": MODEL, "prompt": "p", "max_tokens": 11,
+                                  "stream": True}, port=m.port)
+            for streams in (1, 2, 4):
+                self.stream_together(m.port, body, streams)
+        rows = read_truth(truth)
+        self.assertEqual(len(rows), 7)
+        gap = [(r["last_token_ns"] - r["first_token_ns"]) / 10 / 1e6 for r in rows]
+        alone, pair, four = gap[0], sorted(gap[1:3]), sorted(gap[3:])
+        # The model never makes a token early; the upper bounds leave room
+        # for a late wake-up, and the streams of a group may not all have
+        # overlapped for their whole life.
+        self.assertGreaterEqual(alone, 10)
+        self.assertLess(alone, 15)
+        self.assertGreater(pair[0], 50 * 0.8)
+        self.assertLess(pair[1], 50 * 1.3)
+        self.assertGreater(four[0], 20 * 0.8)
+        self.assertLess(four[3], 20 * 1.5)
+        # The dip: two streams together make fewer tokens/s than one alone.
+        self.assertLess(2 / pair[0], 1 / alone)
+
+    def test_batch_profile_bad(self):
+        for value, words in (("1:10,2", "item 2 '2' is not BATCH:TOK/S"),
+                             ("2:10,1:20", "batch 1 is not above")):
+            r = harness.run_llmload("mock", "--batch-profile", value)
+            self.assertEqual(r.returncode, 2, r.stderr)
+            self.assertIn("--batch-profile", r.stderr)
+            self.assertIn(words, r.stderr)
 
 
 class Errors(unittest.TestCase):
@@ -653,6 +697,42 @@ class Server(unittest.TestCase):
         # of the one slot.
         self.assertGreaterEqual(b["first_token_ns"], a["done_ns"])
         self.assertEqual((a["completion_tokens"], b["completion_tokens"]), (40, 40))
+
+    def test_metrics_vllm_gauges(self):
+        """vLLM's scheduler gauges (docs/mock.md): running = generations in
+        slots, waiting = queued ones, KV usage = their tokens over
+        slots x 4096; counters of prompt and generated tokens."""
+        with Mock(*FAST, "--decode-rate", "200", "--slots", "1") as m:
+            socks = []
+            for i in range(2):
+                s = socket.create_connection(("127.0.0.1", m.port), timeout=30)
+                s.sendall(request_bytes("POST", "/api/generate",
+                                        {"model": MODEL, "prompt": "12345678", "options": {"num_predict": 40}},
+                                        port=m.port))
+                socks.append(s)
+            self.assertIn(b"200 OK", socks[0].recv(65536))
+            # the second request waits for the one slot once it has arrived
+            deadline = time.monotonic() + 30
+            while True:
+                k = metrics(m.port)
+                if k['vllm:num_requests_waiting{model_name="%s"}' % MODEL] == 1 or time.monotonic() > deadline:
+                    break
+            self.assertEqual(k['vllm:num_requests_waiting{model_name="%s"}' % MODEL], 1)
+            self.assertEqual(k['vllm:num_requests_running{model_name="%s"}' % MODEL], 1)
+            kv = k['vllm:gpu_cache_usage_perc{model_name="%s"}' % MODEL]
+            # the running one holds its 2 prompt tokens and up to 40 generated
+            self.assertGreaterEqual(kv, 2 / 4096)
+            self.assertLessEqual(kv, 42 / 4096)
+            self.assertEqual(k['vllm:kv_cache_usage_perc{model_name="%s"}' % MODEL], kv)
+            for s in socks:
+                while s.recv(65536):
+                    pass
+                s.close()
+            k = metrics(m.port)
+            for g in ("num_requests_running", "num_requests_waiting", "gpu_cache_usage_perc"):
+                self.assertEqual(k['vllm:%s{model_name="%s"}' % (g, MODEL)], 0, g)
+            self.assertEqual(k['vllm:prompt_tokens_total{model_name="%s"}' % MODEL], 4)
+            self.assertEqual(k['vllm:generation_tokens_total{model_name="%s"}' % MODEL], 80)
 
     def test_keepalive_and_pipelining(self):
         with Mock(*FAST) as m:

@@ -479,6 +479,13 @@ class TestReport(unittest.TestCase):
                     "--mock-arg=--profile=fast")
         out = checked("report", "--repeat", *runs).stdout
         self.assertIn("(3 runs)", out)
+        # `run --repeat 3 --json` keeps the three runs: drawn as a repeated run.
+        rep = os.path.join(d, "rep.json")
+        checked("run", "-q", "-n", "10", "-c", "2", "--max-tokens", "8", "--repeat", "3",
+                "--json", rep, "--mock-arg=--profile=fast")
+        out = checked("report", rep).stdout
+        self.assertIn("Repeated run: rep (3 runs)", out)
+        self.assertRegex(out, r"output tokens/s +\d+ +\d+ +\d+ +\d+ \d+ \d+")
         # A mixed set: a section each, in the order given.
         out = checked("report", runs[0], sw[0], base).stdout
         titles = re.findall(r"^(\S.*)\n=+$", out, re.M)

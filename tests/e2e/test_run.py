@@ -356,9 +356,13 @@ class TestRun(unittest.TestCase):
             self.assertEqual(len(p.stderr.strip().splitlines()), 1, p.stderr)
 
     def test_model_required_for_real_server(self):
-        p = run_llmload("run", "--url", "http://127.0.0.1:9/v1")
+        # Without --model, run takes the first model listed (#10.12); a
+        # server that lists none needs --model.
+        with harness.OpenAIServer(models=()) as srv:
+            p = run_llmload("run", "--url", srv.url + "/v1")
         self.assertEqual(p.returncode, 2)
         self.assertIn("--model", p.stderr)
+        self.assertIn("lists no model", p.stderr)
 
     def test_help(self):
         p = run_llmload("run", "--help")
@@ -588,6 +592,190 @@ class TestRunWire(unittest.TestCase):
         self.assertEqual(s["output_tokens"], 4 * usage["completion_tokens"])
         self.assertEqual(s["token_source"]["server"], 4)
 
+
+def sse_response(events, done=True, headers=b"", framing="length", status=b"200 OK"):
+    """An SSE response of OpenAI chat chunks with the given texts; framing
+    is "length" (Content-Length), "chunked" or "close" (HTTP/1.0, the
+    body ends at close)."""
+    body = b"".join(b'data: {"choices":[{"index":0,"delta":{"content":"%s"},"finish_reason":null}]}\n\n'
+                    % t.encode() for t in events)
+    if done:
+        body += (b'data: {"choices":[{"index":0,"delta":{},"finish_reason":"stop"}],'
+                 b'"usage":{"prompt_tokens":3,"completion_tokens":%d}}\n\ndata: [DONE]\n\n' % len(events))
+    head = b"HTTP/1.1 " + status + b"\r\nContent-Type: text/event-stream\r\n" + headers
+    if framing == "length":
+        return head + b"Content-Length: %d\r\n\r\n" % len(body) + body
+    if framing == "chunked":
+        return head + b"Transfer-Encoding: chunked\r\n\r\n%x\r\n%s\r\n0\r\n\r\n" % (len(body), body)
+    return head.replace(b"HTTP/1.1", b"HTTP/1.0", 1) + b"\r\n" + body
+
+
+def serve_each(resp, keep=True):
+    """A handler answering every request with resp (bytes, or a function
+    of the request's head and body); closes after each one unless keep."""
+    def handler(c, n):
+        while True:
+            req = read_request(c)
+            if req is None:
+                return
+            c.sendall(resp(*req) if callable(resp) else resp)
+            if not keep:
+                return
+    return handler
+
+
+class TestRunHostile(unittest.TestCase):
+    """Servers that answer oddly but legally, or not legally at all: each
+    reply is classified, never taken for a good one (docs/reliability.md)."""
+
+    def run_against(self, handler, *args, api="openai-chat"):
+        srv = OneShotServer(handler)
+        try:
+            return run_json(srv.url + "/v1", "--api", api, *args)
+        finally:
+            srv.close()
+
+    def test_interim_1xx_responses_skipped(self):
+        interim = (b"HTTP/1.1 100 Continue\r\n\r\n"
+                   b"HTTP/1.1 103 Early Hints\r\nLink: </s.css>; rel=preload\r\n\r\n")
+        p, doc = self.run_against(serve_each(interim + sse_response(["a", "b", "c"])),
+                                  "-n", "4", "-c", "2")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        s = doc["summary"]
+        self.assertEqual(s["ok"], 4)
+        self.assertEqual(s["output_tokens"], 12)
+
+
+    def test_empty_200_is_a_failure(self):
+        # Every other request gets a 200 with nothing generated in it: an
+        # empty body, then [DONE] alone.  Those fail as `empty`, and a gate
+        # on the error rate fails with them.
+        empties = [sse_response([], done=False),
+                   b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nContent-Length: 14\r\n"
+                   b"\r\ndata: [DONE]\n\n"]
+        count = []
+
+        def reply(head, body):
+            count.append(1)
+            return sse_response(["x", "y"]) if len(count) % 2 else empties[len(count) // 2 % 2]
+        p, doc = self.run_against(serve_each(reply), "-n", "4", "-c", "1",
+                                  "--assert", "error_rate <= 0%")
+        self.assertEqual(p.returncode, 1, p.stderr)
+        s = doc["summary"]
+        self.assertEqual(s["ok"], 2)
+        self.assertEqual(s["errors"], {"empty": 2})
+        self.assertEqual(s["output_tokens"], 4)
+
+    def test_truncated_streams(self):
+        five = ["a", "b", "c", "d", "e"]
+        full = sse_response(five)
+        cut = full.replace(b"Content-Length: %d" % (len(full) - full.index(b"\r\n\r\n") - 4),
+                           b"Content-Length: 200")
+        for name, resp, keep in (("content-length", cut, True),
+                                 ("http/1.0 close", sse_response(five, done=False, framing="close"), False),
+                                 ("chunked", sse_response(five, done=False, framing="chunked"), True)):
+            p, doc = self.run_against(serve_each(resp, keep), "-n", "3", "-c", "1")
+            self.assertEqual(p.returncode, 3, name + p.stderr)
+            self.assertEqual(doc["summary"]["errors"], {"truncated": 3}, name)
+            self.assertIn("without [DONE]", doc["summary"]["error_samples"]["truncated"], name)
+        # The same stream with its end is fine, over HTTP/1.0 too.
+        p, doc = self.run_against(serve_each(sse_response(five, framing="close"), False),
+                                  "-n", "3", "-c", "1")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(doc["summary"]["output_tokens"], 15)
+
+    def test_compressed_stream_decoded(self):
+        # llmload asks for identity; a gateway that compresses anyway is
+        # inflated (gzip, deflate) before the framing, not taken as empty.
+        import gzip
+        import zlib
+        heads = []
+        for coding, pack in (("gzip", gzip.compress), ("deflate", zlib.compress)):
+            plain = sse_response(["a", "b", "c"])
+            body = pack(plain.partition(b"\r\n\r\n")[2])
+
+            def reply(head, _body, coding=coding, body=body):
+                heads.append(head)
+                return (b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+                        b"Content-Encoding: %s\r\nContent-Length: %d\r\n\r\n"
+                        % (coding.encode(), len(body)) + body)
+            p, doc = self.run_against(serve_each(reply), "-n", "4", "-c", "2", "--raw",
+                                      os.path.join(tmpdir(), "r.jsonl"))
+            self.assertEqual(p.returncode, 0, coding + p.stderr)
+            s = doc["summary"]
+            self.assertEqual(s["ok"], 4, coding)
+            self.assertEqual(s["output_tokens"], 12, coding)
+            self.assertEqual(s["events"], 12, coding)
+        self.assertTrue(all(b"\r\naccept-encoding: identity" in h.lower() for h in heads))
+
+    @staticmethod
+    def endless(c, n):
+        """A 200 stream that never ends: events as fast as the socket takes
+        them, until the client goes away."""
+        if read_request(c) is None:
+            return
+        ev = b'data: {"choices":[{"index":0,"delta":{"content":"w "}}]}\n\n' * 200
+        block = b"%x\r\n%s\r\n" % (len(ev), ev)
+        c.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+                  b"Transfer-Encoding: chunked\r\n\r\n")
+        while True:
+            c.sendall(block)
+
+    def test_endless_stream_ends_overlong(self):
+        # 4 x --max-tokens content events at most, then the request ends as
+        # overlong: at once, with a bounded raw line, not at the 30 min
+        # timeout with gigabytes held.
+        raw = os.path.join(tmpdir(), "r.jsonl")
+        t = time.monotonic()
+        p, doc = self.run_against(self.endless, "-n", "3", "-c", "3", "--max-tokens", "16",
+                                  "--timeout", "20s", "--raw", raw)
+        self.assertLess(time.monotonic() - t, 10)
+        self.assertEqual(p.returncode, 3, p.stderr)
+        self.assertEqual(doc["summary"]["errors"], {"overlong": 3})
+        self.assertIn("more than 64 content events", doc["summary"]["error_samples"]["overlong"])
+        lines = [json.loads(l) for l in open(raw)]
+        self.assertEqual([l["events"] for l in lines], [65] * 3)
+        self.assertEqual([len(l["events_s"]) for l in lines], [65] * 3)
+        self.assertLess(os.path.getsize(raw), 3 * 4096)
+        self.assertEqual(doc["config"]["overlong_factor"], 4)
+        # --overlong-factor: 1000 x 20 events, more than a request holds in
+        # memory; the raw line still has every one, in order.
+        p, doc = self.run_against(self.endless, "-n", "2", "-c", "2", "--max-tokens", "20",
+                                  "--overlong-factor", "1000", "--raw", raw)
+        self.assertEqual(doc["summary"]["errors"], {"overlong": 2})
+        for l in (json.loads(l) for l in open(raw)):
+            ev = l["events_s"]
+            self.assertEqual(len(ev), 20001)
+            self.assertEqual(ev, sorted(ev))
+            self.assertAlmostEqual(ev[0], l["first_token_s"] - l["start_s"], delta=2e-6)
+            self.assertAlmostEqual(ev[-1], l["last_token_s"] - l["start_s"], delta=1e-4)
+        self.assertEqual(os.listdir(os.path.dirname(raw)), ["r.jsonl"])   # no temporary left
+        p = run_llmload("run", "--url", "http://127.0.0.1:9/v1", "--model", "m",
+                        "--overlong-factor", "0.5")
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("--overlong-factor", p.stderr)
+
+    def test_absurd_counts_clamped(self):
+        # INT64_MAX completion tokens once wrapped the run's sum to 1.8e19:
+        # a count past 100 x max_tokens is clamped there, and flagged.
+        resp = sse_response(["a", "b"]).replace(b'"completion_tokens":2', b'"completion_tokens":9223372036854775807')
+        resp = resp.replace(b"Content-Length: %d" % (len(sse_response(["a", "b"]).partition(b"\r\n\r\n")[2])),
+                            b"Content-Length: %d" % len(resp.partition(b"\r\n\r\n")[2]))
+        srv = OneShotServer(serve_each(resp))
+        try:
+            d = tmpdir()
+            p = run_llmload("run", "--url", srv.url + "/v1", "--api", "openai-chat", "--model", "m",
+                            "-n", "3", "-c", "1", "--max-tokens", "16", "--json",
+                            os.path.join(d, "r.json"))
+            doc = json.load(open(os.path.join(d, "r.json")))
+        finally:
+            srv.close()
+        self.assertEqual(p.returncode, 0, p.stderr)
+        s = doc["summary"]
+        self.assertEqual(s["ok"], 3)
+        self.assertEqual(s["output_tokens"], 3 * 1600)
+        self.assertEqual(s["implausible_counts"], 3)
+        self.assertIn("WARNING: 3 requests reported token counts or durations past belief", p.stdout)
 
 class TestRunLifecycle(unittest.TestCase):
 
@@ -1253,6 +1441,179 @@ class TestRunProgress(unittest.TestCase):
         self.assertIn("left 0 s", text)
         self.assertNotIn("ns  ", text)
         self.assertNotIn("1000 ms", text)
+
+
+ECHO_KINDS = ("echo401", "ok", "echo_event", "echo_cut", "ok", "echo_mask")
+
+
+class TestRunSecrets(unittest.TestCase):
+    """No output shows the API key, whatever path it comes back by (#10.3)."""
+
+    KEY = "sk-test-Zq8rT2vX9wLm4Np7Kj3Hs6Fd1Gb5"
+
+    def run_echo(self, how):
+        d = tmpdir()
+        f = {k: os.path.join(d, k) for k in ("r.json", "r.csv", "r.jsonl", "j.xml", "m.md", "b.json")}
+        args = ["run", "--url", None, "--model", "m", "-n", "24", "-c", "2", "--max-tokens", "4",
+                "--json", f["r.json"], "--csv", f["r.csv"], "--raw", f["r.jsonl"], "--junit", f["j.xml"],
+                "--markdown", f["m.md"], "--save-baseline", f["b.json"], "--assert", "error_rate <= 100%"]
+        env = {"OPENAI_API_KEY": ""}
+        if how == "flag":
+            args += ["--api-key", self.KEY]
+        elif how == "file":
+            kf = os.path.join(d, "key")
+            with open(kf, "w") as fh:
+                fh.write("  " + self.KEY + "  \nsecond line ignored\n")
+            args += ["--api-key-file", kf]
+        else:
+            env = {"OPENAI_API_KEY": self.KEY}
+        with harness.OpenAIServer(ECHO_KINDS) as srv:
+            args[2] = srv.url + "/v1"
+            p = run_llmload(*args, env=env)
+            # The key was sent, every time.
+            auths = {h.get("Authorization") for (m, path, h, b) in srv.requests if m == "POST"}
+        self.assertEqual(auths, {"Bearer " + self.KEY})
+        self.assertEqual(p.returncode, 0, p.stderr)
+        texts = {"stdout": p.stdout, "stderr": p.stderr}
+        for k, path in f.items():
+            texts[k] = open(path).read()
+        harness.assert_no_secret(self, self.KEY, texts)
+        # The echoes did come back, redacted.
+        samples = json.load(open(f["r.json"]))["summary"]["error_samples"]
+        self.assertIn("Bearer ***", samples["status"])
+        self.assertIn("***", samples["stream"])
+        statuses = [json.loads(l)["error_message"] for l in open(f["r.jsonl"]) if json.loads(l)["error"]]
+        self.assertTrue(any("provided: ***." in e for e in statuses), statuses)   # masked echo
+        self.assertTrue(any(e.endswith("Bearer ***") for e in statuses), statuses)   # cut echo
+        return p
+
+    def test_key_never_shown_api_key_flag(self):
+        self.run_echo("flag")
+
+    def test_key_never_shown_api_key_file(self):
+        self.run_echo("file")
+
+    def test_key_never_shown_env(self):
+        self.run_echo("env")
+
+    def test_api_key_file_errors(self):
+        d = tmpdir()
+        empty = os.path.join(d, "empty")
+        open(empty, "w").write("\n  \n")
+        for args, msg in ((["--api-key-file", os.path.join(d, "nope")], "No such file"),
+                          (["--api-key-file", empty], "no key on its first line"),
+                          (["--api-key-file", empty, "--api-key", "k"], "give one of them")):
+            p = run_llmload("run", "--url", "http://127.0.0.1:9/v1", "--model", "m", *args)
+            self.assertEqual(p.returncode, 2, p.stderr)
+            self.assertIn(msg, p.stderr)
+        p = run_llmload("run", "--help")
+        self.assertIn("--api-key-file FILE", p.stdout)
+        self.assertIn("visible to other", p.stdout)
+        self.assertIn("users in `ps`", p.stdout)
+
+    def test_url_credentials_refused_unrepeated(self):
+        p = run_llmload("run", "--url", "http://user:pa55word-s3cret@127.0.0.1:9/v1", "--model", "m")
+        self.assertEqual(p.returncode, 2, p.stderr)
+        self.assertIn("credentials in the URL", p.stderr)
+        self.assertNotIn("pa55word", p.stderr + p.stdout)
+
+
+class TestRunCliEdges(unittest.TestCase):
+    """Rough edges of `run`'s command line (#10.11, #10.12)."""
+
+    def test_first_model_picked_and_said(self):
+        d = tmpdir()
+        out = os.path.join(d, "r.json")
+        with harness.OpenAIServer(models=("first-model", "second-model")) as srv:
+            p = run_llmload("run", "--url", srv.url + "/v1", "-n", "3", "-c", "1", "--json", out)
+            bodies = [json.loads(b) for (m, path, h, b) in srv.requests if m == "POST"]
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("no --model given: using first-model, the first model the server lists", p.stderr)
+        self.assertEqual([b["model"] for b in bodies], ["first-model"] * 3)
+        self.assertEqual(json.load(open(out))["config"]["model"], "first-model")
+
+    def test_native_completion_endpoint_used_as_given(self):
+        d = tmpdir()
+        out = os.path.join(d, "r.json")
+        with harness.OpenAIServer(tokens=5) as srv:
+            p = run_llmload("run", "--url", srv.url + "/completion", "--model", "m", "-n", "4", "-c", "2",
+                            "--max-tokens", "5", "--json", out)
+            paths = srv.posts_to()
+            bodies = [json.loads(b) for (m, path, h, b) in srv.requests if m == "POST"]
+            gets = [path for (m, path, h, b) in srv.requests if m == "GET"]
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(paths, ["/completion"] * 4)
+        self.assertEqual(gets, [])                     # the path named the API: no probe
+        self.assertEqual(bodies[0]["max_tokens"], 5)
+        self.assertIn("prompt", bodies[0])
+        doc = json.load(open(out))
+        self.assertEqual(doc["config"]["api"], "openai-completions")
+        self.assertEqual(doc["summary"]["ok"], 4)
+        self.assertEqual(doc["summary"]["output_tokens"], 20)
+
+    def test_stop_on_error_rate_exits_1(self):
+        d = tmpdir()
+        out, junit, base = (os.path.join(d, n) for n in ("r.json", "j.xml", "b.json"))
+        with Mock(*(FAST + ["--fault-500", "0.8"])) as m:
+            p = run_llmload("run", "--url", m.url + "/v1", "--model", "llmload-mock", "-n", "2000",
+                            "-c", "4", "--max-tokens", "4", "--stop-on-error-rate", "50%", "--quiet",
+                            "--json", out, "--junit", junit, "--save-baseline", base)
+        self.assertEqual(p.returncode, 1, p.stderr)
+        self.assertIn("stopped by --stop-on-error-rate 50%", p.stderr)
+        doc = json.load(open(out))   # the results are still written
+        self.assertEqual(doc["summary"]["stop_reason"], "error-rate")
+        self.assertIn("stopped by --stop-on-error-rate", open(junit).read())
+        self.assertFalse(os.path.exists(base))   # no baseline from a stopped run
+
+    def test_no_silent_zero_flags(self):
+        """Values that silently became 0 ("off", nothing sent) are refused
+        before any request (#11.10)."""
+        for args, msg in ((["--timeout", "1e-10"], "--timeout 1e-10: below the timers' resolution"),
+                          (["--ttft-timeout", "1e-10"], "0 (off) or at least 1ms"),
+                          (["--rate", "1e-11", "-n", "2"], "an open-loop schedule spans at most 30 days"),
+                          (["--rate", "0.01", "-d", "5s"], "the run would send nothing")):
+            with harness.OpenAIServer() as srv:
+                p = run_llmload("run", "--url", srv.url + "/v1", "--model", "m", *args)
+                self.assertEqual(srv.requests, [])
+            self.assertEqual(p.returncode, 2, p.stderr)
+            self.assertIn(msg, p.stderr)
+
+    def test_timeout_messages_say_what_happened(self):
+        with Mock(*(FAST + ["--fault-stall", "1.0", "--stall", "5s"])) as m:
+            p, doc = run_json(m.url + "/v1", "--api", "openai-chat", "-n", "2", "-c", "2",
+                              "--max-tokens", "8", "--idle-timeout", "0", "--timeout", "300ms")
+        self.assertEqual(doc["summary"]["errors"], {"timeout_total": 2})
+        self.assertEqual(doc["summary"]["error_samples"]["timeout_total"],
+                         "the response was not complete within 0.300 s of the request (--timeout)")
+        with Mock(*(FAST + ["--fault-stall", "1.0", "--stall", "5s"])) as m:
+            p, doc = run_json(m.url + "/v1", "--api", "openai-chat", "-n", "2", "-c", "2",
+                              "--max-tokens", "8", "--idle-timeout", "250ms")
+        self.assertEqual(doc["summary"]["error_samples"]["timeout_idle"],
+                         "no token for 0.250 s after the last one (--idle-timeout)")
+
+    def test_turns_needs_a_chat_api(self):
+        # Named by --api, by the URL's endpoint, or learnt from the server.
+        for args in (["--url", "http://127.0.0.1:9/v1", "--api", "openai-completions"],
+                     ["--url", "http://127.0.0.1:9/v1/completions"],
+                     ["--url", "http://127.0.0.1:9/api/generate"]):
+            p = run_llmload("run", "--model", "m", "--turns", "3", *args)
+            self.assertEqual(p.returncode, 2, p.stderr)
+            self.assertIn("--turns 3 needs a chat API", p.stderr)
+            self.assertEqual(len(p.stderr.strip().splitlines()), 1, p.stderr)
+        with harness.OpenAIServer() as srv:
+            p = run_llmload("run", "--url", srv.url + "/v1", "--api", "openai-completions",
+                            "--model", "m", "--turns", "2")
+            self.assertEqual(p.returncode, 2, p.stderr)
+            self.assertIn("openai-completions sends one prompt", p.stderr)
+            self.assertEqual(srv.posts_to(), [])
+        with Mock(*FAST) as m:
+            # ollama-generate found by probing the server.
+            p = run_llmload("run", "--url", m.url, "--model", "llmload-mock", "--turns", "2", "-n", "2")
+            self.assertEqual(p.returncode, 2, p.stderr)
+            self.assertIn("ollama-generate sends one prompt", p.stderr)
+            p = run_llmload("run", "--url", m.url, "--api", "ollama-chat", "--model", "llmload-mock",
+                            "--turns", "2", "-n", "2", "--max-tokens", "3")
+            self.assertEqual(p.returncode, 0, p.stderr)
 
 
 if __name__ == "__main__":

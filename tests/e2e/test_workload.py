@@ -285,6 +285,97 @@ class TestTokenize(unittest.TestCase):
         self.assertEqual(decode(hf, want), text.encode())
 
 
+class PeakRSS(subprocess.Popen):
+    """A Popen whose wait collects the child's own rusage (os.wait4)."""
+    maxrss = None
+
+    def _try_wait(self, wait_flags):
+        try:
+            pid, sts, ru = os.wait4(self.pid, wait_flags)
+        except ChildProcessError:
+            return (self.pid, 0)
+        if pid == self.pid:
+            self.maxrss = ru.ru_maxrss
+        return (pid, sts)
+
+
+class TestDatasetBounds(unittest.TestCase):
+    """A prompt's size is bounded, and so is what a dataset costs (#11.11)."""
+
+    def write_lines(self, d, name, sizes):
+        path = os.path.join(d, name)
+        with open(path, "w") as f:
+            for n in sizes:
+                f.write("word " * (n // 5) + "\n")
+        return path
+
+    def test_prompt_size_bound_names_file_line(self):
+        d = harness.tmpdir()
+        big = self.write_lines(d, "p.txt", [100, 2 << 20, 100])
+        jl = os.path.join(d, "d.jsonl")
+        with open(jl, "w") as f:
+            f.write(json.dumps({"prompt": "short"}) + "\n")
+            f.write(json.dumps({"messages": [{"role": "user", "content": "x" * 700000},
+                                             {"role": "user", "content": "y" * 700000}]}) + "\n")
+        base = ["run", "--url", "http://127.0.0.1:9/v1", "--model", "m"]
+        p = harness.run_llmload(*base, "--prompt-file", big)
+        self.assertEqual(p.returncode, 2, p.stderr)
+        self.assertIn(big + ":2: prompt longer than --max-prompt-bytes 1048576", p.stderr)
+        p = harness.run_llmload(*base, "--dataset", jl)
+        self.assertEqual(p.returncode, 2, p.stderr)
+        self.assertIn(jl + ":2: prompt of 1400000 bytes is larger than --max-prompt-bytes 1048576", p.stderr)
+        p = harness.run_llmload(*base, "--prompt", "z" * 2000, "--max-prompt-bytes", "1k")
+        self.assertEqual(p.returncode, 2, p.stderr)
+        self.assertIn("--prompt: 2000 bytes, larger than --max-prompt-bytes 1000", p.stderr)
+        # Raised, or the bad line skipped: the run goes on.
+        with harness.OpenAIServer() as srv:
+            p = harness.run_llmload("run", "--url", srv.url + "/v1", "--model", "m", "-n", "2", "-c", "1",
+                                    "--prompt-file", big, "--max-prompt-bytes", "3M")
+            self.assertEqual(p.returncode, 0, p.stderr)
+            p = harness.run_llmload("run", "--url", srv.url + "/v1", "--model", "m", "-n", "2", "-c", "1",
+                                    "--dataset", jl, "--skip-bad-lines")
+            self.assertEqual(p.returncode, 0, p.stderr)
+            sent = [json.loads(b)["messages"][-1]["content"] for (m, path, h, b) in srv.requests[-2:]]
+            self.assertTrue(all(t.endswith("short") for t in sent), [t[:40] for t in sent])
+
+    def test_dev_zero_and_endless_line_fail_fast(self):
+        base = ["run", "--url", "http://127.0.0.1:9/v1", "--model", "m"]
+        for args, msg in ((["--dataset", "/dev/zero"], "/dev/zero:1: a NUL byte at offset 0: not a text dataset"),
+                          (["--prompt-file", "/dev/zero"], "a NUL byte at offset 0"),
+                          (["--dataset", "/dev/zero", "--dataset-format", "jsonl"], "a NUL byte")):
+            p = harness.run_llmload(*base, *args, timeout=20)
+            self.assertEqual(p.returncode, 2, p.stderr)
+            self.assertIn(msg, p.stderr)
+        # An endless line from a pipe: stopped at the bound, not at "out of memory".
+        p = subprocess.run("yes x | tr -d '\\n' | %s run --url http://127.0.0.1:9/v1 --model m "
+                           "--prompt-file /dev/stdin --max-prompt-bytes 100k" % harness.LLMLOAD,
+                           shell=True, capture_output=True, text=True, timeout=60)
+        self.assertEqual(p.returncode, 2, p.stderr)
+        self.assertIn("/dev/stdin:1: prompt longer than --max-prompt-bytes 100000", p.stderr)
+
+    def test_memory_independent_of_concurrency(self):
+        """Each user decoded its own copy of the prompt (310 MB at -c 1, 495
+        MB at -c 2 for a 60 MB line): now one copy serves every user, and
+        each request in flight holds only its own encoded body."""
+        d = harness.tmpdir()
+        mib = 1 << 20
+        path = self.write_lines(d, "p.txt", [8 * mib])
+        rss = {}
+        with harness.OpenAIServer() as srv:
+            for c in (1, 6):
+                p = PeakRSS([harness.LLMLOAD, "run", "--url", srv.url + "/v1", "--model", "m", "-n", str(c),
+                             "-c", str(c), "--prompt-file", path, "--max-prompt-bytes", "10M", "--quiet"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                out, err = p.communicate(timeout=120)
+                self.assertEqual(p.returncode, 0, err)
+                self.assertIn("%d ok / 0 failed" % c, out.decode())
+                rss[c] = p.maxrss
+        # Five more requests in flight: five more bodies of 8 MiB, nothing
+        # else per user (before: three copies each, about 40 MiB).
+        grown = (rss[6] - rss[1]) * 1024
+        self.assertLess(grown, 5 * 8 * mib * 1.6, rss)
+
+
 if __name__ == "__main__":
     needs_npm = {"test_tokenize_cl100k", "test_tokenize_o200k", "test_tokenize_hf_matches_tiktoken"}
     if set(sys.argv[1:]) & needs_npm and ranks_files() is None:

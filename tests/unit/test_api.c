@@ -80,6 +80,9 @@ static void test_table(void **state)
         { "/proxy/api/chat", API_OLLAMA_CHAT },
         { "/v1", API_AUTO }, { "/api", API_AUTO }, { "", API_AUTO }, { "/chat", API_AUTO },
         { "/v1/chat/completions/", API_AUTO },
+        /* llama.cpp's native endpoint takes the completions body. */
+        { "/completion", API_OPENAI_COMPLETIONS }, { "/llama/completion", API_OPENAI_COMPLETIONS },
+        { "/completion/", API_AUTO },
     };
 
     (void)state;
@@ -90,6 +93,9 @@ static void test_table(void **state)
     /* Every concrete kind's own path names it. */
     for (int i = 1; i < API__COUNT; i++)
         assert_int_equal(api_from_endpoint(api_path((enum api_kind)i)), i);
+    assert_true(api_is_chat(API_OPENAI_CHAT) && api_is_chat(API_OLLAMA_CHAT));
+    assert_false(api_is_chat(API_OPENAI_COMPLETIONS) || api_is_chat(API_OLLAMA_GENERATE) ||
+                 api_is_chat(API_AUTO));
     assert_string_equal(api_accept(API_OPENAI_CHAT), "text/event-stream");
     assert_string_equal(api_accept(API_OPENAI_COMPLETIONS), "text/event-stream");
     assert_string_equal(api_accept(API_OLLAMA_GENERATE), "application/x-ndjson");

@@ -238,6 +238,43 @@ static int sweep_parse(int compare, const char *line, struct sweep_opts *o, stru
     return sweep_opts_parse(o, rc, argc, argv, compare, err, cap);
 }
 
+/* A value that would silently become 0 (off, or nothing sent) is refused
+ * with the smallest allowed or the limit it breaks (#11.10). */
+static void test_no_silent_zero(void **state)
+{
+    (void)state;
+    struct run_cli rc;
+    char err[512];
+    static const char *small[] = { "--timeout 1e-10", "--ttft-timeout 1e-10", "--idle-timeout 500us",
+                                   "--connect-timeout 0.0001", "--grace 1ns" };
+    for (size_t i = 0; i < sizeof small / sizeof small[0]; i++) {
+        assert_int_equal(parse(&rc, small[i], err, sizeof err), OPT_ERROR);
+        if (!strstr(err, "at least 1ms") || strncmp(err, small[i], strcspn(small[i], " ")))
+            fail_msg("'%s' gave '%s'", small[i], err);
+    }
+    assert_int_equal(parse(&rc, "--timeout 0 --ttft-timeout 0s --grace 1ms", err, sizeof err), OPT_OK);
+    assert_true(rc.cfg.request_timeout_ns == 0 && rc.cfg.ttft_timeout_ns == 0);
+    assert_true(rc.cfg.grace_ns == 1000000);
+
+    assert_int_equal(parse(&rc, "--rate 1e-11 -n 2", err, sizeof err), OPT_ERROR);
+    assert_non_null(strstr(err, "--rate 1e-11: 2 requests at this rate take 2e+11 s"));
+    assert_int_equal(parse(&rc, "--rate 0.01 -d 10s", err, sizeof err), OPT_ERROR);
+    assert_non_null(strstr(err, "about 0.1 arrivals are expected within --duration 10 s"));
+    /* The ramp-up halves what it covers. */
+    assert_int_equal(parse(&rc, "--rate 0.15 -d 10s --ramp-up 10s", err, sizeof err), OPT_ERROR);
+    assert_int_equal(parse(&rc, "--rate 0.3 -d 10s --ramp-up 10s", err, sizeof err), OPT_OK);
+    /* Slow but possible: one a minute for 10 requests; -d bounds -n. */
+    assert_int_equal(parse(&rc, "--rate 0.0167 -n 10", err, sizeof err), OPT_OK);
+    assert_int_equal(parse(&rc, "--rate 1e-6 -n 1000 -d 720h", err, sizeof err), OPT_OK);
+    assert_int_equal(parse(&rc, "--rate 1e-5 -n 1000000 -d 2h", err, sizeof err), OPT_ERROR);
+    assert_int_equal(parse(&rc, "--rate 1 -n 1000000 -d 2h", err, sizeof err), OPT_OK);
+
+    struct sweep_opts o;
+    assert_int_equal(sweep_parse(0, "--rate 0.001,1 -d 60s", &o, &rc, err, sizeof err), OPT_ERROR);
+    assert_non_null(strstr(err, "--rate 0.001: about 0.06 arrivals"));
+    sweep_cmd_free(&o, &rc);
+}
+
 static void test_sweep_flags(void **state)
 {
     (void)state;
@@ -352,7 +389,7 @@ static void test_generated_help_every_command(void **state)
             }
         free(h);
     }
-    assert_int_equal(ncmd, 7);
+    assert_int_equal(ncmd, 8);
 }
 
 /* sweep --help used to list --json and --csv twice, with the run's meaning
@@ -394,6 +431,7 @@ int main(void)
         cmocka_unit_test(test_run_errors_name_the_flag),
         cmocka_unit_test(test_model_required_with_url),
         cmocka_unit_test(test_run_repeated_flags),
+        cmocka_unit_test(test_no_silent_zero),
         cmocka_unit_test(test_sweep_flags),
         cmocka_unit_test(test_generated_help_every_command),
         cmocka_unit_test(test_sweep_help_own_meaning),

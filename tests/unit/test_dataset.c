@@ -16,7 +16,7 @@
 
 static struct dataset *open_str(const char *s, enum dataset_format f, int skip, char *err, size_t cap)
 {
-    return dataset_open_mem(s, strlen(s), "data.jsonl", f, skip, err, cap);
+    return dataset_open_mem(s, strlen(s), "data.jsonl", f, skip, 0, err, cap);
 }
 
 static void expect_prompt(struct dataset *d, size_t i, const char *want, int64_t max_tokens)
@@ -134,7 +134,7 @@ static void test_sharegpt(void **state)
 {
     (void)state;
     char err[256] = "";
-    struct dataset *d = dataset_open_mem(sharegpt, strlen(sharegpt), "sg.json", DATASET_AUTO, 0, err, sizeof err);
+    struct dataset *d = dataset_open_mem(sharegpt, strlen(sharegpt), "sg.json", DATASET_AUTO, 0, 0, err, sizeof err);
     if (!d)
         fail_msg("%s", err);
     assert_int_equal(dataset_format(d), DATASET_SHAREGPT);
@@ -169,7 +169,7 @@ static void test_sharegpt_errors(void **state)
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         err[0] = '\0';
         struct dataset *d = dataset_open_mem(cases[i].text, strlen(cases[i].text), "sg.json",
-                                             DATASET_SHAREGPT, 0, err, sizeof err);
+                                             DATASET_SHAREGPT, 0, 0, err, sizeof err);
         if (d)
             fail_msg("accepted %s", cases[i].text);
         if (!strstr(err, cases[i].needle))
@@ -177,7 +177,7 @@ static void test_sharegpt_errors(void **state)
     }
     /* A bad entry is skippable; the array structure is not. */
     const char *t = "[{\"x\":1},{\"conversations\":[{\"from\":\"human\",\"value\":\"p\"},{\"from\":\"gpt\",\"value\":\"r\"}]}]";
-    struct dataset *d = dataset_open_mem(t, strlen(t), "sg.json", DATASET_AUTO, 1, err, sizeof err);
+    struct dataset *d = dataset_open_mem(t, strlen(t), "sg.json", DATASET_AUTO, 1, 0, err, sizeof err);
     assert_non_null(d);
     assert_int_equal(dataset_count(d), 1);
     assert_int_equal(dataset_skipped(d), 1);
@@ -189,14 +189,14 @@ static void test_lines(void **state)
     (void)state;
     const char *t = "first prompt\r\n\n  \nsecond {not json}\nthird";
     char err[256];
-    struct dataset *d = dataset_open_mem(t, strlen(t), "p.txt", DATASET_LINES, 0, err, sizeof err);
+    struct dataset *d = dataset_open_mem(t, strlen(t), "p.txt", DATASET_LINES, 0, 0, err, sizeof err);
     assert_non_null(d);
     assert_int_equal(dataset_count(d), 3);
     expect_prompt(d, 0, "first prompt", -1);
     expect_prompt(d, 1, "second {not json}", -1);
     expect_prompt(d, 2, "third", -1);
     dataset_free(d);
-    assert_null(dataset_open_mem("a\n\0b\n", 5, "p.txt", DATASET_LINES, 0, err, sizeof err));
+    assert_null(dataset_open_mem("a\n\0b\n", 5, "p.txt", DATASET_LINES, 0, 0, err, sizeof err));
     assert_non_null(strstr(err, "p.txt:2: line contains a NUL"));
     enum dataset_format f;
     assert_int_equal(dataset_format_from_name("sharegpt", &f), 0);
@@ -219,7 +219,7 @@ static void test_files(void **state)
     (void)state;
     char err[256];
     char *p = write_tmp(sharegpt, strlen(sharegpt));
-    struct dataset *d = dataset_open(p, DATASET_AUTO, 0, err, sizeof err);
+    struct dataset *d = dataset_open(p, DATASET_AUTO, 0, 0, err, sizeof err);
     assert_non_null(d);
     assert_int_equal(dataset_count(d), 2);
     expect_prompt(d, 1, "second", -1);
@@ -227,14 +227,76 @@ static void test_files(void **state)
     unlink(p);
     free(p);
     p = write_tmp("", 0);
-    assert_null(dataset_open(p, DATASET_AUTO, 0, err, sizeof err));
+    assert_null(dataset_open(p, DATASET_AUTO, 0, 0, err, sizeof err));
     assert_non_null(strstr(err, "empty file"));
     unlink(p);
     free(p);
-    assert_null(dataset_open("/nonexistent/d.jsonl", DATASET_AUTO, 0, err, sizeof err));
+    assert_null(dataset_open("/nonexistent/d.jsonl", DATASET_AUTO, 0, 0, err, sizeof err));
     assert_non_null(strstr(err, "/nonexistent/d.jsonl: No such file"));
-    assert_null(dataset_open("/tmp", DATASET_AUTO, 0, err, sizeof err));
+    assert_null(dataset_open("/tmp", DATASET_AUTO, 0, 0, err, sizeof err));
     assert_non_null(strstr(err, "directory"));
+}
+
+/* --max-prompt-bytes: a prompt, the sum of a conversation's messages or a
+ * ShareGPT question larger than it is a bad entry naming file:line; a line
+ * or an entry too long to hold one fails without being read whole, and a
+ * device of NUL bytes at its first read. */
+static void test_prompt_bound(void **state)
+{
+    (void)state;
+    char err[256];
+    char big[200];
+    memset(big, 'x', 150);
+    big[150] = '\0';
+    char text[1024];
+    snprintf(text, sizeof text, "{\"prompt\":\"ok\"}\n{\"prompt\":\"%s\"}\n", big);
+    assert_null(dataset_open_mem(text, strlen(text), "d.jsonl", DATASET_AUTO, 0, 100, err, sizeof err));
+    assert_string_equal(err, "d.jsonl:2: prompt of 150 bytes is larger than --max-prompt-bytes 100 "
+                             "(--skip-bad-lines skips such lines)");
+    struct dataset *d = dataset_open_mem(text, strlen(text), "d.jsonl", DATASET_AUTO, 0, 150, err, sizeof err);
+    assert_non_null(d);   /* exactly the bound */
+    dataset_free(d);
+    d = dataset_open_mem(text, strlen(text), "d.jsonl", DATASET_AUTO, 1, 100, err, sizeof err);
+    assert_int_equal(dataset_count(d), 1);
+    assert_int_equal(dataset_skipped(d), 1);
+    dataset_free(d);
+    /* Escapes count decoded: 60 "\\u0041" are 60 bytes. */
+    char esc[600] = "{\"prompt\":\"";
+    for (int i = 0; i < 60; i++)
+        strcat(esc, "\\u0041");
+    strcat(esc, "\"}");
+    d = dataset_open_mem(esc, strlen(esc), "e.jsonl", DATASET_AUTO, 0, 60, err, sizeof err);
+    assert_non_null(d);
+    dataset_free(d);
+    /* Messages add up; a ShareGPT question alone counts. */
+    snprintf(text, sizeof text, "{\"messages\":[{\"role\":\"user\",\"content\":\"%.60s\"},"
+             "{\"role\":\"user\",\"content\":\"%.60s\"}]}", big, big);
+    assert_null(dataset_open_mem(text, strlen(text), "m.jsonl", DATASET_AUTO, 0, 100, err, sizeof err));
+    assert_non_null(strstr(err, "m.jsonl:1: prompt of 120 bytes"));
+    snprintf(text, sizeof text, "[{\"conversations\":[{\"from\":\"human\",\"value\":\"q\"},"
+             "{\"from\":\"gpt\",\"value\":\"%s\"}]},\n{\"conversations\":[{\"from\":\"human\","
+             "\"value\":\"%s\"},{\"from\":\"gpt\",\"value\":\"a\"}]}]", big, big);
+    assert_null(dataset_open_mem(text, strlen(text), "s.json", DATASET_AUTO, 0, 100, err, sizeof err));
+    assert_non_null(strstr(err, "s.json:2: prompt of 150 bytes"));
+    /* Lines: the bound, and a line with no end in sight. */
+    snprintf(text, sizeof text, "short\n%s\n", big);
+    assert_null(dataset_open_mem(text, strlen(text), "p.txt", DATASET_LINES, 0, 100, err, sizeof err));
+    assert_non_null(strstr(err, "p.txt:2: prompt longer than --max-prompt-bytes 100"));
+    assert_null(dataset_open_mem(text, strlen(text), "p.txt", DATASET_LINES, 0, 149, err, sizeof err));
+    assert_non_null(strstr(err, "p.txt:2: prompt of 150 bytes"));
+    /* A JSONL line too long to hold a prompt of 1 byte: not tokenised. */
+    size_t huge = DATASET_ENTRY_MAX(1) + 10;
+    char *h = malloc(huge + 1);
+    assert_non_null(h);
+    memset(h, ' ', huge);
+    h[0] = '{';
+    h[huge] = '\0';
+    assert_null(dataset_open_mem(h, huge, "h.jsonl", DATASET_JSONL, 0, 1, err, sizeof err));
+    assert_non_null(strstr(err, "h.jsonl:1: entry longer than"));
+    free(h);
+    /* /dev/zero: the first read says it, not "out of memory". */
+    assert_null(dataset_open("/dev/zero", DATASET_AUTO, 0, 0, err, sizeof err));
+    assert_string_equal(err, "/dev/zero:1: a NUL byte at offset 0: not a text dataset");
 }
 
 /* The file's SHA-256 (what a result records of a dataset): the FIPS 180-2
@@ -244,7 +306,7 @@ static void test_sha256(void **state)
     (void)state;
     char err[256];
     char *p = write_tmp("abc", 3);
-    struct dataset *d = dataset_open(p, DATASET_LINES, 0, err, sizeof err);
+    struct dataset *d = dataset_open(p, DATASET_LINES, 0, 0, err, sizeof err);
     assert_non_null(d);
     assert_string_equal(dataset_sha256(d),
                         "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
@@ -287,7 +349,7 @@ static void test_large_sharegpt_memory(void **state)
     assert_int_equal(fclose(f), 0);
     long before = maxrss_kib();
     char err[256];
-    struct dataset *d = dataset_open(path, DATASET_AUTO, 0, err, sizeof err);
+    struct dataset *d = dataset_open(path, DATASET_AUTO, 0, 0, err, sizeof err);
     if (!d)
         fail_msg("%s", err);
     long after = maxrss_kib();
@@ -336,6 +398,7 @@ int main(void)
         cmocka_unit_test(test_sharegpt_errors),
         cmocka_unit_test(test_lines),
         cmocka_unit_test(test_files),
+        cmocka_unit_test(test_prompt_bound),
         cmocka_unit_test(test_sha256),
         cmocka_unit_test(test_large_sharegpt_memory),
     };

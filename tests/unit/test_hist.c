@@ -257,6 +257,46 @@ static void round_trip(struct hist *h)
     free(text);
 }
 
+/* Prometheus-style cumulative buckets: exact with the raw values, and
+ * within one bucket width of every threshold past them. */
+static void test_cumulative(void **state)
+{
+    (void)state;
+    const uint64_t le[] = { 10, 100, 1000, 1000000, 1000000000 };
+    uint64_t out[5];
+    struct hist *h = hist_new(HOUR_NS);
+    assert_non_null(h);
+    hist_cumulative(h, le, 5, out);
+    for (int k = 0; k < 5; k++)
+        assert_int_equal(out[k], 0);
+    const uint64_t v[] = { 10, 11, 100, 999, 5000, 1000000, 2000000000ull };
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
+        hist_record(h, v[i]);
+    hist_cumulative(h, le, 5, out);
+    const uint64_t want[] = { 1, 3, 4, 6, 6 };
+    for (int k = 0; k < 5; k++)
+        assert_int_equal(out[k], want[k]);
+
+    /* Past the exact window: uniform values, each threshold within one
+     * bucket (1/1024 of it) of the true count. */
+    hist_reset(h);
+    uint64_t truth[5] = { 0 };
+    for (int i = 0; i < 20000; i++) {
+        uint64_t x = rng_next() % 2000000000ull;
+        hist_record(h, x);
+        for (int k = 0; k < 5; k++)
+            truth[k] += x <= le[k];
+    }
+    hist_cumulative(h, le, 5, out);
+    for (int k = 0; k < 5; k++) {
+        assert_true(out[k] >= truth[k]);
+        /* values within le/1024 above the threshold: about 20000 * that
+         * width / 2e9 of them, plus slack */
+        assert_true(out[k] - truth[k] <= 2 + le[k] / 1024 * 20000 / 2000000000ull * 2);
+    }
+    hist_free(h);
+}
+
 static void test_json_round_trip(void **state)
 {
     (void)state;
@@ -335,6 +375,7 @@ int main(void)
         cmocka_unit_test(test_large_relative_error),
         cmocka_unit_test(test_merge),
         cmocka_unit_test(test_clamp),
+        cmocka_unit_test(test_cumulative),
         cmocka_unit_test(test_json_round_trip),
         cmocka_unit_test(test_json_malformed),
     };

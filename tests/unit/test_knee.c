@@ -60,15 +60,24 @@ static void test_list_parse_errors(void **state)
 /* ---- knee ------------------------------------------------------------------- */
 
 static void set_points(struct knee_point *p, const double *lv, const double *tps,
-                       const double *p95, const int *slo, size_t n)
+                       const double *lat, const int *slo, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         p[i].level = lv[i];
         p[i].tps = tps[i];
-        p[i].p95_e2e = p95 ? p95[i] : NAN;
-        p[i].p95_ttft = NAN;
+        p[i].latency = lat ? lat[i] : NAN;
+        p[i].latency_sched = NAN;
+        p[i].offered = p[i].achieved = NAN;
         p[i].slo_ok = slo ? slo[i] : -1;
     }
+}
+
+static char *knee_text(const struct knee *k, const struct knee_point *p, size_t n,
+                       const char *param, double threshold, const char *slo)
+{
+    static char text[1024];
+    knee_describe(k, p, n, param, NULL, threshold, slo, text, sizeof text);
+    return text;
 }
 
 /* The issue's example: a simulator with --slots 4, levels 1,2,4,8,16. */
@@ -76,29 +85,87 @@ static void test_knee_slots4(void **state)
 {
     (void)state;
     double lv[] = { 1, 2, 4, 8, 16 }, tps[] = { 45, 88, 170, 172, 171 };
-    double p95[] = { 1.0, 1.05, 1.1, 2.3, 4.6 };
+    double lat[] = { 1.0, 1.05, 1.1, 2.3, 4.6 };
     struct knee_point p[5];
-    set_points(p, lv, tps, p95, NULL, 5);
+    set_points(p, lv, tps, lat, NULL, 5);
     struct knee k;
     knee_detect(p, 5, 0.10, &k);
     assert_int_equal(k.reason, KNEE_THROUGHPUT);
     assert_int_equal(k.index, 2);
-    assert_int_equal(k.lat_double, 3);
-    char text[512];
-    knee_describe(&k, p, 5, "concurrency", NULL, 0.10, NULL, text, sizeof text);
-    assert_string_equal(text, "throughput saturates at concurrency 4 (170 tok/s): the step to 8 "
-                              "gains 1.2% (< 10%); p95 latency doubles from 4 to 8");
+    assert_int_equal(k.peak, 3);
+    assert_int_equal(k.lat_index, 2);
+    assert_string_equal(knee_text(&k, p, 5, "concurrency", 0.10, NULL),
+                        "throughput saturates at concurrency 4 (170 tok/s): 1.2% below the peak, "
+                        "172 tok/s at 8 (< 10%); latency knee at concurrency 4: mean latency "
+                        "grows 2.1x from 4 to 8");
     cJSON *j = knee_to_json(&k, p, 5, "concurrency", NULL, 0.10, NULL);
     assert_non_null(j);
     assert_string_equal(cJSON_GetObjectItem(j, "parameter")->valuestring, "concurrency");
     assert_true(cJSON_GetObjectItem(j, "level")->valuedouble == 4);
     assert_string_equal(cJSON_GetObjectItem(j, "reason")->valuestring, "throughput");
+    assert_true(cJSON_GetObjectItem(j, "output_tps")->valuedouble == 170);
+    assert_true(cJSON_GetObjectItem(j, "throughput_level")->valuedouble == 4);
+    assert_true(cJSON_GetObjectItem(j, "latency_level")->valuedouble == 4);
+    assert_true(cJSON_IsNull(cJSON_GetObjectItem(j, "rate_level")));
+    assert_true(cJSON_GetObjectItem(j, "peak_level")->valuedouble == 8);
+    assert_true(cJSON_GetObjectItem(j, "peak_output_tps")->valuedouble == 172);
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItem(j, "confirmed")));
     cJSON_Delete(j);
 
-    /* A looser threshold moves the knee: at 50% the step 2 -> 4 (93%) still
-     * counts, at 95% it does not. */
-    knee_detect(p, 5, 0.95, &k);
+    /* The threshold says what is within noise of the peak: at 50% the 88
+     * tok/s of level 2 already is, at 1% only the peak itself. */
+    knee_detect(p, 5, 0.50, &k);
     assert_int_equal(k.index, 1);
+    knee_detect(p, 5, 0.01, &k);
+    assert_int_equal(k.index, 3);
+    assert_string_equal(knee_text(&k, p, 5, "concurrency", 0.01, NULL),
+                        "throughput saturates at concurrency 8 (172 tok/s): no later level is "
+                        "higher; latency knee at concurrency 4: mean latency grows 2.1x from 4 to 8");
+}
+
+/* Issue 10: llama-server with 8 slots, 1,2,4,8,16 -> 363, 279, 311, 683,
+ * 687 tok/s.  Throughput dips from 1 to 2 before it climbs: the knee is 8,
+ * not 1 (where "the first step gaining < 10%" stopped).  Latency also
+ * jumps from 1 to 2, and falls again: only the rise that lasts to the last
+ * level makes the latency knee. */
+static void test_knee_dip(void **state)
+{
+    (void)state;
+    double lv[] = { 1, 2, 4, 8, 16 }, tps[] = { 363, 279, 311, 683, 687 };
+    double lat[] = { 0.35, 0.92, 1.65, 1.5, 3.0 };
+    struct knee_point p[5];
+    set_points(p, lv, tps, lat, NULL, 5);
+    struct knee k;
+    knee_detect(p, 5, 0.10, &k);
+    assert_int_equal(k.reason, KNEE_THROUGHPUT);
+    assert_int_equal(k.index, 3);
+    assert_int_equal(k.tput_index, 3);
+    assert_int_equal(k.lat_index, 3);
+    assert_string_equal(knee_text(&k, p, 5, "concurrency", 0.10, NULL),
+                        "throughput saturates at concurrency 8 (683 tok/s): 0.6% below the peak, "
+                        "687 tok/s at 16 (< 10%); throughput dips at 2 (279 tok/s, 23.1% below 363) "
+                        "and climbs again; latency knee at concurrency 8: mean latency grows 2.0x "
+                        "from 8 to 16");
+    /* Without the level after the plateau, nothing says it is one. */
+    knee_detect(p, 4, 0.10, &k);
+    assert_int_equal(k.reason, KNEE_NONE);
+    assert_true(k.climbing);
+    assert_string_equal(knee_text(&k, p, 4, "concurrency", 0.10, NULL),
+                        "no knee within the levels tried: throughput still climbs at the last "
+                        "level (683 tok/s at concurrency 8, +120% over 4)");
+    /* A throughput plateau that latency does not confirm is said so. */
+    double flat[] = { 0.35, 0.36, 0.36, 0.37, 0.37 };
+    set_points(p, lv, tps, flat, NULL, 5);
+    knee_detect(p, 5, 0.10, &k);
+    assert_int_equal(k.index, 3);
+    assert_int_equal(k.lat_index, -1);
+    assert_non_null(strstr(knee_text(&k, p, 5, "concurrency", 0.10, NULL),
+                           "; mean latency does not keep rising with the load after it: the "
+                           "throughput knee is not confirmed"));
+    cJSON *j = knee_to_json(&k, p, 5, "concurrency", NULL, 0.10, NULL);
+    assert_true(cJSON_IsFalse(cJSON_GetObjectItem(j, "confirmed")));
+    assert_true(cJSON_IsNull(cJSON_GetObjectItem(j, "latency_level")));
+    cJSON_Delete(j);
 }
 
 static void test_knee_none(void **state)
@@ -111,19 +178,37 @@ static void test_knee_none(void **state)
     knee_detect(p, 3, 0.10, &k);
     assert_int_equal(k.reason, KNEE_NONE);
     assert_int_equal(k.index, -1);
+    assert_true(k.climbing);
     cJSON *j = knee_to_json(&k, p, 3, "concurrency", NULL, 0.10, NULL);
-    assert_true(cJSON_IsNull(j));
+    assert_string_equal(cJSON_GetObjectItem(j, "reason")->valuestring, "none");
+    assert_true(cJSON_IsNull(cJSON_GetObjectItem(j, "level")));
+    assert_true(cJSON_IsNull(cJSON_GetObjectItem(j, "throughput_level")));
+    assert_true(cJSON_GetObjectItem(j, "peak_level")->valuedouble == 5);
     cJSON_Delete(j);
-    char text[256];
-    knee_describe(&k, p, 3, "rate", NULL, 0.10, NULL, text, sizeof text);
-    assert_string_equal(text, "throughput still grows by >= 10% at every step (40 tok/s at rate 5)");
-    /* A single level has no step, and an all-failed run (0 tok/s) no knee. */
+    assert_string_equal(knee_text(&k, p, 3, "rate", 0.10, NULL),
+                        "no knee within the levels tried: throughput still climbs at the last "
+                        "level (40 tok/s at rate 5, +111% over 2)");
+    /* A single level has no step: it says so, not that it grows. */
     knee_detect(p, 1, 0.10, &k);
     assert_int_equal(k.reason, KNEE_NONE);
+    assert_false(k.climbing);
+    assert_string_equal(knee_text(&k, p, 1, "concurrency", 0.10, NULL),
+                        "one level only (10 tok/s at concurrency 1): a knee needs two or more");
+    /* An all-failed run (0 tok/s) has no knee either. */
     double z[] = { 0, 0, 0 };
     set_points(p, lv, z, NULL, NULL, 3);
     knee_detect(p, 3, 0.10, &k);
     assert_int_equal(k.reason, KNEE_NONE);
+    assert_false(k.climbing);
+    assert_string_equal(knee_text(&k, p, 3, "concurrency", 0.10, NULL),
+                        "no throughput knee: no level made output tokens");
+    /* Nothing to judge: no throughput, no SLO, no rates. */
+    double nan3[] = { NAN, NAN, NAN };
+    set_points(p, lv, nan3, NULL, NULL, 3);
+    knee_detect(p, 3, 0.10, &k);
+    j = knee_to_json(&k, p, 3, "temperature", NULL, 0.10, NULL);
+    assert_true(cJSON_IsNull(j));
+    cJSON_Delete(j);
 }
 
 static void test_knee_slo(void **state)
@@ -139,10 +224,9 @@ static void test_knee_slo(void **state)
     assert_int_equal(k.reason, KNEE_SLO);
     assert_int_equal(k.index, 2);
     assert_int_equal(k.tput_index, 3);
-    char text[512];
-    knee_describe(&k, p, 5, "concurrency", NULL, 0.10, "p99(ttft)<=500ms", text, sizeof text);
-    assert_non_null(strstr(text, "SLO 'p99(ttft)<=500ms' first fails at concurrency 10, "
-                                 "the last level that meets it is 5"));
+    assert_non_null(strstr(knee_text(&k, p, 5, "concurrency", 0.10, "p99(ttft)<=500ms"),
+                           "SLO 'p99(ttft)<=500ms' first fails at concurrency 10, "
+                           "the last level that meets it is 5"));
     /* The SLO already fails at the first level: level null in the JSON. */
     int bad[] = { 0, 0, 0, 0, 0 };
     set_points(p, lv, tps, NULL, bad, 5);
@@ -162,6 +246,52 @@ static void test_knee_slo(void **state)
     assert_int_equal(k.index, 1);
 }
 
+/* Issue 10: a rate sweep offered 160 requests/s and sent 88.8, yet said
+ * "throughput grows at every step".  A level sending more than the
+ * threshold short of its offered rate is past the knee. */
+static void test_knee_rate(void **state)
+{
+    (void)state;
+    double lv[] = { 10, 20, 40, 80, 160 }, tps[] = { 100, 200, 400, 790, 888 };
+    double sent[] = { 10, 19.9, 40, 79, 88.8 };
+    struct knee_point p[5];
+    set_points(p, lv, tps, NULL, NULL, 5);
+    for (int i = 0; i < 5; i++) {
+        p[i].offered = lv[i];
+        p[i].achieved = sent[i];
+    }
+    struct knee k;
+    knee_detect(p, 5, 0.10, &k);
+    /* Throughput still gains 12% at the last step: only the rate tells. */
+    assert_int_equal(k.tput_index, -1);
+    assert_true(k.climbing);
+    assert_int_equal(k.rate_short, 4);
+    assert_int_equal(k.reason, KNEE_RATE);
+    assert_int_equal(k.index, 3);
+    assert_string_equal(knee_text(&k, p, 5, "rate", 0.10, NULL),
+                        "throughput still climbs at the last "
+                        "level (888 tok/s at rate 160, +12% over 80); at rate 160 only 88.8 of "
+                        "160.0 requests/s offered were sent (44.5% short, > 10%): past the knee, "
+                        "the last level that keeps up is 80");
+    cJSON *j = knee_to_json(&k, p, 5, "rate", NULL, 0.10, NULL);
+    assert_string_equal(cJSON_GetObjectItem(j, "reason")->valuestring, "rate");
+    assert_true(cJSON_GetObjectItem(j, "level")->valuedouble == 80);
+    assert_true(cJSON_GetObjectItem(j, "rate_level")->valuedouble == 80);
+    cJSON_Delete(j);
+    /* Short already at the first level: no level keeps up. */
+    p[0].achieved = 5;
+    knee_detect(p, 5, 0.10, &k);
+    assert_int_equal(k.reason, KNEE_RATE);
+    assert_int_equal(k.index, -1);
+    /* Every level keeps up (within the threshold): said so. */
+    for (int i = 0; i < 5; i++)
+        p[i].achieved = lv[i] * 0.95;
+    knee_detect(p, 5, 0.10, &k);
+    assert_int_equal(k.rate_short, -1);
+    assert_non_null(strstr(knee_text(&k, p, 5, "rate", 0.10, NULL),
+                           "; every level sent its offered rate within 10%"));
+}
+
 static void test_knee_named_levels(void **state)
 {
     (void)state;
@@ -173,8 +303,9 @@ static void test_knee_named_levels(void **state)
     knee_detect(p, 3, 0.10, &k);
     cJSON *j = knee_to_json(&k, p, 3, "prompt-set", names, 0.10, NULL);
     assert_string_equal(cJSON_GetObjectItem(j, "level")->valuestring, "tiny");
+    assert_string_equal(cJSON_GetObjectItem(j, "peak_level")->valuestring, "tiny");
     assert_non_null(strstr(cJSON_GetObjectItem(j, "text")->valuestring,
-                           "saturates at prompt-set tiny (100 tok/s): the step to short gains -50.0%"));
+                           "saturates at prompt-set tiny (100 tok/s): no later level is higher"));
     cJSON_Delete(j);
 }
 
@@ -327,8 +458,14 @@ static void test_table_and_csv(void **state)
         "2                  90.0       45.0     1.80    1.28 s    1.60 s    1.76 s   12.0 ms         -    97.0%\n";
     assert_string_equal(t, want);
     free(t);
+    /* Open loop: the queue, the late arrivals, the offered and achieved
+     * rates of each level. */
+    cJSON *ol = cJSON_AddObjectToObject(cJSON_GetArrayItem(levels, 1), "open_loop");
+    cJSON_AddNumberToObject(ol, "offered_rate", 20);
+    cJSON_AddNumberToObject(ol, "achieved_rate", 9.5);
     t = capture_table(levels, 1);
-    assert_non_null(strstr(t, "queue p95   late\n"));
+    assert_non_null(strstr(t, "queue p95   late  offered achieved\n"));
+    assert_non_null(strstr(t, "97.0%         -      -    20.00     9.50\n"));
     free(t);
 
     char *buf = NULL;
@@ -338,19 +475,71 @@ static void test_table_and_csv(void **state)
     fclose(f);
     assert_string_equal(buf,
         "parameter,level,requests,ok,failed,success_rate,rps,output_tps,tps_per_user,"
-        "e2e_mean_s,e2e_p95_s,e2e_p99_s,ttft_p50_s,ttft_p95_s,queue_p95_s,late\n"
-        "concurrency,1,100,100,0,1,0.9,45,45,1.2,1.5,1.65,0.012,,,\n"
-        "concurrency,2,100,97,3,0.97,1.8,90,45,1.28,1.6,1.76,0.012,,,\n");
+        "e2e_mean_s,e2e_p95_s,e2e_p99_s,ttft_p50_s,ttft_p95_s,queue_p95_s,late,"
+        "offered_rate,achieved_rate\n"
+        "concurrency,1,100,100,0,1,0.9,45,45,1.2,1.5,1.65,0.012,,,,,\n"
+        "concurrency,2,100,97,3,0.97,1.8,90,45,1.28,1.6,1.76,0.012,,,,20,9.5\n");
     free(buf);
 
     struct knee_point p[4];
     assert_int_equal(knee_points_from_levels(levels, p, 4), 2);
-    assert_true(p[1].tps == 90 && p[1].p95_e2e == 1.6 && isnan(p[1].p95_ttft));
+    assert_true(p[1].tps == 90 && fabs(p[1].latency - 1.28) < 1e-12 && isnan(p[1].latency_sched));
     cJSON_Delete(levels);
     /* Not a levels array. */
     cJSON *bad = cJSON_Parse("[{\"level\":1}]");
     assert_int_equal(knee_points_from_levels(bad, p, 4), -1);
     cJSON_Delete(bad);
+}
+
+/* The knee of a sweep document's levels: what each parameter reads. */
+static void test_knee_of_levels(void **state)
+{
+    (void)state;
+    double lv[] = { 1, 2, 4, 8, 16 }, tps[] = { 363, 279, 311, 683, 687 };
+    double p95[] = { 0.35, 0.92, 1.65, 1.5, 3.0 }, ok[] = { 1, 1, 1, 1, 1 };
+    cJSON *levels = make_levels(lv, tps, p95, ok, 5);
+    cJSON *k = knee_of_levels(levels, "concurrency", 0.10, NULL);
+    assert_true(cJSON_GetObjectItem(k, "level")->valuedouble == 8);
+    assert_true(cJSON_GetObjectItem(k, "latency_level")->valuedouble == 8);
+    cJSON_Delete(k);
+    /* Across temperatures a flat throughput is no knee: nothing to say
+     * without an SLO, and with one, only the SLO counts. */
+    k = knee_of_levels(levels, "temperature", 0.10, NULL);
+    assert_true(cJSON_IsNull(k));
+    cJSON_Delete(k);
+    cJSON_AddBoolToObject(cJSON_GetArrayItem(levels, 3), "slo_ok", 0);
+    k = knee_of_levels(levels, "temperature", 0.10, "p95(e2e)<=1s");
+    assert_string_equal(cJSON_GetObjectItem(k, "reason")->valuestring, "slo");
+    assert_true(cJSON_GetObjectItem(k, "level")->valuedouble == 4);
+    assert_true(cJSON_IsNull(cJSON_GetObjectItem(k, "peak_level")));
+    assert_string_equal(cJSON_GetObjectItem(k, "text")->valuestring,
+                        "SLO 'p95(e2e)<=1s' first fails at temperature 8, the last level that meets it is 4");
+    cJSON_Delete(k);
+    /* A rate sweep reads the open-loop rates of each level, and its
+     * latency from the schedule; other parameters ignore both. */
+    cJSON *lvl;
+    int i = 0;
+    cJSON_ArrayForEach(lvl, levels) {
+        cJSON_DeleteItemFromObject(lvl, "slo_ok");
+        cJSON *ol = cJSON_AddObjectToObject(lvl, "open_loop");
+        cJSON_AddNumberToObject(ol, "offered_rate", lv[i]);
+        cJSON_AddNumberToObject(ol, "achieved_rate", i == 4 ? 10 : lv[i]);
+        cJSON *es = cJSON_AddObjectToObject(cJSON_GetObjectItem(lvl, "summary"), "e2e_from_schedule");
+        cJSON_AddNumberToObject(es, "mean", i < 3 ? 0.5 : 0.5 * lv[i]);
+        i++;
+    }
+    k = knee_of_levels(levels, "rate", 0.10, NULL);
+    assert_string_equal(cJSON_GetObjectItem(k, "reason")->valuestring, "throughput");
+    assert_true(cJSON_GetObjectItem(k, "rate_level")->valuedouble == 8);
+    assert_true(cJSON_GetObjectItem(k, "latency_level")->valuedouble == 4);
+    assert_non_null(strstr(cJSON_GetObjectItem(k, "text")->valuestring,
+                           "latency knee at rate 4: mean latency from the schedule grows 8.0x from 4 to 8"));
+    cJSON_Delete(k);
+    k = knee_of_levels(levels, "concurrency", 0.10, NULL);
+    assert_true(cJSON_IsNull(cJSON_GetObjectItem(k, "rate_level")));
+    assert_null(strstr(cJSON_GetObjectItem(k, "text")->valuestring, "offered"));
+    cJSON_Delete(k);
+    cJSON_Delete(levels);
 }
 
 static cJSON *make_sweep(const double *lv, const double *tps, const double *p95,
@@ -404,27 +593,208 @@ static void test_compare_two(void **state)
     FILE *f = open_memstream(&buf, &len);
     knee_compare_print(f, "concurrency", names, sw, 2, an);
     fclose(f);
-    assert_non_null(strstr(buf, "recommend fast: leads 4 of 4 criteria"));
+    assert_non_null(strstr(buf, "recommend fast: wins 4 of 4 criteria (throughput under load, "
+                                "latency at high concurrency, single-user speed and success rate)\n"));
     assert_non_null(strstr(buf, "fast: throughput saturates at concurrency 4"));
     assert_non_null(strstr(buf, "| fast         4.02x\n"));
     free(buf);
     cJSON_Delete(an);
 
-    /* Two equal leaders tie on every criterion; the slow one leads none. */
+    /* Two equal leaders tie on every criterion, and a tie is no win: no
+     * clear winner (the slow one leads nothing). */
     cJSON *a2 = make_sweep(lv, fast, pf, okf, 4);
     const char *names3[] = { "slow", "fast", "fast2" };
     const cJSON *sw3[] = { b, a, a2 };
     an = knee_compare("concurrency", names3, sw3, 3, 0.10);
     rec = cJSON_GetObjectItem(an, "recommendation");
-    assert_string_equal(cJSON_GetObjectItem(rec, "target")->valuestring, "fast");
-    assert_int_equal(cJSON_GetObjectItem(rec, "wins")->valueint, 4);
+    assert_true(cJSON_IsNull(cJSON_GetObjectItem(rec, "target")));
+    assert_int_equal(cJSON_GetObjectItem(rec, "wins")->valueint, 0);
+    assert_string_equal(cJSON_GetObjectItem(rec, "text")->valuestring,
+                        "no clear winner: every criterion is a tie within noise");
+    cJSON *fs = cJSON_GetObjectItem(cJSON_GetObjectItem(rec, "scores"), "fast");
+    assert_int_equal(cJSON_GetObjectItem(fs, "wins")->valueint, 0);
+    assert_int_equal(cJSON_GetObjectItem(fs, "ties")->valueint, 4);
     assert_string_equal(cJSON_GetArrayItem(cJSON_GetObjectItem(rec, "reasons"), 0)->valuestring,
         "throughput under load: slow 102.0 tok/s, fast 410.0 tok/s, fast2 410.0 tok/s (peak): "
-        "a tie between fast and fast2");
+        "a tie within noise between fast and fast2");
     cJSON *r0 = cJSON_GetArrayItem(cJSON_GetObjectItem(an, "levels"), 0);
     assert_true(cJSON_GetObjectItem(r0, "speedup")->valuedouble == 1.0);
+    assert_true(cJSON_IsNull(cJSON_GetObjectItem(r0, "winner")));
+    cJSON *tied = cJSON_GetObjectItem(r0, "tied");
+    assert_int_equal(cJSON_GetArraySize(tied), 2);
+    assert_string_equal(cJSON_GetArrayItem(tied, 1)->valuestring, "fast2");
     cJSON_Delete(an);
     cJSON_Delete(a2);
+    cJSON_Delete(a);
+    cJSON_Delete(b);
+}
+
+/* A compare of two sweeps from per-level rows, as make_levels takes them. */
+static cJSON *compare2(const char *na, cJSON *a, const char *nb, cJSON *b)
+{
+    const char *names[] = { na, nb };
+    const cJSON *sw[] = { a, b };
+    return knee_compare("concurrency", names, sw, 2, 0.10);
+}
+
+static const char *rec_text(const cJSON *an)
+{
+    return cJSON_GetObjectItem(cJSON_GetObjectItem(an, "recommendation"), "text")->valuestring;
+}
+
+/* Issue 10: ties counted as wins ("leads 4 of 4 criteria (... success
+ * rate (tied))", wins 4).  b is as good as a on three criteria: a wins one. */
+static void test_compare_ties_are_not_wins(void **state)
+{
+    (void)state;
+    double lv[] = { 1, 2 }, ta[] = { 100, 200 }, tb[] = { 100, 120 }, p95[] = { 1, 1 }, ok[] = { 1, 1 };
+    cJSON *a = make_sweep(lv, ta, p95, ok, 2), *b = make_sweep(lv, tb, p95, ok, 2);
+    cJSON *an = compare2("a", a, "b", b);
+    cJSON *rec = cJSON_GetObjectItem(an, "recommendation");
+    assert_string_equal(cJSON_GetObjectItem(rec, "target")->valuestring, "a");
+    assert_int_equal(cJSON_GetObjectItem(rec, "wins")->valueint, 1);
+    assert_int_equal(cJSON_GetObjectItem(rec, "ties")->valueint, 3);
+    assert_string_equal(rec_text(an), "recommend a: wins 1 of 4 criteria (throughput under load); "
+                        "latency at high concurrency, single-user speed and success rate are ties "
+                        "within noise");
+    cJSON *c0 = cJSON_GetArrayItem(cJSON_GetObjectItem(rec, "criteria"), 0);
+    assert_string_equal(cJSON_GetObjectItem(c0, "name")->valuestring, "throughput under load");
+    assert_string_equal(cJSON_GetObjectItem(c0, "winner")->valuestring, "a");
+    assert_true(cJSON_GetObjectItem(cJSON_GetObjectItem(c0, "values"), "b")->valuedouble == 120);
+    cJSON *c3 = cJSON_GetArrayItem(cJSON_GetObjectItem(rec, "criteria"), 3);
+    assert_true(cJSON_IsNull(cJSON_GetObjectItem(c3, "winner")));
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(c3, "tied")), 2);
+    cJSON_Delete(an);
+    cJSON_Delete(a);
+    cJSON_Delete(b);
+}
+
+/* A difference within noise is a tie: 2.4% of throughput, and one failed
+ * request in 200 against none (well inside two standard errors). */
+static void test_compare_noise(void **state)
+{
+    (void)state;
+    double lv[] = { 1, 2 }, ta[] = { 205, 410 }, tb[] = { 200, 400 }, p95[] = { 1, 1 };
+    double oka[] = { 1, 1 }, okb[] = { 1, 0.99 };
+    cJSON *a = make_sweep(lv, ta, p95, oka, 2), *b = make_sweep(lv, tb, p95, okb, 2);
+    cJSON *an = compare2("a", a, "b", b);
+    assert_string_equal(rec_text(an), "no clear winner: every criterion is a tie within noise");
+    cJSON *r1 = cJSON_GetArrayItem(cJSON_GetObjectItem(an, "levels"), 1);
+    assert_true(cJSON_IsNull(cJSON_GetObjectItem(r1, "winner")));
+    assert_true(fabs(cJSON_GetObjectItem(r1, "speedup")->valuedouble - 410.0 / 400) < 1e-9);
+    cJSON_Delete(an);
+    /* 20 failed of 200 is no noise: a wins the success rate, alone. */
+    cJSON_Delete(b);
+    double okc[] = { 0.9, 0.9 };
+    b = make_sweep(lv, tb, p95, okc, 2);
+    an = compare2("a", a, "b", b);
+    assert_string_equal(rec_text(an), "recommend a: wins 1 of 4 criteria (success rate); "
+                        "throughput under load, latency at high concurrency and single-user speed "
+                        "are ties within noise");
+    cJSON_Delete(an);
+    cJSON_Delete(a);
+    cJSON_Delete(b);
+}
+
+/* One is faster, the other answers sooner at load: no clear winner, and
+ * the text says who wins what. */
+static void test_compare_no_clear_winner(void **state)
+{
+    (void)state;
+    double lv[] = { 1, 8 }, ta[] = { 100, 800 }, tb[] = { 100, 400 }, pa[] = { 1, 4 }, pb[] = { 1, 2 };
+    double ok[] = { 1, 1 };
+    cJSON *a = make_sweep(lv, ta, pa, ok, 2), *b = make_sweep(lv, tb, pb, ok, 2);
+    cJSON *an = compare2("big", a, "small", b);
+    cJSON *rec = cJSON_GetObjectItem(an, "recommendation");
+    assert_true(cJSON_IsNull(cJSON_GetObjectItem(rec, "target")));
+    assert_string_equal(rec_text(an), "no clear winner: big wins throughput under load, small wins "
+                        "latency at high concurrency; single-user speed and success rate are ties "
+                        "within noise");
+    cJSON *sc = cJSON_GetObjectItem(rec, "scores");
+    assert_int_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(sc, "small"), "wins")->valueint, 1);
+    cJSON_Delete(an);
+    cJSON_Delete(a);
+    cJSON_Delete(b);
+}
+
+/* Issue 10: saved sweeps whose levels differ counted the missing levels as
+ * failures ("success rate 71.4%" when every request succeeded) and listed
+ * the rows in the order they first appeared (...,16,5,6).  Only the common
+ * levels are compared, in level order, and the others are named. */
+static void test_compare_common_levels(void **state)
+{
+    (void)state;
+    double la[] = { 1, 2, 16 }, lb[] = { 1, 2, 5, 6, 16 };
+    double ta[] = { 100, 200, 210 }, tb[] = { 50, 100, 250, 300, 400 };
+    double pa[] = { 1, 1, 8 }, pb[] = { 1, 1, 1, 1, 1 }, ok[] = { 1, 1, 1, 1, 1 };
+    cJSON *a = make_sweep(la, ta, pa, ok, 3), *b = make_sweep(lb, tb, pb, ok, 5);
+    cJSON *an = compare2("a", a, "b", b);
+    cJSON *rows = cJSON_GetObjectItem(an, "levels");
+    assert_int_equal(cJSON_GetArraySize(rows), 3);
+    double want[] = { 1, 2, 16 };
+    for (int i = 0; i < 3; i++)
+        assert_true(cJSON_GetObjectItem(cJSON_GetArrayItem(rows, i), "level")->valuedouble == want[i]);
+    cJSON *left = cJSON_GetObjectItem(an, "left_out");
+    assert_int_equal(cJSON_GetArraySize(left), 2);
+    assert_true(cJSON_GetObjectItem(cJSON_GetArrayItem(left, 0), "level")->valuedouble == 5);
+    assert_true(cJSON_GetObjectItem(cJSON_GetArrayItem(left, 1), "level")->valuedouble == 6);
+    assert_string_equal(cJSON_GetArrayItem(cJSON_GetObjectItem(cJSON_GetArrayItem(left, 0), "targets"), 0)->valuestring,
+                        "b");
+    cJSON *rec = cJSON_GetObjectItem(an, "recommendation");
+    cJSON *reasons = cJSON_GetObjectItem(rec, "reasons");
+    assert_string_equal(cJSON_GetArrayItem(reasons, 3)->valuestring,
+                        "success rate: a 100.0%, b 100.0%: a tie within noise between a and b");
+    assert_string_equal(cJSON_GetArrayItem(reasons, 4)->valuestring,
+                        "left out, not run by every target: concurrency 5 (b), 6 (b)");
+    /* The peak is over the common levels: 400 at 16, not 300 at 6. */
+    assert_string_equal(cJSON_GetArrayItem(reasons, 0)->valuestring,
+                        "throughput under load: a 210.0 tok/s, b 400.0 tok/s (peak): b is 1.90x higher");
+    assert_string_equal(rec_text(an), "recommend b: wins 2 of 4 criteria (throughput under load and "
+                        "latency at high concurrency); a wins single-user speed; success rate is a "
+                        "tie within noise");
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    knee_compare_print(f, "concurrency", (const char *[]){ "a", "b" }, (const cJSON *[]){ a, b }, 2, an);
+    fclose(f);
+    assert_non_null(strstr(buf, "\n2            |"));
+    assert_null(strstr(buf, "\n5            |"));
+    assert_non_null(strstr(buf, "  - left out, not run by every target: concurrency 5 (b), 6 (b)\n"));
+    free(buf);
+    cJSON_Delete(an);
+    /* Nothing in common: nothing to recommend. */
+    double lc[] = { 3, 4 };
+    cJSON *c = make_sweep(lc, ta, pa, ok, 2);
+    double l1[] = { 1, 2 };
+    cJSON *d = make_sweep(l1, ta, pa, ok, 2);
+    an = compare2("c", c, "d", d);
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(an, "levels")), 0);
+    assert_string_equal(rec_text(an), "no recommendation: the targets share no level");
+    cJSON_Delete(an);
+    cJSON_Delete(c);
+    cJSON_Delete(d);
+    cJSON_Delete(a);
+    cJSON_Delete(b);
+}
+
+/* A one-level result is one level, not a sweep that "grows at every step". */
+static void test_compare_single_level(void **state)
+{
+    (void)state;
+    double lv[] = { 32 }, ta[] = { 500 }, tb[] = { 300 }, p95[] = { 1 }, ok[] = { 1 };
+    cJSON *a = make_sweep(lv, ta, p95, ok, 1), *b = make_sweep(lv, tb, p95, ok, 1);
+    cJSON *an = compare2("a", a, "b", b);
+    cJSON *sat = cJSON_GetObjectItem(cJSON_GetObjectItem(an, "saturation"), "a");
+    assert_string_equal(cJSON_GetObjectItem(sat, "text")->valuestring,
+                        "one level only (500 tok/s at concurrency 32): a knee needs two or more");
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    knee_compare_print(f, "concurrency", (const char *[]){ "a", "b" }, (const cJSON *[]){ a, b }, 2, an);
+    fclose(f);
+    assert_null(strstr(buf, "every step"));
+    free(buf);
+    cJSON_Delete(an);
     cJSON_Delete(a);
     cJSON_Delete(b);
 }
@@ -446,9 +816,10 @@ static void test_compare_csv(void **state)
     fclose(f);
     assert_string_equal(buf,
         "target,parameter,level,requests,ok,failed,success_rate,rps,output_tps,tps_per_user,"
-        "e2e_mean_s,e2e_p95_s,e2e_p99_s,ttft_p50_s,ttft_p95_s,queue_p95_s,late\n"
-        "\"vllm, a100\",concurrency,1,100,100,0,1,0.9,45,45,1.2,1.5,1.65,0.012,,,\n"
-        "\"vllm, a100\",concurrency,2,100,97,3,0.97,1.8,90,45,1.28,1.6,1.76,0.012,,,\n");
+        "e2e_mean_s,e2e_p95_s,e2e_p99_s,ttft_p50_s,ttft_p95_s,queue_p95_s,late,"
+        "offered_rate,achieved_rate\n"
+        "\"vllm, a100\",concurrency,1,100,100,0,1,0.9,45,45,1.2,1.5,1.65,0.012,,,,,\n"
+        "\"vllm, a100\",concurrency,2,100,97,3,0.97,1.8,90,45,1.28,1.6,1.76,0.012,,,,,\n");
     free(buf);
     struct out_file *o = out_open("/dev/null", err, sizeof err);
     assert_non_null(o);
@@ -521,14 +892,22 @@ int main(void)
         cmocka_unit_test(test_list_parse_ok),
         cmocka_unit_test(test_list_parse_errors),
         cmocka_unit_test(test_knee_slots4),
+        cmocka_unit_test(test_knee_dip),
         cmocka_unit_test(test_knee_none),
         cmocka_unit_test(test_knee_slo),
+        cmocka_unit_test(test_knee_rate),
         cmocka_unit_test(test_knee_named_levels),
         cmocka_unit_test(test_findmax_integer),
         cmocka_unit_test(test_findmax_rate),
         cmocka_unit_test(test_findmax_edges),
         cmocka_unit_test(test_table_and_csv),
+        cmocka_unit_test(test_knee_of_levels),
         cmocka_unit_test(test_compare_two),
+        cmocka_unit_test(test_compare_ties_are_not_wins),
+        cmocka_unit_test(test_compare_noise),
+        cmocka_unit_test(test_compare_no_clear_winner),
+        cmocka_unit_test(test_compare_common_levels),
+        cmocka_unit_test(test_compare_single_level),
         cmocka_unit_test(test_compare_csv),
         cmocka_unit_test(test_compare_one_down),
     };

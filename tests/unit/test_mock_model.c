@@ -173,6 +173,55 @@ static void test_config_parse(void **state)
     assert_int_equal(parse(&c, err, "--help", NULL), 1);
 }
 
+/* --batch-profile: a llama-server's measured aggregate rates, whose dip at
+ * 2 and 4 streams is what the knee must survive (issue 10). */
+static void test_batch_profile(void **state)
+{
+    (void)state;
+    struct mock_config c;
+    char err[256];
+    assert_int_equal(parse(&c, err, "--batch-profile", "1:363,2:279,4:311,8:683", "--slots", "8",
+                           NULL), 0);
+    assert_int_equal(c.batch_npoints, 4);
+    assert_int_equal(c.batch_profile[3].batch, 8);
+    assert_true(c.batch_profile[3].tps == 683);
+    /* The points themselves, linear between them, flat after the last. */
+    assert_true(mock_batch_tps(&c, 1) == 363);
+    assert_true(mock_batch_tps(&c, 2) == 279);
+    assert_true(fabs(mock_batch_tps(&c, 3) - 295) < 1e-9);
+    assert_true(fabs(mock_batch_tps(&c, 6) - 497) < 1e-9);
+    assert_true(mock_batch_tps(&c, 16) == 683);
+    /* Each of b streams gets aggregate/b: b / aggregate seconds a token. */
+    assert_int_equal(mock_token_interval_ns(&c, 1), 2754821);
+    assert_int_equal(mock_token_interval_ns(&c, 2), 7168459);
+    assert_int_equal(mock_token_interval_ns(&c, 8), 11713031);
+    /* The aggregate really dips: 2 streams make fewer tokens than 1. */
+    assert_true(2e9 / (double)mock_token_interval_ns(&c, 2) < 1e9 / (double)mock_token_interval_ns(&c, 1));
+    /* Below a first point above 1: the first point's per-stream rate. */
+    assert_int_equal(parse(&c, err, "--batch-profile", "4:400", NULL), 0);
+    assert_true(mock_batch_tps(&c, 2) == 200);
+    assert_int_equal(mock_token_interval_ns(&c, 2), 10000000);
+    /* Without a profile, the formula. */
+    assert_int_equal(parse(&c, err, NULL), 0);
+    assert_true(mock_batch_tps(&c, 2) == 0);
+    assert_int_equal(mock_token_interval_ns(&c, 1), 22222222);
+
+    static const char *const bad[][2] = {
+        { "", "item 1 is empty" },
+        { "1:10,,4:20", "item 2 is empty" },
+        { "1-10", "item 1 '1-10' is not BATCH:TOK/S" },
+        { "0:10", "item 1: batch '0'" },
+        { "1:0", "item 1: '0' is not a rate" },
+        { "1:x", "item 1: 'x' is not a rate" },
+        { "4:10,2:20", "item 2: batch 2 is not above" },
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        assert_int_equal(parse(&c, err, "--batch-profile", bad[i][0], NULL), -1);
+        if (!strstr(err, bad[i][1]) || !strstr(err, "--batch-profile"))
+            fail_msg("'%s': error '%s' does not say '%s'", bad[i][0], err, bad[i][1]);
+    }
+}
+
 static void test_config_errors(void **state)
 {
     static const char *const bad[][3] = {
@@ -358,6 +407,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_interval_formula),
+        cmocka_unit_test(test_batch_profile),
         cmocka_unit_test(test_ttft_and_prompt_tokens),
         cmocka_unit_test(test_plan_defaults),
         cmocka_unit_test(test_plan_eos),

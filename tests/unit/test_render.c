@@ -215,7 +215,10 @@ static void test_compare_winners(void **state)
     cJSON *levels = cJSON_AddArrayToObject(doc, "levels");
     cJSON *l = parse("{\"level\":2,\"output_tps\":{\"ollama\":200,\"vllm\":210},\"winner\":\"vllm\",\"speedup\":1.05}");
     cJSON_AddItemToArray(levels, l);
-    cJSON_AddItemToObject(doc, "recommendation", parse("{\"target\":\"vllm\",\"text\":\"recommend vllm: leads 3 of 4 criteria\","
+    /* A level whose leaders are within noise of each other has no winner. */
+    cJSON_AddItemToArray(levels, parse("{\"level\":4,\"output_tps\":{\"ollama\":400,\"vllm\":402},\"winner\":null,"
+                                       "\"tied\":[\"ollama\",\"vllm\"],\"speedup\":1.005}"));
+    cJSON_AddItemToObject(doc, "recommendation", parse("{\"target\":\"vllm\",\"text\":\"recommend vllm: wins 3 of 4 criteria\","
                                                        "\"reasons\":[\"throughput under load: vllm\"]}"));
     struct render_input in = { doc, "cmp", NULL };
     struct rreport r;
@@ -229,7 +232,11 @@ static void test_compare_winners(void **state)
     near(m->v, 2, 0);
     near(m->v2, 210, 0);
     assert_int_equal(m->color, fig_color(1));
-    assert_string_equal(f->note, "recommend vllm: leads 3 of 4 criteria");
+    size_t stars = 0;
+    for (size_t i = 0; i < f->nmarks; i++)
+        stars += f->marks[i].kind == MARK_POINT;
+    assert_int_equal(stars, 1);
+    assert_string_equal(f->note, "recommend vllm: wins 3 of 4 criteria");
 
     /* The text report carries the winner and the reasons. */
     size_t len;
@@ -238,6 +245,7 @@ static void test_compare_winners(void **state)
     fclose(mf);
     assert_non_null(strstr(text, "Winner per level"));
     assert_non_null(strstr(text, "  2      vllm      1.05x"));
+    assert_non_null(strstr(text, "  4      tie       1.00x"));
     assert_non_null(strstr(text, "    - throughput under load: vllm"));
     assert_non_null(strstr(text, "ollama: TTFT p99 grew 5.0x from 1 to 8 users while throughput grew 4.0x: "
                                  "the server queues beyond 4 users"));

@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
-/* The canonical pre-tokenizer patterns (PROTOCOLS.md §7, openai_public.py). */
+/* The canonical pre-tokenizer patterns (tiktoken's openai_public.py; docs/workloads.md). */
 static const char PAT_CL100K[] =
     "'(?i:[sdmt]|ll|ve|re)|[^\\r\\n\\p{L}\\p{N}]?+\\p{L}++|\\p{N}{1,3}+| ?[^\\s\\p{L}\\p{N}]++[\\r\\n]*+"
     "|\\s++$|\\s*[\\r\\n]|\\s+(?!\\S)|\\s";
