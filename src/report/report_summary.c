@@ -128,8 +128,12 @@ static void print_setup(FILE *f, const struct run_config *c, const struct run_st
     char b[48];
     fprintf(f, "api:         %s%s\n", api_name(c->api), c->stream ? "" : " (not streamed)");
     if (c->rate > 0) {
-        fprintf(f, "load:        open loop, %s offered, %s arrivals", rate(c->rate, "req/s", b, sizeof b),
-                schedule_arrival_name(c->arrival));
+        double offered, achieved;
+        char b2[32], b3[32];
+        run_stats_rates(s, &offered, &achieved);
+        fprintf(f, "load:        open loop, %s asked (%s offered, %s achieved), %s arrivals",
+                rate(c->rate, "req/s", b, sizeof b), rate(offered, "req/s", b2, sizeof b2),
+                rate(achieved, "req/s", b3, sizeof b3), schedule_arrival_name(c->arrival));
         if (c->arrival == ARRIVAL_GAMMA)
             fprintf(f, " (burstiness %g)", c->burstiness);
         fprintf(f, ", at most %u in flight\n", c->concurrency);

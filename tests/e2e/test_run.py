@@ -1335,7 +1335,8 @@ class TestRunNumbers(unittest.TestCase):
         self.assertIn("%d chars" % chars, line)
         self.assertIn("%d tokens" % sent["prompt_tokens"]["max"], line)
         self.assertIn("api:         openai-chat\n", out)
-        self.assertIn("load:        open loop, 50.00 req/s offered, constant arrivals", out)
+        self.assertRegex(out, r"load:        open loop, 50.00 req/s asked \([0-9.]+ req/s offered, "
+                              r"[0-9.]+ req/s achieved\), constant arrivals")
 
     def test_csv_rows_carry_the_run_id(self):
         # Runs appended to one CSV stay apart: every row names its run, as
