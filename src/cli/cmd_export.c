@@ -102,7 +102,7 @@ static int export_apply(void *ud, const struct opt *o, const char *flag, const c
 
 static const struct opt export_opts[] = {
     { X_FORMAT, "--format", { "-f" }, "NAME", "output format (below); default prometheus" },
-    { X_RUN_ID, "--run-id", { NULL }, "ID", "the run_id label (default: the run's start time)" },
+    { X_RUN_ID, "--run-id", { NULL }, "ID", "the run_id label (default: the result's run_id)" },
 };
 
 static const struct opt_table export_table = OPT_TABLE(export_opts, export_apply);

@@ -417,7 +417,7 @@ class Listener(unittest.TestCase):
             labels = res[0]["metric"]
             self.assertEqual((labels["job"], labels["model"], labels["api"], labels["run_id"]),
                              ("llmload", "llmload-mock", doc["config"]["api"],
-                              doc["environment"]["start_time"]))
+                              doc["environment"].get("run_id") or doc["environment"]["start_time"]))
             self.assertEqual(float(query('sum(llmload_request_errors_total)')[0]["value"][1]),
                              s["failed"])
             self.assertEqual(float(query('llmload_request_errors_total{class="status"}')[0]["value"][1]),
