@@ -1206,7 +1206,10 @@ class TestRunNumbers(unittest.TestCase):
             ttft, pre, gap = doc["summary"]["ttft"], srv["prefill"], srv["ttft_minus_prefill"]
             self.assertEqual(gap["n"], 8)
             self.assertAlmostEqual(gap["mean"], ttft["mean"] - pre["mean"], delta=1e-6)
-            self.assertGreater(gap["max"], 5 * pre["max"])   # the queued ones waited
+            # The last of the four waited for the three before it, each at
+            # least 9 gaps of 0.5 ms at 2000 tokens/s: a lower bound that a
+            # loaded machine can only raise.
+            self.assertGreaterEqual(gap["max"], 0.009)
             self.assertGreater(srv["eval_rate"], 0)
             for k in ("prefill", "decode/token", "TTFT - prefill", "Cached prompt tokens"):
                 self.assertIn(k, p.stdout)
