@@ -10,6 +10,7 @@
 #include "obs_push.h"
 #include "report.h"
 #include "secret.h"
+#include "sweep.h"
 
 void cli_obs_init(struct cli_obs *o)
 {
@@ -91,4 +92,42 @@ out:
         fprintf(stderr, "llmload %s: --push: %s\n", cmd, err);
     free(body);
     return rc;
+}
+
+static int level_before(void *ud, const struct run_config *c, const struct run_stats *st,
+                        const char *label, const char *param, const char *text, double level,
+                        size_t index, struct engine_hooks *h, char *err, size_t errcap)
+{
+    struct cli_obs *o = ud;
+    char lv[300], tg[300];
+    const char *group[3] = { lv, NULL, NULL };
+    snprintf(lv, sizeof lv, "sweep_level=%s", text);
+    if (label && *label) {
+        snprintf(tg, sizeof tg, "target=%s", label);
+        group[1] = tg;
+    }
+    if (cli_obs_hooks(o, c, st, group, h, err, errcap) < 0)
+        return -1;
+    h->sweep_param = param;
+    h->sweep_level = level;
+    h->sweep_index = index;
+    return 0;
+}
+
+static void level_after(void *ud, const struct run_config *c, const struct run_stats *st,
+                        const struct engine_hooks *h, const struct obs_monitor *mon,
+                        cJSON *entry)
+{
+    struct cli_obs *o = ud;
+    cJSON *m = mon ? obs_monitor_json(mon, st->output_tokens) : NULL;
+    if (m && !cJSON_AddItemToObject(entry, "monitor", m))
+        cJSON_Delete(m);
+    if (cli_obs_push(o, c, st, h, mon, o->cmd) < 0)
+        o->push_failures++;
+}
+
+void cli_obs_sweep(struct cli_obs *o, struct sweep_opts *so, const char *cmd)
+{
+    o->cmd = cmd;
+    so->obs = (struct sweep_level_obs){ level_before, level_after, o };
 }

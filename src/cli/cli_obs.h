@@ -13,6 +13,7 @@
 #include "obs_opts.h"
 
 struct cJSON;
+struct sweep_opts;
 
 struct cli_obs {
     struct obs_opts opts;               /* the flags: obs_run_opt_table, obs_push_opt_table */
@@ -20,6 +21,8 @@ struct cli_obs {
     struct obs_push_cfg push;           /* opts.push_cfg plus the level's grouping labels */
     char target[1024];                  /* the target URL, credentials and secrets removed */
     char run_id[48];                    /* "" until the first run names it */
+    unsigned push_failures;             /* final pushes of sweep levels that failed */
+    const char *cmd;                    /* "sweep", "compare": names the messages */
 };
 
 /* Before the flags (obs_opts_init). */
@@ -42,5 +45,11 @@ int cli_obs_result(const struct cli_obs *o, struct cJSON *doc, const struct obs_
  * -1 after printing one line "llmload CMD: ..." on stderr. */
 int cli_obs_push(const struct cli_obs *o, const struct run_config *cfg, const struct run_stats *s,
                  const struct engine_hooks *h, const struct obs_monitor *mon, const char *cmd);
+
+/* Each level of a sweep (or of each target of compare) with the flags'
+ * hooks: pushed under its own grouping labels (sweep_level=TEXT, and
+ * target=NAME in compare) so that levels do not overwrite each other, its
+ * monitor in its "monitor" key.  cmd: "sweep" or "compare". */
+void cli_obs_sweep(struct cli_obs *o, struct sweep_opts *so, const char *cmd);
 
 #endif

@@ -388,7 +388,10 @@ int cmd_compare(int argc, char **argv)
         }
         if (!why[0]) {
             enum sweep_status st;
+            cli_obs_sweep(&rc.obs, &o, "compare");
             doc = sweep_execute(&o, name, rc.cfg.quiet ? NULL : stderr, &st, err, sizeof err);
+            if (doc)
+                cli_obs_result(&rc.obs, doc, NULL, NULL);
             if (!doc)
                 snprintf(why, sizeof why, "%s", err);
             else if (st == SWEEP_INTERRUPTED)
@@ -414,7 +417,7 @@ int cmd_compare(int argc, char **argv)
         }
     }
     /* One CSV for all targets: the target's name leads each row. */
-    int lost = 0;
+    int lost = rc.obs.push_failures > 0;
     if (o.csv_out) {
         const char *names[SWEEP_MAX_TARGETS];
         const cJSON *sweeps[SWEEP_MAX_TARGETS];

@@ -423,6 +423,7 @@ int cmd_sweep(int argc, char **argv)
         fprintf(stderr, "no --url given: sweeping the built-in simulator at %s\n", rc.cfg.url);
     enum sweep_status st = SWEEP_DONE;
     engine_catch_signals();
+    cli_obs_sweep(&rc.obs, &o, "sweep");
     cJSON *doc = sweep_execute(&o, "", rc.cfg.quiet ? NULL : stderr, &st, err, sizeof err);
     cli_run_stop_mock(mock);
     if (!doc) {
@@ -432,8 +433,9 @@ int cmd_sweep(int argc, char **argv)
     }
     if (cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(doc, "levels")) > 0)
         sweep_print(stdout, doc);
-    /* Both outputs are written before either failure decides the code. */
-    int lost = 0;
+    /* Both outputs are written before either failure decides the code; a
+     * level's push that failed is an output lost too. */
+    int lost = rc.obs.push_failures > 0 || cli_obs_result(&rc.obs, doc, NULL, NULL) < 0;
     if (o.json_out && report_commit_json(o.json_out, doc, err, sizeof err) < 0) {
         fprintf(stderr, "llmload sweep: --json: %s\n", err);
         lost = 1;

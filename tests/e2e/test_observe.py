@@ -715,6 +715,48 @@ class LiveRun(unittest.TestCase):
             self.assertEqual(int(g["llmload_time_to_first_token_seconds"]["metrics"][0]["count"]),
                              s["ttft"]["n"])
 
+    @needs("prometheus-pushgateway")
+    def test_sweep_pushes_each_level(self):
+        """sweep --push: each level under its own sweep_level grouping
+        label, with its own values; compare adds the target's name.  The
+        JSON keeps each level's monitor and the sweep's run_id."""
+        out = os.path.join(harness.tmpdir(), "s.json")
+        with Mock(*FAST) as m, pushgateway() as gw:
+            p = run_llmload("sweep", "--url", m.url, "--model", "llmload-mock", "-q",
+                            "--concurrency", "1,2", "-n", "6", "--max-tokens", "8", "--warmup", "0",
+                            "--json", out, "--push", gw.url, "--push-label", "env=ci")
+            self.assertEqual(p.returncode, 0, p.stderr)
+            doc = json.load(open(out))
+            groups = {g["labels"]["sweep_level"]: g for g in gateway_groups(gw, "llmload")}
+            self.assertEqual(sorted(groups), ["1", "2"])
+            for i, lv in enumerate(doc["levels"]):
+                g = groups["%g" % lv["level"]]
+                self.assertEqual(g["labels"], {"job": "llmload", "env": "ci",
+                                               "sweep_level": "%g" % lv["level"]})
+                self.assertEqual(pushed_value(g, "llmload_requests_total", outcome="ok"),
+                                 lv["summary"]["ok"])
+                self.assertEqual(pushed_value(g, "llmload_output_tokens_total"),
+                                 lv["summary"]["output_tokens"])
+                self.assertEqual(pushed_value(g, "llmload_sweep_level", parameter="concurrency"),
+                                 lv["level"])
+                self.assertEqual(pushed_value(g, "llmload_sweep_level_index"), i)
+                m0 = g["llmload_requests_total"]["metrics"][0]["labels"]
+                self.assertEqual(m0["run_id"], doc["environment"]["run_id"])
+                self.assertGreaterEqual(lv["monitor"]["samples"], 1)
+                self.assertEqual(lv["monitor"]["sources"]["server"]["pid"], m.proc.pid)
+
+            with Mock(*FAST) as m2:
+                p = run_llmload("compare", "--target", "a=" + m.url, "--target", "b=" + m2.url,
+                                "--model", "llmload-mock", "-q", "--concurrency", "1", "-n", "4",
+                                "--max-tokens", "8", "--push", gw.url, "--push-job", "cmp",
+                                "--monitor", "none")
+            self.assertEqual(p.returncode, 0, p.stderr)
+            groups = gateway_groups(gw, "cmp")
+            self.assertEqual(sorted((g["labels"]["target"], g["labels"]["sweep_level"])
+                                    for g in groups), [("a", "1"), ("b", "1")])
+            for g in groups:
+                self.assertEqual(pushed_value(g, "llmload_requests_total", outcome="ok"), 4)
+
     def test_push_failure_exits_3(self):
         """A push nobody takes: the run's outputs are written, one line
         says why, and the exit code is 3."""
