@@ -364,6 +364,7 @@ void cli_run_init(struct run_cli *rc)
     config_defaults(&rc->cfg);
     workload_opts_defaults(&rc->wopts);
     rc->wopts.default_prompt = CONFIG_DEFAULT_PROMPT;
+    cli_obs_init(&rc->obs);
 }
 
 int cli_run_check_rate(const struct run_config *c, double rate, char *err, size_t errcap)
@@ -409,7 +410,8 @@ static int turns_need_chat(const struct run_cli *rc, enum api_kind api, char *er
 int cli_run_finish(struct run_cli *rc, char *err, size_t errcap)
 {
     struct run_config *c = &rc->cfg;
-    if (cli_auth_key(&rc->auth, &c->api_key, err, errcap) < 0)
+    if (cli_auth_key(&rc->auth, &c->api_key, err, errcap) < 0 ||
+        obs_opts_check(&rc->obs.opts, err, errcap) < 0)
         return -1;
     /* The prompt every request sends, if there is one: not under
      * --input-tokens, --dataset and the other sources. */

@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <sys/types.h>
+#include "cli_obs.h"
 #include "config.h"
 #include "opt.h"
 #include "workload.h"
@@ -44,6 +45,8 @@ struct run_cli {
     struct cli_auth auth;                   /* --api-key, --api-key-file */
     const char *html_path;                  /* --html FILE: the HTML report at the end */
     const char *plots_dir;                  /* --plots DIR: every figure as PNG and SVG */
+    struct cli_obs obs;                     /* --prometheus, --push, --monitor ...: user data
+                                               of obs_run_opt_table and obs_push_opt_table */
 };
 
 /* Before the run: --html and --plots can be written (nothing is created).

@@ -171,7 +171,8 @@ static int load_files(const struct sweep_opts *o, struct cmp_set *s, char *param
 }
 
 static const struct opt_table *const compare_tables[] = {
-    &compare_opt_table, &sweep_opt_table, &cli_run_table, &cli_auth_table, &workload_opt_table, &gate_opt_table, NULL,
+    &compare_opt_table, &sweep_opt_table, &cli_run_table, &cli_auth_table, &workload_opt_table, &gate_opt_table,
+    &obs_run_opt_table, &obs_push_opt_table, NULL,
 };
 
 const struct opt_cmd cli_compare_cmd = {
@@ -387,7 +388,10 @@ int cmd_compare(int argc, char **argv)
         }
         if (!why[0]) {
             enum sweep_status st;
+            cli_obs_sweep(&rc.obs, &o, "compare");
             doc = sweep_execute(&o, name, rc.cfg.quiet ? NULL : stderr, &st, err, sizeof err);
+            if (doc)
+                cli_obs_result(&rc.obs, doc, NULL, NULL);
             if (!doc)
                 snprintf(why, sizeof why, "%s", err);
             else if (st == SWEEP_INTERRUPTED)
@@ -413,7 +417,7 @@ int cmd_compare(int argc, char **argv)
         }
     }
     /* One CSV for all targets: the target's name leads each row. */
-    int lost = 0;
+    int lost = rc.obs.push_failures > 0;
     if (o.csv_out) {
         const char *names[SWEEP_MAX_TARGETS];
         const cJSON *sweeps[SWEEP_MAX_TARGETS];

@@ -14,9 +14,11 @@
 #include "gate.h"
 #include "fileio.h"
 #include "report.h"
+#include "status.h"
 
 static const struct opt_table *const run_tables[] = {
-    &cli_run_table, &cli_auth_table, &workload_opt_table, &gate_opt_table, NULL,
+    &cli_run_table, &cli_auth_table, &workload_opt_table, &gate_opt_table, &obs_run_opt_table,
+    &obs_push_opt_table, NULL,
 };
 
 const struct opt_cmd cli_run_cmd = {
@@ -35,7 +37,7 @@ int cmd_run_parse(struct run_cli *rc, struct gate_opts *gate, int argc, char **a
                   char *err, size_t errcap)
 {
     cli_run_init(rc);
-    void *ud[] = { rc, &rc->auth, &rc->wopts, gate };
+    void *ud[] = { rc, &rc->auth, &rc->wopts, gate, &rc->obs.opts, &rc->obs.opts };
     int r = opt_parse(&cli_run_cmd, ud, argc, argv, 1, NULL, NULL, err, errcap);
     if (r != OPT_OK)
         return r;
@@ -201,17 +203,21 @@ static int run_gated(int argc, char **argv, struct gate_opts *gate)
         code = EXIT_RUN;
         goto fail;
     }
-    struct engine_hooks hooks = { on_record, &out, on_events };
     uint64_t seed = cfg->seed;
     for (int k = 0; k < repeat && code == EXIT_OK; k++) {
         cfg->seed = config_run_seed(seed, (uint64_t)k);   /* fresh nonces on every repeat */
         struct run_stats stats;
+        struct obs_monitor *mon = NULL;
+        struct engine_hooks hooks = { .on_record = on_record, .ud = &out, .on_events = on_events,
+                                       .monitor_out = &mon };
         if (run_stats_init(&stats) < 0) {
             fprintf(stderr, "llmload run: out of memory\n");
             code = EXIT_RUN;
             break;
         }
-        int erc = engine_run(cfg, &stats, &hooks, err, sizeof err);
+        rc.obs.run_id[0] = 0;   /* each run of --repeat is a run of its own */
+        int erc = cli_obs_hooks(&rc.obs, cfg, &stats, NULL, &hooks, err, sizeof err) < 0
+                  ? LL_EUSAGE : engine_run(cfg, &stats, &hooks, err, sizeof err);
         if (erc < 0) {
             fprintf(stderr, "llmload run: %s\n", err);
             gate_run_failed(gate, err);
@@ -222,12 +228,19 @@ static int run_gated(int argc, char **argv, struct gate_opts *gate)
         if (repeat > 1)
             printf("%srun %d of %d\n", k ? "\n" : "", k + 1, repeat);
         report_print_summary(stdout, cfg, &stats);
-        if (!(docs[nruns] = report_result_json(cfg, &stats))) {
+        if (mon)
+            obs_monitor_print(mon, stdout, stats.output_tokens);
+        docs[nruns] = report_result_json(cfg, &stats);
+        if (!docs[nruns] || cli_obs_result(&rc.obs, docs[nruns], mon, &stats) < 0) {
             fprintf(stderr, "llmload run: out of memory\n");
             code = EXIT_RUN;
-        } else {
-            nruns++;
         }
+        if (docs[nruns])
+            nruns++;
+        /* A push that failed is an output that was lost (exit 3). */
+        if (cli_obs_push(&rc.obs, cfg, &stats, &hooks, mon, "run") < 0)
+            lost = 1;
+        obs_monitor_free(mon);
         if (stats.interrupted)
             code = EXIT_INTERRUPTED;
         else if (code == EXIT_OK && !strcmp(stats.stop_reason, "error-rate")) {

@@ -280,7 +280,7 @@ int sweep_opts_parse(struct sweep_opts *o, struct run_cli *rc, int argc, char **
     struct sweep_parse x = { .o = o, .list_param = SWEEP_CONCURRENCY };
     /* The user data of each table of cli_compare_cmd; cli_sweep_cmd lacks
      * the first. */
-    void *ud[] = { &x, &x, rc, &rc->auth, &rc->wopts, &o->gate };
+    void *ud[] = { &x, &x, rc, &rc->auth, &rc->wopts, &o->gate, &rc->obs.opts, &rc->obs.opts };
     const struct opt_cmd *cmd = compare ? &cli_compare_cmd : &cli_sweep_cmd;
     int r = opt_parse(cmd, compare ? ud : ud + 1, argc, argv, 1, o->files, &o->nfiles, err, errcap);
     if (r != OPT_OK)
@@ -374,7 +374,8 @@ void sweep_cmd_free(struct sweep_opts *o, struct run_cli *rc)
 /* ---- llmload sweep ---------------------------------------------------------------- */
 
 static const struct opt_table *const sweep_tables[] = {
-    &sweep_opt_table, &cli_run_table, &cli_auth_table, &workload_opt_table, &gate_opt_table, NULL,
+    &sweep_opt_table, &cli_run_table, &cli_auth_table, &workload_opt_table, &gate_opt_table,
+    &obs_run_opt_table, &obs_push_opt_table, NULL,
 };
 
 const struct opt_cmd cli_sweep_cmd = {
@@ -422,6 +423,7 @@ int cmd_sweep(int argc, char **argv)
         fprintf(stderr, "no --url given: sweeping the built-in simulator at %s\n", rc.cfg.url);
     enum sweep_status st = SWEEP_DONE;
     engine_catch_signals();
+    cli_obs_sweep(&rc.obs, &o, "sweep");
     cJSON *doc = sweep_execute(&o, "", rc.cfg.quiet ? NULL : stderr, &st, err, sizeof err);
     cli_run_stop_mock(mock);
     if (!doc) {
@@ -431,8 +433,9 @@ int cmd_sweep(int argc, char **argv)
     }
     if (cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(doc, "levels")) > 0)
         sweep_print(stdout, doc);
-    /* Both outputs are written before either failure decides the code. */
-    int lost = 0;
+    /* Both outputs are written before either failure decides the code; a
+     * level's push that failed is an output lost too. */
+    int lost = rc.obs.push_failures > 0 || cli_obs_result(&rc.obs, doc, NULL, NULL) < 0;
     if (o.json_out && report_commit_json(o.json_out, doc, err, sizeof err) < 0) {
         fprintf(stderr, "llmload sweep: --json: %s\n", err);
         lost = 1;

@@ -15,6 +15,8 @@
 
 #include "config.h"
 #include "conn.h"
+#include "obs_expo.h"
+#include "obs_http.h"
 #include "rxstamp.h"
 #include "schedule.h"
 #include "status.h"
@@ -78,6 +80,11 @@ struct engine {
     /* Event times (rxstamp.h): kernel receive stamps (env.rx_kernel), else
      * uv_hrtime() at read; env counts the reads of the measured phase. */
     int rx_hold;                 /* rxstamp_hold() socket, or -1 */
+
+    /* Observability (hooks): handles of their own on this loop, unref'd. */
+    struct obs_http *http;
+    struct obs_pusher *pusher;
+    struct obs_monitor *mon;
 
     char rbuf[ENGINE_READ_BUF];  /* one read buffer: read callbacks consume it at once */
     jsmntok_t toks[ENGINE_JSON_TOKENS];
@@ -671,6 +678,104 @@ static void on_signal(uv_signal_t *h, int signum)
 }
 
 /* ------------------------------------------------------------------ */
+/* Observability: what a scrape or a push shows, from the live counters.
+ * A pass over the histograms' buckets, between two socket reads.       */
+
+void engine_live_final(const struct run_config *cfg, const struct run_stats *s,
+                       const struct engine_hooks *h, const struct obs_monitor *mon,
+                       struct obs_live *l)
+{
+    obs_live_init(l);
+    l->labels = (struct obs_labels){ h->target_label, cfg->model, api_name(cfg->api), h->run_id };
+    obs_live_from_stats(l, s);
+    l->concurrency = cfg->concurrency;
+    l->start_unix_s = s->start_wall_ns / 1e9;
+    l->finished = 1;
+    l->elapsed_s = (s->end_ns - s->start_ns) / 1e9;
+    l->loop_busy_frac = s->loop_busy_frac;
+    l->loop_lag_max_s = s->loop_lag_max_ns / 1e9;
+    l->loop_lag_p99_s = s->loop_lag_p99_ns / 1e9;
+    l->sweep_param = h->sweep_param;
+    l->sweep_level = h->sweep_level;
+    l->sweep_index = h->sweep_index;
+    l->monitor = mon;
+}
+
+/* While the run goes: the final values' fields, then what is still moving. */
+static void engine_live(struct engine *e, struct obs_live *l)
+{
+    engine_live_final(e->cfg, e->stats, e->hooks, e->mon, l);
+    if (e->phase == PHASE_DONE)
+        return;
+    l->finished = 0;
+    l->in_flight = e->phase == PHASE_WARMUP ? 0 : e->inflight;
+    l->queued = e->bl_len;
+    l->elapsed_s = e->phase == PHASE_WARMUP ? 0 : (uv_hrtime() - e->env.t0) / 1e9;
+    l->loop_busy_frac = NAN;
+    l->loop_lag_max_s = l->loop_lag_p99_s = NAN;
+    if (hist_count(e->lag_hist)) {
+        l->loop_lag_max_s = hist_max(e->lag_hist) / 1e9;
+        l->loop_lag_p99_s = hist_percentile(e->lag_hist, 99) / 1e9;
+    }
+}
+
+static int engine_expo(void *ud, FILE *out, enum obs_format fmt)
+{
+    struct obs_live l;
+    engine_live(ud, &l);
+    return obs_expo_write(out, &l, fmt);
+}
+
+/* A push names the group by its grouping labels: the body must not repeat
+ * them. */
+static int engine_expo_push(void *ud, FILE *out, enum obs_format fmt)
+{
+    struct engine *e = ud;
+    struct obs_live l;
+    engine_live(e, &l);
+    obs_push_strip_labels(e->hooks->push, &l.labels);
+    return obs_expo_write(out, &l, fmt);
+}
+
+/* Before the run: the listener (a bind failure stops the run before any
+ * request), the pusher and the monitor.  0, or an LL_ status with err. */
+static int engine_observe_start(struct engine *e, char *err, size_t errcap)
+{
+    const struct engine_hooks *h = e->hooks;
+    if (h->prometheus) {
+        e->http = obs_http_start(&e->loop, h->prometheus, engine_expo, e, err, errcap);
+        if (!e->http)
+            return LL_EUNAVAIL;
+    }
+    if (h->push && h->push_interval_ns) {
+        e->pusher = obs_pusher_start(&e->loop, h->push, h->push_interval_ns / 1000000,
+                                     engine_expo_push, e);
+        if (!e->pusher)
+            goto oom;
+    }
+    if (h->monitor && h->monitor->sources) {
+        e->mon = obs_monitor_new(&e->loop, h->monitor);
+        if (!e->mon)
+            goto oom;
+    }
+    return 0;
+oom:
+    snprintf(err, errcap, "out of memory");
+    return LL_ENOMEM;
+}
+
+/* Before the loop's handles are closed: theirs close in its last run. */
+static void engine_observe_stop(struct engine *e)
+{
+    obs_http_stop(e->http);
+    obs_pusher_stop(e->pusher);
+    if (e->mon)
+        obs_monitor_stop(e->mon);
+    e->http = NULL;
+    e->pusher = NULL;
+}
+
+/* ------------------------------------------------------------------ */
 /* Lifecycle                                                            */
 
 static void engine_begin_measure(struct engine *e)
@@ -684,6 +789,8 @@ static void engine_begin_measure(struct engine *e)
     e->idle_base = uv_metrics_idle_time(&e->loop);
     hist_reset(e->lag_hist);
     e->env.reads = e->env.reads_stamped = 0;
+    if (e->mon)
+        obs_monitor_start(e->mon);
     if (cfg->rate > 0) {
         schedule_init(&e->sched, cfg->arrival, cfg->rate, cfg->burstiness, cfg->seed, cfg->ramp_up_ns);
         e->next_arrival = schedule_next(&e->sched);
@@ -868,6 +975,8 @@ int engine_run(const struct run_config *cfg, struct run_stats *stats,
         goto out;
     }
     uv_loop_configure(&e->loop, UV_METRICS_IDLE_TIME);
+    if (e->hooks && (rc = engine_observe_start(e, err, errcap)) < 0)
+        goto out;
     for (uint32_t i = 0; i < e->nconns; i++) {
         if (conn_init(&e->conns[i], &e->env, i) < 0) {
             snprintf(err, errcap, "cannot set up connection %u", i);
@@ -928,6 +1037,7 @@ int engine_run(const struct run_config *cfg, struct run_stats *stats,
     }
 out:
     if (loop_ok) {
+        engine_observe_stop(e);
         uv_walk(&e->loop, close_walk, NULL);
         while (uv_run(&e->loop, UV_RUN_DEFAULT) != 0)
             ;
@@ -943,6 +1053,10 @@ out:
     free(e->backlog);
     hist_free(e->lag_hist);
     rxstamp_release(e->rx_hold);
+    if (e->mon && hooks && hooks->monitor_out && rc == LL_OK)
+        *hooks->monitor_out = e->mon;
+    else
+        obs_monitor_free(e->mon);
     free(e);
     return rc;
 }

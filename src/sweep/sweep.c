@@ -159,7 +159,18 @@ static int run_level(struct sweep_ctx *x, size_t idx, double level, const cJSON 
         return -1;
     }
     char eerr[256];
-    int rc = engine_run(&c, &st, NULL, eerr, sizeof eerr);
+    struct engine_hooks h = { 0 };
+    struct obs_monitor *mon = NULL;
+    h.monitor_out = &mon;
+    size_t run_index = (size_t)cJSON_GetArraySize(x->levels);
+    if (o->obs.before && o->obs.before(o->obs.ud, &c, &st, x->label, param_names[o->param], lab,
+                                       o->param == SWEEP_PROMPT_SET ? (double)idx : level,
+                                       run_index, &h, x->err, x->errcap) < 0) {
+        workload_free(lw);
+        run_stats_free(&st);
+        return -1;
+    }
+    int rc = engine_run(&c, &st, &h, eerr, sizeof eerr);
     workload_free(lw);
     if (rc < 0) {
         snprintf(x->down, sizeof x->down, "at %s %s: %s", param_names[o->param], lab, eerr);
@@ -175,6 +186,7 @@ static int run_level(struct sweep_ctx *x, size_t idx, double level, const cJSON 
         cJSON_Delete(entry);
         cJSON_Delete(open_loop);
         run_stats_free(&st);
+        obs_monitor_free(mon);
         snprintf(x->err, x->errcap, "out of memory");
         return -1;
     }
@@ -194,6 +206,9 @@ static int run_level(struct sweep_ctx *x, size_t idx, double level, const cJSON 
         cJSON_AddItemToObject(entry, "open_loop", open_loop);
     cJSON_AddItemToObject(entry, "summary", summary);
     cJSON_AddItemToArray(x->levels, entry);
+    if (o->obs.after)
+        o->obs.after(o->obs.ud, &c, &st, &h, mon, entry);
+    obs_monitor_free(mon);
     *summary_out = summary;
 
     if (x->log) {

@@ -40,6 +40,25 @@ const char *sweep_param_name(enum sweep_param p);
 
 struct sweep_target { char *name; const char *url; };
 
+/* What each level shows of itself (the command's --prometheus, --push and
+ * monitor, cli/cli_obs.c); NULL callbacks: nothing.  Each level is one
+ * engine run, with a listener, pusher and monitor of its own. */
+struct engine_hooks;
+struct obs_monitor;
+struct sweep_level_obs {
+    /* Before the level's run: fills h (label: the target's name, "" for
+     * sweep; text: the level as the table writes it).  0, or -1 with err. */
+    int (*before)(void *ud, const struct run_config *c, const struct run_stats *st,
+                  const char *label, const char *param, const char *text, double level,
+                  size_t index, struct engine_hooks *h, char *err, size_t errcap);
+    /* After it: mon (NULL: none) into the level's entry, the final push.
+     * The monitor stays the caller's to free. */
+    void (*after)(void *ud, const struct run_config *c, const struct run_stats *st,
+                  const struct engine_hooks *h, const struct obs_monitor *mon,
+                  struct cJSON *entry);
+    void *ud;
+};
+
 struct sweep_opts {
     struct run_config *cfg;                 /* the run flags: the base config (the
                                                command's; compare changes url and
@@ -62,6 +81,7 @@ struct sweep_opts {
     const char *json_path, *csv_path;       /* the sweep's own outputs */
     struct out_file *json_out, *csv_out;    /* opened by sweep_open_outputs */
     struct gate_opts gate;                  /* --assert, --junit, --markdown */
+    struct sweep_level_obs obs;             /* per-level observability */
     /* compare only */
     struct sweep_target targets[SWEEP_MAX_TARGETS];
     size_t ntargets;

@@ -112,8 +112,10 @@ const char *units_fmt_seconds(double s, char *buf, size_t cap)
         snprintf(buf, cap, "%.*f ms", s < 1e-2 ? 2 : s < 1e-1 ? 1 : 0, s * 1e3);
     else if (s < 60.0)
         snprintf(buf, cap, "%.2f s", s);
-    else
+    else if (s < 1e9)   /* minutes fit an int far beyond any real duration */
         snprintf(buf, cap, "%dm %02ds", (int)(s / 60), (int)fmod(s, 60));
+    else                /* an absurd value (a typo in an --assert): no int conversion */
+        snprintf(buf, cap, "%.3g s", s);
     return buf;
 }
 

@@ -611,6 +611,209 @@ class Contrib(unittest.TestCase):
         self.assertEqual(sorted(rule_names - names), [])
 
 
+def gateway_groups(gw, job):
+    """The Pushgateway's groups of job, by their labels."""
+    st, body = get(gw.url + "/api/v1/metrics")
+    assert st == 200, st
+    return [g for g in json.loads(body)["data"] if g["labels"].get("job") == job]
+
+
+def pushed_value(group, name, **labels):
+    """The value of the sample of name with labels in a Pushgateway group."""
+    for m in group[name]["metrics"]:
+        if all(m["labels"].get(k) == v for k, v in labels.items()):
+            return float(m["value"])
+    raise KeyError("%s%r" % (name, labels))
+
+
+class LiveRun(unittest.TestCase):
+    """`run`, `sweep` and `compare` with --prometheus, --push and the
+    monitor: src/observe driven by the engine itself."""
+
+    def promql(self, prom, q):
+        st, body = get(prom.url + "/api/v1/query?" + urllib.parse.urlencode({"query": q}))
+        r = json.loads(body)
+        assert r["status"] == "success", r
+        return r["data"]["result"]
+
+    @needs("prometheus", "prometheus-pushgateway")
+    def test_prometheus_scrapes_a_running_run(self):
+        """Prometheus scrapes a run while it goes; what it saw is at most
+        the final counts and more than none, and the final push (after the
+        loop ends, where no scrape can follow) is the JSON exactly."""
+        port = free_port()
+        out = os.path.join(harness.tmpdir(), "r.json")
+        with Mock(*FAST, "--fault-500", "0.1") as m, \
+                prometheus("http://127.0.0.1:%d/metrics" % port) as prom, pushgateway() as gw:
+            run = subprocess.Popen([harness.LLMLOAD, "run", "--url", m.url, "--model", "llmload-mock",
+                                    "-q", "-d", "6s", "-c", "2", "--max-tokens", "8",
+                                    "--prometheus", "127.0.0.1:%d" % port, "--push", gw.url,
+                                    "--json", out],
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            try:
+                # seen while the run goes: not finished, requests counted
+                res = wait_for("a scrape of the running run", lambda: [
+                    r for r in self.promql(prom, 'llmload_requests_total{outcome="ok"} > 0')], 30)
+                self.assertEqual(res[0]["metric"]["job"], "llmload")
+                self.assertEqual(float(self.promql(prom, "llmload_run_finished")[0]["value"][1]), 0)
+                self.assertEqual(float(self.promql(prom, "llmload_concurrency_limit")[0]["value"][1]),
+                                 2)
+            finally:
+                _, err = run.communicate(timeout=120)
+            self.assertIn(run.returncode, (0, 1), err)
+            doc = json.load(open(out))
+            s = doc["summary"]
+            labels = res[0]["metric"]
+            self.assertEqual((labels["model"], labels["api"], labels["run_id"], labels["target"]),
+                             ("llmload-mock", doc["config"]["api"], doc["environment"]["run_id"],
+                              doc["config"]["url"]))
+            seen = {}
+            for name, q in (("ok", 'llmload_requests_total{outcome="ok"}'),
+                            ("failed", 'llmload_requests_total{outcome="error"}'),
+                            ("output_tokens", "llmload_output_tokens_total")):
+                v = float(self.promql(prom, "max_over_time(%s[5m])" % q)[0]["value"][1])
+                seen[name] = v
+                self.assertLessEqual(v, s[name], name)
+            self.assertGreater(seen["ok"], 0)
+            self.assertGreater(seen["output_tokens"], 0)
+            g = gateway_groups(gw, "llmload")
+            self.assertEqual(len(g), 1)
+            g = g[0]
+            self.assertEqual(pushed_value(g, "llmload_requests_total", outcome="ok"), s["ok"])
+            self.assertEqual(pushed_value(g, "llmload_requests_total", outcome="error"), s["failed"])
+            self.assertEqual(pushed_value(g, "llmload_request_errors_total", **{"class": "status"}),
+                             s["errors"]["status"])
+            self.assertEqual(pushed_value(g, "llmload_output_tokens_total"), s["output_tokens"])
+            self.assertEqual(pushed_value(g, "llmload_run_finished"), 1)
+            self.assertEqual(int(g["llmload_request_duration_seconds"]["metrics"][0]["count"]),
+                             s["e2e"]["n"])
+
+    @needs("prometheus-pushgateway")
+    def test_run_push_lands_with_labels(self):
+        """run --push: the final values under the job and grouping labels
+        asked for, the run's own labels in the body."""
+        out = os.path.join(harness.tmpdir(), "r.json")
+        with Mock(*FAST, "--fault-500", "0.1") as m, pushgateway() as gw:
+            p = run_llmload("run", "--url", m.url, "--model", "llmload-mock", "-q", "-n", "30",
+                            "-c", "4", "--max-tokens", "8", "--json", out, "--push", gw.url,
+                            "--push-job", "bench", "--push-label", "env=ci")
+            self.assertIn(p.returncode, (0, 1), p.stderr)
+            doc = json.load(open(out))
+            s = doc["summary"]
+            groups = gateway_groups(gw, "bench")
+            self.assertEqual(len(groups), 1)
+            g = groups[0]
+            self.assertEqual(g["labels"], {"job": "bench", "env": "ci"})
+            self.assertEqual(pushed_value(g, "llmload_requests_total", outcome="ok"), s["ok"])
+            self.assertEqual(pushed_value(g, "llmload_requests_total", outcome="error"), s["failed"])
+            self.assertEqual(pushed_value(g, "llmload_input_tokens_total"), s["input_tokens"])
+            self.assertEqual(pushed_value(g, "llmload_output_tokens_total"), s["output_tokens"])
+            m0 = g["llmload_requests_total"]["metrics"][0]["labels"]
+            self.assertEqual((m0["model"], m0["api"], m0["run_id"], m0["target"]),
+                             ("llmload-mock", doc["config"]["api"], doc["environment"]["run_id"],
+                              doc["config"]["url"]))
+            self.assertEqual(int(g["llmload_time_to_first_token_seconds"]["metrics"][0]["count"]),
+                             s["ttft"]["n"])
+
+    @needs("prometheus-pushgateway")
+    def test_sweep_pushes_each_level(self):
+        """sweep --push: each level under its own sweep_level grouping
+        label, with its own values; compare adds the target's name.  The
+        JSON keeps each level's monitor and the sweep's run_id."""
+        out = os.path.join(harness.tmpdir(), "s.json")
+        with Mock(*FAST) as m, pushgateway() as gw:
+            p = run_llmload("sweep", "--url", m.url, "--model", "llmload-mock", "-q",
+                            "--concurrency", "1,2", "-n", "6", "--max-tokens", "8", "--warmup", "0",
+                            "--json", out, "--push", gw.url, "--push-label", "env=ci")
+            self.assertEqual(p.returncode, 0, p.stderr)
+            doc = json.load(open(out))
+            groups = {g["labels"]["sweep_level"]: g for g in gateway_groups(gw, "llmload")}
+            self.assertEqual(sorted(groups), ["1", "2"])
+            for i, lv in enumerate(doc["levels"]):
+                g = groups["%g" % lv["level"]]
+                self.assertEqual(g["labels"], {"job": "llmload", "env": "ci",
+                                               "sweep_level": "%g" % lv["level"]})
+                self.assertEqual(pushed_value(g, "llmload_requests_total", outcome="ok"),
+                                 lv["summary"]["ok"])
+                self.assertEqual(pushed_value(g, "llmload_output_tokens_total"),
+                                 lv["summary"]["output_tokens"])
+                self.assertEqual(pushed_value(g, "llmload_sweep_level", parameter="concurrency"),
+                                 lv["level"])
+                self.assertEqual(pushed_value(g, "llmload_sweep_level_index"), i)
+                m0 = g["llmload_requests_total"]["metrics"][0]["labels"]
+                self.assertEqual(m0["run_id"], doc["environment"]["run_id"])
+                self.assertGreaterEqual(lv["monitor"]["samples"], 1)
+                self.assertEqual(lv["monitor"]["sources"]["server"]["pid"], m.proc.pid)
+
+            with Mock(*FAST) as m2:
+                p = run_llmload("compare", "--target", "a=" + m.url, "--target", "b=" + m2.url,
+                                "--model", "llmload-mock", "-q", "--concurrency", "1", "-n", "4",
+                                "--max-tokens", "8", "--push", gw.url, "--push-job", "cmp",
+                                "--monitor", "none")
+            self.assertEqual(p.returncode, 0, p.stderr)
+            groups = gateway_groups(gw, "cmp")
+            self.assertEqual(sorted((g["labels"]["target"], g["labels"]["sweep_level"])
+                                    for g in groups), [("a", "1"), ("b", "1")])
+            for g in groups:
+                self.assertEqual(pushed_value(g, "llmload_requests_total", outcome="ok"), 4)
+
+    def test_push_failure_exits_3(self):
+        """A push nobody takes: the run's outputs are written, one line
+        says why, and the exit code is 3."""
+        out = os.path.join(harness.tmpdir(), "r.json")
+        port = free_port()
+        with Mock(*FAST) as m:
+            p = run_llmload("run", "--url", m.url, "--model", "llmload-mock", "-q", "-n", "4",
+                            "--json", out, "--push", "http://127.0.0.1:%d" % port)
+        self.assertEqual(p.returncode, 3, p.stderr)
+        self.assertIn("llmload run: --push: push to 127.0.0.1:%d: connect:" % port, p.stderr)
+        self.assertEqual(json.load(open(out))["summary"]["ok"], 4)
+
+    def test_result_has_monitor(self):
+        """The result's monitor section: client samples, and the simulator
+        on loopback found by its listening socket."""
+        out = os.path.join(harness.tmpdir(), "r.json")
+        with Mock("--decode-rate", "20", "--ttft-base", "0") as m:
+            p = run_llmload("run", "--url", m.url, "--model", "llmload-mock", "-n", "4", "-c", "2",
+                            "--max-tokens", "30", "--json", out)
+            self.assertEqual(p.returncode, 0, p.stderr)
+        mon = json.load(open(out))["monitor"]
+        self.assertGreaterEqual(mon["samples"], 1)
+        self.assertEqual(len(mon["t"]), len(mon["series"]["client_cpu_user"]))
+        self.assertTrue(mon["sources"]["client"]["on"])
+        self.assertRegex(mon["sources"]["client"]["note"], r"^pid \d+$")
+        self.assertEqual(mon["sources"]["server"]["pid"], m.proc.pid)
+        self.assertEqual(mon["sources"]["server"]["note"], "the listener of port %d" % m.port)
+        self.assertGreater(mon["summary"]["client_rss_bytes"]["max"], 0)
+        self.assertIn("\nMonitor: %d samples" % mon["samples"], p.stdout)
+
+        # --monitor none: no section
+        with Mock(*FAST) as m:
+            p = run_llmload("run", "--url", m.url, "--model", "llmload-mock", "-q", "-n", "2",
+                            "--json", out, "--monitor", "none")
+            self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertNotIn("monitor", json.load(open(out)))
+        self.assertNotIn("Monitor:", p.stdout)
+
+    def test_prometheus_port_in_use(self):
+        """--prometheus on a port another process listens on: the run
+        could not be done (exit 3), said in one line, no request sent."""
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        try:
+            with Mock(*FAST) as m:
+                p = run_llmload("run", "--url", m.url, "--model", "llmload-mock", "-q", "-n", "2",
+                                "--prometheus", "127.0.0.1:%d" % port)
+        finally:
+            s.close()
+        self.assertEqual(p.returncode, 3, p.stderr)
+        self.assertEqual(p.stderr, "llmload run: 127.0.0.1:%d: cannot listen: address already in use\n"
+                         % port)
+        self.assertEqual(p.stdout, "")
+
+
 if __name__ == "__main__":
     miss = missing_programs(sys.argv[1:])
     if miss:

@@ -11,6 +11,7 @@ import subprocess
 import threading
 import time
 import unittest
+import urllib.request
 
 import harness
 from harness import FAST, Mock, run_llmload, tmpdir
@@ -829,6 +830,40 @@ class TestRunLifecycle(unittest.TestCase):
     @harness.serial
     @harness.decoder
     def test_fidelity_against_truth(self):
+        self.check_fidelity()
+
+    @harness.serial
+    @harness.decoder
+    def test_fidelity_with_prometheus_scraped(self):
+        """The same bounds while a scraper reads --prometheus's /metrics
+        every 100 ms: the listener runs on the run's loop without
+        disturbing its timing."""
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+        s.close()
+        stop = threading.Event()
+        scrapes = []
+
+        def scrape():
+            opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+            while not stop.wait(0.1):
+                try:
+                    with opener.open("http://127.0.0.1:%d/metrics" % port, timeout=5) as r:
+                        if r.status == 200 and b"llmload_requests_total" in r.read():
+                            scrapes.append(1)
+                except OSError:
+                    pass   # before the listener is up, after the run
+        t = threading.Thread(target=scrape)
+        t.start()
+        try:
+            self.check_fidelity("--prometheus", "127.0.0.1:%d" % port)
+        finally:
+            stop.set()
+            t.join()
+        self.assertGreater(len(scrapes), 0)
+
+    def check_fidelity(self, *extra):
         # TTFT measured by the client vs the simulator's own record of the
         # same requests (same CLOCK_MONOTONIC).  The truth's TTFT runs from
         # the request's arrival at the simulator's socket (arrive_ns, the
@@ -847,7 +882,7 @@ class TestRunLifecycle(unittest.TestCase):
         try:
             p = run_llmload("run", "--url", m.url + "/v1", "--model", "llmload-mock", "--quiet",
                             "-n", "200", "-c", "100", "--max-tokens", "8", "--raw", rawp,
-                            "--json", out)
+                            "--json", out, *extra)
             self.assertEqual(p.returncode, 0, p.stderr)
         finally:
             m.stop()
@@ -1544,7 +1579,8 @@ class TestRunCliEdges(unittest.TestCase):
                             "--max-tokens", "5", "--json", out)
             paths = srv.posts_to()
             bodies = [json.loads(b) for (m, path, h, b) in srv.requests if m == "POST"]
-            gets = [path for (m, path, h, b) in srv.requests if m == "GET"]
+            # the monitor's scrape of the server's own /metrics is no probe
+            gets = [path for (m, path, h, b) in srv.requests if m == "GET" and path != "/metrics"]
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertEqual(paths, ["/completion"] * 4)
         self.assertEqual(gets, [])                     # the path named the API: no probe
