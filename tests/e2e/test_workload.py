@@ -335,7 +335,8 @@ class TestDatasetBounds(unittest.TestCase):
             p = harness.run_llmload("run", "--url", srv.url + "/v1", "--model", "m", "-n", "2", "-c", "1",
                                     "--dataset", jl, "--skip-bad-lines")
             self.assertEqual(p.returncode, 0, p.stderr)
-            sent = [json.loads(b)["messages"][-1]["content"] for (m, path, h, b) in srv.requests[-2:]]
+            posts = [r for r in srv.requests if r[0] == "POST"]   # not the monitor's GET /metrics
+            sent = [json.loads(b)["messages"][-1]["content"] for (m, path, h, b) in posts[-2:]]
             self.assertTrue(all(t.endswith("short") for t in sent), [t[:40] for t in sent])
 
     def test_dev_zero_and_endless_line_fail_fast(self):
