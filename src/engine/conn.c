@@ -236,6 +236,8 @@ static void conn_take_counts(struct conn *c, const struct api_event *ev)
     TAKE(r->total_duration_ns, ev->total_duration_ns, RESULT_DURATION_MAX);
     TAKE(r->load_duration_ns, ev->load_duration_ns, RESULT_DURATION_MAX);
 #undef TAKE
+    if (ev->truncated)
+        r->context_truncated = 1;
 }
 
 static void conn_take_event(struct conn *c, const char *data, size_t len)

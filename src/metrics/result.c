@@ -186,6 +186,7 @@ static void add_token_check(struct run_stats *s, const struct req_record *r)
     }
     if (r->exact_tokens > 0 && r->out_tokens >= 0 && r->out_tokens < r->exact_tokens)
         s->short_outputs++;
+    s->context_truncated += r->context_truncated != 0;
 }
 
 int64_t req_ttft_ns(const struct req_record *r)

@@ -74,6 +74,7 @@ struct req_record {
     char errmsg[RESULT_ERRMSG_LEN];
     int retried;                /* re-sent once on a fresh connection */
     int implausible;            /* a server count or duration was past belief: clamped */
+    int context_truncated;      /* the server said it cut the prompt to its context */
     uint64_t events;            /* content events */
     int64_t out_tokens;         /* final count, see tok_source */
     enum tok_source tok_src;
@@ -161,6 +162,7 @@ struct run_stats {
     uint64_t tok_compared, tok_differ;      /* successful requests with both counts; differing */
     double tok_diff_sum, tok_diff_max;      /* |local - server| / server, summed; largest */
     uint64_t short_outputs;                 /* asked for exactly N tokens, got fewer */
+    uint64_t context_truncated;             /* the server cut the prompt to its context */
     uint64_t start_ns, end_ns;  /* measured window (hrtime), warm-up excluded */
     int64_t start_wall_ns;      /* wall clock (Unix ns) at run_stats_init; the
                                    engine may restamp it at the real start.  Only

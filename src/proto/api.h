@@ -91,6 +91,8 @@ struct api_event {
     unsigned done : 1;        /* terminal: [DONE], done:true, llama.cpp stop:true */
     unsigned error : 1;       /* in-stream error: {"error":...} in any form */
     unsigned finish : 1;      /* carried a finish_reason / done_reason / stop_type */
+    unsigned truncated : 1;   /* the server cut the prompt to fit its context
+                                 (llama.cpp's "truncated": true on the last event) */
     const char *text; size_t text_len;        /* escaped JSON string content */
     const char *errmsg; size_t errmsg_len;    /* escaped; error.message or error string
                                                  (the raw error JSON when it has no message) */

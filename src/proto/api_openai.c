@@ -46,7 +46,7 @@ static void openai_build(const struct api_adapter *a, const struct api_request *
 /* The top-level keys it reads, after the error keys api.c reads. */
 enum {
     O_CHOICES = API_K__ERRORS, O_USAGE, O_TIMINGS,
-    O_CONTENT, O_TOKENS, O_STOP, O_STOP_TYPE,    /* llama.cpp native /completion */
+    O_CONTENT, O_TOKENS, O_STOP, O_STOP_TYPE, O_TRUNCATED,    /* llama.cpp native /completion */
     O__COUNT
 };
 static const struct json_key top_keys[O__COUNT] = {
@@ -58,6 +58,7 @@ static const struct json_key top_keys[O__COUNT] = {
     [O_TOKENS] = JSON_KEY("tokens"),
     [O_STOP] = JSON_KEY("stop"),
     [O_STOP_TYPE] = JSON_KEY("stop_type"),
+    [O_TRUNCATED] = JSON_KEY("truncated"),
 };
 
 enum { C_DELTA, C_MESSAGE, C_TEXT, C_FINISH_REASON, C__COUNT };
@@ -142,6 +143,11 @@ static void openai_interpret(const char *js, const jsmntok_t *t, int n, const in
         ev->done = 1;
         api_take_finish(ev, js, t, top[O_STOP_TYPE]);
     }
+    /* llama.cpp says so when it cut the prompt to its context: the output
+     * then answers a different question, which a benchmark must not hide. */
+    int trunc;
+    if (top[O_TRUNCATED] >= 0 && json_bool(js, &t[top[O_TRUNCATED]], &trunc) == 0 && trunc)
+        ev->truncated = 1;
 }
 
 static const struct api_family openai_family = {

@@ -220,6 +220,7 @@ cJSON *report_summary_json(const struct run_stats *s)
         put_bool(&b, x, "warning", report_token_warning(s));
     }
     put_num(&b, o, "short_outputs", (double)s->short_outputs);
+    put_num(&b, o, "context_truncated", (double)s->context_truncated);
     if ((x = put_obj(&b, o, "client"))) {
         put_num(&b, x, "loop_busy_frac", s->loop_busy_frac);
         put_num(&b, x, "loop_lag_max_s", (double)s->loop_lag_max_ns / 1e9);

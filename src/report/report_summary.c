@@ -166,6 +166,11 @@ static void print_token_check(FILE *f, const struct run_stats *s)
                     100.0 * RESULT_TOKEN_DIFF_WARN,
                     s->tok_src_count[TOK_TOKENIZER] ? " (--force-tokenizer: every count here)" : "");
     }
+    if (s->context_truncated)
+        fprintf(f, "WARNING: the server cut the prompt of %llu %s to fit its context "
+                "(llama.cpp's \"truncated\"): those requests answered a shorter prompt than "
+                "the one sent.\n", (unsigned long long)s->context_truncated,
+                plural(s->context_truncated, "request", "requests"));
     if (s->short_outputs)
         fprintf(f, "WARNING: %llu %s returned fewer tokens than the exact length asked for "
                 "(--output-tokens with ignore_eos): the server cut them short, most likely at "

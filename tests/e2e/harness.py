@@ -297,8 +297,9 @@ class OpenAIServer:
     key: when set, GET /v1/models answers 401 to any other Authorization."""
 
     def __init__(self, kinds=("ok",), tokens=4, key=None, version=None, props=None,
-                 fingerprint=None, models=("m",)):
+                 fingerprint=None, models=("m",), truncated=False):
         self.kinds, self.tokens, self.key = list(kinds), tokens, key
+        self.truncated = truncated      # llama.cpp's "truncated": true on /completion
         self.requests = []
         self.posts = 0
         self.lock = threading.Lock()
@@ -372,6 +373,7 @@ class OpenAIServer:
                 if native:
                     chunks.append(b"data: " + json.dumps(
                         {"index": 0, "content": "", "stop": True, "stop_type": "limit",
+                         "truncated": srv.truncated,
                          "timings": {"prompt_n": 3, "predicted_n": srv.tokens}}).encode() + b"\n\n")
                 elif kind != "echo_event":
                     chunks.append(b"data: " + json.dumps(

@@ -1595,6 +1595,22 @@ class TestRunCliEdges(unittest.TestCase):
         self.assertEqual(doc["summary"]["ok"], 4)
         self.assertEqual(doc["summary"]["output_tokens"], 20)
 
+    def test_context_truncation_said(self):
+        # llama.cpp's last /completion event says "truncated": true when it
+        # cut the prompt to its context: counted and warned, never silent.
+        d = tmpdir()
+        out = os.path.join(d, "r.json")
+        for truncated, want in ((True, 3), (False, 0)):
+            with harness.OpenAIServer(tokens=2, truncated=truncated) as srv:
+                p = run_llmload("run", "--url", srv.url + "/completion", "--model", "m", "-n", "3",
+                                "-c", "1", "--max-tokens", "2", "--json", out)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            self.assertEqual(json.load(open(out))["summary"]["context_truncated"], want)
+            if want:
+                self.assertIn("WARNING: the server cut the prompt of 3 requests to fit its context", p.stdout)
+            else:
+                self.assertNotIn("to fit its context", p.stdout)
+
     def test_stop_on_error_rate_exits_1(self):
         d = tmpdir()
         out, junit, base = (os.path.join(d, n) for n in ("r.json", "j.xml", "b.json"))

@@ -490,6 +490,13 @@ static void test_llamacpp(void **state)
     assert_slice(ev.finish_reason, ev.finish_reason_len, "limit");
     assert_int_equal(ev.completion_tokens, 8);
     assert_int_equal(ev.event_tokens, 0);
+    assert_false(ev.truncated);
+    /* The server cut the prompt to its context: said, never hidden. */
+    ev = parse(API_OPENAI_COMPLETIONS, "{\"content\":\"\",\"stop\":true,\"stop_type\":\"limit\",\"truncated\":true}");
+    assert_true(ev.done);
+    assert_true(ev.truncated);
+    ev = parse(API_OPENAI_COMPLETIONS, "{\"content\":\"\",\"stop\":true,\"truncated\":false}");
+    assert_false(ev.truncated);
     /* The newer in-data error. */
     ev = parse(API_OPENAI_CHAT, "{\"error\":{\"code\":500,\"message\":\"Context size has been exceeded.\",\"type\":\"server_error\"}}");
     assert_true(ev.error);
