@@ -181,6 +181,18 @@ cJSON *report_summary_json(const struct run_stats *s)
     put_num(&b, o, "retries", (double)s->retries);
     put_num(&b, o, "implausible_counts", (double)s->implausible);
     put_num(&b, o, "late", (double)s->late);
+    /* Open loop: what the schedule offered and what was achieved, so a
+     * server that fell behind shows in the document, not only on the
+     * terminal (docs/metrics.md).  Null for a closed loop. */
+    double offered, achieved;
+    if (run_stats_rates(s, &offered, &achieved) == 0 && (x = put_obj(&b, o, "open_loop"))) {
+        put_num(&b, x, "offered_rate", offered);
+        put_num(&b, x, "achieved_rate", achieved);
+        put_num(&b, x, "arrivals", (double)s->arrivals);
+        put_num(&b, x, "unsent", (double)s->unsent);
+    } else {
+        cJSON_AddNullToObject(o, "open_loop");
+    }
     put_num(&b, o, "warmup_requests", (double)s->warmup_requests);
     put_num(&b, o, "events", (double)s->events);
     put_latency(&b, o, "queue_time", s->queue);

@@ -1595,6 +1595,25 @@ class TestRunCliEdges(unittest.TestCase):
         self.assertEqual(doc["summary"]["ok"], 4)
         self.assertEqual(doc["summary"]["output_tokens"], 20)
 
+    def test_open_loop_rates_in_json(self):
+        # Every open-loop run says what it offered and what it achieved, in
+        # the document too; a closed loop has no such object.
+        d = tmpdir()
+        out = os.path.join(d, "r.json")
+        p = run_llmload("run", "-n", "30", "-c", "30", "--rate", "40", "--arrival", "constant",
+                        "--max-tokens", "4", "--quiet", "--json", out)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        ol = json.load(open(out))["summary"]["open_loop"]
+        self.assertEqual(ol["arrivals"], 30)
+        self.assertEqual(ol["unsent"], 0)
+        # Constant arrivals 25 ms apart, the first at 25 ms: 30 in 750 ms.
+        self.assertAlmostEqual(ol["offered_rate"], 40, delta=0.01)
+        self.assertGreater(ol["achieved_rate"], 0)
+        self.assertLessEqual(ol["achieved_rate"], ol["offered_rate"] * 1.2)
+        p = run_llmload("run", "-n", "4", "-c", "2", "--max-tokens", "4", "--quiet", "--json", out)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIsNone(json.load(open(out))["summary"]["open_loop"])
+
     def test_context_truncation_said(self):
         # llama.cpp's last /completion event says "truncated": true when it
         # cut the prompt to its context: counted and warned, never silent.
