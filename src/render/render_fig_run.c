@@ -496,6 +496,99 @@ out:
     return rc;
 }
 
+/* ---- the resource monitor (docs/observability.md): its time series ----- */
+
+/* One series of a run's "monitor" section as a line over time: the sum of
+ * the named series times scale (NaN where one is missing).  0 when the
+ * document has none of them. */
+static int monitor_line(struct figure *f, const char *label, unsigned col, const cJSON *mon,
+                        const char *const *names, size_t nnames, double scale)
+{
+    const cJSON *t = cJSON_GetObjectItemCaseSensitive(mon, "t");
+    const cJSON *series = cJSON_GetObjectItemCaseSensitive(mon, "series");
+    const cJSON *arr[4];
+    size_t n = (size_t)cJSON_GetArraySize(t);
+    for (size_t j = 0; j < nnames; j++)
+        if (!cJSON_IsArray(arr[j] = cJSON_GetObjectItemCaseSensitive(series, names[j])))
+            return 0;
+    struct fig_series *fs = fig_series_add(f, label, FIG_LINE, col);
+    if (!fs)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        double v = 0;
+        for (size_t j = 0; j < nnames; j++) {
+            const cJSON *x = cJSON_GetArrayItem(arr[j], (int)i);
+            v += cJSON_IsNumber(x) ? x->valuedouble : NAN;
+        }
+        const cJSON *ti = cJSON_GetArrayItem(t, (int)i);
+        if (cJSON_IsNumber(ti) && isfinite(v) && fig_point(fs, ti->valuedouble, v * scale) < 0)
+            return -1;
+    }
+    return 1;
+}
+
+/* CPU of the client and the server, the system's busy and stolen CPU, and
+ * memory, over time: what the machine was doing while it measured. */
+static int monitor_figures(const struct rsec *s, const char *footer, struct fig_section *out)
+{
+    enum { M_CPU, M_SYS, M_MEM, NM };
+    static const char *const ids[NM] = { "cpu_over_time", "system_cpu_over_time", "memory_over_time" };
+    static const char *const titles[NM] = { "CPU of the client and the server", "System CPU and steal",
+                                            "Memory (RSS)" };
+    static const char *const ylabels[NM] = { "CPU (% of one CPU)", "CPU (% of all CPUs)", "RSS (MiB)" };
+    static const char *const cu[] = { "client_cpu_user", "client_cpu_system" };
+    static const char *const su[] = { "server_cpu_user", "server_cpu_system" };
+    static const char *const busy[] = { "system_cpu_user", "system_cpu_system", "system_cpu_iowait",
+                                        "system_cpu_irq" };
+    static const char *const steal[] = { "system_cpu_steal" };
+    static const char *const crss[] = { "client_rss_bytes" };
+    static const char *const srss[] = { "server_rss_bytes" };
+    struct figure *f[NM] = { 0 };
+    int got[NM] = { 0 }, rc = -1;
+    char lab[300];
+    for (int i = 0; i < NM; i++)
+        if (!(f[i] = fig_new(ids[i], titles[i], "time since the start (s)", ylabels[i])) ||
+            fig_set_footer(f[i], footer) < 0)
+            goto out;
+    for (size_t k = 0; k < s->nsrc; k++) {
+        const cJSON *mon = cJSON_GetObjectItemCaseSensitive(s->src[k].doc, "monitor");
+        if (!cJSON_IsObject(mon))
+            continue;
+        unsigned c1 = s->nsrc > 1 ? fig_color(k) : fig_color(0);
+        unsigned c2 = s->nsrc > 1 ? fig_color(k) : fig_color(1);
+        int r[6];
+        r[0] = monitor_line(f[M_CPU], label_of(s, k, "client", lab, sizeof lab), c1, mon, cu, 2, 100);
+        r[1] = monitor_line(f[M_CPU], label_of(s, k, "server", lab, sizeof lab), c2, mon, su, 2, 100);
+        r[2] = monitor_line(f[M_SYS], label_of(s, k, "busy", lab, sizeof lab), c1, mon, busy, 4, 100);
+        r[3] = monitor_line(f[M_SYS], label_of(s, k, "steal", lab, sizeof lab), c2, mon, steal, 1, 100);
+        r[4] = monitor_line(f[M_MEM], label_of(s, k, "client", lab, sizeof lab), c1, mon, crss, 1,
+                            1.0 / 1048576);
+        r[5] = monitor_line(f[M_MEM], label_of(s, k, "server", lab, sizeof lab), c2, mon, srss, 1,
+                            1.0 / 1048576);
+        for (int i = 0; i < 6; i++) {
+            if (r[i] < 0)
+                goto out;
+            got[i / 2] |= r[i] > 0;
+        }
+        if (s->nsrc > 1)
+            for (int i = 0; i < NM; i++)
+                if (f[i]->nseries > 1)
+                    f[i]->series[f[i]->nseries - 1].dashed = 1;
+    }
+    rc = 0;
+    for (int i = 0; i < NM; i++) {
+        if (!got[i])
+            continue;
+        if (fig_section_add(out, f[i]) < 0)   /* it takes f[i], even on error */
+            rc = -1;
+        f[i] = NULL;
+    }
+out:
+    for (int i = 0; i < NM; i++)
+        fig_free(f[i]);
+    return rc;
+}
+
 int fig_build_run(const struct rsec *s, struct fig_section *out)
 {
     char footer[1024];
@@ -515,5 +608,7 @@ int fig_build_run(const struct rsec *s, struct fig_section *out)
         if (dist_figures(s, &dists[i], main_cdf, footer, out) < 0)
             return -1;
     }
-    return per_request(s, footer, out);
+    if (per_request(s, footer, out) < 0)
+        return -1;
+    return monitor_figures(s, footer, out);
 }

@@ -569,6 +569,36 @@ class TestReport(unittest.TestCase):
         self.assertEqual(out.returncode, 0)
 
 
+class TestMonitorFigures(unittest.TestCase):
+    """The resource monitor's time series (docs/observability.md) are drawn:
+    CPU of the client and the server, the system's CPU and steal, memory."""
+
+    def test_monitor_series_drawn(self):
+        d = harness.tmpdir()
+        doc = os.path.join(d, "r.json")
+        checked("run", "-d", "3s", "-c", "4", "--max-tokens", "16", "--quiet", "--json", doc)
+        mon = json.load(open(doc))["monitor"]
+        self.assertGreaterEqual(len(mon["t"]), 2)
+        out = os.path.join(d, "figs") + "/"
+        checked("report", doc, "-o", out)
+        for name in ("cpu_over_time", "system_cpu_over_time", "memory_over_time"):
+            w, h, rows = png_decode(os.path.join(out, name + ".png"))
+            self.assertGreater(non_white(rows), 1000, name)
+        # The HTML report draws the same figures (their definitions are shared).
+        html = os.path.join(d, "r.html")
+        checked("report", doc, "-o", html)
+        page = open(html).read()
+        for title in ("CPU of the client and the server", "System CPU and steal", "RSS (MiB)"):
+            self.assertIn(title, page)
+        # --monitor none: no monitor section, so no such figures.
+        doc2 = os.path.join(d, "r2.json")
+        checked("run", "-n", "4", "-c", "2", "--max-tokens", "8", "--quiet", "--monitor", "none",
+                "--json", doc2)
+        out2 = os.path.join(d, "figs2") + "/"
+        checked("report", doc2, "-o", out2)
+        self.assertFalse(os.path.exists(os.path.join(out2, "cpu_over_time.png")))
+
+
 class TestPicturesAtTheEnd(unittest.TestCase):
     """--html FILE and --plots DIR on run, sweep and compare write the same
     report `llmload report` would, when the benchmark ends."""
