@@ -389,8 +389,17 @@ class TestReport(unittest.TestCase):
         names = sorted(os.listdir(figs))
         expect = ["e2e_cdf", "e2e_hist", "in_flight", "itl_cdf", "itl_hist", "requests_over_time",
                   "timeline", "tokens_over_time", "tpot_cdf", "tpot_hist", "ttft_cdf", "ttft_hist"]
-        if json.load(open(path))["summary"]["failed"]:
+        doc = json.load(open(path))
+        if doc["summary"]["failed"]:
             expect.append("errors_over_time")
+        # The resource monitor's figures, for the series the run recorded.
+        series = (doc.get("monitor") or {}).get("series", {})
+        if "client_rss_bytes" in series or "server_rss_bytes" in series:
+            expect.append("memory_over_time")
+        if "client_cpu_user" in series or "server_cpu_user" in series:
+            expect.append("cpu_over_time")
+        if "system_cpu_steal" in series or "system_cpu_idle" in series:
+            expect.append("system_cpu_over_time")
         self.assertEqual(names, sorted([n + ".png" for n in expect] + [n + ".svg" for n in expect]))
         # Failed requests are drawn in their class's colour on the timeline.
         w, h, rows = png_decode(os.path.join(figs, "timeline.png"))

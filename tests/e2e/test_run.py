@@ -52,6 +52,12 @@ def wait_active_streams(port, n, timeout=30):
 ACTIVE_METRIC = "llmload_mock_active_streams"
 
 
+# Scripted test servers answer each connection in turn: the resource
+# monitor's GET /metrics of the server (docs/observability.md) would take one
+# of the scripted replies, so runs against them leave the monitor off.
+NO_MONITOR = ("--monitor", "none")
+
+
 class OneShotServer:
     """A loopback TCP server whose handler gets each accepted socket; for
     replies the simulator never sends (garbage, replayed captures)."""
@@ -505,7 +511,7 @@ class TestRunWire(unittest.TestCase):
                 return
         srv = OneShotServer(handler)
         try:
-            p, doc = run_json(srv.url + "/v1", "--api", "openai-chat", "-n", "4", "-c", "2")
+            p, doc = run_json(srv.url + "/v1", *NO_MONITOR, "--api", "openai-chat", "-n", "4", "-c", "2")
         finally:
             srv.close()
         self.assertEqual(p.returncode, 3)
@@ -524,7 +530,7 @@ class TestRunWire(unittest.TestCase):
             c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         srv = OneShotServer(handler)
         try:
-            p, doc = run_json(srv.url + "/v1", "--api", "openai-chat", "-n", "4", "-c", "2")
+            p, doc = run_json(srv.url + "/v1", *NO_MONITOR, "--api", "openai-chat", "-n", "4", "-c", "2")
         finally:
             srv.close()
         self.assertEqual(p.returncode, 3)
@@ -562,7 +568,7 @@ class TestRunWire(unittest.TestCase):
                 c.sendall(resp)
         srv = OneShotServer(handler)
         try:
-            p, doc = run_json(srv.url + "/v1", "--api", "openai-chat", "-n", "3", "-c", "1")
+            p, doc = run_json(srv.url + "/v1", *NO_MONITOR, "--api", "openai-chat", "-n", "3", "-c", "1")
         finally:
             srv.close()
         self.assertEqual(p.returncode, 0, p.stderr)
@@ -580,7 +586,7 @@ class TestRunWire(unittest.TestCase):
                 c.sendall(raw)
         srv = OneShotServer(handler)
         try:
-            p, doc = run_json(srv.url + "/v1", "--api", "openai-chat", "-n", "4", "-c", "2",
+            p, doc = run_json(srv.url + "/v1", *NO_MONITOR, "--api", "openai-chat", "-n", "4", "-c", "2",
                               model="tiny")
         finally:
             srv.close()
@@ -632,7 +638,7 @@ class TestRunHostile(unittest.TestCase):
     def run_against(self, handler, *args, api="openai-chat"):
         srv = OneShotServer(handler)
         try:
-            return run_json(srv.url + "/v1", "--api", api, *args)
+            return run_json(srv.url + "/v1", *NO_MONITOR, "--api", api, *args)
         finally:
             srv.close()
 
@@ -769,7 +775,7 @@ class TestRunHostile(unittest.TestCase):
         srv = OneShotServer(serve_each(resp))
         try:
             d = tmpdir()
-            p = run_llmload("run", "--url", srv.url + "/v1", "--api", "openai-chat", "--model", "m",
+            p = run_llmload("run", "--url", srv.url + "/v1", *NO_MONITOR, "--api", "openai-chat", "--model", "m",
                             "-n", "3", "-c", "1", "--max-tokens", "16", "--json",
                             os.path.join(d, "r.json"))
             doc = json.load(open(os.path.join(d, "r.json")))
@@ -1192,7 +1198,7 @@ class TestRunNumbers(unittest.TestCase):
     def capture_run(self, *args, reply="hello ab"):
         srv = CapturingServer(reply)
         try:
-            p, doc = run_json(srv.url + "/v1", "--api", "openai-chat", *args, model="m")
+            p, doc = run_json(srv.url + "/v1", *NO_MONITOR, "--api", "openai-chat", *args, model="m")
         finally:
             srv.close()
         self.assertEqual(p.returncode, 0, p.stderr)
