@@ -43,7 +43,9 @@ def checked(*args, **kw):
 def run_doc(d, name="r", n="80", extra=()):
     """A simulator run with --json and --raw in d; returns the JSON path."""
     path = os.path.join(d, name + ".json")
-    checked("run", "-q", "-n", n, "-c", "4", "--max-tokens", "16",
+    # The monitor's figures are TestMonitorFigures' concern: without it, the
+    # figures of a run depend on its requests alone.
+    checked("run", "-q", "-n", n, "-c", "4", "--max-tokens", "16", "--monitor", "none",
             "--json", path, "--raw", os.path.join(d, name + ".raw.jsonl"),
             *["--mock-arg=" + a for a in MOCK], *extra)
     return path
