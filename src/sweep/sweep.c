@@ -42,7 +42,6 @@ void sweep_opts_free(struct sweep_opts *o)
     gate_opts_free(&o->gate);
     out_close(o->json_out);
     out_close(o->csv_out);
-    free(o->argv);
     free(o->prompt_list);
     memset(o, 0, sizeof *o);
 }

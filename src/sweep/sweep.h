@@ -88,7 +88,6 @@ struct sweep_opts {
     const char *files[SWEEP_MAX_TARGETS];   /* `compare a.json b.json` */
     size_t nfiles;
     /* owned storage */
-    char **argv;                            /* the run flags handed to cli_run_parse */
     char *prompt_list;                      /* the prompt-set names */
 };
 
