@@ -205,7 +205,10 @@ class TestReasoning(unittest.TestCase):
             # prompt_ms is printed to the microsecond.
             self.assertLess(abs(r["ttft_server_ns"] - (tr["first_token_ns"] - tr["grant_ns"])), 2000)
             self.assertGreaterEqual(r["ttft_rest_ns"] / 1e6, queue_ms - 0.01)
-            self.assertLess(r["ttft_rest_ns"] / 1e6 - queue_ms, 4.0)
+            # The rest is the wait from the request's arrival at the
+            # simulator's socket to its slot, and delivery both ways.
+            unseen_ms = (tr["grant_ns"] - tr["arrive_ns"]) / 1e6
+            self.assertLess(r["ttft_rest_ns"] / 1e6 - unseen_ms, 4.0)
             waited += queue_ms > 3
         self.assertGreater(waited, 0)   # one slot, three streams: some waited
 
