@@ -945,6 +945,19 @@ static void test_stream_tgi(void **state)
     assert_string_equal(r.errmsg, "bad thing");
 }
 
+/* Content events, of them reasoning and tool-call ones, calls begun, and
+ * the text of them all. */
+static void assert_kinds(const struct run *r, int content, int reasoning, int tool, int calls,
+                         const char *text)
+{
+    assert_int_equal(r->content, content);
+    assert_int_equal(r->reasoning, reasoning);
+    assert_int_equal(r->tool, tool);
+    assert_int_equal(r->tool_calls, calls);
+    assert_int_equal(r->text_len, strlen(text));
+    assert_memory_equal(r->text, text, r->text_len);
+}
+
 /* vLLM with a reasoning parser and a tool parser: reasoning deltas, then
  * a tool call in pieces, usage with the reasoning count.  Byte by byte. */
 static void test_stream_reasoning_tool_calls(void **state)
@@ -967,12 +980,7 @@ static void test_stream_reasoning_tool_calls(void **state)
         "\"total_tokens\":23,\"completion_tokens_details\":{\"reasoning_tokens\":5}}}\n\n"
         "data: [DONE]\n\n", 0);
     assert_int_equal(r.events, 9);
-    assert_int_equal(r.content, 5);
-    assert_int_equal(r.reasoning, 2);
-    assert_int_equal(r.tool, 3);
-    assert_int_equal(r.tool_calls, 1);
-    assert_int_equal(r.text_len, strlen("The user wantsget_weather{\"city\": \"Paris\"}"));
-    assert_memory_equal(r.text, "The user wantsget_weather{\"city\": \"Paris\"}", r.text_len);
+    assert_kinds(&r, 5, 2, 3, 1, "The user wantsget_weather{\"city\": \"Paris\"}");
     assert_int_equal(r.finish, 1);
     assert_int_equal(r.done, 1);
     assert_int_equal(r.completion_tokens, 14);
@@ -986,12 +994,7 @@ static void test_stream_reasoning_tool_calls(void **state)
         "{\"function\":{\"name\":\"get_time\",\"arguments\":{}}}]},\"done\":false}\n"
         "{\"model\":\"q\",\"created_at\":\"t\",\"message\":{\"role\":\"assistant\",\"content\":\"\"},\"done\":true,"
         "\"done_reason\":\"stop\",\"eval_count\":20,\"eval_duration\":5}\n", 1);
-    assert_int_equal(r.content, 3);
-    assert_int_equal(r.reasoning, 2);
-    assert_int_equal(r.tool, 1);
-    assert_int_equal(r.tool_calls, 2);
-    assert_int_equal(r.text_len, strlen("Let meget_weather"));
-    assert_memory_equal(r.text, "Let meget_weather", r.text_len);
+    assert_kinds(&r, 3, 2, 1, 2, "Let meget_weather");
     assert_int_equal(r.completion_tokens, 20);
     assert_int_equal(r.reasoning_tokens, -1);
     /* /api/generate's top-level thinking. */
@@ -999,9 +1002,7 @@ static void test_stream_reasoning_tool_calls(void **state)
         "{\"model\":\"q\",\"response\":\"\",\"thinking\":\"hm\",\"done\":false}\n"
         "{\"model\":\"q\",\"response\":\"Yes\",\"done\":false}\n"
         "{\"model\":\"q\",\"response\":\"\",\"done\":true,\"done_reason\":\"stop\"}\n", 1);
-    assert_int_equal(r.content, 2);
-    assert_int_equal(r.reasoning, 1);
-    assert_int_equal(r.tool, 0);
+    assert_kinds(&r, 2, 1, 0, 0, "hmYes");
 }
 
 static void test_stream_ollama(void **state)
