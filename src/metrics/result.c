@@ -221,8 +221,9 @@ void req_record_reasoning(struct req_record *r)
         r->reasoning_tokens = r->server_reasoning_tokens;
         r->reasoning_src = TOK_SERVER;
     } else {
+        /* No count and no reasoning seen: none, from no source. */
         r->reasoning_tokens = (int64_t)r->reasoning_events;
-        r->reasoning_src = TOK_CHUNKS;
+        r->reasoning_src = r->reasoning_events ? TOK_CHUNKS : TOK_NONE;
     }
 }
 
