@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <stddef.h>
 #include "hist.h"
+#include "slo.h"
 
 /* Errors are counted by class: one class per way a request fails, so a
  * report can say why requests failed, not only how many. */
@@ -67,6 +68,9 @@ struct req_record {
     uint64_t sched_ns;          /* when the schedule wanted it sent (offset) */
     uint64_t start_ns;          /* first byte written (offset) */
     uint64_t first_ns;          /* first content event read (offset), 0 none */
+    uint64_t first_output_ns;   /* first non-reasoning content event (offset); 0: none
+                                   seen apart, ttft_output is then first_ns */
+    uint64_t itl_max_ns;        /* longest gap between two content events, 0 with < 2 */
     uint64_t last_ns;           /* last content event read (offset) */
     uint64_t end_ns;            /* response complete or failed (offset) */
     int status;                 /* HTTP status, 0 if none */
@@ -176,6 +180,10 @@ struct run_stats {
     int interrupted;
     char stop_reason[64];       /* "completed", "duration", "interrupted", "error-rate" */
     char run_id[RESULT_RUN_ID_LEN];   /* drawn by run_stats_init */
+    /* Per-request service levels (slo.h): the run's limits (engine_run
+     * copies the config's) and what they judged.  slo.n == 0: none. */
+    struct slo_spec slo;
+    struct slo_tally slo_tally;
 };
 
 /* Numbers of one request, as docs/metrics.md defines them; -1 when the
@@ -185,6 +193,9 @@ struct run_stats {
  * when negative (the two clocks disagree). */
 int64_t req_ttft_ns(const struct req_record *r);
 int64_t req_decode_per_token_ns(const struct req_record *r);
+/* (E2E - TTFT) / (output tokens - 1), rounded; -1 with one token or none,
+ * or no first token. */
+int64_t req_tpot_ns(const struct req_record *r);
 int64_t req_ttft_minus_prefill_ns(const struct req_record *r);
 
 /* Zeroes s, creates its histograms, stamps start_wall_ns and draws run_id.  -1 on
