@@ -20,11 +20,12 @@ const char *slo_kind_name(enum slo_kind k)
 }
 
 /* Other tools' names for the same limits: vLLM's benchmark (e2el), GuideLLM
- * and AIPerf (time_to_first_token, ...).  AIPerf's inter_token_latency is
- * the per-request mean gap, which is TPOT here. */
+ * and AIPerf (time_to_first_token, request_latency).  AIPerf's
+ * inter_token_latency is (E2E - TTFT) / (tokens - 1), TPOT here.
+ * GuideLLM's time_per_output_token is not an alias: it includes the TTFT
+ * (docs/metrics.md, "Same words, other tools"). */
 static const struct { const char *name; enum slo_kind kind; } aliases[] = {
     { "time_to_first_token", SLO_TTFT },
-    { "time_per_output_token", SLO_TPOT },
     { "inter_token_latency", SLO_TPOT },
     { "e2el", SLO_E2E },
     { "request_latency", SLO_E2E },

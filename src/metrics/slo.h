@@ -49,8 +49,8 @@ struct slo_spec {
 };
 
 /* Parses one item "NAME OP VALUE" into spec.  NAME is a kind or an alias
- * (time_to_first_token, time_per_output_token, inter_token_latency -> tpot,
- * e2el, request_latency -> e2e, tokens -> tokens_min); times take the
+ * (time_to_first_token -> ttft, inter_token_latency -> tpot, e2el and
+ * request_latency -> e2e, tokens -> tokens_min); times take the
  * units of units.h (a bare number is seconds), tokens_min a whole number.
  * Returns 1 when added, 0 when item is not a per-request limit (a STAT(...)
  * or another metric: the caller may read it as an aggregate expression), or

@@ -169,7 +169,7 @@ class SloTest(unittest.TestCase):
         AIPerf names are aliases."""
         _, a, _, _, _ = self.run_slo(None, "--fault-stall=0.3", "--stall=300ms",
                                      extra=("--goodput", "ttft:500 tpot:8 e2el:200"))
-        _, b, _, _, _ = self.run_slo("time_to_first_token<=500ms,time_per_output_token<=8ms,"
+        _, b, _, _, _ = self.run_slo("time_to_first_token<=500ms,inter_token_latency<=8ms,"
                                      "request_latency<=0.2", "--fault-stall=0.3", "--stall=300ms")
         self.assertEqual(a["text"], "ttft<=500ms,tpot<=8ms,e2e<=200ms")
         self.assertEqual(a["text"], b["text"])
