@@ -68,13 +68,6 @@ static const struct opt run_opts[] = {
     { O_MOCKARG, "--mock-arg", { NULL }, "ARG",
       "extra flag for the built-in simulator (repeatable), e.g. --mock-arg=--slots=4" },
 
-    { O_SLO, "--slo", { NULL }, "LIMITS",
-      "per-request limits a good request meets, e.g. 'ttft<=1s,tpot<=50ms',\n"
-      "'itl_max<=200ms' (ttft ttft_output tpot itl_max e2e tokens_min;\n"
-      "repeatable): goodput and attainment in every output" },
-    { O_GOODPUT, "--goodput", { NULL }, "KEY:MS ...",
-      "vLLM's form of --slo, in milliseconds, e.g. 'ttft:500 tpot:50 e2el:2000'" },
-
     OPT_SECTION("load"),
     { O_CONC, "--concurrency", { "-c" }, "N", "requests in flight at most (default 32)" },
     { O_REQS, "--requests", { "-n" }, "N", "requests to complete (default 100; 0 with --duration)" },
@@ -102,6 +95,12 @@ static const struct opt run_opts[] = {
     { O_HTML, "--html", { NULL }, "FILE", "at the end, the HTML report of the result (docs/report.md)" },
     { O_PLOTS, "--plots", { NULL }, "DIR", "at the end, every figure as DIR/NAME.png and .svg" },
     { O_QUIET, "--quiet", { "-q" }, NULL, "no progress line" },
+    { O_SLO, "--slo", { NULL }, "LIMITS",
+      "per-request limits a good request meets, e.g. 'ttft<=1s,tpot<=50ms',\n"
+      "'itl_max<=200ms' (ttft ttft_output tpot itl_max e2e tokens_min;\n"
+      "repeatable): goodput and attainment in every output" },
+    { O_GOODPUT, "--goodput", { NULL }, "KEY:MS ...",
+      "vLLM's form of --slo, in milliseconds, e.g. 'ttft:500 tpot:50 e2el:2000'" },
 };
 
 const struct opt_table cli_run_table = OPT_TABLE(run_opts, run_apply);
