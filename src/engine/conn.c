@@ -171,6 +171,10 @@ static void conn_event_time(struct conn *c, const struct api_event *ev)
         r->ev_cap = nc;
     }
     r->ev_us[r->ev_n++] = d > UINT32_MAX ? UINT32_MAX : (uint32_t)d;
+    /* The longest gap inside the response (a stall), kept as it happens:
+     * held event times may be spilled before the request ends. */
+    if (r->events > 0 && off > prev && off - prev > r->itl_max_ns)
+        r->itl_max_ns = off - prev;
     c->last_event_abs = ts;
     if (r->first_ns == 0) {
         r->first_ns = off ? off : 1;
@@ -978,7 +982,7 @@ static void on_tcp_close(uv_handle_t *h)
         c->retry_pending = 0;
         /* Same record, fresh connection: keep index and schedule times. */
         c->rec.first_ns = c->rec.last_ns = c->rec.end_ns = 0;
-        c->rec.t_first_reasoning = c->rec.t_first_output = 0;
+        c->rec.t_first_reasoning = c->rec.t_first_output = c->rec.itl_max_ns = 0;
         c->rec.events = c->rec.reasoning_events = c->rec.tool_events = c->rec.tool_calls = 0;
         c->rec.ev_n = 0;
         c->rec.ev_spilled = 0;

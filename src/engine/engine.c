@@ -465,6 +465,8 @@ static void engine_request_done(struct engine *e, struct conn *c)
         /* Cut off by the user, not failed by the server: kept out of the
          * error rate, still written to the per-request outputs. */
         e->stats->errors[ERR_ABORTED]++;
+        if (!r->warmup && e->stats->slo.n)
+            e->stats->slo_tally.cut++;     /* cut off in flight: not judged */
     } else {
         run_stats_add(e->stats, r);
         if (!r->warmup) {
@@ -937,6 +939,7 @@ int engine_run(const struct run_config *cfg, struct run_stats *stats,
     }
     e->cfg = cfg;
     e->stats = stats;
+    stats->slo = cfg->slo;      /* each finished request is judged against it */
     e->hooks = hooks;
     /* Asked for first: the kernel switches stamping on a moment later,
      * and the preflight connect below gives it that moment. */

@@ -240,6 +240,14 @@ int64_t req_ttft_rest_ns(const struct req_record *r)
     return ttft < 0 || srv < 0 || ttft < srv ? -1 : ttft - srv;
 }
 
+int64_t req_tpot_ns(const struct req_record *r)
+{
+    int64_t e2e = span(r->start_ns, r->end_ns), ttft = req_ttft_ns(r);
+    if (r->out_tokens <= 1 || ttft < 0 || e2e < ttft)
+        return -1;
+    return (int64_t)((double)(e2e - ttft) / (double)(r->out_tokens - 1) + 0.5);
+}
+
 int64_t req_decode_per_token_ns(const struct req_record *r)
 {
     if (r->eval_count <= 0 || r->eval_duration_ns < 0)
@@ -320,6 +328,8 @@ void run_stats_add(struct run_stats *s, const struct req_record *r)
         hist_record(s->max_tokens, (uint64_t)r->max_tokens);
     else
         s->max_tokens_unset++;
+    if (s->slo.n)
+        slo_tally_add(&s->slo_tally, &s->slo, r, 0);
     if (r->err != ERR_NONE) {
         add_failure(s, r);
         return;
@@ -352,8 +362,8 @@ void run_stats_add(struct run_stats *s, const struct req_record *r)
     if (r->out_tokens >= 0) {
         uint64_t out = (uint64_t)r->out_tokens;
         add_u64(&s->output_tokens, out);
-        if (out > 1 && ttft >= 0 && e2e >= ttft)
-            hist_record(s->tpot, (uint64_t)((double)(e2e - ttft) / (double)(out - 1) + 0.5));
+        if ((d = req_tpot_ns(r)) >= 0)
+            hist_record(s->tpot, (uint64_t)d);
         if (e2e > 0)
             hist_record(s->request_tps, (uint64_t)((double)out * 1e12 / (double)e2e + 0.5));
         if (r->events > 0)

@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <stddef.h>
 #include "hist.h"
+#include "slo.h"
 
 /* Errors are counted by class: one class per way a request fails, so a
  * report can say why requests failed, not only how many. */
@@ -70,6 +71,7 @@ struct req_record {
     uint64_t t_first_reasoning; /* first reasoning event read (offset), 0 none */
     uint64_t t_first_output;    /* first answer event read: content or a tool call, not
                                    reasoning (offset), 0 none; first_ns when no reasoning */
+    uint64_t itl_max_ns;        /* longest gap between two content events, 0 with < 2 */
     uint64_t last_ns;           /* last content event read (offset) */
     uint64_t end_ns;            /* response complete or failed (offset) */
     int status;                 /* HTTP status, 0 if none */
@@ -193,6 +195,10 @@ struct run_stats {
     int interrupted;
     char stop_reason[64];       /* "completed", "duration", "interrupted", "error-rate" */
     char run_id[RESULT_RUN_ID_LEN];   /* drawn by run_stats_init */
+    /* Per-request service levels (slo.h): the run's limits (engine_run
+     * copies the config's) and what they judged.  slo.n == 0: none. */
+    struct slo_spec slo;
+    struct slo_tally slo_tally;
 };
 
 /* Numbers of one request, as docs/metrics.md defines them; -1 when the
@@ -215,6 +221,9 @@ void req_record_reasoning(struct req_record *r);
 int64_t req_ttft_server_ns(const struct req_record *r);
 int64_t req_ttft_rest_ns(const struct req_record *r);
 int64_t req_decode_per_token_ns(const struct req_record *r);
+/* (E2E - TTFT) / (output tokens - 1), rounded; -1 with one token or none,
+ * or no first token. */
+int64_t req_tpot_ns(const struct req_record *r);
 int64_t req_ttft_minus_prefill_ns(const struct req_record *r);
 
 /* Zeroes s, creates its histograms, stamps start_wall_ns and draws run_id.  -1 on

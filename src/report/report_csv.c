@@ -18,6 +18,7 @@ struct report_csv {
     FILE *f;
     int err;        /* first write error (errno), 0 none */
     char *path;     /* for the messages of report_csv_finish */
+    struct slo_spec slo;    /* per-request limits: the slo_good column (n 0: empty) */
 };
 
 struct report_raw {
@@ -126,6 +127,12 @@ static void csv_secs(FILE *f, int64_t ns, int digits)
         fputc(',', f);
 }
 
+void report_csv_slo(struct report_csv *w, const struct slo_spec *spec)
+{
+    if (w)
+        w->slo = *spec;
+}
+
 void report_csv_row(struct report_csv *w, const struct req_record *r)
 {
     if (!w || r->warmup)
@@ -177,6 +184,23 @@ void report_csv_row(struct report_csv *w, const struct req_record *r)
     fprintf(f, ",%" PRIu64, r->tool_calls);
     csv_secs(f, req_ttft_server_ns(r), 6);
     csv_secs(f, req_ttft_rest_ns(r), 6);
+    csv_secs(f, ok && r->events > 1 ? (int64_t)r->itl_max_ns : -1, 6);
+    /* Good under --slo, and the limits it missed ("error" for a failure);
+     * empty without an SLO, or for a request cut off in flight. */
+    fputc(',', f);
+    if (w->slo.n && r->err != ERR_ABORTED) {
+        unsigned miss = ok ? slo_eval(&w->slo, r) : 0;
+        fprintf(f, "%d,", ok && !miss);
+        if (!ok)
+            fputs("error", f);
+        for (int k = 0, first = 1; k < SLO__N; k++)
+            if ((miss >> k) & 1u) {
+                fprintf(f, "%s%s", first ? "" : "|", slo_kind_name(k));
+                first = 0;
+            }
+    } else {
+        fputc(',', f);
+    }
     if (fputc('\n', f) == EOF && !w->err)
         w->err = errno ? errno : EIO;
 }

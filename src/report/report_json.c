@@ -142,6 +142,56 @@ double report_eval_rate(const struct run_stats *s)
     return (double)s->ollama_eval_count / ((double)s->ollama_eval_duration_ns / 1e9);
 }
 
+/* Per-request service levels (docs/metrics.md, "Goodput"); null without. */
+static void put_slo(struct jb *b, cJSON *o, const struct run_stats *s)
+{
+    if (!s->slo.n) {
+        jb_check(b, cJSON_AddNullToObject(o, "slo"));
+        return;
+    }
+    const struct slo_tally *t = &s->slo_tally;
+    struct slo_result r;
+    slo_result(&s->slo, t, run_stats_wall_s(s), &r);
+    cJSON *x = put_obj(b, o, "slo"), *y;
+    if (!x)
+        return;
+    put_str(b, x, "text", s->slo.text);
+    if ((y = put_obj(b, x, "limits"))) {
+        for (int k = 0; k < SLO__N; k++)
+            if (s->slo.lim[k].set)
+                put_num(b, y, slo_kind_name(k), k == SLO_TOKENS_MIN ? s->slo.lim[k].value
+                                                                   : s->slo.lim[k].value * 1e-9);
+    }
+    put_num(b, x, "judged", (double)t->judged);
+    put_num(b, x, "good", (double)t->good);
+    put_num(b, x, "missed", (double)(t->judged - t->good));
+    put_num(b, x, "errors", (double)t->errors);
+    put_num(b, x, "cut_off", (double)t->cut);
+    put_num(b, x, "unsent", (double)s->unsent);
+    put_num(b, x, "good_output_tokens", (double)t->good_tokens);
+    put_num(b, x, "attainment", r.attainment);
+    if ((y = cJSON_CreateArray()) && cJSON_AddItemToObject(x, "attainment_ci95", y)) {
+        if (isfinite(r.lo)) {
+            cJSON_AddItemToArray(y, cJSON_CreateNumber(r.lo));
+            cJSON_AddItemToArray(y, cJSON_CreateNumber(r.hi));
+        }
+    } else {
+        cJSON_Delete(y);
+        b->fail = 1;
+    }
+    put_num(b, x, "goodput_rps", r.goodput_rps);
+    put_num(b, x, "goodput_tps", r.goodput_tps);
+    if ((y = put_obj(b, x, "misses"))) {
+        for (int k = 0; k < SLO__N; k++)
+            if (s->slo.lim[k].set)
+                put_num(b, y, slo_kind_name(k), (double)t->miss[k]);
+    }
+    if (r.binding >= 0)
+        put_str(b, x, "binding", slo_kind_name(r.binding));
+    else
+        jb_check(b, cJSON_AddNullToObject(x, "binding"));
+}
+
 cJSON *report_summary_json(const struct run_stats *s)
 {
     struct jb b = { 0 };
@@ -262,6 +312,7 @@ cJSON *report_summary_json(const struct run_stats *s)
         put_str(&b, x, "timestamps", s->rx_kernel ? "kernel" : "read");
         put_num(&b, x, "kernel_stamped_frac", report_stamped_frac(s));
     }
+    put_slo(&b, o, s);
     put_bool(&b, o, "interrupted", s->interrupted);
     put_str(&b, o, "stop_reason", s->stop_reason[0] ? s->stop_reason : "completed");
     if (b.fail) {

@@ -296,6 +296,45 @@ static void print_errors(FILE *f, const struct run_stats *s)
     }
 }
 
+/* Goodput under the per-request limits (docs/metrics.md, "Goodput"). */
+static void print_slo(FILE *f, const struct run_stats *s)
+{
+    if (!s->slo.n)
+        return;
+    const struct slo_tally *t = &s->slo_tally;
+    struct slo_result r;
+    slo_result(&s->slo, t, run_stats_wall_s(s), &r);
+    fprintf(f, "SLO %s: %llu of %llu requests good", s->slo.text, (unsigned long long)t->good,
+            (unsigned long long)t->judged);
+    if (isfinite(r.attainment))
+        fprintf(f, ", attainment %.1f %% (95%% CI %.1f-%.1f %%)", 100 * r.attainment, 100 * r.lo,
+                100 * r.hi);
+    fputc('\n', f);
+    char b1[48], b2[48];
+    fprintf(f, "  goodput %s, %s\n", rate(r.goodput_rps, "good requests/s", b1, sizeof b1),
+            rate(r.goodput_tps, "good tokens/s", b2, sizeof b2));
+    if (t->judged > t->good) {
+        const char *sep = " ";
+        fprintf(f, "  missed:");
+        if (t->errors) {
+            fprintf(f, " %llu failed", (unsigned long long)t->errors);
+            sep = ", ";
+        }
+        for (int k = 0; k < SLO__N; k++) {
+            if (s->slo.lim[k].set && t->miss[k]) {
+                fprintf(f, "%s%s %llu", sep, slo_kind_name(k), (unsigned long long)t->miss[k]);
+                sep = ", ";
+            }
+        }
+        if (r.binding >= 0)
+            fprintf(f, "; binding: %s", slo_kind_name(r.binding));
+        fputc('\n', f);
+    }
+    if (t->cut || s->unsent)
+        fprintf(f, "  not judged: %llu cut off in flight, %llu arrivals never sent\n",
+                (unsigned long long)t->cut, (unsigned long long)s->unsent);
+}
+
 static void print_client(FILE *f, const struct run_stats *s)
 {
     char b1[32], b2[32];
@@ -380,6 +419,7 @@ void report_print_summary(FILE *f, const struct run_config *c, const struct run_
         fprintf(f, "Late: %llu requests started after their scheduled time "
                 "(concurrency cap full)\n", (unsigned long long)s->late);
     print_errors(f, s);
+    print_slo(f, s);
     print_client(f, s);
     if (s->interrupted)
         fprintf(f, "INTERRUPTED: these results cover only the requests that finished "

@@ -574,6 +574,12 @@ static void test_csv(void **state)
     assert_non_null(w);
     /* The header is there before any row: the file is checked up front. */
     assert_string_equal(slurp(path), REPORT_CSV_HEADER "\n");
+    /* Judged by ttft<=15ms: the second request is late, failures miss. */
+    struct slo_spec slo;
+    memset(&slo, 0, sizeof slo);
+    assert_int_equal(slo_parse_item(&slo, "ttft<=15ms", err, sizeof err), 1);
+    report_csv_slo(w, &slo);
+    rs[0].itl_max_ns = 12000000;
     for (int i = 0; i < 6; i++)
         report_csv_row(w, &rs[i]);
     assert_int_equal(report_csv_close(w), 0);
@@ -581,19 +587,20 @@ static void test_csv(void **state)
         "run_id,index,start_s,status,ok,error,ttft_s,latency_s,output_tokens,input_tokens,"
         "request_tps,total_duration_s,events,prefill_s,decode_per_token_s,load_s,cached_tokens,"
         "ttft_minus_prefill_s,server_tokens,local_tokens,ttft_reasoning_s,ttft_output_s,"
-        "reasoning_tokens,answer_tokens,tool_calls,ttft_server_s,ttft_rest_s\n"
+        "reasoning_tokens,answer_tokens,tool_calls,ttft_server_s,ttft_rest_s,itl_max_s,slo_good,slo_missed\n"
         "20231114T221320Z-0badf00d,0,0.001000,200,1,,0.010000,0.040000,5,7,125.000,,4,"
-        "0.004000,0.004000000,,3,0.006000,5,6,0.010000,0.020000,2,3,1,0.004000,0.006000\n"
+        "0.004000,0.004000000,,3,0.006000,5,6,0.010000,0.020000,2,3,1,0.004000,0.006000,0.012000,1,\n"
         "20231114T221320Z-0badf00d,1,0.002000,200,1,,0.020000,0.060000,2,,33.333,0.070000,2,"
-        "0.008000,0.025000000,0.001000,,0.012000,,,,0.020000,0,2,0,0.009000,0.011000\n"
-        "20231114T221320Z-0badf00d,2,0.003000,200,0,timeout_ttft,,1.000000,,,,,0,,,,,,,,,,,,0,,\n"
-        "20231114T221320Z-0badf00d,3,0.004000,,0,timeout_ttft,,1.000000,,,,,0,,,,,,,,,,,,0,,\n"
-        "20231114T221320Z-0badf00d,4,0.005000,503,0,status,,0.001000,,,,,0,,,,,,,,,,,,0,,\n";
+        "0.008000,0.025000000,0.001000,,0.012000,,,,0.020000,0,2,0,0.009000,0.011000,0.000000,0,ttft\n"
+        "20231114T221320Z-0badf00d,2,0.003000,200,0,timeout_ttft,,1.000000,,,,,0,,,,,,,,,,,,0,,,,0,error\n"
+        "20231114T221320Z-0badf00d,3,0.004000,,0,timeout_ttft,,1.000000,,,,,0,,,,,,,,,,,,0,,,,0,error\n"
+        "20231114T221320Z-0badf00d,4,0.005000,503,0,status,,0.001000,,,,,0,,,,,,,,,,,,0,,,,0,error\n";
     assert_string_equal(slurp(path), want);
 
     /* Same header: appends, header not repeated. */
     w = report_csv_open(path, err, sizeof err);
     assert_non_null(w);
+    report_csv_slo(w, &slo);
     report_csv_row(w, &rs[0]);
     assert_int_equal(report_csv_close(w), 0);
     char *text = slurp(path);
