@@ -4,6 +4,7 @@
  * (never exits from a helper), and returns the process exit code
  * (exitcode.h). */
 #include <stddef.h>
+#include <stdio.h>
 #include "exitcode.h"
 #include "opt.h"
 
@@ -33,8 +34,11 @@ extern const struct cli_command cli_commands[];
 /* The command named name, or NULL. */
 const struct cli_command *cli_command_find(const char *name);
 
+/* `llmload --version` and `llmload CMD --version`: one line, on f. */
+void cli_version(FILE *f);
+
 /* What a command's main does with the outcome r of its parse (OPT_*):
- * prints the help (exit 0) or "llmload NAME: err" (exit 2).  Returns -1 to
+ * prints the help or the version (exit 0) or "llmload NAME: err" (exit 2).  Returns -1 to
  * go on, or the exit code to return. */
 int cli_parse_result(const struct opt_cmd *cmd, int r, const char *err);
 
