@@ -365,6 +365,27 @@ static int apply_env(const struct opt_cmd *cmd, void *const *ud, const struct gi
     return OPT_OK;
 }
 
+/* Handlers keep the value strings they are given, as they keep argv's, so
+ * a config file's values live as long as the process: held here, they are
+ * reachable to the end (never a leak) and never freed under a handler. */
+struct kept {
+    struct kept *next;
+    char s[];
+};
+static struct kept *kept_values;
+
+static const char *keep(const char *s)
+{
+    size_t n = strlen(s) + 1;
+    struct kept *k = malloc(sizeof *k + n);
+    if (!k)
+        return NULL;
+    memcpy(k->s, s, n);
+    k->next = kept_values;
+    kept_values = k;
+    return k->s;
+}
+
 /* One value of a config key: a string as it is, a number as its decimal
  * form, true/false for a flag that takes no value (false leaves it out). */
 static int apply_config_value(const struct opt_cmd *cmd, void *const *ud, const struct opt *o,
@@ -392,6 +413,10 @@ static int apply_config_value(const struct opt_cmd *cmd, void *const *ud, const 
         return OPT_OK;
     } else {
         util_errf(err, errcap, "%s: give a string, a number, true/false or a list of them", where);
+        return OPT_ERROR;
+    }
+    if (val && !(val = keep(val))) {
+        util_errf(err, errcap, "%s: out of memory", where);
         return OPT_ERROR;
     }
     return apply_setting(cmd, ud, o, val, where, err, errcap);
