@@ -46,6 +46,18 @@ int cli_parse_result(const struct opt_cmd *cmd, int r, const char *err);
  * error about a file names the flag that gave it. */
 void cli_flag_err(char *err, size_t errcap, const char *flag);
 
+struct cJSON;
+/* `llmload export --format vllm`: the result document doc as the result
+ * JSON of `vllm bench serve` (its field names, milliseconds), null where
+ * doc has no value.  NULL when out of memory. */
+struct cJSON *export_vllm_doc(const struct cJSON *doc);
+
+/* `llmload export --format csv-summary`: a header row and one row per
+ * document (names[i] its file).  0, or -1 with err (a document that is no
+ * run result, a write error). */
+int export_csv_summary(FILE *out, const struct cJSON *const *docs, const char *const *names, size_t n,
+                       char *err, size_t errcap);
+
 struct run_cli;
 struct gate_opts;
 /* `llmload run`'s parse: defaults, argv[1..argc), the checks across flags.
