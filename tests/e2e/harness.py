@@ -335,6 +335,36 @@ def stat_is_reg(st):
 
 
 
+def run_on_pty(args, env=None, stdout=True, timeout=120):
+    """Runs llmload with its stderr (and its stdout, unless stdout is False:
+    then it is discarded) on a pseudo-terminal, as a user's terminal is;
+    returns (exit code, everything written to the terminal)."""
+    import pty
+    e = dict(os.environ)
+    e.update(env or {})
+    master, slave = pty.openpty()
+    p = subprocess.Popen([LLMLOAD] + list(args), stdin=subprocess.DEVNULL,
+                         stdout=slave if stdout else subprocess.DEVNULL, stderr=slave, env=e)
+    os.close(slave)
+    out = b""
+    try:
+        while True:
+            r, _, _ = select.select([master], [], [], timeout)
+            if not r:
+                raise AssertionError("no output for %ds from %s" % (timeout, args))
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:     # EIO: the child closed the terminal
+                break
+            if not chunk:
+                break
+            out += chunk
+    finally:
+        os.close(master)
+        code = p.wait(timeout)
+    return code, out.decode(errors="replace")
+
+
 _TMPDIRS = []
 
 

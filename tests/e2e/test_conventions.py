@@ -4,14 +4,11 @@ belongs, "-" for stdout and stdin, results on stdout and errors on stderr,
 LLMLOAD_* variables and --config files with their precedence."""
 import json
 import os
-import pty
 import re
-import select
-import subprocess
 import unittest
 
 import harness
-from harness import FAST, LLMLOAD, Mock, run_llmload, tmpdir
+from harness import FAST, Mock, run_llmload, tmpdir
 
 SGR = re.compile(r"\x1b\[[0-9;]*m")
 
@@ -25,34 +22,11 @@ def commands():
     return names
 
 
-def run_on_pty(args, env=None, timeout=120):
-    """Runs llmload with its stdout (and stderr) on a pseudo-terminal; returns
-    (exit code, everything it wrote)."""
-    e = dict(os.environ)
-    e.pop("NO_COLOR", None)
-    e["TERM"] = "xterm"
+def run_on_pty(args, env=None):
+    """llmload on a terminal whose environment allows colour."""
+    e = {"TERM": "xterm", "NO_COLOR": ""}
     e.update(env or {})
-    master, slave = pty.openpty()
-    p = subprocess.Popen([LLMLOAD] + list(args), stdin=subprocess.DEVNULL, stdout=slave,
-                         stderr=slave, env=e)
-    os.close(slave)
-    out = b""
-    try:
-        while True:
-            r, _, _ = select.select([master], [], [], timeout)
-            if not r:
-                raise AssertionError("no output for %ds from %s" % (timeout, args))
-            try:
-                chunk = os.read(master, 65536)
-            except OSError:     # EIO: the child closed the terminal
-                break
-            if not chunk:
-                break
-            out += chunk
-    finally:
-        os.close(master)
-        code = p.wait(timeout)
-    return code, out.decode(errors="replace")
+    return harness.run_on_pty(args, env=e)
 
 
 class Conventions(unittest.TestCase):
