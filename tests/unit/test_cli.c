@@ -361,6 +361,24 @@ static int left_count(const char *help, const char *spelling)
 /* Every command's --help, generated from its tables: each flag it accepts
  * is there exactly once with all its spellings, each spelling parses to
  * the entry shown, and nothing else is listed. */
+/* The built-in flags reach every command: none can shadow or miss them. */
+static void test_builtins_every_command(void **state)
+{
+    (void)state;
+    for (const struct cli_command *c = cli_commands; c->spec; c++) {
+        const struct opt_cmd *cmd = c->spec;
+        for (size_t i = 0; opt_builtin_entries[i]; i++)
+            if (opt_lookup(cmd, opt_builtin_entries[i]->name, NULL) != opt_builtin_entries[i])
+                fail_msg("llmload %s does not take %s", cmd->name, opt_builtin_entries[i]->name);
+        char *argv[] = { (char *)cmd->name, (char *)"--version", NULL };
+        char err[256];
+        /* Each command's handlers never run for --version: no user data needed. */
+        void *ud[16] = { NULL };
+        assert_int_equal(opt_parse(cmd, ud, 2, argv, 1, NULL, NULL, err, sizeof err), OPT_VERSION);
+        assert_int_equal(cli_parse_result(cmd, OPT_VERSION, ""), EXIT_OK);
+    }
+}
+
 static void test_generated_help_every_command(void **state)
 {
     (void)state;
@@ -532,6 +550,7 @@ int main(void)
         cmocka_unit_test(test_run_repeated_flags),
         cmocka_unit_test(test_no_silent_zero),
         cmocka_unit_test(test_sweep_flags),
+        cmocka_unit_test(test_builtins_every_command),
         cmocka_unit_test(test_generated_help_every_command),
         cmocka_unit_test(test_sweep_help_own_meaning),
         cmocka_unit_test(test_export_vllm),
