@@ -442,10 +442,13 @@ int cmd_export(int argc, char **argv)
                         "be pushed\n", a.format->name);
         goto out;
     }
-    if (nargs == 0 || (nargs > 1 && !a.format->write_many)) {
-        fprintf(stderr, "llmload export: %s (llmload export RESULT.json)\n",
-                nargs ? "give one result document (several only with --format csv-summary)"
-                      : "a result document is required");
+    if (nargs == 0) {
+        fprintf(stderr, "llmload export: a result document is required (llmload export RESULT.json)\n");
+        goto out;
+    }
+    if (nargs > 1 && !a.format->write_many) {
+        fprintf(stderr, "llmload export: unexpected argument '%s': give one result document "
+                        "(several only with --format csv-summary)\n", args[1]);
         goto out;
     }
     if (a.format->write_many) {
