@@ -586,6 +586,13 @@ static void conn_complete_body(struct conn *c)
             msg = c->carry;
             mlen = (int)(c->body_len > RESULT_STATUS_BODY_MAX ? RESULT_STATUS_BODY_MAX : c->body_len);
         }
+        if (c->rec.status == 407 && c->env->proxy && !c->env->tunnel_req) {
+            /* Only the forward proxy on the way asks for proxy credentials. */
+            char why[1024];
+            proxy_refusal(c->env->proxy, c->env->proxy_target, 407, why, sizeof why);
+            conn_fail(c, ERR_PROXY_AUTH, "%s", why);
+            return;
+        }
         conn_fail(c, c->rec.status == 429 ? ERR_RATE_LIMITED : ERR_STATUS, "HTTP %d%s%.*s",
                   c->rec.status, mlen ? ": " : "", mlen, msg);
         return;
@@ -867,12 +874,12 @@ static void conn_tunnel_input(struct conn *c, ssize_t n, const char *data)
         return;
     if (r == -2)
         snprintf(why, sizeof why, "proxy %s: %s before answering CONNECT %s", env->proxy->hostport,
-                 n == UV_EOF ? "closed the connection" : uv_strerror((int)n), env->tunnel_host);
+                 n == UV_EOF ? "closed the connection" : uv_strerror((int)n), env->proxy_target);
     else if (r < 0)
         snprintf(why, sizeof why, "proxy %s: its reply to CONNECT is not HTTP", env->proxy->hostport);
     else if (c->preply.status / 100 != 2) {
-        proxy_refusal(env->proxy, env->tunnel_host, c->preply.status, why, sizeof why);
-        cls = c->preply.status == 407 ? ERR_PROXY_AUTH : ERR_PROXY;
+        proxy_refusal(env->proxy, env->proxy_target, c->preply.status, why, sizeof why);
+        cls = proxy_auth_refused(c->preply.status) ? ERR_PROXY_AUTH : ERR_PROXY;
     } else if (used < (size_t)n)
         snprintf(why, sizeof why, "proxy %s: bytes after its reply to CONNECT", env->proxy->hostport);
     else {

@@ -56,12 +56,12 @@ struct conn_events {
 struct conn_env {
     uv_loop_t *loop;
     const struct sockaddr *addr;       /* the target, or the proxy on the way */
-    /* Through a proxy's tunnel: the CONNECT request sent first on every
-     * new socket (tunnel_req NULL: none), the proxy and the target's
-     * host:port, for messages. */
-    const char *tunnel_req; size_t tunnel_len;
+    /* Through a proxy (proxy NULL: none): the target's host:port, for
+     * messages, and for a tunnel the CONNECT request sent first on every
+     * new socket (tunnel_req NULL: a forward proxy). */
     const struct proxy *proxy;
-    const char *tunnel_host;
+    const char *proxy_target;
+    const char *tunnel_req; size_t tunnel_len;
     enum api_kind api;
     uint64_t connect_timeout_ns, ttft_timeout_ns, idle_timeout_ns, request_timeout_ns; /* 0: none */
     int rx_kernel;                     /* time reads by kernel receive stamps (rxstamp.h) */

@@ -901,9 +901,11 @@ static void engine_env_setup(struct engine *e)
 
     env->loop = &e->loop;
     env->addr = (const struct sockaddr *)&e->tgt.addr;
-    if (e->tgt.via == PROXY_TUNNEL) {
+    if (e->tgt.via) {
         env->proxy = &e->tgt.proxy;
-        env->tunnel_host = e->tgt.host;
+        env->proxy_target = e->tgt.host;
+    }
+    if (e->tgt.via == PROXY_TUNNEL) {
         env->tunnel_req = e->tunnel_req;
         env->tunnel_len = proxy_connect_request(&e->tgt.proxy, e->tgt.host, e->tunnel_req, sizeof e->tunnel_req);
     }

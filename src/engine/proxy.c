@@ -310,11 +310,17 @@ int proxy_reply_feed(struct proxy_reply *r, const char *data, size_t n, size_t *
     return e == HPE_OK ? 0 : -1;
 }
 
+int proxy_auth_refused(int status)
+{
+    return status == 407 || status == 401;
+}
+
 void proxy_refusal(const struct proxy *p, const char *hostport, int status, char *buf, size_t cap)
 {
-    if (status == 407)
-        snprintf(buf, cap, "proxy %s wants credentials for CONNECT %s (407)%s", p->hostport, hostport,
-                 p->auth[0] ? ": it refused those in the proxy URL" : ": give them in the proxy URL (http://USER:PASSWORD@host:port)");
+    if (proxy_auth_refused(status))
+        snprintf(buf, cap, "proxy %s wants credentials to reach %s (%d): %s", p->hostport, hostport, status,
+                 p->auth[0] ? "it refused those in the proxy URL"
+                            : "give them in the proxy URL (http://USER:PASSWORD@host:port)");
     else
-        snprintf(buf, cap, "proxy %s refused CONNECT %s: status %d", p->hostport, hostport, status);
+        snprintf(buf, cap, "proxy %s refused to reach %s: status %d", p->hostport, hostport, status);
 }

@@ -72,8 +72,13 @@ void proxy_reply_init(struct proxy_reply *r);
  * an HTTP reply. */
 int proxy_reply_feed(struct proxy_reply *r, const char *data, size_t n, size_t *used);
 
-/* A one-line reason for a CONNECT refused with status, naming proxy and
- * the target (neither carries credentials). */
+/* Whether a proxy's status refuses its credentials: 407, and 401 in reply
+ * to CONNECT (tinyproxy's answer to a wrong password), which only the
+ * proxy can send. */
+int proxy_auth_refused(int status);
+
+/* A one-line reason for a refusal with status of the way to hostport,
+ * naming the proxy and the target (neither carries credentials). */
 void proxy_refusal(const struct proxy *p, const char *hostport, int status, char *buf, size_t cap);
 
 #endif

@@ -329,6 +329,10 @@ static int http_exchange(const struct target *t, const char *method, const char 
         }
     }
     *status = parser.status_code;
+    if (t->via == PROXY_FORWARD && *status == 407) {
+        proxy_refusal(&t->proxy, t->host, 407, err, errcap);
+        goto out;
+    }
     rc = 0;
 out:
     close(fd);
