@@ -126,7 +126,7 @@ static int auth_apply(void *ud, const struct opt *o, const char *flag, const cha
 }
 
 static const struct opt auth_opts[] = {
-    OPT_SECTION("authentication"),
+    OPT_SECTION("authentication and headers"),
     { A_KEY, "--api-key", { NULL }, "KEY",
       "sent as Authorization: Bearer (default: $OPENAI_API_KEY); never\n"
       "printed or written.  A key on the command line is visible to other\n"
