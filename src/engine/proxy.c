@@ -10,6 +10,7 @@
 #include <strings.h>
 #include <nettle/base64.h>
 
+#include "hostport.h"
 #include "secret.h"
 
 static int hexval(int ch)
@@ -79,39 +80,23 @@ int proxy_parse_url(struct proxy *p, const char *url, const char *what, char *er
         }
         s = at + 1;
     }
-    const char *host_end;
-    if (*s == '[') {
-        host_end = memchr(s, ']', strlen(s));
-        if (!host_end || (size_t)(host_end - s - 1) >= sizeof p->host) {
-            snprintf(err, errcap, "%s: bad [IPv6] address in the proxy URL", what);
-            return -1;
-        }
-        memcpy(p->host, s + 1, (size_t)(host_end - s - 1));
-        host_end++;
-    } else {
-        host_end = s + strcspn(s, ":/?#");
-        if ((size_t)(host_end - s) >= sizeof p->host) {
-            snprintf(err, errcap, "%s: the proxy's host name is too long", what);
-            return -1;
-        }
-        memcpy(p->host, s, (size_t)(host_end - s));
-    }
-    if (!p->host[0]) {
+    int port;
+    switch (hostport_parse(s, p->host, sizeof p->host, &port, &s)) {
+    case HOSTPORT_OK: break;
+    case HOSTPORT_BRACKET:
+        snprintf(err, errcap, "%s: bad [IPv6] address in the proxy URL", what);
+        return -1;
+    case HOSTPORT_LONG:
+        snprintf(err, errcap, "%s: the proxy's host name is too long", what);
+        return -1;
+    case HOSTPORT_EMPTY:
         snprintf(err, errcap, "%s: no host in the proxy URL", what);
         return -1;
+    default:
+        snprintf(err, errcap, "%s: bad port in the proxy URL", what);
+        return -1;
     }
-    p->port = 1080;
-    s = host_end;
-    if (*s == ':') {
-        char *e;
-        long port = strtol(s + 1, &e, 10);
-        if (e == s + 1 || port <= 0 || port > 65535 || (*e && *e != '/')) {
-            snprintf(err, errcap, "%s: bad port in the proxy URL", what);
-            return -1;
-        }
-        p->port = (int)port;
-        s = e;
-    }
+    p->port = port ? port : 1080;
     if (*s && strcmp(s, "/")) {
         snprintf(err, errcap, "%s: a proxy URL has no path, query or fragment", what);
         return -1;

@@ -1,5 +1,6 @@
 /* The server a run talks to: URL, address, protocol. */
 #include "target.h"
+#include "hostport.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -37,40 +38,26 @@ int target_parse_url(struct target *t, const char *url, char *err, size_t errcap
                  "use --api-key-file");
         return -1;
     }
-    const char *host_end;
-    if (*p == '[') {
-        host_end = strchr(p, ']');
-        if (!host_end) {
-            snprintf(err, errcap, "--url %s: unterminated [IPv6] address", url);
-            return -1;
-        }
-        if ((size_t)(host_end - p - 1) >= sizeof t->hostname)
-            goto toolong;
-        memcpy(t->hostname, p + 1, (size_t)(host_end - p - 1));
-        host_end++;
-    } else {
-        host_end = p + strcspn(p, ":/?#");
-        if ((size_t)(host_end - p) >= sizeof t->hostname)
-            goto toolong;
-        memcpy(t->hostname, p, (size_t)(host_end - p));
-    }
-    if (!t->hostname[0]) {
+    int port;
+    switch (hostport_parse(p, t->hostname, sizeof t->hostname, &port, &p)) {
+    case HOSTPORT_OK: break;
+    case HOSTPORT_BRACKET:
+        snprintf(err, errcap, "--url %s: unterminated [IPv6] address", url);
+        return -1;
+    case HOSTPORT_LONG: goto toolong;
+    case HOSTPORT_EMPTY:
         snprintf(err, errcap, "--url %s: no host", url);
         return -1;
+    default:
+        snprintf(err, errcap, "--url %s: bad port", url);
+        return -1;
     }
-    t->port = 80;
-    p = host_end;
-    if (*p == ':') {
-        char *e;
-        long port = strtol(p + 1, &e, 10);
-        if (e == p + 1 || port <= 0 || port > 65535 || (*e && *e != '/' && *e != '?')) {
+    t->port = port ? port : 80;
+    if (*p && *p != '/' && *p != '?') {
+        if (port)
             snprintf(err, errcap, "--url %s: bad port", url);
-            return -1;
-        }
-        t->port = (int)port;
-        p = e;
-    } else if (*p && *p != '/' && *p != '?') {
-        snprintf(err, errcap, "--url %s: unexpected '%c' after the host", url, *p);
+        else
+            snprintf(err, errcap, "--url %s: unexpected '%c' after the host", url, *p);
         return -1;
     }
     if (strlen(p) >= sizeof t->base_path)

@@ -15,7 +15,8 @@ import subprocess
 import time
 import unittest
 
-from harness import (FAST, Mock, OpenAIServer, assert_no_secret, main, run_llmload, tmpdir)
+from harness import (FAST, Mock, OpenAIServer, assert_no_secret, free_port, main, run_llmload,
+                     stop_child, tmpdir)
 
 TINYPROXY = "/usr/bin/tinyproxy"
 
@@ -23,14 +24,6 @@ TINYPROXY = "/usr/bin/tinyproxy"
 # environment the suite runs in cannot route a test elsewhere.
 NO_PROXY_ENV = {k: "" for k in ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY",
                                 "all_proxy", "ALL_PROXY", "no_proxy", "NO_PROXY")}
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 class TinyProxy:
@@ -99,13 +92,7 @@ class TinyProxy:
         return n
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_child(self.proc)
         self.log.close()
 
     def __enter__(self):
