@@ -402,7 +402,10 @@ int target_resolve_net(struct target *t, const char *url, enum api_kind api, con
         net = &direct;
     t->api_key = net->api_key;
     t->headers = net->headers;
-    int https = 0;   /* an https:// target always tunnels */
+    /* An https:// target always tunnels, and reads HTTPS_PROXY: set from
+     * the URL's scheme once TLS is built in (target_parse_url refuses
+     * https until then). */
+    int https = 0;
     const char *purl = proxy_pick(net->proxy, https, t->hostname, &t->proxy_source);
     if (purl) {
         if (proxy_parse_url(&t->proxy, purl, t->proxy_source, err, errcap) < 0)
