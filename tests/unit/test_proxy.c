@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hostport.h"
 #include "proxy.h"
 #include "secret.h"
 
@@ -96,6 +97,38 @@ static void test_url_errors_never_quote(void **state)
         assert_non_null(strstr(err, "HTTPS_PROXY"));
         assert_null(strstr(err, "hunter2"));
     }
+}
+
+static void test_hostport(void **state)
+{
+    (void)state;
+    char host[16];
+    int port;
+    const char *end;
+    assert_int_equal(hostport_parse("example.com:8080/v1", host, sizeof host, &port, &end), HOSTPORT_OK);
+    assert_string_equal(host, "example.com");
+    assert_int_equal(port, 8080);
+    assert_string_equal(end, "/v1");
+    assert_int_equal(hostport_parse("h?x", host, sizeof host, &port, &end), HOSTPORT_OK);
+    assert_int_equal(port, 0);
+    assert_string_equal(end, "?x");
+    assert_int_equal(hostport_parse("[::1]:1", host, sizeof host, &port, &end), HOSTPORT_OK);
+    assert_string_equal(host, "::1");
+    assert_int_equal(port, 1);
+    assert_string_equal(end, "");
+    assert_int_equal(hostport_parse("[::1]x", host, sizeof host, &port, &end), HOSTPORT_OK);
+    assert_string_equal(end, "x");
+    assert_int_equal(hostport_parse("[::1", host, sizeof host, &port, &end), HOSTPORT_BRACKET);
+    assert_int_equal(hostport_parse("a-very-long-host-name", host, sizeof host, &port, &end), HOSTPORT_LONG);
+    assert_int_equal(hostport_parse(":80", host, sizeof host, &port, &end), HOSTPORT_EMPTY);
+    assert_int_equal(hostport_parse("[]:80", host, sizeof host, &port, &end), HOSTPORT_EMPTY);
+    assert_int_equal(hostport_parse("h:", host, sizeof host, &port, &end), HOSTPORT_PORT);
+    assert_int_equal(hostport_parse("h:0", host, sizeof host, &port, &end), HOSTPORT_PORT);
+    assert_int_equal(hostport_parse("h:65536", host, sizeof host, &port, &end), HOSTPORT_PORT);
+    assert_int_equal(hostport_parse("h:x", host, sizeof host, &port, &end), HOSTPORT_PORT);
+    assert_int_equal(hostport_parse("h:65535#f", host, sizeof host, &port, &end), HOSTPORT_OK);
+    assert_int_equal(port, 65535);
+    assert_string_equal(end, "#f");
 }
 
 static void test_no_proxy(void **state)
@@ -308,6 +341,7 @@ int main(void)
         cmocka_unit_test_setup(test_url_plain, setup),
         cmocka_unit_test_setup(test_url_credentials, setup),
         cmocka_unit_test_setup(test_url_errors_never_quote, setup),
+        cmocka_unit_test_setup(test_hostport, setup),
         cmocka_unit_test_setup(test_no_proxy, setup),
         cmocka_unit_test_setup(test_pick, setup),
         cmocka_unit_test_setup(test_connect_request, setup),
