@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_cuts.h"
 #include "proxy.h"
 #include "secret.h"
 
@@ -79,14 +80,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         url_and_list(data + 1, size - 1);
         return 0;
     }
-    size_t ncuts = data[0] >> 1;
-    if (size < 1 + ncuts)
+    size_t ncuts = data[0] >> 1, cuts[128], n;
+    const uint8_t *r;
+    if (fuzz_cuts(data, size, ncuts, cuts, 128, &r, &n) < 0)
         return 0;
-    size_t cuts[128], at = 0;
-    for (size_t i = 0; i < ncuts; i++)
-        cuts[i] = at += (size_t)data[1 + i] + 1;
-    const uint8_t *r = data + 1 + ncuts;
-    size_t n = size - 1 - ncuts;
     struct outcome whole = reply(r, n, NULL, 0), cut = reply(r, n, cuts, ncuts);
     if (whole.rc != cut.rc || whole.status != cut.status || whole.head != cut.head)
         abort();
