@@ -342,7 +342,8 @@ int cmd_compare(int argc, char **argv)
     int up[SWEEP_MAX_TARGETS];
     for (size_t i = 0; i < o.ntargets; i++) {
         int usage;
-        cJSON *info = target_probe(o.targets[i].url, rc.cfg.api, rc.cfg.api_key, timeout, &usage);
+        struct target_net net = { rc.cfg.api_key, rc.cfg.headers, rc.cfg.proxy, rc.cfg.proxy_tunnel };
+        cJSON *info = target_probe(o.targets[i].url, rc.cfg.api, &net, timeout, &usage);
         if (!info || usage) {
             fprintf(stderr, "llmload compare: --target %s=%s: %s\n", o.targets[i].name,
                     o.targets[i].url, info ? jdoc_str(info, "error") : "out of memory");

@@ -219,6 +219,29 @@ def timing_attempts(fn, attempts=3):
     raise last
 
 
+def free_port():
+    """A loopback port nobody listens on (bound, then released): a child
+    told to listen on it may lose it to another process first, and must be
+    started again on a new one when it does."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def stop_child(proc, timeout=30.0):
+    """Terminates a child process (SIGTERM), killed if it is still there
+    after timeout seconds."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
 def run_llmload(*args, timeout=300, env=None, input=None):
     """Runs the llmload binary; returns CompletedProcess (text).  Every JSON
     document the run wrote (--json, --raw, --save-baseline, to a file or to
