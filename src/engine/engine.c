@@ -449,12 +449,14 @@ static void engine_request_done(struct engine *e, struct conn *c)
         r->out_tokens = (int64_t)r->events;
         r->tok_src = TOK_CHUNKS;
     }
+    req_record_reasoning(r);
     if (w && r->in_tokens < 0)
         r->in_tokens = workload_prompt_tokens(w, c->user);
     if (!e->cfg->stream) {
         /* A body that arrives whole has no first token and no gaps: its one
          * event is the end, so TTFT, ITL and TPOT are absent, not E2E. */
         r->first_ns = r->last_ns = 0;
+        r->t_first_reasoning = r->t_first_output = 0;
         r->ev_n = 0;
     }
     if (w && r->err == ERR_NONE && e->env.collect_text)

@@ -215,7 +215,7 @@ unsigned slo_eval(const struct slo_spec *spec, const struct req_record *r)
     if (l[SLO_TTFT].set && (!r->first_ns || over(&l[SLO_TTFT], since(from, r->first_ns))))
         miss |= 1u << SLO_TTFT;
     if (l[SLO_TTFT_OUTPUT].set) {
-        uint64_t t = r->first_output_ns ? r->first_output_ns : r->first_ns;
+        uint64_t t = r->t_first_output ? r->t_first_output : r->first_ns;
         if (!t || over(&l[SLO_TTFT_OUTPUT], since(from, t)))
             miss |= 1u << SLO_TTFT_OUTPUT;
     }

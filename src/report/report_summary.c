@@ -150,6 +150,26 @@ static void print_setup(FILE *f, const struct run_config *c, const struct run_st
             (unsigned long long)c->seed);
 }
 
+/* How much of the output was reasoning, and the tool calls made. */
+static void print_reasoning(FILE *f, const struct run_stats *s)
+{
+    if (s->reasoning_requests) {
+        uint64_t answer = s->output_tokens > s->reasoning_tokens ? s->output_tokens - s->reasoning_tokens : 0;
+        fprintf(f, "Reasoning: %llu of %llu output tokens (%.1f %%) in %llu %s, %llu answer tokens "
+                "(reasoning count: server %llu, chunks %llu)\n",
+                (unsigned long long)s->reasoning_tokens, (unsigned long long)s->output_tokens,
+                s->output_tokens ? 100.0 * (double)s->reasoning_tokens / (double)s->output_tokens : 0.0,
+                (unsigned long long)s->reasoning_requests,
+                plural(s->reasoning_requests, "request", "requests"), (unsigned long long)answer,
+                (unsigned long long)s->reasoning_src_count[TOK_SERVER],
+                (unsigned long long)s->reasoning_src_count[TOK_CHUNKS]);
+    }
+    if (s->tool_call_requests)
+        fprintf(f, "Tool calls: %llu in %llu %s\n", (unsigned long long)s->tool_calls,
+                (unsigned long long)s->tool_call_requests,
+                plural(s->tool_call_requests, "request", "requests"));
+}
+
 /* The server's output counts against the local tokenizer's, and replies
  * shorter than the exact length asked for. */
 static void print_token_check(FILE *f, const struct run_stats *s)
@@ -216,6 +236,7 @@ static void print_tokens(FILE *f, const struct run_stats *s)
         any = 1;
     }
     fprintf(f, "%s\n", any ? "" : " - (no successful request)");
+    print_reasoning(f, s);
     if (s->tok_src_count[TOK_CHUNKS])
         fprintf(f, "  (counted from chunks: the server gave no count, so each content "
                 "event counts as one token)\n");
@@ -245,7 +266,12 @@ static void print_server_rows(FILE *f, const struct run_stats *s)
         latency_row(f, "load", s->srv_load);
     if (hist_count(s->ttft_minus_prefill))
         latency_row(f, "TTFT - prefill", s->ttft_minus_prefill);
+    if (hist_count(s->ttft_server)) {
+        latency_row(f, "TTFT server", s->ttft_server);
+        latency_row(f, "TTFT rest", s->ttft_rest);
+    }
 }
+
 
 static void print_errors(FILE *f, const struct run_stats *s)
 {
@@ -361,6 +387,12 @@ void report_print_summary(FILE *f, const struct run_config *c, const struct run_
             "latency", "min", "mean", "p50", "p90", "p95", "p99", "max");
     if (c->stream) {
         latency_row(f, "TTFT", s->ttft);
+        /* A reasoning model thinks before it answers: both starts, only
+         * when some request reasoned (else TTFT is the answer's). */
+        if (hist_count(s->ttft_reasoning)) {
+            latency_row(f, "TTFT reasoning", s->ttft_reasoning);
+            latency_row(f, "TTFT output", s->ttft_output);
+        }
         latency_row(f, "ITL", s->itl);
         latency_row(f, "TPOT", s->tpot);
     } else {

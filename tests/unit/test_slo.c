@@ -123,7 +123,7 @@ static void test_eval(void **state)
     s = parse("ttft_output<=100ms");
     r = rec(0, 0, 50000000, 11, 10000000, 0);
     assert_int_equal(slo_eval(&s, &r), 0);
-    r.first_output_ns = r.first_ns + 60000000;
+    r.t_first_output = r.first_ns + 60000000;
     assert_int_equal(slo_eval(&s, &r), 1u << SLO_TTFT_OUTPUT);
     /* Strict limits. */
     s = parse("ttft<100ms");
