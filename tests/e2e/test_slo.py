@@ -152,6 +152,22 @@ class SloTest(unittest.TestCase):
             self.assertEqual(slo["misses"], {kind: long_})
             self.check_consistent(summary, slo, rows)
 
+    def test_ttft_output_after_reasoning(self):
+        """With a reasoning phase (50 reasoning tokens at 100 tokens/s) the
+        first token comes at once but the first answer token half a second
+        later: every request meets ttft<=250ms and misses ttft_output<=250ms."""
+        p = harness.run_llmload("run", *FAST, "--mock-arg=--reasoning-tokens=50",
+                                "--mock-arg=--decode-rate=100", "--api", "openai-chat",
+                                "-n", "10", "-c", "2", "--max-tokens", "60", "--quiet",
+                                "--monitor", "none", "--slo", "ttft<=250ms,ttft_output<=250ms",
+                                "--json", self.path("r.json"))
+        self.assertEqual(p.returncode, 0, detail(p))
+        with open(self.path("r.json")) as f:
+            slo = json.load(f)["summary"]["slo"]
+        self.assertEqual((slo["judged"], slo["good"]), (10, 0))
+        self.assertEqual(slo["misses"], {"ttft": 0, "ttft_output": 10})
+        self.assertEqual(slo["binding"], "ttft_output")
+
     def test_tokens_min_and_errors(self):
         """Early stops (--eos-fraction) give fewer tokens than tokens_min asks;
         a 500 is an error, a miss whatever the limits."""
