@@ -239,6 +239,11 @@ class SloTest(unittest.TestCase):
         for lv in doc["levels"]:
             self.assertTrue(lv["slo_ok"])
             self.assertEqual(lv["summary"]["slo"]["good"], 10)
+        # The table shows each level's goodput and attainment.
+        header = next(l for l in p.stdout.splitlines() if l.startswith("concurrency"))
+        self.assertTrue(header.split()[-2:] == ["goodput", "good"], header)
+        rows = [l.split() for l in p.stdout.splitlines() if l[:2] in ("1 ", "2 ")]
+        self.assertEqual([r[-1] for r in rows], ["100.0%", "100.0%"])
 
 
 class CompareTest(unittest.TestCase):
