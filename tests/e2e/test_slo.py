@@ -14,11 +14,14 @@ import json
 import math
 import os
 import shutil
+import signal
+import subprocess
 import sys
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
+from test_run import wait_active_streams  # noqa: E402
 
 # 1 ms to the first token, then 1000 tokens/s: a request of 20 tokens
 # takes about 20 ms, far from every limit below but the one it tests.
@@ -246,6 +249,33 @@ class SloTest(unittest.TestCase):
         self.assertEqual([r[-1] for r in rows], ["100.0%", "100.0%"])
 
 
+class CutOffTest(unittest.TestCase):
+    def test_cut_off_not_judged(self):
+        """Requests cut off in flight (a second Ctrl-C) are not judged: they
+        are counted apart, and with none finished there is no attainment."""
+        d = harness.tmpdir()
+        out = os.path.join(d, "r.json")
+        with harness.Mock("--decode-rate", "5", "--ttft-base", "1ms", "--slots", "4") as m:
+            proc = subprocess.Popen([harness.LLMLOAD, "run", "--url", m.url + "/v1", "--model",
+                                     "llmload-mock", "-n", "100", "-c", "4", "--max-tokens", "100",
+                                     "--quiet", "--json", out, "--grace", "60s", "--monitor", "none",
+                                     "--slo", "e2e<=1h"],
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            wait_active_streams(m.port, 4)
+            proc.send_signal(signal.SIGINT)
+            self.assertIn(b"interrupted", harness._readline(proc.stderr, 30) or b"")
+            proc.send_signal(signal.SIGINT)
+            proc.communicate(timeout=30)
+        self.assertEqual(proc.returncode, 4)
+        with open(out) as f:
+            s = json.load(f)["summary"]
+        self.assertEqual(s["errors"].get("aborted"), 4)
+        slo = s["slo"]
+        self.assertEqual((slo["cut_off"], slo["judged"], slo["good"]), (4, 0, 0))
+        self.assertIsNone(slo["attainment"])
+        self.assertEqual(slo["attainment_ci95"], [])
+
+
 class CompareTest(unittest.TestCase):
     def test_compare_slo(self):
         """compare takes --slo too: each target's levels carry their goodput;
@@ -312,7 +342,6 @@ class CapacityTest(unittest.TestCase):
         5%, in at most 8 probes and a confirming hold."""
         script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "bench",
                               "capacity_check.py")
-        import subprocess
         p = subprocess.run([sys.executable, script, "--llmload", harness.LLMLOAD],
                            capture_output=True, text=True, timeout=600)
         self.assertEqual(p.returncode, 0, detail(p))
