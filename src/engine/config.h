@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include "api.h"
+#include "tls.h"
 
 struct workload;
 
@@ -23,6 +24,7 @@ struct run_config {
     int stream;
     enum rx_clock rx_clock;     /* --timestamps */
     const char *api_key;        /* never printed, never written */
+    struct tls_opts tls;        /* https: --cacert, --insecure, --cert, --key */
     /* request content: the workload (workload.h) gives each request its
      * prompt or messages; prompt/system here are for reports */
     struct workload *workload;  /* opened by the CLI before the run; NULL: prompt as is */

@@ -8,6 +8,8 @@
 #include <sys/socket.h>
 #include "api.h"
 
+struct tls_opts;
+
 struct target {
     struct sockaddr_storage addr;
     socklen_t addrlen;
@@ -19,11 +21,13 @@ struct target {
     char addr_text[80];          /* resolved address, for messages */
     enum api_kind api;
     const char *api_key;         /* sent by target_http_get as Authorization: Bearer; NULL none */
+    int https;                   /* https://: the exchanges go through TLS */
+    const struct tls_opts *tls;  /* their trust and client certificate; NULL the defaults */
 };
 
-/* Splits http://host[:port][/path].  -1 with a one-line err on a bad URL
- * (https is refused: TLS is not built in yet; so are credentials in the
- * URL, and the message does not repeat them). */
+/* Splits http[s]://host[:port][/path] (port 80, or 443 for https).  -1 with
+ * a one-line err on a bad URL (credentials in the URL are refused, and the
+ * message does not repeat them). */
 int target_parse_url(struct target *t, const char *url, char *err, size_t errcap);
 
 /* Parses, resolves (IPv4/IPv6), checks the server accepts connections
@@ -39,6 +43,11 @@ int target_resolve(struct target *t, const char *url, enum api_kind api,
  * as OpenAI. */
 int target_resolve_key(struct target *t, const char *url, enum api_kind api, const char *api_key,
                        uint64_t timeout_ns, char *err, size_t errcap);
+/* The same with the run's TLS settings (--cacert, --insecure, --cert) for
+ * the probes of an https target; tls may be NULL (the defaults) and must
+ * outlive t. */
+int target_resolve_tls(struct target *t, const char *url, enum api_kind api, const char *api_key,
+                       const struct tls_opts *tls, uint64_t timeout_ns, char *err, size_t errcap);
 
 /* Blocking GET of path on the resolved target, Connection: close, with
  * t->api_key when set.  Fills status and up to cap-1 bytes of de-chunked

@@ -15,6 +15,8 @@
 enum err_class {
     ERR_NONE = 0,
     ERR_CONNECT,          /* connect refused/unreachable/DNS */
+    ERR_TLS_HANDSHAKE,    /* TLS failed: an alert, a protocol error, a close mid-handshake */
+    ERR_TLS_VERIFY,       /* the server's certificate was refused (expired, wrong host, unknown CA) */
     ERR_WRITE,            /* writing the request failed */
     ERR_READ,             /* read error (ECONNRESET ...) */
     ERR_CLOSED,           /* server closed before the response was complete */
@@ -66,6 +68,13 @@ struct req_record {
     int warmup;                 /* kept out of the statistics */
     uint64_t sched_ns;          /* when the schedule wanted it sent (offset) */
     uint64_t start_ns;          /* first byte written (offset) */
+    uint64_t byte_ns;           /* first response byte read (offset), 0 none */
+    /* The connection this request opened (all 0 when it reused one):
+     * TCP connect and TLS handshake durations, and whether the handshake
+     * resumed an earlier session. */
+    int new_conn;
+    uint64_t connect_ns, tls_ns;
+    int tls_resumed;
     uint64_t first_ns;          /* first content event read (offset), 0 none */
     uint64_t last_ns;           /* last content event read (offset) */
     uint64_t end_ns;            /* response complete or failed (offset) */
@@ -140,6 +149,11 @@ struct run_stats {
     uint64_t errors[ERR__COUNT];
     char err_sample[ERR__COUNT][RESULT_ERR_SAMPLE];
     struct hist *ttft, *itl, *tpot, *e2e;   /* ns */
+    struct hist *ttfb;                      /* ns: first response byte, successful requests */
+    /* Connections opened by measured requests (docs/metrics.md,
+     * "Connections"): TCP connect and TLS handshake times. */
+    uint64_t conns_opened, tls_handshakes, tls_resumed;
+    struct hist *connect, *tls_handshake;   /* ns */
     struct hist *queue;                     /* ns: actual - scheduled start */
     struct hist *ttft_sched, *e2e_sched;    /* ns, measured from the schedule */
     struct hist *request_tps;               /* milli-tokens/s per request */
@@ -184,6 +198,7 @@ struct run_stats {
  * queueing, load, the first token's decode and the network; it is -1 too
  * when negative (the two clocks disagree). */
 int64_t req_ttft_ns(const struct req_record *r);
+int64_t req_ttfb_ns(const struct req_record *r);
 int64_t req_decode_per_token_ns(const struct req_record *r);
 int64_t req_ttft_minus_prefill_ns(const struct req_record *r);
 
