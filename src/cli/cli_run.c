@@ -483,6 +483,14 @@ int cli_run_resolve(struct run_cli *rc, char *err, size_t errcap)
 {
     struct run_config *c = &rc->cfg;
     struct target t;
+    /* The TLS files are the user's to fix (exit 2), before any probe
+     * would fail on them as if the server had. */
+    if (!strncmp(c->url, "https://", 8)) {
+        struct tls_ctx *x = tls_ctx_new(&c->tls, err, errcap);
+        if (!x)
+            return EXIT_USAGE;
+        tls_ctx_free(x);
+    }
     int r = target_resolve_tls(&t, c->url, c->api, c->api_key, &c->tls, c->connect_timeout_ns,
                                err, errcap);
     if (r == -1)

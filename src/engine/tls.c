@@ -8,6 +8,7 @@
 
 #include <arpa/inet.h>
 #include <assert.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,6 +46,18 @@ static int tls_on_new_session(SSL *ssl, SSL_SESSION *sess)
     return 1;   /* the reference is ours */
 }
 
+/* A file OpenSSL would only call "system lib": said with errno. */
+static int tls_readable(const char *flag, const char *path, char *err, size_t errcap)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        snprintf(err, errcap, "%s %s: %s", flag, path, strerror(errno));
+        return -1;
+    }
+    fclose(f);
+    return 0;
+}
+
 struct tls_ctx *tls_ctx_new(const struct tls_opts *o, char *err, size_t errcap)
 {
     struct tls_ctx *x = calloc(1, sizeof *x);
@@ -73,6 +86,8 @@ struct tls_ctx *tls_ctx_new(const struct tls_opts *o, char *err, size_t errcap)
     } else {
         SSL_CTX_set_verify(c, SSL_VERIFY_PEER, NULL);
         if (o && o->cacert) {
+            if (tls_readable("--cacert", o->cacert, err, errcap) < 0)
+                goto fail;
             if (SSL_CTX_load_verify_locations(c, o->cacert, NULL) != 1) {
                 snprintf(err, errcap, "--cacert %s: cannot load: %s", o->cacert, tls_reason("no certificate"));
                 goto fail;
@@ -85,6 +100,8 @@ struct tls_ctx *tls_ctx_new(const struct tls_opts *o, char *err, size_t errcap)
     }
     if (o && (o->cert || o->key)) {
         const char *cert = o->cert ? o->cert : o->key, *key = o->key ? o->key : o->cert;
+        if (tls_readable("--cert", cert, err, errcap) < 0 || tls_readable("--key", key, err, errcap) < 0)
+            goto fail;
         if (SSL_CTX_use_certificate_chain_file(c, cert) != 1) {
             snprintf(err, errcap, "--cert %s: cannot load: %s", cert, tls_reason("no certificate"));
             goto fail;
@@ -173,6 +190,11 @@ void tls_stop(struct tls_sess *s)
     if (!s->ssl)
         return;
     SSL_set_app_data(s->ssl, NULL);
+    /* A session freed without a shutdown is marked not resumable: a
+     * server that closes after its response (HTTP/1.0, a gateway's
+     * idle close) is a normal end here, so it is ended quietly. */
+    if (s->done)
+        SSL_set_shutdown(s->ssl, SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
     SSL_free(s->ssl);
     s->ssl = NULL;
     s->done = 0;

@@ -45,7 +45,7 @@ class Mock:
             self.stop()
             raise RuntimeError("mock did not print its address: %r %s" % (line, err))
         self.url = line.decode().strip()
-        assert self.url.startswith("http://127.0.0.1:"), self.url
+        assert self.url.startswith(("http://127.0.0.1:", "https://127.0.0.1:")), self.url
         self.host = "127.0.0.1"
         self.port = int(self.url.rsplit(":", 1)[1])
 
