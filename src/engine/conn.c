@@ -974,6 +974,8 @@ static void conn_tp_input(struct conn *c, ssize_t n, const char *data, uint64_t 
         ssize_t k = tls_read(&c->tls, buf, cap);
         if (k > 0) {
             conn_input(c, k, buf, ts);
+            if (!tls_more(&c->tls))
+                break;
             continue;
         }
         if (k == TLS_WANT)

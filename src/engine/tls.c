@@ -70,7 +70,8 @@ struct tls_ctx *tls_ctx_new(const struct tls_opts *o, char *err, size_t errcap)
     SSL_CTX_set_min_proto_version(c, TLS1_2_VERSION);
     /* Idle keep-alive connections give their record buffers back: 10,000
      * streams must not hold 10,000 x 34 KiB of buffers between records. */
-    SSL_CTX_set_mode(c, SSL_MODE_RELEASE_BUFFERS);
+    if (!getenv("NORB")) SSL_CTX_set_mode(c, SSL_MODE_RELEASE_BUFFERS);
+    if (getenv("RAHEAD")) SSL_CTX_set_read_ahead(c, 1);
     /* A server that closes without close_notify ends the stream like a FIN:
      * HTTP's framing says whether the response was whole. */
     SSL_CTX_set_options(c, SSL_OP_IGNORE_UNEXPECTED_EOF);
@@ -267,6 +268,11 @@ ssize_t tls_read(struct tls_sess *s, char *buf, size_t cap)
     if (ret == 1)
         return (ssize_t)got;
     return tls_outcome(s, ret, "read");
+}
+
+int tls_more(const struct tls_sess *s)
+{
+    return s->ssl && (SSL_has_pending(s->ssl) || BIO_ctrl_pending(SSL_get_rbio(s->ssl)) > 0);
 }
 
 int tls_write(struct tls_sess *s, const char *data, size_t n)

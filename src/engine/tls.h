@@ -73,6 +73,10 @@ int tls_feed(struct tls_sess *s, const char *data, size_t n);
 int tls_handshake(struct tls_sess *s);
 /* Plaintext: > 0 bytes put in buf, TLS_WANT (nothing whole yet), TLS_EOF, TLS_ERR. */
 ssize_t tls_read(struct tls_sess *s, char *buf, size_t cap);
+/* 1 when tls_read may find more: bytes fed or buffered and not yet
+ * read.  Saves the last tls_read of a read, the one that would only say
+ * TLS_WANT (one call per token on a stream of one record per token). */
+int tls_more(const struct tls_sess *s);
 /* Encrypts n bytes of plaintext (all of them, into the output).  0 or TLS_ERR. */
 int tls_write(struct tls_sess *s, const char *data, size_t n);
 /* Ciphertext waiting to be sent, and taking it: *p points at up to the
