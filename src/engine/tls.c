@@ -70,8 +70,7 @@ struct tls_ctx *tls_ctx_new(const struct tls_opts *o, char *err, size_t errcap)
     SSL_CTX_set_min_proto_version(c, TLS1_2_VERSION);
     /* Idle keep-alive connections give their record buffers back: 10,000
      * streams must not hold 10,000 x 34 KiB of buffers between records. */
-    if (!getenv("NORB")) SSL_CTX_set_mode(c, SSL_MODE_RELEASE_BUFFERS);
-    if (getenv("RAHEAD")) SSL_CTX_set_read_ahead(c, 1);
+    SSL_CTX_set_mode(c, SSL_MODE_RELEASE_BUFFERS);
     /* A server that closes without close_notify ends the stream like a FIN:
      * HTTP's framing says whether the response was whole. */
     SSL_CTX_set_options(c, SSL_OP_IGNORE_UNEXPECTED_EOF);
