@@ -198,6 +198,16 @@ def ndjson_lines(body):
     return [json.loads(l) for l in text.split("\n") if l]
 
 
+def free_port():
+    """A loopback port nobody listens on (bound, then released), for a
+    server that cannot be told to pick its own (nginx)."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
 def timing_attempts(fn, attempts=3):
     """Runs fn(), a test step whose assertions depend on wall-clock
     throughput, until it passes, at most `attempts` times.

@@ -342,14 +342,6 @@ def check_truth(t, truth, rawp, n):
     return delivery, err
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
 def start_nginx(exe, d, cert, key, upstream_port, timeout=20.0):
     """nginx as a non-daemon child with its own prefix, config, pid file and
     logs in d, listening with TLS on a free loopback port and proxying to
@@ -358,7 +350,7 @@ def start_nginx(exe, d, cert, key, upstream_port, timeout=20.0):
     for sub in ("logs", "tmp"):
         os.makedirs(os.path.join(d, sub), exist_ok=True)
     for attempt in range(3):
-        port = free_port()
+        port = harness.free_port()
         conf = os.path.join(d, "nginx.conf")
         with open(conf, "w") as f:
             f.write("""
