@@ -11,14 +11,17 @@ Scenarios (one JSON line each; docs/performance.md records them):
   per-token-100    100 streams, every token its own segment and TLS record:
                    client CPU per token, TLS and plain (target <= 1.5x).
   per-token-1000   the same with 1,000 streams.
-  handshakes       N requests on N slots (one connection each, full
-                   handshakes), TLS and plain: the client CPU a handshake
-                   costs, and so the handshakes one core does per second.
-  resumed          every request on a new connection (--fault-close 1)
-                   from 100 slots: all but each slot's first resume.
+  handshakes       every request on a new connection (the simulator cuts
+                   each response, --fault-close 1) with full handshakes
+                   (--tls-no-resume), TLS and plain: the client CPU a
+                   handshake costs, and so the handshakes one core does
+                   per second.
+  resumed          the same with session resumption (all but each slot's
+                   first handshake resume).
   streams          10,000 concurrent TLS streams from one core: RSS per
                    stream (and the plain run's, beside it), CPU per token.
-  fidelity         1,000 TLS streams: TTFT against the simulator's truth.
+  fidelity         1,000 TLS streams (--ramp-up 10s, so the handshakes do
+                   not pile up): TTFT against the simulator's truth.
 
 Client CPU is the child's user+sys from wait4(); RSS its ru_maxrss.
 Only loopback (127.0.0.1) is used.
@@ -26,6 +29,7 @@ Only loopback (127.0.0.1) is used.
 import argparse
 import json
 import os
+import subprocess
 import sys
 import tempfile
 
@@ -90,40 +94,35 @@ def per_token_once(llmload, streams, rate, tokens):
     return out
 
 
-def handshakes(llmload, n=2000):
-    """n slots, one request each: n connections.  The TLS run's extra CPU
-    over the plain run's, per connection, is a full handshake's cost."""
-    out = {"scenario": "handshakes", "connections": n}
-    for tls in (False, True):
-        m, url, trust = mock(llmload, ["--slots", str(n), "--decode-rate", "1000", "--ttft-base", "0",
-                                       "--prefill-rate", "1000000", "--batch-slowdown", "0"], tls)
-        try:
-            s, cpu, ru, wall = client(llmload, url, trust, ["-c", str(n), "-n", str(n),
-                                                            "--max-tokens", "1", "--ramp-up", "2s"])
-        finally:
-            cb.stop(m)
-        k = "tls" if tls else "plain"
-        out[k + "_ok"] = s["ok"]
-        out[k + "_cpu_s"] = round(cpu, 3)
-        if tls:
-            c = s["connections"]
-            out["tls_resumed"] = c["tls_resumed"]
-            out["handshake_p50_ms"] = round(c["tls_handshake"]["p50"] * 1e3, 3)
-    per = (out["tls_cpu_s"] - out["plain_cpu_s"]) / n
-    out["cpu_per_handshake_us"] = round(per * 1e6, 1)
-    out["handshakes_per_core_s"] = round(1 / per) if per > 0 else None
-    return out
+def run_any(llmload, url, trust, args):
+    """Like client(), but a run whose requests all failed (exit 3) is fine:
+    the connection scenarios cut every response on purpose."""
+    d = tempfile.mkdtemp(prefix="llmload-bench-")
+    out = os.path.join(d, "r.json")
+    cmd = ["taskset", "-c", cb.CLIENT_CPU, llmload, "run", "--url", url + "/v1", "--model", "llmload-mock",
+           "--quiet", "--monitor", "none", "--json", out] + trust + args
+    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, status, ru = os.wait4(p.pid, 0)
+    if os.waitstatus_to_exitcode(status) not in (0, 3):
+        raise SystemExit("client failed: %s" % " ".join(cmd))
+    return json.load(open(out))["summary"], ru.ru_utime + ru.ru_stime
 
 
-def resumed(llmload, n=2000, slots=100):
-    out = {"scenario": "resumed", "requests": n, "slots": slots}
+def connections(llmload, resume, n=1000, slots=20):
+    """Every request on a new connection: the simulator closes each one
+    after a few tokens (--fault-close 1), so n requests open n connections
+    from `slots` slots.  With --tls-no-resume every handshake is full; else
+    all but each slot's first resume.  The TLS run's CPU over the plain
+    run's, per connection, is what a handshake costs the client."""
+    name = "resumed" if resume else "handshakes"
+    out = {"scenario": name, "requests": n, "slots": slots}
     for tls in (False, True):
+        extra = [] if resume or not tls else ["--tls-no-resume"]
         m, url, trust = mock(llmload, ["--slots", str(slots), "--decode-rate", "1000", "--ttft-base", "0",
                                        "--prefill-rate", "1000000", "--batch-slowdown", "0",
-                                       "--fault-close", "1"], tls)
+                                       "--fault-close", "1"] + extra, tls)
         try:
-            s, cpu, ru, wall = client(llmload, url, trust, ["-c", str(slots), "-n", str(n),
-                                                            "--max-tokens", "4"])
+            s, cpu = run_any(llmload, url, trust, ["-c", str(slots), "-n", str(n), "--max-tokens", "8"])
         finally:
             cb.stop(m)
         k = "tls" if tls else "plain"
@@ -131,15 +130,17 @@ def resumed(llmload, n=2000, slots=100):
         out[k + "_connections"] = s["connections"]["opened"]
         if tls:
             c = s["connections"]
+            out["tls_handshakes"] = c["tls_handshakes"]
             out["tls_resumed"] = c["tls_resumed"]
+            out["tls_failed"] = s["errors"].get("tls_handshake", 0) + s["errors"].get("tls_verify", 0)
             out["handshake_p50_ms"] = round(c["tls_handshake"]["p50"] * 1e3, 3)
-    per = (out["tls_cpu_s"] - out["plain_cpu_s"]) / out["tls_connections"]
-    out["cpu_per_resumed_handshake_us"] = round(per * 1e6, 1)
-    out["resumed_per_core_s"] = round(1 / per) if per > 0 else None
+    per = (out["tls_cpu_s"] - out["plain_cpu_s"]) / max(1, out["tls_handshakes"])
+    out["cpu_per_handshake_us"] = round(per * 1e6, 1)
+    out["handshakes_per_core_s"] = round(1 / per) if per > 0 else None
     return out
 
 
-def streams(llmload, n=10000, tokens=20, rate=2.0, ramp="5s"):
+def streams(llmload, n=10000, tokens=20, rate=2.0, ramp="30s"):
     out = {"scenario": "streams", "streams": n, "ramp_up": ramp}
     for tls in (False, True):
         d = tempfile.mkdtemp(prefix="llmload-bench-")
@@ -170,7 +171,7 @@ def fidelity(llmload, n=1000):
                                    "--prefill-rate", "1000000", "--batch-slowdown", "0"], True, truth)
     try:
         s, cpu, ru, wall = client(llmload, url, trust, ["-c", str(n), "-n", str(3 * n), "--max-tokens", "10",
-                                                        "--raw", raw, "--ramp-up", "1s"])
+                                                        "--raw", raw, "--ramp-up", "10s"])
     finally:
         cb.stop(m)
     return {"scenario": "fidelity", "tls": True, "streams": n, "ok": s["ok"], **cb.fidelity(raw, truth)}
@@ -181,7 +182,8 @@ def main():
     ap.add_argument("--llmload", default=os.path.join(HERE, "..", "build", "src", "llmload"))
     runs = {"per-token-100": lambda l: per_token(l, 100, 200.0, 600),
             "per-token-1000": lambda l: per_token(l, 1000, 20.0, 60),
-            "handshakes": handshakes, "resumed": resumed, "streams": streams, "fidelity": fidelity}
+            "handshakes": lambda l: connections(l, False), "resumed": lambda l: connections(l, True),
+            "streams": streams, "fidelity": fidelity}
     ap.add_argument("--only", choices=sorted(runs))
     ap.add_argument("--repeat", type=int, default=REPEAT,
                     help="plain/TLS pairs of the per-token scenarios (default %d)" % REPEAT)

@@ -89,6 +89,7 @@ struct mock_config {
      * and writes it to tls_ca_out; tls_cert/tls_key serve a given one;
      * tls_client_ca asks clients for a certificate it signed (mTLS). */
     int tls;
+    int tls_no_resume;          /* no tickets, no session cache: every handshake is full */
     const char *tls_cert, *tls_key, *tls_ca_out, *tls_client_ca;
 };
 

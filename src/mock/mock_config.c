@@ -221,7 +221,7 @@ int mock_batch_profile_parse(struct mock_config *c, const char *v, char *err, si
 
 enum mock_flag {
     M_LISTEN, M_MODEL, M_IDLE_TIMEOUT, M_HEADER_TIMEOUT, M_MAX_BODY, M_TRUTH, M_VERBOSE,
-    M_TLS, M_TLS_CERT, M_TLS_KEY, M_TLS_CA_OUT, M_TLS_CLIENT_CA,
+    M_TLS, M_TLS_NO_RESUME, M_TLS_CERT, M_TLS_KEY, M_TLS_CA_OUT, M_TLS_CLIENT_CA,
     M_PROFILE, M_SLOTS, M_TTFT_BASE, M_PREFILL_RATE, M_DECODE_RATE, M_BATCH_SLOWDOWN,
     M_BATCH_PROFILE,
     M_DEFAULT_MAX_TOKENS, M_EOS_FRACTION, M_TOKENS_PER_CHUNK, M_TIMINGS,
@@ -253,6 +253,8 @@ static const struct opt mock_opts[] = {
                                                       "the address line, for a client's --cacert" },
     { M_TLS_CERT, "--tls-cert", { NULL }, "FILE", "serve https with this certificate chain (PEM)" },
     { M_TLS_KEY, "--tls-key", { NULL }, "FILE", "the key of --tls-cert (default: in --tls-cert's FILE)" },
+    { M_TLS_NO_RESUME, "--tls-no-resume", { NULL }, NULL, "give no session tickets: every handshake is a full one\n"
+                                                          "(a cold-connection benchmark)" },
     { M_TLS_CLIENT_CA, "--tls-client-ca", { NULL }, "FILE", "require a client certificate signed by a CA in FILE\n"
                                                             "(mTLS); a client without one is refused" },
 
@@ -359,6 +361,7 @@ static int mock_apply(void *ud, const struct opt *o, const char *flag, const cha
     case M_MODEL: r = parse_models(c, v, err, cap); break;
     case M_VERBOSE: c->verbose = 1; break;
     case M_TLS: c->tls = 1; break;
+    case M_TLS_NO_RESUME: c->tls_no_resume = 1; break;
     case M_TLS_CERT: c->tls_cert = v; break;
     case M_TLS_KEY: c->tls_key = v; break;
     case M_TLS_CA_OUT: c->tls_ca_out = v; break;
@@ -431,6 +434,8 @@ int mock_config_parse(struct mock_config *c, int argc, char **argv, char *err, s
         return fail(err, cap, "--tls-key needs --tls-cert");
     if (c->tls_ca_out && !c->tls)
         return fail(err, cap, "--tls-ca-out needs --tls (it writes the certificate --tls makes)");
+    if (c->tls_no_resume && !c->tls && !c->tls_cert)
+        return fail(err, cap, "--tls-no-resume needs --tls or --tls-cert");
     if (c->tls_client_ca && !c->tls && !c->tls_cert)
         return fail(err, cap, "--tls-client-ca needs --tls or --tls-cert");
     if (c->tls_cert)

@@ -106,6 +106,11 @@ struct mtls_ctx *mtls_ctx_new(const struct mock_config *cfg, char *err, size_t e
     SSL_CTX *c = x->ctx;
     SSL_CTX_set_min_proto_version(c, TLS1_2_VERSION);
     SSL_CTX_set_mode(c, SSL_MODE_RELEASE_BUFFERS);
+    if (cfg->tls_no_resume) {
+        SSL_CTX_set_num_tickets(c, 0);
+        SSL_CTX_set_options(c, SSL_OP_NO_TICKET);
+        SSL_CTX_set_session_cache_mode(c, SSL_SESS_CACHE_OFF);
+    }
     if (cfg->tls_cert) {
         const char *key = cfg->tls_key ? cfg->tls_key : cfg->tls_cert;
         if (SSL_CTX_use_certificate_chain_file(c, cfg->tls_cert) != 1) {

@@ -239,6 +239,14 @@ class TestTLS(unittest.TestCase):
         self.assertEqual(conns["opened"], 6, doc["summary"])
         self.assertEqual(conns["tls_handshakes"], 6)
         self.assertEqual(conns["tls_resumed"], 5)
+        # --tls-no-resume: no tickets, every handshake full.
+        m, ca = self.tls_mock("--fault-close", "1", "--tls-no-resume")
+        with m:
+            p, doc = run_json("--url", m.url + "/v1", "--cacert", ca, "-n", "4", "-c", "1",
+                              "--max-tokens", "8")
+        conns = doc["summary"]["connections"]
+        self.assertEqual(conns["tls_handshakes"], 4, doc["summary"])
+        self.assertEqual(conns["tls_resumed"], 0)
 
     @harness.serial
     def test_fidelity_over_tls(self):
