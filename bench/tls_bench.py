@@ -140,7 +140,7 @@ def connections(llmload, resume, n=1000, slots=20):
     return out
 
 
-def streams(llmload, n=10000, tokens=20, rate=2.0, ramp="30s"):
+def streams(llmload, n=10000, tokens=20, rate=2.0, ramp="60s"):
     out = {"scenario": "streams", "streams": n, "ramp_up": ramp}
     for tls in (False, True):
         d = tempfile.mkdtemp(prefix="llmload-bench-")
@@ -150,7 +150,7 @@ def streams(llmload, n=10000, tokens=20, rate=2.0, ramp="30s"):
         try:
             s, cpu, ru, wall = client(llmload, url, trust, ["-c", str(n), "-n", str(n), "--max-tokens",
                                                             str(tokens), "--raw", raw, "--ttft-timeout", "120s",
-                                                            "--ramp-up", ramp])
+                                                            "--connect-timeout", "120s", "--ramp-up", ramp])
         finally:
             cb.stop(m)
         k = "tls" if tls else "plain"
@@ -160,21 +160,30 @@ def streams(llmload, n=10000, tokens=20, rate=2.0, ramp="30s"):
                     k + "_max_rss_mib": round(ru.ru_maxrss / 1024, 1),
                     k + "_rss_per_stream_kib": round(ru.ru_maxrss / n, 2),
                     k + "_ttft_abs_err_p50_ms": f["abs_err_p50_ms"],
-                    k + "_ttft_abs_err_p99_ms": f["abs_err_p99_ms"]})
+                    k + "_ttft_abs_err_p99_ms": f["abs_err_p99_ms"], k + "_errors": s["errors"]})
     return out
 
 
 def fidelity(llmload, n=1000):
-    d = tempfile.mkdtemp(prefix="llmload-bench-")
-    truth, raw = os.path.join(d, "truth.jsonl"), os.path.join(d, "raw.jsonl")
-    m, url, trust = mock(llmload, ["--slots", str(n), "--decode-rate", "20", "--ttft-base", "20ms",
-                                   "--prefill-rate", "1000000", "--batch-slowdown", "0"], True, truth)
-    try:
-        s, cpu, ru, wall = client(llmload, url, trust, ["-c", str(n), "-n", str(3 * n), "--max-tokens", "10",
-                                                        "--raw", raw, "--ramp-up", "10s"])
-    finally:
-        cb.stop(m)
-    return {"scenario": "fidelity", "tls": True, "streams": n, "ok": s["ok"], **cb.fidelity(raw, truth)}
+    """TTFT against the truth, TLS and plain side by side (the same load)."""
+    out = {"scenario": "fidelity", "streams": n}
+    for tls in (False, True):
+        d = tempfile.mkdtemp(prefix="llmload-bench-")
+        truth, raw = os.path.join(d, "truth.jsonl"), os.path.join(d, "raw.jsonl")
+        m, url, trust = mock(llmload, ["--slots", str(n), "--decode-rate", "20", "--ttft-base", "20ms",
+                                       "--prefill-rate", "1000000", "--batch-slowdown", "0"], tls, truth)
+        try:
+            s, cpu, ru, wall = client(llmload, url, trust, ["-c", str(n), "-n", str(3 * n), "--max-tokens",
+                                                            "10", "--raw", raw, "--ramp-up", "10s"])
+        finally:
+            cb.stop(m)
+        f = cb.fidelity(raw, truth)
+        k = "tls" if tls else "plain"
+        out[k + "_ok"] = s["ok"]
+        for x in ("abs_err_p50_ms", "abs_err_p99_ms", "read_lag_p50_ms", "read_lag_p99_ms",
+                  "ttft_truth_from_read_p50_ms"):
+            out[k + "_" + x] = f[x]
+    return out
 
 
 def main():
