@@ -140,13 +140,16 @@ def connections(llmload, resume, n=1000, slots=20):
     return out
 
 
-def streams(llmload, n=10000, tokens=20, rate=2.0, ramp="60s"):
+def streams(llmload, n=10000, tokens=20, rate=2.0, ramp="90s"):
     out = {"scenario": "streams", "streams": n, "ramp_up": ramp}
     for tls in (False, True):
         d = tempfile.mkdtemp(prefix="llmload-bench-")
         truth, raw = os.path.join(d, "truth.jsonl"), os.path.join(d, "raw.jsonl")
+        # No idle or header deadline: a client busy with thousands of
+        # handshakes may take seconds to send a request on a connection.
         m, url, trust = mock(llmload, ["--slots", str(n), "--decode-rate", str(rate), "--ttft-base", "50ms",
-                                       "--prefill-rate", "1000000", "--batch-slowdown", "0"], tls, truth)
+                                       "--prefill-rate", "1000000", "--batch-slowdown", "0",
+                                       "--idle-timeout", "0", "--header-timeout", "0"], tls, truth)
         try:
             s, cpu, ru, wall = client(llmload, url, trust, ["-c", str(n), "-n", str(n), "--max-tokens",
                                                             str(tokens), "--raw", raw, "--ttft-timeout", "120s",
