@@ -44,7 +44,7 @@ def start_mock(llmload, args, truth=None):
         cmd += ["--truth", truth]
     p = subprocess.Popen(cmd, stdout=subprocess.PIPE)
     url = p.stdout.readline().decode().strip()
-    if not url.startswith("http://"):
+    if not url.startswith(("http://", "https://")):
         raise SystemExit("mock did not start")
     return p, url
 

@@ -32,7 +32,7 @@ enum run_flag {
     O_URL, O_API, O_MODEL, O_MAXTOK, O_TEMP, O_SEED, O_SSEED, O_NOSTREAM, O_TIMESTAMPS, O_MOCKARG,
     O_CONC, O_REQS, O_DUR, O_WARMUP, O_RATE, O_ARRIVAL, O_BURST, O_RAMP, O_STOPERR,
     O_CTO, O_TTFTTO, O_IDLETO, O_TO, O_GRACE, O_JSON, O_CSV, O_RAW, O_HTML, O_PLOTS, O_QUIET,
-    O_OVERLONG, O_SLO, O_GOODPUT,
+    O_OVERLONG, O_SLO, O_GOODPUT, O_CACERT, O_INSECURE, O_CERT, O_KEY,
 };
 
 static int run_apply(void *ud, const struct opt *o, const char *flag, const char *v,
@@ -41,8 +41,8 @@ static int run_apply(void *ud, const struct opt *o, const char *flag, const char
 static const struct opt run_opts[] = {
     OPT_SECTION("server and requests"),
     { O_URL, "--url", { "--host", "--base-url" }, "URL",
-      "server: base URL (http://host:8000/v1, http://host:11434) or a full\n"
-      "endpoint URL; without it, the built-in simulator is started on a free\n"
+      "server: base URL (http://host:8000/v1, https://host/v1, http://host:11434)\n"
+      "or a full endpoint URL; without it, the built-in simulator is started on a free\n"
       "loopback port" },
     { O_API, "--api", { NULL }, "KIND",
       "auto (default), ollama-generate, ollama-chat, openai-chat,\n"
@@ -67,6 +67,15 @@ static const struct opt run_opts[] = {
       "(when the event loop read them)" },
     { O_MOCKARG, "--mock-arg", { NULL }, "ARG",
       "extra flag for the built-in simulator (repeatable), e.g. --mock-arg=--slots=4" },
+
+    OPT_SECTION("TLS (https:// URLs; docs/protocols.md, \"TLS\")"),
+    { O_CACERT, "--cacert", { NULL }, "FILE",
+      "trust the CA certificates in FILE (PEM) instead of the system's" },
+    { O_INSECURE, "--insecure", { "-k" }, NULL,
+      "do not verify the server's certificate or name (marked in the\n"
+      "summary and the result's config)" },
+    { O_CERT, "--cert", { NULL }, "FILE", "client certificate (PEM) for servers that ask for one (mTLS)" },
+    { O_KEY, "--key", { NULL }, "FILE", "the client certificate's private key (default: in --cert's FILE)" },
 
     OPT_SECTION("load"),
     { O_CONC, "--concurrency", { "-c" }, "N", "requests in flight at most (default 32)" },
@@ -406,6 +415,10 @@ static int set_flag(struct run_cli *rc, enum run_flag id, const char *flag, cons
     case O_HTML: rc->html_path = v; return 0;
     case O_PLOTS: rc->plots_dir = v; return 0;
     case O_QUIET: c->quiet = 1; return 0;
+    case O_CACERT: c->tls.cacert = v; return 0;
+    case O_INSECURE: c->tls.insecure = 1; return 0;
+    case O_CERT: c->tls.cert = v; return 0;
+    case O_KEY: c->tls.key = v; return 0;
     case O_MOCKARG:
         if (rc->nmock >= CLI_MOCK_ARGS)
             return bad(err, cap, flag, v, "too many");
@@ -622,7 +635,15 @@ int cli_run_resolve(struct run_cli *rc, char *err, size_t errcap)
 {
     struct run_config *c = &rc->cfg;
     struct target t;
-    struct target_net net = { c->api_key, c->headers, c->proxy, c->proxy_tunnel };
+    /* The TLS files are the user's to fix (exit 2), before any probe
+     * would fail on them as if the server had. */
+    if (!strncmp(c->url, "https://", 8)) {
+        struct tls_ctx *x = tls_ctx_new(&c->tls, err, errcap);
+        if (!x)
+            return EXIT_USAGE;
+        tls_ctx_free(x);
+    }
+    struct target_net net = { c->api_key, c->headers, c->proxy, c->proxy_tunnel, &c->tls };
     int r = target_resolve_net(&t, c->url, c->api, &net, c->connect_timeout_ns, err, errcap);
     if (r == -1)
         return EXIT_USAGE;

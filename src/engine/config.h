@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include "api.h"
 #include "slo.h"
+#include "tls.h"
 
 struct workload;
 struct headers;
@@ -31,6 +32,7 @@ struct run_config {
     const char *proxy;          /* --proxy URL; NULL: from the environment
                                    (proxy.h), "": none (--no-proxy) */
     int proxy_tunnel;           /* --proxy-tunnel: CONNECT for http:// targets too */
+    struct tls_opts tls;        /* https: --cacert, --insecure, --cert, --key */
     /* request content: the workload (workload.h) gives each request its
      * prompt or messages; prompt/system here are for reports */
     struct workload *workload;  /* opened by the CLI before the run; NULL: prompt as is */

@@ -15,6 +15,7 @@
 
 #include <assert.h>
 #include <errno.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -736,6 +737,8 @@ void conn_input(struct conn *c, ssize_t nread, const char *data, uint64_t ts)
         conn_end(c, c->read_ts);
         return;
     }
+    if (!c->got_bytes)
+        c->rec.byte_ns = ts - c->env->t0;
     c->got_bytes = 1;
     llhttp_errno_t rc = llhttp_execute(&c->parser, data, (size_t)nread);
     while (rc == HPE_PAUSED && c->interim) {
@@ -779,7 +782,9 @@ static int conn_stamped_bytes(void *ud, ssize_t n, const char *buf, uint64_t ker
         c->env->reads_stamped += kernel_ns != 0;
     }
     conn_rx(c, n, buf, kernel_ns ? kernel_ns : uv_hrtime());
-    return c->state == CONN_BUSY || c->tunneling;
+    /* A tunnel's opening and a handshake read before any request is in
+     * flight. */
+    return c->state == CONN_BUSY || c->tunneling || (c->state == CONN_CONNECTING && c->tls.ssl);
 }
 
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
@@ -803,6 +808,53 @@ static void on_write(uv_write_t *w, int status)
     }
 }
 
+/* TLS output the socket did not take at once: copied with its own write
+ * request, since a handshake may queue a flight while the last one is
+ * still being written.  Requests never wait here (conn_send writes a
+ * request in one flight), so this is off the hot path. */
+struct conn_wreq {
+    uv_write_t req;
+    char data[];
+};
+
+static void on_tls_write(uv_write_t *w, int status)
+{
+    struct conn *c = w->data;
+    free((char *)w - offsetof(struct conn_wreq, req));
+    if (status < 0 && status != UV_ECANCELED &&
+        (c->state == CONN_BUSY || c->state == CONN_CONNECTING)) {
+        conn_fail(c, ERR_WRITE, "write: %s", uv_strerror(status));
+        conn_end(c, uv_hrtime());
+    }
+}
+
+/* Sends what the TLS session has for the peer.  0 or a negative uv error. */
+static int conn_tls_flush(struct conn *c)
+{
+    const char *p;
+    size_t n;
+    while ((n = tls_take(&c->tls, &p)) > 0) {
+        uv_buf_t b = uv_buf_init((char *)p, (unsigned)n);
+        int w = uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
+        if (w == (int)n)
+            continue;
+        if (w < 0 && w != UV_EAGAIN)
+            return w;
+        size_t done = w > 0 ? (size_t)w : 0;
+        struct conn_wreq *q = malloc(sizeof *q + (n - done));
+        if (!q)
+            return UV_ENOMEM;
+        memcpy(q->data, p + done, n - done);
+        q->req.data = c;
+        b = uv_buf_init(q->data, (unsigned)(n - done));
+        if ((w = uv_write(&q->req, (uv_stream_t *)&c->tcp, &b, 1, on_tls_write)) < 0) {
+            free(q);
+            return w;
+        }
+    }
+    return 0;
+}
+
 /* The request is being written: from now on the response is awaited. */
 static void conn_begin(struct conn *c)
 {
@@ -819,7 +871,18 @@ static void conn_send(struct conn *c)
     assert(c->state == CONN_CONNECTING || c->state == CONN_IDLE);
     conn_begin(c);
     uv_buf_t b = uv_buf_init(c->wbuf, (unsigned)c->wlen);
-    int n = uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
+    int n;
+    if (c->env->tls) {
+        if (tls_write(&c->tls, c->wbuf, c->wlen) < 0) {
+            conn_fail(c, ERR_TLS_HANDSHAKE, "%s", c->tls.err);
+            conn_end(c, uv_hrtime());
+            return;
+        }
+        if ((n = conn_tls_flush(c)) == 0)
+            return;
+        goto failed;
+    }
+    n = uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
     if (n == (int)c->wlen)
         return;
     if (n < 0 && n != UV_EAGAIN)
@@ -836,10 +899,138 @@ failed:
     conn_end(c, uv_hrtime());
 }
 
-/* The socket leads to the target: the request can go. */
-static void conn_connected(struct conn *c)
+/* The socket is ready for requests: the first one goes out. */
+static void conn_ready(struct conn *c)
 {
+    c->rec.new_conn = 1;
+    c->rec.connect_ns = c->tcp_ns;
+    c->reused = 0;
     conn_send(c);
+}
+
+/* A TLS step failed or the peer closed mid-handshake: the request ends
+ * with the class the session gave. */
+static void conn_tls_failed(struct conn *c, uint64_t at)
+{
+    conn_fail(c, c->tls.fail == TLS_FAIL_VERIFY ? ERR_TLS_VERIFY : ERR_TLS_HANDSHAKE, "%s",
+              c->tls.err);
+    conn_end(c, at);
+}
+
+/* Advances the handshake after bytes arrived at ts (or at its start). */
+static void conn_tls_step(struct conn *c, uint64_t ts)
+{
+    assert(c->state == CONN_CONNECTING && c->tls.ssl);
+    int r = tls_handshake(&c->tls);
+    int w = conn_tls_flush(c);
+    if (r == TLS_ERR) {
+        conn_tls_failed(c, ts);
+        return;
+    }
+    if (w < 0) {
+        conn_fail(c, ERR_WRITE, "write: %s", uv_strerror(w));
+        conn_end(c, uv_hrtime());
+        return;
+    }
+    if (r == TLS_EOF) {
+        conn_fail(c, ERR_TLS_HANDSHAKE, "TLS handshake failed: the server closed the session");
+        conn_end(c, ts);
+        return;
+    }
+    if (r == TLS_WANT)
+        return;
+    /* Complete when the read that carried the server's last flight
+     * arrived: the time spent since is the client's own. */
+    uint64_t from = c->open_abs + c->tcp_ns;
+    c->rec.tls_ns = ts > from ? ts - from : 0;
+    c->rec.tls_resumed = c->tls.resumed;
+    conn_ready(c);
+}
+
+/* TCP is connected: TLS first when the target is https. */
+static void conn_tls_begin(struct conn *c)
+{
+    if (tls_start(&c->tls, c->env->tls, c->env->tls_host) < 0) {
+        conn_tls_failed(c, uv_hrtime());
+        return;
+    }
+    conn_tls_step(c, uv_hrtime());
+}
+
+/* What one socket read brought, through TLS when there is one: the
+ * plaintext of every record it completed goes to conn_input with the
+ * read's time, so TLS changes no event's timestamp. */
+static void conn_tp_input(struct conn *c, ssize_t n, const char *data, uint64_t ts)
+{
+    if (!c->tls.ssl) {
+        conn_input(c, n, data, ts);
+        return;
+    }
+    if (n == 0)
+        return;
+    if (c->state == CONN_CONNECTING) {
+        if (n < 0) {
+            conn_fail(c, ERR_TLS_HANDSHAKE, "TLS handshake failed: %s",
+                      n == UV_EOF ? "the server closed the connection" : uv_strerror((int)n));
+            conn_end(c, ts);
+            return;
+        }
+        if (tls_feed(&c->tls, data, (size_t)n) < 0) {
+            conn_tls_failed(c, ts);
+            return;
+        }
+        conn_tls_step(c, ts);
+        if (c->state != CONN_BUSY || !c->tls.ssl)
+            return;
+        /* The same read may have carried response bytes already. */
+    } else if (n < 0) {
+        conn_input(c, n, data, ts);
+        return;
+    } else if (tls_feed(&c->tls, data, (size_t)n) < 0) {
+        conn_tls_failed(c, ts);
+        return;
+    }
+    size_t cap;
+    char *buf = tls_ctx_buf(c->env->tls, &cap);
+    while (c->tls.ssl && (c->state == CONN_BUSY || c->state == CONN_IDLE)) {
+        ssize_t k = tls_read(&c->tls, buf, cap);
+        if (k > 0) {
+            conn_input(c, k, buf, ts);
+            if (!tls_more(&c->tls))
+                break;
+            continue;
+        }
+        if (k == TLS_WANT)
+            break;
+        if (k == TLS_EOF) {
+            conn_input(c, UV_EOF, NULL, ts);
+            break;
+        }
+        if (c->state == CONN_IDLE) {
+            c->env->on.lost(c->env->ud, c);
+            conn_close(c);
+            break;
+        }
+        /* An alert before any response byte is the handshake's end
+         * failing (TLS 1.3 refuses a client certificate only after the
+         * client thinks it is done); after one, the stream broke. */
+        conn_fail(c, c->got_bytes ? ERR_READ : ERR_TLS_HANDSHAKE, "%s", c->tls.err);
+        conn_end(c, ts);
+        break;
+    }
+    /* Reads may have produced output (a key update's answer). */
+    if (c->tls.ssl && c->state != CONN_CLOSING && tls_pending(&c->tls) > 0)
+        (void)conn_tls_flush(c);
+}
+
+/* The path to the server is open (directly or through a proxy's tunnel):
+ * TLS first when the target is https, then the first request. */
+static void conn_secure(struct conn *c)
+{
+    if (c->env->tls)
+        conn_tls_begin(c);
+    else
+        conn_ready(c);
 }
 
 /* Through a proxy's tunnel, CONNECT first (proxy.h): the request goes once
@@ -849,7 +1040,7 @@ static void conn_tunnel(struct conn *c)
 {
     const struct conn_env *env = c->env;
     if (!env->tunnel_req) {
-        conn_connected(c);
+        conn_secure(c);
         return;
     }
     c->tunneling = 1;
@@ -896,8 +1087,11 @@ static void conn_tunnel_input(struct conn *c, ssize_t n, const char *data)
     } else if (used < (size_t)n)
         snprintf(why, sizeof why, "proxy %s: bytes after its reply to CONNECT", env->proxy->hostport);
     else {
+        /* Connect time runs to the tunnel's opening: the hop is part of
+         * reaching the server, and the handshake starts from here. */
         c->tunneling = 0;
-        conn_connected(c);
+        c->tcp_ns = uv_hrtime() - c->open_abs;
+        conn_secure(c);
         return;
     }
     c->tunneling = 0;
@@ -912,7 +1106,29 @@ static void conn_rx(struct conn *c, ssize_t n, const char *data, uint64_t ts)
     if (c->tunneling)
         conn_tunnel_input(c, n, data);
     else
-        conn_input(c, n, data, ts);
+        conn_tp_input(c, n, data, ts);
+}
+
+/* TCP is connected: the socket reads from now on; then the next phase. */
+static void conn_connected(struct conn *c)
+{
+    uint64_t now = uv_hrtime();
+    c->tcp_ns = now - c->open_abs;
+    uv_tcp_nodelay(&c->tcp, 1);
+    if (c->env->rx_kernel) {
+        uv_os_fd_t fd;
+        /* A socket that refuses is timed at read, like every socket
+         * without kernel stamps; the reported stamped fraction shows it. */
+        if (uv_fileno((uv_handle_t *)&c->tcp, &fd) == 0)
+            (void)rxstamp_enable(fd);
+    }
+    int rc = uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+    if (rc < 0) {
+        conn_fail(c, ERR_CONNECT, "read start: %s", uv_strerror(rc));
+        conn_end(c, now);
+        return;
+    }
+    conn_tunnel(c);
 }
 
 static void on_connect(uv_connect_t *req, int status)
@@ -926,22 +1142,7 @@ static void on_connect(uv_connect_t *req, int status)
         conn_end(c, uv_hrtime());
         return;
     }
-    uv_tcp_nodelay(&c->tcp, 1);
-    if (c->env->rx_kernel) {
-        uv_os_fd_t fd;
-        /* A socket that refuses is timed at read, like every socket
-         * without kernel stamps; the reported stamped fraction shows it. */
-        if (uv_fileno((uv_handle_t *)&c->tcp, &fd) == 0)
-            (void)rxstamp_enable(fd);
-    }
-    int rc = uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
-    if (rc < 0) {
-        conn_fail(c, ERR_CONNECT, "read start: %s", uv_strerror(rc));
-        conn_end(c, uv_hrtime());
-        return;
-    }
-    c->reused = 0;
-    conn_tunnel(c);
+    conn_connected(c);
 }
 
 static void conn_tp_connect(struct conn *c)
@@ -952,7 +1153,8 @@ static void conn_tp_connect(struct conn *c)
     assert(c->state == CONN_FREE);
     c->state = CONN_CONNECTING;
     c->served = 0;
-    c->rec.start_ns = uv_hrtime() - env->t0;   /* connect deadline base; reset at send */
+    c->open_abs = uv_hrtime();
+    c->rec.start_ns = c->open_abs - env->t0;   /* connect deadline base; reset at send */
     int rc = uv_tcp_init(env->loop, &c->tcp);
     if (rc < 0)
         goto failed;   /* the slot has no handle: conn_close knows */
@@ -1043,6 +1245,7 @@ void conn_close(struct conn *c)
     if (c->state == CONN_CLOSING || c->state == CONN_FREE)
         return;
     c->state = CONN_CLOSING;
+    tls_stop(&c->tls);   /* the slot keeps its saved session for the next socket */
     if (uv_is_closing((uv_handle_t *)&c->tcp) || c->tcp.loop == NULL) {
         c->state = CONN_FREE;
         c->env->on.closed(c->env->ud, c);
@@ -1071,8 +1274,10 @@ static void on_tcp_close(uv_handle_t *h)
     if (c->retry_pending) {
         c->retry_pending = 0;
         /* Same record, fresh connection: keep index and schedule times. */
-        c->rec.first_ns = c->rec.last_ns = c->rec.end_ns = 0;
+        c->rec.first_ns = c->rec.last_ns = c->rec.end_ns = c->rec.byte_ns = 0;
         c->rec.t_first_reasoning = c->rec.t_first_output = c->rec.itl_max_ns = 0;
+        c->rec.new_conn = c->rec.tls_resumed = 0;
+        c->rec.connect_ns = c->rec.tls_ns = 0;
         c->rec.events = c->rec.reasoning_events = c->rec.tool_events = c->rec.tool_calls = 0;
         c->rec.ev_n = 0;
         c->rec.ev_spilled = 0;
@@ -1107,6 +1312,7 @@ void conn_free_buffers(struct conn *c)
         c->z = NULL;
         c->zout = NULL;
     }
+    tls_sess_free(&c->tls);
     free(c->carry);
     free(c->wbuf);
     free(c->rec.ev_us);

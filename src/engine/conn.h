@@ -14,8 +14,12 @@
  * admission counter; a connection only says what happened.
  *
  * The byte transport (connect, write, read, close) is confined to the
- * conn_tp_* functions of conn.c, so a TLS transport can replace them
- * without touching parsing or metrics. */
+ * transport functions of conn.c; with TLS (env->tls) they carry the
+ * bytes through the connection's struct tls_sess, and parsing and
+ * metrics see the same plaintext, timed by the same socket reads.
+ * Setting up a socket is a chain of small steps: TCP connected
+ * (conn_connected) -> TLS handshake (conn_tls_begin) -> ready to send
+ * (conn_ready); a phase between two of them is one more step. */
 #include <stdint.h>
 #include <stddef.h>
 #include <sys/socket.h>
@@ -29,6 +33,7 @@
 #include "proxy.h"
 #include "result.h"
 #include "sse.h"
+#include "tls.h"
 
 struct conn;
 
@@ -63,6 +68,8 @@ struct conn_env {
     const char *proxy_target;
     const char *tunnel_req; size_t tunnel_len;
     enum api_kind api;
+    struct tls_ctx *tls;               /* https: the run's TLS context; NULL plain TCP */
+    const char *tls_host;              /* the name (or address) the certificate must carry */
     uint64_t connect_timeout_ns, ttft_timeout_ns, idle_timeout_ns, request_timeout_ns; /* 0: none */
     int rx_kernel;                     /* time reads by kernel receive stamps (rxstamp.h) */
     int collect_text;                  /* keep the generated text (tokenizer, multi-turn) */
@@ -86,7 +93,7 @@ struct conn_env {
 
 enum conn_state {
     CONN_FREE = 0,     /* no socket: the slot can connect */
-    CONN_CONNECTING,
+    CONN_CONNECTING,   /* TCP connect, then the TLS handshake if any */
     CONN_IDLE,         /* connected, in the keep-alive pool */
     CONN_BUSY,         /* a request is in flight */
     CONN_CLOSING,      /* waiting for the socket's close callback */
@@ -104,6 +111,9 @@ struct conn {
     uv_timer_t timer;              /* the nearest deadline of the request */
     llhttp_t parser;
     struct conn *next_idle;        /* keep-alive pool link (the engine's) */
+    struct tls_sess tls;           /* with env->tls: this slot's session (tls.h) */
+    uint64_t open_abs;             /* hrtime the socket's connect began */
+    uint64_t tcp_ns;               /* its TCP connect took */
 
     /* The request in flight. */
     struct req_record rec;

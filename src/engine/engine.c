@@ -38,6 +38,7 @@ struct engine {
     struct run_stats *stats;
     const struct engine_hooks *hooks;
     struct target tgt;
+    struct tls_ctx *tls;         /* https: the run's one TLS context (tls.h) */
     struct api_request req;      /* what every request shares; the workload fills the content */
     char *body; size_t body_cap; /* scratch for building request bodies */
     char hdr_fixed[HEADERS_BYTES + 4096];   /* request line and headers common to every request */
@@ -914,6 +915,8 @@ static void engine_env_setup(struct engine *e)
         env->tunnel_len = proxy_connect_request(&e->tgt.proxy, e->tgt.host, e->tunnel_req, sizeof e->tunnel_req);
     }
     env->api = e->tgt.api;
+    env->tls = e->tls;
+    env->tls_host = e->tgt.hostname;
     env->connect_timeout_ns = cfg->connect_timeout_ns;
     env->ttft_timeout_ns = cfg->ttft_timeout_ns;
     env->idle_timeout_ns = cfg->idle_timeout_ns;
@@ -952,10 +955,16 @@ int engine_run(const struct run_config *cfg, struct run_stats *stats,
         e->rx_hold = rxstamp_hold();
     }
     /* target_resolve's -1 and -2 are LL_EUSAGE and LL_EUNAVAIL. */
-    struct target_net net = { cfg->api_key, cfg->headers, cfg->proxy, cfg->proxy_tunnel };
+    struct target_net net = { cfg->api_key, cfg->headers, cfg->proxy, cfg->proxy_tunnel, &cfg->tls };
     rc = target_resolve_net(&e->tgt, cfg->url, cfg->api, &net, cfg->connect_timeout_ns, err, errcap);
     if (rc < 0)
         goto out;
+    /* One context for the run: its trust store is read once, and every
+     * slot's saved session belongs to it. */
+    if (e->tgt.https && !(e->tls = tls_ctx_new(&cfg->tls, err, errcap))) {
+        rc = LL_EUSAGE;
+        goto out;
+    }
     if (strlen(e->tgt.hostname) + strlen(e->tgt.path) > 700 ||
         (cfg->api_key && strlen(cfg->api_key) > 200)) {
         snprintf(err, errcap, "URL or API key too long");
@@ -1067,6 +1076,7 @@ out:
     free(e->backlog);
     hist_free(e->lag_hist);
     rxstamp_release(e->rx_hold);
+    tls_ctx_free(e->tls);
     if (e->mon && hooks && hooks->monitor_out && rc == LL_OK)
         *hooks->monitor_out = e->mon;
     else

@@ -17,18 +17,19 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include "tls.h"
+
 int target_parse_url(struct target *t, const char *url, char *err, size_t errcap)
 {
     memset(t, 0, sizeof *t);
     const char *p = url;
     if (!strncmp(p, "https://", 8)) {
-        snprintf(err, errcap, "--url %s: https is not supported yet (TLS is not built in); use http://", url);
-        return -1;
-    }
-    if (!strncmp(p, "http://", 7))
+        t->https = 1;
+        p += 8;
+    } else if (!strncmp(p, "http://", 7)) {
         p += 7;
-    else if (strstr(p, "://")) {
-        snprintf(err, errcap, "--url %s: only http:// URLs are supported", url);
+    } else if (strstr(p, "://")) {
+        snprintf(err, errcap, "--url %s: only http:// and https:// URLs are supported", url);
         return -1;
     }
     /* user:password@ would be sent nowhere and printed everywhere. */
@@ -52,7 +53,7 @@ int target_parse_url(struct target *t, const char *url, char *err, size_t errcap
         snprintf(err, errcap, "--url %s: bad port", url);
         return -1;
     }
-    t->port = port ? port : 80;
+    t->port = port ? port : t->https ? 443 : 80;
     if (*p && *p != '/' && *p != '?') {
         if (port)
             snprintf(err, errcap, "--url %s: bad port", url);
@@ -150,6 +151,134 @@ static int connect_deadline(const struct target *t, uint64_t deadline)
         }
     }
     return fd;
+}
+
+/* The socket of a blocking exchange, through TLS for an https target
+ * (the same sessions as the engine's, driven by poll instead of libuv). */
+struct xio {
+    int fd;
+    uint64_t deadline;
+    struct tls_ctx *ctx;        /* NULL: plain */
+    struct tls_sess s;
+    char err[160];              /* why a call returned < 0, when TLS says */
+};
+
+static int xio_flush(struct xio *x)
+{
+    const char *p;
+    size_t n;
+    while ((n = tls_take(&x->s, &p)) > 0) {
+        for (size_t off = 0; off < n;) {
+            ssize_t w = send(x->fd, p + off, n - off, MSG_NOSIGNAL);
+            if (w < 0 && errno == EAGAIN) {
+                int rc = wait_fd(x->fd, POLLOUT, x->deadline);
+                if (rc < 0)
+                    return rc;
+                continue;
+            }
+            if (w < 0)
+                return -errno;
+            off += (size_t)w;
+        }
+    }
+    return 0;
+}
+
+/* Ciphertext from the socket into the session: 0, or -errno (-EPIPE at
+ * the end of the stream). */
+static int xio_fill(struct xio *x)
+{
+    char buf[8192];
+    for (;;) {
+        int rc = wait_fd(x->fd, POLLIN, x->deadline);
+        if (rc < 0)
+            return rc;
+        ssize_t r = recv(x->fd, buf, sizeof buf, 0);
+        if (r < 0 && (errno == EINTR || errno == EAGAIN))
+            continue;
+        if (r < 0)
+            return -errno;
+        if (r == 0)
+            return -EPIPE;
+        return tls_feed(&x->s, buf, (size_t)r) < 0 ? -EPROTO : 0;
+    }
+}
+
+/* Connected: the TLS handshake when there is one.  0 or -errno. */
+static int xio_open(struct xio *x, const struct target *t)
+{
+    if (!t->https)
+        return 0;
+    if (!(x->ctx = tls_ctx_new(t->tls, x->err, sizeof x->err)) ||
+        tls_start(&x->s, x->ctx, t->hostname) < 0)
+        return -EPROTO;
+    for (;;) {
+        int r = tls_handshake(&x->s), rc = xio_flush(x);
+        if (r == TLS_ERR || r == TLS_EOF) {
+            snprintf(x->err, sizeof x->err, "%s", r == TLS_ERR ? x->s.err : "TLS handshake failed: closed");
+            return -EPROTO;
+        }
+        if (rc < 0)
+            return rc;
+        if (r == TLS_OK)
+            return 0;
+        if ((rc = xio_fill(x)) < 0) {
+            if (rc == -EPIPE)
+                snprintf(x->err, sizeof x->err, "TLS handshake failed: the server closed the connection");
+            return rc == -EPIPE ? -EPROTO : rc;
+        }
+    }
+}
+
+static int xio_send(struct xio *x, const char *p, size_t n)
+{
+    if (!x->ctx)
+        return send(x->fd, p, n, MSG_NOSIGNAL) == (ssize_t)n ? 0 : -EIO;
+    return tls_write(&x->s, p, n) < 0 ? -EIO : xio_flush(x);
+}
+
+/* Bytes, 0 at the end of the stream, or -errno. */
+static ssize_t xio_recv(struct xio *x, char *buf, size_t cap)
+{
+    if (!x->ctx) {
+        for (;;) {
+            int w = wait_fd(x->fd, POLLIN, x->deadline);
+            if (w < 0)
+                return w;
+            ssize_t r = recv(x->fd, buf, cap, 0);
+            if (r < 0 && (errno == EINTR || errno == EAGAIN))
+                continue;
+            return r < 0 ? -errno : r;
+        }
+    }
+    for (;;) {
+        ssize_t k = tls_read(&x->s, buf, cap);
+        if (k > 0)
+            return k;
+        if (k == TLS_EOF)
+            return 0;
+        if (k == TLS_ERR) {
+            snprintf(x->err, sizeof x->err, "%s", x->s.err);
+            return -EPROTO;
+        }
+        int rc = xio_fill(x);
+        if (rc == -EPIPE)
+            return 0;
+        if (rc < 0)
+            return rc;
+    }
+}
+
+static void xio_close(struct xio *x)
+{
+    tls_sess_free(&x->s);
+    tls_ctx_free(x->ctx);
+    close(x->fd);
+}
+
+static const char *xio_why(const struct xio *x, int rc)
+{
+    return x->err[0] ? x->err : strerror(-rc);
 }
 
 struct get_state {
@@ -260,23 +389,29 @@ static int http_exchange(const struct target *t, const char *method, const char 
     static const llhttp_settings_t settings = {
         .on_body = get_on_body, .on_message_complete = get_on_complete,
     };
-    uint64_t deadline = now_ns() + timeout_ns;
-    int fd = connect_deadline(t, deadline);
-    if (fd < 0) {
+    struct xio x = { .deadline = now_ns() + timeout_ns };
+    x.fd = connect_deadline(t, x.deadline);
+    if (x.fd < 0) {
         snprintf(err, errcap, "cannot connect to %s%s (%s): %s", t->via ? "proxy " : "",
-                 t->via ? t->proxy.hostport : t->host, t->addr_text, strerror(-fd));
+                 t->via ? t->proxy.hostport : t->host, t->addr_text, strerror(-x.fd));
         return -1;
     }
     char req[HEADERS_BYTES + 3 * 1024];
     int rc = -1;
-    if (t->via == PROXY_TUNNEL && tunnel_open(t, fd, deadline, err, errcap) < 0)
+    /* Through a tunnel, TLS starts once the proxy has opened it. */
+    if (t->via == PROXY_TUNNEL && tunnel_open(t, x.fd, x.deadline, err, errcap) < 0)
         goto out;
+    int tr = xio_open(&x, t);
+    if (tr < 0) {
+        snprintf(err, errcap, "%s (%s): %s", t->host, t->addr_text, xio_why(&x, tr));
+        goto out;
+    }
     int n = target_request_head(t, method, path, accept, req_body != NULL, req, sizeof req);
     int m = n < 0 ? -1 : req_body ? snprintf(req + n, sizeof req - (size_t)n, "Content-Length: %zu\r\n"
                                              "Connection: close\r\n\r\n", req_len)
                                   : snprintf(req + n, sizeof req - (size_t)n, "Connection: close\r\n\r\n");
-    if (m < 0 || (size_t)(n + m) >= sizeof req || send(fd, req, (size_t)(n + m), MSG_NOSIGNAL) != n + m ||
-        (req_body && send(fd, req_body, req_len, MSG_NOSIGNAL) != (ssize_t)req_len)) {
+    if (m < 0 || (size_t)(n + m) >= sizeof req || xio_send(&x, req, (size_t)(n + m)) < 0 ||
+        (req_body && xio_send(&x, req_body, req_len) < 0)) {
         snprintf(err, errcap, "%s %s on %s: cannot send the request", method, path, t->host);
         goto out;
     }
@@ -287,16 +422,9 @@ static int http_exchange(const struct target *t, const char *method, const char 
     parser.data = &g;
     char buf[8192];
     while (!g.done) {
-        int w = wait_fd(fd, POLLIN, deadline);
-        if (w < 0) {
-            snprintf(err, errcap, "%s %s on %s: %s", method, path, t->host, strerror(-w));
-            goto out;
-        }
-        ssize_t r = recv(fd, buf, sizeof buf, 0);
-        if (r < 0 && errno == EINTR)
-            continue;
+        ssize_t r = xio_recv(&x, buf, sizeof buf);
         if (r < 0) {
-            snprintf(err, errcap, "%s %s on %s: %s", method, path, t->host, strerror(errno));
+            snprintf(err, errcap, "%s %s on %s: %s", method, path, t->host, xio_why(&x, (int)r));
             goto out;
         }
         if (r == 0) {
@@ -322,7 +450,7 @@ static int http_exchange(const struct target *t, const char *method, const char 
     }
     rc = 0;
 out:
-    close(fd);
+    xio_close(&x);
     return rc;
 }
 
@@ -402,10 +530,10 @@ int target_resolve_net(struct target *t, const char *url, enum api_kind api, con
         net = &direct;
     t->api_key = net->api_key;
     t->headers = net->headers;
-    /* An https:// target always tunnels, and reads HTTPS_PROXY: set from
-     * the URL's scheme once TLS is built in (target_parse_url refuses
-     * https until then). */
-    int https = 0;
+    t->tls = net->tls;
+    /* An https:// target always tunnels (the proxy never sees inside the
+     * TLS), and reads HTTPS_PROXY. */
+    int https = t->https;
     const char *purl = proxy_pick(net->proxy, https, t->hostname, &t->proxy_source);
     if (purl) {
         if (proxy_parse_url(&t->proxy, purl, t->proxy_source, err, errcap) < 0)

@@ -10,6 +10,8 @@
 #include "headers.h"
 #include "proxy.h"
 
+struct tls_opts;
+
 struct target {
     struct sockaddr_storage addr;
     socklen_t addrlen;
@@ -21,6 +23,8 @@ struct target {
     char addr_text[80];          /* resolved address, for messages */
     enum api_kind api;
     const char *api_key;         /* sent as Authorization: Bearer; NULL none */
+    int https;                   /* https://: the exchanges go through TLS */
+    const struct tls_opts *tls;  /* their trust and client certificate; NULL the defaults */
     const struct headers *headers;   /* the user's, on every request; NULL none */
     /* The proxy on the way (via PROXY_NONE: none): addr is then the
      * proxy's, and proxy_source says where its URL came from. */
@@ -36,11 +40,13 @@ struct target_net {
     const struct headers *headers;   /* NULL: none */
     const char *proxy;               /* --proxy: NULL from the environment, "" none */
     int proxy_tunnel;                /* CONNECT even for an http:// target */
+    const struct tls_opts *tls;      /* https: --cacert, --insecure, --cert; NULL the
+                                        defaults; must outlive the target */
 };
 
-/* Splits http://host[:port][/path].  -1 with a one-line err on a bad URL
- * (https is refused: TLS is not built in yet; so are credentials in the
- * URL, and the message does not repeat them). */
+/* Splits http[s]://host[:port][/path] (port 80, or 443 for https).  -1 with
+ * a one-line err on a bad URL (credentials in the URL are refused, and the
+ * message does not repeat them). */
 int target_parse_url(struct target *t, const char *url, char *err, size_t errcap);
 
 /* Parses, resolves (IPv4/IPv6), checks the server accepts connections

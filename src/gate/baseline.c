@@ -266,7 +266,7 @@ fail:
 
 /* ---- configuration compatibility ----------------------------------------------- */
 
-/* Where the server is, where outputs go, how verbose, how the built-in
+/* Where the server is and how it is trusted (tls), where outputs go, how verbose, how the built-in
  * simulator is shaped (it stands for the server under test, which is what
  * a baseline compares), the run's own gate and repeat settings, secrets,
  * the seed (each run draws its own: nonces differ, the workload does not),
@@ -274,7 +274,8 @@ fail:
  * count).  Everything else in "config" shapes the workload and must match;
  * nested settings are named by their path ("workload.input_tokens"). */
 static const char *const ignored[] = {
-    "url", "api_key", "api_key_set", "headers", "proxy", "proxy_tunnel", "json", "json_path", "csv", "csv_path", "raw", "raw_path",
+    "url", "tls", "tls.insecure", "tls.cacert", "tls.client_cert", "headers", "proxy", "proxy_tunnel",
+    "api_key", "api_key_set", "json", "json_path", "csv", "csv_path", "raw", "raw_path",
     "quiet", "progress", "mock_args", "mock", "simulator", "grace_s", "grace",
     "assert", "baseline", "max_regression", "repeat", "save_baseline", "junit", "markdown",
     "prometheus", "push", "pushgateway", "metrics_path", "log", "verbose",

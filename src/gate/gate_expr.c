@@ -50,6 +50,7 @@ static const struct metric_def metrics[] = {
     { "itl",              GATE_SECONDS,  GATE_DIR_UP,   DIST_LATENCY },
     { "tpot",             GATE_SECONDS,  GATE_DIR_UP,   DIST_LATENCY },
     { "e2e",              GATE_SECONDS,  GATE_DIR_UP,   DIST_LATENCY },
+    { "ttfb",             GATE_SECONDS,  GATE_DIR_UP,   DIST_LATENCY },
     { "queue_time",       GATE_SECONDS,  GATE_DIR_UP,   DIST_LATENCY },
     { "ttft_from_schedule", GATE_SECONDS, GATE_DIR_UP,  DIST_LATENCY },
     { "e2e_from_schedule", GATE_SECONDS,  GATE_DIR_UP,   DIST_LATENCY },

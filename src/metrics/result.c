@@ -19,6 +19,8 @@ const char *err_class_name(enum err_class c)
         [ERR_CONNECT] = "connect",
         [ERR_PROXY] = "proxy",
         [ERR_PROXY_AUTH] = "proxy_auth",
+        [ERR_TLS_HANDSHAKE] = "tls_handshake",
+        [ERR_TLS_VERIFY] = "tls_verify",
         [ERR_WRITE] = "write",
         [ERR_READ] = "read",
         [ERR_CLOSED] = "closed",
@@ -76,6 +78,8 @@ static struct hist **stats_hists(struct run_stats *s, size_t i, uint64_t *highes
     struct { struct hist **h; uint64_t highest; } tab[] = {
         { &s->ttft, RESULT_HIST_NS_MAX }, { &s->itl, RESULT_HIST_NS_MAX },
         { &s->tpot, RESULT_HIST_NS_MAX }, { &s->e2e, RESULT_HIST_NS_MAX },
+        { &s->ttfb, RESULT_HIST_NS_MAX }, { &s->connect, RESULT_HIST_NS_MAX },
+        { &s->tls_handshake, RESULT_HIST_NS_MAX },
         { &s->queue, RESULT_HIST_NS_MAX }, { &s->ttft_sched, RESULT_HIST_NS_MAX },
         { &s->e2e_sched, RESULT_HIST_NS_MAX },
         { &s->request_tps, RESULT_HIST_MILLI_MAX },
@@ -250,6 +254,11 @@ int64_t req_tpot_ns(const struct req_record *r)
     return (int64_t)((double)(e2e - ttft) / (double)(r->out_tokens - 1) + 0.5);
 }
 
+int64_t req_ttfb_ns(const struct req_record *r)
+{
+    return r->byte_ns ? span(r->start_ns, r->byte_ns) : -1;
+}
+
 int64_t req_decode_per_token_ns(const struct req_record *r)
 {
     if (r->eval_count <= 0 || r->eval_duration_ns < 0)
@@ -323,6 +332,17 @@ void run_stats_add(struct run_stats *s, const struct req_record *r)
         s->retries++;
     if (r->implausible)
         s->implausible++;
+    /* A connection's setup counts whether or not its request then
+     * succeeded: a slow handshake is not hidden by a later failure. */
+    if (r->new_conn) {
+        s->conns_opened++;
+        hist_record(s->connect, r->connect_ns);
+        if (r->tls_ns) {
+            s->tls_handshakes++;
+            s->tls_resumed += r->tls_resumed != 0;
+            hist_record(s->tls_handshake, r->tls_ns);
+        }
+    }
     /* What was sent counts for every request, failed or not. */
     if (r->prompt_chars >= 0)
         hist_record(s->prompt_chars, (uint64_t)r->prompt_chars);
@@ -344,6 +364,9 @@ void run_stats_add(struct run_stats *s, const struct req_record *r)
         hist_record(s->e2e, (uint64_t)e2e);
     if (ttft >= 0)
         hist_record(s->ttft, (uint64_t)ttft);
+    int64_t ttfb = req_ttfb_ns(r);
+    if (ttfb >= 0)
+        hist_record(s->ttfb, (uint64_t)ttfb);
     /* ev_us[0] is the first event's offset from start (unless earlier
      * events were moved out); the rest are the gaps between successive
      * content events: the ITL samples. */

@@ -18,6 +18,8 @@ enum err_class {
     ERR_CONNECT,          /* connect refused/unreachable/DNS */
     ERR_PROXY,            /* the proxy refused CONNECT, or did not answer it as HTTP */
     ERR_PROXY_AUTH,       /* the proxy wants (other) credentials: 407 */
+    ERR_TLS_HANDSHAKE,    /* TLS failed: an alert, a protocol error, a close mid-handshake */
+    ERR_TLS_VERIFY,       /* the server's certificate was refused (expired, wrong host, unknown CA) */
     ERR_WRITE,            /* writing the request failed */
     ERR_READ,             /* read error (ECONNRESET ...) */
     ERR_CLOSED,           /* server closed before the response was complete */
@@ -69,6 +71,13 @@ struct req_record {
     int warmup;                 /* kept out of the statistics */
     uint64_t sched_ns;          /* when the schedule wanted it sent (offset) */
     uint64_t start_ns;          /* first byte written (offset) */
+    uint64_t byte_ns;           /* first response byte read (offset), 0 none */
+    /* The connection this request opened (all 0 when it reused one):
+     * TCP connect and TLS handshake durations, and whether the handshake
+     * resumed an earlier session. */
+    int new_conn;
+    uint64_t connect_ns, tls_ns;
+    int tls_resumed;
     uint64_t first_ns;          /* first content event of any kind read (offset), 0 none */
     uint64_t t_first_reasoning; /* first reasoning event read (offset), 0 none */
     uint64_t t_first_output;    /* first answer event read: content or a tool call, not
@@ -154,6 +163,11 @@ struct run_stats {
     uint64_t errors[ERR__COUNT];
     char err_sample[ERR__COUNT][RESULT_ERR_SAMPLE];
     struct hist *ttft, *itl, *tpot, *e2e;   /* ns */
+    struct hist *ttfb;                      /* ns: first response byte, successful requests */
+    /* Connections opened by measured requests (docs/metrics.md,
+     * "Connections"): TCP connect and TLS handshake times. */
+    uint64_t conns_opened, tls_handshakes, tls_resumed;
+    struct hist *connect, *tls_handshake;   /* ns */
     struct hist *queue;                     /* ns: actual - scheduled start */
     struct hist *ttft_sched, *e2e_sched;    /* ns, measured from the schedule */
     struct hist *request_tps;               /* milli-tokens/s per request */
@@ -222,6 +236,7 @@ void req_record_reasoning(struct req_record *r);
  * -1 without a server prefill, and the rest -1 when negative. */
 int64_t req_ttft_server_ns(const struct req_record *r);
 int64_t req_ttft_rest_ns(const struct req_record *r);
+int64_t req_ttfb_ns(const struct req_record *r);
 int64_t req_decode_per_token_ns(const struct req_record *r);
 /* (E2E - TTFT) / (output tokens - 1), rounded; -1 with one token or none,
  * or no first token. */

@@ -88,6 +88,12 @@ struct mock_config {
                                    its first byte; 0: no limit */
     uint64_t max_body;          /* bytes */
     int verbose;
+    /* TLS (docs/mock.md): --tls makes a self-signed certificate at start
+     * and writes it to tls_ca_out; tls_cert/tls_key serve a given one;
+     * tls_client_ca asks clients for a certificate it signed (mTLS). */
+    int tls;
+    int tls_no_resume;          /* no tickets, no session cache: every handshake is full */
+    const char *tls_cert, *tls_key, *tls_ca_out, *tls_client_ca;
 };
 
 /* Fills c with the `default` profile and the server defaults. */

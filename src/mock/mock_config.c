@@ -221,6 +221,7 @@ int mock_batch_profile_parse(struct mock_config *c, const char *v, char *err, si
 
 enum mock_flag {
     M_LISTEN, M_MODEL, M_IDLE_TIMEOUT, M_HEADER_TIMEOUT, M_MAX_BODY, M_TRUTH, M_VERBOSE,
+    M_TLS, M_TLS_NO_RESUME, M_TLS_CERT, M_TLS_KEY, M_TLS_CA_OUT, M_TLS_CLIENT_CA,
     M_PROFILE, M_SLOTS, M_TTFT_BASE, M_PREFILL_RATE, M_DECODE_RATE, M_BATCH_SLOWDOWN,
     M_BATCH_PROFILE,
     M_DEFAULT_MAX_TOKENS, M_EOS_FRACTION, M_TOKENS_PER_CHUNK, M_TIMINGS,
@@ -247,6 +248,16 @@ static const struct opt mock_opts[] = {
     { M_TRUTH, "--truth", { NULL }, "FILE", "on exit, FILE holds one JSON line per request with\n"
                                             "its CLOCK_MONOTONIC times in ns (docs/mock.md)" },
     { M_VERBOSE, "--verbose", { "-v" }, NULL, "log connections and requests to stderr" },
+    { M_TLS, "--tls", { NULL }, NULL, "serve https with a self-signed certificate made at start\n"
+                                      "for 127.0.0.1, ::1 and localhost (see --tls-ca-out)" },
+    { M_TLS_CA_OUT, "--tls-ca-out", { NULL }, "FILE", "with --tls: write that certificate (PEM) to FILE before\n"
+                                                      "the address line, for a client's --cacert" },
+    { M_TLS_CERT, "--tls-cert", { NULL }, "FILE", "serve https with this certificate chain (PEM)" },
+    { M_TLS_KEY, "--tls-key", { NULL }, "FILE", "the key of --tls-cert (default: in --tls-cert's FILE)" },
+    { M_TLS_NO_RESUME, "--tls-no-resume", { NULL }, NULL, "give no session tickets: every handshake is a full one\n"
+                                                          "(a cold-connection benchmark)" },
+    { M_TLS_CLIENT_CA, "--tls-client-ca", { NULL }, "FILE", "require a client certificate signed by a CA in FILE\n"
+                                                            "(mTLS); a client without one is refused" },
 
     OPT_SECTION("timing model (durations take ns/us/ms/s/m suffixes; a bare number is s)"),
     { M_PROFILE, "--profile", { NULL }, "NAME", "default, fast or large (see profiles below);\n"
@@ -357,6 +368,12 @@ static int mock_apply(void *ud, const struct opt *o, const char *flag, const cha
         break;
     case M_MODEL: r = parse_models(c, v, err, cap); break;
     case M_VERBOSE: c->verbose = 1; break;
+    case M_TLS: c->tls = 1; break;
+    case M_TLS_NO_RESUME: c->tls_no_resume = 1; break;
+    case M_TLS_CERT: c->tls_cert = v; break;
+    case M_TLS_KEY: c->tls_key = v; break;
+    case M_TLS_CA_OUT: c->tls_ca_out = v; break;
+    case M_TLS_CLIENT_CA: c->tls_client_ca = v; break;
     case M_SLOTS:
         if ((r = parse_u64(flag, v, 1, 1000000, &u, err, cap)) == 0)
             c->slots = (uint32_t)u;
@@ -427,5 +444,17 @@ int mock_config_parse(struct mock_config *c, int argc, char **argv, char *err, s
         sum += c->fault[k];
     if (sum > 1.0 + 1e-9)
         return fail(err, cap, "--fault-*: the fault fractions add up to %.3f, more than 1", sum);
+    if (c->tls && c->tls_cert)
+        return fail(err, cap, "--tls makes its own certificate: drop --tls-cert, or drop --tls");
+    if (c->tls_key && !c->tls_cert)
+        return fail(err, cap, "--tls-key needs --tls-cert");
+    if (c->tls_ca_out && !c->tls)
+        return fail(err, cap, "--tls-ca-out needs --tls (it writes the certificate --tls makes)");
+    if (c->tls_no_resume && !c->tls && !c->tls_cert)
+        return fail(err, cap, "--tls-no-resume needs --tls or --tls-cert");
+    if (c->tls_client_ca && !c->tls && !c->tls_cert)
+        return fail(err, cap, "--tls-client-ca needs --tls or --tls-cert");
+    if (c->tls_cert)
+        c->tls = 1;
     return 0;
 }

@@ -67,10 +67,10 @@ static void on_write(uv_write_t *req, int status)
         mock_conn_abort(c, "client gone");
 }
 
-/* Writes n bytes, in order after earlier writes.  Returns 0 or a negative
- * libuv code; the caller then aborts the connection (never from inside a
- * parser callback). */
-static int http_write(struct mock_conn *c, const char *p, size_t n)
+/* Writes n bytes to the socket, in order after earlier writes.  Returns 0
+ * or a negative libuv code; the caller then aborts the connection (never
+ * from inside a parser callback). */
+static int http_write_raw(struct mock_conn *c, const char *p, size_t n)
 {
     if (c->state != MOCK_CONN_OPEN)
         return UV_EPIPE;
@@ -92,6 +92,33 @@ static int http_write(struct mock_conn *c, const char *p, size_t n)
     if (r < 0)
         free(w);
     return r;
+}
+
+/* Sends what the TLS session has for the client (a handshake flight,
+ * records, an alert).  0 or a negative libuv code. */
+static int http_tls_out(struct mock_conn *c)
+{
+    struct mock_server *s = c->srv;
+    size_t k;
+    while ((k = mtls_take(c->ssl, s->tlsout, sizeof s->tlsout)) > 0) {
+        int r = http_write_raw(c, s->tlsout, k);
+        if (r < 0)
+            return r;
+    }
+    return 0;
+}
+
+/* Writes n bytes of the response, through TLS when the connection has it;
+ * the same contract as http_write_raw. */
+static int http_write(struct mock_conn *c, const char *p, size_t n)
+{
+    if (!c->ssl)
+        return http_write_raw(c, p, n);
+    if (c->state != MOCK_CONN_OPEN)
+        return UV_EPIPE;
+    if (mtls_write(c->ssl, p, n) < 0)
+        return UV_EPROTO;
+    return http_tls_out(c);
 }
 
 int mock_conn_flush(struct mock_conn *c)
@@ -219,6 +246,8 @@ static void on_closed(uv_handle_t *h)
     if (c->next)
         c->next->prev = c->prev;
     s->cnt.conns_open--;
+    mtls_free(c->ssl);
+    c->ssl = NULL;
     req_reset(c);
     free(c->pend);
     c->pend = NULL;
@@ -281,6 +310,14 @@ static void http_shutdown(struct mock_conn *c)
     struct mock_server *s = c->srv;
     if (c->state != MOCK_CONN_OPEN)
         return;
+    if (c->ssl) {
+        /* close_notify first: the client can tell our end from a cut. */
+        mtls_shutdown(c->ssl);
+        if (http_tls_out(c) < 0) {
+            http_close_now(c);
+            return;
+        }
+    }
     c->state = MOCK_CONN_LINGER;
     mtimer_stop(&s->timers, &c->tick);
     c->shut.data = c;
@@ -679,7 +716,46 @@ static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
     http_on_bytes(c, n, buf->base);
 }
 
+static void http_on_plain(struct mock_conn *c, ssize_t n, const char *data);
+
+/* What a socket read brought.  With TLS the ciphertext goes into the
+ * session and its plaintext, decrypted into the read buffer the
+ * ciphertext has left, on to the HTTP side: a request's bytes keep the
+ * read's arrival stamp (c->rx_ns). */
 static void http_on_bytes(struct mock_conn *c, ssize_t n, const char *data)
+{
+    struct mock_server *s = c->srv;
+    if (!c->ssl || n <= 0 || c->state != MOCK_CONN_OPEN) {
+        http_on_plain(c, n, data);
+        return;
+    }
+    if (mtls_feed(c->ssl, data, (size_t)n) < 0) {
+        mock_conn_abort(c, "out of memory");
+        return;
+    }
+    while (c->state == MOCK_CONN_OPEN) {
+        const char *why = "";
+        ssize_t k = mtls_read(c->ssl, s->rbuf, sizeof s->rbuf, &why);
+        if (http_tls_out(c) < 0) {
+            mock_conn_abort(c, "client gone");
+            return;
+        }
+        if (k == 0)
+            return;
+        if (k < 0) {
+            if (!strcmp(why, "close_notify")) {
+                http_on_plain(c, UV_EOF, NULL);
+                return;
+            }
+            mock_logv(s, "TLS: %s", why);
+            mock_conn_abort(c, "TLS failed");
+            return;
+        }
+        http_on_plain(c, k, s->rbuf);
+    }
+}
+
+static void http_on_plain(struct mock_conn *c, ssize_t n, const char *data)
 {
     struct mock_server *s = c->srv;
     if (n == 0 || c->state == MOCK_CONN_CLOSED)
@@ -787,6 +863,11 @@ void mock_http_on_connection(uv_stream_t *listener, int status)
         uv_os_fd_t fd;
         if (uv_fileno((uv_handle_t *)&c->tcp, &fd) == 0)
             (void)rxstamp_enable(fd);   /* refused: arrive_ns = recv_ns */
+    }
+    if (s->tls && !(c->ssl = mtls_accept(s->tls))) {
+        s->cnt.accept_errors++;
+        http_close_now(c);
+        return;
     }
     llhttp_init(&c->parser, HTTP_REQUEST, &http_settings);
     c->parser.data = c;

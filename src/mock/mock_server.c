@@ -398,6 +398,14 @@ int mock_server_run(const struct mock_config *cfg)
             goto out_loop;
         }
     }
+    if (cfg->tls) {
+        char terr[256];
+        if (!(s->tls = mtls_ctx_new(cfg, terr, sizeof terr))) {
+            fprintf(stderr, "llmload mock: %s\n", terr);
+            r = UV_EINVAL;
+            goto out_truth;
+        }
+    }
     if (strchr(cfg->host, ':'))
         r = uv_ip6_addr(cfg->host, cfg->port, (struct sockaddr_in6 *)&ss);
     else
@@ -448,12 +456,13 @@ int mock_server_run(const struct mock_config *cfg)
         uv_run(&s->loop, UV_RUN_DEFAULT);
         goto out_truth;
     }
+    const char *scheme = s->tls ? "https" : "http";
     if (ss.ss_family == AF_INET6) {
         uv_ip6_name((struct sockaddr_in6 *)&ss, host, sizeof host);
-        printf("http://[%s]:%d\n", host, ntohs(((struct sockaddr_in6 *)&ss)->sin6_port));
+        printf("%s://[%s]:%d\n", scheme, host, ntohs(((struct sockaddr_in6 *)&ss)->sin6_port));
     } else {
         uv_ip4_name((struct sockaddr_in *)&ss, host, sizeof host);
-        printf("http://%s:%d\n", host, ntohs(((struct sockaddr_in *)&ss)->sin_port));
+        printf("%s://%s:%d\n", scheme, host, ntohs(((struct sockaddr_in *)&ss)->sin_port));
     }
     fflush(stdout);
     mock_logv(s, "profile %s, %u slots, decode %g tok/s", cfg->profile, cfg->slots, cfg->decode_rate);
@@ -471,6 +480,7 @@ out_truth:
     }
 out_loop:
     mock_http_free_conns(s);
+    mtls_ctx_free(s->tls);
     mbuf_free(&s->out);
     mbuf_free(&s->ev);
     mbuf_free(&s->txt);

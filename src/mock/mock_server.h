@@ -29,6 +29,7 @@
 #include "mock_out.h"
 #include "mock_routes.h"
 #include "mock_timer.h"
+#include "mock_tls.h"
 #include "mock_validate.h"
 
 #define mock_container_of(p, type, member) \
@@ -99,6 +100,7 @@ struct mock_conn {
         has_slot : 1, queued : 1, headers_sent : 1, accepted : 1;
     uint8_t method;
     uint64_t rx_ns;             /* arrival of the newest bytes read (rxstamp.h), 0 unknown */
+    struct ssl_st *ssl;         /* with TLS: the connection's session (mock_tls.h) */
     char *pend;                 /* received bytes not yet parsed */
     size_t pend_len, pend_cap;
     struct mock_req q;
@@ -140,7 +142,9 @@ struct mock_server {
     /* Shared scratch: every response is formatted here and written (or
      * copied into a write request) before the callback returns. */
     struct mbuf out, ev, txt;
-    char rbuf[65536];
+    char rbuf[65536];           /* a socket read; with TLS, then its plaintext */
+    struct mtls_ctx *tls;       /* --tls: the server's context (mock_tls.h); NULL plain */
+    char tlsout[32768];         /* ciphertext on its way to a socket */
 };
 
 /* --- mock_server.c ------------------------------------------------------- */

@@ -404,6 +404,11 @@ void report_raw_row(struct report_raw *w, const struct req_record *r, uint64_t t
     json_offset(f, "first_reasoning_s", r->t_first_reasoning != 0, r->t_first_reasoning);
     json_offset(f, "first_output_s", r->t_first_output != 0, r->t_first_output);
     json_offset(f, "end_s", 1, r->end_ns);
+    json_offset(f, "first_byte_s", r->byte_ns != 0, r->byte_ns);
+    /* The connection this request opened, if it opened one. */
+    json_offset(f, "connect_s", r->new_conn, r->connect_ns);
+    json_offset(f, "tls_handshake_s", r->tls_ns != 0, r->tls_ns);
+    fprintf(f, ",\"tls_resumed\":%s", r->tls_resumed ? "true" : "false");
     fprintf(f, ",\"status\":%d,\"ok\":%s,\"error\":", r->status, ok ? "true" : "false");
     if (ok) {
         fputs("null,\"error_message\":null", f);

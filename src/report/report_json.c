@@ -219,6 +219,16 @@ cJSON *report_summary_json(const struct run_stats *s)
     put_latency(&b, o, "itl", s->itl);
     put_latency(&b, o, "tpot", s->tpot);
     put_latency(&b, o, "e2e", s->e2e);
+    put_latency(&b, o, "ttfb", s->ttfb);
+    /* Per connection, not per request: what opening one cost
+     * (docs/metrics.md, "Connections"). */
+    if ((x = put_obj(&b, o, "connections"))) {
+        put_num(&b, x, "opened", (double)s->conns_opened);
+        put_latency(&b, x, "connect", s->connect);
+        put_num(&b, x, "tls_handshakes", (double)s->tls_handshakes);
+        put_num(&b, x, "tls_resumed", (double)s->tls_resumed);
+        put_latency(&b, x, "tls_handshake", s->tls_handshake);
+    }
     if ((x = put_obj(&b, o, "request_tps"))) {
         put_num(&b, x, "mean", hist_mean(s->request_tps) * 1e-3);
         put_num(&b, x, "p05", pct(s->request_tps, 5, 1e-3));
@@ -417,6 +427,16 @@ cJSON *report_config_json(const struct run_config *c)
     char pshown[PROXY_URL_MAX + 8];
     put_str(&b, o, "proxy", target_proxy_shown(c->url, c->proxy, pshown, sizeof pshown));
     put_bool(&b, o, "proxy_tunnel", c->proxy_tunnel);
+    /* https only: how the server was trusted.  insecure: true says the
+     * numbers came from a server nobody verified. */
+    cJSON *t;
+    if (strncmp(c->url, "https://", 8) != 0) {
+        cJSON_AddNullToObject(o, "tls");
+    } else if ((t = put_obj(&b, o, "tls"))) {
+        put_bool(&b, t, "insecure", c->tls.insecure);
+        put_str(&b, t, "cacert", c->tls.cacert);
+        put_bool(&b, t, "client_cert", c->tls.cert != NULL);
+    }
     put_str(&b, o, "prompt", config_prompt(c));
     put_str(&b, o, "system", c->system);
     if (c->workload)
@@ -513,6 +533,8 @@ static void put_histograms(struct jb *b, cJSON *doc, const struct run_stats *s)
     const struct { const char *k; const struct hist *h; } tab[] = {
         { "ttft_ns", s->ttft }, { "itl_ns", s->itl }, { "tpot_ns", s->tpot },
         { "e2e_ns", s->e2e }, { "queue_time_ns", s->queue },
+        { "ttfb_ns", s->ttfb }, { "connect_ns", s->connect },
+        { "tls_handshake_ns", s->tls_handshake },
         { "ttft_from_schedule_ns", s->ttft_sched }, { "e2e_from_schedule_ns", s->e2e_sched },
         { "request_tps_milli", s->request_tps },
         { "tokens_per_event_milli", s->tokens_per_event },

@@ -150,6 +150,15 @@ static void print_setup(FILE *f, const struct run_config *c, const struct run_st
         fprintf(f, "load:        closed loop, %u %s in flight\n", c->concurrency,
                 plural(c->concurrency, "request", "requests"));
     }
+    if (!strncmp(c->url, "https://", 8)) {
+        if (c->tls.insecure)
+            fprintf(f, "tls:         INSECURE: the server's certificate and name were NOT verified "
+                       "(--insecure)\n");
+        else
+            fprintf(f, "tls:         certificate verified against %s%s\n",
+                    c->tls.cacert ? c->tls.cacert : "the system's CA store",
+                    c->tls.cert ? ", client certificate sent" : "");
+    }
     if (c->workload_desc)
         fprintf(f, "workload:    %s\n", c->workload_desc);
     else if (c->prompt)
@@ -177,6 +186,25 @@ static void print_reasoning(FILE *f, const struct run_stats *s)
         fprintf(f, "Tool calls: %llu in %llu %s\n", (unsigned long long)s->tool_calls,
                 (unsigned long long)s->tool_call_requests,
                 plural(s->tool_call_requests, "request", "requests"));
+}
+
+/* What opening connections cost, per connection (docs/metrics.md,
+ * "Connections"): a cold TLS connection is slow, and TTFT, which starts
+ * at the request's first byte written, does not include it. */
+static void print_connections(FILE *f, const struct run_stats *s)
+{
+    if (!s->conns_opened)
+        return;
+    fprintf(f, "\n  %-14s %10s %10s %10s %10s %10s %10s %10s   (%llu %s opened",
+            "connection", "min", "mean", "p50", "p90", "p95", "p99", "max",
+            (unsigned long long)s->conns_opened, plural(s->conns_opened, "connection", "connections"));
+    if (s->tls_handshakes)
+        fprintf(f, ", %llu TLS %s resumed", (unsigned long long)s->tls_resumed,
+                plural(s->tls_resumed, "session", "sessions"));
+    fprintf(f, ")\n");
+    latency_row(f, "connect", s->connect);
+    if (s->tls_handshakes)
+        latency_row(f, "TLS handshake", s->tls_handshake);
 }
 
 /* The server's output counts against the local tokenizer's, and replies
@@ -413,6 +441,7 @@ void report_print_summary(FILE *f, const struct run_config *c, const struct run_
         absent_row(f, "TPOT", "not streamed");
     }
     latency_row(f, "E2E", s->e2e);
+    latency_row(f, "TTFB", s->ttfb);
     /* Open loop: the schedule is the truth users experience; these include
      * the time a request waited for a free slot (coordinated omission). */
     if (c->rate > 0) {
@@ -421,6 +450,7 @@ void report_print_summary(FILE *f, const struct run_config *c, const struct run_
         latency_row(f, "E2E (sched)", s->e2e_sched);
     }
     print_server_rows(f, s);
+    print_connections(f, s);
     fputc('\n', f);
     print_tokens(f, s);
     if (s->retries)

@@ -46,7 +46,7 @@ class Mock:
             self.stop()
             raise RuntimeError("mock did not print its address: %r %s" % (line, err))
         self.url = line.decode().strip()
-        assert self.url.startswith("http://127.0.0.1:"), self.url
+        assert self.url.startswith(("http://127.0.0.1:", "https://127.0.0.1:")), self.url
         self.host = "127.0.0.1"
         self.port = int(self.url.rsplit(":", 1)[1])
 
@@ -197,6 +197,16 @@ def ndjson_lines(body):
     text = body.decode()
     assert text.endswith("\n"), "NDJSON body must end with LF"
     return [json.loads(l) for l in text.split("\n") if l]
+
+
+def free_port():
+    """A loopback port nobody listens on (bound, then released), for a
+    server that cannot be told to pick its own (nginx)."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
 
 
 def timing_attempts(fn, attempts=3):

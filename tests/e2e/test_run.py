@@ -355,7 +355,7 @@ class TestRun(unittest.TestCase):
     def test_bad_flags_exit_2(self):
         for args, word in ((["-c", "zero"], "-c"), (["--duration", "5 parsecs"], "--duration"),
                            (["--api", "grpc"], "--api"), (["--bogus"], "--bogus"),
-                           (["--url", "https://x/v1", "--model", "m"], "https"),
+                           (["--url", "ftp://x/v1", "--model", "m"], "ftp://"),
                            (["--temperature"], "--temperature")):
             p = run_llmload("run", *args)
             self.assertEqual(p.returncode, 2, args)

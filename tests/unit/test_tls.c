@@ -1,0 +1,240 @@
+/* The client's TLS sessions (engine/tls.c) against the simulator's server
+ * sessions (mock/mock_tls.c), in memory: the bytes each side takes out are
+ * handed to the other, one byte at a time or whole, with no socket.  The
+ * server's certificate is the one `llmload mock --tls` makes. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "mock.h"
+#include "mock_tls.h"
+#include "tls.h"
+
+struct pair {
+    char dir[64], ca[96];
+    struct mtls_ctx *srv_ctx;
+    struct tls_ctx *cli_ctx;
+    struct ssl_st *srv;
+    struct tls_sess cli;
+    char got[4096]; size_t got_len;   /* plaintext the server read */
+};
+
+static struct pair *pair_new(const char *host, int insecure, int use_ca)
+{
+    struct pair *p = calloc(1, sizeof *p);
+    assert_non_null(p);
+    snprintf(p->dir, sizeof p->dir, "/tmp/llmload-tls-XXXXXX");
+    assert_non_null(mkdtemp(p->dir));
+    snprintf(p->ca, sizeof p->ca, "%s/ca.pem", p->dir);
+    struct mock_config mc;
+    memset(&mc, 0, sizeof mc);
+    mc.tls = 1;
+    mc.tls_ca_out = p->ca;
+    char err[256] = "";
+    p->srv_ctx = mtls_ctx_new(&mc, err, sizeof err);
+    assert_non_null(p->srv_ctx);
+    struct tls_opts o = { .cacert = use_ca ? p->ca : NULL, .insecure = insecure };
+    p->cli_ctx = tls_ctx_new(&o, err, sizeof err);
+    assert_non_null(p->cli_ctx);
+    assert_int_equal(tls_start(&p->cli, p->cli_ctx, host), 0);
+    p->srv = mtls_accept(p->srv_ctx);
+    assert_non_null(p->srv);
+    return p;
+}
+
+static void pair_free(struct pair *p)
+{
+    mtls_free(p->srv);
+    tls_sess_free(&p->cli);
+    tls_ctx_free(p->cli_ctx);
+    mtls_ctx_free(p->srv_ctx);
+    unlink(p->ca);
+    rmdir(p->dir);
+    free(p);
+}
+
+/* Client -> server: feeds the server `step` bytes at a time (0: all) and
+ * collects any plaintext it reads. */
+static void to_server(struct pair *p, size_t step)
+{
+    const char *b;
+    size_t n;
+    while ((n = tls_take(&p->cli, &b)) > 0) {
+        for (size_t off = 0; off < n;) {
+            size_t k = step && n - off > step ? step : n - off;
+            assert_int_equal(mtls_feed(p->srv, b + off, k), 0);
+            off += k;
+            const char *why = NULL;
+            ssize_t r;
+            while ((r = mtls_read(p->srv, p->got + p->got_len, sizeof p->got - p->got_len, &why)) > 0)
+                p->got_len += (size_t)r;
+            if (r < 0) {   /* only the alert of a client that refused the server */
+                assert_int_not_equal(p->cli.fail, 0);
+                return;
+            }
+        }
+    }
+}
+
+/* Server -> client: its pending output, `step` bytes at a time. */
+static int to_client(struct pair *p, size_t step, char *plain, size_t *plain_len)
+{
+    char buf[32768];
+    size_t n = mtls_take(p->srv, buf, sizeof buf);
+    int hs = TLS_WANT;
+    for (size_t off = 0; off < n;) {
+        size_t k = step && n - off > step ? step : n - off;
+        assert_int_equal(tls_feed(&p->cli, buf + off, k), 0);
+        off += k;
+        if (!p->cli.done) {
+            hs = tls_handshake(&p->cli);
+            if (hs == TLS_ERR)
+                return hs;
+            to_server(p, step);
+        }
+        if (plain) {
+            ssize_t r;
+            while (tls_more(&p->cli) && (r = tls_read(&p->cli, plain + *plain_len, 4096)) > 0)
+                *plain_len += (size_t)r;
+        }
+    }
+    return p->cli.done ? TLS_OK : hs;
+}
+
+static int handshake(struct pair *p, size_t step)
+{
+    assert_int_equal(tls_handshake(&p->cli), TLS_WANT);   /* ClientHello out */
+    to_server(p, step);
+    int r = to_client(p, step, NULL, NULL);
+    to_server(p, step);   /* the client's Finished */
+    return r;
+}
+
+static void exchange(struct pair *p, size_t step)
+{
+    static const char req[] = "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n\r\n";
+    assert_int_equal(tls_write(&p->cli, req, sizeof req - 1), 0);
+    p->got_len = 0;
+    to_server(p, step);
+    assert_int_equal(p->got_len, sizeof req - 1);
+    assert_memory_equal(p->got, req, sizeof req - 1);
+    static const char resp[] = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+    assert_int_equal(mtls_write(p->srv, resp, sizeof resp - 1), 0);
+    char plain[8192];
+    size_t len = 0;
+    to_client(p, step, plain, &len);
+    assert_int_equal(len, sizeof resp - 1);
+    assert_memory_equal(plain, resp, sizeof resp - 1);
+    /* Everything was read: nothing more to find. */
+    assert_false(tls_more(&p->cli));
+    assert_int_equal(tls_read(&p->cli, plain, sizeof plain), TLS_WANT);
+}
+
+static void test_handshake_and_data_whole(void **state)
+{
+    (void)state;
+    struct pair *p = pair_new("127.0.0.1", 0, 1);
+    assert_int_equal(handshake(p, 0), TLS_OK);
+    assert_false(p->cli.resumed);
+    assert_string_equal(tls_version(&p->cli), "TLSv1.3");
+    exchange(p, 0);
+    pair_free(p);
+}
+
+static void test_byte_by_byte(void **state)
+{
+    (void)state;
+    struct pair *p = pair_new("localhost", 0, 1);
+    assert_int_equal(handshake(p, 1), TLS_OK);
+    exchange(p, 1);
+    pair_free(p);
+}
+
+static void test_verify_failures(void **state)
+{
+    (void)state;
+    /* Not trusted: the generated certificate is self-signed. */
+    struct pair *p = pair_new("127.0.0.1", 0, 0);
+    assert_int_equal(handshake(p, 0), TLS_ERR);
+    assert_int_equal(p->cli.fail, TLS_FAIL_VERIFY);
+    assert_non_null(strstr(p->cli.err, "self-signed certificate"));
+    pair_free(p);
+    /* Trusted, but not for this name. */
+    p = pair_new("example.com", 0, 1);
+    assert_int_equal(handshake(p, 0), TLS_ERR);
+    assert_int_equal(p->cli.fail, TLS_FAIL_VERIFY);
+    assert_non_null(strstr(p->cli.err, "hostname mismatch"));
+    pair_free(p);
+    p = pair_new("10.1.2.3", 0, 1);
+    assert_int_equal(handshake(p, 0), TLS_ERR);
+    assert_non_null(strstr(p->cli.err, "IP address mismatch"));
+    pair_free(p);
+    /* --insecure checks neither. */
+    p = pair_new("example.com", 1, 0);
+    assert_int_equal(handshake(p, 0), TLS_OK);
+    exchange(p, 0);
+    pair_free(p);
+}
+
+static void test_not_tls(void **state)
+{
+    (void)state;
+    struct pair *p = pair_new("127.0.0.1", 0, 1);
+    assert_int_equal(tls_handshake(&p->cli), TLS_WANT);
+    static const char http[] = "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n";
+    assert_int_equal(tls_feed(&p->cli, http, sizeof http - 1), 0);
+    assert_int_equal(tls_handshake(&p->cli), TLS_ERR);
+    assert_int_equal(p->cli.fail, TLS_FAIL_HANDSHAKE);
+    assert_non_null(strstr(p->cli.err, "wrong version number"));
+    pair_free(p);
+}
+
+static void test_resumption(void **state)
+{
+    (void)state;
+    struct pair *p = pair_new("127.0.0.1", 0, 1);
+    assert_int_equal(handshake(p, 0), TLS_OK);
+    exchange(p, 0);                  /* the tickets arrive with the first response */
+    assert_non_null(p->cli.saved);
+    /* The socket ends; the slot connects again with the same context. */
+    tls_stop(&p->cli);
+    mtls_free(p->srv);
+    p->srv = mtls_accept(p->srv_ctx);
+    assert_int_equal(tls_start(&p->cli, p->cli_ctx, "127.0.0.1"), 0);
+    assert_int_equal(handshake(p, 0), TLS_OK);
+    assert_true(p->cli.resumed);
+    exchange(p, 0);
+    pair_free(p);
+}
+
+static void test_bad_files(void **state)
+{
+    (void)state;
+    char err[256];
+    struct tls_opts o = { .cacert = "/nonexistent/ca.pem" };
+    assert_null(tls_ctx_new(&o, err, sizeof err));
+    assert_string_equal(err, "--cacert /nonexistent/ca.pem: No such file or directory");
+    struct tls_opts o2 = { .cert = "/nonexistent/c.pem" };
+    assert_null(tls_ctx_new(&o2, err, sizeof err));
+    assert_string_equal(err, "--cert /nonexistent/c.pem: No such file or directory");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_handshake_and_data_whole),
+        cmocka_unit_test(test_byte_by_byte),
+        cmocka_unit_test(test_verify_failures),
+        cmocka_unit_test(test_not_tls),
+        cmocka_unit_test(test_resumption),
+        cmocka_unit_test(test_bad_files),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
