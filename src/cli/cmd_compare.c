@@ -183,13 +183,17 @@ const struct opt_cmd cli_compare_cmd = {
     .about = "Checks each target (up or down, protocol, models), sends each a warm-up request,\n"
              "then runs the same sweep against each target in turn, never at the same time.\n"
              "Prints the levels side by side, the winner at each level with its speedup,\n"
-             "where each target saturates, and a recommendation with its reasons (throughput\n"
-             "under load, latency at high concurrency, single-user speed, success rate): a\n"
-             "difference within noise is a tie, a tie is no win, and without a target that\n"
-             "wins more criteria than the others there is no clear winner.  Only the levels\n"
-             "every target ran are compared; the others are named.\n"
+             "where each target saturates, and a recommendation: the targets ranked by\n"
+             "capacity at the SLO (with --find-max) or by throughput at equal load, with a\n"
+             "bootstrap 95% interval on the ratio of the first to the second.  When it holds 1\n"
+             "there is no clear winner at this confidence, and how many more requests would\n"
+             "decide it.  Also: the worst level, what happens past each knee (429/503 shed),\n"
+             "the cost with --cost, and latency, single-user speed and success for each.\n"
+             "Only the levels every target ran are compared; the others are named.\n"
              "Saved results (sweep, compare or run JSON) are compared the same way.\n"
-             "Without --model each target is benchmarked with the first model it lists.",
+             "Without --model each target is benchmarked with the first model it lists;\n"
+             "--target NAME=URL@MODEL gives a target its own model, so models of one server\n"
+             "compare like servers.",
     .tables = compare_tables,
     .omit = sweep_omit,
     .args = "FILE",
@@ -198,13 +202,63 @@ const struct opt_cmd cli_compare_cmd = {
               "gave results, 4 interrupted.",
 };
 
+/* Every --cost names a target.  0, or -1 with err. */
+static int check_costs(const struct sweep_opts *o, char *const *names, size_t n, char *err, size_t errcap)
+{
+    for (size_t k = 0; k < o->ncosts; k++) {
+        int found = 0;
+        for (size_t i = 0; i < n; i++)
+            found |= !strcmp(o->costs[k].name, names[i]);
+        if (!found) {
+            snprintf(err, errcap, "--cost %s=%g: no target is named '%s'", o->costs[k].name,
+                     o->costs[k].usd_per_hour, o->costs[k].name);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* The targets are models of one server: every sweep ran against the same
+ * URL, each with a model of its own.  The recommendation then speaks of
+ * models. */
+static int compare_are_models(const struct cmp_set *s)
+{
+    const char *url = NULL;
+    size_t k = 0;
+    for (size_t i = 0; i < s->n; i++) {
+        const cJSON *t = s->sweeps[i] ? cJSON_GetObjectItemCaseSensitive(s->sweeps[i], "target") : NULL;
+        const char *u = jdoc_str(t, "url"), *m = jdoc_str(t, "model");
+        if (!t)
+            continue;
+        if (!u || !m || !*m || (url && strcmp(url, u)))
+            return 0;
+        for (size_t j = 0; j < i; j++) {
+            const cJSON *o = s->sweeps[j] ? cJSON_GetObjectItemCaseSensitive(s->sweeps[j], "target") : NULL;
+            const char *om = jdoc_str(o, "model");
+            if (om && !strcmp(om, m))
+                return 0;
+        }
+        url = u;
+        k++;
+    }
+    return k > 1;
+}
+
 /* The compare report and JSON, shared by the live and the saved-file paths. */
 static int compare_finish(const struct sweep_opts *o, const struct run_cli *rc, const char *param,
                           struct cmp_set *s, cJSON *targets, int interrupted)
 {
     char err[512];
     int code = EXIT_OK;
-    cJSON *an = knee_compare(param, (const char *const *)s->names, s->sweeps, s->n, o->threshold);
+    double usd[SWEEP_MAX_TARGETS];
+    struct compare_extra x = { o->ncosts ? usd : NULL, compare_are_models(s) };
+    for (size_t i = 0; i < s->n; i++) {
+        usd[i] = NAN;
+        for (size_t k = 0; k < o->ncosts; k++)
+            if (!strcmp(o->costs[k].name, s->names[i]))
+                usd[i] = o->costs[k].usd_per_hour;
+    }
+    cJSON *an = knee_compare_ex(param, (const char *const *)s->names, s->sweeps, s->n, o->threshold, &x);
     if (!an) {
         fprintf(stderr, "llmload compare: out of memory\n");
         cJSON_Delete(targets);
@@ -316,6 +370,12 @@ int cmd_compare(int argc, char **argv)
             sweep_cmd_free(&o, &rc);
             return EXIT_USAGE;
         }
+        if (check_costs(&o, s.names, s.n, err, sizeof err) < 0) {
+            fprintf(stderr, "llmload compare: %s\n", err);
+            cmp_set_free(&s);
+            sweep_cmd_free(&o, &rc);
+            return EXIT_USAGE;
+        }
         cJSON *targets = cJSON_CreateArray();
         for (size_t i = 0; targets && i < s.n; i++) {
             cJSON *t = cJSON_CreateObject();
@@ -333,6 +393,20 @@ int cmd_compare(int argc, char **argv)
         sweep_cmd_free(&o, &rc);
         return EXIT_USAGE;
     }
+
+    {
+        char *tn[SWEEP_MAX_TARGETS];
+        for (size_t i = 0; i < o.ntargets; i++)
+            tn[i] = o.targets[i].name;
+        if (check_costs(&o, tn, o.ntargets, err, sizeof err) < 0) {
+            fprintf(stderr, "llmload compare: %s\n", err);
+            sweep_cmd_free(&o, &rc);
+            return EXIT_USAGE;
+        }
+    }
+    /* A target without @MODEL gets the run's --model, or its first. */
+    char base_model[sizeof rc.cfg.model];
+    snprintf(base_model, sizeof base_model, "%s", rc.cfg.model);
 
     /* 1. Check every target first, so a down one is known before any load. */
     uint64_t timeout = rc.cfg.connect_timeout_ns ? rc.cfg.connect_timeout_ns : 5000000000ull;
@@ -355,6 +429,8 @@ int cmd_compare(int argc, char **argv)
         tj[i] = cJSON_CreateObject();
         cJSON_AddStringToObject(tj[i], "name", o.targets[i].name);
         cJSON_AddStringToObject(tj[i], "url", o.targets[i].url);
+        if (o.targets[i].model)
+            cJSON_AddStringToObject(tj[i], "model", o.targets[i].model);
         cJSON_AddItemToObject(tj[i], "check", info);
         cJSON_AddItemToArray(targets, tj[i]);
     }
@@ -374,7 +450,13 @@ int cmd_compare(int argc, char **argv)
         if (!why[0]) {
             struct run_config *c = &rc.cfg;
             snprintf(c->url, sizeof c->url, "%s", o.targets[i].url);
-            if (!rc.model_given) {
+            snprintf(c->model, sizeof c->model, "%s", base_model);
+            if (o.targets[i].model) {
+                if (strlen(o.targets[i].model) >= sizeof c->model)
+                    snprintf(why, sizeof why, "model name '%s' is too long", o.targets[i].model);
+                else
+                    snprintf(c->model, sizeof c->model, "%s", o.targets[i].model);
+            } else if (!rc.model_given) {
                 const cJSON *m = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(info, "models"), 0);
                 if (cJSON_IsString(m))
                     snprintf(c->model, sizeof c->model, "%s", m->valuestring);

@@ -29,16 +29,24 @@ struct out_file;
 
 enum sweep_param {
     SWEEP_CONCURRENCY = 0, SWEEP_RATE, SWEEP_TEMPERATURE, SWEEP_MAX_TOKENS, SWEEP_PROMPT_SET,
-    SWEEP__N
+    SWEEP_MODEL, SWEEP__N
 };
 
-/* "concurrency", "rate", "temperature", "max-tokens", "prompt-set". */
+/* "concurrency", "rate", "temperature", "max-tokens", "prompt-set", "model". */
 const char *sweep_param_name(enum sweep_param p);
 
 #define SWEEP_MAX_SLO 16
 #define SWEEP_MAX_TARGETS 16
 
-struct sweep_target { char *name; const char *url; };
+/* --target NAME=URL[@MODEL] (all owned; model NULL: the run's --model, or
+ * the first the server lists). */
+struct sweep_target { char *name; char *url; char *model; };
+/* --cost NAME=USD_PER_HOUR (name owned). */
+struct sweep_cost { char *name; double usd_per_hour; };
+
+/* Levels named rather than numbered (prompt-set, model): "level" is the
+ * name and "index" its position. */
+int sweep_param_named(enum sweep_param p);
 
 /* What each level shows of itself (the command's --prometheus, --push and
  * monitor, cli/cli_obs.c); NULL callbacks: nothing.  Each level is one
@@ -67,7 +75,7 @@ struct sweep_opts {
                                                reopen them) */
     enum sweep_param param;
     double levels[KNEE_MAX_LEVELS];
-    char *names[KNEE_MAX_LEVELS];           /* prompt-set levels, else NULL */
+    char *names[KNEE_MAX_LEVELS];           /* prompt-set and model levels, else NULL */
     char *prompts[KNEE_MAX_LEVELS];         /* their text when a name is a built-in
                                                set (owned), else NULL: the name is
                                                the prompt */
@@ -85,10 +93,12 @@ struct sweep_opts {
     /* compare only */
     struct sweep_target targets[SWEEP_MAX_TARGETS];
     size_t ntargets;
+    struct sweep_cost costs[SWEEP_MAX_TARGETS];
+    size_t ncosts;
     const char *files[SWEEP_MAX_TARGETS];   /* `compare a.json b.json` */
     size_t nfiles;
     /* owned storage */
-    char *prompt_list;                      /* the prompt-set names */
+    char *prompt_list;                      /* the prompt-set or model names */
 };
 
 /* Frees what sweep_opts owns (cli/cmd_sweep.c fills it). */

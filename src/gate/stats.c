@@ -1,0 +1,250 @@
+/* Verdict statistics (stats.h): Mann-Whitney U, bootstrap ratios and
+ * quantile changes on per-request samples. */
+#include "stats.h"
+#include "rng.h"
+
+#include <math.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+double stats_phi(double z)
+{
+    return 0.5 * erfc(-z / sqrt(2.0));
+}
+
+struct ranked { double v; int a; };
+
+static int cmp_ranked(const void *x, const void *y)
+{
+    double a = ((const struct ranked *)x)->v, b = ((const struct ranked *)y)->v;
+    return (a > b) - (a < b);
+}
+
+int stats_mwu(const double *a, size_t na, const double *b, size_t nb, struct stats_mwu *out)
+{
+    if (!na || !nb)
+        return -1;
+    size_t n = na + nb;
+    struct ranked *r = malloc(n * sizeof *r);
+    if (!r)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        r[i].v = i < na ? a[i] : b[i - na];
+        r[i].a = i < na;
+        if (isnan(r[i].v)) {
+            free(r);
+            return -1;
+        }
+    }
+    qsort(r, n, sizeof *r, cmp_ranked);
+    /* Mid-ranks for ties, and the tie term of the variance. */
+    double ra = 0, ties = 0;
+    for (size_t i = 0; i < n;) {
+        size_t j = i;
+        while (j < n && r[j].v == r[i].v)
+            j++;
+        double t = (double)(j - i), mid = ((double)i + 1 + (double)j) / 2;
+        for (size_t k = i; k < j; k++)
+            if (r[k].a)
+                ra += mid;
+        ties += t * t * t - t;
+        i = j;
+    }
+    free(r);
+    double fa = (double)na, fb = (double)nb, fn = (double)n;
+    out->u = ra - fa * (fa + 1) / 2;
+    double mean = fa * fb / 2;
+    double var = fa * fb / 12 * ((fn + 1) - (n > 1 ? ties / (fn * (fn - 1)) : 0));
+    if (var <= 0) {
+        /* Every value the same: no evidence either way. */
+        out->z = 0;
+        out->p_greater = out->p_less = out->p_two = 1;
+        return 0;
+    }
+    double sd = sqrt(var), d = out->u - mean;
+    out->z = d / sd;
+    out->p_greater = 1 - stats_phi((d - 0.5) / sd);
+    out->p_less = stats_phi((d + 0.5) / sd);
+    double two = 2 * (1 - stats_phi((fabs(d) - 0.5) / sd));
+    out->p_two = two > 1 ? 1 : two;
+    return 0;
+}
+
+/* Hoare's selection: v[k] is where a sort would put it.  A quantile per
+ * resample is a selection, not a sort. */
+static double select_k(double *v, size_t n, size_t k)
+{
+    ptrdiff_t lo = 0, hi = (ptrdiff_t)n - 1, kk = (ptrdiff_t)k;
+    while (lo < hi) {
+        double pivot = v[lo + (hi - lo) / 2];
+        ptrdiff_t i = lo, j = hi;
+        while (i <= j) {
+            while (v[i] < pivot)
+                i++;
+            while (v[j] > pivot)
+                j--;
+            if (i <= j) {
+                double t = v[i];
+                v[i++] = v[j];
+                v[j--] = t;
+            }
+        }
+        if (kk <= j)
+            hi = j;
+        else if (kk >= i)
+            lo = i;
+        else
+            break;
+    }
+    return v[k];
+}
+
+double stats_quantile_inplace(double *v, size_t n, double q)
+{
+    if (!n)
+        return NAN;
+    double r = ceil(q * (double)n);
+    size_t k = r < 1 ? 0 : (size_t)r - 1;
+    if (k >= n)
+        k = n - 1;
+    return select_k(v, n, k);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* 2.5th and 97.5th percentiles of boot[0..nb), sorting it. */
+static void interval95(double *boot, size_t nb, double *lo, double *hi)
+{
+    qsort(boot, nb, sizeof *boot, cmp_double);
+    *lo = boot[(size_t)floor(0.025 * (double)(nb - 1))];
+    *hi = boot[(size_t)ceil(0.975 * (double)(nb - 1))];
+}
+
+static double group_rate(const struct stats_group *g, uint64_t *s)
+{
+    double num = 0, den = 0;
+    for (size_t i = 0; i < g->n; i++) {
+        size_t k = s ? (size_t)(rng_splitmix64(s) % g->n) : i;
+        num += g->num[k];
+        den += g->den[k];
+    }
+    return den > 0 ? num / den : NAN;
+}
+
+int stats_boot_ratio(const struct stats_group *a, const struct stats_group *b, size_t nlevels,
+                     uint64_t seed, size_t nboot, struct stats_ratio *out)
+{
+    if (!nlevels || nboot < 2)
+        return -1;
+    double logsum = 0;
+    for (size_t l = 0; l < nlevels; l++) {
+        if (!a[l].n || !b[l].n)
+            return -1;
+        double ra = group_rate(&a[l], NULL), rb = group_rate(&b[l], NULL);
+        if (!(ra > 0) || !(rb > 0))
+            return -1;
+        logsum += log(ra / rb);
+    }
+    double *boot = malloc(nboot * sizeof *boot);
+    if (!boot)
+        return -1;
+    uint64_t s = seed;
+    double m = 0, m2 = 0;
+    size_t above = 0, nb = 0;
+    for (size_t i = 0; i < nboot; i++) {
+        double ls = 0;
+        for (size_t l = 0; l < nlevels; l++) {
+            double ra = group_rate(&a[l], &s), rb = group_rate(&b[l], &s);
+            /* A resample of only failed requests has no rate: the side
+             * that produced nothing loses this resample outright. */
+            ls += log(fmax(ra, 1e-300) / fmax(rb, 1e-300));
+        }
+        ls /= (double)nlevels;
+        if (!isfinite(ls))
+            continue;
+        boot[nb++] = ls;
+        above += ls > 0;
+        double d = ls - m;
+        m += d / (double)nb;
+        m2 += d * (ls - m);
+    }
+    if (nb < 2) {
+        free(boot);
+        return -1;
+    }
+    interval95(boot, nb, &out->lo, &out->hi);
+    free(boot);
+    out->point = exp(logsum / (double)nlevels);
+    out->lo = exp(out->lo);
+    out->hi = exp(out->hi);
+    out->se_log = sqrt(m2 / (double)(nb - 1));
+    out->p_above = (double)above / (double)nb;
+    out->resamples = nb;
+    out->seed = seed;
+    return 0;
+}
+
+static double change_of(double c, double b, int relative)
+{
+    if (!relative)
+        return c - b;
+    if (b == 0)
+        return c == 0 ? 0 : c > 0 ? INFINITY : -INFINITY;
+    return (c - b) / fabs(b);
+}
+
+static double resample_quantile(const double *v, size_t n, double q, double *tmp, uint64_t *s)
+{
+    for (size_t i = 0; i < n; i++)
+        tmp[i] = v[rng_splitmix64(s) % n];
+    return stats_quantile_inplace(tmp, n, q);
+}
+
+int stats_boot_quantile_change(const double *cur, size_t nc, const double *base, size_t nb,
+                               double q, int relative, double tol, int dir, uint64_t seed,
+                               size_t nboot, struct stats_change *out)
+{
+    if (!nc || !nb || nboot < 2)
+        return -1;
+    size_t nmax = nc > nb ? nc : nb;
+    double *tmp = malloc(nmax * sizeof *tmp);
+    double *boot = malloc(nboot * sizeof *boot);
+    if (!tmp || !boot) {
+        free(tmp);
+        free(boot);
+        return -1;
+    }
+    memcpy(tmp, cur, nc * sizeof *tmp);
+    double c = stats_quantile_inplace(tmp, nc, q);
+    memcpy(tmp, base, nb * sizeof *tmp);
+    double b = stats_quantile_inplace(tmp, nb, q);
+    out->point = change_of(c, b, relative);
+    uint64_t s = seed;
+    size_t worse = 0;
+    for (size_t i = 0; i < nboot; i++) {
+        double x = change_of(resample_quantile(cur, nc, q, tmp, &s),
+                             resample_quantile(base, nb, q, tmp, &s), relative);
+        boot[i] = x;
+        worse += dir > 0 ? x > tol : dir < 0 ? x < -tol : fabs(x) > tol;
+    }
+    interval95(boot, nboot, &out->lo, &out->hi);
+    out->p_worse = (double)worse / (double)nboot;
+    free(tmp);
+    free(boot);
+    return 0;
+}
+
+double stats_requests_needed(double point, double se_log, double n)
+{
+    double d = fabs(log(point));
+    if (!(d > 0) || !(se_log > 0) || !(n > 0))
+        return INFINITY;
+    /* The standard error shrinks as 1/sqrt(n). */
+    double k = (1.96 + 0.84) * se_log / d;
+    return ceil(n * k * k);
+}

@@ -1,0 +1,144 @@
+/* Per-request samples (sample.h): a seeded reservoir beside the
+ * histograms. */
+#include "sample.h"
+#include "result.h"
+#include "rng.h"
+
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int req_samples_init(struct req_samples *s)
+{
+    memset(s, 0, sizeof *s);
+    s->rng = SAMPLE_SEED;
+    s->v = calloc(SAMPLE_CAP, sizeof *s->v);
+    return s->v ? 0 : -1;
+}
+
+void req_samples_free(struct req_samples *s)
+{
+    free(s->v);
+    s->v = NULL;
+    s->n = 0;
+}
+
+static float secs(uint64_t a, uint64_t b)
+{
+    return b >= a ? (float)((double)(b - a) * 1e-9) : -1.0f;
+}
+
+void req_samples_add(struct req_samples *s, const struct req_record *r)
+{
+    if (r->status == 429)
+        s->shed_429++;
+    else if (r->status == 503)
+        s->shed_503++;
+    if (!s->v)
+        return;
+    s->seen++;
+    size_t slot;
+    if (s->n < SAMPLE_CAP) {
+        slot = s->n++;
+    } else {
+        /* Algorithm R: the i-th request replaces a kept one with
+         * probability CAP / i, so every request is kept equally likely. */
+        uint64_t j = rng_splitmix64(&s->rng) % s->seen;
+        if (j >= SAMPLE_CAP)
+            return;
+        slot = (size_t)j;
+    }
+    struct req_sample *x = &s->v[slot];
+    int ok = r->err == ERR_NONE;
+    int64_t ttft = req_ttft_ns(r);
+    x->ok = (uint8_t)ok;
+    x->e2e_s = secs(r->start_ns, r->end_ns);
+    x->ttft_s = ok && ttft >= 0 ? (float)((double)ttft * 1e-9) : -1.0f;
+    x->out_tokens = ok && r->out_tokens > 0
+                        ? (uint32_t)(r->out_tokens > UINT32_MAX ? UINT32_MAX : r->out_tokens) : 0;
+    x->tpot_s = x->out_tokens > 1 && x->ttft_s >= 0 && x->e2e_s >= x->ttft_s
+                    ? (x->e2e_s - x->ttft_s) / (float)(x->out_tokens - 1) : -1.0f;
+}
+
+/* Six significant digits: the documents stay small and the statistics do
+ * not need more. */
+static cJSON *num6(double v)
+{
+    if (!(v >= 0) || !isfinite(v))
+        return cJSON_CreateNull();
+    char buf[32];
+    snprintf(buf, sizeof buf, "%.6g", v);
+    return cJSON_CreateNumber(strtod(buf, NULL));
+}
+
+cJSON *req_samples_to_json(const struct req_samples *s)
+{
+    cJSON *o = cJSON_CreateObject();
+    if (!o)
+        return NULL;
+    cJSON_AddNumberToObject(o, "seen", (double)s->seen);
+    cJSON_AddNumberToObject(o, "kept", (double)s->n);
+    cJSON_AddNumberToObject(o, "seed", (double)SAMPLE_SEED);
+    cJSON_AddNumberToObject(o, "shed_429", (double)s->shed_429);
+    cJSON_AddNumberToObject(o, "shed_503", (double)s->shed_503);
+    static const char *const keys[] = { "e2e_s", "ttft_s", "tpot_s", "output_tokens", "ok" };
+    cJSON *a[5];
+    for (int k = 0; k < 5; k++)
+        if (!(a[k] = cJSON_AddArrayToObject(o, keys[k]))) {
+            cJSON_Delete(o);
+            return NULL;
+        }
+    for (size_t i = 0; i < s->n; i++) {
+        const struct req_sample *x = &s->v[i];
+        cJSON *it[5] = { num6(x->e2e_s), num6(x->ttft_s), num6(x->tpot_s),
+                         cJSON_CreateNumber(x->out_tokens), cJSON_CreateNumber(x->ok) };
+        for (int k = 0; k < 5; k++)
+            if (!it[k] || !cJSON_AddItemToArray(a[k], it[k])) {
+                for (int m = k; m < 5; m++)
+                    cJSON_Delete(it[m]);
+                cJSON_Delete(o);
+                return NULL;
+            }
+    }
+    return o;
+}
+
+int sample_view_of(const cJSON *j, struct sample_view *v)
+{
+    memset(v, 0, sizeof *v);
+    v->e2e = cJSON_GetObjectItemCaseSensitive(j, "e2e_s");
+    v->ttft = cJSON_GetObjectItemCaseSensitive(j, "ttft_s");
+    v->tpot = cJSON_GetObjectItemCaseSensitive(j, "tpot_s");
+    v->tokens = cJSON_GetObjectItemCaseSensitive(j, "output_tokens");
+    v->ok = cJSON_GetObjectItemCaseSensitive(j, "ok");
+    if (!cJSON_IsArray(v->e2e) || !cJSON_IsArray(v->tokens) || !cJSON_IsArray(v->ok))
+        return -1;
+    int n = cJSON_GetArraySize(v->e2e);
+    if (n != cJSON_GetArraySize(v->tokens) || n != cJSON_GetArraySize(v->ok))
+        return -1;
+    v->n = (size_t)n;
+    return 0;
+}
+
+long sample_view_column(const struct sample_view *v, const char *k, double *out)
+{
+    const cJSON *col = !strcmp(k, "e2e_s") ? v->e2e : !strcmp(k, "ttft_s") ? v->ttft
+                     : !strcmp(k, "tpot_s") ? v->tpot : !strcmp(k, "output_tokens") ? v->tokens
+                     : !strcmp(k, "ok") ? v->ok : NULL;
+    if (!strcmp(k, "ttft_s") || !strcmp(k, "tpot_s") || !strcmp(k, "e2e_s") ||
+        !strcmp(k, "output_tokens") || !strcmp(k, "ok")) {
+        size_t i = 0;
+        const cJSON *it;
+        cJSON_ArrayForEach(it, col) {
+            if (i == v->n)
+                break;
+            out[i++] = cJSON_IsNumber(it) ? it->valuedouble : NAN;
+        }
+        while (i < v->n)
+            out[i++] = NAN;
+        return (long)v->n;
+    }
+    return -1;
+}
