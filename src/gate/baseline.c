@@ -13,7 +13,8 @@
 #include <string.h>
 
 #define RESULT_SCHEMA "llmload.result/1"
-#define BASELINE_SCHEMA "llmload.baseline/1"
+#define BASELINE_SCHEMA "llmload.baseline/2"
+#define BASELINE_SCHEMA_OLD "llmload.baseline/1"
 
 /* ---- statistics --------------------------------------------------------------- */
 
@@ -148,6 +149,7 @@ void baseline_free(struct baseline *b)
     free(b->path);
     cJSON_Delete(b->doc);
     free(b->summaries);
+    free(b->samples);
     free(b);
 }
 
@@ -197,6 +199,11 @@ int baseline_load(const char *path, struct baseline **out, char *err, size_t err
         goto fail;
     }
     const cJSON *schema = cJSON_GetObjectItemCaseSensitive(b->doc, "schema");
+    if (cJSON_IsString(schema) && !strcmp(schema->valuestring, BASELINE_SCHEMA_OLD)) {
+        snprintf(err, errcap, "--baseline %s: a %s file, made before baselines kept per-request "
+                 "samples; save it again with --save-baseline", path, BASELINE_SCHEMA_OLD);
+        goto fail;
+    }
     if (!cJSON_IsObject(b->doc) || !cJSON_IsString(schema) ||
         (strcmp(schema->valuestring, RESULT_SCHEMA) && strcmp(schema->valuestring, BASELINE_SCHEMA))) {
         snprintf(err, errcap, "--baseline %s: not an llmload result or baseline "
@@ -246,6 +253,22 @@ int baseline_load(const char *path, struct baseline **out, char *err, size_t err
         }
         b->summaries[0] = s;
         b->n = 1;
+    }
+    /* The requests of each run: "run_samples" beside "run_summaries", or
+     * the result's own "samples". */
+    b->samples = calloc(b->n, sizeof *b->samples);
+    if (!b->samples) {
+        snprintf(err, errcap, "--baseline %s: out of memory", path);
+        goto fail;
+    }
+    const cJSON *rs = cJSON_GetObjectItemCaseSensitive(b->doc, runs ? "run_samples" : "samples");
+    if (runs && rs && (!cJSON_IsArray(rs) || cJSON_GetArraySize(rs) != (int)b->n)) {
+        snprintf(err, errcap, "--baseline %s: \"run_samples\" is not an array of one object per run", path);
+        goto fail;
+    }
+    for (size_t i = 0; i < b->n; i++) {
+        const cJSON *one = runs ? cJSON_GetArrayItem(rs, (int)i) : rs;
+        b->samples[i] = cJSON_IsObject(one) ? one : NULL;
     }
     for (size_t i = 0; i < b->n; i++) {
         const cJSON *ok = cJSON_GetObjectItemCaseSensitive(b->summaries[i], "ok");
@@ -524,6 +547,22 @@ int baseline_save_to(struct out_file *out, const char *path, struct cJSON *const
         }
     }
     if (!cJSON_AddItemToObject(doc, "run_summaries", runs))
+        goto oom;
+    runs = NULL;
+    /* Each run's requests (already at six digits), so a later check can
+     * test them and not only the medians. */
+    runs = cJSON_CreateArray();
+    if (!runs)
+        goto oom;
+    for (size_t i = 0; i < n; i++) {
+        const cJSON *smp = cJSON_GetObjectItemCaseSensitive(results[i], "samples");
+        cJSON *d = smp ? cJSON_Duplicate(smp, 1) : cJSON_CreateNull();
+        if (!d || !cJSON_AddItemToArray(runs, d)) {
+            cJSON_Delete(d);
+            goto oom;
+        }
+    }
+    if (!cJSON_AddItemToObject(doc, "run_samples", runs))
         goto oom;
     runs = NULL;
     /* Measurements only: settings (a dataset's size in bytes, a seed) are
