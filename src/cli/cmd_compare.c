@@ -435,56 +435,94 @@ int cmd_compare(int argc, char **argv)
         cJSON_AddItemToArray(targets, tj[i]);
     }
 
-    /* 2. Warm up and sweep each target in turn. */
+    /* 2. Warm up and sweep each target in turn.  With --rounds K, K times,
+     * each round with 1/K of the requests (or of the duration) and the
+     * targets in the other order than the round before, so what drifts on
+     * the machine while they run falls on both (docs/sweep.md). */
     engine_catch_signals();
     int interrupted = 0;
+    size_t rounds = o.rounds > 1 ? o.rounds : 1;
+    if (rounds > 1) {
+        if (rc.cfg.requests)
+            rc.cfg.requests = (rc.cfg.requests + rounds - 1) / rounds;
+        rc.cfg.duration_ns /= rounds;
+    }
+    char whys[SWEEP_MAX_TARGETS][1200];
+    cJSON *rdocs[SWEEP_MAX_TARGETS][SWEEP_MAX_ROUNDS];
+    size_t nd[SWEEP_MAX_TARGETS] = { 0 };
+    for (size_t i = 0; i < o.ntargets; i++)
+        whys[i][0] = '\0';
+    for (size_t r = 0; r < rounds; r++) {
+        for (size_t k = 0; k < o.ntargets; k++) {
+            size_t i = r % 2 ? o.ntargets - 1 - k : k;
+            const char *name = o.targets[i].name;
+            const cJSON *info = cJSON_GetObjectItemCaseSensitive(tj[i], "check");
+            char *why = whys[i];
+            size_t whycap = sizeof whys[i];
+            cJSON *doc = NULL;
+            if (why[0])
+                continue;       /* down, or gone in an earlier round */
+            if (interrupted)
+                snprintf(why, whycap, "not run: interrupted");
+            else if (!up[i])
+                snprintf(why, whycap, "down: %s", jdoc_str(info, "error"));
+            if (!why[0]) {
+                struct run_config *c = &rc.cfg;
+                snprintf(c->url, sizeof c->url, "%s", o.targets[i].url);
+                snprintf(c->model, sizeof c->model, "%s", base_model);
+                if (o.targets[i].model) {
+                    if (strlen(o.targets[i].model) >= sizeof c->model)
+                        snprintf(why, whycap, "model name '%s' is too long", o.targets[i].model);
+                    else
+                        snprintf(c->model, sizeof c->model, "%s", o.targets[i].model);
+                } else if (!rc.model_given) {
+                    const cJSON *m = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(info, "models"), 0);
+                    if (cJSON_IsString(m))
+                        snprintf(c->model, sizeof c->model, "%s", m->valuestring);
+                    else
+                        snprintf(why, whycap, "it lists no model: pass --model");
+                }
+            }
+            if (!why[0]) {
+                if (warm_target(&rc.cfg, err, sizeof err) < 0)
+                    snprintf(why, whycap, "%s", err);
+            }
+            if (!why[0]) {
+                enum sweep_status st;
+                if (rounds > 1 && !rc.cfg.quiet)
+                    fprintf(stderr, "%s: round %zu of %zu\n", name, r + 1, rounds);
+                cli_obs_sweep(&rc.obs, &o, "compare");
+                doc = sweep_execute(&o, name, rc.cfg.quiet ? NULL : stderr, &st, err, sizeof err);
+                if (doc)
+                    cli_obs_result(&rc.obs, doc, NULL, NULL);
+                if (!doc)
+                    snprintf(why, whycap, "%s", err);
+                else if (st == SWEEP_INTERRUPTED)
+                    interrupted = 1;
+                else if (st == SWEEP_DOWN)
+                    snprintf(why, whycap, "went down %s", jdoc_str(doc, "error"));
+            }
+            if (why[0])
+                fprintf(stderr, "llmload compare: %s: %s\n", name, why);
+            /* A target that went down mid-sweep keeps the levels it finished. */
+            if (doc && (nd[i] == 0 || cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(doc, "levels")) > 0))
+                rdocs[i][nd[i]++] = doc;
+            else
+                cJSON_Delete(doc);
+        }
+    }
     for (size_t i = 0; i < o.ntargets; i++) {
         const char *name = o.targets[i].name;
-        const cJSON *info = cJSON_GetObjectItemCaseSensitive(tj[i], "check");
-        char why[1200] = "";
-        cJSON *doc = NULL;
-        if (interrupted)
-            snprintf(why, sizeof why, "not run: interrupted");
-        else if (!up[i])
-            snprintf(why, sizeof why, "down: %s", jdoc_str(info, "error"));
-        if (!why[0]) {
-            struct run_config *c = &rc.cfg;
-            snprintf(c->url, sizeof c->url, "%s", o.targets[i].url);
-            snprintf(c->model, sizeof c->model, "%s", base_model);
-            if (o.targets[i].model) {
-                if (strlen(o.targets[i].model) >= sizeof c->model)
-                    snprintf(why, sizeof why, "model name '%s' is too long", o.targets[i].model);
-                else
-                    snprintf(c->model, sizeof c->model, "%s", o.targets[i].model);
-            } else if (!rc.model_given) {
-                const cJSON *m = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(info, "models"), 0);
-                if (cJSON_IsString(m))
-                    snprintf(c->model, sizeof c->model, "%s", m->valuestring);
-                else
-                    snprintf(why, sizeof why, "it lists no model: pass --model");
-            }
+        cJSON *doc = nd[i] ? rdocs[i][0] : NULL;
+        if (nd[i] > 1) {
+            doc = sweep_merge_rounds(&o, rdocs[i], nd[i]);
+            const cJSON *e = cJSON_GetObjectItemCaseSensitive(rdocs[i][nd[i] - 1], "error");
+            if (doc && cJSON_IsString(e))
+                cJSON_ReplaceItemInObject(doc, "error", cJSON_Duplicate(e, 1));
+            for (size_t r = 0; r < nd[i]; r++)
+                cJSON_Delete(rdocs[i][r]);
         }
-        if (!why[0]) {
-            if (warm_target(&rc.cfg, err, sizeof err) < 0)
-                snprintf(why, sizeof why, "%s", err);
-        }
-        if (!why[0]) {
-            enum sweep_status st;
-            cli_obs_sweep(&rc.obs, &o, "compare");
-            doc = sweep_execute(&o, name, rc.cfg.quiet ? NULL : stderr, &st, err, sizeof err);
-            if (doc)
-                cli_obs_result(&rc.obs, doc, NULL, NULL);
-            if (!doc)
-                snprintf(why, sizeof why, "%s", err);
-            else if (st == SWEEP_INTERRUPTED)
-                interrupted = 1;
-            else if (st == SWEEP_DOWN)
-                snprintf(why, sizeof why, "went down %s", jdoc_str(doc, "error"));
-        }
-        if (why[0])
-            fprintf(stderr, "llmload compare: %s: %s\n", name, why);
-        cJSON_AddItemToObject(tj[i], "error", why[0] ? cJSON_CreateString(why) : cJSON_CreateNull());
-        /* A target that went down mid-sweep keeps the levels it finished. */
+        cJSON_AddItemToObject(tj[i], "error", whys[i][0] ? cJSON_CreateString(whys[i]) : cJSON_CreateNull());
         int usable = doc && cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(doc, "levels")) > 0;
         if (doc)
             cJSON_AddItemToObject(tj[i], "sweep", doc);

@@ -26,7 +26,7 @@ enum sweep_flag {
     S_CONC = SWEEP_CONCURRENCY, S_RATE = SWEEP_RATE, S_TEMP = SWEEP_TEMPERATURE,
     S_MAXTOK = SWEEP_MAX_TOKENS, S_PROMPTSET = SWEEP_PROMPT_SET, S_MODEL = SWEEP_MODEL,
     S_KNEE = SWEEP__N, S_SLO, S_FINDMAX, S_FM_START, S_FM_LIMIT, S_FM_STEP, S_JSON, S_CSV, S_TARGET,
-    S_COST,
+    S_COST, S_ROUNDS,
 };
 
 /* What the parse gathers before the levels can be read. */
@@ -71,6 +71,9 @@ static const struct opt compare_opts_tab[] = {
     OPT_SECTION("targets and outputs"),
     { S_TARGET, "--target", { NULL }, "NAME=URL[@MODEL]", "a server to compare (repeatable, at least two);\n"
                                                           "@MODEL gives it its own model (after the URL's last '@')" },
+    { S_ROUNDS, "--rounds", { NULL }, "K", "split each level's requests (or duration) into K rounds,\n"
+                                           "the targets alternating, so drift on the machine falls on\n"
+                                           "all of them; the interval then comes from the rounds (default 1)" },
     { S_COST, "--cost", { NULL }, "NAME=USD_PER_HOUR", "the target's price: dollars per million good output\n"
                                                          "tokens in the recommendation (repeatable)" },
     { S_JSON, "--json", { NULL }, "FILE", "the compare document: every target's sweep, the winners,\n"
@@ -259,6 +262,15 @@ static int sweep_apply(void *ud, const struct opt *opt, const char *flag, const 
     case S_CSV: o->csv_path = v; return 1;
     case S_TARGET: return add_target(o, flag, v, err, cap);
     case S_COST: return add_cost(o, flag, v, err, cap);
+    case S_ROUNDS: {
+        double k;
+        if (units_parse_double(v, &k) < 0 || k < 1 || k > SWEEP_MAX_ROUNDS || k != floor(k)) {
+            snprintf(err, cap, "%s %s: a whole number from 1 to %d", flag, v, SWEEP_MAX_ROUNDS);
+            return -1;
+        }
+        o->rounds = (unsigned)k;
+        return 1;
+    }
     }
     return 0;
 }

@@ -186,6 +186,7 @@ int stats_boot_ratio(const struct stats_group *a, const struct stats_group *b, s
     out->p_above = (double)above / (double)nb;
     out->resamples = nb;
     out->seed = seed;
+    out->rounds = 1;
     return 0;
 }
 
@@ -236,6 +237,35 @@ int stats_boot_quantile_change(const double *cur, size_t nc, const double *base,
     out->p_worse = (double)worse / (double)nboot;
     free(tmp);
     free(boot);
+    return 0;
+}
+
+double stats_t975(size_t df)
+{
+    static const double t[] = { NAN, 12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306,
+                                2.262, 2.228, 2.201, 2.179, 2.160, 2.145, 2.131, 2.120, 2.110,
+                                2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056,
+                                2.052, 2.048, 2.045, 2.042 };
+    if (df < sizeof t / sizeof t[0])
+        return t[df];
+    return df < 60 ? 2.00 : df < 120 ? 1.98 : 1.96;
+}
+
+int stats_t_interval(const double *x, size_t k, double *mean, double *lo, double *hi, double *se)
+{
+    if (k < 2)
+        return -1;
+    double m = 0, m2 = 0;
+    for (size_t i = 0; i < k; i++) {
+        double d = x[i] - m;
+        m += d / (double)(i + 1);
+        m2 += d * (x[i] - m);
+    }
+    *mean = m;
+    *se = sqrt(m2 / (double)(k - 1) / (double)k);
+    double h = stats_t975(k - 1) * *se;
+    *lo = m - h;
+    *hi = m + h;
     return 0;
 }
 

@@ -37,6 +37,7 @@ struct stats_ratio {
     double p_above;     /* share of resamples with a ratio above 1 */
     size_t resamples;
     uint64_t seed;
+    size_t rounds;      /* > 1: the interval is over rounds (compare --rounds) */
 };
 /* The ratio of a's rate to b's over nlevels paired levels (a[l] against
  * b[l]), each group resampled with replacement on its own, level by level,
@@ -57,6 +58,14 @@ struct stats_change {
 int stats_boot_quantile_change(const double *cur, size_t nc, const double *base, size_t nb,
                                double q, int relative, double tol, int dir, uint64_t seed,
                                size_t nboot, struct stats_change *out);
+
+/* Student's t 95% interval of the mean of x[0..k) (k >= 2): *mean, *lo,
+ * *hi and the standard error *se.  For a handful of paired rounds, whose
+ * spread holds what drifts between runs (a shared machine), which
+ * resampling the requests of one run cannot see.  0, or -1 when k < 2. */
+int stats_t_interval(const double *x, size_t k, double *mean, double *lo, double *hi, double *se);
+/* The two-sided 97.5% quantile of Student's t with df degrees of freedom. */
+double stats_t975(size_t df);
 
 /* Requests per target that would make |log(point)| stand 2.8 standard
  * errors from 0 (a 95% test with 80% power), given se_log measured with n

@@ -113,10 +113,12 @@ int sample_view_of(const cJSON *j, struct sample_view *v)
     v->tpot = cJSON_GetObjectItemCaseSensitive(j, "tpot_s");
     v->tokens = cJSON_GetObjectItemCaseSensitive(j, "output_tokens");
     v->ok = cJSON_GetObjectItemCaseSensitive(j, "ok");
+    v->round = cJSON_GetObjectItemCaseSensitive(j, "round");
     if (!cJSON_IsArray(v->e2e) || !cJSON_IsArray(v->tokens) || !cJSON_IsArray(v->ok))
         return -1;
     int n = cJSON_GetArraySize(v->e2e);
-    if (n != cJSON_GetArraySize(v->tokens) || n != cJSON_GetArraySize(v->ok))
+    if (n != cJSON_GetArraySize(v->tokens) || n != cJSON_GetArraySize(v->ok) ||
+        (v->round && (!cJSON_IsArray(v->round) || n != cJSON_GetArraySize(v->round))))
         return -1;
     v->n = (size_t)n;
     return 0;
@@ -124,21 +126,62 @@ int sample_view_of(const cJSON *j, struct sample_view *v)
 
 long sample_view_column(const struct sample_view *v, const char *k, double *out)
 {
-    const cJSON *col = !strcmp(k, "e2e_s") ? v->e2e : !strcmp(k, "ttft_s") ? v->ttft
-                     : !strcmp(k, "tpot_s") ? v->tpot : !strcmp(k, "output_tokens") ? v->tokens
-                     : !strcmp(k, "ok") ? v->ok : NULL;
-    if (!strcmp(k, "ttft_s") || !strcmp(k, "tpot_s") || !strcmp(k, "e2e_s") ||
-        !strcmp(k, "output_tokens") || !strcmp(k, "ok")) {
+    static const char *const keys[] = { "e2e_s", "ttft_s", "tpot_s", "output_tokens", "ok", "round" };
+    const cJSON *cols[] = { v->e2e, v->ttft, v->tpot, v->tokens, v->ok, v->round };
+    for (size_t c = 0; c < sizeof keys / sizeof keys[0]; c++) {
+        if (strcmp(k, keys[c]))
+            continue;
         size_t i = 0;
         const cJSON *it;
-        cJSON_ArrayForEach(it, col) {
+        cJSON_ArrayForEach(it, cols[c]) {
             if (i == v->n)
                 break;
             out[i++] = cJSON_IsNumber(it) ? it->valuedouble : NAN;
         }
         while (i < v->n)
-            out[i++] = NAN;
+            out[i++] = cols[c] == v->round && !v->round ? 0 : NAN;
         return (long)v->n;
     }
     return -1;
+}
+
+int req_samples_json_append(cJSON *into, const cJSON *add, int r)
+{
+    static const char *const cols[] = { "e2e_s", "ttft_s", "tpot_s", "output_tokens", "ok" };
+    static const char *const sums[] = { "seen", "kept", "shed_429", "shed_503" };
+    struct sample_view v;
+    if (sample_view_of(add, &v) < 0)
+        return -1;
+    for (size_t c = 0; c < sizeof sums / sizeof sums[0]; c++) {
+        cJSON *x = cJSON_GetObjectItemCaseSensitive(into, sums[c]);
+        const cJSON *y = cJSON_GetObjectItemCaseSensitive(add, sums[c]);
+        double sum = (cJSON_IsNumber(x) ? x->valuedouble : 0) + (cJSON_IsNumber(y) ? y->valuedouble : 0);
+        if (x)
+            cJSON_SetNumberValue(x, sum);
+        else if (!cJSON_AddNumberToObject(into, sums[c], sum))
+            return -1;
+    }
+    if (!cJSON_GetObjectItemCaseSensitive(into, "seed"))
+        cJSON_AddItemToObject(into, "seed", cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(add, "seed"), 1));
+    for (size_t c = 0; c < sizeof cols / sizeof cols[0] + 1; c++) {
+        const char *k = c < 5 ? cols[c] : "round";
+        cJSON *arr = cJSON_GetObjectItemCaseSensitive(into, k);
+        if (!arr && !(arr = cJSON_AddArrayToObject(into, k)))
+            return -1;
+        if (c == 5) {
+            for (size_t i = 0; i < v.n; i++)
+                if (!cJSON_AddItemToArray(arr, cJSON_CreateNumber(r)))
+                    return -1;
+            continue;
+        }
+        const cJSON *it;
+        cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(add, k)) {
+            cJSON *d = cJSON_Duplicate(it, 0);
+            if (!d || !cJSON_AddItemToArray(arr, d)) {
+                cJSON_Delete(d);
+                return -1;
+            }
+        }
+    }
+    return 0;
 }

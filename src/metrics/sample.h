@@ -48,12 +48,20 @@ struct cJSON *req_samples_to_json(const struct req_samples *s);
  * object (missing arrays, lengths that differ). */
 struct sample_view {
     const struct cJSON *e2e, *ttft, *tpot, *tokens, *ok;
+    const struct cJSON *round;  /* compare --rounds: each request's round; NULL: one */
     size_t n;
 };
 int sample_view_of(const struct cJSON *j, struct sample_view *v);
 /* Column k of v as doubles (a NaN for a missing value) into out[0..v->n);
- * k is "e2e_s", "ttft_s", "tpot_s", "output_tokens" or "ok".  Returns the
+ * k is "e2e_s", "ttft_s", "tpot_s", "output_tokens", "ok" or "round" (0
+ * for every request without one).  Returns the
  * number written, or -1 for an unknown column. */
 long sample_view_column(const struct sample_view *v, const char *k, double *out);
+
+/* Appends the samples object add to into (both "samples" objects, into
+ * made by the caller, possibly empty), each of add's requests marked with
+ * round r in a "round" column.  0, or -1 on allocation failure or a
+ * malformed add. */
+int req_samples_json_append(struct cJSON *into, const struct cJSON *add, int r);
 
 #endif

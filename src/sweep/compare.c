@@ -95,6 +95,7 @@ enum { CRIT_TPUT = 0, CRIT_LATENCY, CRIT_SINGLE, CRIT_SUCCESS, CRIT__N };
  * of a few percent is what two runs of the same server show. */
 #define COMPARE_NOISE 0.05
 #define COMPARE_MAX 16          /* targets weighed (sweep.h: SWEEP_MAX_TARGETS) */
+#define SWEEP_ROUNDS_MAX 32     /* sweep.h: SWEEP_MAX_ROUNDS */
 
 static const char *crit_label(int c, const char *parameter)
 {
@@ -141,12 +142,13 @@ static int near(const struct crit_tab *t, int c, size_t i, size_t j)
  * so by Little's law its throughput is concurrency x sum(tokens) /
  * sum(time): the ratio of two targets' sums is the ratio of their
  * throughputs, and a failed request adds time and no tokens. */
-struct level_group { double *num, *den; size_t n; };
+struct level_group { double *num, *den, *round; size_t n, nrounds; };
 
 static void group_free(struct level_group *g)
 {
     free(g->num);
     free(g->den);
+    free(g->round);
     memset(g, 0, sizeof *g);
 }
 
@@ -160,15 +162,20 @@ static int group_of(const cJSON *lv, struct level_group *g)
         return -1;
     g->num = malloc(v.n * sizeof *g->num);
     g->den = malloc(v.n * sizeof *g->den);
-    if (!g->num || !g->den) {
+    g->round = malloc(v.n * sizeof *g->round);
+    if (!g->num || !g->den || !g->round) {
         group_free(g);
         return -1;
     }
     sample_view_column(&v, "output_tokens", g->num);
     sample_view_column(&v, "e2e_s", g->den);
+    sample_view_column(&v, "round", g->round);
     for (size_t i = 0; i < v.n; i++)
-        if (isfinite(g->den[i]) && g->den[i] >= 0) {
+        if (isfinite(g->den[i]) && g->den[i] >= 0 && g->round[i] >= 0 && g->round[i] < 1e6) {
             g->num[g->n] = isfinite(g->num[i]) ? g->num[i] : 0;
+            g->round[g->n] = g->round[i];
+            if ((size_t)g->round[i] + 1 > g->nrounds)
+                g->nrounds = (size_t)g->round[i] + 1;
             g->den[g->n++] = g->den[i];
         }
     if (!g->n) {
@@ -178,31 +185,71 @@ static int group_of(const cJSON *lv, struct level_group *g)
     return 0;
 }
 
-static double group_rate(const struct level_group *g)
+/* The rate of g's requests of round r (every request when r < 0). */
+static double round_rate(const struct level_group *g, long r)
 {
     double a = 0, b = 0;
-    for (size_t i = 0; i < g->n; i++) {
-        a += g->num[i];
-        b += g->den[i];
-    }
+    for (size_t i = 0; i < g->n; i++)
+        if (r < 0 || (long)g->round[i] == r) {
+            a += g->num[i];
+            b += g->den[i];
+        }
     return b > 0 ? a / b : NAN;
 }
 
-/* The ratio of target a's rate to b's over the levels [0, nl) of grp
- * (grp[t * nl + l]), with its interval.  0, or -1 without samples. */
-static int pair_ratio(const struct level_group *grp, size_t nl, size_t a, size_t b,
-                      struct stats_ratio *r)
+/* The ratio of target a's rate to b's over the levels [l0, l1) of grp
+ * (grp[t * nl + l]), with its interval.  With rounds (compare --rounds),
+ * the rounds decide: each round pairs a's and b's runs made one after the
+ * other, its ratio is what both saw of the machine at that time, and the
+ * spread of the rounds' ratios holds the drift between runs that the
+ * requests of one run cannot show; the interval is Student's t over them.
+ * With one round, the requests are resampled (stats_boot_ratio).  0, or -1
+ * without samples. */
+static int pair_ratio(const struct level_group *grp, size_t nl, size_t l0, size_t l1,
+                      size_t a, size_t b, struct stats_ratio *r)
 {
     struct stats_group ga[KNEE_MAX_LEVELS], gb[KNEE_MAX_LEVELS];
-    size_t k = 0;
-    for (size_t l = 0; l < nl && k < KNEE_MAX_LEVELS; l++) {
+    size_t k = 0, rounds = SIZE_MAX;
+    for (size_t l = l0; l < l1 && k < KNEE_MAX_LEVELS; l++) {
         const struct level_group *x = &grp[a * nl + l], *y = &grp[b * nl + l];
         if (!x->n || !y->n)
             return -1;
         ga[k] = (struct stats_group){ x->num, x->den, x->n };
         gb[k++] = (struct stats_group){ y->num, y->den, y->n };
+        if (x->nrounds < rounds)
+            rounds = x->nrounds;
+        if (y->nrounds < rounds)
+            rounds = y->nrounds;
     }
-    return k ? stats_boot_ratio(ga, gb, k, STATS_BOOT_SEED, STATS_BOOT_N, r) : -1;
+    if (!k)
+        return -1;
+    if (rounds < 2)
+        return stats_boot_ratio(ga, gb, k, STATS_BOOT_SEED, STATS_BOOT_N, r);
+    double lr[SWEEP_ROUNDS_MAX];
+    size_t m = 0;
+    for (size_t q = 0; q < rounds && m < SWEEP_ROUNDS_MAX; q++) {
+        double ls = 0;
+        int ok = 1;
+        for (size_t l = l0; l < l1; l++) {
+            double x = round_rate(&grp[a * nl + l], (long)q), y = round_rate(&grp[b * nl + l], (long)q);
+            ok &= x > 0 && y > 0;
+            ls += ok ? log(x / y) : 0;
+        }
+        if (ok)
+            lr[m++] = ls / (double)(l1 - l0);
+    }
+    double mean, lo, hi, se;
+    if (stats_t_interval(lr, m, &mean, &lo, &hi, &se) < 0)
+        return -1;
+    r->point = exp(mean);
+    r->lo = exp(lo);
+    r->hi = exp(hi);
+    r->se_log = se;
+    r->p_above = se > 0 ? stats_phi(mean / se) : mean > 0;
+    r->resamples = 0;
+    r->seed = 0;
+    r->rounds = m;
+    return 0;
 }
 
 static void add_ratio(cJSON *o, const char *key, const char *a, const char *b,
@@ -217,8 +264,13 @@ static void add_ratio(cJSON *o, const char *key, const char *a, const char *b,
     jdoc_add_num(j, "hi", r ? r->hi : NAN);
     if (r) {
         jdoc_add_num(j, "se_log", r->se_log);
-        cJSON_AddNumberToObject(j, "resamples", (double)r->resamples);
-        cJSON_AddNumberToObject(j, "seed", (double)r->seed);
+        cJSON_AddStringToObject(j, "method", r->rounds > 1 ? "rounds" : "bootstrap");
+        if (r->rounds > 1) {
+            cJSON_AddNumberToObject(j, "rounds", (double)r->rounds);
+        } else {
+            cJSON_AddNumberToObject(j, "resamples", (double)r->resamples);
+            cJSON_AddNumberToObject(j, "seed", (double)r->seed);
+        }
     }
 }
 
@@ -368,14 +420,10 @@ cJSON *knee_compare_ex(const char *parameter, const char *const *names,
         for (size_t i = 0; w >= 0 && best > 0 && i < n; i++) {
             if (!isfinite(v[i]))
                 continue;
-            struct level_group *gw = w < (long)t->nt ? &grp[(size_t)w * nl + li] : NULL;
-            struct level_group *gi = i < t->nt ? &grp[i * nl + li] : NULL;
-            struct stats_group a = { gw ? gw->num : NULL, gw ? gw->den : NULL, gw ? gw->n : 0 };
-            struct stats_group b = { gi ? gi->num : NULL, gi ? gi->den : NULL, gi ? gi->n : 0 };
             struct stats_ratio r;
             int same = (long)i == w;
-            if (!same && a.n && b.n &&
-                stats_boot_ratio(&a, &b, 1, STATS_BOOT_SEED, STATS_BOOT_N, &r) == 0)
+            if (!same && (size_t)w < t->nt && i < t->nt &&
+                pair_ratio(grp, nl, li, li + 1, (size_t)w, i, &r) == 0)
                 same = r.lo <= 1;
             else if (!same)
                 same = best - v[i] <= COMPARE_NOISE * best;
@@ -570,7 +618,7 @@ cJSON *knee_compare_ex(const char *parameter, const char *const *names,
         size_t l = 0;
         cJSON_ArrayForEach(ul, common) {
             const cJSON *lv = find_level(sweeps[i], ul);
-            double x = all_samples ? group_rate(&grp[i * nl + l]) : jdoc_num(knee_level_summary(lv), "output_tps");
+            double x = all_samples ? round_rate(&grp[i * nl + l], -1) : jdoc_num(knee_level_summary(lv), "output_tps");
             ls += x > 0 ? log(x) : -INFINITY;
             l++;
         }
@@ -622,7 +670,7 @@ cJSON *knee_compare_ex(const char *parameter, const char *const *names,
             cJSON *rj = cJSON_GetObjectItemCaseSensitive(rec, "ratio");
             cJSON_ReplaceItemInObject(rj, "lo", cJSON_CreateNumber(lo));
             cJSON_ReplaceItemInObject(rj, "hi", isfinite(hi) ? cJSON_CreateNumber(hi) : cJSON_CreateNull());
-        } else if (all_samples && pair_ratio(grp, nl, a, b, &r) == 0) {
+        } else if (all_samples && pair_ratio(grp, nl, 0, nl, a, b, &r) == 0) {
             point = r.point;
             lo = r.lo;
             hi = r.hi;
@@ -635,10 +683,12 @@ cJSON *knee_compare_ex(const char *parameter, const char *const *names,
             decided = point > 1 + COMPARE_NOISE;
             add_ratio(rec, "ratio", names[a], names[b], point, NULL);
         }
-        char ci[96] = "";
+        char ci[96] = "", h[32] = "inf";
+        if (have_ci && isfinite(hi))
+            snprintf(h, sizeof h, "%.3f", hi);
         if (have_ci)
-            snprintf(ci, sizeof ci, " (95%% CI %.3f..%s)", lo,
-                     isfinite(hi) ? (snprintf(ci + 60, 30, "%.3f", hi), ci + 60) : "inf");
+            snprintf(ci, sizeof ci, " (95%% CI %.3f..%s%s)", lo, h,
+                     !by_cap && r.rounds > 1 ? ", over the rounds" : "");
         else
             snprintf(ci, sizeof ci, " (no per-request samples: a %.0f%% band decides)", COMPARE_NOISE * 100);
         if (decided) {
@@ -678,10 +728,7 @@ cJSON *knee_compare_ex(const char *parameter, const char *const *names,
             size_t l = 0;
             cJSON_ArrayForEach(ul, common) {
                 struct stats_ratio lr;
-                int ok;
-                struct stats_group ga = { grp[a * nl + l].num, grp[a * nl + l].den, grp[a * nl + l].n };
-                struct stats_group gb = { grp[b * nl + l].num, grp[b * nl + l].den, grp[b * nl + l].n };
-                ok = all_samples && stats_boot_ratio(&ga, &gb, 1, STATS_BOOT_SEED, STATS_BOOT_N, &lr) == 0;
+                int ok = all_samples && pair_ratio(grp, nl, l, l + 1, a, b, &lr) == 0;
                 double x = ok ? lr.point
                               : jdoc_num(knee_level_summary(find_level(sweeps[a], ul)), "output_tps") /
                                 jdoc_num(knee_level_summary(find_level(sweeps[b], ul)), "output_tps");

@@ -20,6 +20,8 @@
 #include "gate.h"
 #include "prompts.h"
 #include "report.h"
+#include "sample.h"
+#include "baseline.h"
 #include "units.h"
 
 static const char *const param_names[SWEEP__N] = {
@@ -397,6 +399,52 @@ cJSON *sweep_execute(struct sweep_opts *o, const char *label, FILE *log,
     cJSON_AddBoolToObject(doc, "interrupted", x.status == SWEEP_INTERRUPTED);
     *status = x.status;
     return doc;
+}
+
+cJSON *sweep_merge_rounds(const struct sweep_opts *o, cJSON *const *docs, size_t k)
+{
+    cJSON *out = cJSON_Duplicate(docs[0], 1);
+    const cJSON **sums = calloc(k ? k : 1, sizeof *sums);
+    cJSON *lv;
+    if (!out || !sums)
+        goto fail;
+    cJSON_ArrayForEach(lv, cJSON_GetObjectItemCaseSensitive(out, "levels")) {
+        const cJSON *level = cJSON_GetObjectItemCaseSensitive(lv, "level");
+        cJSON *pooled = cJSON_CreateObject();
+        size_t n = 0;
+        if (!pooled || !cJSON_ReplaceItemInObject(lv, "samples", pooled)) {
+            cJSON_Delete(pooled);
+            goto fail;
+        }
+        for (size_t r = 0; r < k; r++) {
+            const cJSON *e;
+            cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(docs[r], "levels")) {
+                if (!cJSON_Compare(cJSON_GetObjectItemCaseSensitive(e, "level"), level, 1))
+                    continue;
+                const cJSON *sm = cJSON_GetObjectItemCaseSensitive(e, "summary");
+                const cJSON *smp = cJSON_GetObjectItemCaseSensitive(e, "samples");
+                if (cJSON_IsObject(sm))
+                    sums[n++] = sm;
+                if (smp && req_samples_json_append(pooled, smp, (int)r) < 0)
+                    goto fail;
+                break;
+            }
+        }
+        cJSON *med = n ? baseline_median_summary(sums, n) : NULL;
+        if (!med || !cJSON_ReplaceItemInObject(lv, "summary", med)) {
+            cJSON_Delete(med);
+            goto fail;
+        }
+        cJSON_AddNumberToObject(lv, "rounds", (double)n);
+    }
+    cJSON_ReplaceItemInObject(out, "knee", sweep_knee(o, cJSON_GetObjectItemCaseSensitive(out, "levels")));
+    cJSON_AddNumberToObject(out, "rounds", (double)k);
+    free(sums);
+    return out;
+fail:
+    free(sums);
+    cJSON_Delete(out);
+    return NULL;
 }
 
 /* ---- output ------------------------------------------------------------------- */

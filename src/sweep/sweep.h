@@ -37,6 +37,7 @@ const char *sweep_param_name(enum sweep_param p);
 
 #define SWEEP_MAX_SLO 16
 #define SWEEP_MAX_TARGETS 16
+#define SWEEP_MAX_ROUNDS 32
 
 /* --target NAME=URL[@MODEL] (all owned; model NULL: the run's --model, or
  * the first the server lists). */
@@ -95,6 +96,8 @@ struct sweep_opts {
     size_t ntargets;
     struct sweep_cost costs[SWEEP_MAX_TARGETS];
     size_t ncosts;
+    unsigned rounds;                        /* --rounds: runs of each level, alternating
+                                               the targets (0, 1: one) */
     const char *files[SWEEP_MAX_TARGETS];   /* `compare a.json b.json` */
     size_t nfiles;
     /* owned storage */
@@ -113,6 +116,14 @@ enum sweep_status { SWEEP_DONE = 0, SWEEP_DOWN, SWEEP_INTERRUPTED };
  * when nothing could be run (out of memory, bad URL). */
 struct cJSON *sweep_execute(struct sweep_opts *o, const char *label, FILE *log,
                             enum sweep_status *status, char *err, size_t errcap);
+
+/* compare --rounds: one target's sweeps of k rounds (docs[0..k), each a
+ * sweep_execute document) as one sweep: each level's summary is the
+ * field-wise median of the rounds' summaries (as `run --repeat`), its
+ * samples are the rounds' pooled with a "round" column, and "rounds" says
+ * k.  A level missing from a round is the rounds that have it.  Returns a
+ * new document (the knee recomputed), or NULL on allocation failure. */
+struct cJSON *sweep_merge_rounds(const struct sweep_opts *o, struct cJSON *const *docs, size_t k);
 
 /* The "open_loop" object of a level (docs/sweep.md): {offered_rate,
  * achieved_rate, arrivals, sent, late, unsent}; a cJSON null for a closed
