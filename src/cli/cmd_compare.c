@@ -178,7 +178,8 @@ static const struct opt_table *const compare_tables[] = {
 const struct opt_cmd cli_compare_cmd = {
     .name = "compare",
     .summary = "the same sweep against several servers, side by side",
-    .usage = "llmload compare --target NAME=URL --target NAME=URL [...] [sweep options]\n"
+    .usage = "llmload compare --target NAME=URL[@MODEL] --target NAME=URL[@MODEL] [...]\n"
+             "                [--rounds K] [--cost NAME=USD_PER_HOUR ...] [sweep options]\n"
              "llmload compare A.json B.json [...]",
     .about = "Checks each target (up or down, protocol, models), sends each a warm-up request,\n"
              "then runs the same sweep against each target in turn, never at the same time.\n"

@@ -469,7 +469,8 @@ const struct opt_cmd cli_sweep_cmd = {
     .name = "sweep",
     .summary = "one parameter over a list of levels; finds the knee",
     .usage = "llmload sweep [--url URL --model NAME] [--concurrency 1,2,5,10,20 | --rate LIST |\n"
-             "              --temperature LIST | --max-tokens LIST | --prompt-set LIST]\n"
+             "              --temperature LIST | --max-tokens LIST | --prompt-set LIST |\n"
+             "              --model LIST]\n"
              "              [--slo EXPR] [--find-max concurrency|rate] [run options]",
     .about = "Runs one full benchmark (with warm-up) per level of one parameter, prints a table\n"
              "with one row per level, and names the knee: the smallest level whose throughput\n"
