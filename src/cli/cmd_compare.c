@@ -484,7 +484,8 @@ int cmd_compare(int argc, char **argv)
                         snprintf(why, whycap, "it lists no model: pass --model");
                 }
             }
-            if (!why[0]) {
+            /* The first round warms the target; the later ones find it warm. */
+            if (!why[0] && r == 0) {
                 if (warm_target(&rc.cfg, err, sizeof err) < 0)
                     snprintf(why, whycap, "%s", err);
             }

@@ -4,6 +4,7 @@
 #include "gate_int.h"
 #include "fileio.h"
 #include "rng.h"
+#include "stats.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -102,21 +103,12 @@ int baseline_boot_median_ci(const double *v, size_t n, uint64_t seed, double *lo
     return 0;
 }
 
-static double change_of(double c, double b, int relative)
-{
-    if (!relative)
-        return c - b;
-    if (b == 0)
-        return c == 0 ? 0 : c > 0 ? INFINITY : -INFINITY;
-    return (c - b) / fabs(b);
-}
-
 int baseline_boot_change(const double *cur, size_t nc, const double *base, size_t nb,
                          int relative, uint64_t seed, double *point, double *lo, double *hi)
 {
     if (!nc || !nb)
         return -1;
-    *point = change_of(baseline_median(cur, nc), baseline_median(base, nb), relative);
+    *point = stats_change(baseline_median(cur, nc), baseline_median(base, nb), relative);
     if (nc == 1 && nb == 1) {
         *lo = *hi = *point;
         return 0;
@@ -132,7 +124,7 @@ int baseline_boot_change(const double *cur, size_t nc, const double *base, size_
     for (size_t i = 0; i < BASELINE_BOOT_N; i++) {
         double c = resample_median(cur, nc, tmp, &s);
         double b = resample_median(base, nb, tmp, &s);
-        boot[i] = change_of(c, b, relative);
+        boot[i] = stats_change(c, b, relative);
     }
     boot_interval(boot, BASELINE_BOOT_N, lo, hi);
     free(boot);

@@ -190,7 +190,7 @@ int stats_boot_ratio(const struct stats_group *a, const struct stats_group *b, s
     return 0;
 }
 
-static double change_of(double c, double b, int relative)
+double stats_change(double c, double b, int relative)
 {
     if (!relative)
         return c - b;
@@ -224,11 +224,11 @@ int stats_boot_quantile_change(const double *cur, size_t nc, const double *base,
     double c = stats_quantile_inplace(tmp, nc, q);
     memcpy(tmp, base, nb * sizeof *tmp);
     double b = stats_quantile_inplace(tmp, nb, q);
-    out->point = change_of(c, b, relative);
+    out->point = stats_change(c, b, relative);
     uint64_t s = seed;
     size_t worse = 0;
     for (size_t i = 0; i < nboot; i++) {
-        double x = change_of(resample_quantile(cur, nc, q, tmp, &s),
+        double x = stats_change(resample_quantile(cur, nc, q, tmp, &s),
                              resample_quantile(base, nb, q, tmp, &s), relative);
         boot[i] = x;
         worse += dir > 0 ? x > tol : dir < 0 ? x < -tol : fabs(x) > tol;

@@ -46,6 +46,10 @@ struct stats_ratio {
 int stats_boot_ratio(const struct stats_group *a, const struct stats_group *b, size_t nlevels,
                      uint64_t seed, size_t nboot, struct stats_ratio *out);
 
+/* The change from base to cur: (cur - base) / |base| when relative, else
+ * cur - base.  From a base of 0: 0 when cur is 0 too, else +/-inf. */
+double stats_change(double cur, double base, int relative);
+
 /* The change of a per-request statistic of cur against base: the
  * q-quantile (q in 0..1), with its bootstrap interval and the share of
  * resamples beyond the tolerance on the worse side. */

@@ -10,6 +10,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The columns of a samples object, in the order of SAMPLE_E2E... */
+static const char *const col_keys[SAMPLE_NCOLS] = {
+    "e2e_s", "ttft_s", "tpot_s", "output_tokens", "ok", "round"
+};
+
 int req_samples_init(struct req_samples *s)
 {
     memset(s, 0, sizeof *s);
@@ -83,10 +88,9 @@ cJSON *req_samples_to_json(const struct req_samples *s)
     cJSON_AddNumberToObject(o, "seed", (double)SAMPLE_SEED);
     cJSON_AddNumberToObject(o, "shed_429", (double)s->shed_429);
     cJSON_AddNumberToObject(o, "shed_503", (double)s->shed_503);
-    static const char *const keys[] = { "e2e_s", "ttft_s", "tpot_s", "output_tokens", "ok" };
     cJSON *a[5];
     for (int k = 0; k < 5; k++)
-        if (!(a[k] = cJSON_AddArrayToObject(o, keys[k]))) {
+        if (!(a[k] = cJSON_AddArrayToObject(o, col_keys[k]))) {
             cJSON_Delete(o);
             return NULL;
         }
@@ -108,38 +112,32 @@ cJSON *req_samples_to_json(const struct req_samples *s)
 int sample_view_of(const cJSON *j, struct sample_view *v)
 {
     memset(v, 0, sizeof *v);
-    v->e2e = cJSON_GetObjectItemCaseSensitive(j, "e2e_s");
-    v->ttft = cJSON_GetObjectItemCaseSensitive(j, "ttft_s");
-    v->tpot = cJSON_GetObjectItemCaseSensitive(j, "tpot_s");
-    v->tokens = cJSON_GetObjectItemCaseSensitive(j, "output_tokens");
-    v->ok = cJSON_GetObjectItemCaseSensitive(j, "ok");
-    v->round = cJSON_GetObjectItemCaseSensitive(j, "round");
-    if (!cJSON_IsArray(v->e2e) || !cJSON_IsArray(v->tokens) || !cJSON_IsArray(v->ok))
-        return -1;
-    int n = cJSON_GetArraySize(v->e2e);
-    if (n != cJSON_GetArraySize(v->tokens) || n != cJSON_GetArraySize(v->ok) ||
-        (v->round && (!cJSON_IsArray(v->round) || n != cJSON_GetArraySize(v->round))))
-        return -1;
+    for (int c = 0; c < SAMPLE_NCOLS; c++)
+        v->col[c] = cJSON_GetObjectItemCaseSensitive(j, col_keys[c]);
+    int n = cJSON_GetArraySize(v->col[SAMPLE_E2E]);
+    for (int c = 0; c < SAMPLE_NCOLS; c++) {
+        int required = c == SAMPLE_E2E || c == SAMPLE_TOKENS || c == SAMPLE_OK;
+        if ((required || v->col[c]) && (!cJSON_IsArray(v->col[c]) || cJSON_GetArraySize(v->col[c]) != n))
+            return -1;
+    }
     v->n = (size_t)n;
     return 0;
 }
 
 long sample_view_column(const struct sample_view *v, const char *k, double *out)
 {
-    static const char *const keys[] = { "e2e_s", "ttft_s", "tpot_s", "output_tokens", "ok", "round" };
-    const cJSON *cols[] = { v->e2e, v->ttft, v->tpot, v->tokens, v->ok, v->round };
-    for (size_t c = 0; c < sizeof keys / sizeof keys[0]; c++) {
-        if (strcmp(k, keys[c]))
+    for (int c = 0; c < SAMPLE_NCOLS; c++) {
+        if (strcmp(k, col_keys[c]))
             continue;
         size_t i = 0;
         const cJSON *it;
-        cJSON_ArrayForEach(it, cols[c]) {
+        cJSON_ArrayForEach(it, v->col[c]) {
             if (i == v->n)
                 break;
             out[i++] = cJSON_IsNumber(it) ? it->valuedouble : NAN;
         }
         while (i < v->n)
-            out[i++] = cols[c] == v->round && !v->round ? 0 : NAN;
+            out[i++] = c == SAMPLE_ROUND && !v->col[c] ? 0 : NAN;
         return (long)v->n;
     }
     return -1;
@@ -147,7 +145,6 @@ long sample_view_column(const struct sample_view *v, const char *k, double *out)
 
 int req_samples_json_append(cJSON *into, const cJSON *add, int r)
 {
-    static const char *const cols[] = { "e2e_s", "ttft_s", "tpot_s", "output_tokens", "ok" };
     static const char *const sums[] = { "seen", "kept", "shed_429", "shed_503" };
     struct sample_view v;
     if (sample_view_of(add, &v) < 0)
@@ -163,12 +160,12 @@ int req_samples_json_append(cJSON *into, const cJSON *add, int r)
     }
     if (!cJSON_GetObjectItemCaseSensitive(into, "seed"))
         cJSON_AddItemToObject(into, "seed", cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(add, "seed"), 1));
-    for (size_t c = 0; c < sizeof cols / sizeof cols[0] + 1; c++) {
-        const char *k = c < 5 ? cols[c] : "round";
+    for (int c = 0; c < SAMPLE_NCOLS; c++) {
+        const char *k = col_keys[c];
         cJSON *arr = cJSON_GetObjectItemCaseSensitive(into, k);
         if (!arr && !(arr = cJSON_AddArrayToObject(into, k)))
             return -1;
-        if (c == 5) {
+        if (c == SAMPLE_ROUND) {
             for (size_t i = 0; i < v.n; i++)
                 if (!cJSON_AddItemToArray(arr, cJSON_CreateNumber(r)))
                     return -1;

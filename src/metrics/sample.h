@@ -46,9 +46,10 @@ struct cJSON *req_samples_to_json(const struct req_samples *s);
 /* The columns of a "samples" object, borrowed from it: the arrays' items
  * are read through the accessors below.  0, or -1 when j is not a samples
  * object (missing arrays, lengths that differ). */
+enum { SAMPLE_E2E, SAMPLE_TTFT, SAMPLE_TPOT, SAMPLE_TOKENS, SAMPLE_OK, SAMPLE_ROUND, SAMPLE_NCOLS };
 struct sample_view {
-    const struct cJSON *e2e, *ttft, *tpot, *tokens, *ok;
-    const struct cJSON *round;  /* compare --rounds: each request's round; NULL: one */
+    const struct cJSON *col[SAMPLE_NCOLS];  /* the arrays; col[SAMPLE_ROUND] NULL: one round
+                                               (compare --rounds adds it) */
     size_t n;
 };
 int sample_view_of(const struct cJSON *j, struct sample_view *v);
