@@ -75,8 +75,9 @@ def mock_args(rate, seed, a):
 
 
 def load_args(a, seed):
+    extra = ["--warmup", str(a.warmup)] if a.warmup is not None else []
     return ["-c", str(a.concurrency), "-n", str(a.requests), "--max-tokens", str(a.max_tokens),
-            "--monitor", "none", "--quiet", "--seed", str(seed)]
+            "--monitor", "none", "--quiet", "--seed", str(seed)] + extra
 
 
 def compare_trial(a, trial, seed, rate_first, rate_second, names):
@@ -200,6 +201,8 @@ def main():
     ap.add_argument("--concurrency", type=int, default=8)
     ap.add_argument("--requests", type=int, default=96)
     ap.add_argument("--max-tokens", type=int, default=16)
+    ap.add_argument("--warmup", type=int, default=None,
+                    help="--warmup of every run (default: llmload's, a request per connection)")
     ap.add_argument("--jobs", type=int, default=2, help="trials run at the same time")
     ap.add_argument("--seed", type=int, default=1)
     a = ap.parse_args()

@@ -78,13 +78,16 @@ static int eval_assert(const struct gate_expr *e, const cJSON *const *sums, size
 /* ---- regressions on per-request samples ------------------------------------- */
 
 /* Column col of the runs' samples, pooled: the values a successful request
- * has (ok, and not NaN) when success_only, else every request's.  NULL
- * with *n = 0 when a run kept no samples, or on allocation failure. */
+ * has (ok, and not NaN) when success_only, else every request's; blk[i]
+ * the time block of value i, numbered on from run to run (NULL when a run
+ * has no start times: each value is then its own block).  NULL with *n = 0
+ * when a run kept no samples, or on allocation failure. */
 static double *pool(const cJSON *const *samples, size_t runs, const char *col, int success_only,
-                    size_t *n)
+                    size_t *n, int **blk)
 {
     size_t total = 0;
     *n = 0;
+    *blk = NULL;
     for (size_t r = 0; r < runs; r++) {
         struct sample_view v;
         if (!samples[r] || sample_view_of(samples[r], &v) < 0)
@@ -93,9 +96,13 @@ static double *pool(const cJSON *const *samples, size_t runs, const char *col, i
     }
     double *out = malloc((total ? total : 1) * sizeof *out);
     double *ok = malloc((total ? total : 1) * sizeof *ok);
-    if (!out || !ok) {
+    int *b = malloc((total ? total : 1) * sizeof *b), *rb = malloc((total ? total : 1) * sizeof *rb);
+    int blocks = 1;
+    if (!out || !ok || !b || !rb) {
         free(out);
         free(ok);
+        free(b);
+        free(rb);
         return NULL;
     }
     for (size_t r = 0; r < runs; r++) {
@@ -104,13 +111,21 @@ static double *pool(const cJSON *const *samples, size_t runs, const char *col, i
         size_t at = *n;
         sample_view_column(&v, col, out + at);
         sample_view_column(&v, "ok", ok);
+        blocks &= sample_view_blocks(&v, rb) == 0;
         for (size_t i = 0; i < v.n; i++) {
             double x = out[at + i];
-            if ((!success_only || ok[i] == 1) && !isnan(x))
+            if ((!success_only || ok[i] == 1) && !isnan(x)) {
+                b[*n] = (int)r * SAMPLE_BLOCKS * 64 + rb[i];
                 out[(*n)++] = x;
+            }
         }
     }
     free(ok);
+    free(rb);
+    if (blocks)
+        *blk = b;
+    else
+        free(b);
     return out;
 }
 
@@ -141,16 +156,17 @@ static int regress_samples(const struct gate_regress *r, const cJSON *const *cur
     if (!tps && (!col || q < 0))
         return -1;
     size_t nc, nb, nc2 = 0, nb2 = 0;
-    double *cur = pool(cur_s, nc_runs, tps ? "output_tokens" : col, !tps, &nc);
-    double *base = pool(base_s, nb_runs, tps ? "output_tokens" : col, !tps, &nb);
-    double *cur_t = tps ? pool(cur_s, nc_runs, "e2e_s", 0, &nc2) : NULL;
-    double *base_t = tps ? pool(base_s, nb_runs, "e2e_s", 0, &nb2) : NULL;
+    int *cblk = NULL, *bblk = NULL, *cblk2 = NULL, *bblk2 = NULL;
+    double *cur = pool(cur_s, nc_runs, tps ? "output_tokens" : col, !tps, &nc, &cblk);
+    double *base = pool(base_s, nb_runs, tps ? "output_tokens" : col, !tps, &nb, &bblk);
+    double *cur_t = tps ? pool(cur_s, nc_runs, "e2e_s", 0, &nc2, &cblk2) : NULL;
+    double *base_t = tps ? pool(base_s, nb_runs, "e2e_s", 0, &nb2, &bblk2) : NULL;
     int rc = -1;
     if (!cur || !base || !nc || !nb || (tps && (nc2 != nc || nb2 != nb)))
         goto out;
     struct stats_mwu u;
     if (tps) {
-        struct stats_group gc = { cur, cur_t, nc }, gb = { base, base_t, nb };
+        struct stats_group gc = { cur, cur_t, nc, cblk }, gb = { base, base_t, nb, bblk };
         struct stats_ratio sr;
         if (stats_boot_ratio(&gc, &gb, 1, STATS_BOOT_SEED, STATS_BOOT_N, &sr) < 0)
             goto out;
@@ -169,8 +185,8 @@ static int regress_samples(const struct gate_regress *r, const cJSON *const *cur
         c->mwu_p = stats_mwu(cur, nc, base, nb, &u) == 0 ? u.p_less : NAN;
     } else {
         struct stats_change ch;
-        if (stats_boot_quantile_change(cur, nc, base, nb, q, c->relative, c->tol, c->dir,
-                                       STATS_BOOT_SEED, STATS_BOOT_N, &ch) < 0)
+        if (stats_boot_quantile_change_blocks(cur, cblk, nc, base, bblk, nb, q, c->relative, c->tol,
+                                              c->dir, STATS_BOOT_SEED, STATS_BOOT_N, &ch) < 0)
             goto out;
         c->change = ch.point;
         c->change_lo = ch.lo;
@@ -188,6 +204,10 @@ out:
     free(base);
     free(cur_t);
     free(base_t);
+    free(cblk);
+    free(bblk);
+    free(cblk2);
+    free(bblk2);
     return rc;
 }
 

@@ -125,13 +125,91 @@ static void interval95(double *boot, size_t nb, double *lo, double *hi)
     *hi = boot[(size_t)ceil(0.975 * (double)(nb - 1))];
 }
 
-static double group_rate(const struct stats_group *g, uint64_t *s)
+/* The values of a sample grouped by block: order[] lists the indices
+ * block by block, start[k] and len[k] the k-th non-empty block's part. */
+struct blocks { size_t m, maxlen, *order, *start, *len; };
+
+static void blocks_free(struct blocks *b)
+{
+    free(b->order);
+    free(b->start);
+    free(b->len);
+    memset(b, 0, sizeof *b);
+}
+
+static int cmp_blk(const void *x, const void *y, void *ctx);
+
+/* Groups v's n indices by blk (NULL: one block a value).  0, or -1 on
+ * allocation failure. */
+static int blocks_make(const int *blk, size_t n, struct blocks *b)
+{
+    memset(b, 0, sizeof *b);
+    b->order = malloc((n ? n : 1) * sizeof *b->order);
+    b->start = malloc((n ? n : 1) * sizeof *b->start);
+    b->len = malloc((n ? n : 1) * sizeof *b->len);
+    if (!b->order || !b->start || !b->len) {
+        blocks_free(b);
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++)
+        b->order[i] = i;
+    if (blk)
+        qsort_r(b->order, n, sizeof *b->order, cmp_blk, (void *)blk);
+    for (size_t i = 0; i < n;) {
+        size_t j = i + 1;
+        while (blk && j < n && blk[b->order[j]] == blk[b->order[i]])
+            j++;
+        b->start[b->m] = i;
+        b->len[b->m++] = j - i;
+        if (j - i > b->maxlen)
+            b->maxlen = j - i;
+        i = j;
+    }
+    return 0;
+}
+
+static int cmp_blk(const void *x, const void *y, void *ctx)
+{
+    const int *blk = ctx;
+    size_t a = *(const size_t *)x, c = *(const size_t *)y;
+    return blk[a] != blk[c] ? (blk[a] > blk[c]) - (blk[a] < blk[c]) : (a > c) - (a < c);
+}
+
+/* A group's sums per block, for resampling blocks cheaply. */
+struct block_sums { size_t m; double *num, *den; };
+
+static int block_sums_make(const struct stats_group *g, struct block_sums *bs)
+{
+    struct blocks b;
+    memset(bs, 0, sizeof *bs);
+    if (blocks_make(g->block, g->n, &b) < 0)
+        return -1;
+    bs->num = calloc(b.m ? b.m : 1, sizeof *bs->num);
+    bs->den = calloc(b.m ? b.m : 1, sizeof *bs->den);
+    if (!bs->num || !bs->den) {
+        free(bs->num);
+        free(bs->den);
+        blocks_free(&b);
+        return -1;
+    }
+    bs->m = b.m;
+    for (size_t k = 0; k < b.m; k++)
+        for (size_t i = b.start[k]; i < b.start[k] + b.len[k]; i++) {
+            bs->num[k] += g->num[b.order[i]];
+            bs->den[k] += g->den[b.order[i]];
+        }
+    blocks_free(&b);
+    return 0;
+}
+
+/* The rate of a resample of bs's blocks (s NULL: of them all). */
+static double group_rate(const struct block_sums *bs, uint64_t *s)
 {
     double num = 0, den = 0;
-    for (size_t i = 0; i < g->n; i++) {
-        size_t k = s ? (size_t)(rng_splitmix64(s) % g->n) : i;
-        num += g->num[k];
-        den += g->den[k];
+    for (size_t i = 0; i < bs->m; i++) {
+        size_t k = s ? (size_t)(rng_splitmix64(s) % bs->m) : i;
+        num += bs->num[k];
+        den += bs->den[k];
     }
     return den > 0 ? num / den : NAN;
 }
@@ -141,25 +219,28 @@ int stats_boot_ratio(const struct stats_group *a, const struct stats_group *b, s
 {
     if (!nlevels || nboot < 2)
         return -1;
+    int rc = -1;
+    double *boot = malloc(nboot * sizeof *boot);
+    struct block_sums *sa = calloc(nlevels, sizeof *sa), *sb = calloc(nlevels, sizeof *sb);
     double logsum = 0;
+    if (!boot || !sa || !sb)
+        goto out;
     for (size_t l = 0; l < nlevels; l++) {
-        if (!a[l].n || !b[l].n)
-            return -1;
-        double ra = group_rate(&a[l], NULL), rb = group_rate(&b[l], NULL);
+        if (!a[l].n || !b[l].n || block_sums_make(&a[l], &sa[l]) < 0 ||
+            block_sums_make(&b[l], &sb[l]) < 0)
+            goto out;
+        double ra = group_rate(&sa[l], NULL), rb = group_rate(&sb[l], NULL);
         if (!(ra > 0) || !(rb > 0))
-            return -1;
+            goto out;
         logsum += log(ra / rb);
     }
-    double *boot = malloc(nboot * sizeof *boot);
-    if (!boot)
-        return -1;
     uint64_t s = seed;
     double m = 0, m2 = 0;
     size_t above = 0, nb = 0;
     for (size_t i = 0; i < nboot; i++) {
         double ls = 0;
         for (size_t l = 0; l < nlevels; l++) {
-            double ra = group_rate(&a[l], &s), rb = group_rate(&b[l], &s);
+            double ra = group_rate(&sa[l], &s), rb = group_rate(&sb[l], &s);
             /* A resample of only failed requests has no rate: the side
              * that produced nothing loses this resample outright. */
             ls += log(fmax(ra, 1e-300) / fmax(rb, 1e-300));
@@ -173,12 +254,9 @@ int stats_boot_ratio(const struct stats_group *a, const struct stats_group *b, s
         m += d / (double)nb;
         m2 += d * (ls - m);
     }
-    if (nb < 2) {
-        free(boot);
-        return -1;
-    }
+    if (nb < 2)
+        goto out;
     interval95(boot, nb, &out->lo, &out->hi);
-    free(boot);
     out->point = exp(logsum / (double)nlevels);
     out->lo = exp(out->lo);
     out->hi = exp(out->hi);
@@ -187,7 +265,18 @@ int stats_boot_ratio(const struct stats_group *a, const struct stats_group *b, s
     out->resamples = nb;
     out->seed = seed;
     out->rounds = 1;
-    return 0;
+    rc = 0;
+out:
+    for (size_t l = 0; sa && sb && l < nlevels; l++) {
+        free(sa[l].num);
+        free(sa[l].den);
+        free(sb[l].num);
+        free(sb[l].den);
+    }
+    free(sa);
+    free(sb);
+    free(boot);
+    return rc;
 }
 
 double stats_change(double c, double b, int relative)
@@ -199,10 +288,16 @@ double stats_change(double c, double b, int relative)
     return (c - b) / fabs(b);
 }
 
-static double resample_quantile(const double *v, size_t n, double q, double *tmp, uint64_t *s)
+/* The q-quantile of a resample of v's blocks, drawn into tmp. */
+static double resample_quantile(const double *v, const struct blocks *b, double q, double *tmp,
+                                uint64_t *s)
 {
-    for (size_t i = 0; i < n; i++)
-        tmp[i] = v[rng_splitmix64(s) % n];
+    size_t n = 0;
+    for (size_t k = 0; k < b->m; k++) {
+        size_t pick = (size_t)(rng_splitmix64(s) % b->m);
+        for (size_t i = b->start[pick]; i < b->start[pick] + b->len[pick]; i++)
+            tmp[n++] = v[b->order[i]];
+    }
     return stats_quantile_inplace(tmp, n, q);
 }
 
@@ -210,16 +305,31 @@ int stats_boot_quantile_change(const double *cur, size_t nc, const double *base,
                                double q, int relative, double tol, int dir, uint64_t seed,
                                size_t nboot, struct stats_change *out)
 {
+    return stats_boot_quantile_change_blocks(cur, NULL, nc, base, NULL, nb, q, relative, tol, dir,
+                                             seed, nboot, out);
+}
+
+int stats_boot_quantile_change_blocks(const double *cur, const int *cblock, size_t nc,
+                                      const double *base, const int *bblock, size_t nb,
+                                      double q, int relative, double tol, int dir, uint64_t seed,
+                                      size_t nboot, struct stats_change *out)
+{
     if (!nc || !nb || nboot < 2)
         return -1;
-    size_t nmax = nc > nb ? nc : nb;
-    double *tmp = malloc(nmax * sizeof *tmp);
-    double *boot = malloc(nboot * sizeof *boot);
-    if (!tmp || !boot) {
-        free(tmp);
-        free(boot);
+    struct blocks bc, bb;
+    if (blocks_make(cblock, nc, &bc) < 0)
+        return -1;
+    if (blocks_make(bblock, nb, &bb) < 0) {
+        blocks_free(&bc);
         return -1;
     }
+    /* A resample holds at most m blocks of the longest one. */
+    size_t cap = bc.m * bc.maxlen > bb.m * bb.maxlen ? bc.m * bc.maxlen : bb.m * bb.maxlen;
+    double *tmp = malloc((cap > nc ? cap : nc > nb ? nc : nb) * sizeof *tmp);
+    double *boot = malloc(nboot * sizeof *boot);
+    int rc = -1;
+    if (!tmp || !boot)
+        goto out;
     memcpy(tmp, cur, nc * sizeof *tmp);
     double c = stats_quantile_inplace(tmp, nc, q);
     memcpy(tmp, base, nb * sizeof *tmp);
@@ -228,16 +338,20 @@ int stats_boot_quantile_change(const double *cur, size_t nc, const double *base,
     uint64_t s = seed;
     size_t worse = 0;
     for (size_t i = 0; i < nboot; i++) {
-        double x = stats_change(resample_quantile(cur, nc, q, tmp, &s),
-                             resample_quantile(base, nb, q, tmp, &s), relative);
+        double x = stats_change(resample_quantile(cur, &bc, q, tmp, &s),
+                                resample_quantile(base, &bb, q, tmp, &s), relative);
         boot[i] = x;
         worse += dir > 0 ? x > tol : dir < 0 ? x < -tol : fabs(x) > tol;
     }
     interval95(boot, nboot, &out->lo, &out->hi);
     out->p_worse = (double)worse / (double)nboot;
+    rc = 0;
+out:
+    blocks_free(&bc);
+    blocks_free(&bb);
     free(tmp);
     free(boot);
-    return 0;
+    return rc;
 }
 
 double stats_t975(size_t df)

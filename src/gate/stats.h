@@ -26,8 +26,13 @@ double stats_phi(double z);
 double stats_quantile_inplace(double *v, size_t n, double q);
 
 /* One target at one level: per-request numerator and denominator (output
- * tokens and the request's time); its rate is sum(num) / sum(den). */
-struct stats_group { const double *num, *den; size_t n; };
+ * tokens and the request's time); its rate is sum(num) / sum(den).  block:
+ * each request's time block (sample.h, SAMPLE_BLOCKS a round), or NULL.
+ * With blocks the bootstrap resamples blocks, not requests: requests sent
+ * close together share the machine's moment (a burst of other work slows
+ * all of them), so they are not independent draws, and resampling them one
+ * by one would give too narrow an interval. */
+struct stats_group { const double *num, *den; size_t n; const int *block; };
 
 /* A ratio with its bootstrap interval. */
 struct stats_ratio {
@@ -62,6 +67,12 @@ struct stats_change {
 int stats_boot_quantile_change(const double *cur, size_t nc, const double *base, size_t nb,
                                double q, int relative, double tol, int dir, uint64_t seed,
                                size_t nboot, struct stats_change *out);
+/* The same, resampling the time blocks cblock[i] / bblock[i] of each
+ * side's values (NULL: each value its own block). */
+int stats_boot_quantile_change_blocks(const double *cur, const int *cblock, size_t nc,
+                                      const double *base, const int *bblock, size_t nb,
+                                      double q, int relative, double tol, int dir, uint64_t seed,
+                                      size_t nboot, struct stats_change *out);
 
 /* Student's t 95% interval of the mean of x[0..k) (k >= 2): *mean, *lo,
  * *hi and the standard error *se.  For a handful of paired rounds, whose

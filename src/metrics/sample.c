@@ -12,7 +12,7 @@
 
 /* The columns of a samples object, in the order of SAMPLE_E2E... */
 static const char *const col_keys[SAMPLE_NCOLS] = {
-    "e2e_s", "ttft_s", "tpot_s", "output_tokens", "ok", "round"
+    "e2e_s", "ttft_s", "tpot_s", "output_tokens", "ok", "start_s", "round"
 };
 
 int req_samples_init(struct req_samples *s)
@@ -60,6 +60,7 @@ void req_samples_add(struct req_samples *s, const struct req_record *r)
     int64_t ttft = req_ttft_ns(r);
     x->ok = (uint8_t)ok;
     x->e2e_s = secs(r->start_ns, r->end_ns);
+    x->start_s = (float)((double)r->start_ns * 1e-9);
     x->ttft_s = ok && ttft >= 0 ? (float)((double)ttft * 1e-9) : -1.0f;
     x->out_tokens = ok && r->out_tokens > 0
                         ? (uint32_t)(r->out_tokens > UINT32_MAX ? UINT32_MAX : r->out_tokens) : 0;
@@ -88,19 +89,19 @@ cJSON *req_samples_to_json(const struct req_samples *s)
     cJSON_AddNumberToObject(o, "seed", (double)SAMPLE_SEED);
     cJSON_AddNumberToObject(o, "shed_429", (double)s->shed_429);
     cJSON_AddNumberToObject(o, "shed_503", (double)s->shed_503);
-    cJSON *a[5];
-    for (int k = 0; k < 5; k++)
+    cJSON *a[6];
+    for (int k = 0; k < 6; k++)
         if (!(a[k] = cJSON_AddArrayToObject(o, col_keys[k]))) {
             cJSON_Delete(o);
             return NULL;
         }
     for (size_t i = 0; i < s->n; i++) {
         const struct req_sample *x = &s->v[i];
-        cJSON *it[5] = { num6(x->e2e_s), num6(x->ttft_s), num6(x->tpot_s),
-                         cJSON_CreateNumber(x->out_tokens), cJSON_CreateNumber(x->ok) };
-        for (int k = 0; k < 5; k++)
+        cJSON *it[6] = { num6(x->e2e_s), num6(x->ttft_s), num6(x->tpot_s),
+                         cJSON_CreateNumber(x->out_tokens), cJSON_CreateNumber(x->ok), num6(x->start_s) };
+        for (int k = 0; k < 6; k++)
             if (!it[k] || !cJSON_AddItemToArray(a[k], it[k])) {
-                for (int m = k; m < 5; m++)
+                for (int m = k; m < 6; m++)
                     cJSON_Delete(it[m]);
                 cJSON_Delete(o);
                 return NULL;
@@ -141,6 +142,46 @@ long sample_view_column(const struct sample_view *v, const char *k, double *out)
         return (long)v->n;
     }
     return -1;
+}
+
+int sample_view_blocks(const struct sample_view *v, int *out)
+{
+    if (!v->col[SAMPLE_START] || !v->n)
+        return -1;
+    double *t = malloc(v->n * sizeof *t), *rd = malloc(v->n * sizeof *rd);
+    if (!t || !rd) {
+        free(t);
+        free(rd);
+        return -1;
+    }
+    sample_view_column(v, "start_s", t);
+    sample_view_column(v, "round", rd);
+    /* Blocks of equal time within each round: the round's span split in
+     * SAMPLE_BLOCKS, numbered on from the round's first. */
+    enum { MAXR = 64 };
+    double lo[MAXR], hi[MAXR];
+    for (int q = 0; q < MAXR; q++) {
+        lo[q] = INFINITY;
+        hi[q] = -INFINITY;
+    }
+    for (size_t i = 0; i < v->n; i++) {
+        int q = rd[i] >= 0 && rd[i] < MAXR ? (int)rd[i] : 0;
+        rd[i] = q;
+        if (!isnan(t[i])) {
+            lo[q] = fmin(lo[q], t[i]);
+            hi[q] = fmax(hi[q], t[i]);
+        }
+    }
+    for (size_t i = 0; i < v->n; i++) {
+        int q = (int)rd[i];
+        int b = isnan(t[i]) || !(hi[q] > lo[q]) ? 0 : (int)((t[i] - lo[q]) / (hi[q] - lo[q]) * SAMPLE_BLOCKS);
+        if (b >= SAMPLE_BLOCKS)
+            b = SAMPLE_BLOCKS - 1;
+        out[i] = q * SAMPLE_BLOCKS + b;
+    }
+    free(t);
+    free(rd);
+    return 0;
 }
 
 int req_samples_json_append(cJSON *into, const cJSON *add, int r)

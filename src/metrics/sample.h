@@ -20,6 +20,7 @@ struct req_record;
 /* One request, as the verdicts resample it.  Times in seconds, -1: none. */
 struct req_sample {
     float e2e_s, ttft_s, tpot_s;
+    float start_s;              /* when it was sent, from the run's start */
     uint32_t out_tokens;        /* 0 for a failed request */
     uint8_t ok;
 };
@@ -39,14 +40,15 @@ void req_samples_free(struct req_samples *s);
 void req_samples_add(struct req_samples *s, const struct req_record *r);
 
 /* {"seen","kept","seed","shed_429","shed_503","e2e_s":[],"ttft_s":[],
- *  "tpot_s":[],"output_tokens":[],"ok":[]} (docs/schema.md).  NULL on
+ *  "tpot_s":[],"output_tokens":[],"ok":[],"start_s":[]} (docs/schema.md).  NULL on
  * allocation failure. */
 struct cJSON *req_samples_to_json(const struct req_samples *s);
 
 /* The columns of a "samples" object, borrowed from it: the arrays' items
  * are read through the accessors below.  0, or -1 when j is not a samples
  * object (missing arrays, lengths that differ). */
-enum { SAMPLE_E2E, SAMPLE_TTFT, SAMPLE_TPOT, SAMPLE_TOKENS, SAMPLE_OK, SAMPLE_ROUND, SAMPLE_NCOLS };
+enum { SAMPLE_E2E, SAMPLE_TTFT, SAMPLE_TPOT, SAMPLE_TOKENS, SAMPLE_OK, SAMPLE_START, SAMPLE_ROUND,
+       SAMPLE_NCOLS };
 struct sample_view {
     const struct cJSON *col[SAMPLE_NCOLS];  /* the arrays; col[SAMPLE_ROUND] NULL: one round
                                                (compare --rounds adds it) */
@@ -54,8 +56,8 @@ struct sample_view {
 };
 int sample_view_of(const struct cJSON *j, struct sample_view *v);
 /* Column k of v as doubles (a NaN for a missing value) into out[0..v->n);
- * k is "e2e_s", "ttft_s", "tpot_s", "output_tokens", "ok" or "round" (0
- * for every request without one).  Returns the
+ * k is "e2e_s", "ttft_s", "tpot_s", "output_tokens", "ok", "start_s" or
+ * "round" (0 for every request without one).  Returns the
  * number written, or -1 for an unknown column. */
 long sample_view_column(const struct sample_view *v, const char *k, double *out);
 
@@ -64,5 +66,13 @@ long sample_view_column(const struct sample_view *v, const char *k, double *out)
  * round r in a "round" column.  0, or -1 on allocation failure or a
  * malformed add. */
 int req_samples_json_append(struct cJSON *into, const struct cJSON *add, int r);
+
+/* The time block (0 .. SAMPLE_BLOCKS - 1) of each of v's requests, by
+ * when it was sent within its round, into out[0..v->n): requests close in
+ * time share the machine's conditions, so the verdicts resample blocks,
+ * not requests.  Returns 0, or -1 when v has no start times (a document
+ * from before them): each request is then its own block. */
+#define SAMPLE_BLOCKS 8
+int sample_view_blocks(const struct sample_view *v, int *out);
 
 #endif

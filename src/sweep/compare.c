@@ -142,13 +142,14 @@ static int near(const struct crit_tab *t, int c, size_t i, size_t j)
  * so by Little's law its throughput is concurrency x sum(tokens) /
  * sum(time): the ratio of two targets' sums is the ratio of their
  * throughputs, and a failed request adds time and no tokens. */
-struct level_group { double *num, *den, *round; size_t n, nrounds; };
+struct level_group { double *num, *den, *round; int *block; size_t n, nrounds; };
 
 static void group_free(struct level_group *g)
 {
     free(g->num);
     free(g->den);
     free(g->round);
+    free(g->block);
     memset(g, 0, sizeof *g);
 }
 
@@ -163,17 +164,21 @@ static int group_of(const cJSON *lv, struct level_group *g)
     g->num = malloc(v.n * sizeof *g->num);
     g->den = malloc(v.n * sizeof *g->den);
     g->round = malloc(v.n * sizeof *g->round);
-    if (!g->num || !g->den || !g->round) {
+    g->block = malloc(v.n * sizeof *g->block);
+    if (!g->num || !g->den || !g->round || !g->block) {
         group_free(g);
         return -1;
     }
     sample_view_column(&v, "output_tokens", g->num);
     sample_view_column(&v, "e2e_s", g->den);
     sample_view_column(&v, "round", g->round);
+    int blocks = sample_view_blocks(&v, g->block) == 0;
     for (size_t i = 0; i < v.n; i++)
         if (isfinite(g->den[i]) && g->den[i] >= 0 && g->round[i] >= 0 && g->round[i] < 1e6) {
             g->num[g->n] = isfinite(g->num[i]) ? g->num[i] : 0;
             g->round[g->n] = g->round[i];
+            if (blocks)
+                g->block[g->n] = g->block[i];
             if ((size_t)g->round[i] + 1 > g->nrounds)
                 g->nrounds = (size_t)g->round[i] + 1;
             g->den[g->n++] = g->den[i];
@@ -181,6 +186,10 @@ static int group_of(const cJSON *lv, struct level_group *g)
     if (!g->n) {
         group_free(g);
         return -1;
+    }
+    if (!blocks) {
+        free(g->block);
+        g->block = NULL;
     }
     return 0;
 }
@@ -214,8 +223,8 @@ static int pair_ratio(const struct level_group *grp, size_t nl, size_t l0, size_
         const struct level_group *x = &grp[a * nl + l], *y = &grp[b * nl + l];
         if (!x->n || !y->n)
             return -1;
-        ga[k] = (struct stats_group){ x->num, x->den, x->n };
-        gb[k++] = (struct stats_group){ y->num, y->den, y->n };
+        ga[k] = (struct stats_group){ x->num, x->den, x->n, x->block };
+        gb[k++] = (struct stats_group){ y->num, y->den, y->n, y->block };
         if (x->nrounds < rounds)
             rounds = x->nrounds;
         if (y->nrounds < rounds)
