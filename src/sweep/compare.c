@@ -88,7 +88,8 @@ static cJSON *level_union(const cJSON *const *sweeps, size_t n)
     return u;
 }
 
-/* Criteria of the recommendation. */
+/* What else the recommendation reports of each target (they inform, they do
+ * not vote: throughput at equal load or capacity decides). */
 enum { CRIT_TPUT = 0, CRIT_LATENCY, CRIT_SINGLE, CRIT_SUCCESS, CRIT__N };
 
 /* Within noise, two measurements tie: a difference in rates or latencies
@@ -109,14 +110,13 @@ static const char *crit_label(int c, const char *parameter)
     }
 }
 
-/* What the recommendation weighs, per criterion and target. */
+/* The criteria per target, and who leads each. */
 struct crit_tab {
     size_t nt;
     double v[CRIT__N][COMPARE_MAX];
     double req[COMPARE_MAX];            /* requests behind the success rate */
     int lead[CRIT__N][COMPARE_MAX];     /* within noise of the best */
     int nlead[CRIT__N];
-    int wins[COMPARE_MAX], ties[COMPARE_MAX];
 };
 
 /* x and y are the same within noise.  A success rate is a proportion:
@@ -544,14 +544,8 @@ cJSON *knee_compare_ex(const char *parameter, const char *const *names,
             }
         }
         for (size_t i = 0; i < t->nt; i++)
-            if (t->lead[c][i]) {
-                if (t->nlead[c] == 1)
-                    t->wins[i]++;
-                else
-                    t->ties[i]++;
-                if (t->nlead[c] > 1)
-                    cJSON_AddItemToArray(tied, cJSON_CreateString(names[i]));
-            }
+            if (t->lead[c][i] && t->nlead[c] > 1)
+                cJSON_AddItemToArray(tied, cJSON_CreateString(names[i]));
         if (t->nlead[c] == 1)
             cJSON_AddStringToObject(cj, "winner", names[w]);
         else
