@@ -179,18 +179,23 @@ static const struct opt_table *const compare_tables[] = {
 const struct opt_cmd cli_compare_cmd = {
     .name = "compare",
     .summary = "the same sweep against several servers, side by side",
-    .usage = "llmload compare --target NAME=URL --target NAME=URL [...] [sweep options]\n"
+    .usage = "llmload compare --target NAME=URL[@MODEL] --target NAME=URL[@MODEL] [...]\n"
+             "                [--rounds K] [--cost NAME=USD_PER_HOUR ...] [sweep options]\n"
              "llmload compare A.json B.json [...]",
     .about = "Checks each target (up or down, protocol, models), sends each a warm-up request,\n"
              "then runs the same sweep against each target in turn, never at the same time.\n"
              "Prints the levels side by side, the winner at each level with its speedup,\n"
-             "where each target saturates, and a recommendation with its reasons (throughput\n"
-             "under load, latency at high concurrency, single-user speed, success rate): a\n"
-             "difference within noise is a tie, a tie is no win, and without a target that\n"
-             "wins more criteria than the others there is no clear winner.  Only the levels\n"
-             "every target ran are compared; the others are named.\n"
+             "where each target saturates, and a recommendation: the targets ranked by\n"
+             "capacity at the SLO (with --find-max) or by throughput at equal load, with a\n"
+             "bootstrap 95% interval on the ratio of the first to the second.  When it holds 1\n"
+             "there is no clear winner at this confidence, and how many more requests would\n"
+             "decide it.  Also: the worst level, what happens past each knee (429/503 shed),\n"
+             "the cost with --cost, and latency, single-user speed and success for each.\n"
+             "Only the levels every target ran are compared; the others are named.\n"
              "Saved results (sweep, compare or run JSON) are compared the same way.\n"
-             "Without --model each target is benchmarked with the first model it lists.",
+             "Without --model each target is benchmarked with the first model it lists;\n"
+             "--target NAME=URL@MODEL gives a target its own model, so models of one server\n"
+             "compare like servers.",
     .tables = compare_tables,
     .omit = sweep_omit,
     .args = "FILE",
@@ -199,13 +204,63 @@ const struct opt_cmd cli_compare_cmd = {
               "gave results, 4 interrupted.",
 };
 
+/* Every --cost names a target.  0, or -1 with err. */
+static int check_costs(const struct sweep_opts *o, char *const *names, size_t n, char *err, size_t errcap)
+{
+    for (size_t k = 0; k < o->ncosts; k++) {
+        int found = 0;
+        for (size_t i = 0; i < n; i++)
+            found |= !strcmp(o->costs[k].name, names[i]);
+        if (!found) {
+            snprintf(err, errcap, "--cost %s=%g: no target is named '%s'", o->costs[k].name,
+                     o->costs[k].usd_per_hour, o->costs[k].name);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* The targets are models of one server: every sweep ran against the same
+ * URL, each with a model of its own.  The recommendation then speaks of
+ * models. */
+static int compare_are_models(const struct cmp_set *s)
+{
+    const char *url = NULL;
+    size_t k = 0;
+    for (size_t i = 0; i < s->n; i++) {
+        const cJSON *t = s->sweeps[i] ? cJSON_GetObjectItemCaseSensitive(s->sweeps[i], "target") : NULL;
+        const char *u = jdoc_str(t, "url"), *m = jdoc_str(t, "model");
+        if (!t)
+            continue;
+        if (!u || !m || !*m || (url && strcmp(url, u)))
+            return 0;
+        for (size_t j = 0; j < i; j++) {
+            const cJSON *o = s->sweeps[j] ? cJSON_GetObjectItemCaseSensitive(s->sweeps[j], "target") : NULL;
+            const char *om = jdoc_str(o, "model");
+            if (om && !strcmp(om, m))
+                return 0;
+        }
+        url = u;
+        k++;
+    }
+    return k > 1;
+}
+
 /* The compare report and JSON, shared by the live and the saved-file paths. */
 static int compare_finish(const struct sweep_opts *o, const struct run_cli *rc, const char *param,
                           struct cmp_set *s, cJSON *targets, int interrupted)
 {
     char err[512];
     int code = EXIT_OK;
-    cJSON *an = knee_compare(param, (const char *const *)s->names, s->sweeps, s->n, o->threshold);
+    double usd[SWEEP_MAX_TARGETS];
+    struct compare_extra x = { o->ncosts ? usd : NULL, compare_are_models(s) };
+    for (size_t i = 0; i < s->n; i++) {
+        usd[i] = NAN;
+        for (size_t k = 0; k < o->ncosts; k++)
+            if (!strcmp(o->costs[k].name, s->names[i]))
+                usd[i] = o->costs[k].usd_per_hour;
+    }
+    cJSON *an = knee_compare_ex(param, (const char *const *)s->names, s->sweeps, s->n, o->threshold, &x);
     if (!an) {
         fprintf(stderr, "llmload compare: out of memory\n");
         cJSON_Delete(targets);
@@ -317,6 +372,12 @@ int cmd_compare(int argc, char **argv)
             sweep_cmd_free(&o, &rc);
             return EXIT_USAGE;
         }
+        if (check_costs(&o, s.names, s.n, err, sizeof err) < 0) {
+            fprintf(stderr, "llmload compare: %s\n", err);
+            cmp_set_free(&s);
+            sweep_cmd_free(&o, &rc);
+            return EXIT_USAGE;
+        }
         cJSON *targets = cJSON_CreateArray();
         for (size_t i = 0; targets && i < s.n; i++) {
             cJSON *t = cJSON_CreateObject();
@@ -335,6 +396,20 @@ int cmd_compare(int argc, char **argv)
         return EXIT_USAGE;
     }
 
+    {
+        char *tn[SWEEP_MAX_TARGETS];
+        for (size_t i = 0; i < o.ntargets; i++)
+            tn[i] = o.targets[i].name;
+        if (check_costs(&o, tn, o.ntargets, err, sizeof err) < 0) {
+            fprintf(stderr, "llmload compare: %s\n", err);
+            sweep_cmd_free(&o, &rc);
+            return EXIT_USAGE;
+        }
+    }
+    /* A target without @MODEL gets the run's --model, or its first. */
+    char base_model[sizeof rc.cfg.model];
+    snprintf(base_model, sizeof base_model, "%s", rc.cfg.model);
+
     /* 1. Check every target first, so a down one is known before any load. */
     uint64_t timeout = rc.cfg.connect_timeout_ns ? rc.cfg.connect_timeout_ns : 5000000000ull;
     cJSON *targets = cJSON_CreateArray();
@@ -342,7 +417,7 @@ int cmd_compare(int argc, char **argv)
     int up[SWEEP_MAX_TARGETS];
     for (size_t i = 0; i < o.ntargets; i++) {
         int usage;
-        struct target_net net = { rc.cfg.api_key, rc.cfg.headers, rc.cfg.proxy, rc.cfg.proxy_tunnel };
+        struct target_net net = { rc.cfg.api_key, rc.cfg.headers, rc.cfg.proxy, rc.cfg.proxy_tunnel, &rc.cfg.tls };
         cJSON *info = target_probe(o.targets[i].url, rc.cfg.api, &net, timeout, &usage);
         if (!info || usage) {
             fprintf(stderr, "llmload compare: --target %s=%s: %s\n", o.targets[i].name,
@@ -357,54 +432,101 @@ int cmd_compare(int argc, char **argv)
         tj[i] = cJSON_CreateObject();
         cJSON_AddStringToObject(tj[i], "name", o.targets[i].name);
         cJSON_AddStringToObject(tj[i], "url", o.targets[i].url);
+        if (o.targets[i].model)
+            cJSON_AddStringToObject(tj[i], "model", o.targets[i].model);
         cJSON_AddItemToObject(tj[i], "check", info);
         cJSON_AddItemToArray(targets, tj[i]);
     }
 
-    /* 2. Warm up and sweep each target in turn. */
+    /* 2. Warm up and sweep each target in turn.  With --rounds K, K times,
+     * each round with 1/K of the requests (or of the duration) and the
+     * targets in the other order than the round before, so what drifts on
+     * the machine while they run falls on both (docs/sweep.md). */
     engine_catch_signals();
     int interrupted = 0;
+    size_t rounds = o.rounds > 1 ? o.rounds : 1;
+    if (rounds > 1) {
+        if (rc.cfg.requests)
+            rc.cfg.requests = (rc.cfg.requests + rounds - 1) / rounds;
+        rc.cfg.duration_ns /= rounds;
+    }
+    char whys[SWEEP_MAX_TARGETS][1200];
+    cJSON *rdocs[SWEEP_MAX_TARGETS][SWEEP_MAX_ROUNDS];
+    size_t nd[SWEEP_MAX_TARGETS] = { 0 };
+    for (size_t i = 0; i < o.ntargets; i++)
+        whys[i][0] = '\0';
+    for (size_t r = 0; r < rounds; r++) {
+        for (size_t k = 0; k < o.ntargets; k++) {
+            size_t i = r % 2 ? o.ntargets - 1 - k : k;
+            const char *name = o.targets[i].name;
+            const cJSON *info = cJSON_GetObjectItemCaseSensitive(tj[i], "check");
+            char *why = whys[i];
+            size_t whycap = sizeof whys[i];
+            cJSON *doc = NULL;
+            if (why[0])
+                continue;       /* down, or gone in an earlier round */
+            if (interrupted)
+                snprintf(why, whycap, "not run: interrupted");
+            else if (!up[i])
+                snprintf(why, whycap, "down: %s", jdoc_str(info, "error"));
+            if (!why[0]) {
+                struct run_config *c = &rc.cfg;
+                snprintf(c->url, sizeof c->url, "%s", o.targets[i].url);
+                snprintf(c->model, sizeof c->model, "%s", base_model);
+                if (o.targets[i].model) {
+                    if (strlen(o.targets[i].model) >= sizeof c->model)
+                        snprintf(why, whycap, "model name '%s' is too long", o.targets[i].model);
+                    else
+                        snprintf(c->model, sizeof c->model, "%s", o.targets[i].model);
+                } else if (!rc.model_given) {
+                    const cJSON *m = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(info, "models"), 0);
+                    if (cJSON_IsString(m))
+                        snprintf(c->model, sizeof c->model, "%s", m->valuestring);
+                    else
+                        snprintf(why, whycap, "it lists no model: pass --model");
+                }
+            }
+            /* The first round warms the target; the later ones find it warm. */
+            if (!why[0] && r == 0) {
+                if (warm_target(&rc.cfg, err, sizeof err) < 0)
+                    snprintf(why, whycap, "%s", err);
+            }
+            if (!why[0]) {
+                enum sweep_status st;
+                if (rounds > 1 && !rc.cfg.quiet)
+                    fprintf(stderr, "%s: round %zu of %zu\n", name, r + 1, rounds);
+                cli_obs_sweep(&rc.obs, &o, "compare");
+                doc = sweep_execute(&o, name, rc.cfg.quiet ? NULL : stderr, &st, err, sizeof err);
+                if (doc)
+                    cli_obs_result(&rc.obs, doc, NULL, NULL);
+                if (!doc)
+                    snprintf(why, whycap, "%s", err);
+                else if (st == SWEEP_INTERRUPTED)
+                    interrupted = 1;
+                else if (st == SWEEP_DOWN)
+                    snprintf(why, whycap, "went down %s", jdoc_str(doc, "error"));
+            }
+            if (why[0])
+                fprintf(stderr, "llmload compare: %s: %s\n", name, why);
+            /* A target that went down mid-sweep keeps the levels it finished. */
+            if (doc && (nd[i] == 0 || cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(doc, "levels")) > 0))
+                rdocs[i][nd[i]++] = doc;
+            else
+                cJSON_Delete(doc);
+        }
+    }
     for (size_t i = 0; i < o.ntargets; i++) {
         const char *name = o.targets[i].name;
-        const cJSON *info = cJSON_GetObjectItemCaseSensitive(tj[i], "check");
-        char why[1200] = "";
-        cJSON *doc = NULL;
-        if (interrupted)
-            snprintf(why, sizeof why, "not run: interrupted");
-        else if (!up[i])
-            snprintf(why, sizeof why, "down: %s", jdoc_str(info, "error"));
-        if (!why[0]) {
-            struct run_config *c = &rc.cfg;
-            snprintf(c->url, sizeof c->url, "%s", o.targets[i].url);
-            if (!rc.model_given) {
-                const cJSON *m = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(info, "models"), 0);
-                if (cJSON_IsString(m))
-                    snprintf(c->model, sizeof c->model, "%s", m->valuestring);
-                else
-                    snprintf(why, sizeof why, "it lists no model: pass --model");
-            }
+        cJSON *doc = nd[i] ? rdocs[i][0] : NULL;
+        if (nd[i] > 1) {
+            doc = sweep_merge_rounds(&o, rdocs[i], nd[i]);
+            const cJSON *e = cJSON_GetObjectItemCaseSensitive(rdocs[i][nd[i] - 1], "error");
+            if (doc && cJSON_IsString(e))
+                cJSON_ReplaceItemInObject(doc, "error", cJSON_Duplicate(e, 1));
+            for (size_t r = 0; r < nd[i]; r++)
+                cJSON_Delete(rdocs[i][r]);
         }
-        if (!why[0]) {
-            if (warm_target(&rc.cfg, err, sizeof err) < 0)
-                snprintf(why, sizeof why, "%s", err);
-        }
-        if (!why[0]) {
-            enum sweep_status st;
-            cli_obs_sweep(&rc.obs, &o, "compare");
-            doc = sweep_execute(&o, name, rc.cfg.quiet ? NULL : stderr, &st, err, sizeof err);
-            if (doc)
-                cli_obs_result(&rc.obs, doc, NULL, NULL);
-            if (!doc)
-                snprintf(why, sizeof why, "%s", err);
-            else if (st == SWEEP_INTERRUPTED)
-                interrupted = 1;
-            else if (st == SWEEP_DOWN)
-                snprintf(why, sizeof why, "went down %s", jdoc_str(doc, "error"));
-        }
-        if (why[0])
-            fprintf(stderr, "llmload compare: %s: %s\n", name, why);
-        cJSON_AddItemToObject(tj[i], "error", why[0] ? cJSON_CreateString(why) : cJSON_CreateNull());
-        /* A target that went down mid-sweep keeps the levels it finished. */
+        cJSON_AddItemToObject(tj[i], "error", whys[i][0] ? cJSON_CreateString(whys[i]) : cJSON_CreateNull());
         int usable = doc && cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(doc, "levels")) > 0;
         if (doc)
             cJSON_AddItemToObject(tj[i], "sweep", doc);

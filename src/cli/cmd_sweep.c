@@ -25,8 +25,9 @@
 enum sweep_flag {
     /* the level flags are their parameter */
     S_CONC = SWEEP_CONCURRENCY, S_RATE = SWEEP_RATE, S_TEMP = SWEEP_TEMPERATURE,
-    S_MAXTOK = SWEEP_MAX_TOKENS, S_PROMPTSET = SWEEP_PROMPT_SET,
+    S_MAXTOK = SWEEP_MAX_TOKENS, S_PROMPTSET = SWEEP_PROMPT_SET, S_MODEL = SWEEP_MODEL,
     S_KNEE = SWEEP__N, S_SLO, S_GOODPUT, S_FINDMAX, S_FM_START, S_FM_LIMIT, S_FM_STEP, S_JSON, S_CSV, S_TARGET,
+    S_COST, S_ROUNDS,
 };
 
 /* What the parse gathers before the levels can be read. */
@@ -49,6 +50,8 @@ static const struct opt sweep_opts_tab[] = {
     { S_TEMP, "--temperature", { NULL }, "LIST", "e.g. 0,0.3,0.7,1.0,1.5" },
     { S_MAXTOK, "--max-tokens", { "--tokens" }, "LIST", "e.g. 64,128,256" },
     { S_PROMPTSET, "--prompt-set", { NULL }, "LIST", "prompts (or the built-in sets tiny,short,...), one per level" },
+    { S_MODEL, "--model", { NULL }, "LIST", "models of one server, e.g. llama3:8b,gemma3:27b: each at\n"
+                                            "the same load, and the one to recommend" },
     { S_KNEE, "--knee-threshold", { NULL }, "F", "within F of the peak throughput is saturated; sending F\n"
                                                  "short of the offered rate is past the knee (default 10%)" },
     { S_SLO, "--slo", { NULL }, "EXPR", "service level (repeatable; all must hold): per request, e.g.\n"
@@ -72,7 +75,13 @@ const struct opt_table sweep_opt_table = OPT_TABLE(sweep_opts_tab, sweep_apply);
 
 static const struct opt compare_opts_tab[] = {
     OPT_SECTION("targets and outputs"),
-    { S_TARGET, "--target", { NULL }, "NAME=URL", "a server to compare (repeatable, at least two)" },
+    { S_TARGET, "--target", { NULL }, "NAME=URL[@MODEL]", "a server to compare (repeatable, at least two);\n"
+                                                          "@MODEL gives it its own model (after the URL's last '@')" },
+    { S_ROUNDS, "--rounds", { NULL }, "K", "split each level's requests (or duration) into K rounds,\n"
+                                           "the targets alternating, so drift on the machine falls on\n"
+                                           "all of them; the interval then comes from the rounds (default 1)" },
+    { S_COST, "--cost", { NULL }, "NAME=USD_PER_HOUR", "the target's price: dollars per million good output\n"
+                                                         "tokens in the recommendation (repeatable)" },
     { S_JSON, "--json", { NULL }, "FILE", "the compare document: every target's sweep, the winners,\n"
                                           "the recommendation" },
     { S_CSV, "--csv", { NULL }, "FILE", "one row per target and level" },
@@ -100,7 +109,21 @@ static int parse_positive(const char *flag, const char *v, double *out, char *er
     return 1;
 }
 
-/* --target NAME=URL; a bare URL is named by itself. */
+/* Where URL@MODEL splits: the last '@' after the start of the URL's path,
+ * or, when it has no path, the last '@' after "://".  An '@' of userinfo
+ * ("user:pw@host/v1") is before the path, so it stays in the URL (which
+ * then refuses credentials); a model name cannot hold an '@'.  NULL: no
+ * model given. */
+static const char *model_at(const char *url)
+{
+    const char *p = strstr(url, "://");
+    p = p ? p + 3 : url;
+    const char *slash = strchr(p, '/');
+    const char *at = strrchr(p, '@');
+    return at && (!slash || at > slash) ? at : NULL;
+}
+
+/* --target NAME=URL[@MODEL]; a bare URL is named by itself. */
 static int add_target(struct sweep_opts *o, const char *flag, const char *v, char *err, size_t cap)
 {
     if (o->ntargets == SWEEP_MAX_TARGETS) {
@@ -113,27 +136,64 @@ static int add_target(struct sweep_opts *o, const char *flag, const char *v, cha
     /* An '=' inside the URL's query does not make a name. */
     if (eq && colon && colon < eq)
         url = v, eq = NULL;
-    size_t nlen = eq ? (size_t)(eq - v) : strlen(url);
-    if ((eq && nlen == 0) || !*url) {
-        snprintf(err, cap, "%s %s: expected NAME=URL", flag, v);
+    const char *at = model_at(url);
+    size_t ulen = at ? (size_t)(at - url) : strlen(url);
+    size_t nlen = eq ? (size_t)(eq - v) : ulen;
+    if ((eq && nlen == 0) || ulen == 0 || (at && !at[1])) {
+        snprintf(err, cap, "%s %s: expected NAME=URL or NAME=URL@MODEL", flag, v);
         return -1;
     }
-    char *name = malloc(nlen + 1);
+    struct sweep_target *t = &o->targets[o->ntargets];
+    t->name = strndup(eq ? v : url, nlen);
+    t->url = strndup(url, ulen);
+    t->model = at ? strdup(at + 1) : NULL;
+    if (!t->name || !t->url || (at && !t->model)) {
+        free(t->name);
+        free(t->url);
+        free(t->model);
+        memset(t, 0, sizeof *t);
+        snprintf(err, cap, "out of memory");
+        return -1;
+    }
+    for (size_t i = 0; i < o->ntargets; i++)
+        if (!strcmp(o->targets[i].name, t->name)) {
+            snprintf(err, cap, "%s %s: the name '%s' is used twice", flag, v, t->name);
+            free(t->name);
+            free(t->url);
+            free(t->model);
+            memset(t, 0, sizeof *t);
+            return -1;
+        }
+    o->ntargets++;
+    return 1;
+}
+
+/* --cost NAME=USD_PER_HOUR. */
+static int add_cost(struct sweep_opts *o, const char *flag, const char *v, char *err, size_t cap)
+{
+    const char *eq = strrchr(v, '=');
+    double usd;
+    if (!eq || eq == v || units_parse_double(eq + 1, &usd) < 0 || !(usd >= 0) || !isfinite(usd)) {
+        snprintf(err, cap, "%s %s: expected NAME=USD_PER_HOUR, e.g. a=2.5", flag, v);
+        return -1;
+    }
+    if (o->ncosts == SWEEP_MAX_TARGETS) {
+        snprintf(err, cap, "%s: at most %d prices", flag, SWEEP_MAX_TARGETS);
+        return -1;
+    }
+    char *name = strndup(v, (size_t)(eq - v));
     if (!name) {
         snprintf(err, cap, "out of memory");
         return -1;
     }
-    memcpy(name, eq ? v : url, nlen);
-    name[nlen] = '\0';
-    for (size_t i = 0; i < o->ntargets; i++)
-        if (!strcmp(o->targets[i].name, name)) {
-            snprintf(err, cap, "%s %s: the name '%s' is used twice", flag, v, name);
+    for (size_t i = 0; i < o->ncosts; i++)
+        if (!strcmp(o->costs[i].name, name)) {
+            snprintf(err, cap, "%s %s: '%s' has a price already", flag, v, name);
             free(name);
             return -1;
         }
-    o->targets[o->ntargets].name = name;
-    o->targets[o->ntargets].url = url;
-    o->ntargets++;
+    o->costs[o->ncosts].name = name;
+    o->costs[o->ncosts++].usd_per_hour = usd;
     return 1;
 }
 
@@ -143,6 +203,7 @@ static int level_flag(struct sweep_parse *x, enum sweep_param p, const char *fla
                       char *err, size_t cap)
 {
     if (p != SWEEP_PROMPT_SET && !strchr(v, ',')) {
+        /* One model is the run flag's --model. */
         if (p == SWEEP_CONCURRENCY)
             x->single_c = v;
         return 0;
@@ -165,7 +226,7 @@ static int sweep_apply(void *ud, const struct opt *opt, const char *flag, const 
     struct sweep_parse *x = ud;
     struct sweep_opts *o = x->o;
     switch ((enum sweep_flag)opt->id) {
-    case S_CONC: case S_RATE: case S_TEMP: case S_MAXTOK: case S_PROMPTSET:
+    case S_CONC: case S_RATE: case S_TEMP: case S_MAXTOK: case S_PROMPTSET: case S_MODEL:
         return level_flag(x, (enum sweep_param)opt->id, flag, v, err, cap);
     case S_KNEE: {
         double t;
@@ -202,11 +263,21 @@ static int sweep_apply(void *ud, const struct opt *opt, const char *flag, const 
     case S_JSON: o->json_path = v; return 1;
     case S_CSV: o->csv_path = v; return 1;
     case S_TARGET: return add_target(o, flag, v, err, cap);
+    case S_COST: return add_cost(o, flag, v, err, cap);
+    case S_ROUNDS: {
+        double k;
+        if (units_parse_double(v, &k) < 0 || k < 1 || k > SWEEP_MAX_ROUNDS || k != floor(k)) {
+            snprintf(err, cap, "%s %s: a whole number from 1 to %d", flag, v, SWEEP_MAX_ROUNDS);
+            return -1;
+        }
+        o->rounds = (unsigned)k;
+        return 1;
+    }
     }
     return 0;
 }
 
-static int parse_names(struct sweep_opts *o, const char *list, char *err, size_t cap)
+static int parse_names(struct sweep_opts *o, const char *flag, const char *list, char *err, size_t cap)
 {
     free(o->prompt_list);
     o->prompt_list = strdup(list);
@@ -221,11 +292,11 @@ static int parse_names(struct sweep_opts *o, const char *list, char *err, size_t
         if (comma)
             *comma = '\0';
         if (!*p) {
-            snprintf(err, cap, "--prompt-set %s: item %d is empty", list, item);
+            snprintf(err, cap, "%s %s: item %d is empty", flag, list, item);
             return -1;
         }
         if (n == KNEE_MAX_LEVELS) {
-            snprintf(err, cap, "--prompt-set: more than %d levels", KNEE_MAX_LEVELS);
+            snprintf(err, cap, "%s: more than %d levels", flag, KNEE_MAX_LEVELS);
             return -1;
         }
         o->names[n] = p;
@@ -233,7 +304,12 @@ static int parse_names(struct sweep_opts *o, const char *list, char *err, size_t
         /* A built-in set's name stands for its first prompt, so every level
          * of a length sweep asks the same question at its own length. */
         enum prompt_set ps;
-        if (prompts_set_from_name(p, &ps) == 0 && !(o->prompts[n] = prompts_build(ps, 0))) {
+        if (o->param == SWEEP_MODEL) {
+            if (strlen(p) >= sizeof o->cfg->model) {
+                snprintf(err, cap, "%s: model name '%s' is too long", flag, p);
+                return -1;
+            }
+        } else if (prompts_set_from_name(p, &ps) == 0 && !(o->prompts[n] = prompts_build(ps, 0))) {
             snprintf(err, cap, "out of memory");
             return -1;
         }
@@ -249,8 +325,8 @@ static int parse_names(struct sweep_opts *o, const char *list, char *err, size_t
 static int parse_levels(struct sweep_opts *o, const char *flag, const char *list,
                         char *err, size_t cap)
 {
-    if (o->param == SWEEP_PROMPT_SET)
-        return parse_names(o, list, err, cap);
+    if (sweep_param_named(o->param))
+        return parse_names(o, flag, list, err, cap);
     int integer = o->param == SWEEP_CONCURRENCY || o->param == SWEEP_MAX_TOKENS;
     int positive = o->param != SWEEP_TEMPERATURE;
     char lerr[160];
@@ -293,6 +369,17 @@ int sweep_opts_parse(struct sweep_opts *o, struct run_cli *rc, int argc, char **
     if (((x.have_list && x.list_param == SWEEP_RATE) || (o->find_max && o->param == SWEEP_RATE)) &&
         rc->cfg.rate <= 0)
         rc->cfg.rate = 1;
+    /* A model list names the run's models: the first stands for the run
+     * flag's --model until each level sets its own. */
+    if (x.have_list && x.list_param == SWEEP_MODEL) {
+        size_t len = strcspn(x.list, ",");
+        if (len == 0 || len >= sizeof rc->cfg.model) {
+            snprintf(err, errcap, "%s %s: item 1 is %s", x.list_flag, x.list, len ? "too long" : "empty");
+            return OPT_ERROR;
+        }
+        snprintf(rc->cfg.model, sizeof rc->cfg.model, "%.*s", (int)len, x.list);
+        rc->model_given = 1;
+    }
     if (cli_run_finish(rc, err, errcap) < 0 || gate_check_files(&o->gate, err, errcap) < 0)
         return OPT_ERROR;
     struct run_config *c = &rc->cfg;
@@ -396,7 +483,8 @@ const struct opt_cmd cli_sweep_cmd = {
     .name = "sweep",
     .summary = "one parameter over a list of levels; finds the knee",
     .usage = "llmload sweep [--url URL --model NAME] [--concurrency 1,2,5,10,20 | --rate LIST |\n"
-             "              --temperature LIST | --max-tokens LIST | --prompt-set LIST]\n"
+             "              --temperature LIST | --max-tokens LIST | --prompt-set LIST |\n"
+             "              --model LIST]\n"
              "              [--slo EXPR] [--find-max concurrency|rate] [run options]",
     .about = "Runs one full benchmark (with warm-up) per level of one parameter, prints a table\n"
              "with one row per level, and names the knee: the smallest level whose throughput\n"

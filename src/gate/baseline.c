@@ -4,6 +4,7 @@
 #include "gate_int.h"
 #include "fileio.h"
 #include "rng.h"
+#include "stats.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -13,7 +14,8 @@
 #include <string.h>
 
 #define RESULT_SCHEMA "llmload.result/1"
-#define BASELINE_SCHEMA "llmload.baseline/1"
+#define BASELINE_SCHEMA "llmload.baseline/2"
+#define BASELINE_SCHEMA_OLD "llmload.baseline/1"
 
 /* ---- statistics --------------------------------------------------------------- */
 
@@ -101,21 +103,12 @@ int baseline_boot_median_ci(const double *v, size_t n, uint64_t seed, double *lo
     return 0;
 }
 
-static double change_of(double c, double b, int relative)
-{
-    if (!relative)
-        return c - b;
-    if (b == 0)
-        return c == 0 ? 0 : c > 0 ? INFINITY : -INFINITY;
-    return (c - b) / fabs(b);
-}
-
 int baseline_boot_change(const double *cur, size_t nc, const double *base, size_t nb,
                          int relative, uint64_t seed, double *point, double *lo, double *hi)
 {
     if (!nc || !nb)
         return -1;
-    *point = change_of(baseline_median(cur, nc), baseline_median(base, nb), relative);
+    *point = stats_change(baseline_median(cur, nc), baseline_median(base, nb), relative);
     if (nc == 1 && nb == 1) {
         *lo = *hi = *point;
         return 0;
@@ -131,7 +124,7 @@ int baseline_boot_change(const double *cur, size_t nc, const double *base, size_
     for (size_t i = 0; i < BASELINE_BOOT_N; i++) {
         double c = resample_median(cur, nc, tmp, &s);
         double b = resample_median(base, nb, tmp, &s);
-        boot[i] = change_of(c, b, relative);
+        boot[i] = stats_change(c, b, relative);
     }
     boot_interval(boot, BASELINE_BOOT_N, lo, hi);
     free(boot);
@@ -148,6 +141,7 @@ void baseline_free(struct baseline *b)
     free(b->path);
     cJSON_Delete(b->doc);
     free(b->summaries);
+    free(b->samples);
     free(b);
 }
 
@@ -197,6 +191,11 @@ int baseline_load(const char *path, struct baseline **out, char *err, size_t err
         goto fail;
     }
     const cJSON *schema = cJSON_GetObjectItemCaseSensitive(b->doc, "schema");
+    if (cJSON_IsString(schema) && !strcmp(schema->valuestring, BASELINE_SCHEMA_OLD)) {
+        snprintf(err, errcap, "--baseline %s: a %s file, made before baselines kept per-request "
+                 "samples; save it again with --save-baseline", path, BASELINE_SCHEMA_OLD);
+        goto fail;
+    }
     if (!cJSON_IsObject(b->doc) || !cJSON_IsString(schema) ||
         (strcmp(schema->valuestring, RESULT_SCHEMA) && strcmp(schema->valuestring, BASELINE_SCHEMA))) {
         snprintf(err, errcap, "--baseline %s: not an llmload result or baseline "
@@ -246,6 +245,22 @@ int baseline_load(const char *path, struct baseline **out, char *err, size_t err
         }
         b->summaries[0] = s;
         b->n = 1;
+    }
+    /* The requests of each run: "run_samples" beside "run_summaries", or
+     * the result's own "samples". */
+    b->samples = calloc(b->n, sizeof *b->samples);
+    if (!b->samples) {
+        snprintf(err, errcap, "--baseline %s: out of memory", path);
+        goto fail;
+    }
+    const cJSON *rs = cJSON_GetObjectItemCaseSensitive(b->doc, runs ? "run_samples" : "samples");
+    if (runs && rs && (!cJSON_IsArray(rs) || cJSON_GetArraySize(rs) != (int)b->n)) {
+        snprintf(err, errcap, "--baseline %s: \"run_samples\" is not an array of one object per run", path);
+        goto fail;
+    }
+    for (size_t i = 0; i < b->n; i++) {
+        const cJSON *one = runs ? cJSON_GetArrayItem(rs, (int)i) : rs;
+        b->samples[i] = cJSON_IsObject(one) ? one : NULL;
     }
     for (size_t i = 0; i < b->n; i++) {
         const cJSON *ok = cJSON_GetObjectItemCaseSensitive(b->summaries[i], "ok");
@@ -525,6 +540,22 @@ int baseline_save_to(struct out_file *out, const char *path, struct cJSON *const
         }
     }
     if (!cJSON_AddItemToObject(doc, "run_summaries", runs))
+        goto oom;
+    runs = NULL;
+    /* Each run's requests (already at six digits), so a later check can
+     * test them and not only the medians. */
+    runs = cJSON_CreateArray();
+    if (!runs)
+        goto oom;
+    for (size_t i = 0; i < n; i++) {
+        const cJSON *smp = cJSON_GetObjectItemCaseSensitive(results[i], "samples");
+        cJSON *d = smp ? cJSON_Duplicate(smp, 1) : cJSON_CreateNull();
+        if (!d || !cJSON_AddItemToArray(runs, d)) {
+            cJSON_Delete(d);
+            goto oom;
+        }
+    }
+    if (!cJSON_AddItemToObject(doc, "run_samples", runs))
         goto oom;
     runs = NULL;
     /* Measurements only: settings (a dataset's size in bytes, a seed) are

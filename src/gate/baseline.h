@@ -11,12 +11,16 @@
 struct cJSON;
 
 /* A loaded baseline: a "llmload.result/1" document (one run) or a
- * "llmload.baseline/1" document written by --save-baseline (K runs). */
+ * "llmload.baseline/2" document written by --save-baseline (K runs, each
+ * with its per-request samples).  A "llmload.baseline/1" (no samples) is
+ * refused: it is to be saved again. */
 struct baseline {
     char *path;
     struct cJSON *doc;                  /* owned */
     const struct cJSON *config;         /* inside doc; may be NULL */
     const struct cJSON **summaries;     /* inside doc, one per run */
+    const struct cJSON **samples;       /* inside doc, one per run; NULL entries:
+                                           a result saved before samples */
     size_t n;
 };
 
@@ -38,9 +42,9 @@ int baseline_config_ignored(const char *key);
 int baseline_config_diff(const struct cJSON *base, const struct cJSON *cur,
                          char *err, size_t errcap);
 
-/* Writes a "llmload.baseline/1" document made from the K result documents:
- * their config without the ignored settings, the median summary, and each
- * run's summary, numbers rounded to 6 significant digits and no host names
+/* Writes a "llmload.baseline/2" document made from the K result documents:
+ * their config without the ignored settings, the median summary, each
+ * run's summary and its per-request samples (sample.h), numbers rounded to 6 significant digits and no host names
  * or times, so that the file diffs cleanly when committed.  Written to out,
  * an output opened before the run (fileio.h: a regular file is replaced
  * atomically), or, when out is NULL, to path opened now.  0, or -1 with

@@ -4,6 +4,8 @@
 #include "gate.h"
 #include "gate_int.h"
 #include "baseline.h"
+#include "sample.h"
+#include "stats.h"
 #include "exitcode.h"
 
 #include <cjson/cJSON.h>
@@ -72,8 +74,146 @@ static int eval_assert(const struct gate_expr *e, const cJSON *const *sums, size
     return 0;
 }
 
-static int eval_regress(const struct gate_regress *r, const cJSON *const *sums, size_t n,
-                        const struct baseline *b, struct gate_check *c)
+
+/* ---- regressions on per-request samples ------------------------------------- */
+
+/* Column col of the runs' samples, pooled: the values a successful request
+ * has (ok, and not NaN) when success_only, else every request's; blk[i]
+ * the time block of value i, numbered on from run to run (NULL when a run
+ * has no start times: each value is then its own block).  NULL with *n = 0
+ * when a run kept no samples, or on allocation failure. */
+static double *pool(const cJSON *const *samples, size_t runs, const char *col, int success_only,
+                    size_t *n, int **blk)
+{
+    size_t total = 0;
+    *n = 0;
+    *blk = NULL;
+    for (size_t r = 0; r < runs; r++) {
+        struct sample_view v;
+        if (!samples[r] || sample_view_of(samples[r], &v) < 0)
+            return NULL;
+        total += v.n;
+    }
+    double *out = malloc((total ? total : 1) * sizeof *out);
+    double *ok = malloc((total ? total : 1) * sizeof *ok);
+    int *b = malloc((total ? total : 1) * sizeof *b), *rb = malloc((total ? total : 1) * sizeof *rb);
+    int blocks = 1;
+    if (!out || !ok || !b || !rb) {
+        free(out);
+        free(ok);
+        free(b);
+        free(rb);
+        return NULL;
+    }
+    for (size_t r = 0; r < runs; r++) {
+        struct sample_view v;
+        sample_view_of(samples[r], &v);
+        size_t at = *n;
+        sample_view_column(&v, col, out + at);
+        sample_view_column(&v, "ok", ok);
+        blocks &= sample_view_blocks(&v, rb) == 0;
+        for (size_t i = 0; i < v.n; i++) {
+            double x = out[at + i];
+            if ((!success_only || ok[i] == 1) && !isnan(x)) {
+                b[*n] = (int)r * SAMPLE_BLOCKS * 64 + rb[i];
+                out[(*n)++] = x;
+            }
+        }
+    }
+    free(ok);
+    free(rb);
+    if (blocks)
+        *blk = b;
+    else
+        free(b);
+    return out;
+}
+
+/* The q of a "pNN" statistic (0.95 for "p95"), or -1. */
+static double stat_quantile(const char *stat)
+{
+    if (stat[0] != 'p' || !stat[1])
+        return -1;
+    char *end;
+    double q = strtod(stat + 1, &end);
+    return *end || q <= 0 || q >= 100 ? -1 : q / 100;
+}
+
+/* Tests c's metric on the per-request samples of the runs and the
+ * baseline: percentiles of ttft, tpot and e2e by bootstrapping the
+ * percentile, output_tps by the ratio of tokens over request time.  Sets
+ * c->change (and its interval) from the samples, c->p_regress and
+ * c->mwu_p.  0 when tested, -1 when the samples cannot say (no samples,
+ * another metric). */
+static int regress_samples(const struct gate_regress *r, const cJSON *const *cur_s, size_t nc_runs,
+                           const cJSON *const *base_s, size_t nb_runs, struct gate_check *c)
+{
+    const char *m = r->ref.metric;
+    int tps = !strcmp(m, "output_tps") && !r->ref.stat[0];
+    double q = stat_quantile(r->ref.stat);
+    const char *col = !strcmp(m, "ttft") ? "ttft_s" : !strcmp(m, "tpot") ? "tpot_s"
+                    : !strcmp(m, "e2e") ? "e2e_s" : NULL;
+    if (!tps && (!col || q < 0))
+        return -1;
+    size_t nc, nb, nc2 = 0, nb2 = 0;
+    int *cblk = NULL, *bblk = NULL, *cblk2 = NULL, *bblk2 = NULL;
+    double *cur = pool(cur_s, nc_runs, tps ? "output_tokens" : col, !tps, &nc, &cblk);
+    double *base = pool(base_s, nb_runs, tps ? "output_tokens" : col, !tps, &nb, &bblk);
+    double *cur_t = tps ? pool(cur_s, nc_runs, "e2e_s", 0, &nc2, &cblk2) : NULL;
+    double *base_t = tps ? pool(base_s, nb_runs, "e2e_s", 0, &nb2, &bblk2) : NULL;
+    int rc = -1;
+    if (!cur || !base || !nc || !nb || (tps && (nc2 != nc || nb2 != nb)))
+        goto out;
+    struct stats_mwu u;
+    if (tps) {
+        struct stats_group gc = { cur, cur_t, nc, cblk }, gb = { base, base_t, nb, bblk };
+        struct stats_ratio sr;
+        if (stats_boot_ratio(&gc, &gb, 1, STATS_BOOT_SEED, STATS_BOOT_N, &sr) < 0)
+            goto out;
+        c->change = sr.point - 1;
+        c->change_lo = sr.lo - 1;
+        c->change_hi = sr.hi - 1;
+        /* The share of resamples below 1 - tol, from the normal law of
+         * log(ratio) the resamples follow. */
+        c->p_regress = c->relative && c->tol < 1
+                           ? stats_phi((log(1 - c->tol) - log(sr.point)) / fmax(sr.se_log, 1e-12)) : NAN;
+        /* Each request's own rate, for the rank test. */
+        for (size_t i = 0; i < nc; i++)
+            cur[i] = cur_t[i] > 0 ? cur[i] / cur_t[i] : 0;
+        for (size_t i = 0; i < nb; i++)
+            base[i] = base_t[i] > 0 ? base[i] / base_t[i] : 0;
+        c->mwu_p = stats_mwu(cur, nc, base, nb, &u) == 0 ? u.p_less : NAN;
+    } else {
+        struct stats_change ch;
+        if (stats_boot_quantile_change_blocks(cur, cblk, nc, base, bblk, nb, q, c->relative, c->tol,
+                                              c->dir, STATS_BOOT_SEED, STATS_BOOT_N, &ch) < 0)
+            goto out;
+        c->change = ch.point;
+        c->change_lo = ch.lo;
+        c->change_hi = ch.hi;
+        c->p_regress = ch.p_worse;
+        c->mwu_p = stats_mwu(cur, nc, base, nb, &u) == 0
+                       ? (c->dir == GATE_DIR_DOWN ? u.p_less : c->dir == GATE_DIR_UP ? u.p_greater : u.p_two)
+                       : NAN;
+    }
+    c->n_cur = nc;
+    c->n_base = nb;
+    rc = 0;
+out:
+    free(cur);
+    free(base);
+    free(cur_t);
+    free(base_t);
+    free(cblk);
+    free(bblk);
+    free(cblk2);
+    free(bblk2);
+    return rc;
+}
+
+static int eval_regress(const struct gate_regress *r, const cJSON *const *sums,
+                        const cJSON *const *samples, size_t n, const struct baseline *b,
+                        struct gate_check *c)
 {
     size_t nc, nb;
     char bv[48], ch[48], lo[48], hi[48], tol[48];
@@ -84,6 +224,7 @@ static int eval_regress(const struct gate_regress *r, const cJSON *const *sums, 
     c->tol = r->tol;
     c->relative = r->relative;
     c->dir = r->ref.dir;
+    c->p_regress = c->mwu_p = NAN;
     double *cur = collect(&r->ref, sums, n, &nc);
     double *base = collect(&r->ref, b->summaries, b->n, &nb);
     if (!cur || !base) {
@@ -114,6 +255,10 @@ static int eval_regress(const struct gate_regress *r, const cJSON *const *sums, 
         free(base);
         return -1;
     }
+    /* With the requests of both sides at hand, they decide: the change
+     * and its interval come from resampling them, which a single run
+     * allows (the medians of runs need several). */
+    int per_request = regress_samples(r, samples, n, b->samples, b->n, c) == 0;
     /* Worse means beyond the tolerance in the metric's bad direction.  The
      * gate fails only when the whole interval is beyond it: a point estimate
      * beyond it with an interval that is not could be noise. */
@@ -135,7 +280,14 @@ static int eval_regress(const struct gate_regress *r, const cJSON *const *sums, 
     {
         char m[48];
         gate_value_fmt(c->kind, c->measured, m, sizeof m);
-        if (n > 1 || b->n > 1)
+        if (per_request)
+            snprintf(c->message, sizeof c->message,
+                     "%s vs baseline %s: %s (95%% CI %s .. %s, %zu vs %zu requests), tolerance %s, "
+                     "probability of a regression beyond it %.1f%%, Mann-Whitney p %.3g%s",
+                     m, bv, ch, lo, hi, c->n_cur, c->n_base, tol,
+                     isnan(c->p_regress) ? 0 : c->p_regress * 100, c->mwu_p,
+                     c->status == GATE_NOISE ? ", within noise" : "");
+        else if (n > 1 || b->n > 1)
             snprintf(c->message, sizeof c->message,
                      "%s vs baseline %s: %s (95%% CI %s .. %s), tolerance %s%s",
                      m, bv, ch, lo, hi, tol, c->status == GATE_NOISE ? ", within noise" : "");
@@ -162,7 +314,7 @@ int gate_evaluate(const struct gate_opts *g, struct cJSON *const *results, size_
                   FILE *out, char *err, size_t errcap)
 {
     int code = EXIT_OK;
-    const cJSON **sums = NULL;
+    const cJSON **sums = NULL, **samples = NULL;
     struct gate_outcome o;
     memset(&o, 0, sizeof o);
     if (!n) {
@@ -170,7 +322,10 @@ int gate_evaluate(const struct gate_opts *g, struct cJSON *const *results, size_
         return EXIT_RUN;
     }
     sums = calloc(n, sizeof *sums);
-    if (!sums) {
+    samples = calloc(n, sizeof *samples);
+    if (!sums || !samples) {
+        free(sums);
+        free(samples);
         snprintf(err, errcap, "out of memory");
         return EXIT_RUN;
     }
@@ -224,8 +379,10 @@ int gate_evaluate(const struct gate_opts *g, struct cJSON *const *results, size_
         }
         o.n++;
     }
+    for (size_t i = 0; i < n; i++)
+        samples[i] = cJSON_GetObjectItemCaseSensitive(results[i], "samples");
     for (size_t i = 0; i < nreg; i++) {
-        if (eval_regress(&g->regress[i], sums, n, g->baseline, &o.checks[o.n]) < 0) {
+        if (eval_regress(&g->regress[i], sums, samples, n, g->baseline, &o.checks[o.n]) < 0) {
             snprintf(err, errcap, "out of memory");
             code = EXIT_RUN;
             goto out;
@@ -258,6 +415,7 @@ out:
     cJSON_Delete(o.median);
     free(o.checks);
     free(sums);
+    free(samples);
     return code;
 }
 

@@ -92,6 +92,12 @@ struct gate_check {
     double change, change_lo, change_hi;   /* fraction when relative, else in kind's unit */
     double tol;
     int relative, dir;
+    /* regression tested on per-request samples (stats.h): how many, the
+     * probability that the change is beyond the tolerance on the worse
+     * side, and Mann-Whitney's one-sided p-value of a shift that way; NaN
+     * when the runs or the baseline kept no samples */
+    size_t n_cur, n_base;
+    double p_regress, mwu_p;
     char message[512];      /* one line: "measured 612 ms, limit < 500 ms" */
 };
 

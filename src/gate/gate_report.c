@@ -237,6 +237,10 @@ static void junit_case(struct sb *b, const struct gate_check *c, size_t runs)
             else
                 sb_printf(&t, "change: %.9g %s\nlimit: %s%.9g %s\n", c->change, base_unit(c->kind),
                           c->dir == GATE_DIR_DOWN ? "-" : "+", c->tol, base_unit(c->kind));
+            if (!isnan(c->p_regress))
+                sb_printf(&t, "change_ci95: %.6g .. %.6g\np_regression: %.4f\nmann_whitney_p: %.4g\n"
+                          "requests: %zu vs %zu\n", c->change_lo, c->change_hi, c->p_regress, c->mwu_p,
+                          c->n_cur, c->n_base);
         } else {
             sb_printf(&t, "limit: %s %.9g %s\n", gate_op_str(c->op), c->limit, base_unit(c->kind));
         }
@@ -355,11 +359,13 @@ static void md_row(struct sb *b, const struct gate_check *c, size_t runs, size_t
     gate_change_fmt(c, c->change, ch, sizeof ch);
     md_value_ci(b, c->kind, c->measured, NAN, NAN, 1);
     sb_printf(b, " vs %s: %s", gate_value_fmt(c->kind, c->base, v, sizeof v), ch);
-    if ((runs > 1 || base_runs > 1) && !isnan(c->change_lo)) {
+    if ((runs > 1 || base_runs > 1 || !isnan(c->p_regress)) && !isnan(c->change_lo)) {
         gate_change_fmt(c, c->change_lo, lo, sizeof lo);
         gate_change_fmt(c, c->change_hi, hi, sizeof hi);
         sb_printf(b, " (%s .. %s)", lo, hi);
     }
+    if (!isnan(c->p_regress))
+        sb_printf(b, ", P(regression) %.1f%%", c->p_regress * 100);
     gate_tol_fmt(c, tol, sizeof tol);
     sb_printf(b, " | %s %s |\n", c->dir == GATE_DIR_DOWN ? "at least" : c->dir == GATE_DIR_UP ? "at most" : "within",
               tol);

@@ -128,6 +128,10 @@ int run_stats_init(struct run_stats *s)
             return -1;
         }
     }
+    if (req_samples_init(&s->samples) < 0) {
+        run_stats_free(s);
+        return -1;
+    }
     if (clock_gettime(CLOCK_REALTIME, &ts) == 0)
         s->start_wall_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
     strcpy(s->stop_reason, "completed");
@@ -142,6 +146,7 @@ void run_stats_free(struct run_stats *s)
         hist_free(*h);
         *h = NULL;
     }
+    req_samples_free(&s->samples);
 }
 
 /* b - a for offsets that must be ordered; a broken order (a record the
@@ -326,6 +331,7 @@ void run_stats_add(struct run_stats *s, const struct req_record *r)
         return;
     }
     s->requests++;
+    req_samples_add(&s->samples, r);
     if (r->start_ns > s->sent_last_ns)
         s->sent_last_ns = r->start_ns;
     if (r->retried)

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include "hist.h"
 #include "slo.h"
+#include "sample.h"
 
 /* Errors are counted by class: one class per way a request fails, so a
  * report can say why requests failed, not only how many. */
@@ -208,6 +209,7 @@ struct run_stats {
     uint64_t loop_lag_p99_ns;
     int rx_kernel;              /* events timed by kernel receive stamps */
     uint64_t reads, reads_stamped;   /* socket reads with data; those the kernel stamped */
+    struct req_samples samples; /* a bounded reservoir of measured requests (sample.h) */
     int interrupted;
     char stop_reason[64];       /* "completed", "duration", "interrupted", "error-rate" */
     char run_id[RESULT_RUN_ID_LEN];   /* drawn by run_stats_init */

@@ -239,13 +239,13 @@ static int classify(struct rreport *r, const struct render_input *in, size_t n,
                 snprintf(err, errcap, "%s: a compare document with no target results", in[i].name);
                 return -1;
             }
-        } else if (schema && !strcmp(schema, "llmload.baseline/1")) {
+        } else if (schema && (!strcmp(schema, "llmload.baseline/2") || !strcmp(schema, "llmload.baseline/1"))) {
             if (add_repeat(r, doc, cJSON_GetObjectItemCaseSensitive(doc, "run_summaries"),
                            &in[i], 1, err, errcap) < 0)
                 return -1;
         } else {
             snprintf(err, errcap, "%s: not an llmload document (schema %s; expected "
-                     "llmload.result/1, llmload.sweep/1, llmload.compare/1 or llmload.baseline/1)",
+                     "llmload.result/1, llmload.sweep/1, llmload.compare/1 or llmload.baseline/2)",
                      in[i].name, schema ? schema : "missing");
             return -1;
         }

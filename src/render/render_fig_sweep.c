@@ -23,6 +23,8 @@ static const char *xlabel_of(const char *param)
         return "max tokens (tokens)";
     if (!strcmp(param, "prompt-set"))
         return "prompt";
+    if (!strcmp(param, "model"))
+        return "model";
     if (!strcmp(param, "temperature"))
         return "temperature";
     return param;
@@ -210,7 +212,7 @@ int fig_build_sweep(const struct rsec *s, struct fig_section *out)
 {
     char footer[1024], yl[64];
     fig_footer_of(s, footer, sizeof footer);
-    int cats = !strcmp(s->param, "prompt-set");
+    int cats = !strcmp(s->param, "prompt-set") || !strcmp(s->param, "model");
     const char *uname;
     double uf, ref = NAN;
     const cJSON *lv;

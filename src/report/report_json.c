@@ -574,6 +574,13 @@ cJSON *report_result_json(const struct run_config *c, const struct run_stats *s)
     }
     put_bool(&b, doc, "interrupted", s->interrupted);
     put_histograms(&b, doc, s);
+    /* The requests themselves (a bounded reservoir): what the gate's and
+     * compare's verdicts resample. */
+    cJSON *samples = req_samples_to_json(&s->samples);
+    if (!jb_check(&b, samples) || !cJSON_AddItemToObject(doc, "samples", samples)) {
+        cJSON_Delete(samples);
+        b.fail = 1;
+    }
     if (b.fail) {
         cJSON_Delete(doc);
         return NULL;

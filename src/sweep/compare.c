@@ -5,6 +5,8 @@
 #include "knee.h"
 #include "knee_int.h"
 #include "jdoc.h"
+#include "sample.h"
+#include "stats.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>
@@ -86,13 +88,15 @@ static cJSON *level_union(const cJSON *const *sweeps, size_t n)
     return u;
 }
 
-/* Criteria of the recommendation. */
+/* What else the recommendation reports of each target (they inform, they do
+ * not vote: throughput at equal load or capacity decides). */
 enum { CRIT_TPUT = 0, CRIT_LATENCY, CRIT_SINGLE, CRIT_SUCCESS, CRIT__N };
 
 /* Within noise, two measurements tie: a difference in rates or latencies
  * of a few percent is what two runs of the same server show. */
 #define COMPARE_NOISE 0.05
 #define COMPARE_MAX 16          /* targets weighed (sweep.h: SWEEP_MAX_TARGETS) */
+#define SWEEP_ROUNDS_MAX 32     /* sweep.h: SWEEP_MAX_ROUNDS */
 
 static const char *crit_label(int c, const char *parameter)
 {
@@ -106,14 +110,13 @@ static const char *crit_label(int c, const char *parameter)
     }
 }
 
-/* What the recommendation weighs, per criterion and target. */
+/* The criteria per target, and who leads each. */
 struct crit_tab {
     size_t nt;
     double v[CRIT__N][COMPARE_MAX];
     double req[COMPARE_MAX];            /* requests behind the success rate */
     int lead[CRIT__N][COMPARE_MAX];     /* within noise of the best */
     int nlead[CRIT__N];
-    int wins[COMPARE_MAX], ties[COMPARE_MAX];
 };
 
 /* x and y are the same within noise.  A success rate is a proportion:
@@ -128,47 +131,197 @@ static int near(const struct crit_tab *t, int c, size_t i, size_t j)
     return fabs(x - y) <= COMPARE_NOISE * fmax(fabs(x), fabs(y));
 }
 
-/* "a, b and c" of the criteria set in mask, into buf. */
-static void crit_list(char *buf, size_t cap, const int *mask, const char *parameter)
+/* ---- the verdict: who is faster, and can the data tell ------------------------ */
+
+/* One target at one level, as the bootstrap resamples it: each kept
+ * request's output tokens over its time.  Why requests and not the
+ * histograms: the ratio of two throughputs needs the pairing of a
+ * request's tokens with its time, which the histograms have lost; the
+ * level's samples (sample.h, a uniform reservoir of its requests) keep it.
+ * At equal concurrency a closed loop keeps that many requests in flight,
+ * so by Little's law its throughput is concurrency x sum(tokens) /
+ * sum(time): the ratio of two targets' sums is the ratio of their
+ * throughputs, and a failed request adds time and no tokens. */
+struct level_group { double *num, *den, *round; int *block; size_t n, nrounds; };
+
+static void group_free(struct level_group *g)
 {
-    int total = 0, k = 0;
-    for (int c = 0; c < CRIT__N; c++)
-        total += mask[c];
-    for (int c = 0; c < CRIT__N; c++)
-        if (mask[c]) {
-            k++;
-            knee_appendf(buf, cap, "%s%s", k == 1 ? "" : k == total ? " and " : ", ",
-                         crit_label(c, parameter));
-        }
+    free(g->num);
+    free(g->den);
+    free(g->round);
+    free(g->block);
+    memset(g, 0, sizeof *g);
 }
 
-/* "x wins a and b, y wins c; d is a tie within noise" for every target
- * but skip (-1: none), into buf; empty when nobody wins or ties. */
-static void crit_outcome(char *buf, size_t cap, const struct crit_tab *t, const char *const *names,
-                         long skip, const char *parameter)
+/* 0, or -1 when the level kept no samples (a result from before them). */
+static int group_of(const cJSON *lv, struct level_group *g)
 {
-    buf[0] = '\0';
-    for (size_t i = 0; i < t->nt; i++) {
-        int mask[CRIT__N], any = 0;
-        for (int c = 0; c < CRIT__N; c++)
-            any |= mask[c] = t->nlead[c] == 1 && t->lead[c][i];
-        if (!any || (long)i == skip)
-            continue;
-        knee_appendf(buf, cap, "%s%s wins ", *buf ? ", " : "", names[i]);
-        crit_list(buf, cap, mask, parameter);
+    struct sample_view v;
+    memset(g, 0, sizeof *g);
+    const cJSON *sj = lv ? cJSON_GetObjectItemCaseSensitive(lv, "samples") : NULL;
+    if (!sj || sample_view_of(sj, &v) < 0 || v.n == 0)
+        return -1;
+    g->num = malloc(v.n * sizeof *g->num);
+    g->den = malloc(v.n * sizeof *g->den);
+    g->round = malloc(v.n * sizeof *g->round);
+    g->block = malloc(v.n * sizeof *g->block);
+    if (!g->num || !g->den || !g->round || !g->block) {
+        group_free(g);
+        return -1;
     }
-    int tied[CRIT__N], ntied = 0;
-    for (int c = 0; c < CRIT__N; c++)
-        ntied += tied[c] = t->nlead[c] > 1;
-    if (ntied) {
-        knee_appendf(buf, cap, "%s", *buf ? "; " : "");
-        crit_list(buf, cap, tied, parameter);
-        knee_appendf(buf, cap, " %s within noise", ntied > 1 ? "are ties" : "is a tie");
+    sample_view_column(&v, "output_tokens", g->num);
+    sample_view_column(&v, "e2e_s", g->den);
+    sample_view_column(&v, "round", g->round);
+    int blocks = sample_view_blocks(&v, g->block) == 0;
+    for (size_t i = 0; i < v.n; i++)
+        if (isfinite(g->den[i]) && g->den[i] >= 0 && g->round[i] >= 0 && g->round[i] < 1e6) {
+            g->num[g->n] = isfinite(g->num[i]) ? g->num[i] : 0;
+            g->round[g->n] = g->round[i];
+            if (blocks)
+                g->block[g->n] = g->block[i];
+            if ((size_t)g->round[i] + 1 > g->nrounds)
+                g->nrounds = (size_t)g->round[i] + 1;
+            g->den[g->n++] = g->den[i];
+        }
+    if (!g->n) {
+        group_free(g);
+        return -1;
     }
+    if (!blocks) {
+        free(g->block);
+        g->block = NULL;
+    }
+    return 0;
+}
+
+/* The rate of g's requests of round r (every request when r < 0). */
+static double round_rate(const struct level_group *g, long r)
+{
+    double a = 0, b = 0;
+    for (size_t i = 0; i < g->n; i++)
+        if (r < 0 || (long)g->round[i] == r) {
+            a += g->num[i];
+            b += g->den[i];
+        }
+    return b > 0 ? a / b : NAN;
+}
+
+/* The ratio of target a's rate to b's over the levels [l0, l1) of grp
+ * (grp[t * nl + l]), with its interval.  With rounds (compare --rounds),
+ * the rounds decide: each round pairs a's and b's runs made one after the
+ * other, its ratio is what both saw of the machine at that time, and the
+ * spread of the rounds' ratios holds the drift between runs that the
+ * requests of one run cannot show; the interval is Student's t over them.
+ * With one round, the requests are resampled (stats_boot_ratio).  0, or -1
+ * without samples. */
+static int pair_ratio(const struct level_group *grp, size_t nl, size_t l0, size_t l1,
+                      size_t a, size_t b, struct stats_ratio *r)
+{
+    struct stats_group ga[KNEE_MAX_LEVELS], gb[KNEE_MAX_LEVELS];
+    size_t k = 0, rounds = SIZE_MAX;
+    for (size_t l = l0; l < l1 && k < KNEE_MAX_LEVELS; l++) {
+        const struct level_group *x = &grp[a * nl + l], *y = &grp[b * nl + l];
+        if (!x->n || !y->n)
+            return -1;
+        ga[k] = (struct stats_group){ x->num, x->den, x->n, x->block };
+        gb[k++] = (struct stats_group){ y->num, y->den, y->n, y->block };
+        if (x->nrounds < rounds)
+            rounds = x->nrounds;
+        if (y->nrounds < rounds)
+            rounds = y->nrounds;
+    }
+    if (!k)
+        return -1;
+    if (rounds < 2)
+        return stats_boot_ratio(ga, gb, k, STATS_BOOT_SEED, STATS_BOOT_N, r);
+    double lr[SWEEP_ROUNDS_MAX];
+    size_t m = 0;
+    for (size_t q = 0; q < rounds && m < SWEEP_ROUNDS_MAX; q++) {
+        double ls = 0;
+        int ok = 1;
+        for (size_t l = l0; l < l1; l++) {
+            double x = round_rate(&grp[a * nl + l], (long)q), y = round_rate(&grp[b * nl + l], (long)q);
+            ok &= x > 0 && y > 0;
+            ls += ok ? log(x / y) : 0;
+        }
+        if (ok)
+            lr[m++] = ls / (double)(l1 - l0);
+    }
+    double mean, lo, hi, se;
+    if (stats_t_interval(lr, m, &mean, &lo, &hi, &se) < 0)
+        return -1;
+    r->point = exp(mean);
+    r->lo = exp(lo);
+    r->hi = exp(hi);
+    r->se_log = se;
+    r->p_above = se > 0 ? stats_phi(mean / se) : mean > 0;
+    r->resamples = 0;
+    r->seed = 0;
+    r->rounds = m;
+    return 0;
+}
+
+static void add_ratio(cJSON *o, const char *key, const char *a, const char *b,
+                      double point, const struct stats_ratio *r)
+{
+    cJSON *j = cJSON_AddObjectToObject(o, key);
+    cJSON *of = cJSON_AddArrayToObject(j, "of");
+    cJSON_AddItemToArray(of, cJSON_CreateString(a));
+    cJSON_AddItemToArray(of, cJSON_CreateString(b));
+    jdoc_add_num(j, "point", r ? r->point : point);
+    jdoc_add_num(j, "lo", r ? r->lo : NAN);
+    jdoc_add_num(j, "hi", r ? r->hi : NAN);
+    if (r) {
+        jdoc_add_num(j, "se_log", r->se_log);
+        cJSON_AddStringToObject(j, "method", r->rounds > 1 ? "rounds" : "bootstrap");
+        if (r->rounds > 1) {
+            cJSON_AddNumberToObject(j, "rounds", (double)r->rounds);
+        } else {
+            cJSON_AddNumberToObject(j, "resamples", (double)r->resamples);
+            cJSON_AddNumberToObject(j, "seed", (double)r->seed);
+        }
+    }
+}
+
+/* A sweep's capacity at its SLO with its bracket: the largest level that
+ * met it and the smallest that did not (+inf when none failed).  The hook
+ * for the capacity search: a "capacity" object {"value","lo","hi"} when the
+ * sweep has one, else the find-max result.  0, or -1 without. */
+static int capacity_of(const cJSON *sweep, double *cap, double *lo, double *hi)
+{
+    const cJSON *c = cJSON_GetObjectItemCaseSensitive(sweep, "capacity");
+    if (cJSON_IsObject(c) && isfinite(jdoc_num(c, "value"))) {
+        *cap = jdoc_num(c, "value");
+        *lo = isfinite(jdoc_num(c, "lo")) ? jdoc_num(c, "lo") : *cap;
+        *hi = isfinite(jdoc_num(c, "hi")) ? jdoc_num(c, "hi") : INFINITY;
+        return 0;
+    }
+    const cJSON *fm = cJSON_GetObjectItemCaseSensitive(sweep, "find_max");
+    double m = jdoc_num(fm, "max"), f = jdoc_num(fm, "first_fail");
+    if (!cJSON_IsObject(fm) || !isfinite(m))
+        return -1;
+    *cap = *lo = m;
+    *hi = isfinite(f) ? f : INFINITY;
+    return 0;
+}
+
+/* Good output tokens/s of a summary: goodput when the run measured it
+ * against an SLO, else every successful request's tokens. */
+static double good_tps(const cJSON *s)
+{
+    double g = jdoc_num(cJSON_GetObjectItemCaseSensitive(s, "goodput"), "output_tps");
+    return isfinite(g) ? g : jdoc_num(s, "output_tps");
 }
 
 cJSON *knee_compare(const char *parameter, const char *const *names,
                     const cJSON *const *sweeps, size_t n, double threshold)
+{
+    return knee_compare_ex(parameter, names, sweeps, n, threshold, NULL);
+}
+
+cJSON *knee_compare_ex(const char *parameter, const char *const *names,
+                       const cJSON *const *sweeps, size_t n, double threshold,
+                       const struct compare_extra *extra)
 {
     cJSON *out = cJSON_CreateObject();
     cJSON *levels = cJSON_AddArrayToObject(out, "levels");
@@ -178,6 +331,7 @@ cJSON *knee_compare(const char *parameter, const char *const *names,
     cJSON *common = cJSON_CreateArray();
     double *v = calloc(n ? n : 1, sizeof *v);
     struct crit_tab *t = calloc(1, sizeof *t);
+    struct level_group *grp = NULL;
     if (!out || !levels || !left || !sat || !u || !common || !v || !t) {
         cJSON_Delete(out);
         cJSON_Delete(u);
@@ -224,6 +378,27 @@ cJSON *knee_compare(const char *parameter, const char *const *names,
     const cJSON *common_lo = cJSON_GetArrayItem(common, 0);
     const cJSON *common_hi = cJSON_GetArrayItem(common, ncommon - 1);
 
+    /* Each target's requests at each common level (grp[i * ncommon + l]);
+     * samples[i]: target i kept them at every common level. */
+    size_t nl = (size_t)ncommon;
+    int samples[COMPARE_MAX] = { 0 };
+    grp = calloc(t->nt * nl + 1, sizeof *grp);
+    if (!grp) {
+        cJSON_Delete(out);
+        out = NULL;
+        goto done;
+    }
+    for (size_t i = 0; i < t->nt; i++) {
+        size_t l = 0;
+        samples[i] = sweeps[i] != NULL && nl > 0;
+        cJSON_ArrayForEach(ul, common) {
+            const cJSON *lv = sweeps[i] ? find_level(sweeps[i], ul) : NULL;
+            if (group_of(lv, &grp[i * nl + l]) < 0)
+                samples[i] = 0;
+            l++;
+        }
+    }
+
     /* Per common level: throughput of each target, winner, speedup. */
     cJSON_ArrayForEach(ul, common) {
         cJSON *row = cJSON_CreateObject();
@@ -246,11 +421,24 @@ cJSON *knee_compare(const char *parameter, const char *const *names,
                 second = v[i];
             }
         }
-        /* A winner only when no other is within noise of it. */
+        /* A winner only when no other is within noise of it: with the
+         * requests at hand, when the interval of the best's throughput over
+         * each other's excludes 1; without, a band of COMPARE_NOISE. */
         cJSON *tied = cJSON_CreateArray();
-        for (size_t i = 0; w >= 0 && best > 0 && i < n; i++)
-            if (isfinite(v[i]) && best - v[i] <= COMPARE_NOISE * best)
+        size_t li = (size_t)cJSON_GetArraySize(levels);
+        for (size_t i = 0; w >= 0 && best > 0 && i < n; i++) {
+            if (!isfinite(v[i]))
+                continue;
+            struct stats_ratio r;
+            int same = (long)i == w;
+            if (!same && (size_t)w < t->nt && i < t->nt &&
+                pair_ratio(grp, nl, li, li + 1, (size_t)w, i, &r) == 0)
+                same = r.lo <= 1;
+            else if (!same)
+                same = best - v[i] <= COMPARE_NOISE * best;
+            if (same)
                 cJSON_AddItemToArray(tied, cJSON_CreateString(names[i]));
+        }
         if (cJSON_GetArraySize(tied) == 1)
             cJSON_AddStringToObject(row, "winner", names[w]);
         else
@@ -356,14 +544,8 @@ cJSON *knee_compare(const char *parameter, const char *const *names,
             }
         }
         for (size_t i = 0; i < t->nt; i++)
-            if (t->lead[c][i]) {
-                if (t->nlead[c] == 1)
-                    t->wins[i]++;
-                else
-                    t->ties[i]++;
-                if (t->nlead[c] > 1)
-                    cJSON_AddItemToArray(tied, cJSON_CreateString(names[i]));
-            }
+            if (t->lead[c][i] && t->nlead[c] > 1)
+                cJSON_AddItemToArray(tied, cJSON_CreateString(names[i]));
         if (t->nlead[c] == 1)
             cJSON_AddStringToObject(cj, "winner", names[w]);
         else
@@ -410,68 +592,269 @@ cJSON *knee_compare(const char *parameter, const char *const *names,
         cJSON_AddItemToArray(reasons, cJSON_CreateString(line));
     }
 
-    /* Most criteria won, and strictly more than any other target that
-     * could be recommended; a tie is no win. */
-    long pick = -1;
-    int ncand = 0, top = -1, ntop = 0;
+    /* The verdict.  The candidates are ranked by capacity at the SLO when
+     * every one has it, else by throughput at equal load (the geometric
+     * mean over the common levels); the first is recommended only when the
+     * 95% interval of its ratio to the second excludes 1.  The criteria
+     * above are what else to know: they no longer vote. */
+    const char *noun = extra && extra->models ? "model " : "";
+    long order[COMPARE_MAX];
+    double score[COMPARE_MAX], capv[COMPARE_MAX][3];
+    size_t ncand = 0;
+    int all_cap = 1, all_samples = 1;
     for (size_t i = 0; i < t->nt; i++) {
+        score[i] = NAN;
         if (!DECIDES(i))
             continue;
-        ncand++;
-        if (t->wins[i] > top) {
-            top = t->wins[i];
-            ntop = 1;
-            pick = (long)i;
-        } else if (t->wins[i] == top) {
-            ntop++;
-        }
+        all_cap &= capacity_of(sweeps[i], &capv[i][0], &capv[i][1], &capv[i][2]) == 0;
+        all_samples &= samples[i];
+        order[ncand++] = (long)i;
     }
-    char text[768] = "", rest[512];
-    if (ncand == 0 || ncommon == 0) {
-        pick = -1;
+    int by_cap = ncand > 1 && all_cap;
+    for (size_t k = 0; k < ncand; k++) {
+        size_t i = (size_t)order[k];
+        if (by_cap) {
+            score[i] = capv[i][0];
+            continue;
+        }
+        double ls = 0;
+        size_t l = 0;
+        cJSON_ArrayForEach(ul, common) {
+            const cJSON *lv = find_level(sweeps[i], ul);
+            double x = all_samples ? round_rate(&grp[i * nl + l], -1) : jdoc_num(knee_level_summary(lv), "output_tps");
+            ls += x > 0 ? log(x) : -INFINITY;
+            l++;
+        }
+        score[i] = l ? exp(ls / (double)l) : NAN;
+    }
+    /* Best first; no measurement last. */
+    for (size_t k = 1; k < ncand; k++)
+        for (size_t m = k; m > 0; m--) {
+            double x = score[order[m]], y = score[order[m - 1]];
+            if (!(isfinite(x) && (!isfinite(y) || x > y)))
+                break;
+            long tmp = order[m];
+            order[m] = order[m - 1];
+            order[m - 1] = tmp;
+        }
+    cJSON_AddStringToObject(rec, "basis", by_cap ? "capacity" : "throughput");
+    cJSON *ranking = cJSON_AddArrayToObject(rec, "ranking");
+    for (size_t k = 0; k < ncand; k++)
+        cJSON_AddItemToArray(ranking, cJSON_CreateString(names[order[k]]));
+
+    long pick = -1;
+    char text[768] = "";
+    if (ncand == 0 || (ncommon == 0 && !by_cap)) {
         knee_appendf(text, sizeof text, "no recommendation: %s", ncand ? "the targets share no level"
                                                                        : "no target gave a result");
     } else if (ncand == 1) {
-        knee_appendf(text, sizeof text, "recommend %s: the only target that %s", names[pick],
+        pick = order[0];
+        knee_appendf(text, sizeof text, "recommend %s%s: the only target that %s", noun, names[pick],
                      nresults > 1 ? "finished every level" : "gave a result");
-        crit_outcome(rest, sizeof rest, t, names, -1, parameter);
-        if (nresults > 1 && *rest)
-            knee_appendf(text, sizeof text, " (%s)", rest);
-    } else if (ntop == 1 && top > 0) {
-        int mask[CRIT__N];
-        for (int c = 0; c < CRIT__N; c++)
-            mask[c] = t->nlead[c] == 1 && t->lead[c][pick];
-        knee_appendf(text, sizeof text, "recommend %s: wins %d of %d criteria (", names[pick], top, CRIT__N);
-        crit_list(text, sizeof text, mask, parameter);
-        knee_appendf(text, sizeof text, ")");
-        crit_outcome(rest, sizeof rest, t, names, pick, parameter);
-        if (*rest)
-            knee_appendf(text, sizeof text, "; %s", rest);
+    } else if (!isfinite(score[order[0]]) || !isfinite(score[order[1]]) || score[order[1]] <= 0) {
+        knee_appendf(text, sizeof text, "no recommendation: %s",
+                     isfinite(score[order[0]]) ? "the others have no measurement to compare with"
+                                               : "no target has a measurement");
     } else {
-        /* Nobody wins more than the rest: which one is better depends on
-         * what matters, and the text says who wins what. */
-        pick = -1;
-        crit_outcome(rest, sizeof rest, t, names, -1, parameter);
-        int any = 0;
-        for (int c = 0; c < CRIT__N; c++)
-            any |= t->nlead[c] == 1;
-        knee_appendf(text, sizeof text, "no clear winner: %s",
-                     any ? rest : "every criterion is a tie within noise");
+        size_t a = (size_t)order[0], b = (size_t)order[1];
+        struct stats_ratio r;
+        int have_ci = 0, decided;
+        double point, lo = NAN, hi = NAN;
+        const char *what = by_cap ? "capacity" : "throughput";
+        const char *where = by_cap ? " at the SLO" : " at equal load";
+        if (by_cap) {
+            /* The bracket of each capacity bounds the ratio. */
+            point = capv[a][0] / capv[b][0];
+            lo = capv[a][1] / capv[b][2];
+            hi = capv[a][2] / capv[b][1];
+            have_ci = 1;
+            decided = lo > 1;
+            add_ratio(rec, "ratio", names[a], names[b], point, NULL);
+            cJSON *rj = cJSON_GetObjectItemCaseSensitive(rec, "ratio");
+            cJSON_ReplaceItemInObject(rj, "lo", cJSON_CreateNumber(lo));
+            cJSON_ReplaceItemInObject(rj, "hi", isfinite(hi) ? cJSON_CreateNumber(hi) : cJSON_CreateNull());
+        } else if (all_samples && pair_ratio(grp, nl, 0, nl, a, b, &r) == 0) {
+            point = r.point;
+            lo = r.lo;
+            hi = r.hi;
+            have_ci = 1;
+            decided = lo > 1;
+            add_ratio(rec, "ratio", names[a], names[b], point, &r);
+        } else {
+            /* Results from before per-request samples: the noise band. */
+            point = score[a] / score[b];
+            decided = point > 1 + COMPARE_NOISE;
+            add_ratio(rec, "ratio", names[a], names[b], point, NULL);
+        }
+        char ci[96] = "", h[32] = "inf";
+        if (have_ci && isfinite(hi))
+            snprintf(h, sizeof h, "%.3f", hi);
+        if (have_ci)
+            snprintf(ci, sizeof ci, " (95%% CI %.3f..%s%s)", lo, h,
+                     !by_cap && r.rounds > 1 ? ", over the rounds" : "");
+        else
+            snprintf(ci, sizeof ci, " (no per-request samples: a %.0f%% band decides)", COMPARE_NOISE * 100);
+        if (decided) {
+            pick = (long)a;
+            knee_appendf(text, sizeof text, "recommend %s%s: %.2fx the %s of %s%s%s", noun, names[a], point,
+                         what, names[b], where, ci);
+        } else {
+            knee_appendf(text, sizeof text, "no clear winner at this confidence: %s is %.2fx %s in %s%s%s",
+                         names[a], point, names[b], what, where, ci);
+            double more = NAN;
+            if (have_ci && !by_cap) {
+                double have = 0;
+                for (size_t l = 0; l < nl; l++)
+                    have += ((double)grp[a * nl + l].n + (double)grp[b * nl + l].n) / 2;
+                double need = stats_requests_needed(point, r.se_log, have);
+                more = isfinite(need) ? fmax(0, need - have) : INFINITY;
+                if (isfinite(more))
+                    knee_appendf(text, sizeof text, "; about %.0f more requests per target would decide it",
+                                 more);
+                else
+                    knee_appendf(text, sizeof text, "; the measured difference is nil: no number of "
+                                 "requests would decide it");
+            } else if (by_cap) {
+                knee_appendf(text, sizeof text, "; a finer --find-max-step would decide it");
+            }
+            jdoc_add_num(rec, "more_requests", isfinite(more) ? more : NAN);
+        }
+        cJSON_AddBoolToObject(rec, "decided", decided);
+
+        /* The worst case across the levels: where the first is least
+         * ahead of the second. */
+        if (!by_cap && nl > 1) {
+            double worst = INFINITY;
+            const cJSON *wl = NULL;
+            struct stats_ratio wr;
+            int wr_ok = 0;
+            size_t l = 0;
+            cJSON_ArrayForEach(ul, common) {
+                struct stats_ratio lr;
+                int ok = all_samples && pair_ratio(grp, nl, l, l + 1, a, b, &lr) == 0;
+                double x = ok ? lr.point
+                              : jdoc_num(knee_level_summary(find_level(sweeps[a], ul)), "output_tps") /
+                                jdoc_num(knee_level_summary(find_level(sweeps[b], ul)), "output_tps");
+                if (isfinite(x) && x < worst) {
+                    worst = x;
+                    wl = ul;
+                    wr = lr;
+                    wr_ok = ok;
+                }
+                l++;
+            }
+            if (wl) {
+                cJSON *wc = cJSON_AddObjectToObject(rec, "worst_case");
+                cJSON_AddItemToObject(wc, "level",
+                                      cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(wl, "level"), 1));
+                add_ratio(wc, "ratio", names[a], names[b], worst, wr_ok ? &wr : NULL);
+                char line[256], lab[64];
+                snprintf(line, sizeof line, "worst case across levels: at %s %s %s is %.2fx %s", parameter,
+                         knee_level_label(wl, lab, sizeof lab), names[a], worst, names[b]);
+                if (wr_ok)
+                    knee_appendf(line, sizeof line, " (95%% CI %.3f..%.3f)", wr.lo, wr.hi);
+                cJSON_AddItemToArray(reasons, cJSON_CreateString(line));
+            }
+        }
     }
-    if (pick >= 0) {
+    if (pick >= 0)
         cJSON_AddStringToObject(rec, "target", names[pick]);
-        cJSON_AddNumberToObject(rec, "wins", t->wins[pick]);
-        cJSON_AddNumberToObject(rec, "ties", t->ties[pick]);
-    } else {
+    else
         cJSON_AddNullToObject(rec, "target");
-        cJSON_AddNumberToObject(rec, "wins", 0);
-        cJSON_AddNumberToObject(rec, "ties", 0);
-    }
-    cJSON *scores = cJSON_AddObjectToObject(rec, "scores");
+    cJSON_AddStringToObject(rec, "noun", *noun ? "model" : "server");
+
+    /* Past capacity: the highest level against the knee, in good output
+     * tokens/s, with what the server shed (429 and 503). */
+    cJSON *past = cJSON_AddObjectToObject(rec, "past_capacity");
     for (size_t i = 0; i < t->nt; i++) {
-        cJSON *sc = cJSON_AddObjectToObject(scores, names[i]);
-        cJSON_AddNumberToObject(sc, "wins", t->wins[i]);
-        cJSON_AddNumberToObject(sc, "ties", t->ties[i]);
+        const cJSON *levs = sweeps[i] ? sweep_levels(sweeps[i]) : NULL;
+        const cJSON *top = levs ? cJSON_GetArrayItem(levs, cJSON_GetArraySize(levs) - 1) : NULL;
+        const cJSON *kn = cJSON_GetObjectItemCaseSensitive(sat, names[i]);
+        const cJSON *klv = cJSON_IsObject(kn) && cJSON_GetObjectItemCaseSensitive(kn, "level") &&
+                           !cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(kn, "level"))
+                               ? find_level(sweeps[i], kn) : NULL;
+        if (!top || !klv || klv == top || !knee_level_summary(top))
+            continue;
+        const cJSON *ts = knee_level_summary(top), *ks = knee_level_summary(klv);
+        const cJSON *sj = cJSON_GetObjectItemCaseSensitive(top, "samples");
+        double g_hi = good_tps(ts), g_knee = good_tps(ks);
+        double kept = g_knee > 0 ? g_hi / g_knee : NAN;
+        double s429 = jdoc_num(sj, "shed_429"), s503 = jdoc_num(sj, "shed_503");
+        if (!isfinite(s429))
+            s429 = jdoc_num(cJSON_GetObjectItemCaseSensitive(ts, "errors"), "rate_limited");
+        const char *verdict = !isfinite(kept) ? "unknown" : kept >= 1 - threshold ? "degrades gracefully"
+                            : kept >= 0.5 ? "degrades" : "collapses";
+        cJSON *pj = cJSON_AddObjectToObject(past, names[i]);
+        cJSON_AddItemToObject(pj, "knee_level", cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(klv, "level"), 1));
+        cJSON_AddItemToObject(pj, "highest_level", cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(top, "level"), 1));
+        jdoc_add_num(pj, "good_output_tps_knee", g_knee);
+        jdoc_add_num(pj, "good_output_tps_highest", g_hi);
+        jdoc_add_num(pj, "retained", kept);
+        jdoc_add_num(pj, "success_rate", knee_success_rate(ts));
+        jdoc_add_num(pj, "shed_429", s429);
+        jdoc_add_num(pj, "shed_503", s503);
+        cJSON_AddStringToObject(pj, "verdict", verdict);
+        char line[384], l1[64], l2[64], pct[32], ok[32];
+        snprintf(line, sizeof line, "past capacity: %s %s (at %s %s it keeps %s of its good output "
+                 "tokens/s at the knee, %s %s; success %s",
+                 names[i], verdict, parameter, knee_level_label(top, l1, sizeof l1),
+                 isfinite(kept) ? (snprintf(pct, sizeof pct, "%.0f%%", kept * 100), pct) : "-",
+                 parameter, knee_level_label(klv, l2, sizeof l2),
+                 knee_fmt_pct(knee_success_rate(ts), ok, sizeof ok));
+        if (isfinite(s429) || isfinite(s503))
+            knee_appendf(line, sizeof line, ", shed %.0f with 429 and %.0f with 503",
+                         isfinite(s429) ? s429 : 0, isfinite(s503) ? s503 : 0);
+        knee_appendf(line, sizeof line, ")");
+        cJSON_AddItemToArray(reasons, cJSON_CreateString(line));
+    }
+
+    /* Cost: dollars per million good output tokens at the target's best
+     * common level, from its price per hour. */
+    if (extra && extra->usd_per_hour) {
+        cJSON *cost = cJSON_AddObjectToObject(rec, "cost");
+        char line[768] = "cost per million good output tokens:";
+        int any = 0;
+        long cheapest = -1;
+        double best_c = INFINITY;
+        for (size_t i = 0; i < t->nt; i++) {
+            double usd = extra->usd_per_hour[i];
+            if (!isfinite(usd) || !sweeps[i])
+                continue;
+            double peak = NAN;
+            const cJSON *at = NULL;
+            cJSON_ArrayForEach(ul, common) {
+                const cJSON *lv = find_level(sweeps[i], ul);
+                double g = lv ? good_tps(knee_level_summary(lv)) : NAN;
+                if (isfinite(g) && (isnan(peak) || g > peak)) {
+                    peak = g;
+                    at = ul;
+                }
+            }
+            double per_m = peak > 0 ? usd / (peak * 3600) * 1e6 : NAN;
+            cJSON *cj = cJSON_AddObjectToObject(cost, names[i]);
+            jdoc_add_num(cj, "usd_per_hour", usd);
+            jdoc_add_num(cj, "good_output_tps", peak);
+            if (at)
+                cJSON_AddItemToObject(cj, "level", cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(at, "level"), 1));
+            jdoc_add_num(cj, "usd_per_million_tokens", per_m);
+            char lab[64];
+            if (isfinite(per_m))
+                knee_appendf(line, sizeof line, "%s %s $%.4g ($%.4g/h at %.1f tok/s, %s %s)", any ? "," : "",
+                             names[i], per_m, usd, peak, parameter, knee_level_label(at, lab, sizeof lab));
+            else
+                knee_appendf(line, sizeof line, "%s %s - (no good output tokens)", any ? "," : "", names[i]);
+            any = 1;
+            if (isfinite(per_m) && per_m < best_c) {
+                best_c = per_m;
+                cheapest = (long)i;
+            }
+        }
+        if (cheapest >= 0) {
+            cJSON_AddStringToObject(cost, "cheapest", names[cheapest]);
+            knee_appendf(line, sizeof line, "; cheapest: %s", names[cheapest]);
+        }
+        if (any)
+            cJSON_AddItemToArray(reasons, cJSON_CreateString(line));
     }
     for (size_t i = 0; i < n; i++) {
         char line[768];
@@ -503,11 +886,47 @@ cJSON *knee_compare(const char *parameter, const char *const *names,
     }
     cJSON_AddStringToObject(rec, "text", text);
 #undef DECIDES
+done:
+    for (size_t i = 0; grp && i < t->nt * nl; i++)
+        group_free(&grp[i]);
+    free(grp);
     cJSON_Delete(u);
     cJSON_Delete(common);
     free(v);
     free(t);
     return out;
+}
+
+cJSON *compare_model_levels(const cJSON *levels, double load, double threshold)
+{
+    const char *names[COMPARE_MAX];
+    const cJSON *sweeps[COMPARE_MAX];
+    cJSON *store = cJSON_CreateArray();
+    size_t n = 0;
+    const cJSON *lv;
+    cJSON_ArrayForEach(lv, levels) {
+        const cJSON *name = cJSON_GetObjectItemCaseSensitive(lv, "level");
+        if (!cJSON_IsString(name) || !knee_level_summary(lv) || n == COMPARE_MAX || !store)
+            continue;
+        cJSON *sw = cJSON_CreateObject();
+        cJSON *ls = cJSON_AddArrayToObject(sw, "levels");
+        cJSON *one = cJSON_CreateObject();
+        cJSON_AddNumberToObject(one, "level", load);
+        cJSON_AddItemToObject(one, "summary", cJSON_Duplicate(knee_level_summary(lv), 1));
+        const cJSON *smp = cJSON_GetObjectItemCaseSensitive(lv, "samples");
+        if (smp)
+            cJSON_AddItemToObject(one, "samples", cJSON_Duplicate(smp, 1));
+        cJSON_AddItemToArray(ls, one);
+        cJSON_AddItemToArray(store, sw);
+        names[n] = name->valuestring;
+        sweeps[n++] = sw;
+    }
+    struct compare_extra x = { NULL, 1 };
+    cJSON *an = store ? knee_compare_ex("concurrency", names, sweeps, n, threshold, &x) : NULL;
+    cJSON *rec = an ? cJSON_DetachItemFromObject(an, "recommendation") : NULL;
+    cJSON_Delete(an);
+    cJSON_Delete(store);
+    return rec;
 }
 
 void knee_compare_print(FILE *f, const char *parameter, const char *const *names,

@@ -20,11 +20,18 @@
 #include "gate.h"
 #include "prompts.h"
 #include "report.h"
+#include "sample.h"
+#include "baseline.h"
 #include "units.h"
 
 static const char *const param_names[SWEEP__N] = {
-    "concurrency", "rate", "temperature", "max-tokens", "prompt-set"
+    "concurrency", "rate", "temperature", "max-tokens", "prompt-set", "model"
 };
+
+int sweep_param_named(enum sweep_param p)
+{
+    return p == SWEEP_PROMPT_SET || p == SWEEP_MODEL;
+}
 
 const char *sweep_param_name(enum sweep_param p)
 {
@@ -35,8 +42,13 @@ void sweep_opts_free(struct sweep_opts *o)
 {
     for (size_t i = 0; i < o->nslo; i++)
         gate_expr_free(o->slo[i]);
-    for (size_t i = 0; i < o->ntargets; i++)
+    for (size_t i = 0; i < o->ntargets; i++) {
         free(o->targets[i].name);
+        free(o->targets[i].url);
+        free(o->targets[i].model);
+    }
+    for (size_t i = 0; i < o->ncosts; i++)
+        free(o->costs[i].name);
     for (size_t i = 0; i < KNEE_MAX_LEVELS; i++)
         free(o->prompts[i]);
     gate_opts_free(&o->gate);
@@ -60,6 +72,7 @@ static void level_config(const struct sweep_opts *o, size_t idx, double level,
     case SWEEP_TEMPERATURE: c->temperature = level; break;
     case SWEEP_MAX_TOKENS:  c->max_tokens = (int64_t)level; break;
     case SWEEP_PROMPT_SET:  c->prompt = o->prompts[idx] ? o->prompts[idx] : o->names[idx]; break;
+    case SWEEP_MODEL:       snprintf(c->model, sizeof c->model, "%s", o->names[idx]); break;
     case SWEEP__N:          break;
     }
     /* Each level is a full run with warm-up: unless --warmup says
@@ -90,7 +103,7 @@ static int slo_check(const struct sweep_opts *o, const cJSON *summary)
 static const char *level_text(const struct sweep_opts *o, size_t idx, double level,
                               char *buf, size_t cap)
 {
-    if (o->param == SWEEP_PROMPT_SET)
+    if (sweep_param_named(o->param))
         snprintf(buf, cap, "%s", o->names[idx]);
     else
         snprintf(buf, cap, "%g", level);
@@ -169,7 +182,7 @@ static int run_level(struct sweep_ctx *x, size_t idx, double level, const cJSON 
     h.monitor_out = &mon;
     size_t run_index = (size_t)cJSON_GetArraySize(x->levels);
     if (o->obs.before && o->obs.before(o->obs.ud, &c, &st, x->label, param_names[o->param], lab,
-                                       o->param == SWEEP_PROMPT_SET ? (double)idx : level,
+                                       sweep_param_named(o->param) ? (double)idx : level,
                                        run_index, &h, x->err, x->errcap) < 0) {
         workload_free(lw);
         run_stats_free(&st);
@@ -195,7 +208,7 @@ static int run_level(struct sweep_ctx *x, size_t idx, double level, const cJSON 
         snprintf(x->err, x->errcap, "out of memory");
         return -1;
     }
-    if (o->param == SWEEP_PROMPT_SET) {
+    if (sweep_param_named(o->param)) {
         cJSON_AddStringToObject(entry, "level", o->names[idx]);
         cJSON_AddNumberToObject(entry, "index", (double)idx);
     } else {
@@ -212,6 +225,10 @@ static int run_level(struct sweep_ctx *x, size_t idx, double level, const cJSON 
     else
         cJSON_AddItemToObject(entry, "open_loop", open_loop);
     cJSON_AddItemToObject(entry, "summary", summary);
+    /* The level's requests, so compare can put an interval on its verdict. */
+    cJSON *samples = req_samples_to_json(&st.samples);
+    if (samples)
+        cJSON_AddItemToObject(entry, "samples", samples);
     cJSON_AddItemToArray(x->levels, entry);
     if (o->obs.after)
         o->obs.after(o->obs.ud, &c, &st, &h, mon, entry);
@@ -440,6 +457,12 @@ cJSON *sweep_execute(struct sweep_opts *o, const char *label, FILE *log,
         return NULL;
     }
     cJSON_AddItemToObject(doc, "knee", sweep_knee(o, x.levels));
+    /* Models at the same load: which one to recommend, as compare says it. */
+    if (o->param == SWEEP_MODEL) {
+        cJSON *rec = compare_model_levels(x.levels, c->concurrency, o->threshold);
+        if (rec)
+            cJSON_AddItemToObject(doc, "recommendation", rec);
+    }
     if (x.status == SWEEP_DOWN)
         cJSON_AddStringToObject(doc, "error", x.down);
     else
@@ -447,6 +470,52 @@ cJSON *sweep_execute(struct sweep_opts *o, const char *label, FILE *log,
     cJSON_AddBoolToObject(doc, "interrupted", x.status == SWEEP_INTERRUPTED);
     *status = x.status;
     return doc;
+}
+
+cJSON *sweep_merge_rounds(const struct sweep_opts *o, cJSON *const *docs, size_t k)
+{
+    cJSON *out = cJSON_Duplicate(docs[0], 1);
+    const cJSON **sums = calloc(k ? k : 1, sizeof *sums);
+    cJSON *lv;
+    if (!out || !sums)
+        goto fail;
+    cJSON_ArrayForEach(lv, cJSON_GetObjectItemCaseSensitive(out, "levels")) {
+        const cJSON *level = cJSON_GetObjectItemCaseSensitive(lv, "level");
+        cJSON *pooled = cJSON_CreateObject();
+        size_t n = 0;
+        if (!pooled || !cJSON_ReplaceItemInObject(lv, "samples", pooled)) {
+            cJSON_Delete(pooled);
+            goto fail;
+        }
+        for (size_t r = 0; r < k; r++) {
+            const cJSON *e;
+            cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(docs[r], "levels")) {
+                if (!cJSON_Compare(cJSON_GetObjectItemCaseSensitive(e, "level"), level, 1))
+                    continue;
+                const cJSON *sm = cJSON_GetObjectItemCaseSensitive(e, "summary");
+                const cJSON *smp = cJSON_GetObjectItemCaseSensitive(e, "samples");
+                if (cJSON_IsObject(sm))
+                    sums[n++] = sm;
+                if (smp && req_samples_json_append(pooled, smp, (int)r) < 0)
+                    goto fail;
+                break;
+            }
+        }
+        cJSON *med = n ? baseline_median_summary(sums, n) : NULL;
+        if (!med || !cJSON_ReplaceItemInObject(lv, "summary", med)) {
+            cJSON_Delete(med);
+            goto fail;
+        }
+        cJSON_AddNumberToObject(lv, "rounds", (double)n);
+    }
+    cJSON_ReplaceItemInObject(out, "knee", sweep_knee(o, cJSON_GetObjectItemCaseSensitive(out, "levels")));
+    cJSON_AddNumberToObject(out, "rounds", (double)k);
+    free(sums);
+    return out;
+fail:
+    free(sums);
+    cJSON_Delete(out);
+    return NULL;
 }
 
 /* ---- output ------------------------------------------------------------------- */
@@ -537,8 +606,17 @@ void sweep_print(FILE *f, const cJSON *doc)
     } else {
         const cJSON *k = cJSON_GetObjectItemCaseSensitive(doc, "knee");
         const cJSON *text = cJSON_GetObjectItemCaseSensitive(k, "text");
-        if (cJSON_IsString(text))
+        const cJSON *rec = cJSON_GetObjectItemCaseSensitive(doc, "recommendation");
+        if (cJSON_IsObject(rec)) {
+            const cJSON *r;
+            text = cJSON_GetObjectItemCaseSensitive(rec, "text");
+            fprintf(f, "%s\n", cJSON_IsString(text) ? text->valuestring : "");
+            cJSON_ArrayForEach(r, cJSON_GetObjectItemCaseSensitive(rec, "reasons"))
+                if (cJSON_IsString(r))
+                    fprintf(f, "  - %s\n", r->valuestring);
+        } else if (cJSON_IsString(text)) {
             fprintf(f, "knee: %s\n", text->valuestring);
+        }
     }
     const cJSON *e = cJSON_GetObjectItemCaseSensitive(doc, "error");
     if (cJSON_IsString(e))

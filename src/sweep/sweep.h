@@ -29,16 +29,25 @@ struct out_file;
 
 enum sweep_param {
     SWEEP_CONCURRENCY = 0, SWEEP_RATE, SWEEP_TEMPERATURE, SWEEP_MAX_TOKENS, SWEEP_PROMPT_SET,
-    SWEEP__N
+    SWEEP_MODEL, SWEEP__N
 };
 
-/* "concurrency", "rate", "temperature", "max-tokens", "prompt-set". */
+/* "concurrency", "rate", "temperature", "max-tokens", "prompt-set", "model". */
 const char *sweep_param_name(enum sweep_param p);
 
 #define SWEEP_MAX_SLO 16
 #define SWEEP_MAX_TARGETS 16
+#define SWEEP_MAX_ROUNDS 32
 
-struct sweep_target { char *name; const char *url; };
+/* --target NAME=URL[@MODEL] (all owned; model NULL: the run's --model, or
+ * the first the server lists). */
+struct sweep_target { char *name; char *url; char *model; };
+/* --cost NAME=USD_PER_HOUR (name owned). */
+struct sweep_cost { char *name; double usd_per_hour; };
+
+/* Levels named rather than numbered (prompt-set, model): "level" is the
+ * name and "index" its position. */
+int sweep_param_named(enum sweep_param p);
 
 /* What each level shows of itself (the command's --prometheus, --push and
  * monitor, cli/cli_obs.c); NULL callbacks: nothing.  Each level is one
@@ -67,7 +76,7 @@ struct sweep_opts {
                                                reopen them) */
     enum sweep_param param;
     double levels[KNEE_MAX_LEVELS];
-    char *names[KNEE_MAX_LEVELS];           /* prompt-set levels, else NULL */
+    char *names[KNEE_MAX_LEVELS];           /* prompt-set and model levels, else NULL */
     char *prompts[KNEE_MAX_LEVELS];         /* their text when a name is a built-in
                                                set (owned), else NULL: the name is
                                                the prompt */
@@ -85,10 +94,14 @@ struct sweep_opts {
     /* compare only */
     struct sweep_target targets[SWEEP_MAX_TARGETS];
     size_t ntargets;
+    struct sweep_cost costs[SWEEP_MAX_TARGETS];
+    size_t ncosts;
+    unsigned rounds;                        /* --rounds: runs of each level, alternating
+                                               the targets (0, 1: one) */
     const char *files[SWEEP_MAX_TARGETS];   /* `compare a.json b.json` */
     size_t nfiles;
     /* owned storage */
-    char *prompt_list;                      /* the prompt-set names */
+    char *prompt_list;                      /* the prompt-set or model names */
 };
 
 /* Frees what sweep_opts owns (cli/cmd_sweep.c fills it). */
@@ -103,6 +116,14 @@ enum sweep_status { SWEEP_DONE = 0, SWEEP_DOWN, SWEEP_INTERRUPTED };
  * when nothing could be run (out of memory, bad URL). */
 struct cJSON *sweep_execute(struct sweep_opts *o, const char *label, FILE *log,
                             enum sweep_status *status, char *err, size_t errcap);
+
+/* compare --rounds: one target's sweeps of k rounds (docs[0..k), each a
+ * sweep_execute document) as one sweep: each level's summary is the
+ * field-wise median of the rounds' summaries (as `run --repeat`), its
+ * samples are the rounds' pooled with a "round" column, and "rounds" says
+ * k.  A level missing from a round is the rounds that have it.  Returns a
+ * new document (the knee recomputed), or NULL on allocation failure. */
+struct cJSON *sweep_merge_rounds(const struct sweep_opts *o, struct cJSON *const *docs, size_t k);
 
 /* The "open_loop" object of a level (docs/sweep.md): {offered_rate,
  * achieved_rate, arrivals, sent, late, unsent}; a cJSON null for a closed

@@ -341,7 +341,7 @@ class TestRun(unittest.TestCase):
             rc, err = self.run_fast("--junit", junit, "--save-baseline", base, stdout=wf)
         self.assertEqual(rc, 0, err)
         self.assertIn("<testsuites", open(junit).read())
-        self.assertEqual(json.load(open(base))["schema"], "llmload.baseline/1")
+        self.assertEqual(json.load(open(base))["schema"], "llmload.baseline/2")
 
     def test_unreachable_server_exit_3(self):
         s = socket.socket()

@@ -214,17 +214,23 @@ class TestSweepOffline(unittest.TestCase):
         self.assertEqual(doc["saturation"]["fast"]["level"], 4)
         self.assertEqual(doc["saturation"]["slow"]["level"], 2)
         self.assertEqual(doc["recommendation"]["target"], "fast")
-        self.assertEqual(doc["recommendation"]["wins"], 4)
-        self.assertIn("recommend fast: wins 4 of 4 criteria", r.stdout)
+        self.assertEqual(doc["recommendation"]["basis"], "throughput")
+        # Saved sweeps without per-request samples: the geometric mean of
+        # the levels' throughputs, and the noise band decides.
+        want = (2.0 * 2.0 * (400 / 101) * (404 / 100)) ** 0.25
+        self.assertAlmostEqual(doc["recommendation"]["ratio"]["point"], want, places=9)
+        self.assertIn("recommend fast: %.2fx the throughput of slow at equal load "
+                      "(no per-request samples: a 5%% band decides)" % want, r.stdout)
         self.assertIn("fast: throughput saturates at concurrency 4 (400 tok/s)", r.stdout)
         self.assertIn("slow: throughput saturates at concurrency 2 (100 tok/s)", r.stdout)
         # Saved compare documents compare again, with the same verdict.
         r2 = llmload("compare", out, b)
         self.assertEqual(r2.returncode, 0, r2.stderr)
-        self.assertIn("recommend fast: wins 4 of 4 criteria", r2.stdout)
-        # The same sweep twice: a tie on everything, which is no win.
+        self.assertIn("recommend fast: %.2fx the throughput of slow" % want, r2.stdout)
+        # The same sweep twice: no clear winner.
         r3 = llmload("compare", a, a)
-        self.assertIn("no clear winner: every criterion is a tie within noise", r3.stdout)
+        self.assertIn("no clear winner at this confidence: fast is 1.00x fast#2 in throughput "
+                      "at equal load", r3.stdout)
 
     def test_compare_files_decisions(self):
         """Issue 10, compare's decisions on saved sweeps: a tie is no win,
@@ -251,25 +257,19 @@ class TestSweepOffline(unittest.TestCase):
         self.assertEqual([row["winner"] for row in doc["levels"]], [None, None, "a"])
         self.assertEqual(doc["levels"][0]["tied"], ["a", "b"])
         rec = doc["recommendation"]
-        self.assertIsNone(rec["target"])
-        self.assertEqual(rec["scores"], {"a": {"wins": 1, "ties": 2}, "b": {"wins": 1, "ties": 2}})
-        self.assertIn("no clear winner: a wins throughput under load, b wins latency at high "
-                      "concurrency; single-user speed and success rate are ties within noise",
-                      r.stdout)
+        # Throughput at equal load over the common levels decides (a is
+        # 2x at 16, even at 1 and 2); b's lower latency at 16 is a reason.
+        self.assertEqual(rec["target"], "a")
+        self.assertEqual(rec["ranking"], ["a", "b"])
+        self.assertIn("recommend a: 1.26x the throughput of b at equal load", r.stdout)
+        self.assertIn("latency at high concurrency: a 8.00 s, b 2.00 s (p95 at concurrency 16): "
+                      "b is 4.00x lower", r.stdout)
         self.assertIn("success rate: a 100.0%, b 100.0%", r.stdout)
         self.assertIn("left out, not run by every target: concurrency 5 (b), 6 (b)", r.stdout)
         self.assertNotIn("\n5 ", r.stdout)
-        # With a's latency as good as b's, a wins one criterion and ties
-        # three: it is recommended, with 1 win, not 4.
-        write_sweep(a, "concurrency", [(1, 100, 1.0, 100, 100), (2, 200, 1.0, 100, 100),
-                                       (16, 800, 2.0, 100, 100)])
-        r = llmload("compare", a, b, "--json", out)
-        self.assertEqual(r.returncode, 0, r.stderr)
-        rec = sweep_doc(out)["recommendation"]
-        self.assertEqual((rec["target"], rec["wins"], rec["ties"]), ("a", 1, 3))
-        self.assertIn("recommend a: wins 1 of 4 criteria (throughput under load); latency at high "
-                      "concurrency, single-user speed and success rate are ties within noise",
-                      r.stdout)
+        # The worst level for a is 1 (0.98x b).
+        self.assertIn("worst case across levels: at concurrency 1 a is 0.98x b", r.stdout)
+        self.assertEqual(rec["worst_case"]["level"], 1)
         self.assertNotIn("(tied)", r.stdout)
 
     def test_compare_runs(self):
@@ -300,7 +300,7 @@ class TestSweepOffline(unittest.TestCase):
         self.assertIn("\nrate ", r.stdout)
         self.assertIn("mon: one level only (400 tok/s at rate 5): a knee needs two or more", r.stdout)
         self.assertNotIn("every step", r.stdout)
-        self.assertIn("recommend mon: wins 1 of 4 criteria (throughput under load)", r.stdout)
+        self.assertIn("recommend mon: 1.33x the throughput of tue at equal load", r.stdout)
         self.assertIn("latency at the highest rate", r.stdout)
         self.assert_usage(["compare", a, c], "closed.json is a run at a fixed concurrency",
                           "rate")

@@ -185,8 +185,15 @@ static void test_load_result_and_errors(void **state)
         { "{\"schema\":\"llmload.result/1\",\"summary\":{\"ok\":0}}", "has no successful request" },
         { "{\"schema\":\"llmload.result/1\",\"summary\":{\"ok\":5},\"interrupted\":true}", "interrupted run" },
         { "{\"schema\":\"llmload.result/1\",\"summary\":{\"ok\":5},\"config\":3}", "\"config\" is not an object" },
-        { "{\"schema\":\"llmload.baseline/1\",\"run_summaries\":[]}", "\"run_summaries\" is not a non-empty array" },
-        { "{\"schema\":\"llmload.baseline/1\",\"run_summaries\":[{\"ok\":1},2]}", "run_summaries[1] is not an object" },
+        { "{\"schema\":\"llmload.baseline/2\",\"run_summaries\":[]}", "\"run_summaries\" is not a non-empty array" },
+        { "{\"schema\":\"llmload.baseline/2\",\"run_summaries\":[{\"ok\":1},2]}", "run_summaries[1] is not an object" },
+        { "{\"schema\":\"llmload.baseline/2\",\"run_summaries\":[{\"ok\":1}],\"run_samples\":{}}",
+          "\"run_samples\" is not an array of one object per run" },
+        /* A baseline from before per-request samples is refused, and says
+         * how to make a new one. */
+        { "{\"schema\":\"llmload.baseline/1\",\"run_summaries\":[{\"ok\":1}]}",
+          "a llmload.baseline/1 file, made before baselines kept per-request samples; save it again "
+          "with --save-baseline" },
         { "{\"schema\":\"llmload.result/1\",\"summary\":{\"ok\":5}} trailing", "not valid JSON" },
         { "", "not valid JSON (line 1, column 1)" },
     };
@@ -228,7 +235,10 @@ static void test_save_and_reload(void **state)
     assert_null(strstr(text, "0.03012345"));
     cJSON *saved = cJSON_Parse(text);
     assert_non_null(saved);
-    assert_string_equal(cJSON_GetObjectItem(saved, "schema")->valuestring, "llmload.baseline/1");
+    assert_string_equal(cJSON_GetObjectItem(saved, "schema")->valuestring, "llmload.baseline/2");
+    /* One entry of samples per run: null for a result without them. */
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(saved, "run_samples")), 3);
+    assert_true(cJSON_IsNull(cJSON_GetArrayItem(cJSON_GetObjectItem(saved, "run_samples"), 0)));
     assert_string_equal(cJSON_GetObjectItem(saved, "llmload_version")->valuestring, "0.1.0");
     assert_int_equal(cJSON_GetObjectItem(saved, "runs")->valueint, 3);
     const cJSON *med = cJSON_GetObjectItem(saved, "summary");

@@ -668,9 +668,16 @@ static void test_compare_two(void **state)
     assert_true(cJSON_GetObjectItem(cJSON_GetObjectItem(sat, "slow"), "level")->valuedouble == 2);
     cJSON *rec = cJSON_GetObjectItem(an, "recommendation");
     assert_string_equal(cJSON_GetObjectItem(rec, "target")->valuestring, "fast");
-    assert_int_equal(cJSON_GetObjectItem(rec, "wins")->valueint, 4);
+    assert_string_equal(cJSON_GetObjectItem(rec, "basis")->valuestring, "throughput");
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItem(rec, "decided")));
+    /* No samples in these sweeps: the geometric mean of the throughputs
+     * decides, with the noise band. */
+    cJSON *ratio = cJSON_GetObjectItem(rec, "ratio");
+    double want_r = pow(2.0 * 2 * (400.0 / 101) * (410.0 / 102), 0.25);
+    assert_true(fabs(cJSON_GetObjectItem(ratio, "point")->valuedouble - want_r) < 1e-9);
+    assert_true(cJSON_IsNull(cJSON_GetObjectItem(ratio, "lo")));
     cJSON *reasons = cJSON_GetObjectItem(rec, "reasons");
-    assert_int_equal(cJSON_GetArraySize(reasons), 4);
+    assert_int_equal(cJSON_GetArraySize(reasons), 7);
     assert_string_equal(cJSON_GetArrayItem(reasons, 0)->valuestring,
         "throughput under load: slow 102.0 tok/s, fast 410.0 tok/s (peak): fast is 4.02x higher");
     assert_string_equal(cJSON_GetArrayItem(reasons, 1)->valuestring,
@@ -679,14 +686,24 @@ static void test_compare_two(void **state)
         "single-user speed: slow 50.0 tok/s, fast 100.0 tok/s (per user at concurrency 1): fast is 2.00x higher");
     assert_string_equal(cJSON_GetArrayItem(reasons, 3)->valuestring,
         "success rate: slow 92.5%, fast 100.0%: fast is best");
+    assert_string_equal(cJSON_GetArrayItem(reasons, 4)->valuestring,
+        "worst case across levels: at concurrency 1 fast is 2.00x slow");
+    /* Past the knee (4 for fast, 2 for slow): fast keeps its throughput at
+     * 8, slow too but loses requests. */
+    assert_string_equal(cJSON_GetArrayItem(reasons, 5)->valuestring,
+        "past capacity: slow degrades gracefully (at concurrency 8 it keeps 102% of its good "
+        "output tokens/s at the knee, concurrency 2; success 80.0%)");
+    cJSON *past = cJSON_GetObjectItem(cJSON_GetObjectItem(rec, "past_capacity"), "fast");
+    assert_string_equal(cJSON_GetObjectItem(past, "verdict")->valuestring, "degrades gracefully");
+    assert_true(cJSON_GetObjectItem(past, "knee_level")->valuedouble == 4);
 
     char *buf = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&buf, &len);
     knee_compare_print(f, "concurrency", names, sw, 2, an);
     fclose(f);
-    assert_non_null(strstr(buf, "recommend fast: wins 4 of 4 criteria (throughput under load, "
-                                "latency at high concurrency, single-user speed and success rate)\n"));
+    assert_non_null(strstr(buf, "recommend fast: 2.82x the throughput of slow at equal load "
+                                "(no per-request samples: a 5% band decides)\n"));
     assert_non_null(strstr(buf, "fast: throughput saturates at concurrency 4"));
     assert_non_null(strstr(buf, "| fast         4.02x\n"));
     free(buf);
@@ -700,12 +717,12 @@ static void test_compare_two(void **state)
     an = knee_compare("concurrency", names3, sw3, 3, 0.10);
     rec = cJSON_GetObjectItem(an, "recommendation");
     assert_true(cJSON_IsNull(cJSON_GetObjectItem(rec, "target")));
-    assert_int_equal(cJSON_GetObjectItem(rec, "wins")->valueint, 0);
     assert_string_equal(cJSON_GetObjectItem(rec, "text")->valuestring,
-                        "no clear winner: every criterion is a tie within noise");
-    cJSON *fs = cJSON_GetObjectItem(cJSON_GetObjectItem(rec, "scores"), "fast");
-    assert_int_equal(cJSON_GetObjectItem(fs, "wins")->valueint, 0);
-    assert_int_equal(cJSON_GetObjectItem(fs, "ties")->valueint, 4);
+                        "no clear winner at this confidence: fast is 1.00x fast2 in throughput at equal "
+                        "load (no per-request samples: a 5% band decides)");
+    cJSON *rank = cJSON_GetObjectItem(rec, "ranking");
+    assert_int_equal(cJSON_GetArraySize(rank), 3);
+    assert_string_equal(cJSON_GetArrayItem(rank, 2)->valuestring, "slow");
     assert_string_equal(cJSON_GetArrayItem(cJSON_GetObjectItem(rec, "reasons"), 0)->valuestring,
         "throughput under load: slow 102.0 tok/s, fast 410.0 tok/s, fast2 410.0 tok/s (peak): "
         "a tie within noise between fast and fast2");
@@ -744,11 +761,8 @@ static void test_compare_ties_are_not_wins(void **state)
     cJSON *an = compare2("a", a, "b", b);
     cJSON *rec = cJSON_GetObjectItem(an, "recommendation");
     assert_string_equal(cJSON_GetObjectItem(rec, "target")->valuestring, "a");
-    assert_int_equal(cJSON_GetObjectItem(rec, "wins")->valueint, 1);
-    assert_int_equal(cJSON_GetObjectItem(rec, "ties")->valueint, 3);
-    assert_string_equal(rec_text(an), "recommend a: wins 1 of 4 criteria (throughput under load); "
-                        "latency at high concurrency, single-user speed and success rate are ties "
-                        "within noise");
+    assert_string_equal(rec_text(an), "recommend a: 1.29x the throughput of b at equal load "
+                        "(no per-request samples: a 5% band decides)");
     cJSON *c0 = cJSON_GetArrayItem(cJSON_GetObjectItem(rec, "criteria"), 0);
     assert_string_equal(cJSON_GetObjectItem(c0, "name")->valuestring, "throughput under load");
     assert_string_equal(cJSON_GetObjectItem(c0, "winner")->valuestring, "a");
@@ -770,19 +784,22 @@ static void test_compare_noise(void **state)
     double oka[] = { 1, 1 }, okb[] = { 1, 0.99 };
     cJSON *a = make_sweep(lv, ta, p95, oka, 2), *b = make_sweep(lv, tb, p95, okb, 2);
     cJSON *an = compare2("a", a, "b", b);
-    assert_string_equal(rec_text(an), "no clear winner: every criterion is a tie within noise");
+    assert_string_equal(rec_text(an), "no clear winner at this confidence: a is 1.03x b in throughput "
+                        "at equal load (no per-request samples: a 5% band decides)");
     cJSON *r1 = cJSON_GetArrayItem(cJSON_GetObjectItem(an, "levels"), 1);
     assert_true(cJSON_IsNull(cJSON_GetObjectItem(r1, "winner")));
     assert_true(fabs(cJSON_GetObjectItem(r1, "speedup")->valuedouble - 410.0 / 400) < 1e-9);
     cJSON_Delete(an);
-    /* 20 failed of 200 is no noise: a wins the success rate, alone. */
+    /* 20 failed of 200 is no noise: a wins the success rate, alone, which
+     * the reasons say; throughput decides the recommendation. */
     cJSON_Delete(b);
     double okc[] = { 0.9, 0.9 };
     b = make_sweep(lv, tb, p95, okc, 2);
     an = compare2("a", a, "b", b);
-    assert_string_equal(rec_text(an), "recommend a: wins 1 of 4 criteria (success rate); "
-                        "throughput under load, latency at high concurrency and single-user speed "
-                        "are ties within noise");
+    assert_true(cJSON_IsNull(cJSON_GetObjectItem(cJSON_GetObjectItem(an, "recommendation"), "target")));
+    assert_string_equal(cJSON_GetArrayItem(cJSON_GetObjectItem(cJSON_GetObjectItem(an, "recommendation"),
+                                                               "reasons"), 3)->valuestring,
+                        "success rate: a 100.0%, b 90.0%: a is best");
     cJSON_Delete(an);
     cJSON_Delete(a);
     cJSON_Delete(b);
@@ -798,12 +815,13 @@ static void test_compare_no_clear_winner(void **state)
     cJSON *a = make_sweep(lv, ta, pa, ok, 2), *b = make_sweep(lv, tb, pb, ok, 2);
     cJSON *an = compare2("big", a, "small", b);
     cJSON *rec = cJSON_GetObjectItem(an, "recommendation");
-    assert_true(cJSON_IsNull(cJSON_GetObjectItem(rec, "target")));
-    assert_string_equal(rec_text(an), "no clear winner: big wins throughput under load, small wins "
-                        "latency at high concurrency; single-user speed and success rate are ties "
-                        "within noise");
-    cJSON *sc = cJSON_GetObjectItem(rec, "scores");
-    assert_int_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(sc, "small"), "wins")->valueint, 1);
+    /* Throughput at equal load decides; the latency it costs is a reason. */
+    assert_string_equal(cJSON_GetObjectItem(rec, "target")->valuestring, "big");
+    assert_string_equal(rec_text(an), "recommend big: 1.41x the throughput of small at equal load "
+                        "(no per-request samples: a 5% band decides)");
+    assert_string_equal(cJSON_GetArrayItem(cJSON_GetObjectItem(rec, "reasons"), 1)->valuestring,
+                        "latency at high concurrency: big 4.00 s, small 2.00 s (p95 at concurrency 8): "
+                        "small is 2.00x lower");
     cJSON_Delete(an);
     cJSON_Delete(a);
     cJSON_Delete(b);
@@ -836,14 +854,15 @@ static void test_compare_common_levels(void **state)
     cJSON *reasons = cJSON_GetObjectItem(rec, "reasons");
     assert_string_equal(cJSON_GetArrayItem(reasons, 3)->valuestring,
                         "success rate: a 100.0%, b 100.0%: a tie within noise between a and b");
-    assert_string_equal(cJSON_GetArrayItem(reasons, 4)->valuestring,
+    assert_string_equal(cJSON_GetArrayItem(reasons, cJSON_GetArraySize(reasons) - 1)->valuestring,
                         "left out, not run by every target: concurrency 5 (b), 6 (b)");
     /* The peak is over the common levels: 400 at 16, not 300 at 6. */
     assert_string_equal(cJSON_GetArrayItem(reasons, 0)->valuestring,
                         "throughput under load: a 210.0 tok/s, b 400.0 tok/s (peak): b is 1.90x higher");
-    assert_string_equal(rec_text(an), "recommend b: wins 2 of 4 criteria (throughput under load and "
-                        "latency at high concurrency); a wins single-user speed; success rate is a "
-                        "tie within noise");
+    /* Throughput at equal load is over every common level (a geometric
+     * mean): a is twice b at 1 and 2, b is 1.9x a at 16. */
+    assert_string_equal(rec_text(an), "recommend a: 1.28x the throughput of b at equal load "
+                        "(no per-request samples: a 5% band decides)");
     char *buf = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&buf, &len);

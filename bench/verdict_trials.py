@@ -1,0 +1,225 @@
+#!/usr/bin/env python3
+"""Do llmload's verdicts hold up?  Seeded trials against the simulator.
+
+  python3 bench/verdict_trials.py [--llmload build/src/llmload]
+                                  [--diff-trials 60] [--same-trials 60]
+                                  [--gate-trials 200] [--jobs 2] [--seed 1]
+
+Three scenarios, each a number of short, seeded trials:
+
+  diff   two simulators whose true throughput differs by --diff (5%: the
+         decode rate of one is 1.05 times the other's, everything else the
+         same).  `llmload compare` must name the faster one: the rate of
+         right winners should be >= 95%.  A tie is not a wrong winner but
+         is not a right one either.
+  same   two identical simulators (two processes, same flags).  compare
+         must not name a winner: the rate of false winners should be <= 5%.
+  gate   one simulator; run A saves a baseline (--save-baseline), run B of
+         the same configuration checks against it (--baseline, the default
+         tolerances).  A failed gate is a false alarm: the rate should be
+         <= 1%.
+
+Each trial is a few seconds: short responses (--max-tokens), a simulator
+whose timing is a schedule of timers (its decode rate and TTFT are what it
+is told), a few dozen requests.  The order in which compare runs the two
+targets alternates from trial to trial, so a bias towards the first or the
+second target shows as wrong winners.  Every trial draws its own --seed for
+llmload and the simulators from --seed.
+
+It prints one line per scenario: the rate, its Wilson 95% interval, and the
+median ratio with the median width of its interval; docs/sweep.md records a
+run.  Only loopback (127.0.0.1) is used.
+"""
+import argparse
+import concurrent.futures
+import json
+import math
+import os
+import random
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def wilson(k, n, z=1.96):
+    if n == 0:
+        return (float("nan"), float("nan"))
+    p = k / n
+    d = 1 + z * z / n
+    c = (p + z * z / (2 * n)) / d
+    h = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / d
+    return (max(0.0, c - h), min(1.0, c + h))
+
+
+class Mock:
+    def __init__(self, llmload, args):
+        self.p = subprocess.Popen([llmload, "mock", "--listen", "127.0.0.1:0"] + args,
+                                  stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        self.url = self.p.stdout.readline().decode().strip()
+        if not self.url.startswith("http://"):
+            raise SystemExit("the simulator did not start: %s" % " ".join(args))
+
+    def stop(self):
+        self.p.terminate()
+        self.p.wait(timeout=30)
+
+
+def mock_args(rate, seed, a):
+    # A simulator k times faster decodes k times faster and answers its
+    # first token k times sooner: its throughput is k times the other's.
+    ttft = float(a.ttft_base_ms) * a.rate / rate
+    return ["--profile", "fast", "--decode-rate", "%g" % rate, "--ttft-base", "%gms" % ttft,
+            "--batch-slowdown", "0", "--slots", "256", "--seed", str(seed)]
+
+
+def load_args(a, seed):
+    extra = ["--warmup", str(a.warmup)] if a.warmup is not None else []
+    return ["-c", str(a.concurrency), "-n", str(a.requests), "--max-tokens", str(a.max_tokens),
+            "--monitor", "none", "--quiet", "--seed", str(seed)] + extra
+
+
+def compare_trial(a, trial, seed, rate_first, rate_second, names):
+    """One compare of two fresh simulators; returns (winner or None, ratio, lo, hi)."""
+    m1 = Mock(a.llmload, mock_args(rate_first, seed, a))
+    m2 = Mock(a.llmload, mock_args(rate_second, seed + 1, a))
+    try:
+        with tempfile.TemporaryDirectory() as d:
+            out = os.path.join(d, "cmp.json")
+            r = subprocess.run([a.llmload, "compare", "--target", "%s=%s" % (names[0], m1.url),
+                                "--target", "%s=%s" % (names[1], m2.url), "--json", out,
+                                "--rounds", str(a.rounds)] + load_args(a, seed), capture_output=True, text=True, timeout=600)
+            if r.returncode != 0:
+                raise SystemExit("compare failed (%d): %s" % (r.returncode, r.stderr[-400:]))
+            with open(out) as f:
+                rec = json.load(f)["recommendation"]
+    finally:
+        m1.stop()
+        m2.stop()
+    ratio = rec.get("ratio") or {}
+    return rec.get("target"), ratio.get("point"), ratio.get("lo"), ratio.get("hi"), ratio.get("of")
+
+
+def gate_trial(a, trial, seed):
+    m = Mock(a.llmload, mock_args(a.rate, seed, a))
+    try:
+        with tempfile.TemporaryDirectory() as d:
+            base = os.path.join(d, "base.json")
+            run = [a.llmload, "run", "--url", m.url, "--model", "llmload-mock"]
+            r = subprocess.run(run + load_args(a, seed) + ["--save-baseline", base],
+                               capture_output=True, text=True, timeout=600)
+            if r.returncode != 0:
+                raise SystemExit("run A failed (%d): %s" % (r.returncode, r.stderr[-400:]))
+            r = subprocess.run(run + load_args(a, seed + 7) + ["--baseline", base],
+                               capture_output=True, text=True, timeout=600)
+            if r.returncode not in (0, 1):
+                raise SystemExit("run B failed (%d): %s" % (r.returncode, r.stderr[-400:]))
+            fails = [l.strip() for l in r.stdout.splitlines() if l.strip().startswith("FAIL")]
+            probs = []
+            for l in r.stdout.splitlines():
+                k = l.find("probability of a regression beyond it ")
+                if k >= 0:
+                    probs.append(float(l[k + 38:].split("%")[0]))
+    finally:
+        m.stop()
+    return r.returncode == 1, fails, max(probs) if probs else None
+
+
+def median(v):
+    v = sorted(x for x in v if x is not None)
+    return v[len(v) // 2] if v else float("nan")
+
+
+def run_compare(a, pool, n, diff, label):
+    rng = random.Random(a.seed * 1000 + int(diff * 1e4))
+    jobs = []
+    for t in range(n):
+        seed = rng.randrange(1, 1 << 30)
+        fast_first = t % 2 == 0
+        r_fast, r_slow = a.rate * (1 + diff), a.rate
+        if fast_first:
+            args = (a, t, seed, r_fast, r_slow, ("fast", "slow"))
+        else:
+            args = (a, t, seed, r_slow, r_fast, ("slow", "fast"))
+        jobs.append(pool.submit(compare_trial, *args))
+    right = wrong = tie = 0
+    ratios, widths = [], []
+    for j in jobs:
+        winner, point, lo, hi, of = j.result()
+        if point is not None and of and of[0] == "slow":
+            point, lo, hi = 1 / point, (1 / hi if hi else None), (1 / lo if lo else None)
+        ratios.append(point)
+        if lo is not None and hi is not None:
+            widths.append(hi / lo)
+        if winner is None:
+            tie += 1
+        elif winner == "fast" and diff > 0:
+            right += 1
+        else:
+            wrong += 1
+    if diff > 0:
+        k, what = right, "right winner"
+    else:
+        k, what = wrong, "false winner"
+    lo, hi = wilson(k, n)
+    print("%-5s %3d trials, true difference %4.1f%%: %s %d/%d = %.1f%% (95%% CI %.1f..%.1f%%), "
+          "ties %d, wrong %d; median fast/slow %.3f, median CI width x%.3f"
+          % (label, n, diff * 100, what, k, n, 100 * k / n if n else float("nan"), 100 * lo, 100 * hi,
+             tie, wrong if diff > 0 else 0, median(ratios), median(widths)), flush=True)
+
+
+def run_gate(a, pool, n):
+    rng = random.Random(a.seed * 7919)
+    jobs = [pool.submit(gate_trial, a, t, rng.randrange(1, 1 << 30)) for t in range(n)]
+    alarms, probs, examples = 0, [], []
+    for j in jobs:
+        failed, fails, p = j.result()
+        alarms += failed
+        probs.append(p)
+        if failed and len(examples) < 3:
+            examples.extend(fails[:1])
+    lo, hi = wilson(alarms, n)
+    print("gate  %3d trials, a build against itself: false alarms %d/%d = %.1f%% (95%% CI %.1f..%.1f%%); "
+          "median of the largest probability of a regression %.1f%%"
+          % (n, alarms, n, 100 * alarms / n if n else float("nan"), 100 * lo, 100 * hi, median(probs)),
+          flush=True)
+    for e in examples:
+        print("      e.g. %s" % e)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--llmload", default=os.path.join(HERE, "..", "build", "src", "llmload"))
+    ap.add_argument("--diff-trials", type=int, default=60)
+    ap.add_argument("--same-trials", type=int, default=60)
+    ap.add_argument("--gate-trials", type=int, default=200)
+    ap.add_argument("--diff", type=float, default=0.05, help="true throughput difference (0.05)")
+    ap.add_argument("--rate", type=float, default=200, help="decode tokens/s of the slower simulator")
+    ap.add_argument("--ttft-base-ms", type=float, default=5.0)
+    ap.add_argument("--rounds", type=int, default=1, help="compare --rounds (1)")
+    ap.add_argument("--concurrency", type=int, default=8)
+    ap.add_argument("--requests", type=int, default=96)
+    ap.add_argument("--max-tokens", type=int, default=16)
+    ap.add_argument("--warmup", type=int, default=None,
+                    help="--warmup of every run (default: llmload's, a request per connection)")
+    ap.add_argument("--jobs", type=int, default=2, help="trials run at the same time")
+    ap.add_argument("--seed", type=int, default=1)
+    a = ap.parse_args()
+    a.llmload = os.path.abspath(a.llmload)
+    with open("/proc/loadavg") as f:
+        print("load average at the start: %s" % " ".join(f.read().split()[:3]), flush=True)
+    with concurrent.futures.ThreadPoolExecutor(max_workers=a.jobs) as pool:
+        if a.diff_trials:
+            run_compare(a, pool, a.diff_trials, a.diff, "diff")
+        if a.same_trials:
+            run_compare(a, pool, a.same_trials, 0.0, "same")
+        if a.gate_trials:
+            run_gate(a, pool, a.gate_trials)
+    with open("/proc/loadavg") as f:
+        print("load average at the end: %s" % " ".join(f.read().split()[:3]), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

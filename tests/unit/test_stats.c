@@ -1,0 +1,218 @@
+/* Unit tests for the verdict statistics (src/gate/stats.c): Mann-Whitney U
+ * against values worked by hand (and by SciPy's mannwhitneyu, asymptotic
+ * with the continuity correction), and the coverage of the bootstrap
+ * intervals on synthetic data with a fixed seed. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdlib.h>
+
+#include "rng.h"
+#include "stats.h"
+
+#define NEAR(a, b) assert_true(fabs((a) - (b)) < 1e-9)
+
+static void test_mwu_known(void **state)
+{
+    (void)state;
+    struct stats_mwu m;
+    /* Fully separated: U = 0, z = -4.5 / sqrt(5.25). */
+    double a[] = { 1, 2, 3 }, b[] = { 4, 5, 6 };
+    assert_int_equal(stats_mwu(a, 3, b, 3, &m), 0);
+    NEAR(m.u, 0);
+    NEAR(m.z, -1.9639610121239315);
+    NEAR(m.p_less, 0.04042779918502615);
+    NEAR(m.p_greater, 0.9854518341293739);
+    NEAR(m.p_two, 0.0808555983700523);
+    /* The textbook pair (U = 17 of 20; SciPy: p = 0.1113 two-sided). */
+    double c[] = { 19, 22, 16, 29, 24 }, d[] = { 20, 11, 17, 12 };
+    assert_int_equal(stats_mwu(c, 5, d, 4, &m), 0);
+    NEAR(m.u, 17);
+    NEAR(m.z, 1.7146428199482247);
+    NEAR(m.p_greater, 0.0556734432665702);
+    NEAR(m.p_two, 0.1113468865331404);
+    /* Ties: mid-ranks and the tie term of the variance. */
+    double e[] = { 1, 2, 2, 3, 7 }, f[] = { 2, 3, 4, 5, 6, 8 };
+    assert_int_equal(stats_mwu(e, 5, f, 6, &m), 0);
+    NEAR(m.u, 7.5);
+    NEAR(m.z, -1.3851370514006154);
+    NEAR(m.p_less, 0.09804105751255662);
+    /* Every value the same: no evidence. */
+    double g[] = { 3, 3 }, h[] = { 3, 3, 3 };
+    assert_int_equal(stats_mwu(g, 2, h, 3, &m), 0);
+    NEAR(m.p_two, 1);
+    assert_int_equal(stats_mwu(g, 0, h, 3, &m), -1);
+    double nan[] = { NAN };
+    assert_int_equal(stats_mwu(nan, 1, h, 3, &m), -1);
+}
+
+static void test_quantile(void **state)
+{
+    (void)state;
+    double v[] = { 5, 1, 4, 2, 3 };
+    assert_true(stats_quantile_inplace(v, 5, 0.5) == 3);
+    assert_true(stats_quantile_inplace(v, 5, 0.95) == 5);
+    assert_true(stats_quantile_inplace(v, 5, 0) == 1);
+    assert_true(stats_quantile_inplace(v, 5, 0.2) == 1);
+    assert_true(stats_quantile_inplace(v, 5, 0.21) == 2);
+    assert_true(isnan(stats_quantile_inplace(v, 0, 0.5)));
+    double same[] = { 2, 2, 2, 2 };
+    assert_true(stats_quantile_inplace(same, 4, 0.9) == 2);
+}
+
+/* Exponential times (mean m) from a seeded generator. */
+static void draw(double *v, size_t n, double m, uint64_t *s)
+{
+    for (size_t i = 0; i < n; i++)
+        v[i] = -m * log(((double)(rng_splitmix64(s) >> 11) + 0.5) / 9007199254740992.0);
+}
+
+/* Of 200 synthetic comparisons of two targets with the same true rate, the
+ * 95% interval of the ratio holds 1 in about 95%: between 90% and 99%. */
+static void test_ratio_coverage(void **state)
+{
+    (void)state;
+    enum { N = 120, REPS = 200 };
+    double na[N], da[N], nb[N], db[N];
+    uint64_t s = 42;
+    int covered = 0;
+    for (int r = 0; r < REPS; r++) {
+        for (size_t i = 0; i < N; i++)
+            na[i] = nb[i] = 16;
+        draw(da, N, 0.2, &s);
+        draw(db, N, 0.2, &s);
+        struct stats_group a = { na, da, N, NULL }, b = { nb, db, N, NULL };
+        struct stats_ratio q;
+        assert_int_equal(stats_boot_ratio(&a, &b, 1, (uint64_t)r, 500, &q), 0);
+        assert_true(q.lo <= q.point && q.point <= q.hi);
+        covered += q.lo <= 1 && 1 <= q.hi;
+    }
+    assert_in_range(covered, REPS * 90 / 100, REPS * 99 / 100);
+}
+
+/* A 10% faster target is told apart with 400 requests each, the same seed
+ * gives the same interval, and the requests needed are finite. */
+static void test_ratio_decides(void **state)
+{
+    (void)state;
+    enum { N = 400 };
+    static double na[N], da[N], nb[N], db[N];
+    uint64_t s = 7;
+    for (size_t i = 0; i < N; i++)
+        na[i] = nb[i] = 32;
+    draw(da, N, 0.1 / 1.1, &s);
+    draw(db, N, 0.1, &s);
+    struct stats_group a = { na, da, N, NULL }, b = { nb, db, N, NULL };
+    struct stats_ratio q, q2;
+    assert_int_equal(stats_boot_ratio(&a, &b, 1, STATS_BOOT_SEED, STATS_BOOT_N, &q), 0);
+    assert_int_equal(stats_boot_ratio(&a, &b, 1, STATS_BOOT_SEED, STATS_BOOT_N, &q2), 0);
+    assert_true(q.lo == q2.lo && q.hi == q2.hi);
+    assert_true(q.point > 1);
+    assert_true(q.se_log > 0 && q.se_log < 0.2);
+    assert_true(isfinite(stats_requests_needed(q.point, q.se_log, N)));
+    /* 2.8 standard errors over the effect, squared, times n. */
+    NEAR(stats_requests_needed(exp(0.1), 0.05, 100), ceil(100 * pow(2.8 * 0.05 / 0.1, 2)));
+    assert_true(isinf(stats_requests_needed(1, 0.05, 100)));
+    /* A group that produced nothing has no rate. */
+    double zero[N] = { 0 };
+    struct stats_group z = { zero, db, N, NULL };
+    assert_int_equal(stats_boot_ratio(&z, &b, 1, 1, 100, &q), -1);
+}
+
+/* The change of a quantile: the interval of the median of two samples of
+ * the same exponential covers 0 in about 95% of 200 trials, and a
+ * sample 2.5 times slower is past a 10% tolerance with a high probability
+ * (a median of 150 exponential times is known to about 12%). */
+static void test_quantile_change(void **state)
+{
+    (void)state;
+    enum { N = 150, REPS = 200 };
+    double c[N], b[N];
+    uint64_t s = 99;
+    int covered = 0;
+    struct stats_change ch;
+    for (int r = 0; r < REPS; r++) {
+        draw(c, N, 1, &s);
+        draw(b, N, 1, &s);
+        assert_int_equal(stats_boot_quantile_change(c, N, b, N, 0.5, 1, 0.1, 1, (uint64_t)r, 400, &ch), 0);
+        covered += ch.lo <= 0 && 0 <= ch.hi;
+    }
+    assert_in_range(covered, REPS * 90 / 100, REPS * 99 / 100);
+    draw(b, N, 1, &s);
+    for (size_t i = 0; i < N; i++)
+        c[i] = b[i] * 2.5;
+    assert_int_equal(stats_boot_quantile_change(c, N, b, N, 0.5, 1, 0.1, 1, 5, 1000, &ch), 0);
+    NEAR(ch.point, 1.5);
+    assert_true(ch.p_worse > 0.975 && ch.lo > 0.1);
+    /* The same sample: no change, an interval around 0, and the chance of
+     * a p95 beyond +10% is what 150 requests leave open, far from the
+     * 97.5% the gate fails at. */
+    assert_int_equal(stats_boot_quantile_change(b, N, b, N, 0.95, 1, 0.1, 1, 5, 1000, &ch), 0);
+    NEAR(ch.point, 0);
+    assert_true(ch.lo < 0 && ch.hi > 0 && ch.p_worse < 0.5);
+}
+
+/* Requests of one block share a slowdown (a burst of other work on the
+ * machine): resampling blocks widens the interval that resampling the
+ * requests one by one makes too narrow, and its coverage of the truth (the
+ * same rate on both sides) returns to about 95%. */
+static void test_blocks(void **state)
+{
+    (void)state;
+    enum { N = 160, REPS = 200 };
+    static double na[N], da[N], nb[N], db[N];
+    static int blk[N];
+    uint64_t s = 3;
+    int cov_req = 0, cov_blk = 0;
+    double w_req = 0, w_blk = 0;
+    for (size_t i = 0; i < N; i++) {
+        na[i] = nb[i] = 8;
+        blk[i] = (int)(i * 8 / N);
+    }
+    for (int r = 0; r < REPS; r++) {
+        double slow_a[8], slow_b[8];
+        draw(slow_a, 8, 0.1, &s);
+        draw(slow_b, 8, 0.1, &s);
+        for (size_t i = 0; i < N; i++) {
+            da[i] = 0.5 + slow_a[blk[i]] + 0.01 * (double)(rng_splitmix64(&s) % 100) / 100;
+            db[i] = 0.5 + slow_b[blk[i]] + 0.01 * (double)(rng_splitmix64(&s) % 100) / 100;
+        }
+        struct stats_group a = { na, da, N, NULL }, b = { nb, db, N, NULL };
+        struct stats_ratio q;
+        assert_int_equal(stats_boot_ratio(&a, &b, 1, (uint64_t)r, 400, &q), 0);
+        cov_req += q.lo <= 1 && 1 <= q.hi;
+        w_req += log(q.hi / q.lo);
+        a.block = b.block = blk;
+        assert_int_equal(stats_boot_ratio(&a, &b, 1, (uint64_t)r, 400, &q), 0);
+        cov_blk += q.lo <= 1 && 1 <= q.hi;
+        w_blk += log(q.hi / q.lo);
+    }
+    assert_true(w_blk > 3 * w_req);
+    assert_true(cov_req < REPS * 60 / 100);
+    assert_in_range(cov_blk, REPS * 80 / 100, REPS);
+    /* A quantile change of blocked samples: the same. */
+    struct stats_change ch1, ch2;
+    assert_int_equal(stats_boot_quantile_change_blocks(da, NULL, N, db, NULL, N, 0.5, 1, 0.1, 1, 1, 400,
+                                                       &ch1), 0);
+    assert_int_equal(stats_boot_quantile_change_blocks(da, blk, N, db, blk, N, 0.5, 1, 0.1, 1, 1, 400,
+                                                       &ch2), 0);
+    assert_true(ch1.point == ch2.point);
+    assert_true(ch2.hi - ch2.lo > ch1.hi - ch1.lo);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_mwu_known),
+        cmocka_unit_test(test_quantile),
+        cmocka_unit_test(test_ratio_coverage),
+        cmocka_unit_test(test_ratio_decides),
+        cmocka_unit_test(test_quantile_change),
+        cmocka_unit_test(test_blocks),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
