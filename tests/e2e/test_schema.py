@@ -40,7 +40,7 @@ class Schemas(unittest.TestCase):
             p = run_llmload("check", "--url", m.url, "--json", f("k.json"))
             self.assertEqual(p.returncode, 0, p.stderr)
         kinds = {"r.json": "llmload.result/1", "rep.json": "llmload.result/1",
-                 "base.json": "llmload.baseline/1", "s.json": "llmload.sweep/1",
+                 "base.json": "llmload.baseline/2", "s.json": "llmload.sweep/1",
                  "c.json": "llmload.compare/1"}
         for name, schema in kinds.items():
             doc = json.load(open(f(name)))
