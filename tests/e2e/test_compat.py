@@ -28,7 +28,8 @@ class TestScriptFlags(unittest.TestCase):
         out = os.path.join(d, "r.json")
         with Mock(*FAST) as m:
             p = run_llmload("run", "--base-url", m.url + "/v1", "-c", "2", "--requests-per-thread", "3",
-                            "--max-tokens", "4", "--tokenizer", ranks, "--encoding", "cl100k_base", "--force-tiktoken",
+                            "--max-tokens", "4", "--tokenizer", ranks, "--encoding", "cl100k_base",
+                            "--force-tiktoken",
                             "--monitor", "none", "-q", "--json", out)
         self.assertEqual(p.returncode, 0, p.stderr)
         doc = load(out)
@@ -64,8 +65,8 @@ class TestScriptFlags(unittest.TestCase):
         d = tmpdir()
         out = os.path.join(d, "r.json")
         with Mock(*FAST) as m:
-            p = run_llmload("run", "--host", "127.0.0.1", "--port", str(m.port), "--api", "openai-completions",
-                            "--model", "llmload-mock", "-n", "2", "--max-tokens", "3",
+            p = run_llmload("run", "--host", "127.0.0.1", "--port", str(m.port),
+                            "--api", "openai-completions", "--model", "llmload-mock", "-n", "2", "--max-tokens", "3",
                             "--monitor", "none", "-q", "--json", out)
         self.assertEqual(p.returncode, 0, p.stderr)
         doc = load(out)
