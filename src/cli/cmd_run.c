@@ -164,6 +164,7 @@ static int run_gated(int argc, char **argv, struct gate_opts *gate)
         cli_flag_err(err, sizeof err, "--csv");
         goto fail;
     }
+    report_csv_slo(out.csv, &cfg->slo);
     if (cfg->raw_path && !(out.raw = report_raw_open(cfg->raw_path, err, sizeof err))) {
         cli_flag_err(err, sizeof err, "--raw");
         goto fail;

@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include "api.h"
+#include "slo.h"
 
 struct workload;
 
@@ -22,6 +23,7 @@ struct run_config {
     char model[256];
     int stream;
     enum rx_clock rx_clock;     /* --timestamps */
+    struct slo_spec slo;        /* per-request limits (--slo); slo.n == 0: none */
     const char *api_key;        /* never printed, never written */
     /* request content: the workload (workload.h) gives each request its
      * prompt or messages; prompt/system here are for reports */

@@ -81,6 +81,8 @@ static struct hist **stats_hists(struct run_stats *s, size_t i, uint64_t *highes
         { &s->srv_prefill, RESULT_HIST_NS_MAX }, { &s->srv_decode, RESULT_HIST_NS_MAX },
         { &s->srv_load, RESULT_HIST_NS_MAX }, { &s->srv_cached, RESULT_HIST_COUNT_MAX },
         { &s->ttft_minus_prefill, RESULT_HIST_NS_MAX },
+        { &s->ttft_server, RESULT_HIST_NS_MAX }, { &s->ttft_rest, RESULT_HIST_NS_MAX },
+        { &s->ttft_reasoning, RESULT_HIST_NS_MAX }, { &s->ttft_output, RESULT_HIST_NS_MAX },
         { &s->prompt_tokens, RESULT_HIST_COUNT_MAX }, { &s->prompt_chars, RESULT_HIST_COUNT_MAX },
         { &s->max_tokens, RESULT_HIST_COUNT_MAX },
     };
@@ -194,6 +196,58 @@ int64_t req_ttft_ns(const struct req_record *r)
     return r->first_ns ? span(r->start_ns, r->first_ns) : -1;
 }
 
+int64_t req_ttft_reasoning_ns(const struct req_record *r)
+{
+    return r->t_first_reasoning ? span(r->start_ns, r->t_first_reasoning) : -1;
+}
+
+int64_t req_ttft_output_ns(const struct req_record *r)
+{
+    return r->t_first_output ? span(r->start_ns, r->t_first_output) : -1;
+}
+
+int64_t req_answer_tokens(const struct req_record *r)
+{
+    if (r->out_tokens < 0)
+        return -1;
+    if (r->reasoning_tokens <= 0)
+        return r->out_tokens;
+    return r->out_tokens > r->reasoning_tokens ? r->out_tokens - r->reasoning_tokens : 0;
+}
+
+void req_record_reasoning(struct req_record *r)
+{
+    if (r->server_reasoning_tokens >= 0) {
+        r->reasoning_tokens = r->server_reasoning_tokens;
+        r->reasoning_src = TOK_SERVER;
+    } else {
+        /* No count and no reasoning seen: none, from no source. */
+        r->reasoning_tokens = (int64_t)r->reasoning_events;
+        r->reasoning_src = r->reasoning_events ? TOK_CHUNKS : TOK_NONE;
+    }
+}
+
+int64_t req_ttft_server_ns(const struct req_record *r)
+{
+    if (r->prompt_eval_duration_ns < 0)
+        return -1;
+    return r->prompt_eval_duration_ns + (r->load_duration_ns > 0 ? r->load_duration_ns : 0);
+}
+
+int64_t req_ttft_rest_ns(const struct req_record *r)
+{
+    int64_t ttft = req_ttft_ns(r), srv = req_ttft_server_ns(r);
+    return ttft < 0 || srv < 0 || ttft < srv ? -1 : ttft - srv;
+}
+
+int64_t req_tpot_ns(const struct req_record *r)
+{
+    int64_t e2e = span(r->start_ns, r->end_ns), ttft = req_ttft_ns(r);
+    if (r->out_tokens <= 1 || ttft < 0 || e2e < ttft)
+        return -1;
+    return (int64_t)((double)(e2e - ttft) / (double)(r->out_tokens - 1) + 0.5);
+}
+
 int64_t req_decode_per_token_ns(const struct req_record *r)
 {
     if (r->eval_count <= 0 || r->eval_duration_ns < 0)
@@ -207,6 +261,26 @@ int64_t req_ttft_minus_prefill_ns(const struct req_record *r)
     if (ttft < 0 || r->prompt_eval_duration_ns < 0 || ttft < r->prompt_eval_duration_ns)
         return -1;
     return ttft - r->prompt_eval_duration_ns;
+}
+
+/* Reasoning and tool calls: when each kind of output began, and how
+ * much of the output was reasoning. */
+static void add_reasoning(struct run_stats *s, const struct req_record *r)
+{
+    int64_t d;
+    if ((d = req_ttft_reasoning_ns(r)) >= 0)
+        hist_record(s->ttft_reasoning, (uint64_t)d);
+    if ((d = req_ttft_output_ns(r)) >= 0)
+        hist_record(s->ttft_output, (uint64_t)d);
+    if (r->reasoning_tokens > 0) {
+        add_u64(&s->reasoning_tokens, (uint64_t)r->reasoning_tokens);
+        s->reasoning_requests++;
+        s->reasoning_src_count[(unsigned)r->reasoning_src < 4 ? r->reasoning_src : TOK_NONE]++;
+    }
+    if (r->tool_calls > 0) {
+        s->tool_call_requests++;
+        add_u64(&s->tool_calls, r->tool_calls);
+    }
 }
 
 /* The server's own timings, as it reported them. */
@@ -223,6 +297,11 @@ static void add_server_timings(struct run_stats *s, const struct req_record *r)
         hist_record(s->srv_prefill, (uint64_t)r->prompt_eval_duration_ns);
     if ((d = req_ttft_minus_prefill_ns(r)) >= 0)
         hist_record(s->ttft_minus_prefill, (uint64_t)d);
+    /* The split only where both halves are known, so they add up to TTFT. */
+    if ((d = req_ttft_rest_ns(r)) >= 0) {
+        hist_record(s->ttft_server, (uint64_t)req_ttft_server_ns(r));
+        hist_record(s->ttft_rest, (uint64_t)d);
+    }
     if (r->load_duration_ns >= 0)
         hist_record(s->srv_load, (uint64_t)r->load_duration_ns);
     if (r->cached_tokens >= 0)
@@ -249,6 +328,8 @@ void run_stats_add(struct run_stats *s, const struct req_record *r)
         hist_record(s->max_tokens, (uint64_t)r->max_tokens);
     else
         s->max_tokens_unset++;
+    if (s->slo.n)
+        slo_tally_add(&s->slo_tally, &s->slo, r, 0);
     if (r->err != ERR_NONE) {
         add_failure(s, r);
         return;
@@ -281,8 +362,8 @@ void run_stats_add(struct run_stats *s, const struct req_record *r)
     if (r->out_tokens >= 0) {
         uint64_t out = (uint64_t)r->out_tokens;
         add_u64(&s->output_tokens, out);
-        if (out > 1 && ttft >= 0 && e2e >= ttft)
-            hist_record(s->tpot, (uint64_t)((double)(e2e - ttft) / (double)(out - 1) + 0.5));
+        if ((d = req_tpot_ns(r)) >= 0)
+            hist_record(s->tpot, (uint64_t)d);
         if (e2e > 0)
             hist_record(s->request_tps, (uint64_t)((double)out * 1e12 / (double)e2e + 0.5));
         if (r->events > 0)
@@ -295,6 +376,7 @@ void run_stats_add(struct run_stats *s, const struct req_record *r)
     }
     s->tok_src_count[(unsigned)r->tok_src < 4 ? r->tok_src : TOK_NONE]++;
     add_token_check(s, r);
+    add_reasoning(s, r);
     add_server_timings(s, r);
 }
 
@@ -321,6 +403,7 @@ void req_record_reset(struct req_record *r)
     r->ev_cap = cap;
     r->itl_spilled = itl;
     r->out_tokens = r->server_tokens = r->local_tokens = r->in_tokens = -1;
+    r->reasoning_tokens = r->server_reasoning_tokens = -1;
     r->eval_count = r->eval_duration_ns = r->prompt_eval_count = r->prompt_eval_duration_ns = -1;
     r->cached_tokens = r->total_duration_ns = r->load_duration_ns = -1;
     r->prompt_chars = r->max_tokens = r->exact_tokens = -1;

@@ -73,6 +73,9 @@ struct mock_config {
     double eos_fraction;        /* fraction of requests that stop early */
     uint32_t tokens_per_chunk;
     int timings;                /* llama.cpp `timings` in OpenAI replies */
+    uint64_t reasoning_tokens;  /* the first this many tokens of an answer are reasoning */
+    int reasoning_content;      /* OpenAI key "reasoning_content", else "reasoning" */
+    int tool_calls;             /* chat answers are a tool call */
     /* faults: fraction of generation requests, indexed by enum mock_fault */
     double fault[MOCK_FAULT_COUNT];
     uint64_t retry_after_s;
@@ -160,6 +163,11 @@ struct mock_plan {
     uint64_t fault_at;          /* mid-stream faults: after this many tokens */
     uint64_t text_seed;         /* seeds the words of the text */
 };
+
+/* The reasoning tokens of a request that generates `tokens` tokens on api:
+ * --reasoning-tokens, leaving at least one for the answer; 0 on
+ * /v1/completions, which has no reasoning field. */
+uint64_t mock_reasoning_tokens(const struct mock_config *c, enum mock_api api, uint64_t tokens);
 
 /* Plans request number seq asking for max_tokens (>= 1).  min_tokens and
  * ignore_eos forbid early stops as vLLM does.  The same (config, seq,

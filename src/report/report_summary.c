@@ -150,6 +150,26 @@ static void print_setup(FILE *f, const struct run_config *c, const struct run_st
             (unsigned long long)c->seed);
 }
 
+/* How much of the output was reasoning, and the tool calls made. */
+static void print_reasoning(FILE *f, const struct run_stats *s)
+{
+    if (s->reasoning_requests) {
+        uint64_t answer = s->output_tokens > s->reasoning_tokens ? s->output_tokens - s->reasoning_tokens : 0;
+        fprintf(f, "Reasoning: %llu of %llu output tokens (%.1f %%) in %llu %s, %llu answer tokens "
+                "(reasoning count: server %llu, chunks %llu)\n",
+                (unsigned long long)s->reasoning_tokens, (unsigned long long)s->output_tokens,
+                s->output_tokens ? 100.0 * (double)s->reasoning_tokens / (double)s->output_tokens : 0.0,
+                (unsigned long long)s->reasoning_requests,
+                plural(s->reasoning_requests, "request", "requests"), (unsigned long long)answer,
+                (unsigned long long)s->reasoning_src_count[TOK_SERVER],
+                (unsigned long long)s->reasoning_src_count[TOK_CHUNKS]);
+    }
+    if (s->tool_call_requests)
+        fprintf(f, "Tool calls: %llu in %llu %s\n", (unsigned long long)s->tool_calls,
+                (unsigned long long)s->tool_call_requests,
+                plural(s->tool_call_requests, "request", "requests"));
+}
+
 /* The server's output counts against the local tokenizer's, and replies
  * shorter than the exact length asked for. */
 static void print_token_check(FILE *f, const struct run_stats *s)
@@ -216,6 +236,7 @@ static void print_tokens(FILE *f, const struct run_stats *s)
         any = 1;
     }
     fprintf(f, "%s\n", any ? "" : " - (no successful request)");
+    print_reasoning(f, s);
     if (s->tok_src_count[TOK_CHUNKS])
         fprintf(f, "  (counted from chunks: the server gave no count, so each content "
                 "event counts as one token)\n");
@@ -245,7 +266,12 @@ static void print_server_rows(FILE *f, const struct run_stats *s)
         latency_row(f, "load", s->srv_load);
     if (hist_count(s->ttft_minus_prefill))
         latency_row(f, "TTFT - prefill", s->ttft_minus_prefill);
+    if (hist_count(s->ttft_server)) {
+        latency_row(f, "TTFT server", s->ttft_server);
+        latency_row(f, "TTFT rest", s->ttft_rest);
+    }
 }
+
 
 static void print_errors(FILE *f, const struct run_stats *s)
 {
@@ -268,6 +294,45 @@ static void print_errors(FILE *f, const struct run_stats *s)
             fprintf(f, "  (cut off by Ctrl-C: not in the error rate)");
         fputc('\n', f);
     }
+}
+
+/* Goodput under the per-request limits (docs/metrics.md, "Goodput"). */
+static void print_slo(FILE *f, const struct run_stats *s)
+{
+    if (!s->slo.n)
+        return;
+    const struct slo_tally *t = &s->slo_tally;
+    struct slo_result r;
+    slo_result(&s->slo, t, run_stats_wall_s(s), &r);
+    fprintf(f, "SLO %s: %llu of %llu requests good", s->slo.text, (unsigned long long)t->good,
+            (unsigned long long)t->judged);
+    if (isfinite(r.attainment))
+        fprintf(f, ", attainment %.1f %% (95%% CI %.1f-%.1f %%)", 100 * r.attainment, 100 * r.lo,
+                100 * r.hi);
+    fputc('\n', f);
+    char b1[48], b2[48];
+    fprintf(f, "  goodput %s, %s\n", rate(r.goodput_rps, "good requests/s", b1, sizeof b1),
+            rate(r.goodput_tps, "good tokens/s", b2, sizeof b2));
+    if (t->judged > t->good) {
+        const char *sep = " ";
+        fprintf(f, "  missed:");
+        if (t->errors) {
+            fprintf(f, " %llu failed", (unsigned long long)t->errors);
+            sep = ", ";
+        }
+        for (int k = 0; k < SLO__N; k++) {
+            if (s->slo.lim[k].set && t->miss[k]) {
+                fprintf(f, "%s%s %llu", sep, slo_kind_name(k), (unsigned long long)t->miss[k]);
+                sep = ", ";
+            }
+        }
+        if (r.binding >= 0)
+            fprintf(f, "; binding: %s", slo_kind_name(r.binding));
+        fputc('\n', f);
+    }
+    if (t->cut || s->unsent)
+        fprintf(f, "  not judged: %llu cut off in flight, %llu arrivals never sent\n",
+                (unsigned long long)t->cut, (unsigned long long)s->unsent);
 }
 
 static void print_client(FILE *f, const struct run_stats *s)
@@ -322,6 +387,12 @@ void report_print_summary(FILE *f, const struct run_config *c, const struct run_
             "latency", "min", "mean", "p50", "p90", "p95", "p99", "max");
     if (c->stream) {
         latency_row(f, "TTFT", s->ttft);
+        /* A reasoning model thinks before it answers: both starts, only
+         * when some request reasoned (else TTFT is the answer's). */
+        if (hist_count(s->ttft_reasoning)) {
+            latency_row(f, "TTFT reasoning", s->ttft_reasoning);
+            latency_row(f, "TTFT output", s->ttft_output);
+        }
         latency_row(f, "ITL", s->itl);
         latency_row(f, "TPOT", s->tpot);
     } else {
@@ -348,6 +419,7 @@ void report_print_summary(FILE *f, const struct run_config *c, const struct run_
         fprintf(f, "Late: %llu requests started after their scheduled time "
                 "(concurrency cap full)\n", (unsigned long long)s->late);
     print_errors(f, s);
+    print_slo(f, s);
     print_client(f, s);
     if (s->interrupted)
         fprintf(f, "INTERRUPTED: these results cover only the requests that finished "
