@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "conn.h"
+#include "fuzz_cuts.h"
 
 #define NTOK 1024
 
@@ -118,14 +119,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     setup();
     F.env.api = kinds[data[0] & 3];
     F.env.fast_path = (data[0] >> 2) & 1;
-    size_t ncuts = data[0] >> 3;
-    if (size < 1 + ncuts)
+    size_t ncuts = data[0] >> 3, cuts[32], n;
+    const uint8_t *resp;
+    if (fuzz_cuts(data, size, ncuts, cuts, 32, &resp, &n) < 0)
         return 0;
-    size_t cuts[32], at = 0;
-    for (size_t i = 0; i < ncuts; i++)
-        cuts[i] = at += (size_t)data[1 + i] + 1;
-    const uint8_t *resp = data + 1 + ncuts;
-    size_t n = size - 1 - ncuts;
 
     struct outcome whole = run(resp, n, NULL, 0);
     struct outcome cut = run(resp, n, cuts, ncuts);

@@ -110,27 +110,58 @@ static const struct opt run_opts[] = {
 
 const struct opt_table cli_run_table = OPT_TABLE(run_opts, run_apply);
 
-enum auth_flag { A_KEY, A_KEYFILE };
+enum auth_flag { A_KEY, A_KEYFILE, A_HEADER, A_HEADER_PUBLIC, A_PROXY, A_NOPROXY, A_TUNNEL };
 
 static int auth_apply(void *ud, const struct opt *o, const char *flag, const char *v,
                       char *err, size_t cap)
 {
     struct cli_auth *a = ud;
-    (void)flag, (void)err, (void)cap;
-    if (o->id == A_KEY)
-        a->key = v;
-    else
-        a->file = v;
+    switch ((enum auth_flag)o->id) {
+    case A_KEY: a->key = v; break;
+    case A_KEYFILE: a->file = v; break;
+    case A_HEADER:
+        if (headers_add(&a->hdrs, v, flag, err, cap) < 0)
+            return -1;
+        break;
+    case A_HEADER_PUBLIC:
+        if (a->npublic == HEADERS_MAX) {
+            snprintf(err, cap, "%s: more than %d", flag, HEADERS_MAX);
+            return -1;
+        }
+        a->public_names[a->npublic++] = v;
+        break;
+    case A_PROXY: a->proxy = v; break;
+    case A_NOPROXY: a->proxy = ""; break;
+    case A_TUNNEL: a->proxy_tunnel = 1; break;
+    }
     return 1;
 }
 
 static const struct opt auth_opts[] = {
-    OPT_SECTION("authentication"),
+    OPT_SECTION("authentication and headers"),
     { A_KEY, "--api-key", { NULL }, "KEY",
       "sent as Authorization: Bearer (default: $OPENAI_API_KEY); never\n"
       "printed or written.  A key on the command line is visible to other\n"
       "users in `ps`: prefer --api-key-file or the variable" },
     { A_KEYFILE, "--api-key-file", { NULL }, "FILE", "the key is the first line of FILE (blanks trimmed)" },
+    { A_HEADER, "--header", { "-H" }, "'NAME: VALUE'",
+      "sent on every request (repeatable), e.g. 'api-key: ...' for Azure OpenAI.\n"
+      "Its value is a secret, never printed or written, unless --header-public\n"
+      "names it.  Replaces llmload's own User-Agent, Accept, Accept-Encoding,\n"
+      "Content-Type or Authorization (then no key is sent); an empty value\n"
+      "removes it" },
+    { A_HEADER_PUBLIC, "--header-public", { NULL }, "NAME",
+      "the value of --header NAME may be shown in outputs (repeatable)" },
+    OPT_SECTION("proxy"),
+    { A_PROXY, "--proxy", { NULL }, "URL",
+      "HTTP proxy http://[USER:PASSWORD@]HOST[:PORT] (default port 1080);\n"
+      "default: $https_proxy, $http_proxy or $all_proxy as curl reads them;\n"
+      "$no_proxy exempts hosts from either.  '' for none.  The credentials\n"
+      "are never printed or written" },
+    { A_NOPROXY, "--no-proxy", { NULL }, NULL, "no proxy, whatever the environment says" },
+    { A_TUNNEL, "--proxy-tunnel", { NULL }, NULL,
+      "through the proxy, open a CONNECT tunnel for http:// targets too\n"
+      "(https:// targets always tunnel)" },
 };
 
 const struct opt_table cli_auth_table = OPT_TABLE(auth_opts, auth_apply);
@@ -192,6 +223,35 @@ int cli_auth_key(struct cli_auth *a, const char **key, char *err, size_t errcap)
         snprintf(err, errcap, "out of memory");
         return -1;
     }
+    return 0;
+}
+
+int cli_auth_net(struct cli_auth *a, struct target_net *net, char *err, size_t errcap)
+{
+    memset(net, 0, sizeof *net);
+    if (cli_auth_key(a, &net->api_key, err, errcap) < 0)
+        return -1;
+    if (headers_has(&a->hdrs, "Authorization")) {
+        /* One Authorization per request: an explicit key and an explicit
+         * header contradict each other; $OPENAI_API_KEY yields. */
+        if (a->key || a->file) {
+            snprintf(err, errcap, "--header Authorization and --api-key%s: give one of them",
+                     a->file ? "-file" : "");
+            return -1;
+        }
+        net->api_key = NULL;
+    }
+    for (unsigned i = 0; i < a->npublic; i++)
+        if (headers_mark_public(&a->hdrs, a->public_names[i], "--header-public", err, errcap) < 0)
+            return -1;
+    if (headers_finish(&a->hdrs, err, errcap) < 0)
+        return -1;
+    net->headers = a->hdrs.n ? &a->hdrs : NULL;
+    struct proxy p;
+    if (a->proxy && *a->proxy && proxy_parse_url(&p, a->proxy, "--proxy", err, errcap) < 0)
+        return -1;
+    net->proxy = a->proxy;
+    net->proxy_tunnel = a->proxy_tunnel;
     return 0;
 }
 
@@ -531,9 +591,13 @@ int cli_goodput_opt(struct run_config *c, double *target, const char *flag, cons
 int cli_run_finish(struct run_cli *rc, char *err, size_t errcap)
 {
     struct run_config *c = &rc->cfg;
-    if (cli_auth_key(&rc->auth, &c->api_key, err, errcap) < 0 ||
-        obs_opts_check(&rc->obs.opts, err, errcap) < 0)
+    struct target_net net;
+    if (cli_auth_net(&rc->auth, &net, err, errcap) < 0 || obs_opts_check(&rc->obs.opts, err, errcap) < 0)
         return -1;
+    c->api_key = net.api_key;
+    c->headers = net.headers;
+    c->proxy = net.proxy;
+    c->proxy_tunnel = net.proxy_tunnel;
     if (rc->port && url_add_port(c, rc->port, err, errcap) < 0)
         return -1;
     if (rc->per_thread) {
@@ -607,7 +671,8 @@ int cli_run_resolve(struct run_cli *rc, char *err, size_t errcap)
 {
     struct run_config *c = &rc->cfg;
     struct target t;
-    int r = target_resolve_key(&t, c->url, c->api, c->api_key, c->connect_timeout_ns, err, errcap);
+    struct target_net net = { c->api_key, c->headers, c->proxy, c->proxy_tunnel };
+    int r = target_resolve_net(&t, c->url, c->api, &net, c->connect_timeout_ns, err, errcap);
     if (r == -1)
         return EXIT_USAGE;
     if (r < 0)
@@ -708,6 +773,10 @@ pid_t cli_run_start_mock(struct run_cli *rc, char *err, size_t errcap)
         return -1;
     }
     snprintf(rc->cfg.url, sizeof rc->cfg.url, "%s", line);
+    /* Our own child on loopback: no proxy of the environment stands
+     * between (--proxy still does, for testing a proxy). */
+    if (!rc->cfg.proxy)
+        rc->cfg.proxy = "";
     if (!rc->model_given)
         snprintf(rc->cfg.model, sizeof rc->cfg.model, "%s", MOCK_MODEL);
     return pid;

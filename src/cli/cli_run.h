@@ -11,17 +11,25 @@
 #include <sys/types.h>
 #include "cli_obs.h"
 #include "config.h"
+#include "headers.h"
 #include "opt.h"
+#include "target.h"
 #include "workload.h"
 
 #define CLI_MOCK_ARGS 64
 #define CLI_KEY_MAX 512
 
-/* --api-key and --api-key-file (run, sweep, compare, check). */
+/* --api-key and --api-key-file, --header, --header-public and the proxy
+ * flags (run, sweep, compare, check): how requests reach the server. */
 struct cli_auth {
     const char *key;            /* --api-key; NULL: not given, "": send none */
     const char *file;           /* --api-key-file */
     char buf[CLI_KEY_MAX];      /* the key read from the file */
+    struct headers hdrs;        /* --header */
+    const char *public_names[HEADERS_MAX];   /* --header-public */
+    unsigned npublic;
+    const char *proxy;          /* --proxy; "" for --no-proxy; NULL: the environment's */
+    int proxy_tunnel;           /* --proxy-tunnel */
 };
 
 /* Their table (opt.h); the handler's user data is a struct cli_auth. */
@@ -32,6 +40,12 @@ extern const struct opt_table cli_auth_table;
  * can print it.  0, or -1 with err (both flags, an unreadable or empty
  * file; nothing of the file's content is quoted). */
 int cli_auth_key(struct cli_auth *a, const char **key, char *err, size_t errcap);
+
+/* All of it: the key (cli_auth_key; none when --header gives an
+ * Authorization, and both given explicitly is an error), the headers
+ * checked and their secret values registered, --proxy parsed (its
+ * credentials registered).  0, or -1 with err (a usage error). */
+int cli_auth_net(struct cli_auth *a, struct target_net *net, char *err, size_t errcap);
 
 struct run_cli {
     struct run_config cfg;

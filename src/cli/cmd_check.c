@@ -57,8 +57,8 @@ static const struct opt_table *const check_tables[] = { &check_table, &cli_auth_
 const struct opt_cmd cli_check_cmd = {
     .name = "check",
     .summary = "is a server up: protocol, version, models",
-    .usage = "llmload check --url URL [--api KIND] [--api-key-file FILE] [--timeout TIME]\n"
-             "              [--json FILE] [--quiet]",
+    .usage = "llmload check --url URL [--api KIND] [--api-key-file FILE] [--header 'NAME: VALUE']\n"
+             "              [--proxy URL] [--timeout TIME] [--json FILE] [--quiet]",
     .about = "Reports whether the server at URL is reachable, the protocol it speaks (ollama or\n"
              "openai), its version when it tells (an OpenAI server without /version: llama.cpp's\n"
              "/props, else the system_fingerprint of a one-token generation), the models it has\n"
@@ -76,12 +76,13 @@ int cmd_check(int argc, char **argv)
     int r = opt_parse(&cli_check_cmd, ud, argc, argv, 1, NULL, NULL, err, sizeof err);
     if ((r = cli_parse_result(&cli_check_cmd, r, err)) >= 0)
         return r;
-    const char *url = a.url, *json = a.json, *key;
+    const char *url = a.url, *json = a.json;
+    struct target_net net;
     if (!url || !*url) {
         fprintf(stderr, "llmload check: --url is required\n");
         return EXIT_USAGE;
     }
-    if (cli_auth_key(&a.auth, &key, err, sizeof err) < 0) {
+    if (cli_auth_net(&a.auth, &net, err, sizeof err) < 0) {
         fprintf(stderr, "llmload check: %s\n", err);
         return EXIT_USAGE;
     }
@@ -91,7 +92,7 @@ int cmd_check(int argc, char **argv)
         return EXIT_USAGE;
     }
     int usage;
-    cJSON *info = target_probe(url, a.api, key, a.timeout_ns, &usage);
+    cJSON *info = target_probe(url, a.api, &net, a.timeout_ns, &usage);
     if (!info) {
         fprintf(stderr, "llmload check: out of memory\n");
         out_close(out);
@@ -107,7 +108,7 @@ int cmd_check(int argc, char **argv)
     int up = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(info, "up")) &&
              !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(info, "unauthorized"));
     if (!a.quiet)
-        target_probe_print(up ? stdout : stderr, url, info);
+        target_probe_print(up ? out_human() : stderr, url, info);
     int code = up ? EXIT_OK : EXIT_CHECK;
     if (out && report_commit_json(out, info, err, sizeof err) < 0) {
         fprintf(stderr, "llmload check: --json: %s\n", err);

@@ -227,10 +227,10 @@ static int run_gated(int argc, char **argv, struct gate_opts *gate)
             break;
         }
         if (repeat > 1)
-            printf("%srun %d of %d\n", k ? "\n" : "", k + 1, repeat);
-        report_print_summary(stdout, cfg, &stats);
+            fprintf(out_human(), "%srun %d of %d\n", k ? "\n" : "", k + 1, repeat);
+        report_print_summary(out_human(), cfg, &stats);
         if (mon)
-            obs_monitor_print(mon, stdout, stats.output_tokens);
+            obs_monitor_print(mon, out_human(), stats.output_tokens);
         docs[nruns] = report_result_json(cfg, &stats);
         if (!docs[nruns] || cli_obs_result(&rc.obs, docs[nruns], mon, &stats) < 0) {
             fprintf(stderr, "llmload run: out of memory\n");
@@ -297,7 +297,7 @@ static int run_gated(int argc, char **argv, struct gate_opts *gate)
      * error for the former and saves no baseline from the latter.  A run
      * stopped by the error rate has had its JUnit error already. */
     if (gate_active(gate) && nruns && !stopped) {
-        int gc = gate_evaluate(gate, docs, nruns, stdout, err, sizeof err);
+        int gc = gate_evaluate(gate, docs, nruns, out_human(), err, sizeof err);
         if (code == EXIT_OK) {
             code = gc;
             if (gc >= EXIT_USAGE)

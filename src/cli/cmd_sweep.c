@@ -11,6 +11,7 @@
 #include <cjson/cJSON.h>
 
 #include "cli.h"
+#include "fileio.h"
 #include "engine.h"
 #include "gate.h"
 #include "prompts.h"
@@ -446,7 +447,7 @@ int cmd_sweep(int argc, char **argv)
         return EXIT_RUN;
     }
     if (cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(doc, "levels")) > 0)
-        sweep_print(stdout, doc);
+        sweep_print(out_human(), doc);
     /* Both outputs are written before either failure decides the code; a
      * level's push that failed is an output lost too. */
     int lost = rc.obs.push_failures > 0 || cli_obs_result(&rc.obs, doc, NULL, NULL) < 0;
@@ -464,7 +465,7 @@ int cmd_sweep(int argc, char **argv)
     if (lost)
         code = EXIT_RUN;
     if (st == SWEEP_DONE && code == EXIT_OK && o.gate.n_asserts) {
-        code = sweep_gate_check(&o, NULL, &one, 1, stdout, err, sizeof err);
+        code = sweep_gate_check(&o, NULL, &one, 1, out_human(), err, sizeof err);
         if (code >= EXIT_USAGE)
             fprintf(stderr, "llmload sweep: %s\n", err);
     }

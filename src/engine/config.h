@@ -9,6 +9,7 @@
 #include "slo.h"
 
 struct workload;
+struct headers;
 
 /* When a content event happened: when the kernel received its bytes
  * (SO_TIMESTAMPNS, the default), or when the loop read them. */
@@ -25,6 +26,11 @@ struct run_config {
     enum rx_clock rx_clock;     /* --timestamps */
     struct slo_spec slo;        /* per-request limits (--slo); slo.n == 0: none */
     const char *api_key;        /* never printed, never written */
+    const struct headers *headers;  /* --header (headers.h); NULL none.  Values are
+                                   secrets unless marked public */
+    const char *proxy;          /* --proxy URL; NULL: from the environment
+                                   (proxy.h), "": none (--no-proxy) */
+    int proxy_tunnel;           /* --proxy-tunnel: CONNECT for http:// targets too */
     /* request content: the workload (workload.h) gives each request its
      * prompt or messages; prompt/system here are for reports */
     struct workload *workload;  /* opened by the CLI before the run; NULL: prompt as is */

@@ -7,7 +7,8 @@
  * parser callbacks only record what happened; the connection is finished or
  * closed after llhttp_execute() returns.
  *
- * States: FREE -> CONNECTING -> BUSY -> (IDLE -> BUSY ...) -> CLOSING ->
+ * States: FREE -> CONNECTING (through a proxy's tunnel: CONNECT and its
+ * reply too) -> BUSY -> (IDLE -> BUSY ...) -> CLOSING ->
  * FREE.  A request ends in conn_finish, from CONNECTING (connect failed)
  * or BUSY, exactly once; the engine hears of it through env->on.done. */
 #include "conn.h"
@@ -598,6 +599,13 @@ static void conn_complete_body(struct conn *c)
             msg = c->carry;
             mlen = (int)(c->body_len > RESULT_STATUS_BODY_MAX ? RESULT_STATUS_BODY_MAX : c->body_len);
         }
+        if (c->rec.status == 407 && c->env->proxy && !c->env->tunnel_req) {
+            /* Only the forward proxy on the way asks for proxy credentials. */
+            char why[1024];
+            proxy_refusal(c->env->proxy, c->env->proxy_target, 407, why, sizeof why);
+            conn_fail(c, ERR_PROXY_AUTH, "%s", why);
+            return;
+        }
         conn_fail(c, c->rec.status == 429 ? ERR_RATE_LIMITED : ERR_STATUS, "HTTP %d%s%.*s",
                   c->rec.status, mlen ? ": " : "", mlen, msg);
         return;
@@ -759,6 +767,8 @@ void conn_input(struct conn *c, ssize_t nread, const char *data, uint64_t ts)
     }
 }
 
+static void conn_rx(struct conn *c, ssize_t n, const char *data, uint64_t ts);
+
 /* One stamped read (rxstamp_read_stream): counts it, times it by the
  * kernel's stamp or, without one, now. */
 static int conn_stamped_bytes(void *ud, ssize_t n, const char *buf, uint64_t kernel_ns)
@@ -768,8 +778,8 @@ static int conn_stamped_bytes(void *ud, ssize_t n, const char *buf, uint64_t ker
         c->env->reads++;
         c->env->reads_stamped += kernel_ns != 0;
     }
-    conn_input(c, n, buf, kernel_ns ? kernel_ns : uv_hrtime());
-    return c->state == CONN_BUSY;
+    conn_rx(c, n, buf, kernel_ns ? kernel_ns : uv_hrtime());
+    return c->state == CONN_BUSY || c->tunneling;
 }
 
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
@@ -781,7 +791,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     }
     if (nread > 0)
         c->env->reads++;
-    conn_input(c, nread, buf->base, uv_hrtime());
+    conn_rx(c, nread, buf->base, uv_hrtime());
 }
 
 static void on_write(uv_write_t *w, int status)
@@ -826,6 +836,85 @@ failed:
     conn_end(c, uv_hrtime());
 }
 
+/* The socket leads to the target: the request can go. */
+static void conn_connected(struct conn *c)
+{
+    conn_send(c);
+}
+
+/* Through a proxy's tunnel, CONNECT first (proxy.h): the request goes once
+ * the proxy says the tunnel is open.  The exchange is part of connecting:
+ * the connect deadline covers it, TTFT does not. */
+static void conn_tunnel(struct conn *c)
+{
+    const struct conn_env *env = c->env;
+    if (!env->tunnel_req) {
+        conn_connected(c);
+        return;
+    }
+    c->tunneling = 1;
+    proxy_reply_init(&c->preply);
+    uv_buf_t b = uv_buf_init((char *)env->tunnel_req, (unsigned)env->tunnel_len);
+    int n = uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
+    if (n == (int)env->tunnel_len)
+        return;
+    if (n == UV_EAGAIN)
+        n = 0;
+    if (n >= 0) {
+        b = uv_buf_init((char *)env->tunnel_req + n, (unsigned)(env->tunnel_len - (size_t)n));
+        c->write_req.data = c;
+        n = uv_write(&c->write_req, (uv_stream_t *)&c->tcp, &b, 1, on_write);
+        if (n == 0)
+            return;
+    }
+    c->tunneling = 0;
+    conn_fail(c, ERR_PROXY, "proxy %s: cannot send CONNECT: %s", env->proxy->hostport, uv_strerror(n));
+    conn_end(c, uv_hrtime());
+}
+
+/* What a read brought while the proxy's reply to CONNECT is awaited. */
+static void conn_tunnel_input(struct conn *c, ssize_t n, const char *data)
+{
+    const struct conn_env *env = c->env;
+    char why[1024];   /* conn_fail cuts it to the record's length */
+    enum err_class cls = ERR_PROXY;
+    if (n == 0)
+        return;
+    assert(c->state == CONN_CONNECTING);
+    size_t used = 0;
+    int r = n < 0 ? -2 : proxy_reply_feed(&c->preply, data, (size_t)n, &used);
+    if (r == 0)
+        return;
+    if (r == -2)
+        snprintf(why, sizeof why, "proxy %s: %s before answering CONNECT %s", env->proxy->hostport,
+                 n == UV_EOF ? "closed the connection" : uv_strerror((int)n), env->proxy_target);
+    else if (r < 0)
+        snprintf(why, sizeof why, "proxy %s: its reply to CONNECT is not HTTP", env->proxy->hostport);
+    else if (c->preply.status / 100 != 2) {
+        proxy_refusal(env->proxy, env->proxy_target, c->preply.status, why, sizeof why);
+        cls = proxy_auth_refused(c->preply.status) ? ERR_PROXY_AUTH : ERR_PROXY;
+    } else if (used < (size_t)n)
+        snprintf(why, sizeof why, "proxy %s: bytes after its reply to CONNECT", env->proxy->hostport);
+    else {
+        c->tunneling = 0;
+        conn_connected(c);
+        return;
+    }
+    c->tunneling = 0;
+    conn_fail(c, cls, "%s", why);
+    conn_end(c, uv_hrtime());
+}
+
+/* Every read of the socket: the proxy's reply first, when a tunnel is
+ * being opened, then the target's bytes. */
+static void conn_rx(struct conn *c, ssize_t n, const char *data, uint64_t ts)
+{
+    if (c->tunneling)
+        conn_tunnel_input(c, n, data);
+    else
+        conn_input(c, n, data, ts);
+}
+
 static void on_connect(uv_connect_t *req, int status)
 {
     struct conn *c = req->data;
@@ -852,7 +941,7 @@ static void on_connect(uv_connect_t *req, int status)
         return;
     }
     c->reused = 0;
-    conn_send(c);
+    conn_tunnel(c);
 }
 
 static void conn_tp_connect(struct conn *c)
@@ -950,6 +1039,7 @@ void conn_start_unsent(struct conn *c)
 void conn_close(struct conn *c)
 {
     uv_timer_stop(&c->timer);
+    c->tunneling = 0;
     if (c->state == CONN_CLOSING || c->state == CONN_FREE)
         return;
     c->state = CONN_CLOSING;

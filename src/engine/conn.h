@@ -26,6 +26,7 @@
 #include "api_shape.h"
 #include "json.h"
 #include "ndjson.h"
+#include "proxy.h"
 #include "result.h"
 #include "sse.h"
 
@@ -54,7 +55,13 @@ struct conn_events {
  * marked "engine" may change during the run. */
 struct conn_env {
     uv_loop_t *loop;
-    const struct sockaddr *addr;       /* the target */
+    const struct sockaddr *addr;       /* the target, or the proxy on the way */
+    /* Through a proxy (proxy NULL: none): the target's host:port, for
+     * messages, and for a tunnel the CONNECT request sent first on every
+     * new socket (tunnel_req NULL: a forward proxy). */
+    const struct proxy *proxy;
+    const char *proxy_target;
+    const char *tunnel_req; size_t tunnel_len;
     enum api_kind api;
     uint64_t connect_timeout_ns, ttft_timeout_ns, idle_timeout_ns, request_timeout_ns; /* 0: none */
     int rx_kernel;                     /* time reads by kernel receive stamps (rxstamp.h) */
@@ -109,6 +116,10 @@ struct conn {
     int served;                    /* responses completed on this socket */
     uint64_t last_event_abs;       /* hrtime of the last content event */
     uint64_t read_ts;              /* hrtime of the read being parsed */
+    /* CONNECT sent, the proxy's reply being read: the socket is not the
+     * target's yet. */
+    int tunneling;
+    struct proxy_reply preply;
 
     /* Parser outcome, recorded in callbacks and acted on after execute. */
     int msg_complete;

@@ -40,7 +40,8 @@ struct engine {
     struct target tgt;
     struct api_request req;      /* what every request shares; the workload fills the content */
     char *body; size_t body_cap; /* scratch for building request bodies */
-    char hdr_fixed[1024];        /* request line and headers common to every request */
+    char hdr_fixed[HEADERS_BYTES + 4096];   /* request line and headers common to every request */
+    char tunnel_req[PROXY_URL_MAX * 2 + 600];   /* CONNECT, through a proxy's tunnel */
     size_t hdr_fixed_len;
 
     struct conn *conns;          /* `nconns` slots, allocated once */
@@ -884,14 +885,8 @@ static void engine_request_setup(struct engine *e)
     e->env.collect_text = cfg->workload && (workload_tokenizer(cfg->workload) || cfg->multi_turn);
     const char *accept = cfg->stream ? api_accept(e->tgt.api) : "application/json";
     assert(accept);   /* target_resolve settled the API: it has a framing */
-    int n = snprintf(e->hdr_fixed, sizeof e->hdr_fixed,
-                     "POST %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: llmload/%s\r\n"
-                     "Content-Type: application/json\r\nAccept: %s\r\n"
-                     "Accept-Encoding: identity\r\n%s%s%s",
-                     e->tgt.path, e->tgt.host, LLMLOAD_VERSION, accept,
-                     cfg->api_key ? "Authorization: Bearer " : "", cfg->api_key ? cfg->api_key : "",
-                     cfg->api_key ? "\r\n" : "");
-    e->hdr_fixed_len = n > 0 && (size_t)n < sizeof e->hdr_fixed ? (size_t)n : 0;
+    int n = target_request_head(&e->tgt, "POST", e->tgt.path, accept, 1, e->hdr_fixed, sizeof e->hdr_fixed);
+    e->hdr_fixed_len = n > 0 ? (size_t)n : 0;
 }
 
 /* LLMLOAD_NO_FAST_PATH=1 (any value but "" and "0") sends every event
@@ -910,6 +905,14 @@ static void engine_env_setup(struct engine *e)
 
     env->loop = &e->loop;
     env->addr = (const struct sockaddr *)&e->tgt.addr;
+    if (e->tgt.via) {
+        env->proxy = &e->tgt.proxy;
+        env->proxy_target = e->tgt.host;
+    }
+    if (e->tgt.via == PROXY_TUNNEL) {
+        env->tunnel_req = e->tunnel_req;
+        env->tunnel_len = proxy_connect_request(&e->tgt.proxy, e->tgt.host, e->tunnel_req, sizeof e->tunnel_req);
+    }
     env->api = e->tgt.api;
     env->connect_timeout_ns = cfg->connect_timeout_ns;
     env->ttft_timeout_ns = cfg->ttft_timeout_ns;
@@ -949,7 +952,8 @@ int engine_run(const struct run_config *cfg, struct run_stats *stats,
         e->rx_hold = rxstamp_hold();
     }
     /* target_resolve's -1 and -2 are LL_EUSAGE and LL_EUNAVAIL. */
-    rc = target_resolve(&e->tgt, cfg->url, cfg->api, cfg->connect_timeout_ns, err, errcap);
+    struct target_net net = { cfg->api_key, cfg->headers, cfg->proxy, cfg->proxy_tunnel };
+    rc = target_resolve_net(&e->tgt, cfg->url, cfg->api, &net, cfg->connect_timeout_ns, err, errcap);
     if (rc < 0)
         goto out;
     if (strlen(e->tgt.hostname) + strlen(e->tgt.path) > 700 ||
@@ -966,6 +970,11 @@ int engine_run(const struct run_config *cfg, struct run_stats *stats,
         goto out;
     }
     engine_request_setup(e);
+    if (!e->hdr_fixed_len) {
+        snprintf(err, errcap, "the request's headers are too long");
+        rc = LL_EUSAGE;
+        goto out;
+    }
     engine_env_setup(e);
     e->body_cap = 16384;
     e->body = malloc(e->body_cap);

@@ -187,7 +187,7 @@ static void probe_version(const struct target *t, cJSON *o, const char *model, u
 }
 
 /* Probes url (target_probe in probe.h). */
-cJSON *target_probe(const char *url, enum api_kind api, const char *api_key, uint64_t timeout_ns,
+cJSON *target_probe(const char *url, enum api_kind api, const struct target_net *net, uint64_t timeout_ns,
                     int *usage)
 {
     struct target t;
@@ -197,7 +197,7 @@ cJSON *target_probe(const char *url, enum api_kind api, const char *api_key, uin
         return NULL;
     *usage = 0;
     cJSON_AddStringToObject(o, "url", url);
-    int rc = target_resolve_key(&t, url, api, api_key, timeout_ns, err, sizeof err);
+    int rc = target_resolve_net(&t, url, api, net, timeout_ns, err, sizeof err);
     if (rc < 0) {
         *usage = rc == -1;
         cJSON_AddBoolToObject(o, "up", 0);
@@ -209,6 +209,8 @@ cJSON *target_probe(const char *url, enum api_kind api, const char *api_key, uin
     cJSON_AddStringToObject(o, "protocol", fam->protocol);
     cJSON_AddStringToObject(o, "api", api_name(t.api));
     cJSON_AddStringToObject(o, "address", t.addr_text);
+    if (t.via)
+        cJSON_AddStringToObject(o, "proxy", t.proxy.shown);
 
     /* The models first: the version may need one to ask a chunk. */
     char merr[256] = "";

@@ -7,7 +7,8 @@
 
 struct cJSON;
 
-/* Probes url, sending api_key (NULL: none) on every request.  Returns a new
+/* Probes url, sending net's key and headers (net NULL: none, no proxy)
+ * on every request, through net's proxy.  Returns a new
  * object {"url","up","protocol","api","address","version","version_from",
  * "models":[...],"models_error","unauthorized","error"}, or NULL on
  * allocation failure.  "unauthorized" is true when the model list answered
@@ -16,7 +17,8 @@ struct cJSON;
  * endpoint, else llama.cpp's /props build_info, else the system_fingerprint
  * of a one-token generation with the first model listed.  *usage is set
  * when the URL itself is malformed (a usage error, not a down server). */
-struct cJSON *target_probe(const char *url, enum api_kind api, const char *api_key,
+struct target_net;
+struct cJSON *target_probe(const char *url, enum api_kind api, const struct target_net *net,
                            uint64_t timeout_ns, int *usage);
 
 struct target;

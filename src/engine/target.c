@@ -1,5 +1,6 @@
 /* The server a run talks to: URL, address, protocol. */
 #include "target.h"
+#include "hostport.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -37,40 +38,26 @@ int target_parse_url(struct target *t, const char *url, char *err, size_t errcap
                  "use --api-key-file");
         return -1;
     }
-    const char *host_end;
-    if (*p == '[') {
-        host_end = strchr(p, ']');
-        if (!host_end) {
-            snprintf(err, errcap, "--url %s: unterminated [IPv6] address", url);
-            return -1;
-        }
-        if ((size_t)(host_end - p - 1) >= sizeof t->hostname)
-            goto toolong;
-        memcpy(t->hostname, p + 1, (size_t)(host_end - p - 1));
-        host_end++;
-    } else {
-        host_end = p + strcspn(p, ":/?#");
-        if ((size_t)(host_end - p) >= sizeof t->hostname)
-            goto toolong;
-        memcpy(t->hostname, p, (size_t)(host_end - p));
-    }
-    if (!t->hostname[0]) {
+    int port;
+    switch (hostport_parse(p, t->hostname, sizeof t->hostname, &port, &p)) {
+    case HOSTPORT_OK: break;
+    case HOSTPORT_BRACKET:
+        snprintf(err, errcap, "--url %s: unterminated [IPv6] address", url);
+        return -1;
+    case HOSTPORT_LONG: goto toolong;
+    case HOSTPORT_EMPTY:
         snprintf(err, errcap, "--url %s: no host", url);
         return -1;
+    default:
+        snprintf(err, errcap, "--url %s: bad port", url);
+        return -1;
     }
-    t->port = 80;
-    p = host_end;
-    if (*p == ':') {
-        char *e;
-        long port = strtol(p + 1, &e, 10);
-        if (e == p + 1 || port <= 0 || port > 65535 || (*e && *e != '/' && *e != '?')) {
+    t->port = port ? port : 80;
+    if (*p && *p != '/' && *p != '?') {
+        if (port)
             snprintf(err, errcap, "--url %s: bad port", url);
-            return -1;
-        }
-        t->port = (int)port;
-        p = e;
-    } else if (*p && *p != '/' && *p != '?') {
-        snprintf(err, errcap, "--url %s: unexpected '%c' after the host", url, *p);
+        else
+            snprintf(err, errcap, "--url %s: unexpected '%c' after the host", url, *p);
         return -1;
     }
     if (strlen(p) >= sizeof t->base_path)
@@ -187,6 +174,82 @@ static int get_on_complete(llhttp_t *p)
     return 0;
 }
 
+int target_request_head(const struct target *t, const char *method, const char *path, const char *accept,
+                        int json_body, char *buf, size_t cap)
+{
+    const struct headers *hs = t->headers;
+    int fwd = t->via == PROXY_FORWARD;
+    const char *pauth = fwd ? t->proxy.auth : "";
+    int n = snprintf(buf, cap, "%s %s%s%s HTTP/1.1\r\nHost: %s\r\n%s%s%s%s%s%s%s%s%s%s%s%s%s",
+                     method, fwd ? "http://" : "", fwd ? t->host : "", path, t->host,
+                     headers_has(hs, "User-Agent") ? "" : "User-Agent: llmload/" LLMLOAD_VERSION "\r\n",
+                     headers_has(hs, "Accept") ? "" : "Accept: ",
+                     headers_has(hs, "Accept") ? "" : accept,
+                     headers_has(hs, "Accept") ? "" : "\r\n",
+                     json_body && !headers_has(hs, "Content-Type") ? "Content-Type: application/json\r\n" : "",
+                     headers_has(hs, "Accept-Encoding") ? "" : "Accept-Encoding: identity\r\n",
+                     t->api_key ? "Authorization: Bearer " : "", t->api_key ? t->api_key : "",
+                     t->api_key ? "\r\n" : "",
+                     *pauth ? "Proxy-Authorization: " : "", pauth, *pauth ? "\r\n" : "",
+                     hs ? hs->lines : "");
+    return n >= 0 && (size_t)n < cap ? n : -1;
+}
+
+const char *target_proxy_shown(const char *url, const char *given, char *buf, size_t cap)
+{
+    struct target t;
+    struct proxy p;
+    char err[256];
+    const char *src, *purl;
+    if (target_parse_url(&t, url, err, sizeof err) < 0 ||
+        !(purl = proxy_pick(given, 0, t.hostname, &src)) ||
+        proxy_parse_url(&p, purl, src, err, sizeof err) < 0)
+        return NULL;
+    snprintf(buf, cap, "%s", p.shown);
+    return buf;
+}
+
+/* CONNECT on fd, blocking: 0 once the tunnel is open, -1 with err. */
+static int tunnel_open(const struct target *t, int fd, uint64_t deadline, char *err, size_t errcap)
+{
+    char req[PROXY_URL_MAX * 2 + 600], buf[4096];
+    size_t n = proxy_connect_request(&t->proxy, t->host, req, sizeof req);
+    if (!n || send(fd, req, n, MSG_NOSIGNAL) != (ssize_t)n) {
+        snprintf(err, errcap, "proxy %s: cannot send CONNECT", t->proxy.hostport);
+        return -1;
+    }
+    struct proxy_reply r;
+    proxy_reply_init(&r);
+    for (;;) {
+        int w = wait_fd(fd, POLLIN, deadline);
+        ssize_t got = w < 0 ? w : recv(fd, buf, sizeof buf, 0);
+        if (got < 0 && errno == EINTR && w == 0)
+            continue;
+        if (got <= 0) {
+            snprintf(err, errcap, "proxy %s: no reply to CONNECT %s (%s)", t->proxy.hostport, t->host,
+                     got == 0 ? "connection closed" : strerror(w < 0 ? -w : errno));
+            return -1;
+        }
+        size_t used;
+        int rc = proxy_reply_feed(&r, buf, (size_t)got, &used);
+        if (rc < 0) {
+            snprintf(err, errcap, "proxy %s: its reply to CONNECT is not HTTP", t->proxy.hostport);
+            return -1;
+        }
+        if (rc == 0)
+            continue;
+        if (r.status / 100 != 2) {
+            proxy_refusal(&t->proxy, t->host, r.status, err, errcap);
+            return -1;
+        }
+        if (used < (size_t)got) {
+            snprintf(err, errcap, "proxy %s: bytes after its reply to CONNECT", t->proxy.hostport);
+            return -1;
+        }
+        return 0;
+    }
+}
+
 /* One request on a fresh connection (Connection: close) and its whole
  * reply: the blocking exchange under target_http_get and _post. */
 static int http_exchange(const struct target *t, const char *method, const char *path,
@@ -200,18 +263,19 @@ static int http_exchange(const struct target *t, const char *method, const char 
     uint64_t deadline = now_ns() + timeout_ns;
     int fd = connect_deadline(t, deadline);
     if (fd < 0) {
-        snprintf(err, errcap, "cannot connect to %s (%s): %s", t->host, t->addr_text, strerror(-fd));
+        snprintf(err, errcap, "cannot connect to %s%s (%s): %s", t->via ? "proxy " : "",
+                 t->via ? t->proxy.hostport : t->host, t->addr_text, strerror(-fd));
         return -1;
     }
-    char req[1536], clen[64] = "";
-    if (req_body)
-        snprintf(clen, sizeof clen, "Content-Type: application/json\r\nContent-Length: %zu\r\n", req_len);
-    int n = snprintf(req, sizeof req, "%s %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: llmload\r\n"
-                     "Accept: %s\r\n%s%s%s%sConnection: close\r\n\r\n", method, path, t->host, accept,
-                     t->api_key ? "Authorization: Bearer " : "", t->api_key ? t->api_key : "",
-                     t->api_key ? "\r\n" : "", clen);
+    char req[HEADERS_BYTES + 3 * 1024];
     int rc = -1;
-    if (n < 0 || (size_t)n >= sizeof req || send(fd, req, (size_t)n, MSG_NOSIGNAL) != n ||
+    if (t->via == PROXY_TUNNEL && tunnel_open(t, fd, deadline, err, errcap) < 0)
+        goto out;
+    int n = target_request_head(t, method, path, accept, req_body != NULL, req, sizeof req);
+    int m = n < 0 ? -1 : req_body ? snprintf(req + n, sizeof req - (size_t)n, "Content-Length: %zu\r\n"
+                                             "Connection: close\r\n\r\n", req_len)
+                                  : snprintf(req + n, sizeof req - (size_t)n, "Connection: close\r\n\r\n");
+    if (m < 0 || (size_t)(n + m) >= sizeof req || send(fd, req, (size_t)(n + m), MSG_NOSIGNAL) != n + m ||
         (req_body && send(fd, req_body, req_len, MSG_NOSIGNAL) != (ssize_t)req_len)) {
         snprintf(err, errcap, "%s %s on %s: cannot send the request", method, path, t->host);
         goto out;
@@ -252,6 +316,10 @@ static int http_exchange(const struct target *t, const char *method, const char 
         }
     }
     *status = parser.status_code;
+    if (t->via == PROXY_FORWARD && *status == 407) {
+        proxy_refusal(&t->proxy, t->host, 407, err, errcap);
+        goto out;
+    }
     rc = 0;
 out:
     close(fd);
@@ -320,26 +388,52 @@ int target_resolve(struct target *t, const char *url, enum api_kind api,
 int target_resolve_key(struct target *t, const char *url, enum api_kind api, const char *api_key,
                        uint64_t timeout_ns, char *err, size_t errcap)
 {
+    struct target_net net = { .api_key = api_key, .proxy = "" };
+    return target_resolve_net(t, url, api, &net, timeout_ns, err, errcap);
+}
+
+int target_resolve_net(struct target *t, const char *url, enum api_kind api, const struct target_net *net,
+                       uint64_t timeout_ns, char *err, size_t errcap)
+{
     if (target_parse_url(t, url, err, errcap) < 0)
         return -1;
-    t->api_key = api_key;
+    static const struct target_net direct = { .proxy = "" };
+    if (!net)
+        net = &direct;
+    t->api_key = net->api_key;
+    t->headers = net->headers;
+    /* An https:// target always tunnels, and reads HTTPS_PROXY: set from
+     * the URL's scheme once TLS is built in (target_parse_url refuses
+     * https until then). */
+    int https = 0;
+    const char *purl = proxy_pick(net->proxy, https, t->hostname, &t->proxy_source);
+    if (purl) {
+        if (proxy_parse_url(&t->proxy, purl, t->proxy_source, err, errcap) < 0)
+            return -1;
+        t->via = https || net->proxy_tunnel ? PROXY_TUNNEL : PROXY_FORWARD;
+    }
+    /* Through a proxy, the proxy's name is what is resolved and connected
+     * to; the target's is the proxy's to resolve. */
+    const char *rhost = t->via ? t->proxy.host : t->hostname;
+    int rport = t->via ? t->proxy.port : t->port;
     if (!timeout_ns)
         timeout_ns = 10000000000ull;
     struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM }, *res = NULL;
     char port[16];
-    snprintf(port, sizeof port, "%d", t->port);
+    snprintf(port, sizeof port, "%d", rport);
     /* uv_getaddrinfo without a callback resolves synchronously: the run's
      * loop does not exist yet, and nothing else is waiting. */
     uv_loop_t loop;
     uv_getaddrinfo_t req;
     int rc = uv_loop_init(&loop);
     if (rc == 0) {
-        rc = uv_getaddrinfo(&loop, &req, NULL, t->hostname, port, &hints);
+        rc = uv_getaddrinfo(&loop, &req, NULL, rhost, port, &hints);
         res = rc == 0 ? req.addrinfo : NULL;
         uv_loop_close(&loop);
     }
     if (rc != 0 || !res) {
-        snprintf(err, errcap, "cannot resolve %s: %s", t->hostname, rc ? uv_strerror(rc) : "no address");
+        snprintf(err, errcap, "cannot resolve %s%s: %s", t->via ? "proxy " : "", rhost,
+                 rc ? uv_strerror(rc) : "no address");
         uv_freeaddrinfo(res);
         return -2;
     }
@@ -353,7 +447,7 @@ int target_resolve_key(struct target *t, const char *url, enum api_kind api, con
                                             : (void *)&((struct sockaddr_in *)a->ai_addr)->sin_addr;
         char ipbuf[INET6_ADDRSTRLEN];
         inet_ntop(a->ai_family, ip, ipbuf, sizeof ipbuf);
-        snprintf(t->addr_text, sizeof t->addr_text, a->ai_family == AF_INET6 ? "[%s]:%d" : "%s:%d", ipbuf, t->port);
+        snprintf(t->addr_text, sizeof t->addr_text, a->ai_family == AF_INET6 ? "[%s]:%d" : "%s:%d", ipbuf, rport);
         int fd = connect_deadline(t, now_ns() + timeout_ns);
         if (fd >= 0) {
             close(fd);
@@ -364,7 +458,8 @@ int target_resolve_key(struct target *t, const char *url, enum api_kind api, con
     }
     uv_freeaddrinfo(res);
     if (!ok) {
-        snprintf(err, errcap, "cannot connect to %s (%s): %s", t->host, t->addr_text, strerror(lasterr));
+        snprintf(err, errcap, "cannot connect to %s%s (%s): %s", t->via ? "proxy " : "",
+                 t->via ? t->proxy.hostport : t->host, t->addr_text, strerror(lasterr));
         return -2;
     }
     if (api != API_AUTO)

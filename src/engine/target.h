@@ -7,6 +7,8 @@
 #include <stdint.h>
 #include <sys/socket.h>
 #include "api.h"
+#include "headers.h"
+#include "proxy.h"
 
 struct target {
     struct sockaddr_storage addr;
@@ -18,7 +20,22 @@ struct target {
     char path[512];              /* request path for the chosen API */
     char addr_text[80];          /* resolved address, for messages */
     enum api_kind api;
-    const char *api_key;         /* sent by target_http_get as Authorization: Bearer; NULL none */
+    const char *api_key;         /* sent as Authorization: Bearer; NULL none */
+    const struct headers *headers;   /* the user's, on every request; NULL none */
+    /* The proxy on the way (via PROXY_NONE: none): addr is then the
+     * proxy's, and proxy_source says where its URL came from. */
+    enum proxy_mode via;
+    struct proxy proxy;
+    const char *proxy_source;
+};
+
+/* How requests reach a target, besides its URL: the key, the user's
+ * headers, the proxy. */
+struct target_net {
+    const char *api_key;             /* NULL: none */
+    const struct headers *headers;   /* NULL: none */
+    const char *proxy;               /* --proxy: NULL from the environment, "" none */
+    int proxy_tunnel;                /* CONNECT even for an http:// target */
 };
 
 /* Splits http://host[:port][/path].  -1 with a one-line err on a bad URL
@@ -39,6 +56,25 @@ int target_resolve(struct target *t, const char *url, enum api_kind api,
  * as OpenAI. */
 int target_resolve_key(struct target *t, const char *url, enum api_kind api, const char *api_key,
                        uint64_t timeout_ns, char *err, size_t errcap);
+/* The same with the user's headers and proxy (net NULL: none, no proxy):
+ * through a proxy it is the proxy that must accept connections, and every
+ * probe goes through it. */
+int target_resolve_net(struct target *t, const char *url, enum api_kind api, const struct target_net *net,
+                       uint64_t timeout_ns, char *err, size_t errcap);
+
+/* The proxy a run on url goes through (given: --proxy, as in target_net),
+ * as reports show it (credentials masked) in buf; NULL for none. */
+const char *target_proxy_shown(const char *url, const char *given, char *buf, size_t cap);
+
+/* The head of a request to the target, up to the end of the user's
+ * headers: request line (the whole URL through a forward proxy), Host,
+ * llmload's default headers unless the user gave them (User-Agent, Accept,
+ * Content-Type when json_body, Accept-Encoding: identity), the key, the
+ * proxy's credentials (forward proxy), the user's headers.  The caller
+ * adds its own last lines and the blank line.  The length, or -1 when it
+ * does not fit in cap. */
+int target_request_head(const struct target *t, const char *method, const char *path, const char *accept,
+                        int json_body, char *buf, size_t cap);
 
 /* Blocking GET of path on the resolved target, Connection: close, with
  * t->api_key when set.  Fills status and up to cap-1 bytes of de-chunked

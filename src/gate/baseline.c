@@ -274,7 +274,7 @@ fail:
  * count).  Everything else in "config" shapes the workload and must match;
  * nested settings are named by their path ("workload.input_tokens"). */
 static const char *const ignored[] = {
-    "url", "api_key", "api_key_set", "json", "json_path", "csv", "csv_path", "raw", "raw_path",
+    "url", "api_key", "api_key_set", "headers", "proxy", "proxy_tunnel", "json", "json_path", "csv", "csv_path", "raw", "raw_path",
     "quiet", "progress", "mock_args", "mock", "simulator", "grace_s", "grace",
     "assert", "baseline", "max_regression", "repeat", "save_baseline", "junit", "markdown",
     "prometheus", "push", "pushgateway", "metrics_path", "log", "verbose",

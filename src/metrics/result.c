@@ -17,6 +17,8 @@ const char *err_class_name(enum err_class c)
     static const char *const names[ERR__COUNT] = {
         [ERR_NONE] = "none",
         [ERR_CONNECT] = "connect",
+        [ERR_PROXY] = "proxy",
+        [ERR_PROXY_AUTH] = "proxy_auth",
         [ERR_WRITE] = "write",
         [ERR_READ] = "read",
         [ERR_CLOSED] = "closed",

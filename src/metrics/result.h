@@ -16,6 +16,8 @@
 enum err_class {
     ERR_NONE = 0,
     ERR_CONNECT,          /* connect refused/unreachable/DNS */
+    ERR_PROXY,            /* the proxy refused CONNECT, or did not answer it as HTTP */
+    ERR_PROXY_AUTH,       /* the proxy wants (other) credentials: 407 */
     ERR_WRITE,            /* writing the request failed */
     ERR_READ,             /* read error (ECONNRESET ...) */
     ERR_CLOSED,           /* server closed before the response was complete */

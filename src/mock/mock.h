@@ -101,8 +101,8 @@ int mock_config_profile(struct mock_config *c, const char *name);
  * which this function first sets to the defaults.  --profile is applied
  * before every other flag, whatever their order, so explicit flags win.
  * Returns 0 (OPT_OK) to run, 1 (OPT_HELP) when --help was asked (the help
- * is not printed), or -1 (OPT_ERROR) with a one-line message naming the
- * flag in err. */
+ * is not printed), 2 (OPT_VERSION) for --version, or -1 (OPT_ERROR) with a
+ * one-line message naming the flag in err. */
 int mock_config_parse(struct mock_config *c, int argc, char **argv, char *err, size_t errcap);
 
 /* Writes the --help text to f (generated from mock_cmd). */

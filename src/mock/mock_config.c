@@ -420,7 +420,7 @@ int mock_config_parse(struct mock_config *c, int argc, char **argv, char *err, s
     for (; mp.profile_pass >= 0; mp.profile_pass--) {
         int r = opt_parse(&mock_cmd, ud, argc, argv, 1, NULL, NULL, err, cap);
         if (r != OPT_OK)
-            return r == OPT_HELP ? 1 : -1;
+            return r;
     }
     double sum = 0;
     for (int k = 1; k < MOCK_FAULT_COUNT; k++)

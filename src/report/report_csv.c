@@ -52,21 +52,32 @@ static int first_line(int fd, char *buf, size_t cap)
 }
 
 
+/* The message of an output file that could not be opened (errno). */
+static void stdout_taken_err(const char *path, const char *what, char *err, size_t errcap)
+{
+    if (errno == EBUSY && !strcmp(path, "-"))
+        snprintf(err, errcap, "cannot write -: another output already goes to standard output (-)");
+    else
+        snprintf(err, errcap, "cannot open %s file %s: %s", what, path, strerror(errno));
+}
+
 struct report_csv *report_csv_open(const char *path, char *err, size_t errcap)
 {
     struct stat st;
     char line[1024];
     struct report_csv *w = NULL;
-    int fd = open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0666);
+    /* "-": the standard output, a new table whatever it is connected to. */
+    int dash = !strcmp(path, "-");
+    int fd = dash ? out_open_fd(path, O_WRONLY, 0) : open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0666);
     if (fd < 0) {
-        snprintf(err, errcap, "cannot open csv file %s: %s", path, strerror(errno));
+        stdout_taken_err(path, "csv", err, errcap);
         return NULL;
     }
     if (fstat(fd, &st) < 0) {
         snprintf(err, errcap, "cannot open csv file %s: %s", path, strerror(errno));
         goto fail;
     }
-    if (st.st_size == 0) {
+    if (dash || st.st_size == 0) {
         /* New (or empty): the header goes in now, so a full disk or a
          * read-only mount shows before the run rather than after it. */
         if (util_write_all(fd, REPORT_CSV_HEADER "\n", strlen(REPORT_CSV_HEADER) + 1) < 0) {
@@ -253,7 +264,7 @@ struct report_raw *report_raw_open(const char *path, char *err, size_t errcap)
     w->spill = -1;
     int fd = out_open_fd(path, O_WRONLY | O_CREAT | O_TRUNC, 0666);
     if (fd < 0 || !(w->path = strdup(path)) || !(w->f = fdopen(fd, "w"))) {
-        snprintf(err, errcap, "cannot open raw file %s: %s", path, strerror(errno));
+        stdout_taken_err(path, "raw", err, errcap);
         if (fd >= 0)
             close(fd);
         free(w->path);

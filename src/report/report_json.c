@@ -2,7 +2,10 @@
  * its writer. */
 #include "fileio.h"
 #include "report.h"
+#include "headers.h"
 #include "schedule.h"
+#include "secret.h"
+#include "target.h"
 #include "utf8.h"
 #include "workload.h"
 
@@ -407,6 +410,13 @@ cJSON *report_config_json(const struct run_config *c)
     put_str(&b, o, "timestamps", c->rx_clock == RXCLOCK_READ ? "read" : "kernel");
     /* The key itself never leaves the process; only whether one was set. */
     put_bool(&b, o, "api_key_set", c->api_key && c->api_key[0]);
+    /* --header values only as far as --header-public allows. */
+    cJSON *h = put_obj(&b, o, "headers");
+    for (unsigned i = 0; h && c->headers && i < c->headers->n; i++)
+        put_str(&b, h, c->headers->h[i].name, c->headers->h[i].public ? c->headers->h[i].value : SECRET_MASK);
+    char pshown[PROXY_URL_MAX + 8];
+    put_str(&b, o, "proxy", target_proxy_shown(c->url, c->proxy, pshown, sizeof pshown));
+    put_bool(&b, o, "proxy_tunnel", c->proxy_tunnel);
     put_str(&b, o, "prompt", config_prompt(c));
     put_str(&b, o, "system", c->system);
     if (c->workload)

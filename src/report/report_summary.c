@@ -1,6 +1,7 @@
 /* The terminal summary of a run: the seed script's fields first (people
  * grep for them), then the full picture.  Every number carries its unit. */
 #include "report.h"
+#include "color.h"
 
 #include <math.h>
 #include <string.h>
@@ -25,6 +26,14 @@ static const char *rate(double v, const char *unit, char *buf, size_t cap)
 static double pct(const struct hist *h, double p, double scale)
 {
     return hist_count(h) ? (double)hist_percentile(h, p) * scale : NAN;
+}
+
+/* Prints the "WARNING: " that starts a warning line (yellow on a colour
+ * terminal) and returns f for the rest of the line. */
+static FILE *warning(FILE *f)
+{
+    fprintf(f, "%sWARNING:%s ", color(f, COLOR_YELLOW), color(f, COLOR_RESET));
+    return f;
 }
 
 static void latency_row(FILE *f, const char *name, const struct hist *h)
@@ -180,19 +189,19 @@ static void print_token_check(FILE *f, const struct run_stats *s)
                 (unsigned long long)s->tok_compared, plural(s->tok_compared, "request", "requests"),
                 100.0 * s->tok_diff_sum / (double)s->tok_compared, 100.0 * s->tok_diff_max);
         if (report_token_warning(s))
-            fprintf(f, "WARNING: the local tokenizer's counts differ from the server's by %.1f %% "
+            fprintf(warning(f), "the local tokenizer's counts differ from the server's by %.1f %% "
                     "on average (more than %.0f %%): it is not the model's tokenizer, so counts "
                     "taken from it%s are wrong.\n", 100.0 * s->tok_diff_sum / (double)s->tok_compared,
                     100.0 * RESULT_TOKEN_DIFF_WARN,
                     s->tok_src_count[TOK_TOKENIZER] ? " (--force-tokenizer: every count here)" : "");
     }
     if (s->context_truncated)
-        fprintf(f, "WARNING: the server cut the prompt of %llu %s to fit its context "
+        fprintf(warning(f), "the server cut the prompt of %llu %s to fit its context "
                 "(llama.cpp's \"truncated\"): those requests answered a shorter prompt than "
                 "the one sent.\n", (unsigned long long)s->context_truncated,
                 plural(s->context_truncated, "request", "requests"));
     if (s->short_outputs)
-        fprintf(f, "WARNING: %llu %s returned fewer tokens than the exact length asked for "
+        fprintf(warning(f), "%llu %s returned fewer tokens than the exact length asked for "
                 "(--output-tokens with ignore_eos): the server cut them short, most likely at "
                 "its context length.\n", (unsigned long long)s->short_outputs,
                 plural(s->short_outputs, "request", "requests"));
@@ -241,7 +250,7 @@ static void print_tokens(FILE *f, const struct run_stats *s)
         fprintf(f, "  (counted from chunks: the server gave no count, so each content "
                 "event counts as one token)\n");
     if (s->implausible)
-        fprintf(f, "WARNING: %llu requests reported token counts or durations past belief "
+        fprintf(warning(f), "%llu requests reported token counts or durations past belief "
                 "(over %d x max_tokens or 2^40 tokens, or 2^46 ns): clamped to those bounds\n",
                 (unsigned long long)s->implausible, RESULT_TOKENS_PER_MAX);
     const struct hist *tpe = s->tokens_per_event;
@@ -280,7 +289,8 @@ static void print_errors(FILE *f, const struct run_stats *s)
         any |= s->errors[c] != 0;
     if (!any)
         return;
-    fprintf(f, "Errors: %llu %s failed\n", (unsigned long long)s->failed,
+    fprintf(f, "%sErrors:%s %llu %s failed\n", color(f, COLOR_RED), color(f, COLOR_RESET),
+            (unsigned long long)s->failed,
             plural(s->failed, "request", "requests"));
     for (int c = ERR_NONE + 1; c < ERR__COUNT; c++) {
         if (!s->errors[c])
@@ -351,7 +361,7 @@ static void print_client(FILE *f, const struct run_stats *s)
         fprintf(f, "Event times: when the client read them (--timestamps read)\n");
     if (!bad)
         return;
-    fprintf(f, "WARNING: the client was the bottleneck, not the server:");
+    fprintf(warning(f), "the client was the bottleneck, not the server:");
     if (s->loop_busy_frac > REPORT_BUSY_LIMIT)
         fprintf(f, " its event loop was busy %.1f %% of the time (limit %.0f %%, %.1f points over);",
                 100.0 * s->loop_busy_frac, 100.0 * REPORT_BUSY_LIMIT,
@@ -376,15 +386,16 @@ void report_print_summary(FILE *f, const struct run_config *c, const struct run_
 {
     print_seed_fields(f, c, s);
     print_setup(f, c, s);
-    fprintf(f, "\nSamples: %llu ok / %llu failed", (unsigned long long)s->ok,
-            (unsigned long long)s->failed);
+    fprintf(f, "\n%sSamples:%s %llu ok / %llu failed", color(f, COLOR_BOLD), color(f, COLOR_RESET),
+            (unsigned long long)s->ok, (unsigned long long)s->failed);
     if (s->warmup_requests)
         fprintf(f, " (+%llu warm-up %s not counted)", (unsigned long long)s->warmup_requests,
                 plural(s->warmup_requests, "request", "requests"));
     fputc('\n', f);
 
-    fprintf(f, "\n  %-14s %10s %10s %10s %10s %10s %10s %10s   (successful requests)\n",
-            "latency", "min", "mean", "p50", "p90", "p95", "p99", "max");
+    fprintf(f, "\n%s  %-14s %10s %10s %10s %10s %10s %10s %10s%s   (successful requests)\n",
+            color(f, COLOR_BOLD), "latency", "min", "mean", "p50", "p90", "p95", "p99", "max",
+            color(f, COLOR_RESET));
     if (c->stream) {
         latency_row(f, "TTFT", s->ttft);
         /* A reasoning model thinks before it answers: both starts, only

@@ -17,7 +17,7 @@
  * secrets once, after parsing its flags. */
 #include <stddef.h>
 
-#define SECRET_MAX 8            /* secrets registered at most */
+#define SECRET_MAX 48           /* secrets registered at most: a key, --header values, a proxy's */
 #define SECRET_MASK "***"       /* what a secret becomes */
 
 /* Registers a copy of s (NULL or "" is a no-op; a secret given twice is

@@ -53,8 +53,14 @@ def help_flags(cmd):
         m = re.match(r"^  (-\S.*?)(?:\s{2,}|$)", line)
         if not m:
             continue
+        # A left column as wide as the column leaves one space before
+        # the help ("-H, --header 'NAME: VALUE' sent on ..."): the
+        # spellings are the parts that start with a dash.
         for part in m.group(1).split(", "):
-            out.add(part.split()[0])
+            word = part.split()[0]
+            if not word.startswith("-"):
+                break
+            out.add(word)
     return out
 
 

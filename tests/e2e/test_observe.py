@@ -61,12 +61,7 @@ def missing_programs(names):
     return out
 
 
-def free_port():
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+free_port = harness.free_port
 
 
 def get(url, timeout=10.0, data=None, method=None, headers=None):
@@ -123,13 +118,7 @@ class Daemon:
             return f.read().decode(errors="replace")[-4000:]
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        harness.stop_child(self.proc)
         self.log.close()
 
     def __enter__(self):

@@ -36,13 +36,7 @@ def llmload(*args, timeout=240):
     return harness.run_llmload(*args, timeout=timeout)
 
 
-def free_port():
-    """A loopback port nobody listens on (bound, then released)."""
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+free_port = harness.free_port
 
 
 class FakeOllama:

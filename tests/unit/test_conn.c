@@ -28,6 +28,11 @@ struct fixture {
     char resp[8192]; size_t resp_len;
     uv_write_t wr;
     int served;                  /* responses written */
+    /* As a proxy: the reply to CONNECT (NULL: not a proxy), and how many
+     * CONNECTs came. */
+    const char *proxy_reply;
+    int connects;
+    char connect_req[4096];
 
     struct conn_env env;
     struct conn c;
@@ -77,8 +82,17 @@ static void srv_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
     /* One whole request (headers only: the test sends no body). */
     if (strstr(f->req, "\r\n\r\n")) {
         uv_buf_t out = uv_buf_init(f->resp, (unsigned)f->resp_len);
+        if (!strncmp(f->req, "CONNECT ", 8)) {
+            /* A tunnel first; the requests then come through it. */
+            assert_non_null(f->proxy_reply);
+            assert_int_equal(f->served, 0);
+            snprintf(f->connect_req, sizeof f->connect_req, "%s", f->req);
+            out = uv_buf_init((char *)f->proxy_reply, (unsigned)strlen(f->proxy_reply));
+            f->connects++;
+        } else {
+            f->served++;
+        }
         f->req_len = 0;
-        f->served++;
         assert_int_equal(uv_write(&f->wr, s, &out, 1, NULL), 0);
     }
 }
@@ -100,6 +114,12 @@ static void on_done(void *ud, struct conn *c, int keep)
     f->recs[f->done] = c->rec;
     f->recs[f->done].ev_us = NULL;
     f->kept += keep;
+    if (c->rec.err != ERR_NONE) {
+        /* Refused by the proxy: the slot closes, nothing more is sent. */
+        f->done++;
+        assert_false(keep);
+        return;
+    }
     if (++f->done == 1) {
         /* Again on the kept-alive socket, as the engine's pool would. */
         assert_true(keep);
@@ -127,13 +147,18 @@ static void on_lost(void *ud, struct conn *c)
     f->lost++;
 }
 
-static void run(struct fixture *f, int fast_path)
+/* Two requests on one connection; through a proxy's tunnel when
+ * proxy_reply is the reply to its CONNECT. */
+static void run_via(struct fixture *f, int fast_path, const char *proxy_reply)
 {
     struct sockaddr_in sin;
     int len = sizeof f->addr;
     const char *req = "POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+    static const char connect_req[] = "CONNECT api.example:443 HTTP/1.1\r\nHost: api.example:443\r\n\r\n";
+    static struct proxy px = { .hostport = "127.0.0.1:3128" };
 
     memset(f, 0, sizeof *f);
+    f->proxy_reply = proxy_reply;
     build_response(f);
     assert_int_equal(uv_loop_init(&f->loop), 0);
     uv_tcp_init(&f->loop, &f->server);
@@ -150,6 +175,12 @@ static void run(struct fixture *f, int fast_path)
         .t0 = uv_hrtime(),
         .on = { .done = on_done, .closed = on_closed, .lost = on_lost }, .ud = f,
     };
+    if (proxy_reply) {
+        f->env.proxy = &px;
+        f->env.proxy_target = "api.example:443";
+        f->env.tunnel_req = connect_req;
+        f->env.tunnel_len = sizeof connect_req - 1;
+    }
     assert_int_equal(conn_init(&f->c, &f->env, 0), 0);
     f->c.wbuf = strdup(req);
     f->c.wlen = f->c.wcap = strlen(req);
@@ -158,7 +189,15 @@ static void run(struct fixture *f, int fast_path)
     uv_run(&f->loop, UV_RUN_DEFAULT);
     assert_int_equal(uv_loop_close(&f->loop), 0);
     conn_free_buffers(&f->c);
+    if (proxy_reply) {
+        assert_int_equal(f->connects, 1);
+        assert_string_equal(f->connect_req, connect_req);
+    }
+}
 
+/* Both requests served on the one kept-alive connection. */
+static void check_two_served(const struct fixture *f)
+{
     assert_int_equal(f->served, 2);
     assert_int_equal(f->done, 2);
     assert_int_equal(f->kept, 2);
@@ -174,6 +213,13 @@ static void run(struct fixture *f, int fast_path)
         assert_true(r->first_ns >= r->start_ns && r->last_ns >= r->first_ns && r->end_ns >= r->last_ns);
     }
 }
+
+static void run(struct fixture *f, int fast_path)
+{
+    run_via(f, fast_path, NULL);
+    check_two_served(f);
+}
+
 
 static void test_fast_path_on(void **state)
 {
@@ -194,6 +240,45 @@ static void test_fast_path_off(void **state)
     run(f, 0);
     assert_int_equal(f->env.fast_events, 0);
     free(f);
+}
+
+/* Through a proxy's tunnel: CONNECT once, then both requests through it on
+ * the kept-alive connection; the exchange is connecting, not the request
+ * (TTFT starts at the request's first byte, after the proxy's reply). */
+static void test_tunnel(void **state)
+{
+    struct fixture *f = malloc(sizeof *f);
+    (void)state;
+    run_via(f, 1, "HTTP/1.1 200 Connection established\r\nProxy-agent: test\r\n\r\n");
+    check_two_served(f);
+    free(f);
+}
+
+/* A proxy that wants credentials, or refuses the tunnel: one class each,
+ * the status and both ends named, no request sent. */
+static void test_tunnel_refused(void **state)
+{
+    static const struct { const char *reply; enum err_class cls; const char *says; } cases[] = {
+        { "HTTP/1.1 407 Proxy Authentication Required\r\nContent-Length: 2\r\n\r\nno", ERR_PROXY_AUTH,
+          "proxy 127.0.0.1:3128 wants credentials to reach api.example:443 (407)" },
+        { "HTTP/1.1 403 Forbidden\r\n\r\n", ERR_PROXY,
+          "proxy 127.0.0.1:3128 refused to reach api.example:443: status 403" },
+        { "SSH-2.0-nope\r\n", ERR_PROXY, "its reply to CONNECT is not HTTP" },
+        { "HTTP/1.1 200 OK\r\n\r\nextra", ERR_PROXY, "bytes after its reply to CONNECT" },
+    };
+    (void)state;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct fixture *f = malloc(sizeof *f);
+        run_via(f, 1, cases[i].reply);
+        assert_int_equal(f->done, 1);
+        assert_int_equal(f->served, 0);
+        assert_int_equal(f->kept, 0);
+        assert_int_equal(f->closed, 1);
+        assert_int_equal(f->recs[0].err, cases[i].cls);
+        assert_int_equal(f->recs[0].status, 0);
+        assert_non_null(strstr(f->recs[0].errmsg, cases[i].says));
+        free(f);
+    }
 }
 
 /* ------------------------------------------------------------------ */
@@ -758,6 +843,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fast_path_on),
         cmocka_unit_test(test_fast_path_off),
+        cmocka_unit_test(test_tunnel),
+        cmocka_unit_test(test_tunnel_refused),
         cmocka_unit_test(test_header_block_cut_anywhere),
         cmocka_unit_test(test_interim_responses_skipped),
         cmocka_unit_test(test_empty_stream),
