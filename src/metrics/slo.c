@@ -215,7 +215,8 @@ unsigned slo_eval(const struct slo_spec *spec, const struct req_record *r)
     if (l[SLO_TTFT].set && (!r->first_ns || over(&l[SLO_TTFT], since(from, r->first_ns))))
         miss |= 1u << SLO_TTFT;
     if (l[SLO_TTFT_OUTPUT].set) {
-        uint64_t t = r->t_first_output ? r->t_first_output : r->first_ns;
+        /* A response that only reasoned never answered: a miss. */
+        uint64_t t = r->t_first_output;
         if (!t || over(&l[SLO_TTFT_OUTPUT], since(from, t)))
             miss |= 1u << SLO_TTFT_OUTPUT;
     }

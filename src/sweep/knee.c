@@ -589,11 +589,17 @@ void knee_table_print(FILE *f, const char *parameter, const cJSON *levels, int o
         if (len > w)
             w = len;
     }
+    /* Per-request SLOs (summary.slo): goodput and attainment columns. */
+    int slo = 0;
+    cJSON_ArrayForEach(lv, levels)
+        slo |= cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(knee_level_summary(lv), "slo"));
     /* The three latency columns are end to end: the header says so. */
     fprintf(f, "%-*s %10s %10s %8s %9s %9s %9s %9s %9s %8s", w, parameter, "tok/s",
             "tok/s/user", "RPS", "E2E avg", "E2E p95", "E2E p99", "TTFT p50", "TTFT p95", "success");
     if (open_loop)
         fprintf(f, " %9s %6s %8s %8s", "queue p95", "late", "offered", "achieved");
+    if (slo)
+        fprintf(f, " %8s %8s", "goodput", "good");
     fputc('\n', f);
     cJSON_ArrayForEach(lv, levels) {
         const cJSON *s = knee_level_summary(lv);
@@ -618,6 +624,11 @@ void knee_table_print(FILE *f, const char *parameter, const cJSON *levels, int o
                     knee_fmt_num(jdoc_num(s, "late"), "%.0f", c[11], sizeof c[11]),
                     knee_fmt_num(jdoc_num(ol, "offered_rate"), "%.2f", c[12], sizeof c[12]),
                     knee_fmt_num(jdoc_num(ol, "achieved_rate"), "%.2f", c[13], sizeof c[13]));
+        if (slo) {
+            const cJSON *g = cJSON_GetObjectItemCaseSensitive(s, "slo");
+            fprintf(f, " %8s %8s", knee_fmt_num(jdoc_num(g, "goodput_rps"), "%.2f", c[10], sizeof c[10]),
+                    knee_fmt_pct(jdoc_num(g, "attainment"), c[11], sizeof c[11]));
+        }
         fputc('\n', f);
     }
 }

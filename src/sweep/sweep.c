@@ -268,7 +268,9 @@ static int findmax_eval(void *ud, double level, uint64_t more, struct knee_probe
     x->more = more;
     if (more)
         x->role = "more";
-    int rc = run_level(x, 0, level, &summary);
+    /* Each run its own seed (fresh nonces: a run of more requests at a
+     * level must not repeat the prompts a server may have cached). */
+    int rc = run_level(x, (size_t)cJSON_GetArraySize(x->levels), level, &summary);
     x->role = role;
     x->more = 0;
     if (rc != 0)

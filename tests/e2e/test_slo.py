@@ -14,11 +14,14 @@ import json
 import math
 import os
 import shutil
+import signal
+import subprocess
 import sys
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
+from test_run import wait_active_streams  # noqa: E402
 
 # 1 ms to the first token, then 1000 tokens/s: a request of 20 tokens
 # takes about 20 ms, far from every limit below but the one it tests.
@@ -104,29 +107,31 @@ class SloTest(unittest.TestCase):
     # ---- each kind of limit ---------------------------------------------------
 
     def test_itl_max_stalls(self):
-        """A stall of 300 ms inside a stream fails itl_max<=150ms: exactly the
-        requests the simulator stalled miss, the others are good."""
-        summary, slo, rows, gen, p = self.run_slo("itl_max<=150ms", "--fault-stall=0.3",
-                                                  "--stall=300ms")
+        """A stall of 1 s inside a stream fails itl_max<=500ms: exactly the
+        requests the simulator stalled miss, the others are good.  (The
+        margins are wide: this machine can lose its CPU for a few hundred
+        milliseconds.)"""
+        summary, slo, rows, gen, p = self.run_slo("itl_max<=500ms", "--fault-stall=0.2",
+                                                  "--stall=1s")
         stalled = sum(t["fault"] == "stall" for t in gen)
         self.assertTrue(0 < stalled < N, stalled)
         self.assertEqual(slo["good"], N - stalled)
         self.assertEqual(slo["misses"], {"itl_max": stalled})
         self.assertEqual(slo["binding"], "itl_max")
-        self.assertEqual(slo["limits"], {"itl_max": 0.15})
+        self.assertEqual(slo["limits"], {"itl_max": 0.5})
         for r, t in zip(sorted(rows, key=lambda r: int(r["index"])), gen):
             self.assertEqual(r["slo_good"], "0" if t["fault"] == "stall" else "1")
-            self.assertEqual(float(r["itl_max_s"]) >= 0.3, t["fault"] == "stall")
+            self.assertEqual(float(r["itl_max_s"]) >= 1.0, t["fault"] == "stall")
         self.check_consistent(summary, slo, rows)
-        self.assertIn("SLO itl_max<=150ms: %d of %d requests good" % (N - stalled, N), p.stdout)
+        self.assertIn("SLO itl_max<=500ms: %d of %d requests good" % (N - stalled, N), p.stdout)
         self.assertIn("binding: itl_max", p.stdout)
 
     def test_tpot_and_e2e(self):
-        """The same stall (300 ms over 19 gaps: about 16 ms a token) fails
-        tpot<=8ms and e2e<=200ms; the binding limit is the one failed most,
-        and a request failing both counts once as a miss."""
-        summary, slo, rows, gen, _ = self.run_slo("tpot<=8ms,e2e<=200ms", "--fault-stall=0.3",
-                                                  "--stall=300ms")
+        """The same stall (1 s over 19 gaps: about 53 ms a token) fails
+        tpot<=30ms and e2e<=600ms; a request failing both counts once as a
+        miss, and in each limit's misses."""
+        summary, slo, rows, gen, _ = self.run_slo("tpot<=30ms,e2e<=600ms", "--fault-stall=0.2",
+                                                  "--stall=1s")
         stalled = sum(t["fault"] == "stall" for t in gen)
         self.assertTrue(0 < stalled < N)
         self.assertEqual(slo["good"], N - stalled)
@@ -134,21 +139,37 @@ class SloTest(unittest.TestCase):
         self.check_consistent(summary, slo, rows)
 
     def test_ttft_by_prompt_length(self):
-        """TTFT grows with the prompt (prefill at 10000 tokens/s): a 4000-byte
-        prompt (1000 tokens, 100 ms) fails ttft<=50ms, a short one meets it.
+        """TTFT grows with the prompt (prefill at 2000 tokens/s): a 4000-byte
+        prompt (1000 tokens, 500 ms) fails ttft<=250ms, a short one meets it.
         ttft_output is TTFT when there is no reasoning phase."""
         prompts = self.path("prompts.txt")
         with open(prompts, "w") as f:
             f.write("hi\n" + "x" * 4000 + "\n")
         for kind in ("ttft", "ttft_output"):
             summary, slo, rows, gen, _ = self.run_slo(
-                kind + "<=50ms", "--prefill-rate=10000",
+                kind + "<=250ms", "--prefill-rate=2000",
                 extra=("--prompt-file", prompts, "--no-nonce"))
             long_ = sum(t["prompt_tokens"] >= 1000 for t in gen)
             self.assertTrue(0 < long_ < N, long_)
             self.assertEqual(slo["good"], N - long_, kind)
             self.assertEqual(slo["misses"], {kind: long_})
             self.check_consistent(summary, slo, rows)
+
+    def test_ttft_output_after_reasoning(self):
+        """With a reasoning phase (50 reasoning tokens at 100 tokens/s) the
+        first token comes at once but the first answer token half a second
+        later: every request meets ttft<=250ms and misses ttft_output<=250ms."""
+        p = harness.run_llmload("run", *FAST, "--mock-arg=--reasoning-tokens=50",
+                                "--mock-arg=--decode-rate=100", "--api", "openai-chat",
+                                "-n", "10", "-c", "2", "--max-tokens", "60", "--quiet",
+                                "--monitor", "none", "--slo", "ttft<=250ms,ttft_output<=250ms",
+                                "--json", self.path("r.json"))
+        self.assertEqual(p.returncode, 0, detail(p))
+        with open(self.path("r.json")) as f:
+            slo = json.load(f)["summary"]["slo"]
+        self.assertEqual((slo["judged"], slo["good"]), (10, 0))
+        self.assertEqual(slo["misses"], {"ttft": 0, "ttft_output": 10})
+        self.assertEqual(slo["binding"], "ttft_output")
 
     def test_tokens_min_and_errors(self):
         """Early stops (--eos-fraction) give fewer tokens than tokens_min asks;
@@ -167,11 +188,11 @@ class SloTest(unittest.TestCase):
     def test_vllm_goodput_alias(self):
         """vLLM's --goodput KEY:MS is the same limit as --slo; GuideLLM and
         AIPerf names are aliases."""
-        _, a, _, _, _ = self.run_slo(None, "--fault-stall=0.3", "--stall=300ms",
-                                     extra=("--goodput", "ttft:500 tpot:8 e2el:200"))
-        _, b, _, _, _ = self.run_slo("time_to_first_token<=500ms,inter_token_latency<=8ms,"
-                                     "request_latency<=0.2", "--fault-stall=0.3", "--stall=300ms")
-        self.assertEqual(a["text"], "ttft<=500ms,tpot<=8ms,e2e<=200ms")
+        _, a, _, _, _ = self.run_slo(None, "--fault-stall=0.2", "--stall=1s",
+                                     extra=("--goodput", "ttft:500 tpot:30 e2el:600"))
+        _, b, _, _, _ = self.run_slo("time_to_first_token<=500ms,inter_token_latency<=30ms,"
+                                     "request_latency<=0.6", "--fault-stall=0.2", "--stall=1s")
+        self.assertEqual(a["text"], "ttft<=500ms,tpot<=30ms,e2e<=600ms")
         self.assertEqual(a["text"], b["text"])
         self.assertEqual(a["good"], b["good"])
         self.assertEqual(a["misses"], b["misses"])
@@ -221,9 +242,99 @@ class SloTest(unittest.TestCase):
         for lv in doc["levels"]:
             self.assertTrue(lv["slo_ok"])
             self.assertEqual(lv["summary"]["slo"]["good"], 10)
+        # The table shows each level's goodput and attainment.
+        header = next(l for l in p.stdout.splitlines() if l.startswith("concurrency"))
+        self.assertTrue(header.split()[-2:] == ["goodput", "good"], header)
+        rows = [l.split() for l in p.stdout.splitlines() if l[:2] in ("1 ", "2 ")]
+        self.assertEqual([r[-1] for r in rows], ["100.0%", "100.0%"])
+
+
+class CutOffTest(unittest.TestCase):
+    def test_cut_off_not_judged(self):
+        """Requests cut off in flight (a second Ctrl-C) are not judged: they
+        are counted apart, and with none finished there is no attainment."""
+        d = harness.tmpdir()
+        out = os.path.join(d, "r.json")
+        with harness.Mock("--decode-rate", "5", "--ttft-base", "1ms", "--slots", "4") as m:
+            proc = subprocess.Popen([harness.LLMLOAD, "run", "--url", m.url + "/v1", "--model",
+                                     "llmload-mock", "-n", "100", "-c", "4", "--max-tokens", "100",
+                                     "--quiet", "--json", out, "--grace", "60s", "--monitor", "none",
+                                     "--slo", "e2e<=1h"],
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            wait_active_streams(m.port, 4)
+            proc.send_signal(signal.SIGINT)
+            self.assertIn(b"interrupted", harness._readline(proc.stderr, 30) or b"")
+            proc.send_signal(signal.SIGINT)
+            proc.communicate(timeout=30)
+        self.assertEqual(proc.returncode, 4)
+        with open(out) as f:
+            s = json.load(f)["summary"]
+        self.assertEqual(s["errors"].get("aborted"), 4)
+        slo = s["slo"]
+        self.assertEqual((slo["cut_off"], slo["judged"], slo["good"]), (4, 0, 0))
+        self.assertIsNone(slo["attainment"])
+        self.assertEqual(slo["attainment_ci95"], [])
+
+
+class CompareTest(unittest.TestCase):
+    def test_compare_slo(self):
+        """compare takes --slo too: each target's levels carry their goodput;
+        a simulator that stalls misses itl_max where the other does not."""
+        d = harness.tmpdir()
+        out = os.path.join(d, "cmp.json")
+        with harness.Mock("--profile", "fast") as a, \
+                harness.Mock("--profile", "fast", "--fault-stall", "0.5", "--stall", "1s") as b:
+            p = harness.run_llmload(
+                "compare", "--target", "a=http://127.0.0.1:%d/v1" % a.port,
+                "--target", "b=http://127.0.0.1:%d/v1" % b.port, "--model", "llmload-mock",
+                "-c", "1,2", "-n", "12", "--max-tokens", "10", "--monitor", "none",
+                "--slo", "itl_max<=500ms", "--json", out)
+        self.assertEqual(p.returncode, 0, detail(p))
+        with open(out) as f:
+            doc = json.load(f)
+        slos = {t["name"]: [lv["summary"]["slo"] for lv in t["sweep"]["levels"]]
+                for t in doc["targets"]}
+        for s in slos["a"]:
+            self.assertEqual((s["good"], s["judged"], s["binding"]), (12, 12, None))
+        for s in slos["b"]:
+            self.assertEqual(s["judged"], 12)
+            self.assertTrue(0 < s["good"] < 12, s)
+            self.assertEqual(s["misses"], {"itl_max": 12 - s["good"]})
+            self.assertEqual(s["binding"], "itl_max")
+        self.assertEqual(doc["targets"][0]["sweep"]["slo_per_request"], "itl_max<=500ms")
 
 
 class CapacityTest(unittest.TestCase):
+    def test_rate_search_saturation(self):
+        """A rate search stops at saturation: with one request in flight at
+        most (-c 1) the client cannot send much over 1/E2E requests/s, so a
+        level offered far more sends short of it and fails, though every
+        request meets the (loose) limit."""
+        d = harness.tmpdir()
+        out = os.path.join(d, "fm.json")
+        p = harness.run_llmload("sweep", *FAST, "--find-max", "rate", "--find-max-start", "8",
+                                "--find-max-limit", "512", "-c", "1", "--slo", "e2e<=60s",
+                                "--goodput", "90%", "-n", "40", "--max-tokens", "20",
+                                "--monitor", "none", "--json", out, timeout=600)
+        self.assertEqual(p.returncode, 0, detail(p))
+        with open(out) as f:
+            fm = json.load(f)["find_max"]
+        sat = [t for t in fm["tried"] if t["saturated"]]
+        self.assertTrue(sat, fm["tried"])
+        for t in fm["tried"]:
+            if t["saturated"]:
+                self.assertFalse(t["ok"])
+                self.assertEqual(t["runs"], 1)      # decided at once, no more requests
+            else:
+                self.assertTrue(t["ok"])            # every request met e2e<=60s
+                self.assertEqual(t["good"], t["judged"])
+        self.assertLess(fm["max"], fm["first_fail"])
+        self.assertEqual(fm["bracket"], [fm["max"], fm["first_fail"]])
+        self.assertLessEqual(fm["first_fail"], min(t["level"] for t in sat))
+        self.assertTrue(fm["hold"]["ok"] or fm["hold"]["saturated"], fm["hold"])
+        self.assertIn("capacity: largest rate meeting e2e<=60s", p.stdout)
+
+
     @harness.serial
     def test_capacity_search(self):
         """bench/capacity_check.py: the capacity found at ttft<=100ms against
@@ -231,7 +342,6 @@ class CapacityTest(unittest.TestCase):
         5%, in at most 8 probes and a confirming hold."""
         script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "bench",
                               "capacity_check.py")
-        import subprocess
         p = subprocess.run([sys.executable, script, "--llmload", harness.LLMLOAD],
                            capture_output=True, text=True, timeout=600)
         self.assertEqual(p.returncode, 0, detail(p))

@@ -87,7 +87,7 @@ static struct req_record rec(uint64_t sched, uint64_t start, uint64_t ttft, int6
     memset(&r, 0, sizeof r);
     r.sched_ns = sched;
     r.start_ns = start;
-    r.first_ns = start + ttft;
+    r.first_ns = r.t_first_output = start + ttft;
     r.end_ns = r.first_ns + (uint64_t)(tokens - 1) * gap + stall;
     r.out_tokens = tokens;
     r.events = (uint64_t)tokens;
@@ -123,7 +123,10 @@ static void test_eval(void **state)
     s = parse("ttft_output<=100ms");
     r = rec(0, 0, 50000000, 11, 10000000, 0);
     assert_int_equal(slo_eval(&s, &r), 0);
+    r.t_first_reasoning = r.first_ns;
     r.t_first_output = r.first_ns + 60000000;
+    assert_int_equal(slo_eval(&s, &r), 1u << SLO_TTFT_OUTPUT);
+    r.t_first_output = 0;                       /* reasoned, never answered */
     assert_int_equal(slo_eval(&s, &r), 1u << SLO_TTFT_OUTPUT);
     /* Strict limits. */
     s = parse("ttft<100ms");
