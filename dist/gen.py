@@ -89,6 +89,14 @@ def man_flag(e):
     return [".TP", tag] + roff_lines(e["help"])
 
 
+def env_example(doc):
+    """The variable of --max-tokens (or of the first flag with a value), as
+    the tables name it: (suffix, value, flag, value)."""
+    es = [e for c in doc["commands"] for e in flags(c) if e["meta"] and e.get("env")]
+    e = next((e for e in es if e["name"] == "--max-tokens"), es[0])
+    return (roff(e["env"][len("LLMLOAD_"):]), "64", roff(e["name"]), "64")
+
+
 def man_page(doc, date):
     v = doc["version"]
     cmds = doc["commands"]
@@ -142,6 +150,15 @@ def man_page(doc, date):
                 out += roff_pre(ep)
     out += [
         ".SH ENVIRONMENT",
+        ".TP",
+        "\\fBLLMLOAD_\\fR\\fINAME\\fR",
+        "any flag of any command, by its long name in capitals with dashes as",
+        "underscores: \\fBLLMLOAD_%s\\fR=%s is \\fB%s %s\\fR." % env_example(doc),
+        "A flag on the command line overrides its variable, and a variable overrides",
+        "the file of \\fB\\-\\-config\\fR.",
+        ".TP",
+        ".B NO_COLOR",
+        "set and not empty: no colour under \\fB\\-\\-color auto\\fR.",
         ".TP",
         ".B OPENAI_API_KEY",
         "the key sent as \\fIAuthorization: Bearer\\fR when neither \\fB\\-\\-api\\-key\\fR nor",

@@ -49,6 +49,8 @@ static cJSON *entries(const struct opt_cmd *c)
                 cJSON_AddItemToArray(al, cJSON_CreateString(o->alias[i]));
             add_str(e, "meta", o->meta);
             add_str(e, "help", o->help);
+            char env[128];
+            add_str(e, "env", opt_env_name(o, env, sizeof env));
         }
         cJSON_AddItemToArray(a, e);
     }

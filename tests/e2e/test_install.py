@@ -126,6 +126,7 @@ class TestInstall(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertIn("LLMLOAD(1)", r.stdout)
         self.assertIn("--concurrency", r.stdout)
+        self.assertIn("LLMLOAD_MAX_TOKENS=64 is --max-tokens 64", " ".join(r.stdout.split()))
         for c in options()["commands"]:
             self.assertRegex(r.stdout, r"\n   llmload %s\n" % c["name"])
 
