@@ -32,7 +32,7 @@ enum run_flag {
     O_URL, O_API, O_MODEL, O_MAXTOK, O_TEMP, O_SEED, O_SSEED, O_NOSTREAM, O_TIMESTAMPS, O_MOCKARG,
     O_CONC, O_REQS, O_DUR, O_WARMUP, O_RATE, O_ARRIVAL, O_BURST, O_RAMP, O_STOPERR,
     O_CTO, O_TTFTTO, O_IDLETO, O_TO, O_GRACE, O_JSON, O_CSV, O_RAW, O_HTML, O_PLOTS, O_QUIET,
-    O_OVERLONG, O_SLO, O_GOODPUT, O_CACERT, O_INSECURE, O_CERT, O_KEY,
+    O_OVERLONG, O_SLO, O_GOODPUT, O_CACERT, O_INSECURE, O_CERT, O_KEY, O_PORT, O_PER_THREAD,
 };
 
 static int run_apply(void *ud, const struct opt *o, const char *flag, const char *v,
@@ -44,6 +44,9 @@ static const struct opt run_opts[] = {
       "server: base URL (http://host:8000/v1, https://host/v1, http://host:11434)\n"
       "or a full endpoint URL; without it, the built-in simulator is started on a free\n"
       "loopback port" },
+    { O_PORT, "--port", { NULL }, "PORT",
+      "the port of a --url given without one (--host H --port P, as vllm bench\n"
+      "serve takes them); alone: http://127.0.0.1:PORT" },
     { O_API, "--api", { NULL }, "KIND",
       "auto (default), ollama-generate, ollama-chat, openai-chat,\n"
       "openai-completions" },
@@ -80,6 +83,8 @@ static const struct opt run_opts[] = {
     OPT_SECTION("load"),
     { O_CONC, "--concurrency", { "-c" }, "N", "requests in flight at most (default 32)" },
     { O_REQS, "--requests", { "-n" }, "N", "requests to complete (default 100; 0 with --duration)" },
+    { O_PER_THREAD, "--requests-per-thread", { NULL }, "N",
+      "-n is N x -c: each of the -c users (a script's threads) sends N" },
     { O_DUR, "--duration", { "-d" }, "TIME", "time-bound run instead of -n, e.g. 60s, 5m" },
     { O_WARMUP, "--warmup", { NULL }, "N|TIME", "warm-up requests (or time) first, kept out of the statistics" },
     { O_RATE, "--rate", { "-r" }, "R", "open loop: R requests/s on a schedule (-c caps requests in flight)" },
@@ -419,6 +424,12 @@ static int set_flag(struct run_cli *rc, enum run_flag id, const char *flag, cons
     case O_INSECURE: c->tls.insecure = 1; return 0;
     case O_CERT: c->tls.cert = v; return 0;
     case O_KEY: c->tls.key = v; return 0;
+    case O_PORT:
+        if (set_count(&u, flag, v, 1, 65535, err, cap) < 0)
+            return -1;
+        rc->port = (int)u;
+        return 0;
+    case O_PER_THREAD: return set_count(&rc->per_thread, flag, v, 1, UINT32_MAX, err, cap);
     case O_MOCKARG:
         if (rc->nmock >= CLI_MOCK_ARGS)
             return bad(err, cap, flag, v, "too many");
@@ -487,6 +498,34 @@ static int turns_need_chat(const struct run_cli *rc, enum api_kind api, char *er
     snprintf(err, errcap, "--turns %u needs a chat API (openai-chat or ollama-chat): %s sends one "
              "prompt, not a conversation", rc->wopts.turns, api_name(api));
     return -1;
+}
+
+/* --port P: the port of a URL given without one, or of 127.0.0.1 when no
+ * URL is given (vllm bench serve's --host and --port, whose host defaults
+ * to 127.0.0.1).  0, or -1 with err. */
+static int url_add_port(struct run_config *c, int port, char *err, size_t errcap)
+{
+    if (!c->url[0]) {
+        snprintf(c->url, sizeof c->url, "http://127.0.0.1:%d", port);
+        return 0;
+    }
+    const char *scheme = strstr(c->url, "://");
+    const char *host = scheme ? scheme + 3 : c->url;
+    size_t hl = host[0] == '[' ? strcspn(host, "]") : strcspn(host, ":/?#");
+    if (host[hl] == ']')
+        hl++;
+    if (host[hl] == ':') {
+        snprintf(err, errcap, "--port %d: the URL %s has a port already", port, c->url);
+        return -1;
+    }
+    char url[sizeof c->url];
+    int n = snprintf(url, sizeof url, "%.*s:%d%s", (int)(host + hl - c->url), c->url, port, host + hl);
+    if (n < 0 || (size_t)n >= sizeof url) {
+        snprintf(err, errcap, "--port %d: URL too long", port);
+        return -1;
+    }
+    memcpy(c->url, url, (size_t)n + 1);
+    return 0;
 }
 
 int cli_slo_opt(struct run_config *c, struct cli_slo_agg *agg, const char *flag, const char *v,
@@ -572,6 +611,16 @@ int cli_run_finish(struct run_cli *rc, char *err, size_t errcap)
     c->headers = net.headers;
     c->proxy = net.proxy;
     c->proxy_tunnel = net.proxy_tunnel;
+    if (rc->port && url_add_port(c, rc->port, err, errcap) < 0)
+        return -1;
+    if (rc->per_thread) {
+        if (rc->requests_given) {
+            snprintf(err, errcap, "-n and --requests-per-thread: give one of them");
+            return -1;
+        }
+        c->requests = rc->per_thread * c->concurrency;
+        rc->requests_given = 1;
+    }
     /* The prompt every request sends, if there is one: not under
      * --input-tokens, --dataset and the other sources. */
     c->prompt = rc->wopts.prompt ? rc->wopts.prompt

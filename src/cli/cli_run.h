@@ -55,6 +55,8 @@ struct run_cli {
     /* Given on the command line: some defaults depend on them (-d alone is
      * time-bound; a sweep warms each level up unless --warmup says). */
     int duration_given, requests_given, warmup_given;
+    uint64_t per_thread;                    /* --requests-per-thread: -n is this x -c */
+    int port;                               /* --port: the port of a URL without one */
     struct workload_opts wopts;             /* prompt source flags (workload.h) */
     struct cli_auth auth;                   /* --api-key, --api-key-file */
     const char *html_path;                  /* --html FILE: the HTML report at the end */

@@ -97,6 +97,7 @@ const struct opt_omit sweep_omit[] = {
     { "--max-regression", BASELINE_WHY },
     { "--save-baseline", BASELINE_WHY },
     { "--repeat", BASELINE_WHY },
+    { "--requests-per-thread", "a sweep's -c is a list of levels: give -n" },
     { NULL, NULL },
 };
 

@@ -53,7 +53,7 @@ static const struct opt wflags[] = {
     { F_TURNS, "--turns", { NULL }, "K", "multi-turn: each user keeps its history for K turns (default 1)" },
     { F_TOKENIZER, "--tokenizer", { NULL }, "FILE", "a .tiktoken ranks file or a tokenizer.json" },
     { F_ENCODING, "--encoding", { NULL }, "E", "pattern of a .tiktoken file: cl100k_base or o200k_base" },
-    { F_FORCE_TOKENIZER, "--force-tokenizer", { NULL }, NULL, "count output tokens locally, not the server's count" },
+    { F_FORCE_TOKENIZER, "--force-tokenizer", { "--force-tiktoken" }, NULL, "count output tokens locally, not the server's count" },
     { F_SYSTEM, "--system", { NULL }, "TEXT", "system prompt (default: none)" },
 };
 

@@ -155,6 +155,58 @@ static void test_run_forms_and_aliases(void **state)
     assert_int_equal(rc.wopts.nonce, 0);
 }
 
+/* The flags of the scripts llmload replaces (docs/cli.md, "Coming from
+ * other tools"): ollama_tps_openai.py's --base-url, --requests-per-thread
+ * with -c as its threads and --force-tiktoken; run.py's --host, --tokens
+ * and --csv; vllm bench serve's --host H --port P. */
+static void test_run_script_flags(void **state)
+{
+    (void)state;
+    struct run_cli rc;
+    char err[512];
+    assert_int_equal(parse(&rc, "-c 16 --requests-per-thread 10 --base-url http://h:11434/v1 "
+                                "--max-tokens 64 --force-tiktoken --tokenizer t.tiktoken", err, sizeof err), 0);
+    assert_int_equal(rc.cfg.concurrency, 16);
+    assert_true(rc.cfg.requests == 160);
+    assert_string_equal(rc.cfg.url, "http://h:11434/v1");
+    assert_int_equal(rc.wopts.force_tokenizer, 1);
+    /* The order of -c and --requests-per-thread does not matter. */
+    assert_int_equal(parse(&rc, "--requests-per-thread 3 -c 4", err, sizeof err), 0);
+    assert_true(rc.cfg.requests == 12);
+    assert_int_equal(parse(&rc, "--requests-per-thread=5", err, sizeof err), 0);
+    assert_true(rc.cfg.requests == 5 * 32);
+    /* With -d it bounds the run like -n does. */
+    assert_int_equal(parse(&rc, "--requests-per-thread 2 -c 3 -d 10s", err, sizeof err), 0);
+    assert_true(rc.cfg.requests == 6);
+    assert_int_equal(parse(&rc, "-n 10 --requests-per-thread 2", err, sizeof err), -1);
+    assert_string_equal(err, "-n and --requests-per-thread: give one of them");
+    assert_int_equal(parse(&rc, "--requests-per-thread 0", err, sizeof err), -1);
+    assert_non_null(strstr(err, "--requests-per-thread 0"));
+
+    assert_int_equal(parse(&rc, "--host http://127.0.0.1:11434 --tokens 256 --csv r.csv -m m",
+                           err, sizeof err), 0);
+    assert_string_equal(rc.cfg.url, "http://127.0.0.1:11434");
+    assert_true(rc.cfg.max_tokens == 256);
+
+    /* --port completes a URL without one; alone it names 127.0.0.1. */
+    static const struct { const char *line, *url; } port[] = {
+        { "--host localhost --port 8000", "localhost:8000" },
+        { "--port 8000 --host 10.0.0.1", "10.0.0.1:8000" },
+        { "--base-url http://h/v1 --port 8001", "http://h:8001/v1" },
+        { "--url http://[::1]/v1 --port 9", "http://[::1]:9/v1" },
+        { "--port 8000", "http://127.0.0.1:8000" },
+    };
+    for (size_t i = 0; i < sizeof port / sizeof port[0]; i++) {
+        assert_int_equal(parse(&rc, port[i].line, err, sizeof err), 0);
+        assert_string_equal(rc.cfg.url, port[i].url);
+    }
+    assert_int_equal(parse(&rc, "--url http://h:1/v1 --port 2", err, sizeof err), -1);
+    assert_string_equal(err, "--port 2: the URL http://h:1/v1 has a port already");
+    assert_int_equal(parse(&rc, "--port 70000", err, sizeof err), -1);
+    assert_non_null(strstr(err, "--port 70000"));
+
+}
+
 static void test_run_load_shapes(void **state)
 {
     (void)state;
@@ -296,6 +348,11 @@ static void test_sweep_flags(void **state)
     assert_string_equal(o.json_path, "s.json");
     assert_null(rc.cfg.json_path);
     sweep_cmd_free(&o, &rc);
+    /* A sweep's -c is a list of levels: it refuses --requests-per-thread. */
+    assert_int_equal(sweep_parse(0, "-c 1,2 --requests-per-thread 2", &o, &rc, err, sizeof err),
+                     OPT_ERROR);
+    assert_string_equal(err, "--requests-per-thread is not a flag of llmload sweep (a sweep's -c is "
+                             "a list of levels: give -n)");
     assert_int_equal(sweep_parse(0, "-c 6 --tokens 64 --warmup 0", &o, &rc, err, sizeof err), OPT_OK);
     assert_int_equal(o.param, SWEEP_CONCURRENCY);
     assert_int_equal(o.nlevels, 1);
@@ -544,6 +601,7 @@ int main(void)
         cmocka_unit_test(test_human_units),
         cmocka_unit_test(test_run_defaults),
         cmocka_unit_test(test_run_forms_and_aliases),
+        cmocka_unit_test(test_run_script_flags),
         cmocka_unit_test(test_run_load_shapes),
         cmocka_unit_test(test_run_errors_name_the_flag),
         cmocka_unit_test(test_model_required_with_url),
