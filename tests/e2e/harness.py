@@ -272,7 +272,7 @@ SCHEMA_DIR = os.path.join(os.environ.get("LLMLOAD_SRCDIR") or
                           "docs", "schema")
 # The "schema" field of a document, and the file that describes it.
 SCHEMA_OF = {"llmload.result/1": "result", "llmload.sweep/1": "sweep",
-             "llmload.compare/1": "compare", "llmload.baseline/1": "baseline"}
+             "llmload.compare/1": "compare", "llmload.baseline/2": "baseline"}
 # Flags whose FILE is a JSON document, or JSONL of one (--raw).
 JSON_FLAGS = ("--json", "--save-baseline", "--raw")
 _VALIDATORS = {}
