@@ -35,9 +35,15 @@ struct cJSON *report_config_json(const struct run_config *c);
  * NULL).  NULL on out of memory. */
 struct cJSON *report_environment_json(const struct run_stats *s);
 /* The whole result document: schema, config, environment, summary,
- * interrupted, histograms (hist_to_json of each, for merging runs).
+ * interrupted, histograms (hist_to_json of each) and counters
+ * (run_stats_counters_json), the last two for merging runs.
  * NULL on out of memory; the caller frees it. */
 struct cJSON *report_result_json(const struct run_config *c, const struct run_stats *s);
+/* The same document from a config and environment already made (a merge
+ * of shards has their documents, not their run_config); it takes both,
+ * also on failure. */
+struct cJSON *report_result_json_of(struct cJSON *config, struct cJSON *environment,
+                                    const struct run_stats *s);
 
 /* Terminal summary, human units, every number with its unit. */
 void report_print_summary(FILE *f, const struct run_config *c, const struct run_stats *s);
