@@ -12,6 +12,7 @@
 #include "cli_obs.h"
 #include "config.h"
 #include "opt.h"
+#include "scale.h"
 #include "workload.h"
 
 #define CLI_MOCK_ARGS 64
@@ -47,6 +48,7 @@ struct run_cli {
     const char *plots_dir;                  /* --plots DIR: every figure as PNG and SVG */
     struct cli_obs obs;                     /* --prometheus, --push, --monitor ...: user data
                                                of obs_run_opt_table and obs_push_opt_table */
+    struct scale_opts scale;                /* --workers, --shard, --start-at (run) */
 };
 
 /* Before the run: --html and --plots can be written (nothing is created).

@@ -94,6 +94,12 @@ void report_raw_events(struct report_raw *w, struct req_record *r);
 int report_raw_close(struct report_raw *w);     /* as report_csv_close */
 int report_raw_finish(struct report_raw *w, char *err, size_t errcap);  /* as report_csv_finish */
 
+/* The per-request file another process (a worker of the run) wrote at
+ * path, appended to w: its rows after its header, or its raw lines.  A
+ * failure is kept, as for the rows. */
+void report_csv_splice(struct report_csv *w, const char *path);
+void report_raw_splice(struct report_raw *w, const char *path);
+
 /* Helpers shared by the outputs. */
 int report_client_bottleneck(const struct run_stats *s);  /* busy or lagging past limits */
 double report_eval_rate(const struct run_stats *s);       /* server tokens/s, NaN if unknown */

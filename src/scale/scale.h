@@ -9,8 +9,40 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "opt.h"
+
 struct cJSON;
 struct run_stats;
+struct run_config;
+struct report_csv;
+struct report_raw;
+
+/* --workers, --shard, --start-at (run): the table's user data. */
+#define SCALE_WORKERS_MAX 256
+struct scale_opts {
+    uint32_t shard_index, shard_count;  /* --shard I/N; count 0: not given */
+    const char *start_at;               /* --start-at, as given */
+    uint32_t workers;                   /* --workers; 0: not given */
+};
+extern const struct opt_table scale_opt_table;
+void scale_opts_init(struct scale_opts *s);
+/* After the flags: into cfg (shard, start_at_ns, workers), checking that
+ * they agree (--shard needs --seed; -c covers every part; --start-at is
+ * ahead, within 24 h).  0, or -1 with err (a usage error). */
+int scale_opts_apply(struct scale_opts *s, struct run_config *cfg, char *err, size_t errcap);
+/* The cores this process may run on (sched_getaffinity), at least 1. */
+uint32_t scale_cpus(void);
+
+/* Runs cfg (cfg->workers > 1) in that many forked processes, worker i
+ * being shard i of them, each with its own loop, pinned to a core of its
+ * own where allowed.  The per-request rows of each go to csv and raw
+ * (either NULL), a worker's after another's; stats (run_stats_init()ed)
+ * receives the exact merge.  Ctrl-C and SIGTERM are passed on to every
+ * worker (the first: grace, the second: abort).  One progress line when
+ * cfg->progress.  LL_OK when the run took place (stats->interrupted may
+ * be set), else an LL_ status with err (the first worker's failure). */
+int scale_workers_run(const struct run_config *cfg, struct run_stats *stats,
+                      struct report_csv *csv, struct report_raw *raw, char *err, size_t errcap);
 
 /* Shards whose measured windows began further apart than this (on their
  * own clocks) are warned about: their latencies are fine, their common
