@@ -133,6 +133,7 @@ def scenario_workers(llmload, events=20000, requests=200, conc=4, rounds=3):
             out = os.path.join(d, "w%d.json" % w)
             wall, st = run_timed([llmload, "run", "--url", srv.url + "/v1", "--model", "m", "--api",
                                   "openai-chat", "-c", str(conc), "-n", str(requests), "--workers", str(w),
+                                  "--overlong-factor", "0",
                                   "--monitor", "none", "--quiet", "--json", out])
             ev = json.load(open(out))["summary"]["events"]
             res[w].append(ev / wall)

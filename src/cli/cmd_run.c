@@ -328,5 +328,6 @@ out:
         cJSON_Delete(docs[i]);
     free(docs);
     workload_free(cfg->workload);
+    scale_opts_free(&rc.scale);
     return code;
 }

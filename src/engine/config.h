@@ -5,6 +5,7 @@
  * echoed in the JSON result's "config". */
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/socket.h>
 #include "api.h"
 
 struct workload;
@@ -67,6 +68,10 @@ struct run_config {
     uint32_t shard_index, shard_count;
     int64_t start_at_ns;
     uint32_t workers;
+    /* --local-addrs: connections bind these round-robin (none: the
+     * kernel's choice) */
+    const struct sockaddr_storage *local_addrs;
+    uint32_t n_local_addrs;
     /* simulator started by `run` when url is empty */
     const char *mock_args;      /* extra flags for the child simulator */
 };

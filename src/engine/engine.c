@@ -946,6 +946,8 @@ static void engine_env_setup(struct engine *e)
     env->toks = e->toks;
     env->ntoks = ENGINE_JSON_TOKENS;
     env->overlong_factor = cfg->overlong_factor;
+    env->local = cfg->local_addrs;
+    env->nlocal = cfg->n_local_addrs;
     env->on = (struct conn_events){ .done = on_conn_done, .closed = on_conn_closed,
                                     .lost = on_conn_lost, .events = on_conn_events };
     env->ud = e;
@@ -988,6 +990,16 @@ int engine_run(const struct run_config *cfg, struct run_stats *stats,
     rc = target_resolve(&e->tgt, cfg->url, cfg->api, cfg->connect_timeout_ns, err, errcap);
     if (rc < 0)
         goto out;
+    /* A local address of the other family cannot reach the server: every
+     * connection bound to it would fail. */
+    for (uint32_t i = 0; i < cfg->n_local_addrs; i++)
+        if (cfg->local_addrs[i].ss_family != e->tgt.addr.ss_family) {
+            snprintf(err, errcap, "--local-addrs: local address %u is %s but the server's address is %s",
+                     i + 1, cfg->local_addrs[i].ss_family == AF_INET6 ? "IPv6" : "IPv4",
+                     e->tgt.addr.ss_family == AF_INET6 ? "IPv6" : "IPv4");
+            rc = LL_EUSAGE;
+            goto out;
+        }
     if (strlen(e->tgt.hostname) + strlen(e->tgt.path) > 700 ||
         (cfg->api_key && strlen(cfg->api_key) > 200)) {
         snprintf(err, errcap, "URL or API key too long");

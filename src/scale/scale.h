@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <sys/socket.h>
 #include "opt.h"
 
 struct cJSON;
@@ -23,12 +24,19 @@ struct scale_opts {
     uint32_t shard_index, shard_count;  /* --shard I/N; count 0: not given */
     const char *start_at;               /* --start-at, as given */
     uint32_t workers;                   /* --workers; 0: not given */
+    struct sockaddr_storage *local;     /* --local-addrs (SCALE_LOCAL_MAX slots) */
+    uint32_t nlocal;
 };
+#define SCALE_LOCAL_MAX 4096
 extern const struct opt_table scale_opt_table;
 void scale_opts_init(struct scale_opts *s);
-/* After the flags: into cfg (shard, start_at_ns, workers), checking that
- * they agree (--shard needs --seed; -c covers every part; --start-at is
- * ahead, within 24 h).  0, or -1 with err (a usage error). */
+void scale_opts_free(struct scale_opts *s);
+/* After the flags: into cfg (shard, start_at_ns, workers, local_addrs,
+ * which stay s's), checking that they agree (--shard needs --seed; -c
+ * covers every part; --start-at is ahead, within 24 h) and that the
+ * streams fit the open-file limit (the soft one raised to the hard one)
+ * in the processes given; warns when one local address would need more
+ * ports than it has.  0, or -1 with err (a usage error). */
 int scale_opts_apply(struct scale_opts *s, struct run_config *cfg, char *err, size_t errcap);
 /* The cores this process may run on (sched_getaffinity), at least 1. */
 uint32_t scale_cpus(void);
