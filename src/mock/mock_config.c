@@ -220,7 +220,7 @@ int mock_batch_profile_parse(struct mock_config *c, const char *v, char *err, si
 /* ---- flags ---------------------------------------------------------------- */
 
 enum mock_flag {
-    M_LISTEN, M_MODEL, M_IDLE_TIMEOUT, M_HEADER_TIMEOUT, M_MAX_BODY, M_TRUTH, M_VERBOSE,
+    M_LISTEN, M_MODEL, M_IDLE_TIMEOUT, M_HEADER_TIMEOUT, M_MAX_BODY, M_TRUTH, M_VERBOSE, M_WORKERS,
     M_PROFILE, M_SLOTS, M_TTFT_BASE, M_PREFILL_RATE, M_DECODE_RATE, M_BATCH_SLOWDOWN,
     M_BATCH_PROFILE,
     M_DEFAULT_MAX_TOKENS, M_EOS_FRACTION, M_TOKENS_PER_CHUNK, M_TIMINGS,
@@ -246,6 +246,8 @@ static const struct opt mock_opts[] = {
     { M_TRUTH, "--truth", { NULL }, "FILE", "on exit, FILE holds one JSON line per request with\n"
                                             "its CLOCK_MONOTONIC times in ns (docs/mock.md)" },
     { M_VERBOSE, "--verbose", { "-v" }, NULL, "log connections and requests to stderr" },
+    { M_WORKERS, "--workers", { NULL }, "N", "N processes sharing the port (SO_REUSEPORT), each with\n"
+                                           "its own loop and --slots; one --truth file (default 1)" },
 
     OPT_SECTION("timing model (durations take ns/us/ms/s/m suffixes; a bare number is s)"),
     { M_PROFILE, "--profile", { NULL }, "NAME", "default, fast or large (see profiles below);\n"
@@ -349,6 +351,10 @@ static int mock_apply(void *ud, const struct opt *o, const char *flag, const cha
         break;
     case M_MODEL: r = parse_models(c, v, err, cap); break;
     case M_VERBOSE: c->verbose = 1; break;
+    case M_WORKERS:
+        if ((r = parse_u64(flag, v, 1, 256, &u, err, cap)) == 0)
+            c->workers = (uint32_t)u;
+        break;
     case M_SLOTS:
         if ((r = parse_u64(flag, v, 1, 1000000, &u, err, cap)) == 0)
             c->slots = (uint32_t)u;
