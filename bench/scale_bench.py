@@ -120,7 +120,7 @@ def run_timed(cmd):
     s1, t1 = steal_ticks()
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit("failed: %s" % " ".join(cmd))
-    return wall, (s1 - s0) / max(1, t1 - t0)
+    return wall, (s1 - s0) / max(1, t1 - t0), ru.ru_utime + ru.ru_stime
 
 
 def scenario_workers(llmload, events=20000, requests=200, conc=4, rounds=3):
@@ -128,21 +128,25 @@ def scenario_workers(llmload, events=20000, requests=200, conc=4, rounds=3):
     d = tempfile.mkdtemp(prefix="llmload-workers-bench-")
     res = {1: [], 2: []}
     steal = {1: [], 2: []}
+    per_cpu = {1: [], 2: []}
     for _ in range(rounds):
         for w in (1, 2):
             out = os.path.join(d, "w%d.json" % w)
-            wall, st = run_timed([llmload, "run", "--url", srv.url + "/v1", "--model", "m", "--api",
+            wall, st, cpu = run_timed([llmload, "run", "--url", srv.url + "/v1", "--model", "m", "--api",
                                   "openai-chat", "-c", str(conc), "-n", str(requests), "--workers", str(w),
                                   "--overlong-factor", "0",
                                   "--monitor", "none", "--quiet", "--json", out])
             ev = json.load(open(out))["summary"]["events"]
             res[w].append(ev / wall)
             steal[w].append(st)
+            per_cpu[w].append(ev / cpu)
     shutil.rmtree(d)
     med = lambda v: sorted(v)[len(v) // 2]
     return {"scenario": "workers", "events_per_wall_s_w1": round(med(res[1])),
             "events_per_wall_s_w2": round(med(res[2])), "ratio": round(med(res[2]) / med(res[1]), 2),
-            "steal_w1": round(med(steal[1]), 3), "steal_w2": round(med(steal[2]), 3), "rounds": rounds}
+            "events_per_cpu_s_w1": round(med(per_cpu[1])), "events_per_cpu_s_w2": round(med(per_cpu[2])),
+            "steal_w1": round(med(steal[1]), 3), "steal_w2": round(med(steal[2]), 3), "rounds": rounds,
+            "loadavg": open("/proc/loadavg").read().split()[0]}
 
 
 def scenario_streams(llmload, streams=10000, workers=2, tokens=20, rate=2.0):
@@ -156,7 +160,7 @@ def scenario_streams(llmload, streams=10000, workers=2, tokens=20, rate=2.0):
            "-n", str(streams), "--max-tokens", str(tokens), "--ramp-up", "2s", "--workers", str(workers),
            "--monitor", "none", "--quiet", "--json", out, "--raw", raw]
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    wall, st = run_timed(cmd)
+    wall, st, _ = run_timed(cmd)
     rss_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     mock.terminate()
     mock.wait(120)

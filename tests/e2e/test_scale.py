@@ -194,6 +194,17 @@ class TestScale(unittest.TestCase):
         self.assertLess(doc["merged"]["start_spread_s"], 0.5)
         self.assertEqual(doc["environment"]["run_id"], json.load(open(j("s1.json")))["environment"]["run_id"])
 
+    def test_k8s_example_commands_on_localhost(self):
+        """contrib/k8s/run-local.sh runs the commands of the Indexed Job's
+        pods (--shard $JOB_COMPLETION_INDEX/N, one --seed, one --start-at)
+        and of the merge Job, with N shard processes on this host."""
+        script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "contrib", "k8s",
+                              "run-local.sh")
+        p = subprocess.run(["sh", script, harness.LLMLOAD, "3"], capture_output=True, text=True, timeout=300)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("merged 3 shards: 400 requests (400 ok, 0 failed)", p.stdout)
+        self.assertIn("gate: PASS", p.stdout)
+
     def test_ctrl_c_with_workers_writes_outputs_exit_4(self):
         d = tmpdir()
         out, rawp = os.path.join(d, "r.json"), os.path.join(d, "r.raw")
