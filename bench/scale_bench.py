@@ -149,17 +149,19 @@ def scenario_workers(llmload, events=20000, requests=200, conc=4, rounds=3):
             "loadavg": open("/proc/loadavg").read().split()[0]}
 
 
-def scenario_streams(llmload, streams=10000, workers=2, tokens=20, rate=2.0):
+def scenario_streams(llmload, streams=10000, workers=2, tokens=20, rate=2.0, local_addrs=None):
     d = tempfile.mkdtemp(prefix="llmload-streams-bench-")
     truth, raw, out = (os.path.join(d, n) for n in ("truth.jsonl", "r.raw", "r.json"))
-    mock = subprocess.Popen([llmload, "mock", "--listen", "127.0.0.1:0", "--slots", str(streams),
-                             "--decode-rate", str(rate), "--ttft-base", "50ms", "--truth", truth],
-                            stdout=subprocess.PIPE)
+    # The simulator holds the streams in as many processes as the client.
+    mock = subprocess.Popen([llmload, "mock", "--listen", "127.0.0.1:0", "--workers", str(workers),
+                             "--slots", str(streams), "--decode-rate", str(rate), "--ttft-base", "50ms",
+                             "--truth", truth], stdout=subprocess.PIPE)
     url = mock.stdout.readline().decode().strip()
     cmd = [llmload, "run", "--url", url + "/v1", "--model", "llmload-mock", "-c", str(streams),
            "-n", str(streams), "--max-tokens", str(tokens), "--ramp-up", "2s", "--workers", str(workers),
            "--monitor", "none", "--quiet", "--json", out, "--raw", raw]
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    if local_addrs:
+        cmd += ["--local-addrs", local_addrs]
     wall, st, _ = run_timed(cmd)
     rss_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     mock.terminate()
@@ -173,7 +175,8 @@ def scenario_streams(llmload, streams=10000, workers=2, tokens=20, rate=2.0):
             "failed": s["failed"], "worker_peak_rss_kib": rss_kib,
             "rss_per_stream_kib": round(rss_kib * workers / streams, 2), "steal": round(st, 3),
             "wall_s": round(wall, 1), "ttft_abs_err_p50_ms": fid["abs_err_p50_ms"],
-            "ttft_abs_err_p99_ms": fid["abs_err_p99_ms"], "before_kib": before}
+            "ttft_abs_err_p99_ms": fid["abs_err_p99_ms"], "local_addrs": local_addrs,
+            "loadavg": open("/proc/loadavg").read().split()[0]}
 
 
 def main():
@@ -182,9 +185,11 @@ def main():
     ap.add_argument("--only", choices=["merge", "workers", "streams"])
     ap.add_argument("--streams", type=int, default=10000)
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--local-addrs")
     a = ap.parse_args()
     todo = {"merge": lambda: scenario_merge(a.llmload), "workers": lambda: scenario_workers(a.llmload),
-            "streams": lambda: scenario_streams(a.llmload, a.streams, a.workers)}
+            "streams": lambda: scenario_streams(a.llmload, a.streams, a.workers,
+                                                  local_addrs=a.local_addrs)}
     for name, fn in todo.items():
         if a.only and a.only != name:
             continue

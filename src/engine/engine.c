@@ -881,15 +881,16 @@ static int engine_raise_nofile(uint32_t conc, char *err, size_t errcap)
 
 /* --start-at: every shard begins its first phase at the same wall-clock
  * instant.  Everything that can fail (resolving, the preflight connect)
- * is done before; a signal ends the wait early, and the loop then sees it. */
-static void engine_wait_start(const struct run_config *cfg)
+ * is done before.  -1 when a signal (Ctrl-C) ended the wait: nothing is
+ * started then. */
+static int engine_wait_start(const struct run_config *cfg)
 {
     struct timespec ts;
     if (cfg->start_at_ns <= 0)
-        return;
+        return 0;
     ts.tv_sec = (time_t)(cfg->start_at_ns / 1000000000);
     ts.tv_nsec = (long)(cfg->start_at_ns % 1000000000);
-    clock_nanosleep(CLOCK_REALTIME, TIMER_ABSTIME, &ts, NULL);
+    return clock_nanosleep(CLOCK_REALTIME, TIMER_ABSTIME, &ts, NULL) == 0 ? 0 : -1;
 }
 
 static void engine_request_setup(struct engine *e)
@@ -1068,7 +1069,11 @@ int engine_run(const struct run_config *cfg, struct run_stats *stats,
         e->stopping = 1;
         stats->interrupted = 1;
     }
-    engine_wait_start(cfg);
+    if (engine_wait_start(cfg) < 0 && !e->stopping) {
+        e->stopping = 1;
+        stats->interrupted = 1;
+        snprintf(stats->stop_reason, sizeof stats->stop_reason, "interrupted");
+    }
     if (e->warmup_requests || cfg->warmup_ns) {
         e->phase = PHASE_WARMUP;
         e->warmup_t0 = e->env.t0 = uv_hrtime();
