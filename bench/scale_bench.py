@@ -155,10 +155,11 @@ def scenario_streams(llmload, streams=10000, workers=2, tokens=20, rate=2.0, loc
     # The simulator holds the streams in as many processes as the client.
     mock = subprocess.Popen([llmload, "mock", "--listen", "127.0.0.1:0", "--workers", str(workers),
                              "--slots", str(streams), "--decode-rate", str(rate), "--ttft-base", "50ms",
-                             "--truth", truth], stdout=subprocess.PIPE)
+                             "--prefill-rate", "1000000", "--batch-slowdown", "0", "--truth", truth],
+                            stdout=subprocess.PIPE)
     url = mock.stdout.readline().decode().strip()
     cmd = [llmload, "run", "--url", url + "/v1", "--model", "llmload-mock", "-c", str(streams),
-           "-n", str(streams), "--max-tokens", str(tokens), "--ramp-up", "2s", "--workers", str(workers),
+           "-n", str(streams), "--max-tokens", str(tokens), "--ramp-up", "2s", "--ttft-timeout", "120s", "--workers", str(workers),
            "--monitor", "none", "--quiet", "--json", out, "--raw", raw]
     if local_addrs:
         cmd += ["--local-addrs", local_addrs]
@@ -176,6 +177,7 @@ def scenario_streams(llmload, streams=10000, workers=2, tokens=20, rate=2.0, loc
             "rss_per_stream_kib": round(rss_kib * workers / streams, 2), "steal": round(st, 3),
             "wall_s": round(wall, 1), "ttft_abs_err_p50_ms": fid["abs_err_p50_ms"],
             "ttft_abs_err_p99_ms": fid["abs_err_p99_ms"], "local_addrs": local_addrs,
+            "errors": s["errors"], "client_busy": s["client"]["loop_busy_frac"],
             "loadavg": open("/proc/loadavg").read().split()[0]}
 
 

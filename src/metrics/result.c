@@ -556,8 +556,8 @@ int run_stats_from_json(struct run_stats *s, const cJSON *counters, const cJSON 
     double d, dur, wall, t0;
     struct hist **h;
     if (!cJSON_IsObject(counters) || !cJSON_IsObject(histograms)) {
-        snprintf(err, errcap, "no %s (a result of llmload before 0.x, or not a single run)",
-                 cJSON_IsObject(counters) ? "\"histograms\"" : "\"counters\"");
+        snprintf(err, errcap, "no %s: not the result of one run, or written by an llmload that "
+                 "did not record it", cJSON_IsObject(counters) ? "\"histograms\"" : "\"counters\"");
         return -1;
     }
     for (size_t i = 0; i < sizeof u64_tab / sizeof u64_tab[0]; i++) {
