@@ -55,9 +55,13 @@ def synth_hist(h, n, rnd, median):
         i = hist_index(v)
         counts[i] = counts.get(i, 0) + 1
     mean = sum(vals) / n
-    h.update({"count": n, "saturated": 0, "min": min(vals), "max": max(vals), "sum": float(sum(vals)),
-              "m2": float(sum((v - mean) ** 2 for v in vals)),
-              "buckets": [[i, c] for i, c in sorted(counts.items())]})
+    pairs, prev = [], 0
+    for i, c in sorted(counts.items()):   # llmload.hist/2: "delta:count ..."
+        pairs.append("%d:%d" % (i - prev, c))
+        prev = i
+    h.update({"format": "llmload.hist/2", "count": n, "saturated": 0, "min": min(vals), "max": max(vals),
+              "sum": float(sum(vals)), "m2": float(sum((v - mean) ** 2 for v in vals)),
+              "buckets": " ".join(pairs)})
     h.pop("exact", None)
 
 
