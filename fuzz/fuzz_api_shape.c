@@ -23,13 +23,15 @@ static int same_slice(const char *a, size_t an, const char *b, size_t bn)
 
 static void check_same(const struct api_event *a, const struct api_event *b)
 {
-    if (a->content != b->content || a->reasoning != b->reasoning || a->done != b->done ||
+    if (a->content != b->content || a->reasoning != b->reasoning || a->tool != b->tool ||
+        a->tool_calls != b->tool_calls || a->done != b->done ||
         a->error != b->error || a->finish != b->finish ||
         !same_slice(a->text, a->text_len, b->text, b->text_len) ||
         !same_slice(a->errmsg, a->errmsg_len, b->errmsg, b->errmsg_len) ||
         !same_slice(a->errtype, a->errtype_len, b->errtype, b->errtype_len) ||
         !same_slice(a->finish_reason, a->finish_reason_len, b->finish_reason, b->finish_reason_len) ||
         a->completion_tokens != b->completion_tokens || a->prompt_tokens != b->prompt_tokens ||
+        a->reasoning_tokens != b->reasoning_tokens ||
         a->event_tokens != b->event_tokens || a->eval_tokens != b->eval_tokens ||
         a->eval_duration_ns != b->eval_duration_ns || a->prompt_eval_tokens != b->prompt_eval_tokens ||
         a->prompt_eval_duration_ns != b->prompt_eval_duration_ns ||

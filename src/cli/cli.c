@@ -26,12 +26,21 @@ const struct cli_command *cli_command_find(const char *name)
     return NULL;
 }
 
+void cli_version(FILE *f)
+{
+    fprintf(f, "llmload %s\n", LLMLOAD_VERSION);
+}
+
 int cli_parse_result(const struct opt_cmd *cmd, int r, const char *err)
 {
     if (r == OPT_OK)
         return -1;
     if (r == OPT_HELP) {
         opt_help(stdout, cmd);
+        return EXIT_OK;
+    }
+    if (r == OPT_VERSION) {
+        cli_version(stdout);
         return EXIT_OK;
     }
     fprintf(stderr, "llmload %s: %s\n", cmd->name, err);

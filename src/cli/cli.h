@@ -4,6 +4,7 @@
  * (never exits from a helper), and returns the process exit code
  * (exitcode.h). */
 #include <stddef.h>
+#include <stdio.h>
 #include "exitcode.h"
 #include "opt.h"
 
@@ -34,14 +35,29 @@ extern const struct cli_command cli_commands[];
 /* The command named name, or NULL. */
 const struct cli_command *cli_command_find(const char *name);
 
+/* `llmload --version` and `llmload CMD --version`: one line, on f. */
+void cli_version(FILE *f);
+
 /* What a command's main does with the outcome r of its parse (OPT_*):
- * prints the help (exit 0) or "llmload NAME: err" (exit 2).  Returns -1 to
+ * prints the help or the version (exit 0) or "llmload NAME: err" (exit 2).  Returns -1 to
  * go on, or the exit code to return. */
 int cli_parse_result(const struct opt_cmd *cmd, int r, const char *err);
 
 /* Puts "FLAG: " before the message in err (in place, truncating), so an
  * error about a file names the flag that gave it. */
 void cli_flag_err(char *err, size_t errcap, const char *flag);
+
+struct cJSON;
+/* `llmload export --format vllm`: the result document doc as the result
+ * JSON of `vllm bench serve` (its field names, milliseconds), null where
+ * doc has no value.  NULL when out of memory. */
+struct cJSON *export_vllm_doc(const struct cJSON *doc);
+
+/* `llmload export --format csv-summary`: a header row and one row per
+ * document (names[i] its file).  0, or -1 with err (a document that is no
+ * run result, a write error). */
+int export_csv_summary(FILE *out, const struct cJSON *const *docs, const char *const *names, size_t n,
+                       char *err, size_t errcap);
 
 struct run_cli;
 struct gate_opts;

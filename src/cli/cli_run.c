@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "gate.h"
 #include "fileio.h"
 #include "probe.h"
 #include "render.h"
@@ -31,7 +32,7 @@ enum run_flag {
     O_URL, O_API, O_MODEL, O_MAXTOK, O_TEMP, O_SEED, O_SSEED, O_NOSTREAM, O_TIMESTAMPS, O_MOCKARG,
     O_CONC, O_REQS, O_DUR, O_WARMUP, O_RATE, O_ARRIVAL, O_BURST, O_RAMP, O_STOPERR,
     O_CTO, O_TTFTTO, O_IDLETO, O_TO, O_GRACE, O_JSON, O_CSV, O_RAW, O_HTML, O_PLOTS, O_QUIET,
-    O_OVERLONG,
+    O_OVERLONG, O_SLO, O_GOODPUT,
 };
 
 static int run_apply(void *ud, const struct opt *o, const char *flag, const char *v,
@@ -94,6 +95,12 @@ static const struct opt run_opts[] = {
     { O_HTML, "--html", { NULL }, "FILE", "at the end, the HTML report of the result (docs/report.md)" },
     { O_PLOTS, "--plots", { NULL }, "DIR", "at the end, every figure as DIR/NAME.png and .svg" },
     { O_QUIET, "--quiet", { "-q" }, NULL, "no progress line" },
+    { O_SLO, "--slo", { NULL }, "LIMITS",
+      "per-request limits a good request meets, e.g. 'ttft<=1s,tpot<=50ms',\n"
+      "'itl_max<=200ms' (ttft ttft_output tpot itl_max e2e tokens_min;\n"
+      "repeatable): goodput and attainment in every output" },
+    { O_GOODPUT, "--goodput", { NULL }, "KEY:MS ...",
+      "vLLM's form of --slo, in milliseconds, e.g. 'ttft:500 tpot:50 e2el:2000'" },
 };
 
 const struct opt_table cli_run_table = OPT_TABLE(run_opts, run_apply);
@@ -244,6 +251,8 @@ static int set_flag(struct run_cli *rc, enum run_flag id, const char *flag, cons
         snprintf(c->url, sizeof c->url, "%s", v);
         return 0;
     case O_API: return cli_parse_api(flag, v, &c->api, err, cap);
+    case O_SLO: return cli_slo_opt(c, NULL, flag, v, err, cap) < 0 ? -1 : 0;
+    case O_GOODPUT: return cli_goodput_opt(c, NULL, flag, v, err, cap) < 0 ? -1 : 0;
     case O_MODEL:
         if (!*v || strlen(v) >= sizeof c->model)
             return bad(err, cap, flag, v, "empty or too long");
@@ -407,6 +416,79 @@ static int turns_need_chat(const struct run_cli *rc, enum api_kind api, char *er
     return -1;
 }
 
+int cli_slo_opt(struct run_config *c, struct cli_slo_agg *agg, const char *flag, const char *v,
+                char *err, size_t cap)
+{
+    char item[256], why[320];
+    const char *p = v;
+    if (!*v) {
+        snprintf(err, cap, "%s: empty", flag);
+        return -1;
+    }
+    /* Items are separated by commas, which no aggregate expression holds. */
+    for (;;) {
+        size_t len = strcspn(p, ",");
+        if (len == 0 || len >= sizeof item) {
+            snprintf(err, cap, "%s '%s': %s item", flag, v, len ? "too long an" : "an empty");
+            return -1;
+        }
+        memcpy(item, p, len);
+        item[len] = '\0';
+        int r = slo_parse_item(&c->slo, item, why, sizeof why);
+        if (r < 0) {
+            snprintf(err, cap, "%s %s", flag, why);
+            return -1;
+        }
+        if (r == 0 && !agg) {
+            snprintf(err, cap, "%s '%s': not a per-request limit (ttft, ttft_output, tpot, "
+                     "itl_max, e2e, tokens_min); an aggregate such as p99(ttft)<=1s is --assert "
+                     "here", flag, item);
+            return -1;
+        }
+        if (r == 0) {
+            char gerr[768];
+            if (agg->n == agg->cap) {
+                snprintf(err, cap, "%s: at most %zu aggregate SLOs", flag, agg->cap);
+                return -1;
+            }
+            if (gate_expr_parse(item, &agg->e[agg->n], gerr, sizeof gerr) < 0) {
+                snprintf(err, cap, "%s '%s': %s", flag, item, gerr);
+                return -1;
+            }
+            agg->n++;
+        }
+        if (!p[len])
+            return 0;
+        p += len + 1;
+    }
+}
+
+int cli_goodput_opt(struct run_config *c, double *target, const char *flag, const char *v,
+                    char *err, size_t cap)
+{
+    char why[320];
+    if (!strchr(v, ':')) {
+        double t;
+        if (!target) {
+            snprintf(err, cap, "%s %s: a target attainment is for sweep --find-max; "
+                     "limits are KEY:MS, e.g. 'ttft:500 tpot:50'", flag, v);
+            return -1;
+        }
+        if (units_parse_fraction(v, &t) < 0 || t <= 0 || t >= 1) {
+            snprintf(err, cap, "%s %s: a target attainment between 0 and 100%%, e.g. 95%%, or "
+                     "KEY:MS limits", flag, v);
+            return -1;
+        }
+        *target = t;
+        return 0;
+    }
+    if (slo_parse_vllm(&c->slo, v, why, sizeof why) < 0) {
+        snprintf(err, cap, "%s %s", flag, why);
+        return -1;
+    }
+    return 0;
+}
+
 int cli_run_finish(struct run_cli *rc, char *err, size_t errcap)
 {
     struct run_config *c = &rc->cfg;
@@ -434,6 +516,12 @@ int cli_run_finish(struct run_cli *rc, char *err, size_t errcap)
     }
     if (cli_run_check_rate(c, c->rate, err, errcap) < 0)
         return -1;
+    if (!c->stream && (c->slo.lim[SLO_TTFT].set || c->slo.lim[SLO_TTFT_OUTPUT].set ||
+                       c->slo.lim[SLO_TPOT].set || c->slo.lim[SLO_ITL_MAX].set)) {
+        snprintf(err, errcap, "--slo %s: --no-stream has no first token and no gaps "
+                 "(only e2e and tokens_min apply)", c->slo.text);
+        return -1;
+    }
     /* The API is known here when --api or the URL's endpoint names it;
      * otherwise cli_run_resolve checks once the server has told. */
     struct target t;

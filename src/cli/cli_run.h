@@ -84,6 +84,19 @@ int cli_run_finish(struct run_cli *rc, char *err, size_t errcap);
  * 0, or -1 with err naming the rate (a usage error). */
 int cli_run_check_rate(const struct run_config *c, double rate, char *err, size_t errcap);
 
+/* --slo LIMITS: comma-separated items; a per-request limit (slo.h) goes
+ * into c->slo, an aggregate expression (gate.h grammar: p99(ttft)<=500ms,
+ * error_rate<=1%) into agg when given (sweep, compare), else it is refused
+ * (run, which has --assert).  0, or -1 with err naming the flag. */
+struct gate_expr;
+struct cli_slo_agg { struct gate_expr **e; size_t n, cap; };
+int cli_slo_opt(struct run_config *c, struct cli_slo_agg *agg, const char *flag, const char *v,
+                char *err, size_t cap);
+/* --goodput: vLLM's KEY:MS limits into c->slo, or (with target, sweep) a
+ * target attainment "95%" into *target.  0, or -1 with err. */
+int cli_goodput_opt(struct run_config *c, double *target, const char *flag, const char *v,
+                    char *err, size_t cap);
+
 /* --api KIND into *api: 0, or -1 with err naming flag and value. */
 int cli_parse_api(const char *flag, const char *v, enum api_kind *api, char *err, size_t cap);
 

@@ -107,7 +107,7 @@ int cmd_check(int argc, char **argv)
     int up = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(info, "up")) &&
              !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(info, "unauthorized"));
     if (!a.quiet)
-        target_probe_print(up ? stdout : stderr, url, info);
+        target_probe_print(up ? out_human() : stderr, url, info);
     int code = up ? EXIT_OK : EXIT_CHECK;
     if (out && report_commit_json(out, info, err, sizeof err) < 0) {
         fprintf(stderr, "llmload check: --json: %s\n", err);

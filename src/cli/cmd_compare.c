@@ -10,6 +10,7 @@
 #include <cjson/cJSON.h>
 
 #include "cli.h"
+#include "fileio.h"
 #include "engine.h"
 #include "jdoc.h"
 #include "knee.h"
@@ -211,7 +212,7 @@ static int compare_finish(const struct sweep_opts *o, const struct run_cli *rc, 
         return EXIT_RUN;
     }
     putchar('\n');
-    knee_compare_print(stdout, param, (const char *const *)s->names, s->sweeps, s->n, an);
+    knee_compare_print(out_human(), param, (const char *const *)s->names, s->sweeps, s->n, an);
     /* --assert, while the sweeps are still alive (they live in targets). */
     int gate_code = EXIT_OK;
     if (!interrupted && o->gate.n_asserts) {
@@ -223,7 +224,7 @@ static int compare_finish(const struct sweep_opts *o, const struct run_cli *rc, 
                 names[k] = s->names[i];
                 sw[k++] = s->sweeps[i];
             }
-        gate_code = sweep_gate_check(o, names, sw, k, stdout, err, sizeof err);
+        gate_code = sweep_gate_check(o, names, sw, k, out_human(), err, sizeof err);
         if (gate_code >= EXIT_USAGE)
             fprintf(stderr, "llmload compare: %s\n", err);
     }

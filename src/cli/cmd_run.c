@@ -166,6 +166,7 @@ static int run_gated(int argc, char **argv, struct gate_opts *gate)
         cli_flag_err(err, sizeof err, "--csv");
         goto fail;
     }
+    report_csv_slo(out.csv, &cfg->slo);
     if (cfg->raw_path && !(out.raw = report_raw_open(cfg->raw_path, err, sizeof err))) {
         cli_flag_err(err, sizeof err, "--raw");
         goto fail;
@@ -236,10 +237,10 @@ static int run_gated(int argc, char **argv, struct gate_opts *gate)
             break;
         }
         if (repeat > 1)
-            printf("%srun %d of %d\n", k ? "\n" : "", k + 1, repeat);
-        report_print_summary(stdout, cfg, &stats);
+            fprintf(out_human(), "%srun %d of %d\n", k ? "\n" : "", k + 1, repeat);
+        report_print_summary(out_human(), cfg, &stats);
         if (mon)
-            obs_monitor_print(mon, stdout, stats.output_tokens);
+            obs_monitor_print(mon, out_human(), stats.output_tokens);
         docs[nruns] = report_result_json(cfg, &stats);
         if (docs[nruns] && cfg->shard_count > 1)
             scale_note_clock(cJSON_GetObjectItemCaseSensitive(docs[nruns], "environment"));
@@ -308,7 +309,7 @@ static int run_gated(int argc, char **argv, struct gate_opts *gate)
      * error for the former and saves no baseline from the latter.  A run
      * stopped by the error rate has had its JUnit error already. */
     if (gate_active(gate) && nruns && !stopped) {
-        int gc = gate_evaluate(gate, docs, nruns, stdout, err, sizeof err);
+        int gc = gate_evaluate(gate, docs, nruns, out_human(), err, sizeof err);
         if (code == EXIT_OK) {
             code = gc;
             if (gc >= EXIT_USAGE)

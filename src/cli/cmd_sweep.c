@@ -11,6 +11,7 @@
 #include <cjson/cJSON.h>
 
 #include "cli.h"
+#include "fileio.h"
 #include "engine.h"
 #include "gate.h"
 #include "prompts.h"
@@ -25,7 +26,7 @@ enum sweep_flag {
     /* the level flags are their parameter */
     S_CONC = SWEEP_CONCURRENCY, S_RATE = SWEEP_RATE, S_TEMP = SWEEP_TEMPERATURE,
     S_MAXTOK = SWEEP_MAX_TOKENS, S_PROMPTSET = SWEEP_PROMPT_SET,
-    S_KNEE = SWEEP__N, S_SLO, S_FINDMAX, S_FM_START, S_FM_LIMIT, S_FM_STEP, S_JSON, S_CSV, S_TARGET,
+    S_KNEE = SWEEP__N, S_SLO, S_GOODPUT, S_FINDMAX, S_FM_START, S_FM_LIMIT, S_FM_STEP, S_JSON, S_CSV, S_TARGET,
 };
 
 /* What the parse gathers before the levels can be read. */
@@ -50,8 +51,13 @@ static const struct opt sweep_opts_tab[] = {
     { S_PROMPTSET, "--prompt-set", { NULL }, "LIST", "prompts (or the built-in sets tiny,short,...), one per level" },
     { S_KNEE, "--knee-threshold", { NULL }, "F", "within F of the peak throughput is saturated; sending F\n"
                                                  "short of the offered rate is past the knee (default 10%)" },
-    { S_SLO, "--slo", { NULL }, "EXPR", "service level, e.g. 'p99(ttft)<=500ms' (repeatable; all must hold)" },
-    { S_FINDMAX, "--find-max", { NULL }, "concurrency|rate", "search the largest level meeting every --slo" },
+    { S_SLO, "--slo", { NULL }, "EXPR", "service level (repeatable; all must hold): per request, e.g.\n"
+                                        "'ttft<=1s,itl_max<=200ms' (goodput, attainment), or over the\n"
+                                        "level, e.g. 'p99(ttft)<=500ms' (knee, find-max)" },
+    { S_GOODPUT, "--goodput", { NULL }, "TARGET|KEY:MS", "with --find-max: the attainment a level must meet,\n"
+                                        "e.g. 95% (Wilson lower bound); or vLLM's limits 'ttft:500 tpot:50'" },
+    { S_FINDMAX, "--find-max", { NULL }, "concurrency|rate", "search the largest level meeting every --slo\n"
+                                        "(and --goodput), then hold it once more" },
     { S_FM_START, "--find-max-start", { NULL }, "X", "first level of the search (default 1)" },
     { S_FM_LIMIT, "--find-max-limit", { NULL }, "X", "never try above X (default 1024 for concurrency, 10000 for rate)" },
     { S_FM_STEP, "--find-max-step", { NULL }, "X", "resolution of the search (default 1, or 5% of a rate)" },
@@ -171,18 +177,14 @@ static int sweep_apply(void *ud, const struct opt *opt, const char *flag, const 
         return 1;
     }
     case S_SLO: {
-        if (o->nslo == SWEEP_MAX_SLO) {
-            snprintf(err, cap, "%s: at most %d SLOs", flag, SWEEP_MAX_SLO);
+        struct cli_slo_agg agg = { o->slo, o->nslo, SWEEP_MAX_SLO };
+        if (cli_slo_opt(o->cfg, &agg, flag, v, err, cap) < 0)
             return -1;
-        }
-        char gerr[768];
-        if (gate_expr_parse(v, &o->slo[o->nslo], gerr, sizeof gerr) < 0) {
-            snprintf(err, cap, "%s '%s': %s", flag, v, gerr);
-            return -1;
-        }
-        o->nslo++;
+        o->nslo = agg.n;
         return 1;
     }
+    case S_GOODPUT:
+        return cli_goodput_opt(o->cfg, &o->fm.goodput, flag, v, err, cap) < 0 ? -1 : 1;
     case S_FINDMAX:
         if (!strcmp(v, "concurrency"))
             o->param = SWEEP_CONCURRENCY;
@@ -294,6 +296,11 @@ int sweep_opts_parse(struct sweep_opts *o, struct run_cli *rc, int argc, char **
     if (cli_run_finish(rc, err, errcap) < 0 || gate_check_files(&o->gate, err, errcap) < 0)
         return OPT_ERROR;
     struct run_config *c = &rc->cfg;
+    if (o->fm.goodput > 0 && !o->find_max) {
+        snprintf(err, errcap, "--goodput %g%%: a target attainment is for --find-max concurrency|rate",
+                 o->fm.goodput * 100);
+        return -1;
+    }
     if (o->find_max) {
         if (x.have_list) {
             if (x.list_param == o->param)
@@ -304,8 +311,15 @@ int sweep_opts_parse(struct sweep_opts *o, struct run_cli *rc, int argc, char **
                          sweep_param_name(o->param), sweep_param_name(x.list_param));
             return -1;
         }
-        if (o->nslo == 0) {
-            snprintf(err, errcap, "--find-max %s needs at least one --slo", sweep_param_name(o->param));
+        if (o->nslo == 0 && !(o->fm.goodput > 0)) {
+            snprintf(err, errcap, "--find-max %s needs at least one --slo%s", sweep_param_name(o->param),
+                     c->slo.n ? " over the level, or --goodput TARGET (e.g. 95%) for the per-request "
+                                "limits" : "");
+            return -1;
+        }
+        if (o->fm.goodput > 0 && !c->slo.n) {
+            snprintf(err, errcap, "--goodput %g%%: needs per-request limits, e.g. --slo 'ttft<=1s'",
+                     o->fm.goodput * 100);
             return -1;
         }
         o->fm.integer = o->param == SWEEP_CONCURRENCY;
@@ -432,7 +446,7 @@ int cmd_sweep(int argc, char **argv)
         return EXIT_RUN;
     }
     if (cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(doc, "levels")) > 0)
-        sweep_print(stdout, doc);
+        sweep_print(out_human(), doc);
     /* Both outputs are written before either failure decides the code; a
      * level's push that failed is an output lost too. */
     int lost = rc.obs.push_failures > 0 || cli_obs_result(&rc.obs, doc, NULL, NULL) < 0;
@@ -450,7 +464,7 @@ int cmd_sweep(int argc, char **argv)
     if (lost)
         code = EXIT_RUN;
     if (st == SWEEP_DONE && code == EXIT_OK && o.gate.n_asserts) {
-        code = sweep_gate_check(&o, NULL, &one, 1, stdout, err, sizeof err);
+        code = sweep_gate_check(&o, NULL, &one, 1, out_human(), err, sizeof err);
         if (code >= EXIT_USAGE)
             fprintf(stderr, "llmload sweep: %s\n", err);
     }

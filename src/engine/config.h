@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <sys/socket.h>
 #include "api.h"
+#include "slo.h"
 
 struct workload;
 
@@ -23,6 +24,7 @@ struct run_config {
     char model[256];
     int stream;
     enum rx_clock rx_clock;     /* --timestamps */
+    struct slo_spec slo;        /* per-request limits (--slo); slo.n == 0: none */
     const char *api_key;        /* never printed, never written */
     /* request content: the workload (workload.h) gives each request its
      * prompt or messages; prompt/system here are for reports */

@@ -148,7 +148,7 @@ static int conn_spill_events(struct conn *c)
     return 0;
 }
 
-static void conn_event_time(struct conn *c)
+static void conn_event_time(struct conn *c, const struct api_event *ev)
 {
     struct req_record *r = &c->rec;
     uint64_t ts = c->read_ts;
@@ -172,6 +172,10 @@ static void conn_event_time(struct conn *c)
         r->ev_cap = nc;
     }
     r->ev_us[r->ev_n++] = d > UINT32_MAX ? UINT32_MAX : (uint32_t)d;
+    /* The longest gap inside the response (a stall), kept as it happens:
+     * held event times may be spilled before the request ends. */
+    if (r->events > 0 && off > prev && off - prev > r->itl_max_ns)
+        r->itl_max_ns = off - prev;
     c->last_event_abs = ts;
     if (r->first_ns == 0) {
         r->first_ns = off ? off : 1;
@@ -181,6 +185,13 @@ static void conn_event_time(struct conn *c)
     }
     r->last_ns = off;
     r->events++;
+    /* Reasoning and the answer (content or a tool call) are timed apart:
+     * a reasoning model's first token is not its answer's. */
+    uint64_t *first = ev->reasoning ? &r->t_first_reasoning : &r->t_first_output;
+    if (*first == 0)
+        *first = r->first_ns > off ? r->first_ns : off ? off : 1;
+    r->reasoning_events += ev->reasoning;
+    r->tool_events += ev->tool;
     if (c->max_events && r->events > c->max_events)
         conn_fail(c, ERR_OVERLONG, "more than %llu content events for max_tokens %lld",
                   (unsigned long long)c->max_events, (long long)c->max_tokens);
@@ -229,6 +240,7 @@ static void conn_take_counts(struct conn *c, const struct api_event *ev)
     } while (0)
     TAKE(r->server_tokens, ev->completion_tokens, out_max);
     TAKE(r->in_tokens, ev->prompt_tokens, RESULT_TOKENS_MAX);
+    TAKE(r->server_reasoning_tokens, ev->reasoning_tokens, out_max);
     TAKE(r->eval_count, ev->eval_tokens, out_max);
     TAKE(r->eval_duration_ns, ev->eval_duration_ns, RESULT_DURATION_MAX);
     TAKE(r->prompt_eval_count, ev->prompt_eval_tokens, RESULT_TOKENS_MAX);
@@ -262,8 +274,9 @@ static void conn_take_event(struct conn *c, const char *data, size_t len)
                   ev.errmsg ? ev.errmsg : "error event");
         return;
     }
+    c->rec.tool_calls += (uint64_t)(ev.tool_calls > 0 ? ev.tool_calls : 0);
     if (ev.content) {
-        conn_event_time(c);
+        conn_event_time(c, &ev);
         if (env->collect_text)
             conn_keep_text(c, ev.text, ev.text_len);
     }
@@ -986,7 +999,8 @@ static void on_tcp_close(uv_handle_t *h)
         c->retry_pending = 0;
         /* Same record, fresh connection: keep index and schedule times. */
         c->rec.first_ns = c->rec.last_ns = c->rec.end_ns = 0;
-        c->rec.events = 0;
+        c->rec.t_first_reasoning = c->rec.t_first_output = c->rec.itl_max_ns = 0;
+        c->rec.events = c->rec.reasoning_events = c->rec.tool_events = c->rec.tool_calls = 0;
         c->rec.ev_n = 0;
         c->rec.ev_spilled = 0;
         c->rec.spill_head = c->rec.spill_tail = 0;

@@ -461,12 +461,14 @@ static void engine_request_done(struct engine *e, struct conn *c)
         r->out_tokens = (int64_t)r->events;
         r->tok_src = TOK_CHUNKS;
     }
+    req_record_reasoning(r);
     if (w && r->in_tokens < 0)
         r->in_tokens = workload_prompt_tokens(w, c->user);
     if (!e->cfg->stream) {
         /* A body that arrives whole has no first token and no gaps: its one
          * event is the end, so TTFT, ITL and TPOT are absent, not E2E. */
         r->first_ns = r->last_ns = 0;
+        r->t_first_reasoning = r->t_first_output = 0;
         r->ev_n = 0;
     }
     if (w && r->err == ERR_NONE && e->env.collect_text)
@@ -475,6 +477,8 @@ static void engine_request_done(struct engine *e, struct conn *c)
         /* Cut off by the user, not failed by the server: kept out of the
          * error rate, still written to the per-request outputs. */
         e->stats->errors[ERR_ABORTED]++;
+        if (!r->warmup && e->stats->slo.n)
+            e->stats->slo_tally.cut++;     /* cut off in flight: not judged */
     } else {
         run_stats_add(e->stats, r);
         if (!r->warmup) {
@@ -979,6 +983,7 @@ int engine_run(const struct run_config *cfg, struct run_stats *stats,
     e->warmup_requests = config_shard_part(cfg->warmup_requests, e->shard_i, shard_n);
     e->cfg = cfg;
     e->stats = stats;
+    stats->slo = cfg->slo;      /* each finished request is judged against it */
     e->hooks = hooks;
     /* Asked for first: the kernel switches stamping on a moment later,
      * and the preflight connect below gives it that moment. */

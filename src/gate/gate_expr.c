@@ -45,6 +45,8 @@ static const struct metric_def metrics[] = {
     { "late",             GATE_COUNT,    GATE_DIR_UP,   DIST_NONE },
     { "server_eval_rate", GATE_TOKRATE,  GATE_DIR_DOWN, DIST_NONE },
     { "ttft",             GATE_SECONDS,  GATE_DIR_UP,   DIST_LATENCY },
+    { "ttft_reasoning",   GATE_SECONDS,  GATE_DIR_UP,   DIST_LATENCY },
+    { "ttft_output",      GATE_SECONDS,  GATE_DIR_UP,   DIST_LATENCY },
     { "itl",              GATE_SECONDS,  GATE_DIR_UP,   DIST_LATENCY },
     { "tpot",             GATE_SECONDS,  GATE_DIR_UP,   DIST_LATENCY },
     { "e2e",              GATE_SECONDS,  GATE_DIR_UP,   DIST_LATENCY },

@@ -1,5 +1,6 @@
 /* The gate's outputs: console lines, JUnit XML (the subset docs/ci.md describes) and a
  * Markdown summary for GitHub job summaries and merge-request comments. */
+#include "color.h"
 #include "gate_int.h"
 #include "escape.h"
 
@@ -141,6 +142,11 @@ static const char *base_unit(enum gate_kind k)
 
 /* ---- console ------------------------------------------------------------------- */
 
+static const char *status_color(enum gate_status s)
+{
+    return s == GATE_FAIL ? COLOR_RED : s == GATE_SKIP ? COLOR_YELLOW : COLOR_GREEN;
+}
+
 void gate_report_text(FILE *f, const struct gate_outcome *o)
 {
     int header_a = 0, header_r = 0;
@@ -150,21 +156,26 @@ void gate_report_text(FILE *f, const struct gate_outcome *o)
         const struct gate_check *c = &o->checks[i];
         if (!c->is_regress && !header_a++) {
             if (o->runs > 1)
-                fprintf(f, "\nchecks (median of %zu runs, 95%% bootstrap CI):\n", o->runs);
+                fprintf(f, "\n%schecks%s (median of %zu runs, 95%% bootstrap CI):\n",
+                        color(f, COLOR_BOLD), color(f, COLOR_RESET), o->runs);
             else
-                fprintf(f, "\nchecks:\n");
+                fprintf(f, "\n%schecks:%s\n", color(f, COLOR_BOLD), color(f, COLOR_RESET));
         }
         if (c->is_regress && !header_r++)
-            fprintf(f, "\nbaseline %s (%zu run%s):\n", o->baseline_path ? o->baseline_path : "?",
-                    o->baseline_runs, o->baseline_runs == 1 ? "" : "s");
-        fprintf(f, "  %s  %s: %s\n", status_word(c->status), c->name, c->message);
+            fprintf(f, "\n%sbaseline%s %s (%zu run%s):\n", color(f, COLOR_BOLD), color(f, COLOR_RESET),
+                    o->baseline_path ? o->baseline_path : "?", o->baseline_runs,
+                    o->baseline_runs == 1 ? "" : "s");
+        fprintf(f, "  %s%s%s  %s: %s\n", color(f, status_color(c->status)), status_word(c->status),
+                color(f, COLOR_RESET), c->name, c->message);
     }
     if (!o->n)
         ;   /* only reports or a baseline were asked for: nothing to judge */
     else if (o->failed)
-        fprintf(f, "\ngate: FAIL, %zu of %zu checks failed\n", o->failed, o->n);
+        fprintf(f, "\ngate: %sFAIL%s, %zu of %zu checks failed\n", color(f, COLOR_RED),
+                color(f, COLOR_RESET), o->failed, o->n);
     else
-        fprintf(f, "\ngate: PASS, %zu check%s passed\n", o->n, o->n == 1 ? "" : "s");
+        fprintf(f, "\ngate: %sPASS%s, %zu check%s passed\n", color(f, COLOR_GREEN),
+                color(f, COLOR_RESET), o->n, o->n == 1 ? "" : "s");
     fflush(f);
 }
 

@@ -80,6 +80,8 @@ size_t result_text_clean(char *dst, size_t cap, const char *src)
     X(srv_prefill, "server_prefill_ns", NS) X(srv_decode, "server_decode_per_token_ns", NS) \
     X(srv_load, "server_load_ns", NS) X(ttft_minus_prefill, "ttft_minus_prefill_ns", NS) \
     X(srv_cached, "server_cached_prompt_tokens", COUNT) \
+    X(ttft_server, "ttft_server_ns", NS) X(ttft_rest, "ttft_rest_ns", NS) \
+    X(ttft_reasoning, "ttft_reasoning_ns", NS) X(ttft_output, "ttft_output_ns", NS) \
     X(prompt_tokens, "prompt_tokens", COUNT) X(prompt_chars, "prompt_chars", COUNT) \
     X(max_tokens, "max_tokens", COUNT)
 
@@ -212,6 +214,58 @@ int64_t req_ttft_ns(const struct req_record *r)
     return r->first_ns ? span(r->start_ns, r->first_ns) : -1;
 }
 
+int64_t req_ttft_reasoning_ns(const struct req_record *r)
+{
+    return r->t_first_reasoning ? span(r->start_ns, r->t_first_reasoning) : -1;
+}
+
+int64_t req_ttft_output_ns(const struct req_record *r)
+{
+    return r->t_first_output ? span(r->start_ns, r->t_first_output) : -1;
+}
+
+int64_t req_answer_tokens(const struct req_record *r)
+{
+    if (r->out_tokens < 0)
+        return -1;
+    if (r->reasoning_tokens <= 0)
+        return r->out_tokens;
+    return r->out_tokens > r->reasoning_tokens ? r->out_tokens - r->reasoning_tokens : 0;
+}
+
+void req_record_reasoning(struct req_record *r)
+{
+    if (r->server_reasoning_tokens >= 0) {
+        r->reasoning_tokens = r->server_reasoning_tokens;
+        r->reasoning_src = TOK_SERVER;
+    } else {
+        /* No count and no reasoning seen: none, from no source. */
+        r->reasoning_tokens = (int64_t)r->reasoning_events;
+        r->reasoning_src = r->reasoning_events ? TOK_CHUNKS : TOK_NONE;
+    }
+}
+
+int64_t req_ttft_server_ns(const struct req_record *r)
+{
+    if (r->prompt_eval_duration_ns < 0)
+        return -1;
+    return r->prompt_eval_duration_ns + (r->load_duration_ns > 0 ? r->load_duration_ns : 0);
+}
+
+int64_t req_ttft_rest_ns(const struct req_record *r)
+{
+    int64_t ttft = req_ttft_ns(r), srv = req_ttft_server_ns(r);
+    return ttft < 0 || srv < 0 || ttft < srv ? -1 : ttft - srv;
+}
+
+int64_t req_tpot_ns(const struct req_record *r)
+{
+    int64_t e2e = span(r->start_ns, r->end_ns), ttft = req_ttft_ns(r);
+    if (r->out_tokens <= 1 || ttft < 0 || e2e < ttft)
+        return -1;
+    return (int64_t)((double)(e2e - ttft) / (double)(r->out_tokens - 1) + 0.5);
+}
+
 int64_t req_decode_per_token_ns(const struct req_record *r)
 {
     if (r->eval_count <= 0 || r->eval_duration_ns < 0)
@@ -225,6 +279,26 @@ int64_t req_ttft_minus_prefill_ns(const struct req_record *r)
     if (ttft < 0 || r->prompt_eval_duration_ns < 0 || ttft < r->prompt_eval_duration_ns)
         return -1;
     return ttft - r->prompt_eval_duration_ns;
+}
+
+/* Reasoning and tool calls: when each kind of output began, and how
+ * much of the output was reasoning. */
+static void add_reasoning(struct run_stats *s, const struct req_record *r)
+{
+    int64_t d;
+    if ((d = req_ttft_reasoning_ns(r)) >= 0)
+        hist_record(s->ttft_reasoning, (uint64_t)d);
+    if ((d = req_ttft_output_ns(r)) >= 0)
+        hist_record(s->ttft_output, (uint64_t)d);
+    if (r->reasoning_tokens > 0) {
+        add_u64(&s->reasoning_tokens, (uint64_t)r->reasoning_tokens);
+        s->reasoning_requests++;
+        s->reasoning_src_count[(unsigned)r->reasoning_src < 4 ? r->reasoning_src : TOK_NONE]++;
+    }
+    if (r->tool_calls > 0) {
+        s->tool_call_requests++;
+        add_u64(&s->tool_calls, r->tool_calls);
+    }
 }
 
 /* The server's own timings, as it reported them. */
@@ -241,6 +315,11 @@ static void add_server_timings(struct run_stats *s, const struct req_record *r)
         hist_record(s->srv_prefill, (uint64_t)r->prompt_eval_duration_ns);
     if ((d = req_ttft_minus_prefill_ns(r)) >= 0)
         hist_record(s->ttft_minus_prefill, (uint64_t)d);
+    /* The split only where both halves are known, so they add up to TTFT. */
+    if ((d = req_ttft_rest_ns(r)) >= 0) {
+        hist_record(s->ttft_server, (uint64_t)req_ttft_server_ns(r));
+        hist_record(s->ttft_rest, (uint64_t)d);
+    }
     if (r->load_duration_ns >= 0)
         hist_record(s->srv_load, (uint64_t)r->load_duration_ns);
     if (r->cached_tokens >= 0)
@@ -267,6 +346,8 @@ void run_stats_add(struct run_stats *s, const struct req_record *r)
         hist_record(s->max_tokens, (uint64_t)r->max_tokens);
     else
         s->max_tokens_unset++;
+    if (s->slo.n)
+        slo_tally_add(&s->slo_tally, &s->slo, r, 0);
     if (r->err != ERR_NONE) {
         add_failure(s, r);
         return;
@@ -299,8 +380,8 @@ void run_stats_add(struct run_stats *s, const struct req_record *r)
     if (r->out_tokens >= 0) {
         uint64_t out = (uint64_t)r->out_tokens;
         add_u64(&s->output_tokens, out);
-        if (out > 1 && ttft >= 0 && e2e >= ttft)
-            hist_record(s->tpot, (uint64_t)((double)(e2e - ttft) / (double)(out - 1) + 0.5));
+        if ((d = req_tpot_ns(r)) >= 0)
+            hist_record(s->tpot, (uint64_t)d);
         if (e2e > 0)
             hist_record(s->request_tps, (uint64_t)((double)out * 1e12 / (double)e2e + 0.5));
         if (r->events > 0)
@@ -313,6 +394,7 @@ void run_stats_add(struct run_stats *s, const struct req_record *r)
     }
     s->tok_src_count[(unsigned)r->tok_src < 4 ? r->tok_src : TOK_NONE]++;
     add_token_check(s, r);
+    add_reasoning(s, r);
     add_server_timings(s, r);
 }
 
@@ -339,6 +421,7 @@ void req_record_reset(struct req_record *r)
     r->ev_cap = cap;
     r->itl_spilled = itl;
     r->out_tokens = r->server_tokens = r->local_tokens = r->in_tokens = -1;
+    r->reasoning_tokens = r->server_reasoning_tokens = -1;
     r->eval_count = r->eval_duration_ns = r->prompt_eval_count = r->prompt_eval_duration_ns = -1;
     r->cached_tokens = r->total_duration_ns = r->load_duration_ns = -1;
     r->prompt_chars = r->max_tokens = r->exact_tokens = -1;
@@ -379,7 +462,9 @@ enum how { SUM, MAX };
     X(sent_last_ns, MAX) X(warmup_requests, SUM) X(output_tokens, SUM) \
     X(input_tokens, SUM) X(events, SUM) X(max_tokens_unset, SUM) X(tok_compared, SUM) \
     X(tok_differ, SUM) X(short_outputs, SUM) X(context_truncated, SUM) \
-    X(loop_lag_max_ns, MAX) X(loop_lag_p99_ns, MAX) X(reads, SUM) X(reads_stamped, SUM)
+    X(loop_lag_max_ns, MAX) X(loop_lag_p99_ns, MAX) X(reads, SUM) X(reads_stamped, SUM) \
+    X(reasoning_tokens, SUM) X(reasoning_requests, SUM) X(tool_call_requests, SUM) \
+    X(tool_calls, SUM)
 
 static const struct { size_t off; const char *name; enum how how; } u64_tab[] = {
 #define X(field, how) { offsetof(struct run_stats, field), #field, how },
@@ -416,8 +501,14 @@ int run_stats_merge(struct run_stats *dst, const struct run_stats *src)
         else if (v > *d)
             *d = v;
     }
-    for (int t = 0; t < 4; t++)
+    for (int t = 0; t < 4; t++) {
         add_u64(&dst->tok_src_count[t], src->tok_src_count[t]);
+        add_u64(&dst->reasoning_src_count[t], src->reasoning_src_count[t]);
+    }
+    /* Every part judged its requests by the same limits. */
+    if (!dst->slo.n)
+        dst->slo = src->slo;
+    slo_tally_merge(&dst->slo_tally, &src->slo_tally);
     for (int c = 0; c < ERR__COUNT; c++) {
         add_u64(&dst->errors[c], src->errors[c]);
         if (!dst->err_sample[c][0])
@@ -459,6 +550,9 @@ cJSON *run_stats_counters_json(const struct run_stats *s)
     ok = ok && (x = cJSON_AddObjectToObject(o, "token_source"));
     for (int t = 0; ok && t < 4; t++)
         ok = cJSON_AddNumberToObject(x, tok_source_name(t), (double)s->tok_src_count[t]) != NULL;
+    ok = ok && (x = cJSON_AddObjectToObject(o, "reasoning_source"));
+    for (int t = 0; ok && t < 4; t++)
+        ok = cJSON_AddNumberToObject(x, tok_source_name(t), (double)s->reasoning_src_count[t]) != NULL;
     ok = ok && (x = cJSON_AddObjectToObject(o, "errors"));
     for (int c = ERR_NONE + 1; ok && c < ERR__COUNT; c++)
         ok = !s->errors[c] || cJSON_AddNumberToObject(x, err_class_name(c), (double)s->errors[c]);
@@ -478,6 +572,22 @@ cJSON *run_stats_counters_json(const struct run_stats *s)
          cJSON_AddBoolToObject(o, "interrupted", s->interrupted) &&
          cJSON_AddStringToObject(o, "stop_reason", s->stop_reason) &&
          cJSON_AddStringToObject(o, "run_id", s->run_id);
+    /* Per-request SLOs: the limits (their canonical text, read back with
+     * slo_parse_item) and the tally, or null. */
+    if (ok && s->slo.n) {
+        cJSON *t = cJSON_AddObjectToObject(o, "slo"), *m;
+        ok = t && cJSON_AddStringToObject(t, "spec", s->slo.text) &&
+             cJSON_AddNumberToObject(t, "judged", (double)s->slo_tally.judged) &&
+             cJSON_AddNumberToObject(t, "good", (double)s->slo_tally.good) &&
+             cJSON_AddNumberToObject(t, "errors", (double)s->slo_tally.errors) &&
+             cJSON_AddNumberToObject(t, "cut", (double)s->slo_tally.cut) &&
+             cJSON_AddNumberToObject(t, "good_tokens", (double)s->slo_tally.good_tokens) &&
+             (m = cJSON_AddObjectToObject(t, "miss"));
+        for (int k = 0; ok && k < SLO__N; k++)
+            ok = cJSON_AddNumberToObject(m, slo_kind_name(k), (double)s->slo_tally.miss[k]) != NULL;
+    } else if (ok) {
+        ok = cJSON_AddNullToObject(o, "slo") != NULL;
+    }
     if (!ok) {
         cJSON_Delete(o);
         return NULL;
@@ -509,6 +619,7 @@ static int name_index(const char *name, const char *(*fn)(int), int n)
 }
 
 static const char *err_name_int(int c) { return err_class_name((enum err_class)c); }
+static const char *slo_name_int(int k) { return slo_kind_name((enum slo_kind)k); }
 static const char *tok_name_int(int t) { return tok_source_name((enum tok_source)t); }
 
 /* counters[key] is an object of counts or texts named by fn: into u64s
@@ -550,6 +661,43 @@ static int get_str(const cJSON *o, const char *key, char *dst, size_t cap, char 
     return 0;
 }
 
+/* counters.slo: the limits parsed back from their text, the tally. */
+static int get_slo(struct run_stats *s, const cJSON *counters, char *err, size_t errcap)
+{
+    const cJSON *t = cJSON_GetObjectItemCaseSensitive(counters, "slo");
+    const char *spec = cJSON_IsObject(t) ? cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(t, "spec")) : NULL;
+    char item[SLO_TEXT_MAX], why[200];
+    double d;
+    memset(&s->slo, 0, sizeof s->slo);
+    memset(&s->slo_tally, 0, sizeof s->slo_tally);
+    if (!t || cJSON_IsNull(t))
+        return 0;
+    if (!spec) {
+        snprintf(err, errcap, "counters.slo: not an object with a spec");
+        return -1;
+    }
+    for (const char *p = spec; *p;) {
+        size_t n = strcspn(p, ",");
+        snprintf(item, sizeof item, "%.*s", (int)n, p);
+        if (slo_parse_item(&s->slo, item, why, sizeof why) != 1) {
+            snprintf(err, errcap, "counters.slo.spec: %s", why);
+            return -1;
+        }
+        p += n + (p[n] == ',');
+    }
+    static const struct { const char *k; size_t off; } f[] = {
+        { "judged", offsetof(struct slo_tally, judged) }, { "good", offsetof(struct slo_tally, good) },
+        { "errors", offsetof(struct slo_tally, errors) }, { "cut", offsetof(struct slo_tally, cut) },
+        { "good_tokens", offsetof(struct slo_tally, good_tokens) },
+    };
+    for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) {
+        if (get_num(t, f[i].k, 0, &d, err, errcap) < 0)
+            return -1;
+        *(uint64_t *)((char *)&s->slo_tally + f[i].off) = (uint64_t)d;
+    }
+    return get_named(t, "miss", slo_name_int, SLO__N, s->slo_tally.miss, NULL, err, errcap);
+}
+
 int run_stats_from_json(struct run_stats *s, const cJSON *counters, const cJSON *histograms,
                         char *err, size_t errcap)
 {
@@ -569,6 +717,9 @@ int run_stats_from_json(struct run_stats *s, const cJSON *counters, const cJSON 
         get_named(counters, "errors", err_name_int, ERR__COUNT, s->errors, NULL, err, errcap) < 0 ||
         get_named(counters, "error_samples", err_name_int, ERR__COUNT, NULL, s->err_sample,
                   err, errcap) < 0)
+        return -1;
+    if (get_named(counters, "reasoning_source", tok_name_int, 4, s->reasoning_src_count, NULL,
+                  err, errcap) < 0 || get_slo(s, counters, err, errcap) < 0)
         return -1;
     if (get_num(counters, "server_eval_count", 1, &d, err, errcap) < 0)
         return -1;

@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <stddef.h>
 #include "hist.h"
+#include "slo.h"
 
 /* Errors are counted by class: one class per way a request fails, so a
  * report can say why requests failed, not only how many. */
@@ -66,7 +67,11 @@ struct req_record {
     int warmup;                 /* kept out of the statistics */
     uint64_t sched_ns;          /* when the schedule wanted it sent (offset) */
     uint64_t start_ns;          /* first byte written (offset) */
-    uint64_t first_ns;          /* first content event read (offset), 0 none */
+    uint64_t first_ns;          /* first content event of any kind read (offset), 0 none */
+    uint64_t t_first_reasoning; /* first reasoning event read (offset), 0 none */
+    uint64_t t_first_output;    /* first answer event read: content or a tool call, not
+                                   reasoning (offset), 0 none; first_ns when no reasoning */
+    uint64_t itl_max_ns;        /* longest gap between two content events, 0 with < 2 */
     uint64_t last_ns;           /* last content event read (offset) */
     uint64_t end_ns;            /* response complete or failed (offset) */
     int status;                 /* HTTP status, 0 if none */
@@ -75,8 +80,15 @@ struct req_record {
     int retried;                /* re-sent once on a fresh connection */
     int implausible;            /* a server count or duration was past belief: clamped */
     int context_truncated;      /* the server said it cut the prompt to its context */
-    uint64_t events;            /* content events */
+    uint64_t events;            /* content events, of every kind */
+    uint64_t reasoning_events;  /* ... of them reasoning (reasoning_content, reasoning, thinking) */
+    uint64_t tool_events;       /* ... of them pieces of tool calls */
+    uint64_t tool_calls;        /* tool calls begun */
     int64_t out_tokens;         /* final count, see tok_source */
+    int64_t reasoning_tokens;   /* of out_tokens, the reasoning ones: the server's count,
+                                   else reasoning events (reasoning_src); -1 unknown */
+    enum tok_source reasoning_src;
+    int64_t server_reasoning_tokens;  /* usage.completion_tokens_details.reasoning_tokens, -1 */
     enum tok_source tok_src;
     int64_t server_tokens;      /* server's count, -1 if none */
     int64_t local_tokens;       /* tokenizer's count, -1 if none */
@@ -152,6 +164,13 @@ struct run_stats {
     struct hist *srv_load;                  /* ns: model load */
     struct hist *srv_cached;                /* tokens of the prompt served from a cache */
     struct hist *ttft_minus_prefill;        /* ns: client TTFT - server prefill */
+    struct hist *ttft_server, *ttft_rest;   /* ns: TTFT split by the server's clock */
+    /* Reasoning and tool calls (docs/metrics.md), successful requests. */
+    struct hist *ttft_reasoning, *ttft_output;   /* ns: to the first reasoning / answer event */
+    uint64_t reasoning_tokens;              /* sum of reasoning_tokens */
+    uint64_t reasoning_requests;            /* requests with reasoning tokens */
+    uint64_t reasoning_src_count[4];        /* requests with reasoning, per tok_source */
+    uint64_t tool_call_requests, tool_calls;  /* requests that called tools; calls */
     /* What was sent. */
     struct hist *prompt_tokens;             /* tokens per successful request (in_tokens) */
     struct hist *prompt_chars;              /* characters per request sent */
@@ -179,6 +198,10 @@ struct run_stats {
     int interrupted;
     char stop_reason[64];       /* "completed", "duration", "interrupted", "error-rate" */
     char run_id[RESULT_RUN_ID_LEN];   /* drawn by run_stats_init */
+    /* Per-request service levels (slo.h): the run's limits (engine_run
+     * copies the config's) and what they judged.  slo.n == 0: none. */
+    struct slo_spec slo;
+    struct slo_tally slo_tally;
 };
 
 /* Numbers of one request, as docs/metrics.md defines them; -1 when the
@@ -187,7 +210,23 @@ struct run_stats {
  * queueing, load, the first token's decode and the network; it is -1 too
  * when negative (the two clocks disagree). */
 int64_t req_ttft_ns(const struct req_record *r);
+int64_t req_ttft_reasoning_ns(const struct req_record *r);
+int64_t req_ttft_output_ns(const struct req_record *r);
+/* Output tokens that were not reasoning: out_tokens - reasoning_tokens. */
+int64_t req_answer_tokens(const struct req_record *r);
+/* Chooses reasoning_tokens and reasoning_src once the request is done:
+ * the server's count, else the reasoning events. */
+void req_record_reasoning(struct req_record *r);
+/* TTFT split by the server's own clock: its prefill plus its load time
+ * (Ollama counts its scheduler's wait in load), and the rest of TTFT
+ * (the network, queueing the server's clock did not see, the client);
+ * -1 without a server prefill, and the rest -1 when negative. */
+int64_t req_ttft_server_ns(const struct req_record *r);
+int64_t req_ttft_rest_ns(const struct req_record *r);
 int64_t req_decode_per_token_ns(const struct req_record *r);
+/* (E2E - TTFT) / (output tokens - 1), rounded; -1 with one token or none,
+ * or no first token. */
+int64_t req_tpot_ns(const struct req_record *r);
 int64_t req_ttft_minus_prefill_ns(const struct req_record *r);
 
 /* Zeroes s, creates its histograms, stamps start_wall_ns and draws run_id.  -1 on

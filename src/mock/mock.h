@@ -73,6 +73,9 @@ struct mock_config {
     double eos_fraction;        /* fraction of requests that stop early */
     uint32_t tokens_per_chunk;
     int timings;                /* llama.cpp `timings` in OpenAI replies */
+    uint64_t reasoning_tokens;  /* the first this many tokens of an answer are reasoning */
+    int reasoning_content;      /* OpenAI key "reasoning_content", else "reasoning" */
+    int tool_calls;             /* chat answers are a tool call */
     /* faults: fraction of generation requests, indexed by enum mock_fault */
     double fault[MOCK_FAULT_COUNT];
     uint64_t retry_after_s;
@@ -104,8 +107,8 @@ int mock_config_profile(struct mock_config *c, const char *name);
  * which this function first sets to the defaults.  --profile is applied
  * before every other flag, whatever their order, so explicit flags win.
  * Returns 0 (OPT_OK) to run, 1 (OPT_HELP) when --help was asked (the help
- * is not printed), or -1 (OPT_ERROR) with a one-line message naming the
- * flag in err. */
+ * is not printed), 2 (OPT_VERSION) for --version, or -1 (OPT_ERROR) with a
+ * one-line message naming the flag in err. */
 int mock_config_parse(struct mock_config *c, int argc, char **argv, char *err, size_t errcap);
 
 /* Writes the --help text to f (generated from mock_cmd). */
@@ -166,6 +169,11 @@ struct mock_plan {
     uint64_t fault_at;          /* mid-stream faults: after this many tokens */
     uint64_t text_seed;         /* seeds the words of the text */
 };
+
+/* The reasoning tokens of a request that generates `tokens` tokens on api:
+ * --reasoning-tokens, leaving at least one for the answer; 0 on
+ * /v1/completions, which has no reasoning field. */
+uint64_t mock_reasoning_tokens(const struct mock_config *c, enum mock_api api, uint64_t tokens);
 
 /* Plans request number seq asking for max_tokens (>= 1).  min_tokens and
  * ignore_eos forbid early stops as vLLM does.  The same (config, seq,

@@ -224,6 +224,7 @@ enum mock_flag {
     M_PROFILE, M_SLOTS, M_TTFT_BASE, M_PREFILL_RATE, M_DECODE_RATE, M_BATCH_SLOWDOWN,
     M_BATCH_PROFILE,
     M_DEFAULT_MAX_TOKENS, M_EOS_FRACTION, M_TOKENS_PER_CHUNK, M_TIMINGS,
+    M_REASONING_TOKENS, M_REASONING_FIELD, M_TOOL_CALLS,
     M_RETRY_AFTER, M_STALL, M_SEED,
     M_FAULT,            /* M_FAULT + enum mock_fault: --fault-429 ... */
 };
@@ -275,6 +276,13 @@ static const struct opt mock_opts[] = {
     { M_TOKENS_PER_CHUNK, "--tokens-per-chunk", { NULL }, "K", "tokens per streamed event after the first (default 1)" },
     { M_TIMINGS, "--timings", { NULL }, NULL, "llama.cpp's `timings` object (prompt and generation\n"
                                               "times) in the last OpenAI chunk and body" },
+    { M_REASONING_TOKENS, "--reasoning-tokens", { NULL }, "N", "the first N tokens of each chat and generate answer\n"
+                                                             "are reasoning (at least one token is left for the\n"
+                                                             "answer); default 0" },
+    { M_REASONING_FIELD, "--reasoning-field", { NULL }, "NAME", "OpenAI delta key of reasoning: reasoning (vLLM,\n"
+                                                                "default) or reasoning_content (DeepSeek, SGLang)" },
+    { M_TOOL_CALLS, "--tool-calls", { NULL }, NULL, "chat answers are one tool call instead of content\n"
+                                                     "(finish_reason tool_calls; Ollama: message.tool_calls)" },
     OPT_NOTE("Prompt tokens are counted as ceil(bytes/4); one word is one token."),
 
     OPT_SECTION("faults (each F is a fraction of generation requests, 0..1 or N%; default 0;\n"
@@ -375,6 +383,14 @@ static int mock_apply(void *ud, const struct opt *o, const char *flag, const cha
             c->tokens_per_chunk = (uint32_t)u;
         break;
     case M_TIMINGS: c->timings = 1; break;
+    case M_REASONING_TOKENS: r = parse_u64(flag, v, 0, MOCK_MAX_TOKENS, &c->reasoning_tokens, err, cap); break;
+    case M_REASONING_FIELD:
+        if (strcmp(v, "reasoning") == 0 || strcmp(v, "reasoning_content") == 0)
+            c->reasoning_content = v[9] == '_';
+        else
+            r = fail(err, cap, "--reasoning-field: expected reasoning or reasoning_content, got '%s'", v);
+        break;
+    case M_TOOL_CALLS: c->tool_calls = 1; break;
     case M_RETRY_AFTER: r = parse_u64(flag, v, 0, 86400, &c->retry_after_s, err, cap); break;
     case M_STALL: r = parse_dur(flag, v, &c->stall_ns, err, cap); break;
     case M_SEED: {
@@ -410,7 +426,7 @@ int mock_config_parse(struct mock_config *c, int argc, char **argv, char *err, s
     for (; mp.profile_pass >= 0; mp.profile_pass--) {
         int r = opt_parse(&mock_cmd, ud, argc, argv, 1, NULL, NULL, err, cap);
         if (r != OPT_OK)
-            return r == OPT_HELP ? 1 : -1;
+            return r;
     }
     double sum = 0;
     for (int k = 1; k < MOCK_FAULT_COUNT; k++)

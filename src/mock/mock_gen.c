@@ -116,6 +116,11 @@ void mock_gen_start(struct mock_conn *c, const struct mock_gen_req *g)
     s->cnt.prompt_tokens += q->resp.prompt_tokens;
     mock_plan_request(cfg, q->seq, g->max_tokens, g->min_tokens, g->ignore_eos, &q->plan);
     q->resp.stop = q->plan.stop;
+    q->resp.reasoning_tokens = mock_reasoning_tokens(cfg, g->api, q->plan.tokens);
+    q->resp.reasoning_content = cfg->reasoning_content;
+    /* Tool calls are streamed chat only: a body keeps its content. */
+    q->resp.tool_calls = cfg->tool_calls && g->stream &&
+                         (g->api == MOCK_API_CHAT || g->api == MOCK_API_OAI_CHAT);
     q->resp.text_seed = q->plan.text_seed;
     q->text_rng.s = q->plan.text_seed;
 
@@ -165,6 +170,18 @@ static int emit(struct mock_conn *c, uint64_t now, int malformed)
     }
     s->txt.len = 0;
     mock_out_words(&s->txt, &q->text_rng, q->pending);
+    /* The pending tokens are all of one kind: tick flushes at the change. */
+    if (q->sent <= q->resp.reasoning_tokens) {
+        q->resp.kind = MOCK_TEXT_REASONING;
+        if (!q->first_reasoning_ns)
+            q->first_reasoning_ns = now;
+    } else {
+        q->resp.kind = q->resp.tool_calls ? MOCK_TEXT_TOOL : MOCK_TEXT_ANSWER;
+        q->resp.tool_start = q->resp.tool_calls && !q->first_output_ns;
+        q->tool_calls += (uint64_t)q->resp.tool_start;
+        if (!q->first_output_ns)
+            q->first_output_ns = now;
+    }
     if (!mock_api_is_openai(q->resp.api))
         mock_wall_time(s, now, ts, sizeof ts);
     else
@@ -281,7 +298,15 @@ void mock_gen_tick(struct mtimer *t)
     if (q->stream) {
         /* The first token goes out at once, the rest in groups of
          * tokens-per-chunk, like vLLM's stream interval. */
+        uint64_t rt = q->resp.reasoning_tokens;
         int now_out = q->sent == 1 || q->pending >= cfg->tokens_per_chunk || last || fault;
+        /* Reasoning and the answer never share an event, and the answer's
+         * first token goes out alone as the first token does.  Ollama
+         * sends a tool call whole, once the model has finished it. */
+        if (rt && (q->sent == rt || q->sent == rt + 1))
+            now_out = 1;
+        if (q->resp.tool_calls && !mock_api_is_openai(q->resp.api) && q->sent > rt && !last && !fault)
+            now_out = 0;
         if (now_out && emit(c, now, fault == MOCK_FAULT_MALFORMED) < 0)
             return;
     }

@@ -74,6 +74,13 @@ uint64_t mock_token_interval_ns(const struct mock_config *c, uint32_t batch)
     return (uint64_t)llround(ns);
 }
 
+uint64_t mock_reasoning_tokens(const struct mock_config *c, enum mock_api api, uint64_t tokens)
+{
+    if (api == MOCK_API_OAI_COMPLETIONS || tokens < 2)
+        return 0;
+    return c->reasoning_tokens < tokens ? c->reasoning_tokens : tokens - 1;
+}
+
 void mock_plan_request(const struct mock_config *c, uint64_t seq, uint64_t max_tokens,
                        uint64_t min_tokens, int ignore_eos, struct mock_plan *p)
 {

@@ -102,7 +102,14 @@ void mock_out_words(struct mbuf *b, struct mock_rng *rng, uint64_t count)
 
 static const char *finish_reason(const struct mock_resp *r)
 {
+    if (r->tool_calls && r->api == MOCK_API_OAI_CHAT)
+        return "tool_calls";
     return r->stop ? "stop" : "length";
+}
+
+static const char *reasoning_key(const struct mock_resp *r)
+{
+    return r->reasoning_content ? "reasoning_content" : "reasoning";
 }
 
 /* The fields every OpenAI chunk starts with, up to and including the
@@ -134,24 +141,37 @@ void mock_out_role(struct mbuf *b, const struct mock_resp *r)
 static void content_json(struct mbuf *b, const struct mock_resp *r, const char *created_at,
                          const char *text, size_t len)
 {
+    int reasoning = r->kind == MOCK_TEXT_REASONING, tool = r->kind == MOCK_TEXT_TOOL;
     switch (r->api) {
     case MOCK_API_GENERATE:
-        mbuf_printf(b, "{\"model\":\"%s\",\"created_at\":\"%s\",\"response\":\"", r->model,
-                    created_at);
+        mbuf_printf(b, "{\"model\":\"%s\",\"created_at\":\"%s\",\"response\":\"%s", r->model,
+                    created_at, reasoning ? "\",\"thinking\":\"" : "");
         mbuf_put(b, text, len);
         mbuf_puts(b, "\",\"done\":false}");
         break;
     case MOCK_API_CHAT:
+        /* Ollama sends a model's tool calls whole, in one message. */
         mbuf_printf(b, "{\"model\":\"%s\",\"created_at\":\"%s\",\"message\":{\"role\":\"assistant\","
-                       "\"content\":\"", r->model, created_at);
+                       "\"content\":\"%s", r->model, created_at,
+                    reasoning ? "\",\"thinking\":\""
+                    : tool ? "\",\"tool_calls\":[{\"function\":{\"name\":\"" MOCK_TOOL_NAME "\","
+                             "\"arguments\":{\"query\":\"" : "");
         mbuf_put(b, text, len);
-        mbuf_puts(b, "\"},\"done\":false}");
+        mbuf_puts(b, tool ? "\"}}}]},\"done\":false}" : "\"},\"done\":false}");
         break;
     case MOCK_API_OAI_CHAT:
         oai_head(b, r);
-        mbuf_puts(b, "[{\"index\":0,\"delta\":{\"content\":\"");
+        if (tool && r->tool_start)
+            mbuf_printf(b, "[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,\"id\":\"call_%llu\","
+                           "\"type\":\"function\",\"function\":{\"name\":\"" MOCK_TOOL_NAME "\",\"arguments\":\"",
+                        (unsigned long long)r->seq);
+        else if (tool)
+            mbuf_puts(b, "[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,\"function\":{\"arguments\":\"");
+        else
+            mbuf_printf(b, "[{\"index\":0,\"delta\":{\"%s\":\"", reasoning ? reasoning_key(r) : "content");
         mbuf_put(b, text, len);
-        mbuf_puts(b, "\"},\"logprobs\":null,\"finish_reason\":null}]");
+        mbuf_puts(b, tool ? "\"}}]},\"logprobs\":null,\"finish_reason\":null}]"
+                          : "\"},\"logprobs\":null,\"finish_reason\":null}]");
         break;
     case MOCK_API_OAI_COMPLETIONS:
         oai_head(b, r);
@@ -228,9 +248,16 @@ void mock_out_finish(struct mbuf *b, const struct mock_resp *r)
 
 static void usage_json(struct mbuf *b, const struct mock_resp *r)
 {
-    mbuf_printf(b, "{\"prompt_tokens\":%llu,\"completion_tokens\":%llu,\"total_tokens\":%llu}",
+    mbuf_printf(b, "{\"prompt_tokens\":%llu,\"completion_tokens\":%llu,\"total_tokens\":%llu",
                 (unsigned long long)r->prompt_tokens, (unsigned long long)r->completion_tokens,
                 (unsigned long long)(r->prompt_tokens + r->completion_tokens));
+    /* The reasoning count, as OpenAI and DeepSeek give it: of the tokens
+     * generated, those that were reasoning. */
+    if (r->reasoning_tokens)
+        mbuf_printf(b, ",\"completion_tokens_details\":{\"reasoning_tokens\":%llu}",
+                    (unsigned long long)(r->reasoning_tokens < r->completion_tokens
+                                             ? r->reasoning_tokens : r->completion_tokens));
+    mbuf_puts(b, "}");
 }
 
 void mock_out_usage(struct mbuf *b, const struct mock_resp *r)
@@ -301,9 +328,15 @@ void mock_out_body(struct mbuf *b, const struct mock_resp *r, const char *create
     case MOCK_API_GENERATE:
     case MOCK_API_CHAT:
         mbuf_printf(b, "{\"model\":\"%s\",\"created_at\":\"%s\",", r->model, created_at);
-        mbuf_puts(b, r->api == MOCK_API_GENERATE ? "\"response\":\""
-                                                 : "\"message\":{\"role\":\"assistant\",\"content\":\"");
-        mock_out_words(b, &rng, r->completion_tokens);
+        if (r->api == MOCK_API_CHAT)
+            mbuf_puts(b, "\"message\":{\"role\":\"assistant\",");
+        if (r->reasoning_tokens) {
+            mbuf_puts(b, "\"thinking\":\"");
+            mock_out_words(b, &rng, r->reasoning_tokens);
+            mbuf_puts(b, "\",");
+        }
+        mbuf_puts(b, r->api == MOCK_API_GENERATE ? "\"response\":\"" : "\"content\":\"");
+        mock_out_words(b, &rng, r->completion_tokens - r->reasoning_tokens);
         mbuf_puts(b, r->api == MOCK_API_GENERATE ? "\"" : "\"}");
         ollama_metrics(b, r);
         break;
@@ -313,8 +346,18 @@ void mock_out_body(struct mbuf *b, const struct mock_resp *r, const char *create
                        "\"system_fingerprint\":\"llmload-mock\",\"choices\":[{\"index\":0,",
                     chat ? "chatcmpl" : "cmpl", (unsigned long long)r->seq,
                     chat ? "chat.completion" : "text_completion", (long long)r->created, r->model);
-        mbuf_puts(b, chat ? "\"message\":{\"role\":\"assistant\",\"content\":\"" : "\"text\":\"");
-        mock_out_words(b, &rng, r->completion_tokens);
+        if (chat) {
+            mbuf_puts(b, "\"message\":{\"role\":\"assistant\",");
+            if (r->reasoning_tokens) {
+                mbuf_printf(b, "\"%s\":\"", reasoning_key(r));
+                mock_out_words(b, &rng, r->reasoning_tokens);
+                mbuf_puts(b, "\",");
+            }
+            mbuf_puts(b, "\"content\":\"");
+        } else {
+            mbuf_puts(b, "\"text\":\"");
+        }
+        mock_out_words(b, &rng, r->completion_tokens - (chat ? r->reasoning_tokens : 0));
         mbuf_printf(b, "\"%s,\"logprobs\":null,\"finish_reason\":\"%s\"}],\"usage\":",
                     chat ? "}" : "", finish_reason(r));
         usage_json(b, r);

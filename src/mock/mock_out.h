@@ -36,7 +36,18 @@ struct mock_resp {
     /* Ollama's final durations, ns */
     uint64_t total_ns, load_ns, prompt_eval_ns, eval_ns;
     uint64_t text_seed;
+    /* Reasoning and tool calls (docs/mock.md): the first reasoning_tokens
+     * tokens are reasoning; tool_calls makes a chat answer one tool call. */
+    uint64_t reasoning_tokens;
+    int reasoning_content;      /* OpenAI key "reasoning_content", else "reasoning" */
+    int tool_calls;
+    /* What the next content event carries, set before each one. */
+    enum mock_text { MOCK_TEXT_ANSWER, MOCK_TEXT_REASONING, MOCK_TEXT_TOOL } kind;
+    int tool_start;             /* the event begins the tool call (id and name) */
 };
+
+/* The tool the simulator calls. */
+#define MOCK_TOOL_NAME "get_weather"
 
 /* RFC 3339 UTC time with nanoseconds ("2024-05-01T12:00:00.123456789Z") of
  * the Unix time wall_ns, into dst (cap >= 40). */

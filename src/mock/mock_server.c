@@ -98,8 +98,14 @@ void mock_truth_write(struct mock_server *s, const struct mock_conn *c)
     json_ns(f, "first_token_ns", q->first_ns);
     json_ns(f, "last_token_ns", q->last_ns);
     json_ns(f, "done_ns", q->done_ns);
-    fprintf(f, ",\"prompt_tokens\":%llu,\"completion_tokens\":%llu,\"events\":%llu,\"aborted\":",
+    json_ns(f, "grant_ns", q->grant_ns);
+    json_ns(f, "first_reasoning_ns", q->first_reasoning_ns);
+    json_ns(f, "first_output_ns", q->first_output_ns);
+    uint64_t rt = q->resp.reasoning_tokens < q->sent ? q->resp.reasoning_tokens : q->sent;
+    fprintf(f, ",\"prompt_tokens\":%llu,\"completion_tokens\":%llu,\"reasoning_tokens\":%llu,"
+               "\"tool_calls\":%llu,\"events\":%llu,\"aborted\":",
             (unsigned long long)q->resp.prompt_tokens, (unsigned long long)q->sent,
+            (unsigned long long)rt, (unsigned long long)q->tool_calls,
             (unsigned long long)q->events);
     if (q->aborted)
         fprintf(f, "\"%s\"}\n", q->aborted);

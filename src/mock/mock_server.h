@@ -57,6 +57,8 @@ struct mock_req {
     uint64_t sent;              /* tokens generated */
     uint32_t pending;           /* tokens not yet written (tokens-per-chunk) */
     uint64_t events;            /* token-carrying events written */
+    uint64_t first_reasoning_ns, first_output_ns;  /* first reasoning / answer event written */
+    uint64_t tool_calls;        /* tool calls begun */
     const char *aborted;        /* why it ended early, NULL if it did not */
     int fault_counted;
     int final_wait;             /* the tokens are done; the end is stalled */

@@ -254,6 +254,7 @@ void api_event_clear(struct api_event *ev)
     memset(ev, 0, sizeof *ev);
     ev->completion_tokens = -1;
     ev->prompt_tokens = -1;
+    ev->reasoning_tokens = -1;
     ev->event_tokens = -1;
     ev->eval_tokens = -1;
     ev->eval_duration_ns = -1;
@@ -264,15 +265,16 @@ void api_event_clear(struct api_event *ev)
     ev->load_duration_ns = -1;
 }
 
-void api_take_text(struct api_event *ev, const char *js, const jsmntok_t *t, int i, int reasoning)
+void api_take_text(struct api_event *ev, const char *js, const jsmntok_t *t, int i, int kind)
 {
     /* llama.cpp sends "content":"" before its final event and vLLM sends it
      * with the role: only non-empty text is generated output.  Content
-     * wins over reasoning because callers read content first. */
+     * wins over tool calls and reasoning because callers read it first. */
     if (i < 0 || ev->content || t[i].type != JSMN_STRING || t[i].end <= t[i].start)
         return;
     ev->content = 1;
-    ev->reasoning = reasoning ? 1 : 0;
+    ev->reasoning = kind == API_TEXT_REASONING;
+    ev->tool = kind == API_TEXT_TOOL;
     ev->text = js + t[i].start;
     ev->text_len = (size_t)(t[i].end - t[i].start);
 }
@@ -291,6 +293,32 @@ void api_take_ms_as_ns(const char *js, const jsmntok_t *t, int i, int64_t *out)
 
     if (i >= 0 && json_double(js, &t[i], &ms) == 0 && ms >= 0 && ms < 9.2e12)
         *out = (int64_t)(ms * 1e6 + 0.5);
+}
+
+void api_take_tool_calls(struct api_event *ev, const char *js, const jsmntok_t *t, int n, int arr)
+{
+    static const struct json_key call_keys[] = { JSON_KEY("function") };
+    static const struct json_key fn_keys[] = { JSON_KEY("name"), JSON_KEY("arguments") };
+    int name = -1, args = -1;
+
+    if (arr < 0 || t[arr].type != JSMN_ARRAY)
+        return;
+    for (int k = 0; k < t[arr].size; k++) {
+        int e = json_index(t, n, arr, k), fn, f[2];
+
+        if (json_members(js, t, n, e, call_keys, 1, &fn) == 0 ||
+            json_members(js, t, n, fn, fn_keys, 2, f) == 0)
+            continue;
+        /* A call begins with its name; later deltas carry only arguments. */
+        if (f[0] >= 0 && t[f[0]].type == JSMN_STRING && t[f[0]].end > t[f[0]].start) {
+            ev->tool_calls++;
+            if (name < 0)
+                name = f[0];
+        }
+        if (args < 0 && f[1] >= 0 && t[f[1]].type == JSMN_STRING && t[f[1]].end > t[f[1]].start)
+            args = f[1];
+    }
+    api_take_text(ev, js, t, args >= 0 ? args : name, API_TEXT_TOOL);
 }
 
 void api_take_finish(struct api_event *ev, const char *js, const jsmntok_t *t, int i)

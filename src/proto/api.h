@@ -86,8 +86,12 @@ long api_build_body(enum api_kind k, const struct api_request *r, char *buf, siz
 struct api_event {
     unsigned content : 1;     /* carries generated text of non-zero length
                                  (content, text, response, message.content,
-                                 reasoning, reasoning_content, thinking) */
+                                 reasoning, reasoning_content, thinking, or a
+                                 tool call's arguments or name) */
     unsigned reasoning : 1;   /* that text was reasoning/thinking */
+    unsigned tool : 1;        /* that text was a tool call's: a piece of its arguments,
+                                 else its function name (OpenAI delta.tool_calls[],
+                                 Ollama message.tool_calls[]) */
     unsigned done : 1;        /* terminal: [DONE], done:true, llama.cpp stop:true */
     unsigned error : 1;       /* in-stream error: {"error":...} in any form */
     unsigned finish : 1;      /* carried a finish_reason / done_reason / stop_type */
@@ -98,9 +102,14 @@ struct api_event {
                                                  (the raw error JSON when it has no message) */
     const char *errtype; size_t errtype_len;  /* error.type, TGI error_type; NULL if none */
     const char *finish_reason; size_t finish_reason_len;
+    int tool_calls;                /* tool calls this event begins: OpenAI delta.tool_calls[]
+                                      elements with a function name, Ollama message.tool_calls[]
+                                      elements; 0 none */
     int64_t completion_tokens;     /* the server's output count: usage.completion_tokens,
                                       Ollama eval_count, else llama.cpp timings.predicted_n */
     int64_t prompt_tokens;         /* usage.prompt_tokens, prompt_eval_count, else timings.prompt_n */
+    int64_t reasoning_tokens;      /* of completion_tokens, those that were reasoning:
+                                      usage.completion_tokens_details.reasoning_tokens */
     int64_t event_tokens;          /* tokens in this event when the server says (llama.cpp
                                       native `tokens` array length) */
     /* Server-side timings, in the same terms whichever server sent them:

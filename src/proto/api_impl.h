@@ -83,7 +83,14 @@ extern const struct api_adapter api_ollama_generate, api_ollama_chat;
 
 /* Field readers over a tokenised event: each sets its outputs only when
  * the token (index i, -1 for absent) is present with the right type. */
-void api_take_text(struct api_event *ev, const char *js, const jsmntok_t *t, int i, int reasoning);
+/* What a text is: the answer, reasoning, or a tool call's. */
+enum { API_TEXT_ANSWER, API_TEXT_REASONING, API_TEXT_TOOL };
+void api_take_text(struct api_event *ev, const char *js, const jsmntok_t *t, int i, int kind);
+/* The tool calls of the array at arr (OpenAI delta.tool_calls, Ollama
+ * message.tool_calls): counts the calls that begin (a function name) and
+ * takes as text the first non-empty string arguments, else the first name.
+ * Ollama's arguments are an object, so its text is the name. */
+void api_take_tool_calls(struct api_event *ev, const char *js, const jsmntok_t *t, int n, int arr);
 void api_take_int(const char *js, const jsmntok_t *t, int i, int64_t *out);
 void api_take_ms_as_ns(const char *js, const jsmntok_t *t, int i, int64_t *out);
 void api_take_finish(struct api_event *ev, const char *js, const jsmntok_t *t, int i);

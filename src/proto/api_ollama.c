@@ -60,15 +60,17 @@ static const struct json_key top_keys[L__COUNT] = {
 static void ollama_interpret(const char *js, const jsmntok_t *t, int n, const int *top,
                              struct api_event *ev)
 {
-    static const struct json_key msg_keys[] = { JSON_KEY("content"), JSON_KEY("thinking") };
-    int m[2], done;
+    static const struct json_key msg_keys[] = { JSON_KEY("content"), JSON_KEY("tool_calls"),
+                                                JSON_KEY("thinking") };
+    int m[3], done;
 
-    api_take_text(ev, js, t, top[L_RESPONSE], 0);
-    if (json_members(js, t, n, top[API_K_MESSAGE], msg_keys, 2, m) > 0) {
-        api_take_text(ev, js, t, m[0], 0);
-        api_take_text(ev, js, t, m[1], 1);
+    api_take_text(ev, js, t, top[L_RESPONSE], API_TEXT_ANSWER);
+    if (json_members(js, t, n, top[API_K_MESSAGE], msg_keys, 3, m) > 0) {
+        api_take_text(ev, js, t, m[0], API_TEXT_ANSWER);
+        api_take_tool_calls(ev, js, t, n, m[1]);
+        api_take_text(ev, js, t, m[2], API_TEXT_REASONING);
     }
-    api_take_text(ev, js, t, top[L_THINKING], 1);
+    api_take_text(ev, js, t, top[L_THINKING], API_TEXT_REASONING);
     if (top[L_DONE] >= 0 && json_bool(js, &t[top[L_DONE]], &done) == 0 && done)
         ev->done = 1;
     api_take_finish(ev, js, t, top[L_DONE_REASON]);

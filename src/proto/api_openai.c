@@ -69,18 +69,23 @@ static const struct json_key choice_keys[C__COUNT] = {
     [C_FINISH_REASON] = JSON_KEY("finish_reason"),
 };
 
-enum { D_CONTENT, D_REASONING_CONTENT, D_REASONING, D__COUNT };
+/* reasoning_content: DeepSeek, SGLang, older vLLM; reasoning: vLLM since
+ * its field was renamed (docs/protocols.md). */
+enum { D_CONTENT, D_REASONING_CONTENT, D_REASONING, D_TOOL_CALLS, D__COUNT };
 static const struct json_key delta_keys[D__COUNT] = {
     [D_CONTENT] = JSON_KEY("content"),
     [D_REASONING_CONTENT] = JSON_KEY("reasoning_content"),
     [D_REASONING] = JSON_KEY("reasoning"),
+    [D_TOOL_CALLS] = JSON_KEY("tool_calls"),
 };
 
-enum { U_COMPLETION_TOKENS, U_PROMPT_TOKENS, U__COUNT };
+enum { U_COMPLETION_TOKENS, U_PROMPT_TOKENS, U_COMPLETION_DETAILS, U__COUNT };
 static const struct json_key usage_keys[U__COUNT] = {
     [U_COMPLETION_TOKENS] = JSON_KEY("completion_tokens"),
     [U_PROMPT_TOKENS] = JSON_KEY("prompt_tokens"),
+    [U_COMPLETION_DETAILS] = JSON_KEY("completion_tokens_details"),
 };
+static const struct json_key details_keys[] = { JSON_KEY("reasoning_tokens") };
 
 enum { T_PREDICTED_N, T_PROMPT_N, T_CACHE_N, T_PREDICTED_MS, T_PROMPT_MS, T__COUNT };
 static const struct json_key timing_keys[T__COUNT] = {
@@ -103,11 +108,12 @@ static void openai_interpret(const char *js, const jsmntok_t *t, int n, const in
         /* delta in chunks, message in a non-streamed chat body. */
         at = c[C_DELTA] >= 0 && t[c[C_DELTA]].type == JSMN_OBJECT ? c[C_DELTA] : c[C_MESSAGE];
         if (json_members(js, t, n, at, delta_keys, D__COUNT, d) > 0) {
-            api_take_text(ev, js, t, d[D_CONTENT], 0);
-            api_take_text(ev, js, t, d[D_REASONING_CONTENT], 1);
-            api_take_text(ev, js, t, d[D_REASONING], 1);
+            api_take_text(ev, js, t, d[D_CONTENT], API_TEXT_ANSWER);
+            api_take_tool_calls(ev, js, t, n, d[D_TOOL_CALLS]);
+            api_take_text(ev, js, t, d[D_REASONING_CONTENT], API_TEXT_REASONING);
+            api_take_text(ev, js, t, d[D_REASONING], API_TEXT_REASONING);
         }
-        api_take_text(ev, js, t, c[C_TEXT], 0);
+        api_take_text(ev, js, t, c[C_TEXT], API_TEXT_ANSWER);
         api_take_finish(ev, js, t, c[C_FINISH_REASON]);
     }
     /* llama.cpp's server timings: the generation's tokens and time, and
@@ -127,15 +133,17 @@ static void openai_interpret(const char *js, const jsmntok_t *t, int n, const in
     /* usage (null until the last chunk, or on every chunk with vLLM's
      * continuous_usage_stats) outranks timings in the same event. */
     if (top[O_USAGE] >= 0) {
-        int u[U__COUNT];
+        int u[U__COUNT], r;
 
         json_members(js, t, n, top[O_USAGE], usage_keys, U__COUNT, u);
         api_take_int(js, t, u[U_COMPLETION_TOKENS], &ev->completion_tokens);
         api_take_int(js, t, u[U_PROMPT_TOKENS], &ev->prompt_tokens);
+        if (json_members(js, t, n, u[U_COMPLETION_DETAILS], details_keys, 1, &r) > 0)
+            api_take_int(js, t, r, &ev->reasoning_tokens);
     }
     /* llama.cpp native /completion: {"content","tokens":[..],"stop":bool}. */
     if (top[O_CONTENT] >= 0) {
-        api_take_text(ev, js, t, top[O_CONTENT], 0);
+        api_take_text(ev, js, t, top[O_CONTENT], API_TEXT_ANSWER);
         if (top[O_TOKENS] >= 0 && t[top[O_TOKENS]].type == JSMN_ARRAY)
             ev->event_tokens = t[top[O_TOKENS]].size;
     }

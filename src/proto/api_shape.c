@@ -12,6 +12,7 @@
 static const size_t count_off[] = {
     offsetof(struct api_event, completion_tokens),
     offsetof(struct api_event, prompt_tokens),
+    offsetof(struct api_event, reasoning_tokens),
     offsetof(struct api_event, eval_tokens),
     offsetof(struct api_event, eval_duration_ns),
     offsetof(struct api_event, prompt_eval_tokens),
@@ -63,12 +64,14 @@ static int digits_value(const char *p, size_t n, int64_t *out)
  * for a second one of the same shape; learned only to recognise the next
  * events of a shape that cannot match. */
 enum { SHAPE_USABLE, SHAPE_PENDING, SHAPE_UNUSABLE };
+/* api_shape.kind: what the text of the learned event was. */
+enum { SHAPE_REASONING = 1, SHAPE_TOOL = 2 };
 
 void api_shape_reset(struct api_shape *s)
 {
     s->pre = s->post = 0;
     s->nruns = s->npre = 0;
-    s->reasoning = 0;
+    s->kind = 0;
     s->state = SHAPE_USABLE;
     s->skip = 0;
 }
@@ -175,7 +178,8 @@ int api_shape_match(const struct api_shape *s, const char *data, size_t len, str
     ev->text = data + i;
     ev->text_len = (size_t)n;
     ev->content = 1;
-    ev->reasoning = s->reasoning ? 1 : 0;
+    ev->reasoning = s->kind & SHAPE_REASONING ? 1 : 0;
+    ev->tool = s->kind & SHAPE_TOOL ? 1 : 0;
     for (int k = 0; k < s->nruns; k++)
         for (unsigned m = s->run[k].fields, f = 0; m; m >>= 1, f++)
             if (m & 1)
@@ -248,8 +252,8 @@ static unsigned ev_diff(const struct api_event *a, const struct api_event *b)
 {
     unsigned d = 0;
 
-    if (a->content != b->content || a->reasoning != b->reasoning || a->done != b->done ||
-        a->error != b->error || a->finish != b->finish || a->event_tokens != b->event_tokens ||
+    if (a->content != b->content || a->reasoning != b->reasoning || a->tool != b->tool ||
+        a->tool_calls != b->tool_calls || a->done != b->done || a->error != b->error || a->finish != b->finish || a->event_tokens != b->event_tokens ||
         !slice_eq(a->text, a->text_len, b->text, b->text_len) ||
         !slice_eq(a->errmsg, a->errmsg_len, b->errmsg, b->errmsg_len) ||
         !slice_eq(a->errtype, a->errtype_len, b->errtype, b->errtype_len) ||
@@ -731,10 +735,15 @@ static size_t store_range(struct api_shape *s, size_t o, const char *d, size_t f
     return o + to - from;
 }
 
+static unsigned event_kind(const struct api_event *ev)
+{
+    return (ev->reasoning ? SHAPE_REASONING : 0) | (ev->tool ? SHAPE_TOOL : 0);
+}
+
 /* Keeps d as s's template, without the digits of the variable candidates
  * of c (NULL: none).  s is reset when it does not fit. */
 static void store(struct api_shape *s, const char *d, size_t len, size_t tp, size_t tl,
-                  const struct cand *c, int nc, int reasoning, int state)
+                  const struct cand *c, int nc, unsigned kind, int state)
 {
     size_t o, need = len - tl;
     int k = 0;
@@ -750,7 +759,7 @@ static void store(struct api_shape *s, const char *d, size_t len, size_t tp, siz
     s->pre = (uint16_t)o;
     s->npre = s->nruns;
     s->post = (uint16_t)(store_range(s, o, d, tp + tl, len, c, nc, &k) - o);
-    s->reasoning = (uint8_t)reasoning;
+    s->kind = (uint8_t)kind;
     s->state = (uint8_t)state;
     s->skip = 0;
 }
@@ -765,8 +774,10 @@ void api_shape_learn(struct api_shape *s, const char *data, size_t len, const st
     struct scratch x;
     int nm, nc = 0, diff = 0, counts = 0, rc;
 
+    /* The event that begins a tool call is not plain content: it comes
+     * once a call, and its count is no digit run. */
     if (!ev->content || ev->done || ev->error || ev->finish || ev->errmsg || ev->errtype ||
-        ev->finish_reason)
+        ev->finish_reason || ev->tool_calls)
         return;
     if (s->state == SHAPE_UNUSABLE && s->skip > 0) {
         s->skip--;
@@ -790,7 +801,7 @@ void api_shape_learn(struct api_shape *s, const char *data, size_t len, const st
     if (nm < 0) {
         /* A new shape, kept as it is.  With counts it cannot match before
          * a second event shows which runs change. */
-        store(s, data, len, tp, tl, NULL, 0, ev->reasoning, counts ? SHAPE_PENDING : SHAPE_USABLE);
+        store(s, data, len, tp, tl, NULL, 0, event_kind(ev), counts ? SHAPE_PENDING : SHAPE_USABLE);
         return;
     }
     if (s->state == SHAPE_UNUSABLE) {
@@ -807,8 +818,8 @@ void api_shape_learn(struct api_shape *s, const char *data, size_t len, const st
         return;   /* only the text or a variable run's digits failed: the shape stands */
     rc = generalise(s, data, len, tp, tl, ev, mk, nm, c, &nc, &x);
     if (rc == 0)
-        store(s, data, len, tp, tl, c, nc, ev->reasoning, SHAPE_USABLE);
+        store(s, data, len, tp, tl, c, nc, event_kind(ev), SHAPE_USABLE);
     else   /* as is: it still matches when nothing had to vary */
-        store(s, data, len, tp, tl, NULL, 0, ev->reasoning,
+        store(s, data, len, tp, tl, NULL, 0, event_kind(ev),
               rc == -1 || counts ? SHAPE_UNUSABLE : SHAPE_USABLE);
 }

@@ -55,7 +55,7 @@ struct api_shape_run {
 struct api_shape {
     uint16_t pre, post;          /* template bytes before/after the text; 0/0: nothing learned */
     uint8_t nruns, npre;         /* variable runs in run[], the first npre in pre */
-    uint8_t reasoning;
+    uint8_t kind;                /* the text's kind: reasoning, tool call (api_shape.c) */
     uint8_t state;               /* 0: matches; else learned only to compare later events with */
     uint8_t skip;                /* unusable: events to let pass before comparing again */
     struct api_shape_run run[API_SHAPE_RUNS];

@@ -13,7 +13,9 @@ struct cJSON;
 #define REPORT_CSV_HEADER "run_id,index,start_s,status,ok,error,ttft_s,latency_s,output_tokens," \
                           "input_tokens,request_tps,total_duration_s,events,prefill_s," \
                           "decode_per_token_s,load_s,cached_tokens,ttft_minus_prefill_s," \
-                          "server_tokens,local_tokens"
+                          "server_tokens,local_tokens,ttft_reasoning_s,ttft_output_s," \
+                          "reasoning_tokens,answer_tokens,tool_calls,ttft_server_s,ttft_rest_s," \
+                          "itl_max_s,slo_good,slo_missed"
 
 /* Self-check limits: past either one the client, not the server, may be
  * what the latencies measure. */
@@ -69,6 +71,8 @@ int report_check_writable(const char *path, char *err, size_t errcap);
  * unwritable path fails here, before any run. */
 struct report_csv;
 struct report_csv *report_csv_open(const char *path, char *err, size_t errcap);
+/* The per-request limits the slo_good column judges by (a copy). */
+void report_csv_slo(struct report_csv *w, const struct slo_spec *spec);
 /* One row per request; warm-up records are skipped.  A write error is kept
  * and returned by report_csv_close. */
 void report_csv_row(struct report_csv *w, const struct req_record *r);

@@ -18,6 +18,7 @@ struct report_csv {
     FILE *f;
     int err;        /* first write error (errno), 0 none */
     char *path;     /* for the messages of report_csv_finish */
+    struct slo_spec slo;    /* per-request limits: the slo_good column (n 0: empty) */
 };
 
 struct report_raw {
@@ -51,21 +52,32 @@ static int first_line(int fd, char *buf, size_t cap)
 }
 
 
+/* The message of an output file that could not be opened (errno). */
+static void stdout_taken_err(const char *path, const char *what, char *err, size_t errcap)
+{
+    if (errno == EBUSY && !strcmp(path, "-"))
+        snprintf(err, errcap, "cannot write -: another output already goes to standard output (-)");
+    else
+        snprintf(err, errcap, "cannot open %s file %s: %s", what, path, strerror(errno));
+}
+
 struct report_csv *report_csv_open(const char *path, char *err, size_t errcap)
 {
     struct stat st;
     char line[1024];
     struct report_csv *w = NULL;
-    int fd = open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0666);
+    /* "-": the standard output, a new table whatever it is connected to. */
+    int dash = !strcmp(path, "-");
+    int fd = dash ? out_open_fd(path, O_WRONLY, 0) : open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0666);
     if (fd < 0) {
-        snprintf(err, errcap, "cannot open csv file %s: %s", path, strerror(errno));
+        stdout_taken_err(path, "csv", err, errcap);
         return NULL;
     }
     if (fstat(fd, &st) < 0) {
         snprintf(err, errcap, "cannot open csv file %s: %s", path, strerror(errno));
         goto fail;
     }
-    if (st.st_size == 0) {
+    if (dash || st.st_size == 0) {
         /* New (or empty): the header goes in now, so a full disk or a
          * read-only mount shows before the run rather than after it. */
         if (util_write_all(fd, REPORT_CSV_HEADER "\n", strlen(REPORT_CSV_HEADER) + 1) < 0) {
@@ -126,6 +138,12 @@ static void csv_secs(FILE *f, int64_t ns, int digits)
         fputc(',', f);
 }
 
+void report_csv_slo(struct report_csv *w, const struct slo_spec *spec)
+{
+    if (w)
+        w->slo = *spec;
+}
+
 void report_csv_row(struct report_csv *w, const struct req_record *r)
 {
     if (!w || r->warmup)
@@ -169,6 +187,31 @@ void report_csv_row(struct report_csv *w, const struct req_record *r)
     csv_secs(f, req_ttft_minus_prefill_ns(r), 6);
     csv_count(f, r->server_tokens);
     csv_count(f, r->local_tokens);
+    /* Reasoning and tool calls; the TTFT split by the server's clock. */
+    csv_secs(f, req_ttft_reasoning_ns(r), 6);
+    csv_secs(f, req_ttft_output_ns(r), 6);
+    csv_count(f, r->reasoning_tokens);
+    csv_count(f, req_answer_tokens(r));
+    fprintf(f, ",%" PRIu64, r->tool_calls);
+    csv_secs(f, req_ttft_server_ns(r), 6);
+    csv_secs(f, req_ttft_rest_ns(r), 6);
+    csv_secs(f, ok && r->events > 1 ? (int64_t)r->itl_max_ns : -1, 6);
+    /* Good under --slo, and the limits it missed ("error" for a failure);
+     * empty without an SLO, or for a request cut off in flight. */
+    fputc(',', f);
+    if (w->slo.n && r->err != ERR_ABORTED) {
+        unsigned miss = ok ? slo_eval(&w->slo, r) : 0;
+        fprintf(f, "%d,", ok && !miss);
+        if (!ok)
+            fputs("error", f);
+        for (int k = 0, first = 1; k < SLO__N; k++)
+            if ((miss >> k) & 1u) {
+                fprintf(f, "%s%s", first ? "" : "|", slo_kind_name(k));
+                first = 0;
+            }
+    } else {
+        fputc(',', f);
+    }
     if (fputc('\n', f) == EOF && !w->err)
         w->err = errno ? errno : EIO;
 }
@@ -221,7 +264,7 @@ struct report_raw *report_raw_open(const char *path, char *err, size_t errcap)
     w->spill = -1;
     int fd = out_open_fd(path, O_WRONLY | O_CREAT | O_TRUNC, 0666);
     if (fd < 0 || !(w->path = strdup(path)) || !(w->f = fdopen(fd, "w"))) {
-        snprintf(err, errcap, "cannot open raw file %s: %s", path, strerror(errno));
+        stdout_taken_err(path, "raw", err, errcap);
         if (fd >= 0)
             close(fd);
         free(w->path);
@@ -358,6 +401,8 @@ void report_raw_row(struct report_raw *w, const struct req_record *r, uint64_t t
     json_offset(f, "start_s", 1, r->start_ns);
     json_offset(f, "first_token_s", r->first_ns != 0, r->first_ns);
     json_offset(f, "last_token_s", r->first_ns != 0, r->last_ns);
+    json_offset(f, "first_reasoning_s", r->t_first_reasoning != 0, r->t_first_reasoning);
+    json_offset(f, "first_output_s", r->t_first_output != 0, r->t_first_output);
     json_offset(f, "end_s", 1, r->end_ns);
     fprintf(f, ",\"status\":%d,\"ok\":%s,\"error\":", r->status, ok ? "true" : "false");
     if (ok) {
@@ -387,6 +432,17 @@ void report_raw_row(struct report_raw *w, const struct req_record *r, uint64_t t
     json_i64(f, "prompt_eval_duration_ns", r->prompt_eval_duration_ns);
     json_i64(f, "cached_tokens", r->cached_tokens);
     json_i64(f, "load_duration_ns", r->load_duration_ns);
+    json_i64(f, "reasoning_tokens", r->reasoning_tokens);
+    fputs(",\"reasoning_token_source\":", f);
+    if (r->reasoning_tokens >= 0 && r->reasoning_src != TOK_NONE)
+        json_str(f, tok_source_name(r->reasoning_src));
+    else
+        fputs("null", f);
+    json_i64(f, "answer_tokens", req_answer_tokens(r));
+    fprintf(f, ",\"reasoning_events\":%" PRIu64 ",\"tool_events\":%" PRIu64 ",\"tool_calls\":%" PRIu64,
+            r->reasoning_events, r->tool_events, r->tool_calls);
+    json_i64(f, "ttft_server_ns", req_ttft_server_ns(r));
+    json_i64(f, "ttft_rest_ns", req_ttft_rest_ns(r));
     fprintf(f, ",\"retried\":%s,\"events\":%" PRIu64 ",\"t0_mono_ns\":%" PRIu64
             ",\"events_s\":[", r->retried ? "true" : "false", r->events, t0_abs_ns);
     /* ev_us holds deltas (first from start, then from the previous event);

@@ -142,6 +142,56 @@ double report_eval_rate(const struct run_stats *s)
     return (double)s->ollama_eval_count / ((double)s->ollama_eval_duration_ns / 1e9);
 }
 
+/* Per-request service levels (docs/metrics.md, "Goodput"); null without. */
+static void put_slo(struct jb *b, cJSON *o, const struct run_stats *s)
+{
+    if (!s->slo.n) {
+        jb_check(b, cJSON_AddNullToObject(o, "slo"));
+        return;
+    }
+    const struct slo_tally *t = &s->slo_tally;
+    struct slo_result r;
+    slo_result(&s->slo, t, run_stats_wall_s(s), &r);
+    cJSON *x = put_obj(b, o, "slo"), *y;
+    if (!x)
+        return;
+    put_str(b, x, "text", s->slo.text);
+    if ((y = put_obj(b, x, "limits"))) {
+        for (int k = 0; k < SLO__N; k++)
+            if (s->slo.lim[k].set)
+                put_num(b, y, slo_kind_name(k), k == SLO_TOKENS_MIN ? s->slo.lim[k].value
+                                                                   : s->slo.lim[k].value * 1e-9);
+    }
+    put_num(b, x, "judged", (double)t->judged);
+    put_num(b, x, "good", (double)t->good);
+    put_num(b, x, "missed", (double)(t->judged - t->good));
+    put_num(b, x, "errors", (double)t->errors);
+    put_num(b, x, "cut_off", (double)t->cut);
+    put_num(b, x, "unsent", (double)s->unsent);
+    put_num(b, x, "good_output_tokens", (double)t->good_tokens);
+    put_num(b, x, "attainment", r.attainment);
+    if ((y = cJSON_CreateArray()) && cJSON_AddItemToObject(x, "attainment_ci95", y)) {
+        if (isfinite(r.lo)) {
+            cJSON_AddItemToArray(y, cJSON_CreateNumber(r.lo));
+            cJSON_AddItemToArray(y, cJSON_CreateNumber(r.hi));
+        }
+    } else {
+        cJSON_Delete(y);
+        b->fail = 1;
+    }
+    put_num(b, x, "goodput_rps", r.goodput_rps);
+    put_num(b, x, "goodput_tps", r.goodput_tps);
+    if ((y = put_obj(b, x, "misses"))) {
+        for (int k = 0; k < SLO__N; k++)
+            if (s->slo.lim[k].set)
+                put_num(b, y, slo_kind_name(k), (double)t->miss[k]);
+    }
+    if (r.binding >= 0)
+        put_str(b, x, "binding", slo_kind_name(r.binding));
+    else
+        jb_check(b, cJSON_AddNullToObject(x, "binding"));
+}
+
 cJSON *report_summary_json(const struct run_stats *s)
 {
     struct jb b = { 0 };
@@ -159,6 +209,10 @@ cJSON *report_summary_json(const struct run_stats *s)
     put_num(&b, o, "input_tokens", (double)s->input_tokens);
     put_num(&b, o, "output_tps", wall > 0 ? (double)s->output_tokens / wall : NAN);
     put_latency(&b, o, "ttft", s->ttft);
+    /* Reasoning models: when thinking began, and when the answer did
+     * (content or a tool call); n 0 and null statistics without any. */
+    put_latency(&b, o, "ttft_reasoning", s->ttft_reasoning);
+    put_latency(&b, o, "ttft_output", s->ttft_output);
     put_latency(&b, o, "itl", s->itl);
     put_latency(&b, o, "tpot", s->tpot);
     put_latency(&b, o, "e2e", s->e2e);
@@ -209,12 +263,29 @@ cJSON *report_summary_json(const struct run_stats *s)
             put_num(&b, x, tok_source_name(t), (double)s->tok_src_count[t]);
     }
     put_bool(&b, o, "chunk_counted", s->tok_src_count[TOK_CHUNKS] > 0);
+    if ((x = put_obj(&b, o, "reasoning"))) {
+        cJSON *src;
+        put_num(&b, x, "tokens", (double)s->reasoning_tokens);
+        put_num(&b, x, "answer_tokens", (double)(s->output_tokens > s->reasoning_tokens
+                                                     ? s->output_tokens - s->reasoning_tokens : 0));
+        put_num(&b, x, "requests", (double)s->reasoning_requests);
+        if ((src = put_obj(&b, x, "token_source"))) {
+            put_num(&b, src, tok_source_name(TOK_SERVER), (double)s->reasoning_src_count[TOK_SERVER]);
+            put_num(&b, src, tok_source_name(TOK_CHUNKS), (double)s->reasoning_src_count[TOK_CHUNKS]);
+        }
+    }
+    if ((x = put_obj(&b, o, "tool_calls"))) {
+        put_num(&b, x, "requests", (double)s->tool_call_requests);
+        put_num(&b, x, "calls", (double)s->tool_calls);
+    }
     put_num(&b, o, "server_eval_rate", report_eval_rate(s));
     if ((x = put_obj(&b, o, "server"))) {
         put_latency(&b, x, "prefill", s->srv_prefill);
         put_latency(&b, x, "decode_per_token", s->srv_decode);
         put_latency(&b, x, "load", s->srv_load);
         put_latency(&b, x, "ttft_minus_prefill", s->ttft_minus_prefill);
+        put_latency(&b, x, "ttft_server", s->ttft_server);
+        put_latency(&b, x, "ttft_rest", s->ttft_rest);
         put_counts(&b, x, "cached_prompt_tokens", s->srv_cached);
         put_num(&b, x, "eval_rate", report_eval_rate(s));
     }
@@ -241,6 +312,7 @@ cJSON *report_summary_json(const struct run_stats *s)
         put_str(&b, x, "timestamps", s->rx_kernel ? "kernel" : "read");
         put_num(&b, x, "kernel_stamped_frac", report_stamped_frac(s));
     }
+    put_slo(&b, o, s);
     put_bool(&b, o, "interrupted", s->interrupted);
     put_str(&b, o, "stop_reason", s->stop_reason[0] ? s->stop_reason : "completed");
     if (b.fail) {

@@ -1,6 +1,7 @@
 /* The terminal summary of a run: the seed script's fields first (people
  * grep for them), then the full picture.  Every number carries its unit. */
 #include "report.h"
+#include "color.h"
 
 #include <math.h>
 #include <string.h>
@@ -25,6 +26,14 @@ static const char *rate(double v, const char *unit, char *buf, size_t cap)
 static double pct(const struct hist *h, double p, double scale)
 {
     return hist_count(h) ? (double)hist_percentile(h, p) * scale : NAN;
+}
+
+/* Prints the "WARNING: " that starts a warning line (yellow on a colour
+ * terminal) and returns f for the rest of the line. */
+static FILE *warning(FILE *f)
+{
+    fprintf(f, "%sWARNING:%s ", color(f, COLOR_YELLOW), color(f, COLOR_RESET));
+    return f;
 }
 
 static void latency_row(FILE *f, const char *name, const struct hist *h)
@@ -150,6 +159,26 @@ static void print_setup(FILE *f, const struct run_config *c, const struct run_st
             (unsigned long long)c->seed);
 }
 
+/* How much of the output was reasoning, and the tool calls made. */
+static void print_reasoning(FILE *f, const struct run_stats *s)
+{
+    if (s->reasoning_requests) {
+        uint64_t answer = s->output_tokens > s->reasoning_tokens ? s->output_tokens - s->reasoning_tokens : 0;
+        fprintf(f, "Reasoning: %llu of %llu output tokens (%.1f %%) in %llu %s, %llu answer tokens "
+                "(reasoning count: server %llu, chunks %llu)\n",
+                (unsigned long long)s->reasoning_tokens, (unsigned long long)s->output_tokens,
+                s->output_tokens ? 100.0 * (double)s->reasoning_tokens / (double)s->output_tokens : 0.0,
+                (unsigned long long)s->reasoning_requests,
+                plural(s->reasoning_requests, "request", "requests"), (unsigned long long)answer,
+                (unsigned long long)s->reasoning_src_count[TOK_SERVER],
+                (unsigned long long)s->reasoning_src_count[TOK_CHUNKS]);
+    }
+    if (s->tool_call_requests)
+        fprintf(f, "Tool calls: %llu in %llu %s\n", (unsigned long long)s->tool_calls,
+                (unsigned long long)s->tool_call_requests,
+                plural(s->tool_call_requests, "request", "requests"));
+}
+
 /* The server's output counts against the local tokenizer's, and replies
  * shorter than the exact length asked for. */
 static void print_token_check(FILE *f, const struct run_stats *s)
@@ -160,19 +189,19 @@ static void print_token_check(FILE *f, const struct run_stats *s)
                 (unsigned long long)s->tok_compared, plural(s->tok_compared, "request", "requests"),
                 100.0 * s->tok_diff_sum / (double)s->tok_compared, 100.0 * s->tok_diff_max);
         if (report_token_warning(s))
-            fprintf(f, "WARNING: the local tokenizer's counts differ from the server's by %.1f %% "
+            fprintf(warning(f), "the local tokenizer's counts differ from the server's by %.1f %% "
                     "on average (more than %.0f %%): it is not the model's tokenizer, so counts "
                     "taken from it%s are wrong.\n", 100.0 * s->tok_diff_sum / (double)s->tok_compared,
                     100.0 * RESULT_TOKEN_DIFF_WARN,
                     s->tok_src_count[TOK_TOKENIZER] ? " (--force-tokenizer: every count here)" : "");
     }
     if (s->context_truncated)
-        fprintf(f, "WARNING: the server cut the prompt of %llu %s to fit its context "
+        fprintf(warning(f), "the server cut the prompt of %llu %s to fit its context "
                 "(llama.cpp's \"truncated\"): those requests answered a shorter prompt than "
                 "the one sent.\n", (unsigned long long)s->context_truncated,
                 plural(s->context_truncated, "request", "requests"));
     if (s->short_outputs)
-        fprintf(f, "WARNING: %llu %s returned fewer tokens than the exact length asked for "
+        fprintf(warning(f), "%llu %s returned fewer tokens than the exact length asked for "
                 "(--output-tokens with ignore_eos): the server cut them short, most likely at "
                 "its context length.\n", (unsigned long long)s->short_outputs,
                 plural(s->short_outputs, "request", "requests"));
@@ -216,11 +245,12 @@ static void print_tokens(FILE *f, const struct run_stats *s)
         any = 1;
     }
     fprintf(f, "%s\n", any ? "" : " - (no successful request)");
+    print_reasoning(f, s);
     if (s->tok_src_count[TOK_CHUNKS])
         fprintf(f, "  (counted from chunks: the server gave no count, so each content "
                 "event counts as one token)\n");
     if (s->implausible)
-        fprintf(f, "WARNING: %llu requests reported token counts or durations past belief "
+        fprintf(warning(f), "%llu requests reported token counts or durations past belief "
                 "(over %d x max_tokens or 2^40 tokens, or 2^46 ns): clamped to those bounds\n",
                 (unsigned long long)s->implausible, RESULT_TOKENS_PER_MAX);
     const struct hist *tpe = s->tokens_per_event;
@@ -245,7 +275,12 @@ static void print_server_rows(FILE *f, const struct run_stats *s)
         latency_row(f, "load", s->srv_load);
     if (hist_count(s->ttft_minus_prefill))
         latency_row(f, "TTFT - prefill", s->ttft_minus_prefill);
+    if (hist_count(s->ttft_server)) {
+        latency_row(f, "TTFT server", s->ttft_server);
+        latency_row(f, "TTFT rest", s->ttft_rest);
+    }
 }
+
 
 static void print_errors(FILE *f, const struct run_stats *s)
 {
@@ -254,7 +289,8 @@ static void print_errors(FILE *f, const struct run_stats *s)
         any |= s->errors[c] != 0;
     if (!any)
         return;
-    fprintf(f, "Errors: %llu %s failed\n", (unsigned long long)s->failed,
+    fprintf(f, "%sErrors:%s %llu %s failed\n", color(f, COLOR_RED), color(f, COLOR_RESET),
+            (unsigned long long)s->failed,
             plural(s->failed, "request", "requests"));
     for (int c = ERR_NONE + 1; c < ERR__COUNT; c++) {
         if (!s->errors[c])
@@ -268,6 +304,45 @@ static void print_errors(FILE *f, const struct run_stats *s)
             fprintf(f, "  (cut off by Ctrl-C: not in the error rate)");
         fputc('\n', f);
     }
+}
+
+/* Goodput under the per-request limits (docs/metrics.md, "Goodput"). */
+static void print_slo(FILE *f, const struct run_stats *s)
+{
+    if (!s->slo.n)
+        return;
+    const struct slo_tally *t = &s->slo_tally;
+    struct slo_result r;
+    slo_result(&s->slo, t, run_stats_wall_s(s), &r);
+    fprintf(f, "SLO %s: %llu of %llu requests good", s->slo.text, (unsigned long long)t->good,
+            (unsigned long long)t->judged);
+    if (isfinite(r.attainment))
+        fprintf(f, ", attainment %.1f %% (95%% CI %.1f-%.1f %%)", 100 * r.attainment, 100 * r.lo,
+                100 * r.hi);
+    fputc('\n', f);
+    char b1[48], b2[48];
+    fprintf(f, "  goodput %s, %s\n", rate(r.goodput_rps, "good requests/s", b1, sizeof b1),
+            rate(r.goodput_tps, "good tokens/s", b2, sizeof b2));
+    if (t->judged > t->good) {
+        const char *sep = " ";
+        fprintf(f, "  missed:");
+        if (t->errors) {
+            fprintf(f, " %llu failed", (unsigned long long)t->errors);
+            sep = ", ";
+        }
+        for (int k = 0; k < SLO__N; k++) {
+            if (s->slo.lim[k].set && t->miss[k]) {
+                fprintf(f, "%s%s %llu", sep, slo_kind_name(k), (unsigned long long)t->miss[k]);
+                sep = ", ";
+            }
+        }
+        if (r.binding >= 0)
+            fprintf(f, "; binding: %s", slo_kind_name(r.binding));
+        fputc('\n', f);
+    }
+    if (t->cut || s->unsent)
+        fprintf(f, "  not judged: %llu cut off in flight, %llu arrivals never sent\n",
+                (unsigned long long)t->cut, (unsigned long long)s->unsent);
 }
 
 static void print_client(FILE *f, const struct run_stats *s)
@@ -286,7 +361,7 @@ static void print_client(FILE *f, const struct run_stats *s)
         fprintf(f, "Event times: when the client read them (--timestamps read)\n");
     if (!bad)
         return;
-    fprintf(f, "WARNING: the client was the bottleneck, not the server:");
+    fprintf(warning(f), "the client was the bottleneck, not the server:");
     if (s->loop_busy_frac > REPORT_BUSY_LIMIT)
         fprintf(f, " its event loop was busy %.1f %% of the time (limit %.0f %%, %.1f points over);",
                 100.0 * s->loop_busy_frac, 100.0 * REPORT_BUSY_LIMIT,
@@ -313,17 +388,24 @@ void report_print_summary(FILE *f, const struct run_config *c, const struct run_
 {
     print_seed_fields(f, c, s);
     print_setup(f, c, s);
-    fprintf(f, "\nSamples: %llu ok / %llu failed", (unsigned long long)s->ok,
-            (unsigned long long)s->failed);
+    fprintf(f, "\n%sSamples:%s %llu ok / %llu failed", color(f, COLOR_BOLD), color(f, COLOR_RESET),
+            (unsigned long long)s->ok, (unsigned long long)s->failed);
     if (s->warmup_requests)
         fprintf(f, " (+%llu warm-up %s not counted)", (unsigned long long)s->warmup_requests,
                 plural(s->warmup_requests, "request", "requests"));
     fputc('\n', f);
 
-    fprintf(f, "\n  %-14s %10s %10s %10s %10s %10s %10s %10s   (successful requests)\n",
-            "latency", "min", "mean", "p50", "p90", "p95", "p99", "max");
+    fprintf(f, "\n%s  %-14s %10s %10s %10s %10s %10s %10s %10s%s   (successful requests)\n",
+            color(f, COLOR_BOLD), "latency", "min", "mean", "p50", "p90", "p95", "p99", "max",
+            color(f, COLOR_RESET));
     if (c->stream) {
         latency_row(f, "TTFT", s->ttft);
+        /* A reasoning model thinks before it answers: both starts, only
+         * when some request reasoned (else TTFT is the answer's). */
+        if (hist_count(s->ttft_reasoning)) {
+            latency_row(f, "TTFT reasoning", s->ttft_reasoning);
+            latency_row(f, "TTFT output", s->ttft_output);
+        }
         latency_row(f, "ITL", s->itl);
         latency_row(f, "TPOT", s->tpot);
     } else {
@@ -350,6 +432,7 @@ void report_print_summary(FILE *f, const struct run_config *c, const struct run_
         fprintf(f, "Late: %llu requests started after their scheduled time "
                 "(concurrency cap full)\n", (unsigned long long)s->late);
     print_errors(f, s);
+    print_slo(f, s);
     print_client(f, s);
     if (s->interrupted)
         fprintf(f, "INTERRUPTED: these results cover only the requests that finished "

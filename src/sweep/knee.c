@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "slo.h"
 #include "units.h"
 
 /* ---- small helpers ---------------------------------------------------------- */
@@ -429,19 +430,45 @@ cJSON *knee_of_levels(const cJSON *levels, const char *parameter, double thresho
 
 /* ---- find-max ----------------------------------------------------------------- */
 
-static int fm_try(struct knee_findmax *r, int max_runs, knee_eval_fn eval, void *ud,
-                  double level, int *ok)
+/* Runs level until the probe decides it (see knee_findmax_run) into t.
+ * 0, or eval's negative code. */
+static int fm_level(const struct knee_findmax_opts *o, knee_eval_fn eval, void *ud,
+                    double level, int more_max, struct knee_try *t)
+{
+    struct knee_probe p = { 1, 0, 0, 0 };
+    memset(t, 0, sizeof *t);
+    t->level = level;
+    t->lo = t->hi = NAN;
+    int rc = eval(ud, level, 0, &p);
+    for (t->runs = 1; rc >= 0; t->runs++) {
+        t->good = p.good;
+        t->judged = p.judged;
+        t->saturated = p.saturated;
+        t->ok = p.ok && !p.saturated;
+        if (!(o->goodput > 0) || !t->ok)
+            break;
+        slo_wilson(p.good, p.judged, SLO_Z95, &t->lo, &t->hi);
+        t->ok = p.judged > 0 && t->lo >= o->goodput;
+        if (t->ok || p.judged == 0 || t->hi < o->goodput || t->runs > more_max)
+            break;
+        rc = eval(ud, level, p.judged, &p);     /* straddles: twice the requests */
+    }
+    return rc < 0 ? rc : 0;
+}
+
+static int fm_try(const struct knee_findmax_opts *o, struct knee_findmax *r, int max_runs,
+                  knee_eval_fn eval, void *ud, double level, int *ok)
 {
     if ((int)r->ntried >= max_runs || r->ntried == KNEE_MAX_LEVELS) {
         r->exhausted = 1;
         return 1;
     }
-    int rc = eval(ud, level, ok);
+    struct knee_try *t = &r->tried[r->ntried];
+    int rc = fm_level(o, eval, ud, level, o->more_max > 0 ? o->more_max : 2, t);
     if (rc < 0)
         return rc;
-    r->tried[r->ntried].level = level;
-    r->tried[r->ntried].ok = *ok;
     r->ntried++;
+    *ok = t->ok;
     if (*ok) {
         if (isnan(r->best) || level > r->best)
             r->best = level;
@@ -451,11 +478,9 @@ static int fm_try(struct knee_findmax *r, int max_runs, knee_eval_fn eval, void 
     return 0;
 }
 
-int knee_findmax_run(const struct knee_findmax_opts *o, knee_eval_fn eval, void *ud,
+static int fm_search(const struct knee_findmax_opts *o, knee_eval_fn eval, void *ud,
                      struct knee_findmax *r)
 {
-    memset(r, 0, sizeof *r);
-    r->best = r->first_fail = NAN;
     int max_runs = o->max_runs > 0 ? o->max_runs : 32;
     double limit = o->limit > 0 ? o->limit : 1e9;
     double x = o->start > 0 ? o->start : 1;
@@ -468,7 +493,7 @@ int knee_findmax_run(const struct knee_findmax_opts *o, knee_eval_fn eval, void 
 
     /* Bracket upwards by doubling while levels pass. */
     for (;;) {
-        if ((rc = fm_try(r, max_runs, eval, ud, x, &ok)) != 0)
+        if ((rc = fm_try(o, r, max_runs, eval, ud, x, &ok)) != 0)
             return rc < 0 ? rc : 0;
         if (!ok) {
             hi = x;
@@ -479,7 +504,7 @@ int knee_findmax_run(const struct knee_findmax_opts *o, knee_eval_fn eval, void 
             r->at_limit = 1;
             return 0;
         }
-        x = fmin(limit, o->integer ? x * 2 : x * 2);
+        x = fmin(limit, x * 2);
     }
     /* The start failed: bracket downwards by halving, to a floor of 1 for
      * whole levels and start/1024 otherwise. */
@@ -491,7 +516,7 @@ int knee_findmax_run(const struct knee_findmax_opts *o, knee_eval_fn eval, void 
             x = o->integer ? floor(x / 2) : x / 2;
             if (x < floor_level)
                 x = floor_level;
-            if ((rc = fm_try(r, max_runs, eval, ud, x, &ok)) != 0)
+            if ((rc = fm_try(o, r, max_runs, eval, ud, x, &ok)) != 0)
                 return rc < 0 ? rc : 0;
             if (ok)
                 lo = x;
@@ -507,13 +532,48 @@ int knee_findmax_run(const struct knee_findmax_opts *o, knee_eval_fn eval, void 
         double mid = o->integer ? floor((lo + hi) / 2) : (lo + hi) / 2;
         if (mid <= lo || mid >= hi)
             return 0;
-        if ((rc = fm_try(r, max_runs, eval, ud, mid, &ok)) != 0)
+        if ((rc = fm_try(o, r, max_runs, eval, ud, mid, &ok)) != 0)
             return rc < 0 ? rc : 0;
         if (ok)
             lo = mid;
         else
             hi = mid;
     }
+}
+
+int knee_findmax_run(const struct knee_findmax_opts *o, knee_eval_fn eval, void *ud,
+                     struct knee_findmax *r)
+{
+    memset(r, 0, sizeof *r);
+    r->best = r->first_fail = NAN;
+    int rc = fm_search(o, eval, ud, r);
+    if (rc < 0 || !o->hold)
+        return rc;
+    return knee_findmax_hold(o, eval, ud, r);
+}
+
+int knee_findmax_hold(const struct knee_findmax_opts *o, knee_eval_fn eval, void *ud,
+                      struct knee_findmax *r)
+{
+    if (isnan(r->best))
+        return 0;
+    /* One more run at the level found, judged alone. */
+    int rc = fm_level(o, eval, ud, r->best, 0, &r->hold);
+    if (rc < 0)
+        return rc;
+    r->held = 1;
+    return 0;
+}
+
+int knee_saturated(const cJSON *summary, const cJSON *open_loop, double threshold)
+{
+    struct knee_point p = { .offered = jdoc_num(open_loop, "offered_rate"),
+                            .achieved = jdoc_num(open_loop, "achieved_rate") };
+    if (rate_short(&p, threshold))
+        return 1;
+    double queue = knee_jstat(summary, "queue_time", "p50");
+    double e2e = knee_jstat(summary, "e2e", "p50");
+    return isfinite(queue) && isfinite(e2e) && queue > e2e;
 }
 
 /* ---- tables ------------------------------------------------------------------- */

@@ -15,6 +15,7 @@
  *   [{"level": 4, "summary": {...llmload.result/1 summary...}}, ...]
  * or, for prompt sets, a string "level" with a numeric "index". */
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 struct cJSON;
@@ -113,9 +114,20 @@ struct cJSON *knee_of_levels(const struct cJSON *levels, const char *parameter, 
 
 /* ---- find-max ---------------------------------------------------------------- */
 
-/* Runs one level and says whether it met every SLO.  Returns 0 with *ok set,
- * or a negative code to abort the search (run failed, interrupted). */
-typedef int (*knee_eval_fn)(void *ud, double level, int *ok);
+/* What the runs at one level measured, as the search needs it.  The
+ * evaluation fills it in; a run of more requests at the same level adds
+ * to it. */
+struct knee_probe {
+    int ok;              /* every aggregate SLO held (1 when there is none) */
+    uint64_t good;       /* per-request SLO: good requests, over all runs */
+    uint64_t judged;     /* and requests judged */
+    int saturated;       /* the level is past saturation (knee_saturated) */
+};
+
+/* Runs one level: more == 0 a fresh run (p zeroed), more > 0 that many
+ * more requests at the same level, added to p.  Returns 0, or a negative
+ * code to abort the search (run failed, interrupted). */
+typedef int (*knee_eval_fn)(void *ud, double level, uint64_t more, struct knee_probe *p);
 
 struct knee_findmax_opts {
     double start;        /* first level tried (> 0) */
@@ -124,9 +136,21 @@ struct knee_findmax_opts {
                             integer levels, 5% of the passing level otherwise */
     int integer;         /* levels are whole numbers (concurrency) */
     int max_runs;        /* give up after this many levels (0: 32) */
+    double goodput;      /* target attainment (0.95), 0: judge by ok alone */
+    int more_max;        /* runs of more requests a level may get (0: 2) */
+    int hold;            /* run the level found once more to confirm it */
 };
 
-struct knee_try { double level; int ok; };
+/* One level of the search.  lo, hi: the attainment's Wilson 95% interval
+ * (NaN without a goodput target). */
+struct knee_try {
+    double level;
+    int ok;
+    int saturated;
+    int runs;            /* 1, or more when the interval straddled the target */
+    uint64_t good, judged;
+    double lo, hi;
+};
 
 struct knee_findmax {
     struct knee_try tried[KNEE_MAX_LEVELS];
@@ -135,15 +159,35 @@ struct knee_findmax {
     double first_fail;   /* smallest level that failed, NaN none */
     int at_limit;        /* best == limit: the true maximum may be higher */
     int exhausted;       /* stopped by max_runs before the resolution */
+    int held;            /* hold holds the confirmation run of best */
+    struct knee_try hold;
 };
 
 /* Brackets (doubling from start until a level fails, or halving down when
  * start already fails), then bisects between the last pass and the first
  * fail until they are one step apart.  Assumes that meeting the SLO is
- * monotonic in the level.  Returns 0, or the negative code of eval (r holds
+ * monotonic in the level.  A saturated level fails.  With a goodput
+ * target a level passes when its attainment's Wilson lower bound meets
+ * it and fails when the upper bound is below it; when the interval
+ * straddles the target the level is run again with as many more requests
+ * as it had (at most more_max times), and a level still undecided fails
+ * (not shown to meet it).  With hold, the level found is run once more
+ * and judged alone.  Returns 0, or the negative code of eval (r holds
  * what was tried so far). */
 int knee_findmax_run(const struct knee_findmax_opts *o, knee_eval_fn eval, void *ud,
                      struct knee_findmax *r);
+/* The hold alone, after a search run without it (r->best NaN: nothing to
+ * hold, 0).  0, or eval's negative code. */
+int knee_findmax_hold(const struct knee_findmax_opts *o, knee_eval_fn eval, void *ud,
+                      struct knee_findmax *r);
+
+/* A level past saturation, whatever its SLO says, so a search does not
+ * spend long far past the knee: in an open loop, it sent short of its
+ * offered rate by more than threshold (open_loop: the level's
+ * "open_loop", NULL for a closed loop), or its requests waited longer
+ * for the concurrency cap (queue_time p50) than they took to be served
+ * (e2e p50): the backlog grows. */
+int knee_saturated(const struct cJSON *summary, const struct cJSON *open_loop, double threshold);
 
 /* ---- tables ------------------------------------------------------------------- */
 

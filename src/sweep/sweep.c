@@ -123,6 +123,10 @@ struct sweep_ctx {
     enum sweep_status status;
     char down[640];
     char *err; size_t errcap;
+    /* find-max: the run at hand ("search", "more", "hold") and, for
+     * "more", how many requests it sends. */
+    const char *role;
+    uint64_t more;
 };
 
 /* Runs one level and appends {"level","summary"} to ctx->levels.  Returns
@@ -134,6 +138,8 @@ static int run_level(struct sweep_ctx *x, size_t idx, double level, const cJSON 
     struct run_config c;
     char lab[128];
     level_config(o, idx, level, &c);
+    if (x->more && c.requests)
+        c.requests = x->more;
     level_text(o, idx, level, lab, sizeof lab);
     if (engine_interrupted()) {
         x->status = SWEEP_INTERRUPTED;
@@ -197,6 +203,8 @@ static int run_level(struct sweep_ctx *x, size_t idx, double level, const cJSON 
     }
     cJSON_AddNumberToObject(entry, "seed", (double)c.seed);   /* --seed repeats the level */
     cJSON_AddStringToObject(entry, "run_id", st.run_id);
+    if (x->role)
+        cJSON_AddStringToObject(entry, "probe", x->role);
     if (o->nslo)
         cJSON_AddBoolToObject(entry, "slo_ok", slo_check(o, summary));
     if (cJSON_IsNull(open_loop))
@@ -218,9 +226,12 @@ static int run_level(struct sweep_ctx *x, size_t idx, double level, const cJSON 
         if (cJSON_IsNumber(v))
             p95 = v->valuedouble;
         double wall = run_stats_wall_s(&st), offered, achieved;
-        char rates[96] = "";
+        char rates[160] = "";
         if (run_stats_rates(&st, &offered, &achieved) == 0)
             snprintf(rates, sizeof rates, ", sent %.1f of %.1f req/s offered", achieved, offered);
+        if (st.slo.n)
+            snprintf(rates + strlen(rates), sizeof rates - strlen(rates), ", %llu/%llu good",
+                     (unsigned long long)st.slo_tally.good, (unsigned long long)st.slo_tally.judged);
         fprintf(x->log, "%s%s%s %s: %s tok/s, p95 %s, %llu/%llu ok%s%s\n",
                 x->label, *x->label ? ": " : "", param_names[o->param], lab,
                 wall > 0 ? (snprintf(b1, sizeof b1, "%.1f", (double)st.output_tokens / wall), b1) : "-",
@@ -249,14 +260,28 @@ static int run_level(struct sweep_ctx *x, size_t idx, double level, const cJSON 
     return 0;
 }
 
-static int findmax_eval(void *ud, double level, int *ok)
+static int findmax_eval(void *ud, double level, uint64_t more, struct knee_probe *p)
 {
     struct sweep_ctx *x = ud;
     const cJSON *summary = NULL;
+    const char *role = x->role;
+    x->more = more;
+    if (more)
+        x->role = "more";
     int rc = run_level(x, 0, level, &summary);
+    x->role = role;
+    x->more = 0;
     if (rc != 0)
         return rc < 0 ? -1 : -2;
-    *ok = slo_check(x->o, summary);
+    /* The level's entry is the last one: its open-loop rates. */
+    const cJSON *entry = cJSON_GetArrayItem(x->levels, cJSON_GetArraySize(x->levels) - 1);
+    const cJSON *slo = cJSON_GetObjectItemCaseSensitive(summary, "slo");
+    int ok = slo_check(x->o, summary);
+    p->ok = more ? p->ok && ok : ok;
+    p->good += (uint64_t)fmax(0, jdoc_num(slo, "good"));
+    p->judged += (uint64_t)fmax(0, jdoc_num(slo, "judged"));
+    p->saturated |= knee_saturated(summary, cJSON_GetObjectItemCaseSensitive(entry, "open_loop"),
+                                   x->o->threshold);
     return 0;
 }
 
@@ -266,6 +291,27 @@ static int cmp_level(const void *a, const void *b)
     double lx = cJSON_GetObjectItemCaseSensitive(x, "level")->valuedouble;
     double ly = cJSON_GetObjectItemCaseSensitive(y, "level")->valuedouble;
     return (lx > ly) - (lx < ly);
+}
+
+/* One level of the search: {level, ok}, and with a goodput target its
+ * tally and interval, whether it was saturated and how many runs it got. */
+static cJSON *try_json(const struct sweep_opts *o, const struct knee_try *t)
+{
+    cJSON *e = cJSON_CreateObject();
+    if (!e)
+        return NULL;
+    cJSON_AddNumberToObject(e, "level", t->level);
+    cJSON_AddBoolToObject(e, "ok", t->ok);
+    cJSON_AddBoolToObject(e, "saturated", t->saturated);
+    if (o->fm.goodput > 0) {
+        cJSON_AddNumberToObject(e, "runs", t->runs);
+        cJSON_AddNumberToObject(e, "judged", (double)t->judged);
+        cJSON_AddNumberToObject(e, "good", (double)t->good);
+        jdoc_add_num(e, "attainment", t->judged ? (double)t->good / (double)t->judged : NAN);
+        jdoc_add_num(e, "lo", t->lo);
+        jdoc_add_num(e, "hi", t->hi);
+    }
+    return e;
 }
 
 static cJSON *findmax_json(const struct sweep_opts *o, const struct knee_findmax *r)
@@ -290,13 +336,23 @@ static cJSON *findmax_json(const struct sweep_opts *o, const struct knee_findmax
         cJSON_AddNumberToObject(f, "step", o->fm.step);
     else
         cJSON_AddNullToObject(f, "step");
-    cJSON *t = cJSON_AddArrayToObject(f, "tried");
-    for (size_t i = 0; t && i < r->ntried; i++) {
-        cJSON *e = cJSON_CreateObject();
-        cJSON_AddNumberToObject(e, "level", r->tried[i].level);
-        cJSON_AddBoolToObject(e, "ok", r->tried[i].ok);
-        cJSON_AddItemToArray(t, e);
+    if (o->fm.goodput > 0) {
+        cJSON_AddNumberToObject(f, "goodput_target", o->fm.goodput);
+        cJSON_AddNumberToObject(f, "probes", (double)r->ntried);
+        cJSON *b = cJSON_AddArrayToObject(f, "bracket");
+        if (b) {
+            cJSON_AddItemToArray(b, isnan(r->best) ? cJSON_CreateNull() : cJSON_CreateNumber(r->best));
+            cJSON_AddItemToArray(b, isnan(r->first_fail) ? cJSON_CreateNull()
+                                                         : cJSON_CreateNumber(r->first_fail));
+        }
     }
+    cJSON *t = cJSON_AddArrayToObject(f, "tried");
+    for (size_t i = 0; t && i < r->ntried; i++)
+        cJSON_AddItemToArray(t, try_json(o, &r->tried[i]));
+    if (r->held)
+        cJSON_AddItemToObject(f, "hold", try_json(o, &r->hold));
+    else
+        cJSON_AddNullToObject(f, "hold");
     return f;
 }
 
@@ -336,8 +392,12 @@ cJSON *sweep_execute(struct sweep_opts *o, const char *label, FILE *log,
     cJSON *slo = cJSON_AddArrayToObject(doc, "slo");
     for (size_t i = 0; i < o->nslo; i++)
         cJSON_AddItemToArray(slo, cJSON_CreateString(o->slo[i]->text));
+    if (c->slo.n)
+        cJSON_AddStringToObject(doc, "slo_per_request", c->slo.text);
+    else
+        cJSON_AddNullToObject(doc, "slo_per_request");
 
-    struct sweep_ctx x = { o, label ? label : "", log, NULL, SWEEP_DONE, "", err, errcap };
+    struct sweep_ctx x = { o, label ? label : "", log, NULL, SWEEP_DONE, "", err, errcap, NULL, 0 };
     x.levels = cJSON_AddArrayToObject(doc, "levels");
     if (!x.levels) {
         cJSON_Delete(doc);
@@ -347,7 +407,16 @@ cJSON *sweep_execute(struct sweep_opts *o, const char *label, FILE *log,
     int rc = 0;
     if (o->find_max) {
         struct knee_findmax r;
-        rc = knee_findmax_run(&o->fm, findmax_eval, &x, &r);
+        struct knee_findmax_opts fo = o->fm;
+        fo.hold = 0;
+        x.role = "search";
+        rc = knee_findmax_run(&fo, findmax_eval, &x, &r);
+        /* A capacity is confirmed by holding it for one more run. */
+        if (rc == 0 && fo.goodput > 0) {
+            x.role = "hold";
+            rc = knee_findmax_hold(&fo, findmax_eval, &x, &r);
+        }
+        x.role = NULL;
         /* In level order (they were run in search order), so the table and
          * the knee read left to right. */
         jdoc_sort(x.levels, cmp_level);
@@ -389,6 +458,24 @@ static int doc_open_loop(const cJSON *doc)
            (cJSON_IsNumber(rate) && rate->valuedouble > 0);
 }
 
+/* " 8 ok" or, with a goodput target, " 8 ok (100/100 good, 96.3-100%)". */
+static void print_try(FILE *f, const cJSON *t, int goodput)
+{
+    fprintf(f, " %g %s", jdoc_num(t, "level"),
+            cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(t, "ok")) ? "ok" : "fail");
+    if (!goodput)
+        return;
+    double lo = jdoc_num(t, "lo"), hi = jdoc_num(t, "hi");
+    fprintf(f, " (%.0f/%.0f good", jdoc_num(t, "good"), jdoc_num(t, "judged"));
+    if (isfinite(lo))
+        fprintf(f, ", %.1f-%.1f%%", lo * 100, hi * 100);
+    if (jdoc_num(t, "runs") > 1)
+        fprintf(f, ", %.0f runs", jdoc_num(t, "runs"));
+    if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(t, "saturated")))
+        fprintf(f, ", saturated");
+    fputc(')', f);
+}
+
 void sweep_print(FILE *f, const cJSON *doc)
 {
     const cJSON *p = cJSON_GetObjectItemCaseSensitive(doc, "parameter");
@@ -400,25 +487,51 @@ void sweep_print(FILE *f, const cJSON *doc)
     if (cJSON_IsObject(fm)) {
         const cJSON *max = cJSON_GetObjectItemCaseSensitive(fm, "max");
         const cJSON *slo = cJSON_GetObjectItemCaseSensitive(doc, "slo");
-        fprintf(f, "largest %s meeting every SLO (", param);
+        const cJSON *per = cJSON_GetObjectItemCaseSensitive(doc, "slo_per_request");
+        double target = jdoc_num(fm, "goodput_target");
+        fprintf(f, "%s %s meeting ", isfinite(target) ? "capacity: largest" : "largest", param);
+        if (isfinite(target))
+            fprintf(f, "%s with attainment >= %g%% (95%% lower bound)", cJSON_IsString(per)
+                    ? per->valuestring : "?", target * 100);
+        else
+            fprintf(f, "every SLO");
         const cJSON *s;
         int first = 1;
         cJSON_ArrayForEach(s, slo) {
-            fprintf(f, "%s%s", first ? "" : ", ", s->valuestring);
+            fprintf(f, "%s%s", first ? isfinite(target) ? " and (" : " (" : ", ", s->valuestring);
             first = 0;
         }
+        fprintf(f, "%s: ", first ? "" : ")");
         if (cJSON_IsNumber(max))
-            fprintf(f, "): %g%s\n", max->valuedouble,
+            fprintf(f, "%g%s", max->valuedouble,
                     cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(fm, "at_limit"))
                         ? " (the search limit: the true maximum may be higher)" : "");
         else
-            fprintf(f, "): none, even the smallest level tried fails\n");
+            fprintf(f, "none, even the smallest level tried fails");
+        double ff = jdoc_num(fm, "first_fail");
+        if (isfinite(target)) {
+            fprintf(f, "; bracket: ");
+            if (cJSON_IsNumber(max))
+                fprintf(f, "%g meets it, ", max->valuedouble);
+            if (isfinite(ff))
+                fprintf(f, "%g does not", ff);
+            else
+                fprintf(f, "no level failed");
+            fprintf(f, "; %.0f probes", jdoc_num(fm, "probes"));
+        }
+        fputc('\n', f);
         fprintf(f, "levels tried:");
         const cJSON *t;
         cJSON_ArrayForEach(t, cJSON_GetObjectItemCaseSensitive(fm, "tried"))
-            fprintf(f, " %g %s", cJSON_GetObjectItemCaseSensitive(t, "level")->valuedouble,
-                    cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(t, "ok")) ? "ok" : "fail");
+            print_try(f, t, isfinite(target));
         fputc('\n', f);
+        const cJSON *hold = cJSON_GetObjectItemCaseSensitive(fm, "hold");
+        if (cJSON_IsObject(hold)) {
+            fprintf(f, "hold:");
+            print_try(f, hold, 1);
+            fprintf(f, ": %s\n", cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(hold, "ok"))
+                    ? "confirmed" : "NOT confirmed at this confidence (the capacity is marginal)");
+        }
     } else {
         const cJSON *k = cJSON_GetObjectItemCaseSensitive(doc, "knee");
         const cJSON *text = cJSON_GetObjectItemCaseSensitive(k, "text");

@@ -20,8 +20,13 @@
 
 enum out_kind { OUT_ATOMIC = 0, OUT_STREAM };
 
+/* Outputs that hold "-", the standard output: at most one may (two
+ * documents on one stream could not be told apart). */
+static int stdout_holders;
+
 struct out_file {
     enum out_kind kind;
+    int holds_stdout;       /* opened as "-" */
     int fd;                 /* the temporary file (atomic) or the stream; -1 none */
     int dirfd;              /* atomic: the directory of the target */
     int dir_sync;           /* dirfd can be fsync'ed (opened for reading) */
@@ -63,7 +68,7 @@ static int fail(char *err, size_t errcap, const char *path, const char *fmt, ...
 static int fd_path(const char *p)
 {
     const char *n;
-    if (!strcmp(p, "/dev/stdout"))
+    if (!strcmp(p, "-") || !strcmp(p, "/dev/stdout"))
         return STDOUT_FILENO;
     if (!strcmp(p, "/dev/stderr"))
         return STDERR_FILENO;
@@ -137,6 +142,10 @@ static int plan(const char *path, struct plan *p, char *err, size_t errcap)
     memset(p, 0, sizeof *p);
     if (!path || !*path) {
         util_errf(err, errcap, "empty output file name");
+        return -1;
+    }
+    if (!strcmp(path, "-") && stdout_holders) {
+        util_errf(err, errcap, "cannot write -: another output already goes to standard output (-)");
         return -1;
     }
     if ((p->fdnum = fd_path(path)) >= 0)
@@ -231,6 +240,8 @@ struct out_file *out_open(const char *path, char *err, size_t errcap)
     }
     f->kind = p.kind;
     f->fd = f->dirfd = -1;
+    if ((f->holds_stdout = !strcmp(path, "-")))
+        stdout_holders++;
     if (f->kind == OUT_STREAM) {
         if (p.fdnum >= 0)
             f->fd = fcntl(p.fdnum, F_DUPFD_CLOEXEC, 3);
@@ -345,6 +356,8 @@ void out_close(struct out_file *f)
         unlinkat(f->dirfd, f->tmp, 0);
     if (f->dirfd >= 0)
         close(f->dirfd);
+    if (f->holds_stdout)
+        stdout_holders--;
     free(f->path);
     free(f->base);
     free(f);
@@ -379,6 +392,13 @@ int out_write_file(const char *path, const void *data, size_t len, char *err, si
 int out_open_fd(const char *path, int flags, mode_t mode)
 {
     int fd, n = fd_path(path);
+    if (!strcmp(path, "-")) {
+        if (stdout_holders) {
+            errno = EBUSY;
+            return -1;
+        }
+        stdout_holders++;   /* for the life of the process: the writer owns the descriptor */
+    }
     if (n >= 0)
         return fcntl(n, F_DUPFD_CLOEXEC, 3);
     do
@@ -387,9 +407,28 @@ int out_open_fd(const char *path, int flags, mode_t mode)
     return fd;
 }
 
+FILE *out_human(void)
+{
+    return stdout_holders ? stderr : stdout;
+}
+
+int in_open_fd(const char *path)
+{
+    int fd;
+    if (!strcmp(path, "-"))
+        return fcntl(STDIN_FILENO, F_DUPFD_CLOEXEC, 3);
+    do
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+    while (fd < 0 && errno == EINTR);
+    return fd;
+}
+
 char *fileio_read_all(const char *path, size_t max, size_t *len, char *err, size_t errcap)
 {
-    FILE *f = fopen(path, "rb");
+    int fd = in_open_fd(path);
+    FILE *f = fd >= 0 ? fdopen(fd, "rb") : NULL;
+    if (!f && fd >= 0)
+        close(fd);
     char *buf = NULL;
     size_t cap = 0, n = 0;
     if (!f) {

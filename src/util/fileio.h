@@ -18,7 +18,7 @@
  *                                   points to (followed to its end), so the
  *                                   link stays a link; a dangling link
  *                                   creates its target.
- *   /dev/stdout, /dev/stderr,       the descriptor already open in this
+ *   -, /dev/stdout, /dev/stderr,    the descriptor already open in this
  *   /dev/fd/N, /proc/self/fd/N      process, duplicated: written at its
  *                                   offset, in its mode (a shell's `>>` keeps
  *                                   appending), never truncated or replaced.
@@ -28,6 +28,10 @@
  *   /dev/full, `>(cmd)`)            never renamed over, so a device, FIFO or
  *                                   socket is never replaced by a file.
  *
+ * "-" is the standard output, and at most one output of a process may be
+ * "-" (out_open and out_open_fd refuse a second while the first is open):
+ * the human summary then goes to the standard error (out_human).
+ *
  * A directory, a missing directory, or a file or directory this process
  * may not write is refused by out_open.  Write errors are never hidden: a
  * short write, ENOSPC, EIO or EPIPE (SIGPIPE is held off during the write)
@@ -35,6 +39,7 @@
  *
  * Messages are one line: "cannot write PATH: REASON". */
 #include <stddef.h>
+#include <stdio.h>
 #include <sys/types.h>
 
 struct out_file;
@@ -78,9 +83,17 @@ int out_write_file(const char *path, const void *data, size_t len, char *err, si
  * descriptor, or -1 with errno. */
 int out_open_fd(const char *path, int flags, mode_t mode);
 
+/* Where text for people goes: the standard output, or the standard error
+ * while an output holds "-" (`--json -` leaves stdout to the document). */
+FILE *out_human(void);
+
 /* ---- input --------------------------------------------------------------- */
 
-/* Reads the whole file at path (a FIFO or /dev/stdin too) into a new
+/* Opens path for reading; "-" is a duplicate of the standard input.  The
+ * descriptor, or -1 with errno. */
+int in_open_fd(const char *path);
+
+/* Reads the whole file at path (a FIFO, /dev/stdin or "-" too) into a new
  * buffer, NUL-terminated, *len bytes before the NUL (NULs inside are kept).
  * max is the largest size accepted.  NULL with err "PATH: REASON": the
  * system's reason it cannot be opened or read, "larger than N MiB", or

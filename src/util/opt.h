@@ -12,8 +12,17 @@
  * handler may decline a value (return 0); the next table naming the same
  * flag then gets it (sweep's -c takes a list and leaves one number to run).
  *
+ * Every command also accepts the built-in flags below (--help, --version,
+ * --color, --config), and every flag two more ways, lowest precedence
+ * first: a key of the JSON file given by --config FILE ({"concurrency": 8,
+ * "assert": ["p99(ttft)<=1s"]}: the long name without its dashes; a list
+ * gives a repeated flag), then an environment variable LLMLOAD_<NAME>
+ * (--max-tokens is LLMLOAD_MAX_TOKENS).  A flag given on the command line
+ * replaces what the environment or the file said for it, and the
+ * environment replaces the file, whether the flag is repeatable or not.
+ *
  * Nothing here prints an error or exits: errors are one line in err naming
- * the flag and the value.  A program can list every flag of a command by
+ * the flag and the value (or the variable, or the file and its key).  A program can list every flag of a command by
  * walking cmd->tables (or opt_next), which is what --help does. */
 #include <stddef.h>
 #include <stdio.h>
@@ -74,15 +83,18 @@ struct opt_cmd {
     void (*epilog_fn)(FILE *f);         /* more of it, built when printed; NULL: none */
 };
 
-enum { OPT_ERROR = -1, OPT_OK = 0, OPT_HELP = 1 };
+enum { OPT_ERROR = -1, OPT_OK = 0, OPT_HELP = 1, OPT_VERSION = 2 };
 
 /* Parses argv[first..argc) against cmd.  ud[k] is handed to the handler of
  * cmd->tables[k].  Accepts `--flag value`, `--flag=value`, `-c VALUE`,
  * `-cVALUE`; `--` ends the flags of a command that takes positional
  * arguments, which go to args[0..*nargs) (room for cmd->max_args; both NULL
  * when the command takes none).  Handlers see the flags in the order given,
- * so a repeated flag is applied each time.  Returns OPT_OK, OPT_HELP as
- * soon as -h or --help is met, or OPT_ERROR with a one-line err: an unknown
+ * so a repeated flag is applied each time; the --config file's keys and the
+ * LLMLOAD_* variables before them (neither is read when --help or
+ * --version is given).  --color sets the process's colour mode (color.h).
+ * Returns OPT_OK, OPT_HELP as soon as -h or --help is met, OPT_VERSION as
+ * soon as -V or --version is met, or OPT_ERROR with a one-line err: an unknown
  * flag (naming the nearest valid one when a name is close), a refused flag,
  * a missing value, a value given to a flag that takes none, an unexpected
  * argument, or the handler's message. */
@@ -103,13 +115,20 @@ const struct opt *opt_table_find(const struct opt_table *t, const char *flag);
  * "-h" and "--help" give opt_help_entry. */
 const struct opt *opt_lookup(const struct opt_cmd *cmd, const char *flag, size_t *table);
 
-/* -h, --help: every command accepts it; opt_parse returns OPT_HELP. */
-extern const struct opt opt_help_entry;
+/* The flags every command accepts, handled by opt_parse itself:
+ * -h, --help (OPT_HELP), -V, --version (OPT_VERSION), --color WHEN and
+ * --config FILE.  opt_builtin_entries lists them, NULL-ended. */
+extern const struct opt opt_help_entry, opt_version_entry, opt_color_entry, opt_config_entry;
+extern const struct opt *const opt_builtin_entries[];
+
+/* The environment variable that gives flag o (LLMLOAD_MAX_TOKENS for
+ * --max-tokens) into buf.  buf, or NULL when it does not fit. */
+char *opt_env_name(const struct opt *o, char *buf, size_t cap);
 
 /* Walks what cmd's --help shows, in order: headings, notes and each flag
- * the command accepts once (its owning entry; opt_help_entry at the end of
- * the first section).  Start with it zeroed; NULL at the end. */
-struct opt_iter { size_t table, entry; int flags_seen, help_done; };
+ * the command accepts once (its owning entry; the built-in entries at the
+ * end of the first section).  Start with it zeroed; NULL at the end. */
+struct opt_iter { size_t table, entry; int flags_seen, builtins_done; };
 const struct opt *opt_next(const struct opt_cmd *cmd, struct opt_iter *it);
 
 /* The whole --help of cmd: usage, about, the flags, the epilog. */

@@ -8,6 +8,7 @@
  * (strings and nesting only), and one element at a time is tokenised. */
 #include "util.h"
 #include "dataset.h"
+#include "fileio.h"
 #include "json.h"
 
 #include <errno.h>
@@ -634,7 +635,7 @@ struct dataset *dataset_open(const char *path, enum dataset_format fmt, int skip
     struct dataset *d = dataset_new(path, max_prompt, err, errcap);
     if (!d)
         return NULL;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd = in_open_fd(path);     /* "-": the standard input */
     struct stat st;
     if (fd < 0 || fstat(fd, &st) < 0) {
         util_errf(err, errcap, "%s: %s", path, strerror(errno));

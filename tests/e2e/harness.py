@@ -17,6 +17,7 @@ import select
 import shutil
 import signal
 import socket
+import stat
 import subprocess
 import sys
 import tempfile
@@ -219,11 +220,149 @@ def timing_attempts(fn, attempts=3):
 
 
 def run_llmload(*args, timeout=300, env=None, input=None):
-    """Runs the llmload binary; returns CompletedProcess (text)."""
+    """Runs the llmload binary; returns CompletedProcess (text).  Every JSON
+    document the run wrote (--json, --raw, --save-baseline, to a file or to
+    "-") is checked against its published schema (docs/schema/)."""
     e = dict(os.environ)
     e.update(env or {})
-    return subprocess.run([LLMLOAD] + list(args), capture_output=True, text=True,
-                          timeout=timeout, env=e, input=input)
+    start = time.time_ns()
+    p = subprocess.run([LLMLOAD] + list(args), capture_output=True, text=True,
+                       timeout=timeout, env=e, input=input)
+    check_outputs(list(args), p, start)
+    return p
+
+
+# ---- the published JSON Schemas, checked on every document a test makes -------------
+
+SCHEMA_DIR = os.path.join(os.environ.get("LLMLOAD_SRCDIR") or
+                          os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."),
+                          "docs", "schema")
+# The "schema" field of a document, and the file that describes it.
+SCHEMA_OF = {"llmload.result/1": "result", "llmload.sweep/1": "sweep",
+             "llmload.compare/1": "compare", "llmload.baseline/1": "baseline"}
+# Flags whose FILE is a JSON document, or JSONL of one (--raw).
+JSON_FLAGS = ("--json", "--save-baseline", "--raw")
+_VALIDATORS = {}
+
+
+def schema_validator(name):
+    """The validator of docs/schema/NAME.schema.json, its $refs to the other
+    files resolved."""
+    if name not in _VALIDATORS:
+        import jsonschema
+        import referencing
+        resources = []
+        for f in sorted(os.listdir(SCHEMA_DIR)):
+            if f.endswith(".schema.json"):
+                with open(os.path.join(SCHEMA_DIR, f)) as fh:
+                    doc = json.load(fh)
+                resources.append((f, referencing.Resource.from_contents(doc)))
+                resources.append((doc["$id"], referencing.Resource.from_contents(doc)))
+        registry = referencing.Registry().with_resources(resources)
+        with open(os.path.join(SCHEMA_DIR, name + ".schema.json")) as fh:
+            sch = json.load(fh)
+        cls = jsonschema.validators.validator_for(sch)
+        cls.check_schema(sch)
+        _VALIDATORS[name] = cls(sch, registry=registry)
+    return _VALIDATORS[name]
+
+
+def check_document(doc, name=None, where="document"):
+    """Fails unless doc is valid under its schema (by its "schema" field, or
+    name)."""
+    if name is None:
+        name = SCHEMA_OF.get(doc.get("schema")) if isinstance(doc, dict) else None
+        if name is None:
+            raise AssertionError("%s: no published schema for %r" % (where, doc.get("schema")
+                                 if isinstance(doc, dict) else doc))
+    errors = sorted(schema_validator(name).iter_errors(doc), key=lambda e: list(e.absolute_path))
+    if errors:
+        e = errors[0]
+        raise AssertionError("%s does not match docs/schema/%s.schema.json at /%s: %s (%d errors)" % (
+            where, name, "/".join(str(x) for x in e.absolute_path), e.message[:300], len(errors)))
+
+
+def check_text(text, flag, command, where):
+    if flag == "--raw":
+        for i, line in enumerate(text.splitlines()):
+            if line.strip():
+                check_document(json.loads(line), "raw", "%s line %d" % (where, i + 1))
+        return
+    if not text.strip():
+        return
+    doc = json.loads(text)
+    check_document(doc, "check" if command == "check" else None, where)
+
+
+def check_outputs(args, p, start):
+    """Checks the documents a finished llmload run wrote: files written by
+    this run (a file left from before, or one a test put there to see it
+    kept, is not this run's) and a document on stdout ("-")."""
+    command = args[0] if args and not args[0].startswith("-") else "run"
+    if command not in ("run", "sweep", "compare", "check"):
+        return
+    for i, a in enumerate(args):
+        flag, _, val = a.partition("=")
+        if flag not in JSON_FLAGS:
+            continue
+        if not _:
+            if i + 1 >= len(args):
+                continue
+            val = args[i + 1]
+        if val == "-":
+            if p.returncode in (0, 1, 4):
+                check_text(p.stdout, flag, command, "%s - (stdout)" % flag)
+            continue
+        try:
+            st = os.stat(val)
+        except OSError:
+            continue
+        # File times come from the kernel's coarse clock, a tick behind:
+        # a file written before the run never looks newer than its start.
+        if not stat_is_reg(st) or st.st_mtime_ns < start:
+            continue
+        with open(val) as f:
+            text = f.read()
+        try:
+            check_text(text, flag, command, "%s %s" % (flag, val))
+        except (ValueError, OSError) as e:
+            raise AssertionError("%s %s: %s" % (flag, val, e))
+
+
+def stat_is_reg(st):
+    return stat.S_ISREG(st.st_mode)
+
+
+
+
+def run_on_pty(args, env=None, stdout=True, timeout=120):
+    """Runs llmload with its stderr (and its stdout, unless stdout is False:
+    then it is discarded) on a pseudo-terminal, as a user's terminal is;
+    returns (exit code, everything written to the terminal)."""
+    import pty
+    e = dict(os.environ)
+    e.update(env or {})
+    master, slave = pty.openpty()
+    p = subprocess.Popen([LLMLOAD] + list(args), stdin=subprocess.DEVNULL,
+                         stdout=slave if stdout else subprocess.DEVNULL, stderr=slave, env=e)
+    os.close(slave)
+    out = b""
+    try:
+        while True:
+            r, _, _ = select.select([master], [], [], timeout)
+            if not r:
+                raise AssertionError("no output for %ds from %s" % (timeout, args))
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:     # EIO: the child closed the terminal
+                break
+            if not chunk:
+                break
+            out += chunk
+    finally:
+        os.close(master)
+        code = p.wait(timeout)
+    return code, out.decode(errors="replace")
 
 
 _TMPDIRS = []

@@ -1442,25 +1442,10 @@ class TestRunProgress(unittest.TestCase):
 
     def run_on_pty(self, url, *extra):
         """Runs llmload with stderr on a pseudo-terminal; returns what it wrote there."""
-        import pty
-        master, slave = pty.openpty()
-        p = subprocess.Popen([harness.LLMLOAD, "run", "--url", url, "--model", "llmload-mock",
-                              "-n", "12", "-c", "2", "--max-tokens", "20", *extra],
-                             stdout=subprocess.DEVNULL, stderr=slave)
-        os.close(slave)
-        out = b""
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            try:
-                b = os.read(master, 4096)
-            except OSError:      # EIO: the child closed the terminal
-                break
-            if not b:
-                break
-            out += b
-        os.close(master)
-        self.assertEqual(p.wait(60), 0)
-        return out.decode(errors="replace")
+        code, text = harness.run_on_pty(["run", "--url", url, "--model", "llmload-mock", "-n", "12",
+                                         "-c", "2", "--max-tokens", "20", *extra], stdout=False)
+        self.assertEqual(code, 0)
+        return text
 
     def test_progress_only_on_a_terminal(self):
         with Mock("--decode-rate", "100", "--ttft-base", "1ms", "--prefill-rate", "1000000",

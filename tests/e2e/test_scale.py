@@ -81,6 +81,7 @@ class TestScale(unittest.TestCase):
                                        "--raw", j("w.raw"), "--csv", j("w.csv")))
             self.assertEqual(w.returncode, 0, w.stderr)
         docs = {n: json.load(open(j(n + ".json"))) for n in ("one", "merged", "w", "s0", "s1")}
+        harness.check_document(docs["merged"], where="the merged result")   # its -o is not a --json
         base = docs["one"]["summary"]
         self.assertEqual(base["requests"], 61)
         # The split: 31 + 30 requests, the concurrency 3 + 3.

@@ -384,9 +384,38 @@ static void test_openai_chunks(void **state)
                                        "\"logprobs\":null,\"finish_reason\":null}]}");
     assert_true(ev.content);
     assert_slice(ev.text, ev.text_len, " world");
-    /* Tool-call deltas carry no text. */
+    /* A tool-call delta is generated output: its arguments are the text. */
     ev = parse(API_OPENAI_CHAT, "{\"choices\":[{\"delta\":{\"tool_calls\":[{\"index\":0,\"function\":{\"arguments\":\"{}\"}}]}}]}");
+    assert_true(ev.content);
+    assert_true(ev.tool);
+    assert_false(ev.reasoning);
+    assert_int_equal(ev.tool_calls, 0);
+    assert_slice(ev.text, ev.text_len, "{}");
+    /* The first delta of a call: its name, when the arguments are empty. */
+    ev = parse(API_OPENAI_CHAT, "{\"choices\":[{\"delta\":{\"tool_calls\":[{\"index\":0,\"id\":\"c\",\"function\":"
+                                "{\"name\":\"f\",\"arguments\":\"\"}}]}}]}");
+    assert_true(ev.tool);
+    assert_int_equal(ev.tool_calls, 1);
+    assert_slice(ev.text, ev.text_len, "f");
+    /* SGLang's "tool_calls": null and an empty array are nothing. */
+    ev = parse(API_OPENAI_CHAT, "{\"choices\":[{\"delta\":{\"content\":null,\"tool_calls\":null}}]}");
     assert_false(ev.content);
+    ev = parse(API_OPENAI_CHAT, "{\"choices\":[{\"delta\":{\"tool_calls\":[{\"index\":0}]}}]}");
+    assert_false(ev.content);
+    assert_int_equal(ev.tool_calls, 0);
+    /* Content in the same delta wins the text; the call is still counted. */
+    ev = parse(API_OPENAI_CHAT, "{\"choices\":[{\"delta\":{\"content\":\"ok\",\"tool_calls\":[{\"function\":"
+                                "{\"name\":\"f\"}}]}}]}");
+    assert_false(ev.tool);
+    assert_int_equal(ev.tool_calls, 1);
+    assert_slice(ev.text, ev.text_len, "ok");
+    /* The reasoning count of usage (OpenAI, vLLM, DeepSeek). */
+    ev = parse(API_OPENAI_CHAT, "{\"choices\":[],\"usage\":{\"completion_tokens\":30,\"completion_tokens_details\":"
+                                "{\"reasoning_tokens\":12,\"accepted_prediction_tokens\":0}}}");
+    assert_int_equal(ev.completion_tokens, 30);
+    assert_int_equal(ev.reasoning_tokens, 12);
+    ev = parse(API_OPENAI_CHAT, "{\"choices\":[],\"usage\":{\"completion_tokens\":30,\"completion_tokens_details\":null}}");
+    assert_int_equal(ev.reasoning_tokens, -1);
 }
 
 static void test_reasoning(void **state)
@@ -731,7 +760,8 @@ static void test_malformed_members(void **state)
 struct run {
     enum api_kind kind;
     int events, content, done, errors, finish, bad;
-    int64_t completion_tokens, prompt_tokens;
+    int reasoning, tool, tool_calls;     /* events of each kind; calls begun */
+    int64_t completion_tokens, prompt_tokens, reasoning_tokens;
     char text[1024]; size_t text_len;
     char errmsg[256];
 };
@@ -743,7 +773,12 @@ static void take(struct run *r, const struct api_event *ev)
         assert_true(n >= 0);
         r->text_len += (size_t)n;
         r->content++;
+        r->reasoning += ev->reasoning;
+        r->tool += ev->tool;
     }
+    r->tool_calls += ev->tool_calls;
+    if (ev->reasoning_tokens >= 0)
+        r->reasoning_tokens = ev->reasoning_tokens;
     if (ev->error && r->errors++ == 0) {
         long n = json_unescape(ev->errmsg, ev->errmsg_len, r->errmsg, sizeof r->errmsg - 1);
         assert_true(n >= 0);
@@ -804,7 +839,7 @@ static struct run run_stream(enum api_kind k, const char *in, int ndjson)
         size_t step = mode ? 1 : n;
         memset(r, 0, sizeof *r);
         r->kind = k;
-        r->completion_tokens = r->prompt_tokens = -1;
+        r->completion_tokens = r->prompt_tokens = r->reasoning_tokens = -1;
         if (ndjson) {
             struct ndjson d;
             ndjson_init(&d, carry, sizeof carry);
@@ -910,6 +945,66 @@ static void test_stream_tgi(void **state)
     assert_string_equal(r.errmsg, "bad thing");
 }
 
+/* Content events, of them reasoning and tool-call ones, calls begun, and
+ * the text of them all. */
+static void assert_kinds(const struct run *r, int content, int reasoning, int tool, int calls,
+                         const char *text)
+{
+    assert_int_equal(r->content, content);
+    assert_int_equal(r->reasoning, reasoning);
+    assert_int_equal(r->tool, tool);
+    assert_int_equal(r->tool_calls, calls);
+    assert_int_equal(r->text_len, strlen(text));
+    assert_memory_equal(r->text, text, r->text_len);
+}
+
+/* vLLM with a reasoning parser and a tool parser: reasoning deltas, then
+ * a tool call in pieces, usage with the reasoning count.  Byte by byte. */
+static void test_stream_reasoning_tool_calls(void **state)
+{
+    struct run r;
+
+    (void)state;
+    r = run_stream(API_OPENAI_CHAT,
+        "data: {\"id\":\"x\",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"\"}}],\"usage\":null}\n\n"
+        "data: {\"id\":\"x\",\"choices\":[{\"index\":0,\"delta\":{\"reasoning\":\"The user\"}}],\"usage\":null}\n\n"
+        "data: {\"id\":\"x\",\"choices\":[{\"index\":0,\"delta\":{\"reasoning_content\":\" wants\"}}],\"usage\":null}\n\n"
+        "data: {\"id\":\"x\",\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"id\":\"call_0\",\"type\":\"function\","
+        "\"index\":0,\"function\":{\"name\":\"get_weather\",\"arguments\":\"\"}}]}}],\"usage\":null}\n\n"
+        "data: {\"id\":\"x\",\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,\"function\":"
+        "{\"arguments\":\"{\\\"city\\\": \"}}]}}],\"usage\":null}\n\n"
+        "data: {\"id\":\"x\",\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,\"function\":"
+        "{\"arguments\":\"\\\"Paris\\\"}\"}}]}}],\"usage\":null}\n\n"
+        "data: {\"id\":\"x\",\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"tool_calls\"}],\"usage\":null}\n\n"
+        "data: {\"id\":\"x\",\"choices\":[],\"usage\":{\"prompt_tokens\":9,\"completion_tokens\":14,"
+        "\"total_tokens\":23,\"completion_tokens_details\":{\"reasoning_tokens\":5}}}\n\n"
+        "data: [DONE]\n\n", 0);
+    assert_int_equal(r.events, 9);
+    assert_kinds(&r, 5, 2, 3, 1, "The user wantsget_weather{\"city\": \"Paris\"}");
+    assert_int_equal(r.finish, 1);
+    assert_int_equal(r.done, 1);
+    assert_int_equal(r.completion_tokens, 14);
+    assert_int_equal(r.reasoning_tokens, 5);
+    /* Ollama: thinking, the answer, then the tool calls whole in one line. */
+    r = run_stream(API_OLLAMA_CHAT,
+        "{\"model\":\"q\",\"created_at\":\"t\",\"message\":{\"role\":\"assistant\",\"content\":\"\",\"thinking\":\"Let\"},\"done\":false}\n"
+        "{\"model\":\"q\",\"created_at\":\"t\",\"message\":{\"role\":\"assistant\",\"content\":\"\",\"thinking\":\" me\"},\"done\":false}\n"
+        "{\"model\":\"q\",\"created_at\":\"t\",\"message\":{\"role\":\"assistant\",\"content\":\"\",\"tool_calls\":["
+        "{\"function\":{\"name\":\"get_weather\",\"arguments\":{\"city\":\"Paris\"}}},"
+        "{\"function\":{\"name\":\"get_time\",\"arguments\":{}}}]},\"done\":false}\n"
+        "{\"model\":\"q\",\"created_at\":\"t\",\"message\":{\"role\":\"assistant\",\"content\":\"\"},\"done\":true,"
+        "\"done_reason\":\"stop\",\"eval_count\":20,\"eval_duration\":5}\n", 1);
+    assert_kinds(&r, 3, 2, 1, 2, "Let meget_weather");
+    assert_int_equal(r.completion_tokens, 20);
+    assert_int_equal(r.reasoning_tokens, -1);
+    /* /api/generate's top-level thinking. */
+    r = run_stream(API_OLLAMA_GENERATE,
+        "{\"model\":\"q\",\"response\":\"\",\"thinking\":\"hm\",\"done\":false}\n"
+        "{\"model\":\"q\",\"response\":\"Yes\",\"done\":false}\n"
+        "{\"model\":\"q\",\"response\":\"\",\"done\":true,\"done_reason\":\"stop\"}\n", 1);
+    assert_kinds(&r, 2, 1, 0, 0, "hmYes");
+}
+
 static void test_stream_ollama(void **state)
 {
     struct run r;
@@ -949,6 +1044,7 @@ int main(void)
         cmocka_unit_test(test_body_ollama),
         cmocka_unit_test(test_openai_chunks),
         cmocka_unit_test(test_reasoning),
+        cmocka_unit_test(test_stream_reasoning_tool_calls),
         cmocka_unit_test(test_vllm),
         cmocka_unit_test(test_llamacpp),
         cmocka_unit_test(test_tgi_sglang),

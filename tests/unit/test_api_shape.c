@@ -37,6 +37,8 @@ static void assert_same_event(const struct api_event *fast, const struct api_eve
 {
     assert_int_equal(fast->content, full->content);
     assert_int_equal(fast->reasoning, full->reasoning);
+    assert_int_equal(fast->tool, full->tool);
+    assert_int_equal(fast->tool_calls, full->tool_calls);
     assert_int_equal(fast->done, full->done);
     assert_int_equal(fast->error, full->error);
     assert_int_equal(fast->finish, full->finish);
@@ -47,6 +49,7 @@ static void assert_same_event(const struct api_event *fast, const struct api_eve
                       full->finish_reason_len);
     assert_int_equal(fast->completion_tokens, full->completion_tokens);
     assert_int_equal(fast->prompt_tokens, full->prompt_tokens);
+    assert_int_equal(fast->reasoning_tokens, full->reasoning_tokens);
     assert_int_equal(fast->event_tokens, full->event_tokens);
     assert_int_equal(fast->eval_tokens, full->eval_tokens);
     assert_int_equal(fast->eval_duration_ns, full->eval_duration_ns);
@@ -185,6 +188,45 @@ static void test_reasoning_and_ollama_chat(void **state)
     api_shape_reset(&s);
     learn(&s, API_OLLAMA_CHAT, "{\"model\":\"m\",\"created_at\":\"2024\",\"message\":{\"role\":\"assistant\",\"content\":\"a\"},\"done\":false}");
     assert_true(check(&s, API_OLLAMA_CHAT, "{\"model\":\"m\",\"created_at\":\"2024\",\"message\":{\"role\":\"assistant\",\"content\":\"bcd\"},\"done\":false}"));
+}
+
+/* Tool-call argument deltas are learned like content, with their kind; the
+ * delta that begins a call (its name) is never learned.  vLLM's reasoning
+ * count in continuous usage follows its own run of digits. */
+#define TOOLD(args) "{\"id\":\"c1\",\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0," \
+    "\"function\":{\"arguments\":\"" args "\"}}]},\"finish_reason\":null}]}"
+static void test_tool_calls_and_reasoning_usage(void **state)
+{
+    (void)state;
+    struct api_shape s;
+    struct api_event ev;
+    const char *start = "{\"id\":\"c1\",\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,"
+                        "\"id\":\"call_1\",\"type\":\"function\",\"function\":{\"name\":\"get_weather\","
+                        "\"arguments\":\"\"}}]},\"finish_reason\":null}]}";
+    api_shape_reset(&s);
+    assert_int_equal(feed(&s, API_OPENAI_CHAT, start), 0);
+    assert_int_equal(feed(&s, API_OPENAI_CHAT, start), 0);   /* a call's start: never learned */
+    assert_int_equal(feed(&s, API_OPENAI_CHAT, TOOLD("{\\\"city\\\"")), 0);
+    assert_true(check(&s, API_OPENAI_CHAT, TOOLD(": \\\"Paris\\\"}")));
+    assert_int_equal(api_shape_match(&s, TOOLD("x"), strlen(TOOLD("x")), &ev), 1);
+    assert_true(ev.tool);
+    assert_false(ev.reasoning);
+    assert_int_equal(ev.tool_calls, 0);
+    /* Content of the same stream does not match the tool's template. */
+    assert_int_equal(check(&s, API_OPENAI_CHAT, VLLM("text")), 0);
+
+    api_shape_reset(&s);
+#define RUSAGE(text, n, r) "{\"choices\":[{\"index\":0,\"delta\":{\"reasoning\":\"" text "\"}}],\"usage\":" \
+    "{\"prompt_tokens\":5,\"completion_tokens\":" n ",\"completion_tokens_details\":{\"reasoning_tokens\":" r "}}}"
+    assert_int_equal(feed(&s, API_OPENAI_CHAT, RUSAGE("a", "1", "1")), 0);
+    assert_int_equal(feed(&s, API_OPENAI_CHAT, RUSAGE("b", "2", "2")), 0);
+    assert_true(feed(&s, API_OPENAI_CHAT, RUSAGE("c", "3", "3")));
+    assert_int_equal(api_shape_match(&s, RUSAGE("d", "40", "39"), strlen(RUSAGE("d", "40", "39")), &ev), 1);
+    assert_int_equal(ev.completion_tokens, 40);
+    assert_int_equal(ev.reasoning_tokens, 39);
+    assert_true(ev.reasoning);
+    assert_true(check(&s, API_OPENAI_CHAT, RUSAGE("e", "41", "7")));
+#undef RUSAGE
 }
 
 /* Content next to reasoning: with the content empty, the parse takes the
@@ -615,6 +657,15 @@ static void test_random_agreement(void **state)
         { API_OPENAI_COMPLETIONS, "{\"choices\":[{\"text\":\"9\",\"index\":0}],\"created\":7,\"usage\":null}" },
         { API_OPENAI_CHAT, "{\"choices\":[{\"delta\":{\"content\":\"t\"}}],\"usage\":{\"completion_tokens\":2},"
                            "\"timings\":{\"predicted_n\":2,\"prompt_n\":9,\"predicted_ms\":-6}}" },
+        { API_OPENAI_CHAT, TOOLD("{\\\"a\\\": 12") },
+        { API_OPENAI_CHAT, "{\"choices\":[{\"delta\":{\"tool_calls\":[{\"index\":1,\"id\":\"c9\",\"function\":"
+                           "{\"name\":\"f2\",\"arguments\":\"\"}}]}}]}" },
+        { API_OPENAI_CHAT, "{\"choices\":[{\"delta\":{\"reasoning_content\":\"r1\"}}],\"usage\":{\"completion_tokens\":"
+                           "12,\"completion_tokens_details\":{\"reasoning_tokens\":11}}}" },
+        { API_OLLAMA_CHAT, "{\"model\":\"m\",\"created_at\":\"2026-11-23T10:00:00.1Z\",\"message\":{\"role\":"
+                           "\"assistant\",\"content\":\"\",\"thinking\":\"hm 3\"},\"done\":false}" },
+        { API_OLLAMA_CHAT, "{\"model\":\"m\",\"message\":{\"role\":\"assistant\",\"content\":\"\",\"tool_calls\":"
+                           "[{\"function\":{\"name\":\"get_weather\",\"arguments\":{\"city\":\"P1\"}}}]},\"done\":false}" },
     };
     /* Whole runs of digits become other numbers: zero, large, beyond
      * int64, with a leading zero, a fraction or an exponent. */
@@ -687,6 +738,7 @@ int main(void)
         cmocka_unit_test(test_declines),
         cmocka_unit_test(test_final_events_never_learned),
         cmocka_unit_test(test_reasoning_and_ollama_chat),
+        cmocka_unit_test(test_tool_calls_and_reasoning_usage),
         cmocka_unit_test(test_empty_text_with_other_text),
         cmocka_unit_test(test_ollama_created_at),
         cmocka_unit_test(test_ollama_counts),

@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <cjson/cJSON.h>
+
 #include "cli.h"
 #include "cli_run.h"
 #include "cmd_sweep.h"
@@ -359,6 +361,24 @@ static int left_count(const char *help, const char *spelling)
 /* Every command's --help, generated from its tables: each flag it accepts
  * is there exactly once with all its spellings, each spelling parses to
  * the entry shown, and nothing else is listed. */
+/* The built-in flags reach every command: none can shadow or miss them. */
+static void test_builtins_every_command(void **state)
+{
+    (void)state;
+    for (const struct cli_command *c = cli_commands; c->spec; c++) {
+        const struct opt_cmd *cmd = c->spec;
+        for (size_t i = 0; opt_builtin_entries[i]; i++)
+            if (opt_lookup(cmd, opt_builtin_entries[i]->name, NULL) != opt_builtin_entries[i])
+                fail_msg("llmload %s does not take %s", cmd->name, opt_builtin_entries[i]->name);
+        char *argv[] = { (char *)cmd->name, (char *)"--version", NULL };
+        char err[256];
+        /* Each command's handlers never run for --version: no user data needed. */
+        void *ud[16] = { NULL };
+        assert_int_equal(opt_parse(cmd, ud, 2, argv, 1, NULL, NULL, err, sizeof err), OPT_VERSION);
+        assert_int_equal(cli_parse_result(cmd, OPT_VERSION, ""), EXIT_OK);
+    }
+}
+
 static void test_generated_help_every_command(void **state)
 {
     (void)state;
@@ -423,6 +443,99 @@ static void test_sweep_help_own_meaning(void **state)
     free(h);
 }
 
+/* A small result document: streamed ttft/itl, a non-streamed-style empty
+ * tpot (no samples: nulls), and counts. */
+static const char result_doc[] =
+    "{\"schema\":\"llmload.result/1\","
+    "\"config\":{\"model\":\"m1\",\"api\":\"openai-chat\",\"concurrency\":8,\"rate\":0,\"burstiness\":1,"
+    "\"max_tokens\":64},"
+    "\"environment\":{\"start_time\":\"2026-01-31T12:34:56.789Z\",\"run_id\":\"r,1\"},"
+    "\"summary\":{\"requests\":10,\"ok\":9,\"failed\":1,\"error_rate\":0.1,\"duration_s\":2,"
+    "\"rps\":4.5,\"output_tps\":100,\"input_tokens\":300,\"output_tokens\":200,"
+    "\"ttft\":{\"n\":4,\"min\":0.01,\"mean\":0.02,\"p50\":0.015,\"p90\":0.03,\"p95\":0.035,\"p99\":0.04,"
+    "\"max\":0.04,\"stdev\":0.002},"
+    "\"tpot\":{\"n\":0,\"min\":null,\"mean\":null,\"p50\":null,\"p90\":null,\"p95\":null,\"p99\":null,"
+    "\"max\":null,\"stdev\":null},"
+    "\"itl\":{\"n\":1,\"min\":0.005,\"mean\":0.005,\"p50\":0.005,\"p90\":0.005,\"p95\":0.005,\"p99\":0.005,"
+    "\"max\":0.005,\"stdev\":0}}}";
+
+static double num(const cJSON *o, const char *k)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+    if (!cJSON_IsNumber(v))
+        fail_msg("%s is not a number", k);
+    return v->valuedouble;
+}
+
+static void test_export_vllm(void **state)
+{
+    (void)state;
+    cJSON *doc = cJSON_Parse(result_doc), *v = export_vllm_doc(doc);
+    assert_non_null(v);
+    assert_string_equal(cJSON_GetObjectItemCaseSensitive(v, "model_id")->valuestring, "m1");
+    assert_string_equal(cJSON_GetObjectItemCaseSensitive(v, "date")->valuestring, "20260131-123456");
+    assert_string_equal(cJSON_GetObjectItemCaseSensitive(v, "request_rate")->valuestring, "inf");
+    assert_true(num(v, "max_concurrency") == 8 && num(v, "num_prompts") == 10);
+    assert_true(num(v, "completed") == 9 && num(v, "failed") == 1 && num(v, "duration") == 2);
+    assert_true(num(v, "total_input_tokens") == 300 && num(v, "total_output_tokens") == 200);
+    assert_true(num(v, "request_throughput") == 4.5 && num(v, "output_throughput") == 100);
+    assert_true(num(v, "total_token_throughput") == 250);     /* (300 + 200) / 2 s */
+    /* Seconds become milliseconds; median is p50. */
+    assert_true(fabs(num(v, "mean_ttft_ms") - 20) < 1e-9);
+    assert_true(fabs(num(v, "median_ttft_ms") - 15) < 1e-9);
+    assert_true(fabs(num(v, "p50_ttft_ms") - 15) < 1e-9);
+    assert_true(fabs(num(v, "p90_ttft_ms") - 30) < 1e-9);
+    assert_true(fabs(num(v, "p95_ttft_ms") - 35) < 1e-9);
+    assert_true(fabs(num(v, "p99_ttft_ms") - 40) < 1e-9);
+    /* numpy's population std: 2 ms * sqrt(3/4). */
+    assert_true(fabs(num(v, "std_ttft_ms") - 2 * sqrt(0.75)) < 1e-9);
+    assert_true(fabs(num(v, "mean_itl_ms") - 5) < 1e-9);
+    assert_true(num(v, "std_itl_ms") == 0);
+    /* No samples, no value: null, never 0.  E2E absent altogether: null. */
+    static const char *const nulls[] = { "mean_tpot_ms", "median_tpot_ms", "std_tpot_ms", "p99_tpot_ms",
+                                         "mean_e2el_ms", "p99_e2el_ms", "request_goodput", "tokenizer_id" };
+    for (size_t i = 0; i < sizeof nulls / sizeof nulls[0]; i++)
+        if (!cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(v, nulls[i])))
+            fail_msg("%s is not null", nulls[i]);
+    cJSON_Delete(v);
+    /* An open loop has its rate. */
+    cJSON_ReplaceItemInObject(cJSON_GetObjectItemCaseSensitive(doc, "config"), "rate", cJSON_CreateNumber(2.5));
+    v = export_vllm_doc(doc);
+    assert_true(num(v, "request_rate") == 2.5);
+    cJSON_Delete(v);
+    cJSON_Delete(doc);
+}
+
+static void test_export_csv_summary(void **state)
+{
+    (void)state;
+    cJSON *doc = cJSON_Parse(result_doc);
+    const cJSON *docs[] = { doc, doc };
+    const char *names[] = { "a.json", "b.json" };
+    char *buf = NULL, err[256];
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    assert_int_equal(export_csv_summary(f, docs, names, 2, err, sizeof err), 0);
+    fclose(f);
+    char *line2 = strchr(buf, '\n') + 1;
+    assert_true(!strncmp(buf, "file,run_id,start_time,model,api,concurrency,", 45));
+    assert_non_null(strstr(buf, ",ttft_mean_ms,ttft_p50_ms,"));
+    assert_true(!strncmp(line2, "a.json,\"r,1\",2026-01-31T12:34:56.789Z,m1,openai-chat,8,0,64,10,9,1,0.1,2,"
+                                "4.5,100,300,200,20,15,30,35,40,,,,,,5,5,5,5,5,,,,,\n", 103));
+    assert_non_null(strstr(line2, "\nb.json,"));
+    free(buf);
+    /* A document of another kind is refused, by its name. */
+    cJSON *other = cJSON_Parse("{\"schema\":\"llmload.sweep/1\"}");
+    docs[1] = other;
+    f = open_memstream(&buf, &len);
+    assert_int_equal(export_csv_summary(f, docs, names, 2, err, sizeof err), -1);
+    fclose(f);
+    free(buf);
+    assert_string_equal(err, "b.json: not a result document of llmload run (schema llmload.result/1)");
+    cJSON_Delete(other);
+    cJSON_Delete(doc);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -437,8 +550,11 @@ int main(void)
         cmocka_unit_test(test_run_repeated_flags),
         cmocka_unit_test(test_no_silent_zero),
         cmocka_unit_test(test_sweep_flags),
+        cmocka_unit_test(test_builtins_every_command),
         cmocka_unit_test(test_generated_help_every_command),
         cmocka_unit_test(test_sweep_help_own_meaning),
+        cmocka_unit_test(test_export_vllm),
+        cmocka_unit_test(test_export_csv_summary),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -305,6 +305,48 @@ static void test_descriptors(void **state)
     close(fd);
 }
 
+/* "-" is the standard output, held by one output at a time; the human
+ * text moves to the standard error meanwhile.  "-" reads the standard
+ * input. */
+static void test_dash(void **state)
+{
+    (void)state;
+    const char *out = in_tmp("stdout.txt"), *in = in_tmp("stdin.txt");
+    fflush(stdout);
+    int saved_out = dup(STDOUT_FILENO), saved_in = dup(STDIN_FILENO);
+    int fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    assert_true(fd >= 0 && saved_out >= 0 && saved_in >= 0);
+    dup2(fd, STDOUT_FILENO);
+    close(fd);
+    assert_ptr_equal(out_human(), stdout);
+    struct out_file *f = out_open("-", err, sizeof err);
+    assert_non_null(f);
+    assert_ptr_equal(out_human(), stderr);
+    assert_null(out_open("-", err, sizeof err));
+    assert_string_equal(err, "cannot write -: another output already goes to standard output (-)");
+    assert_int_equal(out_check("-", err, sizeof err), -1);
+    assert_int_equal(out_commit(f, "doc\n", 4, err, sizeof err), 0);
+    out_close(f);
+    assert_ptr_equal(out_human(), stdout);
+    /* Another name of the standard output is not "-": it may be given twice. */
+    assert_int_equal(out_write_file("/dev/stdout", "more\n", 5, err, sizeof err), 0);
+    dup2(saved_out, STDOUT_FILENO);
+    close(saved_out);
+    assert_string_equal(slurp(out), "doc\nmore\n");
+
+    put(in, "from stdin");
+    fd = open(in, O_RDONLY);
+    dup2(fd, STDIN_FILENO);
+    close(fd);
+    size_t len;
+    char *text = fileio_read_all("-", 1 << 20, &len, err, sizeof err);
+    assert_non_null(text);
+    assert_string_equal(text, "from stdin");
+    free(text);
+    dup2(saved_in, STDIN_FILENO);
+    close(saved_in);
+}
+
 static void test_socket_by_name(void **state)
 {
     (void)state;
@@ -435,6 +477,7 @@ int main(void)
         cmocka_unit_test(test_dev_null_and_full),
         cmocka_unit_test(test_descriptors),
         cmocka_unit_test(test_socket_by_name),
+        cmocka_unit_test(test_dash),
         cmocka_unit_test(test_refused),
         cmocka_unit_test(test_read_all),
     };

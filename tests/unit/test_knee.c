@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "knee.h"
+#include "slo.h"
 #include "compare.h"
 #include "fileio.h"
 #include "sweep.h"
@@ -313,13 +314,104 @@ static void test_knee_named_levels(void **state)
 
 struct oracle { double limit; int calls; int fail_at_call; };
 
-static int oracle_eval(void *ud, double level, int *ok)
+static int oracle_eval(void *ud, double level, uint64_t more, struct knee_probe *p)
 {
     struct oracle *o = ud;
+    (void)more;
     if (++o->calls == o->fail_at_call)
         return -7;
-    *ok = level <= o->limit;
+    p->ok = level <= o->limit;
     return 0;
+}
+
+/* A server whose attainment is 100% up to cap, then falls by 10 points a
+ * level; levels from sat on are saturated.  Each run judges n requests
+ * (more when asked), good ones spread evenly. */
+struct gp_oracle { double cap, sat; uint64_t n; int runs; uint64_t asked[64]; double levels[64]; };
+
+static int gp_eval(void *ud, double level, uint64_t more, struct knee_probe *p)
+{
+    struct gp_oracle *o = ud;
+    uint64_t n = more ? more : o->n;
+    double att = level <= o->cap ? 1.0 : fmax(0, 1 - 0.1 * (level - o->cap));
+    o->asked[o->runs] = more;
+    o->levels[o->runs++] = level;
+    p->ok = 1;
+    p->judged += n;
+    p->good += (uint64_t)floor(att * (double)n + 0.5);
+    p->saturated = o->sat > 0 && level >= o->sat;
+    return 0;
+}
+
+static void test_findmax_goodput(void **state)
+{
+    (void)state;
+    /* 100 requests a level: 100 of 100 good has a lower bound of 0.963,
+     * over 95%; 90% at cap + 1 an upper bound below it.  The search is the
+     * plain one, and the hold repeats the answer. */
+    struct gp_oracle o = { .cap = 8, .n = 100 };
+    struct knee_findmax_opts opts = { .start = 1, .limit = 64, .integer = 1, .goodput = 0.95,
+                                      .hold = 1 };
+    struct knee_findmax r;
+    assert_int_equal(knee_findmax_run(&opts, gp_eval, &o, &r), 0);
+    assert_true(r.best == 8 && r.first_fail == 9);
+    double want[] = { 1, 2, 4, 8, 16, 12, 10, 9 };
+    assert_int_equal(r.ntried, 8);
+    for (size_t i = 0; i < 8; i++) {
+        assert_true(r.tried[i].level == want[i]);
+        assert_int_equal(r.tried[i].runs, 1);
+    }
+    assert_true(fabs(r.tried[3].lo - 100 / (100 + SLO_Z95 * SLO_Z95)) < 1e-9);
+    assert_true(r.tried[7].hi < 0.95);
+    assert_true(r.held && r.hold.level == 8 && r.hold.ok && r.hold.judged == 100);
+    assert_int_equal(o.runs, 9);
+
+    /* 40 requests a level: 40 of 40 has a lower bound of 0.912, which
+     * straddles 95%, so a passing level runs 40 more: 80 of 80 gives 0.954.
+     * Level 3 (90%): 36 of 40 straddles too (0.769-0.960), 72 of 80 does
+     * not (upper bound 0.948): it fails after two runs. */
+    struct gp_oracle o2 = { .cap = 2, .n = 40 };
+    struct knee_findmax_opts o2o = { .start = 1, .limit = 64, .integer = 1, .goodput = 0.95 };
+    assert_int_equal(knee_findmax_run(&o2o, gp_eval, &o2, &r), 0);
+    assert_true(r.best == 2 && r.first_fail == 3);
+    assert_int_equal(r.tried[0].runs, 2);
+    assert_int_equal(r.tried[0].judged, 80);
+    assert_true(r.tried[0].ok && r.tried[0].lo >= 0.95);
+    assert_true(o2.asked[0] == 0 && o2.asked[1] == 40);
+    assert_int_equal(r.ntried, 4);              /* 1, 2, 4 (80%: decided at once), 3 */
+    assert_true(r.tried[2].level == 4 && r.tried[2].runs == 1);
+    assert_true(r.tried[3].level == 3 && !r.tried[3].ok && r.tried[3].runs == 2);
+    assert_true(r.tried[3].hi < 0.95);
+    assert_false(r.held);
+    /* A level past saturation fails, however good its requests. */
+    struct gp_oracle o3 = { .cap = 1000, .sat = 6, .n = 100 };
+    assert_int_equal(knee_findmax_run(&opts, gp_eval, &o3, &r), 0);
+    assert_true(r.best == 5 && r.first_fail == 6);
+    assert_true(r.tried[r.ntried - 1].saturated || r.tried[4].saturated);
+    /* Never decided: after more_max more runs the level is not shown to
+     * meet the target. */
+    struct gp_oracle o4 = { .cap = 0, .n = 100 };
+    struct knee_findmax_opts o4o = { .start = 1, .limit = 1, .integer = 1, .goodput = 0.89,
+                                     .more_max = 1 };
+    assert_int_equal(knee_findmax_run(&o4o, gp_eval, &o4, &r), 0);
+    assert_true(isnan(r.best));
+    assert_int_equal(r.tried[0].runs, 2);
+    assert_int_equal(r.tried[0].judged, 200);
+}
+
+static void test_saturated(void **state)
+{
+    (void)state;
+    cJSON *s = cJSON_Parse("{\"queue_time\":{\"p50\":0.001},\"e2e\":{\"p50\":0.5}}");
+    cJSON *ol = cJSON_Parse("{\"offered_rate\":10,\"achieved_rate\":9.5}");
+    assert_false(knee_saturated(s, NULL, 0.1));
+    assert_false(knee_saturated(s, ol, 0.1));
+    cJSON_SetNumberValue(cJSON_GetObjectItem(ol, "achieved_rate"), 8.9);
+    assert_true(knee_saturated(s, ol, 0.1));
+    cJSON_SetNumberValue(cJSON_GetObjectItem(cJSON_GetObjectItem(s, "queue_time"), "p50"), 0.6);
+    assert_true(knee_saturated(s, NULL, 0.1));
+    cJSON_Delete(s);
+    cJSON_Delete(ol);
 }
 
 static void test_findmax_integer(void **state)
@@ -900,6 +992,8 @@ int main(void)
         cmocka_unit_test(test_findmax_integer),
         cmocka_unit_test(test_findmax_rate),
         cmocka_unit_test(test_findmax_edges),
+        cmocka_unit_test(test_findmax_goodput),
+        cmocka_unit_test(test_saturated),
         cmocka_unit_test(test_table_and_csv),
         cmocka_unit_test(test_knee_of_levels),
         cmocka_unit_test(test_compare_two),

@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -170,6 +171,15 @@ static void test_config_parse(void **state)
     assert_int_equal(c.stall_ns, 250000000);
     assert_int_equal(parse(&c, err, "--header-timeout", "1.5s", NULL), 0);
     assert_int_equal(c.header_timeout_ns, 1500000000);
+    assert_int_equal(parse(&c, err, "--reasoning-tokens", "4", "--reasoning-field", "reasoning_content",
+                           "--tool-calls", NULL), 0);
+    assert_int_equal(c.reasoning_tokens, 4);
+    assert_true(c.reasoning_content);
+    assert_true(c.tool_calls);
+    assert_int_equal(parse(&c, err, NULL), 0);
+    assert_int_equal(c.reasoning_tokens, 0);
+    assert_false(c.reasoning_content);
+    assert_false(c.tool_calls);
     assert_int_equal(parse(&c, err, "--help", NULL), 1);
 }
 
@@ -239,6 +249,8 @@ static void test_config_errors(void **state)
         { "--header-timeout", "10 parsecs", "--header-timeout" },
         { "--nope", "1", "--nope" },
         { "--profile", "tiny", "--profile" },
+        { "--reasoning-field", "thoughts", "--reasoning-field" },
+        { "--reasoning-tokens", "-1", "--reasoning-tokens" },
     };
     struct mock_config c;
     char err[256];
@@ -335,6 +347,116 @@ static void test_out_events(void **state)
     mbuf_free(&b);
 }
 
+/* The JSON of one event, without its framing. */
+static cJSON *event_json(const struct mbuf *b, int sse)
+{
+    size_t skip = sse ? 6 : 0, trail = sse ? 2 : 1;
+    check_event(b, sse, 1);
+    return cJSON_ParseWithLength(b->p + skip, b->len - skip - trail);
+}
+
+static const char *path_str(cJSON *j, const char *const *path)
+{
+    for (; *path; path++)
+        j = **path >= '0' && **path <= '9' ? cJSON_GetArrayItem(j, atoi(*path))
+                                           : cJSON_GetObjectItem(j, *path);
+    return cJSON_GetStringValue(j);
+}
+
+/* Reasoning and tool calls in each API's shape (docs/mock.md). */
+static void test_out_reasoning_tools(void **state)
+{
+    struct mock_config c;
+    struct mock_resp r = { .model = "m", .seq = 3, .prompt_tokens = 4, .completion_tokens = 6,
+                           .reasoning_tokens = 2, .text_seed = 9 };
+    struct mbuf b = { 0 };
+    cJSON *j;
+    (void)state;
+    mock_config_defaults(&c);
+    c.reasoning_tokens = 5;
+    assert_int_equal(mock_reasoning_tokens(&c, MOCK_API_OAI_CHAT, 12), 5);
+    assert_int_equal(mock_reasoning_tokens(&c, MOCK_API_CHAT, 3), 2);     /* one left to answer */
+    assert_int_equal(mock_reasoning_tokens(&c, MOCK_API_GENERATE, 1), 0);
+    assert_int_equal(mock_reasoning_tokens(&c, MOCK_API_OAI_COMPLETIONS, 12), 0);
+
+    r.api = MOCK_API_OAI_CHAT;
+    r.kind = MOCK_TEXT_REASONING;
+    mock_out_content(&b, &r, "", " hm", 3);
+    j = event_json(&b, 1);
+    assert_string_equal(path_str(j, (const char *const[]){ "choices", "0", "delta", "reasoning", NULL }), " hm");
+    cJSON_Delete(j);
+    b.len = 0;
+    r.reasoning_content = 1;
+    mock_out_content(&b, &r, "", " hm", 3);
+    j = event_json(&b, 1);
+    assert_string_equal(path_str(j, (const char *const[]){ "choices", "0", "delta", "reasoning_content", NULL }), " hm");
+    cJSON_Delete(j);
+    b.len = 0;
+    r.kind = MOCK_TEXT_TOOL;
+    r.tool_calls = r.tool_start = 1;
+    mock_out_content(&b, &r, "", " a", 2);
+    j = event_json(&b, 1);
+    const char *call[] = { "choices", "0", "delta", "tool_calls", "0", "function", "name", NULL };
+    assert_string_equal(path_str(j, call), MOCK_TOOL_NAME);
+    call[6] = "arguments";
+    assert_string_equal(path_str(j, call), " a");
+    assert_string_equal(path_str(j, (const char *const[]){ "choices", "0", "delta", "tool_calls", "0", "id", NULL }), "call_3");
+    cJSON_Delete(j);
+    b.len = 0;
+    r.tool_start = 0;
+    mock_out_content(&b, &r, "", " b", 2);
+    j = event_json(&b, 1);
+    assert_string_equal(path_str(j, call), " b");
+    call[6] = "name";
+    assert_null(path_str(j, call));
+    cJSON_Delete(j);
+    b.len = 0;
+    mock_out_finish(&b, &r);
+    j = event_json(&b, 1);
+    assert_string_equal(path_str(j, (const char *const[]){ "choices", "0", "finish_reason", NULL }), "tool_calls");
+    cJSON_Delete(j);
+    b.len = 0;
+    mock_out_usage(&b, &r);
+    j = event_json(&b, 1);
+    assert_int_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "usage"),
+                                         "completion_tokens_details"), "reasoning_tokens")->valueint, 2);
+    cJSON_Delete(j);
+    b.len = 0;
+    mock_out_body(&b, &r, "");
+    j = cJSON_ParseWithLength(b.p, b.len);
+    assert_non_null(path_str(j, (const char *const[]){ "choices", "0", "message", "reasoning_content", NULL }));
+    cJSON_Delete(j);
+
+    b.len = 0;
+    r.api = MOCK_API_CHAT;
+    r.kind = MOCK_TEXT_TOOL;
+    mock_out_content(&b, &r, "t", " x y", 4);
+    j = event_json(&b, 0);
+    assert_string_equal(path_str(j, (const char *const[]){ "message", "tool_calls", "0", "function", "arguments",
+                                                           "query", NULL }), " x y");
+    assert_string_equal(path_str(j, (const char *const[]){ "message", "content", NULL }), "");
+    cJSON_Delete(j);
+    b.len = 0;
+    r.kind = MOCK_TEXT_REASONING;
+    mock_out_content(&b, &r, "t", " x", 2);
+    j = event_json(&b, 0);
+    assert_string_equal(path_str(j, (const char *const[]){ "message", "thinking", NULL }), " x");
+    cJSON_Delete(j);
+    b.len = 0;
+    r.api = MOCK_API_GENERATE;
+    mock_out_content(&b, &r, "t", " x", 2);
+    j = event_json(&b, 0);
+    assert_string_equal(path_str(j, (const char *const[]){ "thinking", NULL }), " x");
+    assert_string_equal(path_str(j, (const char *const[]){ "response", NULL }), "");
+    cJSON_Delete(j);
+    b.len = 0;
+    mock_out_body(&b, &r, "t");
+    j = cJSON_ParseWithLength(b.p, b.len);
+    assert_non_null(path_str(j, (const char *const[]){ "thinking", NULL }));
+    cJSON_Delete(j);
+    mbuf_free(&b);
+}
+
 /* --- the timer heap, on a real loop -------------------------------------- */
 
 struct fired {
@@ -415,6 +537,7 @@ int main(void)
         cmocka_unit_test(test_config_parse),
         cmocka_unit_test(test_config_errors),
         cmocka_unit_test(test_out_events),
+        cmocka_unit_test(test_out_reasoning_tools),
         cmocka_unit_test(test_timer_heap),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

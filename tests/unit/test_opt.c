@@ -10,6 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <unistd.h>
+
+#include "color.h"
 #include "opt.h"
 #include "util.h"
 
@@ -205,6 +208,131 @@ static void test_help_flag_and_precedence(void **state)
     assert_int_equal(opt_apply1(&base_table, &s, "-t", "1s", err, sizeof err), 1);
 }
 
+static void test_version_and_color(void **state)
+{
+    (void)state;
+    struct seen s;
+    char err[256];
+    const char *args[2];
+    size_t n;
+    assert_int_equal(parse(&cmd, &s, "--tag x --version --bogus", args, &n, err, sizeof err), OPT_VERSION);
+    assert_int_equal(parse(&cmd_noargs, &s, "-V", NULL, NULL, err, sizeof err), OPT_VERSION);
+    assert_int_equal(parse(&cmd, &s, "--color=always", args, &n, err, sizeof err), OPT_OK);
+    assert_int_equal(color_get(), COLOR_ALWAYS);
+    assert_string_equal(color(stderr, COLOR_RED), COLOR_RED);
+    assert_int_equal(parse(&cmd_noargs, &s, "--color never", NULL, NULL, err, sizeof err), OPT_OK);
+    assert_int_equal(color_get(), COLOR_NEVER);
+    assert_string_equal(color(stderr, COLOR_RED), "");
+    assert_int_equal(parse(&cmd, &s, "--color sometimes", args, &n, err, sizeof err), OPT_ERROR);
+    assert_string_equal(err, "--color sometimes: give auto, always or never");
+    /* auto: never into a file, and NO_COLOR wins even on a terminal. */
+    color_set(COLOR_AUTO);
+    FILE *f = tmpfile();
+    assert_non_null(f);
+    assert_int_equal(color_on(f), 0);
+    fclose(f);
+    setenv("NO_COLOR", "1", 1);
+    assert_int_equal(color_on(stdout), 0);
+    unsetenv("NO_COLOR");
+    assert_ptr_equal(opt_lookup(&cmd, "--config", NULL), &opt_config_entry);
+}
+
+static void test_environment(void **state)
+{
+    (void)state;
+    struct seen s;
+    char err[256], name[64];
+    const char *args[2];
+    size_t n;
+    assert_string_equal(opt_env_name(&base_opts[5], name, sizeof name), "LLMLOAD_A_RATHER_LONG_FLAG_NAME");
+    assert_null(opt_env_name(&base_opts[5], name, 20));
+    setenv("LLMLOAD_COUNT", "5", 1);     /* the own table declines it: the shared one takes it */
+    setenv("LLMLOAD_QUIET", "yes", 1);
+    setenv("LLMLOAD_TAG", "", 1);        /* empty: unset */
+    assert_int_equal(parse(&cmd, &s, "--tag a", args, &n, err, sizeof err), OPT_OK);
+    assert_string_equal(s.log, "--count=5;--quiet=(none);own--tag=a;");
+    /* A flag given replaces the variable, even a repeatable one. */
+    setenv("LLMLOAD_TAG", "env", 1);
+    assert_int_equal(parse(&cmd, &s, "-n 7 --tag a", args, &n, err, sizeof err), OPT_OK);
+    assert_string_equal(s.log, "--quiet=(none);--count=7;own--tag=a;");
+    assert_int_equal(parse(&cmd, &s, "-n 7", args, &n, err, sizeof err), OPT_OK);
+    assert_string_equal(s.log, "own--tag=env;--quiet=(none);--count=7;");
+    /* A refused flag is not read from the environment either. */
+    assert_int_equal(parse(&cmd_noargs, &s, "", NULL, NULL, err, sizeof err), OPT_OK);
+    assert_string_equal(s.log, "--count=5;");
+    setenv("LLMLOAD_QUIET", "maybe", 1);
+    assert_int_equal(parse(&cmd, &s, "", args, &n, err, sizeof err), OPT_ERROR);
+    assert_string_equal(err, "LLMLOAD_QUIET=maybe: --quiet takes no value; give 1 or 0");
+    setenv("LLMLOAD_QUIET", "0", 1);
+    setenv("LLMLOAD_COUNT", "bad", 1);
+    assert_int_equal(parse(&cmd, &s, "", args, &n, err, sizeof err), OPT_ERROR);
+    assert_string_equal(err, "LLMLOAD_COUNT: --count bad: not a whole number");
+    /* --help and --version work whatever the environment says. */
+    assert_int_equal(parse(&cmd, &s, "--help", args, &n, err, sizeof err), OPT_HELP);
+    assert_int_equal(parse(&cmd, &s, "-V", args, &n, err, sizeof err), OPT_VERSION);
+    setenv("LLMLOAD_COLOR", "always", 1);
+    unsetenv("LLMLOAD_COUNT");
+    color_set(COLOR_AUTO);
+    assert_int_equal(parse(&cmd, &s, "", args, &n, err, sizeof err), OPT_OK);
+    assert_int_equal(color_get(), COLOR_ALWAYS);
+    color_set(COLOR_AUTO);
+    unsetenv("LLMLOAD_COLOR");
+    unsetenv("LLMLOAD_QUIET");
+    unsetenv("LLMLOAD_TAG");
+}
+
+/* A config file with text, its path in path. */
+static void config_file(char *path, size_t cap, const char *text)
+{
+    snprintf(path, cap, "/tmp/llmload-test-opt-XXXXXX");
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+    close(fd);
+}
+
+static void test_config_file(void **state)
+{
+    (void)state;
+    struct seen s;
+    char err[512], path[64], line[128];
+    const char *args[2];
+    size_t n;
+    config_file(path, sizeof path,
+                "{\"count\": 3, \"time\": \"2s\", \"quiet\": true, \"tag\": [\"a\", \"b\"], \"out\": null}");
+    snprintf(line, sizeof line, "--config %s", path);
+    assert_int_equal(parse(&cmd, &s, line, args, &n, err, sizeof err), OPT_OK);
+    assert_string_equal(s.log, "--count=3;--time=2s;--quiet=(none);own--tag=a;own--tag=b;");
+    /* flags > environment > file, a list replaced as a whole. */
+    setenv("LLMLOAD_TIME", "9s", 1);
+    snprintf(line, sizeof line, "--tag c --config=%s -n 4", path);
+    assert_int_equal(parse(&cmd, &s, line, args, &n, err, sizeof err), OPT_OK);
+    assert_string_equal(s.log, "--quiet=(none);--time=9s;own--tag=c;--count=4;");
+    unsetenv("LLMLOAD_TIME");
+    unlink(path);
+
+    static const struct { const char *text, *msg; } bad[] = {
+        { "{\"bogus\": 1}", "key 'bogus': unknown key (llmload demo has no flag --bogus)" },
+        { "{\"count\": \"bad\"}", "key 'count': --count bad: not a whole number" },
+        { "{\"count\": {\"a\": 1}}", "key 'count': give a string, a number, true/false or a list of them" },
+        { "{\"help\": true}", "key 'help': not a setting a config file can hold" },
+        { "[1]", "not a JSON object of flags ({\"concurrency\": 8, ...})" },
+        { "{\"count\": ", "not a JSON object of flags ({\"concurrency\": 8, ...})" },
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char want[512];
+        config_file(path, sizeof path, bad[i].text);
+        snprintf(line, sizeof line, "--config %s", path);
+        snprintf(want, sizeof want, "--config %s: %s", path, bad[i].msg);
+        assert_int_equal(parse(&cmd, &s, line, args, &n, err, sizeof err), OPT_ERROR);
+        if (strcmp(err, want))
+            fail_msg("'%s' gave '%s', not '%s'", bad[i].text, err, want);
+        unlink(path);
+    }
+    assert_int_equal(parse(&cmd, &s, "--config /nonexistent/x.json", args, &n, err, sizeof err), OPT_ERROR);
+    assert_string_equal(err, "--config /nonexistent/x.json: No such file or directory");
+}
+
 static char *help_of(const struct opt_cmd *c)
 {
     char *buf = NULL;
@@ -231,6 +359,11 @@ static void test_generated_help(void **state)
         "  --out FILE                 the command's meaning of --out\n"
         "  --tag T                    repeatable\n"
         "  -h, --help                 this help\n"
+        "  -V, --version              print llmload's version and exit\n"
+        "  --color WHEN               colour the terminal output: auto (default: on a terminal,\n"
+        "                             unless NO_COLOR is set), always or never\n"
+        "  --config FILE              read flags from a JSON file: {\"concurrency\": 8, ...}\n"
+        "                             (flags and LLMLOAD_* variables override it)\n"
         "\n"
         "shared:\n"
         "  -t, --time TIME            how long, e.g. 5s\n"
@@ -271,6 +404,9 @@ int main(void)
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_help_flag_and_precedence),
         cmocka_unit_test(test_generated_help),
+        cmocka_unit_test(test_version_and_color),
+        cmocka_unit_test(test_environment),
+        cmocka_unit_test(test_config_file),
         cmocka_unit_test(test_edit_distance),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

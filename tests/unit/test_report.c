@@ -37,6 +37,7 @@ static struct req_record rec(uint64_t index)
     r.prompt_chars = 30;
     r.max_tokens = 128;
     r.exact_tokens = -1;
+    r.reasoning_tokens = r.server_reasoning_tokens = -1;
     return r;
 }
 
@@ -58,6 +59,11 @@ static void fill(struct run_stats *s, struct req_record rs[6])
     rs[0].local_tokens = 6;
     rs[0].prompt_eval_count = 4; rs[0].prompt_eval_duration_ns = 4 * MS; rs[0].cached_tokens = 3;
     rs[0].eval_count = 5; rs[0].eval_duration_ns = 20 * MS;
+    /* Reasoned first, then called a tool. */
+    rs[0].t_first_reasoning = 11 * MS; rs[0].t_first_output = 21 * MS;
+    rs[0].reasoning_events = 2; rs[0].tool_events = 1; rs[0].tool_calls = 1;
+    rs[0].server_reasoning_tokens = 2;
+    req_record_reasoning(&rs[0]);
 
     rs[1] = rec(1);
     rs[1].start_ns = 2 * MS; rs[1].first_ns = 22 * MS; rs[1].last_ns = 32 * MS;
@@ -66,6 +72,8 @@ static void fill(struct run_stats *s, struct req_record rs[6])
     rs[1].eval_count = 2; rs[1].eval_duration_ns = 50 * MS; rs[1].total_duration_ns = 70 * MS;
     rs[1].prompt_eval_duration_ns = 8 * MS; rs[1].load_duration_ns = 1 * MS;
     rs[1].exact_tokens = 3; rs[1].max_tokens = 3; rs[1].prompt_chars = 40;
+    rs[1].t_first_output = 22 * MS;
+    req_record_reasoning(&rs[1]);
 
     rs[2] = rec(2);
     rs[2].start_ns = 3 * MS; rs[2].end_ns = 1003 * MS; rs[2].status = 200;
@@ -566,25 +574,33 @@ static void test_csv(void **state)
     assert_non_null(w);
     /* The header is there before any row: the file is checked up front. */
     assert_string_equal(slurp(path), REPORT_CSV_HEADER "\n");
+    /* Judged by ttft<=15ms: the second request is late, failures miss. */
+    struct slo_spec slo;
+    memset(&slo, 0, sizeof slo);
+    assert_int_equal(slo_parse_item(&slo, "ttft<=15ms", err, sizeof err), 1);
+    report_csv_slo(w, &slo);
+    rs[0].itl_max_ns = 12000000;
     for (int i = 0; i < 6; i++)
         report_csv_row(w, &rs[i]);
     assert_int_equal(report_csv_close(w), 0);
     static const char *want =
         "run_id,index,start_s,status,ok,error,ttft_s,latency_s,output_tokens,input_tokens,"
         "request_tps,total_duration_s,events,prefill_s,decode_per_token_s,load_s,cached_tokens,"
-        "ttft_minus_prefill_s,server_tokens,local_tokens\n"
+        "ttft_minus_prefill_s,server_tokens,local_tokens,ttft_reasoning_s,ttft_output_s,"
+        "reasoning_tokens,answer_tokens,tool_calls,ttft_server_s,ttft_rest_s,itl_max_s,slo_good,slo_missed\n"
         "20231114T221320Z-0badf00d,0,0.001000,200,1,,0.010000,0.040000,5,7,125.000,,4,"
-        "0.004000,0.004000000,,3,0.006000,5,6\n"
+        "0.004000,0.004000000,,3,0.006000,5,6,0.010000,0.020000,2,3,1,0.004000,0.006000,0.012000,1,\n"
         "20231114T221320Z-0badf00d,1,0.002000,200,1,,0.020000,0.060000,2,,33.333,0.070000,2,"
-        "0.008000,0.025000000,0.001000,,0.012000,,\n"
-        "20231114T221320Z-0badf00d,2,0.003000,200,0,timeout_ttft,,1.000000,,,,,0,,,,,,,\n"
-        "20231114T221320Z-0badf00d,3,0.004000,,0,timeout_ttft,,1.000000,,,,,0,,,,,,,\n"
-        "20231114T221320Z-0badf00d,4,0.005000,503,0,status,,0.001000,,,,,0,,,,,,,\n";
+        "0.008000,0.025000000,0.001000,,0.012000,,,,0.020000,0,2,0,0.009000,0.011000,0.000000,0,ttft\n"
+        "20231114T221320Z-0badf00d,2,0.003000,200,0,timeout_ttft,,1.000000,,,,,0,,,,,,,,,,,,0,,,,0,error\n"
+        "20231114T221320Z-0badf00d,3,0.004000,,0,timeout_ttft,,1.000000,,,,,0,,,,,,,,,,,,0,,,,0,error\n"
+        "20231114T221320Z-0badf00d,4,0.005000,503,0,status,,0.001000,,,,,0,,,,,,,,,,,,0,,,,0,error\n";
     assert_string_equal(slurp(path), want);
 
     /* Same header: appends, header not repeated. */
     w = report_csv_open(path, err, sizeof err);
     assert_non_null(w);
+    report_csv_slo(w, &slo);
     report_csv_row(w, &rs[0]);
     assert_int_equal(report_csv_close(w), 0);
     char *text = slurp(path);

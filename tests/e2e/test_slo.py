@@ -1,0 +1,242 @@
+"""End-to-end tests of per-request SLOs and goodput (docs/metrics.md,
+"Goodput") and of the capacity search (docs/sweep.md, `--find-max ...
+--goodput`).
+
+Every kind of limit is run against the simulator with settings that make
+some requests fail it and others meet it.  The simulator decides each
+request's fault, early stop and prompt from its seed and the request's
+number, and writes what it did to its ground-truth log (--truth), so the
+number of good requests is known exactly, independently of llmload, and
+the runs use one connection (-c 1) so the numbering is the sending order.
+"""
+import csv
+import json
+import math
+import os
+import shutil
+import sys
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
+
+# 1 ms to the first token, then 1000 tokens/s: a request of 20 tokens
+# takes about 20 ms, far from every limit below but the one it tests.
+FAST = ["--mock-arg=--profile=fast", "--mock-arg=--batch-slowdown=0"]
+Z95 = 1.959963984540054
+N = 40
+
+
+def wilson(k, n, z=Z95):
+    p = k / n
+    d = 1 + z * z / n
+    mid = (p + z * z / (2 * n)) / d
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / d
+    return (0.0 if k == 0 else max(0.0, mid - half), 1.0 if k == n else min(1.0, mid + half))
+
+
+def detail(p):
+    return "exit %s\n--- stdout\n%s\n--- stderr\n%s" % (p.returncode, p.stdout, p.stderr)
+
+
+class SloTest(unittest.TestCase):
+    def setUp(self):
+        self.dir = harness.tmpdir()
+
+    def tearDown(self):
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def path(self, name):
+        return os.path.join(self.dir, name)
+
+    def run_slo(self, slo, *mock, extra=()):
+        """One run of N requests on one connection; returns the summary's
+        slo object, the CSV rows and the simulator's truth records of the
+        generation requests, in order."""
+        truth = self.path("truth.jsonl")
+        args = ["run", *FAST, "--mock-arg=--truth=" + truth, "--mock-arg=--seed=7",
+                *["--mock-arg=" + m for m in mock], "-n", str(N), "-c", "1", "--warmup", "0",
+                "--max-tokens", "20", "--quiet", "--monitor", "none", "--seed", "3",
+                "--json", self.path("r.json"), "--csv", self.path("r.csv"), *extra]
+        if slo is not None:
+            args += ["--slo", slo]
+        p = harness.run_llmload(*args)
+        self.assertEqual(p.returncode, 0, detail(p))
+        with open(self.path("r.json")) as f:
+            doc = json.load(f)
+        with open(self.path("r.csv")) as f:
+            rows = list(csv.DictReader(f))
+        with open(truth) as f:
+            gen = [json.loads(l) for l in f if l.strip()]
+        # The requests llmload numbered (X-Request-Id), not its probes.
+        gen = [t for t in gen if (t["id"] or "").startswith("llmload-")]
+        gen.sort(key=lambda t: int(t["id"].split("-")[1]))
+        self.assertEqual(len(gen), N)
+        self.assertEqual(len(rows), N)
+        os.remove(self.path("r.csv"))
+        return doc["summary"], doc["summary"]["slo"], rows, gen, p
+
+    def check_consistent(self, summary, slo, rows):
+        """The counts agree with each other, with the CSV and with the
+        definitions: goodput = good / duration, attainment's interval is
+        Wilson's."""
+        self.assertEqual(slo["judged"], N)
+        self.assertEqual(slo["missed"], N - slo["good"])
+        self.assertEqual(sum(r["slo_good"] == "1" for r in rows), slo["good"])
+        self.assertEqual(sum(r["slo_missed"] == "error" for r in rows), slo["errors"])
+        for kind, n in slo["misses"].items():
+            self.assertEqual(sum(kind in r["slo_missed"].split("|") for r in rows), n, kind)
+        good_tokens = sum(int(r["output_tokens"]) for r in rows if r["slo_good"] == "1")
+        self.assertEqual(slo["good_output_tokens"], good_tokens)
+        d = summary["duration_s"]
+        self.assertAlmostEqual(slo["goodput_rps"], slo["good"] / d, places=9)
+        self.assertAlmostEqual(slo["goodput_tps"], good_tokens / d, places=6)
+        self.assertAlmostEqual(slo["attainment"], slo["good"] / N, places=12)
+        lo, hi = wilson(slo["good"], N)
+        self.assertAlmostEqual(slo["attainment_ci95"][0], lo, places=9)
+        self.assertAlmostEqual(slo["attainment_ci95"][1], hi, places=9)
+        misses = {k: v for k, v in slo["misses"].items() if v}
+        if misses:
+            self.assertEqual(slo["binding"], max(misses, key=misses.get))
+        else:
+            self.assertIsNone(slo["binding"])
+
+    # ---- each kind of limit ---------------------------------------------------
+
+    def test_itl_max_stalls(self):
+        """A stall of 300 ms inside a stream fails itl_max<=150ms: exactly the
+        requests the simulator stalled miss, the others are good."""
+        summary, slo, rows, gen, p = self.run_slo("itl_max<=150ms", "--fault-stall=0.3",
+                                                  "--stall=300ms")
+        stalled = sum(t["fault"] == "stall" for t in gen)
+        self.assertTrue(0 < stalled < N, stalled)
+        self.assertEqual(slo["good"], N - stalled)
+        self.assertEqual(slo["misses"], {"itl_max": stalled})
+        self.assertEqual(slo["binding"], "itl_max")
+        self.assertEqual(slo["limits"], {"itl_max": 0.15})
+        for r, t in zip(sorted(rows, key=lambda r: int(r["index"])), gen):
+            self.assertEqual(r["slo_good"], "0" if t["fault"] == "stall" else "1")
+            self.assertEqual(float(r["itl_max_s"]) >= 0.3, t["fault"] == "stall")
+        self.check_consistent(summary, slo, rows)
+        self.assertIn("SLO itl_max<=150ms: %d of %d requests good" % (N - stalled, N), p.stdout)
+        self.assertIn("binding: itl_max", p.stdout)
+
+    def test_tpot_and_e2e(self):
+        """The same stall (300 ms over 19 gaps: about 16 ms a token) fails
+        tpot<=8ms and e2e<=200ms; the binding limit is the one failed most,
+        and a request failing both counts once as a miss."""
+        summary, slo, rows, gen, _ = self.run_slo("tpot<=8ms,e2e<=200ms", "--fault-stall=0.3",
+                                                  "--stall=300ms")
+        stalled = sum(t["fault"] == "stall" for t in gen)
+        self.assertTrue(0 < stalled < N)
+        self.assertEqual(slo["good"], N - stalled)
+        self.assertEqual(slo["misses"], {"tpot": stalled, "e2e": stalled})
+        self.check_consistent(summary, slo, rows)
+
+    def test_ttft_by_prompt_length(self):
+        """TTFT grows with the prompt (prefill at 10000 tokens/s): a 4000-byte
+        prompt (1000 tokens, 100 ms) fails ttft<=50ms, a short one meets it.
+        ttft_output is TTFT when there is no reasoning phase."""
+        prompts = self.path("prompts.txt")
+        with open(prompts, "w") as f:
+            f.write("hi\n" + "x" * 4000 + "\n")
+        for kind in ("ttft", "ttft_output"):
+            summary, slo, rows, gen, _ = self.run_slo(
+                kind + "<=50ms", "--prefill-rate=10000",
+                extra=("--prompt-file", prompts, "--no-nonce"))
+            long_ = sum(t["prompt_tokens"] >= 1000 for t in gen)
+            self.assertTrue(0 < long_ < N, long_)
+            self.assertEqual(slo["good"], N - long_, kind)
+            self.assertEqual(slo["misses"], {kind: long_})
+            self.check_consistent(summary, slo, rows)
+
+    def test_tokens_min_and_errors(self):
+        """Early stops (--eos-fraction) give fewer tokens than tokens_min asks;
+        a 500 is an error, a miss whatever the limits."""
+        summary, slo, rows, gen, _ = self.run_slo("tokens_min>=20", "--eos-fraction=0.3",
+                                                  "--fault-500=0.2")
+        errors = sum(t["status"] != 200 for t in gen)
+        short = sum(t["status"] == 200 and t["completion_tokens"] < 20 for t in gen)
+        self.assertTrue(errors > 0 and short > 0, (errors, short))
+        self.assertEqual(slo["errors"], errors)
+        self.assertEqual(summary["failed"], errors)
+        self.assertEqual(slo["misses"], {"tokens_min": short})
+        self.assertEqual(slo["good"], N - errors - short)
+        self.check_consistent(summary, slo, rows)
+
+    def test_vllm_goodput_alias(self):
+        """vLLM's --goodput KEY:MS is the same limit as --slo; GuideLLM and
+        AIPerf names are aliases."""
+        _, a, _, _, _ = self.run_slo(None, "--fault-stall=0.3", "--stall=300ms",
+                                     extra=("--goodput", "ttft:500 tpot:8 e2el:200"))
+        _, b, _, _, _ = self.run_slo("time_to_first_token<=500ms,inter_token_latency<=8ms,"
+                                     "request_latency<=0.2", "--fault-stall=0.3", "--stall=300ms")
+        self.assertEqual(a["text"], "ttft<=500ms,tpot<=8ms,e2e<=200ms")
+        self.assertEqual(a["text"], b["text"])
+        self.assertEqual(a["good"], b["good"])
+        self.assertEqual(a["misses"], b["misses"])
+
+    def test_no_slo_null(self):
+        """Without --slo the summary's slo is null."""
+        p = harness.run_llmload("run", *FAST, "-n", "4", "--quiet", "--monitor", "none",
+                                "--json", self.path("n.json"))
+        self.assertEqual(p.returncode, 0, detail(p))
+        with open(self.path("n.json")) as f:
+            self.assertIsNone(json.load(f)["summary"]["slo"])
+
+    # ---- bad input --------------------------------------------------------------
+
+    def test_usage_errors(self):
+        cases = [
+            (["run", "--slo", "p99(ttft)<=1s"], "aggregate such as p99(ttft)<=1s is --assert"),
+            (["run", "--slo", "ttft>=1s"], "upper limit"),
+            (["run", "--slo", "ttft<=soon"], "'soon' is not a time"),
+            (["run", "--slo", "ttft<=1s,"], "empty item"),
+            (["run", "--goodput", "95%"], "a target attainment is for sweep --find-max"),
+            (["run", "--goodput", "ttft:soon"], "'soon' is not a number of milliseconds"),
+            (["run", "--goodput", "ttft=5"], "limits are KEY:MS"),
+            (["run", "--no-stream", "--slo", "ttft<=1s"], "--no-stream has no first token"),
+            (["sweep", "--goodput", "95%", "--slo", "ttft<=1s"], "is for --find-max"),
+            (["sweep", "--find-max", "concurrency", "--slo", "ttft<=1s"], "--goodput TARGET"),
+            (["sweep", "--find-max", "concurrency", "--goodput", "95%"], "needs per-request limits"),
+            (["sweep", "--find-max", "concurrency", "--goodput", "150%", "--slo", "ttft<=1s"],
+             "between 0 and 100%"),
+        ]
+        for args, want in cases:
+            p = harness.run_llmload(*args)
+            self.assertEqual(p.returncode, 2, detail(p))
+            self.assertIn(want, p.stderr, args)
+
+    def test_sweep_both_forms(self):
+        """One --slo holds both forms: the aggregate decides each level's
+        slo_ok, the per-request limits its goodput."""
+        p = harness.run_llmload("sweep", *FAST, "-c", "1,2", "-n", "10", "--max-tokens", "8",
+                                "--monitor", "none", "--slo", "p99(ttft)<=10s,ttft<=10s",
+                                "--json", self.path("s.json"))
+        self.assertEqual(p.returncode, 0, detail(p))
+        with open(self.path("s.json")) as f:
+            doc = json.load(f)
+        self.assertEqual(doc["slo"], ["p99(ttft)<=10s"])
+        self.assertEqual(doc["slo_per_request"], "ttft<=10s")
+        for lv in doc["levels"]:
+            self.assertTrue(lv["slo_ok"])
+            self.assertEqual(lv["summary"]["slo"]["good"], 10)
+
+
+class CapacityTest(unittest.TestCase):
+    @harness.serial
+    def test_capacity_search(self):
+        """bench/capacity_check.py: the capacity found at ttft<=100ms against
+        a simulator with 8 slots is the one its timing model gives, within
+        5%, in at most 8 probes and a confirming hold."""
+        script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "bench",
+                              "capacity_check.py")
+        import subprocess
+        p = subprocess.run([sys.executable, script, "--llmload", harness.LLMLOAD],
+                           capture_output=True, text=True, timeout=600)
+        self.assertEqual(p.returncode, 0, detail(p))
+        self.assertIn("PASS", p.stdout)
+
+
+if __name__ == "__main__":
+    harness.main()
