@@ -206,6 +206,47 @@ class TestScale(unittest.TestCase):
         self.assertIn("merged 3 shards: 400 requests (400 ok, 0 failed)", p.stdout)
         self.assertIn("gate: PASS", p.stdout)
 
+    def test_mock_workers_share_port_and_truth(self):
+        """mock --workers 2: one port, connections spread over both workers
+        (each counts its own seq from 0), one truth file of whole lines."""
+        d = tmpdir()
+        truth = os.path.join(d, "truth.jsonl")
+        with Mock(*FAST, "--workers", "2", "--truth", truth) as m:
+            p = run_llmload(*load_args(m.url, "-c", "16", "-n", "64", "--json", os.path.join(d, "r.json")))
+            self.assertEqual(p.returncode, 0, p.stderr)
+            self.assertEqual(m.stop(), 0)
+        lines = [json.loads(l) for l in open(truth)]
+        gen = [l for l in lines if l["path"] == "/v1/chat/completions"]
+        self.assertEqual(len(gen), 64)
+        self.assertEqual(len({l["id"] for l in gen}), 64)
+        self.assertEqual(sum(1 for l in lines if l["seq"] == 0), 2)   # both workers served
+        self.assertFalse([f for f in os.listdir(d) if ".worker" in f])
+
+    def test_local_addrs_and_descriptor_limit(self):
+        d = tmpdir()
+        with Mock(*FAST) as m:
+            p = run_llmload(*load_args(m.url, "--local-addrs", "127.0.0.2-127.0.0.4,127.0.0.9",
+                                       "--json", os.path.join(d, "r.json")))
+            self.assertEqual(p.returncode, 0, p.stderr)
+            self.assertEqual(json.load(open(os.path.join(d, "r.json")))["summary"]["ok"], 61)
+            p = run_llmload(*load_args(m.url, "--local-addrs", "::1"))
+            self.assertNotEqual(p.returncode, 0)
+            self.assertIn("local address 1 is IPv6 but the server's address is IPv4", p.stderr)
+        p = run_llmload("run", "--url", "http://127.0.0.1:9/v1", "--model", MODEL,
+                        "--local-addrs", "127.0.0.9-127.0.0.2")
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("--local-addrs 127.0.0.9-127.0.0.2", p.stderr)
+        # More streams than the open-file limit allows a process: refused
+        # before the run, naming the workers that would fit.
+        import resource
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        if hard != resource.RLIM_INFINITY and hard < 1000000:
+            p = run_llmload("run", "--url", "http://127.0.0.1:9/v1", "--model", MODEL,
+                            "-c", str(hard * 2), "-n", "1")
+            self.assertEqual(p.returncode, 2)
+            self.assertIn("open-file limit (hard %d)" % hard, p.stderr)
+            self.assertIn("--workers 3", p.stderr)
+
     def test_ctrl_c_with_workers_writes_outputs_exit_4(self):
         d = tmpdir()
         out, rawp = os.path.join(d, "r.json"), os.path.join(d, "r.raw")
