@@ -20,6 +20,19 @@ from harness import FAST, Mock, run_llmload, tmpdir
 
 MODEL = "llmload-mock"
 ACTIVE_METRIC = "llmload_mock_active_streams"
+DONE_METRIC = 'llmload_mock_responses_total{code="200"}'
+
+
+def wait_metric(port, prefix, n, timeout=60):
+    """Polls the simulator's /metrics until the line starting with prefix
+    reaches n (a deadline fails the test)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        text = harness.http(port, "GET", "/metrics").body.decode()
+        if any(l.startswith(prefix) and float(l.split()[-1]) >= n for l in text.splitlines()):
+            return
+        time.sleep(0.02)
+    raise AssertionError("the simulator's %s never reached %d" % (prefix, n))
 
 
 def load_args(url, *extra):
@@ -256,13 +269,10 @@ class TestScale(unittest.TestCase):
                                      "--monitor", "none", "--quiet", "--json", out, "--raw", rawp,
                                      "--grace", "10s"],
                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-            deadline = time.monotonic() + 60
-            while time.monotonic() < deadline:
-                text = harness.http(m.port, "GET", "/metrics").body.decode()
-                if any(l.startswith(ACTIVE_METRIC) and float(l.split()[-1]) >= 4 for l in text.splitlines()):
-                    break
-                time.sleep(0.02)
-            time.sleep(0.3)   # some requests finish: the outputs have rows
+            # Some requests have finished (the outputs have rows), others are
+            # in flight: the simulator's own counters say when.
+            wait_metric(m.port, DONE_METRIC, 4)
+            wait_metric(m.port, ACTIVE_METRIC, 2)
             proc.send_signal(signal.SIGINT)
             o, e = proc.communicate(timeout=60)
         self.assertEqual(proc.returncode, 4, e)
