@@ -151,8 +151,10 @@ static int run_gated(int argc, char **argv, struct gate_opts *gate)
     size_t nruns = 0;
     pid_t mock = 0;
     int pr = cmd_run_parse(&rc, gate, argc, argv, err, sizeof err);
-    if ((pr = cli_parse_result(&cli_run_cmd, pr, err)) >= 0)
+    if ((pr = cli_parse_result(&cli_run_cmd, pr, err)) >= 0) {
+        scale_opts_free(&rc.scale);
         return pr;
+    }
     struct run_config *cfg = &rc.cfg;
     /* Every output is opened before the first request and kept: a path
      * that cannot be written costs no benchmark, and what was checked is
