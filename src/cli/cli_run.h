@@ -14,6 +14,7 @@
 #include "headers.h"
 #include "opt.h"
 #include "target.h"
+#include "scale.h"
 #include "workload.h"
 
 #define CLI_MOCK_ARGS 64
@@ -63,6 +64,7 @@ struct run_cli {
     const char *plots_dir;                  /* --plots DIR: every figure as PNG and SVG */
     struct cli_obs obs;                     /* --prometheus, --push, --monitor ...: user data
                                                of obs_run_opt_table and obs_push_opt_table */
+    struct scale_opts scale;                /* --workers, --shard, --start-at (run) */
 };
 
 /* Before the run: --html and --plots can be written (nothing is created).

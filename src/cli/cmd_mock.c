@@ -11,5 +11,5 @@ int cmd_mock(int argc, char **argv)
     int r = mock_config_parse(&cfg, argc, argv, err, sizeof err);
     if ((r = cli_parse_result(&mock_cmd, r, err)) >= 0)
         return r;
-    return mock_server_run(&cfg) == 0 ? EXIT_OK : EXIT_RUN;
+    return (cfg.workers > 1 ? mock_workers_run(&cfg) : mock_server_run(&cfg)) == 0 ? EXIT_OK : EXIT_RUN;
 }

@@ -14,11 +14,12 @@
 #include "gate.h"
 #include "fileio.h"
 #include "report.h"
+#include "scale.h"
 #include "status.h"
 
 static const struct opt_table *const run_tables[] = {
     &cli_run_table, &cli_auth_table, &workload_opt_table, &gate_opt_table, &obs_run_opt_table,
-    &obs_push_opt_table, NULL,
+    &obs_push_opt_table, &scale_opt_table, NULL,
 };
 
 const struct opt_cmd cli_run_cmd = {
@@ -37,11 +38,12 @@ int cmd_run_parse(struct run_cli *rc, struct gate_opts *gate, int argc, char **a
                   char *err, size_t errcap)
 {
     cli_run_init(rc);
-    void *ud[] = { rc, &rc->auth, &rc->wopts, gate, &rc->obs.opts, &rc->obs.opts };
+    void *ud[] = { rc, &rc->auth, &rc->wopts, gate, &rc->obs.opts, &rc->obs.opts, &rc->scale };
     int r = opt_parse(&cli_run_cmd, ud, argc, argv, 1, NULL, NULL, err, errcap);
     if (r != OPT_OK)
         return r;
-    return cli_run_finish(rc, err, errcap) < 0 ? OPT_ERROR : OPT_OK;
+    return cli_run_finish(rc, err, errcap) < 0 || scale_opts_apply(&rc->scale, &rc->cfg, err, errcap) < 0
+           ? OPT_ERROR : OPT_OK;
 }
 
 struct run_outputs {
@@ -149,8 +151,10 @@ static int run_gated(int argc, char **argv, struct gate_opts *gate)
     size_t nruns = 0;
     pid_t mock = 0;
     int pr = cmd_run_parse(&rc, gate, argc, argv, err, sizeof err);
-    if ((pr = cli_parse_result(&cli_run_cmd, pr, err)) >= 0)
+    if ((pr = cli_parse_result(&cli_run_cmd, pr, err)) >= 0) {
+        scale_opts_free(&rc.scale);
         return pr;
+    }
     struct run_config *cfg = &rc.cfg;
     /* Every output is opened before the first request and kept: a path
      * that cannot be written costs no benchmark, and what was checked is
@@ -217,7 +221,15 @@ static int run_gated(int argc, char **argv, struct gate_opts *gate)
             break;
         }
         rc.obs.run_id[0] = 0;   /* each run of --repeat is a run of its own */
-        int erc = cli_obs_hooks(&rc.obs, cfg, &stats, NULL, &hooks, err, sizeof err) < 0
+        /* The shards of one run share its id without talking (docs/scale.md). */
+        if (cfg->shard_count > 1)
+            scale_shared_run_id(stats.run_id, sizeof stats.run_id, cfg->start_at_ns, cfg->seed,
+                                cfg->shard_count);
+        int erc;
+        if (cfg->workers > 1)   /* the workers' loops have no listener, pusher or monitor */
+            erc = scale_workers_run(cfg, &stats, out.csv, out.raw, err, sizeof err);
+        else
+            erc = cli_obs_hooks(&rc.obs, cfg, &stats, NULL, &hooks, err, sizeof err) < 0
                   ? LL_EUSAGE : engine_run(cfg, &stats, &hooks, err, sizeof err);
         if (erc < 0) {
             fprintf(stderr, "llmload run: %s\n", err);
@@ -232,6 +244,8 @@ static int run_gated(int argc, char **argv, struct gate_opts *gate)
         if (mon)
             obs_monitor_print(mon, out_human(), stats.output_tokens);
         docs[nruns] = report_result_json(cfg, &stats);
+        if (docs[nruns] && cfg->shard_count > 1)
+            scale_note_clock(cJSON_GetObjectItemCaseSensitive(docs[nruns], "environment"));
         if (!docs[nruns] || cli_obs_result(&rc.obs, docs[nruns], mon, &stats) < 0) {
             fprintf(stderr, "llmload run: out of memory\n");
             code = EXIT_RUN;
@@ -317,5 +331,6 @@ out:
         cJSON_Delete(docs[i]);
     free(docs);
     workload_free(cfg->workload);
+    scale_opts_free(&rc.scale);
     return code;
 }

@@ -38,6 +38,7 @@ void config_defaults(struct run_config *c)
     c->temperature = NAN;
     c->sampling_seed = -1;
     c->concurrency = 32;
+    c->workers = 1;
     c->requests = 100;
     c->arrival = ARRIVAL_POISSON;
     c->burstiness = 1.0;
@@ -50,4 +51,11 @@ void config_defaults(struct run_config *c)
     c->overlong_factor = 4;
     const char *key = getenv("OPENAI_API_KEY");
     c->api_key = key && *key ? key : NULL;
+}
+
+uint64_t config_shard_part(uint64_t total, uint32_t i, uint32_t n)
+{
+    if (n <= 1)
+        return total;
+    return total / n + (i < total % n);
 }

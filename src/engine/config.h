@@ -5,6 +5,7 @@
  * echoed in the JSON result's "config". */
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/socket.h>
 #include "api.h"
 #include "slo.h"
 #include "tls.h"
@@ -70,9 +71,25 @@ struct run_config {
     const char *json_path, *csv_path, *raw_path;
     int quiet;
     int progress;               /* resolved: stderr is a tty and !quiet */
+    /* several processes or machines (docs/scale.md): this process runs
+     * shard shard_index of shard_count (0: the whole run; config_shard_part),
+     * beginning at the wall-clock start_at_ns (Unix ns, 0: at once);
+     * workers is how many processes `run` forked (1: none) */
+    uint32_t shard_index, shard_count;
+    int64_t start_at_ns;
+    uint32_t workers;
+    /* --local-addrs: connections bind these round-robin (none: the
+     * kernel's choice) */
+    const struct sockaddr_storage *local_addrs;
+    uint32_t n_local_addrs;
     /* simulator started by `run` when url is empty */
     const char *mock_args;      /* extra flags for the child simulator */
 };
+
+/* Shard i's part of a total split over n shards: total / n, and one more
+ * for the lowest total % n indices, so the parts add up to the total.  n
+ * of 0 or 1 is the whole. */
+uint64_t config_shard_part(uint64_t total, uint32_t i, uint32_t n);
 
 /* The prompt of a run that names none. */
 #define CONFIG_DEFAULT_PROMPT "Say 'hello, world!' in Korean."

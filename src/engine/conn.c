@@ -16,6 +16,7 @@
 #include <assert.h>
 #include <errno.h>
 #include <stddef.h>
+#include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1145,6 +1146,18 @@ static void on_connect(uv_connect_t *req, int status)
     conn_connected(c);
 }
 
+/* --local-addrs: the socket takes its local address now and its port at
+ * connect (IP_BIND_ADDRESS_NO_PORT), so the kernel may reuse a port for
+ * other destinations instead of reserving one per bind. */
+static int conn_bind_local(struct conn *c, const struct sockaddr_storage *local)
+{
+    uv_os_fd_t fd;
+    int one = 1;
+    if (uv_fileno((uv_handle_t *)&c->tcp, &fd) == 0)
+        setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
+    return uv_tcp_bind(&c->tcp, (const struct sockaddr *)local, 0);
+}
+
 static void conn_tp_connect(struct conn *c)
 {
     struct conn_env *env = c->env;
@@ -1155,11 +1168,15 @@ static void conn_tp_connect(struct conn *c)
     c->served = 0;
     c->open_abs = uv_hrtime();
     c->rec.start_ns = c->open_abs - env->t0;   /* connect deadline base; reset at send */
-    int rc = uv_tcp_init(env->loop, &c->tcp);
+    const struct sockaddr_storage *local = env->nlocal ? &env->local[c->slot % env->nlocal] : NULL;
+    int rc = local ? uv_tcp_init_ex(env->loop, &c->tcp, local->ss_family) : uv_tcp_init(env->loop, &c->tcp);
     if (rc < 0)
         goto failed;   /* the slot has no handle: conn_close knows */
     c->tcp.data = c;
     c->connect_req.data = c;
+    what = "bind";
+    if (local && (rc = conn_bind_local(c, local)) < 0)
+        goto failed;
     what = "connect";
     rc = uv_tcp_connect(&c->connect_req, &c->tcp, env->addr, on_connect);
     if (rc < 0)

@@ -75,6 +75,10 @@ struct conn_env {
     int collect_text;                  /* keep the generated text (tokenizer, multi-turn) */
     int fast_path;                     /* try api_shape_match before a full parse */
     double overlong_factor;            /* stop a response past this x max_tokens events; 0 never */
+    /* --local-addrs: slot k binds local[k % nlocal] before it connects, so
+     * more connections than one address has ports can reach one server. */
+    const struct sockaddr_storage *local;
+    uint32_t nlocal;
     /* Scratch, used within one callback and never kept: one read buffer
      * for the loop and one jsmn token array. */
     char *rbuf; size_t rbuf_len;

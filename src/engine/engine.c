@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -24,6 +25,7 @@
 #include "tokenizer.h"
 #include "units.h"
 #include "utf8.h"
+#include "util.h"
 #include "workload.h"
 
 
@@ -56,14 +58,21 @@ struct engine {
     uint64_t warmup_t0;          /* hrtime; env.t0 is the start of the measured phase */
     uint64_t issued;             /* requests started in this phase */
     uint64_t inflight;
-    uint64_t next_index;         /* record index over the whole run */
+    uint64_t next_index;         /* records started over the whole run */
+    /* This process's part of the run (config_shard_part): shard i of n
+     * takes its share of the concurrency and of a closed loop's requests,
+     * and every n-th arrival of the open loop's one global schedule. */
+    uint32_t shard_i, shard_n;
+    uint32_t conc;
+    uint64_t requests, warmup_requests;
     int stopping;                /* no more admissions (duration, Ctrl-C, error rate) */
     uint32_t cap;                /* current admission cap (ramp-up) */
 
     /* Open loop. */
     struct schedule sched;
     uint64_t next_arrival;       /* offset ns of the next scheduled arrival */
-    uint64_t arrivals;           /* arrivals generated so far */
+    uint64_t arrivals;           /* arrivals of the global schedule so far */
+    uint64_t own_arrivals;       /* ...of which this shard's */
     uint64_t *backlog; size_t bl_head, bl_len, bl_cap;   /* late arrivals (sched offsets) */
 
     /* Sliding error window for --stop-on-error-rate. */
@@ -243,7 +252,10 @@ static void engine_fill(struct engine *e);
 static void engine_start_on(struct engine *e, struct conn *c, uint64_t sched_off)
 {
     req_record_reset(&c->rec);
-    c->rec.index = e->next_index++;
+    /* Shard i numbers its requests i, i + n, i + 2n ...: the records of
+     * all shards have distinct indices, and in an open loop a request's
+     * index is its arrival's in the global schedule. */
+    c->rec.index = e->next_index++ * e->shard_n + e->shard_i;
     c->rec.warmup = e->phase == PHASE_WARMUP;
     c->rec.sched_ns = sched_off;
     c->rec.run_id = e->stats->run_id;
@@ -274,12 +286,12 @@ static int engine_closed_loop_can_issue(struct engine *e)
         return 0;
     if (e->phase == PHASE_WARMUP) {
         if (cfg->warmup_requests)
-            return e->issued < cfg->warmup_requests;
+            return e->issued < e->warmup_requests;
         return uv_hrtime() - e->warmup_t0 < cfg->warmup_ns;
     }
     if (e->phase != PHASE_MEASURE)
         return 0;
-    if (cfg->requests && e->issued >= cfg->requests)
+    if (e->requests && e->issued >= e->requests)
         return 0;
     if (cfg->duration_ns && now_off(e) >= cfg->duration_ns)
         return 0;
@@ -531,8 +543,8 @@ static void engine_arm_tick(struct engine *e)
     uint64_t next = UINT64_MAX;
     if (engine_open_loop(e) && !engine_arrivals_over(e))
         next = e->next_arrival;
-    if (!engine_open_loop(e) && cfg->ramp_up_ns && e->cap < cfg->concurrency) {
-        uint64_t step = cfg->ramp_up_ns / cfg->concurrency;
+    if (!engine_open_loop(e) && cfg->ramp_up_ns && e->cap < e->conc) {
+        uint64_t step = cfg->ramp_up_ns / e->conc;
         uint64_t at = step * e->cap;
         if (at < next)
             next = at;
@@ -560,9 +572,12 @@ static void on_tick(uv_timer_t *t)
          * and counted late.  None is dropped. */
         while (!engine_arrivals_over(e) && e->next_arrival <= now) {
             uint64_t sched = e->next_arrival;
-            e->arrivals++;
-            e->stats->arrival_last_ns = sched;
+            uint64_t k = e->arrivals++;
             e->next_arrival = schedule_next(&e->sched);
+            if (k % e->shard_n != e->shard_i)
+                continue;   /* another shard's */
+            e->own_arrivals++;
+            e->stats->arrival_last_ns = sched;
             struct conn *c = e->inflight < e->cap && e->bl_len == 0 ? engine_take_conn(e) : NULL;
             if (c) {
                 engine_start_on(e, c, sched);
@@ -570,9 +585,9 @@ static void on_tick(uv_timer_t *t)
                 backlog_push(e, sched);
             }
         }
-    } else if (cfg->ramp_up_ns && e->cap < cfg->concurrency) {
-        uint64_t c = cfg->ramp_up_ns ? (uint64_t)ceil((double)cfg->concurrency * now / cfg->ramp_up_ns) : cfg->concurrency;
-        e->cap = c >= cfg->concurrency ? cfg->concurrency : (c < 1 ? 1 : (uint32_t)c);
+    } else if (cfg->ramp_up_ns && e->cap < e->conc) {
+        uint64_t c = (uint64_t)ceil((double)e->conc * now / cfg->ramp_up_ns);
+        e->cap = c >= e->conc ? e->conc : (c < 1 ? 1 : (uint32_t)c);
     }
     if (cfg->duration_ns && now >= cfg->duration_ns && !e->stopping) {
         e->stopping = 1;
@@ -621,13 +636,13 @@ static void on_progress(uv_timer_t *t)
     double rate = el > 0 ? s->requests / el : 0;
     char eta[32] = "-", elb[32];
     const struct run_config *cfg = e->cfg;
-    if (cfg->requests && rate > 0)
-        progress_secs((cfg->requests - s->requests) / rate, 1, eta, sizeof eta);
+    if (e->requests && rate > 0)
+        progress_secs((e->requests - s->requests) / rate, 1, eta, sizeof eta);
     else if (cfg->duration_ns)
         progress_secs(cfg->duration_ns / 1e9 - el, 1, eta, sizeof eta);
-    if (cfg->requests)
+    if (e->requests)
         fprintf(stderr, "\r\033[K%llu/%llu done  %.1f req/s  %s  ETA %s  errors %llu  in flight %llu",
-                (unsigned long long)s->requests, (unsigned long long)cfg->requests, rate,
+                (unsigned long long)s->requests, (unsigned long long)e->requests, rate,
                 progress_secs(el, 0, elb, sizeof elb), eta, (unsigned long long)s->failed,
                 (unsigned long long)e->inflight);
     else
@@ -790,8 +805,9 @@ static void engine_begin_measure(struct engine *e)
     e->phase = PHASE_MEASURE;
     e->env.t0 = uv_hrtime();
     e->stats->start_ns = e->stats->end_ns = e->env.t0;
+    e->stats->t0_wall_ns = util_wall_ns();
     e->issued = 0;
-    e->cap = cfg->concurrency;
+    e->cap = e->conc;
     e->idle_base = uv_metrics_idle_time(&e->loop);
     hist_reset(e->lag_hist);
     e->env.reads = e->env.reads_stamped = 0;
@@ -827,8 +843,8 @@ static void engine_done(struct engine *e)
     s->loop_lag_max_ns = hist_max(e->lag_hist);
     s->loop_lag_p99_ns = hist_percentile(e->lag_hist, 99);
     /* Open loop: what the backlog still held was never sent. */
-    s->arrivals = e->arrivals;
-    s->unsent = e->arrivals > e->issued ? e->arrivals - e->issued : 0;
+    s->arrivals = e->own_arrivals;
+    s->unsent = e->own_arrivals > e->issued ? e->own_arrivals - e->issued : 0;
     s->rx_kernel = e->env.rx_kernel;
     s->reads = e->env.reads;
     s->reads_stamped = e->env.reads_stamped;
@@ -867,6 +883,20 @@ static int engine_raise_nofile(uint32_t conc, char *err, size_t errcap)
         return -1;
     }
     return 0;
+}
+
+/* --start-at: every shard begins its first phase at the same wall-clock
+ * instant.  Everything that can fail (resolving, the preflight connect)
+ * is done before.  -1 when a signal (Ctrl-C) ended the wait: nothing is
+ * started then. */
+static int engine_wait_start(const struct run_config *cfg)
+{
+    struct timespec ts;
+    if (cfg->start_at_ns <= 0)
+        return 0;
+    ts.tv_sec = (time_t)(cfg->start_at_ns / 1000000000);
+    ts.tv_nsec = (long)(cfg->start_at_ns % 1000000000);
+    return clock_nanosleep(CLOCK_REALTIME, TIMER_ABSTIME, &ts, NULL) == 0 ? 0 : -1;
 }
 
 static void engine_request_setup(struct engine *e)
@@ -927,6 +957,8 @@ static void engine_env_setup(struct engine *e)
     env->toks = e->toks;
     env->ntoks = ENGINE_JSON_TOKENS;
     env->overlong_factor = cfg->overlong_factor;
+    env->local = cfg->local_addrs;
+    env->nlocal = cfg->n_local_addrs;
     env->on = (struct conn_events){ .done = on_conn_done, .closed = on_conn_closed,
                                     .lost = on_conn_lost, .events = on_conn_events };
     env->ud = e;
@@ -936,13 +968,25 @@ int engine_run(const struct run_config *cfg, struct run_stats *stats,
                const struct engine_hooks *hooks, char *err, size_t errcap)
 {
     int rc, loop_ok = 0;
-    if (engine_raise_nofile(cfg->concurrency, err, errcap) < 0)
+    uint32_t shard_n = cfg->shard_count ? cfg->shard_count : 1;
+    uint32_t conc = (uint32_t)config_shard_part(cfg->concurrency, cfg->shard_index, shard_n);
+    if (conc == 0 || cfg->shard_index >= shard_n) {
+        snprintf(err, errcap, "shard %u of %u has no connection: -c %u is less than the shards",
+                 cfg->shard_index, shard_n, cfg->concurrency);
+        return LL_EUSAGE;
+    }
+    if (engine_raise_nofile(conc, err, errcap) < 0)
         return LL_EUSAGE;
     struct engine *e = calloc(1, sizeof *e);
     if (!e) {
         snprintf(err, errcap, "out of memory");
         return LL_ENOMEM;
     }
+    e->shard_i = cfg->shard_index;
+    e->shard_n = shard_n;
+    e->conc = conc;
+    e->requests = config_shard_part(cfg->requests, e->shard_i, shard_n);
+    e->warmup_requests = config_shard_part(cfg->warmup_requests, e->shard_i, shard_n);
     e->cfg = cfg;
     e->stats = stats;
     stats->slo = cfg->slo;      /* each finished request is judged against it */
@@ -965,6 +1009,16 @@ int engine_run(const struct run_config *cfg, struct run_stats *stats,
         rc = LL_EUSAGE;
         goto out;
     }
+    /* A local address of the other family cannot reach the server: every
+     * connection bound to it would fail. */
+    for (uint32_t i = 0; i < cfg->n_local_addrs; i++)
+        if (cfg->local_addrs[i].ss_family != e->tgt.addr.ss_family) {
+            snprintf(err, errcap, "--local-addrs: local address %u is %s but the server's address is %s",
+                     i + 1, cfg->local_addrs[i].ss_family == AF_INET6 ? "IPv6" : "IPv4",
+                     e->tgt.addr.ss_family == AF_INET6 ? "IPv6" : "IPv4");
+            rc = LL_EUSAGE;
+            goto out;
+        }
     if (strlen(e->tgt.hostname) + strlen(e->tgt.path) > 700 ||
         (cfg->api_key && strlen(cfg->api_key) > 200)) {
         snprintf(err, errcap, "URL or API key too long");
@@ -987,7 +1041,7 @@ int engine_run(const struct run_config *cfg, struct run_stats *stats,
     engine_env_setup(e);
     e->body_cap = 16384;
     e->body = malloc(e->body_cap);
-    e->nconns = cfg->concurrency;
+    e->nconns = conc;
     e->conns = calloc(e->nconns, sizeof *e->conns);
     e->lag_hist = hist_new(3600000000000ull);
     e->free_slots = malloc(e->nconns * sizeof *e->free_slots);
@@ -1032,13 +1086,18 @@ int engine_run(const struct run_config *cfg, struct run_stats *stats,
         uv_timer_start(&e->progress, on_progress, PROGRESS_MS, PROGRESS_MS);
 
     stats->stop_reason[0] = 0;
-    e->cap = cfg->concurrency;
+    e->cap = conc;
     if (g_interrupted) {
         /* A sweep that was interrupted between levels runs nothing more. */
         e->stopping = 1;
         stats->interrupted = 1;
     }
-    if (cfg->warmup_requests || cfg->warmup_ns) {
+    if (engine_wait_start(cfg) < 0 && !e->stopping) {
+        e->stopping = 1;
+        stats->interrupted = 1;
+        snprintf(stats->stop_reason, sizeof stats->stop_reason, "interrupted");
+    }
+    if (e->warmup_requests || cfg->warmup_ns) {
         e->phase = PHASE_WARMUP;
         e->warmup_t0 = e->env.t0 = uv_hrtime();
         engine_fill(e);

@@ -284,6 +284,7 @@ fail:
 /* Where the server is and how it is trusted (tls), where outputs go, how verbose, how the built-in
  * simulator is shaped (it stands for the server under test, which is what
  * a baseline compares), the run's own gate and repeat settings, secrets,
+ * how many processes or machines ran it (--workers, --shard),
  * the seed (each run draws its own: nonces differ, the workload does not),
  * and where the workload's files lie (their size and SHA-256 are what
  * count).  Everything else in "config" shapes the workload and must match;
@@ -294,7 +295,7 @@ static const char *const ignored[] = {
     "quiet", "progress", "mock_args", "mock", "simulator", "grace_s", "grace",
     "assert", "baseline", "max_regression", "repeat", "save_baseline", "junit", "markdown",
     "prometheus", "push", "pushgateway", "metrics_path", "log", "verbose",
-    "seed_used", "seed_given", "schedule_seed",
+    "seed_used", "seed_given", "schedule_seed", "workers", "shard",
     "workload.description", "workload.dataset.path", "workload.prompt_file.path",
     "workload.tokenizer.path",
 };

@@ -3,7 +3,9 @@
 #include "hist.h"
 
 #include <cjson/cJSON.h>
+#include <inttypes.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,7 +22,11 @@
  * value exactly representable in a JSON number (a double). */
 #define HIST_HIGHEST_MAX (1ull << 53)
 
-#define HIST_FORMAT "llmload.hist/1"
+/* /2 writes the buckets as one string of "delta:count" pairs: the arrays
+ * of pairs of /1 cost three JSON nodes a bucket, which made reading the
+ * shards of a long run (llmload merge) slow.  Both are read. */
+#define HIST_FORMAT "llmload.hist/2"
+#define HIST_FORMAT_1 "llmload.hist/1"
 
 struct hist {
     uint64_t highest;
@@ -324,11 +330,68 @@ void hist_stats(const struct hist *h, double scale, struct hist_stats *out)
 
 /* --- serialisation ------------------------------------------------------- */
 
+/* The non-zero buckets as "d:c d:c ...": d the index's distance from the
+ * previous non-zero bucket's (the first's from 0), c its count.  NULL on
+ * out of memory. */
+static char *buckets_text(const struct hist *h)
+{
+    size_t nz = 0, len = 0;
+    for (size_t i = 0; i < h->counts_len; i++)
+        nz += h->counts[i] != 0;
+    char *t = malloc(nz * 42 + 1);   /* two 20-digit numbers, ':' and ' ' */
+    if (!t)
+        return NULL;
+    size_t prev = 0;
+    for (size_t i = 0; i < h->counts_len; i++) {
+        if (!h->counts[i])
+            continue;
+        len += (size_t)sprintf(t + len, "%s%zu:%" PRIu64, len ? " " : "", i - prev, h->counts[i]);
+        prev = i;
+    }
+    t[len] = '\0';
+    return t;
+}
+
+/* Reads buckets_text's form into h->counts; the sum of the counts in
+ * *total.  -1 when malformed (an index past the layout, a zero count, a
+ * bucket twice). */
+static int buckets_parse(struct hist *h, const char *p, uint64_t *total)
+{
+    size_t idx = 0;
+    int first = 1;
+    *total = 0;
+    while (*p) {
+        char *end;
+        if (!first && *p++ != ' ')
+            return -1;
+        if (*p < '0' || *p > '9')
+            return -1;
+        unsigned long long d = strtoull(p, &end, 10);
+        if (*end != ':' || end[1] < '0' || end[1] > '9' || (!first && d == 0) ||
+            d >= h->counts_len - idx)
+            return -1;
+        p = end + 1;
+        unsigned long long c = strtoull(p, &end, 10);
+        if (c == 0 || c > HIST_HIGHEST_MAX || *total + c > HIST_HIGHEST_MAX)
+            return -1;
+        idx += (size_t)d;
+        h->counts[idx] = c;
+        *total += c;
+        p = end;
+        first = 0;
+    }
+    return 0;
+}
+
 struct cJSON *hist_to_json(const struct hist *h)
 {
-    cJSON *o = cJSON_CreateObject(), *b = NULL;
-    if (!o)
+    cJSON *o = cJSON_CreateObject();
+    char *bt = buckets_text(h);
+    if (!o || !bt) {
+        cJSON_Delete(o);
+        free(bt);
         return NULL;
+    }
     if (!cJSON_AddStringToObject(o, "format", HIST_FORMAT) ||
         !cJSON_AddNumberToObject(o, "highest", (double)h->highest) ||
         !cJSON_AddNumberToObject(o, "significant_digits", 3) ||
@@ -338,18 +401,10 @@ struct cJSON *hist_to_json(const struct hist *h)
         !cJSON_AddNumberToObject(o, "max", (double)hist_max(h)) ||
         !cJSON_AddNumberToObject(o, "sum", (double)h->sum) ||
         !cJSON_AddNumberToObject(o, "m2", (double)h->m2) ||
-        !(b = cJSON_AddArrayToObject(o, "buckets")))
+        !cJSON_AddStringToObject(o, "buckets", bt))
         goto err;
-    /* Only the non-zero buckets, as [index, count] pairs. */
-    for (size_t i = 0; i < h->counts_len; i++) {
-        if (!h->counts[i])
-            continue;
-        cJSON *pair = cJSON_CreateArray();
-        if (!pair || !cJSON_AddItemToArray(b, pair) ||
-            !cJSON_AddItemToArray(pair, cJSON_CreateNumber((double)i)) ||
-            !cJSON_AddItemToArray(pair, cJSON_CreateNumber((double)h->counts[i])))
-            goto err;
-    }
+    free(bt);
+    bt = NULL;
     if (h->exact) {
         cJSON *e = cJSON_AddArrayToObject(o, "exact");
         if (!e)
@@ -360,6 +415,7 @@ struct cJSON *hist_to_json(const struct hist *h)
     }
     return o;
 err:
+    free(bt);
     cJSON_Delete(o);
     return NULL;
 }
@@ -391,7 +447,8 @@ struct hist *hist_from_json(const struct cJSON *j)
     uint64_t highest, count, saturated, min, max, digits, total = 0;
     long double sum, m2;
     const cJSON *fmt = cJSON_GetObjectItemCaseSensitive(j, "format");
-    if (!cJSON_IsObject(j) || !cJSON_IsString(fmt) || strcmp(fmt->valuestring, HIST_FORMAT) ||
+    int v1 = cJSON_IsString(fmt) && !strcmp(fmt->valuestring, HIST_FORMAT_1);
+    if (!cJSON_IsObject(j) || !cJSON_IsString(fmt) || (strcmp(fmt->valuestring, HIST_FORMAT) && !v1) ||
         json_u64(j, "highest", HIST_HIGHEST_MAX, &highest) < 0 ||
         json_u64(j, "significant_digits", 3, &digits) < 0 || digits != 3 ||
         json_u64(j, "count", HIST_HIGHEST_MAX, &count) < 0 ||
@@ -403,13 +460,15 @@ struct hist *hist_from_json(const struct cJSON *j)
         return NULL;
     const cJSON *b = cJSON_GetObjectItemCaseSensitive(j, "buckets");
     const cJSON *e = cJSON_GetObjectItemCaseSensitive(j, "exact");
-    if (!cJSON_IsArray(b) || (e && !cJSON_IsArray(e)))
+    if (!(v1 ? cJSON_IsArray(b) : cJSON_IsString(b)) || (e && !cJSON_IsArray(e)))
         return NULL;
     struct hist *h = hist_new(highest);
     if (!h)
         return NULL;
-    const cJSON *pair;
-    cJSON_ArrayForEach(pair, b) {
+    if (!v1 && buckets_parse(h, b->valuestring, &total) < 0)
+        goto err;
+    const cJSON *pair, *pairs = v1 ? b : NULL;
+    cJSON_ArrayForEach(pair, pairs) {
         uint64_t idx, n;
         if (!cJSON_IsArray(pair) || cJSON_GetArraySize(pair) != 2 ||
             json_u64(cJSON_GetArrayItem(pair, 0), NULL, h->counts_len - 1, &idx) < 0 ||

@@ -5,7 +5,9 @@
 #include "secret.h"
 #include "utf8.h"
 
+#include <cjson/cJSON.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/random.h>
@@ -72,31 +74,46 @@ size_t result_text_clean(char *dst, size_t cap, const char *src)
     return secret_redact(dst);
 }
 
-/* The histograms of a run_stats, so init and free cannot drift apart. */
+/* The histograms of a run_stats and their names in the result document,
+ * so init, free, merge and the document cannot drift apart. */
+#define HIST_TAB(X) \
+    X(ttft, "ttft_ns", NS) X(itl, "itl_ns", NS) X(tpot, "tpot_ns", NS) X(e2e, "e2e_ns", NS) \
+    X(ttfb, "ttfb_ns", NS) X(connect, "connect_ns", NS) X(tls_handshake, "tls_handshake_ns", NS) \
+    X(queue, "queue_time_ns", NS) X(ttft_sched, "ttft_from_schedule_ns", NS) \
+    X(e2e_sched, "e2e_from_schedule_ns", NS) X(request_tps, "request_tps_milli", MILLI) \
+    X(tokens_per_event, "tokens_per_event_milli", MILLI) \
+    X(srv_prefill, "server_prefill_ns", NS) X(srv_decode, "server_decode_per_token_ns", NS) \
+    X(srv_load, "server_load_ns", NS) X(ttft_minus_prefill, "ttft_minus_prefill_ns", NS) \
+    X(srv_cached, "server_cached_prompt_tokens", COUNT) \
+    X(ttft_server, "ttft_server_ns", NS) X(ttft_rest, "ttft_rest_ns", NS) \
+    X(ttft_reasoning, "ttft_reasoning_ns", NS) X(ttft_output, "ttft_output_ns", NS) \
+    X(prompt_tokens, "prompt_tokens", COUNT) X(prompt_chars, "prompt_chars", COUNT) \
+    X(max_tokens, "max_tokens", COUNT)
+
+static const struct { size_t off; const char *name; uint64_t highest; } hist_tab[] = {
+#define X(field, name, top) { offsetof(struct run_stats, field), name, RESULT_HIST_##top##_MAX },
+    HIST_TAB(X)
+#undef X
+};
+#define HIST_N (sizeof hist_tab / sizeof hist_tab[0])
+
 static struct hist **stats_hists(struct run_stats *s, size_t i, uint64_t *highest)
 {
-    struct { struct hist **h; uint64_t highest; } tab[] = {
-        { &s->ttft, RESULT_HIST_NS_MAX }, { &s->itl, RESULT_HIST_NS_MAX },
-        { &s->tpot, RESULT_HIST_NS_MAX }, { &s->e2e, RESULT_HIST_NS_MAX },
-        { &s->ttfb, RESULT_HIST_NS_MAX }, { &s->connect, RESULT_HIST_NS_MAX },
-        { &s->tls_handshake, RESULT_HIST_NS_MAX },
-        { &s->queue, RESULT_HIST_NS_MAX }, { &s->ttft_sched, RESULT_HIST_NS_MAX },
-        { &s->e2e_sched, RESULT_HIST_NS_MAX },
-        { &s->request_tps, RESULT_HIST_MILLI_MAX },
-        { &s->tokens_per_event, RESULT_HIST_MILLI_MAX },
-        { &s->srv_prefill, RESULT_HIST_NS_MAX }, { &s->srv_decode, RESULT_HIST_NS_MAX },
-        { &s->srv_load, RESULT_HIST_NS_MAX }, { &s->srv_cached, RESULT_HIST_COUNT_MAX },
-        { &s->ttft_minus_prefill, RESULT_HIST_NS_MAX },
-        { &s->ttft_server, RESULT_HIST_NS_MAX }, { &s->ttft_rest, RESULT_HIST_NS_MAX },
-        { &s->ttft_reasoning, RESULT_HIST_NS_MAX }, { &s->ttft_output, RESULT_HIST_NS_MAX },
-        { &s->prompt_tokens, RESULT_HIST_COUNT_MAX }, { &s->prompt_chars, RESULT_HIST_COUNT_MAX },
-        { &s->max_tokens, RESULT_HIST_COUNT_MAX },
-    };
-    if (i >= sizeof tab / sizeof tab[0])
+    if (i >= HIST_N)
         return NULL;
     if (highest)
-        *highest = tab[i].highest;
-    return tab[i].h;
+        *highest = hist_tab[i].highest;
+    return (struct hist **)((char *)s + hist_tab[i].off);
+}
+
+const char *run_stats_hist_name(size_t i)
+{
+    return i < HIST_N ? hist_tab[i].name : NULL;
+}
+
+struct hist *run_stats_hist(const struct run_stats *s, size_t i)
+{
+    return i < HIST_N ? *(struct hist *const *)((const char *)s + hist_tab[i].off) : NULL;
 }
 
 /* The UTC second the run started and 32 random bits: readable, sortable,
@@ -459,5 +476,313 @@ int run_stats_rates(const struct run_stats *s, double *offered, double *achieved
         *achieved = 0;
     else if (s->sent_last_ns > 0)
         *achieved = (double)sent * 1e9 / (double)s->sent_last_ns;
+    return 0;
+}
+
+/* --- merging and the "counters" object ------------------------------------ */
+
+/* How a counter of several processes combines: sums add, extremes and
+ * "last" offsets take the largest (each process's offsets count from the
+ * common start). */
+enum how { SUM, MAX };
+
+#define U64_TAB(X) \
+    X(requests, SUM) X(ok, SUM) X(failed, SUM) X(retries, SUM) X(implausible, SUM) \
+    X(late, SUM) X(arrivals, SUM) X(unsent, SUM) X(arrival_last_ns, MAX) \
+    X(sent_last_ns, MAX) X(warmup_requests, SUM) X(output_tokens, SUM) \
+    X(input_tokens, SUM) X(events, SUM) X(max_tokens_unset, SUM) X(tok_compared, SUM) \
+    X(tok_differ, SUM) X(short_outputs, SUM) X(context_truncated, SUM) \
+    X(loop_lag_max_ns, MAX) X(loop_lag_p99_ns, MAX) X(reads, SUM) X(reads_stamped, SUM) \
+    X(reasoning_tokens, SUM) X(reasoning_requests, SUM) X(tool_call_requests, SUM) \
+    X(tool_calls, SUM) X(conns_opened, SUM) X(tls_handshakes, SUM) X(tls_resumed, SUM)
+
+static const struct { size_t off; const char *name; enum how how; } u64_tab[] = {
+#define X(field, how) { offsetof(struct run_stats, field), #field, how },
+    U64_TAB(X)
+#undef X
+};
+
+static uint64_t *u64_at(struct run_stats *s, size_t i)
+{
+    return (uint64_t *)((char *)s + u64_tab[i].off);
+}
+
+static uint64_t u64_of(const struct run_stats *s, size_t i)
+{
+    return *(const uint64_t *)((const char *)s + u64_tab[i].off);
+}
+
+/* The earliest of two wall times, 0 meaning unknown. */
+static int64_t wall_min(int64_t a, int64_t b)
+{
+    return !a ? b : !b ? a : a < b ? a : b;
+}
+
+int run_stats_merge(struct run_stats *dst, const struct run_stats *src)
+{
+    struct hist **h;
+    for (size_t i = 0; (h = stats_hists(dst, i, NULL)); i++)
+        if (hist_merge(*h, run_stats_hist(src, i)) < 0)
+            return -1;
+    for (size_t i = 0; i < sizeof u64_tab / sizeof u64_tab[0]; i++) {
+        uint64_t *d = u64_at(dst, i), v = u64_of(src, i);
+        if (u64_tab[i].how == SUM)
+            add_u64(d, v);
+        else if (v > *d)
+            *d = v;
+    }
+    for (int t = 0; t < 4; t++) {
+        add_u64(&dst->tok_src_count[t], src->tok_src_count[t]);
+        add_u64(&dst->reasoning_src_count[t], src->reasoning_src_count[t]);
+    }
+    /* Every part judged its requests by the same limits. */
+    if (!dst->slo.n)
+        dst->slo = src->slo;
+    slo_tally_merge(&dst->slo_tally, &src->slo_tally);
+    for (int c = 0; c < ERR__COUNT; c++) {
+        add_u64(&dst->errors[c], src->errors[c]);
+        if (!dst->err_sample[c][0])
+            memcpy(dst->err_sample[c], src->err_sample[c], sizeof dst->err_sample[c]);
+    }
+    add_i64(&dst->ollama_eval_count, src->ollama_eval_count);
+    add_i64(&dst->ollama_eval_duration_ns, src->ollama_eval_duration_ns);
+    dst->tok_diff_sum += src->tok_diff_sum;
+    if (src->tok_diff_max > dst->tok_diff_max)
+        dst->tok_diff_max = src->tok_diff_max;
+    if (src->loop_busy_frac > dst->loop_busy_frac)
+        dst->loop_busy_frac = src->loop_busy_frac;
+    /* The window is the union of the windows: every process's start_ns and
+     * end_ns are on one clock (the caller put them on the wall clock). */
+    if (src->end_ns > src->start_ns) {
+        if (dst->end_ns <= dst->start_ns) {
+            dst->start_ns = src->start_ns;
+            dst->end_ns = src->end_ns;
+        } else {
+            dst->start_ns = src->start_ns < dst->start_ns ? src->start_ns : dst->start_ns;
+            dst->end_ns = src->end_ns > dst->end_ns ? src->end_ns : dst->end_ns;
+        }
+    }
+    dst->start_wall_ns = wall_min(dst->start_wall_ns, src->start_wall_ns);
+    dst->t0_wall_ns = wall_min(dst->t0_wall_ns, src->t0_wall_ns);
+    dst->rx_kernel |= src->rx_kernel;
+    dst->interrupted |= src->interrupted;
+    if ((!dst->stop_reason[0] || !strcmp(dst->stop_reason, "completed")) && src->stop_reason[0])
+        memcpy(dst->stop_reason, src->stop_reason, sizeof dst->stop_reason);
+    return 0;
+}
+
+cJSON *run_stats_counters_json(const struct run_stats *s)
+{
+    cJSON *o = cJSON_CreateObject(), *x;
+    int ok = o != NULL;
+    for (size_t i = 0; ok && i < sizeof u64_tab / sizeof u64_tab[0]; i++)
+        ok = cJSON_AddNumberToObject(o, u64_tab[i].name, (double)u64_of(s, i)) != NULL;
+    ok = ok && (x = cJSON_AddObjectToObject(o, "token_source"));
+    for (int t = 0; ok && t < 4; t++)
+        ok = cJSON_AddNumberToObject(x, tok_source_name(t), (double)s->tok_src_count[t]) != NULL;
+    ok = ok && (x = cJSON_AddObjectToObject(o, "reasoning_source"));
+    for (int t = 0; ok && t < 4; t++)
+        ok = cJSON_AddNumberToObject(x, tok_source_name(t), (double)s->reasoning_src_count[t]) != NULL;
+    ok = ok && (x = cJSON_AddObjectToObject(o, "errors"));
+    for (int c = ERR_NONE + 1; ok && c < ERR__COUNT; c++)
+        ok = !s->errors[c] || cJSON_AddNumberToObject(x, err_class_name(c), (double)s->errors[c]);
+    ok = ok && (x = cJSON_AddObjectToObject(o, "error_samples"));
+    for (int c = ERR_NONE + 1; ok && c < ERR__COUNT; c++)
+        ok = !s->err_sample[c][0] || cJSON_AddStringToObject(x, err_class_name(c), s->err_sample[c]);
+    ok = ok && cJSON_AddNumberToObject(o, "server_eval_count", (double)s->ollama_eval_count) &&
+         cJSON_AddNumberToObject(o, "server_eval_duration_ns", (double)s->ollama_eval_duration_ns) &&
+         cJSON_AddNumberToObject(o, "tok_diff_sum", s->tok_diff_sum) &&
+         cJSON_AddNumberToObject(o, "tok_diff_max", s->tok_diff_max) &&
+         cJSON_AddNumberToObject(o, "loop_busy_frac", s->loop_busy_frac) &&
+         cJSON_AddNumberToObject(o, "duration_ns",
+                                 (double)(s->end_ns > s->start_ns ? s->end_ns - s->start_ns : 0)) &&
+         cJSON_AddNumberToObject(o, "start_wall_ns", (double)s->start_wall_ns) &&
+         cJSON_AddNumberToObject(o, "t0_wall_ns", (double)s->t0_wall_ns) &&
+         cJSON_AddBoolToObject(o, "rx_kernel", s->rx_kernel) &&
+         cJSON_AddBoolToObject(o, "interrupted", s->interrupted) &&
+         cJSON_AddStringToObject(o, "stop_reason", s->stop_reason) &&
+         cJSON_AddStringToObject(o, "run_id", s->run_id);
+    /* Per-request SLOs: the limits (their canonical text, read back with
+     * slo_parse_item) and the tally, or null. */
+    if (ok && s->slo.n) {
+        cJSON *t = cJSON_AddObjectToObject(o, "slo"), *m;
+        ok = t && cJSON_AddStringToObject(t, "spec", s->slo.text) &&
+             cJSON_AddNumberToObject(t, "judged", (double)s->slo_tally.judged) &&
+             cJSON_AddNumberToObject(t, "good", (double)s->slo_tally.good) &&
+             cJSON_AddNumberToObject(t, "errors", (double)s->slo_tally.errors) &&
+             cJSON_AddNumberToObject(t, "cut", (double)s->slo_tally.cut) &&
+             cJSON_AddNumberToObject(t, "good_tokens", (double)s->slo_tally.good_tokens) &&
+             (m = cJSON_AddObjectToObject(t, "miss"));
+        for (int k = 0; ok && k < SLO__N; k++)
+            ok = cJSON_AddNumberToObject(m, slo_kind_name(k), (double)s->slo_tally.miss[k]) != NULL;
+    } else if (ok) {
+        ok = cJSON_AddNullToObject(o, "slo") != NULL;
+    }
+    if (!ok) {
+        cJSON_Delete(o);
+        return NULL;
+    }
+    return o;
+}
+
+/* A whole number in [0, 2^53] (what a double holds exactly), or a finite
+ * one when `real`.  0, or -1 with err naming the key. */
+static int get_num(const cJSON *o, const char *key, int real, double *out, char *err, size_t errcap)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    double d = cJSON_IsNumber(v) ? v->valuedouble : NAN;
+    if (!isfinite(d) || (!real && (d < 0 || d > 9007199254740992.0 || d != floor(d)))) {
+        snprintf(err, errcap, "counters.%s: %s", key, v ? "not a valid number" : "missing");
+        return -1;
+    }
+    *out = d;
+    return 0;
+}
+
+/* A class or source name's index in names (n of them), or -1. */
+static int name_index(const char *name, const char *(*fn)(int), int n)
+{
+    for (int i = 0; i < n; i++)
+        if (!strcmp(fn(i), name))
+            return i;
+    return -1;
+}
+
+static const char *err_name_int(int c) { return err_class_name((enum err_class)c); }
+static const char *slo_name_int(int k) { return slo_kind_name((enum slo_kind)k); }
+static const char *tok_name_int(int t) { return tok_source_name((enum tok_source)t); }
+
+/* counters[key] is an object of counts or texts named by fn: into u64s
+ * (texts: NULL) or texts (u64s: NULL). */
+static int get_named(const cJSON *o, const char *key, const char *(*fn)(int), int n,
+                     uint64_t *u64s, char (*texts)[RESULT_ERR_SAMPLE], char *err, size_t errcap)
+{
+    const cJSON *x = cJSON_GetObjectItemCaseSensitive(o, key), *it;
+    if (!cJSON_IsObject(x)) {
+        snprintf(err, errcap, "counters.%s: missing", key);
+        return -1;
+    }
+    cJSON_ArrayForEach(it, x) {
+        int i = name_index(it->string, fn, n);
+        double d;
+        if (i < 0) {
+            snprintf(err, errcap, "counters.%s: unknown name \"%s\"", key, it->string);
+            return -1;
+        }
+        if (texts && cJSON_IsString(it))
+            result_text_clean(texts[i], RESULT_ERR_SAMPLE, it->valuestring);
+        else if (texts || get_num(x, it->string, 0, &d, err, errcap) < 0) {
+            snprintf(err, errcap, "counters.%s.%s: not a valid value", key, it->string);
+            return -1;
+        } else
+            u64s[i] = (uint64_t)d;
+    }
+    return 0;
+}
+
+static int get_str(const cJSON *o, const char *key, char *dst, size_t cap, char *err, size_t errcap)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    if (!cJSON_IsString(v) || strlen(v->valuestring) >= cap) {
+        snprintf(err, errcap, "counters.%s: %s", key, v ? "not a valid string" : "missing");
+        return -1;
+    }
+    memcpy(dst, v->valuestring, strlen(v->valuestring) + 1);
+    return 0;
+}
+
+/* counters.slo: the limits parsed back from their text, the tally. */
+static int get_slo(struct run_stats *s, const cJSON *counters, char *err, size_t errcap)
+{
+    const cJSON *t = cJSON_GetObjectItemCaseSensitive(counters, "slo");
+    const char *spec = cJSON_IsObject(t) ? cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(t, "spec")) : NULL;
+    char item[SLO_TEXT_MAX], why[200];
+    double d;
+    memset(&s->slo, 0, sizeof s->slo);
+    memset(&s->slo_tally, 0, sizeof s->slo_tally);
+    if (!t || cJSON_IsNull(t))
+        return 0;
+    if (!spec) {
+        snprintf(err, errcap, "counters.slo: not an object with a spec");
+        return -1;
+    }
+    for (const char *p = spec; *p;) {
+        size_t n = strcspn(p, ",");
+        snprintf(item, sizeof item, "%.*s", (int)n, p);
+        if (slo_parse_item(&s->slo, item, why, sizeof why) != 1) {
+            snprintf(err, errcap, "counters.slo.spec: %s", why);
+            return -1;
+        }
+        p += n + (p[n] == ',');
+    }
+    static const struct { const char *k; size_t off; } f[] = {
+        { "judged", offsetof(struct slo_tally, judged) }, { "good", offsetof(struct slo_tally, good) },
+        { "errors", offsetof(struct slo_tally, errors) }, { "cut", offsetof(struct slo_tally, cut) },
+        { "good_tokens", offsetof(struct slo_tally, good_tokens) },
+    };
+    for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) {
+        if (get_num(t, f[i].k, 0, &d, err, errcap) < 0)
+            return -1;
+        *(uint64_t *)((char *)&s->slo_tally + f[i].off) = (uint64_t)d;
+    }
+    return get_named(t, "miss", slo_name_int, SLO__N, s->slo_tally.miss, NULL, err, errcap);
+}
+
+int run_stats_from_json(struct run_stats *s, const cJSON *counters, const cJSON *histograms,
+                        char *err, size_t errcap)
+{
+    double d, dur, wall, t0;
+    struct hist **h;
+    if (!cJSON_IsObject(counters) || !cJSON_IsObject(histograms)) {
+        snprintf(err, errcap, "no %s: not the result of one run, or written by an llmload that "
+                 "did not record it", cJSON_IsObject(counters) ? "\"histograms\"" : "\"counters\"");
+        return -1;
+    }
+    for (size_t i = 0; i < sizeof u64_tab / sizeof u64_tab[0]; i++) {
+        if (get_num(counters, u64_tab[i].name, 0, &d, err, errcap) < 0)
+            return -1;
+        *u64_at(s, i) = (uint64_t)d;
+    }
+    if (get_named(counters, "token_source", tok_name_int, 4, s->tok_src_count, NULL, err, errcap) < 0 ||
+        get_named(counters, "errors", err_name_int, ERR__COUNT, s->errors, NULL, err, errcap) < 0 ||
+        get_named(counters, "error_samples", err_name_int, ERR__COUNT, NULL, s->err_sample,
+                  err, errcap) < 0)
+        return -1;
+    if (get_named(counters, "reasoning_source", tok_name_int, 4, s->reasoning_src_count, NULL,
+                  err, errcap) < 0 || get_slo(s, counters, err, errcap) < 0)
+        return -1;
+    if (get_num(counters, "server_eval_count", 1, &d, err, errcap) < 0)
+        return -1;
+    s->ollama_eval_count = (int64_t)d;
+    if (get_num(counters, "server_eval_duration_ns", 1, &d, err, errcap) < 0)
+        return -1;
+    s->ollama_eval_duration_ns = (int64_t)d;
+    if (get_num(counters, "tok_diff_sum", 1, &s->tok_diff_sum, err, errcap) < 0 ||
+        get_num(counters, "tok_diff_max", 1, &s->tok_diff_max, err, errcap) < 0 ||
+        get_num(counters, "loop_busy_frac", 1, &s->loop_busy_frac, err, errcap) < 0 ||
+        get_num(counters, "duration_ns", 0, &dur, err, errcap) < 0 ||
+        get_num(counters, "start_wall_ns", 1, &wall, err, errcap) < 0 ||
+        get_num(counters, "t0_wall_ns", 1, &t0, err, errcap) < 0 ||
+        get_str(counters, "stop_reason", s->stop_reason, sizeof s->stop_reason, err, errcap) < 0 ||
+        get_str(counters, "run_id", s->run_id, sizeof s->run_id, err, errcap) < 0)
+        return -1;
+    s->start_wall_ns = (int64_t)wall;
+    s->t0_wall_ns = (int64_t)t0;
+    /* On the wall clock, so the windows of several machines can be joined. */
+    s->start_ns = (uint64_t)(t0 ? t0 : wall);
+    s->end_ns = s->start_ns + (uint64_t)dur;
+    s->rx_kernel = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(counters, "rx_kernel"));
+    s->interrupted = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(counters, "interrupted"));
+    for (size_t i = 0; (h = stats_hists(s, i, NULL)); i++) {
+        const cJSON *j = cJSON_GetObjectItemCaseSensitive(histograms, hist_tab[i].name);
+        struct hist *x = j ? hist_from_json(j) : NULL;
+        if (!x || hist_highest(x) != hist_highest(*h)) {
+            snprintf(err, errcap, "histograms.%s: %s", hist_tab[i].name, j ? "malformed" : "missing");
+            hist_free(x);
+            return -1;
+        }
+        hist_free(*h);
+        *h = x;
+    }
     return 0;
 }

@@ -200,6 +200,9 @@ struct run_stats {
     uint64_t short_outputs;                 /* asked for exactly N tokens, got fewer */
     uint64_t context_truncated;             /* the server cut the prompt to its context */
     uint64_t start_ns, end_ns;  /* measured window (hrtime), warm-up excluded */
+    int64_t t0_wall_ns;         /* wall clock (Unix ns) when the measured window
+                                   began (0: not yet), so that runs of several
+                                   processes or machines can be laid on one time line */
     int64_t start_wall_ns;      /* wall clock (Unix ns) at run_stats_init; the
                                    engine may restamp it at the real start.  Only
                                    for the report's timestamp, never for timing. */
@@ -261,6 +264,33 @@ double run_stats_wall_s(const struct run_stats *s);
  * one was sent), requests/s, both from the start of the measured phase.
  * 0, or -1 with both NaN when the run made no arrivals (a closed loop). */
 int run_stats_rates(const struct run_stats *s, double *offered, double *achieved);
+
+/* Merging runs: the workers of one run, the shards of a distributed one.
+ * Exact: counters add, histograms add their counts (so a percentile of the
+ * merge is the percentile of the union of the samples), extremes take the
+ * extreme, and the measured window is the union of the windows on the wall
+ * clock.  The self-check keeps the worst process's numbers.  The first
+ * error sample of each class is kept; stop_reason is the first that is not
+ * "completed"; run_id is dst's.  -1 when the histograms' layouts differ. */
+int run_stats_merge(struct run_stats *dst, const struct run_stats *src);
+
+/* The histograms of a run by name, in a fixed order ("ttft_ns", "itl_ns"
+ * ..., docs/schema.md): the result document's "histograms".  NULL past
+ * the last. */
+const char *run_stats_hist_name(size_t i);
+struct hist *run_stats_hist(const struct run_stats *s, size_t i);
+
+/* Every counter of s that the summary does not keep exactly (sums,
+ * extremes, the window), for the result document's "counters" object
+ * (docs/schema.md); with the "histograms" it is all of s.  NULL on out of
+ * memory. */
+struct cJSON;
+struct cJSON *run_stats_counters_json(const struct run_stats *s);
+/* s (run_stats_init()ed) from a document's "counters" and "histograms":
+ * the run as it was, up to the hrtime origin (start_ns and end_ns are put
+ * on the wall clock).  0, or -1 with err naming the first bad key. */
+int run_stats_from_json(struct run_stats *s, const struct cJSON *counters,
+                        const struct cJSON *histograms, char *err, size_t errcap);
 
 /* Copies src into dst (cap >= 1, always terminated) as valid UTF-8 with no
  * control characters: invalid bytes become '?', controls a space, and a

@@ -94,6 +94,12 @@ struct mock_config {
     int tls;
     int tls_no_resume;          /* no tickets, no session cache: every handshake is full */
     const char *tls_cert, *tls_key, *tls_ca_out, *tls_client_ca;
+    /* --workers N: N processes share the port (SO_REUSEPORT), each with its
+     * own loop and slots (mock_workers_run).  A worker has worker_fd > 0:
+     * it sets SO_REUSEPORT, writes one byte there once it listens instead
+     * of printing the URL, and writes its truth file where it is told. */
+    uint32_t workers;
+    int worker_fd;
 };
 
 /* Fills c with the `default` profile and the server defaults. */
@@ -193,5 +199,11 @@ const char *mock_word(uint32_t idx, size_t *len);
  * stdout line.  Returns 0 after a clean stop, or a negative libuv/errno code
  * after printing a one-line reason to stderr. */
 int mock_server_run(const struct mock_config *c);
+
+/* --workers N (c->workers > 1): binds the port, starts N workers on it,
+ * prints the URL once all listen, passes SIGTERM and SIGINT on, and at
+ * the end joins the workers' truth files into c->truth_path (in worker
+ * order; each line as one worker wrote it).  0, or a negative errno. */
+int mock_workers_run(const struct mock_config *c);
 
 #endif

@@ -220,7 +220,7 @@ int mock_batch_profile_parse(struct mock_config *c, const char *v, char *err, si
 /* ---- flags ---------------------------------------------------------------- */
 
 enum mock_flag {
-    M_LISTEN, M_MODEL, M_IDLE_TIMEOUT, M_HEADER_TIMEOUT, M_MAX_BODY, M_TRUTH, M_VERBOSE,
+    M_LISTEN, M_MODEL, M_IDLE_TIMEOUT, M_HEADER_TIMEOUT, M_MAX_BODY, M_TRUTH, M_VERBOSE, M_WORKERS,
     M_TLS, M_TLS_NO_RESUME, M_TLS_CERT, M_TLS_KEY, M_TLS_CA_OUT, M_TLS_CLIENT_CA,
     M_PROFILE, M_SLOTS, M_TTFT_BASE, M_PREFILL_RATE, M_DECODE_RATE, M_BATCH_SLOWDOWN,
     M_BATCH_PROFILE,
@@ -258,6 +258,8 @@ static const struct opt mock_opts[] = {
                                                           "(a cold-connection benchmark)" },
     { M_TLS_CLIENT_CA, "--tls-client-ca", { NULL }, "FILE", "require a client certificate signed by a CA in FILE\n"
                                                             "(mTLS); a client without one is refused" },
+    { M_WORKERS, "--workers", { NULL }, "N", "N processes sharing the port (SO_REUSEPORT), each with\n"
+                                           "its own loop and --slots; one --truth file (default 1)" },
 
     OPT_SECTION("timing model (durations take ns/us/ms/s/m suffixes; a bare number is s)"),
     { M_PROFILE, "--profile", { NULL }, "NAME", "default, fast or large (see profiles below);\n"
@@ -374,6 +376,10 @@ static int mock_apply(void *ud, const struct opt *o, const char *flag, const cha
     case M_TLS_KEY: c->tls_key = v; break;
     case M_TLS_CA_OUT: c->tls_ca_out = v; break;
     case M_TLS_CLIENT_CA: c->tls_client_ca = v; break;
+    case M_WORKERS:
+        if ((r = parse_u64(flag, v, 1, 256, &u, err, cap)) == 0)
+            c->workers = (uint32_t)u;
+        break;
     case M_SLOTS:
         if ((r = parse_u64(flag, v, 1, 1000000, &u, err, cap)) == 0)
             c->slots = (uint32_t)u;

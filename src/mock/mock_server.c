@@ -14,7 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "rxstamp.h"
 
@@ -422,7 +424,8 @@ int mock_server_run(const struct mock_config *cfg)
     /* These init calls cannot fail on Linux for a live loop, but their
      * handles must exist before server_stop closes them, so a failure is
      * still reported through the same path as bind/listen. */
-    int r1 = uv_tcp_init(&s->loop, &s->listener);
+    int r1 = cfg->worker_fd > 0 ? uv_tcp_init_ex(&s->loop, &s->listener, ss.ss_family)
+                                : uv_tcp_init(&s->loop, &s->listener);
     int r2 = uv_signal_init(&s->loop, &s->sigterm);
     int r3 = uv_signal_init(&s->loop, &s->sigint);
     if (r1 < 0 || r2 < 0 || r3 < 0) {
@@ -434,7 +437,18 @@ int mock_server_run(const struct mock_config *cfg)
     }
     s->listener.data = s;
     s->sigterm.data = s->sigint.data = s;
-    r = uv_tcp_bind(&s->listener, (const struct sockaddr *)&ss, 0);
+    /* --workers: every worker listens on the one port and the kernel
+     * spreads the connections.  libuv has UV_TCP_REUSEPORT only from 1.49
+     * (Debian 12 ships 1.44), so the option is set on the socket here,
+     * before the bind. */
+    uv_os_fd_t lfd;
+    int one = 1;
+    r = 0;
+    if (cfg->worker_fd > 0 && (uv_fileno((uv_handle_t *)&s->listener, &lfd) < 0 ||
+                               setsockopt(lfd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) < 0))
+        r = -errno;
+    if (r == 0)
+        r = uv_tcp_bind(&s->listener, (const struct sockaddr *)&ss, 0);
     if (r == 0)
         r = uv_listen((uv_stream_t *)&s->listener, 4096, mock_http_on_connection);
     if (r < 0) {
@@ -457,7 +471,11 @@ int mock_server_run(const struct mock_config *cfg)
         goto out_truth;
     }
     const char *scheme = s->tls ? "https" : "http";
-    if (ss.ss_family == AF_INET6) {
+    if (cfg->worker_fd > 0) {
+        if (write(cfg->worker_fd, "1", 1) != 1)   /* the parent prints the URL */
+            r = -errno;
+        close(cfg->worker_fd);
+    } else if (ss.ss_family == AF_INET6) {
         uv_ip6_name((struct sockaddr_in6 *)&ss, host, sizeof host);
         printf("%s://[%s]:%d\n", scheme, host, ntohs(((struct sockaddr_in6 *)&ss)->sin6_port));
     } else {

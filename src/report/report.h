@@ -37,9 +37,15 @@ struct cJSON *report_config_json(const struct run_config *c);
  * NULL).  NULL on out of memory. */
 struct cJSON *report_environment_json(const struct run_stats *s);
 /* The whole result document: schema, config, environment, summary,
- * interrupted, histograms (hist_to_json of each, for merging runs).
+ * interrupted, histograms (hist_to_json of each) and counters
+ * (run_stats_counters_json), the last two for merging runs.
  * NULL on out of memory; the caller frees it. */
 struct cJSON *report_result_json(const struct run_config *c, const struct run_stats *s);
+/* The same document from a config and environment already made (a merge
+ * of shards has their documents, not their run_config); it takes both,
+ * also on failure. */
+struct cJSON *report_result_json_of(struct cJSON *config, struct cJSON *environment,
+                                    const struct run_stats *s);
 
 /* Terminal summary, human units, every number with its unit. */
 void report_print_summary(FILE *f, const struct run_config *c, const struct run_stats *s);
@@ -91,6 +97,12 @@ void report_raw_row(struct report_raw *w, const struct req_record *r, uint64_t t
 void report_raw_events(struct report_raw *w, struct req_record *r);
 int report_raw_close(struct report_raw *w);     /* as report_csv_close */
 int report_raw_finish(struct report_raw *w, char *err, size_t errcap);  /* as report_csv_finish */
+
+/* The per-request file another process (a worker of the run) wrote at
+ * path, appended to w: its rows after its header, or its raw lines.  A
+ * failure is kept, as for the rows. */
+void report_csv_splice(struct report_csv *w, const char *path);
+void report_raw_splice(struct report_raw *w, const char *path);
 
 /* Helpers shared by the outputs. */
 int report_client_bottleneck(const struct run_stats *s);  /* busy or lagging past limits */

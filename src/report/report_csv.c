@@ -478,3 +478,37 @@ int report_raw_finish(struct report_raw *w, char *err, size_t errcap)
     free(w);
     return rc;
 }
+
+/* --- the files of several processes joined ----------------------------- */
+
+/* Appends the bytes of path after its first `skip_lines` lines to f; a
+ * failure is kept in *werr as for the rows. */
+static void splice_file(FILE *f, int *werr, const char *path, int skip_lines)
+{
+    char buf[65536];
+    size_t n;
+    FILE *in = fopen(path, "re");
+    if (!in) {
+        if (!*werr)
+            *werr = errno;
+        return;
+    }
+    for (int c; skip_lines > 0 && (c = getc(in)) != EOF;)
+        skip_lines -= c == '\n';
+    while ((n = fread(buf, 1, sizeof buf, in)) > 0)
+        if (fwrite(buf, 1, n, f) != n && !*werr)
+            *werr = errno ? errno : EIO;
+    if (ferror(in) && !*werr)
+        *werr = EIO;
+    fclose(in);
+}
+
+void report_csv_splice(struct report_csv *w, const char *path)
+{
+    splice_file(w->f, &w->err, path, 1);
+}
+
+void report_raw_splice(struct report_raw *w, const char *path)
+{
+    splice_file(w->f, &w->err, path, 0);
+}

@@ -471,6 +471,16 @@ cJSON *report_config_json(const struct run_config *c)
     put_bool(&b, o, "quiet", c->quiet);
     put_bool(&b, o, "progress", c->progress);
     put_str(&b, o, "mock_args", c->mock_args);
+    put_num(&b, o, "workers", c->workers ? c->workers : 1);
+    /* Only a shard says so: the merge of the shards is one run again. */
+    cJSON *sh;
+    if (c->shard_count > 1 && (sh = put_obj(&b, o, "shard"))) {
+        char when[48];
+        put_num(&b, sh, "index", c->shard_index);
+        put_num(&b, sh, "count", c->shard_count);
+        put_str(&b, sh, "start_at", c->start_at_ns > 0 ? report_iso8601(c->start_at_ns, when, sizeof when)
+                                                       : NULL);
+    }
     if (b.fail) {
         cJSON_Delete(o);
         return NULL;
@@ -527,45 +537,44 @@ cJSON *report_environment_json(const struct run_stats *s)
     return o;
 }
 
-/* The serialised histograms, so runs can be merged later (hist_from_json). */
+/* The serialised histograms and the exact counters, so that runs can be
+ * merged later (run_stats_from_json, run_stats_merge). */
 static void put_histograms(struct jb *b, cJSON *doc, const struct run_stats *s)
 {
-    const struct { const char *k; const struct hist *h; } tab[] = {
-        { "ttft_ns", s->ttft }, { "itl_ns", s->itl }, { "tpot_ns", s->tpot },
-        { "e2e_ns", s->e2e }, { "queue_time_ns", s->queue },
-        { "ttfb_ns", s->ttfb }, { "connect_ns", s->connect },
-        { "tls_handshake_ns", s->tls_handshake },
-        { "ttft_from_schedule_ns", s->ttft_sched }, { "e2e_from_schedule_ns", s->e2e_sched },
-        { "request_tps_milli", s->request_tps },
-        { "tokens_per_event_milli", s->tokens_per_event },
-        { "server_prefill_ns", s->srv_prefill }, { "server_decode_per_token_ns", s->srv_decode },
-        { "server_load_ns", s->srv_load }, { "ttft_minus_prefill_ns", s->ttft_minus_prefill },
-        { "server_cached_prompt_tokens", s->srv_cached },
-        { "ttft_server_ns", s->ttft_server }, { "ttft_rest_ns", s->ttft_rest },
-        { "ttft_reasoning_ns", s->ttft_reasoning }, { "ttft_output_ns", s->ttft_output },
-        { "prompt_tokens", s->prompt_tokens }, { "prompt_chars", s->prompt_chars },
-        { "max_tokens", s->max_tokens },
-    };
     cJSON *o = put_obj(b, doc, "histograms");
-    for (size_t i = 0; o && i < sizeof tab / sizeof tab[0]; i++) {
-        cJSON *h = tab[i].h ? hist_to_json(tab[i].h) : NULL;
-        if (!jb_check(b, h) || !cJSON_AddItemToObject(o, tab[i].k, h)) {
+    const char *name;
+    for (size_t i = 0; o && (name = run_stats_hist_name(i)); i++) {
+        cJSON *h = hist_to_json(run_stats_hist(s, i));
+        if (!jb_check(b, h) || !cJSON_AddItemToObject(o, name, h)) {
             cJSON_Delete(h);
             b->fail = 1;
         }
+    }
+    cJSON *c = run_stats_counters_json(s);
+    if (!jb_check(b, c) || !cJSON_AddItemToObject(doc, "counters", c)) {
+        cJSON_Delete(c);
+        b->fail = 1;
     }
 }
 
 cJSON *report_result_json(const struct run_config *c, const struct run_stats *s)
 {
+    return report_result_json_of(report_config_json(c), report_environment_json(s), s);
+}
+
+cJSON *report_result_json_of(cJSON *config, cJSON *environment, const struct run_stats *s)
+{
     struct jb b = { 0 };
     cJSON *doc = cJSON_CreateObject();
-    if (!doc)
-        return NULL;
-    put_str(&b, doc, "schema", REPORT_SCHEMA);
-    cJSON *parts[3] = { report_config_json(c), report_environment_json(s),
-                        report_summary_json(s) };
+    cJSON *parts[3] = { config, environment, NULL };
     static const char *const names[3] = { "config", "environment", "summary" };
+    if (!doc) {
+        cJSON_Delete(config);
+        cJSON_Delete(environment);
+        return NULL;
+    }
+    put_str(&b, doc, "schema", REPORT_SCHEMA);
+    parts[2] = report_summary_json(s);
     for (int i = 0; i < 3; i++) {
         if (!jb_check(&b, parts[i]) || !cJSON_AddItemToObject(doc, names[i], parts[i])) {
             cJSON_Delete(parts[i]);

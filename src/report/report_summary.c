@@ -402,11 +402,13 @@ static void print_client(FILE *f, const struct run_stats *s)
     if (s->rx_kernel && !isnan(kf) && kf > 0.99)
         fprintf(f, " event times come from the kernel, so TTFT and ITL exclude this delay, but "
                 "requests may have been sent up to %s late (p99), so the server saw less load "
-                "than asked. Use fewer streams per process or a faster client machine.\n",
+                "than asked. Spread the streams over more processes (--workers N, or --shard I/N on "
+                "several machines) or use a faster client machine.\n",
                 secs((double)s->loop_lag_p99_ns / 1e9, b1, sizeof b1));
     else
         fprintf(f, " latencies may include up to %s of client delay (p99). "
-                "Use fewer streams per process or a faster client machine.\n",
+                "Spread the streams over more processes (--workers N, or --shard I/N on several "
+                "machines) or use a faster client machine.\n",
                 secs((double)s->loop_lag_p99_ns / 1e9, b1, sizeof b1));
 }
 

@@ -6,6 +6,8 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/timex.h>
+#include <time.h>
 #include <unistd.h>
 
 int util_write_all(int fd, const char *p, size_t n)
@@ -60,4 +62,26 @@ size_t util_edit_distance(const char *a, const char *b)
         cur = t;
     }
     return prev[lb];
+}
+
+int64_t util_wall_ns(void)
+{
+    struct timespec ts;
+    if (clock_gettime(CLOCK_REALTIME, &ts) < 0)
+        return 0;
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+int util_clock_status(double *offset_s, double *error_s, int *synced)
+{
+    struct timex tx;
+    memset(&tx, 0, sizeof tx);   /* modes 0: read only, no privilege needed */
+    int state = adjtimex(&tx);
+    if (state < 0)
+        return -1;
+    /* The offset is in microseconds, or nanoseconds under STA_NANO. */
+    *offset_s = (double)tx.offset / (tx.status & STA_NANO ? 1e9 : 1e6);
+    *error_s = (double)tx.esterror / 1e6;
+    *synced = state != TIME_ERROR && !(tx.status & STA_UNSYNC);
+    return 0;
 }

@@ -342,6 +342,23 @@ static void test_json_malformed(void **state)
         "\"saturated\":0,\"min\":1,\"max\":2000,\"sum\":1,\"m2\":0,\"buckets\":[[1,1]]}",
         "{\"format\":\"llmload.hist/1\",\"highest\":1000,\"significant_digits\":3,\"count\":1,"
         "\"saturated\":0,\"min\":1,\"max\":1,\"sum\":\"1\",\"m2\":0,\"buckets\":[[1,1]]}",
+        /* the compact buckets of /2: pairs as arrays, a repeated bucket (delta
+         * 0), an index past the layout, a zero count, no count, a stray byte,
+         * counts that do not add up */
+        "{\"format\":\"llmload.hist/2\",\"highest\":1000,\"significant_digits\":3,\"count\":2,"
+        "\"saturated\":0,\"min\":1,\"max\":2,\"sum\":3,\"m2\":0.5,\"buckets\":[[1,1],[2,1]]}",
+        "{\"format\":\"llmload.hist/2\",\"highest\":1000,\"significant_digits\":3,\"count\":2,"
+        "\"saturated\":0,\"min\":1,\"max\":2,\"sum\":3,\"m2\":0.5,\"buckets\":\"1:1 0:1\"}",
+        "{\"format\":\"llmload.hist/2\",\"highest\":1000,\"significant_digits\":3,\"count\":2,"
+        "\"saturated\":0,\"min\":1,\"max\":2,\"sum\":3,\"m2\":0.5,\"buckets\":\"1:1 99999999:1\"}",
+        "{\"format\":\"llmload.hist/2\",\"highest\":1000,\"significant_digits\":3,\"count\":2,"
+        "\"saturated\":0,\"min\":1,\"max\":2,\"sum\":3,\"m2\":0.5,\"buckets\":\"1:1 1:0 1:1\"}",
+        "{\"format\":\"llmload.hist/2\",\"highest\":1000,\"significant_digits\":3,\"count\":2,"
+        "\"saturated\":0,\"min\":1,\"max\":2,\"sum\":3,\"m2\":0.5,\"buckets\":\"1:1 1:\"}",
+        "{\"format\":\"llmload.hist/2\",\"highest\":1000,\"significant_digits\":3,\"count\":2,"
+        "\"saturated\":0,\"min\":1,\"max\":2,\"sum\":3,\"m2\":0.5,\"buckets\":\"1:1  1:1\"}",
+        "{\"format\":\"llmload.hist/2\",\"highest\":1000,\"significant_digits\":3,\"count\":2,"
+        "\"saturated\":0,\"min\":1,\"max\":2,\"sum\":3,\"m2\":0.5,\"buckets\":\"1:1 1:1 1:1\"}",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         cJSON *j = cJSON_Parse(bad[i]);
@@ -361,6 +378,16 @@ static void test_json_malformed(void **state)
     assert_int_equal(hist_count(h), 2);
     assert_int_equal(hist_percentile(h, 100), 2);
     assert_true(hist_mean(h) == 1.5);
+    hist_free(h);
+    cJSON_Delete(ok);
+    /* ...and its /2 form, buckets 1 and 2 as "1:1 1:1". */
+    ok = cJSON_Parse(
+        "{\"format\":\"llmload.hist/2\",\"highest\":1000,\"significant_digits\":3,\"count\":2,"
+        "\"saturated\":0,\"min\":1,\"max\":2,\"sum\":3,\"m2\":0.5,\"buckets\":\"1:1 1:1\"}");
+    h = hist_from_json(ok);
+    assert_non_null(h);
+    assert_int_equal(hist_count(h), 2);
+    assert_int_equal(hist_percentile(h, 100), 2);
     hist_free(h);
     cJSON_Delete(ok);
 }
