@@ -14,6 +14,7 @@ const struct cli_command cli_commands[] = {
     { &cli_tokenize_cmd, cmd_tokenize },
     { &cli_report_cmd, cmd_report },
     { &cli_export_cmd, cmd_export },
+    { &cli_serve_cmd, cmd_serve },
     { NULL, NULL },
 };
 
