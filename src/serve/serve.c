@@ -20,7 +20,7 @@
 #include "obs_expo.h"
 #include "obs_net.h"
 #include "probe.h"
-#include "serve_http.h"
+#include "obs_httpd.h"
 #include "serve_run.h"
 #include "serve_sec.h"
 
@@ -62,7 +62,7 @@ struct child {
 struct serve {
     struct serve_opts o;
     uv_loop_t *loop;
-    struct serve_http *http;
+    struct obs_httpd *http;
     struct sockaddr_storage ss;
     uv_signal_t sigint, sigterm;
     uv_timer_t probe_timer, run_timer;
@@ -81,6 +81,15 @@ struct serve {
     char *err;
     size_t errcap;
 };
+
+/* An error answer {"error":msg}; msg is our own text, quote-free. */
+static void serve_error(struct obs_hconn *c, int status, const char *msg)
+{
+    char body[512];
+    int n = snprintf(body, sizeof body, "{\"error\":\"%s\"}\n", msg);
+    obs_hrespond(c, status, "application/json", NULL, body,
+                 n > 0 && (size_t)n < sizeof body ? (size_t)n : 0);
+}
 
 /* --- options ---------------------------------------------------------------- */
 
@@ -275,7 +284,7 @@ static void serve_stop(struct serve *s)
     for (size_t i = 0; i < s->nmocks; i++)
         if (s->mocks[i].running)
             uv_process_kill(&s->mocks[i].proc, SIGTERM);
-    serve_http_stop(s->http);
+    obs_httpd_stop(s->http);
     s->http = NULL;
     uv_stop(s->loop);
 }
@@ -358,7 +367,7 @@ static void sse_json(struct serve *s, const char *event, cJSON *data)
 {
     char *t = cJSON_PrintUnformatted(data);
     if (t && s->http)
-        serve_sse_broadcast(s->http, event, t);
+        obs_hsse_broadcast(s->http, event, t);
     free(t);
     cJSON_Delete(data);
 }
@@ -401,10 +410,10 @@ static void run_deadline(uv_timer_t *t)
     }
 }
 
-static void start_run(struct serve *s, struct serve_conn *c, const struct serve_req *r)
+static void start_run(struct serve *s, struct obs_hconn *c, const struct obs_hreq *r)
 {
     if (s->run_active || s->run.open) {
-        serve_respond_error(c, 409, "a run is already going on: one at a time");
+        serve_error(c, 409, "a run is already going on: one at a time");
         return;
     }
     char id[64], jpath[4200], cpath[4200], err[512];
@@ -420,7 +429,7 @@ static void start_run(struct serve *s, struct serve_conn *c, const struct serve_
         cJSON *e = cJSON_CreateObject();
         cJSON_AddStringToObject(e, "error", err);
         char *t = cJSON_PrintUnformatted(e);
-        serve_respond(c, 400, "application/json", NULL, t ? t : "{}", t ? strlen(t) : 2);
+        obs_hrespond(c, 400, "application/json", NULL, t ? t : "{}", t ? strlen(t) : 2);
         free(t);
         cJSON_Delete(e);
         return;
@@ -429,7 +438,7 @@ static void start_run(struct serve *s, struct serve_conn *c, const struct serve_
     s->run.on_exit = run_exit;
     if (child_start(s, &s->run, a.argv, err, sizeof err) < 0) {
         serve_run_args_free(&a);
-        serve_respond_error(c, 500, "cannot start the run");
+        serve_error(c, 500, "cannot start the run");
         return;
     }
     serve_run_args_free(&a);
@@ -442,8 +451,8 @@ static void start_run(struct serve *s, struct serve_conn *c, const struct serve_
     cJSON_AddStringToObject(d, "id", id);
     char *t = cJSON_PrintUnformatted(d);
     if (t)
-        serve_sse_broadcast(s->http, "start", t);
-    serve_respond(c, 200, "application/json", NULL, t ? t : "{}", t ? strlen(t) : 2);
+        obs_hsse_broadcast(s->http, "start", t);
+    obs_hrespond(c, 200, "application/json", NULL, t ? t : "{}", t ? strlen(t) : 2);
     free(t);
     cJSON_Delete(d);
 }
@@ -491,7 +500,7 @@ static cJSON *runs_json(struct serve *s)
     return a;
 }
 
-static void send_run_file(struct serve *s, struct serve_conn *c, const char *file)
+static void send_run_file(struct serve *s, struct obs_hconn *c, const char *file)
 {
     const char *dot = strrchr(file, '.');
     const char *ctype = NULL;
@@ -500,7 +509,7 @@ static void send_run_file(struct serve *s, struct serve_conn *c, const char *fil
     else if (dot && !strcmp(dot, ".csv"))
         ctype = "text/csv; charset=utf-8";
     if (!ctype || !id_ok(file, (size_t)(dot - file))) {
-        serve_respond_error(c, 404, "no such run");
+        serve_error(c, 404, "no such run");
         return;
     }
     char path[4200], err[256], disp[160];
@@ -508,35 +517,35 @@ static void send_run_file(struct serve *s, struct serve_conn *c, const char *fil
     size_t len;
     char *data = fileio_read_all(path, 256u << 20, &len, err, sizeof err);
     if (!data) {
-        serve_respond_error(c, 404, "no such run");
+        serve_error(c, 404, "no such run");
         return;
     }
     snprintf(disp, sizeof disp, "Content-Disposition: attachment; filename=\"llmload-%s\"\r\n", file);
-    serve_respond(c, 200, ctype, disp, data, len);
+    obs_hrespond(c, 200, ctype, disp, data, len);
     free(data);
 }
 
 /* --- routes ----------------------------------------------------------------- */
 
-static void send_json(struct serve_conn *c, cJSON *j)
+static void send_json(struct obs_hconn *c, cJSON *j)
 {
     char *t = cJSON_PrintUnformatted(j);
     cJSON_Delete(j);
     if (!t) {
-        serve_respond_error(c, 500, "out of memory");
+        serve_error(c, 500, "out of memory");
         return;
     }
-    serve_respond(c, 200, "application/json", NULL, t, strlen(t));
+    obs_hrespond(c, 200, "application/json", NULL, t, strlen(t));
     free(t);
 }
 
-static void send_metrics(struct serve *s, struct serve_conn *c)
+static void send_metrics(struct serve *s, struct obs_hconn *c)
 {
     char *text = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&text, &len);
     if (!f) {
-        serve_respond_error(c, 500, "out of memory");
+        serve_error(c, 500, "out of memory");
         return;
     }
     fprintf(f, "# HELP llmload_serve_run_active Whether a run is going on.\n"
@@ -547,18 +556,18 @@ static void send_metrics(struct serve *s, struct serve_conn *c)
                "# TYPE llmload_serve_streams gauge\nllmload_serve_streams %u\n"
                "# HELP llmload_serve_target_up Whether the last check of the target succeeded.\n"
                "# TYPE llmload_serve_target_up gauge\n",
-            s->run_active, s->runs_total, s->http ? serve_http_streams(s->http) : 0);
+            s->run_active, s->runs_total, s->http ? obs_httpd_streams(s->http) : 0);
     for (size_t i = 0; i < s->o.ntargets; i++) {
         fputs("llmload_serve_target_up{target=\"", f);
         obs_put_label_value(f, s->o.targets[i].name);
         fprintf(f, "\"} %d\n", target_up(&s->targets[i]));
     }
     fclose(f);
-    serve_respond(c, 200, obs_content_type(OBS_FMT_PROMETHEUS), NULL, text, len);
+    obs_hrespond(c, 200, obs_content_type(OBS_FMT_PROMETHEUS), NULL, text, len);
     free(text);
 }
 
-static void send_chartjs(struct serve *s, struct serve_conn *c)
+static void send_chartjs(struct serve *s, struct obs_hconn *c)
 {
     if (!s->chartjs) {
         const char *path = getenv("LLMLOAD_CHARTJS");
@@ -566,32 +575,32 @@ static void send_chartjs(struct serve *s, struct serve_conn *c)
         s->chartjs = fileio_read_all(path && *path ? path : CHARTJS_PATH, 8u << 20,
                                      &s->chartjs_len, err, sizeof err);
         if (!s->chartjs) {
-            serve_respond_error(c, 404, "Chart.js is not installed (apt-get install libjs-chart.js)");
+            serve_error(c, 404, "Chart.js is not installed (apt-get install libjs-chart.js)");
             return;
         }
     }
-    serve_respond(c, 200, "text/javascript; charset=utf-8", NULL, s->chartjs, s->chartjs_len);
+    obs_hrespond(c, 200, "text/javascript; charset=utf-8", NULL, s->chartjs, s->chartjs_len);
 }
 
-static void route(void *ud, struct serve_conn *c, const struct serve_req *r)
+static void route(void *ud, struct obs_hconn *c, const struct obs_hreq *r)
 {
     struct serve *s = ud;
     const char *p = r->path;
     /* The order matters: a foreign Host is refused before the token is
      * looked at, so a rebound name learns nothing, not even a 401. */
-    if (!serve_sec_host_ok(r->host, &s->ss, serve_http_port(s->http))) {
-        serve_respond_error(c, 421, "wrong Host: use the address the server listens on");
+    if (!serve_sec_host_ok(r->host, &s->ss, obs_httpd_port(s->http))) {
+        serve_error(c, 421, "wrong Host: use the address the server listens on");
         return;
     }
     int from_query;
     if (!serve_sec_token_ok(s->o.token, r->authz, r->cookie, r->query, &from_query)) {
-        serve_respond_error(c, 401, "a token is needed: open the URL with ?token=TOKEN once");
+        serve_error(c, 401, "a token is needed: open the URL with ?token=TOKEN once");
         return;
     }
     int get = r->method == HTTP_GET || r->method == HTTP_HEAD;
     int post = r->method == HTTP_POST;
     if (post && !serve_sec_origin_ok(r->origin, r->host)) {
-        serve_respond_error(c, 403, "foreign Origin: a POST must come from this page");
+        serve_error(c, 403, "foreign Origin: a POST must come from this page");
         return;
     }
     if (get && !strcmp(p, "/")) {
@@ -602,7 +611,7 @@ static void route(void *ud, struct serve_conn *c, const struct serve_req *r)
         strncat(cookie, "Content-Security-Policy: default-src 'self'; script-src 'self' 'unsafe-inline'; "
                 "style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'\r\n",
                 sizeof cookie - strlen(cookie) - 1);
-        serve_respond(c, 200, "text/html; charset=utf-8", cookie, (const char *)serve_page_html,
+        obs_hrespond(c, 200, "text/html; charset=utf-8", cookie, (const char *)serve_page_html,
                       serve_page_html_len);
     } else if (get && !strcmp(p, "/assets/chart.js")) {
         send_chartjs(s, c);
@@ -617,7 +626,7 @@ static void route(void *ud, struct serve_conn *c, const struct serve_req *r)
         cJSON_AddNumberToObject(j, "max_duration_s", (double)(s->o.max_duration_ns / 1000000000ull));
         send_json(c, j);
     } else if (get && !strcmp(p, "/api/events")) {
-        serve_sse_begin(c);
+        obs_hsse_begin(c);
     } else if (get && !strcmp(p, "/api/runs")) {
         send_json(c, runs_json(s));
     } else if (get && !strncmp(p, "/api/runs/", 10)) {
@@ -628,16 +637,16 @@ static void route(void *ud, struct serve_conn *c, const struct serve_req *r)
         start_run(s, c, r);
     } else if (post && !strcmp(p, "/api/cancel")) {
         if (!s->run.running) {
-            serve_respond_error(c, 409, "no run is going on");
+            serve_error(c, 409, "no run is going on");
             return;
         }
         s->run_cancelled = 1;
         uv_process_kill(&s->run.proc, SIGINT);
-        serve_respond(c, 200, "application/json", NULL, "{\"cancelled\":true}\n", 18);
+        obs_hrespond(c, 200, "application/json", NULL, "{\"cancelled\":true}\n", 18);
     } else if (!get && !post) {
-        serve_respond_error(c, 405, "method not allowed");
+        serve_error(c, 405, "method not allowed");
     } else {
-        serve_respond_error(c, 404, "not found");
+        serve_error(c, 404, "not found");
     }
 }
 
@@ -645,11 +654,14 @@ static void route(void *ud, struct serve_conn *c, const struct serve_req *r)
 
 static int start_listening(struct serve *s)
 {
-    if (!(s->http = serve_http_start(s->loop, &s->ss, route, s, s->err, s->errcap)))
+    static const struct obs_httpd_cfg cfg = {
+        .max_conns = 64, .max_head = 16384, .max_body = 65536, .timeout_ms = 10000,
+    };
+    if (!(s->http = obs_httpd_start(s->loop, &s->ss, &cfg, route, s, s->err, s->errcap)))
         return -1;
     char host[80];
     serve_sec_host_text(&s->ss, host, sizeof host);
-    printf("http://%s:%d/\n", host, serve_http_port(s->http));
+    printf("http://%s:%d/\n", host, obs_httpd_port(s->http));
     fflush(stdout);
     uv_timer_start(&s->probe_timer, probe_all, 0, s->o.probe_interval_ns / 1000000);
     return 0;

@@ -1,5 +1,5 @@
-/* The dashboard's listener (serve_http.h). */
-#include "serve_http.h"
+/* A small HTTP/1.1 server (obs_httpd.h). */
+#include "obs_httpd.h"
 
 #include <arpa/inet.h>
 #include <assert.h>
@@ -11,15 +11,15 @@
 
 #include <llhttp.h>
 
-enum hdr { H_NONE, H_HOST, H_ORIGIN, H_COOKIE, H_AUTHZ };
+enum hdr { H_NONE, H_HOST, H_ORIGIN, H_COOKIE, H_AUTHZ, H_ACCEPT };
 
-struct serve_conn {
+struct obs_hconn {
     uv_tcp_t tcp;
     uv_timer_t timer;
     uv_shutdown_t shut;
     llhttp_t parser;
-    struct serve_http *srv;
-    struct serve_conn *prev, *next;
+    struct obs_httpd *srv;
+    struct obs_hconn *prev, *next;
     int open;                       /* handles not yet closed */
     int closing, complete, answered, stream;
     size_t head_bytes;
@@ -29,7 +29,7 @@ struct serve_conn {
     size_t field_len;
     enum hdr in;
     size_t val_len;
-    struct serve_req req;
+    struct obs_hreq req;
     char *body;
     size_t body_len;
     char rbuf[4096];
@@ -37,22 +37,23 @@ struct serve_conn {
 
 struct wreq {
     uv_write_t w;
-    struct serve_conn *c;
+    struct obs_hconn *c;
     int last;                       /* shut the write side down after it */
     char data[];
 };
 
-struct serve_http {
+struct obs_httpd {
     uv_tcp_t listener;
-    serve_handler_fn fn;
+    struct obs_httpd_cfg cfg;
+    obs_hhandler_fn fn;
     void *ud;
-    struct serve_conn *live;
+    struct obs_hconn *live;
     unsigned nconns, nstreams;
     int stopping, listener_closed;
     int port;
 };
 
-const char *serve_http_reason(int status)
+const char *obs_http_reason(int status)
 {
     switch (status) {
     case 200: return "OK";
@@ -70,7 +71,7 @@ const char *serve_http_reason(int status)
     }
 }
 
-static void srv_maybe_free(struct serve_http *h)
+static void srv_maybe_free(struct obs_httpd *h)
 {
     if (h->stopping && h->listener_closed && h->nconns == 0)
         free(h);
@@ -78,22 +79,22 @@ static void srv_maybe_free(struct serve_http *h)
 
 static void conn_closed(uv_handle_t *hd)
 {
-    struct serve_conn *c = hd->data;
+    struct obs_hconn *c = hd->data;
     if (--c->open)
         return;
-    struct serve_http *h = c->srv;
+    struct obs_httpd *h = c->srv;
     free(c->body);
     free(c);
     h->nconns--;
     srv_maybe_free(h);
 }
 
-static void conn_close(struct serve_conn *c)
+static void conn_close(struct obs_hconn *c)
 {
     if (c->closing)
         return;
     c->closing = 1;
-    struct serve_http *h = c->srv;
+    struct obs_httpd *h = c->srv;
     if (c->stream)
         h->nstreams--;
     if (c->prev)
@@ -113,7 +114,7 @@ static void on_deadline(uv_timer_t *t)
 
 static void on_shutdown(uv_shutdown_t *s, int status)
 {
-    struct serve_conn *c = s->data;
+    struct obs_hconn *c = s->data;
     /* The answer is out; the close waits for the peer's (closing with
      * unread bytes would reset the connection and could lose the answer),
      * or for the deadline. */
@@ -124,7 +125,7 @@ static void on_shutdown(uv_shutdown_t *s, int status)
 static void on_written(uv_write_t *w, int status)
 {
     struct wreq *q = (struct wreq *)w;
-    struct serve_conn *c = q->c;
+    struct obs_hconn *c = q->c;
     int last = q->last;
     free(q);
     if (c->closing)
@@ -141,7 +142,7 @@ static void on_written(uv_write_t *w, int status)
         conn_close(c);
 }
 
-static void conn_write(struct serve_conn *c, const char *head, size_t hlen, const char *body,
+static void conn_write(struct obs_hconn *c, const char *head, size_t hlen, const char *body,
                        size_t blen, int last)
 {
     struct wreq *q = malloc(sizeof *q + hlen + blen);
@@ -166,7 +167,7 @@ static void conn_write(struct serve_conn *c, const char *head, size_t hlen, cons
 #define SAFE_HEADERS "X-Content-Type-Options: nosniff\r\nX-Frame-Options: DENY\r\n" \
                      "Referrer-Policy: no-referrer\r\nCache-Control: no-store\r\n"
 
-void serve_respond(struct serve_conn *c, int status, const char *ctype, const char *extra,
+void obs_hrespond(struct obs_hconn *c, int status, const char *ctype, const char *extra,
                    const char *body, size_t len)
 {
     assert(!c->answered);
@@ -174,23 +175,19 @@ void serve_respond(struct serve_conn *c, int status, const char *ctype, const ch
     char head[1024];
     int n = snprintf(head, sizeof head,
                      "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n" SAFE_HEADERS
-                     "%sConnection: close\r\n\r\n", status, serve_http_reason(status), ctype, len,
+                     "%sConnection: close\r\n\r\n", status, obs_http_reason(status), ctype, len,
                      extra ? extra : "");
     assert(n > 0 && (size_t)n < sizeof head);
     conn_write(c, head, (size_t)n, c->req.method == HTTP_HEAD ? NULL : body,
                c->req.method == HTTP_HEAD ? 0 : len, 1);
 }
 
-void serve_respond_error(struct serve_conn *c, int status, const char *msg)
+void obs_hrespond_text(struct obs_hconn *c, int status, const char *extra, const char *text)
 {
-    /* msg is our own text: no quote or backslash to escape. */
-    char body[512];
-    int n = snprintf(body, sizeof body, "{\"error\":\"%s\"}\n", msg);
-    serve_respond(c, status, "application/json", NULL, body,
-                  n > 0 && (size_t)n < sizeof body ? (size_t)n : 0);
+    obs_hrespond(c, status, "text/plain; charset=utf-8", extra, text, strlen(text));
 }
 
-void serve_sse_begin(struct serve_conn *c)
+void obs_hsse_begin(struct obs_hconn *c)
 {
     assert(!c->answered);
     c->answered = 1;
@@ -198,18 +195,18 @@ void serve_sse_begin(struct serve_conn *c)
     c->srv->nstreams++;
     uv_timer_stop(&c->timer);
     static const char head[] = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n" SAFE_HEADERS
-                               "Connection: close\r\n\r\n: llmload serve\n\n";
+                               "Connection: close\r\n\r\n: llmload\n\n";
     conn_write(c, head, sizeof head - 1, NULL, 0, 0);
 }
 
-void serve_sse_broadcast(struct serve_http *h, const char *event, const char *data)
+void obs_hsse_broadcast(struct obs_httpd *h, const char *event, const char *data)
 {
     size_t el = strlen(event), dl = strlen(data);
     char *msg = malloc(el + dl + 32);
     if (!msg)
         return;
     int n = snprintf(msg, el + dl + 32, "event: %s\ndata: %s\n\n", event, data);
-    for (struct serve_conn *c = h->live, *next; c; c = next) {
+    for (struct obs_hconn *c = h->live, *next; c; c = next) {
         next = c->next;
         if (c->stream && !c->closing)
             conn_write(c, msg, (size_t)n, NULL, 0, 0);
@@ -217,7 +214,7 @@ void serve_sse_broadcast(struct serve_http *h, const char *event, const char *da
     free(msg);
 }
 
-unsigned serve_http_streams(const struct serve_http *h)
+unsigned obs_httpd_streams(const struct obs_httpd *h)
 {
     return h->nstreams;
 }
@@ -236,24 +233,24 @@ static void cut_append(char *dst, size_t cap, size_t *len, const char *at, size_
 
 static int on_url(llhttp_t *p, const char *at, size_t n)
 {
-    struct serve_conn *c = p->data;
+    struct obs_hconn *c = p->data;
     cut_append(c->url, sizeof c->url, &c->url_len, at, n);
     return 0;
 }
 
 static int on_header_field(llhttp_t *p, const char *at, size_t n)
 {
-    struct serve_conn *c = p->data;
+    struct obs_hconn *c = p->data;
     cut_append(c->field, sizeof c->field, &c->field_len, at, n);
     return 0;
 }
 
 static int on_header_field_complete(llhttp_t *p)
 {
-    struct serve_conn *c = p->data;
+    struct obs_hconn *c = p->data;
     static const struct { const char *name; enum hdr h; } known[] = {
         { "host", H_HOST }, { "origin", H_ORIGIN }, { "cookie", H_COOKIE },
-        { "authorization", H_AUTHZ },
+        { "authorization", H_AUTHZ }, { "accept", H_ACCEPT },
     };
     c->in = H_NONE;
     for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
@@ -267,13 +264,14 @@ static int on_header_field_complete(llhttp_t *p)
 
 static int on_header_value(llhttp_t *p, const char *at, size_t n)
 {
-    struct serve_conn *c = p->data;
-    struct serve_req *r = &c->req;
+    struct obs_hconn *c = p->data;
+    struct obs_hreq *r = &c->req;
     switch (c->in) {
     case H_HOST: cut_append(r->host, sizeof r->host, &c->val_len, at, n); break;
     case H_ORIGIN: cut_append(r->origin, sizeof r->origin, &c->val_len, at, n); break;
     case H_COOKIE: cut_append(r->cookie, sizeof r->cookie, &c->val_len, at, n); break;
     case H_AUTHZ: cut_append(r->authz, sizeof r->authz, &c->val_len, at, n); break;
+    case H_ACCEPT: cut_append(r->accept, sizeof r->accept, &c->val_len, at, n); break;
     case H_NONE: break;
     }
     return 0;
@@ -281,8 +279,8 @@ static int on_header_value(llhttp_t *p, const char *at, size_t n)
 
 static int on_body(llhttp_t *p, const char *at, size_t n)
 {
-    struct serve_conn *c = p->data;
-    if (c->body_len + n > SERVE_HTTP_MAX_BODY)
+    struct obs_hconn *c = p->data;
+    if (c->body_len + n > c->srv->cfg.max_body)
         return HPE_USER;
     char *b = realloc(c->body, c->body_len + n + 1);
     if (!b)
@@ -296,7 +294,7 @@ static int on_body(llhttp_t *p, const char *at, size_t n)
 
 static int on_message_complete(llhttp_t *p)
 {
-    struct serve_conn *c = p->data;
+    struct obs_hconn *c = p->data;
     c->complete = 1;
     return HPE_PAUSED;
 }
@@ -310,9 +308,9 @@ static const llhttp_settings_t req_settings = {
     .on_message_complete = on_message_complete,
 };
 
-static void dispatch(struct serve_conn *c)
+static void dispatch(struct obs_hconn *c)
 {
-    struct serve_req *r = &c->req;
+    struct obs_hreq *r = &c->req;
     r->method = llhttp_get_method(&c->parser);
     size_t plen = strcspn(c->url, "?");
     snprintf(r->path, sizeof r->path, "%.*s", (int)plen, c->url);
@@ -325,14 +323,14 @@ static void dispatch(struct serve_conn *c)
 
 static void on_alloc(uv_handle_t *hd, size_t hint, uv_buf_t *b)
 {
-    struct serve_conn *c = hd->data;
+    struct obs_hconn *c = hd->data;
     (void)hint;
     *b = uv_buf_init(c->rbuf, sizeof c->rbuf);
 }
 
 static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
 {
-    struct serve_conn *c = s->data;
+    struct obs_hconn *c = s->data;
     if (c->closing)
         return;
     if (n < 0) {
@@ -348,19 +346,19 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
     if (c->complete)
         dispatch(c);
     else if (e == HPE_USER)
-        serve_respond_error(c, 413, "request body too large");
+        obs_hrespond_text(c, 413, NULL, "request body too large\n");
     else if (e != HPE_OK)
-        serve_respond_error(c, 400, "malformed request");
-    else if (!c->body_len && c->head_bytes > SERVE_HTTP_MAX_HEAD)
-        serve_respond_error(c, 431, "request too large");
+        obs_hrespond_text(c, 400, NULL, "malformed request\n");
+    else if (!c->body_len && c->head_bytes > c->srv->cfg.max_head)
+        obs_hrespond_text(c, 431, NULL, "request too large\n");
 }
 
 static void on_connection(uv_stream_t *l, int status)
 {
-    struct serve_http *h = l->data;
+    struct obs_httpd *h = l->data;
     if (status < 0 || h->stopping)
         return;
-    struct serve_conn *c = calloc(1, sizeof *c);
+    struct obs_hconn *c = calloc(1, sizeof *c);
     if (!c)
         return;     /* the pending connection waits in the backlog */
     c->srv = h;
@@ -373,26 +371,34 @@ static void on_connection(uv_stream_t *l, int status)
     if (h->live)
         h->live->prev = c;
     h->live = c;
-    if (uv_accept(l, (uv_stream_t *)&c->tcp) < 0 || h->nconns > SERVE_HTTP_MAX_CONNS) {
+    if (h->cfg.unref) {
+        uv_unref((uv_handle_t *)&c->tcp);
+        uv_unref((uv_handle_t *)&c->timer);
+    }
+    /* Past the cap the newcomer is closed at once: a client that opens
+     * connections without end costs an accept and a close each. */
+    if (uv_accept(l, (uv_stream_t *)&c->tcp) < 0 || h->nconns > h->cfg.max_conns) {
         conn_close(c);
         return;
     }
     llhttp_init(&c->parser, HTTP_REQUEST, &req_settings);
     c->parser.data = c;
     uv_tcp_nodelay(&c->tcp, 1);
-    uv_timer_start(&c->timer, on_deadline, SERVE_HTTP_TIMEOUT_MS, 0);
+    uv_timer_start(&c->timer, on_deadline, h->cfg.timeout_ms, 0);
     if (uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) < 0)
         conn_close(c);
 }
 
-struct serve_http *serve_http_start(uv_loop_t *loop, const struct sockaddr_storage *ss,
-                                    serve_handler_fn fn, void *ud, char *err, size_t errcap)
+struct obs_httpd *obs_httpd_start(uv_loop_t *loop, const struct sockaddr_storage *ss,
+                                  const struct obs_httpd_cfg *cfg, obs_hhandler_fn fn, void *ud,
+                                  char *err, size_t errcap)
 {
-    struct serve_http *h = calloc(1, sizeof *h);
+    struct obs_httpd *h = calloc(1, sizeof *h);
     if (!h) {
         snprintf(err, errcap, "out of memory");
         return NULL;
     }
+    h->cfg = *cfg;
     h->fn = fn;
     h->ud = ud;
     uv_tcp_init(loop, &h->listener);
@@ -402,7 +408,7 @@ struct serve_http *serve_http_start(uv_loop_t *loop, const struct sockaddr_stora
         rc = uv_listen((uv_stream_t *)&h->listener, 64, on_connection);
     if (rc < 0) {
         snprintf(err, errcap, "cannot listen: %s", uv_strerror(rc));
-        serve_http_stop(h);
+        obs_httpd_stop(h);
         return NULL;
     }
     struct sockaddr_storage bound;
@@ -410,22 +416,24 @@ struct serve_http *serve_http_start(uv_loop_t *loop, const struct sockaddr_stora
     uv_tcp_getsockname(&h->listener, (struct sockaddr *)&bound, &blen);
     h->port = ntohs(bound.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&bound)->sin6_port
                                                 : ((struct sockaddr_in *)&bound)->sin_port);
+    if (cfg->unref)
+        uv_unref((uv_handle_t *)&h->listener);
     return h;
 }
 
-int serve_http_port(const struct serve_http *h)
+int obs_httpd_port(const struct obs_httpd *h)
 {
     return h->port;
 }
 
 static void listener_closed(uv_handle_t *hd)
 {
-    struct serve_http *h = hd->data;
+    struct obs_httpd *h = hd->data;
     h->listener_closed = 1;
     srv_maybe_free(h);
 }
 
-void serve_http_stop(struct serve_http *h)
+void obs_httpd_stop(struct obs_httpd *h)
 {
     if (!h || h->stopping)
         return;
