@@ -8,9 +8,11 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 import unittest
 
+import cdp
 import harness
 from harness import FAST, LLMLOAD, Mock, http, tmpdir
 
@@ -314,6 +316,53 @@ class TestServe(unittest.TestCase):
                 except OSError:
                     return True
             wait_for(refused, "simulator on port %d gone" % p)
+
+
+class TestServeBrowser(unittest.TestCase):
+    """The page in headless Chromium, driven over the DevTools protocol."""
+
+    def test_page_in_chromium(self):
+        slow = ["--decode-rate", "200", "--prefill-rate", "1000000", "--ttft-base", "50ms"]
+        shots = os.environ.get("LLMLOAD_SCREENSHOT_DIR") or tmpdir()
+        with Mock(*FAST) as fast, Mock(*slow) as sl, \
+                Serve("--target", "quick=" + fast.url, "--target", "slow=" + sl.url) as srv:
+            b = cdp.Browser()
+            try:
+                b.call("Page.enable")
+                b.navigate(srv.url)
+                b.wait('document.querySelectorAll(".target .dot.up").length === 2', "two green dots")
+                names = b.eval('[...document.querySelectorAll(".target")].map(e => e.dataset.name)')
+                self.assertEqual(names, ["quick", "slow"])
+                b.eval('document.getElementById("levels").value = "1,2";'
+                       'document.getElementById("requests").value = "4";'
+                       'document.getElementById("max_tokens").value = "16"; true')
+                b.eval('document.getElementById("run").click(); true')
+                b.wait('document.getElementById("cancel").disabled === false', "the run to start")
+                winner = b.wait('document.getElementById("rec").dataset.winner || null',
+                                "the recommendation", timeout=120)
+                self.assertEqual(winner, "quick")
+                self.assertIn("recommend quick", b.eval('document.getElementById("rec").textContent'))
+                self.assertGreater(b.eval('document.getElementById("log").textContent.split("\\n").length'), 5)
+                # The charts were drawn from the saved run, one line per target.
+                self.assertEqual(b.eval('charts.c_tput.data.datasets.map(d => d.label)'), ["quick", "slow"])
+                self.assertEqual(b.eval('charts.c_tput.data.labels'), ["1", "2"])
+                b.wait('document.querySelectorAll("#runs li").length === 1', "the run in the history")
+                # The JSON the page links to is the compare document.
+                doc = b.eval('fetch(document.querySelector("#runs a[href$=\'.json\']").href)'
+                             '.then(r => r.json())')
+                self.assertEqual(doc["schema"], "llmload.compare/1")
+                self.assertEqual(doc["recommendation"]["target"], "quick")
+                path = os.path.join(shots, "dashboard.png")
+                b.screenshot(path)
+                sys.stderr.write("screenshot: %s\n" % path)
+                self.assertGreater(os.path.getsize(path), 10000)
+                sl.stop()
+                b.wait('document.querySelector(\'.target[data-name="slow"] .dot\').classList.contains("down")',
+                       "the stopped server's dot red")
+                self.assertTrue(b.eval('document.querySelector(\'.target[data-name="quick"] .dot\')'
+                                       '.classList.contains("up")'))
+            finally:
+                b.close()
 
 
 if __name__ == "__main__":
