@@ -272,21 +272,32 @@ static void close_walk(uv_handle_t *h, void *arg)
         uv_close(h, NULL);
 }
 
-static void serve_stop(struct serve *s)
+/* The last step of a stop: the simulators die with the dashboard. */
+static void serve_stopped(struct serve *s)
 {
-    if (s->stopping)
-        return;
-    s->stopping = 1;
-    /* The run keeps what it measured (compare's Ctrl-C); the simulators
-     * die with the dashboard. */
-    if (s->run.running)
-        uv_process_kill(&s->run.proc, SIGINT);
     for (size_t i = 0; i < s->nmocks; i++)
         if (s->mocks[i].running)
             uv_process_kill(&s->mocks[i].proc, SIGTERM);
+    uv_stop(s->loop);
+}
+
+static void serve_stop(struct serve *s)
+{
+    /* A second signal does not wait for the run any longer. */
+    if (s->stopping) {
+        uv_stop(s->loop);
+        return;
+    }
+    s->stopping = 1;
+    /* The run keeps what it measured (compare's Ctrl-C) and the loop waits
+     * for it to write its files (run_exit finishes the stop then). */
     obs_httpd_stop(s->http);
     s->http = NULL;
-    uv_stop(s->loop);
+    uv_timer_stop(&s->probe_timer);
+    if (s->run.running)
+        uv_process_kill(&s->run.proc, SIGINT);
+    else
+        serve_stopped(s);
 }
 
 static void on_signal(uv_signal_t *h, int sig)
@@ -399,6 +410,8 @@ static void run_exit(struct child *ch, int64_t status, int sig)
                               cJSON_DetachItemFromObject(doc, "recommendation"));
     cJSON_Delete(doc);
     sse_json(s, "done", d);
+    if (s->stopping)
+        serve_stopped(s);
 }
 
 static void run_deadline(uv_timer_t *t)
