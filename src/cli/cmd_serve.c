@@ -77,7 +77,7 @@ static const struct opt_table *const serve_tables[] = { &serve_table, NULL };
 
 const struct opt_cmd cli_serve_cmd = {
     .name = "serve",
-    .summary = "a web dashboard: check servers, compare them, watch it live",
+    .summary = "a web dashboard: check servers, compare them, follow the run",
     .usage = "llmload serve [--target NAME=URL ...] [--listen HOST:PORT] [--token-file FILE]\n"
              "              [--results-dir DIR] [--max-concurrency N] [--max-requests N]\n"
              "              [--max-duration TIME]",

@@ -330,6 +330,10 @@ static void probe_done(uv_work_t *w, int status)
 static void probe_all(uv_timer_t *tm)
 {
     struct serve *s = tm->data;
+    /* No check during a run: its requests would be load the run did not
+     * ask for (the dots keep their last state). */
+    if (s->run_active)
+        return;
     for (size_t i = 0; i < s->o.ntargets; i++) {
         struct starget *t = &s->targets[i];
         if (t->probing || s->stopping)
