@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <cjson/cJSON.h>
 #include <llhttp.h>
@@ -71,7 +72,7 @@ struct serve {
     struct starget targets[SERVE_MAX_TARGETS];
     struct child mocks[2];
     size_t nmocks, mocks_ready;
-    struct child run;
+    struct child run, report;
     int run_active, run_cancelled;
     char run_id[64];
     unsigned long runs_total;
@@ -395,6 +396,31 @@ static void run_line(struct child *ch, const char *line)
     sse_json(ch->s, "log", d);
 }
 
+static void report_exit(struct child *ch, int64_t status, int sig)
+{
+    struct serve *s = ch->s;
+    child_close_pipes(ch);
+    cJSON *d = cJSON_CreateObject();
+    cJSON_AddStringToObject(d, "id", s->run_id);
+    cJSON_AddBoolToObject(d, "html", status == 0 && sig == 0);
+    sse_json(s, "report", d);
+}
+
+/* The run's HTML report (`llmload report ID.json -o ID.html`), in a child
+ * too: drawing it is work the loop must not do. */
+static void start_report(struct serve *s)
+{
+    char in[4200], out[4200], err[256];
+    snprintf(in, sizeof in, "%s/%s.json", s->results, s->run_id);
+    snprintf(out, sizeof out, "--output=%s/%s.html", s->results, s->run_id);
+    char *args[] = { "report", out, "--", in, NULL };
+    s->report.on_line = NULL;
+    s->report.on_exit = report_exit;
+    if (s->report.open || child_start(s, &s->report, args, err, sizeof err) < 0)
+        fprintf(stderr, "llmload serve: no HTML report of %s: %s\n", s->run_id,
+                s->report.open ? "the last one is still being drawn" : err);
+}
+
 static void run_exit(struct child *ch, int64_t status, int sig)
 {
     struct serve *s = ch->s;
@@ -409,6 +435,8 @@ static void run_exit(struct child *ch, int64_t status, int sig)
     cJSON_AddNumberToObject(d, "exit", sig ? 128 + sig : (double)status);
     cJSON_AddBoolToObject(d, "cancelled", s->run_cancelled);
     cJSON_AddBoolToObject(d, "saved", doc != NULL);
+    if (doc && !s->stopping)
+        start_report(s);
     if (doc)
         cJSON_AddItemToObject(d, "recommendation",
                               cJSON_DetachItemFromObject(doc, "recommendation"));
@@ -511,6 +539,9 @@ static cJSON *runs_json(struct serve *s)
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "id", names[i]);
         cJSON_AddBoolToObject(o, "running", s->run_active && !strcmp(names[i], s->run_id));
+        char html[4200];
+        snprintf(html, sizeof html, "%s/%s.html", s->results, names[i]);
+        cJSON_AddBoolToObject(o, "html", access(html, R_OK) == 0);
         cJSON_AddItemToArray(a, o);
         free(names[i]);
     }
@@ -525,6 +556,8 @@ static void send_run_file(struct serve *s, struct obs_hconn *c, const char *file
         ctype = "application/json";
     else if (dot && !strcmp(dot, ".csv"))
         ctype = "text/csv; charset=utf-8";
+    else if (dot && !strcmp(dot, ".html"))
+        ctype = "text/html; charset=utf-8";     /* an attachment: never rendered here */
     if (!ctype || !id_ok(file, (size_t)(dot - file))) {
         serve_error(c, 404, "no such run");
         return;

@@ -187,6 +187,12 @@ class TestServe(unittest.TestCase):
             csv = srv.get("/api/runs/%s.csv" % run_id)
             self.assertEqual(csv.status, 200)
             self.assertEqual(len(csv.body.decode().strip().split("\n")), 1 + 4)
+            # The HTML report follows in its own child, announced by an event.
+            wait_for(lambda: srv.get("/api/runs").json()[0]["html"], "the HTML report")
+            html = srv.get("/api/runs/%s.html" % run_id)
+            self.assertEqual(html.status, 200)
+            self.assertIn("attachment", html.headers["content-disposition"])
+            self.assertIn(b"<html", html.body[:2000].lower())
             runs = srv.get("/api/runs").json()
             self.assertEqual(runs[0]["id"], run_id)
             self.assertTrue(os.path.exists(os.path.join(srv.results, run_id + ".json")))
