@@ -208,7 +208,12 @@ void obs_hsse_broadcast(struct obs_httpd *h, const char *event, const char *data
     int n = snprintf(msg, el + dl + 32, "event: %s\ndata: %s\n\n", event, data);
     for (struct obs_hconn *c = h->live, *next; c; c = next) {
         next = c->next;
-        if (c->stream && !c->closing)
+        if (!c->stream || c->closing)
+            continue;
+        /* A reader that does not keep up is dropped, not buffered for. */
+        if (uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) > OBS_HSSE_MAX_QUEUE)
+            conn_close(c);
+        else
             conn_write(c, msg, (size_t)n, NULL, 0, 0);
     }
     free(msg);

@@ -59,7 +59,9 @@ void obs_hrespond_text(struct obs_hconn *c, int status, const char *extra, const
 /* Makes c an event stream (200, text/event-stream); it receives every
  * later broadcast. */
 void obs_hsse_begin(struct obs_hconn *c);
-/* "event: EVENT\ndata: DATA\n\n" to every stream (data holds no newline). */
+/* "event: EVENT\ndata: DATA\n\n" to every stream (data holds no newline).
+ * A stream with more than OBS_HSSE_MAX_QUEUE bytes still unsent is closed. */
+#define OBS_HSSE_MAX_QUEUE (1u << 20)
 void obs_hsse_broadcast(struct obs_httpd *h, const char *event, const char *data);
 unsigned obs_httpd_streams(const struct obs_httpd *h);
 
