@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -75,6 +76,7 @@ struct serve {
     struct child run, report;
     int run_active, run_cancelled;
     char run_id[64];
+    char push_secret[40];           /* the path the run's child pushes its metrics to */
     unsigned long runs_total;
     char *chartjs;
     size_t chartjs_len;
@@ -427,6 +429,7 @@ static void run_exit(struct child *ch, int64_t status, int sig)
     uv_timer_stop(&s->run_timer);
     child_close_pipes(ch);
     s->run_active = 0;
+    s->push_secret[0] = '\0';
     char path[4200], err[256];
     snprintf(path, sizeof path, "%s/%s.json", s->results, s->run_id);
     cJSON *doc = jdoc_read_file(path, err, sizeof err);
@@ -477,6 +480,28 @@ static void start_run(struct serve *s, struct obs_hconn *c, const struct obs_hre
         obs_hrespond(c, 400, "application/json", NULL, t ? t : "{}", t ? strlen(t) : 2);
         free(t);
         cJSON_Delete(e);
+        return;
+    }
+    /* The child pushes its live metrics (every second, and each level's
+     * final ones) to a path only it knows: it cannot carry the token. */
+    unsigned char rnd[16];
+    if (getrandom(rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd) {
+        serve_run_args_free(&a);
+        serve_error(c, 500, "no random bytes for the run's push path");
+        return;
+    }
+    for (size_t i = 0; i < sizeof rnd; i++)
+        snprintf(s->push_secret + 2 * i, 3, "%02x", rnd[i]);
+    char host[80];
+    if (serve_sec_wildcard(&s->ss))
+        snprintf(host, sizeof host, "%s", s->ss.ss_family == AF_INET6 ? "[::1]" : "127.0.0.1");
+    else
+        serve_sec_host_text(&s->ss, host, sizeof host);
+    if (serve_run_arg(&a, "--push=http://%s:%d/api/push/%s", host, obs_httpd_port(s->http),
+                      s->push_secret) < 0 ||
+        serve_run_arg(&a, "--push-interval=1s") < 0) {
+        serve_run_args_free(&a);
+        serve_error(c, 500, "out of memory");
         return;
     }
     s->run.on_line = run_line;
@@ -575,6 +600,64 @@ static void send_run_file(struct serve *s, struct obs_hconn *c, const char *file
     free(data);
 }
 
+/* --- the run's pushes ------------------------------------------------------ */
+
+/* The value of "/NAME/VALUE" in a push path's grouping labels, into out. */
+static void push_label(const char *path, const char *name, char *out, size_t cap)
+{
+    char key[64];
+    snprintf(key, sizeof key, "/%s/", name);
+    const char *p = strstr(path, key);
+    out[0] = '\0';
+    if (p) {
+        p += strlen(key);
+        snprintf(out, cap, "%.*s", (int)strcspn(p, "/"), p);
+    }
+}
+
+/* Sums the samples of one metric (over its labels) in exposition text. */
+static double push_sum(const char *text, const char *name)
+{
+    double sum = 0;
+    size_t nl = strlen(name);
+    for (const char *l = text; l && *l; l = strchr(l, '\n'), l = l ? l + 1 : NULL) {
+        if (strncmp(l, name, nl) || (l[nl] != '{' && l[nl] != ' '))
+            continue;
+        const char *end = strchr(l, '\n');
+        const char *sp = l + nl;
+        if (*sp == '{')
+            sp = strchr(sp, '}');
+        if (!sp || (end && sp > end))
+            continue;
+        sum += strtod(sp + 1, NULL);
+    }
+    return sum;
+}
+
+/* A push of the run's child (--push): relayed as an SSE "sample". */
+static void take_push(struct serve *s, struct obs_hconn *c, const struct obs_hreq *r)
+{
+    const char *rest = r->path + 10;            /* after "/api/push/" */
+    size_t sl = strcspn(rest, "/");
+    if (!s->run_active || !s->push_secret[0] || !serve_sec_same(s->push_secret, rest, sl)) {
+        serve_error(c, 404, "not found");
+        return;
+    }
+    char target[64], level[32];
+    push_label(rest + sl, "target", target, sizeof target);
+    push_label(rest + sl, "sweep_level", level, sizeof level);
+    cJSON *d = cJSON_CreateObject();
+    cJSON_AddStringToObject(d, "id", s->run_id);
+    cJSON_AddStringToObject(d, "target", target);
+    cJSON_AddStringToObject(d, "level", level);
+    cJSON_AddNumberToObject(d, "elapsed", push_sum(r->body, "llmload_run_elapsed_seconds"));
+    cJSON_AddNumberToObject(d, "output_tokens", push_sum(r->body, "llmload_output_tokens_total"));
+    cJSON_AddNumberToObject(d, "in_flight", push_sum(r->body, "llmload_requests_in_flight"));
+    cJSON_AddNumberToObject(d, "finished", push_sum(r->body, "llmload_run_finished"));
+    sse_json(s, "sample", d);
+    obs_hrespond(c, 200, "text/plain", NULL, "", 0);
+}
+
 /* --- routes ----------------------------------------------------------------- */
 
 static void send_json(struct obs_hconn *c, cJSON *j)
@@ -640,6 +723,11 @@ static void route(void *ud, struct obs_hconn *c, const struct obs_hreq *r)
      * looked at, so a rebound name learns nothing, not even a 401. */
     if (!serve_sec_host_ok(r->host, &s->ss, obs_httpd_port(s->http))) {
         serve_error(c, 421, "wrong Host: use the address the server listens on");
+        return;
+    }
+    /* The child's pushes carry their own secret in the path, not the token. */
+    if (r->method == HTTP_POST && !strncmp(p, "/api/push/", 10)) {
+        take_push(s, c, r);
         return;
     }
     int from_query;

@@ -11,10 +11,7 @@
 
 #include "util.h"
 
-static int add_arg(struct serve_run_args *a, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static int add_arg(struct serve_run_args *a, const char *fmt, ...)
+int serve_run_arg(struct serve_run_args *a, const char *fmt, ...)
 {
     if (a->argc >= SERVE_RUN_MAX_ARGS)
         return -1;
@@ -100,7 +97,7 @@ int serve_run_parse(const struct serve_opts *o, const char *body, const char *js
             goto out;
         }
     }
-    if (add_arg(a, "compare") < 0)
+    if (serve_run_arg(a, "compare") < 0)
         goto oom;
 
     const cJSON *tg = cJSON_GetObjectItemCaseSensitive(j, "targets");
@@ -136,7 +133,7 @@ int serve_run_parse(const struct serve_opts *o, const char *body, const char *js
     }
     for (size_t k = 0; k < a->ntargets; k++) {
         const struct serve_target *t = &o->targets[a->targets[k]];
-        if (add_arg(a, "--target=%s=%s", t->name, t->url) < 0)
+        if (serve_run_arg(a, "--target=%s=%s", t->name, t->url) < 0)
             goto oom;
     }
 
@@ -145,14 +142,14 @@ int serve_run_parse(const struct serve_opts *o, const char *body, const char *js
         snprintf(err, errcap, "prompt: not a text of 1 to %d bytes", SERVE_RUN_MAX_PROMPT);
         goto out;
     }
-    if (pr && add_arg(a, "--prompt=%s", pr->valuestring) < 0)
+    if (pr && serve_run_arg(a, "--prompt=%s", pr->valuestring) < 0)
         goto oom;
     const cJSON *md = cJSON_GetObjectItemCaseSensitive(j, "model");
     if (md && (!cJSON_IsString(md) || !model_ok(md->valuestring))) {
         snprintf(err, errcap, "model: not a model name");
         goto out;
     }
-    if (md && add_arg(a, "--model=%s", md->valuestring) < 0)
+    if (md && serve_run_arg(a, "--model=%s", md->valuestring) < 0)
         goto oom;
 
     long mt, reqs;
@@ -163,7 +160,7 @@ int serve_run_parse(const struct serve_opts *o, const char *body, const char *js
     if (get_int(j, "requests", o->max_requests < 20 ? o->max_requests : 20, 1,
                 (long)o->max_requests, lim, &reqs, err, errcap) < 0)
         goto out;
-    if (add_arg(a, "--max-tokens=%ld", mt) < 0 || add_arg(a, "--requests=%ld", reqs) < 0)
+    if (serve_run_arg(a, "--max-tokens=%ld", mt) < 0 || serve_run_arg(a, "--requests=%ld", reqs) < 0)
         goto oom;
 
     const cJSON *lv = cJSON_GetObjectItemCaseSensitive(j, "levels");
@@ -199,8 +196,8 @@ int serve_run_parse(const struct serve_opts *o, const char *body, const char *js
         snprintf(err, errcap, "levels: none within the server's --max-concurrency %u", o->max_concurrency);
         goto out;
     }
-    if (add_arg(a, "--concurrency=%s", levels) < 0 ||
-        add_arg(a, "--json=%s", json_path) < 0 || add_arg(a, "--csv=%s", csv_path) < 0)
+    if (serve_run_arg(a, "--concurrency=%s", levels) < 0 ||
+        serve_run_arg(a, "--json=%s", json_path) < 0 || serve_run_arg(a, "--csv=%s", csv_path) < 0)
         goto oom;
     rc = 0;
     goto out;

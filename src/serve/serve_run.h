@@ -27,6 +27,9 @@ struct serve_run_args {
 int serve_run_parse(const struct serve_opts *o, const char *body, const char *json_path,
                     const char *csv_path, struct serve_run_args *a, char *err, size_t errcap);
 
+/* Appends one argument (printf-style).  0, or -1 when full or out of memory. */
+int serve_run_arg(struct serve_run_args *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 void serve_run_args_free(struct serve_run_args *a);
 
 #endif

@@ -39,7 +39,7 @@ void serve_sec_host_text(const struct sockaddr_storage *ss, char *out, size_t ca
 
 /* Constant time in the length of the secret: a timing probe learns nothing
  * of how many leading bytes matched. */
-static int same_secret(const char *secret, const char *given, size_t glen)
+int serve_sec_same(const char *secret, const char *given, size_t glen)
 {
     size_t n = strlen(secret);
     unsigned char d = glen != n;
@@ -73,15 +73,15 @@ int serve_sec_token_ok(const char *token, const char *authz, const char *cookie,
     *from_query = 0;
     if (!*token)
         return 1;
-    if (!strncasecmp(authz, "Bearer ", 7) && same_secret(token, authz + 7, strlen(authz + 7)))
+    if (!strncasecmp(authz, "Bearer ", 7) && serve_sec_same(token, authz + 7, strlen(authz + 7)))
         return 1;
     size_t len;
     const char *v = list_value(cookie, SERVE_COOKIE, ';', &len);
-    if (v && same_secret(token, v, len))
+    if (v && serve_sec_same(token, v, len))
         return 1;
     /* The query's token is taken as written: a token is printable ASCII
      * without '&' or '%' (serve_opts_check), so it needs no decoding. */
-    if ((v = list_value(query, "token", '&', &len)) && same_secret(token, v, len)) {
+    if ((v = list_value(query, "token", '&', &len)) && serve_sec_same(token, v, len)) {
         *from_query = 1;
         return 1;
     }

@@ -23,6 +23,9 @@ void serve_sec_host_text(const struct sockaddr_storage *ss, char *out, size_t ca
 int serve_sec_token_ok(const char *token, const char *authz, const char *cookie,
                        const char *query, int *from_query);
 
+/* 1 when given[0..glen) is secret, compared in constant time. */
+int serve_sec_same(const char *secret, const char *given, size_t glen);
+
 /* Is host (the Host header) this server?  The listen address with its
  * port, and on loopback also localhost and the other loopback spelling.
  * A wildcard listener accepts any host (the token guards it).  This is

@@ -160,17 +160,25 @@ class TestServe(unittest.TestCase):
                 run_id = r.json()["id"]
                 busy = srv.post("/api/run", {"levels": [1], "requests": 1})
                 self.assertEqual(busy.status, 409, busy.body)
-                kinds, done = [], None
+                kinds, done, samples = [], None, []
                 while done is None:
                     kind, data = ev.next()
                     kinds.append(kind)
                     self.assertEqual(data["id"], run_id)
                     if kind == "done":
                         done = data
+                    elif kind == "sample":
+                        samples.append(data)
             finally:
                 ev.close()
             self.assertEqual(kinds[0], "start")
             self.assertGreater(kinds.count("log"), 2)
+            # The child's pushes: each level's final sample, per target.
+            finals = [(s["target"], s["level"]) for s in samples if s["finished"] == 1]
+            self.assertEqual(sorted(finals), [("quick", "1"), ("quick", "2"), ("slow", "1"), ("slow", "2")])
+            for s in samples:
+                self.assertEqual(s["id"], run_id)
+                self.assertGreaterEqual(s["output_tokens"], 0)
             self.assertEqual(done["exit"], 0)
             self.assertTrue(done["saved"])
             self.assertEqual(done["recommendation"]["target"], "quick")
@@ -198,6 +206,7 @@ class TestServe(unittest.TestCase):
             self.assertTrue(os.path.exists(os.path.join(srv.results, run_id + ".json")))
             self.assertEqual(srv.get("/api/runs/..%2Fx.json").status, 404)
             self.assertEqual(srv.get("/api/runs/nope.json").status, 404)
+            self.assertEqual(srv.post("/api/push/0123/metrics/job/x", "").status, 404)
 
     def test_cancel_keeps_what_was_measured(self):
         slow = ["--decode-rate", "50", "--ttft-base", "0"]
@@ -352,6 +361,8 @@ class TestServeBrowser(unittest.TestCase):
                 # The charts were drawn from the saved run, one line per target.
                 self.assertEqual(b.eval('charts.c_tput.data.datasets.map(d => d.label)'), ["quick", "slow"])
                 self.assertEqual(b.eval('charts.c_tput.data.labels'), ["1", "2"])
+                # The live per-level chart was drawn from the child's pushes.
+                self.assertEqual(b.eval('charts.c_levels.data.datasets.map(d => d.label)'), ["quick", "slow"])
                 b.wait('document.querySelectorAll("#runs li").length === 1', "the run in the history")
                 # The JSON the page links to is the compare document.
                 doc = b.eval('fetch(document.querySelector("#runs a[href$=\'.json\']").href)'
