@@ -72,8 +72,21 @@ static int model_ok(const char *s)
 }
 
 static const char *const known_keys[] = {
-    "targets", "prompt", "model", "max_tokens", "levels", "requests",
+    "targets", "prompt", "model", "max_tokens", "levels", "requests", "slo",
 };
+
+/* An SLO expression as `--slo` reads it ('p95(ttft)<=500ms', 'ttft<=1s,itl_max<=200ms'):
+ * the child judges its grammar; here only its alphabet and length. */
+static int slo_ok(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > 200)
+        return 0;
+    for (; *s; s++)
+        if (!strchr("abcdefghijklmnopqrstuvwxyz0123456789_()<>=.,% ", *s))
+            return 0;
+    return 1;
+}
 
 int serve_run_parse(const struct serve_opts *o, const char *body, const char *json_path,
                     const char *csv_path, struct serve_run_args *a, char *err, size_t errcap)
@@ -150,6 +163,14 @@ int serve_run_parse(const struct serve_opts *o, const char *body, const char *js
         goto out;
     }
     if (md && serve_run_arg(a, "--model=%s", md->valuestring) < 0)
+        goto oom;
+
+    const cJSON *slo = cJSON_GetObjectItemCaseSensitive(j, "slo");
+    if (slo && (!cJSON_IsString(slo) || !slo_ok(slo->valuestring))) {
+        snprintf(err, errcap, "slo: not an SLO expression (e.g. p95(ttft)<=500ms)");
+        goto out;
+    }
+    if (slo && serve_run_arg(a, "--slo=%s", slo->valuestring) < 0)
         goto oom;
 
     long mt, reqs;

@@ -155,7 +155,7 @@ class TestServe(unittest.TestCase):
             ev = EventStream(srv.port)
             try:
                 r = srv.post("/api/run", {"levels": [1, 2], "requests": 4, "max_tokens": 16,
-                                          "prompt": "hello"})
+                                          "prompt": "hello", "slo": "p95(ttft)<=30s"})
                 self.assertEqual(r.status, 200, r.body)
                 run_id = r.json()["id"]
                 busy = srv.post("/api/run", {"levels": [1], "requests": 1})
@@ -192,6 +192,7 @@ class TestServe(unittest.TestCase):
                 self.assertEqual(t["sweep"]["levels"][0]["summary"]["ok"], 4)
             self.assertEqual(d["recommendation"]["target"], "quick")
             self.assertFalse(d["interrupted"])
+            self.assertEqual(d["targets"][0]["sweep"]["slo"], ["p95(ttft)<=30s"])
             csv = srv.get("/api/runs/%s.csv" % run_id)
             self.assertEqual(csv.status, 200)
             self.assertEqual(len(csv.body.decode().strip().split("\n")), 1 + 4)

@@ -138,7 +138,8 @@ static void test_run_args(void **state)
     char err[256];
     opts2(&o);
     assert_int_equal(serve_run_parse(&o, "{\"prompt\":\"--url=http://evil\",\"levels\":[1,2,5],"
-                                         "\"requests\":7,\"max_tokens\":9,\"model\":\"m:1\"}",
+                                         "\"requests\":7,\"max_tokens\":9,\"model\":\"m:1\","
+                                         "\"slo\":\"p95(ttft)<=500ms\"}",
                                      "/r/x.json", "/r/x.csv", &a, err, sizeof err), 0);
     assert_string_equal(a.argv[0], "compare");
     assert_string_equal(arg_with(&a, "--target=a"), "--target=a=http://127.0.0.1:1");
@@ -148,6 +149,7 @@ static void test_run_args(void **state)
     assert_string_equal(arg_with(&a, "--requests"), "--requests=7");
     assert_string_equal(arg_with(&a, "--max-tokens"), "--max-tokens=9");
     assert_string_equal(arg_with(&a, "--model"), "--model=m:1");
+    assert_string_equal(arg_with(&a, "--slo"), "--slo=p95(ttft)<=500ms");
     assert_string_equal(arg_with(&a, "--json"), "--json=/r/x.json");
     assert_null(arg_with(&a, "--url"));
     assert_null(a.argv[a.argc]);
@@ -173,6 +175,8 @@ static void test_run_args(void **state)
         { "{\"max_tokens\":1e9}", "max_tokens" },
         { "{\"model\":\"a b\"}", "model" },
         { "{\"prompt\":\"\"}", "prompt" },
+        { "{\"slo\":\"ttft<=1s --url=x\"}", "slo" },
+        { "{\"slo\":\"$(rm)\"}", "slo" },
         { "[1]", "not a JSON object" },
         { "{", "not a JSON object" },
     };
