@@ -15,6 +15,7 @@ const struct cli_command cli_commands[] = {
     { &cli_report_cmd, cmd_report },
     { &cli_export_cmd, cmd_export },
     { &cli_merge_cmd, cmd_merge },
+    { &cli_serve_cmd, cmd_serve },
     { NULL, NULL },
 };
 

@@ -17,11 +17,12 @@ int cmd_tokenize(int argc, char **argv);  /* cmd_tokenize.c */
 int cmd_report(int argc, char **argv);    /* cmd_report.c */
 int cmd_export(int argc, char **argv);    /* cmd_export.c */
 int cmd_merge(int argc, char **argv);     /* cmd_merge.c */
+int cmd_serve(int argc, char **argv);     /* cmd_serve.c */
 
 /* Each command's name, one-line summary, --help words and option tables
  * (the mock's is mock_cmd, mock.h). */
 extern const struct opt_cmd cli_run_cmd, cli_sweep_cmd, cli_compare_cmd, cli_check_cmd, cli_report_cmd,
-    cli_tokenize_cmd, cli_export_cmd, cli_merge_cmd;
+    cli_tokenize_cmd, cli_export_cmd, cli_merge_cmd, cli_serve_cmd;
 
 /* Every subcommand, in the order `llmload --help` lists them, ended by
  * {NULL, NULL}.  A program that writes the man page or the shell

@@ -470,7 +470,7 @@ static void test_generated_help_every_command(void **state)
             }
         free(h);
     }
-    assert_int_equal(ncmd, 9);
+    assert_int_equal(ncmd, 10);
 }
 
 /* sweep --help used to list --json and --csv twice, with the run's meaning
