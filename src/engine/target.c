@@ -331,7 +331,7 @@ const char *target_proxy_shown(const char *url, const char *given, char *buf, si
     char err[256];
     const char *src, *purl;
     if (target_parse_url(&t, url, err, sizeof err) < 0 ||
-        !(purl = proxy_pick(given, 0, t.hostname, &src)) ||
+        !(purl = proxy_pick(given, t.https, t.hostname, &src)) ||
         proxy_parse_url(&p, purl, src, err, sizeof err) < 0)
         return NULL;
     snprintf(buf, cap, "%s", p.shown);

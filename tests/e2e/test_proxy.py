@@ -173,6 +173,36 @@ class TestProxy(unittest.TestCase):
         self.assertEqual(plain, 0)
         self.assertTrue(doc["config"]["proxy_tunnel"])
 
+    def test_https_through_connect_from_env(self):
+        """An https:// target reads HTTPS_PROXY and always tunnels: CONNECT
+        to the simulator's TLS port, the handshake inside the tunnel (the
+        certificate checked against the simulator's name, not the proxy's),
+        and the proxy sees no request of its own."""
+        d = tmpdir()
+        truth, out, ca = (os.path.join(d, f) for f in ("truth.jsonl", "r.json", "ca.pem"))
+        with Mock("--tls", "--tls-ca-out", ca, *FAST, "--truth", truth) as m:
+            self.assertTrue(m.url.startswith("https://"), m.url)
+            with TinyProxy(connect_ports=(m.port,)) as px:
+                env = dict(NO_PROXY_ENV, HTTPS_PROXY=px.url)
+                p = run_llmload("run", "--url", m.url, "--model", "llmload-mock", "-n", "20", "-c", "4",
+                                "--max-tokens", "8", "--monitor", "none", "--cacert", ca, "--json", out,
+                                env=env)
+                tunnels = px.requests("CONNECT 127.0.0.1:%d " % m.port)
+                px_requests = px.requests("")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        doc = json.load(open(out))
+        s = doc["summary"]
+        self.assertEqual(s["ok"], 20)
+        self.assertEqual(len(truth_requests(truth)), 20)
+        self.assertEqual(px_requests, tunnels)
+        self.assertGreaterEqual(tunnels, 2)
+        self.assertLessEqual(tunnels, 4 + 2)
+        # Every connection of the run was a TLS one, made inside a tunnel.
+        self.assertGreaterEqual(s["connections"]["tls_handshakes"], 1)
+        self.assertLessEqual(s["connections"]["tls_handshakes"], 4)
+        self.assertEqual(doc["config"]["proxy"], px.url)
+        self.assertFalse(doc["config"]["tls"]["insecure"])
+
     def test_connect_port_refused(self):
         """A proxy that refuses CONNECT to that port: class proxy, with the status."""
         with Mock(*FAST) as m:
