@@ -477,7 +477,11 @@ class TestReport(unittest.TestCase):
         out = checked("report", cmp_path).stdout
         self.assertIn("Compare of concurrency: fast, slow", out)
         self.assertIn("Winner per level", out)
-        self.assertIn("recommend ", out)
+        # The report shows the verdict compare reached; with 12 requests a
+        # level one stall can leave the interval over 1 (test_verdict tests
+        # the verdicts themselves).
+        self.assertRegex(out, r"recommend fast|no clear winner")
+        self.assertNotIn("recommend slow", out)
         base = os.path.join(d, "base.json")
         runs = [os.path.join(d, "k%d.json" % k) for k in range(3)]
         checked("run", "-q", "-n", "10", "-c", "2", "--max-tokens", "8", "--repeat", "3",
