@@ -29,6 +29,47 @@ def run_on_pty(args, env=None):
     return harness.run_on_pty(args, env=e)
 
 
+def type_on_pty(args, line, env=None, timeout=120):
+    """llmload with stdin, stdout and stderr on a pseudo-terminal; line is
+    typed once llmload has turned the terminal's echo off (polled: the
+    master reads the terminal's modes).  Returns (exit code, everything
+    shown on the terminal)."""
+    import pty
+    import select
+    import subprocess
+    import termios
+    import time
+    e = dict(os.environ)
+    e.update(env or {})
+    master, slave = pty.openpty()
+    p = subprocess.Popen([harness.LLMLOAD] + list(args), stdin=slave, stdout=slave, stderr=slave,
+                         env=e)
+    os.close(slave)
+    out = b""
+    try:
+        deadline = time.monotonic() + timeout
+        while termios.tcgetattr(master)[3] & termios.ECHO:
+            if time.monotonic() > deadline or p.poll() is not None:
+                raise AssertionError("llmload never turned the echo off")
+            time.sleep(0.01)
+        os.write(master, line.encode())
+        while True:
+            r, _, _ = select.select([master], [], [], timeout)
+            if not r:
+                raise AssertionError("no output for %ds from %s" % (timeout, args))
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:     # EIO: the child closed the terminal
+                break
+            if not chunk:
+                break
+            out += chunk
+    finally:
+        os.close(master)
+        code = p.wait(timeout)
+    return code, out.decode(errors="replace")
+
+
 class Conventions(unittest.TestCase):
     def test_version_on_every_command(self):
         want = run_llmload("--version")
@@ -115,6 +156,42 @@ class Conventions(unittest.TestCase):
             p = run_llmload("export", "--format", "prometheus", "-", input=json.dumps(doc))
             self.assertEqual(p.returncode, 0, p.stderr)
             self.assertIn("llmload_", p.stdout)
+
+    def test_api_key_from_stdin(self):
+        key = "sk-test-Stdin7Qw2Er9Ty4Ui1Op6"
+        base = ["run", "--url", None, "--model", "m", "-n", "2", "-c", "1", "--max-tokens", "4",
+                "--api-key-file", "-", "--monitor", "none"]
+        with harness.OpenAIServer() as srv:
+            base[2] = srv.url + "/v1"
+            # The first line only, its newline stripped.
+            p = run_llmload(*base, env={"OPENAI_API_KEY": ""}, input=key + "\nsecond line\n")
+            self.assertEqual(p.returncode, 0, p.stderr)
+            auths = {h.get("Authorization") for (m, path, h, b) in srv.requests if m == "POST"}
+        self.assertEqual(auths, {"Bearer " + key})
+        harness.assert_no_secret(self, key, {"stdout": p.stdout, "stderr": p.stderr})
+        # On a terminal the key is not echoed: the pty shows what llmload
+        # and the line discipline wrote, and the key is not in it.
+        with harness.OpenAIServer() as srv:
+            base[2] = srv.url + "/v1"
+            code, out = type_on_pty(base, key + "\n", env={"OPENAI_API_KEY": ""})
+            auths = {h.get("Authorization") for (m, path, h, b) in srv.requests if m == "POST"}
+        self.assertEqual(code, 0, out)
+        self.assertEqual(auths, {"Bearer " + key})
+        self.assertNotIn(key, out)
+        # Nothing else may read the standard input too.
+        for extra, stdin, msg in (
+                (["--dataset", "-"], key + "\n",
+                 "--api-key-file - and --dataset -: both would read the standard input"),
+                (["--prompt-file", "-"], key + "\n",
+                 "--api-key-file - and --prompt-file -: both would read the standard input"),
+                (["--config", "-"], "{}\n",
+                 "--api-key-file -: the standard input is already read by --config -")):
+            args = list(base)
+            args[2] = "http://127.0.0.1:9/v1"
+            p = run_llmload(*(args + extra), input=stdin)
+            self.assertEqual((p.returncode, p.stdout), (2, ""), (extra, p.stderr))
+            self.assertIn(msg, p.stderr)
+            self.assertNotIn(key, p.stderr)
 
     def test_environment_and_config(self):
         with Mock(*FAST) as m:
