@@ -29,47 +29,6 @@ def run_on_pty(args, env=None):
     return harness.run_on_pty(args, env=e)
 
 
-def type_on_pty(args, line, env=None, timeout=120):
-    """llmload with stdin, stdout and stderr on a pseudo-terminal; line is
-    typed once llmload has turned the terminal's echo off (polled: the
-    master reads the terminal's modes).  Returns (exit code, everything
-    shown on the terminal)."""
-    import pty
-    import select
-    import subprocess
-    import termios
-    import time
-    e = dict(os.environ)
-    e.update(env or {})
-    master, slave = pty.openpty()
-    p = subprocess.Popen([harness.LLMLOAD] + list(args), stdin=slave, stdout=slave, stderr=slave,
-                         env=e)
-    os.close(slave)
-    out = b""
-    try:
-        deadline = time.monotonic() + timeout
-        while termios.tcgetattr(master)[3] & termios.ECHO:
-            if time.monotonic() > deadline or p.poll() is not None:
-                raise AssertionError("llmload never turned the echo off")
-            time.sleep(0.01)
-        os.write(master, line.encode())
-        while True:
-            r, _, _ = select.select([master], [], [], timeout)
-            if not r:
-                raise AssertionError("no output for %ds from %s" % (timeout, args))
-            try:
-                chunk = os.read(master, 65536)
-            except OSError:     # EIO: the child closed the terminal
-                break
-            if not chunk:
-                break
-            out += chunk
-    finally:
-        os.close(master)
-        code = p.wait(timeout)
-    return code, out.decode(errors="replace")
-
-
 class Conventions(unittest.TestCase):
     def test_version_on_every_command(self):
         want = run_llmload("--version")
@@ -173,7 +132,7 @@ class Conventions(unittest.TestCase):
         # and the line discipline wrote, and the key is not in it.
         with harness.OpenAIServer() as srv:
             base[2] = srv.url + "/v1"
-            code, out = type_on_pty(base, key + "\n", env={"OPENAI_API_KEY": ""})
+            code, out = harness.run_on_pty(base, env={"OPENAI_API_KEY": ""}, typed=key + "\n")
             auths = {h.get("Authorization") for (m, path, h, b) in srv.requests if m == "POST"}
         self.assertEqual(code, 0, out)
         self.assertEqual(auths, {"Bearer " + key})
