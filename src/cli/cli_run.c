@@ -12,6 +12,7 @@
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -152,7 +153,9 @@ static const struct opt auth_opts[] = {
       "sent as Authorization: Bearer (default: $OPENAI_API_KEY); never\n"
       "printed or written.  A key on the command line is visible to other\n"
       "users in `ps`: prefer --api-key-file or the variable" },
-    { A_KEYFILE, "--api-key-file", { NULL }, "FILE", "the key is the first line of FILE (blanks trimmed)" },
+    { A_KEYFILE, "--api-key-file", { NULL }, "FILE",
+      "the key is the first line of FILE (blanks trimmed); - reads it from the\n"
+      "standard input (not echoed on a terminal)" },
     { A_HEADER, "--header", { "-H" }, "'NAME: VALUE'",
       "sent on every request (repeatable), e.g. 'api-key: ...' for Azure OpenAI.\n"
       "Its value is a secret, never printed or written, unless --header-public\n"
@@ -175,18 +178,38 @@ static const struct opt auth_opts[] = {
 
 const struct opt_table cli_auth_table = OPT_TABLE(auth_opts, auth_apply);
 
-/* The first line of path, blanks trimmed, into a->buf.  Nothing of the
- * file's content goes into err. */
+/* The first line of path ("-": the standard input, not echoed on a
+ * terminal), blanks trimmed, into a->buf.  Nothing of the file's content
+ * goes into err. */
 static int auth_read_file(struct cli_auth *a, char *err, size_t errcap)
 {
     char line[CLI_KEY_MAX + 2];
-    FILE *f = fopen(a->file, "re");
+    int from_stdin = !strcmp(a->file, "-");
+    if (from_stdin && in_stdin_taken()) {
+        snprintf(err, errcap, "--api-key-file -: the standard input is already read by --config -");
+        return -1;
+    }
+    int fd = in_open_fd(a->file);
+    FILE *f = fd >= 0 ? fdopen(fd, "r") : NULL;
     if (!f) {
         snprintf(err, errcap, "--api-key-file %s: %s", a->file, strerror(errno));
+        if (fd >= 0)
+            close(fd);
         return -1;
+    }
+    struct termios tio;
+    int noecho = from_stdin && isatty(fd) && tcgetattr(fd, &tio) == 0;
+    if (noecho) {
+        struct termios quiet = tio;
+        quiet.c_lflag &= ~(tcflag_t)ECHO;
+        noecho = tcsetattr(fd, TCSAFLUSH, &quiet) == 0;
     }
     int ok = fgets(line, sizeof line, f) != NULL;
     int rerr = ferror(f);
+    if (noecho) {
+        tcsetattr(fd, TCSAFLUSH, &tio);
+        fputc('\n', stderr);   /* the newline the user typed was not shown */
+    }
     fclose(f);
     size_t n = ok ? strcspn(line, "\n") : 0;
     if (ok && !line[n] && n == sizeof line - 1) {
@@ -605,6 +628,12 @@ int cli_run_finish(struct run_cli *rc, char *err, size_t errcap)
 {
     struct run_config *c = &rc->cfg;
     struct target_net net;
+    const char *in = rc->wopts.dataset ? rc->wopts.dataset : rc->wopts.prompt_file;
+    if (rc->auth.file && !strcmp(rc->auth.file, "-") && in && !strcmp(in, "-")) {
+        snprintf(err, errcap, "--api-key-file - and %s -: both would read the standard input",
+                 rc->wopts.dataset ? "--dataset" : "--prompt-file");
+        return -1;
+    }
     if (cli_auth_net(&rc->auth, &net, err, errcap) < 0 || obs_opts_check(&rc->obs.opts, err, errcap) < 0)
         return -1;
     c->api_key = net.api_key;

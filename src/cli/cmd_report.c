@@ -10,10 +10,10 @@
 
 #define REPORT_MAX_INPUTS 64
 
-enum report_flag { R_OUTPUT, R_REPEAT, R_NORAW };
+enum report_flag { R_OUTPUT, R_FORMAT, R_REPEAT, R_NORAW };
 
 struct report_args {
-    const char *out;
+    const char *out, *format;
     int repeat, noraw;
 };
 
@@ -29,6 +29,19 @@ static int report_apply(void *ud, const struct opt *o, const char *flag, const c
         }
         a->out = v;
         return 1;
+    case R_FORMAT:
+        if (!strcmp(v, "dir")) {
+            snprintf(err, cap, "%s dir: a directory of figures is several files, which cannot "
+                               "go to the standard output (give -o DIR/)", flag);
+            return -1;
+        }
+        if (strcmp(v, "html") && strcmp(v, "png") && strcmp(v, "svg") && strcmp(v, "pdf") &&
+            strcmp(v, "txt")) {
+            snprintf(err, cap, "%s %s: give html, png, svg, pdf or txt", flag, v);
+            return -1;
+        }
+        a->format = v;
+        return 1;
     case R_REPEAT: a->repeat = 1; return 1;
     case R_NORAW: a->noraw = 1; return 1;
     }
@@ -42,7 +55,12 @@ static const struct opt report_opts[] = {
       "  FILE.png   the main figures in one picture (FILE.svg: the same as SVG)\n"
       "  FILE.pdf   every figure, one per page\n"
       "  FILE.txt   the text report\n"
-      "  DIR/       every figure as DIR/NAME.png and DIR/NAME.svg" },
+      "  DIR/       every figure as DIR/NAME.png and DIR/NAME.svg\n"
+      "  -          the standard output, in the kind --format names (a DIR/ is\n"
+      "             several files and cannot go there)" },
+    { R_FORMAT, "--format", { NULL }, "KIND",
+      "the kind of output with -o - (the default): html, png, svg, pdf or txt\n"
+      "(default: txt)" },
     { R_REPEAT, "--repeat", { NULL }, NULL, "the result documents are the runs of one repeated run" },
     { R_NORAW, "--no-raw", { NULL }, NULL, "do not look for per-request files beside the documents" },
 };
@@ -55,7 +73,7 @@ static const struct opt_table *const report_tables[] = { &report_table, NULL };
 const struct opt_cmd cli_report_cmd = {
     .name = "report",
     .summary = "pictures and reports of saved results: HTML, PNG, SVG, PDF, text",
-    .usage = "llmload report INPUT... [-o OUT]",
+    .usage = "llmload report INPUT... [-o OUT] [--format KIND]",
     .about = "Renders result documents (run, repeated run, sweep, compare) as pictures and\n"
              "reports.  Several documents of one kind are overlaid; documents of different\n"
              "kinds get a section each.  A run's per-request file (--raw) is used when it\n"
@@ -89,6 +107,11 @@ int cmd_report(int argc, char **argv)
     if ((r = cli_parse_result(&cli_report_cmd, r, err)) >= 0)
         return r;
     const char *out = ra.out;
+    if (ra.format && strcmp(out, "-")) {
+        /* A file's kind is its name's: two answers could disagree. */
+        fprintf(stderr, "llmload report: --format is for -o - (%s names its own kind)\n", out);
+        goto out;
+    }
     int repeat = ra.repeat, noraw = ra.noraw;
     for (size_t i = 0; i < nargs; i++) {
         const char *a = args[i];
@@ -125,7 +148,7 @@ int cmd_report(int argc, char **argv)
     for (size_t i = 0; i < n && noraw; i++)
         if (!explicit_raw[i])
             in[i].raw_path = NULL;
-    struct render_opts o = { .repeat = repeat };
+    struct render_opts o = { .repeat = repeat, .format = ra.format };
     if (render_write(in, n, out, &o, err, sizeof err) < 0) {
         fprintf(stderr, "llmload report: %s\n", err);
         code = EXIT_USAGE;

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "fileio.h"
 #include "jdoc.h"
 
 /* ---- small helpers ---- */
@@ -326,6 +327,30 @@ int render_commit(int rc, const char *tmp, const char *path, char *err, size_t e
     return rc;
 }
 
+/* A text output (HTML, text) into memory, handed whole to fileio: "-" is
+ * the standard output as fileio defines it (one "-" per process). */
+static int write_stdout(const struct rreport *r,
+                        int (*fn)(FILE *, const struct rreport *, char *, size_t),
+                        char *err, size_t errcap)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    if (!f) {
+        snprintf(err, errcap, "-: %s", strerror(errno));
+        return -1;
+    }
+    int rc = fn(f, r, err, errcap);
+    if ((ferror(f) || fclose(f) != 0) && rc == 0) {
+        snprintf(err, errcap, "-: out of memory");
+        rc = -1;
+    }
+    if (rc == 0)
+        rc = out_write_file("-", buf, len, err, errcap);
+    free(buf);
+    return rc;
+}
+
 /* A text output (HTML, text) through a temporary file and a rename, so a
  * reader never sees half a page. */
 static int write_stream(const struct rreport *r, const char *out,
@@ -333,6 +358,8 @@ static int write_stream(const struct rreport *r, const char *out,
                         char *err, size_t errcap)
 {
     char tmp[4096];
+    if (!strcmp(out, "-"))
+        return write_stdout(r, fn, err, errcap);
     if (render_tmp_path(out, tmp, sizeof tmp, err, errcap) < 0)
         return -1;
     FILE *f = fopen(tmp, "w");
@@ -405,19 +432,22 @@ int render_write(const struct render_input *in, size_t n, const char *out,
                  const struct render_opts *opts, char *err, size_t errcap)
 {
     struct rreport r;
-    const char *ext = ext_of(out);
-    int dir = strcmp(out, "-") && is_dir_target(out);
-    if (!dir && strcmp(out, "-") && strcmp(ext, "html") && strcmp(ext, "png") &&
-        strcmp(ext, "svg") && strcmp(ext, "pdf") && strcmp(ext, "txt")) {
-        snprintf(err, errcap, "%s: unknown kind of output (.html, .png, .svg, .pdf, .txt, or DIR/)", out);
+    int to_stdout = !strcmp(out, "-");
+    /* "-" has no name to tell its kind: opts->format does (text by default). */
+    const char *ext = to_stdout ? (opts && opts->format ? opts->format : "txt") : ext_of(out);
+    int dir = !to_stdout && is_dir_target(out);
+    if (!dir && strcmp(ext, "html") && strcmp(ext, "png") && strcmp(ext, "svg") &&
+        strcmp(ext, "pdf") && strcmp(ext, "txt")) {
+        if (to_stdout)
+            snprintf(err, errcap, "-: unknown kind of output %s (html, png, svg, pdf, txt)", ext);
+        else
+            snprintf(err, errcap, "%s: unknown kind of output (.html, .png, .svg, .pdf, .txt, or DIR/)", out);
         return -1;
     }
     if (render_build(in, n, opts, &r, err, errcap) < 0)
         return -1;
     int rc;
-    if (!strcmp(out, "-"))
-        rc = render_text(stdout, &r, err, errcap);
-    else if (dir)
+    if (dir)
         rc = write_dir(&r, out, err, errcap);
     else if (!strcmp(ext, "txt"))
         rc = write_stream(&r, out, render_text, err, errcap);

@@ -16,7 +16,9 @@
  *   *.txt    the text report
  *   DIR/     (a trailing slash, or an existing directory) every figure as
  *            DIR/<figure>.png and DIR/<figure>.svg
- *   "-"      the text report on stdout
+ *   "-"      the standard output, in the kind opts->format names ("html",
+ *            "png", "svg", "pdf", "txt"; NULL: "txt"); a directory of
+ *            figures is several files and has no "-"
  * Same input, same bytes. */
 #include <stddef.h>
 #include <stdio.h>
@@ -39,6 +41,8 @@ struct render_opts {
     /* The gate's verdict as printed (PASS/FAIL lines), shown in the HTML
      * and text reports; NULL when there was no gate. */
     const char *gate_text;
+    /* The kind of output when out is "-" (see above); NULL: text. */
+    const char *format;
 };
 
 /* Renders in[0..n) into out.  0, or -1 with err (one line naming what was

@@ -7,7 +7,9 @@
 #include <cairo-svg.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include "fileio.h"
 
 #define FONT "DejaVu Sans"
 #define FIG_W 800
@@ -374,13 +376,42 @@ static void draw_figure(cairo_t *cr, const struct figure *f, double w, double h)
 
 /* ---- surfaces ---- */
 
+/* The bytes of a picture bound for "-": cairo streams them here and the
+ * whole picture goes to fileio at the end, which owns what "-" means. */
+struct membuf {
+    unsigned char *p;
+    size_t n, cap;
+};
+
+static cairo_status_t membuf_write(void *closure, const unsigned char *data, unsigned int len)
+{
+    struct membuf *m = closure;
+    if (m->n + len > m->cap) {
+        size_t cap = m->cap ? m->cap : 65536;
+        while (cap < m->n + len)
+            cap *= 2;
+        unsigned char *p = realloc(m->p, cap);
+        if (!p)
+            return CAIRO_STATUS_NO_MEMORY;
+        m->p = p;
+        m->cap = cap;
+    }
+    memcpy(m->p + m->n, data, len);
+    m->n += len;
+    return CAIRO_STATUS_SUCCESS;
+}
+
+/* A PNG is encoded at the end, into png_path or, with png_path NULL, into
+ * mem (when mem is given). */
 static int finish_surface(cairo_surface_t *sf, cairo_t *cr, const char *png_path,
-                          const char *path, char *err, size_t errcap)
+                          struct membuf *png_mem, const char *path, char *err, size_t errcap)
 {
     cairo_status_t st = cairo_status(cr);
     cairo_destroy(cr);
     if (st == CAIRO_STATUS_SUCCESS && png_path)
         st = cairo_surface_write_to_png(sf, png_path);
+    else if (st == CAIRO_STATUS_SUCCESS && png_mem)
+        st = cairo_surface_write_to_png_stream(sf, membuf_write, png_mem);
     cairo_surface_finish(sf);
     if (st == CAIRO_STATUS_SUCCESS)
         st = cairo_surface_status(sf);
@@ -393,22 +424,29 @@ static int finish_surface(cairo_surface_t *sf, cairo_t *cr, const char *png_path
 }
 
 /* A picture of size w x h in fmt (png, svg, pdf), drawn by draw and written
- * to path through a temporary file.  A PDF's dates are date (ISO 8601). */
+ * to path through a temporary file, or, for path "-", made in memory and
+ * handed whole to the standard output.  A PDF's dates are date (ISO 8601). */
 static int draw_to(const char *path, const char *fmt, double w, double h, const char *date,
                    void (*draw)(cairo_t *, const void *, double, double), const void *arg,
                    char *err, size_t errcap)
 {
     char tmp[4096];
-    if (render_tmp_path(path, tmp, sizeof tmp, err, errcap) < 0)
+    struct membuf mem = { 0 };
+    int to_stdout = !strcmp(path, "-");
+    if (!to_stdout && render_tmp_path(path, tmp, sizeof tmp, err, errcap) < 0)
         return -1;
     int svg = !strcmp(fmt, "svg"), pdf = !strcmp(fmt, "pdf");
-    cairo_surface_t *sf = svg ? cairo_svg_surface_create(tmp, w, h)
-                          : pdf ? cairo_pdf_surface_create(tmp, w, h)
-                          : cairo_image_surface_create(CAIRO_FORMAT_RGB24, (int)w, (int)h);
+    cairo_surface_t *sf =
+        svg ? (to_stdout ? cairo_svg_surface_create_for_stream(membuf_write, &mem, w, h)
+                         : cairo_svg_surface_create(tmp, w, h))
+        : pdf ? (to_stdout ? cairo_pdf_surface_create_for_stream(membuf_write, &mem, w, h)
+                           : cairo_pdf_surface_create(tmp, w, h))
+              : cairo_image_surface_create(CAIRO_FORMAT_RGB24, (int)w, (int)h);
+    int rc = -1;
     if (cairo_surface_status(sf) != CAIRO_STATUS_SUCCESS) {
         snprintf(err, errcap, "%s: %s", path, cairo_status_to_string(cairo_surface_status(sf)));
         cairo_surface_destroy(sf);
-        return -1;
+        goto out;
     }
     if (svg)
         cairo_svg_surface_restrict_to_version(sf, CAIRO_SVG_VERSION_1_1);
@@ -422,8 +460,16 @@ static int draw_to(const char *path, const char *fmt, double w, double h, const 
     }
     cairo_t *cr = cairo_create(sf);
     draw(cr, arg, w, h);
-    int rc = finish_surface(sf, cr, svg || pdf ? NULL : tmp, path, err, errcap);
-    return render_commit(rc, tmp, path, err, errcap);
+    int png = !svg && !pdf;
+    rc = finish_surface(sf, cr, png && !to_stdout ? tmp : NULL, png && to_stdout ? &mem : NULL,
+                        path, err, errcap);
+    if (!to_stdout)
+        return render_commit(rc, tmp, path, err, errcap);
+    if (rc == 0)
+        rc = out_write_file("-", mem.p, mem.n, err, errcap);
+out:
+    free(mem.p);
+    return rc;
 }
 
 static void draw_one(cairo_t *cr, const void *arg, double w, double h)

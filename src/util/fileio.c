@@ -412,11 +412,21 @@ FILE *out_human(void)
     return stdout_holders ? stderr : stdout;
 }
 
+/* How many inputs opened "-": a second reader would find it consumed. */
+static int stdin_readers;
+
+int in_stdin_taken(void)
+{
+    return stdin_readers > 0;
+}
+
 int in_open_fd(const char *path)
 {
     int fd;
-    if (!strcmp(path, "-"))
+    if (!strcmp(path, "-")) {
+        stdin_readers++;
         return fcntl(STDIN_FILENO, F_DUPFD_CLOEXEC, 3);
+    }
     do
         fd = open(path, O_RDONLY | O_CLOEXEC);
     while (fd < 0 && errno == EINTR);

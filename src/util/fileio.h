@@ -93,6 +93,10 @@ FILE *out_human(void);
  * descriptor, or -1 with errno. */
 int in_open_fd(const char *path);
 
+/* 1 once an input has opened "-" (in_open_fd, fileio_read_all): the
+ * standard input can be read by one of them only. */
+int in_stdin_taken(void);
+
 /* Reads the whole file at path (a FIFO, /dev/stdin or "-" too) into a new
  * buffer, NUL-terminated, *len bytes before the NUL (NULs inside are kept).
  * max is the largest size accepted.  NULL with err "PATH: REASON": the

@@ -368,19 +368,30 @@ def stat_is_reg(st):
 
 
 
-def run_on_pty(args, env=None, stdout=True, timeout=120):
+def run_on_pty(args, env=None, stdout=True, timeout=120, typed=None):
     """Runs llmload with its stderr (and its stdout, unless stdout is False:
     then it is discarded) on a pseudo-terminal, as a user's terminal is;
-    returns (exit code, everything written to the terminal)."""
+    returns (exit code, everything written to the terminal).  With typed,
+    its stdin is the terminal too, and typed is written to it once llmload
+    has turned the terminal's echo off (polled: the master reads the
+    terminal's modes), as a user types a secret at a prompt."""
     import pty
+    import termios
     e = dict(os.environ)
     e.update(env or {})
     master, slave = pty.openpty()
-    p = subprocess.Popen([LLMLOAD] + list(args), stdin=subprocess.DEVNULL,
+    p = subprocess.Popen([LLMLOAD] + list(args), stdin=subprocess.DEVNULL if typed is None else slave,
                          stdout=slave if stdout else subprocess.DEVNULL, stderr=slave, env=e)
     os.close(slave)
     out = b""
     try:
+        deadline = time.monotonic() + timeout
+        while typed is not None and termios.tcgetattr(master)[3] & termios.ECHO:
+            if time.monotonic() > deadline or p.poll() is not None:
+                raise AssertionError("llmload never turned the echo off: %s" % (args,))
+            time.sleep(0.01)
+        if typed is not None:
+            os.write(master, typed.encode())
         while True:
             r, _, _ = select.select([master], [], [], timeout)
             if not r:

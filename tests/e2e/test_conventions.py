@@ -116,6 +116,42 @@ class Conventions(unittest.TestCase):
             self.assertEqual(p.returncode, 0, p.stderr)
             self.assertIn("llmload_", p.stdout)
 
+    def test_api_key_from_stdin(self):
+        key = "sk-test-Stdin7Qw2Er9Ty4Ui1Op6"
+        base = ["run", "--url", None, "--model", "m", "-n", "2", "-c", "1", "--max-tokens", "4",
+                "--api-key-file", "-", "--monitor", "none"]
+        with harness.OpenAIServer() as srv:
+            base[2] = srv.url + "/v1"
+            # The first line only, its newline stripped.
+            p = run_llmload(*base, env={"OPENAI_API_KEY": ""}, input=key + "\nsecond line\n")
+            self.assertEqual(p.returncode, 0, p.stderr)
+            auths = {h.get("Authorization") for (m, path, h, b) in srv.requests if m == "POST"}
+        self.assertEqual(auths, {"Bearer " + key})
+        harness.assert_no_secret(self, key, {"stdout": p.stdout, "stderr": p.stderr})
+        # On a terminal the key is not echoed: the pty shows what llmload
+        # and the line discipline wrote, and the key is not in it.
+        with harness.OpenAIServer() as srv:
+            base[2] = srv.url + "/v1"
+            code, out = harness.run_on_pty(base, env={"OPENAI_API_KEY": ""}, typed=key + "\n")
+            auths = {h.get("Authorization") for (m, path, h, b) in srv.requests if m == "POST"}
+        self.assertEqual(code, 0, out)
+        self.assertEqual(auths, {"Bearer " + key})
+        self.assertNotIn(key, out)
+        # Nothing else may read the standard input too.
+        for extra, stdin, msg in (
+                (["--dataset", "-"], key + "\n",
+                 "--api-key-file - and --dataset -: both would read the standard input"),
+                (["--prompt-file", "-"], key + "\n",
+                 "--api-key-file - and --prompt-file -: both would read the standard input"),
+                (["--config", "-"], "{}\n",
+                 "--api-key-file -: the standard input is already read by --config -")):
+            args = list(base)
+            args[2] = "http://127.0.0.1:9/v1"
+            p = run_llmload(*(args + extra), input=stdin)
+            self.assertEqual((p.returncode, p.stdout), (2, ""), (extra, p.stderr))
+            self.assertIn(msg, p.stderr)
+            self.assertNotIn(key, p.stderr)
+
     def test_environment_and_config(self):
         with Mock(*FAST) as m:
             d = tmpdir()

@@ -91,6 +91,47 @@ def man_sections():
     return dict(zip(parts[1::2], parts[2::2]))
 
 
+def zsh_complete(line, timeout=60):
+    """The matches zsh offers for line + TAB, sorted and without repeats."""
+    import pty
+    import select
+    import time
+    d = harness.tmpdir()
+    out = os.path.join(d, "matches")
+    setup = (
+        "fpath=(%s $fpath); autoload -Uz compinit; compinit -u -D\n"
+        "compadd() { local -a m; builtin compadd -O m \"$@\"; "
+        "(( $#m )) && print -rl -- $m >> %s; builtin compadd \"$@\" }\n"
+        "complete-and-mark() { zle complete-word; print -r -- '<done>' >> %s }\n"
+        "zle -N complete-and-mark; bindkey '^I' complete-and-mark\n" % (DIST, out, out))
+    master, slave = pty.openpty()
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": d, "ZDOTDIR": d, "TERM": "dumb"}
+    p = subprocess.Popen(["zsh", "-f", "-i"], stdin=slave, stdout=slave, stderr=slave, env=env)
+    os.close(slave)
+    text = ""
+    try:
+        # zle reads the setup lines, then the partial line and its TAB.
+        os.write(master, (setup + line + "\t").encode())
+        deadline = time.monotonic() + timeout
+        while "<done>" not in text:
+            if time.monotonic() > deadline or p.poll() is not None:
+                raise AssertionError("zsh did not complete %r" % line)
+            # Drain the terminal so zsh never blocks writing to it.
+            if select.select([master], [], [], 0.05)[0]:
+                try:
+                    os.read(master, 65536)
+                except OSError:
+                    pass
+            if os.path.exists(out):
+                with open(out) as f:
+                    text = f.read()
+    finally:
+        p.kill()
+        p.wait()
+        os.close(master)
+    return sorted(set(text.split("<done>")[0].split()))
+
+
 class TestInstall(unittest.TestCase):
     def test_tables_match_help(self):
         """The document the man page and completions are made from holds
@@ -192,6 +233,18 @@ class TestInstall(unittest.TestCase):
                 self.assertRegex(zpart, r"'\*%s[=+\[]" % re.escape(s), "zsh: %s %s" % (c["name"], s))
                 opt = ("-l " + s[2:]) if s.startswith("--") else ("-s " + s[1:])
                 self.assertRegex(fpart, r"%s( |$)" % re.escape(opt), "fish: %s %s" % (c["name"], s))
+
+    def test_zsh_completes_flags(self):
+        """zsh itself completes from the generated _llmload: an interactive
+        zsh on a pseudo-terminal loads it through compinit from fpath,
+        TAB is bound to a widget that completes and then writes a marker,
+        and compadd is wrapped to write the matches it is given (compadd
+        -O) to a file before adding them as usual."""
+        need(self, "zsh", "zsh")
+        self.assertEqual(zsh_complete("llmload run --ur"), ["--url"])
+        self.assertEqual(zsh_complete("llmload rep"), ["report"])
+        self.assertIn("--format", zsh_complete("llmload report --f"))
+        self.assertIn("--api-key-file", zsh_complete("llmload sweep --api-key-f"))
 
     def test_fish_completes_flags(self):
         """fish itself completes a flag from the installed script's text."""

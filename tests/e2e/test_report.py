@@ -452,6 +452,33 @@ class TestReport(unittest.TestCase):
             checked("report", path, "-o", b)
             self.assertEqual(open(a, "rb").read(), open(b, "rb").read(), ext)
 
+    def test_stdout(self):
+        # -o - writes the document, in the kind --format names, to stdout:
+        # the same bytes as the file, nothing else there, nothing on stderr.
+        d = harness.tmpdir()
+        path = run_doc(d)
+        for ext in ("txt", "png", "svg", "pdf", "html"):
+            f = os.path.join(d, "f." + ext)
+            checked("report", path, "-o", f)
+            p = subprocess.run([harness.LLMLOAD, "report", path, "-o", "-", "--format", ext],
+                               capture_output=True)
+            self.assertEqual((p.returncode, p.stderr), (0, b""), ext)
+            self.assertEqual(p.stdout, open(f, "rb").read(), ext)
+        self.assertEqual(checked("report", path, "-o", "-").stdout, open(os.path.join(d, "f.txt")).read())
+        # Into a pipe that is read: the PNG's signature arrives first.
+        p = subprocess.run("%s report %s --format png | head -c 8" % (harness.LLMLOAD, path),
+                           shell=True, capture_output=True)
+        self.assertEqual(p.stdout, b"\x89PNG\r\n\x1a\n")
+        for args, msg in ((["--format", "dir"], "--format dir: a directory of figures is several "
+                           "files, which cannot go to the standard output (give -o DIR/)"),
+                          (["--format", "gif"], "--format gif: give html, png, svg, pdf or txt"),
+                          (["-o", os.path.join(d, "x.png"), "--format", "svg"],
+                           "--format is for -o - (%s names its own kind)" % os.path.join(d, "x.png"))):
+            r = llmload("report", path, *args)
+            self.assertEqual((r.returncode, r.stdout), (2, ""), args)
+            self.assertIn(msg, r.stderr)
+        self.assertFalse(os.path.exists(os.path.join(d, "x.png")))
+
     # ---- sweeps, compares, repeated runs, mixed sets ----
 
     def test_sweep_compare_repeat_mixed(self):
