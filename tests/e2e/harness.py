@@ -419,6 +419,25 @@ def tmpdir():
     return d
 
 
+class TmpDirTest(unittest.TestCase):
+    """A test case with a fresh directory of its own (self.dir), removed
+    after each test."""
+
+    def setUp(self):
+        self.dir = tmpdir()
+
+    def tearDown(self):
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def path(self, name):
+        return os.path.join(self.dir, name)
+
+
+def detail(p):
+    """A finished process's exit status and output, for a failure message."""
+    return "exit %s\n--- stdout\n%s\n--- stderr\n%s" % (p.returncode, p.stdout, p.stderr)
+
+
 @atexit.register
 def _remove_tmpdirs():
     for d in _TMPDIRS:

@@ -16,7 +16,6 @@ import signal
 import subprocess
 import sys
 import time
-import unittest
 import xml.etree.ElementTree as ET
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -40,19 +39,10 @@ def run(*args, timeout=120):
     return harness.run_llmload("run", *args, timeout=timeout)
 
 
-def detail(p):
-    return "exit %s\n--- stdout\n%s\n--- stderr\n%s" % (p.returncode, p.stdout, p.stderr)
+detail = harness.detail
 
 
-class GateTest(unittest.TestCase):
-    def setUp(self):
-        self.dir = harness.tmpdir()
-
-    def tearDown(self):
-        shutil.rmtree(self.dir, ignore_errors=True)
-
-    def path(self, name):
-        return os.path.join(self.dir, name)
+class GateTest(harness.TmpDirTest):
 
     # ---- exit 0 and 1: assertions ------------------------------------------
 

@@ -13,7 +13,6 @@ import csv
 import json
 import math
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -38,19 +37,10 @@ def wilson(k, n, z=Z95):
     return (0.0 if k == 0 else max(0.0, mid - half), 1.0 if k == n else min(1.0, mid + half))
 
 
-def detail(p):
-    return "exit %s\n--- stdout\n%s\n--- stderr\n%s" % (p.returncode, p.stdout, p.stderr)
+detail = harness.detail
 
 
-class SloTest(unittest.TestCase):
-    def setUp(self):
-        self.dir = harness.tmpdir()
-
-    def tearDown(self):
-        shutil.rmtree(self.dir, ignore_errors=True)
-
-    def path(self, name):
-        return os.path.join(self.dir, name)
+class SloTest(harness.TmpDirTest):
 
     def run_slo(self, slo, *mock, extra=()):
         """One run of N requests on one connection; returns the summary's

@@ -199,12 +199,7 @@ def write_hf_from_ranks(ranks_path, out_path):
         json.dump(doc, f)
 
 
-class TestTokenize(unittest.TestCase):
-    def setUp(self):
-        self.dir = harness.tmpdir()
-
-    def tearDown(self):
-        shutil.rmtree(self.dir, ignore_errors=True)
+class TestTokenize(harness.TmpDirTest):
 
     def real_ranks(self):
         p = ranks_files()
