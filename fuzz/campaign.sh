@@ -15,13 +15,15 @@
 # STATE_DIR/results.txt:
 #   NAME ok|FAILED execs=N cov=N ft=N corpus=N cpu=N chunks=N
 # Several targets given together run one after another; run two copies of
-# the script for two cores.
+# the script for two cores.  FUZZ_CHUNK sets the chunk length (seconds).
 set -u
-[ $# -ge 4 ] || { sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+[ $# -ge 4 ] || { sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 build=$1; state=$2; goal=$3; shift 3
 here=$(cd "$(dirname "$0")" && pwd)
 mkdir -p "$state" "$build/fuzz-artifacts"
-# CPU seconds of finished children so far (see fuzz/run.sh).
+# CPU seconds of finished children so far (see fuzz/run.sh).  Called in
+# this shell with its output to a file: in $(...), a subshell, `times`
+# would report the subshell's own children, none.
 child_cpu() {
     times >"$state/.times.$$"
     awk 'NR == 2 { s = 0; for (i = 1; i <= 2; i++) { split($i, a, /[ms]/); s += a[1] * 60 + a[2] } printf "%d", s }' "$state/.times.$$"
@@ -40,13 +42,13 @@ for t in "$@"; do
     word=ok; cov=0; ft=0
     while [ "$cpu" -lt "$goal" ]; do
         log="$state/$t.log"
-        c0=$(child_cpu)
+        child_cpu >"$state/.cpu.$$"; c0=$(cat "$state/.cpu.$$")
         # -timeout is wall-clock: on a loaded machine a 10 s timeout fired
         # on an input that runs in 0.4 s, so a campaign allows 60 s.
-        "$exe" -max_total_time=600 -timeout=60 -rss_limit_mb=2048 -print_final_stats=1 \
+        "$exe" -max_total_time="${FUZZ_CHUNK:-600}" -timeout=60 -rss_limit_mb=2048 -print_final_stats=1 \
             -artifact_prefix="$build/fuzz-artifacts/$t-" "$state/$t" "$seeds" >"$log" 2>&1
         rc=$?
-        c1=$(child_cpu)
+        child_cpu >"$state/.cpu.$$"; c1=$(cat "$state/.cpu.$$")
         n=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
         cpu=$((cpu + c1 - c0)); execs=$((execs + ${n:-0})); chunks=$((chunks + 1))
         echo "$cpu $execs $chunks" >"$tot"
@@ -57,6 +59,6 @@ for t in "$@"; do
     done
     line="$t $word execs=$execs cov=${cov:-0} ft=${ft:-0} corpus=$(ls "$state/$t" | wc -l) cpu=$cpu chunks=$chunks"
     echo "$line" | tee -a "$state/results.txt"
-    rm -f "$state/.times.$$"
+    rm -f "$state/.times.$$" "$state/.cpu.$$"
 done
 exit $status
