@@ -334,6 +334,33 @@ class TestServe(unittest.TestCase):
             wait_for(refused, "simulator on port %d gone" % p)
 
 
+class TestCompareInterrupt(unittest.TestCase):
+    """The dashboard's Cancel is compare's Ctrl-C: it must mean
+    "interrupted" (exit 4, the document written) at any moment."""
+
+    def test_sigint_during_warm_up_exits_4(self):
+        d = tmpdir()
+        out = os.path.join(d, "c.json")
+        # A 3 s TTFT: the compare's warm-up request is still waiting when
+        # the signal comes.
+        with Mock("--ttft-base", "3s") as m:
+            p = subprocess.Popen([LLMLOAD, "compare", "--target", "a=" + m.url, "--target", "b=" + m.url,
+                                  "-c", "1", "-n", "2", "--max-tokens", "4", "--json", out],
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            # The warm-up request holds the simulator's slot: compare is
+            # past its checks and inside the warm-up.
+            wait_for(lambda: "llmload_mock_active_streams 1" in http(m.port, "GET", "/metrics").body.decode(),
+                     "the warm-up request in the simulator")
+            p.send_signal(signal.SIGINT)
+            o, e = p.communicate(timeout=60)
+        self.assertEqual(p.returncode, 4, e)
+        self.assertIn(b"a: not run: interrupted", e)
+        with open(out) as f:
+            doc = json.load(f)
+        self.assertTrue(doc["interrupted"])
+        self.assertEqual([t["error"] for t in doc["targets"]], ["not run: interrupted"] * 2)
+
+
 class TestServeBrowser(unittest.TestCase):
     """The page in headless Chromium, driven over the DevTools protocol."""
 
