@@ -352,9 +352,18 @@ class TestCompareInterrupt(unittest.TestCase):
             wait_for(lambda: "llmload_mock_active_streams 1" in http(m.port, "GET", "/metrics").body.decode(),
                      "the warm-up request in the simulator")
             p.send_signal(signal.SIGINT)
+            # A second Ctrl-C aborts the warm-up request itself: the warm-up
+            # then has no success, which is still an interruption.
+            while True:
+                line = harness._readline(p.stderr, 30)
+                self.assertIsNotNone(line, "compare said nothing of the interruption")
+                if line.startswith(b"interrupted:"):
+                    break
+            p.send_signal(signal.SIGINT)
             o, e = p.communicate(timeout=60)
         self.assertEqual(p.returncode, 4, e)
         self.assertIn(b"a: not run: interrupted", e)
+        self.assertNotIn(b"warm-up request failed", e)
         with open(out) as f:
             doc = json.load(f)
         self.assertTrue(doc["interrupted"])
