@@ -145,6 +145,13 @@ class Browser:
             time.sleep(0.1)
         raise AssertionError("timed out waiting for %s (last: %r)" % (what, last))
 
+    def emulate_phone(self, width=390, height=844, scale=3):
+        """A phone's viewport: width x height CSS pixels at scale device
+        pixels each, mobile (the page's meta viewport applies), touch."""
+        self.call("Emulation.setDeviceMetricsOverride", width=width, height=height,
+                  deviceScaleFactor=scale, mobile=True)
+        self.call("Emulation.setTouchEmulationEnabled", enabled=True, maxTouchPoints=5)
+
     def screenshot(self, path):
         r = self.call("Page.captureScreenshot", format="png", captureBeyondViewport=True)
         with open(path, "wb") as f:

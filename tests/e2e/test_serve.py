@@ -400,6 +400,19 @@ class TestServeBrowser(unittest.TestCase):
                 self.assertEqual(b.eval('charts.c_tput.data.labels'), ["1", "2"])
                 # The live per-level chart was drawn from the child's pushes.
                 self.assertEqual(b.eval('charts.c_levels.data.datasets.map(d => d.label)'), ["quick", "slow"])
+                # And the running level's percentiles and success rate (the
+                # last level's, of the last target).
+                lat = b.eval('charts.c_live_lat.data.datasets.map(d => d.label)')
+                self.assertEqual(sorted(lat), ["slow E2E p95", "slow E2E p99", "slow TTFT p95", "slow TTFT p99"])
+                self.assertTrue(b.eval('charts.c_live_lat.data.datasets.every(d => d.data.length > 0 && '
+                                       'd.data.every(p => p.y > 0))'))
+                self.assertEqual(b.eval('charts.c_live_ok.data.datasets.map(d => d.data.at(-1).y)'), [100])
+                self.assertEqual(b.eval('charts.c_lat99.data.datasets.map(d => d.label)'), ["quick", "slow"])
+                # A model input per target, offering what its check found.
+                self.assertEqual(b.eval('[...document.querySelectorAll("#models input")].map(i => i.dataset.target)'),
+                                 ["quick", "slow"])
+                self.assertEqual(b.eval('[...document.querySelectorAll("#models datalist")[0].options]'
+                                        '.map(o => o.value)'), ["llmload-mock"])
                 b.wait('document.querySelectorAll("#runs li").length === 1', "the run in the history")
                 # The JSON the page links to is the compare document.
                 doc = b.eval('fetch(document.querySelector("#runs a[href$=\'.json\']").href)'
