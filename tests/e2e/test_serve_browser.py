@@ -65,7 +65,7 @@ class TestServePhone(unittest.TestCase):
                 # With the log, the recommendation's reasons and the charts filled.
                 self.check_fits(b, "after a run")
                 path = os.path.join(shots, "dashboard-phone.png")
-                b.screenshot(path)
+                b.screenshot(path, scale=0.5)
                 sys.stderr.write("screenshot: %s\n" % path)
                 self.assertGreater(os.path.getsize(path), 10000)
             finally:
