@@ -41,8 +41,13 @@ class TestServePhone(unittest.TestCase):
     def test_phone_layout(self):
         slow = ["--decode-rate", "200", "--prefill-rate", "1000000", "--ttft-base", "50ms"]
         shots = os.environ.get("LLMLOAD_SCREENSHOT_DIR") or tmpdir()
+        d = tmpdir()
+        pf = os.path.join(d, "hello.txt")
+        with open(pf, "w") as f:
+            f.write("Say hello.\nSay goodbye.\n")
         with Mock(*FAST) as fast, Mock(*slow) as sl, \
-                ts.Serve("--target", "quick=" + fast.url, "--target", "slow-server-with-a-long-name=" + sl.url) as srv:
+                ts.Serve("--target", "quick=" + fast.url, "--target", "slow-server-with-a-long-name=" + sl.url,
+                         "--prompt-file", pf) as srv:
             b = cdp.Browser()
             try:
                 b.emulate_phone(390, 844, 3)
@@ -57,11 +62,25 @@ class TestServePhone(unittest.TestCase):
                 b.eval('document.getElementById("levels").value = "1,2";'
                        'document.getElementById("requests").value = "4";'
                        'document.getElementById("max_tokens").value = "16"; true')
+                # The allowed prompt file, chosen by name; a model for one target.
+                b.wait('document.querySelectorAll("#prompts option").length === 2', "the allowed prompt file")
+                self.assertEqual(b.eval('[...document.querySelectorAll("#prompts option")].map(o => o.value)'),
+                                 ["", "hello.txt"])
+                b.eval('const s = document.getElementById("prompts"); s.value = "hello.txt";'
+                       's.dispatchEvent(new Event("change")); true')
+                self.assertEqual(b.eval('getComputedStyle(document.getElementById("prompt_box")).display'), "none")
+                b.eval('document.querySelector(\'#models input[data-target="quick"]\').value = "llmload-mock"; true')
                 b.eval('document.getElementById("run").click(); true')
                 winner = b.wait('document.getElementById("rec").dataset.winner || null',
                                 "the recommendation", timeout=120)
                 self.assertEqual(winner, "quick")
                 b.wait('document.querySelectorAll("#runs li").length === 1', "the run in the history")
+                rid = srv.get("/api/runs").json()[0]["id"]
+                doc = srv.get("/api/runs/%s.json" % rid).json()
+                self.assertEqual([t.get("model") for t in doc["targets"]], ["llmload-mock", None])
+                for t in doc["targets"]:
+                    wl = t["sweep"]["config"]["workload"]
+                    self.assertEqual((wl["source"], wl["prompt_file"]["path"]), ("prompt_file", pf))
                 # With the log, the recommendation's reasons and the charts filled.
                 self.check_fits(b, "after a run")
                 path = os.path.join(shots, "dashboard-phone.png")
