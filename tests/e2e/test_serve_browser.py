@@ -126,7 +126,9 @@ class TestServeNumbers(unittest.TestCase):
         with Mock(*SIMS["a"]) as a, Mock(*SIMS["b"]) as b, \
                 ts.Serve("--target", "a=" + a.url, "--target", "b=" + b.url) as srv:
             ts.wait_for(lambda: ts.statuses(srv) == {"a": "up", "b": "up"}, "both up")
-            without = run_numbers(srv)
+            # Runs without a browser before and after the one with it: they
+            # bracket whatever drifts on the shared machine meanwhile.
+            without = [run_numbers(srv)]
             br = cdp.Browser()
             try:
                 br.call("Page.enable")
@@ -142,34 +144,41 @@ class TestServeNumbers(unittest.TestCase):
                 self.assertGreater(br.eval('charts.c_live_lat.data.datasets.length'), 0)
             finally:
                 br.close()
-        self.assertEqual(sorted(without), sorted(with_b))
+            without.append(run_numbers(srv))
+        for o in without:
+            self.assertEqual(sorted(o), sorted(with_b))
         rows = []
-        for key in sorted(without):
-            w, o = with_b[key], without[key]
-            self.assertEqual((w["ok"], o["ok"]), (24, 24), key)
-            model = E2E_MODEL[key[0]]
+        for key in sorted(with_b):
+            w, o1, o2 = with_b[key], without[0][key], without[1][key]
+            self.assertEqual((w["ok"], o1["ok"], o2["ok"]), (24, 24, 24), key)
             for metric, pct in (("ttft", "p50"), ("ttft", "p90"), ("e2e", "p50"), ("e2e", "p90")):
-                x, y = w[metric][pct], o[metric][pct]
-                # Noise: two runs of one simulator on a shared 2-core machine
+                x, y1, y2 = w[metric][pct], o1[metric][pct], o2[metric][pct]
+                # Noise: runs of one simulator on a shared 2-core machine
                 # differ by a few ms of scheduling delay, and now and then
-                # one request by tens of ms (another process had the CPU):
-                # p90 of 24 requests is the 22nd, so two such requests do
-                # not move it.  15 ms or 10 % is above that noise and below
-                # what a dashboard that held the run's CPU or loop would
-                # add to every request.
-                tol = max(0.015, 0.10 * max(x, y))
-                rows.append((key, metric, pct, x, y, tol))
-                self.assertLessEqual(abs(x - y), tol, (key, metric, pct, x, y))
-            # Both runs agree with the model (the anchor): E2E p50 within 10 %.
-            for s in (w, o):
-                self.assertLess(abs(s["e2e"]["p50"] - model), 0.10 * model, (key, s["e2e"]))
-            self.assertLessEqual(abs(w["output_tps"] - o["output_tps"]),
-                                 0.10 * max(w["output_tps"], o["output_tps"]), key)
+                # a request by tens of ms (another process had the CPU).
+                # 15 ms or 10 % is above the first; the spread of the two
+                # runs without a browser measures the second.  Medians:
+                # two-sided, against the mean of the two.  Tails (p90 of 24,
+                # the 22nd request): a browser could only add delay, so
+                # one-sided, against the slower of the two.
+                tol = max(0.015, 0.10 * max(x, y1, y2))
+                if pct == "p50":
+                    tol = max(tol, abs(y1 - y2))
+                    ok = abs(x - (y1 + y2) / 2) <= tol
+                else:
+                    ok = x <= max(y1, y2) + tol
+                rows.append((key, metric, pct, x, y1, y2, tol))
+                self.assertTrue(ok, (key, metric, pct, x, y1, y2, tol))
+            # Every run agrees with the model (the anchor): E2E p50 within 10 %.
+            model = E2E_MODEL[key[0]]
+            for sm in (w, o1, o2):
+                self.assertLess(abs(sm["e2e"]["p50"] - model), 0.10 * model, (key, sm["e2e"]))
+            self.assertGreaterEqual(w["output_tps"], 0.90 * min(o1["output_tps"], o2["output_tps"]), key)
         for r in rows:
-            sys.stderr.write("%s %s %s: with %.1f ms, without %.1f ms (tolerance %.1f ms)\n" %
-                             (r[0], r[1], r[2], 1000 * r[3], 1000 * r[4], 1000 * r[5]))
-        sys.stderr.write("medians of |with - without|: %.2f ms\n" %
-                         (1000 * statistics.median(abs(r[3] - r[4]) for r in rows)))
+            sys.stderr.write("%s %s %s: with %.1f ms, without %.1f and %.1f ms (tolerance %.1f ms)\n" %
+                             (r[0], r[1], r[2], 1000 * r[3], 1000 * r[4], 1000 * r[5], 1000 * r[6]))
+        sys.stderr.write("median of |with - mean without|: %.2f ms\n" %
+                         (1000 * statistics.median(abs(r[3] - (r[4] + r[5]) / 2) for r in rows)))
 
 
 if __name__ == "__main__":
