@@ -98,7 +98,10 @@ const struct opt_cmd cli_serve_cmd = {
     .about = "Serves a page that shows whether each target is up (its protocol, version and\n"
              "models), runs `llmload compare` against them in a child process when asked, and\n"
              "streams its progress to the page.  Runs are kept in --results-dir, downloadable\n"
-             "as JSON and CSV.  Prints the page's URL once it listens.  See docs/dashboard.md.",
+             "as JSON and CSV.  /metrics carries the run's Prometheus metrics beside the\n"
+             "dashboard's own.  Targets (with --config FILE, also from a JSON file), prompt\n"
+             "files and datasets are the operator's: the page names them, never gives a URL\n"
+             "or a path.  Prints the page's URL once it listens.  See docs/dashboard.md.",
     .tables = serve_tables,
     .epilog = "Exit codes: 0 stopped by SIGINT or SIGTERM, 2 usage error, 3 could not serve.",
 };
