@@ -488,8 +488,15 @@ int cmd_compare(int argc, char **argv)
             }
             /* The first round warms the target; the later ones find it warm. */
             if (!why[0] && r == 0) {
-                if (warm_target(&rc.cfg, err, sizeof err) < 0)
+                int wrc = warm_target(&rc.cfg, err, sizeof err);
+                /* Ctrl-C during the warm-up is an interruption (exit 4
+                 * with the targets measured so far), not a failed target. */
+                if (engine_interrupted()) {
+                    interrupted = 1;
+                    snprintf(why, whycap, "not run: interrupted");
+                } else if (wrc < 0) {
                     snprintf(why, whycap, "%s", err);
+                }
             }
             if (!why[0]) {
                 enum sweep_status st;

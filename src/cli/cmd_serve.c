@@ -9,7 +9,7 @@
 #include "serve.h"
 #include "units.h"
 
-enum serve_flag { V_TARGET, V_LISTEN, V_TOKEN, V_TOKEN_FILE, V_RESULTS, V_MAXC, V_MAXN, V_MAXD };
+enum serve_flag { V_TARGET, V_PROMPT_FILE, V_DATASET, V_LISTEN, V_TOKEN, V_TOKEN_FILE, V_RESULTS, V_MAXC, V_MAXN, V_MAXD };
 
 struct serve_args {
     struct serve_opts o;
@@ -39,6 +39,14 @@ static int serve_apply(void *ud, const struct opt *o, const char *flag, const ch
             return -1;
         }
         return 1;
+    case V_PROMPT_FILE:
+    case V_DATASET:
+        if (serve_opts_add_source(&a->o, o->id == V_DATASET ? "--dataset" : "--prompt-file", v,
+                                  err, cap) < 0) {
+            cli_flag_err(err, cap, flag);
+            return -1;
+        }
+        return 1;
     case V_LISTEN: a->o.listen = v; return 1;
     case V_TOKEN: a->token = v; return 1;
     case V_TOKEN_FILE: a->token_file = v; return 1;
@@ -56,8 +64,13 @@ static int serve_apply(void *ud, const struct opt *o, const char *flag, const ch
 }
 
 static const struct opt serve_opts_tab[] = {
-    { V_TARGET, "--target", { NULL }, "NAME=URL", "a server the page may benchmark (repeatable); the\n"
-      "only ones it can: without any, two built-in simulators" },
+    { V_TARGET, "--target", { NULL }, "NAME=URL[@MODEL]", "a server the page may benchmark (repeatable);\n"
+      "the only ones it can: without any, two built-in simulators.\n"
+      "@MODEL: its model unless the page names another" },
+    { V_PROMPT_FILE, "--prompt-file", { NULL }, "FILE", "a prompt file (one prompt a line) the page may\n"
+      "choose, by its base name (repeatable)" },
+    { V_DATASET, "--dataset", { NULL }, "FILE", "a dataset (JSONL or ShareGPT) the page may choose,\n"
+      "by its base name (repeatable)" },
     { V_LISTEN, "--listen", { NULL }, "HOST:PORT", "where the page is served (default 127.0.0.1:8089;\n"
       "port 0: a free one).  Not loopback: needs --token" },
     { V_TOKEN, "--token", { NULL }, "TOKEN", "every request must carry it (?token= once, then a\n"
@@ -78,13 +91,17 @@ static const struct opt_table *const serve_tables[] = { &serve_table, NULL };
 const struct opt_cmd cli_serve_cmd = {
     .name = "serve",
     .summary = "a web dashboard: check servers, compare them, follow the run",
-    .usage = "llmload serve [--target NAME=URL ...] [--listen HOST:PORT] [--token-file FILE]\n"
+    .usage = "llmload serve [--target NAME=URL[@MODEL] ...] [--prompt-file FILE ...] [--dataset FILE ...]\n"
+             "              [--listen HOST:PORT] [--token-file FILE]\n"
              "              [--results-dir DIR] [--max-concurrency N] [--max-requests N]\n"
              "              [--max-duration TIME]",
     .about = "Serves a page that shows whether each target is up (its protocol, version and\n"
              "models), runs `llmload compare` against them in a child process when asked, and\n"
              "streams its progress to the page.  Runs are kept in --results-dir, downloadable\n"
-             "as JSON and CSV.  Prints the page's URL once it listens.  See docs/dashboard.md.",
+             "as JSON and CSV.  /metrics carries the run's Prometheus metrics beside the\n"
+             "dashboard's own.  Targets (with --config FILE, also from a JSON file), prompt\n"
+             "files and datasets are the operator's: the page names them, never gives a URL\n"
+             "or a path.  Prints the page's URL once it listens.  See docs/dashboard.md.",
     .tables = serve_tables,
     .epilog = "Exit codes: 0 stopped by SIGINT or SIGTERM, 2 usage error, 3 could not serve.",
 };

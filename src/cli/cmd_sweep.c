@@ -16,6 +16,7 @@
 #include "gate.h"
 #include "prompts.h"
 #include "report.h"
+#include "target.h"
 #include "units.h"
 
 /* ---- flags ------------------------------------------------------------------ */
@@ -110,20 +111,6 @@ static int parse_positive(const char *flag, const char *v, double *out, char *er
     return 1;
 }
 
-/* Where URL@MODEL splits: the last '@' after the start of the URL's path,
- * or, when it has no path, the last '@' after "://".  An '@' of userinfo
- * ("user:pw@host/v1") is before the path, so it stays in the URL (which
- * then refuses credentials); a model name cannot hold an '@'.  NULL: no
- * model given. */
-static const char *model_at(const char *url)
-{
-    const char *p = strstr(url, "://");
-    p = p ? p + 3 : url;
-    const char *slash = strchr(p, '/');
-    const char *at = strrchr(p, '@');
-    return at && (!slash || at > slash) ? at : NULL;
-}
-
 /* --target NAME=URL[@MODEL]; a bare URL is named by itself. */
 static int add_target(struct sweep_opts *o, const char *flag, const char *v, char *err, size_t cap)
 {
@@ -137,7 +124,7 @@ static int add_target(struct sweep_opts *o, const char *flag, const char *v, cha
     /* An '=' inside the URL's query does not make a name. */
     if (eq && colon && colon < eq)
         url = v, eq = NULL;
-    const char *at = model_at(url);
+    const char *at = target_model_at(url);
     size_t ulen = at ? (size_t)(at - url) : strlen(url);
     size_t nlen = eq ? (size_t)(eq - v) : ulen;
     if ((eq && nlen == 0) || ulen == 0 || (at && !at[1])) {

@@ -19,6 +19,15 @@
 
 #include "tls.h"
 
+const char *target_model_at(const char *url)
+{
+    const char *p = strstr(url, "://");
+    p = p ? p + 3 : url;
+    const char *slash = strchr(p, '/');
+    const char *at = strrchr(p, '@');
+    return at && (!slash || at > slash) ? at : NULL;
+}
+
 int target_parse_url(struct target *t, const char *url, char *err, size_t errcap)
 {
     memset(t, 0, sizeof *t);

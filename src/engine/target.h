@@ -49,6 +49,13 @@ struct target_net {
  * message does not repeat them). */
 int target_parse_url(struct target *t, const char *url, char *err, size_t errcap);
 
+/* Where "URL@MODEL" (compare's and serve's --target) splits: the last '@'
+ * after the start of the URL's path, or, when it has no path, the last '@'
+ * after "://".  An '@' of userinfo ("user:pw@host/v1") is before the path,
+ * so it stays in the URL (which then refuses credentials); a model name
+ * cannot hold an '@'.  NULL: no model given. */
+const char *target_model_at(const char *url);
+
 /* Parses, resolves (IPv4/IPv6), checks the server accepts connections
  * (within timeout_ns), and settles the API: explicit `api`, else inferred
  * from the URL (a /v1 path means OpenAI; port 11434 or an /api path means

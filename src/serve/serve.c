@@ -4,6 +4,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +26,7 @@
 #include "target.h"
 #include "secret.h"
 #include "obs_httpd.h"
+#include "serve_relay.h"
 #include "serve_run.h"
 #include "serve_sec.h"
 
@@ -80,6 +82,8 @@ struct serve {
     char run_id[64];
     char push_secret[40];           /* the path the run's child pushes its metrics to */
     unsigned long runs_total;
+    struct serve_relay relay;       /* the run's latest push of each (target, level) */
+    unsigned long relay_dropped;
     char *chartjs;
     size_t chartjs_len;
     int stopping, rc;
@@ -125,8 +129,14 @@ int serve_opts_add_target(struct serve_opts *o, const char *spec, char *err, siz
         snprintf(err, errcap, "%s: the URL must start with http:// or https://", spec);
         return -1;
     }
-    if (strlen(eq + 1) >= sizeof o->targets[0].url) {
+    const char *at = target_model_at(eq + 1);
+    size_t ul = at ? (size_t)(at - eq - 1) : strlen(eq + 1);
+    if (ul >= sizeof o->targets[0].url) {
         snprintf(err, errcap, "%s: URL too long", spec);
+        return -1;
+    }
+    if (at && !serve_run_model_ok(at + 1)) {
+        snprintf(err, errcap, "%s: the model after '@' is not a model name", spec);
         return -1;
     }
     if (o->ntargets == SERVE_MAX_TARGETS) {
@@ -140,7 +150,38 @@ int serve_opts_add_target(struct serve_opts *o, const char *spec, char *err, siz
         }
     struct serve_target *t = &o->targets[o->ntargets++];
     snprintf(t->name, sizeof t->name, "%.*s", (int)nl, spec);
-    snprintf(t->url, sizeof t->url, "%s", eq + 1);
+    snprintf(t->url, sizeof t->url, "%.*s", (int)ul, eq + 1);
+    snprintf(t->model, sizeof t->model, "%s", at ? at + 1 : "");
+    return 0;
+}
+
+int serve_opts_add_source(struct serve_opts *o, const char *flag, const char *path,
+                          char *err, size_t errcap)
+{
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    if (!*base || strlen(base) >= sizeof o->sources[0].name) {
+        snprintf(err, errcap, "%s: not a file name of 1 to %zu bytes", path, sizeof o->sources[0].name - 1);
+        return -1;
+    }
+    if (access(path, R_OK) < 0) {
+        snprintf(err, errcap, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    if (o->nsources == SERVE_MAX_SOURCES) {
+        snprintf(err, errcap, "more than %d prompt files and datasets", SERVE_MAX_SOURCES);
+        return -1;
+    }
+    for (size_t i = 0; i < o->nsources; i++)
+        if (!strcmp(o->sources[i].name, base)) {
+            snprintf(err, errcap, "%s: another allowed file is named %s too (the page knows them "
+                     "by name)", path, base);
+            return -1;
+        }
+    struct serve_source *src = &o->sources[o->nsources++];
+    snprintf(src->name, sizeof src->name, "%s", base);
+    src->flag = flag;
+    src->path = path;
     return 0;
 }
 
@@ -370,6 +411,7 @@ static cJSON *targets_json(struct serve *s)
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "name", s->o.targets[i].name);
         cJSON_AddStringToObject(o, "url", s->o.targets[i].url);
+        cJSON_AddStringToObject(o, "model", s->o.targets[i].model);
         cJSON_AddStringToObject(o, "status", !t->info ? "unknown" : target_up(t) ? "up" : "down");
         if (t->info) {
             const char *keys[] = { "protocol", "api", "version", "error" };
@@ -520,6 +562,7 @@ static void start_run(struct serve *s, struct obs_hconn *c, const struct obs_hre
     }
     serve_run_args_free(&a);
     snprintf(s->run_id, sizeof s->run_id, "%s", id);
+    serve_relay_clear(&s->relay);
     s->run_active = 1;
     s->run_cancelled = 0;
     s->runs_total++;
@@ -622,23 +665,14 @@ static void push_label(const char *path, const char *name, char *out, size_t cap
     }
 }
 
-/* Sums the samples of one metric (over its labels) in exposition text. */
-static double push_sum(const char *text, const char *name)
+/* A number of the sample event, null when the push has none (a
+ * percentile before the level's first answer). */
+static void add_num(cJSON *d, const char *key, double v)
 {
-    double sum = 0;
-    size_t nl = strlen(name);
-    for (const char *l = text; l && *l; l = strchr(l, '\n'), l = l ? l + 1 : NULL) {
-        if (strncmp(l, name, nl) || (l[nl] != '{' && l[nl] != ' '))
-            continue;
-        const char *end = strchr(l, '\n');
-        const char *sp = l + nl;
-        if (*sp == '{')
-            sp = strchr(sp, '}');
-        if (!sp || (end && sp > end))
-            continue;
-        sum += strtod(sp + 1, NULL);
-    }
-    return sum;
+    if (isnan(v))
+        cJSON_AddNullToObject(d, key);
+    else
+        cJSON_AddNumberToObject(d, key, v);
 }
 
 /* A push of the run's child (--push): relayed as an SSE "sample". */
@@ -657,11 +691,35 @@ static void take_push(struct serve *s, struct obs_hconn *c, const struct obs_hre
     cJSON_AddStringToObject(d, "id", s->run_id);
     cJSON_AddStringToObject(d, "target", target);
     cJSON_AddStringToObject(d, "level", level);
-    cJSON_AddNumberToObject(d, "elapsed", push_sum(r->body, "llmload_run_elapsed_seconds"));
-    cJSON_AddNumberToObject(d, "output_tokens", push_sum(r->body, "llmload_output_tokens_total"));
-    cJSON_AddNumberToObject(d, "in_flight", push_sum(r->body, "llmload_requests_in_flight"));
-    cJSON_AddNumberToObject(d, "finished", push_sum(r->body, "llmload_run_finished"));
+    const char *b = r->body;
+    add_num(d, "elapsed", fmax(0, serve_relay_sum(b, "llmload_run_elapsed_seconds", NULL)));
+    add_num(d, "output_tokens", fmax(0, serve_relay_sum(b, "llmload_output_tokens_total", NULL)));
+    add_num(d, "in_flight", fmax(0, serve_relay_sum(b, "llmload_requests_in_flight", NULL)));
+    add_num(d, "finished", fmax(0, serve_relay_sum(b, "llmload_run_finished", NULL)));
+    /* Within the running level so far: its requests by outcome and its
+     * nearest-rank percentiles, as the child computes them. */
+    static const char *const ok[] = { "outcome=\"ok\"", NULL }, *const bad[] = { "outcome=\"error\"", NULL };
+    double nok = serve_relay_sum(b, "llmload_requests_total", ok);
+    double nbad = serve_relay_sum(b, "llmload_requests_total", bad);
+    nok = isnan(nok) ? 0 : nok;
+    nbad = isnan(nbad) ? 0 : nbad;
+    add_num(d, "ok", nok);
+    add_num(d, "errors", nbad);
+    add_num(d, "success_rate", nok + nbad > 0 ? nok / (nok + nbad) : NAN);
+    static const char *const lat[][3] = {
+        { "ttft_p95", "metric=\"ttft\"", "percentile=\"95\"" },
+        { "ttft_p99", "metric=\"ttft\"", "percentile=\"99\"" },
+        { "e2e_p95", "metric=\"e2e\"", "percentile=\"95\"" },
+        { "e2e_p99", "metric=\"e2e\"", "percentile=\"99\"" },
+    };
+    for (size_t i = 0; i < sizeof lat / sizeof lat[0]; i++) {
+        const char *want[] = { lat[i][1], lat[i][2], NULL };
+        add_num(d, lat[i][0], serve_relay_sum(b, "llmload_latency_percentile_seconds", want));
+    }
     sse_json(s, "sample", d);
+    /* Kept for /metrics; a group past the bound is only not relayed. */
+    if (serve_relay_put(&s->relay, target, level, r->body, r->body_len) < 0)
+        s->relay_dropped++;
     obs_hrespond(c, 200, "text/plain", NULL, "", 0);
 }
 
@@ -702,6 +760,11 @@ static void send_metrics(struct serve *s, struct obs_hconn *c)
         obs_put_label_value(f, s->o.targets[i].name);
         fprintf(f, "\"} %d\n", target_up(&s->targets[i]));
     }
+    fprintf(f, "# HELP llmload_serve_relay_dropped_total Pushes of the run not relayed (too many groups).\n"
+               "# TYPE llmload_serve_relay_dropped_total counter\nllmload_serve_relay_dropped_total %lu\n",
+            s->relay_dropped);
+    /* The latest run's own metrics, as its child pushed them. */
+    serve_relay_write(&s->relay, f);
     fclose(f);
     obs_hrespond(c, 200, obs_content_type(OBS_FMT_PROMETHEUS), NULL, text, len);
     free(text);
@@ -769,6 +832,14 @@ static void route(void *ud, struct obs_hconn *c, const struct obs_hreq *r)
         cJSON_AddNumberToObject(j, "max_concurrency", s->o.max_concurrency);
         cJSON_AddNumberToObject(j, "max_requests", s->o.max_requests);
         cJSON_AddNumberToObject(j, "max_duration_s", (double)(s->o.max_duration_ns / 1000000000ull));
+        /* The allowed prompt files and datasets, by name only. */
+        cJSON *ps = cJSON_AddArrayToObject(j, "prompts");
+        for (size_t i = 0; i < s->o.nsources; i++) {
+            cJSON *e = cJSON_CreateObject();
+            cJSON_AddStringToObject(e, "name", s->o.sources[i].name);
+            cJSON_AddStringToObject(e, "kind", s->o.sources[i].flag + 2);
+            cJSON_AddItemToArray(ps, e);
+        }
         send_json(c, j);
     } else if (get && !strcmp(p, "/api/events")) {
         obs_hsse_begin(c);
@@ -938,6 +1009,7 @@ int serve_main(const struct serve_opts *o, char *err, size_t errcap)
     uv_run(s->loop, UV_RUN_DEFAULT);
     for (size_t i = 0; i < s->o.ntargets; i++)
         cJSON_Delete(s->targets[i].info);
+    serve_relay_clear(&s->relay);
     uv_loop_close(s->loop);
 out:
     free(s->chartjs);

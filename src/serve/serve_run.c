@@ -59,8 +59,7 @@ static int get_int(const cJSON *body, const char *key, long def, long lo, long h
     return 0;
 }
 
-/* A model name: what servers use ("llama3:8b", "org/model-1.5"). */
-static int model_ok(const char *s)
+int serve_run_model_ok(const char *s)
 {
     size_t n = strlen(s);
     if (n == 0 || n > 128)
@@ -72,7 +71,7 @@ static int model_ok(const char *s)
 }
 
 static const char *const known_keys[] = {
-    "targets", "prompt", "model", "max_tokens", "levels", "requests", "slo",
+    "targets", "prompt", "prompts", "model", "models", "max_tokens", "levels", "requests", "slo",
 };
 
 /* An SLO expression as `--slo` reads it ('p95(ttft)<=500ms', 'ttft<=1s,itl_max<=200ms'):
@@ -144,9 +143,31 @@ int serve_run_parse(const struct serve_opts *o, const char *body, const char *js
         snprintf(err, errcap, "targets: a comparison needs at least two");
         goto out;
     }
+    /* A model per target: the body's, else the operator's @MODEL, else
+     * the run's --model or the target's first (compare decides). */
+    const cJSON *mm = cJSON_GetObjectItemCaseSensitive(j, "models");
+    if (mm && !cJSON_IsObject(mm)) {
+        snprintf(err, errcap, "models: not an object of target name to model");
+        goto out;
+    }
+    for (const cJSON *m = mm ? mm->child : NULL; m; m = m->next) {
+        size_t k = 0;
+        while (k < a->ntargets && strcmp(m->string, o->targets[a->targets[k]].name))
+            k++;
+        if (k == a->ntargets) {
+            snprintf(err, errcap, "models: \"%.64s\" is not a target of this run", m->string);
+            goto out;
+        }
+        if (!cJSON_IsString(m) || !serve_run_model_ok(m->valuestring)) {
+            snprintf(err, errcap, "models: %.64s: not a model name", m->string);
+            goto out;
+        }
+    }
     for (size_t k = 0; k < a->ntargets; k++) {
         const struct serve_target *t = &o->targets[a->targets[k]];
-        if (serve_run_arg(a, "--target=%s=%s", t->name, t->url) < 0)
+        const cJSON *m = mm ? cJSON_GetObjectItemCaseSensitive(mm, t->name) : NULL;
+        const char *model = m ? m->valuestring : t->model;
+        if (serve_run_arg(a, "--target=%s=%s%s%s", t->name, t->url, *model ? "@" : "", model) < 0)
             goto oom;
     }
 
@@ -157,8 +178,26 @@ int serve_run_parse(const struct serve_opts *o, const char *body, const char *js
     }
     if (pr && serve_run_arg(a, "--prompt=%s", pr->valuestring) < 0)
         goto oom;
+    /* An allowed file, by name: the path is the operator's, never the body's. */
+    const cJSON *ps = cJSON_GetObjectItemCaseSensitive(j, "prompts");
+    if (ps) {
+        size_t i = 0;
+        while (cJSON_IsString(ps) && i < o->nsources && strcmp(ps->valuestring, o->sources[i].name))
+            i++;
+        if (!cJSON_IsString(ps) || i == o->nsources) {
+            snprintf(err, errcap, "prompts: \"%.64s\" is not a prompt file or dataset this server allows",
+                     cJSON_IsString(ps) ? ps->valuestring : "?");
+            goto out;
+        }
+        if (pr) {
+            snprintf(err, errcap, "prompt and prompts: give one of them");
+            goto out;
+        }
+        if (serve_run_arg(a, "%s=%s", o->sources[i].flag, o->sources[i].path) < 0)
+            goto oom;
+    }
     const cJSON *md = cJSON_GetObjectItemCaseSensitive(j, "model");
-    if (md && (!cJSON_IsString(md) || !model_ok(md->valuestring))) {
+    if (md && (!cJSON_IsString(md) || !serve_run_model_ok(md->valuestring))) {
         snprintf(err, errcap, "model: not a model name");
         goto out;
     }

@@ -21,8 +21,9 @@ struct serve_run_args {
     size_t ntargets;
 };
 
-/* Parses body (JSON: targets, prompt, model, max_tokens, levels,
- * requests) against o; results go to json_path and csv_path.  0, or -1
+/* Parses body (JSON: targets, prompt or prompts (an allowed source's
+ * name), model, models (a model per target name), max_tokens, levels,
+ * requests, slo) against o; results go to json_path and csv_path.  0, or -1
  * with a one-line err for the 400 answer (naming the field or the limit). */
 int serve_run_parse(const struct serve_opts *o, const char *body, const char *json_path,
                     const char *csv_path, struct serve_run_args *a, char *err, size_t errcap);
@@ -31,5 +32,9 @@ int serve_run_parse(const struct serve_opts *o, const char *body, const char *js
 int serve_run_arg(struct serve_run_args *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 void serve_run_args_free(struct serve_run_args *a);
+
+/* 1 when s is a model name as servers spell them ("llama3:8b",
+ * "org/model-1.5"): a restricted alphabet, 1 to 128 bytes. */
+int serve_run_model_ok(const char *s);
 
 #endif

@@ -145,8 +145,21 @@ class Browser:
             time.sleep(0.1)
         raise AssertionError("timed out waiting for %s (last: %r)" % (what, last))
 
-    def screenshot(self, path):
-        r = self.call("Page.captureScreenshot", format="png", captureBeyondViewport=True)
+    def emulate_phone(self, width=390, height=844, scale=3):
+        """A phone's viewport: width x height CSS pixels at scale device
+        pixels each, mobile (the page's meta viewport applies), touch."""
+        self.call("Emulation.setDeviceMetricsOverride", width=width, height=height,
+                  deviceScaleFactor=scale, mobile=True)
+        self.call("Emulation.setTouchEmulationEnabled", enabled=True, maxTouchPoints=5)
+
+    def screenshot(self, path, scale=None):
+        """The whole page as a PNG; scale: its size against the device's
+        pixels (a phone's 3x page at 0.5 is a picture half as wide)."""
+        params = {"format": "png", "captureBeyondViewport": True}
+        if scale:
+            size = self.eval("[document.scrollingElement.scrollWidth, document.scrollingElement.scrollHeight]")
+            params["clip"] = {"x": 0, "y": 0, "width": size[0], "height": size[1], "scale": scale}
+        r = self.call("Page.captureScreenshot", **params)
         with open(path, "wb") as f:
             f.write(base64.b64decode(r["data"]))
 

@@ -334,6 +334,42 @@ class TestServe(unittest.TestCase):
             wait_for(refused, "simulator on port %d gone" % p)
 
 
+class TestCompareInterrupt(unittest.TestCase):
+    """The dashboard's Cancel is compare's Ctrl-C: it must mean
+    "interrupted" (exit 4, the document written) at any moment."""
+
+    def test_sigint_during_warm_up_exits_4(self):
+        d = tmpdir()
+        out = os.path.join(d, "c.json")
+        # A 3 s TTFT: the compare's warm-up request is still waiting when
+        # the signal comes.
+        with Mock("--ttft-base", "3s") as m:
+            p = subprocess.Popen([LLMLOAD, "compare", "--target", "a=" + m.url, "--target", "b=" + m.url,
+                                  "-c", "1", "-n", "2", "--max-tokens", "4", "--json", out],
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            # The warm-up request holds the simulator's slot: compare is
+            # past its checks and inside the warm-up.
+            wait_for(lambda: "llmload_mock_active_streams 1" in http(m.port, "GET", "/metrics").body.decode(),
+                     "the warm-up request in the simulator")
+            p.send_signal(signal.SIGINT)
+            # A second Ctrl-C aborts the warm-up request itself: the warm-up
+            # then has no success, which is still an interruption.
+            while True:
+                line = harness._readline(p.stderr, 30)
+                self.assertIsNotNone(line, "compare said nothing of the interruption")
+                if line.startswith(b"interrupted:"):
+                    break
+            p.send_signal(signal.SIGINT)
+            o, e = p.communicate(timeout=60)
+        self.assertEqual(p.returncode, 4, e)
+        self.assertIn(b"a: not run: interrupted", e)
+        self.assertNotIn(b"warm-up request failed", e)
+        with open(out) as f:
+            doc = json.load(f)
+        self.assertTrue(doc["interrupted"])
+        self.assertEqual([t["error"] for t in doc["targets"]], ["not run: interrupted"] * 2)
+
+
 class TestServeBrowser(unittest.TestCase):
     """The page in headless Chromium, driven over the DevTools protocol."""
 
@@ -364,6 +400,19 @@ class TestServeBrowser(unittest.TestCase):
                 self.assertEqual(b.eval('charts.c_tput.data.labels'), ["1", "2"])
                 # The live per-level chart was drawn from the child's pushes.
                 self.assertEqual(b.eval('charts.c_levels.data.datasets.map(d => d.label)'), ["quick", "slow"])
+                # And the running level's percentiles and success rate (the
+                # last level's, of the last target).
+                lat = b.eval('charts.c_live_lat.data.datasets.map(d => d.label)')
+                self.assertEqual(sorted(lat), ["slow E2E p95", "slow E2E p99", "slow TTFT p95", "slow TTFT p99"])
+                self.assertTrue(b.eval('charts.c_live_lat.data.datasets.every(d => d.data.length > 0 && '
+                                       'd.data.every(p => p.y > 0))'))
+                self.assertEqual(b.eval('charts.c_live_ok.data.datasets.map(d => d.data.at(-1).y)'), [100])
+                self.assertEqual(b.eval('charts.c_lat99.data.datasets.map(d => d.label)'), ["quick", "slow"])
+                # A model input per target, offering what its check found.
+                self.assertEqual(b.eval('[...document.querySelectorAll("#models input")].map(i => i.dataset.target)'),
+                                 ["quick", "slow"])
+                self.assertEqual(b.eval('[...document.querySelectorAll("#models datalist")[0].options]'
+                                        '.map(o => o.value)'), ["llmload-mock"])
                 b.wait('document.querySelectorAll("#runs li").length === 1', "the run in the history")
                 # The JSON the page links to is the compare document.
                 doc = b.eval('fetch(document.querySelector("#runs a[href$=\'.json\']").href)'

@@ -11,7 +11,11 @@
 #include <netinet/in.h>
 #include <cmocka.h>
 
+#include <math.h>
+#include <stdlib.h>
+
 #include "serve.h"
+#include "serve_relay.h"
 #include "serve_run.h"
 #include "serve_sec.h"
 
@@ -189,6 +193,109 @@ static void test_run_args(void **state)
     }
 }
 
+/* A model per target (the operator's @MODEL, the page's "models"), and
+ * prompt files chosen by name only. */
+static void test_models_and_sources(void **state)
+{
+    (void)state;
+    struct serve_opts o;
+    struct serve_run_args a;
+    char err[256];
+    opts2(&o);
+    assert_int_equal(serve_opts_add_target(&o, "c=http://u:p@127.0.0.1:3/v1@org/m-1.5", err, sizeof err), 0);
+    assert_string_equal(o.targets[2].url, "http://u:p@127.0.0.1:3/v1");
+    assert_string_equal(o.targets[2].model, "org/m-1.5");
+    assert_int_equal(serve_opts_add_target(&o, "d=http://127.0.0.1:4@", err, sizeof err), -1);
+    assert_int_equal(serve_opts_add_target(&o, "d=http://127.0.0.1:4/@a b", err, sizeof err), -1);
+    /* The unit test binary itself is a readable file with a known name. */
+    assert_int_equal(serve_opts_add_source(&o, "--dataset", "/proc/self/status", err, sizeof err), 0);
+    assert_int_equal(serve_opts_add_source(&o, "--prompt-file", "/proc/1/status", err, sizeof err), -1);
+    assert_non_null(strstr(err, "named status too"));
+    assert_int_equal(serve_opts_add_source(&o, "--prompt-file", "/nonexistent/p.txt", err, sizeof err), -1);
+    assert_int_equal(serve_run_parse(&o, "{\"targets\":[\"a\",\"c\"],\"models\":{\"a\":\"llama3:8b\"},"
+                                         "\"prompts\":\"status\"}", "j", "c", &a, err, sizeof err), 0);
+    assert_string_equal(arg_with(&a, "--target=a"), "--target=a=http://127.0.0.1:1@llama3:8b");
+    assert_string_equal(arg_with(&a, "--target=c"), "--target=c=http://u:p@127.0.0.1:3/v1@org/m-1.5");
+    assert_string_equal(arg_with(&a, "--dataset"), "--dataset=/proc/self/status");
+    assert_null(arg_with(&a, "--prompt="));
+    serve_run_args_free(&a);
+    assert_int_equal(serve_run_parse(&o, "{\"models\":{\"c\":\"x\"}}", "j", "c", &a, err, sizeof err), 0);
+    assert_string_equal(arg_with(&a, "--target=c"), "--target=c=http://u:p@127.0.0.1:3/v1@x");
+    assert_string_equal(arg_with(&a, "--target=b"), "--target=b=http://127.0.0.1:2/v1");
+    serve_run_args_free(&a);
+    static const struct { const char *body, *want; } bad[] = {
+        { "{\"prompts\":\"/etc/passwd\"}", "not a prompt file or dataset this server allows" },
+        { "{\"prompts\":\"../status\"}", "not a prompt file" },
+        { "{\"prompts\":1}", "not a prompt file" },
+        { "{\"prompts\":\"status\",\"prompt\":\"hi\"}", "give one of them" },
+        { "{\"models\":[\"m\"]}", "not an object" },
+        { "{\"targets\":[\"a\",\"b\"],\"models\":{\"c\":\"m\"}}", "not a target of this run" },
+        { "{\"models\":{\"a\":\"--url=x y\"}}", "not a model name" },
+        { "{\"models\":{\"a\":3}}", "not a model name" },
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        err[0] = '\0';
+        assert_int_equal(serve_run_parse(&o, bad[i].body, "j", "c", &a, err, sizeof err), -1);
+        if (!strstr(err, bad[i].want))
+            fail_msg("%s: %s (want %s)", bad[i].body, err, bad[i].want);
+    }
+}
+
+/* The child's pushes read and relayed with their grouping labels. */
+static void test_relay(void **state)
+{
+    (void)state;
+    static const char push1[] =
+        "# HELP llmload_requests_total Finished requests.\n"
+        "# TYPE llmload_requests_total counter\n"
+        "llmload_requests_total{model=\"m\",outcome=\"ok\"} 7\n"
+        "llmload_requests_total{model=\"m\",outcome=\"error\"} 1\n"
+        "# HELP llmload_requests_in_flight In flight.\n"
+        "# TYPE llmload_requests_in_flight gauge\n"
+        "llmload_requests_in_flight 3\n";
+    static const char push2[] =
+        "# HELP llmload_requests_in_flight In flight.\n"
+        "# TYPE llmload_requests_in_flight gauge\n"
+        "llmload_requests_in_flight{} 2\n"
+        "# HELP llmload_latency_percentile_seconds P.\n"
+        "# TYPE llmload_latency_percentile_seconds gauge\n"
+        "llmload_latency_percentile_seconds{model=\"a}b\",metric=\"ttft\",percentile=\"95\"} 0.25\n";
+    const char *ok[] = { "outcome=\"ok\"", NULL }, *p95[] = { "metric=\"ttft\"", "percentile=\"95\"", NULL };
+    assert_true(serve_relay_sum(push1, "llmload_requests_total", ok) == 7);
+    assert_true(serve_relay_sum(push1, "llmload_requests_total", NULL) == 8);
+    assert_true(serve_relay_sum(push1, "llmload_requests_in_flight", NULL) == 3);
+    assert_true(isnan(serve_relay_sum(push1, "llmload_requests", NULL)));
+    assert_true(serve_relay_sum(push2, "llmload_latency_percentile_seconds", p95) == 0.25);
+    assert_true(isnan(serve_relay_sum(push2, "llmload_latency_percentile_seconds", ok)));
+
+    static struct serve_relay r;
+    assert_int_equal(serve_relay_put(&r, "a", "1", push1, 10), 0);
+    assert_int_equal(serve_relay_put(&r, "a", "1", push1, strlen(push1)), 0);     /* replaces */
+    assert_int_equal(serve_relay_put(&r, "b", "2", push2, strlen(push2)), 0);
+    assert_int_equal(r.n, 2);
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    serve_relay_write(&r, f);
+    fclose(f);
+    assert_string_equal(text,
+        "# HELP llmload_requests_total Finished requests.\n"
+        "# TYPE llmload_requests_total counter\n"
+        "llmload_requests_total{target=\"a\",sweep_level=\"1\",model=\"m\",outcome=\"ok\"} 7\n"
+        "llmload_requests_total{target=\"a\",sweep_level=\"1\",model=\"m\",outcome=\"error\"} 1\n"
+        "# HELP llmload_requests_in_flight In flight.\n"
+        "# TYPE llmload_requests_in_flight gauge\n"
+        "llmload_requests_in_flight{target=\"a\",sweep_level=\"1\"} 3\n"
+        "llmload_requests_in_flight{target=\"b\",sweep_level=\"2\"} 2\n"
+        "# HELP llmload_latency_percentile_seconds P.\n"
+        "# TYPE llmload_latency_percentile_seconds gauge\n"
+        "llmload_latency_percentile_seconds{target=\"b\",sweep_level=\"2\",model=\"a}b\",metric=\"ttft\","
+        "percentile=\"95\"} 0.25\n");
+    free(text);
+    serve_relay_clear(&r);
+    assert_int_equal(r.n, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -197,6 +304,8 @@ int main(void)
         cmocka_unit_test(test_host_origin),
         cmocka_unit_test(test_opts),
         cmocka_unit_test(test_run_args),
+        cmocka_unit_test(test_models_and_sources),
+        cmocka_unit_test(test_relay),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
