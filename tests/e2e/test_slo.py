@@ -266,6 +266,18 @@ class CutOffTest(unittest.TestCase):
         self.assertEqual(slo["attainment_ci95"], [])
 
 
+# Capacity searches against FIFO simulators with 2 slots and 10-token
+# replies (docs/mock.md, "Timing model"): TTFT 12.5 ms with a free slot;
+# a request takes 192.5 ms at 50 tokens/s and 21.5 ms at 1000.  With
+# ttft<=100ms a slow one's capacity is its 2 slots (a third stream waits a
+# whole request); a fast one's is about 10 streams (4 waits of 21.5 ms).
+CAP_MOCK = ["--slots", "2", "--ttft-base", "10ms", "--prefill-rate", "4000", "--batch-slowdown", "0"]
+CAP_SLOW = CAP_MOCK + ["--decode-rate", "50"]
+CAP_FAST = CAP_MOCK + ["--decode-rate", "1000"]
+CAP_LOAD = ["-n", "40", "--max-tokens", "10", "--prompt", "Write one sentence about load testing.",
+            "--no-nonce", "--monitor", "none"]
+
+
 class CompareTest(unittest.TestCase):
     def test_compare_slo(self):
         """compare takes --slo too: each target's levels carry their goodput;
@@ -292,6 +304,60 @@ class CompareTest(unittest.TestCase):
             self.assertEqual(s["misses"], {"itl_max": 12 - s["good"]})
             self.assertEqual(s["binding"], "itl_max")
         self.assertEqual(doc["targets"][0]["sweep"]["slo_per_request"], "itl_max<=500ms")
+
+    def test_compare_by_capacity(self):
+        """compare --find-max runs a capacity search per target and ranks
+        them by capacity at the SLO: the simulator that decodes 20x faster
+        serves more streams within ttft<=100ms, whatever the throughput at
+        any one level says."""
+        d = harness.tmpdir()
+        out = os.path.join(d, "cmp.json")
+        with harness.Mock(*CAP_SLOW) as a, harness.Mock(*CAP_FAST) as b:
+            p = harness.run_llmload(
+                "compare", "--target", "slow=" + a.url, "--target", "fast=" + b.url,
+                "--model", "llmload-mock", "--find-max", "concurrency", "--find-max-start", "2",
+                "--find-max-limit", "32", "--slo", "ttft<=100ms", "--goodput", "90%", *CAP_LOAD,
+                "--cost", "slow=1", "--cost", "fast=1", "--json", out, timeout=600)
+        self.assertEqual(p.returncode, 0, detail(p))
+        with open(out) as f:
+            doc = json.load(f)
+        fms = {t["name"]: t["sweep"]["find_max"] for t in doc["targets"]}
+        self.assertEqual(fms["slow"]["max"], 2, fms["slow"]["tried"])
+        self.assertEqual(fms["slow"]["first_fail"], 3)
+        self.assertGreaterEqual(fms["fast"]["max"], 4, fms["fast"]["tried"])
+        rec = doc["recommendation"]
+        self.assertEqual(rec["basis"], "capacity")
+        self.assertEqual(rec["ranking"], ["fast", "slow"])
+        self.assertEqual(rec["target"], "fast")
+        self.assertTrue(rec["decided"])
+        # The capacities ranked, with their brackets, in the JSON and in a reason.
+        cap = rec["capacity"]
+        for name in ("slow", "fast"):
+            self.assertEqual(cap[name]["value"], fms[name]["max"])
+            self.assertEqual(cap[name]["lo"], fms[name]["max"])
+            self.assertEqual(cap[name]["hi"], fms[name]["first_fail"])
+            self.assertEqual(cap[name]["probes"], fms[name]["probes"])
+        ratio = rec["ratio"]
+        self.assertEqual(ratio["of"], ["fast", "slow"])
+        self.assertAlmostEqual(ratio["point"], fms["fast"]["max"] / 2, places=9)
+        self.assertAlmostEqual(ratio["lo"], fms["fast"]["max"] / 3, places=9)
+        self.assertIn("recommend fast: %.2fx the capacity of slow at the SLO" % ratio["point"], p.stdout)
+        self.assertIn("capacity at the SLO (largest concurrency meeting ttft<=100ms with attainment "
+                      ">= 90%, 95% lower bound): slow 2 (3 does not meet it", p.stdout)
+        # Past capacity comes from each search's probe at 1.5x.
+        for name in ("slow", "fast"):
+            pc = rec["past_capacity"][name]
+            self.assertEqual(pc["from"], "capacity")
+            self.assertEqual(pc["capacity"], fms[name]["max"])
+            self.assertEqual(pc["retained"], fms[name]["past_capacity"]["retained"])
+        # The cost is paid at the capacity: the run that held it.
+        for t in doc["targets"]:
+            hold = [lv for lv in t["sweep"]["levels"] if lv.get("probe") == "hold"][0]
+            c = rec["cost"][t["name"]]
+            self.assertEqual(c["level"], hold["level"])
+            self.assertEqual(c["good_output_tps"], hold["summary"]["slo"]["goodput_tps"])
+            self.assertAlmostEqual(c["usd_per_million_tokens"], 1e6 / (3600 * c["good_output_tps"]),
+                                   places=6)
 
 
 class CapacityTest(unittest.TestCase):
@@ -324,6 +390,40 @@ class CapacityTest(unittest.TestCase):
         self.assertTrue(fm["hold"]["ok"] or fm["hold"]["saturated"], fm["hold"])
         self.assertIn("capacity: largest rate meeting e2e<=60s", p.stdout)
 
+
+    def test_sweep_past_capacity(self):
+        """After the hold, one run at 1.5x the capacity: a FIFO simulator
+        with 2 slots whose request takes 190 ms serves half of the 3
+        streams after a whole request's wait (TTFT over 100 ms), so about
+        half its goodput is kept: a verdict from the retained fraction."""
+        d = harness.tmpdir()
+        out = os.path.join(d, "fm.json")
+        p = harness.run_llmload("sweep", "--find-max", "concurrency", "--find-max-start", "2",
+                                "--slo", "ttft<=100ms", "--goodput", "90%", *CAP_LOAD,
+                                *("--mock-arg=" + a for a in CAP_SLOW), "--json", out, timeout=600)
+        self.assertEqual(p.returncode, 0, detail(p))
+        with open(out) as f:
+            doc = json.load(f)
+        fm = doc["find_max"]
+        self.assertEqual(fm["max"], 2, fm["tried"])
+        past = fm["past_capacity"]
+        self.assertEqual((past["factor"], past["capacity"], past["level"]), (1.5, 2, 3))
+        # The probe is a level of its own, after the hold, not a probe of
+        # the search.
+        probes = [(lv["level"], lv["probe"]) for lv in doc["levels"]]
+        self.assertIn((3, "past"), probes)
+        self.assertEqual(fm["probes"], len(fm["tried"]))
+        run = [lv for lv in doc["levels"] if lv["probe"] == "past"][0]["summary"]["slo"]
+        hold = [lv for lv in doc["levels"] if lv["probe"] == "hold"][0]["summary"]["slo"]
+        self.assertEqual((past["good"], past["judged"]), (run["good"], run["judged"]))
+        self.assertEqual(past["goodput_tps"], run["goodput_tps"])
+        self.assertEqual(past["capacity_goodput_tps"], hold["goodput_tps"])
+        self.assertAlmostEqual(past["retained"], run["goodput_tps"] / hold["goodput_tps"], places=9)
+        self.assertTrue(0.3 < past["retained"] < 0.75, past)
+        self.assertEqual(past["verdict"], "degrades" if past["retained"] >= 0.5 else "collapses")
+        self.assertEqual((past["shed_429"], past["shed_503"]), (0, 0))
+        self.assertIn("past capacity: %s at concurrency 3 (1.5x the capacity, 2)" % past["verdict"],
+                      p.stdout)
 
     @harness.serial
     def test_capacity_search(self):
