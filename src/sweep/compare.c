@@ -298,9 +298,11 @@ static int capacity_of(const cJSON *sweep, double *cap, double *lo, double *hi)
     }
     const cJSON *fm = cJSON_GetObjectItemCaseSensitive(sweep, "find_max");
     double m = jdoc_num(fm, "max"), f = jdoc_num(fm, "first_fail");
-    if (!cJSON_IsObject(fm) || !isfinite(m))
+    if (!cJSON_IsObject(fm) || (!isfinite(m) && !cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(fm, "max"))))
         return -1;
-    *cap = *lo = m;
+    /* A search that found no level meeting the SLO: capacity 0, below
+     * the smallest level it tried. */
+    *cap = *lo = isfinite(m) ? m : 0;
     *hi = isfinite(f) ? f : INFINITY;
     return 0;
 }
@@ -343,7 +345,10 @@ static void capacity_add(cJSON *rec, cJSON *reasons, const char *parameter, cons
         jdoc_add_num(o, "lo", lo);
         jdoc_add_num(o, "hi", isfinite(hi) ? hi : NAN);
         jdoc_add_num(o, "probes", jdoc_num(fm, "probes"));
-        knee_appendf(line, sizeof line, "%s %s %g (", *line ? "," : "", names[i], cap);
+        if (cap > 0)
+            knee_appendf(line, sizeof line, "%s %s %g (", *line ? "," : "", names[i], cap);
+        else
+            knee_appendf(line, sizeof line, "%s %s none (", *line ? "," : "", names[i]);
         if (isfinite(hi))
             knee_appendf(line, sizeof line, "%g does not meet it", hi);
         else
@@ -765,6 +770,16 @@ cJSON *knee_compare_ex(const char *parameter, const char *const *names,
         pick = order[0];
         knee_appendf(text, sizeof text, "recommend %s%s: the only target that %s", noun, names[pick],
                      nresults > 1 ? "finished every level" : "gave a result");
+    } else if (by_cap && !(score[order[1]] > 0)) {
+        /* Capacities of 0: a search met the SLO at no level it tried. */
+        if (score[order[0]] > 0) {
+            pick = order[0];
+            knee_appendf(text, sizeof text, "recommend %s%s: the only target that meets the SLO at a level "
+                         "tried (capacity %g)", noun, names[pick], score[pick]);
+        } else {
+            knee_appendf(text, sizeof text, "no recommendation: no target meets the SLO at any level tried");
+        }
+        cJSON_AddBoolToObject(rec, "decided", pick >= 0);
     } else if (!isfinite(score[order[0]]) || !isfinite(score[order[1]]) || score[order[1]] <= 0) {
         knee_appendf(text, sizeof text, "no recommendation: %s",
                      isfinite(score[order[0]]) ? "the others have no measurement to compare with"

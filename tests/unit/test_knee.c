@@ -870,6 +870,19 @@ static void test_compare_capacity(void **state)
     assert_true(fabs(cJSON_GetObjectItem(cb, "usd_per_million_tokens")->valuedouble -
                      1e6 / (1200.0 * 3600)) < 1e-12);
     cJSON_Delete(an);
+    /* A search that met the SLO at no level it tried ranks last. */
+    cJSON *fm0 = cJSON_GetObjectItem(sw[0], "find_max");
+    cJSON_ReplaceItemInObject(fm0, "max", cJSON_CreateNull());
+    cJSON_ReplaceItemInObject(fm0, "first_fail", cJSON_CreateNumber(1));
+    an = knee_compare_ex("concurrency", names, (const cJSON *const *)sw, 2, 0.10, NULL);
+    rec = cJSON_GetObjectItem(an, "recommendation");
+    assert_string_equal(cJSON_GetObjectItem(rec, "basis")->valuestring, "capacity");
+    assert_string_equal(cJSON_GetObjectItem(rec, "target")->valuestring, "big");
+    assert_string_equal(cJSON_GetObjectItem(rec, "text")->valuestring,
+                        "recommend big: the only target that meets the SLO at a level tried (capacity 12)");
+    assert_non_null(strstr(cJSON_GetArrayItem(cJSON_GetObjectItem(rec, "reasons"), 4)->valuestring,
+                           "small none (1 does not meet it, 5 probes)"));
+    cJSON_Delete(an);
     cJSON_Delete(sw[0]);
     cJSON_Delete(sw[1]);
 }
