@@ -399,24 +399,16 @@ static void past_add(cJSON *rec, cJSON *reasons, const cJSON *sat, const char *p
         if (!top || !klv || klv == top || !knee_level_summary(top))
             continue;
         const cJSON *ts = knee_level_summary(top), *ks = knee_level_summary(klv);
-        const cJSON *sj = cJSON_GetObjectItemCaseSensitive(top, "samples");
         double g_hi = knee_good_tps(ts), g_knee = knee_good_tps(ks);
         double kept = g_knee > 0 ? g_hi / g_knee : NAN;
-        double s429 = jdoc_num(sj, "shed_429"), s503 = jdoc_num(sj, "shed_503");
-        if (!isfinite(s429))
-            s429 = jdoc_num(cJSON_GetObjectItemCaseSensitive(ts, "errors"), "rate_limited");
-        const char *verdict = knee_past_verdict(kept, threshold);
+        double s429, s503;
         cJSON *pj = cJSON_AddObjectToObject(past, names[i]);
         cJSON_AddStringToObject(pj, "from", "knee");
         cJSON_AddItemToObject(pj, "knee_level", cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(klv, "level"), 1));
         cJSON_AddItemToObject(pj, "highest_level", cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(top, "level"), 1));
         jdoc_add_num(pj, "good_output_tps_knee", g_knee);
         jdoc_add_num(pj, "good_output_tps_highest", g_hi);
-        jdoc_add_num(pj, "retained", kept);
-        jdoc_add_num(pj, "success_rate", knee_success_rate(ts));
-        jdoc_add_num(pj, "shed_429", s429);
-        jdoc_add_num(pj, "shed_503", s503);
-        cJSON_AddStringToObject(pj, "verdict", verdict);
+        const char *verdict = knee_past_fields(pj, top, kept, threshold, &s429, &s503);
         char l1[64], l2[64], pct[32], ok[32];
         snprintf(line, sizeof line, "past capacity: %s %s (at %s %s it keeps %s of its good output "
                  "tokens/s at the knee, %s %s; success %s",

@@ -607,24 +607,38 @@ static void slo_interval(const cJSON *slo, double *lo, double *hi)
     *hi = cJSON_IsNumber(b) ? b->valuedouble : NAN;
 }
 
+const char *knee_past_fields(cJSON *o, const cJSON *entry, double kept, double threshold,
+                             double *s429, double *s503)
+{
+    const cJSON *s = knee_level_summary(entry);
+    const cJSON *smp = cJSON_GetObjectItemCaseSensitive(entry, "samples");
+    /* 429s are counted beside the reservoir; a result from before that has
+     * them as an error class. */
+    *s429 = jdoc_num(smp, "shed_429");
+    *s503 = jdoc_num(smp, "shed_503");
+    if (!isfinite(*s429))
+        *s429 = jdoc_num(cJSON_GetObjectItemCaseSensitive(s, "errors"), "rate_limited");
+    const char *verdict = knee_past_verdict(kept, threshold);
+    jdoc_add_num(o, "retained", kept);
+    jdoc_add_num(o, "success_rate", knee_success_rate(s));
+    jdoc_add_num(o, "shed_429", *s429);
+    jdoc_add_num(o, "shed_503", *s503);
+    cJSON_AddStringToObject(o, "verdict", verdict);
+    return verdict;
+}
+
 cJSON *knee_past_json(const cJSON *at, const cJSON *past, const char *parameter, double threshold)
 {
     const cJSON *as = knee_level_summary(at), *ps = knee_level_summary(past);
     const cJSON *aslo = cJSON_GetObjectItemCaseSensitive(as, "slo");
     const cJSON *pslo = cJSON_GetObjectItemCaseSensitive(ps, "slo");
-    const cJSON *smp = cJSON_GetObjectItemCaseSensitive(past, "samples");
     double cap = jdoc_num(at, "level"), level = jdoc_num(past, "level");
     double g_at = knee_good_tps(as), g_past = knee_good_tps(ps);
     double kept = g_at > 0 && isfinite(g_past) ? g_past / g_at : NAN;
     double lo, hi;
     slo_interval(pslo, &lo, &hi);
-    /* 429s are counted beside the reservoir; a result from before that has
-     * them as an error class. */
-    double s429 = jdoc_num(smp, "shed_429"), s503 = jdoc_num(smp, "shed_503");
-    if (!isfinite(s429))
-        s429 = jdoc_num(cJSON_GetObjectItemCaseSensitive(ps, "errors"), "rate_limited");
     int sat = ps && knee_saturated(ps, cJSON_GetObjectItemCaseSensitive(past, "open_loop"), threshold);
-    const char *verdict = knee_past_verdict(kept, threshold);
+    double s429, s503;
     cJSON *o = cJSON_CreateObject();
     if (!o)
         return NULL;
@@ -641,12 +655,8 @@ cJSON *knee_past_json(const cJSON *at, const cJSON *past, const char *parameter,
     jdoc_add_num(o, "goodput_tps", g_past);
     jdoc_add_num(o, "capacity_goodput_rps", jdoc_num(aslo, "goodput_rps"));
     jdoc_add_num(o, "capacity_goodput_tps", g_at);
-    jdoc_add_num(o, "retained", kept);
-    jdoc_add_num(o, "success_rate", knee_success_rate(ps));
-    jdoc_add_num(o, "shed_429", s429);
-    jdoc_add_num(o, "shed_503", s503);
+    const char *verdict = knee_past_fields(o, past, kept, threshold, &s429, &s503);
     cJSON_AddBoolToObject(o, "saturated", sat);
-    cJSON_AddStringToObject(o, "verdict", verdict);
 
     char text[512] = "", b[4][32];
     knee_appendf(text, sizeof text, "%s at %s %g (%gx the capacity, %g): keeps %s of its good output "
