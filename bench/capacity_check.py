@@ -44,6 +44,7 @@ plus the hold.  Prints the command, the model's numbers, the probes, the
 run past capacity, and PASS or FAIL (exit 1).
 """
 import argparse
+import heapq
 import json
 import math
 import os
@@ -62,6 +63,18 @@ def mock_args(slots, base_ms, prefill_rate, decode):
             "--mock-arg=--decode-rate=%g" % decode, "--mock-arg=--batch-slowdown=0"]
 
 
+def queue_good(slots, T, ttft, limit, rate, n):
+    """Requests of n, arriving every 1/rate s at a FIFO of slots serving T
+    s each, whose TTFT (wait + ttft) meets limit: the D/D/S queue."""
+    free, good = [0.0] * slots, 0
+    for k in range(n):
+        arrive = k / rate
+        start = max(arrive, heapq.heappop(free))
+        heapq.heappush(free, start + T)
+        good += start - arrive + ttft <= limit
+    return good / n
+
+
 def concurrency_case(args):
     S, base_ms, prefill_rate, decode, tokens = args.slots, 20.0, 4000.0, 200.0, 40
     ttft_model = base_ms / 1e3 + math.ceil(len(PROMPT.encode()) / 4) / prefill_rate
@@ -78,7 +91,7 @@ def concurrency_case(args):
     model = ("model: slots %d, TTFT %.1f ms below the slots, service time T %.1f ms, "
              "attainment at %d = %.1f %%: capacity %d" %
              (S, ttft_model * 1e3, T * 1e3, S + 1, 100.0 * (S - 1) / S, capacity))
-    return cmd, capacity, model
+    return cmd, capacity, model, lambda c: 1.0 if c <= S else max(0.0, (2 * S - c) / S)
 
 
 def rate_case(args):
@@ -98,7 +111,7 @@ def rate_case(args):
              "S/T = %.3f requests/s; a run of %d requests meets ttft<=500ms up to %.3f "
              "requests/s (+%.1f %%)" %
              (S, ttft_model * 1e3, T * 1e3, capacity, n, edge, 100 * (edge / capacity - 1)))
-    return cmd, capacity, model
+    return cmd, capacity, model, lambda r: queue_good(S, T, ttft_model, limit_s, r, n)
 
 
 def main():
@@ -109,7 +122,7 @@ def main():
     ap.add_argument("--requests", type=int, default=0, help="requests per run (default 100)")
     args = ap.parse_args()
 
-    cmd, capacity, model = (rate_case if args.find_max == "rate" else concurrency_case)(args)
+    cmd, capacity, model, attain = (rate_case if args.find_max == "rate" else concurrency_case)(args)
     with tempfile.TemporaryDirectory(prefix="llmload-capacity-") as d:
         out = os.path.join(d, "fm.json")
         cmd = [args.llmload] + cmd + ["--json", out]
@@ -132,6 +145,10 @@ def main():
           (found, off, probes, " ".join("%g:%s" % (t["level"], "ok" if t["ok"] else "fail")
                                         for t in fm["tried"]),
            "confirmed" if hold and hold["ok"] else "NOT confirmed", took))
+    print("attainment, measured against the model: " +
+          ", ".join("%g %.0f%%/%.0f%%" % (t["level"], 100 * t["attainment"], 100 * attain(t["level"]))
+                    for t in sorted(fm["tried"] + ([past] if past else []), key=lambda t: t["level"])
+                    if t.get("attainment") is not None))
     if past:
         print("past capacity: %s at %g, retained %.1f %%" % (past["verdict"], past["level"],
                                                              100 * past["retained"]))
