@@ -374,7 +374,17 @@ class CapacityTest(unittest.TestCase):
                                 "--monitor", "none", "--json", out, timeout=600)
         self.assertEqual(p.returncode, 0, detail(p))
         with open(out) as f:
-            fm = json.load(f)["find_max"]
+            doc = json.load(f)
+        fm = doc["find_max"]
+        # Past capacity: a rate is probed at 1.5x as it is, not rounded.
+        past = fm["past_capacity"]
+        self.assertEqual(past["capacity"], fm["max"])
+        self.assertAlmostEqual(past["level"], 1.5 * fm["max"], places=9)
+        entry = [lv for lv in doc["levels"] if lv["probe"] == "past"]
+        self.assertEqual(len(entry), 1)
+        self.assertAlmostEqual(entry[0]["level"], past["level"], places=9)
+        self.assertGreater(entry[0]["open_loop"]["offered_rate"], 0)
+        self.assertIn("past capacity: %s at rate %g" % (past["verdict"], past["level"]), p.stdout)
         sat = [t for t in fm["tried"] if t["saturated"]]
         self.assertTrue(sat, fm["tried"])
         for t in fm["tried"]:
