@@ -10,12 +10,15 @@ number of good requests is known exactly, independently of llmload, and
 the runs use one connection (-c 1) so the numbering is the sending order.
 """
 import csv
+import http.server
 import json
 import math
 import os
 import signal
 import subprocess
 import sys
+import threading
+import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -278,6 +281,65 @@ CAP_LOAD = ["-n", "40", "--max-tokens", "10", "--prompt", "Write one sentence ab
             "--no-nonce", "--monitor", "none"]
 
 
+class SheddingServer:
+    """An OpenAI-style server with `slots` slots that sheds load: a request
+    that finds them all busy gets 503 (with Retry-After) at once; one that
+    gets a slot holds it `service` seconds and then gets a stream of four
+    tokens.  Past its capacity it keeps serving `slots` requests per
+    `service`: what a server with a bounded queue does."""
+
+    def __init__(self, slots=4, service=0.1):
+        sem = threading.BoundedSemaphore(slots)
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *a):
+                pass
+
+            def reply(self, status, body, ctype="application/json", extra=()):
+                self.send_response(status)
+                self.send_header("Content-Type", ctype)
+                self.send_header("Content-Length", str(len(body)))
+                for k, v in extra:
+                    self.send_header(k, v)
+                self.end_headers()
+                self.wfile.write(body)
+
+            def do_GET(self):
+                self.reply(200, json.dumps({"object": "list", "data": [{"id": "m", "object": "model"}]})
+                           .encode())
+
+            def do_POST(self):
+                self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                if not sem.acquire(blocking=False):
+                    return self.reply(503, b'{"error":{"message":"overloaded"}}', extra=[("Retry-After", "1")])
+                try:
+                    time.sleep(service)
+                finally:
+                    sem.release()
+                ev = [{"id": "c", "object": "chat.completion.chunk", "model": "m",
+                       "choices": [{"index": 0, "delta": {"content": "tok%d " % i}, "finish_reason": None}]}
+                      for i in range(4)]
+                ev.append({"id": "c", "object": "chat.completion.chunk", "model": "m",
+                           "choices": [{"index": 0, "delta": {}, "finish_reason": "length"}],
+                           "usage": {"prompt_tokens": 3, "completion_tokens": 4, "total_tokens": 7}})
+                body = b"".join(b"data: " + json.dumps(e).encode() + b"\n\n" for e in ev) + b"data: [DONE]\n\n"
+                self.reply(200, body, "text/event-stream")
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.url = "http://127.0.0.1:%d/v1" % self.httpd.server_address[1]
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
 class CompareTest(unittest.TestCase):
     def test_compare_slo(self):
         """compare takes --slo too: each target's levels carry their goodput;
@@ -434,6 +496,37 @@ class CapacityTest(unittest.TestCase):
         self.assertEqual((past["shed_429"], past["shed_503"]), (0, 0))
         self.assertIn("past capacity: %s at concurrency 3 (1.5x the capacity, 2)" % past["verdict"],
                       p.stdout)
+
+    def test_past_capacity_shedding(self):
+        """A server that sheds the load past its capacity with 503 keeps
+        its goodput there: the run at 1.5x the capacity degrades
+        gracefully, and the shed requests are counted.  Its 4 slots of
+        100 ms serve 40 requests/s at most, whatever is offered."""
+        d = harness.tmpdir()
+        out = os.path.join(d, "fm.json")
+        with SheddingServer(slots=4, service=0.1) as srv:
+            p = harness.run_llmload("sweep", "--url", srv.url, "--model", "m", "--find-max", "rate",
+                                    "--find-max-start", "5", "--find-max-limit", "200",
+                                    "--arrival", "constant", "-c", "64", "--slo", "e2e<=1s",
+                                    "--goodput", "90%", "-n", "60", "--max-tokens", "4",
+                                    "--monitor", "none", "--json", out, timeout=600)
+        self.assertEqual(p.returncode, 0, detail(p))
+        with open(out) as f:
+            doc = json.load(f)
+        fm = doc["find_max"]
+        self.assertTrue(10 <= fm["max"] <= 40, fm["tried"])
+        past = fm["past_capacity"]
+        run = [lv for lv in doc["levels"] if lv["probe"] == "past"][0]
+        self.assertAlmostEqual(past["level"], 1.5 * fm["max"], places=9)
+        # Everything it did not shed met the limit; what it shed was 503.
+        self.assertGreater(past["shed_503"], 0)
+        self.assertEqual(past["shed_503"], run["samples"]["shed_503"])
+        self.assertEqual(past["shed_429"], 0)
+        self.assertEqual(past["good"] + past["shed_503"], past["judged"])
+        self.assertLess(past["attainment"], 0.95)
+        self.assertGreaterEqual(past["retained"], 0.9, past)
+        self.assertEqual(past["verdict"], "degrades gracefully")
+        self.assertIn("shed 0 with 429 and %d with 503" % past["shed_503"], p.stdout)
 
     @harness.serial
     def test_capacity_search(self):
