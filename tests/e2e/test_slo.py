@@ -313,7 +313,8 @@ class SheddingServer:
             def do_POST(self):
                 self.rfile.read(int(self.headers.get("Content-Length", "0")))
                 if not sem.acquire(blocking=False):
-                    return self.reply(503, b'{"error":{"message":"overloaded"}}', extra=[("Retry-After", "1")])
+                    return self.reply(503, b'{"error":{"message":"overloaded"}}',
+                                      extra=[("Retry-After", "1")])
                 try:
                     time.sleep(service)
                 finally:
@@ -324,7 +325,8 @@ class SheddingServer:
                 ev.append({"id": "c", "object": "chat.completion.chunk", "model": "m",
                            "choices": [{"index": 0, "delta": {}, "finish_reason": "length"}],
                            "usage": {"prompt_tokens": 3, "completion_tokens": 4, "total_tokens": 7}})
-                body = b"".join(b"data: " + json.dumps(e).encode() + b"\n\n" for e in ev) + b"data: [DONE]\n\n"
+                body = b"".join(b"data: " + json.dumps(e).encode() + b"\n\n" for e in ev)
+                body += b"data: [DONE]\n\n"
                 self.reply(200, body, "text/event-stream")
 
         self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
