@@ -424,21 +424,24 @@ class CompareTest(unittest.TestCase):
                                    places=6)
 
 
+def find_max(test, *args):
+    """`llmload sweep ARGS --json FILE`: the finished run and its document."""
+    out = os.path.join(harness.tmpdir(), "fm.json")
+    p = harness.run_llmload("sweep", *args, "--json", out, timeout=600)
+    test.assertEqual(p.returncode, 0, detail(p))
+    with open(out) as f:
+        return p, json.load(f)
+
+
 class CapacityTest(unittest.TestCase):
     def test_rate_search_saturation(self):
         """A rate search stops at saturation: with one request in flight at
         most (-c 1) the client cannot send much over 1/E2E requests/s, so a
         level offered far more sends short of it and fails, though every
         request meets the (loose) limit."""
-        d = harness.tmpdir()
-        out = os.path.join(d, "fm.json")
-        p = harness.run_llmload("sweep", *FAST, "--find-max", "rate", "--find-max-start", "8",
-                                "--find-max-limit", "512", "-c", "1", "--slo", "e2e<=60s",
-                                "--goodput", "90%", "-n", "40", "--max-tokens", "20",
-                                "--monitor", "none", "--json", out, timeout=600)
-        self.assertEqual(p.returncode, 0, detail(p))
-        with open(out) as f:
-            doc = json.load(f)
+        p, doc = find_max(self, *FAST, "--find-max", "rate", "--find-max-start", "8",
+                          "--find-max-limit", "512", "-c", "1", "--slo", "e2e<=60s",
+                          "--goodput", "90%", "-n", "40", "--max-tokens", "20", "--monitor", "none")
         fm = doc["find_max"]
         # Past capacity: a rate is probed at 1.5x as it is, not rounded.
         past = fm["past_capacity"]
@@ -470,14 +473,9 @@ class CapacityTest(unittest.TestCase):
         with 2 slots whose request takes 190 ms serves half of the 3
         streams after a whole request's wait (TTFT over 100 ms), so about
         half its goodput is kept: a verdict from the retained fraction."""
-        d = harness.tmpdir()
-        out = os.path.join(d, "fm.json")
-        p = harness.run_llmload("sweep", "--find-max", "concurrency", "--find-max-start", "2",
-                                "--slo", "ttft<=100ms", "--goodput", "90%", *CAP_LOAD,
-                                *("--mock-arg=" + a for a in CAP_SLOW), "--json", out, timeout=600)
-        self.assertEqual(p.returncode, 0, detail(p))
-        with open(out) as f:
-            doc = json.load(f)
+        p, doc = find_max(self, "--find-max", "concurrency", "--find-max-start", "2",
+                          "--slo", "ttft<=100ms", "--goodput", "90%", *CAP_LOAD,
+                          *("--mock-arg=" + a for a in CAP_SLOW))
         fm = doc["find_max"]
         self.assertEqual(fm["max"], 2, fm["tried"])
         past = fm["past_capacity"]
@@ -504,17 +502,11 @@ class CapacityTest(unittest.TestCase):
         its goodput there: the run at 1.5x the capacity degrades
         gracefully, and the shed requests are counted.  Its 4 slots of
         100 ms serve 40 requests/s at most, whatever is offered."""
-        d = harness.tmpdir()
-        out = os.path.join(d, "fm.json")
         with SheddingServer(slots=4, service=0.1) as srv:
-            p = harness.run_llmload("sweep", "--url", srv.url, "--model", "m", "--find-max", "rate",
-                                    "--find-max-start", "5", "--find-max-limit", "200",
-                                    "--arrival", "constant", "-c", "64", "--slo", "e2e<=1s",
-                                    "--goodput", "90%", "-n", "60", "--max-tokens", "4",
-                                    "--monitor", "none", "--json", out, timeout=600)
-        self.assertEqual(p.returncode, 0, detail(p))
-        with open(out) as f:
-            doc = json.load(f)
+            p, doc = find_max(self, "--url", srv.url, "--model", "m", "--find-max", "rate",
+                              "--find-max-start", "5", "--find-max-limit", "200",
+                              "--arrival", "constant", "-c", "64", "--slo", "e2e<=1s",
+                              "--goodput", "90%", "-n", "60", "--max-tokens", "4", "--monitor", "none")
         fm = doc["find_max"]
         self.assertTrue(10 <= fm["max"] <= 40, fm["tried"])
         past = fm["past_capacity"]
