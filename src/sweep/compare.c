@@ -298,19 +298,130 @@ static int capacity_of(const cJSON *sweep, double *cap, double *lo, double *hi)
     }
     const cJSON *fm = cJSON_GetObjectItemCaseSensitive(sweep, "find_max");
     double m = jdoc_num(fm, "max"), f = jdoc_num(fm, "first_fail");
-    if (!cJSON_IsObject(fm) || !isfinite(m))
+    if (!cJSON_IsObject(fm) || (!isfinite(m) && !cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(fm, "max"))))
         return -1;
-    *cap = *lo = m;
+    /* A search that found no level meeting the SLO: capacity 0, below
+     * the smallest level it tried. */
+    *cap = *lo = isfinite(m) ? m : 0;
     *hi = isfinite(f) ? f : INFINITY;
     return 0;
 }
 
-/* Good output tokens/s of a summary: goodput when the run measured it
- * against an SLO, else every successful request's tokens. */
-static double good_tps(const cJSON *s)
+/* The run that held a sweep's capacity: the last level entry at find-max's
+ * "max" (the hold runs last at it), or NULL without a capacity. */
+static const cJSON *capacity_entry(const cJSON *sweep)
 {
-    double g = jdoc_num(cJSON_GetObjectItemCaseSensitive(s, "goodput"), "output_tps");
-    return isfinite(g) ? g : jdoc_num(s, "output_tps");
+    double m = jdoc_num(cJSON_GetObjectItemCaseSensitive(sweep, "find_max"), "max");
+    const cJSON *lv, *at = NULL;
+    if (!isfinite(m))
+        return NULL;
+    cJSON_ArrayForEach(lv, sweep_levels(sweep))
+        if (jdoc_num(lv, "level") == m && knee_level_summary(lv))
+            at = lv;
+    return at;
+}
+
+/* Each target's capacity at the SLO, as recommendation.capacity {name:
+ * {value, lo, hi}} and one reason line, so the ranking shows what it
+ * ranked. */
+static void capacity_add(cJSON *rec, cJSON *reasons, const char *parameter, const char *const *names,
+                         const cJSON *const *sweeps, size_t n)
+{
+    cJSON *cj = cJSON_AddObjectToObject(rec, "capacity");
+    char line[768] = "", b[32];
+    const char *per = NULL;
+    double target = NAN;
+    for (size_t i = 0; i < n; i++) {
+        double cap, lo, hi;
+        if (!sweeps[i] || capacity_of(sweeps[i], &cap, &lo, &hi) < 0)
+            continue;
+        const cJSON *fm = cJSON_GetObjectItemCaseSensitive(sweeps[i], "find_max");
+        if (!per)
+            per = jdoc_str(sweeps[i], "slo_per_request");
+        if (isnan(target))
+            target = jdoc_num(fm, "goodput_target");
+        cJSON *o = cJSON_AddObjectToObject(cj, names[i]);
+        jdoc_add_num(o, "value", cap);
+        jdoc_add_num(o, "lo", lo);
+        jdoc_add_num(o, "hi", isfinite(hi) ? hi : NAN);
+        jdoc_add_num(o, "probes", jdoc_num(fm, "probes"));
+        if (cap > 0)
+            knee_appendf(line, sizeof line, "%s %s %g (", *line ? "," : "", names[i], cap);
+        else
+            knee_appendf(line, sizeof line, "%s %s none (", *line ? "," : "", names[i]);
+        if (isfinite(hi))
+            knee_appendf(line, sizeof line, "%g does not meet it", hi);
+        else
+            knee_appendf(line, sizeof line, "no level tried failed");
+        if (isfinite(jdoc_num(fm, "probes")))
+            knee_appendf(line, sizeof line, ", %.0f probes", jdoc_num(fm, "probes"));
+        knee_appendf(line, sizeof line, ")");
+    }
+    if (!*line)
+        return;
+    char head[256];
+    snprintf(head, sizeof head, "capacity at the SLO (largest %s meeting %s", parameter, per ? per : "every SLO");
+    if (isfinite(target))
+        knee_appendf(head, sizeof head, " with attainment >= %s, 95%% lower bound",
+                     knee_fmt_num(target * 100, "%g%%", b, sizeof b));
+    knee_appendf(head, sizeof head, "):");
+    char all[1024];
+    snprintf(all, sizeof all, "%s%s", head, line);
+    cJSON_AddItemToArray(reasons, cJSON_CreateString(all));
+}
+
+/* Past capacity per target: the sweep's find-max probe at 1.5x its
+ * capacity when it has one (knee_past_json), else its highest level
+ * against its knee; good output tokens/s, with what the server shed (429
+ * and 503).  docs/metrics.md, "Capacity". */
+static void past_add(cJSON *rec, cJSON *reasons, const cJSON *sat, const char *parameter,
+                     const char *const *names, const cJSON *const *sweeps, size_t n, double threshold)
+{
+    cJSON *past = cJSON_AddObjectToObject(rec, "past_capacity");
+    for (size_t i = 0; i < n; i++) {
+        char line[768];
+        const cJSON *fp = sweeps[i] ? cJSON_GetObjectItemCaseSensitive(
+                              cJSON_GetObjectItemCaseSensitive(sweeps[i], "find_max"), "past_capacity") : NULL;
+        if (cJSON_IsObject(fp)) {
+            cJSON *pj = cJSON_Duplicate(fp, 1);
+            cJSON_AddStringToObject(pj, "from", "capacity");
+            cJSON_AddItemToObject(past, names[i], pj);
+            snprintf(line, sizeof line, "past capacity: %s %s", names[i], jdoc_str(fp, "text") ? jdoc_str(fp, "text") : "");
+            cJSON_AddItemToArray(reasons, cJSON_CreateString(line));
+            continue;
+        }
+        const cJSON *levs = sweeps[i] ? sweep_levels(sweeps[i]) : NULL;
+        const cJSON *top = levs ? cJSON_GetArrayItem(levs, cJSON_GetArraySize(levs) - 1) : NULL;
+        const cJSON *kn = cJSON_GetObjectItemCaseSensitive(sat, names[i]);
+        const cJSON *klv = cJSON_IsObject(kn) && cJSON_GetObjectItemCaseSensitive(kn, "level") &&
+                           !cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(kn, "level"))
+                               ? find_level(sweeps[i], kn) : NULL;
+        if (!top || !klv || klv == top || !knee_level_summary(top))
+            continue;
+        const cJSON *ts = knee_level_summary(top), *ks = knee_level_summary(klv);
+        double g_hi = knee_good_tps(ts), g_knee = knee_good_tps(ks);
+        double kept = g_knee > 0 ? g_hi / g_knee : NAN;
+        double s429, s503;
+        cJSON *pj = cJSON_AddObjectToObject(past, names[i]);
+        cJSON_AddStringToObject(pj, "from", "knee");
+        cJSON_AddItemToObject(pj, "knee_level", cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(klv, "level"), 1));
+        cJSON_AddItemToObject(pj, "highest_level", cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(top, "level"), 1));
+        jdoc_add_num(pj, "good_output_tps_knee", g_knee);
+        jdoc_add_num(pj, "good_output_tps_highest", g_hi);
+        const char *verdict = knee_past_fields(pj, top, kept, threshold, &s429, &s503);
+        char l1[64], l2[64], pct[32], ok[32];
+        snprintf(line, sizeof line, "past capacity: %s %s (at %s %s it keeps %s of its good output "
+                 "tokens/s at the knee, %s %s; success %s",
+                 names[i], verdict, parameter, knee_level_label(top, l1, sizeof l1),
+                 isfinite(kept) ? (snprintf(pct, sizeof pct, "%.0f%%", kept * 100), pct) : "-",
+                 parameter, knee_level_label(klv, l2, sizeof l2),
+                 knee_fmt_pct(knee_success_rate(ts), ok, sizeof ok));
+        if (isfinite(s429) || isfinite(s503))
+            knee_appendf(line, sizeof line, ", shed %.0f with 429 and %.0f with 503",
+                         isfinite(s429) ? s429 : 0, isfinite(s503) ? s503 : 0);
+        knee_appendf(line, sizeof line, ")");
+        cJSON_AddItemToArray(reasons, cJSON_CreateString(line));
+    }
 }
 
 cJSON *knee_compare(const char *parameter, const char *const *names,
@@ -651,6 +762,16 @@ cJSON *knee_compare_ex(const char *parameter, const char *const *names,
         pick = order[0];
         knee_appendf(text, sizeof text, "recommend %s%s: the only target that %s", noun, names[pick],
                      nresults > 1 ? "finished every level" : "gave a result");
+    } else if (by_cap && !(score[order[1]] > 0)) {
+        /* Capacities of 0: a search met the SLO at no level it tried. */
+        if (score[order[0]] > 0) {
+            pick = order[0];
+            knee_appendf(text, sizeof text, "recommend %s%s: the only target that meets the SLO at a level "
+                         "tried (capacity %g)", noun, names[pick], score[pick]);
+        } else {
+            knee_appendf(text, sizeof text, "no recommendation: no target meets the SLO at any level tried");
+        }
+        cJSON_AddBoolToObject(rec, "decided", pick >= 0);
     } else if (!isfinite(score[order[0]]) || !isfinite(score[order[1]]) || score[order[1]] <= 0) {
         knee_appendf(text, sizeof text, "no recommendation: %s",
                      isfinite(score[order[0]]) ? "the others have no measurement to compare with"
@@ -763,53 +884,13 @@ cJSON *knee_compare_ex(const char *parameter, const char *const *names,
         cJSON_AddNullToObject(rec, "target");
     cJSON_AddStringToObject(rec, "noun", *noun ? "model" : "server");
 
-    /* Past capacity: the highest level against the knee, in good output
-     * tokens/s, with what the server shed (429 and 503). */
-    cJSON *past = cJSON_AddObjectToObject(rec, "past_capacity");
-    for (size_t i = 0; i < t->nt; i++) {
-        const cJSON *levs = sweeps[i] ? sweep_levels(sweeps[i]) : NULL;
-        const cJSON *top = levs ? cJSON_GetArrayItem(levs, cJSON_GetArraySize(levs) - 1) : NULL;
-        const cJSON *kn = cJSON_GetObjectItemCaseSensitive(sat, names[i]);
-        const cJSON *klv = cJSON_IsObject(kn) && cJSON_GetObjectItemCaseSensitive(kn, "level") &&
-                           !cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(kn, "level"))
-                               ? find_level(sweeps[i], kn) : NULL;
-        if (!top || !klv || klv == top || !knee_level_summary(top))
-            continue;
-        const cJSON *ts = knee_level_summary(top), *ks = knee_level_summary(klv);
-        const cJSON *sj = cJSON_GetObjectItemCaseSensitive(top, "samples");
-        double g_hi = good_tps(ts), g_knee = good_tps(ks);
-        double kept = g_knee > 0 ? g_hi / g_knee : NAN;
-        double s429 = jdoc_num(sj, "shed_429"), s503 = jdoc_num(sj, "shed_503");
-        if (!isfinite(s429))
-            s429 = jdoc_num(cJSON_GetObjectItemCaseSensitive(ts, "errors"), "rate_limited");
-        const char *verdict = !isfinite(kept) ? "unknown" : kept >= 1 - threshold ? "degrades gracefully"
-                            : kept >= 0.5 ? "degrades" : "collapses";
-        cJSON *pj = cJSON_AddObjectToObject(past, names[i]);
-        cJSON_AddItemToObject(pj, "knee_level", cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(klv, "level"), 1));
-        cJSON_AddItemToObject(pj, "highest_level", cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(top, "level"), 1));
-        jdoc_add_num(pj, "good_output_tps_knee", g_knee);
-        jdoc_add_num(pj, "good_output_tps_highest", g_hi);
-        jdoc_add_num(pj, "retained", kept);
-        jdoc_add_num(pj, "success_rate", knee_success_rate(ts));
-        jdoc_add_num(pj, "shed_429", s429);
-        jdoc_add_num(pj, "shed_503", s503);
-        cJSON_AddStringToObject(pj, "verdict", verdict);
-        char line[384], l1[64], l2[64], pct[32], ok[32];
-        snprintf(line, sizeof line, "past capacity: %s %s (at %s %s it keeps %s of its good output "
-                 "tokens/s at the knee, %s %s; success %s",
-                 names[i], verdict, parameter, knee_level_label(top, l1, sizeof l1),
-                 isfinite(kept) ? (snprintf(pct, sizeof pct, "%.0f%%", kept * 100), pct) : "-",
-                 parameter, knee_level_label(klv, l2, sizeof l2),
-                 knee_fmt_pct(knee_success_rate(ts), ok, sizeof ok));
-        if (isfinite(s429) || isfinite(s503))
-            knee_appendf(line, sizeof line, ", shed %.0f with 429 and %.0f with 503",
-                         isfinite(s429) ? s429 : 0, isfinite(s503) ? s503 : 0);
-        knee_appendf(line, sizeof line, ")");
-        cJSON_AddItemToArray(reasons, cJSON_CreateString(line));
-    }
+    if (by_cap)
+        capacity_add(rec, reasons, parameter, names, sweeps, t->nt);
+    past_add(rec, reasons, sat, parameter, names, sweeps, t->nt, threshold);
 
-    /* Cost: dollars per million good output tokens at the target's best
-     * common level, from its price per hour. */
+    /* Cost: dollars per million good output tokens, from the price per
+     * hour: at the target's capacity when capacities rank them (what it
+     * earns run as hard as the SLO allows), else at its best common level. */
     if (extra && extra->usd_per_hour) {
         cJSON *cost = cJSON_AddObjectToObject(rec, "cost");
         char line[768] = "cost per million good output tokens:";
@@ -821,15 +902,18 @@ cJSON *knee_compare_ex(const char *parameter, const char *const *names,
             if (!isfinite(usd) || !sweeps[i])
                 continue;
             double peak = NAN;
-            const cJSON *at = NULL;
-            cJSON_ArrayForEach(ul, common) {
-                const cJSON *lv = find_level(sweeps[i], ul);
-                double g = lv ? good_tps(knee_level_summary(lv)) : NAN;
-                if (isfinite(g) && (isnan(peak) || g > peak)) {
-                    peak = g;
-                    at = ul;
+            const cJSON *at = by_cap ? capacity_entry(sweeps[i]) : NULL;
+            if (at)
+                peak = knee_good_tps(knee_level_summary(at));   /* run at its capacity */
+            else
+                cJSON_ArrayForEach(ul, common) {
+                    const cJSON *lv = find_level(sweeps[i], ul);
+                    double g = lv ? knee_good_tps(knee_level_summary(lv)) : NAN;
+                    if (isfinite(g) && (isnan(peak) || g > peak)) {
+                        peak = g;
+                        at = ul;
+                    }
                 }
-            }
             double per_m = peak > 0 ? usd / (peak * 3600) * 1e6 : NAN;
             cJSON *cj = cJSON_AddObjectToObject(cost, names[i]);
             jdoc_add_num(cj, "usd_per_hour", usd);

@@ -576,6 +576,108 @@ int knee_saturated(const cJSON *summary, const cJSON *open_loop, double threshol
     return isfinite(queue) && isfinite(e2e) && queue > e2e;
 }
 
+/* ---- past capacity -------------------------------------------------------------- */
+
+double knee_past_level(double capacity, int integer)
+{
+    double x = capacity * KNEE_PAST_FACTOR;
+    /* A concurrency past 1 must be at least one more stream. */
+    return integer ? fmax(ceil(x - 1e-9), capacity + 1) : x;
+}
+
+const char *knee_past_verdict(double retained, double threshold)
+{
+    if (!isfinite(retained))
+        return "unknown";
+    return retained >= 1 - threshold ? "degrades gracefully" : retained >= 0.5 ? "degrades" : "collapses";
+}
+
+double knee_good_tps(const cJSON *summary)
+{
+    double g = jdoc_num(cJSON_GetObjectItemCaseSensitive(summary, "slo"), "goodput_tps");
+    return isfinite(g) ? g : jdoc_num(summary, "output_tps");
+}
+
+/* The Wilson interval a summary's SLO judged: slo.attainment_ci95. */
+static void slo_interval(const cJSON *slo, double *lo, double *hi)
+{
+    const cJSON *ci = cJSON_GetObjectItemCaseSensitive(slo, "attainment_ci95");
+    const cJSON *a = cJSON_GetArrayItem(ci, 0), *b = cJSON_GetArrayItem(ci, 1);
+    *lo = cJSON_IsNumber(a) ? a->valuedouble : NAN;
+    *hi = cJSON_IsNumber(b) ? b->valuedouble : NAN;
+}
+
+const char *knee_past_fields(cJSON *o, const cJSON *entry, double kept, double threshold,
+                             double *s429, double *s503)
+{
+    const cJSON *s = knee_level_summary(entry);
+    const cJSON *smp = cJSON_GetObjectItemCaseSensitive(entry, "samples");
+    /* 429s are counted beside the reservoir; a result from before that has
+     * them as an error class. */
+    *s429 = jdoc_num(smp, "shed_429");
+    *s503 = jdoc_num(smp, "shed_503");
+    if (!isfinite(*s429))
+        *s429 = jdoc_num(cJSON_GetObjectItemCaseSensitive(s, "errors"), "rate_limited");
+    const char *verdict = knee_past_verdict(kept, threshold);
+    jdoc_add_num(o, "retained", kept);
+    jdoc_add_num(o, "success_rate", knee_success_rate(s));
+    jdoc_add_num(o, "shed_429", *s429);
+    jdoc_add_num(o, "shed_503", *s503);
+    cJSON_AddStringToObject(o, "verdict", verdict);
+    return verdict;
+}
+
+cJSON *knee_past_json(const cJSON *at, const cJSON *past, const char *parameter, double threshold)
+{
+    const cJSON *as = knee_level_summary(at), *ps = knee_level_summary(past);
+    const cJSON *aslo = cJSON_GetObjectItemCaseSensitive(as, "slo");
+    const cJSON *pslo = cJSON_GetObjectItemCaseSensitive(ps, "slo");
+    double cap = jdoc_num(at, "level"), level = jdoc_num(past, "level");
+    double g_at = knee_good_tps(as), g_past = knee_good_tps(ps);
+    double kept = g_at > 0 && isfinite(g_past) ? g_past / g_at : NAN;
+    double lo, hi;
+    slo_interval(pslo, &lo, &hi);
+    int sat = ps && knee_saturated(ps, cJSON_GetObjectItemCaseSensitive(past, "open_loop"), threshold);
+    double s429, s503;
+    cJSON *o = cJSON_CreateObject();
+    if (!o)
+        return NULL;
+    jdoc_add_num(o, "factor", KNEE_PAST_FACTOR);
+    jdoc_add_num(o, "capacity", cap);
+    jdoc_add_num(o, "level", level);
+    jdoc_add_num(o, "judged", jdoc_num(pslo, "judged"));
+    jdoc_add_num(o, "good", jdoc_num(pslo, "good"));
+    jdoc_add_num(o, "attainment", jdoc_num(pslo, "attainment"));
+    jdoc_add_num(o, "lo", lo);
+    jdoc_add_num(o, "hi", hi);
+    jdoc_add_num(o, "capacity_attainment", jdoc_num(aslo, "attainment"));
+    jdoc_add_num(o, "goodput_rps", jdoc_num(pslo, "goodput_rps"));
+    jdoc_add_num(o, "goodput_tps", g_past);
+    jdoc_add_num(o, "capacity_goodput_rps", jdoc_num(aslo, "goodput_rps"));
+    jdoc_add_num(o, "capacity_goodput_tps", g_at);
+    const char *verdict = knee_past_fields(o, past, kept, threshold, &s429, &s503);
+    cJSON_AddBoolToObject(o, "saturated", sat);
+
+    char text[512] = "", b[4][32];
+    knee_appendf(text, sizeof text, "%s at %s %g (%gx the capacity, %g): keeps %s of its good output "
+                 "tokens/s (%s against %s tok/s)", verdict, parameter, level, KNEE_PAST_FACTOR, cap,
+                 knee_fmt_pct(kept, b[0], sizeof b[0]), knee_fmt_num(g_past, "%.1f", b[1], sizeof b[1]),
+                 knee_fmt_num(g_at, "%.1f", b[2], sizeof b[2]));
+    if (isfinite(jdoc_num(pslo, "attainment"))) {
+        knee_appendf(text, sizeof text, ", %.0f/%.0f good", jdoc_num(pslo, "good"), jdoc_num(pslo, "judged"));
+        if (isfinite(lo))
+            knee_appendf(text, sizeof text, " (%.1f-%.1f%%)", lo * 100, hi * 100);
+    }
+    knee_appendf(text, sizeof text, "; success %s", knee_fmt_pct(knee_success_rate(ps), b[3], sizeof b[3]));
+    if (isfinite(s429) || isfinite(s503))
+        knee_appendf(text, sizeof text, ", shed %.0f with 429 and %.0f with 503",
+                     isfinite(s429) ? s429 : 0, isfinite(s503) ? s503 : 0);
+    if (sat)
+        knee_appendf(text, sizeof text, "; saturated");
+    cJSON_AddStringToObject(o, "text", text);
+    return o;
+}
+
 /* ---- tables ------------------------------------------------------------------- */
 
 void knee_table_print(FILE *f, const char *parameter, const cJSON *levels, int open_loop)

@@ -189,6 +189,40 @@ int knee_findmax_hold(const struct knee_findmax_opts *o, knee_eval_fn eval, void
  * (e2e p50): the backlog grows. */
 int knee_saturated(const struct cJSON *summary, const struct cJSON *open_loop, double threshold);
 
+/* ---- past capacity -------------------------------------------------------------- */
+
+/* How far past a capacity the search probes: goodput at 1.5x the capacity
+ * says whether the server degrades gracefully or collapses under overload
+ * (docs/metrics.md, "Capacity"). */
+#define KNEE_PAST_FACTOR 1.5
+
+/* The level probed past capacity: KNEE_PAST_FACTOR x capacity, rounded up
+ * for whole levels (concurrency 8 -> 12, 5 -> 8), as it is for a rate. */
+double knee_past_level(double capacity, int integer);
+
+/* The verdict on retained (good output tok/s past capacity over at it):
+ * "degrades gracefully" at >= 1 - threshold (within what the knee calls
+ * noise), "collapses" below 0.5 (lost more than it kept), "degrades" in
+ * between, "unknown" for NaN. */
+const char *knee_past_verdict(double retained, double threshold);
+
+/* Past capacity from two level entries of a sweep ({"level", "summary",
+ * "open_loop", "samples"}): at, the run at the capacity (its hold), and
+ * past, the run at knee_past_level of it.  Returns
+ *   {"factor", "capacity", "level", "judged", "good", "attainment", "lo",
+ *    "hi", "capacity_attainment", "goodput_rps", "goodput_tps",
+ *    "capacity_goodput_rps", "capacity_goodput_tps", "retained",
+ *    "success_rate", "shed_429", "shed_503", "saturated", "verdict", "text"}
+ * (NaN fields as null), NULL on allocation failure.  parameter names the
+ * levels in the text. */
+struct cJSON *knee_past_json(const struct cJSON *at, const struct cJSON *past,
+                             const char *parameter, double threshold);
+
+/* Good output tokens/s of a level's summary: its goodput (summary.slo)
+ * when the level measured one against per-request limits, else the output
+ * tokens/s of every successful request. */
+double knee_good_tps(const struct cJSON *summary);
+
 /* ---- tables ------------------------------------------------------------------- */
 
 /* The terminal table of a sweep: one row per level with throughput

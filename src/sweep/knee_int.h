@@ -20,6 +20,14 @@ const char *knee_level_label(const struct cJSON *lv, char *buf, size_t cap);
 /* ok / requests of a summary, NaN with no requests. */
 double knee_success_rate(const struct cJSON *s);
 
+/* What a level past capacity says, into o: "retained" (kept), its
+ * "success_rate", what the server shed ("shed_429", "shed_503": counted
+ * beside the reservoir, or a result's rate_limited errors) and the
+ * "verdict" (knee_past_verdict), which it returns; s429, s503 get the
+ * counts (NaN unknown). */
+const char *knee_past_fields(struct cJSON *o, const struct cJSON *entry, double kept, double threshold,
+                             double *s429, double *s503);
+
 /* Seconds in human units, a number with printf format f, a fraction as a
  * percentage; "-" for NaN or inf.  Each returns buf. */
 const char *knee_fmt_secs(double v, char *buf, size_t cap);

@@ -304,6 +304,39 @@ static int findmax_eval(void *ud, double level, uint64_t more, struct knee_probe
     return 0;
 }
 
+/* Past capacity: one run at KNEE_PAST_FACTOR x the capacity found, judged
+ * against the run that held it, so a search says what overload does to
+ * goodput.  Not run without a capacity, or when the level would be above
+ * --find-max-limit (the user's bound on the load).  0 with *out (NULL: not
+ * run), 1 when the target went down or the run was interrupted, -1 on a
+ * hard error. */
+static int findmax_past(struct sweep_ctx *x, const struct knee_findmax *r, cJSON **out)
+{
+    const struct knee_findmax_opts *fo = &x->o->fm;
+    *out = NULL;
+    if (isnan(r->best) || !(fo->goodput > 0))
+        return 0;
+    double level = knee_past_level(r->best, fo->integer);
+    if (fo->limit > 0 && level > fo->limit)
+        return 0;
+    /* The last run at the capacity: the hold. */
+    const cJSON *at = NULL, *lv, *summary;
+    cJSON_ArrayForEach(lv, x->levels)
+        if (jdoc_num(lv, "level") == r->best)
+            at = lv;
+    x->role = "past";
+    int rc = run_level(x, (size_t)cJSON_GetArraySize(x->levels), level, &summary);
+    x->role = NULL;
+    if (rc != 0)
+        return rc;
+    const cJSON *past = cJSON_GetArrayItem(x->levels, cJSON_GetArraySize(x->levels) - 1);
+    if (!(*out = knee_past_json(at, past, param_names[x->o->param], x->o->threshold))) {
+        snprintf(x->err, x->errcap, "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
 static int cmp_level(const void *a, const void *b)
 {
     const cJSON *x = *(const cJSON *const *)a, *y = *(const cJSON *const *)b;
@@ -436,10 +469,17 @@ cJSON *sweep_execute(struct sweep_opts *o, const char *label, FILE *log,
             rc = knee_findmax_hold(&fo, findmax_eval, &x, &r);
         }
         x.role = NULL;
+        cJSON *past = NULL;
+        if (rc == 0 && (rc = findmax_past(&x, &r, &past)) == 1)
+            rc = -2;
         /* In level order (they were run in search order), so the table and
          * the knee read left to right. */
         jdoc_sort(x.levels, cmp_level);
         cJSON *f = findmax_json(o, &r);
+        if (f && fo.goodput > 0)
+            cJSON_AddItemToObject(f, "past_capacity", past ? past : cJSON_CreateNull());
+        else
+            cJSON_Delete(past);
         if (f)
             cJSON_AddItemToObject(doc, "find_max", f);
         if (rc == -2)
@@ -603,6 +643,14 @@ void sweep_print(FILE *f, const cJSON *doc)
             fprintf(f, ": %s\n", cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(hold, "ok"))
                     ? "confirmed" : "NOT confirmed at this confidence (the capacity is marginal)");
         }
+        const cJSON *past = cJSON_GetObjectItemCaseSensitive(fm, "past_capacity");
+        const char *pt = jdoc_str(past, "text");
+        if (pt)
+            fprintf(f, "past capacity: %s\n", pt);
+        else if (past && cJSON_IsNumber(max) &&
+                 knee_past_level(max->valuedouble, !strcmp(param, "concurrency")) > jdoc_num(fm, "limit"))
+            fprintf(f, "past capacity: not probed (%gx %g is above --find-max-limit %g)\n",
+                    KNEE_PAST_FACTOR, max->valuedouble, jdoc_num(fm, "limit"));
     } else {
         const cJSON *k = cJSON_GetObjectItemCaseSensitive(doc, "knee");
         const cJSON *text = cJSON_GetObjectItemCaseSensitive(k, "text");

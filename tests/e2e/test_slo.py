@@ -10,12 +10,15 @@ number of good requests is known exactly, independently of llmload, and
 the runs use one connection (-c 1) so the numbering is the sending order.
 """
 import csv
+import http.server
 import json
 import math
 import os
 import signal
 import subprocess
 import sys
+import threading
+import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -266,6 +269,79 @@ class CutOffTest(unittest.TestCase):
         self.assertEqual(slo["attainment_ci95"], [])
 
 
+# Capacity searches against FIFO simulators with 2 slots and 10-token
+# replies (docs/mock.md, "Timing model"): TTFT 12.5 ms with a free slot;
+# a request takes 192.5 ms at 50 tokens/s and 21.5 ms at 1000.  With
+# ttft<=100ms a slow one's capacity is its 2 slots (a third stream waits a
+# whole request); a fast one's is about 10 streams (4 waits of 21.5 ms).
+CAP_MOCK = ["--slots", "2", "--ttft-base", "10ms", "--prefill-rate", "4000", "--batch-slowdown", "0"]
+CAP_SLOW = CAP_MOCK + ["--decode-rate", "50"]
+CAP_FAST = CAP_MOCK + ["--decode-rate", "1000"]
+CAP_LOAD = ["-n", "40", "--max-tokens", "10", "--prompt", "Write one sentence about load testing.",
+            "--no-nonce", "--monitor", "none"]
+
+
+class SheddingServer:
+    """An OpenAI-style server with `slots` slots that sheds load: a request
+    that finds them all busy gets 503 (with Retry-After) at once; one that
+    gets a slot holds it `service` seconds and then gets a stream of four
+    tokens.  Past its capacity it keeps serving `slots` requests per
+    `service`: what a server with a bounded queue does."""
+
+    def __init__(self, slots=4, service=0.1):
+        sem = threading.BoundedSemaphore(slots)
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *a):
+                pass
+
+            def reply(self, status, body, ctype="application/json", extra=()):
+                self.send_response(status)
+                self.send_header("Content-Type", ctype)
+                self.send_header("Content-Length", str(len(body)))
+                for k, v in extra:
+                    self.send_header(k, v)
+                self.end_headers()
+                self.wfile.write(body)
+
+            def do_GET(self):
+                self.reply(200, json.dumps({"object": "list", "data": [{"id": "m", "object": "model"}]})
+                           .encode())
+
+            def do_POST(self):
+                self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                if not sem.acquire(blocking=False):
+                    return self.reply(503, b'{"error":{"message":"overloaded"}}',
+                                      extra=[("Retry-After", "1")])
+                try:
+                    time.sleep(service)
+                finally:
+                    sem.release()
+                ev = [{"id": "c", "object": "chat.completion.chunk", "model": "m",
+                       "choices": [{"index": 0, "delta": {"content": "tok%d " % i}, "finish_reason": None}]}
+                      for i in range(4)]
+                ev.append({"id": "c", "object": "chat.completion.chunk", "model": "m",
+                           "choices": [{"index": 0, "delta": {}, "finish_reason": "length"}],
+                           "usage": {"prompt_tokens": 3, "completion_tokens": 4, "total_tokens": 7}})
+                body = b"".join(b"data: " + json.dumps(e).encode() + b"\n\n" for e in ev)
+                body += b"data: [DONE]\n\n"
+                self.reply(200, body, "text/event-stream")
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.url = "http://127.0.0.1:%d/v1" % self.httpd.server_address[1]
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
 class CompareTest(unittest.TestCase):
     def test_compare_slo(self):
         """compare takes --slo too: each target's levels carry their goodput;
@@ -293,6 +369,69 @@ class CompareTest(unittest.TestCase):
             self.assertEqual(s["binding"], "itl_max")
         self.assertEqual(doc["targets"][0]["sweep"]["slo_per_request"], "itl_max<=500ms")
 
+    def test_compare_by_capacity(self):
+        """compare --find-max runs a capacity search per target and ranks
+        them by capacity at the SLO: the simulator that decodes 20x faster
+        serves more streams within ttft<=100ms, whatever the throughput at
+        any one level says."""
+        d = harness.tmpdir()
+        out = os.path.join(d, "cmp.json")
+        with harness.Mock(*CAP_SLOW) as a, harness.Mock(*CAP_FAST) as b:
+            p = harness.run_llmload(
+                "compare", "--target", "slow=" + a.url, "--target", "fast=" + b.url,
+                "--model", "llmload-mock", "--find-max", "concurrency", "--find-max-start", "2",
+                "--find-max-limit", "32", "--slo", "ttft<=100ms", "--goodput", "90%", *CAP_LOAD,
+                "--cost", "slow=1", "--cost", "fast=1", "--json", out, timeout=600)
+        self.assertEqual(p.returncode, 0, detail(p))
+        with open(out) as f:
+            doc = json.load(f)
+        fms = {t["name"]: t["sweep"]["find_max"] for t in doc["targets"]}
+        self.assertEqual(fms["slow"]["max"], 2, fms["slow"]["tried"])
+        self.assertEqual(fms["slow"]["first_fail"], 3)
+        self.assertGreaterEqual(fms["fast"]["max"], 4, fms["fast"]["tried"])
+        rec = doc["recommendation"]
+        self.assertEqual(rec["basis"], "capacity")
+        self.assertEqual(rec["ranking"], ["fast", "slow"])
+        self.assertEqual(rec["target"], "fast")
+        self.assertTrue(rec["decided"])
+        # The capacities ranked, with their brackets, in the JSON and in a reason.
+        cap = rec["capacity"]
+        for name in ("slow", "fast"):
+            self.assertEqual(cap[name]["value"], fms[name]["max"])
+            self.assertEqual(cap[name]["lo"], fms[name]["max"])
+            self.assertEqual(cap[name]["hi"], fms[name]["first_fail"])
+            self.assertEqual(cap[name]["probes"], fms[name]["probes"])
+        ratio = rec["ratio"]
+        self.assertEqual(ratio["of"], ["fast", "slow"])
+        self.assertAlmostEqual(ratio["point"], fms["fast"]["max"] / 2, places=9)
+        self.assertAlmostEqual(ratio["lo"], fms["fast"]["max"] / 3, places=9)
+        self.assertIn("recommend fast: %.2fx the capacity of slow at the SLO" % ratio["point"], p.stdout)
+        self.assertIn("capacity at the SLO (largest concurrency meeting ttft<=100ms with attainment "
+                      ">= 90%, 95% lower bound): slow 2 (3 does not meet it", p.stdout)
+        # Past capacity comes from each search's probe at 1.5x.
+        for name in ("slow", "fast"):
+            pc = rec["past_capacity"][name]
+            self.assertEqual(pc["from"], "capacity")
+            self.assertEqual(pc["capacity"], fms[name]["max"])
+            self.assertEqual(pc["retained"], fms[name]["past_capacity"]["retained"])
+        # The cost is paid at the capacity: the run that held it.
+        for t in doc["targets"]:
+            hold = [lv for lv in t["sweep"]["levels"] if lv.get("probe") == "hold"][0]
+            c = rec["cost"][t["name"]]
+            self.assertEqual(c["level"], hold["level"])
+            self.assertEqual(c["good_output_tps"], hold["summary"]["slo"]["goodput_tps"])
+            self.assertAlmostEqual(c["usd_per_million_tokens"], 1e6 / (3600 * c["good_output_tps"]),
+                                   places=6)
+
+
+def find_max(test, *args):
+    """`llmload sweep ARGS --json FILE`: the finished run and its document."""
+    out = os.path.join(harness.tmpdir(), "fm.json")
+    p = harness.run_llmload("sweep", *args, "--json", out, timeout=600)
+    test.assertEqual(p.returncode, 0, detail(p))
+    with open(out) as f:
+        return p, json.load(f)
+
 
 class CapacityTest(unittest.TestCase):
     def test_rate_search_saturation(self):
@@ -300,15 +439,19 @@ class CapacityTest(unittest.TestCase):
         most (-c 1) the client cannot send much over 1/E2E requests/s, so a
         level offered far more sends short of it and fails, though every
         request meets the (loose) limit."""
-        d = harness.tmpdir()
-        out = os.path.join(d, "fm.json")
-        p = harness.run_llmload("sweep", *FAST, "--find-max", "rate", "--find-max-start", "8",
-                                "--find-max-limit", "512", "-c", "1", "--slo", "e2e<=60s",
-                                "--goodput", "90%", "-n", "40", "--max-tokens", "20",
-                                "--monitor", "none", "--json", out, timeout=600)
-        self.assertEqual(p.returncode, 0, detail(p))
-        with open(out) as f:
-            fm = json.load(f)["find_max"]
+        p, doc = find_max(self, *FAST, "--find-max", "rate", "--find-max-start", "8",
+                          "--find-max-limit", "512", "-c", "1", "--slo", "e2e<=60s",
+                          "--goodput", "90%", "-n", "40", "--max-tokens", "20", "--monitor", "none")
+        fm = doc["find_max"]
+        # Past capacity: a rate is probed at 1.5x as it is, not rounded.
+        past = fm["past_capacity"]
+        self.assertEqual(past["capacity"], fm["max"])
+        self.assertAlmostEqual(past["level"], 1.5 * fm["max"], places=9)
+        entry = [lv for lv in doc["levels"] if lv["probe"] == "past"]
+        self.assertEqual(len(entry), 1)
+        self.assertAlmostEqual(entry[0]["level"], past["level"], places=9)
+        self.assertGreater(entry[0]["open_loop"]["offered_rate"], 0)
+        self.assertIn("past capacity: %s at rate %g" % (past["verdict"], past["level"]), p.stdout)
         sat = [t for t in fm["tried"] if t["saturated"]]
         self.assertTrue(sat, fm["tried"])
         for t in fm["tried"]:
@@ -324,6 +467,60 @@ class CapacityTest(unittest.TestCase):
         self.assertTrue(fm["hold"]["ok"] or fm["hold"]["saturated"], fm["hold"])
         self.assertIn("capacity: largest rate meeting e2e<=60s", p.stdout)
 
+
+    def test_sweep_past_capacity(self):
+        """After the hold, one run at 1.5x the capacity: a FIFO simulator
+        with 2 slots whose request takes 190 ms serves half of the 3
+        streams after a whole request's wait (TTFT over 100 ms), so about
+        half its goodput is kept: a verdict from the retained fraction."""
+        p, doc = find_max(self, "--find-max", "concurrency", "--find-max-start", "2",
+                          "--slo", "ttft<=100ms", "--goodput", "90%", *CAP_LOAD,
+                          *("--mock-arg=" + a for a in CAP_SLOW))
+        fm = doc["find_max"]
+        self.assertEqual(fm["max"], 2, fm["tried"])
+        past = fm["past_capacity"]
+        self.assertEqual((past["factor"], past["capacity"], past["level"]), (1.5, 2, 3))
+        # The probe is a level of its own, after the hold, not a probe of
+        # the search.
+        probes = [(lv["level"], lv["probe"]) for lv in doc["levels"]]
+        self.assertIn((3, "past"), probes)
+        self.assertEqual(fm["probes"], len(fm["tried"]))
+        run = [lv for lv in doc["levels"] if lv["probe"] == "past"][0]["summary"]["slo"]
+        hold = [lv for lv in doc["levels"] if lv["probe"] == "hold"][0]["summary"]["slo"]
+        self.assertEqual((past["good"], past["judged"]), (run["good"], run["judged"]))
+        self.assertEqual(past["goodput_tps"], run["goodput_tps"])
+        self.assertEqual(past["capacity_goodput_tps"], hold["goodput_tps"])
+        self.assertAlmostEqual(past["retained"], run["goodput_tps"] / hold["goodput_tps"], places=9)
+        self.assertTrue(0.3 < past["retained"] < 0.75, past)
+        self.assertEqual(past["verdict"], "degrades" if past["retained"] >= 0.5 else "collapses")
+        self.assertEqual((past["shed_429"], past["shed_503"]), (0, 0))
+        self.assertIn("past capacity: %s at concurrency 3 (1.5x the capacity, 2)" % past["verdict"],
+                      p.stdout)
+
+    def test_past_capacity_shedding(self):
+        """A server that sheds the load past its capacity with 503 keeps
+        its goodput there: the run at 1.5x the capacity degrades
+        gracefully, and the shed requests are counted.  Its 4 slots of
+        100 ms serve 40 requests/s at most, whatever is offered."""
+        with SheddingServer(slots=4, service=0.1) as srv:
+            p, doc = find_max(self, "--url", srv.url, "--model", "m", "--find-max", "rate",
+                              "--find-max-start", "5", "--find-max-limit", "200",
+                              "--arrival", "constant", "-c", "64", "--slo", "e2e<=1s",
+                              "--goodput", "90%", "-n", "60", "--max-tokens", "4", "--monitor", "none")
+        fm = doc["find_max"]
+        self.assertTrue(10 <= fm["max"] <= 40, fm["tried"])
+        past = fm["past_capacity"]
+        run = [lv for lv in doc["levels"] if lv["probe"] == "past"][0]
+        self.assertAlmostEqual(past["level"], 1.5 * fm["max"], places=9)
+        # Everything it did not shed met the limit; what it shed was 503.
+        self.assertGreater(past["shed_503"], 0)
+        self.assertEqual(past["shed_503"], run["samples"]["shed_503"])
+        self.assertEqual(past["shed_429"], 0)
+        self.assertEqual(past["good"] + past["shed_503"], past["judged"])
+        self.assertLess(past["attainment"], 0.95)
+        self.assertGreaterEqual(past["retained"], 0.9, past)
+        self.assertEqual(past["verdict"], "degrades gracefully")
+        self.assertIn("shed 0 with 429 and %d with 503" % past["shed_503"], p.stdout)
 
     @harness.serial
     def test_capacity_search(self):

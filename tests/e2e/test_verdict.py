@@ -72,8 +72,8 @@ class TestVerdictOffline(unittest.TestCase):
         # Goodput, when the run measured it, is what is paid for.
         write_sweep(b, [(1, 200, 100, {}), (4, 250, 100, {})])
         doc = load(b)
-        doc["levels"][0]["summary"]["goodput"] = {"output_tps": 100}
-        doc["levels"][1]["summary"]["goodput"] = {"output_tps": 125}
+        doc["levels"][0]["summary"]["slo"] = {"goodput_tps": 100}
+        doc["levels"][1]["summary"]["slo"] = {"goodput_tps": 125}
         with open(b, "w") as f:
             json.dump(doc, f)
         r = llmload("compare", a, b, "--cost", "b=1.8", "--json", out)

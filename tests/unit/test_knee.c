@@ -738,6 +738,155 @@ static void test_compare_two(void **state)
     cJSON_Delete(b);
 }
 
+/* A level entry with a per-request SLO tally: good of judged, goodput in
+ * output tokens/s, and what the server shed. */
+static cJSON *slo_level(double level, double good, double judged, double gtps, double s429, double s503)
+{
+    cJSON *l = cJSON_CreateObject();
+    cJSON_AddNumberToObject(l, "level", level);
+    cJSON *s = cJSON_AddObjectToObject(l, "summary");
+    cJSON_AddNumberToObject(s, "requests", judged);
+    cJSON_AddNumberToObject(s, "ok", judged - s429 - s503);
+    cJSON_AddNumberToObject(s, "output_tps", 1000);
+    cJSON *slo = cJSON_AddObjectToObject(s, "slo");
+    cJSON_AddNumberToObject(slo, "judged", judged);
+    cJSON_AddNumberToObject(slo, "good", good);
+    cJSON_AddNumberToObject(slo, "attainment", good / judged);
+    double lo, hi;
+    slo_wilson((uint64_t)good, (uint64_t)judged, SLO_Z95, &lo, &hi);
+    cJSON *ci = cJSON_AddArrayToObject(slo, "attainment_ci95");
+    cJSON_AddItemToArray(ci, cJSON_CreateNumber(lo));
+    cJSON_AddItemToArray(ci, cJSON_CreateNumber(hi));
+    cJSON_AddNumberToObject(slo, "goodput_rps", gtps / 100);
+    cJSON_AddNumberToObject(slo, "goodput_tps", gtps);
+    cJSON *smp = cJSON_AddObjectToObject(l, "samples");
+    cJSON_AddNumberToObject(smp, "shed_429", s429);
+    cJSON_AddNumberToObject(smp, "shed_503", s503);
+    return l;
+}
+
+static void test_past_capacity(void **state)
+{
+    (void)state;
+    /* 1.5x, rounded up for whole levels; a rate as it is. */
+    assert_true(knee_past_level(8, 1) == 12);
+    assert_true(knee_past_level(5, 1) == 8);
+    assert_true(knee_past_level(1, 1) == 2);
+    assert_true(knee_past_level(2, 1) == 3);
+    assert_true(fabs(knee_past_level(36.25, 0) - 54.375) < 1e-12);
+    /* The verdict: within the knee's noise band, down to half, below. */
+    assert_string_equal(knee_past_verdict(0.95, 0.10), "degrades gracefully");
+    assert_string_equal(knee_past_verdict(0.90, 0.10), "degrades gracefully");
+    assert_string_equal(knee_past_verdict(0.89, 0.10), "degrades");
+    assert_string_equal(knee_past_verdict(0.50, 0.10), "degrades");
+    assert_string_equal(knee_past_verdict(0.49, 0.10), "collapses");
+    assert_string_equal(knee_past_verdict(NAN, 0.10), "unknown");
+    assert_string_equal(knee_past_verdict(0.85, 0.20), "degrades gracefully");
+
+    /* A server that sheds the excess with 503 keeps its goodput. */
+    cJSON *at = slo_level(8, 100, 100, 800, 0, 0), *past = slo_level(12, 66, 100, 792, 0, 34);
+    cJSON *o = knee_past_json(at, past, "concurrency", 0.10);
+    assert_non_null(o);
+    assert_true(cJSON_GetObjectItem(o, "capacity")->valuedouble == 8);
+    assert_true(cJSON_GetObjectItem(o, "level")->valuedouble == 12);
+    assert_true(fabs(cJSON_GetObjectItem(o, "retained")->valuedouble - 0.99) < 1e-12);
+    assert_true(cJSON_GetObjectItem(o, "attainment")->valuedouble == 0.66);
+    assert_true(cJSON_GetObjectItem(o, "capacity_attainment")->valuedouble == 1);
+    assert_true(cJSON_GetObjectItem(o, "shed_503")->valuedouble == 34);
+    assert_true(cJSON_GetObjectItem(o, "success_rate")->valuedouble == 0.66);
+    assert_false(cJSON_IsTrue(cJSON_GetObjectItem(o, "saturated")));
+    assert_string_equal(cJSON_GetObjectItem(o, "verdict")->valuestring, "degrades gracefully");
+    assert_string_equal(cJSON_GetObjectItem(o, "text")->valuestring,
+                        "degrades gracefully at concurrency 12 (1.5x the capacity, 8): keeps 99.0% of its "
+                        "good output tokens/s (792.0 against 800.0 tok/s), 66/100 good (56.3-74.5%); "
+                        "success 66.0%, shed 0 with 429 and 34 with 503");
+    cJSON_Delete(o);
+    cJSON_Delete(past);
+    /* One that queues everybody loses it. */
+    past = slo_level(12, 10, 100, 80, 0, 0);
+    o = knee_past_json(at, past, "concurrency", 0.10);
+    assert_true(fabs(cJSON_GetObjectItem(o, "retained")->valuedouble - 0.1) < 1e-12);
+    assert_string_equal(cJSON_GetObjectItem(o, "verdict")->valuestring, "collapses");
+    cJSON_Delete(o);
+    cJSON_Delete(past);
+    cJSON_Delete(at);
+}
+
+/* Capacities rank the targets when each sweep ran a capacity search, and
+ * the recommendation says them; the cost is paid at the capacity. */
+static void test_compare_capacity(void **state)
+{
+    (void)state;
+    cJSON *sw[2];
+    double caps[2] = { 4, 12 }, fails[2] = { 5, 13 };
+    for (int i = 0; i < 2; i++) {
+        sw[i] = cJSON_CreateObject();
+        cJSON_AddStringToObject(sw[i], "parameter", "concurrency");
+        cJSON_AddStringToObject(sw[i], "slo_per_request", "ttft<=100ms");
+        cJSON *levels = cJSON_AddArrayToObject(sw[i], "levels");
+        cJSON_AddItemToArray(levels, slo_level(caps[i], 100, 100, 100 * caps[i], 0, 0));
+        cJSON_AddItemToArray(levels, slo_level(fails[i], 80, 100, 90 * caps[i], 0, 0));
+        cJSON_AddItemToArray(levels, slo_level(knee_past_level(caps[i], 1), 20, 100, 30 * caps[i], 0, 0));
+        cJSON *fm = cJSON_AddObjectToObject(sw[i], "find_max");
+        cJSON_AddNumberToObject(fm, "max", caps[i]);
+        cJSON_AddNumberToObject(fm, "first_fail", fails[i]);
+        cJSON_AddNumberToObject(fm, "goodput_target", 0.95);
+        cJSON_AddNumberToObject(fm, "probes", 5);
+        cJSON_AddItemToObject(fm, "past_capacity",
+                              knee_past_json(cJSON_GetArrayItem(levels, 0), cJSON_GetArrayItem(levels, 2),
+                                             "concurrency", 0.10));
+    }
+    const char *names[] = { "small", "big" };
+    double usd[] = { 1, 1 };
+    struct compare_extra x = { usd, 0 };
+    cJSON *an = knee_compare_ex("concurrency", names, (const cJSON *const *)sw, 2, 0.10, &x);
+    cJSON *rec = cJSON_GetObjectItem(an, "recommendation");
+    assert_string_equal(cJSON_GetObjectItem(rec, "basis")->valuestring, "capacity");
+    assert_string_equal(cJSON_GetObjectItem(rec, "target")->valuestring, "big");
+    assert_string_equal(cJSON_GetObjectItem(rec, "text")->valuestring,
+                        "recommend big: 3.00x the capacity of small at the SLO (95% CI 2.400..3.250)");
+    cJSON *cap = cJSON_GetObjectItem(cJSON_GetObjectItem(rec, "capacity"), "big");
+    assert_true(cJSON_GetObjectItem(cap, "value")->valuedouble == 12);
+    assert_true(cJSON_GetObjectItem(cap, "hi")->valuedouble == 13);
+    int seen = 0;
+    cJSON *r;
+    cJSON_ArrayForEach(r, cJSON_GetObjectItem(rec, "reasons")) {
+        if (!strncmp(r->valuestring, "capacity at the SLO", 19)) {
+            assert_string_equal(r->valuestring,
+                "capacity at the SLO (largest concurrency meeting ttft<=100ms with attainment >= 95%, 95% "
+                "lower bound): small 4 (5 does not meet it, 5 probes), big 12 (13 does not meet it, 5 probes)");
+            seen |= 1;
+        }
+        if (!strncmp(r->valuestring, "past capacity: big collapses at concurrency 18", 46))
+            seen |= 2;
+    }
+    assert_int_equal(seen, 3);
+    cJSON *pb = cJSON_GetObjectItem(cJSON_GetObjectItem(rec, "past_capacity"), "big");
+    assert_string_equal(cJSON_GetObjectItem(pb, "from")->valuestring, "capacity");
+    assert_true(fabs(cJSON_GetObjectItem(pb, "retained")->valuedouble - 0.3) < 1e-12);
+    /* $1/h at 1200 good tok/s, the run at the capacity 12. */
+    cJSON *cb = cJSON_GetObjectItem(cJSON_GetObjectItem(rec, "cost"), "big");
+    assert_true(cJSON_GetObjectItem(cb, "level")->valuedouble == 12);
+    assert_true(fabs(cJSON_GetObjectItem(cb, "usd_per_million_tokens")->valuedouble -
+                     1e6 / (1200.0 * 3600)) < 1e-12);
+    cJSON_Delete(an);
+    /* A search that met the SLO at no level it tried ranks last. */
+    cJSON *fm0 = cJSON_GetObjectItem(sw[0], "find_max");
+    cJSON_ReplaceItemInObject(fm0, "max", cJSON_CreateNull());
+    cJSON_ReplaceItemInObject(fm0, "first_fail", cJSON_CreateNumber(1));
+    an = knee_compare_ex("concurrency", names, (const cJSON *const *)sw, 2, 0.10, NULL);
+    rec = cJSON_GetObjectItem(an, "recommendation");
+    assert_string_equal(cJSON_GetObjectItem(rec, "basis")->valuestring, "capacity");
+    assert_string_equal(cJSON_GetObjectItem(rec, "target")->valuestring, "big");
+    assert_string_equal(cJSON_GetObjectItem(rec, "text")->valuestring,
+                        "recommend big: the only target that meets the SLO at a level tried (capacity 12)");
+    assert_non_null(strstr(cJSON_GetArrayItem(cJSON_GetObjectItem(rec, "reasons"), 4)->valuestring,
+                           "small none (1 does not meet it, 5 probes)"));
+    cJSON_Delete(an);
+    cJSON_Delete(sw[0]);
+    cJSON_Delete(sw[1]);
+}
+
 /* A compare of two sweeps from per-level rows, as make_levels takes them. */
 static cJSON *compare2(const char *na, cJSON *a, const char *nb, cJSON *b)
 {
@@ -1023,6 +1172,8 @@ int main(void)
         cmocka_unit_test(test_compare_single_level),
         cmocka_unit_test(test_compare_csv),
         cmocka_unit_test(test_compare_one_down),
+        cmocka_unit_test(test_past_capacity),
+        cmocka_unit_test(test_compare_capacity),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
