@@ -563,7 +563,14 @@ int run_stats_merge(struct run_stats *dst, const struct run_stats *src)
         }
     }
     dst->start_wall_ns = wall_min(dst->start_wall_ns, src->start_wall_ns);
-    dst->t0_wall_ns = wall_min(dst->t0_wall_ns, src->t0_wall_ns);
+    /* The samples' start times count from their own part's measured start;
+     * the merge's counts from the earliest. */
+    int64_t t0 = wall_min(dst->t0_wall_ns, src->t0_wall_ns);
+    if (dst->t0_wall_ns && t0 < dst->t0_wall_ns)
+        req_samples_shift(&dst->samples, (double)(dst->t0_wall_ns - t0) * 1e-9);
+    req_samples_merge(&dst->samples, &src->samples,
+                      src->t0_wall_ns ? (double)(src->t0_wall_ns - t0) * 1e-9 : 0);
+    dst->t0_wall_ns = t0;
     dst->rx_kernel |= src->rx_kernel;
     dst->interrupted |= src->interrupted;
     if ((!dst->stop_reason[0] || !strcmp(dst->stop_reason, "completed")) && src->stop_reason[0])

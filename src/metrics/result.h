@@ -269,7 +269,8 @@ int run_stats_rates(const struct run_stats *s, double *offered, double *achieved
  * Exact: counters add, histograms add their counts (so a percentile of the
  * merge is the percentile of the union of the samples), extremes take the
  * extreme, and the measured window is the union of the windows on the wall
- * clock.  The self-check keeps the worst process's numbers.  The first
+ * clock.  The per-request samples merge into a uniform sample of the
+ * union (req_samples_merge).  The self-check keeps the worst process's numbers.  The first
  * error sample of each class is kept; stop_reason is the first that is not
  * "completed"; run_id is dst's.  -1 when the histograms' layouts differ. */
 int run_stats_merge(struct run_stats *dst, const struct run_stats *src);

@@ -87,7 +87,7 @@ void scale_note_clock(struct cJSON *environment);
 struct cJSON *scale_merge_docs(struct cJSON *const *docs, const char *const *names, size_t n,
                                char *warn, size_t warncap, char *err, size_t errcap);
 
-/* The run in a document (its counters and histograms) merged into s
+/* The run in a document (its counters, histograms and samples) merged into s
  * (run_stats_init()ed, or holding what was merged so far).  0, or -1 with
  * err naming the document. */
 int scale_merge_stats(struct run_stats *s, const struct cJSON *doc, const char *name, int first,

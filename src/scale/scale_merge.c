@@ -234,7 +234,11 @@ int scale_merge_stats(struct run_stats *s, const cJSON *doc, const char *name, i
         snprintf(err, errcap, "out of memory");
         return -1;
     }
-    int rc = run_stats_from_json(first ? s : &one, c, h, why, sizeof why);
+    struct run_stats *into = first ? s : &one;
+    int rc = run_stats_from_json(into, c, h, why, sizeof why);
+    if (rc == 0)
+        rc = req_samples_from_json(&into->samples, cJSON_GetObjectItemCaseSensitive(doc, "samples"),
+                                   why, sizeof why);
     if (rc < 0)
         snprintf(err, errcap, "%s: %s", name, why);
     else if (!first && run_stats_merge(s, &one) < 0) {

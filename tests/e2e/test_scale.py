@@ -119,6 +119,31 @@ class TestScale(unittest.TestCase):
         with open(j("w.csv")) as f:
             self.assertEqual(len(f.read().splitlines()), 1 + 61)
 
+    def test_merged_shards_keep_samples_for_the_baseline_tests(self):
+        """The merge keeps the shards' per-request samples (all of them, the
+        union fitting one reservoir), so a baseline saved from a merge and a
+        merge checked against it run the per-request tests."""
+        d = tmpdir()
+        j = lambda n: os.path.join(d, n)
+        with Mock(*FAST) as m:
+            for i in range(2):
+                p = run_llmload(*load_args(m.url, "--shard", "%d/2" % i, "--json", j("s%d.json" % i)))
+                self.assertEqual(p.returncode, 0, p.stderr)
+        mg = run_llmload("merge", j("s0.json"), j("s1.json"), "-o", j("m.json"),
+                         "--save-baseline", j("base.json"))
+        self.assertEqual(mg.returncode, 0, mg.stderr)
+        doc = json.load(open(j("m.json")))
+        shards = [json.load(open(j("s%d.json" % i)))["samples"] for i in range(2)]
+        self.assertEqual(doc["samples"]["seen"], 61)
+        self.assertEqual(doc["samples"]["kept"], 61)
+        self.assertEqual(sorted(doc["samples"]["e2e_s"]), sorted(shards[0]["e2e_s"] + shards[1]["e2e_s"]))
+        self.assertEqual(sum(doc["samples"]["output_tokens"]), doc["summary"]["output_tokens"])
+        chk = run_llmload("merge", j("s0.json"), j("s1.json"), "-o", j("m2.json"),
+                          "--baseline", j("base.json"), "--max-regression", "p95(e2e)=50%")
+        self.assertEqual(chk.returncode, 0, chk.stdout + chk.stderr)
+        self.assertIn("61 vs 61 requests", chk.stdout)
+        self.assertIn("Mann-Whitney p", chk.stdout)
+
     def test_open_loop_shards_deal_one_schedule(self):
         """Open loop: the shards' arrivals are every other arrival of the one
         global schedule, so their union is what one process offers."""
