@@ -47,10 +47,28 @@ uint32_t scale_cpus(void);
  * (either NULL), a worker's after another's; stats (run_stats_init()ed)
  * receives the exact merge.  Ctrl-C and SIGTERM are passed on to every
  * worker (the first: grace, the second: abort).  One progress line when
- * cfg->progress.  LL_OK when the run took place (stats->interrupted may
+ * cfg->progress.  A Ctrl-C that came after the last worker had finished
+ * goes to the handler that was there before (a sweep's, which then runs
+ * no more levels).  LL_OK when the run took place (stats->interrupted may
  * be set), else an LL_ status with err (the first worker's failure). */
 int scale_workers_run(const struct run_config *cfg, struct run_stats *stats,
                       struct report_csv *csv, struct report_raw *raw, char *err, size_t errcap);
+
+/* One run of one configuration, as run, each sweep level and each compare
+ * target's level do it: engine_run with hooks in this process when
+ * cfg->workers <= 1, else scale_workers_run over cfg->workers processes,
+ * or as many as cfg has connections when fewer (a sweep's low levels),
+ * which have no listener, pusher or monitor (hooks unused; csv and raw
+ * take the rows).  The status and err of the one that ran. */
+struct engine_hooks;
+int scale_run(const struct run_config *cfg, struct run_stats *stats, const struct engine_hooks *hooks,
+              struct report_csv *csv, struct report_raw *raw, char *err, size_t errcap);
+
+/* --workers for sweep and compare: scale_opts_apply for levels of up to
+ * peak connections (the descriptor check is the largest level's), where a
+ * level of fewer connections than workers runs in fewer processes. */
+int scale_opts_apply_levels(struct scale_opts *s, struct run_config *cfg, uint32_t peak,
+                            char *err, size_t errcap);
 
 /* Shards whose measured windows began further apart than this (on their
  * own clocks) are warned about: their latencies are fine, their common

@@ -21,6 +21,7 @@ from harness import FAST, Mock, run_llmload, tmpdir
 MODEL = "llmload-mock"
 ACTIVE_METRIC = "llmload_mock_active_streams"
 DONE_METRIC = 'llmload_mock_responses_total{code="200"}'
+CHAT_METRIC = 'llmload_mock_requests_total{endpoint="/v1/chat/completions"}'
 
 
 def wait_metric(port, prefix, n, timeout=60):
@@ -143,6 +144,77 @@ class TestScale(unittest.TestCase):
         self.assertEqual(chk.returncode, 0, chk.stdout + chk.stderr)
         self.assertIn("61 vs 61 requests", chk.stdout)
         self.assertIn("Mann-Whitney p", chk.stdout)
+
+    def test_sweep_and_compare_with_workers_equal_one_process(self):
+        """--workers 2 on sweep and compare: every level's run is split over
+        two processes and merged exactly, so each level has the request and
+        token counts (and the samples) of a one-process sweep."""
+        d = tmpdir()
+        j = lambda n: os.path.join(d, n)
+        common = ["-n", "30", "--seed", "5", "--output-tokens", "20:8", "--monitor", "none", "--quiet"]
+        with Mock(*FAST) as a, Mock(*FAST) as b:
+            for w in ("1", "2"):
+                p = run_llmload("sweep", "--url", a.url + "/v1", "--model", MODEL, "-c", "1,2,4",
+                                "--workers", w, "--json", j("sweep%s.json" % w), *common)
+                self.assertEqual(p.returncode, 0, p.stderr)
+                p = run_llmload("compare", "--target", "a=" + a.url + "/v1", "--target", "b=" + b.url + "/v1",
+                                "--model", MODEL, "-c", "2,4", "--workers", w, "--json", j("cmp%s.json" % w),
+                                *common)
+                self.assertEqual(p.returncode, 0, p.stderr)
+        keys = ("requests", "ok", "failed", "output_tokens", "input_tokens", "events")
+
+        def levels(sweep):
+            return [(l["level"], [l["summary"][k] for k in keys], l["samples"]["kept"],
+                     sum(l["samples"]["output_tokens"])) for l in sweep["levels"]]
+
+        s1, s2 = (json.load(open(j("sweep%s.json" % w))) for w in ("1", "2"))
+        self.assertEqual(s2["config"]["workers"], 2)
+        self.assertEqual([l[0] for l in levels(s2)], [1, 2, 4])
+        self.assertEqual(levels(s2), levels(s1))
+        for l in s2["levels"]:
+            self.assertEqual(l["summary"]["requests"], 30)
+            self.assertEqual(l["samples"]["kept"], 30)
+        c1, c2 = (json.load(open(j("cmp%s.json" % w))) for w in ("1", "2"))
+        for t1, t2 in zip(c1["targets"], c2["targets"]):
+            self.assertEqual(levels(t2["sweep"]), levels(t1["sweep"]))
+        # The recommendation's interval comes from the merged samples.
+        self.assertEqual(sorted(c2["recommendation"]), sorted(c1["recommendation"]))
+
+    def test_sweep_ctrl_c_with_workers_exit_4(self):
+        """Ctrl-C while a sweep's level runs in two workers: the workers
+        finish what is in flight, the levels measured are written, marked
+        interrupted, and the exit code is 4."""
+        d = tmpdir()
+        out = os.path.join(d, "s.json")
+        with Mock("--slots", "8", "--decode-rate", "100", "--prefill-rate", "1000000",
+                  "--ttft-base", "0") as m:
+            p = subprocess.Popen([harness.LLMLOAD, "sweep", "--url", m.url + "/v1", "--model", MODEL,
+                                  "--concurrency", "2,4,8", "-n", "24", "--max-tokens", "20",
+                                  "--workers", "2", "--monitor", "none", "--grace", "10s", "--json", out],
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            while True:
+                line = harness._readline(p.stderr, 120)
+                self.assertIsNotNone(line, "the sweep never finished a level")
+                if line.startswith(b"concurrency 2:"):
+                    break
+            # The next level is measuring: after the first level's two
+            # warm-up and 24 requests, its four warm-up requests and four
+            # measured ones were sent, and a fifth (so one measured request
+            # has finished); others are in flight in both workers.
+            wait_metric(m.port, CHAT_METRIC, 2 + 24 + 4 + 4 + 1)
+            wait_metric(m.port, ACTIVE_METRIC, 2)
+            p.send_signal(signal.SIGINT)
+            o, e = p.communicate(timeout=120)
+        self.assertEqual(p.returncode, 4, e)
+        doc = json.load(open(out))
+        harness.check_document(doc, where="the interrupted sweep")
+        self.assertTrue(doc["interrupted"])
+        self.assertEqual([l["level"] for l in doc["levels"]], [2, 4])
+        self.assertEqual(doc["levels"][0]["summary"]["ok"], 24)
+        second = doc["levels"][1]["summary"]
+        self.assertGreater(second["ok"], 0)
+        self.assertLess(second["requests"], 24)
+        self.assertEqual(second["failed"], 0)   # the grace let requests in flight finish
 
     def test_open_loop_shards_deal_one_schedule(self):
         """Open loop: the shards' arrivals are every other arrival of the one
