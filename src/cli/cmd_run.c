@@ -242,7 +242,8 @@ static int run_gated(int argc, char **argv, struct gate_opts *gate)
             obs_monitor_print(mon, out_human(), stats.output_tokens);
         docs[nruns] = report_result_json(cfg, &stats);
         if (docs[nruns] && cfg->shard_count > 1)
-            scale_note_clock(cJSON_GetObjectItemCaseSensitive(docs[nruns], "environment"));
+            scale_note_clock(cJSON_GetObjectItemCaseSensitive(docs[nruns], "environment"),
+                             &stats.server_clock);
         if (!docs[nruns] || cli_obs_result(&rc.obs, docs[nruns], mon, &stats) < 0) {
             fprintf(stderr, "llmload run: out of memory\n");
             code = EXIT_RUN;

@@ -92,8 +92,11 @@ int scale_parse_start_at(const char *flag, const char *v, int64_t now_ns, int64_
 void scale_shared_run_id(char *dst, size_t cap, int64_t start_at_ns, uint64_t seed, uint32_t count);
 
 /* Adds "clock" to a shard's environment: what the kernel's clock
- * discipline says of this machine's wall clock (util_clock_status). */
-void scale_note_clock(struct cJSON *environment);
+ * discipline says of this machine's wall clock (util_clock_status), and
+ * the bounds on its offset to the server's clock from the Date headers
+ * (srvclock.h; none when sc is NULL or no response had a Date). */
+struct srv_clock;
+void scale_note_clock(struct cJSON *environment, const struct srv_clock *sc);
 
 /* Merges the documents of the shards of one run (docs[i] read from
  * names[i]) into one result document of the same form as a single run's,
@@ -101,7 +104,8 @@ void scale_note_clock(struct cJSON *environment);
  * the field and both values, documents that are not single runs, shards of
  * different runs or configurations, a missing or repeated shard.  warn
  * gets a line ("" none) when the shards' clocks or starts disagree by more
- * than SCALE_SKEW_WARN_NS.  NULL on refusal or out of memory. */
+ * than SCALE_SKEW_WARN_NS, or when their offsets to the server's clock
+ * (Date headers) are too coarse to tell.  NULL on refusal or out of memory. */
 struct cJSON *scale_merge_docs(struct cJSON *const *docs, const char *const *names, size_t n,
                                char *warn, size_t warncap, char *err, size_t errcap);
 

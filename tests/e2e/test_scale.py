@@ -216,6 +216,60 @@ class TestScale(unittest.TestCase):
         self.assertLess(second["requests"], 24)
         self.assertEqual(second["failed"], 0)   # the grace let requests in flight finish
 
+    def test_shards_bound_their_clock_offset_by_the_date_header(self):
+        """Each shard bounds its clock's offset to the server's from the Date
+        headers of its responses (a server that sends them: the Python one;
+        on this one machine the truth is 0); merge compares the shards' bounds
+        and warns when they surely disagree, or cannot tell."""
+        d = tmpdir()
+        j = lambda n: os.path.join(d, n)
+        with harness.OpenAIServer(("ok",)) as srv:
+            for i in range(2):
+                p = run_llmload("run", "--url", srv.url + "/v1", "--model", "m", "-c", "2", "-n", "40",
+                                "--seed", "3", "--shard", "%d/2" % i, "--monitor", "none", "--quiet",
+                                "--json", j("s%d.json" % i))
+                self.assertEqual(p.returncode, 0, p.stderr)
+        docs = [json.load(open(j("s%d.json" % i))) for i in range(2)]
+        for doc in docs:
+            c = doc["environment"]["clock"]
+            self.assertEqual(c["server_responses"], 20)
+            self.assertTrue(c["server_offset_consistent"])
+            self.assertLessEqual(c["server_offset_lo_s"], 0)
+            self.assertGreater(c["server_offset_hi_s"], 0)
+            # 20 responses at different phases of the second: far below it.
+            self.assertLess(c["server_offset_hi_s"] - c["server_offset_lo_s"], 0.5)
+            sd = doc["counters"]["server_date"]
+            self.assertEqual(sd["responses"], 20)
+            self.assertEqual(sd["lo_ns"], round(c["server_offset_lo_s"] * 1e9))
+        mg = run_llmload("merge", j("s0.json"), j("s1.json"), "-o", j("m.json"))
+        self.assertEqual(mg.returncode, 0, mg.stderr)
+        self.assertNotIn("disagree by at least", mg.stderr)
+        m = json.load(open(j("m.json")))
+        self.assertEqual(m["merged"]["date_offset_spread_min_s"], 0)
+        self.assertNotIn("server_date", m["counters"])   # two machines' bounds do not intersect
+        # A shard whose clock was 300 ms behind would have seen the server
+        # 300 ms further ahead; one that saw a single Date knows it to a second.
+        def shifted(name, f):
+            doc = json.load(open(j("s1.json")))
+            # As if started together with shard 0 (the windows' spread is
+            # warned about before the clocks' "cannot tell").
+            doc["counters"]["t0_wall_ns"] = docs[0]["counters"]["t0_wall_ns"]
+            c = doc["environment"]["clock"]
+            c["server_offset_lo_s"], c["server_offset_hi_s"] = f(c["server_offset_lo_s"], c["server_offset_hi_s"])
+            with open(j(name), "w") as out:
+                json.dump(doc, out)
+        shifted("late.json", lambda lo, hi: (lo + 0.3, hi + 0.3))
+        mg = run_llmload("merge", j("s0.json"), j("late.json"), "-o", j("m2.json"))
+        self.assertEqual(mg.returncode, 0, mg.stderr)
+        self.assertIn("the shards' clocks disagree by at least", mg.stderr)
+        spread = json.load(open(j("m2.json")))["merged"]["date_offset_spread_min_s"]
+        self.assertGreater(spread, 0.3 - 0.5)
+        self.assertLess(spread, 0.3)
+        shifted("coarse.json", lambda lo, hi: (hi - 1.0, hi))
+        mg = run_llmload("merge", j("s0.json"), j("coarse.json"), "-o", j("m3.json"))
+        self.assertEqual(mg.returncode, 0, mg.stderr)
+        self.assertIn("too coarse to tell whether their clocks agree within 5 ms", mg.stderr)
+
     def test_open_loop_shards_deal_one_schedule(self):
         """Open loop: the shards' arrivals are every other arrival of the one
         global schedule, so their union is what one process offers."""
