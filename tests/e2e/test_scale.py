@@ -177,8 +177,12 @@ class TestScale(unittest.TestCase):
         c1, c2 = (json.load(open(j("cmp%s.json" % w))) for w in ("1", "2"))
         for t1, t2 in zip(c1["targets"], c2["targets"]):
             self.assertEqual(levels(t2["sweep"]), levels(t1["sweep"]))
-        # The recommendation's interval comes from the merged samples.
-        self.assertEqual(sorted(c2["recommendation"]), sorted(c1["recommendation"]))
+        # The recommendation's interval is bootstrapped from the merged samples.
+        for c in (c1, c2):
+            ratio = c["recommendation"]["ratio"]
+            self.assertEqual(ratio["method"], "bootstrap")
+            self.assertLess(ratio["lo"], ratio["point"])
+            self.assertLess(ratio["point"], ratio["hi"])
 
     def test_sweep_ctrl_c_with_workers_exit_4(self):
         """Ctrl-C while a sweep's level runs in two workers: the workers
