@@ -180,7 +180,7 @@ static void progress_line(const struct run_config *cfg, const struct worker_prog
  * collects every worker's status into status[].  Returns how many Ctrl-Cs
  * were passed on. */
 static int wait_workers(const struct run_config *cfg, pid_t *pids, int *status, uint32_t n,
-                         const struct worker_progress *prog)
+                        const struct worker_progress *prog)
 {
     uint32_t alive = n;
     int forwarded = 0, ticks = 0;
