@@ -274,6 +274,39 @@ class TestScale(unittest.TestCase):
         self.assertEqual(mg.returncode, 0, mg.stderr)
         self.assertIn("too coarse to tell whether their clocks agree within 5 ms", mg.stderr)
 
+    def test_compare_ctrl_c_with_workers_exit_4(self):
+        """Ctrl-C while a compare's first target runs a level in two
+        workers: the compare document is written, marked interrupted, with
+        the levels measured; the second target is not run; exit 4."""
+        d = tmpdir()
+        out = os.path.join(d, "c.json")
+        slow = ("--slots", "8", "--decode-rate", "100", "--prefill-rate", "1000000", "--ttft-base", "0")
+        with Mock(*slow) as a, Mock(*slow) as b:
+            p = subprocess.Popen([harness.LLMLOAD, "compare", "--target", "a=" + a.url + "/v1",
+                                  "--target", "b=" + b.url + "/v1", "--model", MODEL,
+                                  "--concurrency", "2,4", "-n", "24", "--max-tokens", "20",
+                                  "--workers", "2", "--monitor", "none", "--grace", "10s", "--json", out],
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            while True:
+                line = harness._readline(p.stderr, 120)
+                self.assertIsNotNone(line, "the compare never finished a level")
+                if line.startswith(b"a: concurrency 2:"):
+                    break
+            # a's warm-up, its first level (two warm-up, 24), the second's
+            # four warm-up and four measured, and a fifth sent.
+            wait_metric(a.port, CHAT_METRIC, 1 + 2 + 24 + 4 + 4 + 1)
+            p.send_signal(signal.SIGINT)
+            o, e = p.communicate(timeout=120)
+        self.assertEqual(p.returncode, 4, e)
+        doc = json.load(open(out))
+        harness.check_document(doc, where="the interrupted compare")
+        self.assertTrue(doc["interrupted"])
+        ta, tb = doc["targets"]
+        self.assertEqual([l["level"] for l in ta["sweep"]["levels"]], [2, 4])
+        self.assertEqual(ta["sweep"]["levels"][0]["summary"]["ok"], 24)
+        self.assertLess(ta["sweep"]["levels"][1]["summary"]["requests"], 24)
+        self.assertEqual(tb["error"], "not run: interrupted")
+
     def test_open_loop_shards_deal_one_schedule(self):
         """Open loop: the shards' arrivals are every other arrival of the one
         global schedule, so their union is what one process offers."""
