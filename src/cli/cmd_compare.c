@@ -173,7 +173,7 @@ static int load_files(const struct sweep_opts *o, struct cmp_set *s, char *param
 
 static const struct opt_table *const compare_tables[] = {
     &compare_opt_table, &sweep_opt_table, &cli_run_table, &cli_auth_table, &workload_opt_table, &gate_opt_table,
-    &obs_run_opt_table, &obs_push_opt_table, NULL,
+    &obs_run_opt_table, &obs_push_opt_table, &scale_opt_table, NULL,
 };
 
 const struct opt_cmd cli_compare_cmd = {

@@ -225,12 +225,9 @@ static int run_gated(int argc, char **argv, struct gate_opts *gate)
         if (cfg->shard_count > 1)
             scale_shared_run_id(stats.run_id, sizeof stats.run_id, cfg->start_at_ns, cfg->seed,
                                 cfg->shard_count);
-        int erc;
-        if (cfg->workers > 1)   /* the workers' loops have no listener, pusher or monitor */
-            erc = scale_workers_run(cfg, &stats, out.csv, out.raw, err, sizeof err);
-        else
-            erc = cli_obs_hooks(&rc.obs, cfg, &stats, NULL, &hooks, err, sizeof err) < 0
-                  ? LL_EUSAGE : engine_run(cfg, &stats, &hooks, err, sizeof err);
+        /* The workers' loops have no listener, pusher or monitor. */
+        int erc = cfg->workers <= 1 && cli_obs_hooks(&rc.obs, cfg, &stats, NULL, &hooks, err, sizeof err) < 0
+                  ? LL_EUSAGE : scale_run(cfg, &stats, &hooks, out.csv, out.raw, err, sizeof err);
         if (erc < 0) {
             fprintf(stderr, "llmload run: %s\n", err);
             gate_run_failed(gate, err);
@@ -245,7 +242,8 @@ static int run_gated(int argc, char **argv, struct gate_opts *gate)
             obs_monitor_print(mon, out_human(), stats.output_tokens);
         docs[nruns] = report_result_json(cfg, &stats);
         if (docs[nruns] && cfg->shard_count > 1)
-            scale_note_clock(cJSON_GetObjectItemCaseSensitive(docs[nruns], "environment"));
+            scale_note_clock(cJSON_GetObjectItemCaseSensitive(docs[nruns], "environment"),
+                             &stats.server_clock);
         if (!docs[nruns] || cli_obs_result(&rc.obs, docs[nruns], mon, &stats) < 0) {
             fprintf(stderr, "llmload run: out of memory\n");
             code = EXIT_RUN;

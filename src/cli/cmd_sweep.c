@@ -99,6 +99,8 @@ const struct opt_omit sweep_omit[] = {
     { "--save-baseline", BASELINE_WHY },
     { "--repeat", BASELINE_WHY },
     { "--requests-per-thread", "a sweep's -c is a list of levels: give -n" },
+    { "--shard", "a sweep is a run per level: spread it over cores with --workers" },
+    { "--start-at", "a sweep is a run per level: shards and their start are for llmload run" },
     { NULL, NULL },
 };
 
@@ -346,7 +348,7 @@ int sweep_opts_parse(struct sweep_opts *o, struct run_cli *rc, int argc, char **
     struct sweep_parse x = { .o = o, .list_param = SWEEP_CONCURRENCY };
     /* The user data of each table of cli_compare_cmd; cli_sweep_cmd lacks
      * the first. */
-    void *ud[] = { &x, &x, rc, &rc->auth, &rc->wopts, &o->gate, &rc->obs.opts, &rc->obs.opts };
+    void *ud[] = { &x, &x, rc, &rc->auth, &rc->wopts, &o->gate, &rc->obs.opts, &rc->obs.opts, &rc->scale };
     const struct opt_cmd *cmd = compare ? &cli_compare_cmd : &cli_sweep_cmd;
     int r = opt_parse(cmd, compare ? ud : ud + 1, argc, argv, 1, o->files, &o->nfiles, err, errcap);
     if (r != OPT_OK)
@@ -424,6 +426,16 @@ int sweep_opts_parse(struct sweep_opts *o, struct run_cli *rc, int argc, char **
         if (parse_levels(o, "--concurrency", x.single_c ? x.single_c : "1,2,5,10,20", err, errcap) < 0)
             return -1;
     }
+    /* --workers: each level's run in that many processes; the largest
+     * level decides whether the descriptors suffice. */
+    uint32_t peak = c->concurrency;
+    if (o->param == SWEEP_CONCURRENCY && o->find_max)
+        peak = (uint32_t)o->fm.limit;
+    else if (o->param == SWEEP_CONCURRENCY)
+        for (size_t i = 0; i < o->nlevels; i++)
+            peak = i == 0 || o->levels[i] > peak ? (uint32_t)o->levels[i] : peak;
+    if (scale_opts_apply_levels(&rc->scale, c, peak, err, errcap) < 0)
+        return -1;
     if (compare && o->nfiles && o->ntargets) {
         snprintf(err, errcap, "give either result files or --target flags, not both");
         return -1;
@@ -456,6 +468,7 @@ int sweep_cmd_parse(struct sweep_opts *o, struct run_cli *rc, int argc, char **a
 void sweep_cmd_free(struct sweep_opts *o, struct run_cli *rc)
 {
     sweep_opts_free(o);
+    scale_opts_free(&rc->scale);
     workload_free(rc->cfg.workload);
     rc->cfg.workload = NULL;
 }
@@ -464,7 +477,7 @@ void sweep_cmd_free(struct sweep_opts *o, struct run_cli *rc)
 
 static const struct opt_table *const sweep_tables[] = {
     &sweep_opt_table, &cli_run_table, &cli_auth_table, &workload_opt_table, &gate_opt_table,
-    &obs_run_opt_table, &obs_push_opt_table, NULL,
+    &obs_run_opt_table, &obs_push_opt_table, &scale_opt_table, NULL,
 };
 
 const struct opt_cmd cli_sweep_cmd = {

@@ -396,6 +396,10 @@ static int on_header_field_complete(llhttp_t *p)
         c->hval = HDR_CONTENT_ENCODING;
         c->cenc_len = 0;
         c->cenc[0] = 0;
+    } else if (c->hname_len == 4 && strncasecmp(c->hname, "date", 4) == 0) {
+        c->hval = HDR_DATE;
+        c->date_len = 0;
+        c->date[0] = 0;
     }
     c->hname_len = 0;
     return 0;
@@ -419,6 +423,8 @@ static int on_header_value(llhttp_t *p, const char *at, size_t len)
         header_append(c->ctype, sizeof c->ctype, &c->ctype_len, at, len);
     else if (c->hval == HDR_CONTENT_ENCODING)
         header_append(c->cenc, sizeof c->cenc, &c->cenc_len, at, len);
+    else if (c->hval == HDR_DATE)
+        header_append(c->date, sizeof c->date, &c->date_len, at, len);
     return 0;
 }
 
@@ -474,6 +480,8 @@ static int on_headers_complete(llhttp_t *p)
         return 1;   /* llhttp: no body */
     }
     c->rec.status = p->status_code;
+    if (c->date_len && srv_clock_parse_date(c->date, c->date_len, &c->rec.date_s) < 0)
+        c->rec.date_s = 0;
     int ok2xx = p->status_code >= 200 && p->status_code < 300;
     int bits = conn_coding_bits(c->cenc);
     if (bits < 0 && ok2xx)
@@ -751,6 +759,7 @@ void conn_input(struct conn *c, ssize_t nread, const char *data, uint64_t ts)
         c->ctype[0] = 0;
         c->cenc_len = 0;
         c->cenc[0] = 0;
+        c->date_len = 0;
         llhttp_reset(&c->parser);
         rc = llhttp_execute(&c->parser, rest, (size_t)(data + nread - rest));
     }
@@ -1216,6 +1225,7 @@ static void conn_request_reset(struct conn *c)
     c->framing = FRAME_NONE;
     c->ctype_len = 0;
     c->ctype[0] = 0;
+    c->date_len = 0;
     c->body_len = 0;
     c->hname_len = 0;
     c->hval = HDR_OTHER;

@@ -147,11 +147,13 @@ struct conn {
      * so llhttp hands both over in pieces: they are gathered until it says
      * the piece is complete. */
     char hname[24]; size_t hname_len;   /* the name being read; longer ones are none we read */
-    enum conn_header { HDR_OTHER = 0, HDR_CONTENT_TYPE, HDR_CONTENT_ENCODING } hval;   /* whose value is being read */
+    enum conn_header { HDR_OTHER = 0, HDR_CONTENT_TYPE, HDR_CONTENT_ENCODING, HDR_DATE } hval;   /* whose value is being read */
     char ctype[64];
     size_t ctype_len;
     char cenc[24];
     size_t cenc_len;
+    char date[40];              /* Date: the server's clock (srvclock.h) */
+    size_t date_len;
     /* A body compressed although the request asked for identity: inflated
      * before the framing.  Allocated for the first such response of this
      * slot and reused; nothing is allocated per event. */

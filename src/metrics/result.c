@@ -149,6 +149,7 @@ int run_stats_init(struct run_stats *s)
         run_stats_free(s);
         return -1;
     }
+    srv_clock_init(&s->server_clock);
     if (clock_gettime(CLOCK_REALTIME, &ts) == 0)
         s->start_wall_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
     strcpy(s->stop_reason, "completed");
@@ -349,6 +350,10 @@ void run_stats_add(struct run_stats *s, const struct req_record *r)
     }
     s->requests++;
     req_samples_add(&s->samples, r);
+    /* A measured request's offsets count from t0_wall_ns on the wall clock. */
+    if (r->date_s && r->byte_ns && s->t0_wall_ns)
+        srv_clock_add(&s->server_clock, r->date_s, s->t0_wall_ns + (int64_t)r->start_ns,
+                      s->t0_wall_ns + (int64_t)r->byte_ns);
     if (r->start_ns > s->sent_last_ns)
         s->sent_last_ns = r->start_ns;
     if (r->retried)
@@ -563,7 +568,15 @@ int run_stats_merge(struct run_stats *dst, const struct run_stats *src)
         }
     }
     dst->start_wall_ns = wall_min(dst->start_wall_ns, src->start_wall_ns);
-    dst->t0_wall_ns = wall_min(dst->t0_wall_ns, src->t0_wall_ns);
+    /* The samples' start times count from their own part's measured start;
+     * the merge's counts from the earliest. */
+    int64_t t0 = wall_min(dst->t0_wall_ns, src->t0_wall_ns);
+    if (dst->t0_wall_ns && t0 < dst->t0_wall_ns)
+        req_samples_shift(&dst->samples, (double)(dst->t0_wall_ns - t0) * 1e-9);
+    req_samples_merge(&dst->samples, &src->samples,
+                      src->t0_wall_ns ? (double)(src->t0_wall_ns - t0) * 1e-9 : 0);
+    dst->t0_wall_ns = t0;
+    srv_clock_merge(&dst->server_clock, &src->server_clock);   /* the parts share a clock */
     dst->rx_kernel |= src->rx_kernel;
     dst->interrupted |= src->interrupted;
     if ((!dst->stop_reason[0] || !strcmp(dst->stop_reason, "completed")) && src->stop_reason[0])
@@ -602,6 +615,12 @@ cJSON *run_stats_counters_json(const struct run_stats *s)
          cJSON_AddBoolToObject(o, "interrupted", s->interrupted) &&
          cJSON_AddStringToObject(o, "stop_reason", s->stop_reason) &&
          cJSON_AddStringToObject(o, "run_id", s->run_id);
+    if (ok && s->server_clock.n) {
+        cJSON *t = cJSON_AddObjectToObject(o, "server_date");
+        ok = t && cJSON_AddNumberToObject(t, "lo_ns", (double)s->server_clock.lo_ns) &&
+             cJSON_AddNumberToObject(t, "hi_ns", (double)s->server_clock.hi_ns) &&
+             cJSON_AddNumberToObject(t, "responses", (double)s->server_clock.n);
+    }
     /* Per-request SLOs: the limits (their canonical text, read back with
      * slo_parse_item) and the tally, or null. */
     if (ok && s->slo.n) {
@@ -771,6 +790,17 @@ int run_stats_from_json(struct run_stats *s, const cJSON *counters, const cJSON 
     /* On the wall clock, so the windows of several machines can be joined. */
     s->start_ns = (uint64_t)(t0 ? t0 : wall);
     s->end_ns = s->start_ns + (uint64_t)dur;
+    const cJSON *sd = cJSON_GetObjectItemCaseSensitive(counters, "server_date");
+    srv_clock_init(&s->server_clock);
+    if (sd) {   /* absent: no response had a Date, or a document from before */
+        double lo, hi, n;
+        if (get_num(sd, "lo_ns", 1, &lo, err, errcap) < 0 || get_num(sd, "hi_ns", 1, &hi, err, errcap) < 0 ||
+            get_num(sd, "responses", 0, &n, err, errcap) < 0) {
+            snprintf(err, errcap, "counters.server_date: not an object of lo_ns, hi_ns, responses");
+            return -1;
+        }
+        s->server_clock = (struct srv_clock){ (int64_t)lo, (int64_t)hi, (uint64_t)n };
+    }
     s->rx_kernel = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(counters, "rx_kernel"));
     s->interrupted = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(counters, "interrupted"));
     for (size_t i = 0; (h = stats_hists(s, i, NULL)); i++) {

@@ -11,6 +11,7 @@
 #include "hist.h"
 #include "slo.h"
 #include "sample.h"
+#include "srvclock.h"
 
 /* Errors are counted by class: one class per way a request fails, so a
  * report can say why requests failed, not only how many. */
@@ -73,6 +74,7 @@ struct req_record {
     uint64_t sched_ns;          /* when the schedule wanted it sent (offset) */
     uint64_t start_ns;          /* first byte written (offset) */
     uint64_t byte_ns;           /* first response byte read (offset), 0 none */
+    int64_t date_s;             /* the response's Date header (Unix s), 0 none */
     /* The connection this request opened (all 0 when it reused one):
      * TCP connect and TLS handshake durations, and whether the handshake
      * resumed an earlier session. */
@@ -213,6 +215,8 @@ struct run_stats {
     int rx_kernel;              /* events timed by kernel receive stamps */
     uint64_t reads, reads_stamped;   /* socket reads with data; those the kernel stamped */
     struct req_samples samples; /* a bounded reservoir of measured requests (sample.h) */
+    struct srv_clock server_clock;  /* the offset to the server's clock, from its Date
+                                       headers and the measured requests (srvclock.h) */
     int interrupted;
     char stop_reason[64];       /* "completed", "duration", "interrupted", "error-rate" */
     char run_id[RESULT_RUN_ID_LEN];   /* drawn by run_stats_init */
@@ -269,7 +273,8 @@ int run_stats_rates(const struct run_stats *s, double *offered, double *achieved
  * Exact: counters add, histograms add their counts (so a percentile of the
  * merge is the percentile of the union of the samples), extremes take the
  * extreme, and the measured window is the union of the windows on the wall
- * clock.  The self-check keeps the worst process's numbers.  The first
+ * clock.  The per-request samples merge into a uniform sample of the
+ * union (req_samples_merge).  The self-check keeps the worst process's numbers.  The first
  * error sample of each class is kept; stop_reason is the first that is not
  * "completed"; run_id is dst's.  -1 when the histograms' layouts differ. */
 int run_stats_merge(struct run_stats *dst, const struct run_stats *src);

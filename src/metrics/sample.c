@@ -2,6 +2,7 @@
  * histograms. */
 #include "sample.h"
 #include "result.h"
+#include "jdoc.h"
 #include "rng.h"
 
 #include <cjson/cJSON.h>
@@ -221,5 +222,124 @@ int req_samples_json_append(cJSON *into, const cJSON *add, int r)
             }
         }
     }
+    return 0;
+}
+
+/* ---- merging ------------------------------------------------------------------ */
+
+/* k of in[0..n), each k-subset equally likely, into out in their order
+ * (Knuth's selection sampling: the i-th is taken with probability
+ * (k - taken) / (n - i)).  out may be in: it is written behind the read. */
+static void select_k(struct req_sample *out, const struct req_sample *in, size_t n, size_t k,
+                     double shift, uint64_t *rng)
+{
+    size_t t = 0;
+    for (size_t i = 0; i < n && t < k; i++)
+        if (rng_splitmix64(rng) % (n - i) < k - t) {
+            out[t] = in[i];
+            if (shift != 0 && out[t].start_s >= 0)
+                out[t].start_s += (float)shift;
+            t++;
+        }
+}
+
+void req_samples_shift(struct req_samples *s, double d)
+{
+    for (size_t i = 0; s->v && i < s->n; i++)
+        if (s->v[i].start_s >= 0)
+            s->v[i].start_s += (float)d;
+}
+
+/* Why the result is a uniform sample of the union: dst keeps a uniform
+ * ka-subset of its na requests, src a uniform kb-subset of its nb (both
+ * algorithm R; ka = min(CAP, na)).  A uniform k-subset S of the union has
+ * |S within dst's| hypergeometric (k draws without replacement from na +
+ * nb, na of them dst's), and given that number j, S within dst's is a
+ * uniform j-subset of dst's requests, independent of src's part.  A
+ * uniform j-subset of a uniform ka-subset (j <= ka) is a uniform j-subset
+ * of the whole, so j is drawn by drawing k times without replacement from
+ * the two populations, then j are selected from dst's reservoir and k - j
+ * from src's.  Weighting by the reservoirs' sizes instead (or keeping the
+ * first CAP) would over-represent the part that saw fewer requests.  When
+ * the union fits, k = na + nb and every request is kept. */
+void req_samples_merge(struct req_samples *dst, const struct req_samples *src, double src_shift_s)
+{
+    dst->shed_429 += src->shed_429;
+    dst->shed_503 += src->shed_503;
+    if (!dst->v)
+        return;
+    uint64_t na = dst->seen, nb = src->v ? src->seen : 0;
+    size_t ka = dst->n, kb = src->v ? src->n : 0;
+    size_t k = ka + kb < SAMPLE_CAP ? ka + kb : SAMPLE_CAP;
+    size_t ja = 0, jb = 0;
+    for (size_t d = 0; d < k; d++) {
+        uint64_t a = na - ja, b = nb - jb;
+        int from_a = jb == kb || (ja < ka && rng_splitmix64(&dst->rng) % (a + b) < a);
+        if (from_a)
+            ja++;
+        else
+            jb++;
+    }
+    select_k(dst->v, dst->v, ka, ja, 0, &dst->rng);
+    select_k(dst->v + ja, src->v, kb, jb, src_shift_s, &dst->rng);
+    dst->n = ja + jb;
+    dst->seen = na + nb;
+}
+
+/* Column key of j as floats: a null (none) is -1. */
+static int read_col(const cJSON *j, const char *key, struct req_sample *v, size_t n, int which,
+                    char *err, size_t errcap)
+{
+    const cJSON *arr = cJSON_GetObjectItemCaseSensitive(j, key), *it;
+    size_t i = 0;
+    if (!cJSON_IsArray(arr) || (size_t)cJSON_GetArraySize(arr) != n) {
+        snprintf(err, errcap, "samples.%s: %s", key, arr ? "not an array of one value per request" : "missing");
+        return -1;
+    }
+    cJSON_ArrayForEach(it, arr) {
+        double d = cJSON_IsNumber(it) ? it->valuedouble : -1;
+        if (!cJSON_IsNumber(it) && !cJSON_IsNull(it)) {
+            snprintf(err, errcap, "samples.%s: item %zu is not a number", key, i);
+            return -1;
+        }
+        struct req_sample *x = &v[i++];
+        switch (which) {
+        case SAMPLE_E2E:    x->e2e_s = (float)d; break;
+        case SAMPLE_TTFT:   x->ttft_s = (float)d; break;
+        case SAMPLE_TPOT:   x->tpot_s = (float)d; break;
+        case SAMPLE_START:  x->start_s = (float)d; break;
+        case SAMPLE_TOKENS: x->out_tokens = d > 0 ? (d < UINT32_MAX ? (uint32_t)d : UINT32_MAX) : 0; break;
+        case SAMPLE_OK:     x->ok = d > 0; break;
+        }
+    }
+    return 0;
+}
+
+int req_samples_from_json(struct req_samples *s, const cJSON *j, char *err, size_t errcap)
+{
+    if (!j)
+        return 0;
+    const cJSON *e2e = cJSON_GetObjectItemCaseSensitive(j, col_keys[SAMPLE_E2E]);
+    double seen = jdoc_num(j, "seen"), n = cJSON_IsArray(e2e) ? cJSON_GetArraySize(e2e) : -1;
+    if (!cJSON_IsObject(j) || n < 0 || n > SAMPLE_CAP || !(seen >= n) || seen != floor(seen)) {
+        snprintf(err, errcap, "samples: not a reservoir of at most %d requests (seen %g, kept %g)",
+                 SAMPLE_CAP, seen, n);
+        return -1;
+    }
+    if (!s->v) {
+        snprintf(err, errcap, "out of memory");
+        return -1;
+    }
+    /* start_s came later than the others: a document without it has none. */
+    for (size_t i = 0; i < (size_t)n; i++)
+        s->v[i].start_s = -1;
+    for (int c = 0; c < SAMPLE_ROUND; c++)
+        if ((c != SAMPLE_START || cJSON_GetObjectItemCaseSensitive(j, col_keys[c])) &&
+            read_col(j, col_keys[c], s->v, (size_t)n, c, err, errcap) < 0)
+            return -1;
+    s->n = (size_t)n;
+    s->seen = (uint64_t)seen;
+    s->shed_429 = (uint64_t)fmax(0, jdoc_num(j, "shed_429"));
+    s->shed_503 = (uint64_t)fmax(0, jdoc_num(j, "shed_503"));
     return 0;
 }

@@ -44,6 +44,23 @@ void req_samples_add(struct req_samples *s, const struct req_record *r);
  * allocation failure. */
 struct cJSON *req_samples_to_json(const struct req_samples *s);
 
+/* Merging the reservoirs of several processes (the workers of one run,
+ * the shards of a distributed one) into one of the union of their
+ * requests.  Exact (every request kept) while the union fits in
+ * SAMPLE_CAP; past it a uniform sample of the union (sample.c says why).
+ * src's start times are moved by src_shift_s (the parts' measured windows
+ * began at different moments; the merged start is the earliest); the
+ * shed counts add.  The draw is seeded from dst's generator, so the same
+ * parts merged in the same order keep the same requests. */
+void req_samples_merge(struct req_samples *dst, const struct req_samples *src, double src_shift_s);
+/* Moves every kept start time by d seconds. */
+void req_samples_shift(struct req_samples *s, double d);
+
+/* s (req_samples_init()ed, empty) from a "samples" object as
+ * req_samples_to_json wrote it; a NULL j leaves s empty (a document from
+ * before the samples).  0, or -1 with err naming what is wrong. */
+int req_samples_from_json(struct req_samples *s, const struct cJSON *j, char *err, size_t errcap);
+
 /* The columns of a "samples" object, borrowed from it: the arrays' items
  * are read through the accessors below.  0, or -1 when j is not a samples
  * object (missing arrays, lengths that differ). */

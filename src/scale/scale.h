@@ -47,10 +47,28 @@ uint32_t scale_cpus(void);
  * (either NULL), a worker's after another's; stats (run_stats_init()ed)
  * receives the exact merge.  Ctrl-C and SIGTERM are passed on to every
  * worker (the first: grace, the second: abort).  One progress line when
- * cfg->progress.  LL_OK when the run took place (stats->interrupted may
+ * cfg->progress.  A Ctrl-C that came after the last worker had finished
+ * goes to the handler that was there before (a sweep's, which then runs
+ * no more levels).  LL_OK when the run took place (stats->interrupted may
  * be set), else an LL_ status with err (the first worker's failure). */
 int scale_workers_run(const struct run_config *cfg, struct run_stats *stats,
                       struct report_csv *csv, struct report_raw *raw, char *err, size_t errcap);
+
+/* One run of one configuration, as run, each sweep level and each compare
+ * target's level do it: engine_run with hooks in this process when
+ * cfg->workers <= 1, else scale_workers_run over cfg->workers processes,
+ * or as many as cfg has connections when fewer (a sweep's low levels),
+ * which have no listener, pusher or monitor (hooks unused; csv and raw
+ * take the rows).  The status and err of the one that ran. */
+struct engine_hooks;
+int scale_run(const struct run_config *cfg, struct run_stats *stats, const struct engine_hooks *hooks,
+              struct report_csv *csv, struct report_raw *raw, char *err, size_t errcap);
+
+/* --workers for sweep and compare: scale_opts_apply for levels of up to
+ * peak connections (the descriptor check is the largest level's), where a
+ * level of fewer connections than workers runs in fewer processes. */
+int scale_opts_apply_levels(struct scale_opts *s, struct run_config *cfg, uint32_t peak,
+                            char *err, size_t errcap);
 
 /* Shards whose measured windows began further apart than this (on their
  * own clocks) are warned about: their latencies are fine, their common
@@ -74,8 +92,11 @@ int scale_parse_start_at(const char *flag, const char *v, int64_t now_ns, int64_
 void scale_shared_run_id(char *dst, size_t cap, int64_t start_at_ns, uint64_t seed, uint32_t count);
 
 /* Adds "clock" to a shard's environment: what the kernel's clock
- * discipline says of this machine's wall clock (util_clock_status). */
-void scale_note_clock(struct cJSON *environment);
+ * discipline says of this machine's wall clock (util_clock_status), and
+ * the bounds on its offset to the server's clock from the Date headers
+ * (srvclock.h; none when sc is NULL or no response had a Date). */
+struct srv_clock;
+void scale_note_clock(struct cJSON *environment, const struct srv_clock *sc);
 
 /* Merges the documents of the shards of one run (docs[i] read from
  * names[i]) into one result document of the same form as a single run's,
@@ -83,11 +104,12 @@ void scale_note_clock(struct cJSON *environment);
  * the field and both values, documents that are not single runs, shards of
  * different runs or configurations, a missing or repeated shard.  warn
  * gets a line ("" none) when the shards' clocks or starts disagree by more
- * than SCALE_SKEW_WARN_NS.  NULL on refusal or out of memory. */
+ * than SCALE_SKEW_WARN_NS, or when their offsets to the server's clock
+ * (Date headers) are too coarse to tell.  NULL on refusal or out of memory. */
 struct cJSON *scale_merge_docs(struct cJSON *const *docs, const char *const *names, size_t n,
                                char *warn, size_t warncap, char *err, size_t errcap);
 
-/* The run in a document (its counters and histograms) merged into s
+/* The run in a document (its counters, histograms and samples) merged into s
  * (run_stats_init()ed, or holding what was merged so far).  0, or -1 with
  * err naming the document. */
 int scale_merge_stats(struct run_stats *s, const struct cJSON *doc, const char *name, int first,

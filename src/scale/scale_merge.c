@@ -97,7 +97,7 @@ void scale_shared_run_id(char *dst, size_t cap, int64_t start_at_ns, uint64_t se
     snprintf(dst, cap, "%s-%08x", when, (unsigned)(h & 0xffffffffu));
 }
 
-void scale_note_clock(cJSON *environment)
+void scale_note_clock(cJSON *environment, const struct srv_clock *sc)
 {
     double offset, error;
     int synced;
@@ -106,12 +106,71 @@ void scale_note_clock(cJSON *environment)
         return;
     if (util_clock_status(&offset, &error, &synced) < 0) {
         cJSON_AddStringToObject(c, "source", "none");
-        return;
+    } else {
+        cJSON_AddStringToObject(c, "source", "adjtimex");
+        cJSON_AddBoolToObject(c, "synced", synced);
+        cJSON_AddNumberToObject(c, "offset_s", offset);
+        cJSON_AddNumberToObject(c, "error_s", error);
     }
-    cJSON_AddStringToObject(c, "source", "adjtimex");
-    cJSON_AddBoolToObject(c, "synced", synced);
-    cJSON_AddNumberToObject(c, "offset_s", offset);
-    cJSON_AddNumberToObject(c, "error_s", error);
+    if (sc && sc->n) {
+        cJSON_AddNumberToObject(c, "server_offset_lo_s", (double)sc->lo_ns / 1e9);
+        cJSON_AddNumberToObject(c, "server_offset_hi_s", (double)sc->hi_ns / 1e9);
+        cJSON_AddNumberToObject(c, "server_responses", (double)sc->n);
+        cJSON_AddBoolToObject(c, "server_offset_consistent", !srv_clock_inconsistent(sc));
+    }
+}
+
+/* The shards' offsets to the server's clock (Date headers), which say
+ * whether their own clocks agree: shard i's offset lies in [lo_i, hi_i),
+ * so two shards' clocks differ by at least lo_i - hi_j and at most
+ * hi_i - lo_j.  1 with warn when they surely differ by more than
+ * SCALE_SKEW_WARN_NS; else 0, with coarse saying when the bounds are too
+ * wide to tell ("" when fewer than two shards saw a Date, or *agree: they
+ * surely agree within it, whatever their clock discipline says).  The
+ * spread's bounds into o. */
+static int date_offsets(cJSON *const *docs, size_t n, cJSON *o, char *warn, size_t warncap,
+                        char *coarse, size_t coarsecap, int *agree)
+{
+    double surely = 0, maybe = 0, widest = 0;
+    size_t with = 0, without = 0;
+    for (size_t i = 0; i < n; i++) {
+        const cJSON *ci = cJSON_GetObjectItemCaseSensitive(
+            cJSON_GetObjectItemCaseSensitive(docs[i], "environment"), "clock");
+        double loi = jdoc_num(ci, "server_offset_lo_s"), hii = jdoc_num(ci, "server_offset_hi_s");
+        if (!(loi <= hii)) {   /* none, or inconsistent */
+            without++;
+            continue;
+        }
+        with++;
+        widest = fmax(widest, hii - loi);
+        for (size_t j = 0; j < n; j++) {
+            const cJSON *cj = cJSON_GetObjectItemCaseSensitive(
+                cJSON_GetObjectItemCaseSensitive(docs[j], "environment"), "clock");
+            double loj = jdoc_num(cj, "server_offset_lo_s"), hij = jdoc_num(cj, "server_offset_hi_s");
+            if (j == i || !(loj <= hij))
+                continue;
+            surely = fmax(surely, loi - hij);
+            maybe = fmax(maybe, hii - loj);
+        }
+    }
+    coarse[0] = '\0';
+    if (with < 2)
+        return 0;
+    jdoc_add_num(o, "date_offset_spread_min_s", surely);
+    jdoc_add_num(o, "date_offset_spread_max_s", maybe);
+    if (surely > SCALE_SKEW_WARN_NS / 1e9) {
+        snprintf(warn, warncap, "the shards' clocks disagree by at least %.1f ms (by the server's Date "
+                 "headers): their --start-at was not together, and their windows are misplaced by as "
+                 "much", surely * 1e3);
+        return 1;
+    }
+    *agree = maybe <= SCALE_SKEW_WARN_NS / 1e9;
+    if (!*agree)
+        snprintf(coarse, coarsecap, "the server's Date headers (1 s resolution) bound the shards' clock "
+                 "offsets only to within %.0f ms: too coarse to tell whether their clocks agree within "
+                 "%.0f ms (longer runs, with more responses, narrow it)%s", widest * 1e3,
+                 SCALE_SKEW_WARN_NS / 1e6, without ? "; some shards saw no usable Date" : "");
+    return 0;
 }
 
 /* --- checking ------------------------------------------------------------ */
@@ -234,7 +293,11 @@ int scale_merge_stats(struct run_stats *s, const cJSON *doc, const char *name, i
         snprintf(err, errcap, "out of memory");
         return -1;
     }
-    int rc = run_stats_from_json(first ? s : &one, c, h, why, sizeof why);
+    struct run_stats *into = first ? s : &one;
+    int rc = run_stats_from_json(into, c, h, why, sizeof why);
+    if (rc == 0)
+        rc = req_samples_from_json(&into->samples, cJSON_GetObjectItemCaseSensitive(doc, "samples"),
+                                   why, sizeof why);
     if (rc < 0)
         snprintf(err, errcap, "%s: %s", name, why);
     else if (!first && run_stats_merge(s, &one) < 0) {
@@ -289,6 +352,12 @@ static cJSON *merged_note(cJSON *const *docs, const char *const *names, size_t n
     jdoc_add_num(o, "start_spread_s", t_max > t_min && t_min ? (double)(t_max - t_min) / 1e9 : 0);
     jdoc_add_num(o, "clock_offset_spread_s", off_max >= off_min ? off_max - off_min : NAN);
     warn[0] = '\0';
+    /* The server's clock is the one judge the shards share: a sure
+     * disagreement by it comes first, its "cannot tell" last. */
+    char coarse[400];
+    int agree = 0;
+    if (date_offsets(docs, n, o, warn, warncap, coarse, sizeof coarse, &agree))
+        return o;
     if (t_min && t_max - t_min > SCALE_SKEW_WARN_NS)
         snprintf(warn, warncap, "the shards' measured windows began up to %.1f ms apart by their own "
                  "clocks (a --start-at missed, or clocks that disagree): the merged window and rates "
@@ -296,7 +365,9 @@ static cJSON *merged_note(cJSON *const *docs, const char *const *names, size_t n
     else if (off_max - off_min > SCALE_SKEW_WARN_NS / 1e9)
         snprintf(warn, warncap, "the shards' clocks are still being corrected by amounts %.1f ms apart "
                  "(adjtimex): their starts may not have been together", (off_max - off_min) * 1e3);
-    else if (unsynced)
+    else if (coarse[0])
+        snprintf(warn, warncap, "%s", coarse);
+    else if (unsynced && !agree)
         snprintf(warn, warncap, "%d shard%s ran on a clock that is not synchronised (no NTP): their "
                  "--start-at may not have been together", unsynced, unsynced == 1 ? "" : "s");
     return o;
@@ -320,6 +391,9 @@ cJSON *scale_merge_docs(cJSON *const *docs, const char *const *names, size_t n,
         if (check_shard(docs, names, i, n, seen, err, errcap) < 0 ||
             scale_merge_stats(&s, docs[i], names[i], i == 0, err, errcap) < 0)
             goto out;
+    /* Bounds on one clock's offset only intersect on one machine: the
+     * shards' are in "merged". */
+    srv_clock_init(&s.server_clock);
     /* One run again: shard 0's settings without the shard, its
      * environment with the run's start. */
     cfg = cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(docs[0], "config"), 1);

@@ -168,7 +168,7 @@ static unsigned port_range(void)
 /* Streams need a descriptor each: the soft limit is raised to the hard one
  * now, and a concurrency that cannot fit in the processes given is refused
  * here, with the number that would fit, rather than in every worker. */
-static int check_fds(const struct run_config *cfg, uint32_t procs, char *err, size_t errcap)
+static int check_fds(uint32_t conc, uint32_t procs, char *err, size_t errcap)
 {
     struct rlimit rl;
     if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
@@ -179,12 +179,12 @@ static int check_fds(const struct run_config *cfg, uint32_t procs, char *err, si
     }
     if (rl.rlim_max == RLIM_INFINITY)
         return 0;
-    uint64_t per = (cfg->concurrency + procs - 1) / procs, fit = rl.rlim_max > 64 ? rl.rlim_max - 64 : 0;
+    uint64_t per = (conc + procs - 1) / procs, fit = rl.rlim_max > 64 ? rl.rlim_max - 64 : 0;
     if (per <= fit)
         return 0;
-    uint64_t need = fit ? (cfg->concurrency + fit - 1) / fit : 0;
+    uint64_t need = fit ? (conc + fit - 1) / fit : 0;
     int n = snprintf(err, errcap, "-c %u is %llu streams per process, but the open-file limit "
-                     "(hard %llu) allows %llu per process", cfg->concurrency, (unsigned long long)per,
+                     "(hard %llu) allows %llu per process", conc, (unsigned long long)per,
                      (unsigned long long)rl.rlim_max, (unsigned long long)fit);
     if (need && need <= SCALE_WORKERS_MAX && n > 0 && (size_t)n < errcap)
         snprintf(err + n, errcap - (size_t)n, ": use --workers %llu (or as many shards), or raise "
@@ -201,7 +201,24 @@ uint32_t scale_cpus(void)
     return n < 1 ? 1 : n > SCALE_WORKERS_MAX ? SCALE_WORKERS_MAX : (uint32_t)n;
 }
 
+static int apply(struct scale_opts *s, struct run_config *cfg, uint32_t peak, int levels,
+                 char *err, size_t errcap);
+
 int scale_opts_apply(struct scale_opts *s, struct run_config *cfg, char *err, size_t errcap)
+{
+    return apply(s, cfg, cfg->concurrency, 0, err, errcap);
+}
+
+int scale_opts_apply_levels(struct scale_opts *s, struct run_config *cfg, uint32_t peak,
+                            char *err, size_t errcap)
+{
+    return apply(s, cfg, peak, 1, err, errcap);
+}
+
+/* peak: the most connections a run of cfg opens; levels: a sweep's, whose
+ * low levels run in as many workers as they have connections. */
+static int apply(struct scale_opts *s, struct run_config *cfg, uint32_t peak, int levels,
+                 char *err, size_t errcap)
 {
     if (s->shard_count && !cfg->seed_given) {
         snprintf(err, errcap, "--shard needs --seed: every shard must draw the same schedule and "
@@ -216,16 +233,16 @@ int scale_opts_apply(struct scale_opts *s, struct run_config *cfg, char *err, si
                                             &cfg->start_at_ns, err, errcap) < 0)
         return -1;
     uint32_t parts = s->shard_count ? s->shard_count : s->workers;
-    if (parts > 1 && cfg->concurrency < parts) {
+    if (parts > 1 && cfg->concurrency < parts && !levels) {
         snprintf(err, errcap, "-c %u is fewer than the %u %s: each needs at least one connection",
                  cfg->concurrency, parts, s->shard_count ? "shards" : "workers");
         return -1;
     }
-    if (check_fds(cfg, s->workers > 1 ? s->workers : s->shard_count ? s->shard_count : 1, err, errcap) < 0)
+    if (check_fds(peak, s->workers > 1 ? s->workers : s->shard_count ? s->shard_count : 1, err, errcap) < 0)
         return -1;
     /* Past the ports of one local address the connects fail one by one
      * (EADDRNOTAVAIL): say so before. */
-    uint64_t per_addr = cfg->concurrency / (s->shard_count ? s->shard_count : 1) / (s->nlocal ? s->nlocal : 1);
+    uint64_t per_addr = peak / (s->shard_count ? s->shard_count : 1) / (s->nlocal ? s->nlocal : 1);
     if (per_addr > port_range() && !cfg->quiet)
         fprintf(stderr, "warning: %llu connections per local address to one server port, more than "
                 "its %u ephemeral ports: give more --local-addrs\n", (unsigned long long)per_addr,

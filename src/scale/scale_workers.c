@@ -177,9 +177,10 @@ static void progress_line(const struct run_config *cfg, const struct worker_prog
 }
 
 /* The parent's wait: passes each Ctrl-C on, draws the progress line, and
- * collects every worker's status into status[]. */
-static void wait_workers(const struct run_config *cfg, pid_t *pids, int *status, uint32_t n,
-                         const struct worker_progress *prog)
+ * collects every worker's status into status[].  Returns how many Ctrl-Cs
+ * were passed on. */
+static int wait_workers(const struct run_config *cfg, pid_t *pids, int *status, uint32_t n,
+                        const struct worker_progress *prog)
 {
     uint32_t alive = n;
     int forwarded = 0, ticks = 0;
@@ -207,6 +208,7 @@ static void wait_workers(const struct run_config *cfg, pid_t *pids, int *status,
     }
     if (cfg->progress)
         fprintf(stderr, "\r\033[K");
+    return forwarded;
 }
 
 int scale_workers_run(const struct run_config *cfg, struct run_stats *stats,
@@ -248,9 +250,15 @@ int scale_workers_run(const struct run_config *cfg, struct run_stats *stats,
         }
         pids[i] = p;
     }
-    wait_workers(cfg, pids, status, n, prog);
+    int forwarded = wait_workers(cfg, pids, status, n, prog);
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);
+    /* Too late for any worker: the caller's handler has it, so a sweep
+     * stops before its next level.  Under the default action (run) the
+     * run is complete and is written as such. */
+    if (g_signals > forwarded && !(old_int.sa_flags & SA_SIGINFO) && old_int.sa_handler != SIG_DFL &&
+        old_int.sa_handler != SIG_IGN)
+        old_int.sa_handler(SIGINT);
     /* Every worker's outputs, in worker order; the first failure is the
      * run's. */
     for (uint32_t i = 0; i < n && rc == LL_OK; i++) {
@@ -295,4 +303,15 @@ out:
     free(pids);
     free(status);
     return rc;
+}
+
+int scale_run(const struct run_config *cfg, struct run_stats *stats, const struct engine_hooks *hooks,
+              struct report_csv *csv, struct report_raw *raw, char *err, size_t errcap)
+{
+    if (cfg->workers <= 1 || cfg->concurrency <= 1)
+        return engine_run(cfg, stats, hooks, err, errcap);
+    struct run_config c = *cfg;
+    if (c.workers > c.concurrency)
+        c.workers = c.concurrency;   /* every worker needs a connection */
+    return scale_workers_run(&c, stats, csv, raw, err, errcap);
 }

@@ -21,6 +21,7 @@
 #include "prompts.h"
 #include "report.h"
 #include "sample.h"
+#include "scale.h"
 #include "baseline.h"
 #include "units.h"
 
@@ -188,7 +189,8 @@ static int run_level(struct sweep_ctx *x, size_t idx, double level, const cJSON 
         run_stats_free(&st);
         return -1;
     }
-    int rc = engine_run(&c, &st, &h, eerr, sizeof eerr);
+    /* In the workers of --workers when given: the level's result is their exact merge. */
+    int rc = scale_run(&c, &st, &h, NULL, NULL, eerr, sizeof eerr);
     workload_free(lw);
     if (rc < 0) {
         snprintf(x->down, sizeof x->down, "at %s %s: %s", param_names[o->param], lab, eerr);

@@ -21,6 +21,7 @@ from harness import FAST, Mock, run_llmload, tmpdir
 MODEL = "llmload-mock"
 ACTIVE_METRIC = "llmload_mock_active_streams"
 DONE_METRIC = 'llmload_mock_responses_total{code="200"}'
+CHAT_METRIC = 'llmload_mock_requests_total{endpoint="/v1/chat/completions"}'
 
 
 def wait_metric(port, prefix, n, timeout=60):
@@ -118,6 +119,193 @@ class TestScale(unittest.TestCase):
         self.assert_percentiles_of(docs["w"]["summary"], wr)
         with open(j("w.csv")) as f:
             self.assertEqual(len(f.read().splitlines()), 1 + 61)
+
+    def test_merged_shards_keep_samples_for_the_baseline_tests(self):
+        """The merge keeps the shards' per-request samples (all of them, the
+        union fitting one reservoir), so a baseline saved from a merge and a
+        merge checked against it run the per-request tests."""
+        d = tmpdir()
+        j = lambda n: os.path.join(d, n)
+        with Mock(*FAST) as m:
+            for i in range(2):
+                p = run_llmload(*load_args(m.url, "--shard", "%d/2" % i, "--json", j("s%d.json" % i)))
+                self.assertEqual(p.returncode, 0, p.stderr)
+        mg = run_llmload("merge", j("s0.json"), j("s1.json"), "-o", j("m.json"),
+                         "--save-baseline", j("base.json"))
+        self.assertEqual(mg.returncode, 0, mg.stderr)
+        doc = json.load(open(j("m.json")))
+        shards = [json.load(open(j("s%d.json" % i)))["samples"] for i in range(2)]
+        self.assertEqual(doc["samples"]["seen"], 61)
+        self.assertEqual(doc["samples"]["kept"], 61)
+        self.assertEqual(sorted(doc["samples"]["e2e_s"]), sorted(shards[0]["e2e_s"] + shards[1]["e2e_s"]))
+        self.assertEqual(sum(doc["samples"]["output_tokens"]), doc["summary"]["output_tokens"])
+        chk = run_llmload("merge", j("s0.json"), j("s1.json"), "-o", j("m2.json"),
+                          "--baseline", j("base.json"), "--max-regression", "p95(e2e)=50%")
+        self.assertEqual(chk.returncode, 0, chk.stdout + chk.stderr)
+        self.assertIn("61 vs 61 requests", chk.stdout)
+        self.assertIn("Mann-Whitney p", chk.stdout)
+
+    def test_sweep_and_compare_with_workers_equal_one_process(self):
+        """--workers 2 on sweep and compare: every level's run is split over
+        two processes and merged exactly, so each level has the request and
+        token counts (and the samples) of a one-process sweep."""
+        d = tmpdir()
+        j = lambda n: os.path.join(d, n)
+        common = ["-n", "30", "--seed", "5", "--output-tokens", "20:8", "--monitor", "none", "--quiet"]
+        with Mock(*FAST) as a, Mock(*FAST) as b:
+            for w in ("1", "2"):
+                p = run_llmload("sweep", "--url", a.url + "/v1", "--model", MODEL, "-c", "1,2,4",
+                                "--workers", w, "--json", j("sweep%s.json" % w), *common)
+                self.assertEqual(p.returncode, 0, p.stderr)
+                p = run_llmload("compare", "--target", "a=" + a.url + "/v1", "--target", "b=" + b.url + "/v1",
+                                "--model", MODEL, "-c", "2,4", "--workers", w, "--json", j("cmp%s.json" % w),
+                                *common)
+                self.assertEqual(p.returncode, 0, p.stderr)
+        keys = ("requests", "ok", "failed", "output_tokens", "input_tokens", "events")
+
+        def levels(sweep):
+            return [(l["level"], [l["summary"][k] for k in keys], l["samples"]["kept"],
+                     sum(l["samples"]["output_tokens"])) for l in sweep["levels"]]
+
+        s1, s2 = (json.load(open(j("sweep%s.json" % w))) for w in ("1", "2"))
+        self.assertEqual(s2["config"]["workers"], 2)
+        self.assertEqual([l[0] for l in levels(s2)], [1, 2, 4])
+        self.assertEqual(levels(s2), levels(s1))
+        for l in s2["levels"]:
+            self.assertEqual(l["summary"]["requests"], 30)
+            self.assertEqual(l["samples"]["kept"], 30)
+        c1, c2 = (json.load(open(j("cmp%s.json" % w))) for w in ("1", "2"))
+        for t1, t2 in zip(c1["targets"], c2["targets"]):
+            self.assertEqual(levels(t2["sweep"]), levels(t1["sweep"]))
+        # The recommendation's interval is bootstrapped from the merged samples.
+        for c in (c1, c2):
+            ratio = c["recommendation"]["ratio"]
+            self.assertEqual(ratio["method"], "bootstrap")
+            self.assertLess(ratio["lo"], ratio["point"])
+            self.assertLess(ratio["point"], ratio["hi"])
+
+    def test_sweep_ctrl_c_with_workers_exit_4(self):
+        """Ctrl-C while a sweep's level runs in two workers: the workers
+        finish what is in flight, the levels measured are written, marked
+        interrupted, and the exit code is 4."""
+        d = tmpdir()
+        out = os.path.join(d, "s.json")
+        with Mock("--slots", "8", "--decode-rate", "100", "--prefill-rate", "1000000",
+                  "--ttft-base", "0") as m:
+            p = subprocess.Popen([harness.LLMLOAD, "sweep", "--url", m.url + "/v1", "--model", MODEL,
+                                  "--concurrency", "2,4,8", "-n", "24", "--max-tokens", "20",
+                                  "--workers", "2", "--monitor", "none", "--grace", "10s", "--json", out],
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            while True:
+                line = harness._readline(p.stderr, 120)
+                self.assertIsNotNone(line, "the sweep never finished a level")
+                if line.startswith(b"concurrency 2:"):
+                    break
+            # The next level is measuring: after the first level's two
+            # warm-up and 24 requests, its four warm-up requests and four
+            # measured ones were sent, and a fifth (so one measured request
+            # has finished); others are in flight in both workers.
+            wait_metric(m.port, CHAT_METRIC, 2 + 24 + 4 + 4 + 1)
+            wait_metric(m.port, ACTIVE_METRIC, 2)
+            p.send_signal(signal.SIGINT)
+            o, e = p.communicate(timeout=120)
+        self.assertEqual(p.returncode, 4, e)
+        doc = json.load(open(out))
+        harness.check_document(doc, where="the interrupted sweep")
+        self.assertTrue(doc["interrupted"])
+        self.assertEqual([l["level"] for l in doc["levels"]], [2, 4])
+        self.assertEqual(doc["levels"][0]["summary"]["ok"], 24)
+        second = doc["levels"][1]["summary"]
+        self.assertGreater(second["ok"], 0)
+        self.assertLess(second["requests"], 24)
+        self.assertEqual(second["failed"], 0)   # the grace let requests in flight finish
+
+    def test_shards_bound_their_clock_offset_by_the_date_header(self):
+        """Each shard bounds its clock's offset to the server's from the Date
+        headers of its responses (a server that sends them: the Python one;
+        on this one machine the truth is 0); merge compares the shards' bounds
+        and warns when they surely disagree, or cannot tell."""
+        d = tmpdir()
+        j = lambda n: os.path.join(d, n)
+        with harness.OpenAIServer(("ok",)) as srv:
+            for i in range(2):
+                p = run_llmload("run", "--url", srv.url + "/v1", "--model", "m", "-c", "2", "-n", "40",
+                                "--seed", "3", "--shard", "%d/2" % i, "--monitor", "none", "--quiet",
+                                "--json", j("s%d.json" % i))
+                self.assertEqual(p.returncode, 0, p.stderr)
+        docs = [json.load(open(j("s%d.json" % i))) for i in range(2)]
+        for doc in docs:
+            c = doc["environment"]["clock"]
+            self.assertEqual(c["server_responses"], 20)
+            self.assertTrue(c["server_offset_consistent"])
+            self.assertLessEqual(c["server_offset_lo_s"], 0)
+            self.assertGreater(c["server_offset_hi_s"], 0)
+            # 20 responses at different phases of the second: far below it.
+            self.assertLess(c["server_offset_hi_s"] - c["server_offset_lo_s"], 0.5)
+            sd = doc["counters"]["server_date"]
+            self.assertEqual(sd["responses"], 20)
+            self.assertEqual(sd["lo_ns"], round(c["server_offset_lo_s"] * 1e9))
+        mg = run_llmload("merge", j("s0.json"), j("s1.json"), "-o", j("m.json"))
+        self.assertEqual(mg.returncode, 0, mg.stderr)
+        self.assertNotIn("disagree by at least", mg.stderr)
+        m = json.load(open(j("m.json")))
+        self.assertEqual(m["merged"]["date_offset_spread_min_s"], 0)
+        self.assertNotIn("server_date", m["counters"])   # two machines' bounds do not intersect
+        # A shard whose clock was 300 ms behind would have seen the server
+        # 300 ms further ahead; one that saw a single Date knows it to a second.
+        def shifted(name, f):
+            doc = json.load(open(j("s1.json")))
+            # As if started together with shard 0 (the windows' spread is
+            # warned about before the clocks' "cannot tell").
+            doc["counters"]["t0_wall_ns"] = docs[0]["counters"]["t0_wall_ns"]
+            c = doc["environment"]["clock"]
+            c["server_offset_lo_s"], c["server_offset_hi_s"] = f(c["server_offset_lo_s"], c["server_offset_hi_s"])
+            with open(j(name), "w") as out:
+                json.dump(doc, out)
+        shifted("late.json", lambda lo, hi: (lo + 0.3, hi + 0.3))
+        mg = run_llmload("merge", j("s0.json"), j("late.json"), "-o", j("m2.json"))
+        self.assertEqual(mg.returncode, 0, mg.stderr)
+        self.assertIn("the shards' clocks disagree by at least", mg.stderr)
+        spread = json.load(open(j("m2.json")))["merged"]["date_offset_spread_min_s"]
+        self.assertGreater(spread, 0.3 - 0.5)
+        self.assertLess(spread, 0.3)
+        shifted("coarse.json", lambda lo, hi: (hi - 1.0, hi))
+        mg = run_llmload("merge", j("s0.json"), j("coarse.json"), "-o", j("m3.json"))
+        self.assertEqual(mg.returncode, 0, mg.stderr)
+        self.assertIn("too coarse to tell whether their clocks agree within 5 ms", mg.stderr)
+
+    def test_compare_ctrl_c_with_workers_exit_4(self):
+        """Ctrl-C while a compare's first target runs a level in two
+        workers: the compare document is written, marked interrupted, with
+        the levels measured; the second target is not run; exit 4."""
+        d = tmpdir()
+        out = os.path.join(d, "c.json")
+        slow = ("--slots", "8", "--decode-rate", "100", "--prefill-rate", "1000000", "--ttft-base", "0")
+        with Mock(*slow) as a, Mock(*slow) as b:
+            p = subprocess.Popen([harness.LLMLOAD, "compare", "--target", "a=" + a.url + "/v1",
+                                  "--target", "b=" + b.url + "/v1", "--model", MODEL,
+                                  "--concurrency", "2,4", "-n", "24", "--max-tokens", "20",
+                                  "--workers", "2", "--monitor", "none", "--grace", "10s", "--json", out],
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            while True:
+                line = harness._readline(p.stderr, 120)
+                self.assertIsNotNone(line, "the compare never finished a level")
+                if line.startswith(b"a: concurrency 2:"):
+                    break
+            # a's warm-up, its first level (two warm-up, 24), the second's
+            # four warm-up and four measured, and a fifth sent.
+            wait_metric(a.port, CHAT_METRIC, 1 + 2 + 24 + 4 + 4 + 1)
+            p.send_signal(signal.SIGINT)
+            o, e = p.communicate(timeout=120)
+        self.assertEqual(p.returncode, 4, e)
+        doc = json.load(open(out))
+        harness.check_document(doc, where="the interrupted compare")
+        self.assertTrue(doc["interrupted"])
+        ta, tb = doc["targets"]
+        self.assertEqual([l["level"] for l in ta["sweep"]["levels"]], [2, 4])
+        self.assertEqual(ta["sweep"]["levels"][0]["summary"]["ok"], 24)
+        self.assertLess(ta["sweep"]["levels"][1]["summary"]["requests"], 24)
+        self.assertEqual(tb["error"], "not run: interrupted")
 
     def test_open_loop_shards_deal_one_schedule(self):
         """Open loop: the shards' arrivals are every other arrival of the one
