@@ -999,7 +999,8 @@ int engine_run(const struct run_config *cfg, struct run_stats *stats,
         e->rx_hold = rxstamp_hold();
     }
     /* target_resolve's -1 and -2 are LL_EUSAGE and LL_EUNAVAIL. */
-    struct target_net net = { cfg->api_key, cfg->headers, cfg->proxy, cfg->proxy_tunnel, &cfg->tls };
+    struct target_net net = { .api_key = cfg->api_key, .headers = cfg->headers, .proxy = cfg->proxy,
+                              .proxy_tunnel = cfg->proxy_tunnel, .tls = &cfg->tls };
     rc = target_resolve_net(&e->tgt, cfg->url, cfg->api, &net, cfg->connect_timeout_ns, err, errcap);
     if (rc < 0)
         goto out;

@@ -46,6 +46,17 @@ static int tls_on_new_session(SSL *ssl, SSL_SESSION *sess)
     return 1;   /* the reference is ours */
 }
 
+/* The server asked for a client certificate: in TLS 1.3 its verdict on
+ * it comes after the client's side of the handshake is done. */
+static int tls_on_cert_request(SSL *ssl, void *arg)
+{
+    struct tls_sess *s = SSL_get_app_data(ssl);
+    (void)arg;
+    if (s)
+        s->cert_asked = 1;
+    return 1;   /* go on, with the certificate loaded, if any */
+}
+
 /* A file OpenSSL would only call "system lib": said with errno. */
 static int tls_readable(const char *flag, const char *path, char *err, size_t errcap)
 {
@@ -81,6 +92,7 @@ struct tls_ctx *tls_ctx_new(const struct tls_opts *o, char *err, size_t errcap)
     }
     SSL_CTX_set_session_cache_mode(c, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
     SSL_CTX_sess_set_new_cb(c, tls_on_new_session);
+    SSL_CTX_set_cert_cb(c, tls_on_cert_request, NULL);
     if (x->insecure) {
         SSL_CTX_set_verify(c, SSL_VERIFY_NONE, NULL);
     } else {
@@ -131,6 +143,13 @@ void tls_ctx_free(struct tls_ctx *x)
     free(x);
 }
 
+int tls_opts_check(const struct tls_opts *o, char *err, size_t errcap)
+{
+    struct tls_ctx *x = tls_ctx_new(o, err, errcap);
+    tls_ctx_free(x);
+    return x ? 0 : -1;
+}
+
 char *tls_ctx_buf(struct tls_ctx *x, size_t *cap)
 {
     *cap = sizeof x->buf;
@@ -149,7 +168,7 @@ int tls_start(struct tls_sess *s, struct tls_ctx *x, const char *host)
 {
     assert(s->ssl == NULL);
     s->ctx = x;
-    s->done = s->resumed = 0;
+    s->done = s->resumed = s->cert_asked = 0;
     s->fail = 0;
     s->err[0] = 0;
     SSL *ssl = SSL_new(x->ctx);

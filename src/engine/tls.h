@@ -39,6 +39,7 @@ struct tls_sess {
     struct tls_ctx *ctx;
     int done;                   /* the handshake completed */
     int resumed;                /* ... by resuming saved */
+    int cert_asked;             /* the server asked for a client certificate */
     enum tls_fail fail;
     char err[128];              /* why, one line, when a call returned TLS_ERR */
 };
@@ -54,6 +55,9 @@ struct tls_sess {
  * that does not match its certificate: one line naming the flag). */
 struct tls_ctx *tls_ctx_new(const struct tls_opts *o, char *err, size_t errcap);
 void tls_ctx_free(struct tls_ctx *x);
+/* Whether o's files load (a context made and dropped), before anything
+ * would fail on them as if the server had: 0, or -1 with err as above. */
+int tls_opts_check(const struct tls_opts *o, char *err, size_t errcap);
 /* The shared plaintext scratch (used within one callback, never kept). */
 char *tls_ctx_buf(struct tls_ctx *x, size_t *cap);
 
