@@ -134,7 +134,10 @@ def per_token_ab(llmload, streams, rate, tokens, reqs, measure):
             for n in (streams, streams * reqs):
                 s, cost = measure(llmload, url, trust, ["-c", str(streams), "-n", str(n),
                                                         "--max-tokens", str(tokens)])
-                if s["connections"]["opened"] != streams or s["failed"]:
+                # A slot free before every connection is up may take an
+                # open one: A can open a few fewer than streams (B - A then
+                # holds those few handshakes, microseconds over 10^5 tokens).
+                if s["connections"]["opened"] > streams or s["failed"]:
                     raise SystemExit("%s: %d connections and %d failures for %d streams"
                                      % (k, s["connections"]["opened"], s["failed"], streams))
                 got.append((s["output_tokens"], cost))

@@ -44,7 +44,8 @@ static int check_apply(void *ud, const struct opt *o, const char *flag, const ch
 }
 
 static const struct opt check_opts[] = {
-    { C_URL, "--url", { NULL }, "URL", "the server (http://host:11434, http://host:8000/v1); required" },
+    { C_URL, "--url", { NULL }, "URL", "the server (http://host:11434, http://host:8000/v1,\n"
+                                       "https://host/v1); required" },
     { C_API, "--api", { NULL }, "KIND", "skip protocol detection: ollama-generate, ollama-chat,\n"
                                         "openai-chat, openai-completions (default auto)" },
     { C_TIMEOUT, "--timeout", { NULL }, "TIME", "for connecting and for each request (default 5s)" },
