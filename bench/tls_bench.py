@@ -8,27 +8,39 @@ holds on a shared machine whose absolute speed drifts.
   python3 bench/tls_bench.py [--llmload build/src/llmload] [--only NAME]
 
 Scenarios (one JSON line each; docs/performance.md records them):
-  per-token-100    100 streams, every token its own segment and TLS record:
-                   client CPU per token, TLS and plain (target <= 1.5x).
-  per-token-1000   the same with 1,000 streams.
+  per-token-100    100 keep-alive streams, every token its own segment and
+                   TLS record, 256-token responses.  Two runs per protocol:
+                   A, one request per connection (every connection's
+                   handshake in it), and B, five; B - A is pure steady
+                   state.  Reported: client CPU per token (getrusage,
+                   best of --repeat pairs) and instructions per token
+                   (callgrind, noise-free, one pair), steady state and
+                   handshake-inclusive (A alone), TLS over plain (target
+                   <= 1.5x).
+  per-token-1000   the same with 1,000 streams (B: three requests each;
+                   slower tokens, and under callgrind slower still, so the
+                   instrumented client keeps up: one read per record).
   handshakes       every request on a new connection (the simulator cuts
                    each response, --fault-close 1) with full handshakes
-                   (--tls-no-resume), TLS and plain: the client CPU a
-                   handshake costs, and so the handshakes one core does
-                   per second.
+                   (--tls-no-resume), TLS and plain: the client CPU and
+                   instructions a handshake costs, and so the handshakes
+                   one core does per second.
   resumed          the same with session resumption (all but each slot's
                    first handshake resume).
-  streams          10,000 concurrent TLS streams from one core: RSS per
-                   stream (and the plain run's, beside it), CPU per token.
-  fidelity         1,000 TLS streams (--ramp-up 10s, so the handshakes do
-                   not pile up): TTFT against the simulator's truth.
+  fidelity         TTFT against the simulator's truth, TLS and plain side
+                   by side, at 100 and 1,000 streams.
+  streams          10,000 concurrent streams from one core, TLS and plain:
+                   RSS per stream, CPU per token, TTFT against the truth.
 
-Client CPU is the child's user+sys from wait4(); RSS its ru_maxrss.
-Only loopback (127.0.0.1) is used.
+Client CPU is the child's user+sys from wait4(); RSS its ru_maxrss;
+instructions are callgrind's "Collected" count (valgrind --tool=callgrind),
+the client's user-space instructions (the kernel's share of a read is in
+the CPU time only).  Only loopback (127.0.0.1) is used.
 """
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -36,6 +48,10 @@ import tempfile
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import client_bench as cb   # noqa: E402  (start_mock, run_client, fidelity)
+
+# The simulator never drops a connection a slow (instrumented) client has
+# not used yet.
+PATIENT = ["--idle-timeout", "0", "--header-timeout", "0"]
 
 
 def mock(llmload, args, tls, truth=None):
@@ -54,43 +70,104 @@ def client(llmload, url, trust, args):
     return doc["summary"], ru.ru_utime + ru.ru_stime, ru, wall
 
 
+def callgrind(llmload, url, trust, args, ok=(0,)):
+    """The client under callgrind: (summary, instructions)."""
+    d = tempfile.mkdtemp(prefix="llmload-bench-")
+    out = os.path.join(d, "r.json")
+    cmd = ["taskset", "-c", cb.CLIENT_CPU, "valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
+           llmload, "run", "--url", url + "/v1", "--model", "llmload-mock", "--quiet", "--monitor", "none",
+           "--json", out, "--connect-timeout", "600s", "--ttft-timeout", "600s"] + trust + args
+    p = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    m = re.search(r"Collected : (\d+)", p.stderr)
+    if p.returncode not in ok or not m:
+        raise SystemExit("client under callgrind failed: %s\n%s" % (" ".join(cmd), p.stderr[-2000:]))
+    return json.load(open(out))["summary"], int(m.group(1))
+
+
 REPEAT = 3
 
 
-def per_token(llmload, streams, rate, tokens):
-    """Each token written alone with TCP_NODELAY (one read, and over TLS one
-    record, per token).  Plain and TLS alternate REPEAT times and each
-    keeps its least disturbed run (the minimum CPU): a shared machine's
-    steal and neighbours only ever add CPU time."""
-    runs = [per_token_once(llmload, streams, rate, tokens) for _ in range(REPEAT)]
-    out = {"scenario": "per-token-%d" % streams, "streams": streams, "runs": REPEAT}
+def per_token(llmload, streams, rate, tokens, reqs, cg_rate, cg_tokens, cg_reqs):
+    """Steady state and handshake-inclusive cost per token, TLS over plain.
+
+    A: one request per connection, B: reqs per connection, on keep-alive
+    connections; B - A is what a token costs once its connection is up.
+    CPU: plain and TLS alternate REPEAT times and each keeps its least
+    disturbed pair (minimum CPU: steal and neighbours only add).
+    Instructions: one pair under callgrind, at cg_rate tokens/s and
+    cg_tokens a response so the instrumented client reads each record as
+    it comes (a client that falls behind reads several per read, cheaper)."""
+    out = {"scenario": "per-token-%d" % streams, "streams": streams, "tokens_per_response": tokens,
+           "requests_per_connection_b": reqs, "runs": REPEAT}
+    runs = [per_token_cpu(llmload, streams, rate, tokens, reqs) for _ in range(REPEAT)]
     for k in ("plain", "tls"):
-        best = min(runs, key=lambda r: r[k + "_cpu_per_token_us"])
-        for f in ("_tokens", "_cpu_s", "_cpu_per_token_us"):
-            out[k + f] = best[k + f]
-        out[k + "_cpu_per_token_us_all"] = [r[k + "_cpu_per_token_us"] for r in runs]
-    out["tls_handshakes"] = runs[0]["tls_handshakes"]
-    out["ratio"] = round(out["tls_cpu_per_token_us"] / out["plain_cpu_per_token_us"], 2)
+        best = min(runs, key=lambda r: r[k + "_steady_us"])
+        out[k + "_steady_cpu_per_token_us"] = best[k + "_steady_us"]
+        out[k + "_steady_cpu_per_token_us_all"] = [r[k + "_steady_us"] for r in runs]
+        out[k + "_with_handshake_cpu_per_token_us"] = min(r[k + "_a_us"] for r in runs)
+    out["ratio_steady_cpu"] = round(out["tls_steady_cpu_per_token_us"] / out["plain_steady_cpu_per_token_us"], 2)
+    out["ratio_with_handshake_cpu"] = round(out["tls_with_handshake_cpu_per_token_us"] /
+                                            out["plain_with_handshake_cpu_per_token_us"], 2)
+    out.update(per_token_instr(llmload, streams, cg_rate, cg_tokens, cg_reqs))
+    out["ratio_steady_instr"] = round(out["tls_steady_instr_per_token"] / out["plain_steady_instr_per_token"], 2)
+    out["ratio_with_handshake_instr"] = round(out["tls_with_handshake_instr_per_token"] /
+                                              out["plain_with_handshake_instr_per_token"], 2)
     return out
 
 
-def per_token_once(llmload, streams, rate, tokens):
+def token_mock(llmload, streams, rate, tls):
+    return mock(llmload, ["--slots", str(streams), "--decode-rate", str(rate), "--ttft-base", "1ms",
+                          "--prefill-rate", "1000000", "--batch-slowdown", "0"] + PATIENT, tls)
+
+
+def per_token_ab(llmload, streams, rate, tokens, reqs, measure):
+    """Runs A (one request per connection) and B (reqs per connection),
+    plain then TLS; measure(llmload, url, trust, args) gives (summary,
+    cost).  Per protocol: (cost per token of A, handshakes included; cost
+    per token of B - A, the steady state)."""
     out = {}
     for tls in (False, True):
-        m, url, trust = mock(llmload, ["--slots", str(streams), "--decode-rate", str(rate),
-                                       "--ttft-base", "1ms", "--prefill-rate", "1000000",
-                                       "--batch-slowdown", "0"], tls)
+        k = "tls" if tls else "plain"
+        m, url, trust = token_mock(llmload, streams, rate, tls)
         try:
-            s, cpu, ru, wall = client(llmload, url, trust, ["-c", str(streams), "-n", str(streams * 2),
-                                                            "--max-tokens", str(tokens)])
+            got = []
+            for n in (streams, streams * reqs):
+                s, cost = measure(llmload, url, trust, ["-c", str(streams), "-n", str(n),
+                                                        "--max-tokens", str(tokens)])
+                # A slot free before every connection is up may take an
+                # open one: A can open a few fewer than streams (B - A then
+                # holds those few handshakes, microseconds over 10^5 tokens).
+                if s["connections"]["opened"] > streams or s["failed"]:
+                    raise SystemExit("%s: %d connections and %d failures for %d streams"
+                                     % (k, s["connections"]["opened"], s["failed"], streams))
+                got.append((s["output_tokens"], cost))
         finally:
             cb.stop(m)
-        k = "tls" if tls else "plain"
-        out[k + "_tokens"] = s["output_tokens"]
-        out[k + "_cpu_s"] = round(cpu, 3)
-        out[k + "_cpu_per_token_us"] = round(cpu / max(1, s["output_tokens"]) * 1e6, 2)
-        if tls:
-            out["tls_handshakes"] = s["connections"]["tls_handshakes"]
+        (ta, ca), (tb, cbb) = got
+        out[k] = (ca / ta, (cbb - ca) / (tb - ta))
+    return out
+
+
+def cpu_of(llmload, url, trust, args):
+    s, cpu, ru, wall = client(llmload, url, trust, args)
+    return s, cpu
+
+
+def per_token_cpu(llmload, streams, rate, tokens, reqs):
+    r = per_token_ab(llmload, streams, rate, tokens, reqs, cpu_of)
+    out = {}
+    for k, (a, steady) in r.items():
+        out[k + "_a_us"] = round(a * 1e6, 2)
+        out[k + "_steady_us"] = round(steady * 1e6, 2)
+    return out
+
+
+def per_token_instr(llmload, streams, rate, tokens, reqs):
+    r = per_token_ab(llmload, streams, rate, tokens, reqs, callgrind)
+    out = {"callgrind_tokens_per_response": tokens, "callgrind_decode_rate": rate}
+    for k, (a, steady) in r.items():
+        out[k + "_steady_instr_per_token"] = round(steady)
+        out[k + "_with_handshake_instr_per_token"] = round(a)
     return out
 
 
@@ -108,35 +185,43 @@ def run_any(llmload, url, trust, args):
     return json.load(open(out))["summary"], ru.ru_utime + ru.ru_stime
 
 
-def connections(llmload, resume, n=1000, slots=20):
+def connections(llmload, resume, n=1000, slots=20, cg_n=200):
     """Every request on a new connection: the simulator closes each one
     after a few tokens (--fault-close 1), so n requests open n connections
     from `slots` slots.  With --tls-no-resume every handshake is full; else
-    all but each slot's first resume.  The TLS run's CPU over the plain
-    run's, per connection, is what a handshake costs the client."""
+    all but each slot's first resume.  The TLS run's CPU (and, under
+    callgrind with cg_n requests, instructions) over the plain run's, per
+    connection, is what a handshake costs the client."""
     name = "resumed" if resume else "handshakes"
-    out = {"scenario": name, "requests": n, "slots": slots}
+    out = {"scenario": name, "requests": n, "slots": slots, "callgrind_requests": cg_n}
     for tls in (False, True):
         extra = [] if resume or not tls else ["--tls-no-resume"]
         m, url, trust = mock(llmload, ["--slots", str(slots), "--decode-rate", "1000", "--ttft-base", "0",
                                        "--prefill-rate", "1000000", "--batch-slowdown", "0",
-                                       "--fault-close", "1"] + extra, tls)
+                                       "--fault-close", "1"] + PATIENT + extra, tls)
+        k = "tls" if tls else "plain"
         try:
             s, cpu = run_any(llmload, url, trust, ["-c", str(slots), "-n", str(n), "--max-tokens", "8"])
+            cs, ir = callgrind(llmload, url, trust, ["-c", str(slots), "-n", str(cg_n), "--max-tokens", "8"],
+                               ok=(0, 3))
         finally:
             cb.stop(m)
-        k = "tls" if tls else "plain"
         out[k + "_cpu_s"] = round(cpu, 3)
         out[k + "_connections"] = s["connections"]["opened"]
+        out[k + "_instr"] = ir
+        out[k + "_callgrind_connections"] = cs["connections"]["opened"]
         if tls:
             c = s["connections"]
             out["tls_handshakes"] = c["tls_handshakes"]
             out["tls_resumed"] = c["tls_resumed"]
             out["tls_failed"] = s["errors"].get("tls_handshake", 0) + s["errors"].get("tls_verify", 0)
             out["handshake_p50_ms"] = round(c["tls_handshake"]["p50"] * 1e3, 3)
+            out["callgrind_tls_handshakes"] = cs["connections"]["tls_handshakes"]
     per = (out["tls_cpu_s"] - out["plain_cpu_s"]) / max(1, out["tls_handshakes"])
     out["cpu_per_handshake_us"] = round(per * 1e6, 1)
     out["handshakes_per_core_s"] = round(1 / per) if per > 0 else None
+    out["instr_per_handshake"] = round((out["tls_instr"] - out["plain_instr"]) /
+                                       max(1, out["callgrind_tls_handshakes"]))
     return out
 
 
@@ -167,14 +252,16 @@ def streams(llmload, n=10000, tokens=20, rate=2.0, ramp="90s"):
     return out
 
 
-def fidelity(llmload, n=1000):
-    """TTFT against the truth, TLS and plain side by side (the same load)."""
-    out = {"scenario": "fidelity", "streams": n}
+def fidelity(llmload, n):
+    """TTFT against the truth, TLS and plain side by side (the same load):
+    n streams, three requests each, the connections opened over 10 s."""
+    out = {"scenario": "fidelity-%d" % n, "streams": n}
     for tls in (False, True):
         d = tempfile.mkdtemp(prefix="llmload-bench-")
         truth, raw = os.path.join(d, "truth.jsonl"), os.path.join(d, "raw.jsonl")
         m, url, trust = mock(llmload, ["--slots", str(n), "--decode-rate", "20", "--ttft-base", "20ms",
-                                       "--prefill-rate", "1000000", "--batch-slowdown", "0"], tls, truth)
+                                       "--prefill-rate", "1000000", "--batch-slowdown", "0"] + PATIENT,
+                             tls, truth)
         try:
             s, cpu, ru, wall = client(llmload, url, trust, ["-c", str(n), "-n", str(3 * n), "--max-tokens",
                                                             "10", "--raw", raw, "--ramp-up", "10s"])
@@ -189,22 +276,41 @@ def fidelity(llmload, n=1000):
     return out
 
 
+def machine():
+    """Load average and the steal share of all CPU time since the last call
+    (from /proc/stat): how shared the machine was during a scenario."""
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    with open("/proc/loadavg") as f:
+        load = float(f.read().split()[0])
+    prev, machine.prev = getattr(machine, "prev", None), v
+    if prev is None:
+        return {"load1": load}
+    d = [b - a for a, b in zip(prev, v)]
+    tot = sum(d[:8]) or 1
+    return {"load1": load, "steal_pct": round(100.0 * d[7] / tot, 1), "idle_pct": round(100.0 * d[3] / tot, 1)}
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--llmload", default=os.path.join(HERE, "..", "build", "src", "llmload"))
-    runs = {"per-token-100": lambda l: per_token(l, 100, 200.0, 600),
-            "per-token-1000": lambda l: per_token(l, 1000, 20.0, 60),
+    runs = {"per-token-100": lambda l: per_token(l, 100, 200.0, 256, 5, 50.0, 64, 3),
+            "per-token-1000": lambda l: per_token(l, 1000, 20.0, 256, 3, 4.0, 32, 2),
             "handshakes": lambda l: connections(l, False), "resumed": lambda l: connections(l, True),
-            "streams": streams, "fidelity": fidelity}
-    ap.add_argument("--only", choices=sorted(runs))
+            "fidelity-100": lambda l: fidelity(l, 100), "fidelity-1000": lambda l: fidelity(l, 1000),
+            "streams": streams}
+    ap.add_argument("--only", choices=sorted(runs), action="append")
     ap.add_argument("--repeat", type=int, default=REPEAT,
-                    help="plain/TLS pairs of the per-token scenarios (default %d)" % REPEAT)
+                    help="plain/TLS pairs of the per-token CPU runs (default %d)" % REPEAT)
     a = ap.parse_args()
     globals()["REPEAT"] = a.repeat
     for name, fn in runs.items():
-        if a.only and a.only != name:
+        if a.only and name not in a.only:
             continue
-        print(json.dumps(fn(a.llmload)), flush=True)
+        machine()
+        out = fn(a.llmload)
+        out["machine"] = machine()
+        print(json.dumps(out), flush=True)
 
 
 if __name__ == "__main__":

@@ -33,7 +33,7 @@ enum run_flag {
     O_URL, O_API, O_MODEL, O_MAXTOK, O_TEMP, O_SEED, O_SSEED, O_NOSTREAM, O_TIMESTAMPS, O_MOCKARG,
     O_CONC, O_REQS, O_DUR, O_WARMUP, O_RATE, O_ARRIVAL, O_BURST, O_RAMP, O_STOPERR,
     O_CTO, O_TTFTTO, O_IDLETO, O_TO, O_GRACE, O_JSON, O_CSV, O_RAW, O_HTML, O_PLOTS, O_QUIET,
-    O_OVERLONG, O_SLO, O_GOODPUT, O_CACERT, O_INSECURE, O_CERT, O_KEY, O_PORT, O_PER_THREAD,
+    O_OVERLONG, O_SLO, O_GOODPUT, O_PORT, O_PER_THREAD,
 };
 
 static int run_apply(void *ud, const struct opt *o, const char *flag, const char *v,
@@ -71,15 +71,6 @@ static const struct opt run_opts[] = {
       "(when the event loop read them)" },
     { O_MOCKARG, "--mock-arg", { NULL }, "ARG",
       "extra flag for the built-in simulator (repeatable), e.g. --mock-arg=--slots=4" },
-
-    OPT_SECTION("TLS (https:// URLs; docs/protocols.md, \"TLS\")"),
-    { O_CACERT, "--cacert", { NULL }, "FILE",
-      "trust the CA certificates in FILE (PEM) instead of the system's" },
-    { O_INSECURE, "--insecure", { "-k" }, NULL,
-      "do not verify the server's certificate or name (marked in the\n"
-      "summary and the result's config)" },
-    { O_CERT, "--cert", { NULL }, "FILE", "client certificate (PEM) for servers that ask for one (mTLS)" },
-    { O_KEY, "--key", { NULL }, "FILE", "the client certificate's private key (default: in --cert's FILE)" },
 
     OPT_SECTION("load"),
     { O_CONC, "--concurrency", { "-c" }, "N", "requests in flight at most (default 32)" },
@@ -120,7 +111,10 @@ static const struct opt run_opts[] = {
 
 const struct opt_table cli_run_table = OPT_TABLE(run_opts, run_apply);
 
-enum auth_flag { A_KEY, A_KEYFILE, A_HEADER, A_HEADER_PUBLIC, A_PROXY, A_NOPROXY, A_TUNNEL };
+enum auth_flag {
+    A_KEY, A_KEYFILE, A_HEADER, A_HEADER_PUBLIC, A_PROXY, A_NOPROXY, A_TUNNEL,
+    A_CACERT, A_INSECURE, A_CERT, A_KEY_FILE,
+};
 
 static int auth_apply(void *ud, const struct opt *o, const char *flag, const char *v,
                       char *err, size_t cap)
@@ -143,6 +137,10 @@ static int auth_apply(void *ud, const struct opt *o, const char *flag, const cha
     case A_PROXY: a->proxy = v; break;
     case A_NOPROXY: a->proxy = ""; break;
     case A_TUNNEL: a->proxy_tunnel = 1; break;
+    case A_CACERT: a->tls.cacert = v; break;
+    case A_INSECURE: a->tls.insecure = 1; break;
+    case A_CERT: a->tls.cert = v; break;
+    case A_KEY_FILE: a->tls.key = v; break;
     }
     return 1;
 }
@@ -174,6 +172,14 @@ static const struct opt auth_opts[] = {
     { A_TUNNEL, "--proxy-tunnel", { NULL }, NULL,
       "through the proxy, open a CONNECT tunnel for http:// targets too\n"
       "(https:// targets always tunnel)" },
+    OPT_SECTION("TLS (https:// URLs; docs/protocols.md, \"TLS\")"),
+    { A_CACERT, "--cacert", { NULL }, "FILE",
+      "trust the CA certificates in FILE (PEM) instead of the system's" },
+    { A_INSECURE, "--insecure", { "-k" }, NULL,
+      "do not verify the server's certificate or name (marked in the\n"
+      "summary, the result's config and check's report)" },
+    { A_CERT, "--cert", { NULL }, "FILE", "client certificate (PEM) for servers that ask for one (mTLS)" },
+    { A_KEY_FILE, "--key", { NULL }, "FILE", "the client certificate's private key (default: in --cert's FILE)" },
 };
 
 const struct opt_table cli_auth_table = OPT_TABLE(auth_opts, auth_apply);
@@ -284,6 +290,7 @@ int cli_auth_net(struct cli_auth *a, struct target_net *net, char *err, size_t e
         return -1;
     net->proxy = a->proxy;
     net->proxy_tunnel = a->proxy_tunnel;
+    net->tls = &a->tls;
     return 0;
 }
 
@@ -443,10 +450,6 @@ static int set_flag(struct run_cli *rc, enum run_flag id, const char *flag, cons
     case O_HTML: rc->html_path = v; return 0;
     case O_PLOTS: rc->plots_dir = v; return 0;
     case O_QUIET: c->quiet = 1; return 0;
-    case O_CACERT: c->tls.cacert = v; return 0;
-    case O_INSECURE: c->tls.insecure = 1; return 0;
-    case O_CERT: c->tls.cert = v; return 0;
-    case O_KEY: c->tls.key = v; return 0;
     case O_PORT:
         if (set_count(&u, flag, v, 1, 65535, err, cap) < 0)
             return -1;
@@ -640,6 +643,7 @@ int cli_run_finish(struct run_cli *rc, char *err, size_t errcap)
     c->headers = net.headers;
     c->proxy = net.proxy;
     c->proxy_tunnel = net.proxy_tunnel;
+    c->tls = rc->auth.tls;
     if (rc->port && url_add_port(c, rc->port, err, errcap) < 0)
         return -1;
     if (rc->per_thread) {
@@ -715,13 +719,10 @@ int cli_run_resolve(struct run_cli *rc, char *err, size_t errcap)
     struct target t;
     /* The TLS files are the user's to fix (exit 2), before any probe
      * would fail on them as if the server had. */
-    if (!strncmp(c->url, "https://", 8)) {
-        struct tls_ctx *x = tls_ctx_new(&c->tls, err, errcap);
-        if (!x)
-            return EXIT_USAGE;
-        tls_ctx_free(x);
-    }
-    struct target_net net = { c->api_key, c->headers, c->proxy, c->proxy_tunnel, &c->tls };
+    if (!strncmp(c->url, "https://", 8) && tls_opts_check(&c->tls, err, errcap) < 0)
+        return EXIT_USAGE;
+    struct target_net net = { .api_key = c->api_key, .headers = c->headers, .proxy = c->proxy,
+                              .proxy_tunnel = c->proxy_tunnel, .tls = &c->tls };
     int r = target_resolve_net(&t, c->url, c->api, &net, c->connect_timeout_ns, err, errcap);
     if (r == -1)
         return EXIT_USAGE;

@@ -20,8 +20,9 @@
 #define CLI_MOCK_ARGS 64
 #define CLI_KEY_MAX 512
 
-/* --api-key and --api-key-file, --header, --header-public and the proxy
- * flags (run, sweep, compare, check): how requests reach the server. */
+/* --api-key and --api-key-file, --header, --header-public, the proxy and
+ * the TLS flags (run, sweep, compare, check): how requests reach the
+ * server. */
 struct cli_auth {
     const char *key;            /* --api-key; NULL: not given, "": send none */
     const char *file;           /* --api-key-file */
@@ -31,6 +32,7 @@ struct cli_auth {
     unsigned npublic;
     const char *proxy;          /* --proxy; "" for --no-proxy; NULL: the environment's */
     int proxy_tunnel;           /* --proxy-tunnel */
+    struct tls_opts tls;        /* --cacert, --insecure, --cert, --key */
 };
 
 /* Their table (opt.h); the handler's user data is a struct cli_auth. */
@@ -45,7 +47,7 @@ int cli_auth_key(struct cli_auth *a, const char **key, char *err, size_t errcap)
 /* All of it: the key (cli_auth_key; none when --header gives an
  * Authorization, and both given explicitly is an error), the headers
  * checked and their secret values registered, --proxy parsed (its
- * credentials registered).  0, or -1 with err (a usage error). */
+ * credentials registered), net->tls pointing at a->tls.  0, or -1 with err (a usage error). */
 int cli_auth_net(struct cli_auth *a, struct target_net *net, char *err, size_t errcap);
 
 struct run_cli {

@@ -11,6 +11,7 @@
 #include "jdoc.h"
 #include "probe.h"
 #include "report.h"
+#include "tls.h"
 #include "units.h"
 
 enum check_flag { C_URL, C_API, C_TIMEOUT, C_JSON, C_QUIET };
@@ -43,7 +44,8 @@ static int check_apply(void *ud, const struct opt *o, const char *flag, const ch
 }
 
 static const struct opt check_opts[] = {
-    { C_URL, "--url", { NULL }, "URL", "the server (http://host:11434, http://host:8000/v1); required" },
+    { C_URL, "--url", { NULL }, "URL", "the server (http://host:11434, http://host:8000/v1,\n"
+                                       "https://host/v1); required" },
     { C_API, "--api", { NULL }, "KIND", "skip protocol detection: ollama-generate, ollama-chat,\n"
                                         "openai-chat, openai-completions (default auto)" },
     { C_TIMEOUT, "--timeout", { NULL }, "TIME", "for connecting and for each request (default 5s)" },
@@ -58,11 +60,15 @@ const struct opt_cmd cli_check_cmd = {
     .name = "check",
     .summary = "is a server up: protocol, version, models",
     .usage = "llmload check --url URL [--api KIND] [--api-key-file FILE] [--header 'NAME: VALUE']\n"
-             "              [--proxy URL] [--timeout TIME] [--json FILE] [--quiet]",
+             "              [--proxy URL] [--cacert FILE | --insecure] [--cert FILE [--key FILE]]\n"
+             "              [--timeout TIME] [--json FILE] [--quiet]",
     .about = "Reports whether the server at URL is reachable, the protocol it speaks (ollama or\n"
              "openai), its version when it tells (an OpenAI server without /version: llama.cpp's\n"
              "/props, else the system_fingerprint of a one-token generation), the models it has\n"
-             "loaded, and whether it refuses the key (or its absence).",
+             "loaded, and whether it refuses the key (or its absence).  An https server is first\n"
+             "met with one bare TLS handshake: the version, and whether its certificate was\n"
+             "verified (--insecure is said loudly), or why it was refused (tls_verify: expired,\n"
+             "wrong host name, unknown CA; tls_handshake: anything else of TLS).",
     .tables = check_tables,
     .epilog = "Exit codes: 0 the server is up, 1 it is down or refuses the key (unauthorized),\n"
               "2 usage error.",
@@ -83,6 +89,11 @@ int cmd_check(int argc, char **argv)
         return EXIT_USAGE;
     }
     if (cli_auth_net(&a.auth, &net, err, sizeof err) < 0) {
+        fprintf(stderr, "llmload check: %s\n", err);
+        return EXIT_USAGE;
+    }
+    /* Unreadable TLS files are the user's to fix (exit 2), not a down server. */
+    if (!strncmp(url, "https://", 8) && tls_opts_check(&a.auth.tls, err, sizeof err) < 0) {
         fprintf(stderr, "llmload check: %s\n", err);
         return EXIT_USAGE;
     }

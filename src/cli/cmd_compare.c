@@ -418,7 +418,8 @@ int cmd_compare(int argc, char **argv)
     int up[SWEEP_MAX_TARGETS];
     for (size_t i = 0; i < o.ntargets; i++) {
         int usage;
-        struct target_net net = { rc.cfg.api_key, rc.cfg.headers, rc.cfg.proxy, rc.cfg.proxy_tunnel, &rc.cfg.tls };
+        struct target_net net = { .api_key = rc.cfg.api_key, .headers = rc.cfg.headers, .proxy = rc.cfg.proxy,
+                                  .proxy_tunnel = rc.cfg.proxy_tunnel, .tls = &rc.cfg.tls };
         cJSON *info = target_probe(o.targets[i].url, rc.cfg.api, &net, timeout, &usage);
         if (!info || usage) {
             fprintf(stderr, "llmload compare: --target %s=%s: %s\n", o.targets[i].name,

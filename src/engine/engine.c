@@ -999,13 +999,16 @@ int engine_run(const struct run_config *cfg, struct run_stats *stats,
         e->rx_hold = rxstamp_hold();
     }
     /* target_resolve's -1 and -2 are LL_EUSAGE and LL_EUNAVAIL. */
-    struct target_net net = { cfg->api_key, cfg->headers, cfg->proxy, cfg->proxy_tunnel, &cfg->tls };
+    struct target_net net = { .api_key = cfg->api_key, .headers = cfg->headers, .proxy = cfg->proxy,
+                              .proxy_tunnel = cfg->proxy_tunnel, .tls = &cfg->tls };
     rc = target_resolve_net(&e->tgt, cfg->url, cfg->api, &net, cfg->connect_timeout_ns, err, errcap);
     if (rc < 0)
         goto out;
     /* One context for the run: its trust store is read once, and every
      * slot's saved session belongs to it. */
-    if (e->tgt.https && !(e->tls = tls_ctx_new(&cfg->tls, err, errcap))) {
+    struct tls_opts topts = cfg->tls;
+    topts.streams = conc;
+    if (e->tgt.https && !(e->tls = tls_ctx_new(&topts, err, errcap))) {
         rc = LL_EUSAGE;
         goto out;
     }

@@ -10,8 +10,10 @@
 #include <cjson/cJSON.h>
 
 #include "jdoc.h"
+#include "result.h"
 #include "secret.h"
 #include "target.h"
+#include "tls.h"
 
 #define CHECK_BODY_MAX (256 * 1024)
 
@@ -186,6 +188,35 @@ static void probe_version(const struct target *t, cJSON *o, const char *model, u
     cJSON_Delete(v);
 }
 
+/* "tls" of an https target: how it was trusted (as a run's config.tls
+ * says), the version negotiated, and the error class of a refused
+ * handshake; null for http. */
+static void probe_tls(cJSON *o, const struct target *t, const struct tls_opts *opts)
+{
+    if (!t->https) {
+        cJSON_AddNullToObject(o, "tls");
+        return;
+    }
+    cJSON *x = cJSON_AddObjectToObject(o, "tls");
+    if (!x)
+        return;
+    if (t->tls_version[0])
+        cJSON_AddStringToObject(x, "version", t->tls_version);
+    else
+        cJSON_AddNullToObject(x, "version");
+    cJSON_AddBoolToObject(x, "insecure", opts && opts->insecure);
+    if (opts && opts->cacert)
+        cJSON_AddStringToObject(x, "cacert", opts->cacert);
+    else
+        cJSON_AddNullToObject(x, "cacert");
+    cJSON_AddBoolToObject(x, "client_cert", opts && opts->cert);
+    if (t->tls_fail)
+        cJSON_AddStringToObject(x, "error_class", err_class_name(t->tls_fail == TLS_FAIL_VERIFY ? ERR_TLS_VERIFY
+                                                                                             : ERR_TLS_HANDSHAKE));
+    else
+        cJSON_AddNullToObject(x, "error_class");
+}
+
 /* Probes url (target_probe in probe.h). */
 cJSON *target_probe(const char *url, enum api_kind api, const struct target_net *net, uint64_t timeout_ns,
                     int *usage)
@@ -197,7 +228,15 @@ cJSON *target_probe(const char *url, enum api_kind api, const struct target_net 
         return NULL;
     *usage = 0;
     cJSON_AddStringToObject(o, "url", url);
-    int rc = target_resolve_net(&t, url, api, net, timeout_ns, err, sizeof err);
+    /* https: one bare handshake first, so a refused certificate is said
+     * as such (and classed), not as whichever request met it first. */
+    struct target_net hello = { .proxy = "" };
+    if (net)
+        hello = *net;
+    hello.tls_hello = 1;
+    int rc = target_resolve_net(&t, url, api, &hello, timeout_ns, err, sizeof err);
+    if (rc != -1)
+        probe_tls(o, &t, hello.tls);
     if (rc < 0) {
         *usage = rc == -1;
         cJSON_AddBoolToObject(o, "up", 0);
@@ -234,8 +273,13 @@ cJSON *target_probe(const char *url, enum api_kind api, const struct target_net 
 void target_probe_print(FILE *f, const char *name, const cJSON *info)
 {
     fprintf(f, "%s: ", name);
+    const cJSON *tls = cJSON_GetObjectItemCaseSensitive(info, "tls");
     if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(info, "up"))) {
-        fprintf(f, "down: %s\n", jdoc_str(info, "error") ? jdoc_str(info, "error") : "unreachable");
+        const char *cls = jdoc_str(tls, "error_class");
+        fprintf(f, "down: %s", jdoc_str(info, "error") ? jdoc_str(info, "error") : "unreachable");
+        if (cls)
+            fprintf(f, " (%s)", cls);
+        fputc('\n', f);
         return;
     }
     const char *ver = jdoc_str(info, "version"), *from = jdoc_str(info, "version_from");
@@ -243,6 +287,13 @@ void target_probe_print(FILE *f, const char *name, const cJSON *info)
             ver ? ver : "unknown");
     if (ver && from && strcmp(from, "/version") && strcmp(from, "/api/version"))
         fprintf(f, " (%s)", from);
+    if (cJSON_IsObject(tls)) {
+        const char *v = jdoc_str(tls, "version");
+        if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(tls, "insecure")))
+            fprintf(f, ", %s INSECURE: certificate and name NOT verified (--insecure)", v ? v : "TLS");
+        else
+            fprintf(f, ", %s verified", v ? v : "TLS");
+    }
     const char *merr = jdoc_str(info, "models_error");
     if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(info, "unauthorized"))) {
         fprintf(f, ", unauthorized: %s (give the key with --api-key-file, --api-key or "

@@ -478,6 +478,54 @@ int target_http_post(const struct target *t, const char *path, const char *req_b
                          timeout_ns, status, body, cap, err, errcap);
 }
 
+/* One handshake and nothing over it (target_net.tls_hello): whether the
+ * server's certificate passes, and the version, apart from any request.
+ * 0, or -2 with err (t->tls_fail says when TLS itself refused). */
+static int target_tls_hello(struct target *t, uint64_t timeout_ns, char *err, size_t errcap)
+{
+    struct xio x = { .deadline = now_ns() + timeout_ns };
+    int rc = -2;
+    x.fd = connect_deadline(t, x.deadline);
+    if (x.fd < 0) {
+        snprintf(err, errcap, "cannot connect to %s%s (%s): %s", t->via ? "proxy " : "",
+                 t->via ? t->proxy.hostport : t->host, t->addr_text, strerror(-x.fd));
+        return rc;
+    }
+    if (t->via == PROXY_TUNNEL && tunnel_open(t, x.fd, x.deadline, err, errcap) < 0)
+        goto out;
+    int tr = xio_open(&x, t);
+    if (tr < 0) {
+        /* A close mid-handshake leaves no class of its own: a handshake failure. */
+        if (tr == -EPROTO)
+            t->tls_fail = x.s.fail ? (int)x.s.fail : TLS_FAIL_HANDSHAKE;
+        snprintf(err, errcap, "%s (%s): %s", t->host, t->addr_text, xio_why(&x, tr));
+        goto out;
+    }
+    /* A server that asked for a client certificate says whether it took
+     * it after the client's side of the handshake (TLS 1.3): its next
+     * record, a session ticket or the refusal, is awaited a moment. */
+    if (x.s.cert_asked) {
+        uint64_t soon = now_ns() + 1000000000ull;
+        x.deadline = soon < x.deadline ? soon : x.deadline;
+        char b[256];
+        while (!x.s.saved) {
+            ssize_t k = tls_read(&x.s, b, sizeof b);
+            if (k == TLS_ERR) {
+                t->tls_fail = x.s.fail;
+                snprintf(err, errcap, "%s (%s): %s", t->host, t->addr_text, x.s.err);
+                goto out;
+            }
+            if (k != TLS_WANT || xio_fill(&x) < 0)
+                break;   /* data, a close, or silence: not refused */
+        }
+    }
+    snprintf(t->tls_version, sizeof t->tls_version, "%s", tls_version(&x.s));
+    rc = 0;
+out:
+    xio_close(&x);
+    return rc;
+}
+
 /* --api auto: from the URL when it says, else ask the server. */
 static int target_infer_api(struct target *t, uint64_t timeout_ns, char *err, size_t errcap)
 {
@@ -599,6 +647,8 @@ int target_resolve_net(struct target *t, const char *url, enum api_kind api, con
                  t->via ? t->proxy.hostport : t->host, t->addr_text, strerror(lasterr));
         return -2;
     }
+    if (t->https && net->tls_hello && (rc = target_tls_hello(t, timeout_ns, err, errcap)) < 0)
+        return rc;
     if (api != API_AUTO)
         t->api = api;
     else if ((rc = target_infer_api(t, timeout_ns, err, errcap)) < 0)

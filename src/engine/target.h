@@ -25,6 +25,10 @@ struct target {
     const char *api_key;         /* sent as Authorization: Bearer; NULL none */
     int https;                   /* https://: the exchanges go through TLS */
     const struct tls_opts *tls;  /* their trust and client certificate; NULL the defaults */
+    /* https, after target_resolve_net with net->tls_hello: the handshake's
+     * outcome (`check` reports it). */
+    char tls_version[16];        /* "TLSv1.3"; "" when none completed */
+    int tls_fail;                /* enum tls_fail (tls.h) of a refused handshake; 0 none */
     const struct headers *headers;   /* the user's, on every request; NULL none */
     /* The proxy on the way (via PROXY_NONE: none): addr is then the
      * proxy's, and proxy_source says where its URL came from. */
@@ -42,6 +46,8 @@ struct target_net {
     int proxy_tunnel;                /* CONNECT even for an http:// target */
     const struct tls_opts *tls;      /* https: --cacert, --insecure, --cert; NULL the
                                         defaults; must outlive the target */
+    int tls_hello;                   /* https: one TLS handshake right after the
+                                        connect check, its failure the resolve's */
 };
 
 /* Splits http[s]://host[:port][/path] (port 80, or 443 for https).  -1 with

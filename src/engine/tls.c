@@ -46,6 +46,17 @@ static int tls_on_new_session(SSL *ssl, SSL_SESSION *sess)
     return 1;   /* the reference is ours */
 }
 
+/* The server asked for a client certificate: in TLS 1.3 its verdict on
+ * it comes after the client's side of the handshake is done. */
+static int tls_on_cert_request(SSL *ssl, void *arg)
+{
+    struct tls_sess *s = SSL_get_app_data(ssl);
+    (void)arg;
+    if (s)
+        s->cert_asked = 1;
+    return 1;   /* go on, with the certificate loaded, if any */
+}
+
 /* A file OpenSSL would only call "system lib": said with errno. */
 static int tls_readable(const char *flag, const char *path, char *err, size_t errcap)
 {
@@ -68,9 +79,10 @@ struct tls_ctx *tls_ctx_new(const struct tls_opts *o, char *err, size_t errcap)
     SSL_CTX *c = x->ctx;
     x->insecure = o && o->insecure;
     SSL_CTX_set_min_proto_version(c, TLS1_2_VERSION);
-    /* Idle keep-alive connections give their record buffers back: 10,000
-     * streams must not hold 10,000 x 34 KiB of buffers between records. */
-    SSL_CTX_set_mode(c, SSL_MODE_RELEASE_BUFFERS);
+    /* Many idle streams must not hold 35 KiB of buffers each between
+     * records; a few keep them and save the per-record churn. */
+    if (o && o->streams > TLS_KEEP_BUFFERS_MAX)
+        SSL_CTX_set_mode(c, SSL_MODE_RELEASE_BUFFERS);
     /* A server that closes without close_notify ends the stream like a FIN:
      * HTTP's framing says whether the response was whole. */
     SSL_CTX_set_options(c, SSL_OP_IGNORE_UNEXPECTED_EOF);
@@ -81,6 +93,7 @@ struct tls_ctx *tls_ctx_new(const struct tls_opts *o, char *err, size_t errcap)
     }
     SSL_CTX_set_session_cache_mode(c, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
     SSL_CTX_sess_set_new_cb(c, tls_on_new_session);
+    SSL_CTX_set_cert_cb(c, tls_on_cert_request, NULL);
     if (x->insecure) {
         SSL_CTX_set_verify(c, SSL_VERIFY_NONE, NULL);
     } else {
@@ -131,6 +144,13 @@ void tls_ctx_free(struct tls_ctx *x)
     free(x);
 }
 
+int tls_opts_check(const struct tls_opts *o, char *err, size_t errcap)
+{
+    struct tls_ctx *x = tls_ctx_new(o, err, errcap);
+    tls_ctx_free(x);
+    return x ? 0 : -1;
+}
+
 char *tls_ctx_buf(struct tls_ctx *x, size_t *cap)
 {
     *cap = sizeof x->buf;
@@ -149,7 +169,7 @@ int tls_start(struct tls_sess *s, struct tls_ctx *x, const char *host)
 {
     assert(s->ssl == NULL);
     s->ctx = x;
-    s->done = s->resumed = 0;
+    s->done = s->resumed = s->cert_asked = 0;
     s->fail = 0;
     s->err[0] = 0;
     SSL *ssl = SSL_new(x->ctx);
@@ -218,6 +238,16 @@ int tls_feed(struct tls_sess *s, const char *data, size_t n)
     return 0;
 }
 
+/* SSL_get_error needs an empty error queue before the call it explains.
+ * Every failure here empties it (tls_outcome), so it is almost always
+ * empty already: peeking costs a tenth of ERR_clear_error, which walks
+ * the whole queue, and this runs once per record. */
+static void tls_errq_empty(void)
+{
+    if (ERR_peek_error())
+        ERR_clear_error();
+}
+
 /* What a failed SSL call means: TLS_WANT, TLS_EOF or TLS_ERR (with why). */
 static int tls_outcome(struct tls_sess *s, int ret, const char *step)
 {
@@ -249,7 +279,7 @@ int tls_handshake(struct tls_sess *s)
 {
     if (s->done)
         return TLS_OK;
-    ERR_clear_error();
+    tls_errq_empty();
     int ret = SSL_do_handshake(s->ssl);
     if (ret == 1) {
         s->done = 1;
@@ -262,7 +292,7 @@ int tls_handshake(struct tls_sess *s)
 ssize_t tls_read(struct tls_sess *s, char *buf, size_t cap)
 {
     size_t got = 0;
-    ERR_clear_error();
+    tls_errq_empty();
     int ret = SSL_read_ex(s->ssl, buf, cap, &got);
     if (ret == 1)
         return (ssize_t)got;
@@ -277,7 +307,7 @@ int tls_more(const struct tls_sess *s)
 int tls_write(struct tls_sess *s, const char *data, size_t n)
 {
     size_t put = 0;
-    ERR_clear_error();
+    tls_errq_empty();
     int ret = SSL_write_ex(s->ssl, data, n, &put);
     if (ret == 1 && put == n)
         return 0;

@@ -25,7 +25,16 @@ struct tls_opts {
     const char *cacert;         /* PEM file of trusted CAs instead of the system's */
     const char *cert, *key;     /* client certificate and its key (mTLS) */
     int insecure;               /* no certificate or host name verification */
+    unsigned streams;           /* connections open at once (0: a few); over
+                                   TLS_KEEP_BUFFERS_MAX they give their record
+                                   buffers back between records */
 };
+
+/* Kept, a connection's record buffers (about 35 KiB) save an allocation,
+ * a free and a clearing per record, 6% of a streamed token's client
+ * instructions (docs/performance.md, "HTTPS"): worth it up to this many
+ * streams (35 MiB), not at 10,000 (350 MiB). */
+#define TLS_KEEP_BUFFERS_MAX 1024
 
 struct tls_ctx;
 
@@ -39,6 +48,7 @@ struct tls_sess {
     struct tls_ctx *ctx;
     int done;                   /* the handshake completed */
     int resumed;                /* ... by resuming saved */
+    int cert_asked;             /* the server asked for a client certificate */
     enum tls_fail fail;
     char err[128];              /* why, one line, when a call returned TLS_ERR */
 };
@@ -54,6 +64,9 @@ struct tls_sess {
  * that does not match its certificate: one line naming the flag). */
 struct tls_ctx *tls_ctx_new(const struct tls_opts *o, char *err, size_t errcap);
 void tls_ctx_free(struct tls_ctx *x);
+/* Whether o's files load (a context made and dropped), before anything
+ * would fail on them as if the server had: 0, or -1 with err as above. */
+int tls_opts_check(const struct tls_opts *o, char *err, size_t errcap);
 /* The shared plaintext scratch (used within one callback, never kept). */
 char *tls_ctx_buf(struct tls_ctx *x, size_t *cap);
 

@@ -189,6 +189,14 @@ class TestProxy(unittest.TestCase):
                                 env=env)
                 tunnels = px.requests("CONNECT 127.0.0.1:%d " % m.port)
                 px_requests = px.requests("")
+                # check's bare handshake goes through the tunnel too.
+                cj = os.path.join(d, "c.json")
+                c = run_llmload("check", "--url", m.url + "/v1", "--cacert", ca, "--json", cj, env=env)
+                self.assertEqual(c.returncode, 0, c.stderr)
+                check = json.load(open(cj))
+                self.assertEqual(check["proxy"], px.url)
+                self.assertEqual(check["tls"]["version"], "TLSv1.3")
+                self.assertGreater(px.requests("CONNECT 127.0.0.1:%d " % m.port), tunnels)
         self.assertEqual(p.returncode, 0, p.stderr)
         doc = json.load(open(out))
         s = doc["summary"]

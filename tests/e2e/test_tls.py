@@ -354,6 +354,99 @@ class TestTLS(unittest.TestCase):
         self.assertLess(err[int(len(err) * 0.9) - 1], 30.0)
 
 
+def check_json(*args):
+    """llmload check with a report document; returns (process, report)."""
+    out = os.path.join(tmpdir(), "c.json")
+    p = run_llmload("check", "--json", out, *args)
+    return p, json.load(open(out)) if os.path.exists(out) else None
+
+
+class TestCheckTLS(unittest.TestCase):
+    """`llmload check` over https: one bare handshake first, reported as
+    the TLS version and how the server was trusted, or refused with its
+    error class (tls_verify, tls_handshake) and the reason."""
+
+    def test_verified_refused_insecure(self):
+        d = tmpdir()
+        ca = os.path.join(d, "mock-ca.pem")
+        with Mock("--tls", "--tls-ca-out", ca, *FAST) as m:
+            url = m.url + "/v1"
+            p, doc = check_json("--url", url, "--cacert", ca)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            self.assertTrue(doc["up"])
+            self.assertEqual(doc["models"], [MODEL])
+            self.assertEqual(doc["tls"], {"version": "TLSv1.3", "insecure": False, "cacert": ca,
+                                          "client_cert": False, "error_class": None})
+            self.assertIn("TLSv1.3 verified", p.stdout)
+            # The system's store does not know the simulator's own CA.
+            p, doc = check_json("--url", url)
+            self.assertEqual(p.returncode, 1, p.stderr)
+            self.assertFalse(doc["up"])
+            self.assertEqual(doc["tls"]["error_class"], "tls_verify")
+            self.assertIsNone(doc["tls"]["version"])
+            self.assertIn("self-signed certificate", doc["error"])
+            self.assertIn("(tls_verify)", p.stderr)
+            self.assertIn("down: ", p.stderr)
+            # --insecure: up, and said loudly in both outputs.
+            p, doc = check_json("--url", url, "--insecure")
+            self.assertEqual(p.returncode, 0, p.stderr)
+            self.assertTrue(doc["up"])
+            self.assertTrue(doc["tls"]["insecure"])
+            self.assertEqual(doc["tls"]["version"], "TLSv1.3")
+            self.assertIn("INSECURE", p.stdout)
+            self.assertIn("NOT verified", p.stdout)
+            # The name in the URL is checked too: localhost is on the certificate.
+            p, doc = check_json("--url", url.replace("127.0.0.1", "localhost"), "--cacert", ca, "-q")
+            self.assertEqual(p.returncode, 0, p.stderr)
+            self.assertEqual(p.stdout, "")
+            self.assertIsNone(doc["tls"]["error_class"])
+
+    def test_refusal_reasons(self):
+        """Expired, wrong host and unknown CA: each tls_verify with its reason."""
+        c = Certs()
+        other = c.make_ca("other")
+        cases = [(c.leaf("expired", days="-1"), c.ca, "certificate has expired"),
+                 (c.leaf("wronghost", san="DNS:wrong.example"), c.ca, "IP address mismatch"),
+                 (c.leaf("good"), other, "unable to get local issuer certificate")]
+        for (cert, key), trust, reason in cases:
+            with Mock("--tls-cert", cert, "--tls-key", key, *FAST) as m:
+                p, doc = check_json("--url", m.url + "/v1", "--cacert", trust)
+            self.assertEqual(p.returncode, 1, p.stderr)
+            self.assertFalse(doc["up"])
+            self.assertEqual(doc["tls"]["error_class"], "tls_verify", doc)
+            self.assertIn(reason, doc["error"])
+
+    def test_mtls_and_usage(self):
+        """--cert/--key: a server asking for a client certificate answers
+        check; without one it refuses (TLS 1.3 says so after the client's
+        side of the handshake: check waits for the server's next record).  An unreadable TLS
+        file is a usage error (2), not a down server; http has no tls."""
+        c = Certs()
+        cert, key = c.leaf("server")
+        ccert, ckey = c.leaf("client", san="DNS:client.example", client=True)
+        with Mock("--tls-cert", cert, "--tls-key", key, "--tls-client-ca", c.ca, *FAST) as m:
+            url = m.url + "/v1"
+            p, doc = check_json("--url", url, "--cacert", c.ca, "--cert", ccert, "--key", ckey)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            self.assertEqual(doc["models"], [MODEL])
+            self.assertTrue(doc["tls"]["client_cert"])
+            p, doc = check_json("--url", url, "--cacert", c.ca)
+            self.assertEqual(p.returncode, 1, p.stdout)
+            self.assertFalse(doc["up"])
+            self.assertEqual(doc["tls"]["error_class"], "tls_handshake")
+            self.assertIn("certificate required", doc["error"])
+            p = run_llmload("check", "--url", url, "--cacert", c.ca, "--cert", "/nonexistent/c.pem")
+            self.assertEqual(p.returncode, 2, p.stderr)
+            self.assertIn("--cert /nonexistent/c.pem", p.stderr)
+        with Mock(*FAST) as m:
+            p, doc = check_json("--url", m.url + "/v1", "--cacert", "/nonexistent/ca.pem")
+            self.assertEqual(p.returncode, 0, p.stderr)   # http: the TLS flags do not apply
+            self.assertIsNone(doc["tls"])
+        p = run_llmload("check", "--help")
+        for flag in ("--cacert FILE", "--insecure", "--cert FILE", "--key FILE"):
+            self.assertIn(flag, p.stdout)
+
+
 def check_truth(t, truth, rawp, n):
     """Per request: the delivery of token 1 (client's kernel stamp minus
     the simulator's write) and |client TTFT - truth TTFT|, in ms, sorted."""
