@@ -93,7 +93,11 @@ def compare_trial(a, trial, seed, rate_first, rate_second, names):
             if r.returncode != 0:
                 raise SystemExit("compare failed (%d): %s" % (r.returncode, r.stderr[-400:]))
             with open(out) as f:
-                rec = json.load(f)["recommendation"]
+                doc = json.load(f)
+            rec = doc["recommendation"]
+            if a.keep:
+                with open(os.path.join(a.keep, "cmp-%.0f-%d.json" % (1e4 * abs(rate_first / rate_second - 1), trial)), "w") as f:
+                    json.dump(doc, f)
     finally:
         m1.stop()
         m2.stop()
@@ -205,6 +209,7 @@ def main():
                     help="--warmup of every run (default: llmload's, a request per connection)")
     ap.add_argument("--jobs", type=int, default=2, help="trials run at the same time")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--keep", metavar="DIR", help="keep each compare document in DIR")
     a = ap.parse_args()
     a.llmload = os.path.abspath(a.llmload)
     with open("/proc/loadavg") as f:
