@@ -219,7 +219,7 @@ static double round_rate(const struct level_group *g, long r)
  * the rounds' Hodges-Lehmann estimate.  Each holds 95% under its own
  * assumption: t when the rounds' log ratios are normal, which on a loaded
  * machine they are not (a burst of other work lands on one run: kurtosis
- * about 40 in bench/verdict_trials.py); signed-rank when they are
+ * 48 to 68 in bench/verdict_trials.py); signed-rank when they are
  * symmetric about the truth, which the alternating order makes them under
  * "no difference", whatever their tails.  The hull covers at least as often
  * as either, so it holds when either assumption does, and a winner needs
@@ -291,7 +291,8 @@ static void add_ratio(cJSON *o, const char *key, const char *a, const char *b,
     jdoc_add_num(j, "hi", r ? r->hi : NAN);
     if (r) {
         jdoc_add_num(j, "se_log", r->se_log);
-        cJSON_AddStringToObject(j, "method", r->rounds <= 1 ? "bootstrap" : r->ranks ? "rounds-rank" : "rounds");
+        cJSON_AddStringToObject(j, "method", r->rounds <= 1 ? "bootstrap"
+                                           : r->ranks ? "rounds-rank" : "rounds");
         if (r->rounds > 1) {
             cJSON_AddNumberToObject(j, "rounds", (double)r->rounds);
         } else {
@@ -719,7 +720,8 @@ cJSON *knee_compare_ex(const char *parameter, const char *const *names,
             snprintf(h, sizeof h, "%.3f", hi);
         if (have_ci)
             snprintf(ci, sizeof ci, " (95%% CI %.3f..%s%s)", lo, h,
-                     by_cap || r.rounds <= 1 ? "" : r.ranks ? ", t and signed-rank over the rounds" : ", over the rounds");
+                     by_cap || r.rounds <= 1 ? ""
+                     : r.ranks ? ", t and signed-rank over the rounds" : ", over the rounds");
         else
             snprintf(ci, sizeof ci, " (no per-request samples: a %.0f%% band decides)", COMPARE_NOISE * 100);
         if (decided) {

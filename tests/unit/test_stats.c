@@ -283,9 +283,11 @@ static void test_signed_rank_coverage(void **state)
         double x[K], y[K], est, lo, hi, conf, mean, tlo, thi, se;
         for (size_t i = 0; i < K; i++) {
             x[i] = 0.002 * gauss(&s);
-            if (rng_splitmix64(&s) % 10 == 0)
-                x[i] += (rng_splitmix64(&s) & 1 ? 0.03 : -0.03) * -log(((double)(rng_splitmix64(&s) >> 11) + 0.5) /
-                                                                        9007199254740992.0);
+            if (rng_splitmix64(&s) % 10 == 0) {
+                double side = rng_splitmix64(&s) & 1 ? 1 : -1, burst;
+                draw(&burst, 1, 0.03, &s);
+                x[i] += side * burst;
+            }
             y[i] = x[i] + log(1.05);
         }
         assert_int_equal(stats_signed_rank_interval(x, K, &est, &lo, &hi, &conf), 0);
