@@ -34,11 +34,12 @@ every compare document (the rounds' samples are in it) for a closer look.
 docs/performance.md records the runs and what they showed.  Only loopback
 (127.0.0.1) is used.
 
-The measured setup (docs/performance.md):
+The measured setup (docs/performance.md has every command run; 12 rounds
+with --requests 384 on a less busy machine):
 
   verdict_trials.py --diff-trials 60 --same-trials 100 --gate-trials 0 --jobs 3 \
       --rate 10 --ttft-base-ms 400 --max-tokens 8 --concurrency 32 \
-      --requests 384 --rounds 12 --warmup 0
+      --requests 640 --rounds 20 --warmup 0
   verdict_trials.py --diff-trials 0 --same-trials 0 --gate-trials 120 --jobs 2 \
       --rate 20 --ttft-base-ms 200 --max-tokens 8 --concurrency 32 --requests 192
 """
