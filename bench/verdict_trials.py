@@ -27,8 +27,21 @@ second target shows as wrong winners.  Every trial draws its own --seed for
 llmload and the simulators from --seed.
 
 It prints one line per scenario: the rate, its Wilson 95% interval, and the
-median ratio with the median width of its interval; docs/sweep.md records a
-run.  Only loopback (127.0.0.1) is used.
+median ratio with the median width of its interval; for compare also how
+many winners were the target listed first (about half, whatever the truth,
+or the order biases the verdict) and the interval method.  --keep DIR keeps
+every compare document (the rounds' samples are in it) for a closer look.
+docs/performance.md records the runs and what they showed.  Only loopback
+(127.0.0.1) is used.
+
+The measured setup (docs/performance.md has every command run; 12 rounds
+with --requests 384 on a less busy machine):
+
+  verdict_trials.py --diff-trials 60 --same-trials 100 --gate-trials 0 --jobs 3 \
+      --rate 10 --ttft-base-ms 400 --max-tokens 8 --concurrency 32 \
+      --requests 640 --rounds 20 --warmup 0
+  verdict_trials.py --diff-trials 0 --same-trials 0 --gate-trials 120 --jobs 2 \
+      --rate 20 --ttft-base-ms 200 --max-tokens 8 --concurrency 32 --requests 192
 """
 import argparse
 import concurrent.futures
@@ -93,12 +106,17 @@ def compare_trial(a, trial, seed, rate_first, rate_second, names):
             if r.returncode != 0:
                 raise SystemExit("compare failed (%d): %s" % (r.returncode, r.stderr[-400:]))
             with open(out) as f:
-                rec = json.load(f)["recommendation"]
+                doc = json.load(f)
+            rec = doc["recommendation"]
+            if a.keep:
+                with open(os.path.join(a.keep, "cmp-%.0f-%d.json" % (1e4 * abs(rate_first / rate_second - 1), trial)), "w") as f:
+                    json.dump(doc, f)
     finally:
         m1.stop()
         m2.stop()
     ratio = rec.get("ratio") or {}
-    return rec.get("target"), ratio.get("point"), ratio.get("lo"), ratio.get("hi"), ratio.get("of")
+    return (rec.get("target"), ratio.get("point"), ratio.get("lo"), ratio.get("hi"), ratio.get("of"),
+            ratio.get("method"), names[0])
 
 
 def gate_trial(a, trial, seed):
@@ -144,9 +162,11 @@ def run_compare(a, pool, n, diff, label):
             args = (a, t, seed, r_slow, r_fast, ("slow", "fast"))
         jobs.append(pool.submit(compare_trial, *args))
     right = wrong = tie = 0
-    ratios, widths = [], []
+    ratios, widths, methods, first = [], [], {}, 0
     for j in jobs:
-        winner, point, lo, hi, of = j.result()
+        winner, point, lo, hi, of, method, listed_first = j.result()
+        methods[method] = methods.get(method, 0) + 1
+        first += winner is not None and winner == listed_first
         if point is not None and of and of[0] == "slow":
             point, lo, hi = 1 / point, (1 / hi if hi else None), (1 / lo if lo else None)
         ratios.append(point)
@@ -167,6 +187,11 @@ def run_compare(a, pool, n, diff, label):
           "ties %d, wrong %d; median fast/slow %.3f, median CI width x%.3f"
           % (label, n, diff * 100, what, k, n, 100 * k / n if n else float("nan"), 100 * lo, 100 * hi,
              tie, wrong if diff > 0 else 0, median(ratios), median(widths)), flush=True)
+    # A bias towards the first or the second target shows here, whatever
+    # the truth: a winner should be the first listed half the time.
+    print("      winners listed first %d of %d; interval method %s" % (
+        first, n - tie, ", ".join("%s %d" % (k, v) for k, v in sorted(methods.items(), key=str))),
+        flush=True)
 
 
 def run_gate(a, pool, n):
@@ -205,6 +230,7 @@ def main():
                     help="--warmup of every run (default: llmload's, a request per connection)")
     ap.add_argument("--jobs", type=int, default=2, help="trials run at the same time")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--keep", metavar="DIR", help="keep each compare document in DIR")
     a = ap.parse_args()
     a.llmload = os.path.abspath(a.llmload)
     with open("/proc/loadavg") as f:

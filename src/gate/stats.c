@@ -265,6 +265,7 @@ int stats_boot_ratio(const struct stats_group *a, const struct stats_group *b, s
     out->resamples = nb;
     out->seed = seed;
     out->rounds = 1;
+    out->ranks = 0;
     rc = 0;
 out:
     for (size_t l = 0; sa && sb && l < nlevels; l++) {
@@ -381,6 +382,49 @@ int stats_t_interval(const double *x, size_t k, double *mean, double *lo, double
     *lo = m - h;
     *hi = m + h;
     return 0;
+}
+
+int stats_signed_rank_interval(const double *x, size_t k, double *est, double *lo, double *hi,
+                               double *conf)
+{
+    if (k < 6 || k > 1000)
+        return -1;
+    for (size_t i = 0; i < k; i++)
+        if (!isfinite(x[i]))
+            return -1;
+    size_t m = k * (k + 1) / 2;
+    double *w = malloc(m * sizeof *w), *cnt = calloc(m + 1, sizeof *cnt);
+    int rc = -1;
+    if (!w || !cnt)
+        goto out;
+    /* The null distribution of W+ (the sum of the ranks of the positive
+     * values): cnt[s] subsets of the ranks 1..k add up to s, out of 2^k
+     * (exact in a double up to k = 52, the rounds compare runs; above, to
+     * its precision, and 2^1000 is still finite). */
+    cnt[0] = 1;
+    for (size_t r = 1; r <= k; r++)
+        for (size_t s = m; s >= r; s--)
+            cnt[s] += cnt[s - r];
+    double total = ldexp(1.0, (int)k), tail = 0;
+    size_t d = 0;
+    while (d < m && 2 * (tail + cnt[d]) / total <= 0.05)
+        tail += cnt[d++];
+    if (d == 0)
+        goto out;
+    size_t n = 0;
+    for (size_t i = 0; i < k; i++)
+        for (size_t j = i; j < k; j++)
+            w[n++] = (x[i] + x[j]) / 2;
+    qsort(w, m, sizeof *w, cmp_double);
+    *est = m % 2 ? w[m / 2] : (w[m / 2 - 1] + w[m / 2]) / 2;
+    *lo = w[d - 1];
+    *hi = w[m - d];
+    *conf = 1 - 2 * tail / total;
+    rc = 0;
+out:
+    free(w);
+    free(cnt);
+    return rc;
 }
 
 double stats_requests_needed(double point, double se_log, double n)

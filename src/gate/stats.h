@@ -43,6 +43,7 @@ struct stats_ratio {
     size_t resamples;
     uint64_t seed;
     size_t rounds;      /* > 1: the interval is over rounds (compare --rounds) */
+    int ranks;          /* over rounds: the hull of t and the signed-rank interval */
 };
 /* The ratio of a's rate to b's over nlevels paired levels (a[l] against
  * b[l]), each group resampled with replacement on its own, level by level,
@@ -81,6 +82,19 @@ int stats_boot_quantile_change_blocks(const double *cur, const int *cblock, size
 int stats_t_interval(const double *x, size_t k, double *mean, double *lo, double *hi, double *se);
 /* The two-sided 97.5% quantile of Student's t with df degrees of freedom. */
 double stats_t975(size_t df);
+
+/* The Hodges-Lehmann estimate of the centre of x[0..k) (the median of its
+ * k(k+1)/2 Walsh averages (x_i + x_j) / 2, i <= j) with its 95% interval
+ * from the exact distribution of Wilcoxon's signed-rank statistic: the
+ * d-th smallest and d-th largest Walsh average, d the largest with
+ * 2 P(W <= d - 1) <= 5%.  Its coverage holds for any distribution
+ * symmetric about the centre, heavy tails included, where Student's t only
+ * approaches it; *conf is the exact coverage (95.8% for k = 12: the
+ * discreteness makes it at least 95%).  0, or -1 when k < 6 (no interval
+ * reaches 95%: 2 / 2^k > 5%) or k > 1000, a value is not finite, or on
+ * allocation failure. */
+int stats_signed_rank_interval(const double *x, size_t k, double *est, double *lo, double *hi,
+                               double *conf);
 
 /* Requests per target that would make |log(point)| stand 2.8 standard
  * errors from 0 (a 95% test with 80% power), given se_log measured with n

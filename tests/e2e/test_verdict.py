@@ -127,9 +127,10 @@ class TestVerdictMock(unittest.TestCase):
     def _no_clear_winner(self):
         d = harness.tmpdir()
         out = os.path.join(d, "cmp.json")
+        six = [x if x != "64" else "96" for x in LOAD]
         with harness.Mock(*STEADY) as m1, harness.Mock(*STEADY) as m2:
             r = llmload("compare", "--target", "one=" + m1.url, "--target", "two=" + m2.url,
-                        "--rounds", "4", *LOAD, "--json", out)
+                        "--rounds", "6", *six, "--json", out)
         self.assertEqual(r.returncode, 0, r.stderr)
         rec = load(out)["recommendation"]
         self.assertIsNone(rec["target"], r.stdout)
@@ -137,17 +138,19 @@ class TestVerdictMock(unittest.TestCase):
         self.assertIn("no clear winner at this confidence: ", r.stdout)
         self.assertTrue("more requests per target would decide it" in r.stdout or
                         "no number of requests would decide it" in r.stdout, r.stdout)
+        # Six rounds: the hull of Student's t and the signed-rank interval.
         ratio = rec["ratio"]
-        self.assertEqual(ratio["method"], "rounds")
-        self.assertEqual(ratio["rounds"], 4)
+        self.assertEqual(ratio["method"], "rounds-rank")
+        self.assertEqual(ratio["rounds"], 6)
         self.assertLessEqual(ratio["lo"], 1)
         self.assertGreaterEqual(ratio["hi"], 1)
-        # Each target's levels pooled four rounds of 16 requests.
+        self.assertIn("t and signed-rank over the rounds)", r.stdout)
+        # Each target's levels pooled six rounds of 16 requests.
         for t in load(out)["targets"]:
             lv = t["sweep"]["levels"][0]
-            self.assertEqual(lv["rounds"], 4)
-            self.assertEqual(sorted(set(lv["samples"]["round"])), [0, 1, 2, 3])
-            self.assertEqual(lv["samples"]["seen"], 64)
+            self.assertEqual(lv["rounds"], 6)
+            self.assertEqual(sorted(set(lv["samples"]["round"])), [0, 1, 2, 3, 4, 5])
+            self.assertEqual(lv["samples"]["seen"], 96)
 
     def test_clear_winner(self):
         """A simulator twice as fast wins, with an interval above 1 from

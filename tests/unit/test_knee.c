@@ -17,6 +17,7 @@
 #include "compare.h"
 #include "fileio.h"
 #include "sweep.h"
+#include "verdict_rounds.h"
 
 /* ---- lists ------------------------------------------------------------------ */
 
@@ -900,6 +901,107 @@ static const char *rec_text(const cJSON *an)
     return cJSON_GetObjectItem(cJSON_GetObjectItem(an, "recommendation"), "text")->valuestring;
 }
 
+/* A sweep of one level (concurrency 8) whose samples hold one request a
+ * round: 100 tokens in t[r] seconds, as compare --rounds pools them. */
+static cJSON *rounds_sweep(const double *t, size_t k)
+{
+    double lv[] = { 8 }, tps[] = { 100 }, p95[] = { 1 }, ok[] = { 1 };
+    cJSON *s = make_sweep(lv, tps, p95, ok, 1);
+    cJSON *smp = cJSON_AddObjectToObject(cJSON_GetArrayItem(cJSON_GetObjectItem(s, "levels"), 0), "samples");
+    cJSON *e = cJSON_AddArrayToObject(smp, "e2e_s"), *n = cJSON_AddArrayToObject(smp, "output_tokens");
+    cJSON *o = cJSON_AddArrayToObject(smp, "ok"), *r = cJSON_AddArrayToObject(smp, "round");
+    for (size_t i = 0; i < k; i++) {
+        cJSON_AddItemToArray(e, cJSON_CreateNumber(t[i]));
+        cJSON_AddItemToArray(n, cJSON_CreateNumber(100));
+        cJSON_AddItemToArray(o, cJSON_CreateNumber(1));
+        cJSON_AddItemToArray(r, cJSON_CreateNumber((double)i));
+    }
+    return s;
+}
+
+/* Over rounds the verdict is one statistic of the rounds' log ratios: from
+ * 6 rounds the hull of Student's t and the signed-rank interval, centred on
+ * the Hodges-Lehmann estimate.  The rounds here are those of a compare of
+ * two identical simulators in bench/verdict_trials.py (test_stats.c), where
+ * a burst of other work slowed "a" in rounds 1 and 2: t is the wider, from
+ * the mean -1.01% and its standard error 0.00339 (t(11) = 2.201); b leads
+ * by 1.00x (the Hodges-Lehmann estimate, 0.046%) and nothing is decided. */
+static void test_compare_rounds_hull(void **state)
+{
+    (void)state;
+    const double *lr = verdict_rounds_lr;
+    double ta[12], tb[12];
+    for (int i = 0; i < 12; i++) {
+        ta[i] = exp(-lr[i]);    /* a's rate over b's is exp(lr) */
+        tb[i] = 1;
+    }
+    cJSON *a = rounds_sweep(ta, 12), *b = rounds_sweep(tb, 12);
+    cJSON *an = compare2("a", a, "b", b);
+    cJSON *rec = cJSON_GetObjectItem(an, "recommendation");
+    cJSON *ratio = cJSON_GetObjectItem(rec, "ratio");
+    assert_string_equal(cJSON_GetObjectItem(ratio, "method")->valuestring, "rounds-rank");
+    assert_true(cJSON_GetObjectItem(ratio, "rounds")->valuedouble == 12);
+    assert_string_equal(cJSON_GetArrayItem(cJSON_GetObjectItem(ratio, "of"), 0)->valuestring, "b");
+    assert_true(fabs(cJSON_GetObjectItem(ratio, "point")->valuedouble - exp(0.00046358937934996955)) < 1e-9);
+    assert_true(fabs(cJSON_GetObjectItem(ratio, "lo")->valuedouble - exp(-0.004842243331503095)) < 1e-6);
+    assert_true(fabs(cJSON_GetObjectItem(ratio, "hi")->valuedouble - exp(0.02504891652255358)) < 1e-6);
+    assert_false(cJSON_IsTrue(cJSON_GetObjectItem(rec, "decided")));
+    assert_true(cJSON_IsNull(cJSON_GetObjectItem(rec, "target")));
+    assert_non_null(strstr(rec_text(an), "no clear winner at this confidence: b is 1.00x a in throughput at "
+                                         "equal load (95% CI 0.995..1.025, t and signed-rank over the rounds)"));
+    cJSON_Delete(an);
+    cJSON_Delete(a);
+    cJSON_Delete(b);
+    /* The first four rounds: too few for a rank interval at 95%, Student's
+     * t alone, on the mean. */
+    a = rounds_sweep(ta, 4);
+    b = rounds_sweep(tb, 4);
+    an = compare2("a", a, "b", b);
+    ratio = cJSON_GetObjectItem(cJSON_GetObjectItem(an, "recommendation"), "ratio");
+    assert_string_equal(cJSON_GetObjectItem(ratio, "method")->valuestring, "rounds");
+    assert_true(fabs(log(cJSON_GetObjectItem(ratio, "point")->valuedouble) -
+                     -(lr[0] + lr[1] + lr[2] + lr[3]) / 4) < 1e-9);
+    assert_non_null(strstr(rec_text(an), ", over the rounds)"));
+    cJSON_Delete(an);
+    cJSON_Delete(a);
+
+    /* One round of twelve 20% slower for b, the other eleven 1% slower for
+     * a: the pooled rates put a first (b's one slow round weighs on its
+     * sums), the rounds' centre b, and the ranking follows the statistic
+     * that decides (which the outlier keeps from deciding: t is wide). */
+    for (int i = 0; i < 12; i++)
+        ta[i] = i == 5 ? 1 : 1.01;
+    for (int i = 0; i < 12; i++)
+        tb[i] = i == 5 ? 1.2 : 1;
+    cJSON_Delete(b);
+    a = rounds_sweep(ta, 12);
+    b = rounds_sweep(tb, 12);
+    an = compare2("a", a, "b", b);
+    rec = cJSON_GetObjectItem(an, "recommendation");
+    assert_string_equal(cJSON_GetArrayItem(cJSON_GetObjectItem(rec, "ranking"), 0)->valuestring, "b");
+    assert_false(cJSON_IsTrue(cJSON_GetObjectItem(rec, "decided")));
+    assert_non_null(strstr(rec_text(an), "no clear winner at this confidence: b is 1.01x a"));
+    cJSON_Delete(an);
+    cJSON_Delete(a);
+    cJSON_Delete(b);
+
+    /* Six rounds 5% apart, give or take 0.5%: every round says a, and both
+     * intervals exclude 1. */
+    double t6a[] = { 1, 1.005, 0.995, 1, 1.004, 0.996 }, t6b[6];
+    for (int i = 0; i < 6; i++)
+        t6b[i] = 1.05 * (i % 2 ? 1.003 : 0.998);
+    a = rounds_sweep(t6a, 6);
+    b = rounds_sweep(t6b, 6);
+    an = compare2("a", a, "b", b);
+    rec = cJSON_GetObjectItem(an, "recommendation");
+    assert_string_equal(cJSON_GetObjectItem(rec, "target")->valuestring, "a");
+    assert_true(cJSON_GetObjectItem(cJSON_GetObjectItem(rec, "ratio"), "lo")->valuedouble > 1.03);
+    assert_non_null(strstr(rec_text(an), "recommend a: 1.05x the throughput of b at equal load (95% CI "));
+    cJSON_Delete(an);
+    cJSON_Delete(a);
+    cJSON_Delete(b);
+}
+
 /* Issue 10: ties counted as wins ("leads 4 of 4 criteria (... success
  * rate (tied))", wins 4).  b is as good as a on three criteria: a wins one. */
 static void test_compare_ties_are_not_wins(void **state)
@@ -1167,6 +1269,7 @@ int main(void)
         cmocka_unit_test(test_compare_two),
         cmocka_unit_test(test_compare_ties_are_not_wins),
         cmocka_unit_test(test_compare_noise),
+        cmocka_unit_test(test_compare_rounds_hull),
         cmocka_unit_test(test_compare_no_clear_winner),
         cmocka_unit_test(test_compare_common_levels),
         cmocka_unit_test(test_compare_single_level),
