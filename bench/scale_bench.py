@@ -153,7 +153,7 @@ def scenario_workers(llmload, events=20000, requests=200, conc=4, rounds=3):
             "loadavg": open("/proc/loadavg").read().split()[0]}
 
 
-def scenario_streams(llmload, streams=10000, workers=2, tokens=20, rate=2.0, local_addrs=None):
+def scenario_streams(llmload, streams=10000, workers=2, tokens=20, rate=2.0, local_addrs=None, ramp="2s"):
     d = tempfile.mkdtemp(prefix="llmload-streams-bench-")
     truth, raw, out = (os.path.join(d, n) for n in ("truth.jsonl", "r.raw", "r.json"))
     # The simulator holds the streams in as many processes as the client.
@@ -163,7 +163,7 @@ def scenario_streams(llmload, streams=10000, workers=2, tokens=20, rate=2.0, loc
                             stdout=subprocess.PIPE)
     url = mock.stdout.readline().decode().strip()
     cmd = [llmload, "run", "--url", url + "/v1", "--model", "llmload-mock", "-c", str(streams),
-           "-n", str(streams), "--max-tokens", str(tokens), "--ramp-up", "2s", "--ttft-timeout", "120s", "--workers", str(workers),
+           "-n", str(streams), "--max-tokens", str(tokens), "--ramp-up", ramp, "--ttft-timeout", "120s", "--workers", str(workers),
            "--monitor", "none", "--quiet", "--json", out, "--raw", raw]
     if local_addrs:
         cmd += ["--local-addrs", local_addrs]
@@ -179,7 +179,7 @@ def scenario_streams(llmload, streams=10000, workers=2, tokens=20, rate=2.0, loc
     return {"scenario": "streams", "streams": streams, "workers": workers, "ok": s["ok"],
             "failed": s["failed"], "worker_peak_rss_kib": rss_kib,
             "rss_per_stream_kib": round(rss_kib * workers / streams, 2), "steal": round(st, 3),
-            "wall_s": round(wall, 1), "ttft_abs_err_p50_ms": fid["abs_err_p50_ms"],
+            "tokens": tokens, "rate": rate, "ramp_up": ramp, "wall_s": round(wall, 1), "ttft_abs_err_p50_ms": fid["abs_err_p50_ms"],
             "ttft_abs_err_p99_ms": fid["abs_err_p99_ms"], "local_addrs": local_addrs,
             "errors": s["errors"], "client_busy": s["client"]["loop_busy_frac"],
             "loadavg": open("/proc/loadavg").read().split()[0]}
@@ -192,10 +192,15 @@ def main():
     ap.add_argument("--streams", type=int, default=10000)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--local-addrs")
+    # Streams must outlast the ramp for all of them to be open at once:
+    # tokens / rate seconds each, started over the ramp.
+    ap.add_argument("--tokens", type=int, default=20, help="tokens per stream (default 20)")
+    ap.add_argument("--rate", type=float, default=2.0, help="tokens/s per stream (default 2)")
+    ap.add_argument("--ramp-up", default="2s", help="connection ramp (default 2s)")
     a = ap.parse_args()
     todo = {"merge": lambda: scenario_merge(a.llmload), "workers": lambda: scenario_workers(a.llmload),
             "streams": lambda: scenario_streams(a.llmload, a.streams, a.workers,
-                                                  local_addrs=a.local_addrs)}
+                                                  a.tokens, a.rate, a.local_addrs, a.ramp_up)}
     for name, fn in todo.items():
         if a.only and a.only != name:
             continue
