@@ -26,7 +26,12 @@
 
 #include "rxstamp.h"
 
-#define CARRY_INITIAL 4096
+/* The carry buffer is allocated only when an event spans two reads or a
+ * body must be kept whole (the decoders slice events out of the bytes just
+ * read otherwise), so most streaming connections never have one: at 50,000
+ * streams an eager 4 KiB each was half the client's memory.  It then starts
+ * at the size of a typical event and doubles. */
+#define CARRY_INITIAL 1024
 #define CARRY_MAX (4u << 20)     /* an event or error body larger than this is a protocol error */
 #define STATUS_BODY_MAX 4096     /* bytes of an error body kept for its message */
 #define ZOUT_SIZE (16 * 1024)    /* inflated bytes handed to the framing at a time */
@@ -162,7 +167,7 @@ static void conn_event_time(struct conn *c, const struct api_event *ev)
     if (r->ev_n == r->ev_cap) {
         /* Grows only past the largest response this slot has seen: the
          * buffer is kept across requests, so steady state never allocates. */
-        size_t nc = r->ev_cap ? r->ev_cap * 2 : 256;
+        size_t nc = r->ev_cap ? r->ev_cap * 2 : 64;
         if (nc > RESULT_EV_CHUNK)
             nc = RESULT_EV_CHUNK;
         uint32_t *p = realloc(r->ev_us, nc * sizeof *p);
@@ -1237,10 +1242,6 @@ static void conn_request_reset(struct conn *c)
     double lim = c->env->overlong_factor * (double)c->max_tokens;
     c->max_events = c->max_tokens > 0 && lim > 0 ? (uint64_t)lim + (lim > (double)(uint64_t)lim) : 0;
     api_shape_reset(&c->shape);
-    if (!c->carry) {
-        c->carry = malloc(CARRY_INITIAL);
-        c->carry_cap = c->carry ? CARRY_INITIAL : 0;
-    }
 }
 
 void conn_start(struct conn *c)
