@@ -127,7 +127,9 @@ def run_timed(cmd):
     return wall, (s1 - s0) / max(1, t1 - t0), ru.ru_utime + ru.ru_stime
 
 
-def scenario_workers(llmload, events=20000, requests=200, conc=4, rounds=3):
+def scenario_workers(llmload, events=20000, requests=2000, conc=4, rounds=5):
+    # 2,000 requests (40 M events, a few seconds a run): with 200 (half a
+    # second) process start, fork and the merge weighed on two workers.
     srv = client_bench.BurstServer(events)
     d = tempfile.mkdtemp(prefix="llmload-workers-bench-")
     res = {1: [], 2: []}
@@ -148,6 +150,9 @@ def scenario_workers(llmload, events=20000, requests=200, conc=4, rounds=3):
     med = lambda v: sorted(v)[len(v) // 2]
     return {"scenario": "workers", "events_per_wall_s_w1": round(med(res[1])),
             "events_per_wall_s_w2": round(med(res[2])), "ratio": round(med(res[2]) / med(res[1]), 2),
+            # Each round's pair ran back to back: the drift of a shared
+            # machine between rounds cancels in these.
+            "ratio_per_round": [round(b / a, 2) for a, b in zip(res[1], res[2])],
             "events_per_cpu_s_w1": round(med(per_cpu[1])), "events_per_cpu_s_w2": round(med(per_cpu[2])),
             "steal_w1": round(med(steal[1]), 3), "steal_w2": round(med(steal[2]), 3), "rounds": rounds,
             "loadavg": open("/proc/loadavg").read().split()[0]}
@@ -192,13 +197,15 @@ def main():
     ap.add_argument("--streams", type=int, default=10000)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--local-addrs")
+    ap.add_argument("--requests", type=int, default=2000, help="workers: requests a run (default 2000)")
+    ap.add_argument("--rounds", type=int, default=5, help="workers: alternating rounds (default 5)")
     # Streams must outlast the ramp for all of them to be open at once:
     # tokens / rate seconds each, started over the ramp.
     ap.add_argument("--tokens", type=int, default=20, help="tokens per stream (default 20)")
     ap.add_argument("--rate", type=float, default=2.0, help="tokens/s per stream (default 2)")
     ap.add_argument("--ramp-up", default="2s", help="connection ramp (default 2s)")
     a = ap.parse_args()
-    todo = {"merge": lambda: scenario_merge(a.llmload), "workers": lambda: scenario_workers(a.llmload),
+    todo = {"merge": lambda: scenario_merge(a.llmload), "workers": lambda: scenario_workers(a.llmload, requests=a.requests, rounds=a.rounds),
             "streams": lambda: scenario_streams(a.llmload, a.streams, a.workers,
                                                   a.tokens, a.rate, a.local_addrs, a.ramp_up)}
     for name, fn in todo.items():
