@@ -90,6 +90,16 @@ def _readline(f, timeout):
     return buf
 
 
+
+def wait_line(tc, f, prefix, timeout, what):
+    """Reads lines of f (a child's pipe) until one starts with prefix; fails
+    tc with `what` when none comes within timeout seconds each."""
+    while True:
+        line = _readline(f, timeout)
+        tc.assertIsNotNone(line, what)
+        if line.startswith(prefix):
+            return line
+
 def raw_request(port, data, host="127.0.0.1", timeout=30.0, shut_wr=False):
     """Sends raw bytes, returns everything read until the server closes."""
     s = socket.create_connection((host, port), timeout=timeout)

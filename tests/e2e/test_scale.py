@@ -196,11 +196,7 @@ class TestScale(unittest.TestCase):
                                   "--concurrency", "2,4,8", "-n", "24", "--max-tokens", "20",
                                   "--workers", "2", "--monitor", "none", "--grace", "10s", "--json", out],
                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-            while True:
-                line = harness._readline(p.stderr, 120)
-                self.assertIsNotNone(line, "the sweep never finished a level")
-                if line.startswith(b"concurrency 2:"):
-                    break
+            harness.wait_line(self, p.stderr, b"concurrency 2:", 120, "the sweep never finished a level")
             # The next level is measuring: after the first level's two
             # warm-up and 24 requests, its four warm-up requests and four
             # measured ones were sent, and a fifth (so one measured request
@@ -287,11 +283,7 @@ class TestScale(unittest.TestCase):
                                   "--concurrency", "2,4", "-n", "24", "--max-tokens", "20",
                                   "--workers", "2", "--monitor", "none", "--grace", "10s", "--json", out],
                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-            while True:
-                line = harness._readline(p.stderr, 120)
-                self.assertIsNotNone(line, "the compare never finished a level")
-                if line.startswith(b"a: concurrency 2:"):
-                    break
+            harness.wait_line(self, p.stderr, b"a: concurrency 2:", 120, "the compare never finished a level")
             # a's warm-up, its first level (two warm-up, 24), the second's
             # four warm-up and four measured, and a fifth sent.
             wait_metric(a.port, CHAT_METRIC, 1 + 2 + 24 + 4 + 4 + 1)

@@ -354,11 +354,7 @@ class TestCompareInterrupt(unittest.TestCase):
             p.send_signal(signal.SIGINT)
             # A second Ctrl-C aborts the warm-up request itself: the warm-up
             # then has no success, which is still an interruption.
-            while True:
-                line = harness._readline(p.stderr, 30)
-                self.assertIsNotNone(line, "compare said nothing of the interruption")
-                if line.startswith(b"interrupted:"):
-                    break
+            harness.wait_line(self, p.stderr, b"interrupted:", 30, "compare said nothing of the interruption")
             p.send_signal(signal.SIGINT)
             o, e = p.communicate(timeout=60)
         self.assertEqual(p.returncode, 4, e)

@@ -700,11 +700,7 @@ class TestSweepMock(unittest.TestCase):
                                   "--concurrency", "1,2,4,8", "-n", "8", "--max-tokens", "20",
                                   "--json", out], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
             # The first level's line on stderr says it is measured.
-            while True:
-                line = harness._readline(p.stderr, 120)
-                self.assertIsNotNone(line, "the sweep never finished a level")
-                if line.startswith(b"concurrency 1:"):
-                    break
+            harness.wait_line(self, p.stderr, b"concurrency 1:", 120, "the sweep never finished a level")
             p.send_signal(signal.SIGINT)
             o, e = p.communicate(timeout=120)
         self.assertEqual(p.returncode, 4, e)
