@@ -21,13 +21,7 @@ set -u
 build=$1; state=$2; goal=$3; shift 3
 here=$(cd "$(dirname "$0")" && pwd)
 mkdir -p "$state" "$build/fuzz-artifacts"
-# CPU seconds of finished children so far (see fuzz/run.sh).  Called in
-# this shell with its output to a file: in $(...), a subshell, `times`
-# would report the subshell's own children, none.
-child_cpu() {
-    times >"$state/.times.$$"
-    awk 'NR == 2 { s = 0; for (i = 1; i <= 2; i++) { split($i, a, /[ms]/); s += a[1] * 60 + a[2] } printf "%d", s }' "$state/.times.$$"
-}
+. "$here/lib.sh"
 status=0
 for t in "$@"; do
     exe="$build/fuzz/$t"
@@ -42,23 +36,21 @@ for t in "$@"; do
     word=ok; cov=0; ft=0
     while [ "$cpu" -lt "$goal" ]; do
         log="$state/$t.log"
-        child_cpu >"$state/.cpu.$$"; c0=$(cat "$state/.cpu.$$")
+        fuzz_cpu "$state/.cpu.$$"; c0=$(cat "$state/.cpu.$$")
         # -timeout is wall-clock: on a loaded machine a 10 s timeout fired
         # on an input that runs in 0.4 s, so a campaign allows 60 s.
-        "$exe" -max_total_time="${FUZZ_CHUNK:-600}" -timeout=60 -rss_limit_mb=2048 -print_final_stats=1 \
-            -artifact_prefix="$build/fuzz-artifacts/$t-" "$state/$t" "$seeds" >"$log" 2>&1
+        fuzz_exec "$exe" "${FUZZ_CHUNK:-600}" 60 "$build/fuzz-artifacts/$t-" "$log" "$state/$t" "$seeds"
         rc=$?
-        child_cpu >"$state/.cpu.$$"; c1=$(cat "$state/.cpu.$$")
-        n=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
-        cpu=$((cpu + c1 - c0)); execs=$((execs + ${n:-0})); chunks=$((chunks + 1))
+        fuzz_cpu "$state/.cpu.$$"; c1=$(cat "$state/.cpu.$$")
+        total=$execs
+        fuzz_stats "$log"
+        cpu=$((cpu + c1 - c0)); execs=$((total + ${execs:-0})); chunks=$((chunks + 1))
         echo "$cpu $execs $chunks" >"$tot"
-        cov=$(grep -o 'cov: [0-9]*' "$log" | tail -1 | cut -d' ' -f2)
-        ft=$(grep -o 'ft: [0-9]*' "$log" | tail -1 | cut -d' ' -f2)
         cp "$log" "$state/$t.chunk$chunks.log"
         if [ $rc -ne 0 ]; then word=FAILED; status=1; tail -40 "$log" >&2; break; fi
     done
     line="$t $word execs=$execs cov=${cov:-0} ft=${ft:-0} corpus=$(ls "$state/$t" | wc -l) cpu=$cpu chunks=$chunks"
     echo "$line" | tee -a "$state/results.txt"
-    rm -f "$state/.times.$$" "$state/.cpu.$$"
+    rm -f "$state/.cpu.$$"
 done
 exit $status

@@ -23,30 +23,19 @@ results="$build/fuzz-results.txt"
 mkdir -p "$build/fuzz-artifacts"
 : >"$results"
 status=0
-# Children's user+system CPU seconds so far (the second line of `times`,
-# "XmY.YYYs XmY.YYYs"): POSIX sh has no per-child accounting.  `times` runs
-# in this shell (a subshell would report its own, empty, children).
-child_cpu() {
-    times >"$build/.times"
-    awk 'NR == 2 { s = 0; for (i = 1; i <= 2; i++) { split($i, a, /[ms]/); s += a[1] * 60 + a[2] } printf "%d", s }' "$build/.times"
-}
+. "$here/lib.sh"
 for t in $targets; do
     exe="$build/fuzz/$t"
     seeds="$here/corpus/${t#fuzz_}"
     [ -x "$exe" ] || { echo "$t FAILED (not built: $exe)" >>"$results"; status=1; continue; }
     [ -d "$seeds" ] || { echo "$t FAILED (no seed corpus $seeds)" >>"$results"; status=1; continue; }
     work=$(mktemp -d)
-    child_cpu >"$build/.cpu0"; cpu0=$(cat "$build/.cpu0")
+    fuzz_cpu "$build/.cpu"; cpu0=$(cat "$build/.cpu")
     log="$build/fuzz-$t.log"
-    # -rss_limit_mb and -timeout turn a memory blow-up or a hang into a
-    # failure with its input saved, not a stuck CI job.
-    "$exe" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
-        -artifact_prefix="$build/fuzz-artifacts/$t-" "$work" "$seeds" >"$log" 2>&1
+    fuzz_exec "$exe" "$secs" 10 "$build/fuzz-artifacts/$t-" "$log" "$work" "$seeds"
     rc=$?
-    child_cpu >"$build/.cpu1"; cpu=$(( $(cat "$build/.cpu1") - cpu0 ))
-    execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
-    cov=$(grep -o 'cov: [0-9]*' "$log" | tail -1 | cut -d' ' -f2)
-    ft=$(grep -o 'ft: [0-9]*' "$log" | tail -1 | cut -d' ' -f2)
+    fuzz_cpu "$build/.cpu"; cpu=$(( $(cat "$build/.cpu") - cpu0 ))
+    fuzz_stats "$log"
     corp=$(ls "$work" | wc -l)
     if [ $rc -eq 0 ]; then word=ok; else word=FAILED; status=1; fi
     line="$t $word execs=${execs:-0} cov=${cov:-0} ft=${ft:-0} corpus=$corp seconds=$secs cpu=$cpu"
