@@ -17,7 +17,9 @@ Three scenarios, each a number of short, seeded trials:
   gate   one simulator; run A saves a baseline (--save-baseline), run B of
          the same configuration checks against it (--baseline, the default
          tolerances).  A failed gate is a false alarm: the rate should be
-         <= 1%.
+         <= 1%.  --gate-repeat K gives both runs --repeat K (the runs are
+         then the unit too, docs/ci.md); --gate-repeat 1,5 runs the trials
+         of both, interleaved, for a side-by-side rate.
 
 Each trial is a few seconds: short responses (--max-tokens), a simulator
 whose timing is a schedule of timers (its decode rate and TTFT are what it
@@ -40,8 +42,9 @@ with --requests 384 on a less busy machine):
   verdict_trials.py --diff-trials 60 --same-trials 100 --gate-trials 0 --jobs 3 \
       --rate 10 --ttft-base-ms 400 --max-tokens 8 --concurrency 32 \
       --requests 640 --rounds 20 --warmup 0
-  verdict_trials.py --diff-trials 0 --same-trials 0 --gate-trials 120 --jobs 2 \
-      --rate 20 --ttft-base-ms 200 --max-tokens 8 --concurrency 32 --requests 192
+  verdict_trials.py --diff-trials 0 --same-trials 0 --gate-trials 150 --jobs 4 \
+      --rate 20 --ttft-base-ms 200 --max-tokens 8 --concurrency 32 --requests 192 \
+      --gate-repeat 1,5
 """
 import argparse
 import concurrent.futures
@@ -119,12 +122,14 @@ def compare_trial(a, trial, seed, rate_first, rate_second, names):
             ratio.get("method"), names[0])
 
 
-def gate_trial(a, trial, seed):
+def gate_trial(a, trial, seed, repeat):
     m = Mock(a.llmload, mock_args(a.rate, seed, a))
     try:
         with tempfile.TemporaryDirectory() as d:
             base = os.path.join(d, "base.json")
             run = [a.llmload, "run", "--url", m.url, "--model", "llmload-mock"]
+            if repeat > 1:
+                run += ["--repeat", str(repeat)]
             r = subprocess.run(run + load_args(a, seed) + ["--save-baseline", base],
                                capture_output=True, text=True, timeout=600)
             if r.returncode != 0:
@@ -195,22 +200,40 @@ def run_compare(a, pool, n, diff, label):
 
 
 def run_gate(a, pool, n):
+    # Each --gate-repeat K gets its n trials; the trials of the Ks are
+    # interleaved, so they share the machine's moments and differ only in K.
     rng = random.Random(a.seed * 7919)
-    jobs = [pool.submit(gate_trial, a, t, rng.randrange(1, 1 << 30)) for t in range(n)]
-    alarms, probs, examples = 0, [], []
-    for j in jobs:
-        failed, fails, p = j.result()
-        alarms += failed
-        probs.append(p)
-        if failed and len(examples) < 3:
-            examples.extend(fails[:1])
-    lo, hi = wilson(alarms, n)
-    print("gate  %3d trials, a build against itself: false alarms %d/%d = %.1f%% (95%% CI %.1f..%.1f%%); "
-          "median of the largest probability of a regression %.1f%%"
-          % (n, alarms, n, 100 * alarms / n if n else float("nan"), 100 * lo, 100 * hi, median(probs)),
-          flush=True)
-    for e in examples:
-        print("      e.g. %s" % e)
+    ks = [int(k) for k in str(a.gate_repeat).split(",")]
+    jobs = []
+    for t in range(n):
+        seed = rng.randrange(1, 1 << 30)
+        for k in ks:
+            jobs.append((k, pool.submit(gate_trial, a, t, seed, k)))
+    for k in ks:
+        alarms, probs, examples = 0, [], []
+        for kk, j in jobs:
+            if kk != k:
+                continue
+            failed, fails, p = j.result()
+            alarms += failed
+            probs.append(p)
+            if failed and len(examples) < 3:
+                examples.extend(fails[:1])
+        lo, hi = wilson(alarms, n)
+        print("gate  %3d trials, a build against itself, %s: false alarms %d/%d = %.1f%% (95%% CI %.1f..%.1f%%); "
+              "median of the largest probability of a regression %.1f%%"
+              % (n, "one run against a one-run baseline" if k == 1 else "--repeat %d on both sides" % k,
+                 alarms, n, 100 * alarms / n if n else float("nan"), 100 * lo, 100 * hi, median(probs)),
+              flush=True)
+        for e in examples:
+            print("      e.g. %s" % e)
+
+
+def cpu_times():
+    """(idle, steal, total) jiffies of /proc/stat's cpu line."""
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    return v[3], v[7] if len(v) > 7 else 0, sum(v)
 
 
 def main():
@@ -228,6 +251,9 @@ def main():
     ap.add_argument("--max-tokens", type=int, default=16)
     ap.add_argument("--warmup", type=int, default=None,
                     help="--warmup of every run (default: llmload's, a request per connection)")
+    ap.add_argument("--gate-repeat", default="1", metavar="K[,K...]",
+                    help="--repeat of both runs of a gate trial (1); several, e.g. 1,5, run "
+                         "interleaved trials of each")
     ap.add_argument("--jobs", type=int, default=2, help="trials run at the same time")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--keep", metavar="DIR", help="keep each compare document in DIR")
@@ -235,6 +261,7 @@ def main():
     a.llmload = os.path.abspath(a.llmload)
     with open("/proc/loadavg") as f:
         print("load average at the start: %s" % " ".join(f.read().split()[:3]), flush=True)
+    t0 = cpu_times()
     with concurrent.futures.ThreadPoolExecutor(max_workers=a.jobs) as pool:
         if a.diff_trials:
             run_compare(a, pool, a.diff_trials, a.diff, "diff")
@@ -244,6 +271,10 @@ def main():
             run_gate(a, pool, a.gate_trials)
     with open("/proc/loadavg") as f:
         print("load average at the end: %s" % " ".join(f.read().split()[:3]), flush=True)
+    t1 = cpu_times()
+    span = max(t1[2] - t0[2], 1)
+    print("CPU time of the machine meanwhile: idle %.1f%%, steal %.1f%%"
+          % (100 * (t1[0] - t0[0]) / span, 100 * (t1[1] - t0[1]) / span), flush=True)
     return 0
 
 

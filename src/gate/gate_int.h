@@ -98,6 +98,10 @@ struct gate_check {
      * when the runs or the baseline kept no samples */
     size_t n_cur, n_base;
     double p_regress, mwu_p;
+    /* regression tested over the runs (several on both sides, --repeat):
+     * the change's Welch interval over the runs' values, hulled into
+     * change_lo .. change_hi; NaN when not tested */
+    double runs_lo, runs_hi, runs_p;
     char message[512];      /* one line: "measured 612 ms, limit < 500 ms" */
 };
 

@@ -366,21 +366,86 @@ double stats_t975(size_t df)
     return df < 60 ? 2.00 : df < 120 ? 1.98 : 1.96;
 }
 
-int stats_t_interval(const double *x, size_t k, double *mean, double *lo, double *hi, double *se)
+/* Mean and variance (n - 1) of x[0..n), Welford's way. */
+static void mean_var(const double *x, size_t n, double *mean, double *var)
 {
-    if (k < 2)
-        return -1;
     double m = 0, m2 = 0;
-    for (size_t i = 0; i < k; i++) {
+    for (size_t i = 0; i < n; i++) {
         double d = x[i] - m;
         m += d / (double)(i + 1);
         m2 += d * (x[i] - m);
     }
     *mean = m;
-    *se = sqrt(m2 / (double)(k - 1) / (double)k);
+    *var = n > 1 ? m2 / (double)(n - 1) : 0;
+}
+
+int stats_t_interval(const double *x, size_t k, double *mean, double *lo, double *hi, double *se)
+{
+    if (k < 2)
+        return -1;
+    double var;
+    mean_var(x, k, mean, &var);
+    *se = sqrt(var / (double)k);
     double h = stats_t975(k - 1) * *se;
-    *lo = m - h;
-    *hi = m + h;
+    *lo = *mean - h;
+    *hi = *mean + h;
+    return 0;
+}
+
+double stats_t_cdf(double t, size_t df)
+{
+    if (isnan(t) || df == 0)
+        return NAN;
+    if (df > 200)
+        return stats_phi(t);
+    if (isinf(t))
+        return t > 0 ? 1 : 0;
+    /* A(t|df) = P(|T| <= t), odd in t through theta; the CDF is (1 + A) / 2. */
+    double th = atan(t / sqrt((double)df)), s = sin(th), c2 = cos(th) * cos(th), a;
+    if (df % 2) {
+        double term = cos(th), sum = df > 1 ? term : 0;
+        for (size_t k = 3; k + 2 <= df; k += 2) {
+            term *= c2 * (double)(k - 1) / (double)k;
+            sum += term;
+        }
+        a = 2 / 3.14159265358979323846 * (th + s * sum);
+    } else {
+        double term = 1, sum = 1;
+        for (size_t k = 2; k + 2 <= df; k += 2) {
+            term *= c2 * (double)(k - 1) / (double)k;
+            sum += term;
+        }
+        a = s * sum;
+    }
+    return 0.5 + 0.5 * a;
+}
+
+int stats_welch(const double *a, size_t na, const double *b, size_t nb, struct stats_welch *out)
+{
+    if (na < 2 || nb < 2)
+        return -1;
+    for (size_t i = 0; i < na; i++)
+        if (!isfinite(a[i]))
+            return -1;
+    for (size_t i = 0; i < nb; i++)
+        if (!isfinite(b[i]))
+            return -1;
+    double ma, va, mb, vb;
+    mean_var(a, na, &ma, &va);
+    mean_var(b, nb, &mb, &vb);
+    double ua = va / (double)na, ub = vb / (double)nb, se2 = ua + ub;
+    out->diff = ma - mb;
+    out->se = sqrt(se2);
+    if (se2 <= 0) {
+        out->df = na + nb - 2;
+        out->lo = out->hi = out->diff;
+        return 0;
+    }
+    double df = se2 * se2 / (ua * ua / (double)(na - 1) + ub * ub / (double)(nb - 1));
+    out->df = df < 1 ? 1 : (size_t)df;
+    double h = stats_t975(out->df) * out->se;
+    out->lo = out->diff - h;
+    out->hi = out->diff + h;
     return 0;
 }
 

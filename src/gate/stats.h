@@ -83,6 +83,22 @@ int stats_t_interval(const double *x, size_t k, double *mean, double *lo, double
 /* The two-sided 97.5% quantile of Student's t with df degrees of freedom. */
 double stats_t975(size_t df);
 
+/* Student's t CDF with df degrees of freedom (df >= 1), exact for an
+ * integer df by the finite series of Abramowitz & Stegun 26.7.3-4 (hand
+ * written: no Debian C library the project uses has one; GSL would be a
+ * dependency for one function); the normal CDF past df 200. */
+double stats_t_cdf(double t, size_t df);
+
+/* Welch's two-sample test of mean(a) - mean(b) (na, nb >= 2): the
+ * difference, its standard error, Welch-Satterthwaite's degrees of freedom
+ * (rounded down, so the interval errs wide) and the 95% interval.  For
+ * runs as the unit (the gate with --repeat): what two runs of one build
+ * differ by on a shared machine is in the spread of each side's runs.  A
+ * zero spread on both sides gives se 0 and the point as the interval.  0,
+ * or -1 when a side has fewer than 2 values or a value is not finite. */
+struct stats_welch { double diff, se, lo, hi; size_t df; };
+int stats_welch(const double *a, size_t na, const double *b, size_t nb, struct stats_welch *out);
+
 /* The Hodges-Lehmann estimate of the centre of x[0..k) (the median of its
  * k(k+1)/2 Walsh averages (x_i + x_j) / 2, i <= j) with its 95% interval
  * from the exact distribution of Wilcoxon's signed-rank statistic: the

@@ -174,10 +174,11 @@ static void test_baseline_identical_passes(void **state)
     /* The default tolerances apply without --max-regression. */
     assert_contains(out, "\nbaseline base.json (5 runs):\n");
     assert_contains(out, "  PASS  p95(ttft): 100 ms vs baseline 100 ms: +0.0% (95% CI ");
-    assert_contains(out, "tolerance +10.0%\n");
+    assert_contains(out, "over 5 vs 5 runs -2.3% .. +2.3%), tolerance +10.0%, probability of a regression "
+                         "beyond it 0.0%\n");
     assert_contains(out, "  PASS  output_tps: 1001 tok/s vs baseline 1000 tok/s: +0.1% (95% CI ");
     assert_contains(out, "  PASS  error_rate: 0.00% vs baseline 0.00%: +0.00%");
-    assert_contains(out, "tolerance +1.00%\n");
+    assert_contains(out, "over 5 vs 5 runs +0.00% .. +0.00%), tolerance +1.00%, probability");
     assert_contains(out, "  PASS  p95(tpot): ");
     assert_contains(out, "  PASS  p95(e2e): ");
     assert_contains(out, "gate: PASS, 5 checks passed");
@@ -201,7 +202,9 @@ static void test_baseline_within_noise(void **state)
                         "--max-regression", "p95(ttft)=10%", "--junit", "noise.xml", NULL);
     assert_int_equal(code, EXIT_OK);
     assert_contains(out, "  PASS  p95(ttft): 115 ms vs baseline 100 ms: +15.0% (95% CI ");
-    assert_contains(out, "tolerance +10.0%, within noise\n");
+    /* Over the runs: a ratio of geometric means with Welch's interval. */
+    assert_contains(out, "over 5 vs 5 runs -17.5% .. +43.7%), tolerance +10.0%, probability of a "
+                         "regression beyond it 46.2%, within noise\n");
     assert_contains(out, "gate: PASS, 1 check passed");
     free(out);
     char *x = slurp("noise.xml");
@@ -227,9 +230,81 @@ static void test_baseline_regression_fails(void **state)
     assert_int_equal(code, EXIT_CHECK);
     assert_contains(out, "  FAIL  p95(ttft): 150 ms vs baseline 100 ms: +50.0% (95% CI +4");
     assert_contains(out, "  FAIL  output_tps: 800 tok/s vs baseline 1000 tok/s: -20.0% (95% CI -2");
-    assert_contains(out, "tolerance -5.0%\n");
+    assert_contains(out, "over 5 vs 5 runs -21.1% .. -18.9%), tolerance -5.0%, probability of a "
+                         "regression beyond it 100.0%\n");
     assert_contains(out, "  SKIP  p95(itl): the baseline has no value for p95(itl)\n");
     assert_contains(out, "gate: FAIL, 2 of 3 checks failed");
+    free(out);
+    free_docs(b, 5);
+    free_docs(c, 5);
+}
+
+/* A run with its per-request samples: 40 requests sent 50 ms apart whose
+ * TTFT spreads 50..100 ms times slow (a run slowed as a whole by other
+ * work on the machine when slow > 1); the summary's p95 agrees. */
+static cJSON *doc_sampled(double slow, int jitter)
+{
+    cJSON *d = doc_simple(0.0975 * slow * (1 + 0.002 * jitter), 1000);
+    cJSON *s = cJSON_AddObjectToObject(d, "samples");
+    const char *cols[] = { "e2e_s", "ttft_s", "tpot_s", "output_tokens", "ok", "start_s" };
+    cJSON *a[6];
+    for (int c = 0; c < 6; c++)
+        a[c] = cJSON_AddArrayToObject(s, cols[c]);
+    cJSON_AddNumberToObject(s, "seen", 40);
+    cJSON_AddNumberToObject(s, "kept", 40);
+    for (int i = 0; i < 40; i++) {
+        double ttft = slow * (0.05 + 0.05 * (double)((i * 17 + jitter) % 40) / 39) * (1 + 0.002 * jitter);
+        double v[6] = { ttft + 0.2, ttft, 0.003, 64, 1, 0.05 * i };
+        for (int c = 0; c < 6; c++)
+            cJSON_AddItemToArray(a[c], cJSON_CreateNumber(v[c]));
+    }
+    return d;
+}
+
+/* Why runs are the unit: one of five runs slowed as a whole.  Its
+ * requests are a fifth of the pooled ones, so the pooled p95 is the slow
+ * run's and every resample of time blocks says so (on requests alone this
+ * failed); the spread of the five runs says it can be the machine. */
+static void test_baseline_one_slow_run_is_noise(void **state)
+{
+    (void)state;
+    cJSON *b[5], *c[5];
+    for (int i = 0; i < 5; i++) {
+        b[i] = doc_sampled(1, i);
+        c[i] = doc_sampled(i == 2 ? 2 : 1, 4 - i);
+    }
+    char *out, err[1024];
+    save_base("base.json", b, 5);
+    int code = evaluate(c, 5, &out, err, sizeof err, "--baseline", "base.json",
+                        "--max-regression", "p95(ttft)=10%", NULL);
+    assert_int_equal(code, EXIT_OK);
+    assert_contains(out, "  PASS  p95(ttft): 98.1 ms vs baseline 97.9 ms: +78.2% (95% CI -21.8% .. +90.4%, "
+                         "200 vs 200 requests +39.2% .. +90.4%");
+    assert_contains(out, ", over 5 vs 5 runs -21.8% .. +68.8%), tolerance +10.0%, probability of a "
+                         "regression beyond it 61.5%");
+    assert_contains(out, "within noise\n");
+    free(out);
+    /* The same runs of one request each side decide on the requests: the
+     * slow run against a normal one fails, as it must (one run cannot tell
+     * a slow machine from a slow build). */
+    save_base("base1.json", &b[0], 1);
+    code = evaluate(&c[2], 1, &out, err, sizeof err, "--baseline", "base1.json",
+                    "--max-regression", "p95(ttft)=10%", NULL);
+    assert_int_equal(code, EXIT_CHECK);
+    assert_contains(out, "40 vs 40 requests), tolerance +10.0%");
+    assert_contains(out, "\nnote: with one run on a side, a slower build and a busier machine look alike; "
+                         "--repeat 5 on both sides lets the runs decide too (docs/ci.md)\n");
+    free(out);
+    /* Every run slowed: a regression, whichever unit decides. */
+    for (int i = 0; i < 5; i++) {
+        cJSON_Delete(c[i]);
+        c[i] = doc_sampled(1.5, 4 - i);
+    }
+    code = evaluate(c, 5, &out, err, sizeof err, "--baseline", "base.json",
+                    "--max-regression", "p95(ttft)=10%", NULL);
+    assert_int_equal(code, EXIT_CHECK);
+    assert_contains(out, "  FAIL  p95(ttft): ");
+    assert_contains(out, "probability of a regression beyond it 100.0%");
     free(out);
     free_docs(b, 5);
     free_docs(c, 5);
@@ -479,6 +554,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_baseline_identical_passes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_baseline_within_noise, setup, teardown),
         cmocka_unit_test_setup_teardown(test_baseline_regression_fails, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_baseline_one_slow_run_is_noise, setup, teardown),
         cmocka_unit_test_setup_teardown(test_baseline_other_workload, setup, teardown),
         cmocka_unit_test_setup_teardown(test_interrupted_and_failed_runs, setup, teardown),
         cmocka_unit_test_setup_teardown(test_junit, setup, teardown),

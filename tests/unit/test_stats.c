@@ -311,6 +311,63 @@ static void test_signed_rank_coverage(void **state)
     assert_true(power >= REPS * 995 / 1000 && tpow >= REPS * 995 / 1000 && hpow >= REPS * 995 / 1000);
 }
 
+/* Student's t CDF at the 97.5% points of the table stats_t975 holds
+ * (printed to 3 decimals, hence the tolerance), at 0, symmetric, and the
+ * normal law past 200 degrees of freedom. */
+static void test_t_cdf(void **state)
+{
+    (void)state;
+    for (size_t df = 1; df <= 30; df++) {
+        assert_true(fabs(stats_t_cdf(stats_t975(df), df) - 0.975) < 2e-4);
+        assert_true(fabs(stats_t_cdf(-stats_t975(df), df) - 0.025) < 2e-4);
+        NEAR(stats_t_cdf(0, df), 0.5);
+        NEAR(stats_t_cdf(1.3, df) + stats_t_cdf(-1.3, df), 1);
+    }
+    /* df 1 is Cauchy: 1/2 + atan(t)/pi. */
+    NEAR(stats_t_cdf(1, 1), 0.75);
+    /* df 2 in closed form: 1/2 + t / (2 sqrt(2 + t^2)). */
+    NEAR(stats_t_cdf(1, 2), 0.5 + 1 / (2 * sqrt(3.0)));
+    assert_true(fabs(stats_t_cdf(1.96, 1000) - 0.975) < 1e-4);
+    assert_true(stats_t_cdf(INFINITY, 5) == 1 && stats_t_cdf(-INFINITY, 5) == 0);
+    assert_true(isnan(stats_t_cdf(NAN, 5)) && isnan(stats_t_cdf(1, 0)));
+}
+
+/* Welch's interval worked by hand: a = 1,2,3,4 (mean 2.5, var 5/3), b =
+ * 2,4,6 (mean 4, var 4); se^2 = 5/12 + 4/3 = 7/4; df = (7/4)^2 /
+ * ((5/12)^2/3 + (4/3)^2/2) = 3.32 -> 3.  Then its coverage over 5 vs 5
+ * normal runs of unequal spread (the gate's --repeat 5): about 95%, a
+ * little more from rounding df down. */
+static void test_welch(void **state)
+{
+    (void)state;
+    double a[] = { 1, 2, 3, 4 }, b[] = { 2, 4, 6 };
+    struct stats_welch w;
+    assert_int_equal(stats_welch(a, 4, b, 3, &w), 0);
+    NEAR(w.diff, -1.5);
+    NEAR(w.se, sqrt(7.0 / 4));
+    assert_int_equal((int)w.df, 3);
+    NEAR(w.lo, -1.5 - 3.182 * sqrt(7.0 / 4));
+    NEAR(w.hi, -1.5 + 3.182 * sqrt(7.0 / 4));
+    assert_int_equal(stats_welch(a, 1, b, 3, &w), -1);
+    double z[] = { 2, 2, 2 }, bad[] = { 1, NAN };
+    assert_int_equal(stats_welch(z, 3, z, 3, &w), 0);
+    assert_true(w.se == 0 && w.lo == 0 && w.hi == 0);
+    assert_int_equal(stats_welch(bad, 2, z, 3, &w), -1);
+    enum { REPS = 4000 };
+    uint64_t s = 17;
+    int miss = 0;
+    for (int r = 0; r < REPS; r++) {
+        double x[5], y[5];
+        for (int i = 0; i < 5; i++) {
+            x[i] = 0.02 * gauss(&s);
+            y[i] = 0.06 * gauss(&s);
+        }
+        assert_int_equal(stats_welch(x, 5, y, 5, &w), 0);
+        miss += w.lo > 0 || w.hi < 0;
+    }
+    assert_in_range(miss, REPS * 25 / 1000, REPS * 55 / 1000);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -321,6 +378,8 @@ int main(void)
         cmocka_unit_test(test_quantile_change),
         cmocka_unit_test(test_blocks),
         cmocka_unit_test(test_t_interval),
+        cmocka_unit_test(test_t_cdf),
+        cmocka_unit_test(test_welch),
         cmocka_unit_test(test_signed_rank_known),
         cmocka_unit_test(test_signed_rank_coverage),
     };
