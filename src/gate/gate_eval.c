@@ -279,6 +279,8 @@ static int eval_regress(const struct gate_regress *r, const cJSON *const *sums,
         return -1;
     }
     gate_tol_fmt(c, tol, sizeof tol);
+    c->runs_cur = nc;
+    c->runs_base = nb;
     c->measured = nc ? baseline_median(cur, nc) : NAN;
     c->base = nb ? baseline_median(base, nb) : NAN;
     if (!nb) {

@@ -102,6 +102,7 @@ struct gate_check {
      * the change's Welch interval over the runs' values, hulled into
      * change_lo .. change_hi; NaN when not tested */
     double runs_lo, runs_hi, runs_p;
+    size_t runs_cur, runs_base;     /* runs with a value, each side */
     char message[512];      /* one line: "measured 612 ms, limit < 500 ms" */
 };
 

@@ -179,9 +179,12 @@ void gate_report_text(FILE *f, const struct gate_outcome *o)
     /* A failed regression check decided without runs to compare: say what
      * would tell a slower build from a busier machine. */
     int lone = 0;
-    for (size_t i = 0; i < o->n; i++)
-        lone |= o->checks[i].is_regress && o->checks[i].status == GATE_FAIL && isnan(o->checks[i].runs_lo);
-    if (lone && (o->runs < 2 || o->baseline_runs < 2))
+    for (size_t i = 0; i < o->n; i++) {
+        const struct gate_check *c = &o->checks[i];
+        lone |= c->is_regress && c->status == GATE_FAIL && !isnan(c->change) &&
+                (c->runs_cur < 2 || c->runs_base < 2);
+    }
+    if (lone)
         fprintf(f, "note: with one run on a side, a slower build and a busier machine look alike; "
                    "--repeat 5 on both sides lets the runs decide too (docs/ci.md)\n");
     fflush(f);
@@ -204,7 +207,7 @@ static void iso_now(char *buf, size_t cap)
         snprintf(buf, cap, "1970-01-01T00:00:00Z");
 }
 
-static void junit_case(struct sb *b, const struct gate_check *c, size_t runs, size_t base_runs)
+static void junit_case(struct sb *b, const struct gate_check *c, size_t runs)
 {
     char name[256], tol[48];
     if (c->is_regress) {
@@ -252,7 +255,7 @@ static void junit_case(struct sb *b, const struct gate_check *c, size_t runs, si
                 sb_printf(&t, "mann_whitney_p: %.4g\nrequests: %zu vs %zu\n", c->mwu_p, c->n_cur, c->n_base);
             if (!isnan(c->runs_lo))
                 sb_printf(&t, "runs_change_ci95: %.6g .. %.6g\nruns: %zu vs %zu\n", c->runs_lo, c->runs_hi,
-                          runs, base_runs);
+                          c->runs_cur, c->runs_base);
         } else {
             sb_printf(&t, "limit: %s %.9g %s\n", gate_op_str(c->op), c->limit, base_unit(c->kind));
         }
@@ -298,7 +301,7 @@ int gate_report_junit(struct out_file *out, const char *path, const struct gate_
     }
     sb_printf(&b, "    </properties>\n");
     for (size_t i = 0; i < o->n; i++)
-        junit_case(&b, &o->checks[i], o->runs, o->baseline_runs);
+        junit_case(&b, &o->checks[i], o->runs);
     sb_printf(&b, "  </testsuite>\n</testsuites>\n");
     return sb_write(&b, "--junit", out, path, err, errcap);
 }

@@ -276,8 +276,12 @@ static void test_baseline_one_slow_run_is_noise(void **state)
     char *out, err[1024];
     save_base("base.json", b, 5);
     int code = evaluate(c, 5, &out, err, sizeof err, "--baseline", "base.json",
-                        "--max-regression", "p95(ttft)=10%", NULL);
+                        "--max-regression", "p95(ttft)=10%", "--junit", "slow.xml", NULL);
     assert_int_equal(code, EXIT_OK);
+    char *x = slurp("slow.xml");
+    assert_non_null(x);
+    assert_contains(x, "tests=\"1\" failures=\"0\"");
+    free(x);
     assert_contains(out, "  PASS  p95(ttft): 98.1 ms vs baseline 97.9 ms: +78.2% (95% CI -21.8% .. +90.4%, "
                          "200 vs 200 requests +39.2% .. +90.4%");
     assert_contains(out, ", over 5 vs 5 runs -21.8% .. +68.8%), tolerance +10.0%, probability of a "
@@ -305,7 +309,35 @@ static void test_baseline_one_slow_run_is_noise(void **state)
     assert_int_equal(code, EXIT_CHECK);
     assert_contains(out, "  FAIL  p95(ttft): ");
     assert_contains(out, "probability of a regression beyond it 100.0%");
+    /* Five runs a side decided: no note. */
+    assert_null(strstr(out, "note:"));
     free(out);
+    /* An absolute tolerance over the runs: the difference in ms, and
+     * JUnit's lines of the runs' test. */
+    code = evaluate(c, 5, &out, err, sizeof err, "--baseline", "base.json",
+                    "--max-regression", "p95(ttft)=20ms", "--junit", "abs.xml", NULL);
+    assert_int_equal(code, EXIT_CHECK);
+    assert_contains(out, ", over 5 vs 5 runs +");
+    assert_contains(out, " ms), tolerance +20.0 ms, probability of a regression beyond it 100.0%");
+    free(out);
+    x = slurp("abs.xml");
+    assert_non_null(x);
+    assert_contains(x, "\nruns_change_ci95: 0.04");
+    assert_contains(x, "\nruns: 5 vs 5\n");
+    assert_contains(x, "\nrequests: 200 vs 200\n");
+    free(x);
+    /* A metric no run has: FAIL without a value, and no note about busy
+     * machines (there is no change to explain). */
+    cJSON *none = cJSON_Duplicate(b[0], 1);
+    cJSON_ReplaceItemInObject(cJSON_GetObjectItem(cJSON_GetObjectItem(none, "summary"), "ttft"), "p95",
+                              cJSON_CreateNull());
+    code = evaluate(&none, 1, &out, err, sizeof err, "--baseline", "base1.json",
+                    "--max-regression", "p95(ttft)=10%", NULL);
+    assert_int_equal(code, EXIT_CHECK);
+    assert_contains(out, "  FAIL  p95(ttft): no value measured (baseline 97.5 ms)\n");
+    assert_null(strstr(out, "note:"));
+    free(out);
+    cJSON_Delete(none);
     free_docs(b, 5);
     free_docs(c, 5);
 }
