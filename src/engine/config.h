@@ -3,6 +3,7 @@
 /* The effective settings of one `llmload run`.  Defaults are set in one
  * place (config_defaults, config.c); cli/cli_run.c fills it from flags; every field is
  * echoed in the JSON result's "config". */
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <sys/socket.h>
@@ -78,12 +79,30 @@ struct run_config {
     uint32_t shard_index, shard_count;
     int64_t start_at_ns;
     uint32_t workers;
+    /* The workers of one closed-loop run on one machine share its request
+     * count (NULL: each runs its fixed part; struct run_share). */
+    struct run_share *share;
     /* --local-addrs: connections bind these round-robin (none: the
      * kernel's choice) */
     const struct sockaddr_storage *local_addrs;
     uint32_t n_local_addrs;
     /* simulator started by `run` when url is empty */
     const char *mock_args;      /* extra flags for the child simulator */
+};
+
+/* What the workers of one closed-loop run share, in memory mapped shared
+ * before they fork (scale_workers.c).  A fixed split of -n makes the run as
+ * long as its slowest worker: a worker that shares its core with the server,
+ * or with another program, finishes last while the others' cores idle.  So
+ * each request is claimed when it is sent: a faster worker sends more, the
+ * run sends exactly -n, and the record indices are those of one process:
+ * 0 .. W - 1 for W warm-up requests, then W, W + 1, ... (so each request
+ * gets the prompt one process would give it).  Shards on several machines,
+ * open loops (their arrivals are dealt from one schedule) and a timed
+ * warm-up (its count is known only after it) keep the fixed split. */
+struct run_share {
+    _Atomic uint64_t next_index;    /* warm-up records: 0 .. W - 1 */
+    _Atomic uint64_t measured;      /* measured requests claimed: W + this */
 };
 
 /* Shard i's part of a total split over n shards: total / n, and one more

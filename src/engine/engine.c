@@ -59,6 +59,9 @@ struct engine {
     uint64_t issued;             /* requests started in this phase */
     uint64_t inflight;
     uint64_t next_index;         /* records started over the whole run */
+    int claimed;                 /* holds claim (on cfg->share), not yet sent */
+    uint64_t claim;              /* the claimed measured request's ordinal */
+    int claims_over;             /* cfg->share's requests are all claimed */
     /* This process's part of the run (config_shard_part): shard i of n
      * takes its share of the concurrency and of a closed loop's requests,
      * and every n-th arrival of the open loop's one global schedule. */
@@ -255,7 +258,15 @@ static void engine_start_on(struct engine *e, struct conn *c, uint64_t sched_off
     /* Shard i numbers its requests i, i + n, i + 2n ...: the records of
      * all shards have distinct indices, and in an open loop a request's
      * index is its arrival's in the global schedule. */
-    c->rec.index = e->next_index++ * e->shard_n + e->shard_i;
+    if (e->cfg->share && e->phase == PHASE_MEASURE && e->claimed) {
+        /* After the W warm-up requests, as in one process. */
+        c->rec.index = e->cfg->warmup_requests + e->claim;
+        e->claimed = 0;
+    } else if (e->cfg->share) {
+        c->rec.index = atomic_fetch_add(&e->cfg->share->next_index, 1);
+    } else {
+        c->rec.index = e->next_index++ * e->shard_n + e->shard_i;
+    }
     c->rec.warmup = e->phase == PHASE_WARMUP;
     c->rec.sched_ns = sched_off;
     c->rec.run_id = e->stats->run_id;
@@ -279,7 +290,9 @@ static void engine_start_on(struct engine *e, struct conn *c, uint64_t sched_off
 /* ------------------------------------------------------------------ */
 /* Admission                                                            */
 
-static int engine_closed_loop_can_issue(struct engine *e)
+/* Whether another request may start; claim: take the shared count's next
+ * request for it (cfg->share) rather than only look whether one is left. */
+static int engine_closed_loop_can_issue(struct engine *e, int claim)
 {
     const struct run_config *cfg = e->cfg;
     if (e->stopping)
@@ -291,9 +304,23 @@ static int engine_closed_loop_can_issue(struct engine *e)
     }
     if (e->phase != PHASE_MEASURE)
         return 0;
-    if (e->requests && e->issued >= e->requests)
-        return 0;
     if (cfg->duration_ns && now_off(e) >= cfg->duration_ns)
+        return 0;
+    if (cfg->share && cfg->requests) {
+        /* A claim is held until a connection sends it (engine_start_on):
+         * asking again must not take a second one. */
+        if (e->claimed)
+            return 1;
+        if (!claim)   /* a claim held while every connection is busy would idle */
+            return !e->claims_over && atomic_load(&cfg->share->measured) < cfg->requests;
+        if (e->claims_over || (e->claim = atomic_fetch_add(&cfg->share->measured, 1)) >= cfg->requests) {
+            e->claims_over = 1;
+            return 0;
+        }
+        e->claimed = 1;
+        return 1;
+    }
+    if (e->requests && e->issued >= e->requests)
         return 0;
     return 1;
 }
@@ -348,7 +375,7 @@ static void engine_done(struct engine *e);
 static void engine_check_phase(struct engine *e)
 {
     if (e->phase == PHASE_WARMUP) {
-        if (e->inflight == 0 && (e->stopping || !engine_closed_loop_can_issue(e))) {
+        if (e->inflight == 0 && (e->stopping || !engine_closed_loop_can_issue(e, 0))) {
             if (e->stopping)
                 engine_done(e);
             else
@@ -361,7 +388,7 @@ static void engine_check_phase(struct engine *e)
          * unsent): waiting for it would wait for the server to close the
          * idle connections. */
         int more = engine_open_loop(e) ? (!engine_arrivals_over(e) || (e->bl_len > 0 && !e->stopping))
-                                       : engine_closed_loop_can_issue(e);
+                                       : engine_closed_loop_can_issue(e, 0);
         if (!more) {
             e->phase = PHASE_DRAIN;
             /* The end of a timed run may be noticed here, by a completion,
@@ -399,7 +426,7 @@ static void engine_fill(struct engine *e)
                 break;
             sched = e->backlog[e->bl_head];
         } else {
-            if (!engine_closed_loop_can_issue(e))
+            if (!engine_closed_loop_can_issue(e, 1))
                 break;
             sched = now_off(e);
         }

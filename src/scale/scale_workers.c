@@ -87,7 +87,7 @@ static int nth_cpu(uint32_t i)
 /* Worker i: shard i of n of cfg; never returns. */
 static void worker_main(const struct run_config *cfg, struct run_stats *stats, uint32_t i,
                         uint32_t n, const char *dir, int want_csv, int want_raw,
-                        struct worker_progress *prog, pid_t parent)
+                        struct worker_progress *prog, struct run_share *share, pid_t parent)
 {
     char path[1100], err[1024] = "";
     struct run_config c = *cfg;
@@ -113,6 +113,7 @@ static void worker_main(const struct run_config *cfg, struct run_stats *stats, u
     }
     c.shard_index = i;
     c.shard_count = n;
+    c.share = share;
     c.progress = 0;
     path_of(path, sizeof path, dir, i, "csv");
     if (want_csv && !(o.csv = report_csv_open(path, err, sizeof err)))
@@ -221,11 +222,17 @@ int scale_workers_run(const struct run_config *cfg, struct run_stats *stats,
     int *status = calloc(n, sizeof *status), rc = LL_OK, dir_ok = 0;
     struct worker_progress *prog = mmap(NULL, n * sizeof *prog, PROT_READ | PROT_WRITE,
                                         MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    /* Closed loops only: an open loop's arrivals are dealt from the one
+     * schedule (config.h, struct run_share). */
+    struct run_share *share = mmap(NULL, sizeof *share, PROT_READ | PROT_WRITE,
+                                   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     struct sigaction sa, old_int, old_term;
     if (prog == MAP_FAILED)
         prog = NULL;
+    if (share == MAP_FAILED)
+        share = NULL;
     snprintf(dir, sizeof dir, "%s/llmload-workers-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    if (!pids || !status || !prog || !(dir_ok = mkdtemp(dir) != NULL)) {
+    if (!pids || !status || !prog || !share || !(dir_ok = mkdtemp(dir) != NULL)) {
         snprintf(err, errcap, "cannot start %u workers: %s", n, !pids || !status ? "out of memory"
                  : strerror(errno));
         rc = !pids || !status ? LL_ENOMEM : LL_EUNAVAIL;
@@ -241,7 +248,8 @@ int scale_workers_run(const struct run_config *cfg, struct run_stats *stats,
     for (uint32_t i = 0; i < n; i++) {
         pid_t p = fork();
         if (p == 0)
-            worker_main(cfg, stats, i, n, dir, csv != NULL, raw != NULL, &prog[i], self);
+            worker_main(cfg, stats, i, n, dir, csv != NULL, raw != NULL, &prog[i],
+                        cfg->rate > 0 || (cfg->warmup_ns && !cfg->warmup_requests) ? NULL : share, self);
         if (p < 0) {
             snprintf(err, errcap, "cannot start worker %u: %s", i, strerror(errno));
             rc = LL_EUNAVAIL;
@@ -300,6 +308,8 @@ out:
     }
     if (prog)
         munmap(prog, n * sizeof *prog);
+    if (share)
+        munmap(share, sizeof *share);
     free(pids);
     free(status);
     return rc;
