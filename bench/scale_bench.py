@@ -108,26 +108,30 @@ def scenario_merge(llmload, shards=10, per_shard=100000):
             "merge_s_best_of_3": round(best, 3)}
 
 
-def steal_ticks():
+def cpu_ticks():
+    """/proc/stat's all-CPU line: (steal, idle + iowait, total) ticks."""
     with open("/proc/stat") as f:
         cpu = f.readline().split()
-    total = sum(int(x) for x in cpu[1:])
-    return int(cpu[8]), total
+    return int(cpu[8]), int(cpu[4]) + int(cpu[5]), sum(int(x) for x in cpu[1:])
 
 
-def run_timed(cmd):
-    s0, t0 = steal_ticks()
+def run_timed(cmd, idle=None):
+    """Runs cmd: (wall s, steal share, child CPU s); idle, a list, gets the
+    cores the machine left idle over the run."""
+    s0, i0, t0 = cpu_ticks()
     w0 = time.monotonic()
     p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL)
     _, status, ru = os.wait4(p.pid, 0)
     wall = time.monotonic() - w0
-    s1, t1 = steal_ticks()
+    s1, i1, t1 = cpu_ticks()
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit("failed: %s" % " ".join(cmd))
+    if idle is not None:
+        idle.append(os.cpu_count() * (i1 - i0) / max(1, t1 - t0))
     return wall, (s1 - s0) / max(1, t1 - t0), ru.ru_utime + ru.ru_stime
 
 
-def scenario_workers(llmload, events=20000, requests=2000, conc=4, rounds=5):
+def scenario_workers(llmload, events=20000, requests=2000, conc=4, rounds=9):
     # 2,000 requests (40 M events, a few seconds a run): with 200 (half a
     # second) process start, fork and the merge weighed on two workers.
     srv = client_bench.BurstServer(events)
@@ -135,13 +139,14 @@ def scenario_workers(llmload, events=20000, requests=2000, conc=4, rounds=5):
     res = {1: [], 2: []}
     steal = {1: [], 2: []}
     per_cpu = {1: [], 2: []}
+    idle = {1: [], 2: []}
     for _ in range(rounds):
         for w in (1, 2):
             out = os.path.join(d, "w%d.json" % w)
             wall, st, cpu = run_timed([llmload, "run", "--url", srv.url + "/v1", "--model", "m", "--api",
                                   "openai-chat", "-c", str(conc), "-n", str(requests), "--workers", str(w),
                                   "--overlong-factor", "0",
-                                  "--monitor", "none", "--quiet", "--json", out])
+                                  "--monitor", "none", "--quiet", "--json", out], idle[w])
             ev = json.load(open(out))["summary"]["events"]
             res[w].append(ev / wall)
             steal[w].append(st)
@@ -153,8 +158,12 @@ def scenario_workers(llmload, events=20000, requests=2000, conc=4, rounds=5):
             # Each round's pair ran back to back: the drift of a shared
             # machine between rounds cancels in these.
             "ratio_per_round": [round(b / a, 2) for a, b in zip(res[1], res[2])],
+            "ratio_median_of_rounds": round(med([b / a for a, b in zip(res[1], res[2])]), 2),
             "events_per_cpu_s_w1": round(med(per_cpu[1])), "events_per_cpu_s_w2": round(med(per_cpu[2])),
             "steal_w1": round(med(steal[1]), 3), "steal_w2": round(med(steal[2]), 3), "rounds": rounds,
+            # Cores idle while the run lasted: with two workers, what the
+            # client could still have used.
+            "idle_cores_w1": round(med(idle[1]), 2), "idle_cores_w2": round(med(idle[2]), 2),
             "loadavg": open("/proc/loadavg").read().split()[0]}
 
 
@@ -198,7 +207,7 @@ def main():
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--local-addrs")
     ap.add_argument("--requests", type=int, default=2000, help="workers: requests a run (default 2000)")
-    ap.add_argument("--rounds", type=int, default=5, help="workers: alternating rounds (default 5)")
+    ap.add_argument("--rounds", type=int, default=9, help="workers: alternating rounds (default 9)")
     # Streams must outlast the ramp for all of them to be open at once:
     # tokens / rate seconds each, started over the ramp.
     ap.add_argument("--tokens", type=int, default=20, help="tokens per stream (default 20)")
