@@ -38,6 +38,24 @@ CLIENT_CPU, SERVER_CPU = "0", "1"
 CLIENT_EXTRA = []   # --timestamps read|kernel, from the command line
 
 
+PROC_STAT_FIELDS = ("user", "nice", "system", "idle", "iowait", "irq", "softirq", "steal")
+
+
+def proc_stat(cpu="cpu"):
+    """One line of /proc/stat ("cpu": all CPUs; "cpu0" ...), in USER_HZ
+    ticks by field name, with total: the sum of those eight (guest time is
+    in user already).  The benchmarks read the machine's steal and idle
+    time from it: how shared the machine was while they measured."""
+    with open("/proc/stat") as f:
+        for line in f:
+            v = line.split()
+            if v and v[0] == cpu:
+                d = {k: int(x) for k, x in zip(PROC_STAT_FIELDS, v[1:])}
+                d["total"] = sum(d.values())
+                return d
+    raise SystemExit("no %s line in /proc/stat" % cpu)
+
+
 def start_mock(llmload, args, truth=None):
     cmd = ["taskset", "-c", SERVER_CPU, llmload, "mock", "--listen", "127.0.0.1:0"] + args
     if truth:

@@ -26,15 +26,13 @@ import sys
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import client_bench  # noqa: E402  (proc_stat)
 
 
 def cpu0_steal():
     """Steal jiffies of cpu0 (USER_HZ ticks)."""
-    with open("/proc/stat") as f:
-        for line in f:
-            if line.startswith("cpu0 "):
-                return int(line.split()[8])
-    return 0
+    return client_bench.proc_stat("cpu0")["steal"]
 
 
 def timed(cmd):

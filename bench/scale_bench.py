@@ -109,10 +109,9 @@ def scenario_merge(llmload, shards=10, per_shard=100000):
 
 
 def cpu_ticks():
-    """/proc/stat's all-CPU line: (steal, idle + iowait, total) ticks."""
-    with open("/proc/stat") as f:
-        cpu = f.readline().split()
-    return int(cpu[8]), int(cpu[4]) + int(cpu[5]), sum(int(x) for x in cpu[1:])
+    """(steal, idle + iowait, total) ticks of all CPUs."""
+    c = client_bench.proc_stat()
+    return c["steal"], c["idle"] + c["iowait"], c["total"]
 
 
 def run_timed(cmd, idle=None):

@@ -279,16 +279,16 @@ def fidelity(llmload, n):
 def machine():
     """Load average and the steal share of all CPU time since the last call
     (from /proc/stat): how shared the machine was during a scenario."""
-    with open("/proc/stat") as f:
-        v = [int(x) for x in f.readline().split()[1:]]
+    v = cb.proc_stat()
     with open("/proc/loadavg") as f:
         load = float(f.read().split()[0])
     prev, machine.prev = getattr(machine, "prev", None), v
     if prev is None:
         return {"load1": load}
-    d = [b - a for a, b in zip(prev, v)]
-    tot = sum(d[:8]) or 1
-    return {"load1": load, "steal_pct": round(100.0 * d[7] / tot, 1), "idle_pct": round(100.0 * d[3] / tot, 1)}
+    d = {k: v[k] - prev[k] for k in v}
+    tot = d["total"] or 1
+    return {"load1": load, "steal_pct": round(100.0 * d["steal"] / tot, 1),
+            "idle_pct": round(100.0 * d["idle"] / tot, 1)}
 
 
 def main():
