@@ -103,6 +103,7 @@ struct run_config {
 struct run_share {
     _Atomic uint64_t next_index;    /* warm-up records: 0 .. W - 1 */
     _Atomic uint64_t measured;      /* measured requests claimed: W + this */
+    _Atomic int stop;               /* a worker stopped on --stop-error-rate */
 };
 
 /* Shard i's part of a total split over n shards: total / n, and one more

@@ -258,6 +258,9 @@ static void engine_start_on(struct engine *e, struct conn *c, uint64_t sched_off
     /* Shard i numbers its requests i, i + n, i + 2n ...: the records of
      * all shards have distinct indices, and in an open loop a request's
      * index is its arrival's in the global schedule. */
+    /* A measured request of a shared count always comes with its claim
+     * (engine_fill): without one it would take a warm-up index. */
+    assert(!(e->cfg->share && e->cfg->requests && e->phase == PHASE_MEASURE) || e->claimed);
     if (e->cfg->share && e->phase == PHASE_MEASURE && e->claimed) {
         /* After the W warm-up requests, as in one process. */
         c->rec.index = e->cfg->warmup_requests + e->claim;
@@ -278,6 +281,8 @@ static void engine_start_on(struct engine *e, struct conn *c, uint64_t sched_off
         /* Only an absurd prompt can get here; fail the request, not the run. */
         if (c->state == CONN_IDLE)   /* back to the pool it came from */
             engine_pool(e, c);
+        else   /* a free slot, taken off the free stack: back on it */
+            e->free_slots[e->nfree++] = c->slot;
         c->rec.err = ERR_PROTOCOL;
         snprintf(c->rec.errmsg, sizeof c->rec.errmsg, "request body too large");
         c->rec.start_ns = c->rec.end_ns = now_off(e);
@@ -307,6 +312,10 @@ static int engine_closed_loop_can_issue(struct engine *e, int claim)
     if (cfg->duration_ns && now_off(e) >= cfg->duration_ns)
         return 0;
     if (cfg->share && cfg->requests) {
+        /* A worker that stopped on the error rate stops them all: the
+         * others must not send the rest of its requests. */
+        if (atomic_load(&cfg->share->stop))
+            return 0;
         /* A claim is held until a connection sends it (engine_start_on):
          * asking again must not take a second one. */
         if (e->claimed)
@@ -320,7 +329,8 @@ static int engine_closed_loop_can_issue(struct engine *e, int claim)
         e->claimed = 1;
         return 1;
     }
-    if (e->requests && e->issued >= e->requests)
+    /* cfg's -n, not this part's: a part of 0 requests sends none. */
+    if (cfg->requests && e->issued >= e->requests)
         return 0;
     return 1;
 }
@@ -463,6 +473,8 @@ static void engine_error_window(struct engine *e, int failed)
     if (e->win_n >= ERR_WINDOW_MIN && !e->stopping &&
         (double)e->win_err / e->win_n > cfg->stop_error_rate) {
         e->stopping = 1;
+        if (cfg->share)
+            atomic_store(&cfg->share->stop, 1);
         snprintf(e->stats->stop_reason, sizeof e->stats->stop_reason, "error-rate");
     }
 }

@@ -238,6 +238,14 @@ static int apply(struct scale_opts *s, struct run_config *cfg, uint32_t peak, in
                  cfg->concurrency, parts, s->shard_count ? "shards" : "workers");
         return -1;
     }
+    /* A shard of no request would measure nothing and end as if every
+     * request had failed.  (Workers with fewer requests than themselves
+     * are fine: the idle ones send none.) */
+    if (s->shard_count > 1 && cfg->requests && cfg->requests < s->shard_count && !levels) {
+        snprintf(err, errcap, "-n %llu is fewer than the %u shards: each needs at least one request",
+                 (unsigned long long)cfg->requests, s->shard_count);
+        return -1;
+    }
     if (check_fds(peak, s->workers > 1 ? s->workers : s->shard_count ? s->shard_count : 1, err, errcap) < 0)
         return -1;
     /* Past the ports of one local address the connects fail one by one

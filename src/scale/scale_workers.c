@@ -244,12 +244,17 @@ int scale_workers_run(const struct run_config *cfg, struct run_stats *stats,
     g_signals = 0;
     sigaction(SIGINT, &sa, &old_int);
     sigaction(SIGTERM, &sa, &old_term);
+    /* A closed loop of -n requests (a -d run's parts all run the whole
+     * duration), without a timed warm-up; the counter must be atomic across
+     * processes, which a lock-based atomic (private to each) is not. */
+    int shared = cfg->rate <= 0 && cfg->requests && !(cfg->warmup_ns && !cfg->warmup_requests) &&
+                 atomic_is_lock_free(&share->measured) && atomic_is_lock_free(&share->stop);
     fflush(NULL);   /* nothing buffered is written twice */
     for (uint32_t i = 0; i < n; i++) {
         pid_t p = fork();
         if (p == 0)
             worker_main(cfg, stats, i, n, dir, csv != NULL, raw != NULL, &prog[i],
-                        cfg->rate > 0 || (cfg->warmup_ns && !cfg->warmup_requests) ? NULL : share, self);
+                        shared ? share : NULL, self);
         if (p < 0) {
             snprintf(err, errcap, "cannot start worker %u: %s", i, strerror(errno));
             rc = LL_EUNAVAIL;
