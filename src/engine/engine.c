@@ -255,19 +255,19 @@ static void engine_fill(struct engine *e);
 static void engine_start_on(struct engine *e, struct conn *c, uint64_t sched_off)
 {
     req_record_reset(&c->rec);
-    /* Shard i numbers its requests i, i + n, i + 2n ...: the records of
-     * all shards have distinct indices, and in an open loop a request's
-     * index is its arrival's in the global schedule. */
-    /* A measured request of a shared count always comes with its claim
-     * (engine_fill): without one it would take a warm-up index. */
-    assert(!(e->cfg->share && e->cfg->requests && e->phase == PHASE_MEASURE) || e->claimed);
-    if (e->cfg->share && e->phase == PHASE_MEASURE && e->claimed) {
-        /* After the W warm-up requests, as in one process. */
+    if (e->cfg->share && e->phase == PHASE_MEASURE) {
+        /* Workers sharing -n number as one process does: the W warm-up
+         * requests 0 .. W - 1, then each measured one by its claim (taken
+         * in engine_fill, always before the request starts). */
+        assert(e->claimed);
         c->rec.index = e->cfg->warmup_requests + e->claim;
         e->claimed = 0;
     } else if (e->cfg->share) {
         c->rec.index = atomic_fetch_add(&e->cfg->share->next_index, 1);
     } else {
+        /* Shard i numbers its requests i, i + n, i + 2n ...: the records
+         * of all shards have distinct indices, and in an open loop a
+         * request's index is its arrival's in the global schedule. */
         c->rec.index = e->next_index++ * e->shard_n + e->shard_i;
     }
     c->rec.warmup = e->phase == PHASE_WARMUP;

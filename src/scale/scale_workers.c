@@ -222,8 +222,7 @@ int scale_workers_run(const struct run_config *cfg, struct run_stats *stats,
     int *status = calloc(n, sizeof *status), rc = LL_OK, dir_ok = 0;
     struct worker_progress *prog = mmap(NULL, n * sizeof *prog, PROT_READ | PROT_WRITE,
                                         MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    /* Closed loops only: an open loop's arrivals are dealt from the one
-     * schedule (config.h, struct run_share). */
+    /* The workers' shared -n (config.h), used where `shared` says below. */
     struct run_share *share = mmap(NULL, sizeof *share, PROT_READ | PROT_WRITE,
                                    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     struct sigaction sa, old_int, old_term;
