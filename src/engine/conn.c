@@ -975,6 +975,25 @@ static void conn_tls_begin(struct conn *c)
 /* What one socket read brought, through TLS when there is one: the
  * plaintext of every record it completed goes to conn_input with the
  * read's time, so TLS changes no event's timestamp. */
+static void conn_tls_input(struct conn *c, uint64_t ts);
+
+/* The session failed after its handshake (c->tls.err says how). */
+static void conn_tls_broke(struct conn *c, uint64_t ts)
+{
+    if (c->state == CONN_CLOSING)
+        return;
+    if (c->state == CONN_IDLE) {
+        c->env->on.lost(c->env->ud, c);
+        conn_close(c);
+        return;
+    }
+    /* An alert before any response byte is the handshake's end
+     * failing (TLS 1.3 refuses a client certificate only after the
+     * client thinks it is done); after one, the stream broke. */
+    conn_fail(c, c->got_bytes ? ERR_READ : ERR_TLS_HANDSHAKE, "%s", c->tls.err);
+    conn_end(c, ts);
+}
+
 static void conn_tp_input(struct conn *c, ssize_t n, const char *data, uint64_t ts)
 {
     if (!c->tls.ssl) {
@@ -983,27 +1002,35 @@ static void conn_tp_input(struct conn *c, ssize_t n, const char *data, uint64_t 
     }
     if (n == 0)
         return;
-    if (c->state == CONN_CONNECTING) {
-        if (n < 0) {
+    if (n < 0) {
+        if (c->state == CONN_CONNECTING) {
             conn_fail(c, ERR_TLS_HANDSHAKE, "TLS handshake failed: %s",
                       n == UV_EOF ? "the server closed the connection" : uv_strerror((int)n));
             conn_end(c, ts);
-            return;
+        } else {
+            conn_input(c, n, data, ts);
         }
-        if (tls_feed(&c->tls, data, (size_t)n) < 0) {
-            conn_tls_failed(c, ts);
-            return;
-        }
+        return;
+    }
+    /* The SSL reads the read's buffer in place; what it leaves (a record
+     * cut by the read's end, or bytes after the session ended) is copied
+     * before the buffer goes back to the loop. */
+    if (tls_lend(&c->tls, data, (size_t)n) < 0) {
+        conn_tls_failed(c, ts);
+        return;
+    }
+    conn_tls_input(c, ts);
+    if (tls_unlend(&c->tls) < 0)
+        conn_tls_broke(c, ts);
+}
+
+static void conn_tls_input(struct conn *c, uint64_t ts)
+{
+    if (c->state == CONN_CONNECTING) {
         conn_tls_step(c, ts);
         if (c->state != CONN_BUSY || !c->tls.ssl)
             return;
         /* The same read may have carried response bytes already. */
-    } else if (n < 0) {
-        conn_input(c, n, data, ts);
-        return;
-    } else if (tls_feed(&c->tls, data, (size_t)n) < 0) {
-        conn_tls_failed(c, ts);
-        return;
     }
     size_t cap;
     char *buf = tls_ctx_buf(c->env->tls, &cap);
@@ -1021,16 +1048,7 @@ static void conn_tp_input(struct conn *c, ssize_t n, const char *data, uint64_t 
             conn_input(c, UV_EOF, NULL, ts);
             break;
         }
-        if (c->state == CONN_IDLE) {
-            c->env->on.lost(c->env->ud, c);
-            conn_close(c);
-            break;
-        }
-        /* An alert before any response byte is the handshake's end
-         * failing (TLS 1.3 refuses a client certificate only after the
-         * client thinks it is done); after one, the stream broke. */
-        conn_fail(c, c->got_bytes ? ERR_READ : ERR_TLS_HANDSHAKE, "%s", c->tls.err);
-        conn_end(c, ts);
+        conn_tls_broke(c, ts);
         break;
     }
     /* Reads may have produced output (a key update's answer). */

@@ -51,6 +51,11 @@ struct tls_sess {
     int cert_asked;             /* the server asked for a client certificate */
     enum tls_fail fail;
     char err[128];              /* why, one line, when a call returned TLS_ERR */
+    const char *in;             /* ciphertext not yet read by the SSL: lent ... */
+    size_t in_len;
+    int lent;                   /* ... (tls_lend), or in kept */
+    char *kept;                 /* input kept past its buffer (tls_feed, tls_unlend) */
+    size_t kept_cap;
 };
 
 /* Results of the stepping calls; all but TLS_OK negative, so that
@@ -79,8 +84,14 @@ void tls_stop(struct tls_sess *s);
 /* Frees the saved session too: the slot is done. */
 void tls_sess_free(struct tls_sess *s);
 
-/* Ciphertext that arrived: n bytes.  0, or TLS_ERR. */
+/* Ciphertext that arrived: n bytes, copied.  0, or TLS_ERR. */
 int tls_feed(struct tls_sess *s, const char *data, size_t n);
+/* The same without the copy: the SSL reads data in place until
+ * tls_unlend, which must come before data's buffer is reused; it keeps a
+ * copy of what the SSL left unread.  A read of one record per token pays
+ * no copy at all.  0, or TLS_ERR. */
+int tls_lend(struct tls_sess *s, const char *data, size_t n);
+int tls_unlend(struct tls_sess *s);
 /* Advances the handshake: TLS_OK once complete, TLS_WANT, TLS_EOF or TLS_ERR.
  * Check tls_pending after every call: it may have something to send. */
 int tls_handshake(struct tls_sess *s);

@@ -23,6 +23,7 @@ struct pair {
     struct tls_ctx *cli_ctx;
     struct ssl_st *srv;
     struct tls_sess cli;
+    int lend;                         /* the client reads in place (tls_lend) */
     char got[4096]; size_t got_len;   /* plaintext the server read */
 };
 
@@ -83,7 +84,10 @@ static void to_server(struct pair *p, size_t step)
     }
 }
 
-/* Server -> client: its pending output, `step` bytes at a time. */
+/* Server -> client: its pending output, `step` bytes at a time, copied
+ * (tls_feed) or lent (tls_lend): then the lent bytes are scribbled over
+ * once given back, as a socket read's buffer is by the next read, so a
+ * byte the session left unread and did not keep would be lost. */
 static int to_client(struct pair *p, size_t step, char *plain, size_t *plain_len)
 {
     char buf[32768];
@@ -91,8 +95,10 @@ static int to_client(struct pair *p, size_t step, char *plain, size_t *plain_len
     int hs = TLS_WANT;
     for (size_t off = 0; off < n;) {
         size_t k = step && n - off > step ? step : n - off;
-        assert_int_equal(tls_feed(&p->cli, buf + off, k), 0);
-        off += k;
+        if (p->lend)
+            assert_int_equal(tls_lend(&p->cli, buf + off, k), 0);
+        else
+            assert_int_equal(tls_feed(&p->cli, buf + off, k), 0);
         if (!p->cli.done) {
             hs = tls_handshake(&p->cli);
             if (hs == TLS_ERR)
@@ -104,6 +110,11 @@ static int to_client(struct pair *p, size_t step, char *plain, size_t *plain_len
             while (tls_more(&p->cli) && (r = tls_read(&p->cli, plain + *plain_len, 4096)) > 0)
                 *plain_len += (size_t)r;
         }
+        if (p->lend) {
+            assert_int_equal(tls_unlend(&p->cli), 0);
+            memset(buf + off, 0x5a, k);
+        }
+        off += k;
     }
     return p->cli.done ? TLS_OK : hs;
 }
@@ -154,6 +165,52 @@ static void test_byte_by_byte(void **state)
     struct pair *p = pair_new("localhost", 0, 1);
     assert_int_equal(handshake(p, 1), TLS_OK);
     exchange(p, 1);
+    pair_free(p);
+}
+
+/* Lent input: whole (the handshake's read ends with the server's session
+ * tickets unread: kept, then read before the next lent bytes), and in
+ * pieces of 7 bytes, which cut records and leave some of most pieces. */
+static void test_lent_input(void **state)
+{
+    (void)state;
+    static const size_t steps[] = { 0, 7, 1 };
+    for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
+        struct pair *p = pair_new("localhost", 0, 1);
+        p->lend = 1;
+        assert_int_equal(handshake(p, steps[i]), TLS_OK);
+        exchange(p, steps[i]);
+        exchange(p, steps[i]);
+        assert_non_null(p->cli.saved);   /* the tickets were read, not lost */
+        pair_free(p);
+    }
+}
+
+/* A read that stops after one record gives the rest back: the session
+ * keeps it, and the next read finds it though the buffer was reused. */
+static void test_lent_rest_is_kept(void **state)
+{
+    (void)state;
+    struct pair *p = pair_new("localhost", 0, 1);
+    p->lend = 1;
+    assert_int_equal(handshake(p, 0), TLS_OK);
+    assert_int_equal(mtls_write(p->srv, "one", 3), 0);
+    assert_int_equal(mtls_write(p->srv, "two", 3), 0);
+    char buf[32768], plain[64];
+    size_t n = mtls_take(p->srv, buf, sizeof buf);
+    assert_true(n > 0);
+    assert_int_equal(tls_lend(&p->cli, buf, n), 0);
+    assert_int_equal(tls_read(&p->cli, plain, sizeof plain), 3);   /* the tickets, then "one" */
+    assert_memory_equal(plain, "one", 3);
+    assert_true(tls_more(&p->cli));
+    assert_int_equal(tls_unlend(&p->cli), 0);
+    memset(buf, 0x5a, n);
+    assert_true(tls_more(&p->cli));
+    assert_int_equal(tls_read(&p->cli, plain, sizeof plain), 3);
+    assert_memory_equal(plain, "two", 3);
+    assert_false(tls_more(&p->cli));
+    assert_int_equal(tls_read(&p->cli, plain, sizeof plain), TLS_WANT);
+    exchange(p, 0);   /* lent again after kept bytes ran out */
     pair_free(p);
 }
 
@@ -231,6 +288,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_handshake_and_data_whole),
         cmocka_unit_test(test_byte_by_byte),
+        cmocka_unit_test(test_lent_input),
+        cmocka_unit_test(test_lent_rest_is_kept),
         cmocka_unit_test(test_verify_failures),
         cmocka_unit_test(test_not_tls),
         cmocka_unit_test(test_resumption),
