@@ -9,15 +9,20 @@ holds on a shared machine whose absolute speed drifts.
 
 Scenarios (one JSON line each; docs/performance.md records them):
   per-token-100    100 keep-alive streams, every token its own segment and
-                   TLS record, 256-token responses.  Two runs per protocol:
-                   A, one request per connection (every connection's
-                   handshake in it), and B, five; B - A is pure steady
-                   state.  Reported: client CPU per token (getrusage,
-                   best of --repeat pairs) and instructions per token
-                   (callgrind, noise-free, one pair), steady state and
-                   handshake-inclusive (A alone), TLS over plain (target
+                   TLS record, 256-token responses.  CPU per token
+                   (--repeat rounds of plain then TLS): A, one request
+                   per connection, whole run (handshakes in it, wait4),
+                   and the steady state: one run of 30 requests per
+                   connection measured in 5 s windows (the client's
+                   schedstat CPU over the tokens the simulator made in
+                   the window), its median.  Both with the streams'
+                   phases spread (--ramp-up: independent users) and
+                   aligned (all start at once: one wake-up for a burst
+                   of tokens).  Instructions per token (callgrind, B - A
+                   with B three requests a connection, one pair).  TLS
+                   over plain: the median of the rounds' ratios (target
                    <= 1.5x).
-  per-token-1000   the same with 1,000 streams (B: three requests each;
+  per-token-1000   the same with 1,000 streams (4 requests a connection;
                    slower tokens, and under callgrind slower still, so the
                    instrumented client keeps up: one read per record).
   handshakes       every request on a new connection (the simulator cuts
@@ -41,9 +46,12 @@ import argparse
 import json
 import os
 import re
+import ssl
 import subprocess
 import sys
 import tempfile
+import time
+import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -85,29 +93,36 @@ def callgrind(llmload, url, trust, args, ok=(0,)):
 
 
 REPEAT = 3
+WINDOW_S = 5.0
 
 
 def per_token(llmload, streams, rate, tokens, reqs, cg_rate, cg_tokens, cg_reqs):
-    """Steady state and handshake-inclusive cost per token, TLS over plain.
+    """Steady-state and handshake-inclusive cost per token, TLS over plain.
 
-    A: one request per connection, B: reqs per connection, on keep-alive
-    connections; B - A is what a token costs once its connection is up.
-    CPU: plain and TLS alternate REPEAT times and each keeps its least
-    disturbed pair (minimum CPU: steal and neighbours only add).
-    Instructions: one pair under callgrind, at cg_rate tokens/s and
-    cg_tokens a response so the instrumented client reads each record as
-    it comes (a client that falls behind reads several per read, cheaper)."""
+    CPU, in `phases` (spread: the streams start over --ramp-up, so their
+    tokens come at every moment of the decode period, as independent
+    users' do; aligned: they start at once, and every stream's token comes
+    at the same instant, one wake-up of the client for hundreds of them):
+    plain and TLS alternate REPEAT times; each run's steady cost is the
+    median over WINDOW_S windows (windowed()); the ratio reported is the
+    median of the rounds' ratios, each measured minutes apart at most.
+    Instructions: one pair under callgrind, B - A (B: cg_reqs requests per
+    connection, A: one), at cg_rate tokens/s and cg_tokens a response so the
+    instrumented client reads each record as it comes (a client that falls
+    behind reads several per read, cheaper)."""
     out = {"scenario": "per-token-%d" % streams, "streams": streams, "tokens_per_response": tokens,
-           "requests_per_connection_b": reqs, "runs": REPEAT}
-    runs = [per_token_cpu(llmload, streams, rate, tokens, reqs) for _ in range(REPEAT)]
-    for k in ("plain", "tls"):
-        best = min(runs, key=lambda r: r[k + "_steady_us"])
-        out[k + "_steady_cpu_per_token_us"] = best[k + "_steady_us"]
-        out[k + "_steady_cpu_per_token_us_all"] = [r[k + "_steady_us"] for r in runs]
-        out[k + "_with_handshake_cpu_per_token_us"] = min(r[k + "_a_us"] for r in runs)
-    out["ratio_steady_cpu"] = round(out["tls_steady_cpu_per_token_us"] / out["plain_steady_cpu_per_token_us"], 2)
-    out["ratio_with_handshake_cpu"] = round(out["tls_with_handshake_cpu_per_token_us"] /
-                                            out["plain_with_handshake_cpu_per_token_us"], 2)
+           "requests_per_connection": reqs, "runs": REPEAT, "window_s": WINDOW_S}
+    for phases in ("spread", "aligned"):
+        runs = [per_token_cpu(llmload, streams, rate, tokens, reqs, phases) for _ in range(REPEAT)]
+        ratios = [r["tls_steady_us"] / r["plain_steady_us"] for r in runs]
+        o = out.setdefault(phases, {})
+        for k in ("plain", "tls"):
+            for f in ("steady_us", "wakeups_per_token", "a_us"):
+                o["%s_%s_all" % (k, f)] = [r["%s_%s" % (k, f)] for r in runs]
+        o["ratio_steady_cpu_all"] = [round(x, 3) for x in ratios]
+        o["ratio_steady_cpu"] = round(sorted(ratios)[len(ratios) // 2], 2)
+        o["ratio_with_handshake_cpu"] = round(min(r["tls_a_us"] for r in runs) /
+                                              min(r["plain_a_us"] for r in runs), 2)
     out.update(per_token_instr(llmload, streams, cg_rate, cg_tokens, cg_reqs))
     out["ratio_steady_instr"] = round(out["tls_steady_instr_per_token"] / out["plain_steady_instr_per_token"], 2)
     out["ratio_with_handshake_instr"] = round(out["tls_with_handshake_instr_per_token"] /
@@ -153,12 +168,76 @@ def cpu_of(llmload, url, trust, args):
     return s, cpu
 
 
-def per_token_cpu(llmload, streams, rate, tokens, reqs):
-    r = per_token_ab(llmload, streams, rate, tokens, reqs, cpu_of)
+def mock_tokens(url, ca):
+    """The simulator's count of tokens generated (its /metrics)."""
+    ctx = ssl.create_default_context(cafile=ca) if ca else None
+    with urllib.request.urlopen(url + "/metrics", context=ctx, timeout=10) as r:
+        for line in r.read().decode().splitlines():
+            if line.startswith("llmload_mock_tokens_generated_total "):
+                return int(float(line.split()[1]))
+    raise SystemExit("the simulator's /metrics has no llmload_mock_tokens_generated_total")
+
+
+def proc_cpu(pid):
+    """(CPU time in ns from the scheduler's own account, voluntary context
+    switches: the times the client slept in epoll_wait and was woken)."""
+    with open("/proc/%d/schedstat" % pid) as f:
+        ns = int(f.read().split()[0])
+    with open("/proc/%d/status" % pid) as f:
+        sw = next(int(l.split()[1]) for l in f if l.startswith("voluntary_ctxt_switches"))
+    return ns, sw
+
+
+def windowed(llmload, url, trust, args, skip_s):
+    """One run of the client, its CPU per token measured in windows of
+    WINDOW_S while it streams: the client's CPU (schedstat) over the
+    tokens the simulator generated in the same window.  No run minus
+    another: the steady state of one run, every window of it but those
+    holding its start (handshakes, skip_s) and its end.  Returns (median
+    CPU per token in s, median wake-ups per token)."""
+    cmd = ["taskset", "-c", cb.CLIENT_CPU, llmload, "run", "--url", url + "/v1", "--model", "llmload-mock",
+           "--quiet", "--monitor", "none"] + trust + args
+    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL)
+    samples = []
+    try:
+        time.sleep(skip_s)
+        while p.poll() is None:
+            try:
+                samples.append(proc_cpu(p.pid) + (mock_tokens(url, trust[1] if trust else None),))
+            except (FileNotFoundError, ProcessLookupError, StopIteration):
+                break
+            time.sleep(WINDOW_S)
+    finally:
+        if p.wait() != 0:
+            raise SystemExit("client failed: %s" % " ".join(cmd))
+    w = [(c2 - c1, s2 - s1, t2 - t1) for (c1, s1, t1), (c2, s2, t2) in zip(samples, samples[1:-1]) if t2 > t1]
+    if len(w) < 3:
+        raise SystemExit("too few windows (%d) in %s" % (len(w), " ".join(cmd)))
+    med = lambda xs: sorted(xs)[len(xs) // 2]
+    return med([c / t / 1e9 for c, s, t in w]), med([s / t for c, s, t in w])
+
+
+def per_token_cpu(llmload, streams, rate, tokens, reqs, phases):
+    """Plain then TLS, each on its own simulator: A, one request per
+    connection (CPU over the whole run, handshakes included), then the
+    steady state of reqs requests per connection (windowed)."""
     out = {}
-    for k, (a, steady) in r.items():
-        out[k + "_a_us"] = round(a * 1e6, 2)
+    ramp = max(2.0, 40.0 / rate)   # 40 decode periods: phases spread evenly
+    extra = ["--ramp-up", "%gs" % ramp] if phases == "spread" else []
+    for tls in (False, True):
+        k = "tls" if tls else "plain"
+        m, url, trust = token_mock(llmload, streams, rate, tls)
+        try:
+            s, cpu = cpu_of(llmload, url, trust, ["-c", str(streams), "-n", str(streams),
+                                                  "--max-tokens", str(tokens)] + extra)
+            steady, wake = windowed(llmload, url, trust, ["-c", str(streams), "-n", str(streams * reqs),
+                                                          "--max-tokens", str(tokens)] + extra,
+                                    (ramp if extra else 0) + 3.0)
+        finally:
+            cb.stop(m)
+        out[k + "_a_us"] = round(cpu / s["output_tokens"] * 1e6, 2)
         out[k + "_steady_us"] = round(steady * 1e6, 2)
+        out[k + "_wakeups_per_token"] = round(wake, 3)
     return out
 
 
@@ -294,8 +373,8 @@ def machine():
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--llmload", default=os.path.join(HERE, "..", "build", "src", "llmload"))
-    runs = {"per-token-100": lambda l: per_token(l, 100, 200.0, 256, 5, 50.0, 64, 3),
-            "per-token-1000": lambda l: per_token(l, 1000, 20.0, 256, 3, 4.0, 32, 2),
+    runs = {"per-token-100": lambda l: per_token(l, 100, 200.0, 256, 30, 50.0, 64, 3),
+            "per-token-1000": lambda l: per_token(l, 1000, 20.0, 256, 4, 4.0, 32, 2),
             "handshakes": lambda l: connections(l, False), "resumed": lambda l: connections(l, True),
             "fidelity-100": lambda l: fidelity(l, 100), "fidelity-1000": lambda l: fidelity(l, 1000),
             "streams": streams}

@@ -1047,6 +1047,7 @@ int engine_run(const struct run_config *cfg, struct run_stats *stats,
      * slot's saved session belongs to it. */
     struct tls_opts topts = cfg->tls;
     topts.streams = conc;
+    topts.fast_read = 1;   /* conn.c reads into tls_ctx_buf: big enough */
     if (e->tgt.https && !(e->tls = tls_ctx_new(&topts, err, errcap))) {
         rc = LL_EUSAGE;
         goto out;

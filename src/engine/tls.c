@@ -12,6 +12,7 @@
  * this one lets the SSL read the socket read's buffer itself, and keeps a
  * copy only of what is left unread when that buffer goes back. */
 #include "tls.h"
+#include "tls_rx.h"
 
 #include <arpa/inet.h>
 #include <assert.h>
@@ -26,10 +27,12 @@
 #include <openssl/x509v3.h>
 
 #define TLS_BUF_SIZE (64 * 1024)
+_Static_assert(TLS_BUF_SIZE >= TLS_RX_PLAIN_MAX, "tls_ctx_buf holds a record");
 
 struct tls_ctx {
     SSL_CTX *ctx;
     int insecure;
+    int fast_read;
     char buf[TLS_BUF_SIZE];     /* plaintext read (tls_ctx_buf) */
     char out[TLS_BUF_SIZE];     /* ciphertext taken (tls_take) */
 };
@@ -102,6 +105,9 @@ struct tls_ctx *tls_ctx_new(const struct tls_opts *o, char *err, size_t errcap)
     SSL_CTX_set_session_cache_mode(c, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
     SSL_CTX_sess_set_new_cb(c, tls_on_new_session);
     SSL_CTX_set_cert_cb(c, tls_on_cert_request, NULL);
+    /* The server's traffic secret, for the reader that takes over (tls_rx.h). */
+    if ((x->fast_read = o && o->fast_read))
+        SSL_CTX_set_keylog_callback(c, tls_rx_keylog);
     if (x->insecure) {
         SSL_CTX_set_verify(c, SSL_VERIFY_NONE, NULL);
     } else {
@@ -178,13 +184,15 @@ static int tls_in_read(BIO *b, char *out, size_t cap, size_t *got)
 {
     struct tls_sess *s = BIO_get_data(b);
     BIO_clear_retry_flags(b);
-    if (s->in_len == 0) {
+    if (s->in_len == 0 || tls_rx_on(s->rx)) {   /* after the handover, never OpenSSL's */
         BIO_set_retry_read(b);   /* empty is "retry", never EOF */
         *got = 0;
         return 0;
     }
     size_t k = cap < s->in_len ? cap : s->in_len;
     memcpy(out, s->in, k);
+    if (s->rx)
+        tls_rx_count(s->rx, (const unsigned char *)s->in, k);
     s->in += k;
     s->in_len -= k;
     *got = k;
@@ -271,7 +279,7 @@ int tls_start(struct tls_sess *s, struct tls_ctx *x, const char *host)
     s->err[0] = 0;
     s->in = NULL;
     s->in_len = 0;
-    s->lent = 0;
+    s->lent = s->rx_wrote = 0;
     SSL *ssl = SSL_new(x->ctx);
     BIO *r = tls_in_bio(s), *w = tls_mem_bio();
     if (!ssl || !r || !w)
@@ -318,6 +326,8 @@ void tls_stop(struct tls_sess *s)
     SSL_free(s->ssl);
     s->ssl = NULL;
     s->done = 0;
+    tls_rx_free(s->rx);
+    s->rx = NULL;
     free(s->kept);
     s->kept = NULL;
     s->kept_cap = s->in_len = 0;
@@ -409,17 +419,22 @@ int tls_handshake(struct tls_sess *s)
 
 ssize_t tls_read(struct tls_sess *s, char *buf, size_t cap)
 {
+    if (tls_rx_on(s->rx))
+        return tls_rx_read(s, buf, cap);
     size_t got = 0;
     tls_errq_empty();
     int ret = SSL_read_ex(s->ssl, buf, cap, &got);
-    if (ret == 1)
+    if (ret == 1) {
+        if (s->rx)
+            tls_rx_start(s);   /* from the next record on */
         return (ssize_t)got;
+    }
     return tls_outcome(s, ret, "read");
 }
 
 int tls_more(const struct tls_sess *s)
 {
-    return s->ssl && (s->in_len > 0 || SSL_has_pending(s->ssl));
+    return s->ssl && (s->in_len > 0 || (!tls_rx_on(s->rx) && SSL_has_pending(s->ssl)));
 }
 
 int tls_write(struct tls_sess *s, const char *data, size_t n)
@@ -438,10 +453,12 @@ int tls_write(struct tls_sess *s, const char *data, size_t n)
 }
 
 /* Written by the SSL less taken by tls_take: the BIO's own counters, a
- * tenth of the cost of asking it (BIO_ctrl_pending), once per record. */
+ * tenth of the cost of asking it (BIO_ctrl_pending), once per record.
+ * Once the reader reads the records, a read writes only when it says so,
+ * and the SSL (cold at 1,000 streams) is not touched at all. */
 size_t tls_pending(const struct tls_sess *s)
 {
-    if (!s->ssl)
+    if (!s->ssl || (tls_rx_on(s->rx) && !s->rx_wrote))
         return 0;
     BIO *w = SSL_get_wbio(s->ssl);
     return (size_t)(BIO_number_written(w) - BIO_number_read(w));
@@ -451,8 +468,10 @@ size_t tls_take(struct tls_sess *s, const char **p)
 {
     size_t got = 0;
     *p = s->ctx->out;
-    if (!s->ssl || BIO_read_ex(SSL_get_wbio(s->ssl), s->ctx->out, sizeof s->ctx->out, &got) != 1)
+    if (!s->ssl || BIO_read_ex(SSL_get_wbio(s->ssl), s->ctx->out, sizeof s->ctx->out, &got) != 1) {
+        s->rx_wrote = 0;   /* all of it taken */
         return 0;
+    }
     return got;
 }
 

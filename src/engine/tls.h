@@ -25,6 +25,9 @@ struct tls_opts {
     const char *cacert;         /* PEM file of trusted CAs instead of the system's */
     const char *cert, *key;     /* client certificate and its key (mTLS) */
     int insecure;               /* no certificate or host name verification */
+    int fast_read;              /* once a TLS 1.3 session is up, its records are
+                                   read by tls_rx.c, not OpenSSL: tls_read's cap
+                                   must then be TLS_RX_PLAIN_MAX or more */
     unsigned streams;           /* connections open at once (0: a few); over
                                    TLS_KEEP_BUFFERS_MAX they give their record
                                    buffers back between records */
@@ -51,7 +54,9 @@ struct tls_sess {
     int cert_asked;             /* the server asked for a client certificate */
     enum tls_fail fail;
     char err[128];              /* why, one line, when a call returned TLS_ERR */
-    const char *in;             /* ciphertext not yet read by the SSL: lent ... */
+    struct tls_rx *rx;          /* fast_read: the record reader (tls_rx.h) */
+    int rx_wrote;               /* ... made OpenSSL write (a KeyUpdate's answer) */
+    const char *in;             /* ciphertext not yet read: lent ... */
     size_t in_len;
     int lent;                   /* ... (tls_lend), or in kept */
     char *kept;                 /* input kept past its buffer (tls_feed, tls_unlend) */

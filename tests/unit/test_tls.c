@@ -13,9 +13,15 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <openssl/ssl.h>
+
 #include "mock.h"
 #include "mock_tls.h"
 #include "tls.h"
+#include "tls_rx.h"
+
+/* Sessions of pair_new read their records with tls_rx.c (fast_read). */
+static int fast;
 
 struct pair {
     char dir[64], ca[96];
@@ -41,7 +47,7 @@ static struct pair *pair_new(const char *host, int insecure, int use_ca)
     char err[256] = "";
     p->srv_ctx = mtls_ctx_new(&mc, err, sizeof err);
     assert_non_null(p->srv_ctx);
-    struct tls_opts o = { .cacert = use_ca ? p->ca : NULL, .insecure = insecure };
+    struct tls_opts o = { .cacert = use_ca ? p->ca : NULL, .insecure = insecure, .fast_read = fast };
     p->cli_ctx = tls_ctx_new(&o, err, sizeof err);
     assert_non_null(p->cli_ctx);
     assert_int_equal(tls_start(&p->cli, p->cli_ctx, host), 0);
@@ -106,9 +112,13 @@ static int to_client(struct pair *p, size_t step, char *plain, size_t *plain_len
             to_server(p, step);
         }
         if (plain) {
+            static char rd[TLS_RX_PLAIN_MAX];
             ssize_t r;
-            while (tls_more(&p->cli) && (r = tls_read(&p->cli, plain + *plain_len, 4096)) > 0)
+            while (tls_more(&p->cli) && (r = tls_read(&p->cli, rd, sizeof rd)) > 0) {
+                assert_true(*plain_len + (size_t)r <= TLS_RX_PLAIN_MAX);
+                memcpy(plain + *plain_len, rd, (size_t)r);
                 *plain_len += (size_t)r;
+            }
         }
         if (p->lend) {
             assert_int_equal(tls_unlend(&p->cli), 0);
@@ -138,7 +148,7 @@ static void exchange(struct pair *p, size_t step)
     assert_memory_equal(p->got, req, sizeof req - 1);
     static const char resp[] = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
     assert_int_equal(mtls_write(p->srv, resp, sizeof resp - 1), 0);
-    char plain[8192];
+    static char plain[TLS_RX_PLAIN_MAX];
     size_t len = 0;
     to_client(p, step, plain, &len);
     assert_int_equal(len, sizeof resp - 1);
@@ -196,7 +206,7 @@ static void test_lent_rest_is_kept(void **state)
     assert_int_equal(handshake(p, 0), TLS_OK);
     assert_int_equal(mtls_write(p->srv, "one", 3), 0);
     assert_int_equal(mtls_write(p->srv, "two", 3), 0);
-    char buf[32768], plain[64];
+    static char buf[32768], plain[TLS_RX_PLAIN_MAX];
     size_t n = mtls_take(p->srv, buf, sizeof buf);
     assert_true(n > 0);
     assert_int_equal(tls_lend(&p->cli, buf, n), 0);
@@ -212,6 +222,100 @@ static void test_lent_rest_is_kept(void **state)
     assert_int_equal(tls_read(&p->cli, plain, sizeof plain), TLS_WANT);
     exchange(p, 0);   /* lent again after kept bytes ran out */
     pair_free(p);
+}
+
+/* The reader of tls_rx.c: it takes over after the first response (whole
+ * reads, and reads of 7 and 1 bytes, which cut records), and what it
+ * reads is what the server wrote; the session tickets read before it
+ * still resume. */
+static void test_fast_read(void **state)
+{
+    (void)state;
+    static const size_t steps[] = { 0, 7, 1 };
+    fast = 1;
+    for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
+        struct pair *p = pair_new("localhost", 0, 1);
+        p->lend = 1;
+        assert_int_equal(handshake(p, steps[i]), TLS_OK);
+        assert_false(tls_rx_on(p->cli.rx));
+        exchange(p, steps[i]);
+        assert_true(tls_rx_on(p->cli.rx));
+        exchange(p, steps[i]);
+        exchange(p, steps[i]);
+        assert_non_null(p->cli.saved);
+        pair_free(p);
+    }
+    fast = 0;
+}
+
+/* A server's KeyUpdate: the reader derives the next key, and when asked,
+ * the client updates its own (OpenSSL writes it) before its next request,
+ * which the server then reads. */
+static void test_fast_read_key_update(void **state)
+{
+    (void)state;
+    static const int how[] = { SSL_KEY_UPDATE_REQUESTED, SSL_KEY_UPDATE_NOT_REQUESTED };
+    fast = 1;
+    for (size_t i = 0; i < 2; i++) {
+        struct pair *p = pair_new("localhost", 0, 1);
+        p->lend = 1;
+        assert_int_equal(handshake(p, 0), TLS_OK);
+        exchange(p, 0);
+        assert_true(tls_rx_on(p->cli.rx));
+        assert_int_equal(SSL_key_update(p->srv, how[i]), 1);
+        exchange(p, 0);   /* the response comes under the server's new key */
+        if (how[i] == SSL_KEY_UPDATE_REQUESTED)
+            assert_true(tls_pending(&p->cli) > 0);   /* the client's KeyUpdate */
+        exchange(p, 0);
+        exchange(p, 0);
+        pair_free(p);
+    }
+    fast = 0;
+}
+
+/* The reader's ends: close_notify is the end of the stream; a record
+ * changed on the way fails to authenticate; a TLS 1.2 session is read by
+ * OpenSSL to its end. */
+static void test_fast_read_ends(void **state)
+{
+    (void)state;
+    static char buf[32768], plain[TLS_RX_PLAIN_MAX];
+    fast = 1;
+    struct pair *p = pair_new("localhost", 0, 1);
+    p->lend = 1;
+    assert_int_equal(handshake(p, 0), TLS_OK);
+    exchange(p, 0);
+    assert_int_equal(SSL_shutdown(p->srv), 0);
+    size_t n = mtls_take(p->srv, buf, sizeof buf);
+    assert_int_equal(tls_lend(&p->cli, buf, n), 0);
+    assert_int_equal(tls_read(&p->cli, plain, sizeof plain), TLS_EOF);
+    assert_int_equal(tls_unlend(&p->cli), 0);
+    pair_free(p);
+
+    p = pair_new("localhost", 0, 1);
+    p->lend = 1;
+    assert_int_equal(handshake(p, 0), TLS_OK);
+    exchange(p, 0);
+    assert_int_equal(mtls_write(p->srv, "x", 1), 0);
+    n = mtls_take(p->srv, buf, sizeof buf);
+    buf[n - 1] ^= 1;   /* the tag's last byte */
+    assert_int_equal(tls_lend(&p->cli, buf, n), 0);
+    assert_int_equal(tls_read(&p->cli, plain, sizeof plain), TLS_ERR);
+    assert_non_null(strstr(p->cli.err, "did not authenticate"));
+    assert_int_equal(tls_unlend(&p->cli), 0);
+    pair_free(p);
+
+    p = pair_new("localhost", 0, 1);
+    p->lend = 1;
+    assert_int_equal(SSL_set_max_proto_version(p->srv, TLS1_2_VERSION), 1);
+    assert_int_equal(handshake(p, 0), TLS_WANT);   /* 1.2: the server's Finished comes last */
+    assert_int_equal(to_client(p, 0, NULL, NULL), TLS_OK);
+    assert_string_equal(tls_version(&p->cli), "TLSv1.2");
+    exchange(p, 0);
+    exchange(p, 0);
+    assert_false(tls_rx_on(p->cli.rx));
+    pair_free(p);
+    fast = 0;
 }
 
 static void test_verify_failures(void **state)
@@ -290,6 +394,9 @@ int main(void)
         cmocka_unit_test(test_byte_by_byte),
         cmocka_unit_test(test_lent_input),
         cmocka_unit_test(test_lent_rest_is_kept),
+        cmocka_unit_test(test_fast_read),
+        cmocka_unit_test(test_fast_read_key_update),
+        cmocka_unit_test(test_fast_read_ends),
         cmocka_unit_test(test_verify_failures),
         cmocka_unit_test(test_not_tls),
         cmocka_unit_test(test_resumption),
