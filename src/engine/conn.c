@@ -972,9 +972,6 @@ static void conn_tls_begin(struct conn *c)
     conn_tls_step(c, uv_hrtime());
 }
 
-/* What one socket read brought, through TLS when there is one: the
- * plaintext of every record it completed goes to conn_input with the
- * read's time, so TLS changes no event's timestamp. */
 static void conn_tls_input(struct conn *c, uint64_t ts);
 
 /* The session failed after its handshake (c->tls.err says how). */
@@ -994,6 +991,9 @@ static void conn_tls_broke(struct conn *c, uint64_t ts)
     conn_end(c, ts);
 }
 
+/* What one socket read brought, through TLS when there is one: the
+ * plaintext of every record it completed goes to conn_input with the
+ * read's time, so TLS changes no event's timestamp. */
 static void conn_tp_input(struct conn *c, ssize_t n, const char *data, uint64_t ts)
 {
     if (!c->tls.ssl) {
@@ -1016,7 +1016,10 @@ static void conn_tp_input(struct conn *c, ssize_t n, const char *data, uint64_t 
      * cut by the read's end, or bytes after the session ended) is copied
      * before the buffer goes back to the loop. */
     if (tls_lend(&c->tls, data, (size_t)n) < 0) {
-        conn_tls_failed(c, ts);
+        if (c->state == CONN_CONNECTING)
+            conn_tls_failed(c, ts);
+        else
+            conn_tls_broke(c, ts);
         return;
     }
     conn_tls_input(c, ts);

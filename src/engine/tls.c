@@ -1,4 +1,4 @@
-/* TLS sessions over memory BIOs (tls.h).
+/* TLS sessions over in-memory buffers (tls.h).
  *
  * The ciphertext goes socket -> tls_lend (or tls_feed) -> rbio -> SSL and
  * SSL -> wbio -> tls_take -> socket; the caller owns the socket, its reads
@@ -106,8 +106,10 @@ struct tls_ctx *tls_ctx_new(const struct tls_opts *o, char *err, size_t errcap)
     SSL_CTX_sess_set_new_cb(c, tls_on_new_session);
     SSL_CTX_set_cert_cb(c, tls_on_cert_request, NULL);
     /* The server's traffic secret, for the reader that takes over (tls_rx.h). */
-    if ((x->fast_read = o && o->fast_read))
+    if ((x->fast_read = o && o->fast_read)) {
         SSL_CTX_set_keylog_callback(c, tls_rx_keylog);
+        SSL_CTX_set_msg_callback(c, tls_rx_msg);
+    }
     if (x->insecure) {
         SSL_CTX_set_verify(c, SSL_VERIFY_NONE, NULL);
     } else {
@@ -249,8 +251,10 @@ static int tls_keep(struct tls_sess *s, const char *p, size_t n)
 {
     assert(!s->lent);
     size_t have = s->in_len;
-    if (have && s->in != s->kept)
+    if (have && s->in != s->kept) {
         memmove(s->kept, s->in, have);
+        s->in = s->kept;
+    }
     if (have + n > s->kept_cap) {
         size_t cap = s->kept_cap ? s->kept_cap : 4096;
         while (cap < have + n)

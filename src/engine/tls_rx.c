@@ -20,10 +20,11 @@
 #define REC_HDR 5
 #define REC_TAG 16
 #define REC_IV 12
-#define REC_CIPHERTEXT_MAX (16384 + 256)
+#define REC_CIPHERTEXT_MAX (TLS_RX_PLAIN_MAX + REC_TAG)
 
 enum { CT_ALERT = 21, CT_HANDSHAKE = 22, CT_APPLICATION_DATA = 23 };
 enum { HS_NEW_SESSION_TICKET = 4, HS_KEY_UPDATE = 24 };
+enum { ALERT_USER_CANCELED = 90 };
 
 struct tls_rx {
     EVP_CIPHER_CTX *aead;       /* the server's key; NULL until taken over */
@@ -31,6 +32,11 @@ struct tls_rx {
     size_t secret_len;
     unsigned char iv[REC_IV];
     uint64_t seq;               /* of the next record */
+    int eof;                    /* close_notify came: nothing more is read */
+    /* A post-handshake message may span records (§5.1): its header so
+     * far, and the bytes of a ticket's body still to pass over. */
+    unsigned char hs_hdr[4];
+    size_t hs_len, hs_skip;
     /* Until taken over: the records OpenSSL has read since the secret. */
     unsigned char hdr[REC_HDR];
     size_t hdr_len, body_left;
@@ -46,8 +52,8 @@ void tls_rx_keylog(const SSL *ssl, const char *line)
 {
     static const char tag[] = "SERVER_TRAFFIC_SECRET_0 ";
     struct tls_sess *s = SSL_get_app_data(ssl);
-    if (!s || strncmp(line, tag, sizeof tag - 1) != 0)
-        return;
+    if (!s || s->rx || strncmp(line, tag, sizeof tag - 1) != 0)
+        return;   /* one secret a connection: a later one is OpenSSL's */
     const char *hex = strchr(line + sizeof tag - 1, ' ');   /* after the client random */
     struct tls_rx *rx = calloc(1, sizeof *rx);
     if (!hex || !rx) {
@@ -58,6 +64,22 @@ void tls_rx_keylog(const SSL *ssl, const char *line)
         rx->secret[rx->secret_len++] = (unsigned char)(hexval(hex[0]) << 4 | hexval(hex[1]));
     tls_rx_free(s->rx);
     s->rx = rx;
+}
+
+void tls_rx_msg(int write_p, int version, int content_type, const void *buf, size_t len,
+                SSL *ssl, void *arg)
+{
+    (void)version;
+    (void)arg;
+    struct tls_sess *s = SSL_get_app_data(ssl);
+    if (write_p || content_type != SSL3_RT_HANDSHAKE || len < 1 || !s || !s->rx || tls_rx_on(s->rx))
+        return;
+    /* OpenSSL applied a KeyUpdate of the server's before the handover: it
+     * logs no new secret, so the one kept is stale; OpenSSL reads on. */
+    if (((const unsigned char *)buf)[0] == HS_KEY_UPDATE) {
+        tls_rx_free(s->rx);
+        s->rx = NULL;
+    }
 }
 
 void tls_rx_count(struct tls_rx *rx, const unsigned char *p, size_t n)
@@ -122,6 +144,8 @@ static int rx_keys(const SSL *ssl, struct tls_rx *rx, const EVP_CIPHER *cipher)
 void tls_rx_start(struct tls_sess *s)
 {
     struct tls_rx *rx = s->rx;
+    /* With read-ahead off OpenSSL returns data only at a record's end, so
+     * the half-read case is a safeguard, not a path taken. */
     if (!rx || rx->aead || rx->hdr_len || rx->body_left || SSL_has_pending(s->ssl))
         return;   /* none, on already, or a record half read: later */
     const SSL_CIPHER *c = SSL_get_current_cipher(s->ssl);
@@ -158,36 +182,62 @@ static ssize_t rx_fail(struct tls_sess *s, const char *fmt, ...)
     return TLS_ERR;
 }
 
-/* A decrypted handshake record: session tickets (the session in hand
- * stays the one to resume) and key updates. */
+/* The server's traffic secret moves on (KeyUpdate, §4.6.3); asked to,
+ * the client's does too, written by OpenSSL (tls_pending). */
+static ssize_t rx_key_update(struct tls_sess *s, int requested)
+{
+    struct tls_rx *rx = s->rx;
+    unsigned char next[EVP_MAX_MD_SIZE];
+    int ok = expand_label(s->ssl, rx->secret, rx->secret_len, "traffic upd", next, rx->secret_len) == 0;
+    if (ok)
+        memcpy(rx->secret, next, rx->secret_len);
+    OPENSSL_cleanse(next, sizeof next);
+    if (!ok || rx_keys(s->ssl, rx, NULL) < 0)
+        return rx_fail(s, "TLS read failed: cannot derive the server's updated key");
+    if (requested && (SSL_key_update(s->ssl, SSL_KEY_UPDATE_NOT_REQUESTED) != 1 ||
+                      SSL_do_handshake(s->ssl) != 1))
+        return rx_fail(s, "TLS read failed: cannot answer the server's KeyUpdate");
+    s->rx_wrote |= requested;
+    return 0;
+}
+
+/* A decrypted handshake record, as a stream of messages that may span
+ * records: session tickets are passed over (the session in hand stays
+ * the one to resume), key updates applied; anything else fails. */
 static ssize_t rx_handshake(struct tls_sess *s, const unsigned char *m, size_t n)
 {
     struct tls_rx *rx = s->rx;
     while (n) {
-        size_t len = n >= 4 ? (size_t)m[1] << 16 | (size_t)m[2] << 8 | m[3] : 0;
-        if (n < 4 || n - 4 < len)
-            return rx_fail(s, "TLS read failed: a post-handshake message split across records "
-                              "(not supported after the session is up)");
-        if (m[0] == HS_KEY_UPDATE) {
-            if (len != 1 || m[4] > 1)
-                return rx_fail(s, "TLS read failed: a malformed KeyUpdate");
-            unsigned char next[EVP_MAX_MD_SIZE];
-            if (expand_label(s->ssl, rx->secret, rx->secret_len, "traffic upd", next, rx->secret_len) < 0)
-                return rx_fail(s, "TLS read failed: cannot derive the updated key");
-            memcpy(rx->secret, next, rx->secret_len);
-            OPENSSL_cleanse(next, sizeof next);
-            if (rx_keys(s->ssl, rx, NULL) < 0)
-                return rx_fail(s, "TLS read failed: cannot derive the updated key");
-            /* Asked to update ours too: OpenSSL writes it (tls_pending). */
-            if (m[4] == 1 && (SSL_key_update(s->ssl, SSL_KEY_UPDATE_NOT_REQUESTED) != 1 ||
-                              SSL_do_handshake(s->ssl) != 1))
-                return rx_fail(s, "TLS read failed: cannot answer the server's KeyUpdate");
-            s->rx_wrote |= m[4] == 1;
-        } else if (m[0] != HS_NEW_SESSION_TICKET) {
-            return rx_fail(s, "TLS read failed: unexpected handshake message %d after the handshake", m[0]);
+        if (rx->hs_skip) {
+            size_t k = n < rx->hs_skip ? n : rx->hs_skip;
+            rx->hs_skip -= k;
+            m += k;
+            n -= k;
+            continue;
         }
-        m += 4 + len;
-        n -= 4 + len;
+        if (rx->hs_len < 4) {
+            rx->hs_hdr[rx->hs_len++] = *m++;
+            n--;
+            if (rx->hs_len < 4)
+                continue;
+            size_t len = (size_t)rx->hs_hdr[1] << 16 | (size_t)rx->hs_hdr[2] << 8 | rx->hs_hdr[3];
+            if (rx->hs_hdr[0] == HS_NEW_SESSION_TICKET) {
+                rx->hs_skip = len;
+                rx->hs_len = 0;
+            } else if (rx->hs_hdr[0] != HS_KEY_UPDATE) {
+                return rx_fail(s, "TLS read failed: unexpected handshake message %d after the handshake",
+                               rx->hs_hdr[0]);
+            } else if (len != 1) {
+                return rx_fail(s, "TLS read failed: a malformed KeyUpdate");
+            }
+            continue;
+        }
+        /* The body of a KeyUpdate: the record must end with it (§5.1). */
+        int requested = *m;
+        rx->hs_len = 0;
+        if (requested > 1 || n != 1)
+            return rx_fail(s, "TLS read failed: a malformed KeyUpdate");
+        return rx_key_update(s, requested);
     }
     return 0;
 }
@@ -199,6 +249,8 @@ ssize_t tls_rx_read(struct tls_sess *s, char *buf, size_t cap)
     assert(cap >= TLS_RX_PLAIN_MAX);
     (void)cap;
     for (;;) {
+        if (rx->eof)
+            return TLS_EOF;
         if (s->in_len < REC_HDR)
             return TLS_WANT;
         const unsigned char *h = (const unsigned char *)s->in;
@@ -230,14 +282,20 @@ ssize_t tls_rx_read(struct tls_sess *s, char *buf, size_t cap)
         if (n == 0)
             return rx_fail(s, "TLS read failed: a record with no content type");
         int type = out[--n];
+        if (type != CT_HANDSHAKE && (rx->hs_len || rx->hs_skip))
+            return rx_fail(s, "TLS read failed: a handshake message cut by a record of type %d", type);
         if (type == CT_APPLICATION_DATA) {
             if (n)
                 return (ssize_t)n;
         } else if (type == CT_ALERT) {
             if (n != 2)
                 return rx_fail(s, "TLS read failed: a malformed alert");
-            if (out[1] == SSL_AD_CLOSE_NOTIFY)
+            if (out[1] == SSL_AD_CLOSE_NOTIFY) {
+                rx->eof = 1;
                 return TLS_EOF;
+            }
+            if (out[1] == ALERT_USER_CANCELED)
+                continue;   /* as OpenSSL: the close_notify that follows ends it */
             return rx_fail(s, "TLS alert from the server: %s", SSL_alert_desc_string_long(out[1]));
         } else if (type == CT_HANDSHAKE) {
             if (rx_handshake(s, out, n) < 0)

@@ -14,8 +14,9 @@
  * messages a server may send (§4.6: NewSessionTicket, KeyUpdate).
  *
  * The handover: OpenSSL does the handshake and reads the first records
- * (the session tickets come before any response byte, so resumption
- * keeps working); after its first application data, once it holds no
+ * (OpenSSL's and most servers' session tickets come before any response
+ * byte, so resumption keeps working; a ticket after the handover is
+ * passed over); after its first application data, once it holds no
  * partial record, this reader takes over at the next record, its
  * sequence number counted from the records OpenSSL read since the
  * server's traffic secret was logged.  Writing stays OpenSSL's. */
@@ -35,6 +36,10 @@ struct tls_rx;
 /* SSL_CTX keylog callback: keeps the server's application traffic secret
  * (never written anywhere; wiped when the session ends). */
 void tls_rx_keylog(const struct ssl_st *ssl, const char *line);
+/* SSL_CTX message callback: a KeyUpdate OpenSSL reads before the
+ * handover makes the kept secret stale; the reader then never starts. */
+void tls_rx_msg(int write_p, int version, int content_type, const void *buf, size_t len,
+                struct ssl_st *ssl, void *arg);
 /* Counts the records OpenSSL reads (n bytes at p, from the read BIO)
  * while the reader waits to take over. */
 void tls_rx_count(struct tls_rx *rx, const unsigned char *p, size_t n);

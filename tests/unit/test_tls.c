@@ -178,9 +178,8 @@ static void test_byte_by_byte(void **state)
     pair_free(p);
 }
 
-/* Lent input: whole (the handshake's read ends with the server's session
- * tickets unread: kept, then read before the next lent bytes), and in
- * pieces of 7 bytes, which cut records and leave some of most pieces. */
+/* Lent input: whole, and in pieces of 7 and 1 bytes, which cut records
+ * (test_lent_rest_is_kept leaves bytes unread at the end of a read). */
 static void test_lent_input(void **state)
 {
     (void)state;
@@ -232,19 +231,69 @@ static void test_fast_read(void **state)
 {
     (void)state;
     static const size_t steps[] = { 0, 7, 1 };
+    /* The three AEADs of TLS 1.3 the reader takes (SHA-384 and SHA-256
+     * secrets), each with every step. */
+    static const char *const suites[] = { "TLS_AES_256_GCM_SHA384", "TLS_AES_128_GCM_SHA256",
+                                          "TLS_CHACHA20_POLY1305_SHA256" };
     fast = 1;
-    for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
+    for (size_t i = 0; i < 3 * sizeof steps / sizeof steps[0]; i++) {
         struct pair *p = pair_new("localhost", 0, 1);
         p->lend = 1;
-        assert_int_equal(handshake(p, steps[i]), TLS_OK);
+        assert_int_equal(SSL_set_ciphersuites(p->srv, suites[i / 3]), 1);
+        assert_int_equal(handshake(p, steps[i % 3]), TLS_OK);
+        assert_string_equal(SSL_CIPHER_get_name(SSL_get_current_cipher(p->cli.ssl)), suites[i / 3]);
         assert_false(tls_rx_on(p->cli.rx));
-        exchange(p, steps[i]);
+        exchange(p, steps[i % 3]);
         assert_true(tls_rx_on(p->cli.rx));
-        exchange(p, steps[i]);
-        exchange(p, steps[i]);
+        exchange(p, steps[i % 3]);
+        exchange(p, steps[i % 3]);
         assert_non_null(p->cli.saved);
         pair_free(p);
     }
+    fast = 0;
+}
+
+/* A ticket of 3,000 bytes of application data, in records of 512: a
+ * post-handshake message that spans records. */
+static int big_ticket(SSL *ssl, void *arg)
+{
+    static unsigned char data[3000];
+    (void)arg;
+    return SSL_SESSION_set1_ticket_appdata(SSL_get0_session(ssl), data, sizeof data);
+}
+
+/* Session tickets after the handover are passed over, also one that
+ * spans records; a KeyUpdate before the handover leaves the session to
+ * OpenSSL (the secret kept would be stale). */
+static void test_fast_read_tickets_and_early_update(void **state)
+{
+    (void)state;
+    fast = 1;
+    for (int big = 0; big < 2; big++) {
+        struct pair *p = pair_new("localhost", 0, 1);
+        p->lend = 1;
+        assert_int_equal(handshake(p, 0), TLS_OK);
+        exchange(p, 0);
+        assert_true(tls_rx_on(p->cli.rx));
+        if (big) {
+            SSL_CTX_set_session_ticket_cb(SSL_get_SSL_CTX(p->srv), big_ticket, NULL, NULL);
+            assert_int_equal(SSL_set_max_send_fragment(p->srv, 512), 1);
+        }
+        assert_int_equal(SSL_new_session_ticket(p->srv), 1);
+        exchange(p, big ? 7 : 0);
+        exchange(p, 0);
+        assert_true(tls_rx_on(p->cli.rx));
+        pair_free(p);
+    }
+    struct pair *p = pair_new("localhost", 0, 1);
+    p->lend = 1;
+    assert_int_equal(handshake(p, 0), TLS_OK);
+    assert_int_equal(SSL_key_update(p->srv, SSL_KEY_UPDATE_NOT_REQUESTED), 1);
+    exchange(p, 0);
+    assert_null(p->cli.rx);
+    exchange(p, 0);
+    exchange(p, 0);
+    pair_free(p);
     fast = 0;
 }
 
@@ -357,22 +406,30 @@ static void test_not_tls(void **state)
     pair_free(p);
 }
 
+/* With OpenSSL reading the records and with the reader of tls_rx.c. */
 static void test_resumption(void **state)
 {
     (void)state;
-    struct pair *p = pair_new("127.0.0.1", 0, 1);
-    assert_int_equal(handshake(p, 0), TLS_OK);
-    exchange(p, 0);                  /* the tickets arrive with the first response */
-    assert_non_null(p->cli.saved);
-    /* The socket ends; the slot connects again with the same context. */
-    tls_stop(&p->cli);
-    mtls_free(p->srv);
-    p->srv = mtls_accept(p->srv_ctx);
-    assert_int_equal(tls_start(&p->cli, p->cli_ctx, "127.0.0.1"), 0);
-    assert_int_equal(handshake(p, 0), TLS_OK);
-    assert_true(p->cli.resumed);
-    exchange(p, 0);
-    pair_free(p);
+    for (fast = 0; fast < 2; fast++) {
+        struct pair *p = pair_new("127.0.0.1", 0, 1);
+        p->lend = fast;
+        assert_int_equal(handshake(p, 0), TLS_OK);
+        exchange(p, 0);                  /* the tickets arrive with the first response */
+        assert_non_null(p->cli.saved);
+        assert_int_equal(tls_rx_on(p->cli.rx), fast);
+        /* The socket ends; the slot connects again with the same context. */
+        tls_stop(&p->cli);
+        mtls_free(p->srv);
+        p->srv = mtls_accept(p->srv_ctx);
+        assert_int_equal(tls_start(&p->cli, p->cli_ctx, "127.0.0.1"), 0);
+        assert_int_equal(handshake(p, 0), TLS_OK);
+        assert_true(p->cli.resumed);
+        exchange(p, 0);
+        exchange(p, 0);
+        assert_int_equal(tls_rx_on(p->cli.rx), fast);
+        pair_free(p);
+    }
+    fast = 0;
 }
 
 static void test_bad_files(void **state)
@@ -396,6 +453,7 @@ int main(void)
         cmocka_unit_test(test_lent_rest_is_kept),
         cmocka_unit_test(test_fast_read),
         cmocka_unit_test(test_fast_read_key_update),
+        cmocka_unit_test(test_fast_read_tickets_and_early_update),
         cmocka_unit_test(test_fast_read_ends),
         cmocka_unit_test(test_verify_failures),
         cmocka_unit_test(test_not_tls),
