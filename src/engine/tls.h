@@ -1,12 +1,14 @@
 #ifndef LLMLOAD_TLS_H
 #define LLMLOAD_TLS_H
-/* TLS for the engine's connections, with OpenSSL 3 over memory BIOs.
+/* TLS for the engine's connections, with OpenSSL 3 over in-memory buffers.
  *
  * OpenSSL never touches a socket here: the connection reads the socket
- * itself (so a read keeps its kernel receive stamp, rxstamp.h), hands the
- * ciphertext to tls_feed, and takes out what OpenSSL wants written with
- * tls_take.  The same session object serves the engine's libuv
- * connections and the blocking probes of target.c.
+ * itself (so a read keeps its kernel receive stamp, rxstamp.h), lends the
+ * ciphertext to the session (tls_lend) or copies it in (tls_feed), and
+ * takes out what OpenSSL wants written with tls_take.  With fast_read, a
+ * TLS 1.3 session's records are read by tls_rx.c once it is up.  The same
+ * session object serves the engine's libuv connections and the blocking
+ * probes of target.c.
  *
  * One struct tls_ctx per run: the trust store (the system's, or --cacert),
  * the client certificate (--cert/--key), verification on or off
