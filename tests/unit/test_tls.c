@@ -253,6 +253,20 @@ static void test_fast_read(void **state)
     fast = 0;
 }
 
+/* A pair with fast_read whose handshake is done, lending its reads;
+ * after one exchange when take_over, with the reader on. */
+static struct pair *fast_pair(int take_over)
+{
+    struct pair *p = pair_new("localhost", 0, 1);
+    p->lend = 1;
+    assert_int_equal(handshake(p, 0), TLS_OK);
+    if (take_over) {
+        exchange(p, 0);
+        assert_true(tls_rx_on(p->cli.rx));
+    }
+    return p;
+}
+
 /* A ticket of 3,000 bytes of application data, in records of 512: a
  * post-handshake message that spans records. */
 static int big_ticket(SSL *ssl, void *arg)
@@ -270,11 +284,7 @@ static void test_fast_read_tickets_and_early_update(void **state)
     (void)state;
     fast = 1;
     for (int big = 0; big < 2; big++) {
-        struct pair *p = pair_new("localhost", 0, 1);
-        p->lend = 1;
-        assert_int_equal(handshake(p, 0), TLS_OK);
-        exchange(p, 0);
-        assert_true(tls_rx_on(p->cli.rx));
+        struct pair *p = fast_pair(1);
         if (big) {
             SSL_CTX_set_session_ticket_cb(SSL_get_SSL_CTX(p->srv), big_ticket, NULL, NULL);
             assert_int_equal(SSL_set_max_send_fragment(p->srv, 512), 1);
@@ -285,9 +295,7 @@ static void test_fast_read_tickets_and_early_update(void **state)
         assert_true(tls_rx_on(p->cli.rx));
         pair_free(p);
     }
-    struct pair *p = pair_new("localhost", 0, 1);
-    p->lend = 1;
-    assert_int_equal(handshake(p, 0), TLS_OK);
+    struct pair *p = fast_pair(0);
     assert_int_equal(SSL_key_update(p->srv, SSL_KEY_UPDATE_NOT_REQUESTED), 1);
     exchange(p, 0);
     assert_null(p->cli.rx);
@@ -306,11 +314,7 @@ static void test_fast_read_key_update(void **state)
     static const int how[] = { SSL_KEY_UPDATE_REQUESTED, SSL_KEY_UPDATE_NOT_REQUESTED };
     fast = 1;
     for (size_t i = 0; i < 2; i++) {
-        struct pair *p = pair_new("localhost", 0, 1);
-        p->lend = 1;
-        assert_int_equal(handshake(p, 0), TLS_OK);
-        exchange(p, 0);
-        assert_true(tls_rx_on(p->cli.rx));
+        struct pair *p = fast_pair(1);
         assert_int_equal(SSL_key_update(p->srv, how[i]), 1);
         exchange(p, 0);   /* the response comes under the server's new key */
         if (how[i] == SSL_KEY_UPDATE_REQUESTED)
@@ -330,10 +334,7 @@ static void test_fast_read_ends(void **state)
     (void)state;
     static char buf[32768], plain[TLS_RX_PLAIN_MAX];
     fast = 1;
-    struct pair *p = pair_new("localhost", 0, 1);
-    p->lend = 1;
-    assert_int_equal(handshake(p, 0), TLS_OK);
-    exchange(p, 0);
+    struct pair *p = fast_pair(1);
     assert_int_equal(SSL_shutdown(p->srv), 0);
     size_t n = mtls_take(p->srv, buf, sizeof buf);
     assert_int_equal(tls_lend(&p->cli, buf, n), 0);
@@ -341,10 +342,7 @@ static void test_fast_read_ends(void **state)
     assert_int_equal(tls_unlend(&p->cli), 0);
     pair_free(p);
 
-    p = pair_new("localhost", 0, 1);
-    p->lend = 1;
-    assert_int_equal(handshake(p, 0), TLS_OK);
-    exchange(p, 0);
+    p = fast_pair(1);
     assert_int_equal(mtls_write(p->srv, "x", 1), 0);
     n = mtls_take(p->srv, buf, sizeof buf);
     buf[n - 1] ^= 1;   /* the tag's last byte */
