@@ -78,13 +78,20 @@ def client(llmload, url, trust, args):
     return doc["summary"], ru.ru_utime + ru.ru_stime, ru, wall
 
 
+def client_argv(llmload, url, trust, args, tool=()):
+    """The client pinned to its core (under `tool`, e.g. valgrind), against
+    the simulator at url with its trust flags."""
+    return (["taskset", "-c", cb.CLIENT_CPU] + list(tool) +
+            [llmload, "run", "--url", url + "/v1", "--model", "llmload-mock", "--quiet", "--monitor", "none"] +
+            trust + args)
+
+
 def callgrind(llmload, url, trust, args, ok=(0,)):
     """The client under callgrind: (summary, instructions)."""
     d = tempfile.mkdtemp(prefix="llmload-bench-")
     out = os.path.join(d, "r.json")
-    cmd = ["taskset", "-c", cb.CLIENT_CPU, "valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
-           llmload, "run", "--url", url + "/v1", "--model", "llmload-mock", "--quiet", "--monitor", "none",
-           "--json", out, "--connect-timeout", "600s", "--ttft-timeout", "600s"] + trust + args
+    cmd = client_argv(llmload, url, trust, ["--json", out, "--connect-timeout", "600s", "--ttft-timeout", "600s"] + args,
+                      tool=("valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null"))
     p = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     m = re.search(r"Collected : (\d+)", p.stderr)
     if p.returncode not in ok or not m:
@@ -195,8 +202,7 @@ def windowed(llmload, url, trust, args, skip_s):
     another: the steady state of one run, every window of it but those
     holding its start (handshakes, skip_s) and its end.  Returns (median
     CPU per token in s, median wake-ups per token)."""
-    cmd = ["taskset", "-c", cb.CLIENT_CPU, llmload, "run", "--url", url + "/v1", "--model", "llmload-mock",
-           "--quiet", "--monitor", "none"] + trust + args
+    cmd = client_argv(llmload, url, trust, args)
     p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL)
     samples = []
     try:
@@ -255,8 +261,7 @@ def run_any(llmload, url, trust, args):
     the connection scenarios cut every response on purpose."""
     d = tempfile.mkdtemp(prefix="llmload-bench-")
     out = os.path.join(d, "r.json")
-    cmd = ["taskset", "-c", cb.CLIENT_CPU, llmload, "run", "--url", url + "/v1", "--model", "llmload-mock",
-           "--quiet", "--monitor", "none", "--json", out] + trust + args
+    cmd = client_argv(llmload, url, trust, ["--json", out] + args)
     p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     _, status, ru = os.wait4(p.pid, 0)
     if os.waitstatus_to_exitcode(status) not in (0, 3):

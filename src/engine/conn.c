@@ -974,7 +974,8 @@ static void conn_tls_begin(struct conn *c)
 
 static void conn_tls_input(struct conn *c, uint64_t ts);
 
-/* The session failed after its handshake (c->tls.err says how). */
+/* The session failed on received bytes (c->tls.err says how): before
+ * any response byte a tls_handshake failure, after one a broken read. */
 static void conn_tls_broke(struct conn *c, uint64_t ts)
 {
     if (c->state == CONN_CLOSING)
@@ -1016,10 +1017,7 @@ static void conn_tp_input(struct conn *c, ssize_t n, const char *data, uint64_t 
      * cut by the read's end, or bytes after the session ended) is copied
      * before the buffer goes back to the loop. */
     if (tls_lend(&c->tls, data, (size_t)n) < 0) {
-        if (c->state == CONN_CONNECTING)
-            conn_tls_failed(c, ts);
-        else
-            conn_tls_broke(c, ts);
+        conn_tls_broke(c, ts);
         return;
     }
     conn_tls_input(c, ts);

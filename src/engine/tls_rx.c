@@ -127,7 +127,7 @@ static int expand_label(const SSL *ssl, const unsigned char *secret, size_t secr
     return ok ? 0 : -1;
 }
 
-/* The key and IV of rx->secret into the AEAD; the sequence starts over. */
+/* The key and IV of rx->secret into the AEAD. */
 static int rx_keys(const SSL *ssl, struct tls_rx *rx, const EVP_CIPHER *cipher)
 {
     unsigned char key[EVP_MAX_KEY_LENGTH];
@@ -137,7 +137,6 @@ static int rx_keys(const SSL *ssl, struct tls_rx *rx, const EVP_CIPHER *cipher)
              expand_label(ssl, rx->secret, rx->secret_len, "iv", rx->iv, REC_IV) == 0 &&
              EVP_DecryptInit_ex(rx->aead, cipher, NULL, key, NULL) == 1;
     OPENSSL_cleanse(key, sizeof key);
-    rx->seq = 0;
     return ok ? 0 : -1;
 }
 
@@ -153,16 +152,14 @@ void tls_rx_start(struct tls_sess *s)
     int nid = c ? SSL_CIPHER_get_cipher_nid(c) : NID_undef;
     const EVP_CIPHER *cipher = nid == NID_aes_128_gcm || nid == NID_aes_256_gcm ||
                                nid == NID_chacha20_poly1305 ? EVP_get_cipherbynid(nid) : NULL;
-    uint64_t seq = rx->seq;
     if (SSL_version(s->ssl) != TLS1_3_VERSION || !cipher || !md ||
         (size_t)EVP_MD_get_size(md) != rx->secret_len || !(rx->aead = EVP_CIPHER_CTX_new()) ||
         rx_keys(s->ssl, rx, cipher) < 0) {
         tls_rx_free(rx);   /* OpenSSL reads this session to its end */
         s->rx = NULL;
         ERR_clear_error();
-        return;
     }
-    rx->seq = seq;
+    /* Taken over: rx->seq goes on from the records OpenSSL read. */
 }
 
 int tls_rx_on(const struct tls_rx *rx)
@@ -194,6 +191,7 @@ static ssize_t rx_key_update(struct tls_sess *s, int requested)
     OPENSSL_cleanse(next, sizeof next);
     if (!ok || rx_keys(s->ssl, rx, NULL) < 0)
         return rx_fail(s, "TLS read failed: cannot derive the server's updated key");
+    rx->seq = 0;   /* a new key's records count from 0 (§5.3) */
     if (requested && (SSL_key_update(s->ssl, SSL_KEY_UPDATE_NOT_REQUESTED) != 1 ||
                       SSL_do_handshake(s->ssl) != 1))
         return rx_fail(s, "TLS read failed: cannot answer the server's KeyUpdate");
